@@ -1,0 +1,99 @@
+# Plue — build, run, test, bench, fuzz.
+#   make            build ./plue
+#   make run        install dependencies, build, start the server on 127.0.0.1:4000
+#   make test       unit, integration and interop tests (SAN=1: under ASan/UBSan)
+#   make bench      benchmarks against nginx, cgit and git http-backend
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make deps       install the Debian packages (build + run)
+
+CC      ?= cc
+PKGS    := libmicrohttpd libpq libgit2 jansson yaml-0.1 libcurl openssl libsecp256k1 \
+           nettle libsodium libjwt libcmark-gfm zlib
+WARN    := -Wall -Wextra -Wformat=2 -Wno-unused-parameter -Wno-missing-field-initializers \
+           -Wshadow=local -Wvla -Wno-format-truncation -Werror
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -pthread -D_GNU_SOURCE -Isrc $(WARN) \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcmark-gfm-extensions -lcmark-gfm -lm -pthread
+
+ifeq ($(SAN),1)
+BUILD   := build-san
+CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+BUILD   := build
+endif
+
+SRCS     := $(filter-out src/plue.c,$(wildcard src/*/*.c))
+OBJS     := $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
+MIGS     := $(sort $(wildcard db/migrations/*.sql))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+PLUE     := $(BUILD)/plue
+
+.PHONY: all deps run test unit integration interop bench fuzz clean format
+all: $(PLUE) plue
+
+plue: $(PLUE)
+	@ln -sf $(PLUE) plue
+
+$(PLUE): $(BUILD)/src/plue.o $(BUILD)/libplue.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libplue.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -c -o $@ $<
+
+$(BUILD)/gen/migrations.c: $(MIGS) scripts/embed-migrations.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-migrations.sh $(MIGS) > $@
+
+$(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libplue.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libplue.a $(LDLIBS) -lcmocka
+
+deps:
+	bash scripts/deps.sh run
+
+run: deps
+	$(MAKE) all
+	./plue serve
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: all
+	PLUE=$(abspath $(PLUE)) bash tests/integration/run.sh
+
+interop: all
+	PLUE=$(abspath $(PLUE)) bash tests/interop/run.sh
+
+test:
+	bash scripts/deps.sh test
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) interop
+
+bench:
+	bash scripts/deps.sh bench
+	$(MAKE) all
+	PLUE=$(abspath $(PLUE)) bash bench/run.sh
+
+FUZZ_SECONDS ?= 120
+fuzz:
+	bash fuzz/run.sh $(FUZZ_SECONDS)
+
+format:
+	clang-format -i $(wildcard src/*/*.c src/*/*.h src/*.c tests/unit/*.c fuzz/*.c)
+
+clean:
+	rm -rf build build-san plue
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

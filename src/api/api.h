@@ -1,0 +1,58 @@
+/* api.h — the JSON API's handlers (one file per resource) and the helpers
+ * they share. Handlers return 0 with w filled, or an ERR_* with r->err set;
+ * the dispatcher renders errors. */
+#ifndef PLUE_API_H
+#define PLUE_API_H
+
+#include "http/http.h"
+
+/* ---- shared helpers (api/common.c) ---- */
+/* Loads owner/name with the caller's role into *out (arena-owned).
+ * ERR_NOTFOUND with "repository 'o/n' not found" when absent. */
+int repo_load(struct req *r, const char *owner, const char *name, struct repo **out);
+/* Forgets the cached visibility of owner/name (after a change or delete). */
+void repo_hint_forget(const char *owner, const char *name);
+/* The repository as API JSON. */
+json_t *repo_json(const struct req *r, const struct repo *repo);
+/* Safe-content headers for raw bytes: nosniff and a CSP that runs nothing. */
+void api_content_headers(struct resp *w);
+/* JSON body field helpers: 0, or ERR_INVALID naming the field. A missing
+ * optional field leaves *out untouched. */
+int json_str_field(struct req *r, const char *field, bool required, size_t maxlen,
+		   const char **out);
+int json_bool_field(struct req *r, const char *field, bool *out);
+/* Validators (name rules: 1-100 of [A-Za-z0-9._-], not starting with '.'
+ * or '-', not ending in ".git" or ".lock", no "..", not reserved). */
+int validate_repo_name(struct err *e, const char *name);
+int validate_username(struct err *e, const char *name);
+/* git's check-ref-format rules for a full ref name ("refs/heads/x"). */
+bool refname_valid(const char *ref);
+/* A repository-relative path: not absolute, no "..", ".", empty segments
+ * or NUL; returns the normalised path (arena) or NULL. "" is the root. */
+const char *path_normalise(struct arena *a, const char *path);
+/* Formats an int64 into the arena. */
+const char *i64s(struct arena *a, long long v);
+
+/* ---- handlers ---- */
+int h_health(struct req *r, struct resp *w);
+int h_repo_create(struct req *r, struct resp *w);
+int h_repo_get(struct req *r, struct resp *w);
+int h_repo_update(struct req *r, struct resp *w);
+int h_repo_delete(struct req *r, struct resp *w);
+int h_user_repos(struct req *r, struct resp *w);
+int h_collab_list(struct req *r, struct resp *w);
+int h_collab_put(struct req *r, struct resp *w);
+int h_collab_delete(struct req *r, struct resp *w);
+/* browsing (api/browse.c) */
+int h_ref_get(struct req *r, struct resp *w);
+int h_tree_get(struct req *r, struct resp *w);
+int h_blob_get(struct req *r, struct resp *w);
+int h_commits_list(struct req *r, struct resp *w);
+int h_commit_get(struct req *r, struct resp *w);
+int h_branches_list(struct req *r, struct resp *w);
+/* git smart HTTP (git/smart_http.c) */
+int h_git_info_refs(struct req *r, struct resp *w);
+int h_git_upload_pack(struct req *r, struct resp *w);
+int h_git_receive_pack(struct req *r, struct resp *w);
+
+#endif

@@ -1,0 +1,40 @@
+/* auth.h — who is calling (credentials → struct auth) and what they may do
+ * (the one authorization function, used by every route, page and git
+ * endpoint). */
+#ifndef PLUE_AUTH_H
+#define PLUE_AUTH_H
+
+#include "http/http.h"
+
+enum repo_action { ACT_READ, ACT_WRITE, ACT_ADMIN };
+
+/* Reads the Authorization header (Bearer TOKEN, token TOKEN, or Basic with
+ * the token as password) into r->auth. No credentials: anonymous, 0.
+ * Credentials that do not check out: ERR_AUTH (never silently anonymous). */
+int auth_resolve(struct req *r);
+
+/* May a act on repo? 0, or: ERR_NOTFOUND when a cannot read it (private
+ * repositories are invisible), ERR_AUTH when anonymous and more is needed,
+ * ERR_PERM when a can read but not do act (including a token whose scopes
+ * fall short). Sets e with a message naming the repository. */
+int authz_repo(const struct auth *a, const struct repo *repo, enum repo_action act,
+	       struct err *e);
+
+/* Scopes: "repo:read,repo:write" ↔ SCOPE_* bits with implications applied
+ * (write ⇒ read; admin ⇒ all). Returns 0 or ERR_INVALID naming the bad one. */
+int scopes_parse(const char *csv, unsigned *out, struct err *e);
+/* A JSON array of scope names into a mask. */
+int scopes_parse_json(json_t *arr, unsigned *out, struct err *e);
+/* A PostgreSQL text[] literal of the granted names ("{repo:read,...}"). */
+const char *scopes_pg_array(struct arena *a, unsigned mask);
+/* Parses a PostgreSQL text[] literal back into a mask. */
+unsigned scopes_from_pg(const char *arr);
+/* A new JSON array of scope names. */
+json_t *scopes_json(unsigned mask);
+
+/* Creates an access token for user_id; *secret receives the plaintext
+ * (arena-owned, shown once). expires_at may be NULL. Returns 0 or ERR_*. */
+int token_create(PGconn *db, struct arena *a, struct err *e, int64_t user_id, const char *name,
+		 unsigned scopes, const char *expires_at, const char **secret, int64_t *id);
+
+#endif

@@ -1,0 +1,157 @@
+/* config.c — flag and environment parsing (see config.h). */
+#include "base/config.h"
+#include "base/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct config cfg;
+
+#define COMMON                                                                                    \
+	{ "data-dir", "PLUE_DATA_DIR", OPT_STR, &cfg.data_dir, "./var",                           \
+	  "data directory: repositories, embedded PostgreSQL, server keys" },                     \
+	{ "database-url", "PLUE_DATABASE_URL", OPT_STR, &cfg.database_url, "",                    \
+	  "external PostgreSQL connection string (empty: run the embedded cluster)" },            \
+	{ "pg-user", "PLUE_PG_USER", OPT_STR, &cfg.pg_user, "plue",                                \
+	  "system user that runs the embedded cluster when started as root" },                    \
+	{ "log-level", "PLUE_LOG_LEVEL", OPT_STR, &cfg.log_level, "info",                         \
+	  "debug, info, warn or error" },                                                         \
+	{ "help", NULL, OPT_BOOL, &cfg.help, NULL, "print this help" }
+
+const struct opt common_opts[] = { COMMON, { 0 } };
+
+const struct opt serve_opts[] = {
+	{ "listen", "PLUE_LISTEN", OPT_STR, &cfg.listen, "127.0.0.1", "address to listen on" },
+	{ "port", "PLUE_PORT", OPT_INT, &cfg.port, "4000", "TCP port (0 picks a free one)" },
+	{ "public-url", "PLUE_PUBLIC_URL", OPT_STR, &cfg.public_url, "",
+	  "URL clients use to reach this server (default http://LISTEN:PORT)" },
+	{ "workers", "PLUE_WORKERS", OPT_INT, &cfg.workers, "8",
+	  "worker threads, each with one database connection" },
+	{ "threads", "PLUE_THREADS", OPT_INT, &cfg.threads, "0",
+	  "HTTP event threads (0: one per core)" },
+	{ "max-connections", "PLUE_MAX_CONNECTIONS", OPT_INT, &cfg.max_connections, "1024",
+	  "simultaneous connections" },
+	{ "per-ip-limit", "PLUE_PER_IP_LIMIT", OPT_INT, &cfg.per_ip_limit, "256",
+	  "simultaneous connections from one address" },
+	{ "timeout", "PLUE_TIMEOUT", OPT_INT, &cfg.timeout, "120",
+	  "seconds an idle connection is kept" },
+	{ "cache-mb", "PLUE_CACHE_MB", OPT_INT, &cfg.cache_mb, "64",
+	  "size of the in-process cache of immutable objects, MiB" },
+	{ "warm-pool", "PLUE_WARM_POOL", OPT_INT, &cfg.warm_pool, "2",
+	  "standby runners kept alive in local mode" },
+	{ "runner-mode", "PLUE_RUNNER_MODE", OPT_STR, &cfg.runner_mode, "local",
+	  "local or kubernetes" },
+	{ "sandbox", "PLUE_SANDBOX", OPT_STR, &cfg.sandbox, "auto",
+	  "auto, gvisor, bwrap or none (development only)" },
+	COMMON,
+	{ 0 },
+};
+
+const struct opt runner_opts[] = {
+	{ "server-url", "PLUE_SERVER_URL", OPT_STR, &cfg.server_url, "http://127.0.0.1:4000",
+	  "server to register with" },
+	{ "runner-secret", "PLUE_RUNNER_SECRET", OPT_STR, &cfg.runner_secret, "",
+	  "pool registration secret" },
+	{ "sandbox", "PLUE_SANDBOX", OPT_STR, &cfg.sandbox, "auto",
+	  "auto, gvisor, bwrap or none (development only)" },
+	{ "standby", "PLUE_STANDBY", OPT_BOOL, &cfg.standby, "false",
+	  "wait for workloads from the pool" },
+	COMMON,
+	{ 0 },
+};
+
+static int set_opt(const struct opt *o, const char *val, const char *from)
+{
+	switch (o->type) {
+	case OPT_STR:
+		*(const char **)o->target = val;
+		return 0;
+	case OPT_INT: {
+		char *end;
+		long v = strtol(val, &end, 10);
+		if (!*val || *end || v < 0 || v > 1 << 30) {
+			fprintf(stderr, "error: %s: '%s' is not a non-negative number\n", from, val);
+			return -1;
+		}
+		*(int *)o->target = (int)v;
+		return 0;
+	}
+	case OPT_BOOL:
+		if (!strcmp(val, "1") || !strcmp(val, "true") || !strcmp(val, "yes")) {
+			*(bool *)o->target = true;
+		} else if (!strcmp(val, "0") || !strcmp(val, "false") || !strcmp(val, "no") ||
+			   !*val) {
+			*(bool *)o->target = false;
+		} else {
+			fprintf(stderr, "error: %s: '%s' is not true or false\n", from, val);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+int opts_parse(const struct opt *opts, int argc, char **argv, char ***rest, int *nrest)
+{
+	for (const struct opt *o = opts; o->flag; o++) {
+		if (o->def && set_opt(o, o->def, o->flag))
+			return -1;
+		const char *ev = o->env ? getenv(o->env) : NULL;
+		if (ev && set_opt(o, ev, o->env))
+			return -1;
+	}
+	char **pos = xcalloc((size_t)argc + 1, sizeof(char *));
+	int npos = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) || !a[2]) {
+			pos[npos++] = argv[i];
+			continue;
+		}
+		const char *name = a + 2;
+		const char *eq = strchr(name, '=');
+		size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+		const struct opt *o;
+		for (o = opts; o->flag; o++)
+			if (strlen(o->flag) == nlen && !strncmp(o->flag, name, nlen))
+				break;
+		if (!o->flag) {
+			fprintf(stderr, "error: unknown option '--%.*s'\n", (int)nlen, name);
+			free(pos);
+			return -1;
+		}
+		const char *val;
+		if (eq) {
+			val = eq + 1;
+		} else if (o->type == OPT_BOOL) {
+			val = "true";
+		} else if (i + 1 < argc) {
+			val = argv[++i];
+		} else {
+			fprintf(stderr, "error: option '--%s' needs a value\n", o->flag);
+			free(pos);
+			return -1;
+		}
+		if (set_opt(o, val, a)) {
+			free(pos);
+			return -1;
+		}
+	}
+	*rest = pos;
+	*nrest = npos;
+	return 0;
+}
+
+void opts_usage(const char *usage, const struct opt *opts)
+{
+	printf("usage: %s\n\noptions (each also read from its environment variable):\n", usage);
+	for (const struct opt *o = opts; o->flag; o++) {
+		char left[64];
+		snprintf(left, sizeof(left), "--%s%s", o->flag, o->type == OPT_BOOL ? "" : " VALUE");
+		printf("  %-26s %-22s %s", left, o->env ? o->env : "", o->help);
+		if (o->def && *o->def && o->type != OPT_BOOL)
+			printf(" (default %s)", o->def);
+		printf("\n");
+	}
+}

@@ -1,0 +1,59 @@
+/* config.h — settings from flags and PLUE_* environment variables.
+ * Precedence: flag, then environment, then the default. Every flag has an
+ * environment variable; `plue CMD --help` prints the table. */
+#ifndef PLUE_CONFIG_H
+#define PLUE_CONFIG_H
+
+#include <stdbool.h>
+
+struct config {
+	const char *listen;        /* PLUE_LISTEN */
+	int port;                  /* PLUE_PORT */
+	const char *data_dir;      /* PLUE_DATA_DIR: repositories, database, keys */
+	const char *database_url;  /* PLUE_DATABASE_URL: external PostgreSQL; empty = embedded */
+	const char *public_url;    /* PLUE_PUBLIC_URL: how clients reach this server */
+	int workers;               /* PLUE_WORKERS: worker threads = database connections */
+	int threads;               /* PLUE_THREADS: HTTP event threads */
+	int max_connections;       /* PLUE_MAX_CONNECTIONS */
+	int per_ip_limit;          /* PLUE_PER_IP_LIMIT */
+	int timeout;               /* PLUE_TIMEOUT: idle connection timeout, seconds */
+	int cache_mb;              /* PLUE_CACHE_MB: object cache size */
+	const char *log_level;     /* PLUE_LOG_LEVEL */
+	int warm_pool;             /* PLUE_WARM_POOL: standby runners (local mode) */
+	const char *runner_mode;   /* PLUE_RUNNER_MODE: local | kubernetes */
+	const char *sandbox;       /* PLUE_SANDBOX: auto | gvisor | bwrap | none */
+	const char *pg_user;       /* PLUE_PG_USER: system user for the embedded cluster when root */
+	const char *server_url;    /* PLUE_SERVER_URL: runner → server */
+	const char *runner_secret; /* PLUE_RUNNER_SECRET: pool registration secret */
+	bool standby;              /* runner --standby */
+	bool help;
+	/* derived at start-up, not options */
+	const char *data_abs;          /* absolute data directory */
+	unsigned char server_key[32];  /* DATA/server.key: signs sessions, seals secrets */
+};
+
+extern struct config cfg;
+
+enum opt_type { OPT_STR, OPT_INT, OPT_BOOL };
+
+struct opt {
+	const char *flag;    /* "port" for --port */
+	const char *env;     /* "PLUE_PORT" */
+	enum opt_type type;
+	void *target;        /* const char **, int *, bool * */
+	const char *def;     /* default as text (NULL: none) */
+	const char *help;
+};
+
+/* Applies defaults, then the environment, then argv (--flag value,
+ * --flag=value, --bool). Leaves positional arguments in argv order in
+ * rest and nrest. Returns 0, or -1 after printing the problem to stderr. */
+int opts_parse(const struct opt *opts, int argc, char **argv, char ***rest, int *nrest);
+void opts_usage(const char *usage, const struct opt *opts);
+
+/* The option tables of the subcommands. */
+extern const struct opt serve_opts[];
+extern const struct opt runner_opts[];
+extern const struct opt common_opts[];
+
+#endif

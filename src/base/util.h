@@ -1,0 +1,45 @@
+/* util.h — allocation policy, fatal errors, hex, randomness, hashing, time. */
+#ifndef PLUE_UTIL_H
+#define PLUE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocation failure is fatal: these abort with a message, never return NULL. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "fatal: ..." and exits 1. */
+void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
+void hex_encode(char *out, const unsigned char *in, size_t n);
+/* Decodes 2n hex digits (either case); returns 0 or -1 on a bad digit. */
+int hex_decode(unsigned char *out, const char *in, size_t n);
+/* True when s is exactly 40 lowercase-or-uppercase hex digits. */
+bool is_sha1_hex(const char *s);
+
+/* Fills out with n cryptographically random bytes (aborts on failure). */
+void random_bytes(unsigned char *out, size_t n);
+/* A random token: prefix followed by 2*nbytes hex digits; caller frees. */
+char *random_token(const char *prefix, size_t nbytes);
+
+/* SHA-256 of data as 64 lowercase hex digits into out[65]. */
+void sha256_hex(char out[65], const void *data, size_t len);
+
+/* Monotonic milliseconds and wall-clock seconds. */
+int64_t now_ms(void);
+int64_t now_unix(void);
+
+/* Constant-time comparison of two equal-length byte strings. */
+bool ct_equal(const void *a, const void *b, size_t n);
+
+/* Parses a decimal integer in [min,max]; returns 0 or -1. */
+int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+#endif

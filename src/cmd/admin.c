@@ -1,0 +1,104 @@
+/* admin.c — `plue admin`: create users and tokens from the command line
+ * (the first user of a new server is made here). Prints the token once. */
+#include "cmd/cmd.h"
+#include "api/api.h"
+#include "auth/auth.h"
+#include "base/util.h"
+#include "db/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *admin_usage =
+	"plue admin create-user USERNAME [--admin] [--scopes LIST] [options]\n"
+	"       plue admin create-token USERNAME [--scopes LIST] [--name NAME] [options]\n"
+	"\n"
+	"  --scopes LIST   comma-separated: repo:read, repo:write, user, admin\n"
+	"                  (default repo:read,repo:write,user)\n"
+	"  --admin         make the user a site administrator";
+
+static const char *scopes_opt, *name_opt;
+static bool admin_flag;
+
+static const struct opt admin_opts[] = {
+	{ "scopes", NULL, OPT_STR, &scopes_opt, "repo:read,repo:write,user", "token scopes" },
+	{ "name", NULL, OPT_STR, &name_opt, "cli", "token name" },
+	{ "admin", NULL, OPT_BOOL, &admin_flag, "false", "site administrator (create-user)" },
+	{ "data-dir", "PLUE_DATA_DIR", OPT_STR, &cfg.data_dir, "./var", "data directory" },
+	{ "database-url", "PLUE_DATABASE_URL", OPT_STR, &cfg.database_url, "",
+	  "external PostgreSQL (empty: embedded)" },
+	{ "pg-user", "PLUE_PG_USER", OPT_STR, &cfg.pg_user, "plue", "embedded cluster user" },
+	{ "log-level", "PLUE_LOG_LEVEL", OPT_STR, &cfg.log_level, "warn", "log level" },
+	{ "help", NULL, OPT_BOOL, &cfg.help, NULL, "print this help" },
+	{ 0 },
+};
+
+int cmd_admin(int argc, char **argv)
+{
+	char **rest;
+	int nrest;
+	int rc = cmd_setup(admin_usage, admin_opts, argc, argv, &rest, &nrest);
+	if (rc)
+		return rc == 3 ? 0 : rc;
+	rc = 1;
+	struct arena *a = arena_new();
+	struct err e = { 0 };
+	PGconn *db = NULL;
+	unsigned scopes;
+	if (nrest != 2 || (strcmp(rest[0], "create-user") && strcmp(rest[0], "create-token"))) {
+		fprintf(stderr, "usage: %s\n", admin_usage);
+		rc = 2;
+		goto done;
+	}
+	const char *user = rest[1];
+	if (scopes_parse(scopes_opt, &scopes, &e))
+		goto fail;
+	db = db_connect(&e);
+	if (!db)
+		goto fail;
+	int64_t uid;
+	if (!strcmp(rest[0], "create-user")) {
+		if (validate_username(&e, user))
+			goto fail;
+		PGresult *res = db_qv(db, a, &e,
+				      "INSERT INTO users (username, is_admin) VALUES ($1, $2) RETURNING id",
+				      user, admin_flag ? "true" : "false");
+		if (!res) {
+			if (e.code == ERR_EXISTS) {
+				err_clear(&e);
+				err_set(&e, ERR_EXISTS, NULL, "user '%s' already exists", user);
+			}
+			goto fail;
+		}
+		uid = db_int(res, 0, 0);
+	} else {
+		PGresult *res = db_qv(db, a, &e, "SELECT id FROM users WHERE lower(username) = lower($1)",
+				      user);
+		if (!res)
+			goto fail;
+		if (PQntuples(res) != 1) {
+			err_set(&e, ERR_NOTFOUND, NULL, "user '%s' not found", user);
+			goto fail;
+		}
+		uid = db_int(res, 0, 0);
+	}
+	const char *secret;
+	if (token_create(db, a, &e, uid, name_opt, scopes, NULL, &secret, NULL))
+		goto fail;
+	if (!strcmp(rest[0], "create-user"))
+		fprintf(stderr, "created user '%s'%s\n", user, admin_flag ? " (site admin)" : "");
+	fprintf(stderr, "token (shown once, scopes %s):\n", scopes_opt);
+	printf("%s\n", secret);
+	rc = 0;
+	goto done;
+fail:
+	fprintf(stderr, "error: %s\n", e.msg);
+done:
+	arena_free(a);
+	if (db)
+		PQfinish(db);
+	free(rest);
+	cmd_teardown();
+	return rc;
+}

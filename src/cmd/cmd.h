@@ -1,0 +1,23 @@
+/* cmd.h — the subcommands of the plue binary. Each takes the arguments
+ * after its name and returns the process exit status. */
+#ifndef PLUE_CMD_H
+#define PLUE_CMD_H
+
+#include "base/config.h"
+
+int cmd_serve(int argc, char **argv);
+int cmd_runner(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_admin(int argc, char **argv);
+int cmd_workflow(int argc, char **argv);
+
+/* Shared start-up: parse options, set the log level, make the data
+ * directory absolute, connect (starting the embedded cluster unless
+ * PLUE_DATABASE_URL is set) and migrate. Returns 0, 1 on failure, or 3
+ * when --help was printed. */
+int cmd_setup(const char *usage, const struct opt *opts, int argc, char **argv, char ***rest,
+	      int *nrest);
+/* Stops what cmd_setup started. */
+void cmd_teardown(void);
+
+#endif

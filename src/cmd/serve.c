@@ -1,0 +1,74 @@
+/* serve.c — `plue serve`: the HTTP server, its worker pool, and the
+ * background services, until SIGINT or SIGTERM. */
+#include "cmd/cmd.h"
+#include "base/cache.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "db/db.h"
+#include "http/http.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int cmd_serve(int argc, char **argv)
+{
+	/* Block the stop signals before any thread starts so only sigwait sees
+	 * them; git pipes may close under us, so SIGPIPE is ignored. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	char **rest;
+	int nrest;
+	int rc = cmd_setup("plue serve [options]", serve_opts, argc, argv, &rest, &nrest);
+	if (rc)
+		return rc == 3 ? 0 : rc;
+	if (nrest) {
+		fprintf(stderr, "error: unexpected argument '%s'\n", rest[0]);
+		cmd_teardown();
+		return 2;
+	}
+	if (!strcmp(cfg.sandbox, "none"))
+		log_warn("PLUE_SANDBOX=none: workflow steps run UNSANDBOXED on this machine; "
+			 "development only");
+
+	cache_init((size_t)cfg.cache_mb << 20);
+	workers_start(cfg.workers > 0 ? cfg.workers : 1);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct server_opts so = {
+		.listen_addr = cfg.listen,
+		.port = cfg.port,
+		.threads = cfg.threads > 0 ? cfg.threads : (int)(ncpu > 0 ? ncpu : 1),
+		.workers = cfg.workers,
+		.max_connections = cfg.max_connections,
+		.per_ip_limit = cfg.per_ip_limit,
+		.timeout_s = cfg.timeout,
+		.conn_memory = 128 * 1024,
+	};
+	if (server_start(&so)) {
+		workers_stop();
+		cmd_teardown();
+		return 1;
+	}
+	if (!cfg.public_url || !*cfg.public_url)
+		cfg.public_url = xasprintf("http://%s:%d", cfg.listen, server_port());
+	log_info("plue listening on http://%s:%d (public url %s)", cfg.listen, server_port(),
+		 cfg.public_url);
+	/* a line for scripts that start the server on port 0 */
+	printf("listening on %s:%d\n", cfg.listen, server_port());
+	fflush(stdout);
+
+	int sig = 0;
+	sigwait(&stop, &sig);
+	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	server_stop();
+	workers_stop();
+	cmd_teardown();
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,20 @@
+/* store.h — where bare repositories live on disk: DATA/repos/<id>.git.
+ * Keyed by id, so user-chosen names never reach the filesystem and a
+ * rename touches no directory. */
+#ifndef PLUE_STORE_H
+#define PLUE_STORE_H
+
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+
+/* Absolute path of repository id (arena-owned). */
+const char *repo_store_path(struct arena *a, int64_t id);
+/* Creates the bare repository with HEAD → refs/heads/<default_branch>.
+ * Removes anything it made if it fails. */
+int repo_store_create(int64_t id, const char *default_branch, struct err *e);
+/* Removes the repository's directory tree; 0 or ERR_INTERNAL. */
+int repo_store_delete(int64_t id, struct err *e);
+
+#endif

@@ -1,0 +1,216 @@
+/* dispatch.c — the one place route flags are enforced: credentials,
+ * repository loading and authorization, JSON bodies, the object cache,
+ * conditional requests and error rendering. Handlers run after it and do
+ * not re-check. */
+#include "http/http.h"
+#include "api/api.h"
+#include "auth/auth.h"
+#include "base/cache.h"
+#include "base/util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#define HINT_TTL_MS 2000
+
+void resp_immutable(const struct req *r, struct resp *w, const char *etag)
+{
+	bool priv = r->repo && r->repo->is_private;
+	resp_header(w, "ETag", arena_printf(w->arena, "\"%s\"", etag));
+	resp_header(w, "Cache-Control", priv ? "private, max-age=31536000, immutable"
+					     : "public, max-age=31536000, immutable");
+	w->cacheable = true;
+}
+
+void resp_short_cache(const struct req *r, struct resp *w, int seconds)
+{
+	bool priv = r->repo && r->repo->is_private;
+	resp_header(w, "Cache-Control",
+		    arena_printf(w->arena, "%s, max-age=%d", priv ? "private" : "public", seconds));
+}
+
+static const char *hdr(const struct resp *w, const char *name)
+{
+	for (size_t i = 0; i < w->nheaders; i++)
+		if (!strcasecmp(w->headers[i].name, name))
+			return w->headers[i].value;
+	return NULL;
+}
+
+/* If-None-Match against the response's ETag: 304 without a body. */
+static void conditional(const struct req *r, struct resp *w)
+{
+	if (w->status != 200 || w->stream)
+		return;
+	const char *etag = hdr(w, "ETag");
+	const char *inm = req_header(r, "If-None-Match");
+	if (!etag || !inm)
+		return;
+	if (strcmp(inm, "*") && !strstr(inm, etag))
+		return;
+	w->status = 304;
+	buf_reset(&w->body);
+	if (w->cached) {
+		cache_unref(w->cached);
+		w->cached = NULL;
+	}
+}
+
+static const char *lower(struct arena *a, const char *s)
+{
+	char *p = arena_strdup(a, s);
+	for (char *q = p; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	return p;
+}
+
+static const char *hint_key(struct req *r)
+{
+	return arena_printf(r->arena, "h:%s/%s", lower(r->arena, req_param(r, "owner")),
+			    lower(r->arena, req_param(r, "repo")));
+}
+
+static const char *object_key(struct req *r, long long repo_id)
+{
+	struct buf b = BUF_INIT;
+	buf_addf(&b, "o:%lld:%s?", repo_id, r->path);
+	for (size_t i = 0; i < r->nquery; i++)
+		buf_addf(&b, "%s=%s&", r->query[i].name, r->query[i].value);
+	const char *k = arena_strdup(r->arena, b.ptr);
+	buf_release(&b);
+	return k;
+}
+
+static void fill_from_cache(struct resp *w, const struct cache_entry *e)
+{
+	w->status = 200;
+	w->content_type = e->content_type;
+	if (e->etag)
+		resp_header(w, "ETag", e->etag);
+	if (e->cache_control)
+		resp_header(w, "Cache-Control", e->cache_control);
+	api_content_headers(w);
+	w->cached = e;
+}
+
+void repo_hint_forget(const char *owner, const char *name)
+{
+	char key[512];
+	snprintf(key, sizeof(key), "h:%s/%s", owner, name);
+	for (char *q = key; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	cache_drop(key);
+}
+
+bool dispatch_fast(struct req *r, struct resp *w)
+{
+	if (req_header(r, "Authorization") || req_header(r, "Cookie") || !req_param(r, "owner") ||
+	    !req_param(r, "repo"))
+		return false;
+	const struct cache_entry *hint = cache_get(hint_key(r));
+	if (!hint)
+		return false;
+	long long id = 0;
+	int priv = 1;
+	sscanf(hint->data, "%lld %d", &id, &priv);
+	cache_unref(hint);
+	if (priv || !id)
+		return false;
+	const struct cache_entry *e = cache_get(object_key(r, id));
+	if (!e)
+		return false;
+	fill_from_cache(w, e);
+	conditional(r, w);
+	return true;
+}
+
+static int parse_json_body(struct req *r)
+{
+	if (!r->body_len)
+		return err_set(&r->err, ERR_INVALID, "invalid_json", "request body must be a JSON object");
+	json_error_t je;
+	json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		return err_set(&r->err, ERR_INVALID, "invalid_json", "malformed JSON at line %d: %s",
+			       je.line, je.text);
+	arena_defer(r->arena, (void (*)(void *))json_decref, j);
+	if (!json_is_object(j))
+		return err_set(&r->err, ERR_INVALID, "invalid_json", "request body must be a JSON object");
+	r->json = j;
+	return 0;
+}
+
+void dispatch(struct req *r, struct resp *w)
+{
+	const struct route *rt = r->route;
+	const char *key = NULL;
+	int rc = 0;
+	if (!r->db && !(rt->flags & ROUTE_NOAUTH)) {
+		rc = err_set(&r->err, ERR_UNAVAILABLE, "database_unavailable",
+			     "the database is unavailable");
+		goto done;
+	}
+	if (!(rt->flags & (ROUTE_NOAUTH | ROUTE_INTERNAL)) && (rc = auth_resolve(r)))
+		goto done;
+	if ((rt->flags & ROUTE_AUTH) && !r->auth.user_id) {
+		rc = err_set(&r->err, ERR_AUTH, NULL, "authentication required");
+		goto done;
+	}
+	if (rt->scope && r->auth.via == AUTH_TOKEN && (r->auth.scopes & rt->scope) != rt->scope) {
+		rc = err_set(&r->err, ERR_PERM, "insufficient_scope", "this token lacks the %s scope",
+			     rt->scope & SCOPE_ADMIN ? "admin" : rt->scope & SCOPE_USER ? "user"
+			     : rt->scope & SCOPE_REPO_WRITE ? "repo:write" : "repo:read");
+		goto done;
+	}
+	if (rt->flags & ROUTE_REPO) {
+		rc = repo_load(r, req_param(r, "owner"), req_param(r, "repo"), &r->repo);
+		if (!rc) {
+			enum repo_action act = rt->flags & ROUTE_ADMIN   ? ACT_ADMIN
+					       : rt->flags & ROUTE_WRITE ? ACT_WRITE
+									 : ACT_READ;
+			rc = authz_repo(&r->auth, r->repo, act, &r->err);
+		}
+		if (rc)
+			goto done;
+		const char *hint = arena_printf(r->arena, "%lld %d", (long long)r->repo->id,
+						r->repo->is_private);
+		cache_put(hint_key(r), hint, strlen(hint), NULL, NULL, NULL, HINT_TTL_MS);
+	}
+	if ((rt->flags & ROUTE_JSON) && (rc = parse_json_body(r)))
+		goto done;
+	if ((rt->flags & ROUTE_CACHE) && r->repo) {
+		key = object_key(r, (long long)r->repo->id);
+		const struct cache_entry *e = cache_get(key);
+		if (e) {
+			fill_from_cache(w, e);
+			goto done;
+		}
+	}
+	rc = rt->handler(r, w);
+	if (!rc && key && w->cacheable && w->status == 200 && !w->stream)
+		cache_put(key, w->body.ptr, w->body.len, w->content_type, hdr(w, "ETag"),
+			  hdr(w, "Cache-Control"), 0);
+done:
+	if (rc) {
+		if (!r->err.code)
+			err_set(&r->err, rc, NULL, "internal error");
+		bool git = rt->flags & ROUTE_GIT;
+		if (git && !r->auth.user_id && (rc == ERR_NOTFOUND || rc == ERR_AUTH)) {
+			/* git prompts for credentials on 401; asking the same of every
+			 * anonymous caller reveals nothing about private names */
+			err_clear(&r->err);
+			err_set(&r->err, ERR_AUTH, NULL, "authentication required");
+		}
+		resp_error(w, r);
+		if (r->err.code == ERR_AUTH)
+			resp_header(w, "WWW-Authenticate",
+				    git ? "Basic realm=\"plue\"" : "Bearer realm=\"plue\"");
+		if (git) {
+			/* git shows text/plain error bodies to the user */
+			const char *m = arena_printf(w->arena, "%s\n", r->err.msg);
+			resp_text(w, w->status, "text/plain; charset=utf-8", m, strlen(m));
+		}
+	}
+	conditional(r, w);
+}

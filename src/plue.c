@@ -1,0 +1,43 @@
+/* plue.c — the one binary: subcommand dispatch. */
+#include "base/config.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "serve", cmd_serve, "run the server (HTTP, git, API, dispatcher, warm pool)" },
+	{ "runner", cmd_runner, "run a workload runner" },
+	{ "migrate", cmd_migrate, "apply database migrations and exit" },
+	{ "admin", cmd_admin, "create users and tokens" },
+	{ "workflow", cmd_workflow, "workflow tools: lint FILE" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: plue COMMAND [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n`plue COMMAND --help` lists each command's options and PLUE_* variables.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 2, argv + 2);
+	fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
