@@ -17,11 +17,11 @@ CFLAGS  += -std=gnu11 -pthread -D_GNU_SOURCE -Isrc $(WARN) \
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcmark-gfm-extensions -lcmark-gfm -lm -pthread
 
 ifeq ($(SAN),1)
-BUILD   := build-san
+BUILD   ?= build-san
 CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 else
-BUILD   := build
+BUILD   ?= build
 endif
 
 SRCS     := $(filter-out src/plue.c,$(wildcard src/*/*.c))

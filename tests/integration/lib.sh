@@ -1,0 +1,131 @@
+# lib.sh — shared helpers for the integration scripts. Each script sources
+# this, calls start_server (a real `plue serve` with its own embedded
+# PostgreSQL in a fresh temporary directory, on a free port), and drives it
+# with real clients. Everything is torn down on exit.
+set -u
+: "${PLUE:?PLUE must name the plue binary}"
+
+T_PASS=0
+T_FAIL=0
+T_NAME=$(basename "$0" .sh)
+T_DIR=$(mktemp -d "/tmp/plue-${T_NAME}.XXXXXX")
+chmod 755 "$T_DIR"
+export PLUE_DATA_DIR="$T_DIR/var"
+export PLUE_PG_FSYNC=off
+export PLUE_LOG_LEVEL=${PLUE_LOG_LEVEL:-info}
+export GIT_TERMINAL_PROMPT=0
+export GIT_CONFIG_NOSYSTEM=1
+export HOME="$T_DIR/home"
+mkdir -p "$HOME"
+git config --global user.name "Test User"
+git config --global user.email "test@example.com"
+git config --global init.defaultBranch main
+git config --global protocol.version 2
+SERVER_PID=""
+
+cleanup() {
+	if [ -n "$SERVER_PID" ]; then
+		kill -TERM "$SERVER_PID" 2>/dev/null
+		for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$SERVER_PID" 2>/dev/null
+	fi
+	if [ "${KEEP_TMP:-}" = 1 ]; then echo "kept $T_DIR"; else rm -rf "$T_DIR"; fi
+}
+trap cleanup EXIT
+
+# start_server [extra plue serve args...]: sets BASE (http://127.0.0.1:PORT).
+start_server() {
+	"$PLUE" serve --port 0 "$@" >"$T_DIR/serve.out" 2>"$T_DIR/serve.log" &
+	SERVER_PID=$!
+	local i
+	for i in $(seq 1 300); do
+		if grep -q '^listening on ' "$T_DIR/serve.out" 2>/dev/null; then
+			PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$T_DIR/serve.out" | head -1)
+			BASE="http://127.0.0.1:$PORT"
+			export BASE PORT
+			return 0
+		fi
+		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+			echo "server exited during start:"; cat "$T_DIR/serve.log"; exit 1
+		fi
+		sleep 0.1
+	done
+	echo "server did not start:"; cat "$T_DIR/serve.log"; exit 1
+}
+
+# stop_server: SIGTERM and wait (the data directory stays for a restart).
+stop_server() {
+	kill -TERM "$SERVER_PID"
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=""
+}
+
+# new_user NAME [admin]: creates the user, prints a full-scope token.
+new_user() {
+	local extra=()
+	[ "${2:-}" = admin ] && extra=(--admin)
+	"$PLUE" admin create-user "$1" "${extra[@]}" --scopes repo:read,repo:write,user 2>>"$T_DIR/admin.log"
+}
+
+# new_token USER SCOPES: prints a token with those scopes.
+new_token() {
+	"$PLUE" admin create-token "$1" --scopes "$2" 2>>"$T_DIR/admin.log"
+}
+
+# api METHOD PATH [TOKEN] [BODY]: sets STATUS and BODY_OUT (and HEADERS_OUT).
+api() {
+	local method=$1 path=$2 tok=${3:-} body=${4:-}
+	local args=(-s -o "$T_DIR/body" -D "$T_DIR/headers" -w '%{http_code}' -X "$method")
+	[ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
+	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	STATUS=$(curl "${args[@]}" "$BASE$path")
+	BODY_OUT=$(cat "$T_DIR/body")
+	HEADERS_OUT=$(tr -d '\r' <"$T_DIR/headers")
+}
+
+pass() { T_PASS=$((T_PASS + 1)); }
+fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL [$T_NAME]: $*"; }
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+	local what=$1; shift
+	if "$@"; then pass; else fail "$what"; fi
+}
+
+# expect_status CODE DESCRIPTION
+expect_status() {
+	if [ "$STATUS" = "$1" ]; then pass; else fail "$2: status $STATUS, want $1; body: ${BODY_OUT:0:300}"; fi
+}
+
+# jq-free JSON access through node: json FIELD_PATH (e.g. .error.code) of BODY_OUT
+json() {
+	node -e 'let v=JSON.parse(require("fs").readFileSync(0,"utf8"));for(const k of process.argv[1].split(".").filter(Boolean)){v=v==null?undefined:v[/^\d+$/.test(k)?+k:k]};process.stdout.write(v===undefined?"<undefined>":typeof v==="object"?JSON.stringify(v):String(v))' "$1" <<<"$BODY_OUT"
+}
+
+# expect_json PATH VALUE DESCRIPTION
+expect_json() {
+	local got
+	got=$(json "$1")
+	if [ "$got" = "$2" ]; then pass; else fail "$3: $1 is '$got', want '$2'"; fi
+}
+
+# expect_error STATUS CODE MESSAGE-SUBSTRING DESCRIPTION: the error contract.
+expect_error() {
+	local got_code got_msg
+	got_code=$(json .error.code)
+	got_msg=$(json .error.message)
+	if [ "$STATUS" = "$1" ] && [ "$got_code" = "$2" ] && [[ "$got_msg" == *"$3"* ]]; then
+		pass
+	else
+		fail "$4: got $STATUS $got_code '$got_msg', want $1 $2 '*$3*'"
+	fi
+}
+
+# header NAME: a header of the last api call.
+header() { grep -i "^$1:" <<<"$HEADERS_OUT" | head -1 | cut -d' ' -f2-; }
+
+# finish: prints the tally line and exits non-zero on failures.
+finish() {
+	echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" -eq 0 ]
+}
