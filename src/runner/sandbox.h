@@ -1,0 +1,173 @@
+/* sandbox.h — runs untrusted commands (workflow steps, agent tool commands)
+ * isolated from the host: in gVisor (runsc) when it works, in bubblewrap
+ * otherwise, or directly for development (PLUE_SANDBOX=none).
+ *
+ * A sandbox serves exactly one workload and is destroyed after it:
+ *
+ *   sandbox_detect(&kind, getenv("PLUE_SANDBOX"), &e);   once per process
+ *   sandbox_create(&sb, kind, dir, &limits, &e);          before the claim
+ *   ... claim; clone/fetch into sandbox_workspace(sb) on the host ...
+ *   sandbox_workspace_sync(sb, &e);                       hand files over
+ *   sandbox_exec(sb, &cmd, &res, &e);                     once per step
+ *   sandbox_destroy(sb);                                  after the workload
+ *
+ * Inside, a command sees: a read-only root made of the host's /usr, /etc
+ * and the merged-/usr links (/bin, /lib, /lib64, /sbin) — nothing else of
+ * the host, so neither the server's data directory nor other workspaces
+ * exist there; the workspace read-write at /workspace; a private writable
+ * /tmp that lives as long as the sandbox; /proc and a minimal /dev; no
+ * network but loopback unless the sandbox was created with network; a
+ * non-root uid/gid unique to the sandbox; only the environment the caller
+ * passes plus PATH and HOME. docs/sandbox.md says what is enforced how.
+ *
+ * Thread safety: a sandbox is used by one thread at a time; different
+ * sandboxes may be used from different threads at once. sandbox_exec blocks
+ * its thread until the command ends and calls the callbacks on it. */
+#ifndef PLUE_RUNNER_SANDBOX_H
+#define PLUE_RUNNER_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+
+enum sandbox_kind {
+	SANDBOX_GVISOR, /* runsc: a warm sandbox per workload, runsc exec per command */
+	SANDBOX_BWRAP,  /* bubblewrap: fresh namespaces per command */
+	SANDBOX_NONE,   /* no isolation at all: development only */
+};
+
+/* Picks the kind to use from a setting: "auto" (also NULL or ""), "gvisor",
+ * "bwrap" or "none". "auto" runs a real probe command in gVisor and takes it
+ * if it works, else probes bubblewrap; naming a kind probes that kind and
+ * fails (ERR_UNAVAILABLE, with the reason) if it does not work here. "none"
+ * never fails and logs a loud warning. Probing takes a few hundred
+ * milliseconds: call once per process and keep the answer. Returns 0,
+ * ERR_INVALID for an unknown setting or ERR_UNAVAILABLE. */
+int sandbox_detect(enum sandbox_kind *out, const char *setting, struct err *e);
+
+/* "gvisor", "bwrap" or "none" (for logs and a run's metadata). */
+const char *sandbox_kind_name(enum sandbox_kind kind);
+
+/* Resource limits. In a limits struct passed to sandbox_create a field of 0
+ * (or false) takes the built-in default below; in a sandbox_cmd a field of
+ * 0 takes the sandbox's value. */
+struct sandbox_limits {
+	int64_t memory_bytes; /* memory a command may map (address space of each
+	                         of its processes; in gVisor also the whole
+	                         sandbox's memory) */
+	int max_procs;        /* processes and threads alive at once */
+	int64_t output_bytes; /* stdout + stderr bytes per command; past it the
+	                         command is killed and output_truncated is set */
+	int timeout_ms;       /* wall time per command; past it it is killed */
+	bool network;         /* sandbox_create only: a network namespace with
+	                         the host's connectivity instead of loopback
+	                         only. Fixed for the sandbox's lifetime; a
+	                         command asking for network in a sandbox made
+	                         without it fails with ERR_PERM. */
+};
+
+#define SANDBOX_DEFAULT_MEMORY (2LL << 30)     /* 2 GiB */
+#define SANDBOX_DEFAULT_PROCS 512
+#define SANDBOX_DEFAULT_OUTPUT (64LL << 20)    /* 64 MiB */
+#define SANDBOX_DEFAULT_TIMEOUT (60 * 60 * 1000) /* 1 hour */
+
+/* Longest line handed to on_output; longer lines arrive in pieces of this
+ * size. */
+#define SANDBOX_LINE_MAX 8192
+
+enum { SANDBOX_STDOUT = 1, SANDBOX_STDERR = 2 };
+
+struct sandbox_cmd {
+	/* NULL-terminated; argv[0] is looked up in PATH inside the sandbox.
+	 * E.g. {"bash", "-e", "-o", "pipefail", "-c", script, NULL}. */
+	const char *const *argv;
+	/* NULL-terminated "KEY=VALUE" strings, or NULL. This is the whole
+	 * environment of the command apart from PATH (a standard one unless
+	 * given here) and HOME (/tmp unless given here); nothing of the
+	 * runner's environment leaks in. */
+	const char *const *env;
+	/* Working directory relative to the workspace ("" or NULL: its root).
+	 * Must not be absolute nor contain a ".." component (ERR_INVALID); it
+	 * is created if missing. */
+	const char *cwd;
+	/* Standard input, or NULL for an empty one (the command reads EOF). */
+	const char *input;
+	size_t input_len;
+	/* Per-command limits; NULL or 0 fields: the sandbox's. */
+	const struct sandbox_limits *limits;
+	/* Called on the sandbox_exec thread for every line, in the order the
+	 * command wrote them on each stream (lines of different streams are
+	 * ordered by arrival). line is not NUL-terminated and has no trailing
+	 * newline; a last line without newline is delivered at the end. May be
+	 * NULL to discard output. */
+	void (*on_output)(void *cls, int stream, const char *line, size_t len);
+	/* Polled at least every 100 ms; nonzero kills the command (it is gone
+	 * within a second) and sandbox_exec returns with res->cancelled set.
+	 * May be NULL. */
+	int (*cancelled)(void *cls);
+	void *cls;
+};
+
+struct sandbox_result {
+	int exit_code;         /* 0..255 when the command exited, -1 when killed */
+	int signal;            /* the signal that ended it, or 0 */
+	bool timed_out;        /* killed by timeout_ms */
+	bool cancelled;        /* killed because cancelled() said so */
+	bool output_truncated; /* killed because output passed output_bytes */
+	bool limit_hit;        /* best effort: it ran into the memory or process
+	                          limit (killed by the OOM killer, or a fork or
+	                          allocation failed because of a limit) */
+	int64_t duration_ms;   /* wall time of the command, sandbox overhead
+	                          included */
+	int64_t output_bytes;  /* bytes delivered to on_output (newlines
+	                          included) */
+};
+
+struct sandbox;
+
+/* Starts a sandbox of kind for one workload, with workspace_dir (created if
+ * missing, must be a directory the caller may chown; it should be empty) as
+ * its /workspace. defaults may be NULL. For gVisor the sandbox is running
+ * when this returns (an idle init waits; commands then only pay for runsc
+ * exec); for bubblewrap it prepares the sandbox's private state. The
+ * workspace is handed to the sandbox's uid (mode 0700).
+ * Returns 0, ERR_INVALID (bad workspace) or ERR_UNAVAILABLE (the sandbox
+ * would not start; the message says why). *out is NULL on failure. */
+int sandbox_create(struct sandbox **out, enum sandbox_kind kind,
+                   const char *workspace_dir,
+                   const struct sandbox_limits *defaults, struct err *e);
+
+/* Runs cmd in the sandbox and waits for it (see struct sandbox_cmd for
+ * output, cancel and limits). A command that ran — whatever its exit code,
+ * timeout, cancel or limit — returns 0 with *res filled; a failure to run it
+ * at all returns ERR_INVALID (bad cwd, empty argv), ERR_PERM (network asked
+ * of a sandbox without it) or ERR_UNAVAILABLE (the sandbox is gone, e.g. the
+ * gVisor sandbox died; the caller should fail the workload). */
+int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
+                 struct sandbox_result *res, struct err *e);
+
+/* Hands every file under the workspace to the sandbox's uid/gid. Call it
+ * after the runner wrote into the workspace from the host side (git clone
+ * or fetch as the runner's user) and before the next sandbox_exec, so the
+ * command can modify those files. Symbolic links are not followed. Returns
+ * 0 or ERR_INTERNAL. */
+int sandbox_workspace_sync(struct sandbox *sb, struct err *e);
+
+/* The workspace directory on the host (as given to sandbox_create). */
+const char *sandbox_workspace(const struct sandbox *sb);
+/* The sandbox's kind. */
+enum sandbox_kind sandbox_kind_of(const struct sandbox *sb);
+/* The uid and gid commands run as (the host's numbering; the runner's own
+ * ids for SANDBOX_NONE). */
+uid_t sandbox_uid(const struct sandbox *sb);
+gid_t sandbox_gid(const struct sandbox *sb);
+
+/* Kills everything still running in the sandbox, removes the gVisor
+ * container and the sandbox's private state (/tmp, bundle). The workspace
+ * directory is left for the caller to remove. Accepts NULL. */
+void sandbox_destroy(struct sandbox *sb);
+
+#endif
