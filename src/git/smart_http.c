@@ -1,5 +1,811 @@
-/* smart_http.c — placeholder, being written. */
+/* smart_http.c — git's smart HTTP protocol (v0 and v2): ref advertisement,
+ * fetch (upload-pack) and push (receive-pack). The real `git upload-pack` /
+ * `git receive-pack --stateless-rpc` do the work, spawned with an argv.
+ * Bodies stream: a pump thread per request moves the request body from a
+ * bounded buffer into the child's stdin (inflating gzip) and the child's
+ * stdout into a bounded buffer the HTTP layer drains, so memory stays
+ * bounded whatever the pack size. A full buffer stops the reading side.
+ * After a push, the updated refs go to `branches` and one `events` row per
+ * ref, in one transaction, with NOTIFY plue_events. */
 #include "api/api.h"
-int h_git_info_refs(struct req *r, struct resp *w) { (void)w; return err_set(&r->err, ERR_UNAVAILABLE, NULL, "not implemented"); }
-int h_git_upload_pack(struct req *r, struct resp *w) { (void)w; return err_set(&r->err, ERR_UNAVAILABLE, NULL, "not implemented"); }
-int h_git_receive_pack(struct req *r, struct resp *w) { (void)w; return err_set(&r->err, ERR_UNAVAILABLE, NULL, "not implemented"); }
+#include "auth/auth.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "db/db.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <git2.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define BUF_CAP (256 * 1024)     /* each direction */
+#define ADVERT_MAX (64 << 20)    /* ref advertisement cap */
+#define ERR_CAP 4096             /* child stderr kept for the log */
+#define MAX_COMMANDS 4096        /* ref updates recorded per push */
+
+extern char **environ;
+
+/* ---- spawning ---- */
+
+/* The child's environment: nothing of ours leaks (no PLUE_*, no secrets). */
+static char **git_env(struct arena *a, const char *protocol)
+{
+	char **env = arena_alloc(a, 8 * sizeof(char *));
+	size_t n = 0;
+	env[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	env[n++] = "HOME=/nonexistent";
+	env[n++] = "GIT_CONFIG_NOSYSTEM=1";
+	env[n++] = "LC_ALL=C";
+	if (protocol)
+		env[n++] = arena_printf(a, "GIT_PROTOCOL=%s", protocol);
+	env[n] = NULL;
+	return env;
+}
+
+/* Only the versions git itself sends pass through. */
+static const char *git_protocol(const struct req *r)
+{
+	const char *p = req_header(r, "Git-Protocol");
+	if (!p)
+		return NULL;
+	if (!strcmp(p, "version=2") || !strcmp(p, "version=1"))
+		return p;
+	return NULL;
+}
+
+static int spawn_git(pid_t *pid, int *in_fd, int *out_fd, int *err_fd, char *const argv[],
+		     char *const envp[])
+{
+	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	int rc = -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC))
+		goto done;
+	posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+	posix_spawnattr_t at;
+	posix_spawnattr_init(&at);
+	sigset_t none;
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&at, &none); /* the server blocks SIGINT/SIGTERM */
+	sigset_t defs;
+	sigemptyset(&defs);
+	sigaddset(&defs, SIGPIPE);
+	posix_spawnattr_setsigdefault(&at, &defs);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	int e = posix_spawnp(pid, argv[0], &fa, &at, argv, envp);
+	posix_spawnattr_destroy(&at);
+	if (e) {
+		errno = e;
+		goto done;
+	}
+	*in_fd = pin[1];
+	*out_fd = pout[0];
+	*err_fd = perr[0];
+	pin[1] = pout[0] = perr[0] = -1;
+	rc = 0;
+done:
+	posix_spawn_file_actions_destroy(&fa);
+	for (int i = 0; i < 2; i++) {
+		if (pin[i] >= 0)
+			close(pin[i]);
+		if (pout[i] >= 0)
+			close(pout[i]);
+		if (perr[i] >= 0)
+			close(perr[i]);
+	}
+	return rc;
+}
+
+static void set_nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* ---- ref advertisement ---- */
+
+static int service_from_query(struct req *r, const char **svc)
+{
+	const char *s = req_query(r, "service");
+	if (!s)
+		return err_set(&r->err, ERR_PERM, "dumb_http",
+			       "the dumb HTTP protocol is not supported; use a git client that speaks smart HTTP");
+	if (strcmp(s, "git-upload-pack") && strcmp(s, "git-receive-pack"))
+		return err_set(&r->err, ERR_INVALID, "invalid_service", "unknown git service '%.40s'",
+			       s);
+	*svc = s;
+	return 0;
+}
+
+static void pkt_line(struct buf *b, const char *s)
+{
+	buf_addf(b, "%04zx%s", strlen(s) + 4, s);
+}
+
+int h_git_info_refs(struct req *r, struct resp *w)
+{
+	const char *svc = NULL;
+	int rc;
+	if ((rc = service_from_query(r, &svc)))
+		return rc;
+	bool push = !strcmp(svc, "git-receive-pack");
+	if (push && (rc = authz_repo(&r->auth, r->repo, ACT_WRITE, &r->err)))
+		return rc;
+	const char *proto = push ? NULL : git_protocol(r);
+	char *argv[] = { "git", (char *)(svc + 4), "--stateless-rpc", "--advertise-refs",
+			 (char *)r->repo->disk_path, NULL };
+	pid_t pid;
+	int in_fd, out_fd, err_fd;
+	if (spawn_git(&pid, &in_fd, &out_fd, &err_fd, argv, git_env(r->arena, proto))) {
+		log_error("cannot run git %s: %s", svc + 4, strerror(errno));
+		return err_set(&r->err, ERR_INTERNAL, "git_error", "cannot run git");
+	}
+	close(in_fd);
+	close(err_fd);
+	bool v2 = proto && !strcmp(proto, "version=2");
+	struct buf *b = &w->body;
+	buf_reset(b);
+	if (!v2) {
+		pkt_line(b, arena_printf(r->arena, "# service=%s\n", svc));
+		buf_adds(b, "0000");
+	}
+	char chunk[65536];
+	ssize_t n;
+	bool too_big = false;
+	while ((n = read(out_fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (b->len + (size_t)n > ADVERT_MAX) {
+			too_big = true;
+			break;
+		}
+		buf_add(b, chunk, (size_t)n);
+	}
+	close(out_fd);
+	if (too_big)
+		kill(pid, SIGKILL);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	if (too_big || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		buf_reset(b);
+		log_error("git %s --advertise-refs failed for %s", svc + 4, r->repo->disk_path);
+		return err_set(&r->err, ERR_INTERNAL, "git_error", "git %s failed", svc + 4);
+	}
+	w->status = 200;
+	w->content_type = arena_printf(r->arena, "application/x-%s-advertisement", svc);
+	resp_header(w, "Cache-Control", "no-cache, max-age=0, must-revalidate");
+	resp_header(w, "Expires", "Fri, 01 Jan 1980 00:00:00 GMT");
+	resp_header(w, "Pragma", "no-cache");
+	return 0;
+}
+
+/* ---- the streaming pump ---- */
+
+struct ref_update {
+	char old_sha[41], new_sha[41];
+	char *ref;
+};
+
+struct git_stream {
+	struct http_stream base;
+	pid_t pid;
+	int in_fd, out_fd, err_fd;
+	int wake_r, wake_w; /* wakes the pump */
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t mu;
+	/* request body: event thread → pump → child stdin */
+	char *in;
+	size_t in_len;
+	bool in_eof;
+	bool child_gone; /* stdin closed by the child: further body bytes are dropped */
+	/* response: child stdout → pump → event thread */
+	char *out;
+	char *scratch;
+	size_t out_off, out_len;
+	bool out_eof, out_failed;
+	bool aborted;
+	/* gzip request bodies */
+	bool gzip, z_ready, z_done;
+	z_stream z;
+	char *zbuf; /* inflated bytes not yet written */
+	size_t zoff, zlen;
+	/* stderr, for the log */
+	struct buf errtext;
+	/* receive-pack: commands parsed from the body's first pkt-lines */
+	bool receive;
+	bool cmds_done;
+	struct buf cmdbuf;
+	struct ref_update *cmds;
+	size_t ncmds;
+	struct req *r; /* outlives the stream: freed after stream free */
+	const char *svc;
+};
+
+static void pump_wake(struct git_stream *g)
+{
+	char c = 1;
+	ssize_t n = write(g->wake_w, &c, 1);
+	(void)n; /* a full pipe is already a pending wake-up */
+}
+
+/* Parses complete pkt-lines from cmdbuf until the flush that ends the
+ * command list. Lines: "<old> <new> <ref>[\0caps]\n"; "shallow" lines and
+ * anything else are skipped. */
+static void parse_commands(struct git_stream *g)
+{
+	size_t off = 0;
+	while (!g->cmds_done && g->cmdbuf.len - off >= 4) {
+		unsigned char len4[3] = { 0 };
+		if (hex_decode(len4, g->cmdbuf.ptr + off, 2)) {
+			g->cmds_done = true; /* not pkt-lines: let receive-pack complain */
+			break;
+		}
+		size_t len = (size_t)len4[0] << 8 | len4[1];
+		if (len == 0) {
+			g->cmds_done = true;
+			break;
+		}
+		if (len < 4) {
+			g->cmds_done = true;
+			break;
+		}
+		if (g->cmdbuf.len - off < len)
+			break;
+		const char *p = g->cmdbuf.ptr + off + 4;
+		size_t n = len - 4;
+		if (n > 83 && p[40] == ' ' && p[81] == ' ' && g->ncmds < MAX_COMMANDS) {
+			size_t rl = 0;
+			while (82 + rl < n && p[82 + rl] != '\0' && p[82 + rl] != '\n')
+				rl++;
+			struct ref_update *u = &g->cmds[g->ncmds];
+			memcpy(u->old_sha, p, 40);
+			u->old_sha[40] = '\0';
+			memcpy(u->new_sha, p + 41, 40);
+			u->new_sha[40] = '\0';
+			u->ref = xstrndup(p + 82, rl);
+			if (is_sha1_hex(u->old_sha) && is_sha1_hex(u->new_sha))
+				g->ncmds++;
+			else
+				free(u->ref);
+		}
+		off += len;
+	}
+	if (g->cmds_done || g->cmdbuf.len > 1 << 20) {
+		g->cmds_done = true;
+		buf_release(&g->cmdbuf);
+		return;
+	}
+	if (off) {
+		memmove(g->cmdbuf.ptr, g->cmdbuf.ptr + off, g->cmdbuf.len - off);
+		buf_setlen(&g->cmdbuf, g->cmdbuf.len - off);
+	}
+}
+
+/* Writes what it can of data to the child's stdin; returns bytes taken or
+ * -1 when the child stopped reading. */
+static ssize_t feed_child(struct git_stream *g, const char *data, size_t len)
+{
+	ssize_t n = write(g->in_fd, data, len);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (g->receive && !g->cmds_done && n > 0) {
+		buf_add(&g->cmdbuf, data, (size_t)n);
+		parse_commands(g);
+	}
+	return n;
+}
+
+/* Moves request bytes toward the child. Returns true when input space was
+ * freed (the HTTP side may be waiting for it). */
+static bool pump_input(struct git_stream *g)
+{
+	bool freed = false;
+	pthread_mutex_lock(&g->mu);
+	for (;;) {
+		if (g->gzip && g->zlen) {
+			ssize_t n = feed_child(g, g->zbuf + g->zoff, g->zlen);
+			if (n < 0) {
+				g->child_gone = true; /* it stopped reading: drop the rest */
+				g->in_len = 0;
+				g->zlen = 0;
+				freed = true;
+				break;
+			}
+			g->zoff += (size_t)n;
+			g->zlen -= (size_t)n;
+			if (g->zlen)
+				break; /* pipe full */
+		}
+		if (!g->in_len)
+			break;
+		if (g->gzip) {
+			if (g->z_done) { /* trailing bytes after the gzip stream */
+				g->in_len = 0;
+				freed = true;
+				break;
+			}
+			g->z.next_in = (Bytef *)g->in;
+			g->z.avail_in = (uInt)g->in_len;
+			g->z.next_out = (Bytef *)g->zbuf;
+			g->z.avail_out = BUF_CAP;
+			int zr = inflate(&g->z, Z_NO_FLUSH);
+			if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+				log_warn("git %s: bad gzip request body", g->svc);
+				g->in_len = 0;
+				g->in_eof = true;
+				freed = true;
+				break;
+			}
+			if (zr == Z_STREAM_END)
+				g->z_done = true;
+			size_t used = g->in_len - g->z.avail_in;
+			memmove(g->in, g->in + used, g->in_len - used);
+			g->in_len -= used;
+			freed |= used > 0;
+			g->zoff = 0;
+			g->zlen = BUF_CAP - g->z.avail_out;
+			if (!used && !g->zlen)
+				break;
+			continue;
+		}
+		ssize_t n = feed_child(g, g->in, g->in_len);
+		if (n < 0) {
+			g->child_gone = true;
+			g->in_len = 0;
+			freed = true;
+			break;
+		}
+		if (n == 0)
+			break;
+		memmove(g->in, g->in + n, g->in_len - (size_t)n);
+		g->in_len -= (size_t)n;
+		freed = true;
+	}
+	if (g->in_eof && !g->in_len && !g->zlen && g->in_fd >= 0) {
+		close(g->in_fd);
+		g->in_fd = -1;
+	}
+	pthread_mutex_unlock(&g->mu);
+	return freed;
+}
+
+/* After receive-pack: which commands took effect, recorded in one
+ * transaction. Runs on a worker (it has the DB connection). */
+struct post_push {
+	struct git_stream *g;
+};
+
+static const char *zero_sha = "0000000000000000000000000000000000000000";
+
+static void record_push(void *arg, PGconn *db)
+{
+	struct git_stream *g = ((struct post_push *)arg)->g;
+	struct req *r = g->r;
+	struct arena *a = arena_new();
+	struct err e = { 0 };
+	git_repository *repo = NULL;
+	if (!db) {
+		log_error("push to %s/%s: database unavailable, refs not recorded", r->repo->owner,
+			  r->repo->name);
+		goto done;
+	}
+	if (git_repository_open_bare(&repo, r->repo->disk_path) < 0) {
+		log_error("push: cannot open %s", r->repo->disk_path);
+		goto done;
+	}
+	/* which commands took effect: the ref now holds what was asked */
+	bool any = false;
+	bool *applied = arena_alloc(a, (g->ncmds + 1) * sizeof(bool));
+	for (size_t i = 0; i < g->ncmds; i++) {
+		struct ref_update *u = &g->cmds[i];
+		git_oid oid;
+		int lr = git_reference_name_to_id(&oid, repo, u->ref);
+		char cur[41] = "";
+		if (lr == 0)
+			git_oid_tostr(cur, sizeof(cur), &oid);
+		if (!strcmp(u->new_sha, zero_sha))
+			applied[i] = lr == GIT_ENOTFOUND;
+		else
+			applied[i] = lr == 0 && !strcmp(cur, u->new_sha);
+		any |= applied[i];
+	}
+	if (!any)
+		goto done;
+	const char *rid = i64s(a, (long long)r->repo->id);
+	const char *uid = r->auth.user_id ? i64s(a, (long long)r->auth.user_id) : NULL;
+	if (db_begin(db, &e))
+		goto fail;
+	/* a first push that does not contain the default branch makes its first
+	 * branch the default, so clones get a HEAD that exists */
+	PGresult *nb = db_qv(db, a, &e, "SELECT count(*) FROM branches WHERE repo_id = $1", rid);
+	if (!nb)
+		goto fail;
+	bool first = db_int(nb, 0, 0) == 0;
+	const char *want_head = arena_printf(a, "refs/heads/%s", r->repo->default_branch);
+	const char *new_default = NULL;
+	bool has_default = false;
+	for (size_t i = 0; i < g->ncmds; i++) {
+		struct ref_update *u = &g->cmds[i];
+		if (!applied[i])
+			continue;
+		bool deleted = !strcmp(u->new_sha, zero_sha);
+		bool created = !strcmp(u->old_sha, zero_sha);
+		if (!strncmp(u->ref, "refs/heads/", 11)) {
+			const char *branch = u->ref + 11;
+			if (!strcmp(u->ref, want_head) && !deleted)
+				has_default = true;
+			if (!new_default && !deleted)
+				new_default = branch;
+			if (deleted) {
+				if (!db_qv(db, a, &e, "DELETE FROM branches WHERE repo_id = $1 AND name = $2",
+					   rid, branch))
+					goto fail;
+			} else if (!db_qv(db, a, &e,
+					  "INSERT INTO branches (repo_id, name, commit_sha) VALUES ($1, $2, $3) "
+					  "ON CONFLICT (repo_id, name) DO UPDATE SET commit_sha = EXCLUDED.commit_sha, "
+					  "updated_at = now()",
+					  rid, branch, u->new_sha)) {
+				goto fail;
+			}
+		}
+		json_t *p = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:I,s:b,s:b}", "ref", u->ref, "before",
+				      u->old_sha, "after", u->new_sha, "pusher", r->auth.username,
+				      "repo", arena_printf(a, "%s/%s", r->repo->owner, r->repo->name),
+				      "repo_id", (json_int_t)r->repo->id, "created", created, "deleted",
+				      deleted);
+		char *payload = json_dumps(p, JSON_COMPACT);
+		json_decref(p);
+		PGresult *ev = db_qv(db, a, &e,
+				     "INSERT INTO events (repo_id, type, actor_id, payload) "
+				     "VALUES ($1, 'push', $2, $3::jsonb)",
+				     rid, uid, payload);
+		free(payload);
+		if (!ev)
+			goto fail;
+	}
+	if (first && !has_default && new_default) {
+		if (!db_qv(db, a, &e, "UPDATE repositories SET default_branch = $2 WHERE id = $1", rid,
+			   new_default))
+			goto fail;
+		git_repository_set_head(repo, arena_printf(a, "refs/heads/%s", new_default));
+		repo_hint_forget(r->repo->owner, r->repo->name);
+	}
+	if (!db_qv(db, a, &e, "UPDATE repositories SET updated_at = now() WHERE id = $1", rid) ||
+	    !db_qv(db, a, &e, "SELECT pg_notify('plue_events', $1)", rid))
+		goto fail;
+	if (db_commit(db, &e))
+		goto fail;
+	goto done;
+fail:
+	db_rollback(db);
+	log_error("push to %s/%s: cannot record ref updates: %s", r->repo->owner, r->repo->name,
+		  e.msg);
+done:
+	git_repository_free(repo);
+	arena_free(a);
+}
+
+static void *pump_main(void *arg)
+{
+	struct git_stream *g = arg;
+	bool out_open = true, err_open = true;
+	while (out_open || err_open) {
+		pthread_mutex_lock(&g->mu);
+		bool aborted = g->aborted;
+		bool have_in = g->in_fd >= 0 && (g->in_len || g->zlen || g->in_eof);
+		bool room_out = g->out_len < BUF_CAP;
+		pthread_mutex_unlock(&g->mu);
+		if (aborted)
+			break;
+		struct pollfd pf[4];
+		int n = 0, iw = -1, io = -1, ie = -1;
+		pf[n++] = (struct pollfd){ g->wake_r, POLLIN, 0 };
+		if (have_in) {
+			iw = n;
+			pf[n++] = (struct pollfd){ g->in_fd, POLLOUT, 0 };
+		}
+		if (out_open && room_out) {
+			io = n;
+			pf[n++] = (struct pollfd){ g->out_fd, POLLIN, 0 };
+		}
+		if (err_open) {
+			ie = n;
+			pf[n++] = (struct pollfd){ g->err_fd, POLLIN, 0 };
+		}
+		if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents) {
+			char drain[64];
+			while (read(g->wake_r, drain, sizeof(drain)) > 0)
+				;
+		}
+		if (iw >= 0 && pf[iw].revents) {
+			if (pump_input(g))
+				g->base.wake(&g->base);
+		} else {
+			pthread_mutex_lock(&g->mu);
+			if (g->in_fd >= 0 && g->in_eof && !g->in_len && !g->zlen) {
+				close(g->in_fd);
+				g->in_fd = -1;
+			}
+			pthread_mutex_unlock(&g->mu);
+		}
+		if (io >= 0 && pf[io].revents) {
+			pthread_mutex_lock(&g->mu);
+			size_t room = BUF_CAP - g->out_len;
+			pthread_mutex_unlock(&g->mu);
+			/* read outside the lock into scratch, append under it */
+			ssize_t r = read(g->out_fd, g->scratch, room);
+			if (r > 0) {
+				pthread_mutex_lock(&g->mu);
+				if (g->out_off + g->out_len + (size_t)r > BUF_CAP) {
+					memmove(g->out, g->out + g->out_off, g->out_len);
+					g->out_off = 0;
+				}
+				memcpy(g->out + g->out_off + g->out_len, g->scratch, (size_t)r);
+				g->out_len += (size_t)r;
+				pthread_mutex_unlock(&g->mu);
+				g->base.wake(&g->base);
+			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+				out_open = false;
+			}
+		}
+		if (ie >= 0 && pf[ie].revents) {
+			char tmp[1024];
+			ssize_t r = read(g->err_fd, tmp, sizeof(tmp));
+			if (r > 0) {
+				if (g->errtext.len < ERR_CAP)
+					buf_add(&g->errtext, tmp, (size_t)r);
+			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+				err_open = false;
+			}
+		}
+	}
+	pthread_mutex_lock(&g->mu);
+	bool aborted = g->aborted;
+	if (g->in_fd >= 0) {
+		close(g->in_fd);
+		g->in_fd = -1;
+	}
+	pthread_mutex_unlock(&g->mu);
+	if (aborted) {
+		kill(g->pid, SIGKILL);
+		waitpid(g->pid, NULL, 0);
+		g->pid = -1;
+		return NULL;
+	}
+	int st = 0;
+	waitpid(g->pid, &st, 0);
+	g->pid = -1;
+	bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	if (!ok)
+		log_warn("git %s for %s/%s exited with %d: %.300s", g->svc, g->r->repo->owner,
+			 g->r->repo->name, WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st),
+			 g->errtext.ptr);
+	if (g->receive && g->ncmds) {
+		struct post_push pp = { g };
+		workers_run(record_push, &pp);
+	}
+	pthread_mutex_lock(&g->mu);
+	g->out_eof = true;
+	g->out_failed = !ok && g->out_len == 0;
+	pthread_mutex_unlock(&g->mu);
+	g->base.wake(&g->base);
+	return NULL;
+}
+
+/* ---- http_stream operations (event thread) ---- */
+
+static size_t gs_write(struct http_stream *s, const char *data, size_t len)
+{
+	struct git_stream *g = (struct git_stream *)s;
+	pthread_mutex_lock(&g->mu);
+	size_t room = BUF_CAP - g->in_len;
+	size_t take = len < room ? len : room;
+	if (g->child_gone) {
+		take = len; /* the child stopped reading: swallow the rest */
+	} else {
+		memcpy(g->in + g->in_len, data, take);
+		g->in_len += take;
+	}
+	pthread_mutex_unlock(&g->mu);
+	if (take)
+		pump_wake(g);
+	return take;
+}
+
+static void gs_write_end(struct http_stream *s)
+{
+	struct git_stream *g = (struct git_stream *)s;
+	pthread_mutex_lock(&g->mu);
+	g->in_eof = true;
+	pthread_mutex_unlock(&g->mu);
+	pump_wake(g);
+}
+
+static long gs_read(struct http_stream *s, char *out, size_t max)
+{
+	struct git_stream *g = (struct git_stream *)s;
+	long n = 0;
+	bool was_full;
+	pthread_mutex_lock(&g->mu);
+	was_full = g->out_len >= BUF_CAP;
+	if (g->out_len) {
+		size_t take = g->out_len < max ? g->out_len : max;
+		memcpy(out, g->out + g->out_off, take);
+		g->out_off += take;
+		g->out_len -= take;
+		if (!g->out_len)
+			g->out_off = 0;
+		n = (long)take;
+	} else if (g->out_eof) {
+		n = g->out_failed ? -2 : -1;
+	}
+	pthread_mutex_unlock(&g->mu);
+	if (n > 0 && was_full)
+		pump_wake(g);
+	return n;
+}
+
+static void gs_free(struct http_stream *s)
+{
+	struct git_stream *g = (struct git_stream *)s;
+	pthread_mutex_lock(&g->mu);
+	g->aborted = !g->out_eof;
+	pthread_mutex_unlock(&g->mu);
+	if (g->thread_started) {
+		pump_wake(g);
+		pthread_join(g->thread, NULL);
+	}
+	if (g->pid > 0) {
+		kill(g->pid, SIGKILL);
+		waitpid(g->pid, NULL, 0);
+	}
+	int fds[] = { g->in_fd, g->out_fd, g->err_fd, g->wake_r, g->wake_w };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (g->z_ready)
+		inflateEnd(&g->z);
+	for (size_t i = 0; i < g->ncmds; i++)
+		free(g->cmds[i].ref);
+	free(g->cmds);
+	free(g->in);
+	free(g->out);
+	free(g->scratch);
+	free(g->zbuf);
+	buf_release(&g->errtext);
+	buf_release(&g->cmdbuf);
+	pthread_mutex_destroy(&g->mu);
+	free(g);
+}
+
+static const struct http_stream_ops git_stream_ops = { gs_write, gs_write_end, gs_read, gs_free };
+
+static int start_rpc(struct req *r, struct resp *w, const char *svc)
+{
+	const char *ct = req_header(r, "Content-Type");
+	const char *want = arena_printf(r->arena, "application/x-%s-request", svc);
+	if (!ct || strcmp(ct, want))
+		return err_set(&r->err, ERR_INVALID, "invalid_content_type",
+			       "expected Content-Type '%s'", want);
+	const char *enc = req_header(r, "Content-Encoding");
+	bool gzip = enc && (!strcmp(enc, "gzip") || !strcmp(enc, "x-gzip"));
+	if (enc && !gzip)
+		return err_set(&r->err, ERR_INVALID, "invalid_encoding",
+			       "unsupported Content-Encoding '%.40s'", enc);
+	bool receive = !strcmp(svc, "git-receive-pack");
+	const char *proto = receive ? NULL : git_protocol(r);
+
+	struct git_stream *g = xcalloc(1, sizeof(*g));
+	g->base.ops = &git_stream_ops;
+	g->pid = -1;
+	g->in_fd = g->out_fd = g->err_fd = g->wake_r = g->wake_w = -1;
+	pthread_mutex_init(&g->mu, NULL);
+	g->in = xmalloc(BUF_CAP);
+	g->out = xmalloc(BUF_CAP);
+	g->scratch = xmalloc(BUF_CAP);
+	buf_init(&g->errtext, 0);
+	buf_init(&g->cmdbuf, 0);
+	g->r = r;
+	g->svc = svc;
+	g->receive = receive;
+	if (receive)
+		g->cmds = xcalloc(MAX_COMMANDS, sizeof(*g->cmds));
+	if (gzip) {
+		g->gzip = true;
+		g->zbuf = xmalloc(BUF_CAP);
+		if (inflateInit2(&g->z, 15 + 32) != Z_OK) {
+			gs_free(&g->base);
+			return err_set(&r->err, ERR_INTERNAL, NULL, "cannot start gzip decoder");
+		}
+		g->z_ready = true;
+	}
+	int wp[2];
+	if (pipe2(wp, O_CLOEXEC | O_NONBLOCK)) {
+		gs_free(&g->base);
+		return err_set(&r->err, ERR_INTERNAL, NULL, "cannot create pipe");
+	}
+	g->wake_r = wp[0];
+	g->wake_w = wp[1];
+	char *argv[] = { "git", (char *)(svc + 4), "--stateless-rpc", (char *)r->repo->disk_path,
+			 NULL };
+	if (spawn_git(&g->pid, &g->in_fd, &g->out_fd, &g->err_fd, argv, git_env(r->arena, proto))) {
+		log_error("cannot run git %s: %s", svc + 4, strerror(errno));
+		g->pid = -1;
+		gs_free(&g->base);
+		return err_set(&r->err, ERR_INTERNAL, "git_error", "cannot run git");
+	}
+	set_nonblock(g->in_fd);
+	set_nonblock(g->out_fd);
+	set_nonblock(g->err_fd);
+	/* the server sets wake before any byte can flow: the pump starts only
+	 * after the dispatcher returned (see start on first write/read) */
+	w->stream = &g->base;
+	w->status = 200;
+	w->content_type = arena_printf(r->arena, "application/x-%s-result", svc);
+	resp_header(w, "Cache-Control", "no-cache, max-age=0, must-revalidate");
+	return 0;
+}
+
+/* The server fills base.wake after the handler returns; the pump may call
+ * it at any time, so the thread starts lazily on the first operation. */
+static void ensure_pump(struct git_stream *g)
+{
+	if (g->thread_started)
+		return;
+	g->thread_started = true;
+	if (pthread_create(&g->thread, NULL, pump_main, g))
+		die("cannot start git pump thread");
+}
+
+static size_t gs_write_lazy(struct http_stream *s, const char *d, size_t n)
+{
+	ensure_pump((struct git_stream *)s);
+	return gs_write(s, d, n);
+}
+
+static void gs_write_end_lazy(struct http_stream *s)
+{
+	ensure_pump((struct git_stream *)s);
+	gs_write_end(s);
+}
+
+static long gs_read_lazy(struct http_stream *s, char *out, size_t max)
+{
+	ensure_pump((struct git_stream *)s);
+	return gs_read(s, out, max);
+}
+
+static const struct http_stream_ops git_stream_lazy_ops = { gs_write_lazy, gs_write_end_lazy,
+							     gs_read_lazy, gs_free };
+
+int h_git_upload_pack(struct req *r, struct resp *w)
+{
+	int rc = start_rpc(r, w, "git-upload-pack");
+	if (!rc)
+		w->stream->ops = &git_stream_lazy_ops;
+	return rc;
+}
+
+int h_git_receive_pack(struct req *r, struct resp *w)
+{
+	int rc = start_rpc(r, w, "git-receive-pack");
+	if (!rc)
+		w->stream->ops = &git_stream_lazy_ops;
+	return rc;
+}
