@@ -1,0 +1,293 @@
+/* objects.c — libgit2 access for the browsing API (see objects.h): the
+ * per-thread handle cache, error translation, commit and path lookups, and
+ * the pure helpers (tree order, UTF-8, content types, dates). */
+#include "git/objects.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* ---- per-thread handles ---- */
+
+struct slot {
+	char *path;            /* NULL: free slot */
+	git_repository *repo;
+	dev_t dev;             /* identity of objects/pack when opened */
+	ino_t ino;
+	struct timespec mtime;
+	uint64_t used;         /* the handles' tick at last use */
+};
+
+struct handles {
+	struct slot slot[OBJECTS_HANDLES];
+	uint64_t tick;
+};
+
+static pthread_key_t handles_key;
+static pthread_once_t handles_once = PTHREAD_ONCE_INIT;
+static __thread struct handles *tls_handles;
+
+static void slot_clear(struct slot *s)
+{
+	git_repository_free(s->repo);
+	free(s->path);
+	memset(s, 0, sizeof(*s));
+}
+
+static void handles_free(void *p)
+{
+	struct handles *h = p;
+	if (!h)
+		return;
+	for (size_t i = 0; i < OBJECTS_HANDLES; i++)
+		slot_clear(&h->slot[i]);
+	free(h);
+}
+
+static void handles_key_create(void)
+{
+	if (pthread_key_create(&handles_key, handles_free))
+		die("cannot create the repository handle key");
+}
+
+static struct handles *handles_get(void)
+{
+	if (!tls_handles) {
+		pthread_once(&handles_once, handles_key_create);
+		tls_handles = xcalloc(1, sizeof(*tls_handles));
+		/* the key's destructor frees the handles when the thread exits */
+		pthread_setspecific(handles_key, tls_handles);
+	}
+	return tls_handles;
+}
+
+void objects_thread_release(void)
+{
+	if (!tls_handles)
+		return;
+	pthread_setspecific(handles_key, NULL);
+	handles_free(tls_handles);
+	tls_handles = NULL;
+}
+
+int objects_repo_open(git_repository **out, const char *path, struct err *e)
+{
+	char pack[PATH_MAX];
+	struct stat st;
+	if ((size_t)snprintf(pack, sizeof(pack), "%s/objects/pack", path) >= sizeof(pack))
+		return err_set(e, ERR_INTERNAL, "storage_error", "repository path is too long");
+	int stat_rc = stat(pack, &st), stat_errno = errno;
+
+	struct handles *h = handles_get();
+	struct slot *s = NULL, *victim = &h->slot[0];
+	for (size_t i = 0; i < OBJECTS_HANDLES; i++) {
+		struct slot *c = &h->slot[i];
+		if (c->path && !strcmp(c->path, path)) {
+			s = c;
+			break;
+		}
+		/* a free slot, else the least recently used */
+		if (victim->path && (!c->path || c->used < victim->used))
+			victim = c;
+	}
+
+	if (stat_rc) {
+		if (s)
+			slot_clear(s);
+		if (stat_errno == ENOENT || stat_errno == ENOTDIR)
+			return err_set(e, ERR_NOTFOUND, NULL, "repository not found on disk");
+		log_error("cannot stat %s: %s", pack, strerror(stat_errno));
+		return err_set(e, ERR_INTERNAL, "storage_error", "cannot read the repository");
+	}
+	if (s && s->dev == st.st_dev && s->ino == st.st_ino &&
+	    s->mtime.tv_sec == st.st_mtim.tv_sec && s->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+		s->used = ++h->tick;
+		*out = s->repo;
+		return 0;
+	}
+	/* new, or its packs changed: reopen so vanished packs are let go */
+	if (!s)
+		s = victim;
+	slot_clear(s);
+	git_repository *repo = NULL;
+	int rc = git_repository_open_bare(&repo, path);
+	if (rc < 0) {
+		if (rc == GIT_ENOTFOUND)
+			return err_set(e, ERR_NOTFOUND, NULL, "repository not found on disk");
+		const git_error *ge = git_error_last();
+		log_error("cannot open repository %s: %s", path, ge ? ge->message : "unknown error");
+		return err_set(e, ERR_INTERNAL, "storage_error", "cannot open the repository");
+	}
+	s->path = xstrdup(path);
+	s->repo = repo;
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->mtime = st.st_mtim;
+	s->used = ++h->tick;
+	*out = repo;
+	return 0;
+}
+
+/* ---- errors and lookups ---- */
+
+int objects_error(struct err *e, int rc, const char *fmt, ...)
+{
+	int code;
+	switch (rc) {
+	case GIT_ENOTFOUND:
+		code = ERR_NOTFOUND;
+		break;
+	case GIT_EINVALIDSPEC:
+	case GIT_EAMBIGUOUS:
+	case GIT_EINVALID:
+		code = ERR_INVALID;
+		break;
+	default: {
+		const git_error *ge = git_error_last();
+		log_error("libgit2 error %d: %s", rc, ge ? ge->message : "unknown error");
+		return err_set(e, ERR_INTERNAL, "git_error", "cannot read the repository");
+	}
+	}
+	char msg[sizeof(e->msg)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return err_set(e, code, NULL, "%s", msg);
+}
+
+int objects_commit_lookup(git_commit **out, git_repository *repo, const char *hex,
+			  struct err *e)
+{
+	git_oid oid;
+	git_object *obj = NULL;
+	int rc = git_oid_fromstrn(&oid, hex, GIT_OID_HEXSZ);
+	if (rc < 0)
+		return objects_error(e, GIT_EINVALIDSPEC, "'%.100s' is not a commit sha", hex);
+	rc = git_object_lookup(&obj, repo, &oid, GIT_OBJECT_ANY);
+	if (rc < 0)
+		return objects_error(e, rc, "commit '%.40s' not found", hex);
+	if (git_object_type(obj) != GIT_OBJECT_COMMIT) {
+		rc = err_set(e, ERR_NOTFOUND, NULL, "'%.40s' is a %s, not a commit", hex,
+			     git_object_type2string(git_object_type(obj)));
+		git_object_free(obj);
+		return rc;
+	}
+	*out = (git_commit *)obj;
+	return 0;
+}
+
+int objects_entry_bypath(git_tree_entry **out, git_commit *commit, const char *path,
+			 struct err *e)
+{
+	git_tree *root = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	git_oid_tostr(hex, sizeof(hex), git_commit_id(commit));
+	int rc = git_commit_tree(&root, commit);
+	if (rc < 0)
+		return objects_error(e, rc, "tree of commit '%s' not found", hex);
+	rc = git_tree_entry_bypath(out, root, path);
+	git_tree_free(root);
+	if (rc < 0)
+		return objects_error(e, rc, "path '%.200s' not found in commit '%s'", path, hex);
+	return 0;
+}
+
+/* ---- pure helpers ---- */
+
+int objects_tree_cmp(const char *a, size_t alen, bool a_tree, const char *b, size_t blen,
+		     bool b_tree)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = memcmp(a, b, n);
+	if (c)
+		return c;
+	/* past the common prefix: the next byte, or the implicit '/' of a tree */
+	unsigned ca = alen > n ? (unsigned char)a[n] : a_tree ? '/' : 0;
+	unsigned cb = blen > n ? (unsigned char)b[n] : b_tree ? '/' : 0;
+	return (int)ca - (int)cb;
+}
+
+bool objects_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		/* ASCII runs are the common case: eight bytes at a time */
+		while (end - p >= 8) {
+			uint64_t v;
+			memcpy(&v, p, 8);
+			if (v & 0x8080808080808080ull)
+				break;
+			p += 8;
+		}
+		if (p >= end)
+			break;
+		unsigned c = *p;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		size_t n;
+		uint32_t cp, min;
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1, cp = c & 0x1f, min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2, cp = c & 0x0f, min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			return false;
+		}
+		if ((size_t)(end - p) <= n)
+			return false;
+		for (size_t i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+const char *objects_content_type(const char *data, size_t len)
+{
+	const unsigned char *d = (const unsigned char *)data;
+	if (len >= 8 && !memcmp(d, "\x89PNG\r\n\x1a\n", 8))
+		return "image/png";
+	if (len >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
+		return "image/jpeg";
+	if (len >= 6 && (!memcmp(d, "GIF87a", 6) || !memcmp(d, "GIF89a", 6)))
+		return "image/gif";
+	if (len >= 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4))
+		return "image/webp";
+	if (!memchr(data, '\0', len) && objects_utf8_valid(data, len))
+		return "text/plain; charset=utf-8";
+	return "application/octet-stream";
+}
+
+void objects_time_rfc3339(char out[32], const git_time *t)
+{
+	int off = t->offset; /* minutes east of UTC */
+	time_t local = (time_t)(t->time + (git_time_t)off * 60);
+	struct tm tm;
+	if (!gmtime_r(&local, &tm)) {
+		snprintf(out, 32, "1970-01-01T00:00:00+00:00");
+		return;
+	}
+	char sign = off < 0 ? '-' : '+'; /* git prints "-0000" as +00:00 too */
+	int a = off < 0 ? -off : off;
+	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, sign, a / 60, a % 60);
+}

@@ -1,0 +1,79 @@
+/* objects.h — read access to git objects through libgit2: per-thread
+ * repository handles, lookups that speak the project's error convention,
+ * and the pure helpers the browsing API needs (git's tree order, content
+ * sniffing, dates).
+ *
+ * libgit2 objects are never shared between threads: every handle comes from
+ * the calling thread's own small cache, and objects looked up through it
+ * must be freed on that thread before the handler returns (not on the
+ * request arena, whose cleanups may run on another thread). */
+#ifndef PLUE_OBJECTS_H
+#define PLUE_OBJECTS_H
+
+#include <git2.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/err.h"
+
+/* Handles cached per thread (least recently used goes first). */
+#define OBJECTS_HANDLES 8
+
+/* Borrows the calling thread's handle on the bare repository at path,
+ * opening it on first use. Each call checks the repository's
+ * objects/pack directory: when packs were added or removed (a push, a gc)
+ * the handle is reopened, and when the directory has vanished (a deleted
+ * repository) the handle is dropped and ERR_NOTFOUND returned with the
+ * message "repository not found on disk" (the path never reaches a client).
+ * The handle stays valid until this thread opens the same path again or
+ * OBJECTS_HANDLES other paths; the caller must not free it. Returns 0 or
+ * ERR_NOTFOUND / ERR_INTERNAL. */
+int objects_repo_open(git_repository **out, const char *path, struct err *e);
+
+/* Frees the calling thread's cached handles. Worker threads do this by
+ * themselves when they exit; the main thread (tests, CLI) calls it. */
+void objects_thread_release(void);
+
+/* Translates a failed libgit2 call (rc < 0) at the boundary:
+ * GIT_ENOTFOUND → ERR_NOTFOUND, GIT_EINVALIDSPEC / GIT_EAMBIGUOUS /
+ * GIT_EINVALID → ERR_INVALID, each with the caller's message (fmt); anything
+ * else → ERR_INTERNAL "cannot read the repository", with libgit2's own
+ * message logged rather than shown. Returns the ERR_* code. */
+int objects_error(struct err *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Looks up the commit named by hex (exactly 40 hex digits; the caller
+ * checked). ERR_NOTFOUND "commit 'HEX' not found" when absent, or
+ * "'HEX' is a tree, not a commit" (blob, tag) when the object has another
+ * type. The caller frees *out with git_commit_free. */
+int objects_commit_lookup(git_commit **out, git_repository *repo, const char *hex,
+			  struct err *e);
+
+/* The entry at path (normalised, non-empty) in commit's tree; ERR_NOTFOUND
+ * "path 'PATH' not found in commit 'HEX'". The caller frees *out with
+ * git_tree_entry_free. */
+int objects_entry_bypath(git_tree_entry **out, git_commit *commit, const char *path,
+			 struct err *e);
+
+/* git's tree order: names compare as bytes, a tree's name as if it ended
+ * in '/'. Returns <0, 0 or >0 like memcmp. */
+int objects_tree_cmp(const char *a, size_t alen, bool a_tree, const char *b, size_t blen,
+		     bool b_tree);
+
+/* True when s[0..len) is well-formed UTF-8 (no overlong forms, surrogates
+ * or code points above U+10FFFF). NUL bytes are valid UTF-8. */
+bool objects_utf8_valid(const char *s, size_t len);
+
+/* The Content-Type to serve a blob's bytes with: image/png, image/jpeg,
+ * image/gif or image/webp when the magic bytes say so; "text/plain;
+ * charset=utf-8" for valid UTF-8 without NUL (an empty blob included);
+ * application/octet-stream otherwise. Never a type a browser executes or
+ * renders as a document (no HTML, SVG, XML, JavaScript). Returns a static
+ * string. */
+const char *objects_content_type(const char *data, size_t len);
+
+/* Formats a git signature time as RFC 3339 in the signer's own offset,
+ * like `git log --format=%aI` ("2024-05-01T12:00:00+02:00"). out must hold
+ * 32 bytes. */
+void objects_time_rfc3339(char out[32], const git_time *t);
+
+#endif
