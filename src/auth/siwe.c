@@ -528,9 +528,10 @@ static int parse_body(struct parser *ps, struct siwe_msg *m)
 	for (size_t i = 0; i < v.n; i++) {
 		if (!is_digit((unsigned char)v.p[i]))
 			return malformed(ps, "chain id must be a decimal number");
-		if (m->chain_id > (INT64_MAX - 9) / 10)
+		int d = v.p[i] - '0';
+		if (m->chain_id > (INT64_MAX - d) / 10)
 			return malformed(ps, "chain id is out of range");
-		m->chain_id = m->chain_id * 10 + (v.p[i] - '0');
+		m->chain_id = m->chain_id * 10 + d;
 	}
 
 	if ((rc = field_line(ps, "Nonce: ", &v)) < 0)
