@@ -354,12 +354,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		 * resumes only after setting the state */
 		return MHD_YES;
 	case ST_READY:
-		if (h->resp.stream) {
-			/* a stream whose body ended: already queued */
+		/* MHD accepts a response only before the body or after all of it:
+		 * a request refused mid-body (a stream route that failed
+		 * authorisation) has the rest of its body discarded, unstored */
+		if (*size) {
 			*size = 0;
 			return MHD_YES;
 		}
-		*size = 0;
 		return queue(h);
 	case ST_STREAM_AUTH:
 		start_work(h); /* *size stays: the data is offered again on resume */
