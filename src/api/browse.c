@@ -1,15 +1,636 @@
-/* browse.c — placeholder until the browsing API lands. */
+/* browse.c — the browsing API: refs and branches (answers that change on
+ * push, cached for seconds) and the SHA-addressed trees, blobs, history and
+ * commits (immutable: ETag plus a year of caching, kept in the object cache
+ * by the dispatcher). Everything read from git is hostile: names, messages
+ * and patches reach JSON as valid UTF-8 (invalid bytes become U+FFFD), and
+ * raw blobs are never served with a type a browser would render as active
+ * content. libgit2 objects are freed before a handler returns, on the
+ * worker thread that owns the repository handle. */
 #include "api/api.h"
+#include "base/util.h"
+#include "git/objects.h"
 
-#define TODO(fn)                                                                             \
-	int fn(struct req *r, struct resp *w)                                                \
-	{                                                                                    \
-		(void)w;                                                                     \
-		return err_set(&r->err, ERR_UNAVAILABLE, "not_implemented", "not implemented"); \
+#include <stdlib.h>
+#include <string.h>
+
+#define REF_TTL_S 5              /* refs and branches move on push */
+#define LIMIT_DEFAULT 30         /* commits per page */
+#define LIMIT_MAX 100
+#define PATCH_FILE_MAX (256 * 1024)     /* patch text kept per file */
+#define PATCH_TOTAL_MAX (2 * 1024 * 1024) /* and per commit */
+#define SUBJECT_MAX 100          /* bytes of user input quoted in a message */
+
+/* ---- strings from git and from the URL ---- */
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
+static size_t utf8_seq(const char *s, size_t n)
+{
+	unsigned char c = (unsigned char)*s;
+	size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	if (len > n || !objects_utf8_valid(s, len))
+		return 0;
+	return len;
+}
+
+/* s[0..len) as valid UTF-8 into b, each invalid byte replaced by U+FFFD. */
+static void utf8_lossy(struct buf *b, const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		size_t run = i;
+		size_t k;
+		while (run < len && (k = utf8_seq(s + run, len - run)))
+			run += k;
+		buf_add(b, s + i, run - i);
+		if (run < len) {
+			buf_add(b, "\xef\xbf\xbd", 3);
+			run++;
+		}
+		i = run;
 	}
-TODO(h_ref_get)
-TODO(h_tree_get)
-TODO(h_blob_get)
-TODO(h_commits_list)
-TODO(h_commit_get)
-TODO(h_branches_list)
+}
+
+/* A JSON string of bytes read from git; NULL becomes null. */
+static json_t *jstrn(const char *s, size_t len)
+{
+	if (!s)
+		return json_null();
+	if (objects_utf8_valid(s, len))
+		return json_stringn_nocheck(s, len);
+	struct buf b = BUF_INIT;
+	utf8_lossy(&b, s, len);
+	json_t *j = json_stringn_nocheck(b.ptr, b.len);
+	buf_release(&b);
+	return j;
+}
+
+static json_t *jstr(const char *s)
+{
+	return jstrn(s, s ? strlen(s) : 0);
+}
+
+/* User input fit to quote in an error message: valid UTF-8, cut at a
+ * character boundary after SUBJECT_MAX bytes (with "..."). */
+static const char *subject(struct arena *a, const char *s)
+{
+	struct buf b = BUF_INIT;
+	size_t n = strlen(s);
+	utf8_lossy(&b, s, n);
+	if (b.len > SUBJECT_MAX) {
+		size_t cut = SUBJECT_MAX;
+		while (cut && ((unsigned char)b.ptr[cut] & 0xc0) == 0x80)
+			cut--;
+		buf_setlen(&b, cut);
+		buf_adds(&b, "...");
+	}
+	const char *out = arena_strndup(a, b.ptr, b.len);
+	buf_release(&b);
+	return out;
+}
+
+static const char *oid_hex(struct arena *a, const git_oid *id)
+{
+	char *hex = arena_alloc(a, GIT_OID_HEXSZ + 1);
+	git_oid_tostr(hex, GIT_OID_HEXSZ + 1, id);
+	return hex;
+}
+
+/* ---- request pieces ---- */
+
+/* The caller's thread handle on r->repo; a vanished directory is the
+ * repository not being there. */
+static int repo_open(struct req *r, git_repository **out)
+{
+	struct err e = { 0 };
+	int rc = objects_repo_open(out, r->repo->disk_path, &e);
+	if (rc == ERR_NOTFOUND)
+		return err_set(&r->err, ERR_NOTFOUND, NULL, "repository '%s/%s' not found",
+			       r->repo->owner, r->repo->name);
+	if (rc)
+		r->err = e;
+	return rc;
+}
+
+/* :sha must be a full object id: a name that moves cannot be cached forever. */
+static int sha_param(struct req *r, const char **out)
+{
+	const char *sha = req_param(r, "sha");
+	if (!sha || !is_sha1_hex(sha)) {
+		const char *s = subject(r->arena, sha ? sha : "");
+		return err_set(&r->err, ERR_INVALID, "sha_required",
+			       "'%s' is not a commit sha; resolve it with /api/%s/%s/refs/%s first", s,
+			       r->repo->owner, r->repo->name, s);
+	}
+	char *lower = arena_strdup(r->arena, sha);
+	for (char *p = lower; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char)(*p - 'A' + 'a');
+	*out = lower;
+	return 0;
+}
+
+/* *path, normalised ("" is the root tree). */
+static int path_param(struct req *r, const char **out)
+{
+	const char *raw = req_param(r, "path");
+	const char *p = path_normalise(r->arena, raw ? raw : "");
+	if (!p)
+		return err_set(&r->err, ERR_INVALID, "invalid_path", "invalid path '%s'",
+			       subject(r->arena, raw));
+	*out = p;
+	return 0;
+}
+
+/* ---- refs ---- */
+
+int h_ref_get(struct req *r, struct resp *w)
+{
+	const char *name = req_param(r, "ref");
+	const char *cand[3] = { 0 };
+	git_repository *repo;
+	git_reference *ref = NULL, *res = NULL;
+	git_object *obj = NULL;
+	int rc, grc = GIT_ENOTFOUND;
+	bool valid;
+	if (!name)
+		name = "";
+	if (!strcmp(name, "HEAD")) {
+		cand[0] = "HEAD";
+		valid = true;
+	} else if (!strncmp(name, "refs/", 5)) {
+		cand[0] = name;
+		valid = refname_valid(name);
+	} else {
+		/* like git's rev-parse, but a branch wins over a tag of the same name */
+		cand[0] = arena_printf(r->arena, "refs/%s", name);
+		cand[1] = arena_printf(r->arena, "refs/heads/%s", name);
+		cand[2] = arena_printf(r->arena, "refs/tags/%s", name);
+		valid = refname_valid(cand[1]);
+	}
+	if (!valid)
+		return err_set(&r->err, ERR_INVALID, "invalid_ref", "'%s' is not a valid ref name",
+			       subject(r->arena, name));
+	if ((rc = repo_open(r, &repo)))
+		return rc;
+	for (size_t i = 0; i < 3 && cand[i] && grc == GIT_ENOTFOUND; i++)
+		grc = git_reference_lookup(&ref, repo, cand[i]);
+	if (grc == 0)
+		grc = git_reference_resolve(&res, ref); /* an unborn HEAD is not found */
+	if (grc < 0) {
+		rc = objects_error(&r->err, grc, "ref '%s' not found", subject(r->arena, name));
+		goto done;
+	}
+	if ((grc = git_reference_peel(&obj, res, GIT_OBJECT_COMMIT)) < 0) {
+		rc = err_set(&r->err, ERR_NOTFOUND, NULL, "ref '%s' does not point to a commit",
+			     subject(r->arena, name));
+		goto done;
+	}
+	resp_json(w, 200,
+		  json_pack("{s:o,s:s}", "ref", jstr(git_reference_name(res)), "commit",
+			    oid_hex(r->arena, git_object_id(obj))));
+	resp_short_cache(r, w, REF_TTL_S);
+done:
+	git_object_free(obj);
+	git_reference_free(res);
+	git_reference_free(ref);
+	return rc;
+}
+
+struct branch {
+	const char *name;
+	const char *commit;
+};
+
+static int branch_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct branch *)a)->name, ((const struct branch *)b)->name);
+}
+
+int h_branches_list(struct req *r, struct resp *w)
+{
+	git_repository *repo;
+	git_branch_iterator *it = NULL;
+	git_reference *ref = NULL;
+	git_branch_t type;
+	struct branch *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc, grc;
+	if ((rc = repo_open(r, &repo)))
+		return rc;
+	if ((grc = git_branch_iterator_new(&it, repo, GIT_BRANCH_LOCAL)) < 0) {
+		rc = objects_error(&r->err, grc, "cannot list branches");
+		goto done;
+	}
+	while ((grc = git_branch_next(&ref, &type, it)) == 0) {
+		const char *name;
+		git_object *obj = NULL;
+		/* a branch that points at no commit is not listed */
+		if (git_branch_name(&name, ref) == 0 &&
+		    git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			v[n].name = arena_strdup(r->arena, name);
+			v[n++].commit = oid_hex(r->arena, git_object_id(obj));
+		}
+		git_object_free(obj);
+		git_reference_free(ref);
+		ref = NULL;
+	}
+	if (grc != GIT_ITEROVER) {
+		rc = objects_error(&r->err, grc, "cannot list branches");
+		goto done;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), branch_cmp);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:o,s:s,s:b}", "name", jstr(v[i].name),
+						     "commit", v[i].commit, "default",
+						     !strcmp(v[i].name, r->repo->default_branch)));
+	resp_json(w, 200, arr);
+	resp_short_cache(r, w, REF_TTL_S);
+done:
+	free(v);
+	git_branch_iterator_free(it);
+	return rc;
+}
+
+/* ---- trees and blobs ---- */
+
+static bool entry_is_tree(const git_tree_entry *e)
+{
+	return git_tree_entry_filemode_raw(e) == GIT_FILEMODE_TREE;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const git_tree_entry *x = *(const git_tree_entry *const *)a;
+	const git_tree_entry *y = *(const git_tree_entry *const *)b;
+	const char *xn = git_tree_entry_name(x), *yn = git_tree_entry_name(y);
+	return objects_tree_cmp(xn, strlen(xn), entry_is_tree(x), yn, strlen(yn),
+				entry_is_tree(y));
+}
+
+static const char *type_name(git_object_t t)
+{
+	return t == GIT_OBJECT_TREE ? "tree" : t == GIT_OBJECT_COMMIT ? "commit" : "blob";
+}
+
+int h_tree_get(struct req *r, struct resp *w)
+{
+	const char *sha, *path;
+	git_repository *repo;
+	git_commit *commit = NULL;
+	git_tree_entry *entry = NULL;
+	git_tree *tree = NULL;
+	git_odb *odb = NULL;
+	int rc, grc;
+	if ((rc = sha_param(r, &sha)) || (rc = path_param(r, &path)) || (rc = repo_open(r, &repo)))
+		return rc;
+	if ((rc = objects_commit_lookup(&commit, repo, sha, &r->err)))
+		goto done;
+	if (!*path) {
+		grc = git_commit_tree(&tree, commit);
+	} else {
+		if ((rc = objects_entry_bypath(&entry, commit, path, &r->err)))
+			goto done;
+		git_object_t t = git_tree_entry_type(entry);
+		if (t != GIT_OBJECT_TREE) {
+			rc = err_set(&r->err, ERR_INVALID, "not_a_tree", "path '%s' is a %s",
+				     subject(r->arena, path),
+				     t == GIT_OBJECT_COMMIT ? "submodule" : "file, use /blob");
+			goto done;
+		}
+		grc = git_tree_lookup(&tree, repo, git_tree_entry_id(entry));
+	}
+	if (grc < 0 || (grc = git_repository_odb(&odb, repo)) < 0) {
+		rc = objects_error(&r->err, grc, "tree '%s' not found in commit '%s'",
+				   subject(r->arena, path), sha);
+		goto done;
+	}
+
+	size_t n = git_tree_entrycount(tree);
+	const git_tree_entry **v = arena_alloc(r->arena, (n ? n : 1) * sizeof(*v));
+	bool sorted = true;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = git_tree_entry_byindex(tree, i);
+		if (i && sorted && entry_cmp(&v[i - 1], &v[i]) > 0)
+			sorted = false;
+	}
+	if (!sorted) /* trees git wrote are already in order */
+		qsort(v, n, sizeof(*v), entry_cmp);
+
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const git_tree_entry *e = v[i];
+		git_object_t t = git_tree_entry_type(e);
+		char hex[GIT_OID_HEXSZ + 1], mode[8];
+		git_oid_tostr(hex, sizeof(hex), git_tree_entry_id(e));
+		snprintf(mode, sizeof(mode), "%06o", (unsigned)git_tree_entry_filemode_raw(e));
+		json_t *size = json_null();
+		size_t len;
+		git_object_t ot;
+		/* the header alone: no blob is inflated to learn its size */
+		if (t == GIT_OBJECT_BLOB && git_odb_read_header(&len, &ot, odb, git_tree_entry_id(e)) == 0)
+			size = json_integer((json_int_t)len);
+		json_t *o = json_object();
+		json_object_set_new(o, "name", jstr(git_tree_entry_name(e)));
+		json_object_set_new(o, "type", json_string(type_name(t)));
+		json_object_set_new(o, "mode", json_string(mode));
+		json_object_set_new(o, "sha", json_string(hex));
+		json_object_set_new(o, "size", size);
+		json_array_append_new(arr, o);
+	}
+	resp_json(w, 200, arr);
+	/* the listing depends on the tree alone */
+	resp_immutable(r, w, oid_hex(r->arena, git_tree_id(tree)));
+done:
+	git_odb_free(odb);
+	git_tree_free(tree);
+	git_tree_entry_free(entry);
+	git_commit_free(commit);
+	return rc;
+}
+
+int h_blob_get(struct req *r, struct resp *w)
+{
+	const char *sha, *path;
+	git_repository *repo;
+	git_commit *commit = NULL;
+	git_tree_entry *entry = NULL;
+	git_blob *blob = NULL;
+	int rc, grc;
+	if ((rc = sha_param(r, &sha)) || (rc = path_param(r, &path)))
+		return rc;
+	if (!*path)
+		return err_set(&r->err, ERR_INVALID, "invalid_path",
+			       "a file path is required after the commit sha");
+	if ((rc = repo_open(r, &repo)))
+		return rc;
+	if ((rc = objects_commit_lookup(&commit, repo, sha, &r->err)) ||
+	    (rc = objects_entry_bypath(&entry, commit, path, &r->err)))
+		goto done;
+	git_object_t t = git_tree_entry_type(entry);
+	if (t != GIT_OBJECT_BLOB) {
+		rc = err_set(&r->err, ERR_INVALID, "not_a_blob", "path '%s' is a %s",
+			     subject(r->arena, path),
+			     t == GIT_OBJECT_TREE ? "directory, use /tree" : "submodule");
+		goto done;
+	}
+	if ((grc = git_blob_lookup(&blob, repo, git_tree_entry_id(entry))) < 0) {
+		rc = objects_error(&r->err, grc, "blob '%s' not found in commit '%s'",
+				   subject(r->arena, path), sha);
+		goto done;
+	}
+	const char *data = git_blob_rawcontent(blob);
+	size_t len = (size_t)git_blob_rawsize(blob);
+	/* the type comes from the bytes, never the name: the same blob gets the
+	 * same answer under every path, and foo.html is text */
+	resp_text(w, 200, objects_content_type(data, len), data, len);
+	api_content_headers(w);
+	resp_immutable(r, w, oid_hex(r->arena, git_blob_id(blob)));
+done:
+	git_blob_free(blob);
+	git_tree_entry_free(entry);
+	git_commit_free(commit);
+	return rc;
+}
+
+/* ---- history ---- */
+
+static json_t *signature_json(const git_signature *s)
+{
+	char date[32];
+	objects_time_rfc3339(date, &s->when);
+	return json_pack("{s:o,s:o,s:s}", "name", jstr(s->name), "email", jstr(s->email), "date",
+			 date);
+}
+
+static json_t *commit_json(git_commit *c)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+	json_t *parents = json_array();
+	for (unsigned i = 0; i < git_commit_parentcount(c); i++)
+		json_array_append_new(parents, json_string(git_oid_tostr(hex, sizeof(hex),
+									  git_commit_parent_id(c, i))));
+	json_t *o = json_object();
+	json_object_set_new(o, "sha", json_string(git_oid_tostr(hex, sizeof(hex), git_commit_id(c))));
+	json_object_set_new(o, "tree",
+			    json_string(git_oid_tostr(hex, sizeof(hex), git_commit_tree_id(c))));
+	json_object_set_new(o, "parents", parents);
+	json_object_set_new(o, "author", signature_json(git_commit_author(c)));
+	json_object_set_new(o, "committer", signature_json(git_commit_committer(c)));
+	json_object_set_new(o, "message", jstr(git_commit_message(c)));
+	json_object_set_new(o, "summary", jstr(git_commit_summary(c)));
+	return o;
+}
+
+/* 1 with *out set, 0 at the end of the walk, or an ERR_*. */
+static int walk_next(struct req *r, git_revwalk *walk, git_oid *out)
+{
+	int grc = git_revwalk_next(out, walk);
+	if (grc == 0)
+		return 1;
+	if (grc == GIT_ITEROVER)
+		return 0;
+	return objects_error(&r->err, grc, "cannot walk the history");
+}
+
+int h_commits_list(struct req *r, struct resp *w)
+{
+	const char *sha, *q_limit = req_query(r, "limit"), *cursor = req_query(r, "cursor");
+	int64_t limit = LIMIT_DEFAULT;
+	git_repository *repo;
+	git_commit *start = NULL;
+	git_revwalk *walk = NULL;
+	git_oid oid, cur;
+	json_t *arr = NULL;
+	int rc, grc, have;
+	if ((rc = sha_param(r, &sha)))
+		return rc;
+	if (q_limit && parse_i64(q_limit, 1, LIMIT_MAX, &limit))
+		return err_set(&r->err, ERR_INVALID, "invalid_limit",
+			       "limit '%s' must be a number from 1 to %d", subject(r->arena, q_limit),
+			       LIMIT_MAX);
+	if (cursor && !is_sha1_hex(cursor))
+		return err_set(&r->err, ERR_INVALID, "invalid_cursor", "cursor '%s' is not a commit sha",
+			       subject(r->arena, cursor));
+	if ((rc = repo_open(r, &repo)))
+		return rc;
+	if ((rc = objects_commit_lookup(&start, repo, sha, &r->err)))
+		goto done;
+	if ((grc = git_revwalk_new(&walk, repo)) < 0 ||
+	    (grc = git_revwalk_sorting(walk, GIT_SORT_TIME)) < 0 ||
+	    (grc = git_revwalk_push(walk, git_commit_id(start))) < 0) {
+		rc = objects_error(&r->err, grc, "cannot walk the history of '%s'", sha);
+		goto done;
+	}
+	if ((have = walk_next(r, walk, &oid)) < 0) {
+		rc = have;
+		goto done;
+	}
+	if (cursor) {
+		/* the cursor is the next commit to list: skip up to it */
+		git_oid_fromstrn(&cur, cursor, GIT_OID_HEXSZ);
+		while (have == 1 && !git_oid_equal(&oid, &cur))
+			have = walk_next(r, walk, &oid);
+		if (have < 0) {
+			rc = have;
+			goto done;
+		}
+		if (!have) {
+			rc = err_set(&r->err, ERR_INVALID, "invalid_cursor",
+				     "cursor '%s' is not in the history of commit '%s'", cursor, sha);
+			goto done;
+		}
+	}
+	arr = json_array();
+	for (int64_t i = 0; have == 1 && i < limit; i++) {
+		git_commit *c = NULL;
+		if ((grc = git_commit_lookup(&c, repo, &oid)) < 0) {
+			rc = objects_error(&r->err, grc, "commit '%s' not found",
+					   oid_hex(r->arena, &oid));
+			goto done;
+		}
+		json_array_append_new(arr, commit_json(c));
+		git_commit_free(c);
+		if ((have = walk_next(r, walk, &oid)) < 0) {
+			rc = have;
+			goto done;
+		}
+	}
+	json_t *next = have == 1 ? json_string(oid_hex(r->arena, &oid)) : json_null();
+	resp_json(w, 200, json_pack("{s:o,s:o}", "commits", arr, "next_cursor", next));
+	arr = NULL;
+	resp_immutable(r, w,
+		       arena_printf(r->arena, "%s-%lld-%s", sha, (long long)limit,
+				    cursor ? cursor : "start"));
+done:
+	json_decref(arr);
+	git_revwalk_free(walk);
+	git_commit_free(start);
+	return rc;
+}
+
+/* ---- one commit and its diff ---- */
+
+static const char *status_name(git_delta_t s)
+{
+	switch (s) {
+	case GIT_DELTA_ADDED: return "added";
+	case GIT_DELTA_DELETED: return "deleted";
+	case GIT_DELTA_RENAMED: return "renamed";
+	case GIT_DELTA_COPIED: return "copied";
+	case GIT_DELTA_TYPECHANGE: return "type_changed";
+	default: return "modified";
+	}
+}
+
+/* One changed file; *budget is the patch text still allowed for the commit. */
+static int file_json(struct req *r, git_diff *diff, size_t idx, size_t *budget, json_t **out,
+		     size_t *adds_out, size_t *dels_out)
+{
+	git_patch *patch = NULL;
+	git_buf text = { 0 };
+	size_t adds = 0, dels = 0;
+	int grc = git_patch_from_diff(&patch, diff, idx);
+	if (grc < 0)
+		return objects_error(&r->err, grc, "cannot compute the diff");
+	const git_diff_delta *d = patch ? git_patch_get_delta(patch) : git_diff_get_delta(diff, idx);
+	bool binary = d->flags & GIT_DIFF_FLAG_BINARY;
+	json_t *ptext = json_null();
+	bool truncated = false;
+	if (patch && !binary) {
+		git_patch_line_stats(NULL, &adds, &dels, patch);
+		if ((grc = git_patch_to_buf(&text, patch)) < 0) {
+			git_patch_free(patch);
+			return objects_error(&r->err, grc, "cannot format the diff");
+		}
+		size_t len = text.size, room = *budget < PATCH_FILE_MAX ? *budget : PATCH_FILE_MAX;
+		if (len > room) {
+			/* keep whole lines */
+			const char *nl = room ? memrchr(text.ptr, '\n', room) : NULL;
+			len = nl ? (size_t)(nl - text.ptr) + 1 : 0;
+			truncated = true;
+		}
+		if (len || !truncated) {
+			json_decref(ptext);
+			ptext = jstrn(text.ptr, len);
+		}
+		*budget -= len;
+	}
+	bool moved = d->status == GIT_DELTA_RENAMED || d->status == GIT_DELTA_COPIED;
+	const char *path = d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path;
+	json_t *o = json_object();
+	json_object_set_new(o, "path", jstr(path));
+	json_object_set_new(o, "old_path", moved ? jstr(d->old_file.path) : json_null());
+	json_object_set_new(o, "status", json_string(status_name(d->status)));
+	json_object_set_new(o, "additions", json_integer((json_int_t)adds));
+	json_object_set_new(o, "deletions", json_integer((json_int_t)dels));
+	json_object_set_new(o, "binary", json_boolean(binary));
+	json_object_set_new(o, "patch", ptext);
+	json_object_set_new(o, "truncated", json_boolean(truncated));
+	git_buf_dispose(&text);
+	git_patch_free(patch);
+	*out = o;
+	*adds_out += adds;
+	*dels_out += dels;
+	return 0;
+}
+
+int h_commit_get(struct req *r, struct resp *w)
+{
+	const char *sha;
+	git_repository *repo;
+	git_commit *commit = NULL, *parent = NULL;
+	git_tree *tree = NULL, *old = NULL;
+	git_diff *diff = NULL;
+	json_t *files = NULL;
+	int rc, grc;
+	if ((rc = sha_param(r, &sha)) || (rc = repo_open(r, &repo)))
+		return rc;
+	if ((rc = objects_commit_lookup(&commit, repo, sha, &r->err)))
+		goto done;
+	/* against the first parent; a root commit against the empty tree */
+	if ((grc = git_commit_tree(&tree, commit)) < 0 ||
+	    (git_commit_parentcount(commit) &&
+	     ((grc = git_commit_parent(&parent, commit, 0)) < 0 ||
+	      (grc = git_commit_tree(&old, parent)) < 0))) {
+		rc = objects_error(&r->err, grc, "objects of commit '%s' not found", sha);
+		goto done;
+	}
+	git_diff_options dopts = GIT_DIFF_OPTIONS_INIT;
+	git_diff_find_options fopts = GIT_DIFF_FIND_OPTIONS_INIT;
+	fopts.flags = GIT_DIFF_FIND_RENAMES;
+	if ((grc = git_diff_tree_to_tree(&diff, repo, old, tree, &dopts)) < 0 ||
+	    (grc = git_diff_find_similar(diff, &fopts)) < 0) {
+		rc = objects_error(&r->err, grc, "cannot compute the diff of commit '%s'", sha);
+		goto done;
+	}
+	size_t n = git_diff_num_deltas(diff), budget = PATCH_TOTAL_MAX, adds = 0, dels = 0;
+	files = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *f = NULL;
+		if ((rc = file_json(r, diff, i, &budget, &f, &adds, &dels)))
+			goto done;
+		json_array_append_new(files, f);
+	}
+	json_t *o = commit_json(commit);
+	json_object_set_new(o, "stats",
+			    json_pack("{s:I,s:I,s:I}", "files", (json_int_t)n, "additions",
+				      (json_int_t)adds, "deletions", (json_int_t)dels));
+	json_object_set_new(o, "files", files);
+	files = NULL;
+	resp_json(w, 200, o);
+	resp_immutable(r, w, sha);
+done:
+	json_decref(files);
+	git_diff_free(diff);
+	git_tree_free(old);
+	git_tree_free(tree);
+	git_commit_free(parent);
+	git_commit_free(commit);
+	return rc;
+}
