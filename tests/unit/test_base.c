@@ -1,0 +1,193 @@
+/* test_base.c — buffers, arena, errors, hex, the LRU cache. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/cache.h"
+#include "base/err.h"
+#include "base/util.h"
+
+static void test_buf(void **state)
+{
+	(void)state;
+	struct buf b = BUF_INIT;
+	assert_string_equal(b.ptr, "");
+	buf_addf(&b, "%d-%s", 42, "x");
+	buf_addch(&b, '!');
+	buf_add(&b, "abc", 2);
+	assert_string_equal(b.ptr, "42-x!ab");
+	assert_int_equal(b.len, 7);
+	for (int i = 0; i < 10000; i++)
+		buf_adds(&b, "0123456789");
+	assert_int_equal(b.len, 100007);
+	assert_int_equal(b.ptr[b.len], '\0');
+	buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.ptr, "");
+	size_t len;
+	buf_adds(&b, "owned");
+	char *p = buf_detach(&b, &len);
+	assert_string_equal(p, "owned");
+	assert_int_equal(len, 5);
+	assert_int_equal(b.len, 0);
+	assert_ptr_equal(b.ptr, buf_empty);
+	free(p);
+	p = buf_detach(&b, &len); /* an empty buffer still hands out storage */
+	assert_non_null(p);
+	assert_string_equal(p, "");
+	free(p);
+	buf_release(&b);
+}
+
+static int cleaned;
+static void cleanup(void *p)
+{
+	cleaned += *(int *)p;
+}
+
+static void test_arena(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new();
+	char *s = arena_strdup(a, "hello");
+	assert_string_equal(s, "hello");
+	assert_string_equal(arena_printf(a, "%s/%d", s, 7), "hello/7");
+	unsigned char *big = arena_alloc(a, 100000); /* larger than a chunk */
+	for (int i = 0; i < 100000; i++)
+		assert_int_equal(big[i], 0);
+	char *after = arena_strdup(a, "still fine");
+	assert_string_equal(after, "still fine");
+	assert_true(((uintptr_t)arena_alloc(a, 3) & 15) == 0);
+	static int one = 1, two = 2;
+	arena_defer(a, cleanup, &one);
+	arena_defer(a, cleanup, &two);
+	cleaned = 0;
+	arena_free(a);
+	assert_int_equal(cleaned, 3);
+	arena_free(NULL);
+}
+
+static void test_err(void **state)
+{
+	(void)state;
+	struct err e = { 0 };
+	assert_int_equal(err_set(&e, ERR_NOTFOUND, NULL, "repository '%s' not found", "a/b"),
+			 ERR_NOTFOUND);
+	assert_string_equal(e.slug, "not_found");
+	assert_string_equal(e.msg, "repository 'a/b' not found");
+	/* the first error wins */
+	err_set(&e, ERR_INTERNAL, "x", "later");
+	assert_int_equal(e.code, ERR_NOTFOUND);
+	err_clear(&e);
+	err_set(&e, ERR_INVALID, "invalid_name", "two\nlines");
+	assert_string_equal(e.msg, "two lines");
+	assert_int_equal(err_http_status(ERR_NOTFOUND), 404);
+	assert_int_equal(err_http_status(ERR_EXISTS), 409);
+	assert_int_equal(err_http_status(ERR_AUTH), 401);
+	assert_int_equal(err_http_status(ERR_PERM), 403);
+	assert_int_equal(err_http_status(ERR_TOOLARGE), 413);
+	assert_int_equal(err_http_status(ERR_RATELIMIT), 429);
+	assert_int_equal(err_http_status(ERR_UNAVAILABLE), 503);
+	assert_int_equal(err_http_status(12345), 500);
+	assert_int_equal(err_set(NULL, ERR_AUTH, NULL, "ignored"), ERR_AUTH);
+}
+
+static void test_hex(void **state)
+{
+	(void)state;
+	unsigned char raw[3] = { 0x00, 0xab, 0xff };
+	char hex[7];
+	hex_encode(hex, raw, 3);
+	assert_string_equal(hex, "00abff");
+	unsigned char back[3];
+	assert_int_equal(hex_decode(back, "00ABff", 3), 0);
+	assert_memory_equal(back, raw, 3);
+	assert_int_equal(hex_decode(back, "0g0000", 3), -1);
+	assert_true(is_sha1_hex("0123456789abcdef0123456789abcdef01234567"));
+	assert_false(is_sha1_hex("0123456789abcdef0123456789abcdef0123456"));
+	assert_false(is_sha1_hex("0123456789abcdef0123456789abcdef012345678"));
+	assert_false(is_sha1_hex("main"));
+	char h[65];
+	sha256_hex(h, "abc", 3);
+	assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	int64_t v;
+	assert_int_equal(parse_i64("42", 0, 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(parse_i64("101", 0, 100, &v), -1);
+	assert_int_equal(parse_i64("4x", 0, 100, &v), -1);
+	assert_int_equal(parse_i64("", 0, 100, &v), -1);
+	assert_true(ct_equal("abc", "abc", 3));
+	assert_false(ct_equal("abc", "abd", 3));
+	char *t = random_token("p_", 4);
+	assert_int_equal(strlen(t), 10);
+	assert_memory_equal(t, "p_", 2);
+	free(t);
+}
+
+static void test_cache(void **state)
+{
+	(void)state;
+	cache_init(64 * 1024);
+	cache_put("a", "alpha", 5, "text/plain", "\"e1\"", "public", 0);
+	const struct cache_entry *e = cache_get("a");
+	assert_non_null(e);
+	assert_string_equal(e->data, "alpha");
+	assert_int_equal(e->len, 5);
+	assert_string_equal(e->content_type, "text/plain");
+	assert_string_equal(e->etag, "\"e1\"");
+	/* replacing while a reference is held keeps the old bytes valid */
+	cache_put("a", "beta", 4, NULL, NULL, NULL, 0);
+	assert_string_equal(e->data, "alpha");
+	cache_unref(e);
+	e = cache_get("a");
+	assert_string_equal(e->data, "beta");
+	cache_unref(e);
+	assert_null(cache_get("missing"));
+	/* an object over an eighth of the budget is not kept */
+	char big[9000];
+	memset(big, 'x', sizeof(big));
+	cache_put("big", big, sizeof(big), NULL, NULL, NULL, 0);
+	assert_null(cache_get("big"));
+	/* the budget holds: old entries are evicted, least recent first */
+	char key[32], val[1024];
+	memset(val, 'v', sizeof(val));
+	for (int i = 0; i < 200; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		cache_put(key, val, sizeof(val), NULL, NULL, NULL, 0);
+		if (i % 10 == 0) {
+			const struct cache_entry *keep = cache_get("k0"); /* keep k0 recent */
+			cache_unref(keep);
+		}
+	}
+	assert_true(cache_bytes() <= 64 * 1024);
+	assert_null(cache_get("k1"));
+	e = cache_get("k199");
+	assert_non_null(e);
+	cache_unref(e);
+	e = cache_get("k0");
+	assert_non_null(e);
+	cache_unref(e);
+	/* expiry */
+	cache_put("ttl", "x", 1, NULL, NULL, NULL, 1);
+	int64_t until = now_ms() + 20;
+	while (now_ms() < until)
+		;
+	assert_null(cache_get("ttl"));
+	cache_drop("k0");
+	assert_null(cache_get("k0"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf),   cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_err),   cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_cache),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
