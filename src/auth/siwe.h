@@ -39,9 +39,13 @@ int siwe_parse(struct siwe_msg *out, struct arena *a, const char *text, size_t l
 /* Checks a parsed message against this server at time now (unix seconds),
  * allowing skew_seconds of clock difference. expected_domain is host[:port];
  * expected_uri_prefix may be NULL. Returns 0, or ERR_AUTH with slug
- * "siwe_domain_mismatch", "siwe_bad_uri" (scheme not http/https or prefix
- * mismatch), "siwe_expired", "siwe_not_yet_valid" (not-before or issued-at
- * in the future) or "siwe_bad_address" (address not EIP-55 checksummed). */
+ * "siwe_domain_mismatch" (domain differs byte for byte, or a "scheme://"
+ * on the first line is not the expected URI prefix's scheme, or not
+ * http/https when no prefix is given), "siwe_bad_uri" (URI scheme not
+ * http/https, or URI not starting with the prefix), "siwe_expired" (now -
+ * skew >= expiration), "siwe_not_yet_valid" (now + skew < not-before, or
+ * issued-at more than skew in the future) or "siwe_bad_address" (address
+ * not EIP-55 checksummed). The signature is not checked here. */
 int siwe_check(const struct siwe_msg *m, const char *expected_domain,
 	       const char *expected_uri_prefix, int64_t now, int skew_seconds, struct err *e);
 
