@@ -50,6 +50,32 @@ int h_blob_get(struct req *r, struct resp *w);
 int h_commits_list(struct req *r, struct resp *w);
 int h_commit_get(struct req *r, struct resp *w);
 int h_branches_list(struct req *r, struct resp *w);
+/* accounts (api/auth.c: signing in and out; api/user.c: the caller's own
+ * account, tokens and SSH keys) */
+int h_siwe_nonce(struct req *r, struct resp *w);
+int h_siwe_verify(struct req *r, struct resp *w);
+int h_register(struct req *r, struct resp *w);
+int h_login(struct req *r, struct resp *w);
+int h_logout(struct req *r, struct resp *w);
+int h_logout_all(struct req *r, struct resp *w);
+int h_auth_me(struct req *r, struct resp *w);
+int h_user_update(struct req *r, struct resp *w);
+int h_token_list(struct req *r, struct resp *w);
+int h_token_create(struct req *r, struct resp *w);
+int h_token_delete(struct req *r, struct resp *w);
+int h_key_list(struct req *r, struct resp *w);
+int h_key_create(struct req *r, struct resp *w);
+int h_key_delete(struct req *r, struct resp *w);
+/* The account user_id as API JSON (id, username, email, eth_address,
+ * is_admin, created_at, has_password) into *out. 0 or ERR_*. */
+int user_json_load(struct req *r, int64_t user_id, json_t **out);
+/* validate_username plus: a name of the form 0x + 40 hex digits belongs to
+ * the wallet of that address and is accepted only as own_address (may be
+ * NULL). 0 or ERR_INVALID. */
+int validate_account_name(struct err *e, const char *name, const char *own_address);
+/* A plausible email address (one '@', a dotted domain, no spaces), at most
+ * 254 bytes. 0 or ERR_INVALID with slug "invalid_email". */
+int validate_email(struct err *e, const char *email);
 /* git smart HTTP (git/smart_http.c) */
 int h_git_info_refs(struct req *r, struct resp *w);
 int h_git_upload_pack(struct req *r, struct resp *w);

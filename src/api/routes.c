@@ -11,6 +11,7 @@
 
 #define REPO ROUTE_REPO
 #define GITR (ROUTE_REPO | ROUTE_GIT)
+#define SIGNIN (ROUTE_JSON | ROUTE_CSRF_EXEMPT)
 
 const struct route app_routes[] = {
 	{ GET, "/api/health", h_health, ROUTE_NOAUTH },
@@ -26,6 +27,22 @@ const struct route app_routes[] = {
 	{ DELETE, "/api/repos/:owner/:repo/collaborators/:user", h_collab_delete,
 	  REPO | ROUTE_ADMIN },
 	{ GET, "/api/users/:owner/repos", h_user_repos, 0 },
+
+	/* accounts: the sign-in routes have no session yet, so no CSRF token */
+	{ POST, "/api/auth/siwe/nonce", h_siwe_nonce, ROUTE_CSRF_EXEMPT },
+	{ POST, "/api/auth/siwe/verify", h_siwe_verify, SIGNIN },
+	{ POST, "/api/auth/register", h_register, SIGNIN },
+	{ POST, "/api/auth/login", h_login, SIGNIN },
+	{ POST, "/api/auth/logout", h_logout, ROUTE_AUTH },
+	{ POST, "/api/auth/logout-all", h_logout_all, ROUTE_AUTH, SCOPE_USER },
+	{ GET, "/api/auth/me", h_auth_me, ROUTE_AUTH },
+	{ PATCH, "/api/user", h_user_update, ROUTE_AUTH | ROUTE_JSON, SCOPE_USER },
+	{ GET, "/api/user/tokens", h_token_list, ROUTE_AUTH, SCOPE_USER },
+	{ POST, "/api/user/tokens", h_token_create, ROUTE_AUTH | ROUTE_JSON, SCOPE_USER },
+	{ DELETE, "/api/user/tokens/:id", h_token_delete, ROUTE_AUTH, SCOPE_USER },
+	{ GET, "/api/user/keys", h_key_list, ROUTE_AUTH, SCOPE_USER },
+	{ POST, "/api/user/keys", h_key_create, ROUTE_AUTH | ROUTE_JSON, SCOPE_USER },
+	{ DELETE, "/api/user/keys/:id", h_key_delete, ROUTE_AUTH, SCOPE_USER },
 
 	/* browsing: SHA-addressed URLs are immutable and cached */
 	{ GET, "/api/:owner/:repo/branches", h_branches_list, REPO },

@@ -9,7 +9,9 @@
 enum repo_action { ACT_READ, ACT_WRITE, ACT_ADMIN };
 
 /* Reads the Authorization header (Bearer TOKEN, token TOKEN, or Basic with
- * the token as password) into r->auth. No credentials: anonymous, 0.
+ * the token as password) into r->auth; without one, the plue_session
+ * cookie (auth/session.h: a dead cookie counts as none). No credentials:
+ * anonymous, 0.
  * Credentials that do not check out: ERR_AUTH (never silently anonymous). */
 int auth_resolve(struct req *r);
 

@@ -1,5 +1,6 @@
 /* authz.c — credentials and the one authorization decision (auth.h). */
 #include "auth/auth.h"
+#include "auth/session.h"
 #include "base/util.h"
 #include "db/db.h"
 
@@ -177,8 +178,11 @@ int auth_resolve(struct req *r)
 {
 	memset(&r->auth, 0, sizeof(r->auth));
 	const char *tok = bearer(r);
-	if (!tok)
-		return 0;
+	if (!tok) {
+		/* a browser: the session cookie, when there is one */
+		const char *cookie = req_cookie(r, SESSION_COOKIE);
+		return cookie ? session_resolve(r, cookie) : 0;
+	}
 	while (*tok == ' ')
 		tok++;
 	if (!*tok || strlen(tok) > 200)

@@ -5,6 +5,7 @@
 #include "http/http.h"
 #include "api/api.h"
 #include "auth/auth.h"
+#include "auth/session.h"
 #include "base/cache.h"
 #include "base/util.h"
 
@@ -152,6 +153,10 @@ void dispatch(struct req *r, struct resp *w)
 		goto done;
 	}
 	if (!(rt->flags & (ROUTE_NOAUTH | ROUTE_INTERNAL)) && (rc = auth_resolve(r)))
+		goto done;
+	if (r->auth.via == AUTH_SESSION && !(rt->flags & ROUTE_CSRF_EXEMPT) &&
+	    (r->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)) &&
+	    (rc = session_csrf_check(r)))
 		goto done;
 	if ((rt->flags & ROUTE_AUTH) && !r->auth.user_id) {
 		rc = err_set(&r->err, ERR_AUTH, NULL, "authentication required");
