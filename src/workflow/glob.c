@@ -16,7 +16,8 @@ enum tok_kind {
 	T_CLASS,       /* [...] : one byte of the set, never '/' */
 	T_STAR,        /* * : any run without '/' */
 	T_DSTAR,       /* ** : any run */
-	T_DSTAR_SLASH, /* ** then / : nothing, or any run ending in '/' */
+	T_DSTAR_OPEN,  /* ** then / : nothing, or any run ending in '/' ... */
+	T_DSTAR_INNER, /* ... which this second token consumes */
 };
 
 struct tok {
@@ -72,7 +73,8 @@ static size_t compile(struct tok *toks, const char *p)
 			while (*p == '*')
 				p++;
 			if (*p == '/') {
-				t->kind = T_DSTAR_SLASH;
+				t->kind = T_DSTAR_OPEN;
+				toks[n++].kind = T_DSTAR_INNER;
 				p++;
 			} else {
 				t->kind = T_DSTAR;
@@ -104,9 +106,14 @@ static void closure(const struct tok *toks, size_t n, bool *set, size_t i)
 		if (i == n)
 			break;
 		enum tok_kind k = toks[i].kind;
-		if (k != T_STAR && k != T_DSTAR && k != T_DSTAR_SLASH)
+		if (k == T_STAR || k == T_DSTAR) {
+			i++;
+		} else if (k == T_DSTAR_OPEN) {
+			set[i + 1] = true; /* the inner state has no empty moves */
+			i += 2;
+		} else {
 			break;
-		i++;
+		}
 	}
 }
 
@@ -144,7 +151,9 @@ bool glob_match(const char *pattern, const char *s)
 			case T_DSTAR:
 				closure(toks, n, next, i);
 				break;
-			case T_DSTAR_SLASH:
+			case T_DSTAR_OPEN:
+				break;
+			case T_DSTAR_INNER:
 				closure(toks, n, next, i);
 				if (*c == '/')
 					closure(toks, n, next, i + 1);
