@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# run.sh — `make bench`: plue against its peers, measured in the same run on
+# 127.0.0.1, each figure printed beside its peer as a ratio.
+#
+#   blob by SHA (1 KiB, 64 KiB)   plue /api/…/blob/SHA/PATH  vs nginx static file
+#   tree listing (320 entries)    plue /api/…/tree/SHA/DIR   vs cgit tree page
+#   full clone (110k objects)     plue smart HTTP            vs git http-backend
+#
+# The fixture repositories are generated from scratch (bench/gen-*.py) and
+# cached under bench/out/. nginx and fcgiwrap run unprivileged from a
+# temporary prefix; everything started here is stopped on exit.
+#
+# Usage: PLUE=path/to/plue bash bench/run.sh
+# Knobs: BENCH_DURATION (s, default 10), BENCH_THREADS (wrk threads, 2),
+#        BENCH_CONNECTIONS (32), BENCH_CLONES (runs per side, 3),
+#        BENCH_ONLY (space-separated subset of: blob tree clone),
+#        KEEP_TMP=1 keeps the temporary directory.
+set -euo pipefail
+: "${PLUE:?PLUE must name the plue binary}"
+
+cd "$(dirname "$0")/.."
+OUT=bench/out
+DURATION=${BENCH_DURATION:-10}
+THREADS=${BENCH_THREADS:-2}
+CONNS=${BENCH_CONNECTIONS:-32}
+CLONES=${BENCH_CLONES:-3}
+ONLY=${BENCH_ONLY:-blob tree clone}
+CGIT_CGI=${CGIT_CGI:-/usr/lib/cgit/cgit.cgi}
+CGIT_DATA=${CGIT_DATA:-/usr/share/cgit}
+GIT_HTTP_BACKEND=${GIT_HTTP_BACKEND:-$(git --exec-path)/git-http-backend}
+
+for tool in git nginx fcgiwrap wrk curl python3 "$CGIT_CGI" "$GIT_HTTP_BACKEND"; do
+	command -v "$tool" >/dev/null || { echo "bench: '$tool' is missing (make bench installs it)" >&2; exit 1; }
+done
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+WORK=$(mktemp -d /tmp/plue-bench.XXXXXX)
+chmod 755 "$WORK"
+PLUE_PID="" NGINX_PID="" FCGI_PID="" SAMPLER_PID=""
+
+stop_pid() { # stop_pid PID SIGNAL: signal it and wait up to 10 s, then KILL
+	local pid=$1 sig=$2 i
+	[ -n "$pid" ] || return 0
+	kill "-$sig" "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+stop_all() {
+	stop_pid "$SAMPLER_PID" TERM
+	stop_pid "$NGINX_PID" QUIT
+	if [ -n "$FCGI_PID" ]; then # fcgiwrap -c runs in its own process group
+		kill -TERM -- "-$FCGI_PID" 2>/dev/null || true
+		stop_pid "$FCGI_PID" TERM
+	fi
+	stop_pid "$PLUE_PID" TERM
+	SAMPLER_PID="" NGINX_PID="" FCGI_PID="" PLUE_PID=""
+}
+
+cleanup() {
+	stop_all
+	if [ "${KEEP_TMP:-}" = 1 ]; then echo "bench: kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { echo "bench: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+# Everything the peers touch is owned by an unprivileged user when we are root.
+AS=()
+if [ "$(id -u)" -eq 0 ]; then
+	AS=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
+fi
+give_away() { [ ${#AS[@]} -eq 0 ] || chown -R 65534:65534 "$@"; }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+export GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0 GIT_CONFIG_GLOBAL="$WORK/gitconfig"
+git config --global protocol.version 2
+
+# ---------------------------------------------------------------- fixtures
+
+# gen_repo NAME SCRIPT REPACK-FLAGS: bench/out/NAME.git from the generator's
+# fast-import stream, rebuilt only when the generator changes.
+gen_repo() {
+	local name=$1 script=$2 flags=$3 dir="$OUT/$1.git" stamp
+	stamp=$(sha256sum <"$script" | cut -c1-16)
+	if [ -f "$dir/bench-stamp" ] && [ "$(cat "$dir/bench-stamp")" = "$stamp" ]; then
+		return 0
+	fi
+	say "generating $dir (once; cached)"
+	rm -rf "$dir"
+	mkdir -p "$OUT"
+	git init -q --bare "$dir"
+	python3 "$script" | git -C "$dir" fast-import --quiet
+	git -C "$dir" repack $flags
+	git -C "$dir" symbolic-ref HEAD refs/heads/main
+	echo "$stamp" >"$dir/bench-stamp"
+}
+
+gen_repo site bench/gen-site.py "-adq"
+gen_repo big bench/gen-big.py "-adfq"
+SITE_SHA=$(git -C "$OUT/site.git" rev-parse refs/heads/main)
+BIG_SHA=$(git -C "$OUT/big.git" rev-parse refs/heads/main)
+BIG_OBJECTS=$(git -C "$OUT/big.git" count-objects -v | sed -n 's/^in-pack: //p')
+WIDE_ENTRIES=$(git -C "$OUT/site.git" ls-tree "$SITE_SHA:wide" | wc -l)
+
+# The peers' copies: bare clones, packed the way a push leaves them.
+mkdir -p "$WORK/git" "$WORK/www/static" "$WORK/nginx/tmp" "$WORK/run" "$WORK/clones"
+for name in site big; do
+	git clone -q --bare --no-local "$OUT/$name.git" "$WORK/git/$name.git"
+done
+for f in blob-1k.txt blob-64k.txt; do
+	git -C "$OUT/site.git" cat-file blob "$SITE_SHA:$f" >"$WORK/www/static/$f"
+done
+
+# ---------------------------------------------------------------- peers
+
+subst() { # subst TEMPLATE OUTPUT: fills in the @NAMES@
+	sed -e "s|@WORK@|$WORK|g" -e "s|@PORT@|$NGINX_PORT|g" -e "s|@CGIT_CGI@|$CGIT_CGI|g" \
+	    -e "s|@CGIT_DATA@|$CGIT_DATA|g" -e "s|@GIT_HTTP_BACKEND@|$GIT_HTTP_BACKEND|g" "$1" >"$2"
+}
+
+NGINX_PORT=$(free_port)
+subst bench/nginx/nginx.conf "$WORK/nginx/nginx.conf"
+subst bench/cgitrc "$WORK/cgitrc"
+give_away "$WORK/git" "$WORK/www" "$WORK/nginx" "$WORK/run" "$WORK/cgitrc"
+chmod 755 "$WORK/nginx"
+
+# fcgiwrap leads its own process group so that its preforked children stop
+# with it; cgit and git http-backend are forked per request as CGI programs.
+setsid "${AS[@]}" fcgiwrap -c 4 -s "unix:$WORK/run/fcgiwrap.sock" \
+	>"$WORK/fcgiwrap.log" 2>&1 &
+FCGI_PID=$!
+"${AS[@]}" nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" \
+	>"$WORK/nginx.out" 2>&1 &
+NGINX_PID=$!
+PEER="http://127.0.0.1:$NGINX_PORT"
+for _ in $(seq 1 100); do
+	[ -S "$WORK/run/fcgiwrap.sock" ] && curl -s -o /dev/null "$PEER/static/blob-1k.txt" && break
+	kill -0 "$NGINX_PID" 2>/dev/null || { cat "$WORK/nginx.out" "$WORK/nginx/error.log" >&2; die "nginx exited"; }
+	sleep 0.1
+done
+curl -s -o /dev/null "$PEER/static/blob-1k.txt" || die "nginx does not answer: $(cat "$WORK/nginx/error.log")"
+[ -S "$WORK/run/fcgiwrap.sock" ] || die "fcgiwrap did not start: $(cat "$WORK/fcgiwrap.log")"
+
+# ---------------------------------------------------------------- plue
+
+# The server as shipped, with warnings only, no standby runners (nothing here
+# runs workflows) and fsync off in its throwaway cluster (only the setup
+# writes to it).
+PLUE_ENV=(PLUE_DATA_DIR="$WORK/plue" PLUE_LOG_LEVEL=warn PLUE_WARM_POOL=0 PLUE_PG_FSYNC=off)
+env "${PLUE_ENV[@]}" "$PLUE" serve --port 0 >"$WORK/serve.out" 2>"$WORK/serve.log" &
+PLUE_PID=$!
+PLUE_PORT=""
+for _ in $(seq 1 300); do
+	PLUE_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/serve.out" 2>/dev/null | head -1)
+	[ -n "$PLUE_PORT" ] && break
+	kill -0 "$PLUE_PID" 2>/dev/null || { cat "$WORK/serve.log" >&2; die "plue serve exited during start"; }
+	sleep 0.1
+done
+[ -n "$PLUE_PORT" ] || die "plue serve did not start"
+BASE="http://127.0.0.1:$PLUE_PORT"
+
+TOKEN=$(env "${PLUE_ENV[@]}" "$PLUE" admin create-user alice --scopes repo:read,repo:write 2>>"$WORK/admin.log" | tail -1)
+[ -n "$TOKEN" ] || { cat "$WORK/admin.log" >&2; die "cannot create user 'alice'"; }
+
+PLUE_SITE=0 PLUE_BIG=0 # 1 once the repository is pushed and its tip checked
+for name in site big; do
+	status=$(curl -s -o "$WORK/create.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
+		-H 'Content-Type: application/json' --data "{\"name\":\"$name\"}" "$BASE/api/repos")
+	[ "$status" = 201 ] || die "creating repository 'alice/$name': status $status: $(cat "$WORK/create.json")"
+	say "pushing $name into plue"
+	if ! git -C "$OUT/$name.git" push -q "http://alice:$TOKEN@127.0.0.1:$PLUE_PORT/alice/$name.git" \
+		--all >"$WORK/push-$name.log" 2>&1; then
+		say "push of '$name' into plue failed: $(tail -3 "$WORK/push-$name.log" | tr '\n' ' ')"
+		continue
+	fi
+	want=$(git -C "$OUT/$name.git" rev-parse refs/heads/main)
+	got=$(git ls-remote "$BASE/alice/$name.git" refs/heads/main 2>/dev/null | cut -f1)
+	if [ "$got" = "$want" ]; then
+		[ "$name" = site ] && PLUE_SITE=1 || PLUE_BIG=1
+	else
+		say "plue's alice/$name has main at '$got', want $want"
+	fi
+done
+
+# ---------------------------------------------------------------- measuring
+
+# fetch URL FILE: GET into FILE, prints the status code.
+fetch() { curl -s -o "$2" -w '%{http_code}' "$1" || echo 000; }
+
+# rps URL: wrk's requests/s after a 2 s warm-up; "-" when wrk saw errors
+# (the errors go to stderr).
+rps() {
+	local url=$1 out="$WORK/wrk.out" r bad
+	wrk -t"$THREADS" -c"$CONNS" -d2s --timeout 10s "$url" >/dev/null 2>&1 || true
+	wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 10s "$url" >"$out" 2>&1 || true
+	r=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$out")
+	bad=$(grep -E '^ *(Non-2xx|Socket errors)' "$out" || true)
+	[ -n "$bad" ] && say "wrk on $url: $(echo "$bad" | tr -s ' \n' ' ')"
+	if [ -z "$r" ] || grep -q 'Non-2xx' "$out"; then echo "-"; else printf '%.0f\n' "$r"; fi
+}
+
+FIGURES=() # "name|ratio|op|target" for the summary
+
+# figure LABEL PLUE PEERNAME PEER UNIT OP TARGET: prints a line and records it;
+# the ratio is plue/peer ("-" if either is missing).
+figure() {
+	local label=$1 a=$2 peer=$3 b=$4 unit=$5 op=$6 target=$7 ratio="-" verdict="n/a"
+	if [ "$a" != - ] && [ "$b" != - ]; then
+		ratio=$(python3 -c "print('%.2f' % ($a / $b))")
+		if python3 -c "import sys; sys.exit(0 if $ratio $op $target else 1)"; then
+			verdict=met
+		else
+			verdict=MISSED
+		fi
+	fi
+	printf '%-22s plue %8s %-6s %-6s %8s %-6s ratio %5s (target %s %s)\n' \
+		"$label" "$a" "$unit" "$peer" "$b" "$unit" "$ratio" "$op" "$target"
+	FIGURES+=("$label|$ratio|$op|$target|$verdict")
+}
+
+echo "plue bench: $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DURATION}s (keep-alive), $CLONES clones per side"
+echo "  load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews both sides)"
+echo "  site $SITE_SHA (wide/ has $WIDE_ENTRIES entries), big $BIG_SHA ($BIG_OBJECTS objects)"
+
+if [[ " $ONLY " == *" blob "* ]]; then
+	for f in blob-1k.txt blob-64k.txt; do
+		label="blob $( [ $f = blob-1k.txt ] && echo 1KiB || echo 64KiB) by sha"
+		purl="$BASE/api/alice/site/blob/$SITE_SHA/$f"
+		a=-
+		if [ "$PLUE_SITE" = 1 ]; then
+			st=$(fetch "$purl" "$WORK/got")
+			if [ "$st" != 200 ]; then
+				say "plue $purl: status $st"
+			elif ! cmp -s "$WORK/got" "$WORK/www/static/$f"; then
+				say "plue $purl: the bytes differ from the blob"
+			else
+				a=$(rps "$purl")
+			fi
+		fi
+		b=$(rps "$PEER/static/$f")
+		figure "$label" "$a" nginx "$b" req/s ">=" 0.8
+	done
+fi
+
+if [[ " $ONLY " == *" tree "* ]]; then
+	purl="$BASE/api/alice/site/tree/$SITE_SHA/wide"
+	curl_cgit="$PEER/cgit/site/tree/wide?id=$SITE_SHA"
+	a=-
+	if [ "$PLUE_SITE" = 1 ]; then
+		st=$(fetch "$purl" "$WORK/got")
+		n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/got" 2>/dev/null || echo "?")
+		if [ "$st" != 200 ] || [ "$n" != "$WIDE_ENTRIES" ]; then
+			say "plue $purl: status $st, $n entries (want 200, $WIDE_ENTRIES)"
+		else
+			a=$(rps "$purl")
+		fi
+	fi
+	st=$(fetch "$curl_cgit" "$WORK/got")
+	b=-
+	if [ "$st" = 200 ] && grep -q 'file-299.txt' "$WORK/got"; then
+		b=$(rps "$curl_cgit")
+	else
+		say "cgit $curl_cgit: status $st: $(head -c 300 "$WORK/got")"
+	fi
+	figure "tree $WIDE_ENTRIES entries" "$a" cgit "$b" req/s ">=" 100
+fi
+
+# clone_secs URL: wall time of one `git clone --bare`, in seconds.
+clone_secs() {
+	local dir="$WORK/clones/c" t0 t1
+	rm -rf "$dir"
+	t0=$EPOCHREALTIME
+	git clone -q --bare "$1" "$dir" 2>"$WORK/clone.err" || { say "clone $1: $(cat "$WORK/clone.err")"; return 1; }
+	t1=$EPOCHREALTIME
+	[ "$(git -C "$dir" rev-parse refs/heads/main)" = "$BIG_SHA" ] || { say "clone $1: wrong main"; return 1; }
+	python3 -c "print('%.3f' % ($t1 - $t0))"
+}
+
+median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+
+kib_of() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$PLUE_PID/status"; }
+
+if [[ " $ONLY " == *" clone "* ]]; then
+	a=- b=- plue_times=() peer_times=() rss_base="" rss_peak=""
+	if [ "$PLUE_BIG" = 1 ]; then
+		rss_base=$(kib_of VmRSS)
+		# Peak RSS over the clones: reset the high-water mark, and sample
+		# VmRSS as well in case clear_refs is not permitted.
+		echo 5 >"/proc/$PLUE_PID/clear_refs" 2>/dev/null || true
+		( max=0; while :; do
+			v=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$PLUE_PID/status" 2>/dev/null) || exit 0
+			[ -n "$v" ] && [ "$v" -gt "$max" ] && { max=$v; echo "$max" >"$WORK/rss.max"; }
+			sleep 0.02
+		done ) &
+		SAMPLER_PID=$!
+	fi
+	for i in $(seq 1 "$CLONES"); do
+		# alternate which side goes first in each round
+		for side in $( [ $((i % 2)) = 1 ] && echo "plue peer" || echo "peer plue"); do
+			if [ "$side" = plue ] && [ "$PLUE_BIG" = 1 ]; then
+				t=$(clone_secs "$BASE/alice/big.git") && plue_times+=("$t")
+			elif [ "$side" = peer ]; then
+				t=$(clone_secs "$PEER/git/big.git") && peer_times+=("$t")
+			fi
+		done
+	done
+	if [ -n "$SAMPLER_PID" ]; then
+		stop_pid "$SAMPLER_PID" TERM
+		SAMPLER_PID=""
+		hwm=$(kib_of VmHWM)
+		sampled=$(cat "$WORK/rss.max" 2>/dev/null || echo 0)
+		rss_peak=$(( hwm > sampled ? hwm : sampled ))
+	fi
+	[ ${#plue_times[@]} -eq "$CLONES" ] && a=$(printf '%s\n' "${plue_times[@]}" | median)
+	[ ${#peer_times[@]} -eq "$CLONES" ] && b=$(printf '%s\n' "${peer_times[@]}" | median)
+	figure "clone $BIG_OBJECTS objects" "$a" http-backend "$b" s "<=" 1.1
+	echo "  clone runs (s): plue ${plue_times[*]:-none}   http-backend ${peer_times[*]:-none}"
+	if [ -n "$rss_peak" ]; then
+		pack_kib=$(du -sk "$WORK/git/big.git/objects/pack" | cut -f1)
+		echo "  plue RSS during the clones: $((rss_base / 1024)) MiB before, peak $((rss_peak / 1024)) MiB (pack is $((pack_kib / 1024)) MiB)"
+	fi
+fi
+
+# ---------------------------------------------------------------- summary
+
+echo
+echo "summary:"
+missed=0
+for f in "${FIGURES[@]}"; do
+	IFS='|' read -r label ratio op target verdict <<<"$f"
+	printf '  %-22s ratio %5s  target %s %-4s  %s\n' "$label" "$ratio" "$op" "$target" "$verdict"
+	[ "$verdict" = met ] || missed=$((missed + 1))
+done
+echo "  $(( ${#FIGURES[@]} - missed )) of ${#FIGURES[@]} targets met"
+
+stop_all
+# The other benchmarks, if present, in the caller's environment.
+unset GIT_CONFIG_NOSYSTEM GIT_TERMINAL_PROMPT GIT_CONFIG_GLOBAL
+for extra in bench/sandbox.sh bench/latency.sh; do
+	if [ -x "$extra" ]; then echo; "$extra"; fi
+done
