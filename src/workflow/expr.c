@@ -454,12 +454,21 @@ static int parse_or(struct parser *p, struct node **out)
 	return rc;
 }
 
-/* Parses the bare expression src (copied) into *out on arena a. */
+/* Parses the bare expression [src, src+len) into *out on arena a. The
+ * text is trimmed and copied; *srcp (when not NULL) gets the copy, which
+ * messages quote. *err_pos gets the offset of a syntax error in src. */
 static int expr_parse(struct node **out, struct arena *a, const char *src, size_t len,
-		      size_t *err_pos, struct err *e)
+		      const char **srcp, size_t *err_pos, struct err *e)
 {
-	struct parser p = { .arena = a, .src = arena_strndup(a, src, len), .e = e };
+	size_t lead = 0;
+	while (lead < len && isspace((unsigned char)src[lead]))
+		lead++;
+	while (len > lead && isspace((unsigned char)src[len - 1]))
+		len--;
+	struct parser p = { .arena = a, .src = arena_strndup(a, src + lead, len - lead), .e = e };
 	int rc;
+	if (srcp)
+		*srcp = p.src;
 	if (memchr(src, 0, len)) {
 		rc = fail(&p, 0, "%s", "expression contains a NUL byte");
 		goto done;
@@ -473,7 +482,7 @@ static int expr_parse(struct node **out, struct arena *a, const char *src, size_
 		rc = unexpected(&p);
 done:
 	if (rc && err_pos)
-		*err_pos = p.err_pos;
+		*err_pos = lead + p.err_pos;
 	return rc;
 }
 
@@ -935,9 +944,10 @@ int expr_eval(json_t **out, const char *expr, const struct expr_ctx *ctx, struct
 	size_t s, t;
 	*out = NULL;
 	unwrap(expr, &s, &t);
-	int rc = expr_parse(&n, a, expr + s, t - s, NULL, e);
+	const char *src;
+	int rc = expr_parse(&n, a, expr + s, t - s, &src, NULL, e);
 	if (!rc) {
-		struct eval ev = { ctx ? ctx : &empty_ctx, expr, e };
+		struct eval ev = { ctx ? ctx : &empty_ctx, src, e };
 		*out = eval(&ev, n);
 		if (!*out)
 			rc = ERR_INVALID;
@@ -960,7 +970,8 @@ int expr_condition(bool *out, const char *cond, const struct expr_ctx *ctx, stru
 	unwrap(cond, &s, &t);
 	if (s == t)
 		goto done;
-	rc = expr_parse(&n, a, cond + s, t - s, NULL, e);
+	const char *src;
+	rc = expr_parse(&n, a, cond + s, t - s, &src, NULL, e);
 	if (rc)
 		goto done;
 	bool status = uses_status(n);
@@ -968,7 +979,7 @@ int expr_condition(bool *out, const char *cond, const struct expr_ctx *ctx, stru
 		*out = false; /* the implied success() && … */
 		goto done;
 	}
-	struct eval ev = { ctx, cond, e };
+	struct eval ev = { ctx, src, e };
 	json_t *v = eval(&ev, n);
 	if (!v) {
 		rc = ERR_INVALID;
@@ -1001,10 +1012,11 @@ int expr_interpolate(char **out, const char *text, const struct expr_ctx *ctx, s
 			goto done;
 		}
 		struct node *n;
-		rc = expr_parse(&n, a, open + 3, (size_t)c, NULL, e);
+		const char *src;
+		rc = expr_parse(&n, a, open + 3, (size_t)c, &src, NULL, e);
 		if (rc)
 			goto done;
-		struct eval ev = { ctx ? ctx : &empty_ctx, text, e };
+		struct eval ev = { ctx ? ctx : &empty_ctx, src, e };
 		json_t *v = eval(&ev, n);
 		if (!v) {
 			rc = ERR_INVALID;
@@ -1034,7 +1046,7 @@ int expr_check(const char *text, bool bare, size_t *offset, struct err *e)
 		unwrap(text, &s, &t);
 		if (s == t)
 			goto done;
-		rc = expr_parse(&n, a, text + s, t - s, &pos, e);
+		rc = expr_parse(&n, a, text + s, t - s, NULL, &pos, e);
 		pos += s;
 		goto done;
 	}
@@ -1046,7 +1058,7 @@ int expr_check(const char *text, bool bare, size_t *offset, struct err *e)
 			goto done;
 		}
 		size_t inner = 0;
-		rc = expr_parse(&n, a, p + 3, (size_t)c, &inner, e);
+		rc = expr_parse(&n, a, p + 3, (size_t)c, NULL, &inner, e);
 		if (rc) {
 			pos += 3 + inner;
 			goto done;
@@ -1105,7 +1117,7 @@ bool expr_secret_refs(json_t *names, const char *text, bool bare)
 	if (bare) {
 		size_t s, t;
 		unwrap(text, &s, &t);
-		if (s < t && !expr_parse(&n, a, text + s, t - s, NULL, NULL))
+		if (s < t && !expr_parse(&n, a, text + s, t - s, NULL, NULL, NULL))
 			dyn = refs_walk(names, n);
 		goto done;
 	}
@@ -1113,7 +1125,7 @@ bool expr_secret_refs(json_t *names, const char *text, bool bare)
 		long c = close_find(p + 3);
 		if (c < 0)
 			break;
-		if (!expr_parse(&n, a, p + 3, (size_t)c, NULL, NULL))
+		if (!expr_parse(&n, a, p + 3, (size_t)c, NULL, NULL, NULL))
 			dyn |= refs_walk(names, n);
 		p += 3 + c + 2;
 	}
