@@ -1,0 +1,365 @@
+/* sse.c — Server-Sent Events fan-out (see sse.h). One mutex guards the
+ * channel table and every subscriber's queue: publishing appends a
+ * pointer per subscriber and wakes parked connections, reading copies
+ * bytes out. Messages are shared, so a thousand subscribers of one run
+ * cost one copy of each event. */
+#include "http/sse.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NBUCKETS 256
+#define KEEPALIVE_S 15
+/* A subscriber that falls this far behind is disconnected; it reconnects
+ * with Last-Event-ID and replays from the database. */
+#define MAX_QUEUED_BYTES (16u << 20)
+
+static const char keepalive_text[] = ": keepalive\n\n";
+
+struct sse_msg {
+	atomic_int refs;
+	int64_t id;
+	bool final;
+	size_t len;
+	char text[];
+};
+
+struct sse_sub {
+	struct http_stream base; /* first: the server holds &base */
+	int64_t key;
+	struct sse_sub *next, *prev;         /* in its bucket */
+	int64_t last_id;                     /* newest id queued */
+	bool started;                        /* replay over: live messages go to q */
+	bool armed;                          /* the server has read once: wake is set */
+	bool final_queued, overflow;
+	bool keepalive;                      /* a keepalive comment is due */
+	size_t ka_off;                       /* bytes of it already sent */
+	struct sse_msg **q;                  /* ring */
+	size_t qhead, qlen, qcap;
+	size_t off;                          /* bytes of q[qhead] already sent */
+	size_t qbytes;
+	struct sse_msg **held;               /* live messages during the replay */
+	size_t nheld, heldcap;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sse_sub *buckets[NBUCKETS];
+static int nsubs;
+
+static pthread_t ka_thread;
+static pthread_cond_t ka_cv = PTHREAD_COND_INITIALIZER;
+static bool ka_running, ka_stop;
+
+struct sse_msg *sse_msg_new(int64_t id, const char *event, const char *data, bool final)
+{
+	int n = snprintf(NULL, 0, "id: %" PRId64 "\nevent: %s\ndata: %s\n\n", id, event, data);
+	struct sse_msg *m = xmalloc(sizeof(*m) + (size_t)n + 1);
+	atomic_init(&m->refs, 1);
+	m->id = id;
+	m->final = final;
+	m->len = (size_t)n;
+	snprintf(m->text, (size_t)n + 1, "id: %" PRId64 "\nevent: %s\ndata: %s\n\n", id, event, data);
+	return m;
+}
+
+void sse_msg_ref(struct sse_msg *m)
+{
+	atomic_fetch_add(&m->refs, 1);
+}
+
+void sse_msg_unref(struct sse_msg *m)
+{
+	if (m && atomic_fetch_sub(&m->refs, 1) == 1)
+		free(m);
+}
+
+int64_t sse_msg_id(const struct sse_msg *m)
+{
+	return m->id;
+}
+
+static size_t bucket_of(int64_t key)
+{
+	return (size_t)((uint64_t)key * 11400714819323198485ull >> 56) % NBUCKETS;
+}
+
+/* ---- queue (mu held) ---- */
+
+static void q_push(struct sse_sub *s, struct sse_msg *m)
+{
+	if (s->final_queued || s->overflow || m->id <= s->last_id)
+		return;
+	if (s->qbytes + m->len > MAX_QUEUED_BYTES) {
+		s->overflow = true;
+		return;
+	}
+	if (s->qlen == s->qcap) {
+		size_t cap = s->qcap ? s->qcap * 2 : 64;
+		struct sse_msg **q = xcalloc(cap, sizeof(*q));
+		for (size_t i = 0; i < s->qlen; i++)
+			q[i] = s->q[(s->qhead + i) % s->qcap];
+		free(s->q);
+		s->q = q;
+		s->qhead = 0;
+		s->qcap = cap;
+	}
+	sse_msg_ref(m);
+	s->q[(s->qhead + s->qlen) % s->qcap] = m;
+	s->qlen++;
+	s->qbytes += m->len;
+	s->last_id = m->id;
+	if (m->final)
+		s->final_queued = true;
+}
+
+static struct sse_msg *q_head(struct sse_sub *s)
+{
+	return s->qlen ? s->q[s->qhead] : NULL;
+}
+
+static void q_pop(struct sse_sub *s)
+{
+	struct sse_msg *m = s->q[s->qhead];
+	s->qhead = (s->qhead + 1) % s->qcap;
+	s->qlen--;
+	s->qbytes -= m->len;
+	s->off = 0;
+	sse_msg_unref(m);
+}
+
+static void wake(struct sse_sub *s)
+{
+	/* called with mu held: the server's free (which takes mu first)
+	 * cannot run concurrently, so the connection is alive */
+	if (s->armed && s->base.wake)
+		s->base.wake(&s->base);
+}
+
+static void unlink_sub(struct sse_sub *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		buckets[bucket_of(s->key)] = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	nsubs--;
+}
+
+static void sub_free_locked(struct sse_sub *s)
+{
+	unlink_sub(s);
+	while (s->qlen)
+		q_pop(s);
+	for (size_t i = 0; i < s->nheld; i++)
+		sse_msg_unref(s->held[i]);
+	free(s->held);
+	free(s->q);
+	free(s);
+}
+
+/* ---- the http_stream ---- */
+
+static size_t st_write(struct http_stream *hs, const char *data, size_t len)
+{
+	(void)hs;
+	(void)data;
+	return len; /* a GET has no body; anything sent is ignored */
+}
+
+static void st_write_end(struct http_stream *hs)
+{
+	(void)hs;
+}
+
+static long st_read(struct http_stream *hs, char *out, size_t max)
+{
+	struct sse_sub *s = (struct sse_sub *)hs;
+	size_t n = 0;
+	pthread_mutex_lock(&mu);
+	s->armed = true;
+	while (n < max) {
+		if (s->keepalive && s->off == 0) {
+			/* between messages only, so it never splits one */
+			size_t k = sizeof(keepalive_text) - 1 - s->ka_off;
+			if (k > max - n)
+				k = max - n;
+			memcpy(out + n, keepalive_text + s->ka_off, k);
+			n += k;
+			s->ka_off += k;
+			if (s->ka_off < sizeof(keepalive_text) - 1)
+				break;
+			s->keepalive = false;
+			s->ka_off = 0;
+			continue;
+		}
+		struct sse_msg *m = q_head(s);
+		if (!m)
+			break;
+		size_t k = m->len - s->off;
+		if (k > max - n)
+			k = max - n;
+		memcpy(out + n, m->text + s->off, k);
+		n += k;
+		s->off += k;
+		if (s->off < m->len)
+			break;
+		bool fin = m->final;
+		q_pop(s);
+		if (fin || s->overflow)
+			break;
+	}
+	/* the response ends after the final message, or when the subscriber
+	 * fell too far behind (after the message in flight went out whole) */
+	bool ended = !s->keepalive && s->off == 0 &&
+		     ((s->final_queued && !s->qlen) || s->overflow);
+	pthread_mutex_unlock(&mu);
+	if (n)
+		return (long)n;
+	return ended ? -1 : 0;
+}
+
+static void st_free(struct http_stream *hs)
+{
+	pthread_mutex_lock(&mu);
+	sub_free_locked((struct sse_sub *)hs);
+	pthread_mutex_unlock(&mu);
+}
+
+static const struct http_stream_ops sse_ops = {
+	.write = st_write,
+	.write_end = st_write_end,
+	.read = st_read,
+	.free = st_free,
+};
+
+/* ---- subscribers ---- */
+
+struct sse_sub *sse_subscribe(int64_t key, int64_t last_id)
+{
+	struct sse_sub *s = xcalloc(1, sizeof(*s));
+	s->base.ops = &sse_ops;
+	s->key = key;
+	s->last_id = last_id;
+	pthread_mutex_lock(&mu);
+	size_t b = bucket_of(key);
+	s->next = buckets[b];
+	if (s->next)
+		s->next->prev = s;
+	buckets[b] = s;
+	nsubs++;
+	pthread_mutex_unlock(&mu);
+	return s;
+}
+
+void sse_sub_replay(struct sse_sub *s, struct sse_msg *m)
+{
+	pthread_mutex_lock(&mu);
+	q_push(s, m);
+	pthread_mutex_unlock(&mu);
+}
+
+struct http_stream *sse_sub_start(struct sse_sub *s)
+{
+	pthread_mutex_lock(&mu);
+	for (size_t i = 0; i < s->nheld; i++) {
+		q_push(s, s->held[i]);
+		sse_msg_unref(s->held[i]);
+	}
+	s->nheld = 0;
+	s->started = true;
+	pthread_mutex_unlock(&mu);
+	return &s->base;
+}
+
+void sse_sub_abandon(struct sse_sub *s)
+{
+	if (s)
+		st_free(&s->base);
+}
+
+void sse_publish(int64_t key, struct sse_msg *m)
+{
+	pthread_mutex_lock(&mu);
+	for (struct sse_sub *s = buckets[bucket_of(key)]; s; s = s->next) {
+		if (s->key != key)
+			continue;
+		if (!s->started) {
+			if (s->nheld == s->heldcap) {
+				s->heldcap = s->heldcap ? s->heldcap * 2 : 16;
+				s->held = xrealloc(s->held, s->heldcap * sizeof(*s->held));
+			}
+			sse_msg_ref(m);
+			s->held[s->nheld++] = m;
+			continue;
+		}
+		q_push(s, m);
+		wake(s);
+	}
+	pthread_mutex_unlock(&mu);
+}
+
+int sse_subscribers(void)
+{
+	pthread_mutex_lock(&mu);
+	int n = nsubs;
+	pthread_mutex_unlock(&mu);
+	return n;
+}
+
+/* ---- keepalive ---- */
+
+static void *ka_main(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&mu);
+	while (!ka_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += KEEPALIVE_S;
+		int rc = 0;
+		while (!ka_stop && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&ka_cv, &mu, &ts);
+		if (ka_stop)
+			break;
+		for (size_t b = 0; b < NBUCKETS; b++)
+			for (struct sse_sub *s = buckets[b]; s; s = s->next) {
+				if (!s->started || s->keepalive)
+					continue;
+				s->keepalive = true;
+				wake(s);
+			}
+	}
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+int sse_start(void)
+{
+	ka_stop = false;
+	if (pthread_create(&ka_thread, NULL, ka_main, NULL))
+		return -1;
+	ka_running = true;
+	return 0;
+}
+
+void sse_stop(void)
+{
+	if (!ka_running)
+		return;
+	pthread_mutex_lock(&mu);
+	ka_stop = true;
+	pthread_cond_signal(&ka_cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(ka_thread, NULL);
+	ka_running = false;
+}

@@ -1,0 +1,171 @@
+/* reaper.c — finds runners that stopped heartbeating (killed, hung, lost)
+ * and deals with what they held: the workload goes back to the queue for
+ * one more attempt, or fails with a reason that says what happened. Runs
+ * every few seconds on its own connection. */
+#include "queue/queue.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "db/db.h"
+#include "queue/runs.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#define REAP_EVERY_S 5
+
+static pthread_t thread;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static bool running, stopping;
+
+static const char *num(struct arena *a, long long v)
+{
+	return arena_printf(a, "%lld", v);
+}
+
+/* One workload of a dead runner, in its own transaction. */
+static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t runner_id)
+{
+	struct arena *a = arena_new();
+	struct err e = { 0 };
+	struct stream_tx t;
+	bool committed = false;
+	stream_tx_begin(&t, stream_id);
+	if (db_begin(c, &e))
+		goto done;
+	PGresult *res = db_qv(c, a, &e,
+			      "SELECT attempt, max_attempts, cancel, type, coalesce(job_id, 0) FROM "
+			      "workloads WHERE id = $1 AND runner_id = $2 AND status IN ('claimed', "
+			      "'running') FOR UPDATE",
+			      num(a, (long long)wid), num(a, (long long)runner_id));
+	if (!res || PQntuples(res) != 1)
+		goto rollback;
+	int attempt = (int)db_int(res, 0, 0), max = (int)db_int(res, 0, 1);
+	bool cancel = db_bool(res, 0, 2);
+	bool workflow = !strcmp(db_val(res, 0, 3), "workflow");
+	int64_t job_id = db_int(res, 0, 4);
+	if (attempt < max && !cancel) {
+		const char *msg = arena_printf(a,
+					       "runner %lld stopped responding (no heartbeat for %d s); "
+					       "retrying as attempt %d of %d",
+					       (long long)runner_id, RUNNER_DEAD_S, attempt + 1, max);
+		json_t *p = json_pack("{s:s,s:I,s:i}", "message", msg, "workload_id", (json_int_t)wid,
+				      "attempt", attempt + 1);
+		if (job_id)
+			json_object_set_new(p, "job_id", json_integer((json_int_t)job_id));
+		if (!db_qv(c, a, &e,
+			   "UPDATE workloads SET status = 'waiting', attempt = attempt + 1, runner_id = "
+			   "NULL, task_token_hash = NULL, claimed_at = NULL WHERE id = $1",
+			   num(a, (long long)wid)) ||
+		    stream_append1(&t, c, a, &e, 0, "error", p) ||
+		    (workflow && job_id && runs_job_requeued(c, a, &e, job_id)) ||
+		    queue_notify(c, a, &e))
+			goto rollback;
+		log_warn("workload %lld: %s", (long long)wid, msg);
+	} else {
+		const char *msg =
+			cancel ? arena_printf(a, "runner %lld stopped responding while cancelling",
+					      (long long)runner_id)
+			       : arena_printf(a,
+					      "runner %lld stopped responding (no heartbeat for %d s) "
+					      "during attempt %d of %d; giving up",
+					      (long long)runner_id, RUNNER_DEAD_S, attempt, max);
+		if (stream_append1(&t, c, a, &e, 0, "error",
+				   json_pack("{s:s,s:I}", "message", msg, "workload_id",
+					     (json_int_t)wid)) ||
+		    workload_finish(&t, c, a, &e, wid, cancel ? "cancelled" : "error", -1, msg))
+			goto rollback;
+		log_warn("workload %lld: %s", (long long)wid, msg);
+	}
+	if (db_commit(c, &e))
+		goto done;
+	committed = true;
+	goto done;
+rollback:
+	if (e.code)
+		log_error("reaper: workload %lld: %s", (long long)wid, e.msg);
+	db_rollback(c);
+done:
+	stream_tx_end(&t, committed);
+	arena_free(a);
+}
+
+static void reap(PGconn *c)
+{
+	struct arena *a = arena_new();
+	struct err e = { 0 };
+	PGresult *dead = db_qv(c, a, &e,
+			       "UPDATE runners SET status = 'dead' WHERE status <> 'dead' AND "
+			       "last_heartbeat < now() - make_interval(secs => $1::int) RETURNING id",
+			       num(a, RUNNER_DEAD_S));
+	if (dead)
+		for (int i = 0; i < PQntuples(dead); i++)
+			log_warn("runner %s stopped responding; declared dead", db_val(dead, i, 0));
+	PGresult *held = db_query(c, a, &e,
+				  "SELECT w.id, w.stream_id, w.runner_id FROM workloads w JOIN runners "
+				  "r ON r.id = w.runner_id WHERE w.status IN ('claimed', 'running') "
+				  "AND r.status = 'dead' ORDER BY w.id",
+				  0, NULL);
+	if (held)
+		for (int i = 0; i < PQntuples(held); i++)
+			reap_workload(c, db_int(held, i, 0), db_int(held, i, 1), db_int(held, i, 2));
+	db_query(c, a, &e,
+		 "DELETE FROM runners WHERE status = 'dead' AND last_heartbeat < now() - interval "
+		 "'1 day'",
+		 0, NULL);
+	arena_free(a);
+}
+
+static void *reaper_main(void *unused)
+{
+	(void)unused;
+	PGconn *c = NULL;
+	pthread_mutex_lock(&mu);
+	while (!stopping) {
+		pthread_mutex_unlock(&mu);
+		if (!c || PQstatus(c) != CONNECTION_OK) {
+			if (c)
+				PQfinish(c);
+			struct err e = { 0 };
+			c = db_connect(&e);
+			if (!c)
+				log_error("reaper: %s", e.msg);
+		}
+		if (c)
+			reap(c);
+		pthread_mutex_lock(&mu);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += REAP_EVERY_S;
+		int rc = 0;
+		while (!stopping && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&cv, &mu, &ts);
+	}
+	pthread_mutex_unlock(&mu);
+	if (c)
+		PQfinish(c);
+	return NULL;
+}
+
+void reaper_start(void)
+{
+	stopping = false;
+	if (pthread_create(&thread, NULL, reaper_main, NULL) == 0)
+		running = true;
+	else
+		log_error("cannot start the reaper thread");
+}
+
+void reaper_stop(void)
+{
+	if (!running)
+		return;
+	pthread_mutex_lock(&mu);
+	stopping = true;
+	pthread_cond_signal(&cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(thread, NULL);
+	running = false;
+}

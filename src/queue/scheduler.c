@@ -1,0 +1,129 @@
+/* scheduler.c — `on: schedule`. Once a minute (UTC) it fires the cron
+ * entries of workflow_schedules (the default branch's workflows, kept by
+ * the dispatcher) that match the minute: one `schedule` event per entry,
+ * written in the transaction that records the minute as fired. A minute
+ * is therefore fired once even across restarts, and minutes that passed
+ * while the server was down are not replayed: only the current minute is
+ * ever looked at. */
+#include "queue/dispatcher.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "db/db.h"
+#include "workflow/cron.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static pthread_t thread;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static bool running, stopping;
+
+static void fire(PGconn *c, time_t minute)
+{
+	struct arena *a = arena_new();
+	struct err e = { 0 };
+	const char *m = arena_printf(a, "%lld", (long long)minute);
+	PGresult *res = db_qv(c, a, &e,
+			      "SELECT repo_id, workflow_path, cron FROM workflow_schedules WHERE "
+			      "last_fired IS NULL OR last_fired < to_timestamp($1)",
+			      m);
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		struct cron cr;
+		struct err ce = { 0 };
+		if (cron_parse(&cr, db_val(res, i, 2), &ce) || !cron_matches(&cr, minute))
+			continue;
+		if (db_begin(c, &e))
+			break;
+		PGresult *u = db_qv(c, a, &e,
+				    "UPDATE workflow_schedules SET last_fired = to_timestamp($4) WHERE "
+				    "repo_id = $1 AND workflow_path = $2 AND cron = $3 AND (last_fired "
+				    "IS NULL OR last_fired < to_timestamp($4)) RETURNING 1",
+				    db_val(res, i, 0), db_val(res, i, 1), db_val(res, i, 2), m);
+		if (!u || PQntuples(u) != 1) {
+			db_rollback(c);
+			continue;
+		}
+		/* the workflow runs at the default branch's tip of this minute */
+		if (!db_qv(c, a, &e,
+			   "INSERT INTO events (repo_id, type, payload) SELECT r.id, 'schedule', "
+			   "jsonb_build_object('workflow', $2::text, 'cron', $3::text, 'ref', "
+			   "'refs/heads/' || r.default_branch, 'sha', b.commit_sha, 'scheduled_at', "
+			   "to_char(to_timestamp($4) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) "
+			   "FROM repositories r LEFT JOIN branches b ON b.repo_id = r.id AND b.name = "
+			   "r.default_branch WHERE r.id = $1",
+			   db_val(res, i, 0), db_val(res, i, 1), db_val(res, i, 2), m) ||
+		    !db_query(c, a, &e, "SELECT pg_notify('plue_events', '')", 0, NULL) ||
+		    db_commit(c, &e)) {
+			db_rollback(c);
+			log_error("scheduler: %s", e.msg);
+			continue;
+		}
+		log_info("schedule: %s '%s' fired for repository %s", db_val(res, i, 1),
+			 db_val(res, i, 2), db_val(res, i, 0));
+	}
+	arena_free(a);
+}
+
+static void *scheduler_main(void *unused)
+{
+	(void)unused;
+	PGconn *c = NULL;
+	time_t last = 0;
+	pthread_mutex_lock(&mu);
+	while (!stopping) {
+		pthread_mutex_unlock(&mu);
+		time_t now = time(NULL);
+		time_t minute = now - now % 60;
+		if (minute != last) {
+			if (!c || PQstatus(c) != CONNECTION_OK) {
+				if (c)
+					PQfinish(c);
+				struct err e = { 0 };
+				c = db_connect(&e);
+				if (!c)
+					log_error("scheduler: %s", e.msg);
+			}
+			if (c) {
+				fire(c, minute);
+				last = minute;
+			}
+		}
+		pthread_mutex_lock(&mu);
+		/* wake a second into the next minute */
+		struct timespec ts = { .tv_sec = minute + 61, .tv_nsec = 0 };
+		if (!c)
+			ts.tv_sec = time(NULL) + 5;
+		int rc = 0;
+		while (!stopping && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&cv, &mu, &ts);
+	}
+	pthread_mutex_unlock(&mu);
+	if (c)
+		PQfinish(c);
+	return NULL;
+}
+
+int scheduler_start(void)
+{
+	stopping = false;
+	if (pthread_create(&thread, NULL, scheduler_main, NULL))
+		return -1;
+	running = true;
+	return 0;
+}
+
+void scheduler_stop(void)
+{
+	if (!running)
+		return;
+	pthread_mutex_lock(&mu);
+	stopping = true;
+	pthread_cond_signal(&cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(thread, NULL);
+	running = false;
+}

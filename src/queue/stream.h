@@ -1,0 +1,59 @@
+/* stream.h — event streams: the ordered, stored log of what workloads did
+ * (step_start, log, step_end, job_end, done, ...), replayed by SSE and
+ * fanned out live. A stream has its own sequence (streams.last_seq): a
+ * workflow run's stream interleaves the events of all its jobs under one
+ * monotonic id, which is the SSE `id:`.
+ *
+ * Appending happens inside the caller's transaction, between
+ * stream_tx_begin and stream_tx_end: the begin takes an in-process lock
+ * for the stream so that events are published to subscribers in sequence
+ * order after COMMIT. Rule: one stream per transaction (take the stream's
+ * lock before BEGIN, and no other stream's lock inside it). */
+#ifndef PLUE_QUEUE_STREAM_H
+#define PLUE_QUEUE_STREAM_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+#include "http/sse.h"
+
+struct stream_tx {
+	int64_t stream_id;
+	int64_t last_seq;      /* after the row is locked; -1 before */
+	struct sse_msg **msgs; /* to publish after commit */
+	size_t n, cap;
+};
+
+/* Creates a stream (for a run, or an agent session) owned by repo_id
+ * (0: none). */
+int stream_create(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, int64_t *out);
+
+/* Takes stream_id's publishing lock. Call before BEGIN. */
+void stream_tx_begin(struct stream_tx *t, int64_t stream_id);
+
+/* Appends events inside the caller's open transaction. events is a JSON
+ * array of {"seq": N (optional), "type": "log", "payload": {...}};
+ * workload_id 0 marks server-written events (no seq). An event whose
+ * (workload_id, seq) is already stored is skipped, so a retried batch is
+ * stored once. *added (may be NULL) receives how many were new. */
+int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *e,
+		  int64_t workload_id, json_t *events, int *added);
+
+/* One server-written event; steals payload. */
+int stream_append1(struct stream_tx *t, PGconn *db, struct arena *a, struct err *e,
+		   int64_t workload_id, const char *type, json_t *payload);
+
+/* After COMMIT (committed) publishes what was appended, in order; after a
+ * rollback drops it. Releases the lock. */
+void stream_tx_end(struct stream_tx *t, bool committed);
+
+/* Queues into s the stored events of stream_id with stream_seq > after,
+ * in order (the SSE replay). */
+int stream_replay(PGconn *db, struct arena *a, struct err *e, int64_t stream_id, int64_t after,
+		  struct sse_sub *s);
+
+#endif

@@ -1,0 +1,549 @@
+/* job.c — runs a workflow workload: fetches the repository at the commit
+ * into the sandbox's workspace (git on the host side, authenticated with
+ * the task token, never through a shell), then each step with
+ * `bash -e -o pipefail -c` inside the sandbox, with the step's env,
+ * working directory, timeout, if and continue-on-error. Expressions are
+ * evaluated here (the server sent the contexts) because a step's `if`
+ * depends on how the earlier steps went. Every output line is masked
+ * (secret values → ***) before it leaves the runner. */
+#include "runner/runner.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "queue/secrets.h"
+#include "workflow/expr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define CHECKOUT_TIMEOUT_MS (10 * 60 * 1000)
+
+char *utf8_clean(const char *s, size_t len)
+{
+	struct buf b = BUF_INIT;
+	buf_grow(&b, len + 1);
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		unsigned c = *p;
+		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		bool ok = n && p + n <= end;
+		for (size_t i = 1; ok && i < n; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (ok && n == 2 && c < 0xc2)
+			ok = false; /* overlong */
+		if (ok && n == 3) {
+			unsigned cp = ((c & 0x0f) << 12) | ((p[1] & 0x3f) << 6) | (p[2] & 0x3f);
+			ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
+		}
+		if (ok && n == 4) {
+			unsigned cp = ((c & 0x07) << 18) | ((p[1] & 0x3f) << 12) | ((p[2] & 0x3f) << 6) |
+				      (p[3] & 0x3f);
+			ok = cp >= 0x10000 && cp <= 0x10ffff;
+		}
+		if (ok && c == 0)
+			ok = false; /* NUL cannot travel in a C string */
+		if (ok) {
+			buf_add(&b, p, n);
+			p += n;
+		} else {
+			buf_adds(&b, "\xef\xbf\xbd");
+			p++;
+		}
+	}
+	return buf_detach(&b, NULL);
+}
+
+static void iso_now(char out[32])
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/* ---- output ---- */
+
+struct out_ctx {
+	struct reporter *rep;
+	json_t *secrets; /* name → value, for masking */
+	int step;
+	bool cancel_seen;
+};
+
+static void emit_line(struct out_ctx *o, const char *stream, const char *line, size_t len)
+{
+	char *clean = utf8_clean(line, len);
+	char *masked = secrets_mask(o->secrets, clean);
+	char ts[32];
+	iso_now(ts);
+	reporter_add(o->rep, "log",
+		     json_pack("{s:i,s:s,s:s,s:s}", "step", o->step, "stream", stream, "line",
+			       masked ? masked : clean, "ts", ts));
+	free(masked);
+	free(clean);
+}
+
+static void on_output(void *cls, int stream, const char *line, size_t len)
+{
+	emit_line(cls, stream == SANDBOX_STDERR ? "stderr" : "stdout", line, len);
+}
+
+static int on_cancelled(void *cls)
+{
+	struct out_ctx *o = cls;
+	if (!o->cancel_seen && reporter_cancelled(o->rep))
+		o->cancel_seen = true;
+	return o->cancel_seen;
+}
+
+/* ---- host commands (checkout) ---- */
+
+/* Runs argv on the host in cwd with extra environment entries, sending
+ * each output line to o. Returns the exit code, or -1 (could not run,
+ * killed, timed out). */
+static int host_run(const char *const *argv, const char *const *extra_env, const char *cwd,
+		    struct out_ctx *o, int timeout_ms)
+{
+	/* everything the child needs is built before fork: the process has
+	 * threads, and the child may only call async-signal-safe functions */
+	size_t ne = 0, nx = 0;
+	while (environ[ne])
+		ne++;
+	while (extra_env && extra_env[nx])
+		nx++;
+	char **envp = xcalloc(ne + nx + 1, sizeof(char *));
+	for (size_t i = 0; i < ne; i++)
+		envp[i] = environ[i];
+	for (size_t i = 0; i < nx; i++)
+		envp[ne + i] = (char *)extra_env[i];
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC)) {
+		free(envp);
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		free(envp);
+		return -1;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		if (cwd && chdir(cwd))
+			_exit(127);
+		execvpe(argv[0], (char *const *)argv, envp);
+		_exit(127);
+	}
+	close(fds[1]);
+	free(envp);
+	struct buf line = BUF_INIT;
+	int64_t end = now_ms() + timeout_ms;
+	bool killed = false;
+	char chunk[4096];
+	for (;;) {
+		int64_t left = end - now_ms();
+		if (left <= 0 || on_cancelled(o)) {
+			kill(pid, SIGKILL);
+			killed = true;
+			break;
+		}
+		struct pollfd pf = { fds[0], POLLIN, 0 };
+		int pr = poll(&pf, 1, left > 200 ? 200 : (int)left);
+		if (pr < 0 && errno != EINTR)
+			break;
+		if (pr <= 0)
+			continue;
+		ssize_t n = read(fds[0], chunk, sizeof(chunk));
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++) {
+			/* git draws progress with \r: each redraw is a line */
+			if (chunk[i] == '\n' || chunk[i] == '\r') {
+				if (line.len)
+					emit_line(o, "stdout", line.ptr, line.len);
+				buf_reset(&line);
+			} else if (line.len < SANDBOX_LINE_MAX) {
+				buf_addch(&line, chunk[i]);
+			}
+		}
+	}
+	if (line.len)
+		emit_line(o, "stdout", line.ptr, line.len);
+	buf_release(&line);
+	close(fds[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (killed || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *why, size_t whylen)
+{
+	const char *ws = sandbox_workspace(env->sb);
+	const char *sha = json_string_value(json_object_get(spec, "commit"));
+	const char *ref = json_string_value(json_object_get(spec, "ref"));
+	const char *path = json_string_value(
+		json_object_get(json_object_get(spec, "repo"), "clone_path"));
+	const char *token = json_string_value(json_object_get(env->claim, "task_token"));
+	if (!sha || !is_sha1_hex(sha) || !path || !token) {
+		snprintf(why, whylen, "the workload names no commit to check out");
+		return -1;
+	}
+	char *url = xasprintf("%s%s", env->server_url, path);
+	/* the token travels in the environment, never in argv */
+	char *auth = xasprintf("GIT_CONFIG_VALUE_0=Authorization: Bearer %s", token);
+	const char *extra[] = { "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", auth,
+				"GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=/bin/true", NULL };
+	int rc = -1;
+	int64_t end = now_ms() + CHECKOUT_TIMEOUT_MS;
+	const char *init[] = { "git", "init", "-q", ws, NULL };
+	const char *fetch_sha[] = { "git", "-c", "safe.directory=*", "-C", ws, "fetch", "-q",
+				    "--no-tags", "--depth=1", url, sha, NULL };
+	char sha_line[64];
+	snprintf(sha_line, sizeof(sha_line), "%s", sha);
+	if ((rc = host_run(init, extra, NULL, o, (int)(end - now_ms())))) {
+		snprintf(why, whylen, "git init failed");
+		goto done;
+	}
+	rc = host_run(fetch_sha, extra, NULL, o, (int)(end - now_ms()));
+	if (rc && ref && !strncmp(ref, "refs/", 5)) {
+		/* a server that does not serve unadvertised objects: fetch the ref */
+		emit_line(o, "stdout", "fetching the commit failed; fetching its ref instead", 53);
+		const char *fetch_ref[] = { "git", "-c", "safe.directory=*", "-C", ws, "fetch", "-q",
+					    "--no-tags", url, ref, NULL };
+		rc = host_run(fetch_ref, extra, NULL, o, (int)(end - now_ms()));
+	}
+	if (rc) {
+		snprintf(why, whylen, "cannot fetch commit %.12s from the server", sha);
+		goto done;
+	}
+	const char *co[] = { "git", "-c", "safe.directory=*", "-C", ws, "checkout", "-q", "--detach",
+			     sha_line, NULL };
+	if ((rc = host_run(co, extra, NULL, o, (int)(end - now_ms())))) {
+		snprintf(why, whylen, "cannot check out commit %.12s", sha);
+		goto done;
+	}
+	struct err e = { 0 };
+	if (sandbox_workspace_sync(env->sb, &e)) {
+		snprintf(why, whylen, "%s", e.msg);
+		rc = -1;
+		goto done;
+	}
+	char msg[128];
+	int n = snprintf(msg, sizeof(msg), "checked out %s at %.12s", ref ? ref : "", sha);
+	emit_line(o, "stdout", msg, (size_t)n);
+done:
+	free(auth);
+	free(url);
+	return rc;
+}
+
+/* ---- steps ---- */
+
+/* env pairs [[k, v], ...] interpolated into the object env (in order; each
+ * value sees the env so far). */
+static int env_apply(json_t *env, json_t *pairs, struct expr_ctx *ctx, struct err *e)
+{
+	size_t i;
+	json_t *pr;
+	json_array_foreach(pairs, i, pr)
+	{
+		const char *k = json_string_value(json_array_get(pr, 0));
+		const char *v = json_string_value(json_array_get(pr, 1));
+		if (!k || !v)
+			continue;
+		char *out = NULL;
+		ctx->env = env;
+		if (expr_interpolate(&out, v, ctx, e))
+			return e->code;
+		json_object_set_new(env, k, json_string(out));
+		free(out);
+	}
+	return 0;
+}
+
+static const char *valid_env_name(const char *k)
+{
+	if (!k || !*k || (*k >= '0' && *k <= '9'))
+		return NULL;
+	for (const char *p = k; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return NULL;
+	return k;
+}
+
+static void step_end(struct reporter *rep, int step, const char *status, int exit_code,
+		     int64_t duration_ms, const char *reason)
+{
+	json_t *p = json_pack("{s:i,s:s,s:I}", "step", step, "status", status, "duration_ms",
+			      (json_int_t)duration_ms);
+	if (exit_code >= 0)
+		json_object_set_new(p, "exit_code", json_integer(exit_code));
+	if (reason && *reason)
+		json_object_set_new(p, "reason", json_string(reason));
+	reporter_add(rep, "step_end", p);
+}
+
+void job_run(struct job_env *env, struct job_result *out)
+{
+	json_t *spec = json_object_get(env->claim, "spec");
+	json_t *secrets = json_object_get(env->claim, "secrets");
+	json_t *ctxj = json_object_get(spec, "context");
+	json_t *job = json_object_get(spec, "job");
+	json_t *steps = json_object_get(spec, "steps");
+	struct out_ctx o = { .rep = env->rep, .secrets = secrets, .step = 0 };
+	out->result = "success";
+	out->exit_code = 0;
+	out->reason[0] = '\0';
+	bool failed = false, cancelled = false;
+	int last_exit = 0;
+	json_int_t job_timeout = json_integer_value(json_object_get(job, "timeout_sec"));
+	int64_t job_end_ms = now_ms() + (job_timeout > 0 ? job_timeout : 6 * 3600) * 1000;
+
+	/* step 0: checkout */
+	int64_t t0 = now_ms();
+	reporter_add(env->rep, "step_start", json_pack("{s:i,s:s}", "step", 0, "name", "Checkout"));
+	char why[400] = "";
+	int crc = checkout(env, &o, spec, why, sizeof(why));
+	if (crc) {
+		if (on_cancelled(&o)) {
+			cancelled = true;
+			step_end(env->rep, 0, "cancelled", -1, now_ms() - t0, "cancelled");
+		} else {
+			failed = true;
+			emit_line(&o, "stderr", why, strlen(why));
+			step_end(env->rep, 0, "failure", crc > 0 ? crc : -1, now_ms() - t0, why);
+			snprintf(out->reason, sizeof(out->reason), "%s", why);
+			last_exit = crc > 0 ? crc : -1;
+		}
+	} else {
+		step_end(env->rep, 0, "success", 0, now_ms() - t0, NULL);
+	}
+
+	json_t *base_env = json_object();
+	json_t *run = json_object_get(spec, "run");
+	json_t *repo = json_object_get(spec, "repo");
+	json_object_set_new(base_env, "CI", json_string("true"));
+	json_object_set_new(base_env, "PLUE", json_string("true"));
+	json_object_set(base_env, "PLUE_SHA", json_object_get(spec, "commit") ?: json_string(""));
+	json_object_set(base_env, "PLUE_REF", json_object_get(spec, "ref") ?: json_string(""));
+	json_object_set(base_env, "PLUE_REPOSITORY", json_object_get(repo, "full_name") ?: json_string(""));
+	json_object_set(base_env, "PLUE_WORKFLOW", json_object_get(run, "workflow") ?: json_string(""));
+	json_object_set(base_env, "PLUE_JOB", json_object_get(job, "name") ?: json_string(""));
+	json_object_set_new(base_env, "PLUE_RUN_ID",
+			    json_integer(json_integer_value(json_object_get(run, "id"))));
+	json_object_set_new(base_env, "PLUE_RUN_NUMBER",
+			    json_integer(json_integer_value(json_object_get(run, "number"))));
+	json_object_set(base_env, "PLUE_EVENT_NAME",
+			json_object_get(json_object_get(ctxj, "event"), "type") ?: json_string(""));
+
+	size_t si;
+	json_t *st;
+	json_array_foreach(steps, si, st)
+	{
+		int idx = (int)si + 1;
+		o.step = idx;
+		if (!cancelled && on_cancelled(&o))
+			cancelled = true;
+		struct expr_ctx ctx = {
+			.event = json_object_get(ctxj, "event"),
+			.repo = json_object_get(ctxj, "repo"),
+			.inputs = json_object_get(ctxj, "inputs"),
+			.matrix = json_object_get(ctxj, "matrix"),
+			.needs = json_object_get(ctxj, "needs"),
+			.status = cancelled ? EXPR_STATUS_CANCELLED
+				  : failed  ? EXPR_STATUS_FAILURE
+					    : EXPR_STATUS_SUCCESS,
+		};
+		/* only the secrets this step refers to */
+		json_t *step_secrets = json_object();
+		size_t k;
+		json_t *nm;
+		json_array_foreach(json_object_get(st, "secrets"), k, nm)
+		{
+			json_t *v = json_object_get(secrets, json_string_value(nm));
+			if (v)
+				json_object_set(step_secrets, json_string_value(nm), v);
+		}
+		ctx.secrets = step_secrets;
+		json_t *envo = json_deep_copy(base_env);
+		struct err e = { 0 };
+		const char *name = json_string_value(json_object_get(st, "name"));
+		int64_t ts0 = now_ms();
+		bool go = false;
+		char *script = NULL, *cwd = NULL;
+		if (expr_condition(&go, json_string_value(json_object_get(st, "if")), &(struct expr_ctx){
+					   .event = ctx.event, .repo = ctx.repo, .inputs = ctx.inputs,
+					   .matrix = ctx.matrix, .needs = ctx.needs, .secrets = ctx.secrets,
+					   .env = envo, .status = ctx.status }, &e))
+			goto step_error;
+		if (!go) {
+			step_end(env->rep, idx, cancelled ? "cancelled" : "skipped", -1, 0, NULL);
+			goto next;
+		}
+		reporter_add(env->rep, "step_start",
+			     json_pack("{s:i,s:s}", "step", idx, "name", name ? name : "step"));
+		if (env_apply(envo, json_object_get(spec, "env"), &ctx, &e) ||
+		    env_apply(envo, json_object_get(st, "env"), &ctx, &e))
+			goto step_error;
+		ctx.env = envo;
+		const char *run_text = json_string_value(json_object_get(st, "run"));
+		if (expr_interpolate(&script, run_text ? run_text : "", &ctx, &e))
+			goto step_error;
+		const char *wd = json_string_value(json_object_get(st, "working_directory"));
+		if (wd && expr_interpolate(&cwd, wd, &ctx, &e))
+			goto step_error;
+
+		{
+			/* the environment: only what the workflow gave, and secrets
+			 * only where this step referred to them */
+			size_t n = json_object_size(envo);
+			char **envv = xcalloc(n + 1, sizeof(char *));
+			size_t ne = 0;
+			const char *key;
+			json_t *val;
+			json_object_foreach(envo, key, val)
+			{
+				if (!valid_env_name(key))
+					continue;
+				char *sv = json_is_string(val) ? xstrdup(json_string_value(val))
+							       : expr_string(val);
+				envv[ne++] = xasprintf("%s=%s", key, sv);
+				free(sv);
+			}
+			const char *argv[] = { "bash", "-e", "-o", "pipefail", "-c", script, NULL };
+			json_int_t step_timeout = json_integer_value(json_object_get(st, "timeout_sec"));
+			int64_t left = job_end_ms - now_ms();
+			int64_t tmo = step_timeout > 0 ? step_timeout * 1000 : left;
+			bool job_limited = tmo >= left;
+			if (tmo > left)
+				tmo = left;
+			if (tmo < 1)
+				tmo = 1;
+			struct sandbox_limits lim = { .timeout_ms = (int)(tmo > INT32_MAX ? INT32_MAX : tmo) };
+			struct sandbox_cmd cmd = {
+				.argv = argv,
+				.env = (const char *const *)envv,
+				.cwd = cwd,
+				.limits = &lim,
+				.on_output = on_output,
+				.cancelled = on_cancelled,
+				.cls = &o,
+			};
+			struct sandbox_result res = { 0 };
+			int rc = sandbox_exec(env->sb, &cmd, &res, &e);
+			for (size_t i = 0; i < ne; i++)
+				free(envv[i]);
+			free(envv);
+			if (rc == ERR_UNAVAILABLE) {
+				snprintf(out->reason, sizeof(out->reason), "the sandbox failed: %s", e.msg);
+				emit_line(&o, "stderr", out->reason, strlen(out->reason));
+				step_end(env->rep, idx, "failure", -1, now_ms() - ts0, out->reason);
+				out->result = "error";
+				out->exit_code = -1;
+				free(script);
+				free(cwd);
+				json_decref(envo);
+				json_decref(step_secrets);
+				json_decref(base_env);
+				reporter_add(env->rep, "job_end",
+					     json_pack("{s:s,s:s}", "status", "failure", "reason",
+						       out->reason));
+				return;
+			}
+			if (rc)
+				goto step_error;
+			const char *status = "success";
+			char reason[256] = "";
+			if (res.cancelled) {
+				status = "cancelled";
+				cancelled = true;
+				snprintf(reason, sizeof(reason), "cancelled");
+			} else if (res.timed_out) {
+				status = "failure";
+				snprintf(reason, sizeof(reason), "%s timed out after %lld s",
+					 job_limited ? "the job" : "the step", (long long)(tmo / 1000));
+			} else if (res.output_truncated) {
+				status = "failure";
+				snprintf(reason, sizeof(reason), "the step printed more than its output limit");
+			} else if (res.exit_code != 0) {
+				status = "failure";
+				if (res.signal)
+					snprintf(reason, sizeof(reason), "killed by signal %d%s", res.signal,
+						 res.limit_hit ? " (a memory or process limit)" : "");
+				else
+					snprintf(reason, sizeof(reason), "exit code %d%s", res.exit_code,
+						 res.limit_hit ? " (a memory or process limit)" : "");
+			}
+			if (*reason && !res.cancelled)
+				emit_line(&o, "stderr", reason, strlen(reason));
+			step_end(env->rep, idx, status, res.exit_code, res.duration_ms, reason);
+			if (!strcmp(status, "failure")) {
+				if (json_is_true(json_object_get(st, "continue_on_error"))) {
+					const char *m = "continue-on-error: the job goes on";
+					emit_line(&o, "stderr", m, strlen(m));
+				} else {
+					failed = true;
+					last_exit = res.exit_code;
+					if (!*out->reason)
+						snprintf(out->reason, sizeof(out->reason), "step '%s': %s",
+							 name ? name : "step", reason);
+				}
+			}
+		}
+		goto next;
+	step_error:
+		/* the step could not be run as written (an expression, a path) */
+		if (!e.code)
+			err_set(&e, ERR_INTERNAL, NULL, "the step could not run");
+		emit_line(&o, "stderr", e.msg, strlen(e.msg));
+		step_end(env->rep, idx, "failure", -1, now_ms() - ts0, e.msg);
+		failed = true;
+		last_exit = -1;
+		if (!*out->reason)
+			snprintf(out->reason, sizeof(out->reason), "step '%s': %s", name ? name : "step",
+				 e.msg);
+	next:
+		free(script);
+		free(cwd);
+		json_decref(envo);
+		json_decref(step_secrets);
+	}
+	json_decref(base_env);
+	if (cancelled) {
+		out->result = "cancelled";
+		out->exit_code = -1;
+		snprintf(out->reason, sizeof(out->reason), "cancelled");
+	} else if (failed) {
+		out->result = "failure";
+		out->exit_code = last_exit;
+	}
+	json_t *je = json_pack("{s:s}", "status", out->result);
+	if (out->exit_code >= 0)
+		json_object_set_new(je, "exit_code", json_integer(out->exit_code));
+	if (*out->reason)
+		json_object_set_new(je, "reason", json_string(out->reason));
+	reporter_add(env->rep, "job_end", je);
+	if (cancelled)
+		reporter_add(env->rep, "aborted", json_pack("{s:s}", "reason", "cancelled"));
+}

@@ -1,0 +1,266 @@
+/* runner.c — the runner's life: register, then for each workload start a
+ * fresh sandbox first (so the claim finds it warm), long-poll a claim,
+ * run the workload, report the result, destroy the sandbox. A heartbeat
+ * thread tells the server the runner is alive. SIGTERM: an idle runner
+ * exits at once; a busy one finishes its workload (retrying its posts
+ * while the server restarts) and then exits. */
+#include "runner/runner.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "runner/client.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CLAIM_TIMEOUT_MS 40000      /* the server answers within 25 s */
+#define HEARTBEAT_EVERY_S 5
+#define FINISH_GIVE_UP_MS (10 * 60 * 1000) /* how long results wait for a server */
+
+static volatile bool stop_flag;
+static volatile bool dead_flag; /* the server declared this runner dead */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = true;
+}
+
+struct runner {
+	const struct runner_cfg *cfg;
+	int64_t id;
+	char *token;
+	enum sandbox_kind kind;
+	pthread_t hb;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool hb_stop;
+};
+
+static int do_register(struct runner *r, struct client *c)
+{
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	json_t *body = json_pack("{s:s,s:i,s:s}", "host", host, "pid", (int)getpid(), "sandbox",
+				 sandbox_kind_name(r->kind));
+	int backoff = 200;
+	for (;;) {
+		json_t *reply = NULL;
+		int st = client_post(c, "/internal/runners/register", r->cfg->secret, body, 10000,
+				     &reply);
+		if (st == 201) {
+			r->id = (int64_t)json_integer_value(json_object_get(reply, "id"));
+			r->token = xstrdup(json_string_value(json_object_get(reply, "token")) ?: "");
+			json_decref(reply);
+			json_decref(body);
+			return 0;
+		}
+		json_decref(reply);
+		if (st == 401 || st == 403) {
+			log_error("runner: the server refused the registration secret");
+			json_decref(body);
+			return -1;
+		}
+		if (stop_flag) {
+			json_decref(body);
+			return -1;
+		}
+		usleep((useconds_t)backoff * 1000);
+		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+	}
+}
+
+static void *heartbeat_main(void *arg)
+{
+	struct runner *r = arg;
+	struct client *c = client_new(r->cfg->server_url, NULL);
+	char *path = xasprintf("/internal/runners/%lld/heartbeat", (long long)r->id);
+	pthread_mutex_lock(&r->mu);
+	while (!r->hb_stop) {
+		pthread_mutex_unlock(&r->mu);
+		json_t *reply = NULL;
+		int st = client_post(c, path, r->token, NULL, 10000, &reply);
+		json_decref(reply);
+		if (st == 409 || st == 401) {
+			log_warn("runner %lld: the server no longer knows this runner; stopping",
+				 (long long)r->id);
+			dead_flag = true;
+			stop_flag = true;
+		}
+		pthread_mutex_lock(&r->mu);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += HEARTBEAT_EVERY_S;
+		int rc = 0;
+		while (!r->hb_stop && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+	}
+	pthread_mutex_unlock(&r->mu);
+	free(path);
+	client_free(c);
+	return NULL;
+}
+
+static int rm_rf(const char *path)
+{
+	/* the workspace holds files of the sandbox's uid; rm runs as us */
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("rm", "rm", "-rf", "--one-file-system", "--", path, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	if (pid < 0)
+		return -1;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static struct sandbox *warm_sandbox(struct runner *r, const char *ws, bool network,
+				    json_t *limits)
+{
+	struct sandbox_limits lim = { .network = network };
+	if (limits) {
+		lim.memory_bytes = (int64_t)json_integer_value(json_object_get(limits, "memory_bytes"));
+		lim.max_procs = (int)json_integer_value(json_object_get(limits, "max_procs"));
+		lim.output_bytes = (int64_t)json_integer_value(json_object_get(limits, "output_bytes"));
+	}
+	struct sandbox *sb = NULL;
+	struct err e = { 0 };
+	mkdir(ws, 0700);
+	if (sandbox_create(&sb, r->kind, ws, &lim, &e)) {
+		log_error("runner %lld: cannot start a sandbox: %s", (long long)r->id, e.msg);
+		return NULL;
+	}
+	return sb;
+}
+
+/* Runs one claimed workload in sb (which it may replace). */
+static void run_workload(struct runner *r, struct sandbox **sbp, const char *ws, json_t *claim)
+{
+	int64_t wid = (int64_t)json_integer_value(json_object_get(claim, "workload"));
+	const char *type = json_string_value(json_object_get(claim, "type")) ?: "";
+	const char *token = json_string_value(json_object_get(claim, "task_token")) ?: "";
+	json_t *spec = json_object_get(claim, "spec");
+	json_t *limits = json_object_get(spec, "limits");
+	log_info("runner %lld: workload %lld (%s, attempt %lld)", (long long)r->id, (long long)wid,
+		 type, (long long)json_integer_value(json_object_get(claim, "attempt")));
+	struct reporter *rep =
+		reporter_start(r->cfg->server_url, wid, token,
+			       (int64_t)json_integer_value(json_object_get(claim, "seq_start")));
+	struct job_result res = { .result = "error", .exit_code = -1 };
+	/* the warm sandbox has no network and default limits; a workload that
+	 * asks for other ones gets a sandbox made for it */
+	bool need_net = json_is_true(json_object_get(limits, "network"));
+	bool custom = json_integer_value(json_object_get(limits, "memory_bytes")) ||
+		      json_integer_value(json_object_get(limits, "max_procs")) ||
+		      json_integer_value(json_object_get(limits, "output_bytes"));
+	if (need_net || custom) {
+		sandbox_destroy(*sbp);
+		rm_rf(ws);
+		*sbp = warm_sandbox(r, ws, need_net, limits);
+	}
+	if (!*sbp) {
+		snprintf(res.reason, sizeof(res.reason), "the runner could not start a sandbox");
+	} else if (!strcmp(type, "workflow")) {
+		struct job_env env = { .sb = *sbp, .rep = rep, .claim = claim,
+				       .server_url = r->cfg->server_url, .stop = &stop_flag };
+		job_run(&env, &res);
+	} else {
+		snprintf(res.reason, sizeof(res.reason), "this runner cannot run '%s' workloads", type);
+	}
+	if (!reporter_flush(rep, FINISH_GIVE_UP_MS))
+		log_warn("runner %lld: some events of workload %lld could not be delivered",
+			 (long long)r->id, (long long)wid);
+	if (!reporter_complete(rep, res.result, res.exit_code, res.reason[0] ? res.reason : NULL,
+			       FINISH_GIVE_UP_MS))
+		log_warn("runner %lld: the server did not take the result of workload %lld",
+			 (long long)r->id, (long long)wid);
+	reporter_free(rep);
+	log_info("runner %lld: workload %lld %s", (long long)r->id, (long long)wid, res.result);
+}
+
+int runner_main(const struct runner_cfg *cfg)
+{
+	struct runner r = { .cfg = cfg };
+	struct err e = { 0 };
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.cv, NULL);
+	if (sandbox_detect(&r.kind, cfg->sandbox, &e)) {
+		log_error("runner: %s", e.msg);
+		return 1;
+	}
+	struct client *c = client_new(cfg->server_url, &stop_flag);
+	if (do_register(&r, c)) {
+		client_free(c);
+		return stop_flag ? 0 : 1;
+	}
+	log_info("runner %lld registered (sandbox %s, pid %d)", (long long)r.id,
+		 sandbox_kind_name(r.kind), (int)getpid());
+	if (pthread_create(&r.hb, NULL, heartbeat_main, &r))
+		die("cannot start the heartbeat thread");
+	char *claim_path = xasprintf("/internal/runners/%lld/claim", (long long)r.id);
+	int status = 0;
+	for (int n = 0; !stop_flag; n++) {
+		char ws[PATH_MAX];
+		snprintf(ws, sizeof(ws), "%s/runner-%lld-%d", cfg->work_dir, (long long)r.id, n);
+		/* warm: the sandbox for the next workload starts before the claim */
+		struct sandbox *sb = warm_sandbox(&r, ws, false, NULL);
+		if (!sb) {
+			status = 1;
+			break;
+		}
+		json_t *claim = NULL;
+		while (!stop_flag && !claim) {
+			json_t *reply = NULL;
+			int st = client_post(c, claim_path, r.token, NULL, CLAIM_TIMEOUT_MS, &reply);
+			if (st == 200 && json_is_integer(json_object_get(reply, "workload"))) {
+				claim = reply;
+				break;
+			}
+			if (st == 200 && json_object_get(reply, "error")) {
+				/* declared dead: a new runner takes this one's place */
+				stop_flag = true;
+				dead_flag = true;
+			} else if (st == 401 || st == 409) {
+				stop_flag = true;
+				dead_flag = true;
+			} else if (st != 200 && !stop_flag) {
+				usleep(500 * 1000); /* the server is away: try again */
+			}
+			json_decref(reply);
+		}
+		if (claim) {
+			run_workload(&r, &sb, ws, claim);
+			json_decref(claim);
+		}
+		sandbox_destroy(sb);
+		rm_rf(ws);
+		if (!cfg->standby && claim)
+			break;
+	}
+	free(claim_path);
+	pthread_mutex_lock(&r.mu);
+	r.hb_stop = true;
+	pthread_cond_signal(&r.cv);
+	pthread_mutex_unlock(&r.mu);
+	pthread_join(r.hb, NULL);
+	client_free(c);
+	free(r.token);
+	log_info("runner %lld stopped", (long long)r.id);
+	return dead_flag ? 3 : status;
+}
