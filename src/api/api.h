@@ -76,6 +76,23 @@ int validate_account_name(struct err *e, const char *name, const char *own_addre
 /* A plausible email address (one '@', a dotted domain, no spaces), at most
  * 254 bytes. 0 or ERR_INVALID with slug "invalid_email". */
 int validate_email(struct err *e, const char *email);
+/* workflow runs (api/runs.c) and repository secrets (api/secrets.c) */
+int h_runs_list(struct req *r, struct resp *w);
+int h_run_get(struct req *r, struct resp *w);
+int h_run_logs(struct req *r, struct resp *w);
+int h_run_stream(struct req *r, struct resp *w);
+int h_run_cancel(struct req *r, struct resp *w);
+int h_workflow_dispatch(struct req *r, struct resp *w);
+int h_secrets_list(struct req *r, struct resp *w);
+int h_secret_put(struct req *r, struct resp *w);
+int h_secret_delete(struct req *r, struct resp *w);
+/* the runner protocol (api/internal.c) */
+int h_runner_register(struct req *r, struct resp *w);
+int h_runner_claim(struct req *r, struct resp *w);
+int h_runner_heartbeat(struct req *r, struct resp *w);
+int h_task_events(struct req *r, struct resp *w);
+int h_task_complete(struct req *r, struct resp *w);
+int h_task_watch(struct req *r, struct resp *w);
 /* git smart HTTP (git/smart_http.c) */
 int h_git_info_refs(struct req *r, struct resp *w);
 int h_git_upload_pack(struct req *r, struct resp *w);

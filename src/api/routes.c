@@ -44,6 +44,27 @@ const struct route app_routes[] = {
 	{ POST, "/api/user/keys", h_key_create, ROUTE_AUTH | ROUTE_JSON, SCOPE_USER },
 	{ DELETE, "/api/user/keys/:id", h_key_delete, ROUTE_AUTH, SCOPE_USER },
 
+	/* workflow runs, manual dispatch, repository secrets */
+	{ GET, "/api/runs/:id", h_run_get, 0 },
+	{ GET, "/api/runs/:id/logs", h_run_logs, 0 },
+	{ GET, "/api/runs/:id/stream", h_run_stream, 0 },
+	{ POST, "/api/runs/:id/cancel", h_run_cancel, ROUTE_AUTH, SCOPE_REPO_WRITE },
+	{ GET, "/api/:owner/:repo/runs", h_runs_list, REPO },
+	{ POST, "/api/:owner/:repo/workflows/:file/dispatch", h_workflow_dispatch,
+	  REPO | ROUTE_WRITE | ROUTE_JSON },
+	{ GET, "/api/:owner/:repo/secrets", h_secrets_list, REPO | ROUTE_ADMIN },
+	{ PUT, "/api/:owner/:repo/secrets/:name", h_secret_put, REPO | ROUTE_ADMIN | ROUTE_JSON },
+	{ DELETE, "/api/:owner/:repo/secrets/:name", h_secret_delete, REPO | ROUTE_ADMIN },
+
+	/* runner protocol: credentials are checked by the handlers */
+	{ POST, "/internal/runners/register", h_runner_register, ROUTE_INTERNAL | ROUTE_JSON },
+	{ POST, "/internal/runners/:id/claim", h_runner_claim, ROUTE_INTERNAL },
+	{ POST, "/internal/runners/:id/heartbeat", h_runner_heartbeat, ROUTE_INTERNAL },
+	{ POST, "/internal/tasks/:id/events", h_task_events, ROUTE_INTERNAL | ROUTE_JSON, 0,
+	  8 << 20 },
+	{ POST, "/internal/tasks/:id/complete", h_task_complete, ROUTE_INTERNAL | ROUTE_JSON },
+	{ POST, "/internal/tasks/:id/watch", h_task_watch, ROUTE_INTERNAL },
+
 	/* browsing: SHA-addressed URLs are immutable and cached */
 	{ GET, "/api/:owner/:repo/branches", h_branches_list, REPO },
 	{ GET, "/api/:owner/:repo/refs/*ref", h_ref_get, REPO },

@@ -189,6 +189,23 @@ int auth_resolve(struct req *r)
 		return err_set(&r->err, ERR_AUTH, "invalid_token", "invalid or expired token");
 	char hash[65];
 	sha256_hex(hash, tok, strlen(tok));
+	if (!strncmp(tok, "plue_task_", 10)) {
+		/* a runner's task token: one repository, read (write when the
+		 * workflow asked for it), alive while its workload runs */
+		PGresult *tr = db_qv(r->db, r->arena, &r->err,
+				     "SELECT repo_id, may_write FROM workloads WHERE task_token_hash = $1 "
+				     "AND status IN ('claimed', 'running') AND repo_id IS NOT NULL",
+				     hash);
+		if (!tr)
+			return r->err.code;
+		if (PQntuples(tr) != 1)
+			return err_set(&r->err, ERR_AUTH, "invalid_token", "invalid or expired token");
+		r->auth.via = AUTH_TASK;
+		r->auth.task_repo_id = db_int(tr, 0, 0);
+		r->auth.task_write = db_bool(tr, 0, 1);
+		r->auth.scopes = SCOPE_REPO_READ | (r->auth.task_write ? SCOPE_REPO_WRITE : 0);
+		return 0;
+	}
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
 			      "SELECT t.id, t.user_id, u.username, u.is_admin, t.scopes, "
 			      "  (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') "

@@ -6,6 +6,10 @@
 #include "base/util.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "http/sse.h"
+#include "queue/dispatcher.h"
+#include "queue/pool.h"
+#include "queue/queue.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +63,15 @@ int cmd_serve(int argc, char **argv)
 		cfg.public_url = xasprintf("http://%s:%d", cfg.listen, server_port());
 	log_info("plue listening on http://%s:%d (public url %s)", cfg.listen, server_port(),
 		 cfg.public_url);
+	/* execution: SSE keepalives, claims and the reaper, the dispatcher and
+	 * scheduler, and the local warm pool */
+	if (sse_start() || queue_start() || dispatcher_start())
+		log_error("cannot start the execution services");
+	if (!strcmp(cfg.runner_mode, "local") && cfg.warm_pool > 0)
+		pool_start(cfg.warm_pool,
+			   xasprintf("http://%s:%d",
+				     strcmp(cfg.listen, "0.0.0.0") ? cfg.listen : "127.0.0.1",
+				     server_port()));
 	/* a line for scripts that start the server on port 0 */
 	printf("listening on %s:%d\n", cfg.listen, server_port());
 	fflush(stdout);
@@ -66,7 +79,12 @@ int cmd_serve(int argc, char **argv)
 	int sig = 0;
 	sigwait(&stop, &sig);
 	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	pool_stop();
+	dispatcher_stop();
+	queue_stop();
+	sse_close_all();
 	server_stop();
+	sse_stop();
 	workers_stop();
 	cmd_teardown();
 	log_info("stopped");

@@ -308,6 +308,18 @@ void sse_publish(int64_t key, struct sse_msg *m)
 	pthread_mutex_unlock(&mu);
 }
 
+void sse_close_all(void)
+{
+	pthread_mutex_lock(&mu);
+	for (size_t b = 0; b < NBUCKETS; b++)
+		for (struct sse_sub *s = buckets[b]; s; s = s->next) {
+			s->overflow = true; /* ends the response; clients reconnect */
+			s->started = true;
+			wake(s);
+		}
+	pthread_mutex_unlock(&mu);
+}
+
 int sse_subscribers(void)
 {
 	pthread_mutex_lock(&mu);

@@ -50,6 +50,10 @@ void sse_publish(int64_t key, struct sse_msg *m);
 /* Number of live subscribers (for tests and health). */
 int sse_subscribers(void);
 
+/* Ends every subscriber's response after what it has queued (server
+ * shutdown: no connection may stay parked). */
+void sse_close_all(void);
+
 /* Starts and stops the keepalive thread. */
 int sse_start(void);
 void sse_stop(void);
