@@ -260,11 +260,16 @@ static int get_strlist(struct parse *p, const yaml_node_t *n, struct wf_strlist 
 static int check_expr(struct parse *p, const yaml_node_t *n, const char *s, bool bare)
 {
 	struct err sub = { 0 };
+	size_t off = 0;
 	if (!s || (!bare && !strstr(s, "${{")))
 		return 0;
-	if (expr_check(s, bare, NULL, &sub))
-		return perr(p, n, "%s", sub.msg);
-	return 0;
+	if (!expr_check(s, bare, &off, &sub))
+		return 0;
+	/* in a one-line plain scalar the offset maps straight to a column */
+	yaml_node_t at = *n;
+	if (is_plain(n) && n->start_mark.line == n->end_mark.line)
+		at.start_mark.column += off;
+	return perr(p, &at, "%s", sub.msg);
 }
 
 /* Reads a string that may contain expressions. */
@@ -1230,6 +1235,19 @@ static int prescan(struct parse *p, const char *yaml, size_t len, bool *empty)
 		if (!yaml_parser_parse(&parser, &ev)) {
 			struct yaml_node_s fake = { 0 };
 			fake.start_mark = parser.problem_mark;
+			if (parser.error == YAML_READER_ERROR) {
+				/* encoding errors carry a byte offset, not a mark */
+				size_t off = parser.problem_offset < len ? parser.problem_offset : len;
+				fake.start_mark.line = fake.start_mark.column = 0;
+				for (size_t i = 0; i < off; i++) {
+					if (yaml[i] == '\n') {
+						fake.start_mark.line++;
+						fake.start_mark.column = 0;
+					} else if (((unsigned char)yaml[i] & 0xc0) != 0x80) {
+						fake.start_mark.column++;
+					}
+				}
+			}
 			rc = perr(p, &fake, "yaml syntax error: %s%s%s",
 				  parser.problem ? parser.problem : "unknown problem",
 				  parser.context ? " " : "", parser.context ? parser.context : "");
