@@ -17,6 +17,7 @@ static const struct {
 	{ "migrate", cmd_migrate, "apply database migrations and exit" },
 	{ "admin", cmd_admin, "create users and tokens" },
 	{ "workflow", cmd_workflow, "workflow tools: lint FILE" },
+	{ "hook", cmd_hook, "git hooks run by receive-pack: pre-receive" },
 };
 
 static void usage(FILE *f)

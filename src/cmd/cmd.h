@@ -4,12 +4,19 @@
 #define PLUE_CMD_H
 
 #include "base/config.h"
+#include "base/err.h"
 
 int cmd_serve(int argc, char **argv);
 int cmd_runner(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 int cmd_workflow(int argc, char **argv);
+int cmd_hook(int argc, char **argv);
+
+/* Writes DATA/hooks/pre-receive (mode 0755), a script that execs this very
+ * binary as `plue hook pre-receive` (cmd/hook.c); receive-pack runs it
+ * through core.hooksPath. 0 or ERR_INTERNAL with e set. */
+int hook_install(const char *data_dir, struct err *e);
 
 /* Shared start-up: parse options, set the log level, make the data
  * directory absolute, connect (starting the embedded cluster unless

@@ -1,0 +1,83 @@
+/* pulls.h — what the pull request module offers the rest of Plue: commit
+ * statuses (for CI), the hook into the push path (pull requests follow
+ * their branches), and branch protection rules (for the pre-receive hook
+ * and API merges). The HTTP handlers themselves are declared in api.h. */
+#ifndef PLUE_PULLS_H
+#define PLUE_PULLS_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+
+/* ---- commit statuses (api/statuses.c) ---- */
+
+/* Records a status of commit sha (40 hex digits, either case) in
+ * repository repo_id, inside the caller's transaction if one is open:
+ * state is pending, success, failure or error; context defaults to
+ * "default" when NULL or empty (at most 255 bytes); description (at most
+ * 1000 bytes) and target_url (http or https, at most 2000 bytes) may be
+ * NULL; creator_id 0 means no user (a CI task). Also writes a `status`
+ * event row (the caller sends NOTIFY if it wants the dispatcher woken).
+ * The newest status of a (sha, context) is the one that counts. 0, or
+ * ERR_INVALID naming the bad field, or the database's ERR_*. */
+int commit_status_set(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
+		      const char *sha, const char *state, const char *context,
+		      const char *description, const char *target_url, int64_t creator_id);
+
+/* The combined status of sha as API JSON into *out (a new reference):
+ * {state, sha, total_count, statuses:[newest per context]}. state is
+ * failure if any context failed, else error if any errored, else pending
+ * if any is pending or there are none, else success. 0 or ERR_*. */
+int commit_status_combined(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
+			   const char *sha, json_t **out);
+
+/* ---- the push path (api/pulls.c) ---- */
+
+/* Called for every branch update a push applied (ref "refs/heads/…",
+ * before/after 40 hex, all zeros for creation/deletion), inside the push's
+ * transaction. Open pull requests whose head is that branch take the new
+ * head sha, their inline comments on lines the push changed are marked
+ * outdated (the others follow their line), and a `pull_request` event with
+ * action "synchronize" is written; open pull requests whose base moved so
+ * that it now contains their head are closed as merged (action "merged").
+ * pusher_id 0: no user (a CI task). 0 or ERR_*; the caller rolls back. */
+int pulls_on_push(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, const char *ref,
+		  const char *before, const char *after, int64_t pusher_id);
+
+/* ---- branch protection (api/protection.c) ---- */
+
+/* The rules of every pattern that matches a branch, combined: flags are
+ * or-ed, the largest approval count wins, contexts are the union. */
+struct protection {
+	bool any;                 /* some pattern matched */
+	const char *patterns;     /* the matching patterns, comma separated (arena) */
+	bool no_force_push;
+	bool no_deletion;
+	int required_approvals;
+	bool require_passing_statuses; /* every status of the head must be success */
+	const char **contexts;    /* contexts that must be success on the head (arena) */
+	size_t ncontexts;
+};
+
+/* True when direct pushes to the branch are refused: merges must go
+ * through a pull request (approvals or statuses are required). */
+bool protection_needs_pull(const struct protection *p);
+
+/* Loads the rules for branch (without refs/heads/) of repo_id into *out.
+ * 0 or ERR_*. */
+int protection_get(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
+		   const char *branch, struct protection *out);
+
+/* Checks a merge into a protected base against its rules: enough
+ * approving reviews on head_sha (an approval given on an earlier head does
+ * not count; a pending request for changes blocks) and passing statuses on
+ * head_sha. 0, or ERR_CONFLICT slug "protected_branch" with a message
+ * saying what is missing. */
+int protection_check_merge(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
+			   const struct protection *p, int64_t pull_id, const char *head_sha);
+
+#endif
