@@ -20,6 +20,12 @@
  * non-root uid/gid unique to the sandbox; only the environment the caller
  * passes plus PATH and HOME. docs/sandbox.md says what is enforced how.
  *
+ * A command runs in its own session; timeout, cancel and the output cap
+ * kill that session's processes. Processes a command leaves running in the
+ * background (in another session) live until the sandbox is destroyed
+ * under gVisor and SANDBOX_NONE; under bubblewrap every command gets fresh
+ * namespaces and nothing outlives it.
+ *
  * Thread safety: a sandbox is used by one thread at a time; different
  * sandboxes may be used from different threads at once. sandbox_exec blocks
  * its thread until the command ends and calls the callbacks on it. */
@@ -112,8 +118,10 @@ struct sandbox_cmd {
 };
 
 struct sandbox_result {
-	int exit_code;         /* 0..255 when the command exited, -1 when killed */
-	int signal;            /* the signal that ended it, or 0 */
+	int exit_code;         /* 0..255 as a shell reports it: the exit status,
+	                          or 128+N when signal N ended the command */
+	int signal;            /* N when a signal ended it (for gVisor inferred
+	                          from a status above 128), else 0 */
 	bool timed_out;        /* killed by timeout_ms */
 	bool cancelled;        /* killed because cancelled() said so */
 	bool output_truncated; /* killed because output passed output_bytes */
@@ -156,8 +164,11 @@ int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
  * 0 or ERR_INTERNAL. */
 int sandbox_workspace_sync(struct sandbox *sb, struct err *e);
 
-/* The workspace directory on the host (as given to sandbox_create). */
+/* The workspace directory on the host (absolute). */
 const char *sandbox_workspace(const struct sandbox *sb);
+/* The workspace as commands see it: "/workspace", or the host directory for
+ * SANDBOX_NONE (for variables such as the job's workspace path). */
+const char *sandbox_workspace_inside(const struct sandbox *sb);
 /* The sandbox's kind. */
 enum sandbox_kind sandbox_kind_of(const struct sandbox *sb);
 /* The uid and gid commands run as (the host's numbering; the runner's own

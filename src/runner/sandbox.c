@@ -1,0 +1,1022 @@
+/* sandbox.c — the sandbox API (sandbox.h): picking a kind, the life of a
+ * sandbox (state directory, identity, workspace), and running one command
+ * in it: spawning the backend's process, streaming its output as lines,
+ * enforcing the wall time and output cap, and honouring cancel. The
+ * backends only say how a command is started (sandbox_gvisor.c,
+ * sandbox_bwrap.c); inside, the helper (sandbox_helper.c) applies the
+ * per-process limits. */
+#include "runner/sandbox_impl.h"
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Sandbox uids are taken at random from this range so that two sandboxes
+ * never share one: RLIMIT_NPROC counts per uid, and one sandbox's files are
+ * then foreign to every other. */
+#define SANDBOX_UID_BASE 200000
+#define SANDBOX_UID_RANGE 60000
+
+/* How long a management command (runsc run, delete, ...) may take. */
+#define TOOL_TIMEOUT_MS 30000
+/* How long a command may take to die after a polite kill before it is
+ * killed hard. */
+#define KILL_GRACE_MS 500
+/* Cancel is polled at least this often. */
+#define CANCEL_POLL_MS 50
+
+/* ---- small helpers ---- */
+
+void sandbox_argv_add(struct sandbox_argv *a, const char *s)
+{
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n++] = xstrdup(s);
+	a->v[a->n] = NULL;
+}
+
+void sandbox_argv_addf(struct sandbox_argv *a, const char *fmt, ...)
+{
+	va_list ap;
+	struct buf b = BUF_INIT;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	sandbox_argv_add(a, b.ptr);
+	buf_release(&b);
+}
+
+char **sandbox_argv_detach(struct sandbox_argv *a)
+{
+	if (!a->v)
+		a->v = xcalloc(1, sizeof(*a->v));
+	char **v = a->v;
+	a->v = NULL;
+	a->n = a->cap = 0;
+	return v;
+}
+
+void sandbox_argv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+void sandbox_spawn_release(struct sandbox_spawn *sp)
+{
+	free(sp->path);
+	sandbox_argv_free(sp->argv);
+	sandbox_argv_free(sp->envp);
+	free(sp->chdir);
+	memset(sp, 0, sizeof(*sp));
+}
+
+const char *sandbox_kind_name(enum sandbox_kind kind)
+{
+	switch (kind) {
+	case SANDBOX_GVISOR:
+		return "gvisor";
+	case SANDBOX_BWRAP:
+		return "bwrap";
+	case SANDBOX_NONE:
+		return "none";
+	}
+	return "unknown";
+}
+
+static int rm_rf_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/* Removes a tree without following symbolic links. */
+static void rm_rf(const char *path)
+{
+	nftw(path, rm_rf_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static bool pid_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* ---- the state root and stale sandboxes ---- */
+
+static pthread_mutex_t root_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *root_path;
+static bool reaped;
+
+/* Removes sandboxes whose runner died (kill -9, crash): their gVisor
+ * containers, uid claims and state. Runs once per process. */
+static void reap_stale(const char *root)
+{
+	DIR *d = opendir(root);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "plue-", 5))
+			continue;
+		char *dir = xasprintf("%s/%s", root, de->d_name);
+		char *owner = xasprintf("%s/owner", dir);
+		FILE *f = fopen(owner, "r");
+		long pid = 0;
+		if (f) {
+			if (fscanf(f, "%ld", &pid) != 1)
+				pid = 0;
+			fclose(f);
+		}
+		if (pid > 0 && pid != getpid() && !pid_alive((pid_t)pid)) {
+			log_warn("sandbox: removing '%s' left by runner %ld", de->d_name, pid);
+			sandbox_gvisor_reap(root, de->d_name);
+			char *claim = xasprintf("%s/claim", dir);
+			char uid_path[PATH_MAX] = "";
+			ssize_t n = readlink(claim, uid_path, sizeof(uid_path) - 1);
+			if (n > 0) {
+				uid_path[n] = 0;
+				unlink(uid_path);
+			}
+			free(claim);
+			rm_rf(dir);
+		}
+		free(owner);
+		free(dir);
+	}
+	closedir(d);
+}
+
+int sandbox_state_root(const char **out, struct err *e)
+{
+	int rc = 0;
+	pthread_mutex_lock(&root_lock);
+	if (!root_path) {
+		const char *env = getenv("PLUE_SANDBOX_DIR");
+		char *p;
+		if (env && *env)
+			p = xstrdup(env);
+		else if (geteuid() == 0)
+			p = xstrdup("/run/plue-sandbox");
+		else
+			p = xasprintf("%s/plue-sandbox-%u",
+				      getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+				      (unsigned)geteuid());
+		struct stat st;
+		if (mkdir(p, 0700) && errno != EEXIST) {
+			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+				     "cannot create sandbox directory '%.200s': %s", p, strerror(errno));
+			free(p);
+			goto done;
+		}
+		/* it holds bundles and uid claims: it must be ours alone */
+		if (lstat(p, &st) || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+		    (st.st_mode & 022)) {
+			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+				     "sandbox directory '%.200s' is not a private directory", p);
+			free(p);
+			goto done;
+		}
+		char *uids = xasprintf("%s/uids", p);
+		mkdir(uids, 0700);
+		free(uids);
+		root_path = p;
+	}
+	if (!reaped) {
+		reaped = true;
+		reap_stale(root_path);
+	}
+	*out = root_path;
+done:
+	pthread_mutex_unlock(&root_lock);
+	return rc;
+}
+
+/* Reserves a uid no other sandbox on this machine uses: a file in the
+ * shared uids directory, created exclusively. */
+static int uid_claim(struct sandbox *sb, const char *root, struct err *e)
+{
+	for (int attempt = 0; attempt < 64; attempt++) {
+		unsigned r;
+		random_bytes((unsigned char *)&r, sizeof(r));
+		uid_t uid = SANDBOX_UID_BASE + r % SANDBOX_UID_RANGE;
+		char *path = xasprintf("%s/uids/%u", root, (unsigned)uid);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			free(path);
+			continue;
+		}
+		close(fd);
+		sb->uid = uid;
+		sb->gid = (gid_t)uid;
+		sb->uid_claim = path;
+		/* lets reap_stale release the claim of a dead runner */
+		char *link = xasprintf("%s/claim", sb->dir);
+		if (symlink(path, link))
+			log_warn("sandbox: cannot record uid claim: %s", strerror(errno));
+		free(link);
+		return 0;
+	}
+	return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot find a free sandbox uid");
+}
+
+/* ---- management commands ---- */
+
+int sandbox_run_tool(char *const argv[], const char *log_path, struct err *e)
+{
+	int rc = 0;
+	int status = 0;
+	/* output goes to a file, not a pipe: a daemon the tool leaves behind
+	 * (runsc run --detach) would hold a pipe open for good */
+	int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (log < 0)
+		return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot create '%.200s': %s",
+			       log_path, strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(log);
+		return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "fork: %s",
+			       strerror(errno));
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+		dup2(null, 0);
+		dup2(log, 1);
+		dup2(log, 2);
+		setsid();
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(log);
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int64_t deadline = now_ms() + TOOL_TIMEOUT_MS;
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+				     "'%s %s' did not finish in time", argv[0], argv[1] ? argv[1] : "");
+			goto done;
+		}
+		if (pidfd >= 0) {
+			struct pollfd p = { .fd = pidfd, .events = POLLIN };
+			poll(&p, 1, (int)left);
+		} else {
+			usleep(2000);
+		}
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		/* the last line of the tool's output says what went wrong */
+		char tail[512] = "";
+		int fd = open(log_path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			off_t end = lseek(fd, 0, SEEK_END);
+			off_t from = end > (off_t)sizeof(tail) - 1 ? end - (off_t)sizeof(tail) + 1 : 0;
+			ssize_t n = pread(fd, tail, sizeof(tail) - 1, from);
+			tail[n > 0 ? n : 0] = 0;
+			close(fd);
+		}
+		size_t len = strlen(tail);
+		while (len && (tail[len - 1] == '\n' || tail[len - 1] == ' '))
+			tail[--len] = 0;
+		const char *last = strrchr(tail, '\n');
+		last = last ? last + 1 : tail;
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "'%s %s' failed: %.160s",
+			     argv[0], argv[1] ? argv[1] : "", *last ? last : "no message");
+	}
+done:
+	if (pidfd >= 0)
+		close(pidfd);
+	return rc;
+}
+
+/* ---- detection ---- */
+
+static int probe(enum sandbox_kind kind, struct err *e)
+{
+	int rc;
+	const char *root;
+	if ((rc = sandbox_state_root(&root, e)))
+		return rc;
+	char *tok = random_token("probe-", 6);
+	char *ws = xasprintf("%s/%s", root, tok);
+	struct sandbox *sb = NULL;
+	struct sandbox_result res;
+	const char *argv[] = { "true", NULL };
+	struct sandbox_cmd cmd = { .argv = argv };
+	struct sandbox_limits lim = { .timeout_ms = 20000 };
+	if ((rc = sandbox_create(&sb, kind, ws, &lim, e)))
+		goto done;
+	if ((rc = sandbox_exec(sb, &cmd, &res, e)))
+		goto done;
+	if (res.exit_code != 0)
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+			     "a test command in %s exited with status %d", sandbox_kind_name(kind),
+			     res.exit_code);
+done:
+	sandbox_destroy(sb);
+	rm_rf(ws);
+	free(ws);
+	free(tok);
+	return rc;
+}
+
+int sandbox_detect(enum sandbox_kind *out, const char *setting, struct err *e)
+{
+	if (!setting || !*setting)
+		setting = "auto";
+	if (!strcmp(setting, "none")) {
+		log_warn("*** PLUE_SANDBOX=none: steps run UNSANDBOXED on this machine, as the "
+			 "runner's user, with its files and network. Development only. ***");
+		*out = SANDBOX_NONE;
+		return 0;
+	}
+	if (!strcmp(setting, "gvisor") || !strcmp(setting, "bwrap")) {
+		enum sandbox_kind k = !strcmp(setting, "gvisor") ? SANDBOX_GVISOR : SANDBOX_BWRAP;
+		struct err pe = { 0 };
+		if (probe(k, &pe))
+			return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+				       "sandbox '%s' does not work here: %s", setting, pe.msg);
+		*out = k;
+		return 0;
+	}
+	if (strcmp(setting, "auto"))
+		return err_set(e, ERR_INVALID, "invalid_sandbox",
+			       "unknown sandbox '%.40s' (auto, gvisor, bwrap or none)", setting);
+	struct err ge = { 0 }, be = { 0 };
+	if (!probe(SANDBOX_GVISOR, &ge)) {
+		*out = SANDBOX_GVISOR;
+		return 0;
+	}
+	log_info("sandbox: gvisor is not usable (%s); trying bwrap", ge.msg);
+	if (!probe(SANDBOX_BWRAP, &be)) {
+		*out = SANDBOX_BWRAP;
+		return 0;
+	}
+	return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+		       "no sandbox works here (gvisor: %.100s; bwrap: %.100s)", ge.msg, be.msg);
+}
+
+/* ---- life of a sandbox ---- */
+
+static void limits_fill(struct sandbox_limits *l, const struct sandbox_limits *over)
+{
+	if (over) {
+		if (over->memory_bytes > 0)
+			l->memory_bytes = over->memory_bytes;
+		if (over->max_procs > 0)
+			l->max_procs = over->max_procs;
+		if (over->output_bytes > 0)
+			l->output_bytes = over->output_bytes;
+		if (over->timeout_ms > 0)
+			l->timeout_ms = over->timeout_ms;
+	}
+}
+
+static int workspace_init(struct sandbox *sb, const char *dir, struct err *e)
+{
+	struct stat st;
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return err_set(e, ERR_INVALID, "invalid_workspace", "cannot create workspace '%.200s': %s",
+			       dir, strerror(errno));
+	if (lstat(dir, &st) || !S_ISDIR(st.st_mode))
+		return err_set(e, ERR_INVALID, "invalid_workspace",
+			       "workspace '%.200s' is not a directory", dir);
+	char *real = realpath(dir, NULL);
+	if (!real)
+		return err_set(e, ERR_INVALID, "invalid_workspace", "cannot resolve workspace '%.200s': %s",
+			       dir, strerror(errno));
+	sb->workspace = real;
+	if ((st.st_uid != sb->uid || st.st_gid != sb->gid) && chown(real, sb->uid, sb->gid))
+		return err_set(e, ERR_INVALID, "invalid_workspace",
+			       "cannot hand workspace '%.200s' to the sandbox: %s", dir, strerror(errno));
+	if (chmod(real, 0700))
+		return err_set(e, ERR_INVALID, "invalid_workspace", "cannot chmod workspace '%.200s': %s",
+			       dir, strerror(errno));
+	return 0;
+}
+
+int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *workspace_dir,
+		   const struct sandbox_limits *defaults, struct err *e)
+{
+	int rc;
+	const char *root;
+	struct sandbox *sb = xcalloc(1, sizeof(*sb));
+	*out = NULL;
+	sb->kind = kind;
+	sb->ws_fd = sb->tmp_fd = sb->helper_fd = -1;
+	sb->limits = (struct sandbox_limits){
+		.memory_bytes = SANDBOX_DEFAULT_MEMORY,
+		.max_procs = SANDBOX_DEFAULT_PROCS,
+		.output_bytes = SANDBOX_DEFAULT_OUTPUT,
+		.timeout_ms = SANDBOX_DEFAULT_TIMEOUT,
+		.network = defaults && defaults->network,
+	};
+	limits_fill(&sb->limits, defaults);
+	if (!workspace_dir || !*workspace_dir) {
+		rc = err_set(e, ERR_INVALID, "invalid_workspace", "no workspace directory given");
+		goto done;
+	}
+	if ((rc = sandbox_state_root(&root, e)))
+		goto done;
+	sb->state_root = root;
+	sb->id = random_token("plue-", 8);
+	sb->dir = xasprintf("%s/%s", root, sb->id);
+	if (mkdir(sb->dir, 0700)) {
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+			     "cannot create sandbox state '%.200s': %s", sb->dir, strerror(errno));
+		goto done;
+	}
+	char *owner = xasprintf("%s/owner", sb->dir);
+	FILE *f = fopen(owner, "w");
+	if (f) {
+		fprintf(f, "%ld\n", (long)getpid());
+		fclose(f);
+	}
+	free(owner);
+	if (kind != SANDBOX_NONE && geteuid() == 0) {
+		if ((rc = uid_claim(sb, root, e)))
+			goto done;
+	} else {
+		sb->uid = geteuid();
+		sb->gid = getegid();
+	}
+	if ((rc = workspace_init(sb, workspace_dir, e)))
+		goto done;
+	/* the sandbox's /tmp for bubblewrap, HOME for none; gVisor keeps a
+	 * tmpfs in the sandbox instead */
+	char *tmp = xasprintf("%s/tmp", sb->dir);
+	if (mkdir(tmp, 0700) || chown(tmp, sb->uid, sb->gid)) {
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot create '%.200s': %s",
+			     tmp, strerror(errno));
+		free(tmp);
+		goto done;
+	}
+	free(tmp);
+	sb->helper = realpath("/proc/self/exe", NULL);
+	if (!sb->helper) {
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+			     "cannot find the running executable: %s", strerror(errno));
+		goto done;
+	}
+	switch (kind) {
+	case SANDBOX_GVISOR:
+		rc = sandbox_gvisor_start(sb, e);
+		break;
+	case SANDBOX_BWRAP:
+		rc = sandbox_bwrap_prepare(sb, e);
+		break;
+	case SANDBOX_NONE:
+		log_warn("sandbox %s: NOT SANDBOXED (PLUE_SANDBOX=none): commands run on the host "
+			 "as uid %u in '%s'",
+			 sb->id, (unsigned)sb->uid, sb->workspace);
+		rc = 0;
+		break;
+	default:
+		rc = err_set(e, ERR_INVALID, "invalid_sandbox", "unknown sandbox kind %d", (int)kind);
+	}
+done:
+	if (rc) {
+		sandbox_destroy(sb);
+		return rc;
+	}
+	log_debug("sandbox %s: %s, uid %u, workspace '%s'", sb->id, sandbox_kind_name(kind),
+		  (unsigned)sb->uid, sb->workspace);
+	*out = sb;
+	return 0;
+}
+
+void sandbox_destroy(struct sandbox *sb)
+{
+	if (!sb)
+		return;
+	if (sb->kind == SANDBOX_GVISOR && sb->id && sb->dir)
+		sandbox_gvisor_stop(sb);
+	for (size_t i = 0; i < sb->npgids; i++)
+		kill(-sb->pgids[i], SIGKILL);
+	if (sb->ws_fd >= 0)
+		close(sb->ws_fd);
+	if (sb->tmp_fd >= 0)
+		close(sb->tmp_fd);
+	if (sb->helper_fd >= 0)
+		close(sb->helper_fd);
+	if (sb->dir)
+		rm_rf(sb->dir);
+	if (sb->uid_claim)
+		unlink(sb->uid_claim);
+	free(sb->uid_claim);
+	free(sb->pgids);
+	free(sb->helper);
+	free(sb->workspace);
+	free(sb->dir);
+	free(sb->id);
+	free(sb);
+}
+
+const char *sandbox_workspace(const struct sandbox *sb)
+{
+	return sb->workspace;
+}
+
+const char *sandbox_workspace_inside(const struct sandbox *sb)
+{
+	return sb->kind == SANDBOX_NONE ? sb->workspace : SANDBOX_WORKSPACE;
+}
+
+enum sandbox_kind sandbox_kind_of(const struct sandbox *sb)
+{
+	return sb->kind;
+}
+
+uid_t sandbox_uid(const struct sandbox *sb)
+{
+	return sb->uid;
+}
+
+gid_t sandbox_gid(const struct sandbox *sb)
+{
+	return sb->gid;
+}
+
+static uid_t sync_uid;
+static gid_t sync_gid;
+static int sync_failed;
+
+static int sync_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)flag;
+	(void)ftw;
+	if ((st->st_uid != sync_uid || st->st_gid != sync_gid) &&
+	    lchown(path, sync_uid, sync_gid) && !sync_failed)
+		sync_failed = errno;
+	return 0;
+}
+
+int sandbox_workspace_sync(struct sandbox *sb, struct err *e)
+{
+	if (sb->uid == geteuid() && sb->gid == getegid())
+		return 0;
+	/* nftw's callback has no closure; one sync at a time */
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&lock);
+	sync_uid = sb->uid;
+	sync_gid = sb->gid;
+	sync_failed = 0;
+	int r = nftw(sb->workspace, sync_entry, 32, FTW_PHYS | FTW_MOUNT);
+	int failed = r ? errno : sync_failed;
+	pthread_mutex_unlock(&lock);
+	if (failed)
+		return err_set(e, ERR_INTERNAL, "sandbox_workspace",
+			       "cannot hand workspace files to the sandbox: %s", strerror(failed));
+	return 0;
+}
+
+/* ---- the command ---- */
+
+char **sandbox_env_build(const struct sandbox_cmd *cmd, const char *home)
+{
+	struct sandbox_argv a = { 0 };
+	bool path = false, homeset = false;
+	for (const char *const *p = cmd->env; p && *p; p++) {
+		if (!strchr(*p, '='))
+			continue;
+		path |= !strncmp(*p, "PATH=", 5);
+		homeset |= !strncmp(*p, "HOME=", 5);
+		sandbox_argv_add(&a, *p);
+	}
+	if (!path)
+		sandbox_argv_add(&a, "PATH=" SANDBOX_PATH);
+	if (!homeset)
+		sandbox_argv_addf(&a, "HOME=%s", home);
+	return sandbox_argv_detach(&a);
+}
+
+void sandbox_helper_args(struct sandbox_argv *a, const struct sandbox_cmd *cmd,
+			 const struct sandbox_limits *lim, unsigned flags)
+{
+	sandbox_argv_add(a, SANDBOX_HELPER_PATH);
+	sandbox_argv_add(a, "exec");
+	if (flags & SANDBOX_HELPER_NO_SETSID)
+		sandbox_argv_add(a, "--no-setsid");
+	if (cmd->cwd && *cmd->cwd) {
+		sandbox_argv_add(a, "--cwd");
+		sandbox_argv_add(a, cmd->cwd);
+	}
+	sandbox_argv_addf(a, "--as=%lld", (long long)lim->memory_bytes);
+	if (lim->max_procs > 0)
+		sandbox_argv_addf(a, "--nproc=%d", lim->max_procs);
+	if (flags & SANDBOX_HELPER_GVISOR)
+		sandbox_argv_add(a, "--statx-enosys");
+	sandbox_argv_add(a, "--");
+	for (const char *const *p = cmd->argv; *p; p++)
+		sandbox_argv_add(a, *p);
+}
+
+/* A relative path that stays inside the workspace: no leading '/', no ".."
+ * component. */
+static int cwd_check(const char *cwd, struct err *e)
+{
+	if (!cwd || !*cwd)
+		return 0;
+	if (cwd[0] == '/')
+		return err_set(e, ERR_INVALID, "invalid_cwd",
+			       "working directory '%.100s' must be relative to the workspace", cwd);
+	if (strlen(cwd) > 1024)
+		return err_set(e, ERR_INVALID, "invalid_cwd", "working directory is too long");
+	for (const char *p = cwd; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return err_set(e, ERR_INVALID, "invalid_cwd",
+				       "working directory '%.100s' leaves the workspace", cwd);
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	for (const char *p = cwd; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			return err_set(e, ERR_INVALID, "invalid_cwd",
+				       "working directory contains a control character");
+	return 0;
+}
+
+struct stream {
+	int fd;
+	int id; /* SANDBOX_STDOUT or SANDBOX_STDERR */
+	char line[SANDBOX_LINE_MAX];
+	size_t len;
+	bool split; /* the last piece was cut at SANDBOX_LINE_MAX */
+};
+
+struct run {
+	const struct sandbox_cmd *cmd;
+	const struct sandbox_limits *lim;
+	struct sandbox_result *res;
+	bool over; /* output cap reached */
+};
+
+static void stream_emit(struct run *r, struct stream *s)
+{
+	if (r->cmd->on_output)
+		r->cmd->on_output(r->cmd->cls, s->id, s->line, s->len);
+	s->len = 0;
+}
+
+/* Feeds raw output; delivers whole lines and SANDBOX_LINE_MAX pieces. Stops
+ * at the output cap. */
+static void stream_feed(struct run *r, struct stream *s, const char *p, size_t n)
+{
+	if (r->over)
+		return;
+	int64_t room = r->lim->output_bytes - r->res->output_bytes;
+	if ((int64_t)n > room) {
+		n = room > 0 ? (size_t)room : 0;
+		r->over = true;
+		r->res->output_truncated = true;
+	}
+	r->res->output_bytes += (int64_t)n;
+	while (n > 0) {
+		const char *nl = memchr(p, '\n', n);
+		size_t take = nl ? (size_t)(nl - p) : n;
+		while (take > 0) {
+			size_t c = SANDBOX_LINE_MAX - s->len;
+			if (c > take)
+				c = take;
+			memcpy(s->line + s->len, p, c);
+			s->len += c, p += c, n -= c, take -= c;
+			s->split = false;
+			if (s->len == SANDBOX_LINE_MAX) {
+				stream_emit(r, s);
+				s->split = true;
+			}
+		}
+		if (nl) {
+			/* a line that filled its last piece exactly was delivered */
+			if (!s->split)
+				stream_emit(r, s);
+			s->split = false;
+			p++, n--;
+		}
+	}
+}
+
+/* Reads what is available; returns false at end of file. */
+static bool stream_read(struct run *r, struct stream *s)
+{
+	char tmp[65536];
+	for (;;) {
+		ssize_t n = read(s->fd, tmp, sizeof(tmp));
+		if (n > 0) {
+			stream_feed(r, s, tmp, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		return false;
+	}
+}
+
+static void stream_flush(struct run *r, struct stream *s)
+{
+	if (s->len > 0)
+		stream_emit(r, s);
+}
+
+/* The child side of a spawn: only async-signal-safe calls from here on. */
+static void __attribute__((noreturn))
+child_exec(const struct sandbox_spawn *sp, int in_fd, int out_fd, int err_fd)
+{
+	static const char msg[] = "sandbox: cannot start the command\n";
+	dup2(in_fd, 0);
+	dup2(out_fd, 1);
+	dup2(err_fd, 2);
+	int tmp[4];
+	for (int i = 0; i < sp->nkeep; i++)
+		tmp[i] = fcntl(sp->keep_fds[i], F_DUPFD, 64 + i);
+	for (int i = 0; i < sp->nkeep; i++)
+		dup2(tmp[i], 3 + i);
+	syscall(SYS_close_range, 3 + sp->nkeep, ~0U, 0);
+	setsid();
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < 32; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	if (sp->chdir && chdir(sp->chdir))
+		goto fail;
+	if (sp->uid != geteuid() || sp->gid != getegid()) {
+		if (setgroups(0, NULL) || setgid(sp->gid) || setuid(sp->uid))
+			goto fail;
+	}
+	if (sp->path)
+		execve(sp->path, sp->argv, sp->envp);
+	else
+		execvpe(sp->argv[0], sp->argv, sp->envp);
+fail:
+	if (write(2, msg, sizeof(msg) - 1) < 0) {
+		/* nothing left to report with */
+	}
+	_exit(127);
+}
+
+static void kill_spawned(const struct sandbox_spawn *sp, pid_t pid, int sig)
+{
+	if (sp->kill_group)
+		kill(-pid, sig);
+	kill(pid, sig);
+}
+
+/* Spawns sp and runs the loop until it ends; fills res. */
+static int run_spawn(struct sandbox *sb, const struct sandbox_spawn *sp,
+		     const struct sandbox_cmd *cmd, const struct sandbox_limits *lim,
+		     struct sandbox_result *res, struct err *e)
+{
+	int rc = 0;
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, inp[2] = { -1, -1 };
+	int pidfd = -1;
+	struct stream *so = xcalloc(1, sizeof(*so)), *se = xcalloc(1, sizeof(*se));
+	struct run r = { .cmd = cmd, .lim = lim, .res = res };
+	int64_t t0 = now_ms();
+	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(inp, O_CLOEXEC)) {
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "pipe: %s", strerror(errno));
+		goto done;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "fork: %s", strerror(errno));
+		goto done;
+	}
+	if (pid == 0)
+		child_exec(sp, inp[0], outp[1], errp[1]);
+	close(outp[1]), close(errp[1]), close(inp[0]);
+	outp[1] = errp[1] = inp[0] = -1;
+	if (sb->kind == SANDBOX_NONE) {
+		sb->pgids = xrealloc(sb->pgids, (sb->npgids + 1) * sizeof(*sb->pgids));
+		sb->pgids[sb->npgids++] = pid;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	so->fd = outp[0], so->id = SANDBOX_STDOUT;
+	se->fd = errp[0], se->id = SANDBOX_STDERR;
+	fcntl(so->fd, F_SETFL, O_NONBLOCK);
+	fcntl(se->fd, F_SETFL, O_NONBLOCK);
+	fcntl(inp[1], F_SETFL, O_NONBLOCK);
+	size_t in_off = 0;
+	if (!cmd->input || cmd->input_len == 0) {
+		close(inp[1]);
+		inp[1] = -1;
+	}
+	int64_t deadline = t0 + lim->timeout_ms;
+	int64_t killed_at = 0; /* when the polite kill went out */
+	bool hard = false, exited = false;
+	int status = 0;
+	bool out_open = true, err_open = true;
+	int64_t next_cancel = 0;
+	while (!exited) {
+		int64_t now = now_ms();
+		if (!killed_at) {
+			const char *why = NULL;
+			if (r.over)
+				why = "output";
+			else if (now >= deadline)
+				res->timed_out = true, why = "timeout";
+			else if (cmd->cancelled && now >= next_cancel) {
+				next_cancel = now + CANCEL_POLL_MS;
+				if (cmd->cancelled(cmd->cls))
+					res->cancelled = true, why = "cancel";
+			}
+			if (why) {
+				/* gVisor: runsc exec forwards SIGTERM to the helper, which
+				 * kills the command's session; elsewhere SIGKILL is final */
+				kill_spawned(sp, pid, sb->kind == SANDBOX_GVISOR ? SIGTERM : SIGKILL);
+				killed_at = now;
+			}
+		} else if (!hard && now - killed_at >= KILL_GRACE_MS) {
+			hard = true;
+			kill_spawned(sp, pid, SIGKILL);
+			if (sb->kind == SANDBOX_GVISOR) {
+				/* the helper did not answer: nothing in this sandbox can be
+				 * trusted to stop, so the sandbox goes */
+				log_warn("sandbox %s: command did not stop; stopping the sandbox", sb->id);
+				sandbox_gvisor_stop(sb);
+				sb->dead = true;
+			}
+		}
+		struct pollfd p[4];
+		int np = 0, io = -1, ie = -1, ii = -1, ip = -1;
+		if (out_open)
+			io = np, p[np++] = (struct pollfd){ .fd = so->fd, .events = POLLIN };
+		if (err_open)
+			ie = np, p[np++] = (struct pollfd){ .fd = se->fd, .events = POLLIN };
+		if (inp[1] >= 0)
+			ii = np, p[np++] = (struct pollfd){ .fd = inp[1], .events = POLLOUT };
+		if (pidfd >= 0)
+			ip = np, p[np++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		int64_t wait = CANCEL_POLL_MS;
+		if (!killed_at && deadline - now < wait)
+			wait = deadline - now;
+		if (pidfd < 0 && wait > 10)
+			wait = 10;
+		if (wait < 0)
+			wait = 0;
+		int n = poll(p, (nfds_t)np, (int)wait);
+		if (n < 0 && errno != EINTR) {
+			rc = err_set(e, ERR_INTERNAL, "sandbox_poll", "poll: %s", strerror(errno));
+			kill_spawned(sp, pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			goto done;
+		}
+		if (io >= 0 && p[io].revents)
+			out_open = stream_read(&r, so);
+		if (ie >= 0 && p[ie].revents)
+			err_open = stream_read(&r, se);
+		if (ii >= 0 && p[ii].revents) {
+			ssize_t w = write(inp[1], cmd->input + in_off, cmd->input_len - in_off);
+			if (w > 0)
+				in_off += (size_t)w;
+			if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == cmd->input_len) {
+				close(inp[1]);
+				inp[1] = -1;
+			}
+		}
+		if (pidfd < 0 || (ip >= 0 && p[ip].revents)) {
+			pid_t w = waitpid(pid, &status, WNOHANG);
+			if (w == pid)
+				exited = true;
+		}
+	}
+	/* what the command wrote before it ended is in the pipes now; processes
+	 * it left in the background may hold them open, so read what is there
+	 * and stop (bubblewrap's pipes reach end of file as the sandbox goes) */
+	if (out_open)
+		stream_read(&r, so);
+	if (err_open)
+		stream_read(&r, se);
+	stream_flush(&r, so);
+	stream_flush(&r, se);
+	if (WIFEXITED(status)) {
+		res->exit_code = WEXITSTATUS(status);
+		/* the helper and bubblewrap report a command killed by signal N
+		 * as 128+N, like a shell */
+		if (res->exit_code > 128 && res->exit_code < 128 + 65)
+			res->signal = res->exit_code - 128;
+	} else if (WIFSIGNALED(status)) {
+		res->signal = WTERMSIG(status);
+		res->exit_code = 128 + res->signal;
+	}
+done:
+	res->duration_ms = now_ms() - t0;
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+		if (inp[i] >= 0)
+			close(inp[i]);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	free(so);
+	free(se);
+	return rc;
+}
+
+static int spawn_none(struct sandbox *sb, const struct sandbox_cmd *cmd,
+		      const struct sandbox_limits *lim, struct sandbox_spawn *sp)
+{
+	struct sandbox_argv a = { 0 };
+	/* no process limit: RLIMIT_NPROC would count every process of the
+	 * runner's user, not the command's */
+	struct sandbox_limits l = *lim;
+	l.max_procs = 0;
+	/* the runner kills the helper's whole process group, which the
+	 * command then shares */
+	sandbox_helper_args(&a, cmd, &l, SANDBOX_HELPER_NO_SETSID);
+	sp->argv = sandbox_argv_detach(&a);
+	sp->path = xstrdup("/proc/self/exe");
+	char *home = xasprintf("%s/tmp", sb->dir);
+	sp->envp = sandbox_env_build(cmd, home);
+	free(home);
+	sp->chdir = xstrdup(sb->workspace);
+	sp->uid = geteuid();
+	sp->gid = getegid();
+	sp->kill_group = true;
+	return 0;
+}
+
+int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandbox_result *res,
+		 struct err *e)
+{
+	int rc;
+	struct sandbox_spawn sp = { 0 };
+	struct sandbox_limits lim = sb->limits;
+	memset(res, 0, sizeof(*res));
+	if (!cmd->argv || !cmd->argv[0] || !*cmd->argv[0])
+		return err_set(e, ERR_INVALID, "invalid_command", "no command to run");
+	if ((rc = cwd_check(cmd->cwd, e)))
+		return rc;
+	if (cmd->limits && cmd->limits->network && !sb->limits.network)
+		return err_set(e, ERR_PERM, "no_network",
+			       "sandbox '%s' was started without network", sb->id);
+	limits_fill(&lim, cmd->limits);
+	if (sb->kind == SANDBOX_GVISOR && (sb->dead || !sandbox_gvisor_alive(sb))) {
+		sb->dead = true;
+		return err_set(e, ERR_UNAVAILABLE, "sandbox_gone",
+			       "sandbox '%s' is no longer running", sb->id);
+	}
+	switch (sb->kind) {
+	case SANDBOX_GVISOR:
+		rc = sandbox_gvisor_spawn(sb, cmd, &lim, &sp, e);
+		break;
+	case SANDBOX_BWRAP:
+		rc = sandbox_bwrap_spawn(sb, cmd, &lim, &sp, e);
+		break;
+	default:
+		rc = spawn_none(sb, cmd, &lim, &sp);
+	}
+	if (rc)
+		goto done;
+	rc = run_spawn(sb, &sp, cmd, &lim, res, e);
+	if (!rc && sb->kind == SANDBOX_GVISOR && !sb->dead && !sandbox_gvisor_alive(sb)) {
+		/* the whole sandbox died under the command: its memory cgroup
+		 * killed it */
+		sb->dead = true;
+		res->limit_hit = true;
+	}
+done:
+	sandbox_spawn_release(&sp);
+	return rc;
+}

@@ -1,0 +1,312 @@
+/* sandbox_gvisor.c — the gVisor backend: an OCI bundle per sandbox, `runsc
+ * run --detach` of the helper as an idle init when the sandbox is created,
+ * and `runsc exec` of the helper for every command (see docs/sandbox.md).
+ *
+ * The root filesystem is a skeleton directory of mount points: the host's
+ * /usr and /etc bound read-only, the merged-/usr links (/bin -> usr/bin, ...)
+ * copied as links, the workspace bound read-write at /workspace, a tmpfs at
+ * /tmp, and the helper executable bound read-only. Nothing else of the host
+ * is visible. The whole sandbox sits in cgroups named after it, nested in
+ * the runner's own, with a memory and pids ceiling as a backstop for the
+ * per-process limits the helper sets. */
+#include "runner/sandbox_impl.h"
+
+#include "base/log.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Memory the sandbox's own machinery (Sentry, gofer, page cache of the
+ * mounts) needs on top of what the commands use. */
+#define GVISOR_OVERHEAD (512LL << 20)
+
+/* Top-level directories that a merged-/usr system makes links into /usr and
+ * an older one has as directories. */
+static const char *const usr_links[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
+
+char *sandbox_gvisor_root(const char *state_root)
+{
+	return xasprintf("%s/runsc", state_root);
+}
+
+/* runsc's global flags: state directory and network. */
+static void runsc_args(struct sandbox_argv *a, const char *state_root, bool network)
+{
+	char *root = sandbox_gvisor_root(state_root);
+	sandbox_argv_add(a, "runsc");
+	sandbox_argv_addf(a, "--root=%s", root);
+	/* "host" hands the sandbox the host's network through gVisor's
+	 * syscall layer; "none" leaves loopback only */
+	sandbox_argv_addf(a, "--network=%s", network ? "host" : "none");
+	free(root);
+}
+
+static json_t *bind_mount(const char *dst, const char *src, bool rw)
+{
+	return json_pack("{s:s, s:s, s:s, s:[s,s,s,s]}", "destination", dst, "type", "bind",
+			 "source", src, "options", "rbind", rw ? "rw" : "ro", "nosuid", "nodev");
+}
+
+/* Makes the skeleton root and the mount list. */
+static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, struct err *e)
+{
+	const char *dirs[] = { "", "/usr", "/etc", "/proc", "/dev", "/tmp", "/workspace", "/.plue" };
+	char path[PATH_MAX];
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", rootfs, dirs[i]);
+		if (mkdir(path, 0755))
+			goto fail;
+	}
+	snprintf(path, sizeof(path), "%s%s", rootfs, SANDBOX_HELPER_PATH);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (fd < 0)
+		goto fail;
+	close(fd);
+	json_array_append_new(mounts, bind_mount("/usr", "/usr", false));
+	for (size_t i = 0; i < sizeof(usr_links) / sizeof(usr_links[0]); i++) {
+		char host[64], target[PATH_MAX];
+		struct stat st;
+		snprintf(host, sizeof(host), "/%s", usr_links[i]);
+		if (lstat(host, &st))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", rootfs, usr_links[i]);
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t n = readlink(host, target, sizeof(target) - 1);
+			if (n <= 0)
+				continue;
+			target[n] = 0;
+			if (symlink(target, path))
+				goto fail;
+		} else if (S_ISDIR(st.st_mode)) {
+			if (mkdir(path, 0755))
+				goto fail;
+			json_array_append_new(mounts, bind_mount(host, host, false));
+		}
+	}
+	json_array_append_new(mounts, bind_mount("/etc", "/etc", false));
+	json_array_append_new(mounts, bind_mount(SANDBOX_WORKSPACE, sb->workspace, true));
+	json_array_append_new(mounts, bind_mount(SANDBOX_HELPER_PATH, sb->helper, false));
+	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s}", "destination", "/proc", "type",
+						"proc", "source", "proc"));
+	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", "/dev",
+						"type", "tmpfs", "source", "tmpfs", "options",
+						"nosuid", "mode=755", "size=65536k"));
+	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", "/tmp",
+						"type", "tmpfs", "source", "tmpfs", "options",
+						"nosuid", "nodev", "mode=1777"));
+	return 0;
+fail:
+	return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot build the root of '%s': %s",
+		       sb->id, strerror(errno));
+}
+
+static json_t *no_caps(void)
+{
+	return json_pack("{s:[], s:[], s:[], s:[], s:[]}", "bounding", "effective", "permitted",
+			 "inheritable", "ambient");
+}
+
+static int write_json(const char *path, json_t *doc, struct err *e)
+{
+	if (json_dump_file(doc, path, JSON_COMPACT))
+		return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot write '%.200s'", path);
+	chmod(path, 0600);
+	return 0;
+}
+
+int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
+{
+	int rc;
+	struct sandbox_argv a = { 0 };
+	char **argv = NULL;
+	char *bundle = xasprintf("%s/bundle", sb->dir);
+	char *rootfs = xasprintf("%s/rootfs", bundle);
+	char *config = xasprintf("%s/config.json", bundle);
+	char *log = xasprintf("%s/runsc.log", sb->dir);
+	char *pidfile = xasprintf("%s/sandbox.pid", sb->dir);
+	json_t *mounts = json_array();
+	json_t *doc = NULL;
+	if (mkdir(bundle, 0700)) {
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot create '%.200s': %s",
+			     bundle, strerror(errno));
+		goto done;
+	}
+	if ((rc = build_rootfs(sb, rootfs, mounts, e)))
+		goto done;
+	/* the init runs as root inside gVisor (no capabilities, not the host's
+	 * root) so that commands, which run as the sandbox uid, cannot signal it
+	 * away; it only reaps orphans */
+	doc = json_pack(
+		"{s:s, s:{s:b, s:{s:i, s:i}, s:[s,s], s:[s], s:s, s:o, s:b},"
+		" s:{s:s, s:b}, s:s, s:o,"
+		" s:{s:[{s:s},{s:s},{s:s},{s:s},{s:s}], s:s,"
+		"    s:{s:{s:I}, s:{s:I}}}}",
+		"ociVersion", "1.0.2",
+		"process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", SANDBOX_HELPER_PATH,
+		"init", "env", "PATH=" SANDBOX_PATH, "cwd", "/", "capabilities", no_caps(),
+		"noNewPrivileges", 1,
+		"root", "path", rootfs, "readonly", 1,
+		"hostname", "plue",
+		"mounts", mounts,
+		"linux", "namespaces", "type", "pid", "type", "network", "type", "ipc", "type", "uts",
+		"type", "mount",
+		/* relative: nested under the runner's own cgroups */
+		"cgroupsPath", sb->id,
+		"resources", "memory", "limit", (json_int_t)(sb->limits.memory_bytes + GVISOR_OVERHEAD),
+		"pids", "limit", (json_int_t)(4LL * sb->limits.max_procs + 512));
+	mounts = NULL;
+	if (!doc) {
+		rc = err_set(e, ERR_INTERNAL, "sandbox_config", "cannot build the OCI configuration");
+		goto done;
+	}
+	if ((rc = write_json(config, doc, e)))
+		goto done;
+	runsc_args(&a, sb->state_root, sb->limits.network);
+	sandbox_argv_add(&a, "run");
+	sandbox_argv_add(&a, "--detach");
+	sandbox_argv_addf(&a, "--bundle=%s", bundle);
+	sandbox_argv_addf(&a, "--pid-file=%s", pidfile);
+	sandbox_argv_add(&a, sb->id);
+	argv = sandbox_argv_detach(&a);
+	if ((rc = sandbox_run_tool(argv, log, e)))
+		goto done;
+	FILE *f = fopen(pidfile, "r");
+	long pid = 0;
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid <= 0) {
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+			     "runsc did not say which process runs sandbox '%s'", sb->id);
+		goto done;
+	}
+	sb->sandbox_pid = (pid_t)pid;
+done:
+	sandbox_argv_free(argv);
+	json_decref(mounts);
+	json_decref(doc);
+	free(pidfile);
+	free(log);
+	free(config);
+	free(rootfs);
+	free(bundle);
+	return rc;
+}
+
+int sandbox_gvisor_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
+			 const struct sandbox_limits *lim, struct sandbox_spawn *sp, struct err *e)
+{
+	int rc = 0;
+	struct sandbox_argv a = { 0 };
+	char *process = xasprintf("%s/exec.json", sb->dir);
+	sandbox_helper_args(&a, cmd, lim, SANDBOX_HELPER_GVISOR);
+	char **args = sandbox_argv_detach(&a);
+	char **env = sandbox_env_build(cmd, "/tmp");
+	json_t *jargs = json_array(), *jenv = json_array();
+	for (char **p = args; *p; p++)
+		json_array_append_new(jargs, json_string(*p));
+	for (char **p = env; *p; p++)
+		json_array_append_new(jenv, json_stringn(*p, strlen(*p)));
+	/* the process description goes in a file, not on runsc's command line,
+	 * where the environment (secrets) would show in the host's ps */
+	json_t *doc = json_pack("{s:b, s:{s:I, s:I}, s:o, s:o, s:s, s:o, s:b}", "terminal", 0,
+				"user", "uid", (json_int_t)sb->uid, "gid", (json_int_t)sb->gid,
+				"args", jargs, "env", jenv, "cwd", SANDBOX_WORKSPACE, "capabilities",
+				no_caps(), "noNewPrivileges", 1);
+	if (!doc) {
+		rc = err_set(e, ERR_INVALID, "invalid_command",
+			     "the command or its environment is not valid UTF-8");
+		goto done;
+	}
+	if ((rc = write_json(process, doc, e)))
+		goto done;
+	runsc_args(&a, sb->state_root, sb->limits.network);
+	sandbox_argv_add(&a, "exec");
+	sandbox_argv_addf(&a, "--process=%s", process);
+	sandbox_argv_add(&a, sb->id);
+	sp->argv = sandbox_argv_detach(&a);
+	sp->path = NULL; /* runsc, found in the runner's PATH */
+	sp->envp = xcalloc(2, sizeof(char *));
+	sp->envp[0] = xstrdup("PATH=" SANDBOX_PATH);
+	sp->uid = geteuid();
+	sp->gid = getegid();
+	sp->kill_group = false;
+done:
+	json_decref(doc);
+	sandbox_argv_free(args);
+	sandbox_argv_free(env);
+	free(process);
+	return rc;
+}
+
+bool sandbox_gvisor_alive(struct sandbox *sb)
+{
+	if (sb->sandbox_pid <= 0)
+		return false;
+	/* a dead sandbox process may linger as a zombie of whoever adopted it */
+	char path[64], stat[256];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)sb->sandbox_pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	stat[n] = 0;
+	const char *paren = strrchr(stat, ')');
+	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
+static void runsc_delete(const char *state_root, const char *id, const char *log)
+{
+	struct sandbox_argv a = { 0 };
+	struct err e = { 0 };
+	runsc_args(&a, state_root, false);
+	sandbox_argv_add(&a, "delete");
+	sandbox_argv_add(&a, "--force");
+	sandbox_argv_add(&a, id);
+	char **argv = sandbox_argv_detach(&a);
+	if (sandbox_run_tool(argv, log, &e))
+		log_warn("sandbox %s: %s", id, e.msg);
+	sandbox_argv_free(argv);
+}
+
+void sandbox_gvisor_stop(struct sandbox *sb)
+{
+	if (sb->sandbox_pid <= 0)
+		return;
+	char *log = xasprintf("%s/delete.log", sb->dir);
+	runsc_delete(sb->state_root, sb->id, log);
+	free(log);
+	/* delete --force returns once the container is gone; the sandbox
+	 * process may take a moment longer to exit */
+	for (int i = 0; i < 200 && sandbox_gvisor_alive(sb); i++)
+		usleep(5000);
+	if (sandbox_gvisor_alive(sb))
+		kill(sb->sandbox_pid, SIGKILL);
+	sb->sandbox_pid = 0;
+}
+
+void sandbox_gvisor_reap(const char *state_root, const char *id)
+{
+	char *log = xasprintf("%s/%s/delete.log", state_root, id);
+	struct stat st;
+	/* only when runsc knows the container; a bubblewrap sandbox has none */
+	char *dir = xasprintf("%s/%s/bundle", state_root, id);
+	if (stat(dir, &st) == 0)
+		runsc_delete(state_root, id, log);
+	free(dir);
+	free(log);
+}

@@ -1,0 +1,221 @@
+/* sandbox_helper.c — the small program that runs inside every sandbox: the
+ * runner's own executable, started under the name SANDBOX_HELPER_PATH.
+ *
+ *   sandbox-init init
+ *       gVisor's idle init: reaps orphans until the sandbox is deleted.
+ *   sandbox-init exec [--cwd DIR] [--as BYTES] [--nproc N] [--statx-enosys]
+ *                     [--no-setsid] -- ARGV...
+ *       runs one command: creates and enters DIR (relative to the current
+ *       directory, the workspace), then forks; the child starts a session,
+ *       takes the limits and executes ARGV; the parent waits, kills the
+ *       child's session when it receives SIGTERM/SIGINT/SIGHUP (runsc exec
+ *       forwards the runner's kill), and exits with the child's status, or
+ *       128+N when signal N ended it.
+ *
+ * Limits are set in the forked child, never in the helper: gVisor shares one
+ * rlimit set among all processes it starts with runsc exec, so a limit the
+ * helper set on itself would stick to every later command.
+ *
+ * The executable is recognised as the helper by argv[0] in a constructor,
+ * so every binary that can create sandboxes (plue, the tests) also serves
+ * as their helper without wiring in its main(), and the helper is always
+ * the same build as the code that drives it. */
+#include "runner/sandbox_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+__attribute__((constructor)) static void sandbox_helper_hook(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	if (argc > 1 && argv && argv[0] && !strcmp(argv[0], SANDBOX_HELPER_PATH))
+		_exit(sandbox_helper_main(argc, argv));
+}
+
+static void say(const char *what, const char *arg)
+{
+	fprintf(stderr, "sandbox: %s '%s': %s\n", what, arg, strerror(errno));
+}
+
+static int init_main(void)
+{
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	for (;;) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		int sig = 0;
+		if (sigwait(&set, &sig) == 0 && (sig == SIGTERM || sig == SIGINT))
+			return 0;
+	}
+}
+
+/* mkdir -p of a relative path, then chdir into it. */
+static int enter_dir(char *dir)
+{
+	for (char *p = dir; *p; p++) {
+		if (*p != '/' || p == dir)
+			continue;
+		*p = 0;
+		if (mkdir(dir, 0777) && errno != EEXIST) {
+			say("cannot create directory", dir);
+			return -1;
+		}
+		*p = '/';
+	}
+	if (mkdir(dir, 0777) && errno != EEXIST) {
+		say("cannot create directory", dir);
+		return -1;
+	}
+	if (chdir(dir)) {
+		say("cannot enter working directory", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* gVisor (the release Debian ships) rejects statx() with AT_NO_AUTOMOUNT,
+ * which coreutils' ls and stat pass; answering ENOSYS instead makes glibc
+ * fall back to fstatat(), which works. */
+static int statx_enosys(void)
+{
+#if defined(__x86_64__)
+	const unsigned arch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+	const unsigned arch = AUDIT_ARCH_AARCH64;
+#else
+	return 0;
+#endif
+#if defined(__x86_64__) || defined(__aarch64__)
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_statx, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* the low half of the flags argument (little-endian) */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_NO_AUTOMOUNT, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+#endif
+}
+
+static int exec_main(int argc, char **argv)
+{
+	char *cwd = NULL;
+	long long as = 0, nproc = 0;
+	int statx = 0, setsid_ = 1;
+	int i = 2;
+	for (; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--cwd") && i + 1 < argc)
+			cwd = argv[++i];
+		else if (!strncmp(argv[i], "--as=", 5))
+			as = atoll(argv[i] + 5);
+		else if (!strncmp(argv[i], "--nproc=", 8))
+			nproc = atoll(argv[i] + 8);
+		else if (!strcmp(argv[i], "--statx-enosys"))
+			statx = 1;
+		else if (!strcmp(argv[i], "--no-setsid"))
+			setsid_ = 0;
+		else {
+			fprintf(stderr, "sandbox: unknown helper option '%s'\n", argv[i]);
+			return 127;
+		}
+	}
+	if (i + 1 >= argc) {
+		fprintf(stderr, "sandbox: no command\n");
+		return 127;
+	}
+	char **cmd = argv + i + 1;
+	if (cwd && *cwd && enter_dir(cwd))
+		return 1;
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("sandbox: fork");
+		return 127;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (setsid_)
+			setsid();
+		struct rlimit core = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &core);
+		if (as > 0) {
+			struct rlimit r = { (rlim_t)as, (rlim_t)as };
+			setrlimit(RLIMIT_AS, &r);
+		}
+		if (nproc > 0) {
+			struct rlimit r = { (rlim_t)nproc, (rlim_t)nproc };
+			setrlimit(RLIMIT_NPROC, &r);
+		}
+		/* no_new_privs: no setuid binary regains what the sandbox took */
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		if (statx && statx_enosys())
+			perror("sandbox: seccomp");
+		execvp(cmd[0], cmd);
+		int err = errno;
+		fprintf(stderr, "sandbox: cannot run '%s': %s\n", cmd[0], strerror(err));
+		_exit(err == ENOENT ? 127 : 126);
+	}
+	int status = 0;
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&set, &sig))
+			continue;
+		if (sig == SIGCHLD) {
+			pid_t w = waitpid(pid, &status, WNOHANG);
+			if (w == pid)
+				break;
+			continue;
+		}
+		/* the runner stops the command: all of its session goes */
+		if (setsid_)
+			kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 127;
+}
+
+int sandbox_helper_main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "init"))
+		return init_main();
+	if (argc >= 2 && !strcmp(argv[1], "exec"))
+		return exec_main(argc, argv);
+	fprintf(stderr, "sandbox: unknown helper mode\n");
+	return 127;
+}
