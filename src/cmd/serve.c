@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,9 +35,11 @@ int cmd_serve(int argc, char **argv)
 		return rc == 3 ? 0 : rc;
 	if (nrest) {
 		fprintf(stderr, "error: unexpected argument '%s'\n", rest[0]);
+		free(rest);
 		cmd_teardown();
 		return 2;
 	}
+	free(rest);
 	if (!strcmp(cfg.sandbox, "none"))
 		log_warn("PLUE_SANDBOX=none: workflow steps run UNSANDBOXED on this machine; "
 			 "development only");
@@ -59,8 +62,9 @@ int cmd_serve(int argc, char **argv)
 		cmd_teardown();
 		return 1;
 	}
+	char *own_url = NULL;
 	if (!cfg.public_url || !*cfg.public_url)
-		cfg.public_url = xasprintf("http://%s:%d", cfg.listen, server_port());
+		cfg.public_url = own_url = xasprintf("http://%s:%d", cfg.listen, server_port());
 	log_info("plue listening on http://%s:%d (public url %s)", cfg.listen, server_port(),
 		 cfg.public_url);
 	/* execution: SSE keepalives, claims and the reaper, the dispatcher and
@@ -87,6 +91,7 @@ int cmd_serve(int argc, char **argv)
 	sse_stop();
 	workers_stop();
 	cmd_teardown();
+	free(own_url);
 	log_info("stopped");
 	return 0;
 }

@@ -63,15 +63,9 @@ static int load_server_key(void)
 	return 0;
 }
 
-int cmd_setup(const char *usage, const struct opt *opts, int argc, char **argv, char ***rest,
-	      int *nrest)
+/* Everything after option parsing; 0 or 1. */
+static int setup_env(void)
 {
-	if (opts_parse(opts, argc, argv, rest, nrest))
-		return 1;
-	if (cfg.help) {
-		opts_usage(usage, opts);
-		return 3;
-	}
 	enum log_level lvl;
 	if (log_parse_level(cfg.log_level, &lvl)) {
 		fprintf(stderr, "error: unknown log level '%s'\n", cfg.log_level);
@@ -127,6 +121,25 @@ int cmd_setup(const char *usage, const struct opt *opts, int argc, char **argv, 
 	return 0;
 }
 
+int cmd_setup(const char *usage, const struct opt *opts, int argc, char **argv, char ***rest,
+	      int *nrest)
+{
+	if (opts_parse(opts, argc, argv, rest, nrest))
+		return 1;
+	if (cfg.help) {
+		opts_usage(usage, opts);
+		free(*rest);
+		*rest = NULL;
+		return 3;
+	}
+	int rc = setup_env();
+	if (rc) {
+		free(*rest);
+		*rest = NULL;
+	}
+	return rc;
+}
+
 void cmd_teardown(void)
 {
 	if (embedded)
@@ -141,6 +154,7 @@ int cmd_migrate(int argc, char **argv)
 	int rc = cmd_setup("plue migrate [options]", common_opts, argc, argv, &rest, &nrest);
 	if (rc)
 		return rc == 3 ? 0 : rc;
+	free(rest);
 	printf("migrations applied\n");
 	cmd_teardown();
 	return 0;
