@@ -423,6 +423,7 @@ int server_start(const struct server_opts *o)
 			 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	daemon_ = MHD_start_daemon(
 		flags, (uint16_t)o->port, NULL, NULL, on_access, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
@@ -431,7 +432,6 @@ int server_start(const struct server_opts *o)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->conn_memory,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		MHD_OPTION_END);
 	if (!daemon_) {
