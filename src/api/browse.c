@@ -16,8 +16,7 @@
 #define REF_TTL_S 5              /* refs and branches move on push */
 #define LIMIT_DEFAULT 30         /* commits per page */
 #define LIMIT_MAX 100
-#define PATCH_FILE_MAX (256 * 1024)     /* patch text kept per file */
-#define PATCH_TOTAL_MAX (2 * 1024 * 1024) /* and per commit */
+#define PATCH_TOTAL_MAX (2 * 1024 * 1024) /* patch text per commit (per file: objects.h) */
 #define SUBJECT_MAX 100          /* bytes of user input quoted in a message */
 
 /* ---- strings from git and from the URL ---- */
@@ -400,33 +399,6 @@ done:
 
 /* ---- history ---- */
 
-static json_t *signature_json(const git_signature *s)
-{
-	char date[32];
-	objects_time_rfc3339(date, &s->when);
-	return json_pack("{s:o,s:o,s:s}", "name", jstr(s->name), "email", jstr(s->email), "date",
-			 date);
-}
-
-static json_t *commit_json(git_commit *c)
-{
-	char hex[GIT_OID_HEXSZ + 1];
-	json_t *parents = json_array();
-	for (unsigned i = 0; i < git_commit_parentcount(c); i++)
-		json_array_append_new(parents, json_string(git_oid_tostr(hex, sizeof(hex),
-									  git_commit_parent_id(c, i))));
-	json_t *o = json_object();
-	json_object_set_new(o, "sha", json_string(git_oid_tostr(hex, sizeof(hex), git_commit_id(c))));
-	json_object_set_new(o, "tree",
-			    json_string(git_oid_tostr(hex, sizeof(hex), git_commit_tree_id(c))));
-	json_object_set_new(o, "parents", parents);
-	json_object_set_new(o, "author", signature_json(git_commit_author(c)));
-	json_object_set_new(o, "committer", signature_json(git_commit_committer(c)));
-	json_object_set_new(o, "message", jstr(git_commit_message(c)));
-	json_object_set_new(o, "summary", jstr(git_commit_summary(c)));
-	return o;
-}
-
 /* 1 with *out set, 0 at the end of the walk, or an ERR_*. */
 static int walk_next(struct req *r, git_revwalk *walk, git_oid *out)
 {
@@ -494,7 +466,7 @@ int h_commits_list(struct req *r, struct resp *w)
 					   oid_hex(r->arena, &oid));
 			goto done;
 		}
-		json_array_append_new(arr, commit_json(c));
+		json_array_append_new(arr, objects_commit_json(c));
 		git_commit_free(c);
 		if ((have = walk_next(r, walk, &oid)) < 0) {
 			rc = have;
@@ -515,70 +487,6 @@ done:
 }
 
 /* ---- one commit and its diff ---- */
-
-static const char *status_name(git_delta_t s)
-{
-	switch (s) {
-	case GIT_DELTA_ADDED: return "added";
-	case GIT_DELTA_DELETED: return "deleted";
-	case GIT_DELTA_RENAMED: return "renamed";
-	case GIT_DELTA_COPIED: return "copied";
-	case GIT_DELTA_TYPECHANGE: return "type_changed";
-	default: return "modified";
-	}
-}
-
-/* One changed file; *budget is the patch text still allowed for the commit. */
-static int file_json(struct req *r, git_diff *diff, size_t idx, size_t *budget, json_t **out,
-		     size_t *adds_out, size_t *dels_out)
-{
-	git_patch *patch = NULL;
-	git_buf text = { 0 };
-	size_t adds = 0, dels = 0;
-	int grc = git_patch_from_diff(&patch, diff, idx);
-	if (grc < 0)
-		return objects_error(&r->err, grc, "cannot compute the diff");
-	const git_diff_delta *d = patch ? git_patch_get_delta(patch) : git_diff_get_delta(diff, idx);
-	bool binary = d->flags & GIT_DIFF_FLAG_BINARY;
-	json_t *ptext = json_null();
-	bool truncated = false;
-	if (patch && !binary) {
-		git_patch_line_stats(NULL, &adds, &dels, patch);
-		if ((grc = git_patch_to_buf(&text, patch)) < 0) {
-			git_patch_free(patch);
-			return objects_error(&r->err, grc, "cannot format the diff");
-		}
-		size_t len = text.size, room = *budget < PATCH_FILE_MAX ? *budget : PATCH_FILE_MAX;
-		if (len > room) {
-			/* keep whole lines */
-			const char *nl = room ? memrchr(text.ptr, '\n', room) : NULL;
-			len = nl ? (size_t)(nl - text.ptr) + 1 : 0;
-			truncated = true;
-		}
-		if (len || !truncated) {
-			json_decref(ptext);
-			ptext = jstrn(text.ptr, len);
-		}
-		*budget -= len;
-	}
-	bool moved = d->status == GIT_DELTA_RENAMED || d->status == GIT_DELTA_COPIED;
-	const char *path = d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path;
-	json_t *o = json_object();
-	json_object_set_new(o, "path", jstr(path));
-	json_object_set_new(o, "old_path", moved ? jstr(d->old_file.path) : json_null());
-	json_object_set_new(o, "status", json_string(status_name(d->status)));
-	json_object_set_new(o, "additions", json_integer((json_int_t)adds));
-	json_object_set_new(o, "deletions", json_integer((json_int_t)dels));
-	json_object_set_new(o, "binary", json_boolean(binary));
-	json_object_set_new(o, "patch", ptext);
-	json_object_set_new(o, "truncated", json_boolean(truncated));
-	git_buf_dispose(&text);
-	git_patch_free(patch);
-	*out = o;
-	*adds_out += adds;
-	*dels_out += dels;
-	return 0;
-}
 
 int h_commit_get(struct req *r, struct resp *w)
 {
@@ -613,11 +521,11 @@ int h_commit_get(struct req *r, struct resp *w)
 	files = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *f = NULL;
-		if ((rc = file_json(r, diff, i, &budget, &f, &adds, &dels)))
+		if ((rc = objects_diff_file_json(diff, i, &budget, &f, &adds, &dels, &r->err)))
 			goto done;
 		json_array_append_new(files, f);
 	}
-	json_t *o = commit_json(commit);
+	json_t *o = objects_commit_json(commit);
 	json_object_set_new(o, "stats",
 			    json_pack("{s:I,s:I,s:I}", "files", (json_int_t)n, "additions",
 				      (json_int_t)adds, "deletions", (json_int_t)dels));

@@ -1,7 +1,9 @@
 /* objects.c — libgit2 access for the browsing API (see objects.h): the
- * per-thread handle cache, error translation, commit and path lookups, and
- * the pure helpers (tree order, UTF-8, content types, dates). */
+ * per-thread handle cache, error translation, commit and path lookups, the
+ * JSON of commits and diffs (shared with pull requests), and the pure
+ * helpers (tree order, UTF-8, content types, dates). */
 #include "git/objects.h"
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -290,4 +292,136 @@ void objects_time_rfc3339(char out[32], const git_time *t)
 	int a = off < 0 ? -off : off;
 	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, sign, a / 60, a % 60);
+}
+
+/* ---- JSON of git data ---- */
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
+static size_t utf8_seq(const char *s, size_t n)
+{
+	unsigned char c = (unsigned char)*s;
+	size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	if (len > n || !objects_utf8_valid(s, len))
+		return 0;
+	return len;
+}
+
+json_t *objects_json_str(const char *s, size_t len)
+{
+	if (!s)
+		return json_null();
+	if (objects_utf8_valid(s, len))
+		return json_stringn_nocheck(s, len);
+	struct buf b = BUF_INIT;
+	size_t i = 0;
+	while (i < len) {
+		size_t run = i, k;
+		while (run < len && (k = utf8_seq(s + run, len - run)))
+			run += k;
+		buf_add(&b, s + i, run - i);
+		if (run < len) {
+			buf_add(&b, "\xef\xbf\xbd", 3);
+			run++;
+		}
+		i = run;
+	}
+	json_t *j = json_stringn_nocheck(b.ptr, b.len);
+	buf_release(&b);
+	return j;
+}
+
+static json_t *jstr(const char *s)
+{
+	return objects_json_str(s, s ? strlen(s) : 0);
+}
+
+static json_t *signature_json(const git_signature *s)
+{
+	char date[32];
+	objects_time_rfc3339(date, &s->when);
+	return json_pack("{s:o,s:o,s:s}", "name", jstr(s->name), "email", jstr(s->email), "date",
+			 date);
+}
+
+json_t *objects_commit_json(git_commit *c)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+	json_t *parents = json_array();
+	for (unsigned i = 0; i < git_commit_parentcount(c); i++)
+		json_array_append_new(parents, json_string(git_oid_tostr(hex, sizeof(hex),
+									  git_commit_parent_id(c, i))));
+	json_t *o = json_object();
+	json_object_set_new(o, "sha", json_string(git_oid_tostr(hex, sizeof(hex), git_commit_id(c))));
+	json_object_set_new(o, "tree",
+			    json_string(git_oid_tostr(hex, sizeof(hex), git_commit_tree_id(c))));
+	json_object_set_new(o, "parents", parents);
+	json_object_set_new(o, "author", signature_json(git_commit_author(c)));
+	json_object_set_new(o, "committer", signature_json(git_commit_committer(c)));
+	json_object_set_new(o, "message", jstr(git_commit_message(c)));
+	json_object_set_new(o, "summary", jstr(git_commit_summary(c)));
+	return o;
+}
+
+static const char *status_name(git_delta_t s)
+{
+	switch (s) {
+	case GIT_DELTA_ADDED: return "added";
+	case GIT_DELTA_DELETED: return "deleted";
+	case GIT_DELTA_RENAMED: return "renamed";
+	case GIT_DELTA_COPIED: return "copied";
+	case GIT_DELTA_TYPECHANGE: return "type_changed";
+	default: return "modified";
+	}
+}
+
+int objects_diff_file_json(git_diff *diff, size_t idx, size_t *budget, json_t **out,
+			   size_t *adds_out, size_t *dels_out, struct err *e)
+{
+	git_patch *patch = NULL;
+	git_buf text = { 0 };
+	size_t adds = 0, dels = 0;
+	int grc = git_patch_from_diff(&patch, diff, idx);
+	if (grc < 0)
+		return objects_error(e, grc, "cannot compute the diff");
+	const git_diff_delta *d = patch ? git_patch_get_delta(patch) : git_diff_get_delta(diff, idx);
+	bool binary = d->flags & GIT_DIFF_FLAG_BINARY;
+	json_t *ptext = json_null();
+	bool truncated = false;
+	if (patch && !binary) {
+		git_patch_line_stats(NULL, &adds, &dels, patch);
+		if ((grc = git_patch_to_buf(&text, patch)) < 0) {
+			git_patch_free(patch);
+			return objects_error(e, grc, "cannot format the diff");
+		}
+		size_t len = text.size;
+		size_t room = *budget < OBJECTS_PATCH_FILE_MAX ? *budget : OBJECTS_PATCH_FILE_MAX;
+		if (len > room) {
+			/* keep whole lines */
+			const char *nl = room ? memrchr(text.ptr, '\n', room) : NULL;
+			len = nl ? (size_t)(nl - text.ptr) + 1 : 0;
+			truncated = true;
+		}
+		if (len || !truncated) {
+			json_decref(ptext);
+			ptext = objects_json_str(text.ptr, len);
+		}
+		*budget -= len;
+	}
+	bool moved = d->status == GIT_DELTA_RENAMED || d->status == GIT_DELTA_COPIED;
+	const char *path = d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path;
+	json_t *o = json_object();
+	json_object_set_new(o, "path", jstr(path));
+	json_object_set_new(o, "old_path", moved ? jstr(d->old_file.path) : json_null());
+	json_object_set_new(o, "status", json_string(status_name(d->status)));
+	json_object_set_new(o, "additions", json_integer((json_int_t)adds));
+	json_object_set_new(o, "deletions", json_integer((json_int_t)dels));
+	json_object_set_new(o, "binary", json_boolean(binary));
+	json_object_set_new(o, "patch", ptext);
+	json_object_set_new(o, "truncated", json_boolean(truncated));
+	git_buf_dispose(&text);
+	git_patch_free(patch);
+	*out = o;
+	*adds_out += adds;
+	*dels_out += dels;
+	return 0;
 }

@@ -11,6 +11,7 @@
 #define PLUE_OBJECTS_H
 
 #include <git2.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -70,6 +71,30 @@ bool objects_utf8_valid(const char *s, size_t len);
  * renders as a document (no HTML, SVG, XML, JavaScript). Returns a static
  * string. */
 const char *objects_content_type(const char *data, size_t len);
+
+/* ---- JSON of git data (shared by the browsing and pull request APIs) ---- */
+
+/* A JSON string of len bytes read from git: valid UTF-8 passes through,
+ * each invalid byte becomes U+FFFD; NULL becomes null. New reference. */
+json_t *objects_json_str(const char *s, size_t len);
+
+/* A commit as API JSON: {sha, tree, parents, author, committer, message,
+ * summary}, each signature {name, email, date}. New reference. */
+json_t *objects_commit_json(git_commit *c);
+
+/* Patch text kept per file by objects_diff_file_json. */
+#define OBJECTS_PATCH_FILE_MAX (256 * 1024)
+
+/* Delta idx of diff as API JSON into *out (new reference): {path,
+ * old_path (renames and copies, else null), status (added, deleted,
+ * modified, renamed, copied, type_changed), additions, deletions, binary,
+ * patch (unified diff text, null for binary files), truncated}. *budget is
+ * the patch text still allowed for the whole answer and is decreased; a
+ * patch longer than the budget or OBJECTS_PATCH_FILE_MAX is cut at a line
+ * end and marked truncated (the counts stay exact). The file's counts are
+ * added to *adds and *dels. 0 or ERR_* with e set. */
+int objects_diff_file_json(git_diff *diff, size_t idx, size_t *budget, json_t **out,
+			   size_t *adds, size_t *dels, struct err *e);
 
 /* Formats a git signature time as RFC 3339 in the signer's own offset,
  * like `git log --format=%aI` ("2024-05-01T12:00:00+02:00"). out must hold
