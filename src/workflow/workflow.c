@@ -503,7 +503,7 @@ enum filter_bit {
 
 static const char *const filter_names[] = { "branches", "branches-ignore", "tags",
 					    "tags-ignore", "paths", "paths-ignore",
-					    "types", "contains", "user", "inputs" };
+					    "types", "contains", "user", "inputs", NULL };
 #define NFILTERS 10
 
 static const unsigned filters_allowed[WF_EV_COUNT] = {
