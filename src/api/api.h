@@ -93,6 +93,33 @@ int h_runner_heartbeat(struct req *r, struct resp *w);
 int h_task_events(struct req *r, struct resp *w);
 int h_task_complete(struct req *r, struct resp *w);
 int h_task_watch(struct req *r, struct resp *w);
+/* issues, comments, reactions, labels, milestones, mentions
+ * (api/issues.c, comments.c, reactions.c, labels.c, milestones.c; the
+ * shared rules are in api/collab.h) */
+int h_issues_list(struct req *r, struct resp *w);
+int h_issue_create(struct req *r, struct resp *w);
+int h_issue_get(struct req *r, struct resp *w);
+int h_issue_update(struct req *r, struct resp *w);
+int h_issue_timeline(struct req *r, struct resp *w);
+int h_user_mentions(struct req *r, struct resp *w);
+int h_comments_list(struct req *r, struct resp *w);
+int h_comment_create(struct req *r, struct resp *w);
+int h_comment_get(struct req *r, struct resp *w);
+int h_comment_update(struct req *r, struct resp *w);
+int h_comment_delete(struct req *r, struct resp *w);
+int h_reactions_list(struct req *r, struct resp *w);
+int h_reaction_create(struct req *r, struct resp *w);
+int h_reaction_delete(struct req *r, struct resp *w);
+int h_labels_list(struct req *r, struct resp *w);
+int h_label_create(struct req *r, struct resp *w);
+int h_label_get(struct req *r, struct resp *w);
+int h_label_update(struct req *r, struct resp *w);
+int h_label_delete(struct req *r, struct resp *w);
+int h_milestones_list(struct req *r, struct resp *w);
+int h_milestone_create(struct req *r, struct resp *w);
+int h_milestone_get(struct req *r, struct resp *w);
+int h_milestone_update(struct req *r, struct resp *w);
+int h_milestone_delete(struct req *r, struct resp *w);
 /* git smart HTTP (git/smart_http.c) */
 int h_git_info_refs(struct req *r, struct resp *w);
 int h_git_upload_pack(struct req *r, struct resp *w);

@@ -12,6 +12,7 @@
 #define REPO ROUTE_REPO
 #define GITR (ROUTE_REPO | ROUTE_GIT)
 #define SIGNIN (ROUTE_JSON | ROUTE_CSRF_EXEMPT)
+#define COLLAB_W (ROUTE_REPO | ROUTE_AUTH) /* readers may take part: see api/collab.h */
 
 const struct route app_routes[] = {
 	{ GET, "/api/health", h_health, ROUTE_NOAUTH },
@@ -43,6 +44,7 @@ const struct route app_routes[] = {
 	{ GET, "/api/user/keys", h_key_list, ROUTE_AUTH, SCOPE_USER },
 	{ POST, "/api/user/keys", h_key_create, ROUTE_AUTH | ROUTE_JSON, SCOPE_USER },
 	{ DELETE, "/api/user/keys/:id", h_key_delete, ROUTE_AUTH, SCOPE_USER },
+	{ GET, "/api/user/mentions", h_user_mentions, ROUTE_AUTH },
 
 	/* workflow runs, manual dispatch, repository secrets */
 	{ GET, "/api/runs/:id", h_run_get, 0 },
@@ -64,6 +66,46 @@ const struct route app_routes[] = {
 	  8 << 20 },
 	{ POST, "/internal/tasks/:id/complete", h_task_complete, ROUTE_INTERNAL | ROUTE_JSON },
 	{ POST, "/internal/tasks/:id/watch", h_task_watch, ROUTE_INTERNAL },
+
+	/* issues, comments, reactions, labels, milestones (api/issues.c and
+	 * friends): reading follows the repository; writes need a user, and
+	 * the handlers apply the author / writer rules */
+	{ GET, "/api/:owner/:repo/issues", h_issues_list, REPO },
+	{ POST, "/api/:owner/:repo/issues", h_issue_create, COLLAB_W | ROUTE_JSON, SCOPE_REPO_WRITE },
+	{ GET, "/api/:owner/:repo/issues/comments/:id", h_comment_get, REPO },
+	{ PATCH, "/api/:owner/:repo/issues/comments/:id", h_comment_update, COLLAB_W | ROUTE_JSON,
+	  SCOPE_REPO_WRITE },
+	{ DELETE, "/api/:owner/:repo/issues/comments/:id", h_comment_delete, COLLAB_W,
+	  SCOPE_REPO_WRITE },
+	{ GET, "/api/:owner/:repo/issues/comments/:id/reactions", h_reactions_list, REPO },
+	{ POST, "/api/:owner/:repo/issues/comments/:id/reactions", h_reaction_create,
+	  COLLAB_W | ROUTE_JSON, SCOPE_REPO_WRITE },
+	{ DELETE, "/api/:owner/:repo/issues/comments/:id/reactions/:content", h_reaction_delete,
+	  COLLAB_W, SCOPE_REPO_WRITE },
+	{ GET, "/api/:owner/:repo/issues/:number", h_issue_get, REPO },
+	{ PATCH, "/api/:owner/:repo/issues/:number", h_issue_update, COLLAB_W | ROUTE_JSON,
+	  SCOPE_REPO_WRITE },
+	{ GET, "/api/:owner/:repo/issues/:number/timeline", h_issue_timeline, REPO },
+	{ GET, "/api/:owner/:repo/issues/:number/comments", h_comments_list, REPO },
+	{ POST, "/api/:owner/:repo/issues/:number/comments", h_comment_create,
+	  COLLAB_W | ROUTE_JSON, SCOPE_REPO_WRITE },
+	{ GET, "/api/:owner/:repo/issues/:number/reactions", h_reactions_list, REPO },
+	{ POST, "/api/:owner/:repo/issues/:number/reactions", h_reaction_create,
+	  COLLAB_W | ROUTE_JSON, SCOPE_REPO_WRITE },
+	{ DELETE, "/api/:owner/:repo/issues/:number/reactions/:content", h_reaction_delete,
+	  COLLAB_W, SCOPE_REPO_WRITE },
+	{ GET, "/api/:owner/:repo/labels", h_labels_list, REPO },
+	{ POST, "/api/:owner/:repo/labels", h_label_create, REPO | ROUTE_WRITE | ROUTE_JSON },
+	{ GET, "/api/:owner/:repo/labels/:name", h_label_get, REPO },
+	{ PATCH, "/api/:owner/:repo/labels/:name", h_label_update, REPO | ROUTE_WRITE | ROUTE_JSON },
+	{ DELETE, "/api/:owner/:repo/labels/:name", h_label_delete, REPO | ROUTE_WRITE },
+	{ GET, "/api/:owner/:repo/milestones", h_milestones_list, REPO },
+	{ POST, "/api/:owner/:repo/milestones", h_milestone_create,
+	  REPO | ROUTE_WRITE | ROUTE_JSON },
+	{ GET, "/api/:owner/:repo/milestones/:number", h_milestone_get, REPO },
+	{ PATCH, "/api/:owner/:repo/milestones/:number", h_milestone_update,
+	  REPO | ROUTE_WRITE | ROUTE_JSON },
+	{ DELETE, "/api/:owner/:repo/milestones/:number", h_milestone_delete, REPO | ROUTE_WRITE },
 
 	/* browsing: SHA-addressed URLs are immutable and cached */
 	{ GET, "/api/:owner/:repo/branches", h_branches_list, REPO },
