@@ -12,9 +12,11 @@
 #
 # Usage: PLUE=path/to/plue bash bench/run.sh
 # Knobs: BENCH_DURATION (s, default 10), BENCH_THREADS (wrk threads, 2),
-#        BENCH_CONNECTIONS (32), BENCH_CLONES (runs per side, 3),
+#        BENCH_CONNECTIONS (32), BENCH_ROUNDS (alternating wrk rounds, 2),
+#        BENCH_CLONES (runs per side, 3),
 #        BENCH_ONLY (space-separated subset of: blob tree clone),
-#        KEEP_TMP=1 keeps the temporary directory.
+#        KEEP_TMP=1 keeps the temporary directory, BENCH_HOLD=1 sets
+#        everything up, prints the URLs and waits (for profiling).
 set -euo pipefail
 : "${PLUE:?PLUE must name the plue binary}"
 
@@ -24,6 +26,7 @@ DURATION=${BENCH_DURATION:-10}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-32}
 CLONES=${BENCH_CLONES:-3}
+ROUNDS=${BENCH_ROUNDS:-2}
 ONLY=${BENCH_ONLY:-blob tree clone}
 CGIT_CGI=${CGIT_CGI:-/usr/lib/cgit/cgit.cgi}
 CGIT_DATA=${CGIT_DATA:-/usr/share/cgit}
@@ -36,7 +39,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 WORK=$(mktemp -d /tmp/plue-bench.XXXXXX)
 chmod 755 "$WORK"
-PLUE_PID="" NGINX_PID="" FCGI_PID="" SAMPLER_PID=""
+PLUE_PID="" NGINX_PID="" FCGI_PID="" SAMPLER_PID="" CPU_P_PID="" CPU_Q_PID=""
 
 stop_pid() { # stop_pid PID SIGNAL: signal it and wait up to 10 s, then KILL
 	local pid=$1 sig=$2 i
@@ -48,13 +51,15 @@ stop_pid() { # stop_pid PID SIGNAL: signal it and wait up to 10 s, then KILL
 
 stop_all() {
 	stop_pid "$SAMPLER_PID" TERM
+	stop_pid "$CPU_P_PID" TERM
+	stop_pid "$CPU_Q_PID" TERM
 	stop_pid "$NGINX_PID" QUIT
 	if [ -n "$FCGI_PID" ]; then # fcgiwrap -c runs in its own process group
 		kill -TERM -- "-$FCGI_PID" 2>/dev/null || true
 		stop_pid "$FCGI_PID" TERM
 	fi
 	stop_pid "$PLUE_PID" TERM
-	SAMPLER_PID="" NGINX_PID="" FCGI_PID="" PLUE_PID=""
+	SAMPLER_PID="" CPU_P_PID="" CPU_Q_PID="" NGINX_PID="" FCGI_PID="" PLUE_PID=""
 }
 
 cleanup() {
@@ -169,7 +174,9 @@ TOKEN=$(env "${PLUE_ENV[@]}" "$PLUE" admin create-user alice --scopes repo:read,
 [ -n "$TOKEN" ] || { cat "$WORK/admin.log" >&2; die "cannot create user 'alice'"; }
 
 PLUE_SITE=0 PLUE_BIG=0 # 1 once the repository is pushed and its tip checked
-for name in site big; do
+PUSH=(site)
+[[ " $ONLY " == *" clone "* ]] && PUSH+=(big)
+for name in "${PUSH[@]}"; do
 	status=$(curl -s -o "$WORK/create.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
 		-H 'Content-Type: application/json' --data "{\"name\":\"$name\"}" "$BASE/api/repos")
 	[ "$status" = 201 ] || die "creating repository 'alice/$name': status $status: $(cat "$WORK/create.json")"
@@ -188,24 +195,117 @@ for name in site big; do
 	fi
 done
 
+if [ "${BENCH_HOLD:-}" = 1 ]; then
+	# for profiling: everything is up; stop with Ctrl-C or SIGTERM
+	echo "plue $BASE (pid $PLUE_PID, token $TOKEN), peers $PEER (nginx pid $NGINX_PID)"
+	echo "  $BASE/api/alice/site/blob/$SITE_SHA/blob-64k.txt   $PEER/static/blob-64k.txt"
+	echo "  $BASE/api/alice/site/tree/$SITE_SHA/wide   $PEER/cgit/site/tree/wide?id=$SITE_SHA"
+	echo "  $BASE/alice/big.git   $PEER/git/big.git   (work dir $WORK)"
+	sleep infinity &
+	SAMPLER_PID=$! # stopped by stop_all like the samplers
+	wait "$SAMPLER_PID" || true
+	exit 0
+fi
+
 # ---------------------------------------------------------------- measuring
 
 # fetch URL FILE: GET into FILE, prints the status code.
 fetch() { curl -s -o "$2" -w '%{http_code}' "$1" || echo 000; }
 
-# rps URL: wrk's requests/s after a 2 s warm-up; "-" when wrk saw errors
-# (the errors go to stderr).
-rps() {
-	local url=$1 out="$WORK/wrk.out" r bad
-	wrk -t"$THREADS" -c"$CONNS" -d2s --timeout 10s "$url" >/dev/null 2>&1 || true
-	wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 10s "$url" >"$out" 2>&1 || true
-	r=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$out")
-	bad=$(grep -E '^ *(Non-2xx|Socket errors)' "$out" || true)
-	[ -n "$bad" ] && say "wrk on $url: $(echo "$bad" | tr -s ' \n' ' ')"
-	if [ -z "$r" ] || grep -q 'Non-2xx' "$out"; then echo "-"; else printf '%.0f\n' "$r"; fi
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+# cpu_ticks plue|peer: CPU time used so far by plue, or by the peers (nginx's
+# master and workers, fcgiwrap's process group with the CGI programs it has
+# run), children included once reaped.
+cpu_ticks() {
+	if [ "$1" = plue ]; then
+		awk '{ print $14 + $15 + $16 + $17 }' "/proc/$PLUE_PID/stat"
+	else
+		{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v n="$NGINX_PID" -v g="$FCGI_PID" '
+			{ pid = $1; sub(/^.*\) /, "") }  # now $1 is the state, $2 the ppid
+			pid == n || $2 == n || $3 == g { t += $12 + $13 + $14 + $15 }
+			END { print t + 0 }'
+	fi
 }
 
-FIGURES=() # "name|ratio|op|target" for the summary
+# A sampler of CPU time for the clone phase: every 20 ms it reads the CPU
+# time of the given processes and all their descendants (own time only, so
+# nothing counts twice) and on SIGTERM prints the total in clock ticks. It
+# misses at most one interval at the end of each short-lived process.
+CPU_SAMPLER='
+import os, signal, sys, time
+roots = {int(p) for p in sys.argv[1:]}
+seen = {}
+def sample():
+    procs = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                f = open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            procs[int(d)] = (int(f[1]), f[19], int(f[11]) + int(f[12]))
+    tree, grew = set(roots), True
+    while grew:
+        grew = False
+        for pid, (ppid, _, _) in procs.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid); grew = True
+    for pid in tree:
+        if pid in procs:
+            seen[(pid, procs[pid][1])] = procs[pid][2]
+def done(*_):
+    sample(); print(sum(seen.values())); sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+while True:
+    sample(); time.sleep(0.02)
+'
+
+# wrk_once SIDE URL: one wrk run; prints "REQ/S CPU-µs-PER-REQUEST", or "- -"
+# when wrk saw errors (they go to stderr).
+wrk_once() {
+	local side=$1 url=$2 out="$WORK/wrk.out" r n c0 c1 bad
+	c0=$(cpu_ticks "$side")
+	wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 10s "$url" >"$out" 2>&1 || true
+	c1=$(cpu_ticks "$side")
+	r=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$out")
+	n=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$out")
+	bad=$(grep -E '^ *(Non-2xx|Socket errors)' "$out" || true)
+	[ -n "$bad" ] && say "wrk on $url: $(echo "$bad" | tr -s ' \n' ' ')"
+	if [ -z "$r" ] || [ -z "$n" ] || [ "$n" = 0 ] || grep -q 'Non-2xx' "$out"; then
+		echo "- -"
+	else
+		printf '%.0f %d\n' "$r" $(( (c1 - c0) * TICK_US / n ))
+	fi
+}
+
+# pair PLUE-URL PEER-URL: a 2 s warm-up each, then BENCH_ROUNDS rounds that
+# alternate which side goes first; sets A/B (best requests/s of plue and the
+# peer) and A_CPU/B_CPU (CPU µs per request in that best round). An empty
+# PLUE-URL measures the peer alone.
+pair() {
+	local purl=$1 qurl=$2 i side url res rps cpu
+	A=- B=- A_CPU=- B_CPU=-
+	for url in $purl $qurl; do
+		wrk -t"$THREADS" -c"$CONNS" -d2s --timeout 10s "$url" >/dev/null 2>&1 || true
+	done
+	for i in $(seq 1 "$ROUNDS"); do
+		for side in $( [ $((i % 2)) = 1 ] && echo "plue peer" || echo "peer plue"); do
+			if [ "$side" = plue ]; then url=$purl; else url=$qurl; fi
+			[ -n "$url" ] || continue
+			res=$(wrk_once "$side" "$url")
+			read -r rps cpu <<<"$res"
+			[ "$rps" != - ] || continue
+			if [ "$side" = plue ]; then
+				if [ "$A" = - ] || [ "$rps" -gt "$A" ]; then A=$rps A_CPU=$cpu; fi
+			else
+				if [ "$B" = - ] || [ "$rps" -gt "$B" ]; then B=$rps B_CPU=$cpu; fi
+			fi
+		done
+	done
+}
+
+FIGURES=() # "label|ratio|op|target|verdict" for the summary
 
 # figure LABEL PLUE PEERNAME PEER UNIT OP TARGET: prints a line and records it;
 # the ratio is plue/peer ("-" if either is missing).
@@ -219,56 +319,66 @@ figure() {
 			verdict=MISSED
 		fi
 	fi
-	printf '%-22s plue %8s %-6s %-6s %8s %-6s ratio %5s (target %s %s)\n' \
+	printf '%-20s plue %8s %-5s %6s %8s %-5s ratio %6s (target %s %s)\n' \
 		"$label" "$a" "$unit" "$peer" "$b" "$unit" "$ratio" "$op" "$target"
 	FIGURES+=("$label|$ratio|$op|$target|$verdict")
 }
 
-echo "plue bench: $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DURATION}s (keep-alive), $CLONES clones per side"
-echo "  load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews both sides)"
+# cpu_line PEERNAME: the CPU cost per request of the last pair.
+cpu_line() {
+	printf '%-20s plue %8s µs    %6s %8s µs    (CPU per request, all processes)\n' \
+		"" "$A_CPU" "$1" "$B_CPU"
+}
+
+echo "plue bench: $(nproc) cores; wrk -t$THREADS -c$CONNS -d${DURATION}s keep-alive, best of $ROUNDS alternating rounds; $CLONES clones per side"
+echo "  load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine slows both sides)"
 echo "  site $SITE_SHA (wide/ has $WIDE_ENTRIES entries), big $BIG_SHA ($BIG_OBJECTS objects)"
 
 if [[ " $ONLY " == *" blob "* ]]; then
 	for f in blob-1k.txt blob-64k.txt; do
 		label="blob $( [ $f = blob-1k.txt ] && echo 1KiB || echo 64KiB) by sha"
 		purl="$BASE/api/alice/site/blob/$SITE_SHA/$f"
-		a=-
 		if [ "$PLUE_SITE" = 1 ]; then
 			st=$(fetch "$purl" "$WORK/got")
 			if [ "$st" != 200 ]; then
 				say "plue $purl: status $st"
+				purl=""
 			elif ! cmp -s "$WORK/got" "$WORK/www/static/$f"; then
 				say "plue $purl: the bytes differ from the blob"
-			else
-				a=$(rps "$purl")
+				purl=""
 			fi
+		else
+			purl=""
 		fi
-		b=$(rps "$PEER/static/$f")
-		figure "$label" "$a" nginx "$b" req/s ">=" 0.8
+		pair "$purl" "$PEER/static/$f"
+		figure "$label" "$A" nginx "$B" req/s ">=" 0.8
+		cpu_line nginx
 	done
 fi
 
 if [[ " $ONLY " == *" tree "* ]]; then
 	purl="$BASE/api/alice/site/tree/$SITE_SHA/wide"
-	curl_cgit="$PEER/cgit/site/tree/wide?id=$SITE_SHA"
-	a=-
+	qurl="$PEER/cgit/site/tree/wide?id=$SITE_SHA"
 	if [ "$PLUE_SITE" = 1 ]; then
 		st=$(fetch "$purl" "$WORK/got")
 		n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/got" 2>/dev/null || echo "?")
 		if [ "$st" != 200 ] || [ "$n" != "$WIDE_ENTRIES" ]; then
 			say "plue $purl: status $st, $n entries (want 200, $WIDE_ENTRIES)"
-		else
-			a=$(rps "$purl")
+			purl=""
 		fi
-	fi
-	st=$(fetch "$curl_cgit" "$WORK/got")
-	b=-
-	if [ "$st" = 200 ] && grep -q 'file-299.txt' "$WORK/got"; then
-		b=$(rps "$curl_cgit")
 	else
-		say "cgit $curl_cgit: status $st: $(head -c 300 "$WORK/got")"
+		purl=""
 	fi
-	figure "tree $WIDE_ENTRIES entries" "$a" cgit "$b" req/s ">=" 100
+	st=$(fetch "$qurl" "$WORK/got")
+	if [ "$st" = 200 ] && grep -q 'file-299.txt' "$WORK/got"; then
+		pair "$purl" "$qurl"
+	else
+		say "cgit $qurl: status $st: $(head -c 300 "$WORK/got")"
+		pair "$purl" ""
+		B=-
+	fi
+	figure "tree $WIDE_ENTRIES entries" "$A" cgit "$B" req/s ">=" 100
+	cpu_line cgit
 fi
 
 # clone_secs URL: wall time of one `git clone --bare`, in seconds.
@@ -300,6 +410,12 @@ if [[ " $ONLY " == *" clone "* ]]; then
 		done ) &
 		SAMPLER_PID=$!
 	fi
+	# CPU over the whole phase (each side idles while the other clones).
+	python3 -c "$CPU_SAMPLER" "$PLUE_PID" >"$WORK/cpu.plue" &
+	CPU_P_PID=$!
+	python3 -c "$CPU_SAMPLER" "$NGINX_PID" "$FCGI_PID" >"$WORK/cpu.peer" &
+	CPU_Q_PID=$!
+	self0=$(awk '{ print $14 + $15 }' "/proc/$PLUE_PID/stat")
 	for i in $(seq 1 "$CLONES"); do
 		# alternate which side goes first in each round
 		for side in $( [ $((i % 2)) = 1 ] && echo "plue peer" || echo "peer plue"); do
@@ -310,6 +426,13 @@ if [[ " $ONLY " == *" clone "* ]]; then
 			fi
 		done
 	done
+	self1=$(awk '{ print $14 + $15 }' "/proc/$PLUE_PID/stat")
+	kill -TERM "$CPU_P_PID" "$CPU_Q_PID"
+	wait "$CPU_P_PID" "$CPU_Q_PID" || true
+	CPU_P_PID="" CPU_Q_PID=""
+	cpu_self=$(( (self1 - self0) * TICK_US / CLONES / 1000 ))
+	cpu_p=$(( $(cat "$WORK/cpu.plue") * TICK_US / CLONES / 1000 ))
+	cpu_q=$(( $(cat "$WORK/cpu.peer") * TICK_US / CLONES / 1000 ))
 	if [ -n "$SAMPLER_PID" ]; then
 		stop_pid "$SAMPLER_PID" TERM
 		SAMPLER_PID=""
@@ -320,6 +443,9 @@ if [[ " $ONLY " == *" clone "* ]]; then
 	[ ${#plue_times[@]} -eq "$CLONES" ] && a=$(printf '%s\n' "${plue_times[@]}" | median)
 	[ ${#peer_times[@]} -eq "$CLONES" ] && b=$(printf '%s\n' "${peer_times[@]}" | median)
 	figure "clone $BIG_OBJECTS objects" "$a" http-backend "$b" s "<=" 1.1
+	printf '%-20s plue %8s ms    %6s %8s ms    (server CPU per clone, git processes included)\n' \
+		"" "$cpu_p" http-backend "$cpu_q"
+	echo "  of which plue's own threads: $cpu_self ms per clone"
 	echo "  clone runs (s): plue ${plue_times[*]:-none}   http-backend ${peer_times[*]:-none}"
 	if [ -n "$rss_peak" ]; then
 		pack_kib=$(du -sk "$WORK/git/big.git/objects/pack" | cut -f1)
@@ -334,7 +460,7 @@ echo "summary:"
 missed=0
 for f in "${FIGURES[@]}"; do
 	IFS='|' read -r label ratio op target verdict <<<"$f"
-	printf '  %-22s ratio %5s  target %s %-4s  %s\n' "$label" "$ratio" "$op" "$target" "$verdict"
+	printf '  %-20s ratio %6s  target %s %-4s  %s\n' "$label" "$ratio" "$op" "$target" "$verdict"
 	[ "$verdict" = met ] || missed=$((missed + 1))
 done
 echo "  $(( ${#FIGURES[@]} - missed )) of ${#FIGURES[@]} targets met"
