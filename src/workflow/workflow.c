@@ -34,9 +34,9 @@ struct key {
 };
 
 /* Keys of GitHub Actions that Plue recognises but does not support. */
-static const char *const unsupported[] = { "uses", "with", "shell", "services", "container",
-					   "outputs", "defaults", "environment", "run-name",
-					   "secrets", NULL };
+static const char *const unsupported[] = { "uses",     "with",     "shell",       "id",
+					   "services", "container", "outputs",   "defaults",
+					   "environment", "run-name", "secrets", NULL };
 
 static const char *const event_names[WF_EV_COUNT] = {
 	[WF_EV_PUSH] = "push",
