@@ -410,6 +410,9 @@ int workload_finish(struct stream_tx *t, PGconn *db, struct arena *a, struct err
 		   "workload_id = $2 AND status <> 'dead'",
 		   num(a, (long long)runner_id), num(a, (long long)workload_id)))
 		return e->code;
+	/* the runner's cancel watch ends with its workload */
+	if (!db_qv(db, a, e, "SELECT pg_notify('plue_cancel', $1)", num(a, (long long)workload_id)))
+		return e->code;
 	if (!strcmp(type, "workflow") && job_id)
 		return runs_job_done(t, db, a, e, job_id, result, exit_code, reason);
 	return 0;

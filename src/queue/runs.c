@@ -10,6 +10,7 @@
  * can start, its workload's spec adds the repository, ref, commit and the
  * expression contexts (event, repo, inputs, matrix, needs). */
 #include "queue/runs.h"
+#include "api/pulls.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -99,14 +100,13 @@ static int commit_status(PGconn *db, struct arena *a, struct err *e, const struc
 	if (!*r->sha)
 		return 0;
 	const char *base = cfg.public_url && *cfg.public_url ? cfg.public_url : "";
-	if (!db_qv(db, a, e,
-		   "INSERT INTO commit_statuses (repo_id, sha, state, context, description, "
-		   "target_url) VALUES ($1, $2, $3, $4, $5, $6)",
-		   num(a, (long long)r->repo_id), r->sha, state,
-		   arena_printf(a, "plue/%s/%s", r->name, job_name), description,
-		   arena_printf(a, "%s/api/runs/%lld", base, (long long)r->id)))
-		return e->code;
-	return 0;
+	const char *url = !strncmp(base, "http://", 7) || !strncmp(base, "https://", 8)
+				  ? arena_printf(a, "%s/api/runs/%lld", base, (long long)r->id)
+				  : NULL;
+	const char *context = arena_printf(a, "plue/%s/%s", r->name, job_name);
+	if (strlen(context) > 255)
+		context = arena_strndup(a, context, 255);
+	return commit_status_set(db, a, e, r->repo_id, r->sha, state, context, description, url, 0);
 }
 
 /* ---- creating ---- */

@@ -345,6 +345,7 @@ void job_run(struct job_env *env, struct job_result *out)
 	json_t *repo = json_object_get(spec, "repo");
 	json_object_set_new(base_env, "CI", json_string("true"));
 	json_object_set_new(base_env, "PLUE", json_string("true"));
+	json_object_set_new(base_env, "PLUE_WORKSPACE", json_string(sandbox_workspace_inside(env->sb)));
 	json_object_set(base_env, "PLUE_SHA", json_object_get(spec, "commit") ?: json_string(""));
 	json_object_set(base_env, "PLUE_REF", json_object_get(spec, "ref") ?: json_string(""));
 	json_object_set(base_env, "PLUE_REPOSITORY", json_object_get(repo, "full_name") ?: json_string(""));

@@ -28,7 +28,8 @@ struct reporter {
 	json_t *queue;          /* array of {seq, type, payload} not yet stored */
 	int64_t first_queued_ms;
 	bool cancel;
-	volatile bool stop;
+	volatile bool stop;       /* the poster ends */
+	volatile bool watch_stop; /* the watch's long-poll is abandoned */
 	bool in_flight;
 	pthread_t poster, watcher;
 };
@@ -107,8 +108,8 @@ static void *poster_main(void *arg)
 static void *watcher_main(void *arg)
 {
 	struct reporter *r = arg;
-	struct client *c = client_new(r->url, &r->stop);
-	while (!r->stop) {
+	struct client *c = client_new(r->url, &r->watch_stop);
+	while (!r->watch_stop) {
 		json_t *reply = NULL;
 		int st = client_post(c, r->watch_path, r->token, NULL, WATCH_TIMEOUT_MS, &reply);
 		bool cancel = st == 200 && json_is_true(json_object_get(reply, "cancel"));
@@ -119,7 +120,7 @@ static void *watcher_main(void *arg)
 			pthread_mutex_unlock(&r->mu);
 			break;
 		}
-		if (st != 200 && !r->stop)
+		if (st != 200 && !r->watch_stop)
 			usleep(500 * 1000);
 	}
 	client_free(c);
@@ -222,7 +223,19 @@ void reporter_free(struct reporter *r)
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	pthread_join(r->poster, NULL);
-	pthread_join(r->watcher, NULL);
+	/* the server answers the watch when the workload is done: give it a
+	 * moment rather than hanging up on it */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 500 * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(r->watcher, NULL, &ts)) {
+		r->watch_stop = true;
+		pthread_join(r->watcher, NULL);
+	}
 	json_decref(r->queue);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
