@@ -120,6 +120,24 @@ int h_milestone_create(struct req *r, struct resp *w);
 int h_milestone_get(struct req *r, struct resp *w);
 int h_milestone_update(struct req *r, struct resp *w);
 int h_milestone_delete(struct req *r, struct resp *w);
+/* pull requests, reviews, commit statuses, branch protection (api/pulls.c,
+ * reviews.c, statuses.c, protection.c; what they share is in api/pulls.h) */
+int h_pull_list(struct req *r, struct resp *w);
+int h_pull_create(struct req *r, struct resp *w);
+int h_pull_get(struct req *r, struct resp *w);
+int h_pull_update(struct req *r, struct resp *w);
+int h_pull_files(struct req *r, struct resp *w);
+int h_pull_commits(struct req *r, struct resp *w);
+int h_pull_merge(struct req *r, struct resp *w);
+int h_review_list(struct req *r, struct resp *w);
+int h_review_create(struct req *r, struct resp *w);
+int h_review_comments(struct req *r, struct resp *w);
+int h_status_create(struct req *r, struct resp *w);
+int h_status_list(struct req *r, struct resp *w);
+int h_status_combined(struct req *r, struct resp *w);
+int h_protection_get(struct req *r, struct resp *w);
+int h_protection_put(struct req *r, struct resp *w);
+int h_protection_delete(struct req *r, struct resp *w);
 /* git smart HTTP (git/smart_http.c) */
 int h_git_info_refs(struct req *r, struct resp *w);
 int h_git_upload_pack(struct req *r, struct resp *w);

@@ -5,13 +5,16 @@
 #ifndef PLUE_PULLS_H
 #define PLUE_PULLS_H
 
+#include <git2.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "api/collab.h"
 #include "base/arena.h"
 #include "base/err.h"
+#include "http/http.h"
 
 /* ---- commit statuses (api/statuses.c) ---- */
 
@@ -47,6 +50,44 @@ int commit_status_combined(PGconn *db, struct arena *a, struct err *e, int64_t r
  * pusher_id 0: no user (a CI task). 0 or ERR_*; the caller rolls back. */
 int pulls_on_push(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, const char *ref,
 		  const char *before, const char *after, int64_t pusher_id);
+
+/* ---- shared by the pull request and review handlers (api/pulls.c) ---- */
+
+/* A pull request: its issue row plus the branch pair (arena strings). */
+struct pull {
+	struct issue is;          /* number, title, body, state, author... */
+	const char *head, *base;  /* branch names, without refs/heads/ */
+	const char *head_sha;     /* head tip at the last push seen (or at the merge) */
+	const char *base_sha;     /* base tip at the last update (before the merge) */
+	bool merged;
+	const char *merged_at, *merged_by, *merge_commit_sha, *merge_method; /* NULL unless merged */
+	const char *mergeable, *mergeable_base, *mergeable_head, *conflicts; /* cache */
+};
+
+/* Loads pull request `number` (URL text) of r->repo. ERR_NOTFOUND "pull
+ * request 'o/r#N' not found" when there is none (an issue is not one). */
+int pull_load(struct req *r, const char *number, struct pull *out);
+
+/* The commits a pull request is about: an open one's live branch tips
+ * (head_ok / base_ok false when the branch is gone: the recorded sha is
+ * used), a closed or merged one's recorded shas. */
+struct pull_tips {
+	git_oid head, base;
+	bool head_ok, base_ok;
+};
+int pull_tips_get(struct req *r, git_repository *repo, const struct pull *p,
+		  struct pull_tips *out);
+
+/* The payload of a `pull_request` / `pull_request.review` event:
+ * {action, number, pull_request {number, title, body, state, author,
+ * merged, head_ref, head_sha, base_ref, base_sha, url, html_url},
+ * repository, sender, base, head_ref, head_sha}. New reference. */
+json_t *pull_payload(const struct repo *repo, const struct pull *p, const char *action,
+		     const char *sender);
+
+/* Opens r->repo's repository for this thread; a vanished directory is the
+ * repository not being there. */
+int pull_repo_open(struct req *r, git_repository **out);
 
 /* ---- branch protection (api/protection.c) ---- */
 

@@ -107,6 +107,32 @@ const struct route app_routes[] = {
 	  REPO | ROUTE_WRITE | ROUTE_JSON },
 	{ DELETE, "/api/:owner/:repo/milestones/:number", h_milestone_delete, REPO | ROUTE_WRITE },
 
+	/* pull requests and reviews (api/pulls.c, reviews.c): like issues,
+	 * readers may take part; merging needs write access */
+	{ GET, "/api/:owner/:repo/pulls", h_pull_list, REPO },
+	{ POST, "/api/:owner/:repo/pulls", h_pull_create, COLLAB_W | ROUTE_JSON, SCOPE_REPO_WRITE },
+	{ GET, "/api/:owner/:repo/pulls/:number", h_pull_get, REPO },
+	{ PATCH, "/api/:owner/:repo/pulls/:number", h_pull_update, COLLAB_W | ROUTE_JSON,
+	  SCOPE_REPO_WRITE },
+	{ GET, "/api/:owner/:repo/pulls/:number/files", h_pull_files, REPO },
+	{ GET, "/api/:owner/:repo/pulls/:number/commits", h_pull_commits, REPO },
+	{ POST, "/api/:owner/:repo/pulls/:number/merge", h_pull_merge,
+	  REPO | ROUTE_WRITE | ROUTE_JSON },
+	{ GET, "/api/:owner/:repo/pulls/:number/reviews", h_review_list, REPO },
+	{ POST, "/api/:owner/:repo/pulls/:number/reviews", h_review_create, COLLAB_W | ROUTE_JSON,
+	  SCOPE_REPO_WRITE },
+	{ GET, "/api/:owner/:repo/pulls/:number/comments", h_review_comments, REPO },
+	/* commit statuses (api/statuses.c), branch protection (api/protection.c) */
+	{ GET, "/api/:owner/:repo/statuses/:sha", h_status_list, REPO },
+	{ POST, "/api/:owner/:repo/statuses/:sha", h_status_create,
+	  REPO | ROUTE_WRITE | ROUTE_JSON },
+	{ GET, "/api/:owner/:repo/commits/:sha/status", h_status_combined, REPO },
+	{ GET, "/api/:owner/:repo/protections/*pattern", h_protection_get, REPO | ROUTE_ADMIN },
+	{ PUT, "/api/:owner/:repo/protections/*pattern", h_protection_put,
+	  REPO | ROUTE_ADMIN | ROUTE_JSON },
+	{ DELETE, "/api/:owner/:repo/protections/*pattern", h_protection_delete,
+	  REPO | ROUTE_ADMIN },
+
 	/* browsing: SHA-addressed URLs are immutable and cached */
 	{ GET, "/api/:owner/:repo/branches", h_branches_list, REPO },
 	{ GET, "/api/:owner/:repo/refs/*ref", h_ref_get, REPO },

@@ -44,6 +44,12 @@ int cmd_serve(int argc, char **argv)
 		log_warn("PLUE_SANDBOX=none: workflow steps run UNSANDBOXED on this machine; "
 			 "development only");
 
+	struct err he = { 0 };
+	if (hook_install(cfg.data_abs, &he)) { /* branch protection on pushes */
+		log_error("%s", he.msg);
+		cmd_teardown();
+		return 1;
+	}
 	cache_init((size_t)cfg.cache_mb << 20);
 	workers_start(cfg.workers > 0 ? cfg.workers : 1);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -79,7 +79,7 @@ static void merge_opts_init(git_merge_options *o)
 }
 
 int merge_state_get(struct merge_state *out, struct arena *a, git_repository *repo,
-		    const git_oid *base, const git_oid *head, struct err *e)
+		    const git_oid *base, const git_oid *head, bool trial, struct err *e)
 {
 	git_commit *bc = NULL, *hc = NULL;
 	git_index *idx = NULL;
@@ -101,6 +101,8 @@ int merge_state_get(struct merge_state *out, struct arena *a, git_repository *re
 		rc = objects_error(e, grc, "cannot count commits");
 		goto done;
 	}
+	if (!trial)
+		goto done;
 	if (out->ahead == 0 || out->behind == 0) {
 		out->clean = true; /* nothing to merge, or a fast-forward */
 		goto done;

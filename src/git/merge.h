@@ -33,12 +33,13 @@ struct merge_state {
 	size_t nconflicts_total;
 };
 
-/* Fills *out for merging head into base: merge base, ahead/behind and a
- * trial merge of the trees in memory (nothing is written). Unrelated
- * histories are reported as not clean with no paths. 0 or ERR_NOTFOUND
- * (a commit is missing) / ERR_INTERNAL. */
+/* Fills *out for merging head into base: merge base, ahead/behind and,
+ * when trial is set, a trial merge of the trees in memory (nothing is
+ * written; without it clean is left false). Unrelated histories are
+ * reported as not clean with no paths. 0 or ERR_NOTFOUND (a commit is
+ * missing) / ERR_INTERNAL. */
 int merge_state_get(struct merge_state *out, struct arena *a, git_repository *repo,
-		    const git_oid *base, const git_oid *head, struct err *e);
+		    const git_oid *base, const git_oid *head, bool trial, struct err *e);
 
 /* The diff a pull request shows: the merge base's tree against head's
  * tree (what head adds, whatever moved on base since), with rename

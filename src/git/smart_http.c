@@ -8,7 +8,9 @@
  * After a push, the updated refs go to `branches` and one `events` row per
  * ref, in one transaction, with NOTIFY plue_events. */
 #include "api/api.h"
+#include "api/pulls.h"
 #include "auth/auth.h"
+#include "base/config.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "db/db.h"
@@ -35,10 +37,12 @@ extern char **environ;
 
 /* ---- spawning ---- */
 
-/* The child's environment: nothing of ours leaks (no PLUE_*, no secrets). */
-static char **git_env(struct arena *a, const char *protocol)
+/* The child's environment: nothing of ours leaks (no PLUE_*, no secrets),
+ * except, for a push, what the pre-receive hook (cmd/hook.c) needs to
+ * check branch protection: the repository, the pusher, the database. */
+static char **git_env(struct arena *a, const char *protocol, const struct req *push)
 {
-	char **env = arena_alloc(a, 8 * sizeof(char *));
+	char **env = arena_alloc(a, 12 * sizeof(char *));
 	size_t n = 0;
 	env[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
 	env[n++] = "HOME=/nonexistent";
@@ -46,6 +50,11 @@ static char **git_env(struct arena *a, const char *protocol)
 	env[n++] = "LC_ALL=C";
 	if (protocol)
 		env[n++] = arena_printf(a, "GIT_PROTOCOL=%s", protocol);
+	if (push) {
+		env[n++] = arena_printf(a, "PLUE_REPO_ID=%lld", (long long)push->repo->id);
+		env[n++] = arena_printf(a, "PLUE_PUSHER_ID=%lld", (long long)push->auth.user_id);
+		env[n++] = arena_printf(a, "PLUE_DB=%s", db_conninfo());
+	}
 	env[n] = NULL;
 	return env;
 }
@@ -146,7 +155,7 @@ int h_git_info_refs(struct req *r, struct resp *w)
 			 (char *)r->repo->disk_path, NULL };
 	pid_t pid;
 	int in_fd, out_fd, err_fd;
-	if (spawn_git(&pid, &in_fd, &out_fd, &err_fd, argv, git_env(r->arena, proto))) {
+	if (spawn_git(&pid, &in_fd, &out_fd, &err_fd, argv, git_env(r->arena, proto, NULL))) {
 		log_error("cannot run git %s: %s", svc + 4, strerror(errno));
 		return err_set(&r->err, ERR_INTERNAL, "git_error", "cannot run git");
 	}
@@ -476,6 +485,11 @@ static void record_push(void *arg, PGconn *db)
 		free(payload);
 		if (!ev)
 			goto fail;
+		/* pull requests follow their branches (api/pulls.c) */
+		if (!strncmp(u->ref, "refs/heads/", 11) &&
+		    pulls_on_push(db, a, &e, r->repo->id, u->ref, u->old_sha, u->new_sha,
+				  r->auth.user_id))
+			goto fail;
 	}
 	if (first && !has_default && new_default) {
 		if (!db_qv(db, a, &e, "UPDATE repositories SET default_branch = $2 WHERE id = $1", rid,
@@ -742,9 +756,12 @@ static int start_rpc(struct req *r, struct resp *w, const char *svc)
 	}
 	g->wake_r = wp[0];
 	g->wake_w = wp[1];
-	char *argv[] = { "git", (char *)(svc + 4), "--stateless-rpc", (char *)r->repo->disk_path,
-			 NULL };
-	if (spawn_git(&g->pid, &g->in_fd, &g->out_fd, &g->err_fd, argv, git_env(r->arena, proto))) {
+	/* pushes run DATA/hooks/pre-receive: branch protection (cmd/hook.c) */
+	char *hooks = arena_printf(r->arena, "core.hooksPath=%s/hooks", cfg.data_abs);
+	char *argv[] = { "git", "-c", hooks, (char *)(svc + 4), "--stateless-rpc",
+			 (char *)r->repo->disk_path, NULL };
+	if (spawn_git(&g->pid, &g->in_fd, &g->out_fd, &g->err_fd, argv,
+		      git_env(r->arena, proto, receive ? r : NULL))) {
 		log_error("cannot run git %s: %s", svc + 4, strerror(errno));
 		g->pid = -1;
 		gs_free(&g->base);
