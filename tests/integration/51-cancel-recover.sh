@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# 51-cancel-recover: stopping and surviving. Cancel stops a running step
+# (its sandboxed process is killed) and cancels what waited for it; a
+# runner killed with SIGKILL mid-step is noticed and its job retried as
+# attempt 2 on another runner; a restart of the server mid-run loses
+# nothing (the busy runner finishes and delivers its events to the new
+# server). Real server, warm pool and sandbox throughout.
+. "$(dirname "$0")/lib.sh"
+export PLUE_SANDBOX=${PLUE_SANDBOX:-auto}
+export PLUE_WARM_POOL=2
+start_server
+ALICE=$(new_user alice)
+api POST /api/repos "$ALICE" '{"name":"ops"}'
+expect_status 201 "create repo"
+PG="host=$PLUE_DATA_DIR/pg dbname=plue user=plue"
+sql() { psql -qtAX "$PG" -c "$1"; }
+
+wait_run() {
+	local i
+	for i in $(seq 1 900); do
+		api GET "/api/runs/$1" "$ALICE"
+		case "$(json .status)" in success | failure | cancelled | skipped) return 0 ;; esac
+		sleep 0.1
+	done
+	fail "run $1 did not finish: ${BODY_OUT:0:400}"
+	return 1
+}
+# wait_log RUN TEXT: until the run's stored log has TEXT
+wait_log() {
+	local i
+	for i in $(seq 1 600); do
+		api GET "/api/runs/$1/logs" "$ALICE"
+		grep -qF -- "$2" <<<"$BODY_OUT" && return 0
+		sleep 0.1
+	done
+	fail "run $1 never logged '$2'"
+	return 1
+}
+# dispatch FILE: starts a workflow by hand, prints the new run's id
+dispatch() {
+	api POST "/api/alice/ops/workflows/$1/dispatch" "$ALICE" '{}'
+	[ "$STATUS" = 202 ] || { fail "dispatch $1: $STATUS ${BODY_OUT:0:200}"; return 1; }
+	local ev i
+	ev=$(json .event_id)
+	for i in $(seq 1 100); do
+		api GET /api/alice/ops/runs "$ALICE"
+		id=$(node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")).find(x=>x.event.id===+process.argv[1]);process.stdout.write(r?String(r.id):"")' "$ev" <<<"$BODY_OUT")
+		[ -n "$id" ] && { echo "$id"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+jobfield() {
+	node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));const j=r.jobs.find(x=>x.name===process.argv[1]);let v=j;for(const k of process.argv[2].split(".").filter(Boolean))v=v==null?undefined:v[/^\d+$/.test(k)?+k:k];process.stdout.write(v===undefined?"<undefined>":v===null?"null":typeof v==="object"?JSON.stringify(v):String(v))' "$1" "$2" <<<"$BODY_OUT"
+}
+
+SRC="$T_DIR/src"
+git init -q "$SRC"
+mkdir -p "$SRC/.plue/workflows"
+cat >"$SRC/.plue/workflows/slow.yaml" <<'EOF'
+on: workflow_dispatch
+jobs:
+  long:
+    steps:
+      - name: Sleep
+        run: |
+          echo "sleeping now"
+          sleep 120
+          echo "never printed"
+      - name: Later
+        run: echo "later must not run"
+  after:
+    needs: [long]
+    steps:
+      - run: echo "after must not run"
+EOF
+cat >"$SRC/.plue/workflows/retry.yaml" <<'EOF'
+on: workflow_dispatch
+jobs:
+  work:
+    steps:
+      - name: Work
+        run: |
+          echo "work begins"
+          sleep 6
+          echo "work finished"
+EOF
+cat >"$SRC/.plue/workflows/restart.yaml" <<'EOF'
+on: workflow_dispatch
+jobs:
+  ticks:
+    steps:
+      - name: Tick
+        run: for i in $(seq 1 12); do echo "tick-$i"; sleep 0.5; done
+EOF
+(cd "$SRC" && git add . && git commit -qm "workflows")
+check "push" git -C "$SRC" push -q "http://alice:$ALICE@127.0.0.1:$PORT/alice/ops.git" main
+
+# ---- cancel ----
+RUN=$(dispatch slow.yaml)
+check "slow run started" test -n "$RUN"
+wait_log "$RUN" "sleeping now"
+api POST "/api/runs/$RUN/cancel" "$ALICE"
+expect_status 202 "cancel accepted"
+expect_json .status cancelling "cancel answer"
+wait_run "$RUN"
+expect_json .status cancelled "run cancelled"
+expect_json .conclusion "cancelled by alice" "run says who cancelled it"
+check "long job cancelled" test "$(jobfield long status)" = cancelled
+check "the sleeping step was cancelled" test "$(jobfield long steps.1.status)" = cancelled
+check "the next step did not run" test "$(jobfield long steps.2.status)" != success
+check "the dependent job was cancelled" test "$(jobfield after status)" = cancelled
+api GET "/api/runs/$RUN/logs" "$ALICE"
+check "the step's process was killed" bash -c '! grep -qF "never printed" <<<"$1"' _ "$BODY_OUT"
+check "later steps did not run" bash -c '! grep -qF "must not run" <<<"$1"' _ "$BODY_OUT"
+curl -s -N --max-time 20 -H "Authorization: Bearer $ALICE" "$BASE/api/runs/$RUN/stream" >"$T_DIR/cancel.sse"
+check "stream has the runner's aborted event" grep -q '^event: aborted' "$T_DIR/cancel.sse"
+check "stream ends with done: cancelled" bash -c 'tail -3 "$1" | grep -q "\"status\": \"cancelled\""' _ "$T_DIR/cancel.sse"
+api POST "/api/runs/$RUN/cancel" "$ALICE"
+expect_error 409 run_finished "has already finished" "cancel twice"
+
+# ---- a runner killed mid-step: attempt 2 elsewhere ----
+RUN=$(dispatch retry.yaml)
+check "retry run started" test -n "$RUN"
+wait_log "$RUN" "work begins"
+PID=$(sql "SELECT pid FROM runners WHERE status = 'busy' ORDER BY id DESC LIMIT 1")
+check "the busy runner is known ($PID)" test -n "$PID"
+kill -9 "$PID"
+wait_run "$RUN"
+expect_json .status success "the run succeeded after the retry"
+check "the job ran as attempt 2" test "$(jobfield work attempt)" = 2
+api GET "/api/runs/$RUN/logs" "$ALICE"
+check "attempt 2 finished the work" grep -qF "work finished" <<<"$BODY_OUT"
+curl -s -N --max-time 20 -H "Authorization: Bearer $ALICE" "$BASE/api/runs/$RUN/stream" >"$T_DIR/retry.sse"
+check "the stream says why it was retried" grep -q 'stopped responding.*retrying as attempt 2 of 2' "$T_DIR/retry.sse"
+check "the dead runner is marked dead" test "$(sql "SELECT status FROM runners WHERE pid = $PID")" = dead
+
+# ---- a restart of the server mid-run ----
+RUN=$(dispatch restart.yaml)
+check "restart run started" test -n "$RUN"
+wait_log "$RUN" "tick-2"
+stop_server
+start_server --port "$PORT"
+wait_run "$RUN"
+expect_json .status success "the run finished across the restart"
+api GET "/api/runs/$RUN/logs" "$ALICE"
+got=$(grep -c '^tick-' <<<"$BODY_OUT")
+check "every tick stored once across the restart ($got)" test "$got" = 12
+check "ticks in order" test "$(grep '^tick-' <<<"$BODY_OUT" | tr '\n' ' ')" = "$(seq 1 12 | sed 's/^/tick-/' | tr '\n' ' ')"
+api GET "/api/runs/$RUN" "$ALICE"
+check "one attempt was enough" test "$(jobfield ticks attempt)" = 1
+
+# ---- runner protocol refusals ----
+api POST /internal/runners/register "wrong-secret" '{}'
+expect_error 401 invalid_secret "invalid runner registration secret" "register with a bad secret"
+api POST /internal/runners/1/claim "plue_runner_nope"
+expect_error 401 invalid_token "invalid runner token" "claim with a bad token"
+api POST /internal/tasks/1/events "plue_task_nope" '{"events":[]}'
+expect_error 401 invalid_token "invalid or expired task token" "events with a bad task token"
+api POST /internal/tasks/1/complete "plue_task_nope" '{"result":"success"}'
+expect_error 401 invalid_token "invalid or expired task token" "complete with a bad task token"
+
+finish
