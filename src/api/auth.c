@@ -112,8 +112,9 @@ int h_siwe_nonce(struct req *r, struct resp *w)
 	random_bytes(raw, sizeof(raw));
 	hex_encode(nonce, raw, sizeof(raw));
 	/* used and expired nonces are kept a day so a late replay is told why */
-	db_qv(r->db, r->arena, NULL,
-	      "DELETE FROM siwe_nonces WHERE expires_at < now() - interval '1 day'");
+	db_query(r->db, r->arena, NULL,
+		 "DELETE FROM siwe_nonces WHERE expires_at < now() - interval '1 day'", 0, NULL);
+	ratelimit_prune(r->db, r->arena);
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
 			      "INSERT INTO siwe_nonces (nonce, expires_at, ip) "
 			      "VALUES ($1, now() + interval '" NONCE_TTL "', $2) "
@@ -300,7 +301,12 @@ int h_login(struct req *r, struct resp *w)
 		if ((rc = ratelimit_hit(r->db, r->arena, &r->err, ip_key, LOGIN_WINDOW_S, NULL)) ||
 		    (rc = ratelimit_hit(r->db, r->arena, &r->err, user_key, LOGIN_WINDOW_S, NULL)))
 			return rc;
-		log_info("failed sign-in for '%.100s' from %s", username, client_ip(r));
+		ratelimit_prune(r->db, r->arena);
+		/* the name is the client's text: logged only when it is a name */
+		struct err ignored = { 0 };
+		log_info("failed sign-in for '%s' from %s",
+			 validate_username(&ignored, username) ? "(not a username)" : username,
+			 client_ip(r));
 		return err_set(&r->err, ERR_AUTH, "invalid_credentials",
 			       "incorrect username or password");
 	}

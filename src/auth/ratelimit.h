@@ -26,4 +26,9 @@ int ratelimit_hit(PGconn *db, struct arena *a, struct err *e, const char *key, i
 /* Forgets key (after a successful sign-in). Failures are only logged. */
 void ratelimit_reset(PGconn *db, struct arena *a, const char *key);
 
+/* Deletes counters whose window started over a day ago (no limit here has
+ * a longer window), so the table holds only recent clients. Failures are
+ * only logged. */
+void ratelimit_prune(PGconn *db, struct arena *a);
+
 #endif

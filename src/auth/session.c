@@ -168,6 +168,11 @@ int session_create(struct req *r, struct resp *w, int64_t user_id, const char *m
 		   const char **csrf)
 {
 	const char *ua = req_header(r, "User-Agent");
+	/* the user's sessions that ended a month ago are of no more use */
+	db_qv(r->db, r->arena, NULL,
+	      "DELETE FROM auth_sessions WHERE user_id = $1 AND "
+	      "(expires_at < now() - interval '30 days' OR revoked_at < now() - interval '30 days')",
+	      arena_printf(r->arena, "%lld", (long long)user_id));
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
 			      "INSERT INTO auth_sessions (user_id, method, expires_at, user_agent, ip) "
 			      "VALUES ($1, $2, now() + make_interval(secs => $3::int), left($4, 300), $5) "
