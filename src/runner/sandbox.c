@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -42,6 +44,18 @@
 #define KILL_GRACE_MS 500
 /* Cancel is polled at least this often. */
 #define CANCEL_POLL_MS 50
+
+/* The helper (sandbox_helper.c) is this very executable started under the
+ * name SANDBOX_HELPER_PATH. The check lives here, in the object every user
+ * of the API links, so every binary that can create sandboxes (plue, the
+ * tests) also serves as their helper without wiring it into its main(), and
+ * the helper is always the same build as the code that drives it. */
+__attribute__((constructor)) static void sandbox_helper_hook(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	if (argc > 1 && argv && argv[0] && !strcmp(argv[0], SANDBOX_HELPER_PATH))
+		_exit(sandbox_helper_main(argc, argv));
+}
 
 /* ---- small helpers ---- */
 
@@ -91,6 +105,9 @@ void sandbox_spawn_release(struct sandbox_spawn *sp)
 	sandbox_argv_free(sp->argv);
 	sandbox_argv_free(sp->envp);
 	free(sp->chdir);
+	free(sp->pidfile);
+	for (int i = 0; i < sp->nbinds; i++)
+		free(sp->binds[i][0]), free(sp->binds[i][1]);
 	memset(sp, 0, sizeof(*sp));
 }
 
@@ -190,7 +207,8 @@ int sandbox_state_root(const char **out, struct err *e)
 				      getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
 				      (unsigned)geteuid());
 		struct stat st;
-		if (mkdir(p, 0700) && errno != EEXIST) {
+		/* 0711 for bubblewrap: see sandbox_create */
+		if (mkdir(p, 0711) && errno != EEXIST) {
 			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
 				     "cannot create sandbox directory '%.200s': %s", p, strerror(errno));
 			free(p);
@@ -204,6 +222,7 @@ int sandbox_state_root(const char **out, struct err *e)
 			free(p);
 			goto done;
 		}
+		chmod(p, 0711);
 		char *uids = xasprintf("%s/uids", p);
 		mkdir(uids, 0700);
 		free(uids);
@@ -436,7 +455,6 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 	struct sandbox *sb = xcalloc(1, sizeof(*sb));
 	*out = NULL;
 	sb->kind = kind;
-	sb->ws_fd = sb->tmp_fd = sb->helper_fd = -1;
 	sb->limits = (struct sandbox_limits){
 		.memory_bytes = SANDBOX_DEFAULT_MEMORY,
 		.max_procs = SANDBOX_DEFAULT_PROCS,
@@ -454,7 +472,10 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 	sb->state_root = root;
 	sb->id = random_token("plue-", 8);
 	sb->dir = xasprintf("%s/%s", root, sb->id);
-	if (mkdir(sb->dir, 0700)) {
+	/* 0711: bubblewrap, running as the sandbox's uid, must pass through to
+	 * the sandbox's /tmp and bind points; the names are random and what is
+	 * inside is private */
+	if (mkdir(sb->dir, 0711) || chmod(sb->dir, 0711)) {
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
 			     "cannot create sandbox state '%.200s': %s", sb->dir, strerror(errno));
 		goto done;
@@ -526,17 +547,13 @@ void sandbox_destroy(struct sandbox *sb)
 		sandbox_gvisor_stop(sb);
 	for (size_t i = 0; i < sb->npgids; i++)
 		kill(-sb->pgids[i], SIGKILL);
-	if (sb->ws_fd >= 0)
-		close(sb->ws_fd);
-	if (sb->tmp_fd >= 0)
-		close(sb->tmp_fd);
-	if (sb->helper_fd >= 0)
-		close(sb->helper_fd);
 	if (sb->dir)
 		rm_rf(sb->dir);
 	if (sb->uid_claim)
 		unlink(sb->uid_claim);
 	free(sb->uid_claim);
+	free(sb->bind_ws);
+	free(sb->bind_helper);
 	free(sb->pgids);
 	free(sb->helper);
 	free(sb->workspace);
@@ -553,6 +570,11 @@ const char *sandbox_workspace(const struct sandbox *sb)
 const char *sandbox_workspace_inside(const struct sandbox *sb)
 {
 	return sb->kind == SANDBOX_NONE ? sb->workspace : SANDBOX_WORKSPACE;
+}
+
+const char *sandbox_id(const struct sandbox *sb)
+{
+	return sb->id;
 }
 
 enum sandbox_kind sandbox_kind_of(const struct sandbox *sb)
@@ -763,12 +785,7 @@ child_exec(const struct sandbox_spawn *sp, int in_fd, int out_fd, int err_fd)
 	dup2(in_fd, 0);
 	dup2(out_fd, 1);
 	dup2(err_fd, 2);
-	int tmp[4];
-	for (int i = 0; i < sp->nkeep; i++)
-		tmp[i] = fcntl(sp->keep_fds[i], F_DUPFD, 64 + i);
-	for (int i = 0; i < sp->nkeep; i++)
-		dup2(tmp[i], 3 + i);
-	syscall(SYS_close_range, 3 + sp->nkeep, ~0U, 0);
+	syscall(SYS_close_range, 3, ~0U, 0);
 	setsid();
 	sigset_t none;
 	sigemptyset(&none);
@@ -776,6 +793,13 @@ child_exec(const struct sandbox_spawn *sp, int in_fd, int out_fd, int err_fd)
 	for (int sig = 1; sig < 32; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
+	if (sp->nbinds > 0) {
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+			goto fail;
+		for (int i = 0; i < sp->nbinds; i++)
+			if (mount(sp->binds[i][0], sp->binds[i][1], NULL, MS_BIND | MS_REC, NULL))
+				goto fail;
+	}
 	if (sp->chdir && chdir(sp->chdir))
 		goto fail;
 	if (sp->uid != geteuid() || sp->gid != getegid()) {
@@ -841,7 +865,7 @@ static int run_spawn(struct sandbox *sb, const struct sandbox_spawn *sp,
 	}
 	int64_t deadline = t0 + lim->timeout_ms;
 	int64_t killed_at = 0; /* when the polite kill went out */
-	bool hard = false, exited = false;
+	bool hard = false, exited = false, told = false;
 	int status = 0;
 	bool out_open = true, err_open = true;
 	int64_t next_cancel = 0;
@@ -859,12 +883,16 @@ static int run_spawn(struct sandbox *sb, const struct sandbox_spawn *sp,
 					res->cancelled = true, why = "cancel";
 			}
 			if (why) {
-				/* gVisor: runsc exec forwards SIGTERM to the helper, which
-				 * kills the command's session; elsewhere SIGKILL is final */
-				kill_spawned(sp, pid, sb->kind == SANDBOX_GVISOR ? SIGTERM : SIGKILL);
 				killed_at = now;
+				/* gVisor: the helper kills the command's session when told
+				 * (below); elsewhere SIGKILL is final */
+				if (sb->kind != SANDBOX_GVISOR)
+					kill_spawned(sp, pid, SIGKILL);
 			}
-		} else if (!hard && now - killed_at >= KILL_GRACE_MS) {
+		}
+		if (killed_at && !told && sb->kind == SANDBOX_GVISOR)
+			told = sandbox_gvisor_stop_exec(sb, sp->pidfile) == 0;
+		if (killed_at && !hard && now - killed_at >= KILL_GRACE_MS) {
 			hard = true;
 			kill_spawned(sp, pid, SIGKILL);
 			if (sb->kind == SANDBOX_GVISOR) {

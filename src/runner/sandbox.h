@@ -169,6 +169,9 @@ const char *sandbox_workspace(const struct sandbox *sb);
 /* The workspace as commands see it: "/workspace", or the host directory for
  * SANDBOX_NONE (for variables such as the job's workspace path). */
 const char *sandbox_workspace_inside(const struct sandbox *sb);
+/* A name for logs, unique on this machine ("plue-" and hex); for gVisor
+ * also the runsc container id. */
+const char *sandbox_id(const struct sandbox *sb);
 /* The sandbox's kind. */
 enum sandbox_kind sandbox_kind_of(const struct sandbox *sb);
 /* The uid and gid commands run as (the host's numbering; the runner's own

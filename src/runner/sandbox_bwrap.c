@@ -3,8 +3,10 @@
  * view as under gVisor: /usr and /etc read-only, the merged-/usr links, the
  * workspace at /workspace, the sandbox's private /tmp, /proc and a minimal
  * /dev, no network unless granted. bwrap runs unprivileged as the sandbox's
- * uid; the runner opens the directories to bind first and passes them as
- * descriptors, so their host paths need not be reachable by that uid. */
+ * uid, so the paths it binds must be reachable by that uid; the workspace
+ * (often under the runner's private data directory) and the helper are
+ * therefore first bound, as root, onto points in the sandbox's state
+ * directory, in a mount namespace private to the command's process. */
 #include "runner/sandbox_impl.h"
 
 #include "base/util.h"
@@ -20,20 +22,18 @@
 
 static const char *const usr_links[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
 
-/* Descriptor numbers the child sees (sandbox_spawn.keep_fds order). */
-enum { FD_WORKSPACE = 3, FD_TMP = 4, FD_HELPER = 5 };
-
 int sandbox_bwrap_prepare(struct sandbox *sb, struct err *e)
 {
-	char *tmp = xasprintf("%s/tmp", sb->dir);
-	sb->ws_fd = open(sb->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	sb->tmp_fd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	sb->helper_fd = open(sb->helper, O_PATH | O_CLOEXEC);
-	free(tmp);
-	if (sb->ws_fd < 0 || sb->tmp_fd < 0 || sb->helper_fd < 0)
+	if (geteuid() != 0)
+		return 0; /* bwrap runs as us: our paths are reachable */
+	sb->bind_ws = xasprintf("%s/ws", sb->dir);
+	sb->bind_helper = xasprintf("%s/helper", sb->dir);
+	int fd = -1;
+	if (mkdir(sb->bind_ws, 0700) ||
+	    (fd = open(sb->bind_helper, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700)) < 0)
 		return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
-			       "cannot open the directories of sandbox '%s': %s", sb->id,
-			       strerror(errno));
+			       "cannot prepare sandbox '%s': %s", sb->id, strerror(errno));
+	close(fd);
 	return 0;
 }
 
@@ -87,15 +87,19 @@ int sandbox_bwrap_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	sandbox_argv_add(&a, "/proc");
 	sandbox_argv_add(&a, "--dev");
 	sandbox_argv_add(&a, "/dev");
-	sandbox_argv_add(&a, "--bind-fd");
-	sandbox_argv_addf(&a, "%d", FD_WORKSPACE);
+	sandbox_argv_add(&a, "--bind");
+	sandbox_argv_add(&a, sb->bind_ws ? sb->bind_ws : sb->workspace);
 	sandbox_argv_add(&a, SANDBOX_WORKSPACE);
-	sandbox_argv_add(&a, "--bind-fd");
-	sandbox_argv_addf(&a, "%d", FD_TMP);
+	sandbox_argv_add(&a, "--bind");
+	sandbox_argv_addf(&a, "%s/tmp", sb->dir);
 	sandbox_argv_add(&a, "/tmp");
-	sandbox_argv_add(&a, "--ro-bind-fd");
-	sandbox_argv_addf(&a, "%d", FD_HELPER);
+	sandbox_argv_add(&a, "--ro-bind");
+	sandbox_argv_add(&a, sb->bind_helper ? sb->bind_helper : sb->helper);
 	sandbox_argv_add(&a, SANDBOX_HELPER_PATH);
+	/* the root bwrap builds is a tmpfs: make it, and the links in it,
+	 * read-only like gVisor's */
+	sandbox_argv_add(&a, "--remount-ro");
+	sandbox_argv_add(&a, "/");
 	sandbox_argv_add(&a, "--chdir");
 	sandbox_argv_add(&a, SANDBOX_WORKSPACE);
 	sandbox_argv_add(&a, "--");
@@ -105,10 +109,13 @@ int sandbox_bwrap_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	/* bwrap hands its own environment to the command: it travels in envp,
 	 * not argv, so it does not show in the host's ps */
 	sp->envp = sandbox_env_build(cmd, "/tmp");
-	sp->keep_fds[0] = sb->ws_fd;
-	sp->keep_fds[1] = sb->tmp_fd;
-	sp->keep_fds[2] = sb->helper_fd;
-	sp->nkeep = 3;
+	if (sb->bind_ws) {
+		sp->binds[0][0] = xstrdup(sb->workspace);
+		sp->binds[0][1] = xstrdup(sb->bind_ws);
+		sp->binds[1][0] = xstrdup(sb->helper);
+		sp->binds[1][1] = xstrdup(sb->bind_helper);
+		sp->nbinds = 2;
+	}
 	sp->uid = sb->uid;
 	sp->gid = sb->gid;
 	/* killing bwrap ends its pid namespace, and with it everything inside */

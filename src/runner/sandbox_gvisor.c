@@ -157,13 +157,18 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 		"root", "path", rootfs, "readonly", 1,
 		"hostname", "plue",
 		"mounts", mounts,
-		"linux", "namespaces", "type", "pid", "type", "network", "type", "ipc", "type", "uts",
-		"type", "mount",
+		"linux", "namespaces", "type", "pid", "type", "ipc", "type", "uts", "type", "mount",
+		"type", "network",
 		/* relative: nested under the runner's own cgroups */
 		"cgroupsPath", sb->id,
 		"resources", "memory", "limit", (json_int_t)(sb->limits.memory_bytes + GVISOR_OVERHEAD),
 		"pids", "limit", (json_int_t)(4LL * sb->limits.max_procs + 512));
 	mounts = NULL;
+	if (doc && sb->limits.network) {
+		/* --network=host uses the runner's namespace: no new one */
+		json_t *ns = json_object_get(json_object_get(doc, "linux"), "namespaces");
+		json_array_remove(ns, json_array_size(ns) - 1);
+	}
 	if (!doc) {
 		rc = err_set(e, ERR_INTERNAL, "sandbox_config", "cannot build the OCI configuration");
 		goto done;
@@ -234,6 +239,9 @@ int sandbox_gvisor_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	runsc_args(&a, sb->state_root, sb->limits.network);
 	sandbox_argv_add(&a, "exec");
 	sandbox_argv_addf(&a, "--process=%s", process);
+	sp->pidfile = xasprintf("%s/exec.pid", sb->dir);
+	unlink(sp->pidfile);
+	sandbox_argv_addf(&a, "--internal-pid-file=%s", sp->pidfile);
 	sandbox_argv_add(&a, sb->id);
 	sp->argv = sandbox_argv_detach(&a);
 	sp->path = NULL; /* runsc, found in the runner's PATH */
@@ -248,6 +256,34 @@ done:
 	sandbox_argv_free(env);
 	free(process);
 	return rc;
+}
+
+int sandbox_gvisor_stop_exec(struct sandbox *sb, const char *pidfile)
+{
+	FILE *f = fopen(pidfile, "r");
+	long pid = 0;
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid <= 0)
+		return -1;
+	struct sandbox_argv a = { 0 };
+	struct err e = { 0 };
+	runsc_args(&a, sb->state_root, false);
+	sandbox_argv_add(&a, "kill");
+	sandbox_argv_addf(&a, "--pid=%ld", pid);
+	sandbox_argv_add(&a, sb->id);
+	sandbox_argv_add(&a, "TERM");
+	char **argv = sandbox_argv_detach(&a);
+	char *log = xasprintf("%s/kill.log", sb->dir);
+	int rc = sandbox_run_tool(argv, log, &e);
+	if (rc)
+		log_warn("sandbox %s: %s", sb->id, e.msg);
+	free(log);
+	sandbox_argv_free(argv);
+	return rc ? -1 : 0;
 }
 
 bool sandbox_gvisor_alive(struct sandbox *sb)

@@ -16,10 +16,8 @@
  * rlimit set among all processes it starts with runsc exec, so a limit the
  * helper set on itself would stick to every later command.
  *
- * The executable is recognised as the helper by argv[0] in a constructor,
- * so every binary that can create sandboxes (plue, the tests) also serves
- * as their helper without wiring in its main(), and the helper is always
- * the same build as the code that drives it. */
+ * The executable is recognised as the helper by argv[0] in a constructor
+ * in sandbox.c (see there). */
 #include "runner/sandbox_impl.h"
 
 #include <errno.h>
@@ -38,13 +36,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-__attribute__((constructor)) static void sandbox_helper_hook(int argc, char **argv, char **envp)
-{
-	(void)envp;
-	if (argc > 1 && argv && argv[0] && !strcmp(argv[0], SANDBOX_HELPER_PATH))
-		_exit(sandbox_helper_main(argc, argv));
-}
 
 static void say(const char *what, const char *arg)
 {
@@ -152,6 +143,11 @@ static int exec_main(int argc, char **argv)
 	char **cmd = argv + i + 1;
 	if (cwd && *cwd && enter_dir(cwd))
 		return 1;
+	/* the same PWD under every kind (bwrap would set its own) */
+	char here[4096];
+	unsetenv("PWD");
+	if (getcwd(here, sizeof(here)))
+		setenv("PWD", here, 1);
 	sigset_t set, old;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);

@@ -31,9 +31,8 @@ struct sandbox {
 	pid_t sandbox_pid; /* gVisor: the runsc-sandbox process */
 	pid_t *pgids;    /* SANDBOX_NONE: sessions started, killed on destroy */
 	size_t npgids;
-	int ws_fd;       /* bwrap: O_PATH descriptors of the bind sources */
-	int tmp_fd;
-	int helper_fd;
+	char *bind_ws;   /* bwrap as root: where the workspace and the helper */
+	char *bind_helper; /* are bound, in a traversable place (see there) */
 };
 
 /* How one command is started: argv/envp of the process the runner forks
@@ -47,8 +46,12 @@ struct sandbox_spawn {
 	char *chdir;     /* host directory to start in, or NULL */
 	uid_t uid;       /* switch to this identity first when it differs */
 	gid_t gid;       /* from the runner's */
-	int keep_fds[4]; /* descriptors to hand to the child as 3, 4, ... */
-	int nkeep;
+	/* bind mounts (source, target) the child makes in a mount namespace of
+	 * its own before it switches identity; only as root */
+	char *binds[4][2];
+	int nbinds;
+	char *pidfile;   /* gVisor: where runsc exec writes the helper's pid
+	                    inside the sandbox */
 	bool kill_group; /* kill by process group (the child is a session leader)
 	                    instead of signalling the child alone */
 };
@@ -89,6 +92,10 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e);
 int sandbox_gvisor_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
                          const struct sandbox_limits *lim, struct sandbox_spawn *sp,
                          struct err *e);
+/* Asks the helper of a running command to stop it (SIGTERM through runsc
+ * kill: runsc exec does not forward signals). Returns 0 when delivered,
+ * -1 when the helper's pid is not known yet or runsc failed. */
+int sandbox_gvisor_stop_exec(struct sandbox *sb, const char *pidfile);
 /* True when the gVisor sandbox process still runs. */
 bool sandbox_gvisor_alive(struct sandbox *sb);
 void sandbox_gvisor_stop(struct sandbox *sb);
