@@ -97,3 +97,4 @@ clean:
 	rm -rf build build-san plue
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include tests/sandbox/sandbox.mk
