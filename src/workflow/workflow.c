@@ -15,8 +15,11 @@
 #include <strings.h>
 #include <yaml.h>
 
+#define MAX_YAML_DEPTH 64
 #define MAX_JSON_DEPTH 64
 #define MAX_MATRIX 256
+#define MAX_JOBS 256
+#define MAX_INPUTS 100
 #define MAX_TIMEOUT_MIN (7 * 24 * 60)
 
 struct parse {
@@ -406,28 +409,33 @@ static int get_env(struct parse *p, const yaml_node_t *n, struct wf_env *out)
 {
 	if (n->type != YAML_MAPPING_NODE)
 		return perr(p, n, "'env' must be a map of names to values, not %s", node_kind(n));
-	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
-	     pr++) {
+	size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	json_t *seen = json_object(); /* a hashed set: env maps can be long */
+	int rc = 0;
+	out->v = xcalloc(count ? count : 1, sizeof(*out->v));
+	for (size_t i = 0; i < count && !rc; i++) {
+		yaml_node_pair_t *pr = &n->data.mapping.pairs.start[i];
 		yaml_node_t *k = node_at(p, pr->key), *v = node_at(p, pr->value);
 		if (k->type != YAML_SCALAR_NODE || !name_ok(sval(k), false))
-			return perr(p, k, "env name '%.64s' is not valid (letters, digits and '_')",
-				    k->type == YAML_SCALAR_NODE ? sval(k) : "");
-		for (size_t i = 0; i < out->n; i++)
-			if (!strcmp(out->v[i].key, sval(k)))
-				return perr(p, k, "duplicate key '%s' in env", sval(k));
-		if (v->type != YAML_SCALAR_NODE)
-			return perr(p, v, "env value of '%s' must be a string, not %s", sval(k),
-				    node_kind(v));
-		if (strlen(sval(v)) != v->data.scalar.length)
-			return perr(p, v, "env value of '%s' contains a NUL byte", sval(k));
-		out->v = xrealloc(out->v, sizeof(*out->v) * (out->n + 1));
+			rc = perr(p, k, "env name '%.64s' is not valid (letters, digits and '_')",
+				  k->type == YAML_SCALAR_NODE ? sval(k) : "");
+		else if (json_object_get(seen, sval(k)))
+			rc = perr(p, k, "duplicate key '%s' in env", sval(k));
+		else if (v->type != YAML_SCALAR_NODE)
+			rc = perr(p, v, "env value of '%s' must be a string, not %s", sval(k),
+				  node_kind(v));
+		else if (strlen(sval(v)) != v->data.scalar.length)
+			rc = perr(p, v, "env value of '%s' contains a NUL byte", sval(k));
+		if (rc)
+			break;
+		json_object_set_new(seen, sval(k), json_true());
 		out->v[out->n].key = xstrdup(sval(k));
 		out->v[out->n].value = xstrdup(is_null(v) ? "" : sval(v));
 		out->n++;
-		if (check_expr(p, v, sval(v), false))
-			return ERR_INVALID;
+		rc = check_expr(p, v, sval(v), false);
 	}
-	return 0;
+	json_decref(seen);
+	return rc;
 }
 
 static void env_free(struct wf_env *env)
@@ -555,6 +563,8 @@ static int parse_inputs(struct parse *p, struct wf_trigger *t, const yaml_node_t
 	if (n->type != YAML_MAPPING_NODE)
 		return perr(p, n, "'inputs' must be a map of input names, not %s", node_kind(n));
 	size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	if (count > MAX_INPUTS)
+		return perr(p, n, "more than %d inputs", MAX_INPUTS);
 	t->inputs = xcalloc(count ? count : 1, sizeof(*t->inputs));
 	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
 	     pr++) {
@@ -1092,6 +1102,8 @@ static int parse_jobs(struct parse *p, const yaml_node_t *n)
 	size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
 	if (!count)
 		return perr(p, n, "'jobs' is empty");
+	if (count > MAX_JOBS)
+		return perr(p, n, "more than %d jobs", MAX_JOBS);
 	w->jobs = xcalloc(count, sizeof(*w->jobs));
 	p->needs_nodes = xcalloc(count, sizeof(*p->needs_nodes));
 	for (size_t i = 0; i < count; i++) {
@@ -1223,12 +1235,12 @@ static int parse_root(struct parse *p, const yaml_node_t *root)
 
 /* Scans the event stream once: reports syntax errors with their position,
  * rejects aliases (a self-referencing alias would make the document a
- * cycle) and more than one document. */
+ * cycle), nesting deeper than MAX_YAML_DEPTH and more than one document. */
 static int prescan(struct parse *p, const char *yaml, size_t len, bool *empty)
 {
 	yaml_parser_t parser;
 	yaml_event_t ev;
-	int rc = 0, docs = 0;
+	int rc = 0, docs = 0, depth = 0;
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	for (;;) {
@@ -1254,7 +1266,16 @@ static int prescan(struct parse *p, const char *yaml, size_t len, bool *empty)
 			break;
 		}
 		yaml_event_type_t type = ev.type;
-		if (type == YAML_ALIAS_EVENT) {
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT)
+			depth++;
+		else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT)
+			depth--;
+		if (depth > MAX_YAML_DEPTH) {
+			/* also bounds libyaml's scanner, whose cost grows with depth */
+			struct yaml_node_s fake = { 0 };
+			fake.start_mark = ev.start_mark;
+			rc = perr(p, &fake, "yaml is nested more than %d levels deep", MAX_YAML_DEPTH);
+		} else if (type == YAML_ALIAS_EVENT) {
 			struct yaml_node_s fake = { 0 };
 			fake.start_mark = ev.start_mark;
 			rc = perr(p, &fake, "yaml aliases (*name) are not supported");

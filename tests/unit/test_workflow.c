@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "base/util.h"
 #include "workflow/workflow.h"
 
@@ -702,6 +703,14 @@ static const struct {
 	  "      - run: x\n"
 	  "        working-directory: /etc\n",
 	  ".plue/workflows/ci.yaml:6:28: 'working-directory' must be relative to the workspace" },
+	{ "step_id",
+	  "on: push\n"
+	  "jobs:\n"
+	  "  a:\n"
+	  "    steps:\n"
+	  "      - id: x\n"
+	  "        run: y\n",
+	  ".plue/workflows/ci.yaml:5:9: 'id' is not supported in step 1 of job 'a'" },
 };
 
 static void test_errors(void **state)
@@ -979,6 +988,38 @@ static void test_secret_refs(void **state)
 	workflow_free(w);
 }
 
+/* Size limits: nesting (which also bounds libyaml's scanner) and jobs. */
+static void test_limits(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct workflow *w = NULL;
+	struct err e = { 0 };
+	buf_adds(&b, "on: push\njobs:\n  a:\n    env: {A: ");
+	for (int i = 0; i < 100000; i++)
+		buf_addch(&b, '[');
+	assert_int_equal(workflow_parse(&w, FILE_NAME, b.ptr, b.len, &e), ERR_INVALID);
+	assert_string_equal(e.msg, FILE_NAME ":4:74: yaml is nested more than 64 levels deep");
+
+	buf_reset(&b);
+	err_clear(&e);
+	buf_adds(&b, "on: push\njobs:\n");
+	for (int i = 0; i < 257; i++)
+		buf_addf(&b, "  j%d:\n    steps: [{run: x}]\n", i);
+	assert_int_equal(workflow_parse(&w, FILE_NAME, b.ptr, b.len, &e), ERR_INVALID);
+	assert_string_equal(e.msg, FILE_NAME ":3:3: more than 256 jobs");
+
+	buf_reset(&b);
+	buf_adds(&b, "on: push\njobs:\n");
+	for (int i = 0; i < 256; i++)
+		buf_addf(&b, "  j%d:\n    needs: [j%d]\n    steps: [{run: x}]\n", i,
+			 i ? i - 1 : 255);
+	err_clear(&e);
+	/* 256 jobs in one ring: a cycle through all of them */
+	assert_int_equal(workflow_parse(&w, FILE_NAME, b.ptr, b.len, &e), ERR_INVALID);
+	assert_non_null(strstr(e.msg, "needs form a cycle: j0 -> j255 -> j254"));
+	buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -993,6 +1034,7 @@ int main(void)
 		cmocka_unit_test(test_inputs),
 		cmocka_unit_test(test_matrix_include_exclude),
 		cmocka_unit_test(test_secret_refs),
+		cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
