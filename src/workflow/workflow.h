@@ -204,8 +204,8 @@ int wf_event_type_parse(const char *name);
 const struct wf_trigger *workflow_trigger(const struct workflow *w, enum wf_event_type t);
 
 /* A step's display name: its name, else the first non-blank line of its
- * run (trimmed, at most 60 bytes). Borrowed from s or a static buffer
- * of the caller: writes into buf (size n) when it must build the name. */
+ * run (trimmed, at most 60 bytes). Returns s->name when set, otherwise
+ * buf (of size n), into which the name is written. */
 const char *wf_step_name(const struct wf_step *s, char *buf, size_t n);
 
 /* The whole model as JSON (for storage and the API): the same keys as the
@@ -227,7 +227,9 @@ struct wf_event {
 				    * case path filters do not restrict */
 	size_t npaths;
 	const char *action;        /* pull_request: opened, synchronize, reopened,
-				    * closed, merged, edited; review: submitted, ... */
+				    * closed, merged, edited (NULL = opened); review:
+				    * submitted, edited, dismissed (NULL = submitted);
+				    * "issues": opened */
 	const char *base;          /* pull_request: base branch (short or full ref) */
 	const char *body;          /* issue.comment, mention, chat: the text */
 	const char *user;          /* mention: who is mentioned (without '@') */
