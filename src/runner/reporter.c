@@ -26,7 +26,7 @@ struct reporter {
 	pthread_cond_t cv;      /* poster: work arrived / stop */
 	pthread_cond_t idle_cv; /* flush: queue drained */
 	json_t *queue;          /* array of {seq, type, payload} not yet stored */
-	int64_t first_queued_ms;
+	int64_t last_post_ms;   /* when the last batch was sent */
 	bool cancel;
 	volatile bool stop;       /* the poster ends */
 	volatile bool watch_stop; /* the watch's long-poll is abandoned */
@@ -45,14 +45,16 @@ static void *poster_main(void *arg)
 			pthread_cond_wait(&r->cv, &r->mu);
 		if (r->stop && !json_array_size(r->queue))
 			break;
-		/* gather: wait for a full batch or for the oldest to be BATCH_MS old */
+		/* after a quiet spell the first event goes at once (the first line of
+		 * a step is what a watcher waits for); then events gather for up to
+		 * BATCH_MS or until a batch is full */
 		while (!r->stop && json_array_size(r->queue) < REPORTER_BATCH_MAX) {
-			int64_t age = now_ms() - r->first_queued_ms;
-			if (age >= REPORTER_BATCH_MS)
+			int64_t since = now_ms() - r->last_post_ms;
+			if (since >= REPORTER_BATCH_MS)
 				break;
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
-			int64_t ns = ts.tv_nsec + (REPORTER_BATCH_MS - age) * 1000000;
+			int64_t ns = ts.tv_nsec + (REPORTER_BATCH_MS - since) * 1000000;
 			ts.tv_sec += ns / 1000000000;
 			ts.tv_nsec = ns % 1000000000;
 			pthread_cond_timedwait(&r->cv, &r->mu, &ts);
@@ -66,6 +68,7 @@ static void *poster_main(void *arg)
 		for (size_t i = 0; i < n; i++)
 			json_array_append(batch, json_array_get(r->queue, i));
 		r->in_flight = true;
+		r->last_post_ms = now_ms();
 		pthread_mutex_unlock(&r->mu);
 
 		json_t *body = json_pack("{s:o}", "events", batch);
@@ -80,7 +83,6 @@ static void *poster_main(void *arg)
 				json_array_remove(r->queue, 0);
 			if (json_is_true(json_object_get(reply, "cancel")))
 				r->cancel = true;
-			r->first_queued_ms = now_ms();
 			backoff = 0;
 			pthread_cond_broadcast(&r->idle_cv);
 		} else if (st == 401 || st == 400 || st == 413) {
@@ -150,8 +152,6 @@ struct reporter *reporter_start(const char *server_url, int64_t workload_id, con
 void reporter_add(struct reporter *r, const char *type, json_t *payload)
 {
 	pthread_mutex_lock(&r->mu);
-	if (!json_array_size(r->queue))
-		r->first_queued_ms = now_ms();
 	json_array_append_new(r->queue, json_pack("{s:I,s:s,s:o}", "seq", (json_int_t)r->next_seq++,
 						  "type", type, "payload", payload));
 	pthread_cond_signal(&r->cv);
