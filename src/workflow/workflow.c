@@ -1233,14 +1233,29 @@ static int parse_root(struct parse *p, const yaml_node_t *root)
 	return parse_jobs(p, k->val);
 }
 
+/* The explicit tag of a node event, or NULL. */
+static const char *event_tag(const yaml_event_t *ev)
+{
+	const yaml_char_t *t = NULL;
+	if (ev->type == YAML_SCALAR_EVENT)
+		t = ev->data.scalar.tag;
+	else if (ev->type == YAML_SEQUENCE_START_EVENT)
+		t = ev->data.sequence_start.tag;
+	else if (ev->type == YAML_MAPPING_START_EVENT)
+		t = ev->data.mapping_start.tag;
+	return (const char *)t;
+}
+
 /* Scans the event stream once: reports syntax errors with their position,
  * rejects aliases (a self-referencing alias would make the document a
- * cycle), nesting deeper than MAX_YAML_DEPTH and more than one document. */
+ * cycle), local tags (`if: !cancelled()` is a tag, not a negation),
+ * nesting deeper than MAX_YAML_DEPTH and more than one document. */
 static int prescan(struct parse *p, const char *yaml, size_t len, bool *empty)
 {
 	yaml_parser_t parser;
 	yaml_event_t ev;
 	int rc = 0, docs = 0, depth = 0;
+	const char *tag;
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	for (;;) {
@@ -1275,6 +1290,13 @@ static int prescan(struct parse *p, const char *yaml, size_t len, bool *empty)
 			struct yaml_node_s fake = { 0 };
 			fake.start_mark = ev.start_mark;
 			rc = perr(p, &fake, "yaml is nested more than %d levels deep", MAX_YAML_DEPTH);
+		} else if ((tag = event_tag(&ev)) && strncmp(tag, "tag:yaml.org,2002:", 18)) {
+			struct yaml_node_s fake = { 0 };
+			fake.start_mark = ev.start_mark;
+			rc = perr(p, &fake,
+				  "'%.40s' is read as a yaml tag; quote a value that starts with '!' "
+				  "(or write ${{ !... }})",
+				  tag);
 		} else if (type == YAML_ALIAS_EVENT) {
 			struct yaml_node_s fake = { 0 };
 			fake.start_mark = ev.start_mark;

@@ -711,6 +711,14 @@ static const struct {
 	  "      - id: x\n"
 	  "        run: y\n",
 	  ".plue/workflows/ci.yaml:5:9: 'id' is not supported in step 1 of job 'a'" },
+	{ "tag_not_negation",
+	  "on: push\n"
+	  "jobs:\n"
+	  "  a:\n"
+	  "    if: !cancelled()\n"
+	  "    steps: [{run: x}]\n",
+	  ".plue/workflows/ci.yaml:4:9: '!cancelled()' is read as a yaml tag; quote a value that "
+	  "starts with '!' (or write ${{ !... }})" },
 };
 
 static void test_errors(void **state)
