@@ -187,7 +187,7 @@ static int num_parse(const yaml_node_t *n, double *out, bool *integral)
 	*out = strtod(s, &end);
 	if (*end || end == s || !isfinite(*out))
 		return -1;
-	*integral = !strpbrk(s, ".eE") || (d[0] == '0' && (d[1] == 'x' || d[1] == 'X'));
+	*integral = *out == floor(*out) && fabs(*out) < 9007199254740992.0;
 	return 0;
 }
 
@@ -354,8 +354,7 @@ static json_t *node_json(struct parse *p, const yaml_node_t *n, int depth)
 		if (!bool_parse(n, &b))
 			return json_boolean(b);
 		if (!num_parse(n, &d, &integral))
-			return integral && fabs(d) < 9007199254740992.0 ? json_integer((json_int_t)d)
-									 : json_real(d);
+			return integral ? json_integer((json_int_t)d) : json_real(d);
 		json_t *s = json_stringn(sval(n), n->data.scalar.length);
 		if (!s)
 			perr(p, n, "string is not valid UTF-8");
