@@ -659,8 +659,6 @@ void sandbox_helper_args(struct sandbox_argv *a, const struct sandbox_cmd *cmd,
 	sandbox_argv_addf(a, "--as=%lld", (long long)lim->memory_bytes);
 	if (lim->max_procs > 0)
 		sandbox_argv_addf(a, "--nproc=%d", lim->max_procs);
-	if (flags & SANDBOX_HELPER_GVISOR)
-		sandbox_argv_add(a, "--statx-enosys");
 	sandbox_argv_add(a, "--");
 	for (const char *const *p = cmd->argv; *p; p++)
 		sandbox_argv_add(a, *p);

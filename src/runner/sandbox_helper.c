@@ -3,18 +3,15 @@
  *
  *   sandbox-init init
  *       gVisor's idle init: reaps orphans until the sandbox is deleted.
- *   sandbox-init exec [--cwd DIR] [--as BYTES] [--nproc N] [--statx-enosys]
- *                     [--no-setsid] -- ARGV...
+ *   sandbox-init exec [--cwd DIR] [--as BYTES] [--nproc N] [--no-setsid]
+ *                     -- ARGV...
  *       runs one command: creates and enters DIR (relative to the current
  *       directory, the workspace), then forks; the child starts a session,
  *       takes the limits and executes ARGV; the parent waits, kills the
  *       child's session when it receives SIGTERM/SIGINT/SIGHUP (runsc exec
  *       forwards the runner's kill), and exits with the child's status, or
- *       128+N when signal N ended it.
- *
- * Limits are set in the forked child, never in the helper: gVisor shares one
- * rlimit set among all processes it starts with runsc exec, so a limit the
- * helper set on itself would stick to every later command.
+ *       128+N when signal N ended it. (bubblewrap and none; under gVisor a
+ *       bash script does the same: see sandbox_gvisor.c)
  *
  * The executable is recognised as the helper by argv[0] in a constructor
  * in sandbox.c (see there). */
@@ -22,18 +19,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,42 +75,11 @@ static int enter_dir(char *dir)
 	return 0;
 }
 
-/* gVisor (the release Debian ships) rejects statx() with AT_NO_AUTOMOUNT,
- * which coreutils' ls and stat pass; answering ENOSYS instead makes glibc
- * fall back to fstatat(), which works. */
-static int statx_enosys(void)
-{
-#if defined(__x86_64__)
-	const unsigned arch = AUDIT_ARCH_X86_64;
-#elif defined(__aarch64__)
-	const unsigned arch = AUDIT_ARCH_AARCH64;
-#else
-	return 0;
-#endif
-#if defined(__x86_64__) || defined(__aarch64__)
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_statx, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		/* the low half of the flags argument (little-endian) */
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
-		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_NO_AUTOMOUNT, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
-#endif
-}
-
 static int exec_main(int argc, char **argv)
 {
 	char *cwd = NULL;
 	long long as = 0, nproc = 0;
-	int statx = 0, setsid_ = 1;
+	int setsid_ = 1;
 	int i = 2;
 	for (; i < argc && strcmp(argv[i], "--"); i++) {
 		if (!strcmp(argv[i], "--cwd") && i + 1 < argc)
@@ -127,8 +88,6 @@ static int exec_main(int argc, char **argv)
 			as = atoll(argv[i] + 5);
 		else if (!strncmp(argv[i], "--nproc=", 8))
 			nproc = atoll(argv[i] + 8);
-		else if (!strcmp(argv[i], "--statx-enosys"))
-			statx = 1;
 		else if (!strcmp(argv[i], "--no-setsid"))
 			setsid_ = 0;
 		else {
@@ -176,8 +135,6 @@ static int exec_main(int argc, char **argv)
 		}
 		/* no_new_privs: no setuid binary regains what the sandbox took */
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-		if (statx && statx_enosys())
-			perror("sandbox: seccomp");
 		execvp(cmd[0], cmd);
 		int err = errno;
 		fprintf(stderr, "sandbox: cannot run '%s': %s\n", cmd[0], strerror(err));

@@ -79,8 +79,7 @@ int sandbox_run_tool(char *const argv[], const char *log_path, struct err *e);
 /* The helper's argv for one command: SANDBOX_HELPER_PATH exec [options] --
  * argv... */
 enum {
-	SANDBOX_HELPER_GVISOR = 1,    /* gVisor-only workarounds */
-	SANDBOX_HELPER_NO_SETSID = 2, /* the command stays in the helper's group */
+	SANDBOX_HELPER_NO_SETSID = 1, /* the command stays in the helper's group */
 };
 void sandbox_helper_args(struct sandbox_argv *a, const struct sandbox_cmd *cmd,
                          const struct sandbox_limits *lim, unsigned flags);

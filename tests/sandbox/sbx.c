@@ -11,6 +11,9 @@
  *     --fresh                         a new sandbox for every run (default:
  *                                     one warm sandbox for all runs)
  *     --quiet                         do not print the command's output
+ *     --native                        no sandbox at all: fork and exec the
+ *                                     command directly in the workspace (the
+ *                                     baseline for bench/sandbox.sh)
  *
  * Prints the output as "1|line" / "2|line", then one summary line per run:
  *   result exit=N signal=N timed_out=0 ... ms=N
@@ -20,14 +23,39 @@
 #include "base/util.h"
 #include "runner/sandbox.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static int quiet;
+
+/* Runs argv directly in dir, output to this process's stdout (or
+ * /dev/null); returns the wall time in ms and the exit status. */
+static double run_native(char **argv, const char *dir, int *status)
+{
+	struct timeval a, b;
+	gettimeofday(&a, NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		if (chdir(dir))
+			_exit(127);
+		if (quiet) {
+			int null = open("/dev/null", O_WRONLY);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	waitpid(p, status, 0);
+	gettimeofday(&b, NULL);
+	return (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_usec - a.tv_usec) / 1e3;
+}
 
 static void on_output(void *cls, int stream, const char *line, size_t len)
 {
@@ -54,7 +82,7 @@ int main(int argc, char **argv)
 	const char *kind_s = "auto", *ws = NULL, *cwd = NULL;
 	struct sandbox_limits lim = { 0 };
 	const char *env[64];
-	int nenv = 0, repeat = 1, fresh = 0, i;
+	int nenv = 0, repeat = 1, fresh = 0, native = 0, i;
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--kind") && v)
@@ -81,6 +109,8 @@ int main(int argc, char **argv)
 			fresh = 1;
 		else if (!strcmp(a, "--quiet"))
 			quiet = 1;
+		else if (!strcmp(a, "--native"))
+			native = 1;
 		else {
 			fprintf(stderr, "sbx: unknown option '%s'\n", a);
 			return 2;
@@ -92,8 +122,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct err e = { 0 };
-	enum sandbox_kind kind;
-	if (sandbox_detect(&kind, kind_s, &e)) {
+	enum sandbox_kind kind = SANDBOX_NONE;
+	if (!native && sandbox_detect(&kind, kind_s, &e)) {
 		fprintf(stderr, "sbx: %s\n", e.msg);
 		return 3;
 	}
@@ -116,7 +146,17 @@ int main(int argc, char **argv)
 	double create_total = 0;
 	int failed = 0;
 	struct sandbox *sb = NULL;
-	for (int r = 0; r < repeat; r++) {
+	for (int r = 0; native && r < repeat; r++) {
+		char *dir = ws ? xstrdup(ws) : xasprintf("%s/ws%d", tmpdir, r);
+		mkdir(dir, 0700);
+		int st = 0;
+		ms[r] = run_native(argv + i + 1, dir, &st);
+		printf("result exit=%d ms=%lld kind=native\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128,
+		       (long long)ms[r]);
+		failed |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+		free(dir);
+	}
+	for (int r = 0; !native && r < repeat; r++) {
 		double t0 = now_us();
 		if (!sb) {
 			char *dir = ws ? xstrdup(ws) : xasprintf("%s/ws%d", tmpdir, r);
@@ -140,7 +180,10 @@ int main(int argc, char **argv)
 		}
 		double t3 = now_us();
 		create_total += (t1 - t0) / 1000;
-		ms[r] = (fresh ? t3 - t0 : t2 - t1) / 1000;
+		/* fresh: what a step pays for its own sandbox (destroying it can
+		 * happen after the step has reported) */
+		ms[r] = (fresh ? t2 - t0 : t2 - t1) / 1000;
+		(void)t3;
 		printf("result exit=%d signal=%d timed_out=%d cancelled=%d truncated=%d limit=%d "
 		       "bytes=%lld ms=%lld kind=%s\n",
 		       res.exit_code, res.signal, res.timed_out, res.cancelled, res.output_truncated,

@@ -650,7 +650,7 @@ static void test_destroy_leaves_nothing(void **state)
 		/* runsc no longer knows the container */
 		char cmd[512];
 		const char *dir = getenv("PLUE_SANDBOX_DIR") ? getenv("PLUE_SANDBOX_DIR") : "/run/plue-sandbox";
-		snprintf(cmd, sizeof(cmd), "runsc --root=%s/runsc list -q 2>/dev/null | grep -c %s", dir, id);
+		snprintf(cmd, sizeof(cmd), "runsc --root=%s/runsc list -quiet 2>/dev/null | grep -c %s", dir, id);
 		FILE *p = popen(cmd, "r");
 		int n = -1;
 		assert_non_null(p);

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# sandbox.sh — what the sandbox costs a step, measured with the sandbox
+# driver (tests/sandbox/sbx.c, built next to the plue binary):
+#
+#   start overhead   `true` as a step: unsandboxed (fork+exec), runsc exec
+#                    into a warm gVisor sandbox, a fresh gVisor sandbox per
+#                    step (runsc run + exec), bubblewrap, and PLUE_SANDBOX=none
+#                    (the API path without isolation)
+#   cpu-bound        a bash arithmetic loop, and sha256sum of generated data
+#   file-heavy       create, stat and delete 5000 small files in the workspace
+#
+# One line per figure: the median (and best) wall time of the step and its
+# ratio to the same command unsandboxed (1.00 = free). gVisor needs root;
+# without it only bubblewrap is measured.
+#
+# Usage: PLUE=path/to/plue bash bench/sandbox.sh
+# Knobs: SANDBOX_BENCH_RUNS (repeats of the start figures, default 20),
+#        SANDBOX_BENCH_WORK_RUNS (repeats of the work figures, default 3),
+#        SBX=path/to/sbx (default: next to $PLUE, built if missing).
+set -euo pipefail
+: "${PLUE:?PLUE must name the plue binary}"
+RUNS=${SANDBOX_BENCH_RUNS:-20}
+WORK_RUNS=${SANDBOX_BENCH_WORK_RUNS:-3}
+BUILD_DIR=$(dirname "$PLUE")
+SBX=${SBX:-$BUILD_DIR/sbx}
+if [ ! -x "$SBX" ]; then
+	make -s BUILD="$BUILD_DIR" "$SBX" >/dev/null
+fi
+
+kinds=(bwrap)
+if [ "$(id -u)" = 0 ] && command -v runsc >/dev/null; then
+	kinds=(gvisor bwrap)
+fi
+
+# field NAME LINE: the value of NAME=... in a summary line
+field() { sed -n "s/.*[ ]$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+# timing ARGS...: runs sbx and prints "p50 min" of the runs
+timing() {
+	local out line
+	out=$("$SBX" --quiet "$@")
+	line=$(grep '^timing' <<<"$out" || true)
+	if [ -z "$line" ]; then # a single run
+		line=$(grep '^result' <<<"$out" | tail -1)
+		echo "$(field ms "$line") $(field ms "$line")"
+	else
+		echo "$(field p50_ms "$line") $(field min_ms "$line")"
+	fi
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) b = 0.01; printf "%.2f", a / b }'; }
+
+figure() { # LABEL P50 MIN BASE_P50
+	printf '  %-34s p50 %8.1f ms  best %8.1f ms  ratio %6s\n' "$1" "$2" "$3" "$(ratio "$2" "$4")"
+}
+
+echo "sandbox: per-step cost (load average $(cut -d' ' -f1 /proc/loadavg), $(nproc) cores)"
+
+read -r native_p50 native_min < <(timing --native --repeat "$RUNS" -- true)
+figure "start: unsandboxed fork+exec" "$native_p50" "$native_min" "$native_p50"
+read -r p50 min < <(timing --kind none --repeat "$RUNS" -- true)
+figure "start: none (API, no isolation)" "$p50" "$min" "$native_p50"
+for k in "${kinds[@]}"; do
+	if [ "$k" = gvisor ]; then
+		read -r p50 min < <(timing --kind gvisor --repeat "$RUNS" -- true)
+		figure "start: gvisor warm (runsc exec)" "$p50" "$min" "$native_p50"
+		read -r p50 min < <(timing --kind gvisor --fresh --repeat "$((RUNS / 4 + 1))" -- true)
+		figure "start: gvisor fresh (runsc run)" "$p50" "$min" "$native_p50"
+	else
+		read -r p50 min < <(timing --kind bwrap --repeat "$RUNS" -- true)
+		figure "start: bwrap" "$p50" "$min" "$native_p50"
+	fi
+done
+
+CPU='i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'
+SHA='head -c 200000000 /dev/zero | sha256sum >/dev/null'
+FILES='mkdir d && for i in $(seq 5000); do echo x > d/f$i; done && find d -type f -printf "%s\n" | wc -l >/dev/null && rm -r d'
+
+work() { # LABEL SCRIPT
+	local label=$1 script=$2 base_p50 base_min p50 min
+	read -r base_p50 base_min < <(timing --native --repeat "$WORK_RUNS" -- bash -c "$script")
+	figure "$label: unsandboxed" "$base_p50" "$base_min" "$base_p50"
+	for k in "${kinds[@]}"; do
+		read -r p50 min < <(timing --kind "$k" --repeat "$WORK_RUNS" -- bash -c "$script")
+		figure "$label: $k" "$p50" "$min" "$base_p50"
+	done
+}
+
+work "cpu: bash loop 300k" "$CPU"
+work "cpu: sha256sum 200 MB" "$SHA"
+work "files: 5k create/stat/delete" "$FILES"
