@@ -93,13 +93,15 @@ static size_t bucket_of(int64_t key)
 
 /* ---- queue (mu held) ---- */
 
-static void q_push(struct sse_sub *s, struct sse_msg *m)
+/* Queues m unless the subscriber has it already or has ended; true when
+ * the subscriber has something new to send. */
+static bool q_push(struct sse_sub *s, struct sse_msg *m)
 {
 	if (s->final_queued || s->overflow || m->id <= s->last_id)
-		return;
+		return false;
 	if (s->qbytes + m->len > MAX_QUEUED_BYTES) {
 		s->overflow = true;
-		return;
+		return true;
 	}
 	if (s->qlen == s->qcap) {
 		size_t cap = s->qcap ? s->qcap * 2 : 64;
@@ -118,6 +120,7 @@ static void q_push(struct sse_sub *s, struct sse_msg *m)
 	s->last_id = m->id;
 	if (m->final)
 		s->final_queued = true;
+	return true;
 }
 
 static struct sse_msg *q_head(struct sse_sub *s)
@@ -302,8 +305,8 @@ void sse_publish(int64_t key, struct sse_msg *m)
 			s->held[s->nheld++] = m;
 			continue;
 		}
-		q_push(s, m);
-		wake(s);
+		if (q_push(s, m))
+			wake(s);
 	}
 	pthread_mutex_unlock(&mu);
 }
