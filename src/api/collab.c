@@ -323,8 +323,8 @@ int issue_load(struct req *r, const char *number, bool lock, struct issue *out)
 
 static json_t *json_text(const char *s, const char *fallback)
 {
-	json_t *j = s ? json_loads(s, 0, NULL) : NULL;
-	return j ? j : json_loads(fallback, 0, NULL);
+	json_t *j = s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
+	return j ? j : json_loads(fallback, JSON_DECODE_ANY, NULL);
 }
 
 const char *const collab_reaction_names[] = { "+1",    "-1",    "laugh",  "hooray", "confused",
