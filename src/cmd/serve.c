@@ -77,7 +77,11 @@ int cmd_serve(int argc, char **argv)
 	 * scheduler, and the local warm pool */
 	if (sse_start() || queue_start() || dispatcher_start())
 		log_error("cannot start the execution services");
-	if (!strcmp(cfg.runner_mode, "local") && cfg.warm_pool > 0)
+	if (strcmp(cfg.runner_mode, "local"))
+		log_warn("PLUE_RUNNER_MODE=%s is not implemented; no runners are started here "
+			 "(runners elsewhere can register with PLUE_RUNNER_SECRET)",
+			 cfg.runner_mode);
+	else if (cfg.warm_pool > 0)
 		pool_start(cfg.warm_pool,
 			   xasprintf("http://%s:%d",
 				     strcmp(cfg.listen, "0.0.0.0") ? cfg.listen : "127.0.0.1",

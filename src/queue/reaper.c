@@ -36,7 +36,7 @@ static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t run
 	if (db_begin(c, &e))
 		goto done;
 	PGresult *res = db_qv(c, a, &e,
-			      "SELECT attempt, max_attempts, cancel, type, coalesce(job_id, 0) FROM "
+			      "SELECT attempt, max_attempts, cancel, type, coalesce(job_id, 0), status FROM "
 			      "workloads WHERE id = $1 AND runner_id = $2 AND status IN ('claimed', "
 			      "'running') FOR UPDATE",
 			      num(a, (long long)wid), num(a, (long long)runner_id));
@@ -46,7 +46,19 @@ static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t run
 	bool cancel = db_bool(res, 0, 2);
 	bool workflow = !strcmp(db_val(res, 0, 3), "workflow");
 	int64_t job_id = db_int(res, 0, 4);
-	if (attempt < max && !cancel) {
+	if (!strcmp(db_val(res, 0, 5), "claimed") && !cancel) {
+		/* the runner died before it started (its claim reply was lost, or it
+		 * was killed while parked): nothing ran, so no attempt is spent */
+		if (!db_qv(c, a, &e,
+			   "UPDATE workloads SET status = 'waiting', runner_id = NULL, task_token_hash = "
+			   "NULL, claimed_at = NULL WHERE id = $1",
+			   num(a, (long long)wid)) ||
+		    (workflow && job_id && runs_job_requeued(c, a, &e, job_id)) ||
+		    queue_notify(c, a, &e))
+			goto rollback;
+		log_warn("workload %lld: runner %lld died before starting it; queued again",
+			 (long long)wid, (long long)runner_id);
+	} else if (attempt < max && !cancel) {
 		const char *msg = arena_printf(a,
 					       "runner %lld stopped responding (no heartbeat for %d s); "
 					       "retrying as attempt %d of %d",
