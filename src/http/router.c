@@ -210,6 +210,8 @@ void resp_error(struct resp *w, const struct req *r)
 	const char *slug = r->err.code ? r->err.slug : "internal";
 	const char *msg = r->err.code ? r->err.msg : "internal error";
 	json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", slug, "message", msg);
+	if (!j) /* a message quoting bytes that are not UTF-8 must not take the server down */
+		j = json_pack("{s:{s:s,s:s}}", "error", "code", slug, "message", "invalid input");
 	w->stream = NULL;
 	w->cacheable = false;
 	resp_json(w, err_http_status(code), j);
