@@ -21,67 +21,59 @@
 
 /* ---- strings from git and from the URL ---- */
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
-static size_t utf8_seq(const char *s, size_t n)
-{
-	unsigned char c = (unsigned char)*s;
-	size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-	if (len > n || !objects_utf8_valid(s, len))
-		return 0;
-	return len;
-}
-
-/* s[0..len) as valid UTF-8 into b, each invalid byte replaced by U+FFFD. */
-static void utf8_lossy(struct buf *b, const char *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		size_t run = i;
-		size_t k;
-		while (run < len && (k = utf8_seq(s + run, len - run)))
-			run += k;
-		buf_add(b, s + i, run - i);
-		if (run < len) {
-			buf_add(b, "\xef\xbf\xbd", 3);
-			run++;
-		}
-		i = run;
-	}
-}
-
 /* A JSON string of bytes read from git; NULL becomes null. */
-static json_t *jstrn(const char *s, size_t len)
-{
-	if (!s)
-		return json_null();
-	if (objects_utf8_valid(s, len))
-		return json_stringn_nocheck(s, len);
-	struct buf b = BUF_INIT;
-	utf8_lossy(&b, s, len);
-	json_t *j = json_stringn_nocheck(b.ptr, b.len);
-	buf_release(&b);
-	return j;
-}
-
 static json_t *jstr(const char *s)
 {
-	return jstrn(s, s ? strlen(s) : 0);
+	return objects_json_str(s, s ? strlen(s) : 0);
 }
 
-/* User input fit to quote in an error message: valid UTF-8, cut at a
- * character boundary after SUBJECT_MAX bytes (with "..."). */
+/* Appends s[0..len) to b as a JSON string literal, invalid UTF-8 as
+ * U+FFFD: the tree listing writes its JSON directly, which costs a
+ * fraction of building it with jansson. */
+static void json_str_add(struct buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_addch(b, '"');
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			size_t j = i + 1;
+			while (j < len && (unsigned char)s[j] >= 0x20 && (unsigned char)s[j] < 0x80 &&
+			       s[j] != '"' && s[j] != '\\')
+				j++;
+			buf_add(b, s + i, j - i);
+			i = j;
+		} else if (c < 0x80) {
+			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			if (c == '"' || c == '\\') {
+				buf_addch(b, '\\');
+				buf_addch(b, (char)c);
+			} else if (c == '\n') {
+				buf_add(b, "\\n", 2);
+			} else if (c == '\t') {
+				buf_add(b, "\\t", 2);
+			} else {
+				buf_add(b, esc, 6);
+			}
+			i++;
+		} else {
+			size_t k = objects_utf8_seq(s + i, len - i);
+			if (k)
+				buf_add(b, s + i, k);
+			else
+				buf_add(b, "\xef\xbf\xbd", 3);
+			i += k ? k : 1;
+		}
+	}
+	buf_addch(b, '"');
+}
+
+/* User input fit to quote in an error message (objects_subject). */
 static const char *subject(struct arena *a, const char *s)
 {
 	struct buf b = BUF_INIT;
-	size_t n = strlen(s);
-	utf8_lossy(&b, s, n);
-	if (b.len > SUBJECT_MAX) {
-		size_t cut = SUBJECT_MAX;
-		while (cut && ((unsigned char)b.ptr[cut] & 0xc0) == 0x80)
-			cut--;
-		buf_setlen(&b, cut);
-		buf_adds(&b, "...");
-	}
+	objects_subject(&b, s, SUBJECT_MAX);
 	const char *out = arena_strndup(a, b.ptr, b.len);
 	buf_release(&b);
 	return out;
@@ -321,28 +313,31 @@ int h_tree_get(struct req *r, struct resp *w)
 	if (!sorted) /* trees git wrote are already in order */
 		qsort(v, n, sizeof(*v), entry_cmp);
 
-	json_t *arr = json_array();
+	struct buf *b = &w->body;
+	buf_reset(b);
+	buf_grow(b, n * 120 + 4);
+	buf_addch(b, '[');
 	for (size_t i = 0; i < n; i++) {
 		const git_tree_entry *e = v[i];
+		const char *name = git_tree_entry_name(e);
 		git_object_t t = git_tree_entry_type(e);
-		char hex[GIT_OID_HEXSZ + 1], mode[8];
+		char hex[GIT_OID_HEXSZ + 1];
 		git_oid_tostr(hex, sizeof(hex), git_tree_entry_id(e));
-		snprintf(mode, sizeof(mode), "%06o", (unsigned)git_tree_entry_filemode_raw(e));
-		json_t *size = json_null();
+		buf_adds(b, i ? ",{\"name\":" : "{\"name\":");
+		json_str_add(b, name, strlen(name));
+		buf_addf(b, ",\"type\":\"%s\",\"mode\":\"%06o\",\"sha\":\"%s\",\"size\":", type_name(t),
+			 (unsigned)git_tree_entry_filemode_raw(e), hex);
 		size_t len;
 		git_object_t ot;
 		/* the header alone: no blob is inflated to learn its size */
 		if (t == GIT_OBJECT_BLOB && git_odb_read_header(&len, &ot, odb, git_tree_entry_id(e)) == 0)
-			size = json_integer((json_int_t)len);
-		json_t *o = json_object();
-		json_object_set_new(o, "name", jstr(git_tree_entry_name(e)));
-		json_object_set_new(o, "type", json_string(type_name(t)));
-		json_object_set_new(o, "mode", json_string(mode));
-		json_object_set_new(o, "sha", json_string(hex));
-		json_object_set_new(o, "size", size);
-		json_array_append_new(arr, o);
+			buf_addf(b, "%zu}", len);
+		else
+			buf_adds(b, "null}");
 	}
-	resp_json(w, 200, arr);
+	buf_adds(b, "]\n");
+	w->status = 200;
+	w->content_type = "application/json";
 	/* the listing depends on the tree alone */
 	resp_immutable(r, w, oid_hex(r->arena, git_tree_id(tree)));
 done:

@@ -172,14 +172,20 @@ int objects_commit_lookup(git_commit **out, git_repository *repo, const char *he
 {
 	git_oid oid;
 	git_object *obj = NULL;
-	int rc = git_oid_fromstrn(&oid, hex, GIT_OID_HEXSZ);
+	char id[GIT_OID_HEXSZ + 1];
+	if (strlen(hex) != GIT_OID_HEXSZ || git_oid_fromstrn(&oid, hex, GIT_OID_HEXSZ) < 0) {
+		struct buf b = BUF_INIT;
+		objects_subject(&b, hex, 100);
+		int rc = err_set(e, ERR_INVALID, "sha_required", "'%s' is not a commit sha", b.ptr);
+		buf_release(&b);
+		return rc;
+	}
+	git_oid_tostr(id, sizeof(id), &oid);
+	int rc = git_object_lookup(&obj, repo, &oid, GIT_OBJECT_ANY);
 	if (rc < 0)
-		return objects_error(e, GIT_EINVALIDSPEC, "'%.100s' is not a commit sha", hex);
-	rc = git_object_lookup(&obj, repo, &oid, GIT_OBJECT_ANY);
-	if (rc < 0)
-		return objects_error(e, rc, "commit '%.40s' not found", hex);
+		return objects_error(e, rc, "commit '%s' not found", id);
 	if (git_object_type(obj) != GIT_OBJECT_COMMIT) {
-		rc = err_set(e, ERR_NOTFOUND, NULL, "'%.40s' is a %s, not a commit", hex,
+		rc = err_set(e, ERR_NOTFOUND, NULL, "'%s' is a %s, not a commit", id,
 			     git_object_type2string(git_object_type(obj)));
 		git_object_free(obj);
 		return rc;
@@ -199,9 +205,13 @@ int objects_entry_bypath(git_tree_entry **out, git_commit *commit, const char *p
 		return objects_error(e, rc, "tree of commit '%s' not found", hex);
 	rc = git_tree_entry_bypath(out, root, path);
 	git_tree_free(root);
-	if (rc < 0)
-		return objects_error(e, rc, "path '%.200s' not found in commit '%s'", path, hex);
-	return 0;
+	if (rc < 0) {
+		struct buf b = BUF_INIT;
+		objects_subject(&b, path, 150);
+		rc = objects_error(e, rc, "path '%s' not found in commit '%s'", b.ptr, hex);
+		buf_release(&b);
+	}
+	return rc;
 }
 
 /* ---- pure helpers ---- */
@@ -263,6 +273,47 @@ bool objects_utf8_valid(const char *s, size_t len)
 	return true;
 }
 
+size_t objects_utf8_seq(const char *s, size_t n)
+{
+	unsigned char c = (unsigned char)*s;
+	size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	if (len > n || !objects_utf8_valid(s, len))
+		return 0;
+	return len;
+}
+
+void objects_utf8_lossy(struct buf *b, const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		size_t run = i, k;
+		while (run < len && (k = objects_utf8_seq(s + run, len - run)))
+			run += k;
+		buf_add(b, s + i, run - i);
+		if (run < len) {
+			buf_add(b, "\xef\xbf\xbd", 3);
+			run++;
+		}
+		i = run;
+	}
+}
+
+void objects_subject(struct buf *b, const char *s, size_t max)
+{
+	size_t start = b->len;
+	objects_utf8_lossy(b, s, strlen(s));
+	for (size_t i = start; i < b->len; i++)
+		if ((unsigned char)b->ptr[i] < 0x20 || b->ptr[i] == 0x7f)
+			b->ptr[i] = '?';
+	if (b->len - start > max) {
+		size_t cut = start + max;
+		while (cut > start && ((unsigned char)b->ptr[cut] & 0xc0) == 0x80)
+			cut--;
+		buf_setlen(b, cut);
+		buf_adds(b, "...");
+	}
+}
+
 const char *objects_content_type(const char *data, size_t len)
 {
 	const unsigned char *d = (const unsigned char *)data;
@@ -296,16 +347,6 @@ void objects_time_rfc3339(char out[32], const git_time *t)
 
 /* ---- JSON of git data ---- */
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
-static size_t utf8_seq(const char *s, size_t n)
-{
-	unsigned char c = (unsigned char)*s;
-	size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-	if (len > n || !objects_utf8_valid(s, len))
-		return 0;
-	return len;
-}
-
 json_t *objects_json_str(const char *s, size_t len)
 {
 	if (!s)
@@ -313,18 +354,7 @@ json_t *objects_json_str(const char *s, size_t len)
 	if (objects_utf8_valid(s, len))
 		return json_stringn_nocheck(s, len);
 	struct buf b = BUF_INIT;
-	size_t i = 0;
-	while (i < len) {
-		size_t run = i, k;
-		while (run < len && (k = utf8_seq(s + run, len - run)))
-			run += k;
-		buf_add(&b, s + i, run - i);
-		if (run < len) {
-			buf_add(&b, "\xef\xbf\xbd", 3);
-			run++;
-		}
-		i = run;
-	}
+	objects_utf8_lossy(&b, s, len);
 	json_t *j = json_stringn_nocheck(b.ptr, b.len);
 	buf_release(&b);
 	return j;

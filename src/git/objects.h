@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 
 /* Handles cached per thread (least recently used goes first). */
@@ -42,7 +43,11 @@ void objects_thread_release(void);
  * message logged rather than shown. Returns the ERR_* code. */
 int objects_error(struct err *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Looks up the commit named by hex (exactly 40 hex digits; the caller
+/* Messages from this module quote what they are about with
+ * objects_subject, so a hostile path cannot put bytes that are not UTF-8
+ * into an error.
+ *
+ * Looks up the commit named by hex (exactly 40 hex digits; the caller
  * checked). ERR_NOTFOUND "commit 'HEX' not found" when absent, or
  * "'HEX' is a tree, not a commit" (blob, tag) when the object has another
  * type. The caller frees *out with git_commit_free. */
@@ -63,6 +68,19 @@ int objects_tree_cmp(const char *a, size_t alen, bool a_tree, const char *b, siz
 /* True when s[0..len) is well-formed UTF-8 (no overlong forms, surrogates
  * or code points above U+10FFFF). NUL bytes are valid UTF-8. */
 bool objects_utf8_valid(const char *s, size_t len);
+
+/* Length of the well-formed UTF-8 sequence at s (at most n > 0 bytes), or
+ * 0 when none starts there. */
+size_t objects_utf8_seq(const char *s, size_t n);
+
+/* Appends s[0..len) to b as valid UTF-8: each byte that does not start a
+ * well-formed sequence becomes U+FFFD. */
+void objects_utf8_lossy(struct buf *b, const char *s, size_t len);
+
+/* Appends s fit to quote in a one-line message: lossy UTF-8, control
+ * characters as '?', cut at a character boundary after max bytes with
+ * "..." appended. */
+void objects_subject(struct buf *b, const char *s, size_t max);
 
 /* The Content-Type to serve a blob's bytes with: image/png, image/jpeg,
  * image/gif or image/webp when the magic bytes say so; "text/plain;
