@@ -72,8 +72,8 @@ for k in "${kinds[@]}"; do
 	fi
 done
 
-CPU='i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'
-SHA='head -c 200000000 /dev/zero | sha256sum >/dev/null'
+CPU='i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done'
+SHA='head -c 100000000 /dev/zero | sha256sum >/dev/null'
 FILES='mkdir d && for i in $(seq 5000); do echo x > d/f$i; done && find d -type f -printf "%s\n" | wc -l >/dev/null && rm -r d'
 
 work() { # LABEL SCRIPT
@@ -86,6 +86,6 @@ work() { # LABEL SCRIPT
 	done
 }
 
-work "cpu: bash loop 300k" "$CPU"
-work "cpu: sha256sum 200 MB" "$SHA"
+work "cpu: bash loop 100k" "$CPU"
+work "cpu: sha256sum 100 MB" "$SHA"
 work "files: 5k create/stat/delete" "$FILES"

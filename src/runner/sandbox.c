@@ -106,6 +106,8 @@ void sandbox_spawn_release(struct sandbox_spawn *sp)
 	sandbox_argv_free(sp->envp);
 	free(sp->chdir);
 	free(sp->pidfile);
+	free(sp->cgroup_procs[0]);
+	free(sp->cgroup_procs[1]);
 	for (int i = 0; i < sp->nbinds; i++)
 		free(sp->binds[i][0]), free(sp->binds[i][1]);
 	memset(sp, 0, sizeof(*sp));
@@ -175,6 +177,7 @@ static void reap_stale(const char *root)
 		if (pid > 0 && pid != getpid() && !pid_alive((pid_t)pid)) {
 			log_warn("sandbox: removing '%s' left by runner %ld", de->d_name, pid);
 			sandbox_gvisor_reap(root, de->d_name);
+			sandbox_bwrap_cgroups_remove(de->d_name);
 			char *claim = xasprintf("%s/claim", dir);
 			char uid_path[PATH_MAX] = "";
 			ssize_t n = readlink(claim, uid_path, sizeof(uid_path) - 1);
@@ -547,11 +550,15 @@ void sandbox_destroy(struct sandbox *sb)
 		sandbox_gvisor_stop(sb);
 	for (size_t i = 0; i < sb->npgids; i++)
 		kill(-sb->pgids[i], SIGKILL);
+	if (sb->cg_memory || sb->cg_pids)
+		sandbox_bwrap_cgroups_remove(sb->id);
 	if (sb->dir)
 		rm_rf(sb->dir);
 	if (sb->uid_claim)
 		unlink(sb->uid_claim);
 	free(sb->uid_claim);
+	free(sb->cg_memory);
+	free(sb->cg_pids);
 	free(sb->bind_ws);
 	free(sb->bind_helper);
 	free(sb->pgids);
@@ -784,6 +791,15 @@ child_exec(const struct sandbox_spawn *sp, int in_fd, int out_fd, int err_fd)
 	dup2(out_fd, 1);
 	dup2(err_fd, 2);
 	syscall(SYS_close_range, 3, ~0U, 0);
+	for (int i = 0; i < 2; i++) {
+		if (!sp->cgroup_procs[i])
+			continue;
+		/* "0" is the writing process itself */
+		int fd = open(sp->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			goto fail;
+		close(fd);
+	}
 	setsid();
 	sigset_t none;
 	sigemptyset(&none);
@@ -1036,6 +1052,8 @@ int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandb
 	if (rc)
 		goto done;
 	rc = run_spawn(sb, &sp, cmd, &lim, res, e);
+	if (!rc && sb->kind == SANDBOX_BWRAP && sandbox_bwrap_limit_hit(sb))
+		res->limit_hit = true;
 	if (!rc && sb->kind == SANDBOX_GVISOR && !sb->dead && !sandbox_gvisor_alive(sb)) {
 		/* the whole sandbox died under the command: its memory cgroup
 		 * killed it */

@@ -6,7 +6,13 @@
  * uid, so the paths it binds must be reachable by that uid; the workspace
  * (often under the runner's private data directory) and the helper are
  * therefore first bound, as root, onto points in the sandbox's state
- * directory, in a mount namespace private to the command's process. */
+ * directory, in a mount namespace private to the command's process.
+ *
+ * As root on cgroup v1, every command of the sandbox also runs in a memory
+ * and a pids cgroup of the sandbox (nested in the runner's own): the
+ * command as a whole cannot use more than memory_bytes (the kernel's OOM
+ * killer picks a process of the command) nor more than max_procs + a few
+ * processes. Elsewhere only the rlimits apply. */
 #include "runner/sandbox_impl.h"
 
 #include "base/util.h"
@@ -14,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +29,119 @@
 
 static const char *const usr_links[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
 
+/* Room for bwrap's own processes in the pids cgroup, and for its memory. */
+#define BWRAP_PROCS 16
+#define BWRAP_MEMORY (64LL << 20)
+
+/* This process's cgroup directory for a cgroup v1 controller, or NULL. */
+static char *cgroup_own_dir(const char *controller)
+{
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	char line[1024];
+	char *dir = NULL;
+	while (f && !dir && fgets(line, sizeof(line), f)) {
+		/* "N:controller[,controller]:/path" */
+		char *list = strchr(line, ':');
+		char *path = list ? strchr(list + 1, ':') : NULL;
+		if (!path)
+			continue;
+		*path++ = 0;
+		path[strcspn(path, "\n")] = 0;
+		list++;
+		char copy[256];
+		snprintf(copy, sizeof(copy), "%s", list);
+		bool match = false;
+		for (char *save, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			match |= !strcmp(t, controller);
+		if (!match)
+			continue;
+		char *d = xasprintf("/sys/fs/cgroup/%s%s", list, strcmp(path, "/") ? path : "");
+		char *procs = xasprintf("%s/cgroup.procs", d);
+		if (access(procs, W_OK) == 0)
+			dir = d;
+		else
+			free(d);
+		free(procs);
+	}
+	if (f)
+		fclose(f);
+	return dir;
+}
+
+static char *cgroup_make(const char *controller, const char *id)
+{
+	char *base = cgroup_own_dir(controller);
+	if (!base)
+		return NULL;
+	char *dir = xasprintf("%s/%s", base, id);
+	free(base);
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+static int cg_write(const char *dir, const char *file, long long value)
+{
+	char path[PATH_MAX], v[32];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	int n = snprintf(v, sizeof(v), "%lld", value);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int rc = fd >= 0 && write(fd, v, (size_t)n) == n ? 0 : -1;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* The number after key in a "key N" file (memory.oom_control, pids.events). */
+static long long cg_counter(const char *dir, const char *file, const char *key)
+{
+	char path[PATH_MAX], line[256];
+	long long v = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	FILE *f = fopen(path, "r");
+	size_t klen = strlen(key);
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ' ')
+			v = atoll(line + klen + 1);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+void sandbox_bwrap_cgroups_remove(const char *id)
+{
+	const char *controllers[] = { "memory", "pids" };
+	for (int i = 0; i < 2; i++) {
+		char *base = cgroup_own_dir(controllers[i]);
+		if (!base)
+			continue;
+		char *dir = xasprintf("%s/%s", base, id);
+		/* the last command's processes may still be on their way out */
+		for (int tries = 0; tries < 100 && rmdir(dir) && errno == EBUSY; tries++)
+			usleep(10000);
+		free(dir);
+		free(base);
+	}
+}
+
+bool sandbox_bwrap_limit_hit(struct sandbox *sb)
+{
+	bool hit = false;
+	if (sb->cg_memory)
+		hit |= cg_counter(sb->cg_memory, "memory.oom_control", "oom_kill") > sb->cg_ooms;
+	if (sb->cg_pids)
+		hit |= cg_counter(sb->cg_pids, "pids.events", "max") > sb->cg_pid_maxes;
+	return hit;
+}
+
 int sandbox_bwrap_prepare(struct sandbox *sb, struct err *e)
 {
 	if (geteuid() != 0)
 		return 0; /* bwrap runs as us: our paths are reachable */
+	sb->cg_memory = cgroup_make("memory", sb->id);
+	sb->cg_pids = cgroup_make("pids", sb->id);
 	sb->bind_ws = xasprintf("%s/ws", sb->dir);
 	sb->bind_helper = xasprintf("%s/helper", sb->dir);
 	int fd = -1;
@@ -109,6 +225,15 @@ int sandbox_bwrap_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	/* bwrap hands its own environment to the command: it travels in envp,
 	 * not argv, so it does not show in the host's ps */
 	sp->envp = sandbox_env_build(cmd, "/tmp");
+	if (sb->cg_memory && !cg_write(sb->cg_memory, "memory.limit_in_bytes",
+				       lim->memory_bytes + BWRAP_MEMORY)) {
+		sp->cgroup_procs[0] = xasprintf("%s/cgroup.procs", sb->cg_memory);
+		sb->cg_ooms = cg_counter(sb->cg_memory, "memory.oom_control", "oom_kill");
+	}
+	if (sb->cg_pids && !cg_write(sb->cg_pids, "pids.max", lim->max_procs + BWRAP_PROCS)) {
+		sp->cgroup_procs[1] = xasprintf("%s/cgroup.procs", sb->cg_pids);
+		sb->cg_pid_maxes = cg_counter(sb->cg_pids, "pids.events", "max");
+	}
 	if (sb->bind_ws) {
 		sp->binds[0][0] = xstrdup(sb->workspace);
 		sp->binds[0][1] = xstrdup(sb->bind_ws);

@@ -31,6 +31,9 @@ struct sandbox {
 	pid_t sandbox_pid; /* gVisor: the runsc-sandbox process */
 	pid_t *pgids;    /* SANDBOX_NONE: sessions started, killed on destroy */
 	size_t npgids;
+	char *cg_memory; /* bwrap as root on cgroup v1: the sandbox's memory */
+	char *cg_pids;   /* and pids cgroups (nested in the runner's), or NULL */
+	long long cg_ooms, cg_pid_maxes; /* their event counters before a command */
 	char *bind_ws;   /* bwrap as root: where the workspace and the helper */
 	char *bind_helper; /* are bound, in a traversable place (see there) */
 };
@@ -50,6 +53,7 @@ struct sandbox_spawn {
 	 * its own before it switches identity; only as root */
 	char *binds[4][2];
 	int nbinds;
+	char *cgroup_procs[2]; /* cgroup.procs files the child joins first */
 	char *pidfile;   /* gVisor: where runsc exec writes the helper's pid
 	                    inside the sandbox */
 	bool kill_group; /* kill by process group (the child is a session leader)
@@ -108,6 +112,12 @@ int sandbox_bwrap_prepare(struct sandbox *sb, struct err *e);
 int sandbox_bwrap_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
                         const struct sandbox_limits *lim, struct sandbox_spawn *sp,
                         struct err *e);
+
+/* After a bubblewrap command: whether it ran into its memory or process
+ * cgroup limit (false without cgroups). */
+bool sandbox_bwrap_limit_hit(struct sandbox *sb);
+/* Removes the bubblewrap cgroups of sandbox id (of this or a dead runner). */
+void sandbox_bwrap_cgroups_remove(const char *id);
 
 /* The common state root (created on first use): PLUE_SANDBOX_DIR, or a
  * private directory under /run (root) or the temporary directory. */
