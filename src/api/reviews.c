@@ -242,7 +242,8 @@ int h_review_create(struct req *r, struct resp *w)
 	if (mentions_record(r->db, r->arena, &r->err, r->repo, p.is.id, 0, r->auth.user_id, body) ||
 	    issue_event_add(r->db, r->arena, &r->err, r->repo->id, p.is.id, r->auth.user_id,
 			    "reviewed",
-			    json_pack("{s:s,s:s}", "review_id", review_id, "state", state_api(state))) ||
+			    json_pack("{s:I,s:s}", "review_id", (json_int_t)strtoll(review_id, NULL, 10),
+				      "state", state_api(state))) ||
 	    collab_event(r->db, r->arena, &r->err, r->repo->id, "pull_request.review",
 			 r->auth.user_id, pl) ||
 	    db_commit(r->db, &r->err))
