@@ -1,9 +1,10 @@
 /* test_session.c — the session JWT checks against the usual attacks:
  * alg "none", another algorithm (HS512 signed with the right key, an RS256
  * header), a tampered payload, an expired token, a token signed with
- * another secret, missing claims; and the CSRF token's binding to its
- * session. (A revoked session is a database question: the integration
- * test 20-accounts.sh replays a signed-out cookie.) */
+ * another secret, missing claims; the CSRF token's binding to its session;
+ * and, against a real PostgreSQL (a private embedded cluster, or
+ * PLUE_DATABASE_URL), that a revoked, expired or misattributed session row
+ * turns a well-signed cookie into no session at all. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jwt.h>
@@ -19,6 +23,8 @@
 #include "auth/session.h"
 #include "base/arena.h"
 #include "base/config.h"
+#include "base/util.h"
+#include "db/db.h"
 
 #define NOW 1700000000
 
@@ -204,6 +210,194 @@ static void test_csrf_token_bound_to_session(void **state)
 	assert_string_not_equal(session_csrf_token(A, 1), a1);
 }
 
+/* ---- session rows in PostgreSQL ---- */
+
+static PGconn *db;
+static char dbdir[] = "/tmp/plue-test-session.XXXXXX";
+static bool embedded;
+
+static int db_setup(void **state)
+{
+	struct err e = { 0 };
+	const char *url = getenv("PLUE_DATABASE_URL");
+	if (url && *url) {
+		db_set_conninfo(url);
+	} else {
+		char *ci = NULL;
+		if (!mkdtemp(dbdir) || chmod(dbdir, 0755) ||
+		    pg_embedded_start(dbdir, "plue", &ci, &e)) {
+			fprintf(stderr, "cannot start PostgreSQL: %s\n", e.msg);
+			return -1;
+		}
+		embedded = true;
+		db_set_conninfo(ci);
+		free(ci);
+	}
+	db = db_connect(&e);
+	if (!db || db_migrate(db, &e)) {
+		fprintf(stderr, "database: %s\n", e.msg);
+		return -1;
+	}
+	memcpy(cfg.server_key, key, 32);
+	return 0;
+}
+
+static int db_teardown(void **state)
+{
+	if (db)
+		PQfinish(db);
+	if (embedded) {
+		pg_embedded_stop();
+		char *argv[] = { "rm", "-rf", dbdir, NULL };
+		pid_t p = fork();
+		if (p == 0) {
+			execvp("rm", argv);
+			_exit(127);
+		}
+		waitpid(p, NULL, 0);
+	}
+	return 0;
+}
+
+/* A request as the dispatcher hands it to a handler. */
+static struct req *new_req(void)
+{
+	struct req *r = arena_alloc(A, sizeof(*r));
+	r->arena = A;
+	r->db = db;
+	r->remote_ip = "127.0.0.1";
+	return r;
+}
+
+static int64_t new_user(const char *name)
+{
+	struct err e = { 0 };
+	PGresult *res = db_qv(db, A, &e, "INSERT INTO users (username) VALUES ($1) RETURNING id", name);
+	assert_non_null(res);
+	return db_int(res, 0, 0);
+}
+
+/* Signs user_id in; returns the cookie's JWT, *sid the session row. */
+static const char *sign_in(int64_t user_id, int64_t *sid)
+{
+	struct req *r = new_req();
+	struct resp w = { .arena = A };
+	const char *csrf;
+	assert_int_equal(session_create(r, &w, user_id, "password", &csrf), 0);
+	const char *cookie = NULL;
+	for (size_t i = 0; i < w.nheaders; i++)
+		if (!strcmp(w.headers[i].name, "Set-Cookie"))
+			cookie = w.headers[i].value;
+	assert_non_null(cookie);
+	assert_true(!strncmp(cookie, "plue_session=", 13));
+	assert_non_null(strstr(cookie, "; HttpOnly; SameSite=Lax"));
+	const char *jwt = arena_strndup(A, cookie + 13, strcspn(cookie + 13, ";"));
+	struct session_claims c;
+	struct err e = { 0 };
+	unsigned char jk[32];
+	session_jwt_key(jk);
+	assert_int_equal(session_jwt_decode(&c, jk, jwt, now_unix(), &e), 0);
+	assert_int_equal(c.uid, user_id);
+	assert_string_equal(csrf, session_csrf_token(A, c.sid));
+	*sid = c.sid;
+	return jwt;
+}
+
+/* Resolves jwt as the cookie of a new request; the session id or 0. */
+static int64_t resolve(const char *jwt)
+{
+	struct req *r = new_req();
+	assert_int_equal(session_resolve(r, jwt), 0);
+	if (r->auth.via != AUTH_SESSION) {
+		assert_int_equal(r->auth.user_id, 0);
+		return 0;
+	}
+	assert_int_equal(r->auth.scopes, SCOPE_ALL);
+	return r->auth.token_id;
+}
+
+static void test_live_session(void **state)
+{
+	int64_t uid = new_user("live"), sid;
+	const char *jwt = sign_in(uid, &sid);
+	struct req *r = new_req();
+	assert_int_equal(session_resolve(r, jwt), 0);
+	assert_int_equal(r->auth.via, AUTH_SESSION);
+	assert_int_equal(r->auth.user_id, uid);
+	assert_string_equal(r->auth.username, "live");
+	assert_int_equal(r->auth.token_id, sid);
+	/* the CSRF check wants this session's token in the header */
+	assert_int_equal(session_csrf_check(r), ERR_PERM);
+	assert_string_equal(r->err.slug, "csrf_failed");
+	struct kv h = { "X-CSRF-Token", session_csrf_token(A, sid + 1) };
+	r->headers = &h;
+	r->nheaders = 1;
+	err_clear(&r->err);
+	assert_int_equal(session_csrf_check(r), ERR_PERM);
+	h.value = session_csrf_token(A, sid);
+	assert_int_equal(session_csrf_check(r), 0);
+}
+
+static void test_revoked_session(void **state)
+{
+	int64_t uid = new_user("revoked"), sid;
+	const char *jwt = sign_in(uid, &sid);
+	assert_int_equal(resolve(jwt), sid);
+	struct err e = { 0 };
+	assert_int_equal(session_revoke(db, A, &e, sid), 0);
+	assert_int_equal(resolve(jwt), 0); /* the JWT is still well signed and unexpired */
+}
+
+static void test_sign_out_everywhere(void **state)
+{
+	int64_t uid = new_user("everywhere"), other = new_user("bystander"), s1, s2, s3;
+	const char *j1 = sign_in(uid, &s1), *j2 = sign_in(uid, &s2), *j3 = sign_in(other, &s3);
+	struct err e = { 0 };
+	int n = 0;
+	assert_int_equal(session_revoke_all(db, A, &e, uid, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(resolve(j1), 0);
+	assert_int_equal(resolve(j2), 0);
+	assert_int_equal(resolve(j3), s3);
+}
+
+static void test_expired_row(void **state)
+{
+	int64_t uid = new_user("expiring"), sid;
+	const char *jwt = sign_in(uid, &sid);
+	struct err e = { 0 };
+	assert_non_null(db_qv(db, A, &e,
+			      "UPDATE auth_sessions SET expires_at = now() - interval '1 second' "
+			      "WHERE id = $1",
+			      arena_printf(A, "%lld", (long long)sid)));
+	assert_int_equal(resolve(jwt), 0);
+}
+
+static void test_session_of_another_user(void **state)
+{
+	int64_t victim = new_user("victim"), mallory = new_user("mallory"), sid;
+	sign_in(victim, &sid);
+	/* well signed, but the row belongs to another user */
+	unsigned char jk[32];
+	session_jwt_key(jk);
+	struct session_claims c = { .sid = sid, .uid = mallory, .exp = now_unix() + 3600 };
+	char *t = session_jwt_encode(jk, &c, now_unix());
+	assert_int_equal(resolve(arena_strdup(A, t)), 0);
+	free(t);
+	/* and an unknown row */
+	c.sid = sid + 1000;
+	c.uid = victim;
+	t = session_jwt_encode(jk, &c, now_unix());
+	assert_int_equal(resolve(arena_strdup(A, t)), 0);
+	free(t);
+	/* and the right row signed with the server key itself, not the
+	 * derived JWT key */
+	c.sid = sid;
+	t = session_jwt_encode(cfg.server_key, &c, now_unix());
+	assert_int_equal(resolve(arena_strdup(A, t)), 0);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,5 +411,16 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_csrf_token_bound_to_session),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	const struct CMUnitTest db_tests[] = {
+		cmocka_unit_test(test_live_session),
+		cmocka_unit_test(test_revoked_session),
+		cmocka_unit_test(test_sign_out_everywhere),
+		cmocka_unit_test(test_expired_row),
+		cmocka_unit_test(test_session_of_another_user),
+	};
+	int failed = cmocka_run_group_tests(tests, setup, teardown);
+	setup(NULL);
+	failed += cmocka_run_group_tests_name("session rows", db_tests, db_setup, db_teardown);
+	teardown(NULL);
+	return failed;
 }
