@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *num(struct arena *a, long long v)
 {
@@ -399,21 +400,43 @@ int issue_json_get(struct req *r, int64_t issue_id, json_t **out)
 
 /* ---- Markdown ---- */
 
-static bool link_user_exists(void *ctx, const char *name)
+/* Which of a body's references exist: two queries whatever their number.
+ * Mention names hold only [A-Za-z0-9._-], so the array literal needs no
+ * escaping. */
+static void link_resolve(void *ctx, const struct md_refs *refs, bool *user_ok, bool *issue_ok)
 {
 	struct req *r = ctx;
-	PGresult *res = db_qv(r->db, r->arena, NULL,
-			      "SELECT 1 FROM users WHERE lower(username) = lower($1)", name);
-	return res && PQntuples(res) == 1;
-}
-
-static bool link_issue_exists(void *ctx, long long number)
-{
-	struct req *r = ctx;
-	PGresult *res = db_qv(r->db, r->arena, NULL,
-			      "SELECT 1 FROM issues WHERE repo_id = $1 AND number = $2",
-			      num(r->arena, (long long)r->repo->id), num(r->arena, number));
-	return res && PQntuples(res) == 1;
+	struct buf b = BUF_INIT;
+	if (refs->nmentions) {
+		buf_addch(&b, '{');
+		for (size_t i = 0; i < refs->nmentions; i++)
+			buf_addf(&b, "%s\"%s\"", i ? "," : "", refs->mentions[i]);
+		buf_addch(&b, '}');
+		PGresult *res = db_qv(r->db, r->arena, NULL,
+				      "SELECT lower(username) FROM users WHERE lower(username) = "
+				      "ANY(SELECT lower(x) FROM unnest($1::text[]) x)",
+				      b.ptr);
+		for (int k = 0; res && k < PQntuples(res); k++)
+			for (size_t i = 0; i < refs->nmentions; i++)
+				if (!strcasecmp(refs->mentions[i], db_val(res, k, 0)))
+					user_ok[i] = true;
+	}
+	if (refs->nissues && r->repo) {
+		buf_reset(&b);
+		buf_addch(&b, '{');
+		for (size_t i = 0; i < refs->nissues; i++)
+			buf_addf(&b, "%s%lld", i ? "," : "", refs->issues[i]);
+		buf_addch(&b, '}');
+		PGresult *res = db_qv(r->db, r->arena, NULL,
+				      "SELECT number FROM issues WHERE repo_id = $1 AND "
+				      "number = ANY($2::bigint[])",
+				      num(r->arena, (long long)r->repo->id), b.ptr);
+		for (int k = 0; res && k < PQntuples(res); k++)
+			for (size_t i = 0; i < refs->nissues; i++)
+				if (refs->issues[i] == db_int(res, k, 0))
+					issue_ok[i] = true;
+	}
+	buf_release(&b);
 }
 
 json_t *collab_html(struct req *r, const char *body)
@@ -424,8 +447,7 @@ json_t *collab_html(struct req *r, const char *body)
 		.base = cfg.public_url ? cfg.public_url : "",
 		.owner = r->repo ? r->repo->owner : NULL,
 		.repo = r->repo ? r->repo->name : NULL,
-		.user_exists = r->db ? link_user_exists : NULL,
-		.issue_exists = r->db && r->repo ? link_issue_exists : NULL,
+		.resolve = r->db ? link_resolve : NULL,
 		.ctx = r,
 	};
 	char *html = markdown_render(body, strlen(body), &links);

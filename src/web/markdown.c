@@ -358,13 +358,19 @@ char *markdown_render(const char *md, size_t len, const struct md_links *links)
 		struct text_nodes tn = { 0 };
 		text_nodes_collect(doc, &tn);
 		refs_from_nodes(&tn, &lk.refs);
-		for (size_t i = 0; i < lk.refs.nmentions; i++)
-			lk.user_ok[i] = !links->user_exists ||
-					links->user_exists(links->ctx, lk.refs.mentions[i]);
-		for (size_t i = 0; i < lk.refs.nissues; i++)
-			lk.issue_ok[i] = links->owner && links->repo &&
-					 (!links->issue_exists ||
-					  links->issue_exists(links->ctx, lk.refs.issues[i]));
+		if (links->resolve) {
+			links->resolve(links->ctx, &lk.refs, lk.user_ok, lk.issue_ok);
+			if (!links->owner || !links->repo)
+				memset(lk.issue_ok, 0, sizeof(lk.issue_ok));
+		} else {
+			for (size_t i = 0; i < lk.refs.nmentions; i++)
+				lk.user_ok[i] = !links->user_exists ||
+						links->user_exists(links->ctx, lk.refs.mentions[i]);
+			for (size_t i = 0; i < lk.refs.nissues; i++)
+				lk.issue_ok[i] = links->owner && links->repo &&
+						 (!links->issue_exists ||
+						  links->issue_exists(links->ctx, lk.refs.issues[i]));
+		}
 		for (size_t i = 0; i < tn.n; i++)
 			link_text_node(&lk, tn.v[i]);
 		free(tn.v);

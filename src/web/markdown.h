@@ -14,6 +14,14 @@
  * one body; the rest are ignored (and not linked). */
 #define MD_MAX_REFS 50
 
+/* The references a body makes, outside code and links. */
+struct md_refs {
+	char *mentions[MD_MAX_REFS];   /* usernames as written, distinct ignoring case */
+	size_t nmentions;
+	long long issues[MD_MAX_REFS]; /* distinct issue numbers, in order of appearance */
+	size_t nissues;
+};
+
 /* How references become links. Every field may be NULL. */
 struct md_links {
 	const char *base;   /* prepended to every link ("" or NULL: site-relative) */
@@ -23,6 +31,10 @@ struct md_links {
 	 * when NULL, every syntactically valid reference is. */
 	bool (*user_exists)(void *ctx, const char *username);
 	bool (*issue_exists)(void *ctx, long long number);
+	/* When set, used instead of the two above: answers for every
+	 * reference of the body at once (user_ok[i] for refs->mentions[i],
+	 * issue_ok[i] for refs->issues[i], both arrays start all false). */
+	void (*resolve)(void *ctx, const struct md_refs *refs, bool *user_ok, bool *issue_ok);
 	void *ctx;
 };
 
@@ -30,14 +42,6 @@ struct md_links {
  * Invalid UTF-8 is replaced. Returns a malloc'd NUL-terminated string the
  * caller free()s; never NULL. */
 char *markdown_render(const char *md, size_t len, const struct md_links *links);
-
-/* The references a body makes, outside code and links. */
-struct md_refs {
-	char *mentions[MD_MAX_REFS];   /* usernames as written, distinct ignoring case */
-	size_t nmentions;
-	long long issues[MD_MAX_REFS]; /* distinct issue numbers, in order of appearance */
-	size_t nissues;
-};
 
 /* Fills out with the mentions and #N references in md (len bytes). out is
  * overwritten; release it with md_refs_release. */

@@ -230,6 +230,34 @@ static void test_existence_callbacks(void **state)
 	free(h);
 }
 
+static void resolve_some(void *ctx, const struct md_refs *refs, bool *user_ok, bool *issue_ok)
+{
+	(*(int *)ctx)++;
+	for (size_t i = 0; i < refs->nmentions; i++)
+		user_ok[i] = !strcasecmp(refs->mentions[i], "carol");
+	for (size_t i = 0; i < refs->nissues; i++)
+		issue_ok[i] = refs->issues[i] == 8;
+}
+
+static void test_batch_resolve(void **state)
+{
+	int calls = 0;
+	struct md_links l = repo_links;
+	l.resolve = resolve_some;
+	l.user_exists = only_bob; /* ignored when resolve is set */
+	l.ctx = &calls;
+	char *h = render("@bob @carol #7 #8 @Carol\n", &l);
+	assert_contains(h, "@bob <a href=\"/carol\">@carol</a> #7 <a href=\"/alice/proj/issues/8\">#8</a> "
+			   "<a href=\"/Carol\">@Carol</a>");
+	assert_int_equal(calls, 1); /* once per body */
+	free(h);
+	/* no repository: issue references stay text whatever resolve says */
+	l.owner = NULL;
+	h = render("#8\n", &l);
+	assert_lacks(h, "<a");
+	free(h);
+}
+
 static void test_mention_xss(void **state)
 {
 	/* names are limited to safe characters, so nothing leaks into the href */
@@ -315,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_issue_links),
 		cmocka_unit_test(test_refs_not_in_code),
 		cmocka_unit_test(test_existence_callbacks),
+		cmocka_unit_test(test_batch_resolve),
 		cmocka_unit_test(test_mention_xss),
 		cmocka_unit_test(test_refs_scan),
 		cmocka_unit_test(test_refs_cap),
