@@ -76,12 +76,34 @@ CPU='i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done'
 SHA='head -c 100000000 /dev/zero | sha256sum >/dev/null'
 FILES='mkdir d && for i in $(seq 5000); do echo x > d/f$i; done && find d -type f -printf "%s\n" | wc -l >/dev/null && rm -r d'
 
-work() { # LABEL SCRIPT
-	local label=$1 script=$2 base_p50 base_min p50 min
-	read -r base_p50 base_min < <(timing --native --repeat "$WORK_RUNS" -- bash -c "$script")
+# median of the numbers on stdin, and the smallest
+med_min() { sort -n | awk '{ v[NR] = $1 } END { printf "%s %s\n", v[int((NR + 1) / 2)], v[1] }'; }
+
+# one_run KIND SCRIPT: wall time of the step in ms (a warm sandbox for the
+# sandboxed kinds: its creation is not counted)
+one_run() {
+	local line
+	if [ "$1" = native ]; then
+		line=$("$SBX" --quiet --native -- bash -c "$2" | grep '^result')
+	else
+		line=$("$SBX" --quiet --kind "$1" -- bash -c "$2" 2>/dev/null | grep '^result')
+	fi
+	field ms "$line"
+}
+
+work() { # LABEL SCRIPT: the kinds take turns, so that a change of the
+	# machine's load falls on all of them alike
+	local label=$1 script=$2 k r base_p50 base_min p50 min
+	declare -A times=()
+	for r in $(seq "$WORK_RUNS"); do
+		for k in native "${kinds[@]}"; do
+			times[$k]+="$(one_run "$k" "$script") "
+		done
+	done
+	read -r base_p50 base_min < <(tr ' ' '\n' <<<"${times[native]}" | grep . | med_min)
 	figure "$label: unsandboxed" "$base_p50" "$base_min" "$base_p50"
 	for k in "${kinds[@]}"; do
-		read -r p50 min < <(timing --kind "$k" --repeat "$WORK_RUNS" -- bash -c "$script")
+		read -r p50 min < <(tr ' ' '\n' <<<"${times[$k]}" | grep . | med_min)
 		figure "$label: $k" "$p50" "$min" "$base_p50"
 	done
 }
