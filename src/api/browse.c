@@ -325,15 +325,31 @@ int h_tree_get(struct req *r, struct resp *w)
 		git_oid_tostr(hex, sizeof(hex), git_tree_entry_id(e));
 		buf_adds(b, i ? ",{\"name\":" : "{\"name\":");
 		json_str_add(b, name, strlen(name));
-		buf_addf(b, ",\"type\":\"%s\",\"mode\":\"%06o\",\"sha\":\"%s\",\"size\":", type_name(t),
-			 (unsigned)git_tree_entry_filemode_raw(e), hex);
+		/* by hand: printf was a tenth of an uncached listing */
+		char mode[6];
+		unsigned m = (unsigned)git_tree_entry_filemode_raw(e);
+		for (int k = 5; k >= 0; k--, m >>= 3)
+			mode[k] = (char)('0' + (m & 7));
+		buf_adds(b, ",\"type\":\"");
+		buf_adds(b, type_name(t));
+		buf_adds(b, "\",\"mode\":\"");
+		buf_add(b, mode, 6);
+		buf_adds(b, "\",\"sha\":\"");
+		buf_add(b, hex, GIT_OID_HEXSZ);
+		buf_adds(b, "\",\"size\":");
 		size_t len;
 		git_object_t ot;
 		/* the header alone: no blob is inflated to learn its size */
-		if (t == GIT_OBJECT_BLOB && git_odb_read_header(&len, &ot, odb, git_tree_entry_id(e)) == 0)
-			buf_addf(b, "%zu}", len);
-		else
+		if (t == GIT_OBJECT_BLOB && git_odb_read_header(&len, &ot, odb, git_tree_entry_id(e)) == 0) {
+			char num[24], *p = num + sizeof(num);
+			do
+				*--p = (char)('0' + len % 10);
+			while (len /= 10);
+			buf_add(b, p, (size_t)(num + sizeof(num) - p));
+			buf_addch(b, '}');
+		} else {
 			buf_adds(b, "null}");
+		}
 	}
 	buf_adds(b, "]\n");
 	w->status = 200;

@@ -55,10 +55,15 @@ static void handles_free(void *p)
 	free(h);
 }
 
+/* Pack files libgit2 keeps open across every handle: each thread caches
+ * OBJECTS_HANDLES repositories, and fds are shared with the connections. */
+#define PACK_FILES_OPEN 128
+
 static void handles_key_create(void)
 {
 	if (pthread_key_create(&handles_key, handles_free))
 		die("cannot create the repository handle key");
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_FILE_LIMIT, (size_t)PACK_FILES_OPEN);
 }
 
 static struct handles *handles_get(void)

@@ -28,8 +28,9 @@
  * repository) the handle is dropped and ERR_NOTFOUND returned with the
  * message "repository not found on disk" (the path never reaches a client).
  * The handle stays valid until this thread opens the same path again or
- * OBJECTS_HANDLES other paths; the caller must not free it. Returns 0 or
- * ERR_NOTFOUND / ERR_INTERNAL. */
+ * OBJECTS_HANDLES other paths; the caller must not free it. The first call
+ * also caps the pack files libgit2 keeps open, across all handles, at 128.
+ * Returns 0 or ERR_NOTFOUND / ERR_INTERNAL. */
 int objects_repo_open(git_repository **out, const char *path, struct err *e);
 
 /* Frees the calling thread's cached handles. Worker threads do this by
