@@ -68,6 +68,35 @@ static void test_utf8(void **state)
 		assert_false(objects_utf8_valid(*p, strlen(*p)));
 }
 
+static void test_lossy_and_subject(void **state)
+{
+	(void)state;
+	struct buf b = BUF_INIT;
+	objects_utf8_lossy(&b, "a\xff" "b\xe2\x82", 5);
+	assert_string_equal(b.ptr, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd");
+	buf_reset(&b);
+	objects_utf8_lossy(&b, "h\xc3\xa9", 3);
+	assert_string_equal(b.ptr, "h\xc3\xa9");
+
+	buf_reset(&b);
+	objects_subject(&b, "x\ny\tz", 100);
+	assert_string_equal(b.ptr, "x?y?z");
+	char s[160];
+	memset(s, 'a', 150);
+	s[150] = '\0';
+	buf_reset(&b);
+	objects_subject(&b, s, 100);
+	assert_int_equal(b.len, 103);
+	assert_string_equal(b.ptr + 100, "...");
+	/* never cut inside a character: 99 bytes, then a 2-byte one */
+	memcpy(s + 99, "\xc3\xa9", 3);
+	buf_reset(&b);
+	objects_subject(&b, s, 100);
+	assert_int_equal(b.len, 102);
+	assert_string_equal(b.ptr + 99, "...");
+	buf_release(&b);
+}
+
 static void test_content_type(void **state)
 {
 	(void)state;
@@ -224,6 +253,7 @@ int main(void)
 	git_libgit2_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tree_order), cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_lossy_and_subject),
 		cmocka_unit_test(test_content_type), cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_error), cmocka_unit_test(test_handles),
 	};
