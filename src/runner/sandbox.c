@@ -335,8 +335,13 @@ int sandbox_run_tool(char *const argv[], const char *log_path, struct err *e)
 			tail[--len] = 0;
 		const char *last = strrchr(tail, '\n');
 		last = last ? last + 1 : tail;
-		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "'%s %s' failed: %.160s",
-			     argv[0], argv[1] ? argv[1] : "", *last ? last : "no message");
+		if (!*last && WIFEXITED(status) && WEXITSTATUS(status) == 127)
+			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+				     "'%s' is not installed", argv[0]);
+		else
+			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+				     "'%s %s' failed: %.160s", argv[0], argv[1] ? argv[1] : "",
+				     *last ? last : "no message");
 	}
 done:
 	if (pidfd >= 0)
@@ -511,9 +516,9 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 	free(tmp);
 	sb->helper = realpath("/proc/self/exe", NULL);
 	if (!sb->helper) {
-		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
-			     "cannot find the running executable: %s", strerror(errno));
-		goto done;
+		/* replaced on disk since it started (an upgrade): the running
+		 * image stays reachable through /proc */
+		sb->helper = xasprintf("/proc/%ld/exe", (long)getpid());
 	}
 	switch (kind) {
 	case SANDBOX_GVISOR:
@@ -1052,6 +1057,12 @@ int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandb
 	if (rc)
 		goto done;
 	rc = run_spawn(sb, &sp, cmd, &lim, res, e);
+	if (sp.pidfile) {
+		/* the process description holds the environment (secrets) */
+		char *process = xasprintf("%s/exec.json", sb->dir);
+		unlink(process);
+		free(process);
+	}
 	if (!rc && sb->kind == SANDBOX_BWRAP && sandbox_bwrap_limit_hit(sb))
 		res->limit_hit = true;
 	if (!rc && sb->kind == SANDBOX_GVISOR && !sb->dead && !sandbox_gvisor_alive(sb)) {

@@ -216,9 +216,11 @@ done:
  *    a limit set there would stick to every later command;
  *  - the subshell is a process group of its own (set -m), which SIGTERM
  *    (sent by runsc kill, as runsc exec forwards no signals) kills whole;
+ *  - a stop that comes before the command exists is remembered;
  *  - job notices go nowhere: stderr is dropped once the command has it;
  *  - the status is the command's, 128+N when signal N ended it. */
 static const char exec_script[] =
+	"stop=; trap stop=1 TERM INT HUP\n"
 	"cwd=$1 as=$2 np=$3; shift 4\n"
 	"if [ -n \"$cwd\" ]; then\n"
 	"  [ -d \"$cwd\" ] || mkdir -p -- \"$cwd\" || exit 1\n"
@@ -230,6 +232,7 @@ static const char exec_script[] =
 	"pid=$!\n"
 	"exec 2>/dev/null\n"
 	"trap 'kill -KILL -- -$pid' TERM INT HUP\n"
+	"[ -z \"$stop\" ] || kill -KILL -- -$pid\n"
 	"while :; do wait $pid; st=$?; kill -0 $pid || break; done\n"
 	"exit $st\n";
 
