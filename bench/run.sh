@@ -15,6 +15,7 @@
 #        BENCH_CONNECTIONS (32), BENCH_ROUNDS (alternating wrk rounds, 2),
 #        BENCH_CLONES (runs per side, 3),
 #        BENCH_ONLY (space-separated subset of: blob tree clone),
+#        BENCH_EXTRAS=0 skips bench/sandbox.sh and bench/latency.sh,
 #        KEEP_TMP=1 keeps the temporary directory, BENCH_HOLD=1 sets
 #        everything up, prints the URLs and waits (for profiling).
 set -euo pipefail
@@ -228,14 +229,15 @@ cpu_ticks() {
 	fi
 }
 
-# A sampler of CPU time for the clone phase: every 20 ms it reads the CPU
-# time of the given processes and all their descendants (own time only, so
-# nothing counts twice) and on SIGTERM prints the total in clock ticks. It
-# misses at most one interval at the end of each short-lived process.
+# A sampler for the clone phase: every 50 ms it reads the CPU time of the
+# given processes and all their descendants (own time only, so nothing
+# counts twice) and the first process's resident set; on SIGTERM it prints
+# "TICKS MAX-RSS-KiB". It misses at most one interval at the end of each
+# short-lived process.
 CPU_SAMPLER='
 import os, signal, sys, time
-roots = {int(p) for p in sys.argv[1:]}
-seen = {}
+roots = [int(p) for p in sys.argv[1:]]
+seen, rss = {}, [0]
 def sample():
     procs = {}
     for d in os.listdir("/proc"):
@@ -254,11 +256,17 @@ def sample():
     for pid in tree:
         if pid in procs:
             seen[(pid, procs[pid][1])] = procs[pid][2]
+    try:
+        for line in open("/proc/%d/status" % roots[0]):
+            if line.startswith("VmRSS:"):
+                rss[0] = max(rss[0], int(line.split()[1]))
+    except OSError:
+        pass
 def done(*_):
-    sample(); print(sum(seen.values())); sys.exit(0)
+    sample(); print(sum(seen.values()), rss[0]); sys.exit(0)
 signal.signal(signal.SIGTERM, done)
 while True:
-    sample(); time.sleep(0.02)
+    sample(); time.sleep(0.05)
 '
 
 # wrk_once SIDE URL: one wrk run; prints "REQ/S CPU-µs-PER-REQUEST", or "- -"
@@ -400,15 +408,9 @@ if [[ " $ONLY " == *" clone "* ]]; then
 	a=- b=- plue_times=() peer_times=() rss_base="" rss_peak=""
 	if [ "$PLUE_BIG" = 1 ]; then
 		rss_base=$(kib_of VmRSS)
-		# Peak RSS over the clones: reset the high-water mark, and sample
-		# VmRSS as well in case clear_refs is not permitted.
+		# peak RSS over the clones: the high-water mark, reset here, and
+		# the sampler's maximum in case the reset is not permitted
 		echo 5 >"/proc/$PLUE_PID/clear_refs" 2>/dev/null || true
-		( max=0; while :; do
-			v=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$PLUE_PID/status" 2>/dev/null) || exit 0
-			[ -n "$v" ] && [ "$v" -gt "$max" ] && { max=$v; echo "$max" >"$WORK/rss.max"; }
-			sleep 0.02
-		done ) &
-		SAMPLER_PID=$!
 	fi
 	# CPU over the whole phase (each side idles while the other clones).
 	python3 -c "$CPU_SAMPLER" "$PLUE_PID" >"$WORK/cpu.plue" &
@@ -431,13 +433,11 @@ if [[ " $ONLY " == *" clone "* ]]; then
 	wait "$CPU_P_PID" "$CPU_Q_PID" || true
 	CPU_P_PID="" CPU_Q_PID=""
 	cpu_self=$(( (self1 - self0) * TICK_US / CLONES / 1000 ))
-	cpu_p=$(( $(cat "$WORK/cpu.plue") * TICK_US / CLONES / 1000 ))
-	cpu_q=$(( $(cat "$WORK/cpu.peer") * TICK_US / CLONES / 1000 ))
-	if [ -n "$SAMPLER_PID" ]; then
-		stop_pid "$SAMPLER_PID" TERM
-		SAMPLER_PID=""
+	cpu_p=$(( $(cut -d' ' -f1 "$WORK/cpu.plue") * TICK_US / CLONES / 1000 ))
+	cpu_q=$(( $(cut -d' ' -f1 "$WORK/cpu.peer") * TICK_US / CLONES / 1000 ))
+	if [ "$PLUE_BIG" = 1 ]; then
 		hwm=$(kib_of VmHWM)
-		sampled=$(cat "$WORK/rss.max" 2>/dev/null || echo 0)
+		sampled=$(cut -d' ' -f2 "$WORK/cpu.plue")
 		rss_peak=$(( hwm > sampled ? hwm : sampled ))
 	fi
 	[ ${#plue_times[@]} -eq "$CLONES" ] && a=$(printf '%s\n' "${plue_times[@]}" | median)
@@ -468,6 +468,8 @@ echo "  $(( ${#FIGURES[@]} - missed )) of ${#FIGURES[@]} targets met"
 stop_all
 # The other benchmarks, if present, in the caller's environment.
 unset GIT_CONFIG_NOSYSTEM GIT_TERMINAL_PROMPT GIT_CONFIG_GLOBAL
-for extra in bench/sandbox.sh bench/latency.sh; do
-	if [ -x "$extra" ]; then echo; "$extra"; fi
-done
+if [ "${BENCH_EXTRAS:-1}" = 1 ]; then
+	for extra in bench/sandbox.sh bench/latency.sh; do
+		if [ -x "$extra" ]; then echo; "$extra"; fi
+	done
+fi
