@@ -654,7 +654,7 @@ int h_pull_update(struct req *r, struct resp *w)
 		p.is.state = state;
 		const char *what = closing ? "closed" : "reopened";
 		if ((rc = issue_event_add(r->db, r->arena, &r->err, r->repo->id, p.is.id,
-					  r->auth.user_id, what, NULL)) ||
+					  r->auth.user_id, what, json_object())) ||
 		    (rc = collab_event(r->db, r->arena, &r->err, r->repo->id, "pull_request",
 				       r->auth.user_id, pull_payload(r->repo, &p, what, sender(r)))))
 			goto fail;
