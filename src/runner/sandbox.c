@@ -910,7 +910,7 @@ static int run_spawn(struct sandbox *sb, const struct sandbox_spawn *sp,
 			}
 		}
 		if (killed_at && !told && sb->kind == SANDBOX_GVISOR)
-			told = sandbox_gvisor_stop_exec(sb, sp->pidfile) == 0;
+			told = sandbox_gvisor_stop_exec(sb, sp) == 0;
 		if (killed_at && !hard && now - killed_at >= KILL_GRACE_MS) {
 			hard = true;
 			kill_spawned(sp, pid, SIGKILL);

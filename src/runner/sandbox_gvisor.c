@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,17 @@ static json_t *no_caps(void)
 			 "inheritable", "ambient");
 }
 
+/* The sandbox's default limits. gVisor hands the init's rlimits to every
+ * process runsc exec starts (one shared set), so a command under the
+ * defaults needs no wrapper to get them. */
+static json_t *rlimits(const struct sandbox_limits *l)
+{
+	return json_pack("[{s:s, s:I, s:I}, {s:s, s:I, s:I}, {s:s, s:i, s:i}]", "type", "RLIMIT_AS",
+			 "hard", (json_int_t)l->memory_bytes, "soft", (json_int_t)l->memory_bytes,
+			 "type", "RLIMIT_NPROC", "hard", (json_int_t)l->max_procs, "soft",
+			 (json_int_t)l->max_procs, "type", "RLIMIT_CORE", "hard", 0, "soft", 0);
+}
+
 static int write_json(const char *path, json_t *doc, struct err *e)
 {
 	if (json_dump_file(doc, path, JSON_COMPACT))
@@ -146,14 +158,14 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	 * root) so that commands, which run as the sandbox uid, cannot signal it
 	 * away; it only reaps orphans */
 	doc = json_pack(
-		"{s:s, s:{s:b, s:{s:i, s:i}, s:[s,s], s:[s], s:s, s:o, s:b},"
+		"{s:s, s:{s:b, s:{s:i, s:i}, s:[s,s], s:[s], s:s, s:o, s:o, s:b},"
 		" s:{s:s, s:b}, s:s, s:o,"
 		" s:{s:[{s:s},{s:s},{s:s},{s:s},{s:s}], s:s,"
 		"    s:{s:{s:I}, s:{s:I}}}}",
 		"ociVersion", "1.0.2",
 		"process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", SANDBOX_HELPER_PATH,
 		"init", "env", "PATH=" SANDBOX_PATH, "cwd", "/", "capabilities", no_caps(),
-		"noNewPrivileges", 1,
+		"rlimits", rlimits(&sb->limits), "noNewPrivileges", 1,
 		"root", "path", rootfs, "readonly", 1,
 		"hostname", "plue",
 		"mounts", mounts,
@@ -242,8 +254,18 @@ int sandbox_gvisor_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	int rc = 0;
 	struct sandbox_argv a = { 0 };
 	char *process = xasprintf("%s/exec.json", sb->dir);
-	/* the helper here is bash, not the runner's executable: runsc exec
-	 * pays for every library a program loads, and bash loads two */
+	/* a command under the sandbox's own limits in the workspace's root is
+	 * started directly: it has the limits already (see rlimits()), runsc
+	 * exec makes it a process group of its own, which stopping kills whole.
+	 * Anything else goes through the wrapper, which is bash rather than the
+	 * runner's executable: runsc exec pays for every library a program
+	 * loads, and bash loads two. */
+	bool direct = (!cmd->cwd || !*cmd->cwd) && lim->memory_bytes == sb->limits.memory_bytes &&
+		      lim->max_procs == sb->limits.max_procs;
+	if (direct) {
+		for (const char *const *p = cmd->argv; *p; p++)
+			sandbox_argv_add(&a, *p);
+	} else {
 	sandbox_argv_add(&a, "/bin/bash");
 	sandbox_argv_add(&a, "-c");
 	sandbox_argv_add(&a, exec_script);
@@ -254,13 +276,19 @@ int sandbox_gvisor_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	sandbox_argv_add(&a, "--");
 	for (const char *const *p = cmd->argv; *p; p++)
 		sandbox_argv_add(&a, *p);
+	}
 	char **args = sandbox_argv_detach(&a);
 	char **env = sandbox_env_build(cmd, "/tmp");
 	json_t *jargs = json_array(), *jenv = json_array();
 	for (char **p = args; *p; p++)
 		json_array_append_new(jargs, json_string(*p));
-	for (char **p = env; *p; p++)
+	bool pwd = false;
+	for (char **p = env; *p; p++) {
+		pwd |= !strncmp(*p, "PWD=", 4);
 		json_array_append_new(jenv, json_stringn(*p, strlen(*p)));
+	}
+	if (direct && !pwd) /* what the wrapper's cd exports */
+		json_array_append_new(jenv, json_string("PWD=" SANDBOX_WORKSPACE));
 	/* the process description goes in a file, not on runsc's command line,
 	 * where the environment (secrets) would show in the host's ps */
 	json_t *doc = json_pack("{s:b, s:{s:I, s:I}, s:o, s:o, s:s, s:o, s:b}", "terminal", 0,
@@ -287,7 +315,9 @@ int sandbox_gvisor_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	sp->envp[0] = xstrdup("PATH=" SANDBOX_PATH);
 	sp->uid = geteuid();
 	sp->gid = getegid();
-	sp->kill_group = false;
+	/* for gVisor: stop by killing the group inside (direct), or by asking
+	 * the wrapper */
+	sp->kill_group = direct;
 done:
 	json_decref(doc);
 	sandbox_argv_free(args);
@@ -296,9 +326,9 @@ done:
 	return rc;
 }
 
-int sandbox_gvisor_stop_exec(struct sandbox *sb, const char *pidfile)
+int sandbox_gvisor_stop_exec(struct sandbox *sb, const struct sandbox_spawn *sp)
 {
-	FILE *f = fopen(pidfile, "r");
+	FILE *f = fopen(sp->pidfile, "r");
 	long pid = 0;
 	if (f) {
 		if (fscanf(f, "%ld", &pid) != 1)
@@ -310,10 +340,24 @@ int sandbox_gvisor_stop_exec(struct sandbox *sb, const char *pidfile)
 	struct sandbox_argv a = { 0 };
 	struct err e = { 0 };
 	runsc_args(&a, sb->state_root, false);
-	sandbox_argv_add(&a, "kill");
-	sandbox_argv_addf(&a, "--pid=%ld", pid);
-	sandbox_argv_add(&a, sb->id);
-	sandbox_argv_add(&a, "TERM");
+	if (sp->kill_group) {
+		/* root with CAP_KILL inside the sandbox (not the host's root): the
+		 * command's uid may have no process slot left to do it */
+		sandbox_argv_add(&a, "exec");
+		sandbox_argv_add(&a, "--user=0:0");
+		sandbox_argv_add(&a, "--cap=CAP_KILL");
+		sandbox_argv_add(&a, sb->id);
+		sandbox_argv_add(&a, "/bin/bash");
+		sandbox_argv_add(&a, "-c");
+		sandbox_argv_add(&a, "kill -KILL -- -\"$1\"");
+		sandbox_argv_add(&a, "kill");
+		sandbox_argv_addf(&a, "%ld", pid);
+	} else {
+		sandbox_argv_add(&a, "kill");
+		sandbox_argv_addf(&a, "--pid=%ld", pid);
+		sandbox_argv_add(&a, sb->id);
+		sandbox_argv_add(&a, "TERM");
+	}
 	char **argv = sandbox_argv_detach(&a);
 	char *log = xasprintf("%s/kill.log", sb->dir);
 	int rc = sandbox_run_tool(argv, log, &e);

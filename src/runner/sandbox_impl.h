@@ -56,7 +56,7 @@ struct sandbox_spawn {
 	char *cgroup_procs[2]; /* cgroup.procs files the child joins first */
 	char *pidfile;   /* gVisor: where runsc exec writes the helper's pid
 	                    inside the sandbox */
-	bool kill_group; /* kill by process group (the child is a session leader)
+	bool kill_group; /* kill by process group (gVisor: see stop_exec) (the child is a session leader)
 	                    instead of signalling the child alone */
 };
 
@@ -95,10 +95,12 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e);
 int sandbox_gvisor_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
                          const struct sandbox_limits *lim, struct sandbox_spawn *sp,
                          struct err *e);
-/* Asks the helper of a running command to stop it (SIGTERM through runsc
- * kill: runsc exec does not forward signals). Returns 0 when delivered,
- * -1 when the helper's pid is not known yet or runsc failed. */
-int sandbox_gvisor_stop_exec(struct sandbox *sb, const char *pidfile);
+/* Stops a running command of sp (runsc exec forwards no signals): kills
+ * its process group from inside the sandbox, or asks its wrapper to with
+ * SIGTERM through runsc kill. Returns 0 when delivered, -1 when the
+ * command's pid is not known yet or runsc failed. */
+struct sandbox_spawn;
+int sandbox_gvisor_stop_exec(struct sandbox *sb, const struct sandbox_spawn *sp);
 /* True when the gVisor sandbox process still runs. */
 bool sandbox_gvisor_alive(struct sandbox *sb);
 void sandbox_gvisor_stop(struct sandbox *sb);
