@@ -416,6 +416,16 @@ int h_issue_update(struct req *r, struct resp *w)
 		if ((rc = collab_can_participate(r)))
 			goto done;
 	}
+	if (state && is.is_pull && strcmp(state, is.state)) {
+		/* merging, and what a merged pull request may do, are the pulls
+		 * endpoint's rules */
+		rc = err_set(&r->err, ERR_INVALID, "pull_request",
+			     "issue '%s/%s#%lld' is a pull request: close or reopen it with "
+			     "PATCH /api/%s/%s/pulls/%lld",
+			     r->repo->owner, r->repo->name, (long long)is.number, r->repo->owner,
+			     r->repo->name, (long long)is.number);
+		goto done;
+	}
 	if ((rc = sets_parse(r, &sets)))
 		goto done;
 	const char *iid = num(r->arena, (long long)is.id);

@@ -598,4 +598,18 @@ check "issue.comment.deleted" test "$(ev issue.comment.deleted "payload->'commen
 check "every event has an actor" test "$(sql "select count(*) from events where actor_id is null and type like 'issue%'")" = 0
 check "refused writes left no issue behind" test "$(sql "select count(*) from issues i where not exists (select 1 from events e where e.type = 'issue.opened' and (e.payload->'issue'->>'number')::bigint = i.number and e.repo_id = i.repo_id)")" = 0
 
+# ---------------------------------------------------- pull requests as issues
+# (a pull request is an issue row with is_pull; its state belongs to /pulls)
+api POST $P/issues "$OLLY" '{"title":"will be a pull request"}'
+PR=$(json .number)
+sql "update issues set is_pull = true where number = $PR and repo_id = (select id from repositories where name = 'pub')" >/dev/null
+api PATCH $P/issues/$PR "$ALICE" '{"state":"closed"}'
+expect_error 400 pull_request "issue 'alice/pub#$PR' is a pull request: close or reopen it with PATCH /api/alice/pub/pulls/$PR" "pull request state through /issues"
+api PATCH $P/issues/$PR "$ALICE" '{"title":"a pull request, renamed","labels":["bug"]}'
+expect_status 200 "pull request title and labels through /issues"
+expect_json .pull_request true "marked as a pull request"
+check "type=pulls" test "$(list 'type=pulls')" = "$PR"
+api POST $P/issues/$PR/comments "$RITA" '{"body":"comments work the same"}'
+expect_status 201 "comment on a pull request"
+
 finish
