@@ -333,8 +333,14 @@ int h_key_create(struct req *r, struct resp *w)
 	struct sshkey k;
 	if ((rc = sshkey_parse(&k, r->arena, text, &r->err)))
 		return rc;
-	if (!name || !*name)
-		name = *k.comment ? arena_strndup(r->arena, k.comment, 100) : k.type;
+	if (!name || !*name) {
+		/* the comment, cut to 100 bytes on a UTF-8 character boundary */
+		size_t n = strlen(k.comment);
+		if (n > 100)
+			for (n = 100; n && ((unsigned char)k.comment[n] & 0xc0) == 0x80; n--)
+				;
+		name = n ? arena_strndup(r->arena, k.comment, n) : k.type;
+	}
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
 			      "INSERT INTO ssh_keys (user_id, name, type, bits, fingerprint, public_key) "
 			      "VALUES ($1, $2, $3, $4, $5, $6) RETURNING " KEY_COLUMNS,
