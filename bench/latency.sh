@@ -5,6 +5,7 @@
 # step that prints a line, and N workflow_dispatch events one after the
 # other. For each run it takes, from the database:
 #
+#   event → dispatch       events.created_at → the dispatcher's transaction
 #   event → claim          events.created_at → workloads.claimed_at
 #   checkout               the runner's step 0 (git fetch of the commit)
 #   event → first log      events.created_at → ts of the first line of the
@@ -93,13 +94,16 @@ failed=$(sql "SELECT count(*) FROM workflow_runs WHERE status <> 'success'")
 # one row per run: claim, checkout, first log (with and without checkout), in ms
 sql "
 WITH r AS (
-  SELECT w.id, e.created_at AS ev,
+  SELECT w.id, e.created_at AS ev, w.created_at AS dispatched,
          (SELECT claimed_at FROM workloads x JOIN workflow_jobs j ON j.id = x.job_id WHERE j.run_id = w.id LIMIT 1) AS claimed,
          (SELECT (payload->>'duration_ms')::float FROM workload_events
            WHERE stream_id = w.stream_id AND type = 'step_end' AND (payload->>'step')::int = 0 LIMIT 1) AS checkout,
          (SELECT min((payload->>'ts')::timestamptz) FROM workload_events
            WHERE stream_id = w.stream_id AND type = 'log' AND (payload->>'step')::int >= 1) AS first_log
   FROM workflow_runs w JOIN events e ON e.id = w.event_id)
+SELECT 'event_to_dispatch_ms', percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM dispatched - ev) * 1000),
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM dispatched - ev) * 1000) FROM r
+UNION ALL
 SELECT 'event_to_claim_ms', percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM claimed - ev) * 1000),
        percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM claimed - ev) * 1000) FROM r
 UNION ALL
