@@ -98,13 +98,17 @@ gen_repo() {
 		return 0
 	fi
 	say "generating $dir (once; cached)"
-	rm -rf "$dir"
 	mkdir -p "$OUT"
-	git init -q --bare "$dir"
-	python3 "$script" | git -C "$dir" fast-import --quiet
-	git -C "$dir" repack $flags
-	git -C "$dir" symbolic-ref HEAD refs/heads/main
-	echo "$stamp" >"$dir/bench-stamp"
+	local tmp="$OUT/.$name.$$"
+	rm -rf "$tmp"
+	git init -q --bare "$tmp"
+	python3 "$script" | git -C "$tmp" fast-import --quiet
+	git -C "$tmp" repack $flags
+	git -C "$tmp" symbolic-ref HEAD refs/heads/main
+	echo "$stamp" >"$tmp/bench-stamp"
+	rm -rf "$dir"
+	mv -T "$tmp" "$dir" 2>/dev/null || true # a run that raced us there wins
+	rm -rf "$tmp"
 }
 
 gen_repo site bench/gen-site.py "-adq"
@@ -116,7 +120,9 @@ WIDE_ENTRIES=$(git -C "$OUT/site.git" ls-tree "$SITE_SHA:wide" | wc -l)
 
 # The peers' copies: bare clones, packed the way a push leaves them.
 mkdir -p "$WORK/git" "$WORK/www/static" "$WORK/nginx/tmp" "$WORK/run" "$WORK/clones"
-for name in site big; do
+PEER_REPOS=(site)
+[[ " $ONLY " == *" clone "* ]] && PEER_REPOS+=(big)
+for name in "${PEER_REPOS[@]}"; do
 	git clone -q --bare --no-local "$OUT/$name.git" "$WORK/git/$name.git"
 done
 for f in blob-1k.txt blob-64k.txt; do
@@ -175,9 +181,7 @@ TOKEN=$(env "${PLUE_ENV[@]}" "$PLUE" admin create-user alice --scopes repo:read,
 [ -n "$TOKEN" ] || { cat "$WORK/admin.log" >&2; die "cannot create user 'alice'"; }
 
 PLUE_SITE=0 PLUE_BIG=0 # 1 once the repository is pushed and its tip checked
-PUSH=(site)
-[[ " $ONLY " == *" clone "* ]] && PUSH+=(big)
-for name in "${PUSH[@]}"; do
+for name in "${PEER_REPOS[@]}"; do
 	status=$(curl -s -o "$WORK/create.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
 		-H 'Content-Type: application/json' --data "{\"name\":\"$name\"}" "$BASE/api/repos")
 	[ "$status" = 201 ] || die "creating repository 'alice/$name': status $status: $(cat "$WORK/create.json")"
