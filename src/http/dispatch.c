@@ -8,6 +8,7 @@
 #include "auth/session.h"
 #include "base/cache.h"
 #include "base/util.h"
+#include "git/objects.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -142,11 +143,34 @@ static int parse_json_body(struct req *r)
 	return 0;
 }
 
+/* Names and query values go to PostgreSQL as text: they must be UTF-8.
+ * (A catch-all path capture may hold any bytes: git paths need not be.) */
+static int check_encoding(struct req *r)
+{
+	for (size_t i = 0; i < r->nparams; i++) {
+		const char *v = r->params[i];
+		if (r->route->pattern && strstr(r->route->pattern, "*") &&
+		    !strcmp(strrchr(r->route->pattern, '*') + 1, r->param_names[i]))
+			continue;
+		if (!objects_utf8_valid(v, strlen(v)))
+			return err_set(&r->err, ERR_INVALID, "invalid_encoding",
+				       "'%s' in the path is not valid UTF-8", r->param_names[i]);
+	}
+	for (size_t i = 0; i < r->nquery; i++)
+		if (!objects_utf8_valid(r->query[i].name, strlen(r->query[i].name)) ||
+		    !objects_utf8_valid(r->query[i].value, strlen(r->query[i].value)))
+			return err_set(&r->err, ERR_INVALID, "invalid_encoding",
+				       "a query parameter is not valid UTF-8");
+	return 0;
+}
+
 void dispatch(struct req *r, struct resp *w)
 {
 	const struct route *rt = r->route;
 	const char *key = NULL;
 	int rc = 0;
+	if ((rc = check_encoding(r)))
+		goto done;
 	if (!r->db && !(rt->flags & ROUTE_NOAUTH)) {
 		rc = err_set(&r->err, ERR_UNAVAILABLE, "database_unavailable",
 			     "the database is unavailable");

@@ -95,6 +95,10 @@ api GET /api/repos/alice/missing
 expect_error 404 not_found "repository 'alice/missing' not found" "missing repo"
 api GET "/api/repos/alice/pro%00ject"
 expect_error 404 no_route "no route" "encoded NUL in path"
+api GET "/api/repos/%FF/x"
+expect_error 400 invalid_encoding "'owner' in the path is not valid UTF-8" "non-UTF-8 owner"
+api GET "/api/users/alice/repos?x=%FF"
+expect_error 400 invalid_encoding "query parameter is not valid UTF-8" "non-UTF-8 query"
 
 # private repositories are invisible to others
 api POST /api/repos "$ALICE" '{"name":"secret","private":true}'
