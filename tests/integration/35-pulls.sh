@@ -293,6 +293,41 @@ check "main untouched by refused merges" test "$(git ls-remote "$URL" refs/heads
 api GET /api/alice/proj/pulls/$CL
 expect_json .merged false "still open"
 
+# ---- a pull request whose commits include a merge cannot be rebased ----
+git checkout -qb with-merge main && echo wm >wm.txt && git add . && git commit -qm wm
+git checkout -qb side-of-merge main && echo so >so.txt && git add . && git commit -qm so
+git checkout -q with-merge && git merge -q --no-edit side-of-merge && push with-merge
+api POST /api/alice/proj/pulls "$ALICE" '{"title":"With a merge","head":"with-merge","base":"main"}'
+WM=$(json .number)
+api POST /api/alice/proj/pulls/$WM/merge "$ALICE" '{"method":"rebase"}'
+expect_error 409 not_rebaseable "is a merge commit and cannot be rebased; use the merge or squash method" "rebase of a merge commit"
+api POST /api/alice/proj/pulls/$WM/merge "$ALICE" '{"method":"squash"}'
+expect_status 200 "squash works there"
+api POST /api/alice/proj/pulls/$WM/reviews "$BOB" '{"event":"APPROVE"}'
+expect_error 409 pull_closed "pull request #$WM is merged" "no verdicts on a merged pull request"
+api POST /api/alice/proj/pulls/$WM/reviews "$BOB" '{"body":"nice one"}'
+expect_status 201 "comments on a merged pull request are fine"
+git fetch -q "$URL" main && git checkout -q -B main FETCH_HEAD
+
+# ---- unrelated histories; a head branch that disappears ----
+git checkout -q --orphan orphan && git rm -rfq . && echo o >o.txt && git add . && git commit -qm orphan && push orphan
+api POST /api/alice/proj/pulls "$ALICE" '{"title":"x","head":"orphan","base":"main"}'
+expect_error 400 unrelated_histories "'orphan' and 'main' have unrelated histories" "unrelated histories"
+git checkout -q -B gone main && echo g >gone.txt && git add . && git commit -qm gone && push gone
+api POST /api/alice/proj/pulls "$ALICE" '{"title":"Gone","head":"gone","base":"main"}'
+GN=$(json .number)
+push :gone
+api GET /api/alice/proj/pulls/$GN
+expect_json .head.exists false "deleted head branch shown as gone"
+expect_json .head.sha "$(git rev-parse gone)" "with the last known sha"
+expect_json .mergeable unknown "mergeability unknown"
+api POST /api/alice/proj/pulls/$GN/merge "$ALICE" '{}'
+expect_error 409 branch_missing "cannot merge: branch 'gone' no longer exists" "merge without a head branch"
+api PATCH /api/alice/proj/pulls/$GN "$ALICE" '{"state":"closed"}'
+api PATCH /api/alice/proj/pulls/$GN "$ALICE" '{"state":"open"}'
+expect_error 409 branch_missing "cannot reopen pull request #$GN: branch 'gone' no longer exists" "reopen without a head branch"
+git checkout -q main
+
 # ---- a pull request merged by a push of its head into the base ----
 git checkout -qb viapush main && echo p >viapush.txt && git add . && git commit -qm "via push" && push viapush
 api POST /api/alice/proj/pulls "$ALICE" '{"title":"Via push","head":"viapush","base":"main"}'
