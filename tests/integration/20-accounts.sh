@@ -261,6 +261,11 @@ capi DELETE "/api/user/keys/$KEY_ID" "$J/alice" "" "$ALICE_CSRF"
 expect_status 204 "delete key with cookie"
 api DELETE "/api/user/keys/$KEY_ID" "$TOK_ALL"
 expect_error 404 not_found "key '$KEY_ID' not found" "delete key twice"
+long=$(printf 'é%.0s' $(seq 1 80))
+ssh-keygen -q -t ed25519 -N '' -C "$long" -f "$K/long" </dev/null
+api POST /api/user/keys "$TOK_ALL" "$(body_for "$K/long.pub")"
+expect_status 201 "key with a long comment"
+expect_json .name "$(printf 'é%.0s' $(seq 1 50))" "long comment cut to 100 bytes on a character boundary"
 api POST /api/user/keys "$TOK_ALL" "$(body_for "$K/rsa-2048.pub" "work laptop")"
 expect_status 201 "a deleted key can be added again"
 expect_json .name "work laptop" "key name given"
