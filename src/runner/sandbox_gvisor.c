@@ -1,11 +1,11 @@
 /* sandbox_gvisor.c — the gVisor backend: an OCI bundle per sandbox, `runsc
- * run --detach` of the helper as an idle init when the sandbox is created,
- * and `runsc exec` of the helper for every command (see docs/sandbox.md).
+ * run --detach` of an idle init (bash) when the sandbox is created, and one
+ * `runsc exec` for every command (see docs/sandbox.md).
  *
  * The root filesystem is a skeleton directory of mount points: the host's
  * /usr and /etc bound read-only, the merged-/usr links (/bin -> usr/bin, ...)
  * copied as links, the workspace bound read-write at /workspace, a tmpfs at
- * /tmp, and the helper executable bound read-only. Nothing else of the host
+ * /tmp. Nothing else of the host
  * is visible. The whole sandbox sits in cgroups named after it, nested in
  * the runner's own, with a memory and pids ceiling as a backstop for the
  * per-process limits the helper sets. */
@@ -60,18 +60,13 @@ static json_t *bind_mount(const char *dst, const char *src, bool rw)
 /* Makes the skeleton root and the mount list. */
 static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, struct err *e)
 {
-	const char *dirs[] = { "", "/usr", "/etc", "/proc", "/dev", "/tmp", "/workspace", "/.plue" };
+	const char *dirs[] = { "", "/usr", "/etc", "/proc", "/dev", "/tmp", "/workspace" };
 	char path[PATH_MAX];
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", rootfs, dirs[i]);
 		if (mkdir(path, 0755))
 			goto fail;
 	}
-	snprintf(path, sizeof(path), "%s%s", rootfs, SANDBOX_HELPER_PATH);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-	if (fd < 0)
-		goto fail;
-	close(fd);
 	json_array_append_new(mounts, bind_mount("/usr", "/usr", false));
 	for (size_t i = 0; i < sizeof(usr_links) / sizeof(usr_links[0]); i++) {
 		char host[64], target[PATH_MAX];
@@ -95,7 +90,6 @@ static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, 
 	}
 	json_array_append_new(mounts, bind_mount("/etc", "/etc", false));
 	json_array_append_new(mounts, bind_mount(SANDBOX_WORKSPACE, sb->workspace, true));
-	json_array_append_new(mounts, bind_mount(SANDBOX_HELPER_PATH, sb->helper, false));
 	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s}", "destination", "/proc", "type",
 						"proc", "source", "proc"));
 	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", "/dev",
@@ -135,6 +129,11 @@ static int write_json(const char *path, json_t *doc, struct err *e)
 	return 0;
 }
 
+/* The sandbox's init: waits, and reaps the orphans reparented to it (bash
+ * reaps every child that ends, its own or adopted). */
+static const char init_script[] =
+	"trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done";
+
 int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 {
 	int rc;
@@ -156,15 +155,16 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 		goto done;
 	/* the init runs as root inside gVisor (no capabilities, not the host's
 	 * root) so that commands, which run as the sandbox uid, cannot signal it
-	 * away; it only reaps orphans */
+	 * away; it only reaps orphans. Its rlimits are the commands' (see
+	 * rlimits()) */
 	doc = json_pack(
-		"{s:s, s:{s:b, s:{s:i, s:i}, s:[s,s], s:[s], s:s, s:o, s:o, s:b},"
+		"{s:s, s:{s:b, s:{s:i, s:i}, s:[s,s,s], s:[s], s:s, s:o, s:o, s:b},"
 		" s:{s:s, s:b}, s:s, s:o,"
 		" s:{s:[{s:s},{s:s},{s:s},{s:s},{s:s}], s:s,"
 		"    s:{s:{s:I}, s:{s:I}}}}",
 		"ociVersion", "1.0.2",
-		"process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", SANDBOX_HELPER_PATH,
-		"init", "env", "PATH=" SANDBOX_PATH, "cwd", "/", "capabilities", no_caps(),
+		"process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", "/bin/bash", "-c",
+		init_script, "env", "PATH=" SANDBOX_PATH, "cwd", "/", "capabilities", no_caps(),
 		"rlimits", rlimits(&sb->limits), "noNewPrivileges", 1,
 		"root", "path", rootfs, "readonly", 1,
 		"hostname", "plue",

@@ -1,17 +1,14 @@
-/* sandbox_helper.c — the small program that runs inside every sandbox: the
- * runner's own executable, started under the name SANDBOX_HELPER_PATH.
+/* sandbox_helper.c — the small program that runs every command: the
+ * runner's own executable, started under the name SANDBOX_HELPER_PATH, under
+ * bubblewrap and none (gVisor uses bash for the same: sandbox_gvisor.c).
  *
- *   sandbox-init init
- *       gVisor's idle init: reaps orphans until the sandbox is deleted.
  *   sandbox-init exec [--cwd DIR] [--as BYTES] [--nproc N] [--no-setsid]
  *                     -- ARGV...
  *       runs one command: creates and enters DIR (relative to the current
  *       directory, the workspace), then forks; the child starts a session,
  *       takes the limits and executes ARGV; the parent waits, kills the
- *       child's session when it receives SIGTERM/SIGINT/SIGHUP (runsc exec
- *       forwards the runner's kill), and exits with the child's status, or
- *       128+N when signal N ended it. (bubblewrap and none; under gVisor a
- *       bash script does the same: see sandbox_gvisor.c)
+ *       child's session when it receives SIGTERM/SIGINT/SIGHUP, and exits
+ *       with the child's status, or 128+N when signal N ended it.
  *
  * The executable is recognised as the helper by argv[0] in a constructor
  * in sandbox.c (see there). */
@@ -32,23 +29,6 @@
 static void say(const char *what, const char *arg)
 {
 	fprintf(stderr, "sandbox: %s '%s': %s\n", what, arg, strerror(errno));
-}
-
-static int init_main(void)
-{
-	sigset_t set, old;
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	for (;;) {
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
-		int sig = 0;
-		if (sigwait(&set, &sig) == 0 && (sig == SIGTERM || sig == SIGINT))
-			return 0;
-	}
 }
 
 /* mkdir -p of a relative path, then chdir into it. */
@@ -165,8 +145,6 @@ static int exec_main(int argc, char **argv)
 
 int sandbox_helper_main(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "init"))
-		return init_main();
 	if (argc >= 2 && !strcmp(argv[1], "exec"))
 		return exec_main(argc, argv);
 	fprintf(stderr, "sandbox: unknown helper mode\n");

@@ -6,10 +6,10 @@
 
 #include "runner/sandbox.h"
 
-/* The helper: the running executable, which serves as the sandbox's init and
- * as the wrapper of every command (sandbox_helper.c). Inside gVisor and
- * bubblewrap it is bind-mounted read-only at this path; it recognises its
- * role by argv[0] being exactly this path. */
+/* The helper: the running executable, which wraps every command under
+ * bubblewrap and none (sandbox_helper.c). Inside bubblewrap it is
+ * bind-mounted read-only at this path; it recognises its role by argv[0]
+ * being exactly this path. */
 #define SANDBOX_HELPER_PATH "/.plue/sandbox-init"
 /* Where the workspace appears inside gVisor and bubblewrap. */
 #define SANDBOX_WORKSPACE "/workspace"
@@ -22,7 +22,7 @@ struct sandbox {
 	const char *state_root; /* sandbox_state_root() */
 	char *dir;       /* private state directory (bundle, /tmp, process files) */
 	char *workspace; /* absolute host path */
-	char *helper;    /* absolute host path of the helper executable */
+	char *helper;    /* host path of the helper executable */
 	uid_t uid;
 	gid_t gid;
 	char *uid_claim; /* file that reserves uid among runners, or NULL */
