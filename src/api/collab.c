@@ -273,7 +273,7 @@ int issue_refs_record(PGconn *db, struct arena *a, struct err *e, const struct r
 					    json_pack("{s:I,s:s,s:b}", "number", (json_int_t)src.number,
 						      "title", src.title, "pull_request", src.is_pull));
 		if (comment_id)
-			json_object_set_new(data, "comment_id", json_string(cid));
+			json_object_set_new(data, "comment_id", json_integer((json_int_t)comment_id));
 		if (commit_sha)
 			json_object_set_new(data, "commit", json_string(commit_sha));
 		if ((rc = issue_event_add(db, a, e, repo->id, strtoll(target, NULL, 10), actor_id,

@@ -430,6 +430,7 @@ check "mention payload names the user" test "$(sql "select count(*) from events 
 api POST $P/issues "$OLLY" '{"title":"Related","body":"see #1 and #999"}'
 REL=$(json .number)
 api POST $P/issues/$REL/comments "$OLLY" '{"body":"also #1, and `#2` is code"}'
+RC=$(json .id)
 api GET $P/issues/1/timeline
 expect_status 200 "timeline"
 events=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(0,"utf8")).map(e=>e.event).join(","))' <<<"$BODY_OUT")
@@ -444,7 +445,8 @@ expect_json .15.body "I see it too (edited)" "comments in the timeline"
 expect_json .15.edited true "edited comment in the timeline"
 expect_json .17.source.number "$REL" "referenced by issue"
 expect_json .17.actor olly "referenced by whom"
-check "second reference is from a comment" test "$(json .18.comment_id)" != "<undefined>"
+expect_json .18.comment_id "$RC" "second reference is from a comment"
+expect_json .18.source.number "$REL" "of that issue"
 api GET $P/issues/2/timeline
 kinds=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(0,"utf8")).map(e=>e.event).join(","))' <<<"$BODY_OUT")
 check "close/reopen events ($kinds)" test "$kinds" = "renamed,closed,reopened,closed"
