@@ -614,4 +614,43 @@ check "type=pulls" test "$(list 'type=pulls')" = "$PR"
 api POST $P/issues/$PR/comments "$RITA" '{"body":"comments work the same"}'
 expect_status 201 "comment on a pull request"
 
+# ------------------------------------------------ the role matrix, at a glance
+# In fresh repositories: issue A is the reader's (rita), issue B the owner's.
+# role      repo  list get open comment editB editA labelB mklabel
+MATRIX="
+anonymous   mpub  200  200 401  401     401   401   401    401
+anonymous   mpriv 404  404 401  401     401   401   401    404
+outsider    mpub  200  200 201  201     403   403   403    403
+outsider    mpriv 404  404 404  404     404   404   404    404
+reader      mpub  200  200 201  201     403   200   403    403
+reader      mpriv 200  200 201  201     403   200   403    403
+writer      mpub  200  200 201  201     200   200   200    201
+writer      mpriv 200  200 201  201     200   200   200    201
+owner       mpub  200  200 201  201     200   200   200    201
+owner       mpriv 200  200 201  201     200   200   200    201
+"
+for r in mpub mpriv; do
+	priv=false; [ $r = mpriv ] && priv=true
+	api POST /api/repos "$ALICE" "{\"name\":\"$r\",\"private\":$priv}"
+	api PUT /api/repos/alice/$r/collaborators/wendy "$ALICE" '{"role":"write"}'
+	api PUT /api/repos/alice/$r/collaborators/rita "$ALICE" '{"role":"read"}'
+	api POST /api/alice/$r/issues "$RITA" '{"title":"A"}'
+	expect_json .number 1 "issue A in $r"
+	api POST /api/alice/$r/issues "$ALICE" '{"title":"B"}'
+	expect_json .number 2 "issue B in $r"
+done
+declare -A TOK=([anonymous]="" [outsider]="$OLLY" [reader]="$RITA" [writer]="$WENDY" [owner]="$ALICE")
+while read -r role repo list get open comment editb edita labelb mklabel; do
+	[ -z "$role" ] && continue
+	t=${TOK[$role]}; R=/api/alice/$repo
+	api GET $R/issues "$t"; expect_status "$list" "$role lists issues in $repo"
+	api GET $R/issues/2 "$t"; expect_status "$get" "$role reads an issue in $repo"
+	api POST $R/issues "$t" '{"title":"by '"$role"'"}'; expect_status "$open" "$role opens an issue in $repo"
+	api POST $R/issues/2/comments "$t" '{"body":"hi"}'; expect_status "$comment" "$role comments in $repo"
+	api PATCH $R/issues/2 "$t" '{"body":"B edited by '"$role"'"}'; expect_status "$editb" "$role edits the owner's issue in $repo"
+	api PATCH $R/issues/1 "$t" '{"body":"A edited by '"$role"'"}'; expect_status "$edita" "$role edits the reader's issue in $repo"
+	api PATCH $R/issues/2 "$t" '{"labels":[]}'; expect_status "$labelb" "$role sets labels in $repo"
+	api POST $R/labels "$t" '{"name":"by-'"$role"'"}'; expect_status "$mklabel" "$role creates a label in $repo"
+done <<<"$MATRIX"
+
 finish
