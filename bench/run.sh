@@ -236,13 +236,14 @@ cpu_ticks() {
 # A sampler for the clone phase: every 50 ms it reads the CPU time of the
 # given processes and all their descendants (own time only, so nothing
 # counts twice) and the first process's resident set; on SIGTERM it prints
-# "TICKS MAX-RSS-KiB". It misses at most one interval at the end of each
-# short-lived process.
+# "TICKS MAX-RSS-KiB", the ticks used since it started. It misses at most
+# one interval at the end of each short-lived process.
 CPU_SAMPLER='
 import os, signal, sys, time
 roots = [int(p) for p in sys.argv[1:]]
-seen, rss = {}, [0]
+seen, base, rss = {}, None, [0]
 def sample():
+    global base
     procs = {}
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -260,6 +261,8 @@ def sample():
     for pid in tree:
         if pid in procs:
             seen[(pid, procs[pid][1])] = procs[pid][2]
+    if base is None:
+        base = dict(seen)  # time used before the phase does not count
     try:
         for line in open("/proc/%d/status" % roots[0]):
             if line.startswith("VmRSS:"):
@@ -267,7 +270,7 @@ def sample():
     except OSError:
         pass
 def done(*_):
-    sample(); print(sum(seen.values()), rss[0]); sys.exit(0)
+    sample(); print(sum(v - base.get(k, 0) for k, v in seen.items()), rss[0]); sys.exit(0)
 signal.signal(signal.SIGTERM, done)
 while True:
     sample(); time.sleep(0.05)
