@@ -103,7 +103,8 @@ int h_siwe_nonce(struct req *r, struct resp *w)
 {
 	const char *key = arena_printf(r->arena, "siwe-nonce:%s", client_ip(r));
 	int rc;
-	if ((rc = throttle(r, w, key, NONCE_MAX_PER_IP, NONCE_WINDOW_S, "sign-in attempts")) ||
+	if ((rc = throttle(r, w, key, NONCE_MAX_PER_IP, NONCE_WINDOW_S,
+			   "sign-in attempts from this address")) ||
 	    (rc = ratelimit_hit(r->db, r->arena, &r->err, key, NONCE_WINDOW_S, NULL)))
 		return rc;
 	/* hex is alphanumeric, as EIP-4361 requires of a nonce */
@@ -231,17 +232,21 @@ int h_register(struct req *r, struct resp *w)
 {
 	const char *username = NULL, *password = NULL, *email = NULL;
 	int rc;
+	/* every attempt counts, refused ones too: creating accounts in bulk
+	 * is what the limit is for */
+	const char *key = arena_printf(r->arena, "register:%s", client_ip(r));
 	if ((rc = require_json_type(r)) ||
-	    (rc = json_str_field(r, "username", true, 100, &username)) ||
+	    (rc = throttle(r, w, key, REGISTER_MAX_PER_IP, REGISTER_WINDOW_S,
+			   "registrations from this address")) ||
+	    (rc = ratelimit_hit(r->db, r->arena, &r->err, key, REGISTER_WINDOW_S, NULL)))
+		return rc;
+	if ((rc = json_str_field(r, "username", true, 100, &username)) ||
 	    (rc = json_str_field(r, "password", true, PASSWORD_MAX_LEN, &password)) ||
 	    (rc = json_str_field(r, "email", false, 254, &email)))
 		return rc;
-	if ((rc = validate_account_name(&r->err, username, NULL)) || (rc = password_validate(password, &r->err)) ||
+	if ((rc = validate_account_name(&r->err, username, NULL)) ||
+	    (rc = password_validate(password, &r->err)) ||
 	    (email && *email && (rc = validate_email(&r->err, email))))
-		return rc;
-	const char *key = arena_printf(r->arena, "register:%s", client_ip(r));
-	if ((rc = throttle(r, w, key, REGISTER_MAX_PER_IP, REGISTER_WINDOW_S, "registrations")) ||
-	    (rc = ratelimit_hit(r->db, r->arena, &r->err, key, REGISTER_WINDOW_S, NULL)))
 		return rc;
 	char hash[PASSWORD_HASH_MAX];
 	if ((rc = password_hash(hash, password, &r->err)))

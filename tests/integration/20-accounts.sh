@@ -163,6 +163,10 @@ api POST /api/user/tokens "$TOK_ALL" '{"name":"bad"}'
 expect_error 400 missing_field "field 'scopes' is required" "scopes missing"
 api POST /api/user/tokens "$TOK_ALL" '{"scopes":["user"]}'
 expect_error 400 missing_field "field 'name' is required" "name missing"
+api POST /api/user/tokens "$TOK_ALL" '{"name":"","scopes":["user"]}'
+expect_error 400 invalid_field "field 'name' may not be empty" "empty name"
+api POST /api/user/tokens "$TOK_ALL" '{"name":"x","scopes":"user"}'
+expect_error 400 invalid_scope "scopes must be an array of strings" "scopes not an array"
 api POST /api/user/tokens "$TOK_ALL" '{"name":"old","scopes":["user"],"expires_at":"2001-01-01T00:00:00Z"}'
 expect_error 400 invalid_field "expires_at '2001-01-01T00:00:00Z' is in the past" "expiry in the past"
 api POST /api/user/tokens "$TOK_ALL" '{"name":"odd","scopes":["user"],"expires_at":"2099-02-30"}'
@@ -339,6 +343,30 @@ expect_json .domain forge.example:8443 "SIWE domain is the public host"
 expect_json .uri https://forge.example:8443 "SIWE uri is the public origin"
 check "nonce is 32 hex digits" grep -Eq '^[0-9a-f]{32}$' <<<"$(json .nonce)"
 raw POST /api/auth/siwe/verify -H 'Content-Type: application/json' --data-binary '{"message":"hello","signature":"0x00"}'
-expect_error 400 siwe_malformed "" "garbage SIWE message"
+expect_error 400 siwe_malformed "siwe message" "garbage SIWE message"
+raw POST /api/auth/siwe/verify -H 'Content-Type: text/plain' --data-binary '{"message":"hello","signature":"0x00"}'
+expect_error 400 invalid_content_type "Content-Type application/json" "form-style SIWE sign-in refused"
+raw POST /api/auth/siwe/verify -H 'Content-Type: application/json' --data-binary '{"message":"hello"}'
+expect_error 400 missing_field "field 'signature' is required" "SIWE without signature"
+
+# anonymous writes are bounded per address: nonces, registrations
+limited=0
+for i in $(seq 1 250); do
+	raw POST /api/auth/siwe/nonce
+	if [ "$STATUS" = 429 ]; then limited=$i; break; fi
+	[ "$STATUS" = 200 ] || { fail "nonce $i: $STATUS"; break; }
+done
+check "nonces throttled after 200, one issued above (at request $limited)" test "$limited" -eq 200
+expect_error 429 rate_limited "too many sign-in attempts from this address" "nonce limit"
+check "Retry-After on the nonce limit" test -n "$(header Retry-After)"
+limited=0
+for i in $(seq 1 40); do
+	capi POST /api/auth/register "$J/x" '{"username":"bulk'"$i"'","password":"short"}'
+	if [ "$STATUS" = 429 ]; then limited=$i; break; fi
+	[ "$STATUS" = 400 ] || { fail "registration $i: $STATUS"; break; }
+done
+check "registrations throttled after 30 attempts (at attempt $limited)" test "$limited" -ge 20
+expect_error 429 rate_limited "too many registrations from this address" "registration limit"
+check "Retry-After on the registration limit" test -n "$(header Retry-After)"
 
 finish
