@@ -6,6 +6,7 @@
 // error code and message it must answer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { SiweMessage } from 'siwe';
 import { Wallet } from 'ethers';
 
@@ -262,6 +263,15 @@ test('malformed signature', async () => {
   await refused(msg, sig.slice(2), 401, 'siwe_bad_signature', 'signature');
   await refused(msg, `0x${'zz'.repeat(65)}`, 401, 'siwe_bad_signature', 'signature');
   await refused(msg, `${sig.slice(0, -2)}1d`, 401, 'siwe_bad_signature', 'signature'); // v = 29
+});
+
+test("an address's default name already taken by another account", async () => {
+  const w = Wallet.createRandom();
+  // an administrator made an account under that name before the wallet came
+  execFileSync(process.env.PLUE, ['admin', 'create-user', w.address.toLowerCase()], { stdio: 'ignore' });
+  const msg = build(w, await newNonce());
+  await refused(msg, await w.signMessage(msg), 409, 'username_taken',
+    `username '${w.address.toLowerCase()}' is taken by another account`);
 });
 
 test('garbage text', async () => {
