@@ -3,8 +3,8 @@
  * in it: spawning the backend's process, streaming its output as lines,
  * enforcing the wall time and output cap, and honouring cancel. The
  * backends only say how a command is started (sandbox_gvisor.c,
- * sandbox_bwrap.c); inside, the helper (sandbox_helper.c) applies the
- * per-process limits. */
+ * sandbox_bwrap.c); the per-process limits are applied inside, by the
+ * helper (sandbox_helper.c) or, under gVisor, by the sandbox itself. */
 #include "runner/sandbox_impl.h"
 
 #include "base/buf.h"
