@@ -22,12 +22,15 @@ int cmd_runner(int argc, char **argv)
 		return 2;
 	if (cfg.help) {
 		opts_usage("plue runner [--standby] [--server-url URL] [options]", runner_opts);
+		free(rest);
 		return 0;
 	}
 	if (nrest) {
 		fprintf(stderr, "error: unexpected argument '%s'\n", rest[0]);
+		free(rest);
 		return 2;
 	}
+	free(rest);
 	enum log_level lvl;
 	if (log_parse_level(cfg.log_level, &lvl)) {
 		fprintf(stderr, "error: unknown log level '%s'\n", cfg.log_level);

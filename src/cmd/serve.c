@@ -81,11 +81,13 @@ int cmd_serve(int argc, char **argv)
 		log_warn("PLUE_RUNNER_MODE=%s is not implemented; no runners are started here "
 			 "(runners elsewhere can register with PLUE_RUNNER_SECRET)",
 			 cfg.runner_mode);
-	else if (cfg.warm_pool > 0)
-		pool_start(cfg.warm_pool,
-			   xasprintf("http://%s:%d",
-				     strcmp(cfg.listen, "0.0.0.0") ? cfg.listen : "127.0.0.1",
-				     server_port()));
+	else if (cfg.warm_pool > 0) {
+		char *runner_url = xasprintf("http://%s:%d",
+					     strcmp(cfg.listen, "0.0.0.0") ? cfg.listen : "127.0.0.1",
+					     server_port());
+		pool_start(cfg.warm_pool, runner_url);
+		free(runner_url);
+	}
 	/* a line for scripts that start the server on port 0 */
 	printf("listening on %s:%d\n", cfg.listen, server_port());
 	fflush(stdout);

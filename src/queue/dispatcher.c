@@ -183,8 +183,9 @@ static const char *perm_name(enum wf_perm p)
 static json_t *job_spec(const struct workflow *w, const struct wf_job *j)
 {
 	json_t *steps = json_array(), *all_secrets = json_array();
-	json_t *env = env_pairs(&w->env);
-	json_array_extend(env, env_pairs(&j->env));
+	json_t *env = env_pairs(&w->env), *job_env = env_pairs(&j->env);
+	json_array_extend(env, job_env);
+	json_decref(job_env);
 	for (size_t i = 0; i < j->nsteps; i++) {
 		const struct wf_step *s = &j->steps[i];
 		char nb[80];
@@ -297,8 +298,8 @@ static int dispatch_file(PGconn *db, struct arena *a, struct err *e, const struc
 		json_object_set_new(event_ctx, "ref", json_string(ref));
 	json_object_set_new(event_ctx, "sha", json_string(sha));
 	json_t *inputs = json_object_get(ev->payload, "inputs");
-	json_t *ctx = json_pack("{s:o,s:o,s:O}", "event", event_ctx, "repo", repo_ctx(ev), "inputs",
-				json_is_object(inputs) ? inputs : json_object());
+	json_t *ctx = json_pack("{s:o,s:o,s:o}", "event", event_ctx, "repo", repo_ctx(ev), "inputs",
+				json_is_object(inputs) ? json_incref(inputs) : json_object());
 	arena_defer(a, (void (*)(void *))json_decref, ctx);
 
 	struct run_new rn = {

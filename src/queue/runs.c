@@ -304,11 +304,12 @@ static int start_job(PGconn *db, struct arena *a, struct err *e, const struct ru
 {
 	int rc;
 	json_t *spec = json_deep_copy(j->spec);
-	json_t *ctx = json_pack("{s:O,s:O,s:O,s:O,s:O}", "event",
-				json_object_get(r->context, "event") ?: json_object(), "repo",
-				json_object_get(r->context, "repo") ?: json_object(), "inputs",
-				json_object_get(r->context, "inputs") ?: json_object(), "matrix",
-				j->matrix ? j->matrix : json_object(), "needs", needs_ctx);
+	/* a missing context is null, which expressions read as empty */
+	json_t *ctx = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O}", "event",
+				json_object_get(r->context, "event"), "repo",
+				json_object_get(r->context, "repo"), "inputs",
+				json_object_get(r->context, "inputs"), "matrix", j->matrix, "needs",
+				needs_ctx);
 	json_object_set_new(spec, "context", ctx);
 	json_object_set_new(spec, "repo",
 			    json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)r->repo_id, "owner",
@@ -572,7 +573,7 @@ int runs_job_done(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 							: "cancelled";
 	if (!strcmp(result, "error"))
 		desc = reason ? reason : "error";
-	if ((rc = commit_status(db, a, e, &r, j.name, state, arena_strndup(a, desc, 140))))
+	if ((rc = commit_status(db, a, e, &r, j.name, state, arena_strndup(a, desc, strnlen(desc, 140)))))
 		return rc;
 	return runs_advance(t, db, a, e, run_id);
 }

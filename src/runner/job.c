@@ -304,6 +304,13 @@ static void step_end(struct reporter *rep, int step, const char *status, int exi
 	reporter_add(rep, "step_end", p);
 }
 
+/* A string member of o, or "" (never NULL). */
+static const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
 void job_run(struct job_env *env, struct job_result *out)
 {
 	json_t *spec = json_object_get(env->claim, "spec");
@@ -346,17 +353,17 @@ void job_run(struct job_env *env, struct job_result *out)
 	json_object_set_new(base_env, "CI", json_string("true"));
 	json_object_set_new(base_env, "PLUE", json_string("true"));
 	json_object_set_new(base_env, "PLUE_WORKSPACE", json_string(sandbox_workspace_inside(env->sb)));
-	json_object_set(base_env, "PLUE_SHA", json_object_get(spec, "commit") ?: json_string(""));
-	json_object_set(base_env, "PLUE_REF", json_object_get(spec, "ref") ?: json_string(""));
-	json_object_set(base_env, "PLUE_REPOSITORY", json_object_get(repo, "full_name") ?: json_string(""));
-	json_object_set(base_env, "PLUE_WORKFLOW", json_object_get(run, "workflow") ?: json_string(""));
-	json_object_set(base_env, "PLUE_JOB", json_object_get(job, "name") ?: json_string(""));
+	json_object_set_new(base_env, "PLUE_SHA", json_string(jstr(spec, "commit")));
+	json_object_set_new(base_env, "PLUE_REF", json_string(jstr(spec, "ref")));
+	json_object_set_new(base_env, "PLUE_REPOSITORY", json_string(jstr(repo, "full_name")));
+	json_object_set_new(base_env, "PLUE_WORKFLOW", json_string(jstr(run, "workflow")));
+	json_object_set_new(base_env, "PLUE_JOB", json_string(jstr(job, "name")));
 	json_object_set_new(base_env, "PLUE_RUN_ID",
 			    json_integer(json_integer_value(json_object_get(run, "id"))));
 	json_object_set_new(base_env, "PLUE_RUN_NUMBER",
 			    json_integer(json_integer_value(json_object_get(run, "number"))));
-	json_object_set(base_env, "PLUE_EVENT_NAME",
-			json_object_get(json_object_get(ctxj, "event"), "type") ?: json_string(""));
+	json_object_set_new(base_env, "PLUE_EVENT_NAME",
+			    json_string(jstr(json_object_get(ctxj, "event"), "type")));
 
 	size_t si;
 	json_t *st;
