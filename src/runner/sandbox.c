@@ -676,6 +676,20 @@ void sandbox_helper_args(struct sandbox_argv *a, const struct sandbox_cmd *cmd,
 		sandbox_argv_add(a, *p);
 }
 
+bool sandbox_cwd_is_root(const char *cwd)
+{
+	/* every component is "" or "." */
+	for (const char *p = cwd; p && *p;) {
+		size_t n = strcspn(p, "/");
+		if (n > 1 || (n == 1 && *p != '.'))
+			return false;
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	return true;
+}
+
 /* A relative path that stays inside the workspace: no leading '/', no ".."
  * component. */
 static int cwd_check(const char *cwd, struct err *e)

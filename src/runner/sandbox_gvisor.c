@@ -260,7 +260,7 @@ int sandbox_gvisor_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	 * Anything else goes through the wrapper, which is bash rather than the
 	 * runner's executable: runsc exec pays for every library a program
 	 * loads, and bash loads two. */
-	bool direct = (!cmd->cwd || !*cmd->cwd) && lim->memory_bytes == sb->limits.memory_bytes &&
+	bool direct = sandbox_cwd_is_root(cmd->cwd) && lim->memory_bytes == sb->limits.memory_bytes &&
 		      lim->max_procs == sb->limits.max_procs;
 	if (direct) {
 		for (const char *const *p = cmd->argv; *p; p++)

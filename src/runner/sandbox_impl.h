@@ -87,6 +87,8 @@ enum {
 };
 void sandbox_helper_args(struct sandbox_argv *a, const struct sandbox_cmd *cmd,
                          const struct sandbox_limits *lim, unsigned flags);
+/* True when a (checked) working directory names the workspace's root. */
+bool sandbox_cwd_is_root(const char *cwd);
 /* The environment of a command: cmd->env plus PATH and HOME when absent. */
 char **sandbox_env_build(const struct sandbox_cmd *cmd, const char *home);
 
