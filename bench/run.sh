@@ -144,10 +144,13 @@ chmod 755 "$WORK/nginx"
 
 # fcgiwrap leads its own process group so that its preforked children stop
 # with it; cgit and git http-backend are forked per request as CGI programs.
-setsid "${AS[@]}" fcgiwrap -c 4 -s "unix:$WORK/run/fcgiwrap.sock" \
+# The CGI programs inherit fcgiwrap's environment: give them the one plue
+# gives its git children.
+PEER_ENV=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/nonexistent GIT_CONFIG_NOSYSTEM=1 LC_ALL=C)
+setsid "${AS[@]}" "${PEER_ENV[@]}" fcgiwrap -c 4 -s "unix:$WORK/run/fcgiwrap.sock" \
 	>"$WORK/fcgiwrap.log" 2>&1 &
 FCGI_PID=$!
-"${AS[@]}" nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" \
+"${AS[@]}" "${PEER_ENV[@]}" nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" \
 	>"$WORK/nginx.out" 2>&1 &
 NGINX_PID=$!
 PEER="http://127.0.0.1:$NGINX_PORT"
@@ -413,6 +416,10 @@ kib_of() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$PLUE_PID/status
 
 if [[ " $ONLY " == *" clone "* ]]; then
 	a=- b=- plue_times=() peer_times=() rss_base="" rss_peak=""
+	# one untimed clone per side first: the first clone after a quiet spell
+	# is slower on both sides
+	[ "$PLUE_BIG" = 1 ] && { clone_secs "$BASE/alice/big.git" >/dev/null || true; }
+	clone_secs "$PEER/git/big.git" >/dev/null || true
 	if [ "$PLUE_BIG" = 1 ]; then
 		rss_base=$(kib_of VmRSS)
 		# peak RSS over the clones: the high-water mark, reset here, and
