@@ -177,7 +177,7 @@ static void reap_stale(const char *root)
 		if (pid > 0 && pid != getpid() && !pid_alive((pid_t)pid)) {
 			log_warn("sandbox: removing '%s' left by runner %ld", de->d_name, pid);
 			sandbox_gvisor_reap(root, de->d_name);
-			sandbox_bwrap_cgroups_remove(de->d_name);
+			sandbox_cgroups_remove(de->d_name);
 			char *claim = xasprintf("%s/claim", dir);
 			char uid_path[PATH_MAX] = "";
 			ssize_t n = readlink(claim, uid_path, sizeof(uid_path) - 1);
@@ -555,8 +555,8 @@ void sandbox_destroy(struct sandbox *sb)
 		sandbox_gvisor_stop(sb);
 	for (size_t i = 0; i < sb->npgids; i++)
 		kill(-sb->pgids[i], SIGKILL);
-	if (sb->cg_memory || sb->cg_pids)
-		sandbox_bwrap_cgroups_remove(sb->id);
+	if (sb->id && (sb->cg_memory || sb->cg_pids || sb->kind == SANDBOX_GVISOR))
+		sandbox_cgroups_remove(sb->id);
 	if (sb->dir)
 		rm_rf(sb->dir);
 	if (sb->uid_claim)

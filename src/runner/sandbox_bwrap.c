@@ -110,20 +110,28 @@ static long long cg_counter(const char *dir, const char *file, const char *key)
 	return v;
 }
 
-void sandbox_bwrap_cgroups_remove(const char *id)
+void sandbox_cgroups_remove(const char *id)
 {
-	const char *controllers[] = { "memory", "pids" };
-	for (int i = 0; i < 2; i++) {
-		char *base = cgroup_own_dir(controllers[i]);
-		if (!base)
-			continue;
-		char *dir = xasprintf("%s/%s", base, id);
+	/* every v1 hierarchy this process is in: runsc makes one per
+	 * controller and may leave them when its sandbox died first */
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	char line[1024];
+	while (f && fgets(line, sizeof(line), f)) {
+		char *list = strchr(line, ':');
+		char *path = list ? strchr(list + 1, ':') : NULL;
+		if (!path || list + 1 == path)
+			continue; /* the v2 line has no controller list */
+		*path++ = 0;
+		path[strcspn(path, "\n")] = 0;
+		char *dir = xasprintf("/sys/fs/cgroup/%s%s/%s", list + 1, strcmp(path, "/") ? path : "",
+				      id);
 		/* the last command's processes may still be on their way out */
-		for (int tries = 0; tries < 100 && rmdir(dir) && errno == EBUSY; tries++)
+		for (int tries = 0; tries < 20 && rmdir(dir) && errno == EBUSY; tries++)
 			usleep(10000);
 		free(dir);
-		free(base);
 	}
+	if (f)
+		fclose(f);
 }
 
 bool sandbox_bwrap_limit_hit(struct sandbox *sb)

@@ -120,8 +120,9 @@ int sandbox_bwrap_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
 /* After a bubblewrap command: whether it ran into its memory or process
  * cgroup limit (false without cgroups). */
 bool sandbox_bwrap_limit_hit(struct sandbox *sb);
-/* Removes the bubblewrap cgroups of sandbox id (of this or a dead runner). */
-void sandbox_bwrap_cgroups_remove(const char *id);
+/* Removes what is left of the cgroups named id (a sandbox of this or a dead
+ * runner) in every cgroup v1 hierarchy this process is in. */
+void sandbox_cgroups_remove(const char *id);
 
 /* The common state root (created on first use): PLUE_SANDBOX_DIR, or a
  * private directory under /run (root) or the temporary directory. */

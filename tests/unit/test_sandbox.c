@@ -646,6 +646,11 @@ static void test_destroy_leaves_nothing(void **state)
 	sandbox_destroy(f->sb);
 	f->sb = NULL;
 	assert_int_equal(count_procs(id, uid), 0);
+	/* nor its cgroups (where this process's pids cgroup is the root) */
+	char cg[128];
+	struct stat st;
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/pids/%s", id);
+	assert_int_not_equal(stat(cg, &st), 0);
 	if (kind == SANDBOX_GVISOR) {
 		/* runsc no longer knows the container */
 		char cmd[512];
