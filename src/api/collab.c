@@ -479,14 +479,9 @@ int collab_require_writer(struct req *r, const char *what)
 
 int collab_can_participate(struct req *r)
 {
-	PGresult *res = db_qv(r->db, r->arena, &r->err,
-			      "SELECT issues_open_to_readers FROM repositories WHERE id = $1",
-			      num(r->arena, (long long)r->repo->id));
-	if (!res)
-		return r->err.code;
 	if (!r->auth.user_id)
 		return err_set(&r->err, ERR_AUTH, NULL, "authentication required");
-	if (db_bool(res, 0, 0) || collab_is_writer(r))
+	if (r->repo->issues_open || collab_is_writer(r))
 		return 0;
 	return err_set(&r->err, ERR_PERM, "issues_restricted",
 		       "only writers may open issues, comment or react in repository '%s/%s'",

@@ -22,7 +22,7 @@ int repo_load(struct req *r, const char *owner, const char *name, struct repo **
 			      "SELECT r.id, r.owner_id, u.username, r.name, r.description, "
 			      "  r.default_branch, r.is_private, "
 			      "  to_char(r.created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-			      "  coalesce(c.role, '') "
+			      "  coalesce(c.role, ''), r.issues_open_to_readers "
 			      "FROM repositories r JOIN users u ON u.id = r.owner_id "
 			      "LEFT JOIN collaborators c ON c.repo_id = r.id AND c.user_id = $3 "
 			      "WHERE lower(u.username) = lower($1) AND lower(r.name) = lower($2)",
@@ -44,6 +44,7 @@ int repo_load(struct req *r, const char *owner, const char *name, struct repo **
 	const char *role = db_val(res, 0, 8);
 	p->role = !strcmp(role, "admin") ? ROLE_ADMIN : !strcmp(role, "write") ? ROLE_WRITE
 		  : !strcmp(role, "read")  ? ROLE_READ : ROLE_NONE;
+	p->issues_open = db_bool(res, 0, 9);
 	p->disk_path = repo_store_path(r->arena, p->id);
 	*out = p;
 	return 0;
@@ -52,10 +53,11 @@ int repo_load(struct req *r, const char *owner, const char *name, struct repo **
 json_t *repo_json(const struct req *r, const struct repo *p)
 {
 	const char *base = cfg.public_url ? cfg.public_url : "";
-	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:s}", "id", (json_int_t)p->id, "owner",
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:b,s:s,s:s,s:s}", "id", (json_int_t)p->id, "owner",
 			 p->owner, "name", p->name, "full_name",
 			 arena_printf(r->arena, "%s/%s", p->owner, p->name), "description",
-			 p->description, "private", p->is_private, "default_branch",
+			 p->description, "private", p->is_private, "issues_open_to_readers",
+			 p->issues_open, "default_branch",
 			 p->default_branch, "clone_url",
 			 arena_printf(r->arena, "%s/%s/%s.git", base, p->owner, p->name),
 			 "created_at", p->created_at ? p->created_at : "");

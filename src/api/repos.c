@@ -68,24 +68,27 @@ int h_repo_get(struct req *r, struct resp *w)
 int h_repo_update(struct req *r, struct resp *w)
 {
 	const char *desc = r->repo->description, *branch = r->repo->default_branch;
-	bool priv = r->repo->is_private;
+	bool priv = r->repo->is_private, issues_open = r->repo->issues_open;
 	int rc;
 	if ((rc = json_str_field(r, "description", false, 1000, &desc)) ||
 	    (rc = json_str_field(r, "default_branch", false, 200, &branch)) ||
-	    (rc = json_bool_field(r, "private", &priv)))
+	    (rc = json_bool_field(r, "private", &priv)) ||
+	    (rc = json_bool_field(r, "issues_open_to_readers", &issues_open)))
 		return rc;
 	if (!refname_valid(arena_printf(r->arena, "refs/heads/%s", branch)))
 		return err_set(&r->err, ERR_INVALID, "invalid_branch",
 			       "default_branch '%.100s' is not a valid branch name", branch);
 	if (!db_qv(r->db, r->arena, &r->err,
 		   "UPDATE repositories SET description = $2, default_branch = $3, is_private = $4, "
-		   "updated_at = now() WHERE id = $1",
-		   i64s(r->arena, (long long)r->repo->id), desc, branch, priv ? "true" : "false"))
+		   "issues_open_to_readers = $5, updated_at = now() WHERE id = $1",
+		   i64s(r->arena, (long long)r->repo->id), desc, branch, priv ? "true" : "false",
+		   issues_open ? "true" : "false"))
 		return r->err.code;
 	repo_hint_forget(r->repo->owner, r->repo->name);
 	r->repo->description = desc;
 	r->repo->default_branch = branch;
 	r->repo->is_private = priv;
+	r->repo->issues_open = issues_open;
 	resp_json(w, 200, repo_json(r, r->repo));
 	return 0;
 }

@@ -123,6 +123,11 @@ expect_error 403 forbidden "admin access to repository 'alice/project' is requir
 api PATCH /api/repos/alice/project "$ALICE" '{"description":"new","private":true}'
 expect_status 200 "update"
 expect_json .private true "now private"
+expect_json .issues_open_to_readers true "issues open to readers by default"
+api PATCH /api/repos/alice/project "$ALICE" '{"issues_open_to_readers":false}'
+expect_json .issues_open_to_readers false "issues restricted to writers"
+api PATCH /api/repos/alice/project "$ALICE" '{"issues_open_to_readers":"no"}'
+expect_error 400 invalid_field "must be true or false" "issues_open_to_readers not boolean"
 api GET /api/repos/alice/project
 expect_status 404 "visibility change takes effect at once"
 api PUT /api/repos/alice/project/collaborators/bob "$ALICE" '{"role":"owner"}'

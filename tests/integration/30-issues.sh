@@ -571,7 +571,8 @@ api POST $P/issues/$XSS/comments "$OLLY" '{"body":"@nobody99 and #12345 stay tex
 check "unknown users and issues are not linked" test -z "$(grep '<a' <<<"$(json .body_html)")"
 
 # ------------------------------------------- who may take part is configurable
-sql "update repositories set issues_open_to_readers = false where name = 'pub'" >/dev/null
+api PATCH /api/repos/alice/pub "$ALICE" '{"issues_open_to_readers":false}'
+expect_json .issues_open_to_readers false "restrict issues through the API"
 api POST $P/issues "$OLLY" '{"title":"x"}'
 expect_error 403 issues_restricted "only writers may open issues, comment or react in repository 'alice/pub'" "outsider when restricted"
 api POST $P/issues/1/comments "$OLLY" '{"body":"x"}'
@@ -584,7 +585,8 @@ api POST $P/issues "$WENDY" '{"title":"writers still can"}'
 expect_status 201 "writer when restricted"
 api GET $P/issues/2 "$OLLY"
 expect_status 200 "reading is unaffected"
-sql "update repositories set issues_open_to_readers = true where name = 'pub'" >/dev/null
+api PATCH /api/repos/alice/pub "$ALICE" '{"issues_open_to_readers":true}'
+expect_status 200 "reopen issues to readers"
 
 # ---------------------------------------------------------------- events
 ev() { sql "select count(*) from events where type = '$1' and $2"; }
