@@ -10,7 +10,7 @@ build_pkgs=(
   libjwt-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libcmocka-dev
 )
 run_pkgs=(git postgresql-15 runsc bubblewrap curl ca-certificates)
-test_pkgs=(nodejs npm chromium libclang-rt-14-dev openssh-client python3)
+test_pkgs=(nodejs npm libclang-rt-14-dev openssh-client python3 iproute2 procps)
 bench_pkgs=(nginx cgit fcgiwrap wrk)
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
