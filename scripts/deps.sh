@@ -11,7 +11,7 @@ build_pkgs=(
 )
 run_pkgs=(git postgresql-15 runsc bubblewrap curl ca-certificates)
 test_pkgs=(nodejs npm libclang-rt-14-dev openssh-client python3 iproute2 procps)
-bench_pkgs=(nginx cgit fcgiwrap wrk)
+bench_pkgs=(nginx cgit fcgiwrap wrk python3)
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 case "${1:-run}" in
