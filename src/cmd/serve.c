@@ -61,7 +61,7 @@ int cmd_serve(int argc, char **argv)
 		.max_connections = cfg.max_connections,
 		.per_ip_limit = cfg.per_ip_limit,
 		.timeout_s = cfg.timeout,
-		.conn_memory = 128 * 1024,
+		.conn_memory = 32 * 1024, /* MHD zeroes it between keep-alive requests */
 	};
 	if (server_start(&so)) {
 		workers_stop();
