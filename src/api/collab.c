@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -501,19 +502,10 @@ static size_t utf8_chars(const char *s)
 
 int collab_title_field(struct req *r, const char *field, bool required, const char **out)
 {
-	json_t *v = json_object_get(r->json, field);
-	if (!v || json_is_null(v)) {
-		if (required)
-			return err_set(&r->err, ERR_INVALID, "missing_field", "field '%s' is required",
-				       field);
-		return 0;
-	}
-	if (!json_is_string(v))
-		return err_set(&r->err, ERR_INVALID, "invalid_field", "field '%s' must be a string",
-			       field);
-	const char *s = json_string_value(v);
-	if (strlen(s) != json_string_length(v))
-		return err_set(&r->err, ERR_INVALID, "invalid_field", "field '%s' contains NUL", field);
+	const char *s = NULL;
+	int rc = json_str_field(r, field, required, SIZE_MAX, &s);
+	if (rc || !s)
+		return rc;
 	while (isspace((unsigned char)*s))
 		s++;
 	size_t n = strlen(s);
@@ -536,19 +528,10 @@ int collab_title_field(struct req *r, const char *field, bool required, const ch
 
 int collab_body_field(struct req *r, const char *field, bool required, const char **out)
 {
-	json_t *v = json_object_get(r->json, field);
-	if (!v || json_is_null(v)) {
-		if (required)
-			return err_set(&r->err, ERR_INVALID, "missing_field", "field '%s' is required",
-				       field);
-		return 0;
-	}
-	if (!json_is_string(v))
-		return err_set(&r->err, ERR_INVALID, "invalid_field", "field '%s' must be a string",
-			       field);
-	const char *s = json_string_value(v);
-	if (strlen(s) != json_string_length(v))
-		return err_set(&r->err, ERR_INVALID, "invalid_field", "field '%s' contains NUL", field);
+	const char *s = NULL;
+	int rc = json_str_field(r, field, required, SIZE_MAX, &s);
+	if (rc || !s)
+		return rc;
 	if (utf8_chars(s) > COLLAB_BODY_MAX)
 		return err_set(&r->err, ERR_TOOLARGE, NULL, "field '%s' is longer than %d characters",
 			       field, COLLAB_BODY_MAX);
