@@ -101,7 +101,7 @@ static int respond_comment(struct req *r, struct resp *w, int status, int64_t id
 	if (rc)
 		return rc;
 	resp_json(w, status, comment_row_json(r, c.res, 0));
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 
@@ -130,7 +130,7 @@ int h_comments_list(struct req *r, struct resp *w)
 		collab_next_page(r, w, "comments", db_int(res, limit - 1, 8),
 				 db_int(res, limit - 1, 0));
 	resp_json(w, 200, arr);
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 
@@ -187,7 +187,7 @@ int h_comment_get(struct req *r, struct resp *w)
 	if (rc)
 		return rc;
 	resp_json(w, 200, comment_row_json(r, c.res, 0));
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 

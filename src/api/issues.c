@@ -339,7 +339,7 @@ static int respond_issue(struct req *r, struct resp *w, int status, int64_t id)
 	if (rc)
 		return rc;
 	resp_json(w, status, j);
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 
@@ -705,7 +705,7 @@ int h_issues_list(struct req *r, struct resp *w)
 					by_updated ? ISSUE_COL_UPDATED_US : ISSUE_COL_CREATED_US),
 				 db_int(res, limit - 1, 0));
 	resp_json(w, 200, arr);
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 
@@ -765,7 +765,7 @@ int h_issue_timeline(struct req *r, struct resp *w)
 		collab_next_page(r, w, "timeline", db_int(res, limit - 1, 9),
 				 db_int(res, limit - 1, 10));
 	resp_json(w, 200, arr);
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 

@@ -143,7 +143,7 @@ int h_labels_list(struct req *r, struct resp *w)
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(arr, label_json(r, res, i));
 	resp_json(w, 200, arr);
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 
@@ -154,7 +154,7 @@ int h_label_get(struct req *r, struct resp *w)
 	if (rc)
 		return rc;
 	resp_json(w, 200, label_json(r, res, 0));
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 

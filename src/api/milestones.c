@@ -145,7 +145,7 @@ int h_milestones_list(struct req *r, struct resp *w)
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(arr, milestone_json(r, res, i));
 	resp_json(w, 200, arr);
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 
@@ -156,7 +156,7 @@ int h_milestone_get(struct req *r, struct resp *w)
 	if (rc)
 		return rc;
 	resp_json(w, 200, milestone_json(r, res, 0));
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 

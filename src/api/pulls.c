@@ -469,7 +469,7 @@ int h_pull_get(struct req *r, struct resp *w)
 	    (rc = pull_json(r, repo, &p, &o)))
 		return rc;
 	resp_json(w, 200, o);
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 
@@ -513,7 +513,7 @@ int h_pull_files(struct req *r, struct resp *w)
 	}
 	resp_json(w, 200, arr);
 	arr = NULL;
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 done:
 	json_decref(arr);
 	git_diff_free(diff);
@@ -539,7 +539,7 @@ int h_pull_commits(struct req *r, struct resp *w)
 		git_commit_free(commits[i]);
 	}
 	resp_header(w, "X-Total-Count", num(r->arena, (long long)total));
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	resp_json(w, 200, arr);
 	return 0;
 }

@@ -73,7 +73,7 @@ int h_reactions_list(struct req *r, struct resp *w)
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(arr, reaction_json(res, i));
 	resp_json(w, 200, arr);
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 

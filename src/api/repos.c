@@ -61,7 +61,7 @@ int h_repo_create(struct req *r, struct resp *w)
 int h_repo_get(struct req *r, struct resp *w)
 {
 	resp_json(w, 200, repo_json(r, r->repo));
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 

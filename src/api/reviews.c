@@ -288,7 +288,7 @@ int h_review_list(struct req *r, struct resp *w)
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(arr, review_json(r, res, i));
 	resp_json(w, 200, arr);
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 
@@ -308,6 +308,6 @@ int h_review_comments(struct req *r, struct resp *w)
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(arr, comment_json(r, res, i));
 	resp_json(w, 200, arr);
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }

@@ -209,7 +209,7 @@ int h_status_list(struct req *r, struct resp *w)
 	for (int i = 0; i < PQntuples(res); i++)
 		json_array_append_new(arr, status_json(res, i));
 	resp_json(w, 200, arr);
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }
 
@@ -222,6 +222,6 @@ int h_status_combined(struct req *r, struct resp *w)
 	    (rc = commit_status_combined(r->db, r->arena, &r->err, r->repo->id, sha, &o)))
 		return rc;
 	resp_json(w, 200, o);
-	resp_header(w, "Cache-Control", r->repo->is_private ? "private, no-cache" : "no-cache");
+	resp_no_cache(r, w);
 	return 0;
 }

@@ -32,6 +32,12 @@ void resp_short_cache(const struct req *r, struct resp *w, int seconds)
 		    arena_printf(w->arena, "%s, max-age=%d", priv ? "private" : "public", seconds));
 }
 
+void resp_no_cache(const struct req *r, struct resp *w)
+{
+	resp_header(w, "Cache-Control",
+		    r->repo && r->repo->is_private ? "private, no-cache" : "no-cache");
+}
+
 static const char *hdr(const struct resp *w, const char *name)
 {
 	for (size_t i = 0; i < w->nheaders; i++)

@@ -202,6 +202,9 @@ bool dispatch_fast(struct req *r, struct resp *w);
 void resp_immutable(const struct req *r, struct resp *w, const char *etag);
 /* Sets a short cache lifetime for responses that name a branch. */
 void resp_short_cache(const struct req *r, struct resp *w, int seconds);
+/* Mutable repository data: caches must revalidate (`private` for private
+ * repositories). */
+void resp_no_cache(const struct req *r, struct resp *w);
 
 /* ---- the server (src/http/server.c) ---- */
 struct server_opts {
