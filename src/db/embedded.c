@@ -170,6 +170,31 @@ int pg_embedded_start(const char *dir, const char *user, char **conninfo, struct
 		}
 	}
 
+	/* A postmaster of an earlier server on this directory may still be
+	 * shutting down (a crashed server's cluster gets SIGTERM and finishes
+	 * its sessions first): wait for it rather than fail on its lock. */
+	char pidfile[PATH_MAX];
+	snprintf(pidfile, sizeof(pidfile), "%s/postmaster.pid", pgdir);
+	for (int i = 0; i < 300; i++) { /* 30 s */
+		FILE *f = fopen(pidfile, "r");
+		long old = 0;
+		if (f) {
+			if (fscanf(f, "%ld", &old) != 1)
+				old = 0;
+			fclose(f);
+		}
+		if (old <= 0 || kill((pid_t)old, 0) != 0)
+			break;
+		if (i == 0)
+			log_info("waiting for the previous postgres (pid %ld) to exit", old);
+		if (i == 299) {
+			rc = err_set(e, ERR_INTERNAL, "postgres",
+				     "another postgres (pid %ld) is running on '%s'", old, pgdir);
+			goto done;
+		}
+		usleep(100000);
+	}
+
 	const char *fsync = getenv("PLUE_PG_FSYNC"); /* "off" speeds up throwaway test clusters */
 	char sockopt[PATH_MAX + 40], fsyncopt[32];
 	snprintf(sockopt, sizeof(sockopt), "unix_socket_directories=%s", pgdir);
