@@ -170,11 +170,14 @@ int pg_embedded_start(const char *dir, const char *user, char **conninfo, struct
 		}
 	}
 
-	/* A postmaster of an earlier server on this directory may still be
-	 * shutting down (a crashed server's cluster gets SIGTERM and finishes
-	 * its sessions first): wait for it rather than fail on its lock. */
+	/* A live postmaster on this directory is either serving (another plue
+	 * process, e.g. `plue admin` beside `plue serve`: use it, and leave it
+	 * running) or still shutting down after an earlier server (wait for it
+	 * rather than fail on its lock). */
 	char pidfile[PATH_MAX];
 	snprintf(pidfile, sizeof(pidfile), "%s/postmaster.pid", pgdir);
+	char *probe = xasprintf("host=%s dbname=postgres user=plue", pgdir);
+	bool attached = false;
 	for (int i = 0; i < 300; i++) { /* 30 s */
 		FILE *f = fopen(pidfile, "r");
 		long old = 0;
@@ -185,14 +188,25 @@ int pg_embedded_start(const char *dir, const char *user, char **conninfo, struct
 		}
 		if (old <= 0 || kill((pid_t)old, 0) != 0)
 			break;
+		if (PQping(probe) == PQPING_OK) {
+			attached = true;
+			break;
+		}
 		if (i == 0)
 			log_info("waiting for the previous postgres (pid %ld) to exit", old);
 		if (i == 299) {
+			free(probe);
 			rc = err_set(e, ERR_INTERNAL, "postgres",
 				     "another postgres (pid %ld) is running on '%s'", old, pgdir);
 			goto done;
 		}
 		usleep(100000);
+	}
+	free(probe);
+	if (attached) {
+		log_info("using the PostgreSQL cluster already running in %s", pgdir);
+		*conninfo = xasprintf("host=%s dbname=plue user=plue", pgdir);
+		goto done;
 	}
 
 	const char *fsync = getenv("PLUE_PG_FSYNC"); /* "off" speeds up throwaway test clusters */
