@@ -64,14 +64,16 @@ expect_error 413 body_too_large "larger than" "oversized chunked body"
 check "no rows left by failures" test "$(nrows)" = "$before_rows"
 check "no directories left by failures" test "$(ndirs)" = "$before_dirs"
 
-# a failure on disk rolls the row back: make the repos directory unwritable
-chmod 0500 "$PLUE_DATA_DIR/repos"
-if [ "$(id -u)" -ne 0 ]; then
-	api POST /api/repos "$ALICE" '{"name":"diskfail"}'
-	expect_error 500 storage_error "cannot create the repository on disk" "disk failure"
-	check "row rolled back after disk failure" test "$(nrows)" = "$before_rows"
-fi
-chmod 0700 "$PLUE_DATA_DIR/repos"
+# a failure on disk rolls the row back: a file stands where the next
+# repository's directory would go (works as root too, unlike chmod)
+next_id=$(( $("${PSQL[@]}" -c "select last_value from repositories_id_seq") + 1 ))
+echo blocker >"$PLUE_DATA_DIR/repos/$next_id.git"
+api POST /api/repos "$ALICE" '{"name":"diskfail"}'
+expect_error 500 storage_error "cannot create the repository on disk" "disk failure"
+check "row rolled back after disk failure" test "$(nrows)" = "$before_rows"
+api GET /api/repos/alice/diskfail "$ALICE"
+expect_status 404 "no repository after a disk failure"
+rm -f "$PLUE_DATA_DIR/repos/$next_id.git"
 
 # auth errors
 api POST /api/repos "" '{"name":"x"}'
