@@ -35,6 +35,8 @@ trap cleanup EXIT
 
 # start_server [extra plue serve args...]: sets BASE (http://127.0.0.1:PORT).
 start_server() {
+	# a restart must not read the previous run's "listening on" line
+	rm -f "$T_DIR/serve.out"
 	"$PLUE" serve --port 0 "$@" >"$T_DIR/serve.out" 2>"$T_DIR/serve.log" &
 	SERVER_PID=$!
 	local i
