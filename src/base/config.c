@@ -44,6 +44,8 @@ const struct opt serve_opts[] = {
 	  "local or kubernetes" },
 	{ "sandbox", "PLUE_SANDBOX", OPT_STR, &cfg.sandbox, "auto",
 	  "auto, gvisor, bwrap or none (development only)" },
+	{ "runner-secret", "PLUE_RUNNER_SECRET", OPT_STR, &cfg.runner_secret, "",
+	  "registration secret for runners started elsewhere (default: made at start)" },
 	COMMON,
 	{ 0 },
 };

@@ -2,7 +2,7 @@
  * `plue runner --standby` children alive, restarting those that exit (with
  * a growing delay when they keep dying at once). Children get the server
  * URL, the registration secret, the sandbox setting and the data directory
- * through their environment, and SIGTERM when the server's pool thread
+ * through their environment, and SIGHUP when the server's pool thread
  * goes away. On shutdown each child gets SIGTERM: an idle runner exits at
  * once, a busy one finishes its workload first. */
 #include "queue/pool.h"
@@ -82,8 +82,9 @@ static pid_t spawn(void)
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
-		/* the pool thread's death (the server's) stops the runner */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		/* the pool thread's death (the server's) stops the runner; SIGHUP,
+		 * not a second SIGTERM, which would make it abandon its workload */
+		prctl(PR_SET_PDEATHSIG, SIGHUP);
 		if (getppid() != parent)
 			_exit(0);
 		sigset_t none;

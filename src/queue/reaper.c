@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -104,14 +105,28 @@ done:
 	arena_free(a);
 }
 
+/* When this server started, by the database's clock: a runner's silence
+ * counts only from then, so a server that was down longer than
+ * RUNNER_DEAD_S does not declare every runner dead before they could
+ * heartbeat again (they keep working through a restart and give up on
+ * their own after RUNNER_DEAD_S without an answer). */
+static char started[64];
+
 static void reap(PGconn *c)
 {
 	struct arena *a = arena_new();
 	struct err e = { 0 };
+	if (!started[0]) {
+		PGresult *now = db_query(c, a, &e, "SELECT now()::text", 0, NULL);
+		if (!now || PQntuples(now) != 1)
+			goto done;
+		snprintf(started, sizeof(started), "%s", db_val(now, 0, 0));
+	}
 	PGresult *dead = db_qv(c, a, &e,
 			       "UPDATE runners SET status = 'dead' WHERE status <> 'dead' AND "
-			       "last_heartbeat < now() - make_interval(secs => $1::int) RETURNING id",
-			       num(a, RUNNER_DEAD_S));
+			       "greatest(last_heartbeat, $2::timestamptz) < now() - "
+			       "make_interval(secs => $1::int) RETURNING id",
+			       num(a, RUNNER_DEAD_S), started);
 	if (dead)
 		for (int i = 0; i < PQntuples(dead); i++)
 			log_warn("runner %s stopped responding; declared dead", db_val(dead, i, 0));
@@ -127,6 +142,7 @@ static void reap(PGconn *c)
 		 "DELETE FROM runners WHERE status = 'dead' AND last_heartbeat < now() - interval "
 		 "'1 day'",
 		 0, NULL);
+done:
 	arena_free(a);
 }
 
@@ -164,6 +180,7 @@ static void *reaper_main(void *unused)
 void reaper_start(void)
 {
 	stopping = false;
+	started[0] = '\0';
 	if (pthread_create(&thread, NULL, reaper_main, NULL) == 0)
 		running = true;
 	else

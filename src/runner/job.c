@@ -362,6 +362,8 @@ void job_run(struct job_env *env, struct job_result *out)
 			    json_integer(json_integer_value(json_object_get(run, "id"))));
 	json_object_set_new(base_env, "PLUE_RUN_NUMBER",
 			    json_integer(json_integer_value(json_object_get(run, "number"))));
+	json_object_set_new(base_env, "PLUE_RUN_ATTEMPT",
+			    json_integer(json_integer_value(json_object_get(env->claim, "attempt"))));
 	json_object_set_new(base_env, "PLUE_EVENT_NAME",
 			    json_string(jstr(json_object_get(ctxj, "event"), "type")));
 

@@ -28,6 +28,7 @@ struct reporter {
 	json_t *queue;          /* array of {seq, type, payload} not yet stored */
 	int64_t last_post_ms;   /* when the last batch was sent */
 	bool cancel;
+	const volatile bool *abandon; /* the runner's: give the workload up */
 	volatile bool stop;       /* the poster ends */
 	volatile bool watch_stop; /* the watch's long-poll is abandoned */
 	bool in_flight;
@@ -130,7 +131,7 @@ static void *watcher_main(void *arg)
 }
 
 struct reporter *reporter_start(const char *server_url, int64_t workload_id, const char *token,
-				int64_t seq_start)
+				int64_t seq_start, const volatile bool *abandon)
 {
 	struct reporter *r = xcalloc(1, sizeof(*r));
 	r->url = xstrdup(server_url);
@@ -139,6 +140,7 @@ struct reporter *reporter_start(const char *server_url, int64_t workload_id, con
 	r->complete_path = xasprintf("/internal/tasks/%lld/complete", (long long)workload_id);
 	r->watch_path = xasprintf("/internal/tasks/%lld/watch", (long long)workload_id);
 	r->next_seq = seq_start > 0 ? seq_start : 1;
+	r->abandon = abandon;
 	r->queue = json_array();
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
@@ -161,7 +163,7 @@ void reporter_add(struct reporter *r, const char *type, json_t *payload)
 bool reporter_cancelled(struct reporter *r)
 {
 	pthread_mutex_lock(&r->mu);
-	bool c = r->cancel;
+	bool c = r->cancel || (r->abandon && *r->abandon);
 	pthread_mutex_unlock(&r->mu);
 	return c;
 }
@@ -171,7 +173,8 @@ bool reporter_flush(struct reporter *r, int64_t give_up_ms)
 	int64_t end = now_ms() + give_up_ms;
 	pthread_mutex_lock(&r->mu);
 	pthread_cond_signal(&r->cv);
-	while ((json_array_size(r->queue) || r->in_flight) && now_ms() < end) {
+	while ((json_array_size(r->queue) || r->in_flight) && now_ms() < end &&
+	       !(r->abandon && *r->abandon)) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 1;
@@ -185,7 +188,7 @@ bool reporter_flush(struct reporter *r, int64_t give_up_ms)
 bool reporter_complete(struct reporter *r, const char *result, int exit_code, const char *reason,
 		       int64_t give_up_ms)
 {
-	struct client *c = client_new(r->url, NULL);
+	struct client *c = client_new(r->url, r->abandon);
 	json_t *body = json_pack("{s:s,s:i}", "result", result, "exit_code", exit_code);
 	if (reason)
 		json_object_set_new(body, "reason", json_string(reason));
@@ -204,7 +207,7 @@ bool reporter_complete(struct reporter *r, const char *result, int exit_code, co
 			log_warn("completion refused (HTTP %d)", st);
 			break;
 		}
-		if (now_ms() >= end)
+		if (now_ms() >= end || (r->abandon && *r->abandon))
 			break;
 		usleep((useconds_t)backoff * 1000);
 		backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;

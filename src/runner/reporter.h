@@ -16,18 +16,22 @@
 
 struct reporter;
 
-/* Starts the poster and the watch for workload_id on server_url. */
+/* Starts the poster and the watch for workload_id on server_url. Once
+ * *abandon turns true (the runner gives the workload up: its server has
+ * been away too long, or it was told twice to stop) the workload counts as
+ * cancelled and flush and complete return at once. */
 struct reporter *reporter_start(const char *server_url, int64_t workload_id, const char *token,
-				int64_t seq_start);
+				int64_t seq_start, const volatile bool *abandon);
 /* Queues an event; steals payload. Any thread. */
 void reporter_add(struct reporter *r, const char *type, json_t *payload);
-/* True once the server said the workload is cancelled. */
+/* True once the server said the workload is cancelled, or it was abandoned. */
 bool reporter_cancelled(struct reporter *r);
-/* Waits until everything queued is stored (or give_up_ms passed); true
- * when it all went out. */
+/* Waits until everything queued is stored (or give_up_ms passed, or the
+ * workload was abandoned); true when it all went out. */
 bool reporter_flush(struct reporter *r, int64_t give_up_ms);
 /* Posts the completion ({result, exit_code, reason}), retrying until the
- * server answers or give_up_ms pass. True when it was accepted. */
+ * server answers, give_up_ms pass or the workload is abandoned. True when
+ * it was accepted. */
 bool reporter_complete(struct reporter *r, const char *result, int exit_code, const char *reason,
 		       int64_t give_up_ms);
 /* Stops the threads and frees r. */

@@ -1,9 +1,17 @@
 /* runner.c — the runner's life: register, then for each workload start a
  * fresh sandbox first (so the claim finds it warm), long-poll a claim,
  * run the workload, report the result, destroy the sandbox. A heartbeat
- * thread tells the server the runner is alive. SIGTERM: an idle runner
- * exits at once; a busy one finishes its workload (retrying its posts
- * while the server restarts) and then exits. */
+ * thread tells the server the runner is alive.
+ *
+ * Stopping: on SIGTERM/SIGINT/SIGHUP an idle runner exits at once; a busy
+ * one finishes its workload (retrying its posts while the server restarts)
+ * and then exits. A second SIGTERM/SIGINT abandons the workload: its step is
+ * killed, its sandbox destroyed, and the runner exits without waiting for
+ * the server. A runner also abandons its workload when its server has not
+ * answered a heartbeat for RUNNER_ORPHAN_S seconds — the time after which
+ * a running server gives the workload to another runner (queue.h,
+ * RUNNER_DEAD_S) — so a runner never outlives a server that is gone; a
+ * server that comes back later retries the workload as its next attempt. */
 #include "runner/runner.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -24,13 +32,19 @@
 #define CLAIM_TIMEOUT_MS 40000      /* the server answers within 25 s */
 #define HEARTBEAT_EVERY_S 5
 #define FINISH_GIVE_UP_MS (10 * 60 * 1000) /* how long results wait for a server */
+#define RUNNER_ORPHAN_S 30                 /* = RUNNER_DEAD_S on the server */
 
 static volatile bool stop_flag;
-static volatile bool dead_flag; /* the server declared this runner dead */
+static volatile bool abandon_flag; /* give the current workload up now */
+static volatile bool dead_flag;    /* the server declared this runner dead */
 
+/* SIGTERM/SIGINT: stop, and abandon the workload the second time. SIGHUP
+ * (what the pool's runners get when their server dies) only stops: a
+ * server that restarts gets the workload's results. */
 static void on_signal(int sig)
 {
-	(void)sig;
+	if (stop_flag && sig != SIGHUP)
+		abandon_flag = true;
 	stop_flag = true;
 }
 
@@ -83,16 +97,25 @@ static void *heartbeat_main(void *arg)
 	struct runner *r = arg;
 	struct client *c = client_new(r->cfg->server_url, NULL);
 	char *path = xasprintf("/internal/runners/%lld/heartbeat", (long long)r->id);
+	int64_t last_ok = now_ms();
 	pthread_mutex_lock(&r->mu);
 	while (!r->hb_stop) {
 		pthread_mutex_unlock(&r->mu);
 		json_t *reply = NULL;
 		int st = client_post(c, path, r->token, NULL, 10000, &reply);
 		json_decref(reply);
+		if (st == 200)
+			last_ok = now_ms();
 		if (st == 409 || st == 401) {
 			log_warn("runner %lld: the server no longer knows this runner; stopping",
 				 (long long)r->id);
 			dead_flag = true;
+			stop_flag = true;
+		} else if (st != 200 && !abandon_flag && now_ms() - last_ok > RUNNER_ORPHAN_S * 1000) {
+			log_warn("runner %lld: the server has not answered for %d s; giving up its "
+				 "workload and stopping",
+				 (long long)r->id, RUNNER_ORPHAN_S);
+			abandon_flag = true;
 			stop_flag = true;
 		}
 		pthread_mutex_lock(&r->mu);
@@ -156,7 +179,8 @@ static void run_workload(struct runner *r, struct sandbox **sbp, const char *ws,
 		 type, (long long)json_integer_value(json_object_get(claim, "attempt")));
 	struct reporter *rep =
 		reporter_start(r->cfg->server_url, wid, token,
-			       (int64_t)json_integer_value(json_object_get(claim, "seq_start")));
+			       (int64_t)json_integer_value(json_object_get(claim, "seq_start")),
+			       &abandon_flag);
 	struct job_result res = { .result = "error", .exit_code = -1 };
 	/* the warm sandbox has no network and default limits; a workload that
 	 * asks for other ones gets a sandbox made for it */
@@ -181,8 +205,11 @@ static void run_workload(struct runner *r, struct sandbox **sbp, const char *ws,
 	if (!reporter_flush(rep, FINISH_GIVE_UP_MS))
 		log_warn("runner %lld: some events of workload %lld could not be delivered",
 			 (long long)r->id, (long long)wid);
-	if (!reporter_complete(rep, res.result, res.exit_code, res.reason[0] ? res.reason : NULL,
-			       FINISH_GIVE_UP_MS))
+	if (abandon_flag)
+		log_warn("runner %lld: workload %lld abandoned; the server retries it",
+			 (long long)r->id, (long long)wid);
+	else if (!reporter_complete(rep, res.result, res.exit_code,
+				    res.reason[0] ? res.reason : NULL, FINISH_GIVE_UP_MS))
 		log_warn("runner %lld: the server did not take the result of workload %lld",
 			 (long long)r->id, (long long)wid);
 	reporter_free(rep);
@@ -197,6 +224,7 @@ int runner_main(const struct runner_cfg *cfg)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.cv, NULL);

@@ -4,7 +4,10 @@
 # runner killed with SIGKILL mid-step is noticed and its job retried as
 # attempt 2 on another runner; a restart of the server mid-run loses
 # nothing (the busy runner finishes and delivers its events to the new
-# server). Real server, warm pool and sandbox throughout.
+# server); a server that stays away longer than a runner waits for it
+# makes the runner give its workload up (step killed, sandbox destroyed,
+# process gone), and the server retries it when it is back. Real server,
+# warm pool and sandbox throughout.
 . "$(dirname "$0")/lib.sh"
 export PLUE_SANDBOX=${PLUE_SANDBOX:-auto}
 export PLUE_WARM_POOL=2
@@ -50,6 +53,17 @@ dispatch() {
 	done
 	return 1
 }
+# sandboxes_of PID: the state directories of the sandboxes runner PID owns
+SB_ROOT=${PLUE_SANDBOX_DIR:-$([ "$(id -u)" = 0 ] && echo /run/plue-sandbox || echo "${TMPDIR:-/tmp}/plue-sandbox-$(id -u)")}
+sandboxes_of() {
+	grep -lx -- "$1" "$SB_ROOT"/plue-*/owner 2>/dev/null | xargs -r -n1 dirname
+}
+# wait_gone PID SECONDS: until the process has exited
+wait_gone() {
+	local i
+	for i in $(seq 1 $(($2 * 10))); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+	return 1
+}
 jobfield() {
 	node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));const j=r.jobs.find(x=>x.name===process.argv[1]);let v=j;for(const k of process.argv[2].split(".").filter(Boolean))v=v==null?undefined:v[/^\d+$/.test(k)?+k:k];process.stdout.write(v===undefined?"<undefined>":v===null?"null":typeof v==="object"?JSON.stringify(v):String(v))' "$1" "$2" <<<"$BODY_OUT"
 }
@@ -93,6 +107,17 @@ jobs:
       - name: Tick
         run: for i in $(seq 1 12); do echo "tick-$i"; sleep 0.5; done
 EOF
+cat >"$SRC/.plue/workflows/away.yaml" <<'EOF'
+on: workflow_dispatch
+jobs:
+  away:
+    steps:
+      - name: Work
+        run: |
+          echo "attempt $PLUE_RUN_ATTEMPT begins"
+          if [ "$PLUE_RUN_ATTEMPT" = 1 ]; then sleep 300; fi
+          echo "attempt $PLUE_RUN_ATTEMPT done"
+EOF
 (cd "$SRC" && git add . && git commit -qm "workflows")
 check "push" git -C "$SRC" push -q "http://alice:$ALICE@127.0.0.1:$PORT/alice/ops.git" main
 
@@ -125,6 +150,8 @@ check "retry run started" test -n "$RUN"
 wait_log "$RUN" "work begins"
 PID=$(sql "SELECT pid FROM runners WHERE status = 'busy' ORDER BY id DESC LIMIT 1")
 check "the busy runner is known ($PID)" test -n "$PID"
+SBS=$(sandboxes_of "$PID")
+check "the busy runner has a sandbox" test -n "$SBS"
 kill -9 "$PID"
 wait_run "$RUN"
 expect_json .status success "the run succeeded after the retry"
@@ -134,6 +161,7 @@ check "attempt 2 finished the work" grep -qF "work finished" <<<"$BODY_OUT"
 curl -s -N --max-time 20 -H "Authorization: Bearer $ALICE" "$BASE/api/runs/$RUN/stream" >"$T_DIR/retry.sse"
 check "the stream says why it was retried" grep -q 'stopped responding.*retrying as attempt 2 of 2' "$T_DIR/retry.sse"
 check "the dead runner is marked dead" test "$(sql "SELECT status FROM runners WHERE pid = $PID")" = dead
+check "its sandbox was removed by the runner that took its place" bash -c 'for d in $1; do [ ! -e "$d" ] || exit 1; done' _ "$SBS"
 
 # ---- a restart of the server mid-run ----
 RUN=$(dispatch restart.yaml)
@@ -149,6 +177,31 @@ check "every tick stored once across the restart ($got)" test "$got" = 12
 check "ticks in order" test "$(grep '^tick-' <<<"$BODY_OUT" | tr '\n' ' ')" = "$(seq 1 12 | sed 's/^/tick-/' | tr '\n' ' ')"
 api GET "/api/runs/$RUN" "$ALICE"
 check "one attempt was enough" test "$(jobfield ticks attempt)" = 1
+
+# ---- a server that stays away: the runner gives up, the server retries ----
+RUN=$(dispatch away.yaml)
+check "away run started" test -n "$RUN"
+wait_log "$RUN" "attempt 1 begins"
+PID=$(sql "SELECT pid FROM runners WHERE status = 'busy' ORDER BY id DESC LIMIT 1")
+SBS=$(sandboxes_of "$PID")
+check "the busy runner ($PID) has a sandbox" test -n "$SBS"
+stop_server
+check "the runner is still at work right after its server stopped" kill -0 "$PID"
+t0=$(date +%s)
+check "the runner gives up and exits when its server stays away" wait_gone "$PID" 90
+echo "# the runner stopped $(($(date +%s) - t0)) s after its server"
+check "its sandbox was destroyed" bash -c 'for d in $1; do [ ! -e "$d" ] || exit 1; done' _ "$SBS"
+# (the pattern's brackets keep pgrep from finding this check's own command line)
+SB_ID=$(basename "$(echo "$SBS" | head -1)")
+check "its sandbox's processes are gone" bash -c '! pgrep -f -- "$1"' _ "[${SB_ID:0:1}]${SB_ID:1}"
+check "the runner said why it stopped" grep -q "has not answered for 30 s; giving up" "$T_DIR/serve.log"
+start_server --port "$PORT"
+wait_run "$RUN"
+expect_json .status success "the abandoned run finished after the server came back"
+check "the job ran again as attempt 2" test "$(jobfield away attempt)" = 2
+api GET "/api/runs/$RUN/logs" "$ALICE"
+check "attempt 2 did the work" grep -qF "attempt 2 done" <<<"$BODY_OUT"
+check "attempt 1 never finished" bash -c '! grep -qF "attempt 1 done" <<<"$1"' _ "$BODY_OUT"
 
 # ---- runner protocol refusals ----
 api POST /internal/runners/register "wrong-secret" '{}'

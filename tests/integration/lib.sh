@@ -22,13 +22,30 @@ git config --global user.email "test@example.com"
 git config --global init.defaultBranch main
 git config --global protocol.version 2
 SERVER_PID=""
+SERVER_GROUPS=() # every server started, each the leader of its process group
 
+# group_alive PGID: some process of the group is still running
+group_alive() { kill -0 -- "-$1" 2>/dev/null; }
+
+# Stops everything the script started: the server, then whatever is left in
+# its process group (its warm-pool runners, which a busy runner outlives on
+# purpose: two SIGTERMs make it abandon its workload and destroy its
+# sandbox), SIGKILL for anything that does not stop.
 cleanup() {
 	if [ -n "$SERVER_PID" ]; then
 		kill -TERM "$SERVER_PID" 2>/dev/null
 		for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$SERVER_PID" 2>/dev/null
 	fi
+	local g
+	for g in "${SERVER_GROUPS[@]}"; do
+		group_alive "$g" || continue
+		kill -TERM -- "-$g" 2>/dev/null
+		sleep 0.2
+		kill -TERM -- "-$g" 2>/dev/null
+		for _ in $(seq 1 100); do group_alive "$g" || break; sleep 0.1; done
+		kill -KILL -- "-$g" 2>/dev/null
+	done
 	if [ "${KEEP_TMP:-}" = 1 ]; then echo "kept $T_DIR"; else rm -rf "$T_DIR"; fi
 }
 trap cleanup EXIT
@@ -37,8 +54,10 @@ trap cleanup EXIT
 start_server() {
 	# a restart must not read the previous run's "listening on" line
 	rm -f "$T_DIR/serve.out"
-	"$PLUE" serve --port 0 "$@" >"$T_DIR/serve.out" 2>"$T_DIR/serve.log" &
+	# its own process group, so cleanup finds the runners it starts
+	setsid "$PLUE" serve --port 0 "$@" >"$T_DIR/serve.out" 2>>"$T_DIR/serve.log" &
 	SERVER_PID=$!
+	SERVER_GROUPS+=("$SERVER_PID")
 	local i
 	for i in $(seq 1 300); do
 		if grep -q '^listening on ' "$T_DIR/serve.out" 2>/dev/null; then
