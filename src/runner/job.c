@@ -416,6 +416,8 @@ void job_run(struct job_env *env, struct job_result *out)
 		if (env_apply(envo, json_object_get(spec, "env"), &ctx, &e) ||
 		    env_apply(envo, json_object_get(st, "env"), &ctx, &e))
 			goto step_error;
+		/* CI, PLUE and PLUE_* say what is running: a workflow cannot fake them */
+		json_object_update(envo, base_env);
 		ctx.env = envo;
 		const char *run_text = json_string_value(json_object_get(st, "run"));
 		if (expr_interpolate(&script, run_text ? run_text : "", &ctx, &e))

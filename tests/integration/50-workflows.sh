@@ -53,6 +53,11 @@ jobs:
           echo "build sees $GREETING from $(pwd)"
           test -f src/main.c && echo "source is checked out"
           echo built > artifact.txt
+      - name: Context
+        env:
+          PLUE_SHA: forged
+          PLUE_RUN_ATTEMPT: "9"
+        run: echo "context sha=$PLUE_SHA attempt=$PLUE_RUN_ATTEMPT repo=$PLUE_REPOSITORY event=$PLUE_EVENT_NAME job=$PLUE_JOB ci=$CI"
   test:
     needs: [build]
     strategy:
@@ -157,6 +162,7 @@ for want in "== build ==" "build sees hello from " "source is checked out" "comp
 	"lint found problems" "reporting the lint failure" "cleanup runs whatever happened"; do
 	check "log has '$want'" grep -qF -- "$want" <<<"$LOG"
 done
+check "steps see the run's context, which their env cannot forge" grep -qxF -- "context sha=$SHA attempt=1 repo=alice/ci event=push job=build ci=true" <<<"$LOG"
 check "log lacks the never-run step" bash -c '! grep -qF "this must not run" <<<"$1"' _ "$LOG"
 check "log lacks the skipped job" bash -c '! grep -qF "report must be skipped" <<<"$1"' _ "$LOG"
 api GET "/api/runs/$CI/logs?job=abc" "$ALICE"
