@@ -25,14 +25,28 @@ BUILD   ?= build
 endif
 
 SRCS     := $(filter-out src/plue.c,$(wildcard src/*/*.c))
-OBJS     := $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
+OBJS     := $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o $(BUILD)/gen/statx-shim.o
 MIGS     := $(sort $(wildcard db/migrations/*.sql))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PLUE     := $(BUILD)/plue
+SHIM     := $(BUILD)/plue-statx.so
 
 .PHONY: all deps run test unit integration interop bench fuzz clean format
 all: $(PLUE) plue
+
+# preloaded into commands in gVisor sandboxes (src/runner/shim/statx.c);
+# its bytes are linked into plue as sandbox_statx_shim[_end]
+$(SHIM): src/runner/shim/statx.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -shared -fPIC -D_GNU_SOURCE -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/gen/statx-shim.o: $(SHIM)
+	@mkdir -p $(dir $@)
+	printf '%s\n' '.section .rodata' '.balign 16' '.globl sandbox_statx_shim' \
+	  'sandbox_statx_shim:' '.incbin "$(SHIM)"' '.globl sandbox_statx_shim_end' \
+	  'sandbox_statx_shim_end:' '.section .note.GNU-stack,"",@progbits' | \
+	  $(CC) -c -x assembler -o $@ -
 
 plue: $(PLUE)
 	@ln -sf $(PLUE) plue
