@@ -170,6 +170,58 @@ for _ in $(seq 1 100); do
 done
 expect_json .status success "the run finished with the hand-made result"
 
+# ---- runners that go silent: attempt 2, then failure with the reason ----
+# (real waiting: the reaper allows RUNNER_DEAD_S = 30 s of silence)
+api POST /api/alice/proto/workflows/hand.yaml/dispatch "$ALICE" '{}'
+expect_status 202 "dispatch a job for silent runners"
+for _ in $(seq 1 100); do
+	[ "$(sql "SELECT count(*) FROM workloads WHERE status = 'waiting'")" = 1 ] && break
+	sleep 0.1
+done
+# claim_as NAME: registers a runner and claims; sets SID STOK SW STT SATT
+claim_as() {
+	api POST /internal/runners/register "$PLUE_RUNNER_SECRET" "{\"host\":\"$1\"}"
+	SID=$(json .id) STOK=$(json .token)
+	api POST "/internal/runners/$SID/claim" "$STOK"
+	SW=$(json .workload) STT=$(json .task_token) SATT=$(json .attempt)
+}
+claim_as silent-1
+check "the first silent runner has attempt 1" test "$SATT" = 1
+W1=$SW T1=$STT R1=$SID K1=$STOK
+api POST "/internal/tasks/$W1/events" "$T1" '{"events":[{"seq":1,"type":"log","payload":{"step":1,"stream":"stdout","line":"from attempt 1"}}]}'
+expect_status 200 "attempt 1 says something, then goes silent"
+for _ in $(seq 1 600); do
+	[ "$(sql "SELECT status || ':' || attempt FROM workloads WHERE id = $W1")" = waiting:2 ] && break
+	sleep 0.1
+done
+check "after 30 s of silence the workload waits for attempt 2" test "$(sql "SELECT status || ':' || attempt FROM workloads WHERE id = $W1")" = waiting:2
+api POST "/internal/runners/$R1/heartbeat" "$K1"
+expect_error 409 runner_dead "runner $R1 was declared dead; register again" "the silent runner comes back"
+api POST "/internal/tasks/$W1/events" "$T1" '{"events":[{"seq":2,"type":"log","payload":{"line":"late words"}}]}'
+expect_error 401 invalid_token "invalid or expired task token" "the silent runner's task token died with it"
+claim_as silent-2
+check "the second runner gets the same workload" test "$SW" = "$W1"
+check "as attempt 2" test "$SATT" = 2
+check "with a new task token" test "$STT" != "$T1"
+api POST "/internal/tasks/$W1/events" "$STT" '{"events":[{"seq":2,"type":"log","payload":{"step":1,"stream":"stdout","line":"from attempt 2"}}]}'
+expect_status 200 "attempt 2 starts (a claim never started costs no attempt), then goes silent"
+for _ in $(seq 1 600); do
+	[ "$(sql "SELECT status FROM workloads WHERE id = $W1")" = done ] && break
+	sleep 0.1
+done
+check "after a second silence the workload is given up" test "$(sql "SELECT status || ':' || result FROM workloads WHERE id = $W1")" = done:error
+RUN2=$(sql "SELECT j.run_id FROM workflow_jobs j JOIN workloads w ON w.job_id = j.id WHERE w.id = $W1")
+for _ in $(seq 1 50); do
+	api GET "/api/runs/$RUN2" "$ALICE"
+	[ "$(json .status)" = failure ] && break
+	sleep 0.1
+done
+expect_json .status failure "the run failed"
+check "the job says why" bash -c 'grep -q "stopped responding (no heartbeat for 30 s) during attempt 2 of 2; giving up" <<<"$1"' _ "$BODY_OUT"
+api GET "/api/runs/$RUN2/logs" "$ALICE"
+check "the log keeps what attempt 1 said" grep -qF "from attempt 1" <<<"$BODY_OUT"
+check "and not what came after its death" bash -c '! grep -qF "late words" <<<"$1"' _ "$BODY_OUT"
+
 # ---- a runner the reaper declared dead is told so ----
 sql "UPDATE runners SET status = 'dead' WHERE id = $RID2" >/dev/null
 api POST "/internal/runners/$RID2/heartbeat" "$RTOK2"
