@@ -27,6 +27,8 @@ struct reporter {
 	pthread_cond_t idle_cv; /* flush: queue drained */
 	json_t *queue;          /* array of {seq, type, payload} not yet stored */
 	int64_t last_post_ms;   /* when the last batch was sent */
+	bool urgent;            /* something queued that a watcher waits for */
+	bool quiet_step;        /* no line yet since the last step_start */
 	bool cancel;
 	const volatile bool *abandon; /* the runner's: give the workload up */
 	volatile bool stop;       /* the poster ends */
@@ -46,10 +48,10 @@ static void *poster_main(void *arg)
 			pthread_cond_wait(&r->cv, &r->mu);
 		if (r->stop && !json_array_size(r->queue))
 			break;
-		/* after a quiet spell the first event goes at once (the first line of
-		 * a step is what a watcher waits for); then events gather for up to
-		 * BATCH_MS or until a batch is full */
-		while (!r->stop && json_array_size(r->queue) < REPORTER_BATCH_MAX) {
+		/* step boundaries and a step's first line go at once (they are what a
+		 * watcher waits for), and so does anything after a quiet spell; other
+		 * lines gather for up to BATCH_MS or until a batch is full */
+		while (!r->stop && !r->urgent && json_array_size(r->queue) < REPORTER_BATCH_MAX) {
 			int64_t since = now_ms() - r->last_post_ms;
 			if (since >= REPORTER_BATCH_MS)
 				break;
@@ -66,6 +68,7 @@ static void *poster_main(void *arg)
 		if (n > REPORTER_BATCH_MAX * 5)
 			n = REPORTER_BATCH_MAX * 5;
 		json_t *batch = json_array();
+		r->urgent = false;
 		for (size_t i = 0; i < n; i++)
 			json_array_append(batch, json_array_get(r->queue, i));
 		r->in_flight = true;
@@ -156,6 +159,13 @@ void reporter_add(struct reporter *r, const char *type, json_t *payload)
 	pthread_mutex_lock(&r->mu);
 	json_array_append_new(r->queue, json_pack("{s:I,s:s,s:o}", "seq", (json_int_t)r->next_seq++,
 						  "type", type, "payload", payload));
+	bool line = !strcmp(type, "log");
+	if (!line || r->quiet_step)
+		r->urgent = true;
+	if (!strcmp(type, "step_start"))
+		r->quiet_step = true;
+	else if (line)
+		r->quiet_step = false;
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 }

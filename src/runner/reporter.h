@@ -1,6 +1,7 @@
 /* reporter.h — a workload's outgoing event stream. Events are numbered
  * (from the claim's seq_start), queued, and posted in batches by a thread
- * (every BATCH_MS or BATCH_MAX events, whichever comes first). A batch
+ * (every BATCH_MS or BATCH_MAX events, whichever comes first; step
+ * boundaries and the first line of a step go at once). A batch
  * that fails is posted again with the same numbers, so the server stores
  * it once. Replies and a cancel watch (a long-poll of its own) tell the
  * workload to stop. */
