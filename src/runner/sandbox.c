@@ -2,9 +2,12 @@
  * sandbox (state directory, identity, workspace), and running one command
  * in it: spawning the backend's process, streaming its output as lines,
  * enforcing the wall time and output cap, and honouring cancel. The
- * backends only say how a command is started (sandbox_gvisor.c,
- * sandbox_bwrap.c); the per-process limits are applied inside, by the
- * helper (sandbox_helper.c) or, under gVisor, by the sandbox itself. */
+ * backends say how a command is started: bubblewrap (sandbox_bwrap.c) and
+ * none by a process the runner spawns, whose pipes this file reads; gVisor
+ * (sandbox_gvisor.c) by the exec agent inside the sandbox, with the same
+ * line splitting and stop policy (struct sandbox_run). The per-process
+ * limits are applied inside, by the helper (sandbox_helper.c) or the agent
+ * (sandbox_agent.c). */
 #include "runner/sandbox_impl.h"
 
 #include "base/buf.h"
@@ -29,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Sandbox uids are taken at random from this range so that two sandboxes
@@ -105,7 +109,6 @@ void sandbox_spawn_release(struct sandbox_spawn *sp)
 	sandbox_argv_free(sp->argv);
 	sandbox_argv_free(sp->envp);
 	free(sp->chdir);
-	free(sp->pidfile);
 	free(sp->cgroup_procs[0]);
 	free(sp->cgroup_procs[1]);
 	for (int i = 0; i < sp->nbinds; i++)
@@ -271,7 +274,31 @@ static int uid_claim(struct sandbox *sb, const char *root, struct err *e)
 
 /* ---- management commands ---- */
 
+void sandbox_log_tail(const char *log_path, char *out, size_t size)
+{
+	char tail[512] = "";
+	int fd = open(log_path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		off_t end = lseek(fd, 0, SEEK_END);
+		off_t from = end > (off_t)sizeof(tail) - 1 ? end - (off_t)sizeof(tail) + 1 : 0;
+		ssize_t n = pread(fd, tail, sizeof(tail) - 1, from);
+		tail[n > 0 ? n : 0] = 0;
+		close(fd);
+	}
+	size_t len = strlen(tail);
+	while (len && (tail[len - 1] == '\n' || tail[len - 1] == ' '))
+		tail[--len] = 0;
+	const char *last = strrchr(tail, '\n');
+	snprintf(out, size, "%s", last ? last + 1 : tail);
+}
+
 int sandbox_run_tool(char *const argv[], const char *log_path, struct err *e)
+{
+	return sandbox_run_tool_io(argv, log_path, -1, -1, e);
+}
+
+int sandbox_run_tool_io(char *const argv[], const char *log_path, int in_fd, int out_fd,
+			struct err *e)
 {
 	int rc = 0;
 	int status = 0;
@@ -289,8 +316,8 @@ int sandbox_run_tool(char *const argv[], const char *log_path, struct err *e)
 	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
-		dup2(null, 0);
-		dup2(log, 1);
+		dup2(in_fd >= 0 ? in_fd : null, 0);
+		dup2(out_fd >= 0 ? out_fd : log, 1);
 		dup2(log, 2);
 		setsid();
 		sigset_t none;
@@ -321,20 +348,8 @@ int sandbox_run_tool(char *const argv[], const char *log_path, struct err *e)
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		/* the last line of the tool's output says what went wrong */
-		char tail[512] = "";
-		int fd = open(log_path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			off_t end = lseek(fd, 0, SEEK_END);
-			off_t from = end > (off_t)sizeof(tail) - 1 ? end - (off_t)sizeof(tail) + 1 : 0;
-			ssize_t n = pread(fd, tail, sizeof(tail) - 1, from);
-			tail[n > 0 ? n : 0] = 0;
-			close(fd);
-		}
-		size_t len = strlen(tail);
-		while (len && (tail[len - 1] == '\n' || tail[len - 1] == ' '))
-			tail[--len] = 0;
-		const char *last = strrchr(tail, '\n');
-		last = last ? last + 1 : tail;
+		char last[512];
+		sandbox_log_tail(log_path, last, sizeof(last));
 		if (!*last && WIFEXITED(status) && WEXITSTATUS(status) == 127)
 			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
 				     "'%s' is not installed", argv[0]);
@@ -463,6 +478,7 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 	struct sandbox *sb = xcalloc(1, sizeof(*sb));
 	*out = NULL;
 	sb->kind = kind;
+	sb->agent_in = sb->agent_out = -1;
 	sb->limits = (struct sandbox_limits){
 		.memory_bytes = SANDBOX_DEFAULT_MEMORY,
 		.max_procs = SANDBOX_DEFAULT_PROCS,
@@ -567,6 +583,9 @@ void sandbox_destroy(struct sandbox *sb)
 	free(sb->bind_ws);
 	free(sb->bind_helper);
 	free(sb->pgids);
+	if (sb->agent_rbuf)
+		buf_release(sb->agent_rbuf);
+	free(sb->agent_rbuf);
 	free(sb->helper);
 	free(sb->workspace);
 	free(sb->dir);
@@ -717,22 +736,60 @@ static int cwd_check(const char *cwd, struct err *e)
 	return 0;
 }
 
+ssize_t sandbox_write_nosigpipe(int fd, const void *p, size_t n)
+{
+	sigset_t pipe_set, old, pending;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	sigpending(&pending);
+	bool was_pending = sigismember(&pending, SIGPIPE);
+	ssize_t w = write(fd, p, n);
+	int err = errno;
+	if (w < 0 && err == EPIPE && !was_pending) {
+		const struct timespec zero = { 0, 0 };
+		sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = err;
+	return w;
+}
+
+/* ---- one command's output and stop policy ---- */
+
 struct stream {
-	int fd;
 	int id; /* SANDBOX_STDOUT or SANDBOX_STDERR */
 	char line[SANDBOX_LINE_MAX];
 	size_t len;
 	bool split; /* the last piece was cut at SANDBOX_LINE_MAX */
 };
 
-struct run {
+struct sandbox_run {
 	const struct sandbox_cmd *cmd;
 	const struct sandbox_limits *lim;
 	struct sandbox_result *res;
 	bool over; /* output cap reached */
+	struct stream out, err;
+	int64_t t0, deadline;
+	int64_t next_cancel;
+	int64_t stopped_at; /* when the stop was decided */
 };
 
-static void stream_emit(struct run *r, struct stream *s)
+struct sandbox_run *sandbox_run_begin(const struct sandbox_cmd *cmd,
+				      const struct sandbox_limits *lim, struct sandbox_result *res)
+{
+	struct sandbox_run *r = xcalloc(1, sizeof(*r));
+	r->cmd = cmd;
+	r->lim = lim;
+	r->res = res;
+	r->out.id = SANDBOX_STDOUT;
+	r->err.id = SANDBOX_STDERR;
+	r->t0 = now_ms();
+	r->deadline = r->t0 + lim->timeout_ms;
+	return r;
+}
+
+static void stream_emit(struct sandbox_run *r, struct stream *s)
 {
 	if (r->cmd->on_output)
 		r->cmd->on_output(r->cmd->cls, s->id, s->line, s->len);
@@ -741,8 +798,9 @@ static void stream_emit(struct run *r, struct stream *s)
 
 /* Feeds raw output; delivers whole lines and SANDBOX_LINE_MAX pieces. Stops
  * at the output cap. */
-static void stream_feed(struct run *r, struct stream *s, const char *p, size_t n)
+void sandbox_run_output(struct sandbox_run *r, int stream, const char *p, size_t n)
 {
+	struct stream *s = stream == SANDBOX_STDERR ? &r->err : &r->out;
 	if (r->over)
 		return;
 	int64_t room = r->lim->output_bytes - r->res->output_bytes;
@@ -777,14 +835,72 @@ static void stream_feed(struct run *r, struct stream *s, const char *p, size_t n
 	}
 }
 
-/* Reads what is available; returns false at end of file. */
-static bool stream_read(struct run *r, struct stream *s)
+bool sandbox_run_must_stop(struct sandbox_run *r, int64_t now)
+{
+	if (r->stopped_at)
+		return false;
+	bool stop = false;
+	if (r->over)
+		stop = true;
+	else if (now >= r->deadline)
+		r->res->timed_out = stop = true;
+	else if (r->cmd->cancelled && now >= r->next_cancel) {
+		r->next_cancel = now + CANCEL_POLL_MS;
+		if (r->cmd->cancelled(r->cmd->cls))
+			r->res->cancelled = stop = true;
+	}
+	if (stop)
+		r->stopped_at = now;
+	return stop;
+}
+
+int64_t sandbox_run_stopped_at(const struct sandbox_run *r)
+{
+	return r->stopped_at;
+}
+
+int sandbox_run_poll_ms(const struct sandbox_run *r, int64_t now)
+{
+	int64_t wait = CANCEL_POLL_MS;
+	if (!r->stopped_at && r->deadline - now < wait)
+		wait = r->deadline - now;
+	return wait < 0 ? 0 : (int)wait;
+}
+
+void sandbox_run_status(struct sandbox_run *r, int status)
+{
+	struct sandbox_result *res = r->res;
+	if (WIFEXITED(status)) {
+		res->exit_code = WEXITSTATUS(status);
+		/* the helpers and bubblewrap report a command killed by signal N
+		 * as 128+N, like a shell */
+		if (res->exit_code > 128 && res->exit_code < 128 + 65)
+			res->signal = res->exit_code - 128;
+	} else if (WIFSIGNALED(status)) {
+		res->signal = WTERMSIG(status);
+		res->exit_code = 128 + res->signal;
+	}
+}
+
+void sandbox_run_end(struct sandbox_run *r)
+{
+	if (r->out.len > 0)
+		stream_emit(r, &r->out);
+	if (r->err.len > 0)
+		stream_emit(r, &r->err);
+	r->res->duration_ms = now_ms() - r->t0;
+	free(r);
+}
+
+/* Reads what is available from fd into stream; returns false at end of
+ * file. */
+static bool pipe_read(struct sandbox_run *r, int fd, int stream)
 {
 	char tmp[65536];
 	for (;;) {
-		ssize_t n = read(s->fd, tmp, sizeof(tmp));
+		ssize_t n = read(fd, tmp, sizeof(tmp));
 		if (n > 0) {
-			stream_feed(r, s, tmp, (size_t)n);
+			sandbox_run_output(r, stream, tmp, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -793,12 +909,6 @@ static bool stream_read(struct run *r, struct stream *s)
 			return true;
 		return false;
 	}
-}
-
-static void stream_flush(struct run *r, struct stream *s)
-{
-	if (s->len > 0)
-		stream_emit(r, s);
 }
 
 /* The child side of a spawn: only async-signal-safe calls from here on. */
@@ -865,9 +975,7 @@ static int run_spawn(struct sandbox *sb, const struct sandbox_spawn *sp,
 	int rc = 0;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, inp[2] = { -1, -1 };
 	int pidfd = -1;
-	struct stream *so = xcalloc(1, sizeof(*so)), *se = xcalloc(1, sizeof(*se));
-	struct run r = { .cmd = cmd, .lim = lim, .res = res };
-	int64_t t0 = now_ms();
+	struct sandbox_run *r = sandbox_run_begin(cmd, lim, res);
 	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(inp, O_CLOEXEC)) {
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "pipe: %s", strerror(errno));
 		goto done;
@@ -886,74 +994,42 @@ static int run_spawn(struct sandbox *sb, const struct sandbox_spawn *sp,
 		sb->pgids[sb->npgids++] = pid;
 	}
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	so->fd = outp[0], so->id = SANDBOX_STDOUT;
-	se->fd = errp[0], se->id = SANDBOX_STDERR;
-	fcntl(so->fd, F_SETFL, O_NONBLOCK);
-	fcntl(se->fd, F_SETFL, O_NONBLOCK);
+	fcntl(outp[0], F_SETFL, O_NONBLOCK);
+	fcntl(errp[0], F_SETFL, O_NONBLOCK);
 	fcntl(inp[1], F_SETFL, O_NONBLOCK);
 	size_t in_off = 0;
 	if (!cmd->input || cmd->input_len == 0) {
 		close(inp[1]);
 		inp[1] = -1;
 	}
-	int64_t deadline = t0 + lim->timeout_ms;
-	int64_t killed_at = 0; /* when the polite kill went out */
-	bool hard = false, exited = false, told = false;
+	bool hard = false, exited = false;
 	int status = 0;
 	bool out_open = true, err_open = true;
-	int64_t next_cancel = 0;
 	while (!exited) {
 		int64_t now = now_ms();
-		if (!killed_at) {
-			const char *why = NULL;
-			if (r.over)
-				why = "output";
-			else if (now >= deadline)
-				res->timed_out = true, why = "timeout";
-			else if (cmd->cancelled && now >= next_cancel) {
-				next_cancel = now + CANCEL_POLL_MS;
-				if (cmd->cancelled(cmd->cls))
-					res->cancelled = true, why = "cancel";
-			}
-			if (why) {
-				killed_at = now;
-				/* gVisor: the helper kills the command's session when told
-				 * (below); elsewhere SIGKILL is final */
-				if (sb->kind != SANDBOX_GVISOR)
-					kill_spawned(sp, pid, SIGKILL);
-			}
-		}
-		if (killed_at && !told && sb->kind == SANDBOX_GVISOR)
-			told = sandbox_gvisor_stop_exec(sb, sp) == 0;
-		if (killed_at && !hard && now - killed_at >= KILL_GRACE_MS) {
+		/* SIGKILL is final: the helper's session (none) or bwrap's pid
+		 * namespace goes with it */
+		if (sandbox_run_must_stop(r, now))
+			kill_spawned(sp, pid, SIGKILL);
+		int64_t stopped = sandbox_run_stopped_at(r);
+		if (stopped && !hard && now - stopped >= KILL_GRACE_MS) {
 			hard = true;
 			kill_spawned(sp, pid, SIGKILL);
-			if (sb->kind == SANDBOX_GVISOR) {
-				/* the helper did not answer: nothing in this sandbox can be
-				 * trusted to stop, so the sandbox goes */
-				log_warn("sandbox %s: command did not stop; stopping the sandbox", sb->id);
-				sandbox_gvisor_stop(sb);
-				sb->dead = true;
-			}
 		}
 		struct pollfd p[4];
 		int np = 0, io = -1, ie = -1, ii = -1, ip = -1;
 		if (out_open)
-			io = np, p[np++] = (struct pollfd){ .fd = so->fd, .events = POLLIN };
+			io = np, p[np++] = (struct pollfd){ .fd = outp[0], .events = POLLIN };
 		if (err_open)
-			ie = np, p[np++] = (struct pollfd){ .fd = se->fd, .events = POLLIN };
+			ie = np, p[np++] = (struct pollfd){ .fd = errp[0], .events = POLLIN };
 		if (inp[1] >= 0)
 			ii = np, p[np++] = (struct pollfd){ .fd = inp[1], .events = POLLOUT };
 		if (pidfd >= 0)
 			ip = np, p[np++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-		int64_t wait = CANCEL_POLL_MS;
-		if (!killed_at && deadline - now < wait)
-			wait = deadline - now;
+		int wait = sandbox_run_poll_ms(r, now);
 		if (pidfd < 0 && wait > 10)
 			wait = 10;
-		if (wait < 0)
-			wait = 0;
-		int n = poll(p, (nfds_t)np, (int)wait);
+		int n = poll(p, (nfds_t)np, wait);
 		if (n < 0 && errno != EINTR) {
 			rc = err_set(e, ERR_INTERNAL, "sandbox_poll", "poll: %s", strerror(errno));
 			kill_spawned(sp, pid, SIGKILL);
@@ -961,11 +1037,12 @@ static int run_spawn(struct sandbox *sb, const struct sandbox_spawn *sp,
 			goto done;
 		}
 		if (io >= 0 && p[io].revents)
-			out_open = stream_read(&r, so);
+			out_open = pipe_read(r, outp[0], SANDBOX_STDOUT);
 		if (ie >= 0 && p[ie].revents)
-			err_open = stream_read(&r, se);
+			err_open = pipe_read(r, errp[0], SANDBOX_STDERR);
 		if (ii >= 0 && p[ii].revents) {
-			ssize_t w = write(inp[1], cmd->input + in_off, cmd->input_len - in_off);
+			ssize_t w = sandbox_write_nosigpipe(inp[1], cmd->input + in_off,
+							    cmd->input_len - in_off);
 			if (w > 0)
 				in_off += (size_t)w;
 			if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == cmd->input_len) {
@@ -983,23 +1060,12 @@ static int run_spawn(struct sandbox *sb, const struct sandbox_spawn *sp,
 	 * it left in the background may hold them open, so read what is there
 	 * and stop (bubblewrap's pipes reach end of file as the sandbox goes) */
 	if (out_open)
-		stream_read(&r, so);
+		pipe_read(r, outp[0], SANDBOX_STDOUT);
 	if (err_open)
-		stream_read(&r, se);
-	stream_flush(&r, so);
-	stream_flush(&r, se);
-	if (WIFEXITED(status)) {
-		res->exit_code = WEXITSTATUS(status);
-		/* the helper and bubblewrap report a command killed by signal N
-		 * as 128+N, like a shell */
-		if (res->exit_code > 128 && res->exit_code < 128 + 65)
-			res->signal = res->exit_code - 128;
-	} else if (WIFSIGNALED(status)) {
-		res->signal = WTERMSIG(status);
-		res->exit_code = 128 + res->signal;
-	}
+		pipe_read(r, errp[0], SANDBOX_STDERR);
+	sandbox_run_status(r, status);
 done:
-	res->duration_ms = now_ms() - t0;
+	sandbox_run_end(r);
 	for (int i = 0; i < 2; i++) {
 		if (outp[i] >= 0)
 			close(outp[i]);
@@ -1010,8 +1076,6 @@ done:
 	}
 	if (pidfd >= 0)
 		close(pidfd);
-	free(so);
-	free(se);
 	return rc;
 }
 
@@ -1053,38 +1117,23 @@ int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandb
 		return err_set(e, ERR_PERM, "no_network",
 			       "sandbox '%s' was started without network", sb->id);
 	limits_fill(&lim, cmd->limits);
-	if (sb->kind == SANDBOX_GVISOR && (sb->dead || !sandbox_gvisor_alive(sb))) {
-		sb->dead = true;
-		return err_set(e, ERR_UNAVAILABLE, "sandbox_gone",
-			       "sandbox '%s' is no longer running", sb->id);
+	if (sb->kind == SANDBOX_GVISOR) {
+		if (sb->dead || sb->agent_in < 0 || !sandbox_gvisor_alive(sb)) {
+			sb->dead = true;
+			return err_set(e, ERR_UNAVAILABLE, "sandbox_gone",
+				       "sandbox '%s' is no longer running", sb->id);
+		}
+		return sandbox_gvisor_exec(sb, cmd, &lim, res, e);
 	}
-	switch (sb->kind) {
-	case SANDBOX_GVISOR:
-		rc = sandbox_gvisor_spawn(sb, cmd, &lim, &sp, e);
-		break;
-	case SANDBOX_BWRAP:
+	if (sb->kind == SANDBOX_BWRAP)
 		rc = sandbox_bwrap_spawn(sb, cmd, &lim, &sp, e);
-		break;
-	default:
+	else
 		rc = spawn_none(sb, cmd, &lim, &sp);
-	}
 	if (rc)
 		goto done;
 	rc = run_spawn(sb, &sp, cmd, &lim, res, e);
-	if (sp.pidfile) {
-		/* the process description holds the environment (secrets) */
-		char *process = xasprintf("%s/exec.json", sb->dir);
-		unlink(process);
-		free(process);
-	}
 	if (!rc && sb->kind == SANDBOX_BWRAP && sandbox_bwrap_limit_hit(sb))
 		res->limit_hit = true;
-	if (!rc && sb->kind == SANDBOX_GVISOR && !sb->dead && !sandbox_gvisor_alive(sb)) {
-		/* the whole sandbox died under the command: its memory cgroup
-		 * killed it */
-		sb->dead = true;
-		res->limit_hit = true;
-	}
 done:
 	sandbox_spawn_release(&sp);
 	return rc;

@@ -1,14 +1,17 @@
 /* sandbox_gvisor.c — the gVisor backend: an OCI bundle per sandbox, `runsc
- * run --detach` of an idle init (bash) when the sandbox is created, and one
- * `runsc exec` for every command (see docs/sandbox.md).
+ * run --detach` of the exec agent (sandbox_agent.c) as the sandbox's init
+ * when the sandbox is created, and every command started by the agent,
+ * over a pair of pipes that runsc hands to it as its stdin and stdout (see
+ * docs/sandbox.md). A command costs a fork and exec inside the sandbox, not
+ * a `runsc exec`.
  *
  * The root filesystem is a skeleton directory of mount points: the host's
  * /usr and /etc bound read-only, the merged-/usr links (/bin -> usr/bin, ...)
- * copied as links, the workspace bound read-write at /workspace, a tmpfs at
- * /tmp. Nothing else of the host
- * is visible. The whole sandbox sits in cgroups named after it, nested in
- * the runner's own, with a memory and pids ceiling as a backstop for the
- * per-process limits the helper sets. */
+ * copied as links, the runner's executable read-only at SANDBOX_HELPER_PATH
+ * (the agent), the workspace bound read-write at /workspace, a tmpfs at
+ * /tmp. Nothing else of the host is visible. The whole sandbox sits in
+ * cgroups named after it, nested in the runner's own, with a memory and
+ * pids ceiling as a backstop for the per-process limits the agent sets. */
 #include "runner/sandbox_impl.h"
 
 #include "base/log.h"
@@ -18,17 +21,25 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Memory the sandbox's own machinery (Sentry, gofer, page cache of the
  * mounts) needs on top of what the commands use. */
 #define GVISOR_OVERHEAD (512LL << 20)
+/* How long the agent may take to start (loading the runner's executable
+ * under gVisor takes a tenth of a second on an idle machine). */
+#define AGENT_START_MS 30000
+/* How long a command may take to end after the agent was told to kill it;
+ * past it the agent is not trusted any more and the sandbox goes. */
+#define KILL_GRACE_MS 500
 
 /* Top-level directories that a merged-/usr system makes links into /usr and
  * an older one has as directories. */
@@ -60,7 +71,7 @@ static json_t *bind_mount(const char *dst, const char *src, bool rw)
 /* Makes the skeleton root and the mount list. */
 static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, struct err *e)
 {
-	const char *dirs[] = { "", "/usr", "/etc", "/proc", "/dev", "/tmp", "/workspace" };
+	const char *dirs[] = { "", "/usr", "/etc", "/proc", "/dev", "/tmp", "/workspace", "/.plue" };
 	char path[PATH_MAX];
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", rootfs, dirs[i]);
@@ -89,6 +100,13 @@ static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, 
 		}
 	}
 	json_array_append_new(mounts, bind_mount("/etc", "/etc", false));
+	/* the agent: the runner's own executable (a file onto a file) */
+	snprintf(path, sizeof(path), "%s%s", rootfs, SANDBOX_HELPER_PATH);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (fd < 0)
+		goto fail;
+	close(fd);
+	json_array_append_new(mounts, bind_mount(SANDBOX_HELPER_PATH, sb->helper, false));
 	json_array_append_new(mounts, bind_mount(SANDBOX_WORKSPACE, sb->workspace, true));
 	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s}", "destination", "/proc", "type",
 						"proc", "source", "proc"));
@@ -104,21 +122,19 @@ fail:
 		       sb->id, strerror(errno));
 }
 
-static json_t *no_caps(void)
+/* The agent's capabilities: to change to the sandbox's uid/gid and to kill
+ * commands, nothing more (gVisor's emulated capabilities; the host's are
+ * not involved). */
+static json_t *agent_caps(void)
 {
-	return json_pack("{s:[], s:[], s:[], s:[], s:[]}", "bounding", "effective", "permitted",
-			 "inheritable", "ambient");
-}
-
-/* The sandbox's default limits. gVisor hands the init's rlimits to every
- * process runsc exec starts (one shared set), so a command under the
- * defaults needs no wrapper to get them. */
-static json_t *rlimits(const struct sandbox_limits *l)
-{
-	return json_pack("[{s:s, s:I, s:I}, {s:s, s:I, s:I}, {s:s, s:i, s:i}]", "type", "RLIMIT_AS",
-			 "hard", (json_int_t)l->memory_bytes, "soft", (json_int_t)l->memory_bytes,
-			 "type", "RLIMIT_NPROC", "hard", (json_int_t)l->max_procs, "soft",
-			 (json_int_t)l->max_procs, "type", "RLIMIT_CORE", "hard", 0, "soft", 0);
+	json_t *caps = json_object();
+	const char *sets[] = { "bounding", "effective", "permitted" };
+	for (size_t i = 0; i < 3; i++)
+		json_object_set_new(caps, sets[i],
+				    json_pack("[s,s,s]", "CAP_SETUID", "CAP_SETGID", "CAP_KILL"));
+	json_object_set_new(caps, "inheritable", json_array());
+	json_object_set_new(caps, "ambient", json_array());
+	return caps;
 }
 
 static int write_json(const char *path, json_t *doc, struct err *e)
@@ -129,10 +145,52 @@ static int write_json(const char *path, json_t *doc, struct err *e)
 	return 0;
 }
 
-/* The sandbox's init: waits, and reaps the orphans reparented to it (bash
- * reaps every child that ends, its own or adopted). */
-static const char init_script[] =
-	"trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done";
+/* Sets or clears O_NONBLOCK. */
+static void set_nonblock(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+}
+
+/* The agent's last words (its stderr is the runsc log), for messages. */
+static void agent_log_tail(struct sandbox *sb, char *out, size_t size)
+{
+	char *log = xasprintf("%s/runsc.log", sb->dir);
+	sandbox_log_tail(log, out, size);
+	free(log);
+}
+
+static void agent_close(struct sandbox *sb)
+{
+	if (sb->agent_in >= 0)
+		close(sb->agent_in);
+	if (sb->agent_out >= 0)
+		close(sb->agent_out);
+	sb->agent_in = sb->agent_out = -1;
+}
+
+/* Reads what the agent sent into sb->agent_rbuf. Returns 1 when something
+ * came, 0 when nothing is there yet, -1 at end of file (the agent is
+ * gone). */
+static int agent_read(struct sandbox *sb)
+{
+	char tmp[SANDBOX_CHUNK + SANDBOX_FRAME_HEAD];
+	int got = 0;
+	for (;;) {
+		ssize_t n = read(sb->agent_out, tmp, sizeof(tmp));
+		if (n > 0) {
+			buf_add(sb->agent_rbuf, tmp, (size_t)n);
+			got = 1;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return got;
+		return -1;
+	}
+}
 
 int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 {
@@ -144,8 +202,13 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	char *config = xasprintf("%s/config.json", bundle);
 	char *log = xasprintf("%s/runsc.log", sb->dir);
 	char *pidfile = xasprintf("%s/sandbox.pid", sb->dir);
+	char *uid_arg = xasprintf("--uid=%u", (unsigned)sb->uid);
+	char *gid_arg = xasprintf("--gid=%u", (unsigned)sb->gid);
+	int cmdp[2] = { -1, -1 }, evp[2] = { -1, -1 };
 	json_t *mounts = json_array();
 	json_t *doc = NULL;
+	sb->agent_rbuf = xcalloc(1, sizeof(*sb->agent_rbuf));
+	buf_init(sb->agent_rbuf, 0);
 	if (mkdir(bundle, 0700)) {
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot create '%.200s': %s",
 			     bundle, strerror(errno));
@@ -153,19 +216,21 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	}
 	if ((rc = build_rootfs(sb, rootfs, mounts, e)))
 		goto done;
-	/* the init runs as root inside gVisor (no capabilities, not the host's
-	 * root) so that commands, which run as the sandbox uid, cannot signal it
-	 * away; it only reaps orphans. Its rlimits are the commands' (see
-	 * rlimits()) */
+	/* the init is the agent, root inside gVisor (not the host's root) with
+	 * CAP_SETUID, CAP_SETGID and CAP_KILL only: commands, which run as the
+	 * sandbox uid, can neither signal it nor look into it. Its own limits
+	 * are gVisor's defaults; each command's are set in its child */
 	doc = json_pack(
-		"{s:s, s:{s:b, s:{s:i, s:i}, s:[s,s,s], s:[s], s:s, s:o, s:o, s:b},"
+		"{s:s, s:{s:b, s:{s:i, s:i}, s:[s,s,s,s], s:[s], s:s, s:o,"
+		"         s:[{s:s, s:i, s:i}], s:b},"
 		" s:{s:s, s:b}, s:s, s:o,"
 		" s:{s:[{s:s},{s:s},{s:s},{s:s},{s:s}], s:s,"
 		"    s:{s:{s:I}, s:{s:I}}}}",
 		"ociVersion", "1.0.2",
-		"process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", "/bin/bash", "-c",
-		init_script, "env", "PATH=" SANDBOX_PATH, "cwd", "/", "capabilities", no_caps(),
-		"rlimits", rlimits(&sb->limits), "noNewPrivileges", 1,
+		"process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", SANDBOX_HELPER_PATH,
+		"agent", uid_arg, gid_arg, "env", "PATH=" SANDBOX_PATH, "cwd", "/", "capabilities",
+		agent_caps(), "rlimits", "type", "RLIMIT_CORE", "hard", 0, "soft", 0,
+		"noNewPrivileges", 1,
 		"root", "path", rootfs, "readonly", 1,
 		"hostname", "plue",
 		"mounts", mounts,
@@ -187,6 +252,12 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	}
 	if ((rc = write_json(config, doc, e)))
 		goto done;
+	/* the agent's stdin and stdout: runsc hands a detached container's
+	 * stdio to its init when it has no terminal */
+	if (pipe2(cmdp, O_CLOEXEC) || pipe2(evp, O_CLOEXEC)) {
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "pipe: %s", strerror(errno));
+		goto done;
+	}
 	runsc_args(&a, sb->state_root, sb->limits.network);
 	sandbox_argv_add(&a, "run");
 	sandbox_argv_add(&a, "--detach");
@@ -194,8 +265,14 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	sandbox_argv_addf(&a, "--pid-file=%s", pidfile);
 	sandbox_argv_add(&a, sb->id);
 	argv = sandbox_argv_detach(&a);
-	if ((rc = sandbox_run_tool(argv, log, e)))
-		goto done;
+	rc = sandbox_run_tool_io(argv, log, cmdp[0], evp[1], e);
+	close(cmdp[0]), close(evp[1]);
+	cmdp[0] = evp[1] = -1;
+	sb->agent_in = cmdp[1], sb->agent_out = evp[0];
+	cmdp[1] = evp[0] = -1;
+	set_nonblock(sb->agent_in, true);
+	set_nonblock(sb->agent_out, true);
+	/* read the pid even after a failure: the sandbox may need deleting */
 	FILE *f = fopen(pidfile, "r");
 	long pid = 0;
 	if (f) {
@@ -203,16 +280,62 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 			pid = 0;
 		fclose(f);
 	}
+	sb->sandbox_pid = pid > 0 ? (pid_t)pid : 0;
+	if (rc)
+		goto done;
 	if (pid <= 0) {
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
 			     "runsc did not say which process runs sandbox '%s'", sb->id);
 		goto done;
 	}
-	sb->sandbox_pid = (pid_t)pid;
+	/* the agent says hello when it is ready for commands */
+	const char *why = NULL;
+	int64_t deadline = now_ms() + AGENT_START_MS;
+	for (;;) {
+		int type;
+		uint32_t id;
+		const char *payload;
+		size_t len, total;
+		int r = sandbox_frame_peek(sb->agent_rbuf, &type, &id, &payload, &len, &total);
+		if (r == 1 && type == SANDBOX_F_HELLO) {
+			sandbox_buf_consume(sb->agent_rbuf, total);
+			break;
+		}
+		if (r != 0) {
+			why = "it said something else first";
+			break;
+		}
+		int64_t left = deadline - now_ms();
+		if (left <= 0) {
+			why = "no answer in time";
+			break;
+		}
+		struct pollfd p = { .fd = sb->agent_out, .events = POLLIN };
+		if (poll(&p, 1, (int)left) > 0 && agent_read(sb) < 0) {
+			why = "it exited";
+			break;
+		}
+	}
+	if (why) {
+		/* what the agent (or the dynamic loader) said on its way out */
+		char last[200];
+		agent_log_tail(sb, last, sizeof(last));
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+			     "the exec agent of sandbox '%s' did not start: %s", sb->id,
+			     *last ? last : why);
+	}
 done:
+	for (int i = 0; i < 2; i++) {
+		if (cmdp[i] >= 0)
+			close(cmdp[i]);
+		if (evp[i] >= 0)
+			close(evp[i]);
+	}
 	sandbox_argv_free(argv);
 	json_decref(mounts);
 	json_decref(doc);
+	free(gid_arg);
+	free(uid_arg);
 	free(pidfile);
 	free(log);
 	free(config);
@@ -221,151 +344,224 @@ done:
 	return rc;
 }
 
-/* What runs a command inside the sandbox (argv: CWD AS_KIB NPROC -- CMD...),
- * the gVisor counterpart of sandbox_helper.c's exec mode:
- *  - limits are set in a forked subshell, never in the exec'd process:
- *    gVisor shares one rlimit set among all processes runsc exec starts, so
- *    a limit set there would stick to every later command;
- *  - the subshell is a process group of its own (set -m), which SIGTERM
- *    (sent by runsc kill, as runsc exec forwards no signals) kills whole;
- *  - a stop that comes before the command exists is remembered;
- *  - job notices go nowhere: stderr is dropped once the command has it;
- *  - the status is the command's, 128+N when signal N ended it. */
-static const char exec_script[] =
-	"stop=; trap stop=1 TERM INT HUP\n"
-	"cwd=$1 as=$2 np=$3; shift 4\n"
-	"if [ -n \"$cwd\" ]; then\n"
-	"  [ -d \"$cwd\" ] || mkdir -p -- \"$cwd\" || exit 1\n"
-	"  cd -- \"$cwd\" || exit 1\n"
-	"fi\n"
-	"export PWD\n"
-	"set -m\n"
-	"( ulimit -HS -c 0 -v \"$as\" -u \"$np\" || exit 126; unset SHLVL OLDPWD; exec -- \"$@\" ) &\n"
-	"pid=$!\n"
-	"exec 2>/dev/null\n"
-	"trap 'kill -KILL -- -$pid' TERM INT HUP\n"
-	"[ -z \"$stop\" ] || kill -KILL -- -$pid\n"
-	"while :; do wait $pid; st=$?; kill -0 $pid || break; done\n"
-	"exit $st\n";
-
-int sandbox_gvisor_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
-			 const struct sandbox_limits *lim, struct sandbox_spawn *sp, struct err *e)
+/* The first "key N" number of a cgroup file, or -1. */
+static long long cgroup_counter(const char *path, const char *key)
 {
-	int rc = 0;
-	struct sandbox_argv a = { 0 };
-	char *process = xasprintf("%s/exec.json", sb->dir);
-	/* a command under the sandbox's own limits in the workspace's root is
-	 * started directly: it has the limits already (see rlimits()), runsc
-	 * exec makes it a process group of its own, which stopping kills whole.
-	 * Anything else goes through the wrapper, which is bash rather than the
-	 * runner's executable: runsc exec pays for every library a program
-	 * loads, and bash loads two. */
-	bool direct = sandbox_cwd_is_root(cmd->cwd) && lim->memory_bytes == sb->limits.memory_bytes &&
-		      lim->max_procs == sb->limits.max_procs;
-	if (direct) {
-		for (const char *const *p = cmd->argv; *p; p++)
-			sandbox_argv_add(&a, *p);
-	} else {
-	sandbox_argv_add(&a, "/bin/bash");
-	sandbox_argv_add(&a, "-c");
-	sandbox_argv_add(&a, exec_script);
-	sandbox_argv_add(&a, "plue-sandbox");
-	sandbox_argv_add(&a, cmd->cwd ? cmd->cwd : "");
-	sandbox_argv_addf(&a, "%lld", (long long)(lim->memory_bytes / 1024));
-	sandbox_argv_addf(&a, "%d", lim->max_procs);
-	sandbox_argv_add(&a, "--");
-	for (const char *const *p = cmd->argv; *p; p++)
-		sandbox_argv_add(&a, *p);
-	}
-	char **args = sandbox_argv_detach(&a);
-	char **env = sandbox_env_build(cmd, "/tmp");
-	json_t *jargs = json_array(), *jenv = json_array();
-	for (char **p = args; *p; p++)
-		json_array_append_new(jargs, json_string(*p));
-	bool pwd = false;
-	for (char **p = env; *p; p++) {
-		pwd |= !strncmp(*p, "PWD=", 4);
-		json_array_append_new(jenv, json_stringn(*p, strlen(*p)));
-	}
-	if (direct && !pwd) /* what the wrapper's cd exports */
-		json_array_append_new(jenv, json_string("PWD=" SANDBOX_WORKSPACE));
-	/* the process description goes in a file, not on runsc's command line,
-	 * where the environment (secrets) would show in the host's ps */
-	json_t *doc = json_pack("{s:b, s:{s:I, s:I}, s:o, s:o, s:s, s:o, s:b}", "terminal", 0,
-				"user", "uid", (json_int_t)sb->uid, "gid", (json_int_t)sb->gid,
-				"args", jargs, "env", jenv, "cwd", SANDBOX_WORKSPACE, "capabilities",
-				no_caps(), "noNewPrivileges", 1);
-	if (!doc) {
-		rc = err_set(e, ERR_INVALID, "invalid_command",
-			     "the command or its environment is not valid UTF-8");
-		goto done;
-	}
-	if ((rc = write_json(process, doc, e)))
-		goto done;
-	runsc_args(&a, sb->state_root, sb->limits.network);
-	sandbox_argv_add(&a, "exec");
-	sandbox_argv_addf(&a, "--process=%s", process);
-	sp->pidfile = xasprintf("%s/exec.pid", sb->dir);
-	unlink(sp->pidfile);
-	sandbox_argv_addf(&a, "--internal-pid-file=%s", sp->pidfile);
-	sandbox_argv_add(&a, sb->id);
-	sp->argv = sandbox_argv_detach(&a);
-	sp->path = NULL; /* runsc, found in the runner's PATH */
-	sp->envp = xcalloc(2, sizeof(char *));
-	sp->envp[0] = xstrdup("PATH=" SANDBOX_PATH);
-	sp->uid = geteuid();
-	sp->gid = getegid();
-	/* for gVisor: stop by killing the group inside (direct), or by asking
-	 * the wrapper */
-	sp->kill_group = direct;
-done:
-	json_decref(doc);
-	sandbox_argv_free(args);
-	sandbox_argv_free(env);
-	free(process);
-	return rc;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	char line[256];
+	long long v = -1;
+	size_t n = strlen(key);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ' ') {
+			v = atoll(line + n + 1);
+			break;
+		}
+	fclose(f);
+	return v;
 }
 
-int sandbox_gvisor_stop_exec(struct sandbox *sb, const struct sandbox_spawn *sp)
+/* Whether the kernel's OOM killer struck in the sandbox's memory cgroup
+ * (nested in the runner's own, cgroup v1 or v2). */
+static bool sandbox_oom_killed(const struct sandbox *sb)
 {
-	FILE *f = fopen(sp->pidfile, "r");
-	long pid = 0;
-	if (f) {
-		if (fscanf(f, "%ld", &pid) != 1)
-			pid = 0;
-		fclose(f);
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	if (!f)
+		return false;
+	char line[1024];
+	bool hit = false;
+	while (!hit && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		char *list = strchr(line, ':');
+		char *path = list ? strchr(list + 1, ':') : NULL;
+		if (!path)
+			continue;
+		*path++ = 0;
+		list++;
+		if (!strcmp(path, "/"))
+			path = "";
+		char *file = NULL;
+		if (!*list)
+			file = xasprintf("/sys/fs/cgroup%s/%s/memory.events", path, sb->id);
+		else if (!strcmp(list, "memory"))
+			file = xasprintf("/sys/fs/cgroup/memory%s/%s/memory.oom_control", path, sb->id);
+		if (file)
+			hit = cgroup_counter(file, "oom_kill") > 0;
+		free(file);
 	}
-	if (pid <= 0)
-		return -1;
-	struct sandbox_argv a = { 0 };
-	struct err e = { 0 };
-	runsc_args(&a, sb->state_root, false);
-	if (sp->kill_group) {
-		/* root with CAP_KILL inside the sandbox (not the host's root): the
-		 * command's uid may have no process slot left to do it */
-		sandbox_argv_add(&a, "exec");
-		sandbox_argv_add(&a, "--user=0:0");
-		sandbox_argv_add(&a, "--cap=CAP_KILL");
-		sandbox_argv_add(&a, sb->id);
-		sandbox_argv_add(&a, "/bin/bash");
-		sandbox_argv_add(&a, "-c");
-		sandbox_argv_add(&a, "kill -KILL -- -\"$1\"");
-		sandbox_argv_add(&a, "kill");
-		sandbox_argv_addf(&a, "%ld", pid);
-	} else {
-		sandbox_argv_add(&a, "kill");
-		sandbox_argv_addf(&a, "--pid=%ld", pid);
-		sandbox_argv_add(&a, sb->id);
-		sandbox_argv_add(&a, "TERM");
+	fclose(f);
+	return hit;
+}
+
+/* The command's environment: what the caller passes, PATH and HOME, and
+ * PWD, the directory it starts in (what a shell's cd would export). */
+static void add_env(struct buf *b, const struct sandbox_cmd *cmd, uint32_t *count)
+{
+	char **env = sandbox_env_build(cmd, "/tmp");
+	for (char **p = env; *p; p++) {
+		if (!strncmp(*p, "PWD=", 4))
+			continue;
+		buf_add(b, *p, strlen(*p) + 1);
+		(*count)++;
 	}
-	char **argv = sandbox_argv_detach(&a);
-	char *log = xasprintf("%s/kill.log", sb->dir);
-	int rc = sandbox_run_tool(argv, log, &e);
-	if (rc)
-		log_warn("sandbox %s: %s", sb->id, e.msg);
-	free(log);
-	sandbox_argv_free(argv);
-	return rc ? -1 : 0;
+	buf_adds(b, "PWD=" SANDBOX_WORKSPACE);
+	for (const char *p = cmd->cwd; p && *p;) {
+		size_t n = strcspn(p, "/");
+		if (n > 1 || (n == 1 && *p != '.')) {
+			buf_addch(b, '/');
+			buf_add(b, p, n);
+		}
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	buf_addch(b, 0);
+	(*count)++;
+	sandbox_argv_free(env);
+}
+
+/* The RUN frame of cmd. */
+static void run_frame(struct buf *out, uint32_t id, const struct sandbox_cmd *cmd,
+		      const struct sandbox_limits *lim)
+{
+	struct buf p = BUF_INIT, strings = BUF_INIT;
+	uint32_t argc = 0, envc = 0;
+	buf_adds(&strings, cmd->cwd ? cmd->cwd : "");
+	buf_addch(&strings, 0);
+	for (const char *const *a = cmd->argv; *a; a++, argc++)
+		buf_add(&strings, *a, strlen(*a) + 1);
+	add_env(&strings, cmd, &envc);
+	sandbox_put_i64(&p, lim->memory_bytes);
+	sandbox_put_i64(&p, lim->max_procs);
+	sandbox_put_u32(&p, argc);
+	sandbox_put_u32(&p, envc);
+	buf_add(&p, strings.ptr, strings.len);
+	sandbox_frame_add(out, SANDBOX_F_RUN, id, p.ptr, p.len);
+	buf_release(&strings);
+	buf_release(&p);
+}
+
+int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
+			const struct sandbox_limits *lim, struct sandbox_result *res, struct err *e)
+{
+	int rc = 0;
+	uint32_t id = ++sb->agent_seq;
+	struct buf out = BUF_INIT; /* frames for the agent */
+	size_t sent = 0;           /* of out */
+	size_t in_off = 0;         /* of cmd->input */
+	bool in_done = false;      /* the input's end went into out */
+	bool exited = false, gone = false, hard = false, bad = false;
+	int status = 0;
+	run_frame(&out, id, cmd, lim);
+	if (out.len - SANDBOX_FRAME_HEAD > SANDBOX_FRAME_MAX) {
+		buf_release(&out);
+		return err_set(e, ERR_INVALID, "invalid_command",
+			       "the command and its environment are too large");
+	}
+	struct sandbox_run *r = sandbox_run_begin(cmd, lim, res);
+	while (!exited && !gone) {
+		int64_t now = now_ms();
+		if (sandbox_run_must_stop(r, now)) {
+			sandbox_frame_add(&out, SANDBOX_F_KILL, id, NULL, 0);
+			in_done = true;
+		}
+		int64_t stopped = sandbox_run_stopped_at(r);
+		if (stopped && now - stopped >= KILL_GRACE_MS) {
+			/* the agent did not answer: nothing in this sandbox can be
+			 * trusted to stop, so the sandbox goes */
+			log_warn("sandbox %s: command did not stop; stopping the sandbox", sb->id);
+			hard = true;
+			break;
+		}
+		/* input in pieces, each queued once the last is written */
+		if (sent == out.len && !in_done) {
+			buf_reset(&out);
+			sent = 0;
+			size_t n = cmd->input ? cmd->input_len - in_off : 0;
+			if (n > SANDBOX_CHUNK)
+				n = SANDBOX_CHUNK;
+			sandbox_frame_add(&out, SANDBOX_F_INPUT, id, n ? cmd->input + in_off : NULL, n);
+			in_off += n;
+			in_done = n == 0;
+		}
+		if (sent < out.len) {
+			ssize_t w = sandbox_write_nosigpipe(sb->agent_in, out.ptr + sent, out.len - sent);
+			if (w > 0)
+				sent += (size_t)w;
+			else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				gone = true;
+				break;
+			}
+		}
+		if (sent == out.len && !in_done)
+			continue; /* the next piece of input at once */
+		struct pollfd p[2] = {
+			{ .fd = sb->agent_out, .events = POLLIN },
+			{ .fd = sb->agent_in, .events = POLLOUT },
+		};
+		int n = poll(p, sent < out.len ? 2 : 1, sandbox_run_poll_ms(r, now));
+		if (n < 0 && errno != EINTR) {
+			rc = err_set(e, ERR_INTERNAL, "sandbox_poll", "poll: %s", strerror(errno));
+			hard = true;
+			break;
+		}
+		if (n <= 0 || !p[0].revents)
+			continue;
+		if (agent_read(sb) < 0)
+			gone = true;
+		int type;
+		uint32_t fid;
+		const char *payload;
+		size_t len, total;
+		int pr;
+		while (!exited && (pr = sandbox_frame_peek(sb->agent_rbuf, &type, &fid, &payload, &len,
+							   &total)) == 1) {
+			if (fid == id) {
+				if (type == SANDBOX_F_STDOUT)
+					sandbox_run_output(r, SANDBOX_STDOUT, payload, len);
+				else if (type == SANDBOX_F_STDERR)
+					sandbox_run_output(r, SANDBOX_STDERR, payload, len);
+				else if (type == SANDBOX_F_EXIT && len == 4)
+					status = (int)sandbox_get_u32(payload), exited = true;
+				else
+					bad = true;
+			}
+			sandbox_buf_consume(sb->agent_rbuf, total);
+		}
+		if (pr < 0 || bad) {
+			log_warn("sandbox %s: the exec agent sent a malformed frame", sb->id);
+			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_gone",
+				     "sandbox '%s' stopped: its exec agent misbehaved", sb->id);
+			hard = true;
+			break;
+		}
+	}
+	if (hard) {
+		sandbox_gvisor_stop(sb);
+		sb->dead = true;
+		status = SIGKILL; /* a wait status: killed by SIGKILL */
+	} else if (gone && !exited) {
+		/* the agent, and with it the sandbox, ended under the command: the
+		 * memory ceiling (the kernel killed the sandbox), or something
+		 * killed the agent */
+		sb->dead = true;
+		agent_close(sb);
+		status = SIGKILL;
+		if (sandbox_oom_killed(sb)) {
+			res->limit_hit = true;
+		} else {
+			char last[160];
+			agent_log_tail(sb, last, sizeof(last));
+			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_gone",
+				     "sandbox '%s' stopped during the command: %s", sb->id,
+				     *last ? last : "its exec agent is gone");
+		}
+	}
+	sandbox_run_status(r, status);
+	sandbox_run_end(r);
+	buf_release(&out);
+	return rc;
 }
 
 bool sandbox_gvisor_alive(struct sandbox *sb)
@@ -403,8 +599,10 @@ static void runsc_delete(const char *state_root, const char *id, const char *log
 
 void sandbox_gvisor_stop(struct sandbox *sb)
 {
-	if (sb->sandbox_pid <= 0)
+	if (sb->sandbox_pid <= 0) {
+		agent_close(sb);
 		return;
+	}
 	char *log = xasprintf("%s/delete.log", sb->dir);
 	runsc_delete(sb->state_root, sb->id, log);
 	free(log);
@@ -415,6 +613,7 @@ void sandbox_gvisor_stop(struct sandbox *sb)
 	if (sandbox_gvisor_alive(sb))
 		kill(sb->sandbox_pid, SIGKILL);
 	sb->sandbox_pid = 0;
+	agent_close(sb);
 }
 
 void sandbox_gvisor_reap(const char *state_root, const char *id)

@@ -6,6 +6,8 @@
 
 #include "runner/sandbox.h"
 
+#include "base/buf.h"
+
 /* The helper: the running executable, which wraps every command under
  * bubblewrap and none (sandbox_helper.c). Inside bubblewrap it is
  * bind-mounted read-only at this path; it recognises its role by argv[0]
@@ -36,10 +38,15 @@ struct sandbox {
 	long long cg_ooms, cg_pid_maxes; /* their event counters before a command */
 	char *bind_ws;   /* bwrap as root: where the workspace and the helper */
 	char *bind_helper; /* are bound, in a traversable place (see there) */
+	/* gVisor: the pipes to the exec agent (sandbox_agent.c), -1 when closed */
+	int agent_in;    /* frames to the agent (its stdin) */
+	int agent_out;   /* frames from the agent (its stdout) */
+	uint32_t agent_seq; /* id of the last command sent */
+	struct buf *agent_rbuf; /* bytes read from agent_out, not yet a frame */
 };
 
-/* How one command is started: argv/envp of the process the runner forks
- * (runsc exec, bwrap or the helper itself), in which directory, and under
+/* How one command is started under bubblewrap and none: argv/envp of the
+ * process the runner forks (bwrap or the helper itself), in which directory, and under
  * which host identity. Strings are owned by the spawn and freed by
  * sandbox_spawn_release. */
 struct sandbox_spawn {
@@ -54,10 +61,8 @@ struct sandbox_spawn {
 	char *binds[4][2];
 	int nbinds;
 	char *cgroup_procs[2]; /* cgroup.procs files the child joins first */
-	char *pidfile;   /* gVisor: where runsc exec writes the helper's pid
-	                    inside the sandbox */
-	bool kill_group; /* kill by process group (gVisor: see stop_exec) (the child is a session leader)
-	                    instead of signalling the child alone */
+	bool kill_group; /* kill by process group (the child is a session
+	                    leader) instead of signalling the child alone */
 };
 
 void sandbox_spawn_release(struct sandbox_spawn *sp);
@@ -79,6 +84,38 @@ void sandbox_argv_free(char **v);
  * failure the log's last line goes into the message. Returns 0 on exit
  * status 0, else ERR_UNAVAILABLE. */
 int sandbox_run_tool(char *const argv[], const char *log_path, struct err *e);
+/* The same with the tool's stdin and stdout given (-1: /dev/null and the
+ * log): runsc run hands them to the sandbox's init. */
+int sandbox_run_tool_io(char *const argv[], const char *log_path, int in_fd, int out_fd,
+                        struct err *e);
+/* write() that reports a reader gone as EPIPE without raising SIGPIPE,
+ * whatever the process does with that signal (a command that exits
+ * without reading its input, an agent that died). */
+ssize_t sandbox_write_nosigpipe(int fd, const void *p, size_t n);
+/* The last non-empty line of a log file into out (empty if none). */
+void sandbox_log_tail(const char *log_path, char *out, size_t size);
+
+/* One running command's output and stop policy (sandbox.c), shared by the
+ * spawning kinds and the gVisor agent's client: splits output into lines
+ * for on_output, stops at the output cap, and says when the command must
+ * be stopped (timeout, cancel, output cap). */
+struct sandbox_run;
+struct sandbox_run *sandbox_run_begin(const struct sandbox_cmd *cmd,
+                                      const struct sandbox_limits *lim,
+                                      struct sandbox_result *res);
+/* Feeds n bytes of stream (SANDBOX_STDOUT or SANDBOX_STDERR). */
+void sandbox_run_output(struct sandbox_run *r, int stream, const char *p, size_t n);
+/* True once, when the command must be stopped now; sets the result's
+ * timed_out, cancelled or (already) output_truncated. */
+bool sandbox_run_must_stop(struct sandbox_run *r, int64_t now);
+/* When the stop was decided (0: not yet). */
+int64_t sandbox_run_stopped_at(const struct sandbox_run *r);
+/* How long the caller may wait before the next sandbox_run_must_stop. */
+int sandbox_run_poll_ms(const struct sandbox_run *r, int64_t now);
+/* Records how the command ended, from a wait status. */
+void sandbox_run_status(struct sandbox_run *r, int status);
+/* Delivers partial last lines, sets the duration and frees r. */
+void sandbox_run_end(struct sandbox_run *r);
 
 /* The helper's argv for one command: SANDBOX_HELPER_PATH exec [options] --
  * argv... */
@@ -93,18 +130,19 @@ bool sandbox_cwd_is_root(const char *cwd);
 char **sandbox_env_build(const struct sandbox_cmd *cmd, const char *home);
 
 /* gVisor backend (sandbox_gvisor.c). */
+/* Starts the sandbox with the exec agent as its init and waits until the
+ * agent answers. */
 int sandbox_gvisor_start(struct sandbox *sb, struct err *e);
-int sandbox_gvisor_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
-                         const struct sandbox_limits *lim, struct sandbox_spawn *sp,
-                         struct err *e);
-/* Stops a running command of sp (runsc exec forwards no signals): kills
- * its process group from inside the sandbox, or asks its wrapper to with
- * SIGTERM through runsc kill. Returns 0 when delivered, -1 when the
- * command's pid is not known yet or runsc failed. */
-struct sandbox_spawn;
-int sandbox_gvisor_stop_exec(struct sandbox *sb, const struct sandbox_spawn *sp);
+/* Runs one command through the agent (the sandbox_exec of gVisor): 0 with
+ * *res filled, or ERR_UNAVAILABLE when the agent is gone (the sandbox is
+ * then marked dead). */
+int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
+                        const struct sandbox_limits *lim, struct sandbox_result *res,
+                        struct err *e);
 /* True when the gVisor sandbox process still runs. */
 bool sandbox_gvisor_alive(struct sandbox *sb);
+/* Deletes the container (killing everything in it) and closes the pipes
+ * to the agent. */
 void sandbox_gvisor_stop(struct sandbox *sb);
 /* Removes a container and its cgroups left by a runner that died. */
 void sandbox_gvisor_reap(const char *state_root, const char *id);
@@ -130,5 +168,59 @@ int sandbox_state_root(const char **out, struct err *e);
 
 /* The in-sandbox helper's entry point (sandbox_helper.c). */
 int sandbox_helper_main(int argc, char **argv);
+
+/* ---- the gVisor exec agent (sandbox_agent.c) ----
+ *
+ * The agent is the sandbox's init: SANDBOX_HELPER_PATH agent --uid=N
+ * --gid=N, as root inside gVisor with CAP_SETUID, CAP_SETGID and CAP_KILL
+ * only. It reads frames from its stdin and writes frames to its stdout,
+ * both pipes to the runner. A frame is a 9-byte head — payload length
+ * (u32), type (one byte), command id (u32), integers little-endian — and
+ * the payload. One command runs at a time.
+ *
+ *   runner → agent
+ *     RUN    i64 address-space bytes, i64 process limit, u32 argc, u32 envc,
+ *            then NUL-terminated strings: the working directory (relative
+ *            to the workspace, "" for its root), argv, the whole
+ *            environment
+ *     INPUT  bytes for the command's stdin; an empty payload closes it
+ *     KILL   kill the command's process group (no payload)
+ *   agent → runner
+ *     HELLO  once, when the agent is ready (id 0)
+ *     STDOUT, STDERR  output of the command, at most SANDBOX_CHUNK bytes
+ *     EXIT   u32 wait status of the command; nothing more of that id
+ *            follows
+ *
+ * A frame of another id than the running command's is stale and ignored.
+ * Anything else malformed ends the agent, and with it the sandbox. */
+enum sandbox_frame_type {
+	SANDBOX_F_RUN = 'R',
+	SANDBOX_F_INPUT = 'I',
+	SANDBOX_F_KILL = 'K',
+	SANDBOX_F_HELLO = 'H',
+	SANDBOX_F_STDOUT = 'O',
+	SANDBOX_F_STDERR = 'E',
+	SANDBOX_F_EXIT = 'X',
+};
+#define SANDBOX_FRAME_HEAD 9
+#define SANDBOX_FRAME_MAX (16u << 20) /* the largest payload either side takes */
+#define SANDBOX_CHUNK 65536           /* output and input travel in pieces of this */
+
+/* Appends a frame to b. */
+void sandbox_frame_add(struct buf *b, int type, uint32_t id, const void *payload, size_t len);
+/* Looks at the front of b: 1 with a whole frame there (its type, id,
+ * payload and total size, head included), 0 when more bytes are needed,
+ * -1 when the head is not valid. */
+int sandbox_frame_peek(const struct buf *b, int *type, uint32_t *id, const char **payload,
+                       size_t *len, size_t *total);
+/* Removes the first n bytes of b. */
+void sandbox_buf_consume(struct buf *b, size_t n);
+void sandbox_put_u32(struct buf *b, uint32_t v);
+void sandbox_put_i64(struct buf *b, int64_t v);
+uint32_t sandbox_get_u32(const void *p);
+int64_t sandbox_get_i64(const void *p);
+
+/* The agent's entry point (helper mode "agent"). */
+int sandbox_agent_main(int argc, char **argv);
 
 #endif

@@ -702,6 +702,223 @@ static void test_memory_ceiling(void **state)
 	capture_free(&c);
 }
 
+/* ---- many commands, odd commands ---- */
+
+static void test_many_commands_in_a_row(void **state)
+{
+	struct fixture *f = *state;
+	struct capture c = CAPTURE_INIT;
+	/* what pid 1 holds open stays the same: nothing leaks per command */
+	const char *count = "ls /proc/1/fd 2>/dev/null | wc -l";
+	run(state, count, &c);
+	char before[32];
+	snprintf(before, sizeof(before), "%s", c.out.ptr);
+	capture_free(&c);
+	for (int i = 0; i < 40; i++) {
+		char script[128], want[64];
+		snprintf(script, sizeof(script), "echo run %d; echo err %d >&2; exit %d", i, i, i % 7);
+		struct sandbox_result res = run_in(f->sb, script, NULL, &c);
+		assert_int_equal(res.exit_code, i % 7);
+		snprintf(want, sizeof(want), "run %d\n", i);
+		assert_string_equal(c.out.ptr, want);
+		snprintf(want, sizeof(want), "err %d\n", i);
+		assert_string_equal(c.err.ptr, want);
+		capture_free(&c);
+	}
+	run(state, count, &c);
+	assert_string_equal(c.out.ptr, before);
+	capture_free(&c);
+}
+
+static void test_stdout_closed_early(void **state)
+{
+	struct capture c = CAPTURE_INIT;
+	/* the command closes its stdout, then still writes to stderr */
+	struct sandbox_result res =
+		run(state, "echo first; exec >&-; sleep 0.2; echo after >&2; exit 4", &c);
+	assert_int_equal(res.exit_code, 4);
+	assert_string_equal(c.out.ptr, "first\n");
+	assert_string_equal(c.err.ptr, "after\n");
+	capture_free(&c);
+	/* both closed: only the status comes back */
+	res = run(state, "exec >&- 2>&-; sleep 0.2; exit 5", &c);
+	assert_int_equal(res.exit_code, 5);
+	assert_int_equal(c.out.len + c.err.len, 0);
+	capture_free(&c);
+	/* a background process keeps stdout open after the command ended:
+	 * the command's end is not held up by it */
+	res = run(state, "(sleep 60; echo late) & echo main", &c);
+	assert_int_equal(res.exit_code, 0);
+	assert_string_equal(c.out.ptr, "main\n");
+	assert_true(res.duration_ms < 50000);
+	capture_free(&c);
+}
+
+static void test_large_input(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = 1 << 20;
+	char *input = xmalloc(n);
+	for (size_t i = 0; i < n; i++)
+		input[i] = (char)('a' + i % 26);
+	struct capture c = CAPTURE_INIT;
+	const char *argv[] = { "bash", "-c", "wc -c; echo done", NULL };
+	struct sandbox_cmd cmd = { .argv = argv, .input = input, .input_len = n,
+				   .on_output = on_line, .cls = &c };
+	struct sandbox_result res;
+	struct err e = { 0 };
+	assert_int_equal(sandbox_exec(f->sb, &cmd, &res, &e), 0);
+	assert_int_equal(res.exit_code, 0);
+	assert_string_equal(c.out.ptr, "1048576\ndone\n");
+	capture_free(&c);
+	/* a command that never reads its input ends all the same */
+	const char *argv2[] = { "bash", "-c", "echo ignored", NULL };
+	cmd.argv = argv2;
+	assert_int_equal(sandbox_exec(f->sb, &cmd, &res, &e), 0);
+	assert_int_equal(res.exit_code, 0);
+	assert_string_equal(c.out.ptr, "ignored\n");
+	capture_free(&c);
+	free(input);
+}
+
+static void test_command_not_found(void **state)
+{
+	struct fixture *f = *state;
+	struct capture c = CAPTURE_INIT;
+	const char *argv[] = { "no-such-command", "x", NULL };
+	struct sandbox_cmd cmd = { .argv = argv, .on_output = on_line, .cls = &c };
+	struct sandbox_result res;
+	struct err e = { 0 };
+	assert_int_equal(sandbox_exec(f->sb, &cmd, &res, &e), 0);
+	assert_int_equal(res.exit_code, 127);
+	assert_non_null(strstr(c.err.ptr, "cannot run 'no-such-command'"));
+	capture_free(&c);
+	/* and the sandbox goes on */
+	struct sandbox_result res2 = run(state, "echo next", &c);
+	assert_int_equal(res2.exit_code, 0);
+	assert_string_equal(c.out.ptr, "next\n");
+	capture_free(&c);
+}
+
+/* ---- the gVisor exec agent ---- */
+
+static void test_step_cannot_reach_agent(void **state)
+{
+	if (kind != SANDBOX_GVISOR)
+		skip(); /* the agent is gVisor's; bubblewrap has a fresh pid 1 per command */
+	struct capture c = CAPTURE_INIT;
+	/* pid 1 is the agent, holding the pipes to the runner: the command can
+	 * neither open them (this gVisor lists /proc/1/fd, but opening an
+	 * entry takes the permissions of what it points to: the runner's
+	 * pipes are root's, mode 0600), nor read its memory, trace or signal
+	 * it. The agent's stdin and stdout are /dev/null, which anyone opens. */
+	struct sandbox_result res = run(state,
+		"n=0; for f in /proc/1/fd/*; do "
+		"  [ \"$(readlink $f)\" = /dev/null ] && continue; n=$((n+1)); "
+		"  timeout 2 bash -c 'exec 3<\"$1\"' x \"$f\" 2>/dev/null && echo \"read $f\"; "
+		"  timeout 2 bash -c 'exec 3>>\"$1\"' x \"$f\" 2>/dev/null && echo \"write $f\"; "
+		"done; [ $n -ge 3 ] || echo \"only $n descriptors\"; "
+		"(exec 3</proc/1/mem) 2>/dev/null && echo mem; "
+		"python3 -c 'import ctypes; l = ctypes.CDLL(None); "
+		"print(\"ptrace\", l.ptrace(16, 1, 0, 0), \"no_new_privs\", l.prctl(39, 0, 0, 0, 0))'; "
+		"for s in KILL TERM STOP; do kill -$s 1 2>/dev/null && echo \"signalled $s\"; done; "
+		"grep -E '^(CapPrm|CapEff)' /proc/self/status; echo done",
+		&c);
+	assert_int_equal(res.exit_code, 0);
+	assert_string_equal(c.out.ptr, "ptrace -1 no_new_privs 1\n"
+				       "CapPrm:\t0000000000000000\n"
+				       "CapEff:\t0000000000000000\n"
+				       "done\n");
+	capture_free(&c);
+	res = run(state, "echo alive", &c);
+	assert_int_equal(res.exit_code, 0);
+	assert_string_equal(c.out.ptr, "alive\n");
+	capture_free(&c);
+}
+
+/* Kills the gVisor sandbox's init (the agent) from the host. */
+static void kill_agent(const char *id)
+{
+	const char *dir = getenv("PLUE_SANDBOX_DIR") ? getenv("PLUE_SANDBOX_DIR") : "/run/plue-sandbox";
+	char root[512];
+	snprintf(root, sizeof(root), "--root=%s/runsc", dir);
+	pid_t p = fork();
+	if (p == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("runsc", "runsc", root, "kill", id, "KILL", (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	waitpid(p, &st, 0);
+}
+
+struct killer {
+	struct capture c; /* first: on_line takes the killer as its capture */
+	const char *id;
+	int64_t kill_at;
+	bool done;
+};
+
+static int kill_agent_once(void *cls)
+{
+	struct killer *k = cls;
+	if (!k->done && now_ms() >= k->kill_at) {
+		k->done = true;
+		kill_agent(k->id);
+	}
+	return 0;
+}
+
+static void test_killed_agent_is_an_error(void **state)
+{
+	if (kind != SANDBOX_GVISOR)
+		skip();
+	struct fixture *f = *state;
+	/* the agent dies while a command runs: an error at once, not a hang
+	 * until the command's 30 s */
+	struct killer k = { .c = CAPTURE_INIT, .id = sandbox_id(f->sb), .kill_at = now_ms() + 300 };
+	const char *argv[] = { "bash", "-c", "echo started; sleep 30; echo never", NULL };
+	struct sandbox_cmd cmd = { .argv = argv, .on_output = on_line, .cancelled = kill_agent_once,
+				   .cls = &k };
+	struct sandbox_result res;
+	struct err e = { 0 };
+	assert_int_equal(sandbox_exec(f->sb, &cmd, &res, &e), ERR_UNAVAILABLE);
+	assert_true(k.done);
+	assert_string_equal(e.slug, "sandbox_gone");
+	assert_non_null(strstr(e.msg, "stopped during the command"));
+	assert_true(res.duration_ms < 25000);
+	capture_free(&k.c);
+	/* and every later command is refused */
+	struct capture c = CAPTURE_INIT;
+	const char *argv2[] = { "true", NULL };
+	struct sandbox_cmd cmd2 = { .argv = argv2, .on_output = on_line, .cls = &c };
+	struct err e2 = { 0 };
+	assert_int_equal(sandbox_exec(f->sb, &cmd2, &res, &e2), ERR_UNAVAILABLE);
+	assert_string_equal(e2.slug, "sandbox_gone");
+	assert_non_null(strstr(e2.msg, "is no longer running"));
+	capture_free(&c);
+}
+
+static void test_killed_agent_between_commands(void **state)
+{
+	if (kind != SANDBOX_GVISOR)
+		skip();
+	struct fixture *f = *state;
+	struct capture c = CAPTURE_INIT;
+	run(state, "true", &c);
+	kill_agent(sandbox_id(f->sb));
+	const char *argv[] = { "echo", "x", NULL };
+	struct sandbox_cmd cmd = { .argv = argv, .on_output = on_line, .cls = &c };
+	struct sandbox_result res;
+	struct err e = { 0 };
+	assert_int_equal(sandbox_exec(f->sb, &cmd, &res, &e), ERR_UNAVAILABLE);
+	assert_string_equal(e.slug, "sandbox_gone");
+	assert_string_equal(c.out.ptr, "");
+	capture_free(&c);
+}
+
 /* ---- API errors ---- */
 
 static void test_detect_errors(void **state)
@@ -756,6 +973,13 @@ static const struct CMUnitTest tests[] = {
 	T(test_sandboxes_are_isolated),
 	T(test_destroy_leaves_nothing),
 	T(test_memory_ceiling),
+	T(test_many_commands_in_a_row),
+	T(test_stdout_closed_early),
+	T(test_large_input),
+	T(test_command_not_found),
+	T(test_step_cannot_reach_agent),
+	T(test_killed_agent_is_an_error),
+	T(test_killed_agent_between_commands),
 	cmocka_unit_test(test_bad_workspace),
 };
 
