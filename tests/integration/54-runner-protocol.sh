@@ -54,12 +54,16 @@ api POST "/internal/runners/$RID/heartbeat" "$RTOK"
 expect_status 200 "heartbeat"
 
 # ---- claim ----
-api POST /api/alice/proto/workflows/hand.yaml/dispatch "$ALICE" '{}'
-expect_status 202 "dispatch"
-for _ in $(seq 1 100); do
-	[ "$(sql "SELECT count(*) FROM workloads WHERE status = 'waiting'")" = 1 ] && break
-	sleep 0.1
-done
+# dispatch_one WHAT: starts hand.yaml and waits until its job is queued
+dispatch_one() {
+	api POST /api/alice/proto/workflows/hand.yaml/dispatch "$ALICE" '{}'
+	expect_status 202 "$1"
+	for _ in $(seq 1 100); do
+		[ "$(sql "SELECT count(*) FROM workloads WHERE status = 'waiting'")" = 1 ] && break
+		sleep 0.1
+	done
+}
+dispatch_one "dispatch"
 api POST "/internal/runners/$RID/claim" "$RTOK"
 expect_status 200 "claim"
 WID=$(json .workload)
@@ -172,12 +176,7 @@ expect_json .status success "the run finished with the hand-made result"
 
 # ---- runners that go silent: attempt 2, then failure with the reason ----
 # (real waiting: the reaper allows RUNNER_DEAD_S = 30 s of silence)
-api POST /api/alice/proto/workflows/hand.yaml/dispatch "$ALICE" '{}'
-expect_status 202 "dispatch a job for silent runners"
-for _ in $(seq 1 100); do
-	[ "$(sql "SELECT count(*) FROM workloads WHERE status = 'waiting'")" = 1 ] && break
-	sleep 0.1
-done
+dispatch_one "dispatch a job for silent runners"
 # claim_as NAME: registers a runner and claims; sets SID STOK SW STT SATT
 claim_as() {
 	api POST /internal/runners/register "$PLUE_RUNNER_SECRET" "{\"host\":\"$1\"}"
