@@ -40,7 +40,8 @@
 #include "base/err.h"
 
 enum sandbox_kind {
-	SANDBOX_GVISOR, /* runsc: a warm sandbox per workload, runsc exec per command */
+	SANDBOX_GVISOR, /* runsc: a warm sandbox per workload; its exec agent
+	                   starts each command */
 	SANDBOX_BWRAP,  /* bubblewrap: fresh namespaces per command */
 	SANDBOX_NONE,   /* no isolation at all: development only */
 };
@@ -139,9 +140,9 @@ struct sandbox;
 /* Starts a sandbox of kind for one workload, with workspace_dir (created if
  * missing, must be a directory the caller may chown; it should be empty) as
  * its /workspace. defaults may be NULL. For gVisor the sandbox is running
- * when this returns (an idle init waits; commands then only pay for runsc
- * exec); for bubblewrap it prepares the sandbox's private state. The
- * workspace is handed to the sandbox's uid (mode 0700).
+ * when this returns (its exec agent waits; commands then only pay for a
+ * fork and exec inside it); for bubblewrap it prepares the sandbox's
+ * private state. The workspace is handed to the sandbox's uid (mode 0700).
  * Returns 0, ERR_INVALID (bad workspace) or ERR_UNAVAILABLE (the sandbox
  * would not start; the message says why). *out is NULL on failure. */
 int sandbox_create(struct sandbox **out, enum sandbox_kind kind,

@@ -323,7 +323,17 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
 			     "the exec agent of sandbox '%s' did not start: %s", sb->id,
 			     *last ? last : why);
+		goto done;
 	}
+	/* the first command of a sandbox pays for gVisor opening bash and its
+	 * libraries (gofer, dentry and page caches): pay it now, before the
+	 * claim, rather than in the workload's first step */
+	const char *warm_argv[] = { "bash", "-c", ":", NULL };
+	struct sandbox_cmd warm = { .argv = warm_argv };
+	struct sandbox_limits warm_lim = sb->limits;
+	struct sandbox_result warm_res;
+	warm_lim.timeout_ms = AGENT_START_MS;
+	rc = sandbox_gvisor_exec(sb, &warm, &warm_lim, &warm_res, e);
 done:
 	for (int i = 0; i < 2; i++) {
 		if (cmdp[i] >= 0)
