@@ -68,6 +68,34 @@ static json_t *bind_mount(const char *dst, const char *src, bool rw)
 			 "source", src, "options", "rbind", rw ? "rw" : "ro", "nosuid", "nodev");
 }
 
+/* The statx shim (src/runner/shim/statx.c, linked in by the Makefile):
+ * runsc 20221219 refuses statx with AT_NO_AUTOMOUNT, so coreutils' ls -l
+ * and stat fail in gVisor; every program in the sandbox preloads the shim
+ * through /etc/ld.so.preload, which drops that flag. */
+extern const unsigned char sandbox_statx_shim[], sandbox_statx_shim_end[];
+#define SHIM_PATH "/.plue/statx.so"
+
+/* Creates path with exactly these bytes and mode. */
+static int write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return close(fd);
+}
+
 /* Makes the skeleton root and the mount list. */
 static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, struct err *e)
 {
@@ -100,6 +128,17 @@ static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, 
 		}
 	}
 	json_array_append_new(mounts, bind_mount("/etc", "/etc", false));
+	/* the shim lives in the skeleton; /etc/ld.so.preload naming it is a file
+	 * mounted into the host's /etc (gVisor makes the mount point) */
+	snprintf(path, sizeof(path), "%s%s", rootfs, SHIM_PATH);
+	if (write_file(path, sandbox_statx_shim,
+		       (size_t)(sandbox_statx_shim_end - sandbox_statx_shim), 0444))
+		goto fail;
+	char preload[PATH_MAX];
+	snprintf(preload, sizeof(preload), "%s/ld.so.preload", sb->dir);
+	if (write_file(preload, SHIM_PATH "\n", strlen(SHIM_PATH "\n"), 0444))
+		goto fail;
+	json_array_append_new(mounts, bind_mount("/etc/ld.so.preload", preload, false));
 	/* the agent: the runner's own executable (a file onto a file) */
 	snprintf(path, sizeof(path), "%s%s", rootfs, SANDBOX_HELPER_PATH);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
