@@ -17,6 +17,7 @@
 #include "base/util.h"
 #include "runner/client.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -148,6 +149,27 @@ static int rm_rf(const char *path)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+/* Removes the workspaces of runners that died without cleaning up (kill
+ * -9): runner-PID-N directories whose PID is gone. */
+static void sweep_workspaces(const char *work_dir)
+{
+	DIR *d = opendir(work_dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		int pid, n, end = 0;
+		if (sscanf(de->d_name, "runner-%d-%d%n", &pid, &n, &end) != 2 || de->d_name[end] ||
+		    pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", work_dir, de->d_name);
+		log_info("runner: removing workspace '%s' of a runner that is gone", de->d_name);
+		rm_rf(path);
+	}
+	closedir(d);
+}
+
 static struct sandbox *warm_sandbox(struct runner *r, const char *ws, bool network,
 				    json_t *limits)
 {
@@ -232,9 +254,20 @@ int runner_main(const struct runner_cfg *cfg)
 		log_error("runner: %s", e.msg);
 		return 1;
 	}
+	/* the first sandbox is ready before the runner registers: a registered
+	 * runner is one about to claim (workspaces are named by pid: the id
+	 * comes with the registration) */
+	sweep_workspaces(cfg->work_dir);
+	char ws[PATH_MAX];
+	snprintf(ws, sizeof(ws), "%s/runner-%d-0", cfg->work_dir, (int)getpid());
+	struct sandbox *sb = warm_sandbox(&r, ws, false, NULL);
+	if (!sb)
+		return 1;
 	struct client *c = client_new(cfg->server_url, &stop_flag);
 	if (do_register(&r, c)) {
 		client_free(c);
+		sandbox_destroy(sb);
+		rm_rf(ws);
 		return stop_flag ? 0 : 1;
 	}
 	log_info("runner %lld registered (sandbox %s, pid %d)", (long long)r.id,
@@ -244,10 +277,11 @@ int runner_main(const struct runner_cfg *cfg)
 	char *claim_path = xasprintf("/internal/runners/%lld/claim", (long long)r.id);
 	int status = 0;
 	for (int n = 0; !stop_flag; n++) {
-		char ws[PATH_MAX];
-		snprintf(ws, sizeof(ws), "%s/runner-%lld-%d", cfg->work_dir, (long long)r.id, n);
 		/* warm: the sandbox for the next workload starts before the claim */
-		struct sandbox *sb = warm_sandbox(&r, ws, false, NULL);
+		if (n > 0) {
+			snprintf(ws, sizeof(ws), "%s/runner-%d-%d", cfg->work_dir, (int)getpid(), n);
+			sb = warm_sandbox(&r, ws, false, NULL);
+		}
 		if (!sb) {
 			status = 1;
 			break;
@@ -277,9 +311,14 @@ int runner_main(const struct runner_cfg *cfg)
 			json_decref(claim);
 		}
 		sandbox_destroy(sb);
+		sb = NULL;
 		rm_rf(ws);
 		if (!cfg->standby && claim)
 			break;
+	}
+	if (sb) { /* stopped before the first claim */
+		sandbox_destroy(sb);
+		rm_rf(ws);
 	}
 	free(claim_path);
 	pthread_mutex_lock(&r.mu);

@@ -52,6 +52,7 @@ jobs:
         run: |
           echo "build sees $GREETING from $(pwd)"
           test -f src/main.c && echo "source is checked out"
+          ls -l src/main.c | sed 's/^\(-[rwx-]*\).* \(src\/main.c\)$/listing \1 \2/'
           echo built > artifact.txt
       - name: Context
         env:
@@ -157,7 +158,7 @@ check "test started after build ended ($b_end < $t_start)" test "$(printf '%s\n%
 api GET "/api/runs/$CI/logs" "$ALICE"
 expect_status 200 "logs"
 LOG=$BODY_OUT
-for want in "== build ==" "build sees hello from " "source is checked out" "compiling with gcc" \
+for want in "== build ==" "build sees hello from " "source is checked out" "listing -rw-r--r-- src/main.c" "compiling with gcc" \
 	"compiling with clang" "about to fail" "still running after the flaky step" \
 	"lint found problems" "reporting the lint failure" "cleanup runs whatever happened"; do
 	check "log has '$want'" grep -qF -- "$want" <<<"$LOG"

@@ -152,6 +152,7 @@ PID=$(sql "SELECT pid FROM runners WHERE status = 'busy' ORDER BY id DESC LIMIT 
 check "the busy runner is known ($PID)" test -n "$PID"
 SBS=$(sandboxes_of "$PID")
 check "the busy runner has a sandbox" test -n "$SBS"
+check "and a workspace" bash -c 'compgen -G "$1" >/dev/null' _ "$PLUE_DATA_DIR/runners/runner-$PID-*"
 kill -9 "$PID"
 wait_run "$RUN"
 expect_json .status success "the run succeeded after the retry"
@@ -162,6 +163,7 @@ curl -s -N --max-time 20 -H "Authorization: Bearer $ALICE" "$BASE/api/runs/$RUN/
 check "the stream says why it was retried" grep -q 'stopped responding.*retrying as attempt 2 of 2' "$T_DIR/retry.sse"
 check "the dead runner is marked dead" test "$(sql "SELECT status FROM runners WHERE pid = $PID")" = dead
 check "its sandbox was removed by the runner that took its place" bash -c 'for d in $1; do [ ! -e "$d" ] || exit 1; done' _ "$SBS"
+check "and its workspace" bash -c '! compgen -G "$1" >/dev/null' _ "$PLUE_DATA_DIR/runners/runner-$PID-*"
 
 # ---- a restart of the server mid-run ----
 RUN=$(dispatch restart.yaml)
@@ -190,6 +192,7 @@ check "the runner is still at work right after its server stopped" kill -0 "$PID
 t0=$(date +%s)
 check "the runner gives up and exits when its server stays away" wait_gone "$PID" 90
 echo "# the runner stopped $(($(date +%s) - t0)) s after its server"
+check "its workspace was removed" bash -c '! compgen -G "$1" >/dev/null' _ "$PLUE_DATA_DIR/runners/runner-$PID-*"
 check "its sandbox was destroyed" bash -c 'for d in $1; do [ ! -e "$d" ] || exit 1; done' _ "$SBS"
 # (the pattern's brackets keep pgrep from finding this check's own command line)
 SB_ID=$(basename "$(echo "$SBS" | head -1)")
