@@ -3,6 +3,7 @@
  * of statuses and the combined state (newest per context). Pull requests
  * show their head's combined status. */
 #include "api/api.h"
+#include "api/collab.h"
 #include "api/pulls.h"
 #include "base/util.h"
 #include "db/db.h"
@@ -76,17 +77,13 @@ int commit_status_set(PGconn *db, struct arena *a, struct err *e, int64_t repo_i
 			      uid);
 	if (!res)
 		return e->code;
-	json_t *p = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s?}", "id", (json_int_t)db_int(res, 0, 0),
-			      "sha", sha, "state", state, "context", context, "description",
-			      description ? description : "", "target_url", target_url);
-	char *payload = json_dumps(p, JSON_COMPACT);
-	json_decref(p);
-	res = db_qv(db, a, e,
-		    "INSERT INTO events (repo_id, type, actor_id, payload) "
-		    "VALUES ($1, 'status', $2, $3::jsonb)",
-		    rid, uid, payload);
-	free(payload);
-	return res ? 0 : e->code;
+	/* the outbox event, with the notification that wakes the dispatcher (a
+	 * status set by a finishing job must not wait for the next scan) */
+	return collab_event(db, a, e, repo_id, "status", creator_id,
+			    json_pack("{s:I,s:s,s:s,s:s,s:s,s:s?}", "id",
+				      (json_int_t)db_int(res, 0, 0), "sha", sha, "state", state,
+				      "context", context, "description",
+				      description ? description : "", "target_url", target_url));
 }
 
 /* Columns every status query selects, in status_json's order. */

@@ -589,6 +589,7 @@ static int dispatch_one(PGconn *db)
 		goto rollback;
 	if (db_commit(db, &e))
 		goto done;
+	queue_wake(); /* a new run's jobs are waiting: parked runners may claim */
 	if (cancel_run)
 		runs_cancel_group(db, a, &e, ev.repo_id, cancel_group, cancel_run);
 	ret = 1;

@@ -134,6 +134,11 @@ static void poke(void)
 	}
 }
 
+void queue_wake(void)
+{
+	poke();
+}
+
 static struct http_stream *park_new(enum park_kind kind, int64_t id, int wait_ms)
 {
 	struct park *p = xcalloc(1, sizeof(*p));

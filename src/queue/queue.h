@@ -115,6 +115,11 @@ int workload_cancel_notify(PGconn *db, struct arena *a, struct err *e, int64_t w
 int queue_start(void);
 void queue_stop(void);
 
+/* Wakes the notifier at once, for work committed by this process (the
+ * dispatcher's new runs): no wait for PostgreSQL to deliver the NOTIFY,
+ * which still wakes notifiers of other processes. */
+void queue_wake(void);
+
 /* A response that parks until a workload is claimed for runner_id (body:
  * the claim object) or CLAIM_WAIT_MS pass (body {"workload":null}). Holds
  * no worker and no connection while parked. */

@@ -443,7 +443,7 @@ void job_run(struct job_env *env, struct job_result *out)
 				envv[ne++] = xasprintf("%s=%s", key, sv);
 				free(sv);
 			}
-			const char *argv[] = { "bash", "-e", "-o", "pipefail", "-c", script, NULL };
+			const char *argv[] = { "/bin/bash", "-e", "-o", "pipefail", "-c", script, NULL };
 			json_int_t step_timeout = json_integer_value(json_object_get(st, "timeout_sec"));
 			int64_t left = job_end_ms - now_ms();
 			int64_t tmo = step_timeout > 0 ? step_timeout * 1000 : left;
