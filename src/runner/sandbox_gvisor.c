@@ -139,6 +139,30 @@ static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, 
 	if (write_file(preload, SHIM_PATH "\n", strlen(SHIM_PATH "\n"), 0444))
 		goto fail;
 	json_array_append_new(mounts, bind_mount("/etc/ld.so.preload", preload, false));
+	/* the sandbox's own account files: its uid has a name (whoami, id -un,
+	 * and programs that look themselves up — bash does at every start —
+	 * find it in /etc/passwd instead of loading the systemd NSS module),
+	 * and the host's accounts are not listed */
+	char passwd[256], group[128];
+	snprintf(passwd, sizeof(passwd),
+		 "root:x:0:0:root:/root:/bin/bash\n"
+		 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+		 "runner:x:%u:%u:Plue step:/tmp:/bin/bash\n",
+		 (unsigned)sb->uid, (unsigned)sb->gid);
+	snprintf(group, sizeof(group), "root:x:0:\nnogroup:x:65534:\nrunner:x:%u:\n",
+		 (unsigned)sb->gid);
+	const char *nss = "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
+			  "networks: files\nprotocols: files\nservices: files\n";
+	const struct { const char *name, *text; } etc[] = {
+		{ "passwd", passwd }, { "group", group }, { "nsswitch.conf", nss } };
+	for (size_t i = 0; i < sizeof(etc) / sizeof(etc[0]); i++) {
+		char host[PATH_MAX], inside[64];
+		snprintf(host, sizeof(host), "%s/etc-%s", sb->dir, etc[i].name);
+		snprintf(inside, sizeof(inside), "/etc/%s", etc[i].name);
+		if (write_file(host, etc[i].text, strlen(etc[i].text), 0444))
+			goto fail;
+		json_array_append_new(mounts, bind_mount(inside, host, false));
+	}
 	/* the agent: the runner's own executable (a file onto a file) */
 	snprintf(path, sizeof(path), "%s%s", rootfs, SANDBOX_HELPER_PATH);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);

@@ -805,6 +805,22 @@ static void test_command_not_found(void **state)
 
 /* ---- the gVisor exec agent ---- */
 
+static void test_step_has_its_own_accounts(void **state)
+{
+	/* the sandbox's uid is "runner" in its own /etc/passwd and /etc/group,
+	 * which list none of the host's accounts */
+	struct capture c = CAPTURE_INIT;
+	struct sandbox_result res =
+		run(state,
+		    "echo \"who $(whoami) $(id -un) $(id -gn) $(getent passwd runner | cut -d: -f6)\"; "
+		    "cut -d: -f1 /etc/passwd | tr '\\n' ' '; echo",
+		    &c);
+	assert_int_equal(res.exit_code, 0);
+	assert_non_null(strstr(c.out.ptr, "who runner runner runner /tmp\n"));
+	assert_non_null(strstr(c.out.ptr, "root nobody runner \n"));
+	capture_free(&c);
+}
+
 static void test_step_cannot_reach_agent(void **state)
 {
 	struct capture c = CAPTURE_INIT;
@@ -979,6 +995,7 @@ static const struct CMUnitTest tests[] = {
 
 /* gVisor's exec agent only (bubblewrap has a fresh pid 1 per command) */
 static const struct CMUnitTest gvisor_tests[] = {
+	T(test_step_has_its_own_accounts),
 	T(test_step_cannot_reach_agent),
 	T(test_killed_agent_is_an_error),
 	T(test_killed_agent_between_commands),
