@@ -145,6 +145,18 @@ int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+pid_t pid_file_read(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long pid = 0;
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return pid > 0 ? (pid_t)pid : 0;
+}
+
 int64_t now_unix(void)
 {
 	return (int64_t)time(NULL);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Allocation failure is fatal: these abort with a message, never return NULL. */
 void *xmalloc(size_t n);
@@ -35,6 +36,10 @@ void sha256_hex(char out[65], const void *data, size_t len);
 /* Monotonic milliseconds and wall-clock seconds. */
 int64_t now_ms(void);
 int64_t now_unix(void);
+
+/* The process id at the start of a pid file (postmaster.pid, a sandbox's
+ * owner file), or 0 when the file is missing or does not start with one. */
+pid_t pid_file_read(const char *path);
 
 /* Constant-time comparison of two equal-length byte strings. */
 bool ct_equal(const void *a, const void *b, size_t n);

@@ -179,25 +179,19 @@ int pg_embedded_start(const char *dir, const char *user, char **conninfo, struct
 	char *probe = xasprintf("host=%s dbname=postgres user=plue", pgdir);
 	bool attached = false;
 	for (int i = 0; i < 300; i++) { /* 30 s */
-		FILE *f = fopen(pidfile, "r");
-		long old = 0;
-		if (f) {
-			if (fscanf(f, "%ld", &old) != 1)
-				old = 0;
-			fclose(f);
-		}
-		if (old <= 0 || kill((pid_t)old, 0) != 0)
+		pid_t old = pid_file_read(pidfile);
+		if (!old || kill(old, 0) != 0)
 			break;
 		if (PQping(probe) == PQPING_OK) {
 			attached = true;
 			break;
 		}
 		if (i == 0)
-			log_info("waiting for the previous postgres (pid %ld) to exit", old);
+			log_info("waiting for the previous postgres (pid %ld) to exit", (long)old);
 		if (i == 299) {
 			free(probe);
 			rc = err_set(e, ERR_INTERNAL, "postgres",
-				     "another postgres (pid %ld) is running on '%s'", old, pgdir);
+				     "another postgres (pid %ld) is running on '%s'", (long)old, pgdir);
 			goto done;
 		}
 		usleep(100000);

@@ -170,15 +170,9 @@ static void reap_stale(const char *root)
 			continue;
 		char *dir = xasprintf("%s/%s", root, de->d_name);
 		char *owner = xasprintf("%s/owner", dir);
-		FILE *f = fopen(owner, "r");
-		long pid = 0;
-		if (f) {
-			if (fscanf(f, "%ld", &pid) != 1)
-				pid = 0;
-			fclose(f);
-		}
-		if (pid > 0 && pid != getpid() && !pid_alive((pid_t)pid)) {
-			log_warn("sandbox: removing '%s' left by runner %ld", de->d_name, pid);
+		pid_t pid = pid_file_read(owner);
+		if (pid && pid != getpid() && !pid_alive(pid)) {
+			log_warn("sandbox: removing '%s' left by runner %ld", de->d_name, (long)pid);
 			sandbox_gvisor_reap(root, de->d_name);
 			sandbox_cgroups_remove(de->d_name);
 			char *claim = xasprintf("%s/claim", dir);

@@ -336,17 +336,10 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	set_nonblock(sb->agent_in, true);
 	set_nonblock(sb->agent_out, true);
 	/* read the pid even after a failure: the sandbox may need deleting */
-	FILE *f = fopen(pidfile, "r");
-	long pid = 0;
-	if (f) {
-		if (fscanf(f, "%ld", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
-	sb->sandbox_pid = pid > 0 ? (pid_t)pid : 0;
+	sb->sandbox_pid = pid_file_read(pidfile);
 	if (rc)
 		goto done;
-	if (pid <= 0) {
+	if (!sb->sandbox_pid) {
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
 			     "runsc did not say which process runs sandbox '%s'", sb->id);
 		goto done;

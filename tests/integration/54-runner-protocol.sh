@@ -17,6 +17,26 @@ api POST /api/repos "$ALICE" '{"name":"other","private":true}'
 expect_status 201 "create other"
 PG="host=$PLUE_DATA_DIR/pg dbname=plue user=plue"
 sql() { psql -qtAX "$PG" -c "$1"; }
+# sql_is QUERY WANT TENTHS: until the query answers WANT (at most TENTHS
+# tenths of a second); succeeds when it did
+sql_is() {
+	local i
+	for i in $(seq 1 "$3"); do
+		[ "$(sql "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# run_is RUN STATUS: until the run has STATUS (5 s); leaves its JSON in BODY_OUT
+run_is() {
+	local i
+	for i in $(seq 1 50); do
+		api GET "/api/runs/$1" "$ALICE"
+		[ "$(json .status)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 
 SRC="$T_DIR/src"
 git init -q "$SRC"
@@ -58,10 +78,7 @@ expect_status 200 "heartbeat"
 dispatch_one() {
 	api POST /api/alice/proto/workflows/hand.yaml/dispatch "$ALICE" '{}'
 	expect_status 202 "$1"
-	for _ in $(seq 1 100); do
-		[ "$(sql "SELECT count(*) FROM workloads WHERE status = 'waiting'")" = 1 ] && break
-		sleep 0.1
-	done
+	sql_is "SELECT count(*) FROM workloads WHERE status = 'waiting'" 1 100
 }
 dispatch_one "dispatch"
 api POST "/internal/runners/$RID/claim" "$RTOK"
@@ -167,11 +184,7 @@ check "nothing was stored after the end" test "$(sql "SELECT count(*) FROM workl
 check "the ended task token cannot fetch" bash -c '! git clone -q "http://x:$1@127.0.0.1:$2/alice/proto.git" "$3" 2>/dev/null' _ "$TT" "$PORT" "$T_DIR/c3"
 api GET /api/repos/alice/proto "$TT"
 expect_error 401 invalid_token "invalid or expired token" "the ended task token on the API"
-for _ in $(seq 1 100); do
-	api GET "/api/runs/$RUN" "$ALICE"
-	[ "$(json .status)" = success ] && break
-	sleep 0.1
-done
+run_is "$RUN" success
 expect_json .status success "the run finished with the hand-made result"
 
 # ---- runners that go silent: attempt 2, then failure with the reason ----
@@ -189,11 +202,7 @@ check "the first silent runner has attempt 1" test "$SATT" = 1
 W1=$SW T1=$STT R1=$SID K1=$STOK
 api POST "/internal/tasks/$W1/events" "$T1" '{"events":[{"seq":1,"type":"log","payload":{"step":1,"stream":"stdout","line":"from attempt 1"}}]}'
 expect_status 200 "attempt 1 says something, then goes silent"
-for _ in $(seq 1 600); do
-	[ "$(sql "SELECT status || ':' || attempt FROM workloads WHERE id = $W1")" = waiting:2 ] && break
-	sleep 0.1
-done
-check "after 30 s of silence the workload waits for attempt 2" test "$(sql "SELECT status || ':' || attempt FROM workloads WHERE id = $W1")" = waiting:2
+check "after 30 s of silence the workload waits for attempt 2" sql_is "SELECT status || ':' || attempt FROM workloads WHERE id = $W1" waiting:2 600
 api POST "/internal/runners/$R1/heartbeat" "$K1"
 expect_error 409 runner_dead "runner $R1 was declared dead; register again" "the silent runner comes back"
 api POST "/internal/tasks/$W1/events" "$T1" '{"events":[{"seq":2,"type":"log","payload":{"line":"late words"}}]}'
@@ -204,17 +213,10 @@ check "as attempt 2" test "$SATT" = 2
 check "with a new task token" test "$STT" != "$T1"
 api POST "/internal/tasks/$W1/events" "$STT" '{"events":[{"seq":2,"type":"log","payload":{"step":1,"stream":"stdout","line":"from attempt 2"}}]}'
 expect_status 200 "attempt 2 starts (a claim never started costs no attempt), then goes silent"
-for _ in $(seq 1 600); do
-	[ "$(sql "SELECT status FROM workloads WHERE id = $W1")" = done ] && break
-	sleep 0.1
-done
+sql_is "SELECT status FROM workloads WHERE id = $W1" done 600
 check "after a second silence the workload is given up" test "$(sql "SELECT status || ':' || result FROM workloads WHERE id = $W1")" = done:error
 RUN2=$(sql "SELECT j.run_id FROM workflow_jobs j JOIN workloads w ON w.job_id = j.id WHERE w.id = $W1")
-for _ in $(seq 1 50); do
-	api GET "/api/runs/$RUN2" "$ALICE"
-	[ "$(json .status)" = failure ] && break
-	sleep 0.1
-done
+run_is "$RUN2" failure
 expect_json .status failure "the run failed"
 check "the job says why" bash -c 'grep -q "stopped responding (no heartbeat for 30 s) during attempt 2 of 2; giving up" <<<"$1"' _ "$BODY_OUT"
 api GET "/api/runs/$RUN2/logs" "$ALICE"
