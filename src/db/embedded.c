@@ -3,7 +3,16 @@
  * socket inside its own directory (no TCP port, socket mode 0700), run as
  * an unprivileged system user when we are root, stopped with the server.
  * postgres is our child (not daemonised by pg_ctl) with a parent-death
- * signal, so a crashed server does not leave it running. */
+ * signal, so a crashed server does not leave it running.
+ *
+ * Run as root, the data directory often lies below a directory the
+ * cluster's user cannot traverse (a checkout in root's 0700 home, a mktemp
+ * -d directory). Rather than loosen the permissions of the user's own
+ * directories, initdb and postgres then run in a private mount namespace
+ * where the data directory is bound onto PG_VIEW, a path every user can
+ * reach: the files stay where the README says, the host's mounts and
+ * modes are untouched, and the namespace dies with postgres. Clients reach
+ * the socket through the real path (a bind mount is the same directory). */
 #include "db/db.h"
 #include "base/buf.h"
 #include "base/log.h"
@@ -13,18 +22,33 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static pid_t pg_pid = -1;
+
+/* Where the data directory appears inside the private mount namespace.
+ * Every cluster's namespace is its own, so clusters started at once (one
+ * per test server) each see their own directory at the same path. */
+#define PG_VIEW_PARENT "/run/plue"
+#define PG_VIEW PG_VIEW_PARENT "/embedded"
+
+/* How initdb and postgres reach the data directory. */
+struct pg_place {
+	const struct passwd *pw; /* run as this user; NULL: as we are */
+	const char *real;        /* the data directory (absolute) */
+	const char *view;        /* the path the cluster uses: real, or PG_VIEW */
+};
 
 /* The newest /usr/lib/postgresql/N/bin holding `prog`, else PATH. */
 static char *find_pg_bin(const char *prog)
@@ -69,10 +93,23 @@ static int ensure_user(const char *name, struct passwd *out, struct err *e)
 	return 0;
 }
 
-/* fork + (drop privileges) + exec argv with stdout/stderr to logfd.
- * daemon_child: keep running, die with us. Returns the pid. */
-static pid_t spawn_as(const struct passwd *pw, char *const argv[], int logfd, bool daemon_child)
+/* In a forked child (root): a private mount namespace in which the data
+ * directory is at PG_VIEW. Returns 0 or -1 with errno. */
+static int enter_view(const char *real)
 {
+	if (unshare(CLONE_NEWNS))
+		return -1;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return -1;
+	return mount(real, PG_VIEW, NULL, MS_BIND, NULL);
+}
+
+/* fork + (private view) + (drop privileges) + exec argv with stdout/stderr
+ * to logfd, in the data directory. daemon_child: keep running, die with
+ * us. Returns the pid. */
+static pid_t spawn_as(const struct pg_place *pl, char *const argv[], int logfd, bool daemon_child)
+{
+	const struct passwd *pw = pl->pw;
 	pid_t parent = getpid();
 	pid_t p = fork();
 	if (p < 0)
@@ -83,6 +120,16 @@ static pid_t spawn_as(const struct passwd *pw, char *const argv[], int logfd, bo
 	dup2(devnull, 0);
 	dup2(logfd, 1);
 	dup2(logfd, 2);
+	if (strcmp(pl->view, pl->real) && enter_view(pl->real)) {
+		fprintf(stderr, "cannot show '%s' at %s: %s\n", pl->real, PG_VIEW, strerror(errno));
+		_exit(126);
+	}
+	/* initdb and postgres go back to their starting directory: it must be
+	 * one the cluster's user can enter */
+	if (chdir(pl->view)) {
+		perror(pl->view);
+		_exit(126);
+	}
 	if (pw) {
 		if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
 			perror("cannot drop privileges");
@@ -101,9 +148,9 @@ static pid_t spawn_as(const struct passwd *pw, char *const argv[], int logfd, bo
 	_exit(127);
 }
 
-static int run_as(const struct passwd *pw, char *const argv[], int logfd)
+static int run_as(const struct pg_place *pl, char *const argv[], int logfd)
 {
-	pid_t p = spawn_as(pw, argv, logfd, false);
+	pid_t p = spawn_as(pl, argv, logfd, false);
 	int st = 0;
 	if (p < 0 || waitpid(p, &st, 0) < 0)
 		return -1;
@@ -115,12 +162,65 @@ static int chown_tree_dir(const char *path, const struct passwd *pw)
 	return pw ? chown(path, pw->pw_uid, pw->pw_gid) : 0;
 }
 
+/* Whether pw may enter dir (every parent traversable): asked of the
+ * kernel by a child with pw's identity, so modes, ACLs and groups count. */
+static bool user_reaches(const struct passwd *pw, const char *dir)
+{
+	pid_t p = fork();
+	if (p < 0)
+		return false;
+	if (p == 0) {
+		if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid))
+			_exit(2);
+		_exit(access(dir, X_OK) ? 1 : 0);
+	}
+	int st;
+	return waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* Whether a forked child may make a private mount namespace with the view
+ * (root without CAP_SYS_ADMIN, in some containers, may not). */
+static bool view_works(const char *real)
+{
+	pid_t p = fork();
+	if (p < 0)
+		return false;
+	if (p == 0)
+		_exit(enter_view(real) ? 1 : 0);
+	int st;
+	return waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* Decides how the cluster reaches real (see the file comment); fills pl.
+ * Returns 0, or ERR_UNAVAILABLE with a one-line remedy. */
+static int place_decide(struct pg_place *pl, const struct passwd *pw, const char *real,
+			struct err *e)
+{
+	pl->pw = pw;
+	pl->real = pl->view = real;
+	if (!pw || user_reaches(pw, real))
+		return 0;
+	if ((mkdir(PG_VIEW_PARENT, 0755) && errno != EEXIST) ||
+	    (mkdir(PG_VIEW, 0755) && errno != EEXIST) || !view_works(real))
+		return err_set(e, ERR_UNAVAILABLE, "data_dir",
+			       "database user '%s' cannot reach '%.80s' and no mount namespace "
+			       "is allowed here: chmod o+x its parents or set PLUE_DATA_DIR "
+			       "under /var/lib",
+			       pw->pw_name, real);
+	pl->view = PG_VIEW;
+	log_info("user '%s' cannot reach '%s': the embedded PostgreSQL sees it at %s in a "
+		 "private mount namespace",
+		 pw->pw_name, real, PG_VIEW);
+	return 0;
+}
+
 int pg_embedded_start(const char *dir, const char *user, char **conninfo, struct err *e)
 {
 	int rc = 0;
 	int logfd = -1;
-	char *pgdir = NULL, *logpath = NULL, *initdb = NULL, *postgres = NULL;
+	char *pgdir = NULL, *logpath = NULL, *initdb = NULL, *postgres = NULL, *viewdir = NULL;
 	struct passwd pwbuf, *pw = NULL;
+	struct pg_place place;
 	char abs[PATH_MAX];
 
 	if (!realpath(dir, abs)) {
@@ -144,6 +244,9 @@ int pg_embedded_start(const char *dir, const char *user, char **conninfo, struct
 		if (stat(abs, &st) == 0)
 			chmod(abs, st.st_mode | S_IXOTH);
 	}
+	if ((rc = place_decide(&place, pw, abs, e)))
+		goto done;
+	viewdir = xasprintf("%s/pg", place.view);
 	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0) {
 		rc = err_set(e, ERR_INTERNAL, "data_dir", "cannot open '%s': %s", logpath, strerror(errno));
@@ -162,9 +265,9 @@ int pg_embedded_start(const char *dir, const char *user, char **conninfo, struct
 			goto done;
 		}
 		chown_tree_dir(pgdir, pw);
-		char *argv[] = { initdb, "-D", pgdir, "-U", "plue", "-A", "trust", "-E", "UTF8",
+		char *argv[] = { initdb, "-D", viewdir, "-U", "plue", "-A", "trust", "-E", "UTF8",
 				 "--locale=C", "--no-instructions", NULL };
-		if (run_as(pw, argv, logfd) != 0) {
+		if (run_as(&place, argv, logfd) != 0) {
 			rc = err_set(e, ERR_INTERNAL, "initdb", "initdb failed; see '%s'", logpath);
 			goto done;
 		}
@@ -205,12 +308,12 @@ int pg_embedded_start(const char *dir, const char *user, char **conninfo, struct
 
 	const char *fsync = getenv("PLUE_PG_FSYNC"); /* "off" speeds up throwaway test clusters */
 	char sockopt[PATH_MAX + 40], fsyncopt[32];
-	snprintf(sockopt, sizeof(sockopt), "unix_socket_directories=%s", pgdir);
+	snprintf(sockopt, sizeof(sockopt), "unix_socket_directories=%s", viewdir);
 	snprintf(fsyncopt, sizeof(fsyncopt), "fsync=%s", fsync && !strcmp(fsync, "off") ? "off" : "on");
-	char *argv[] = { postgres, "-D", pgdir, "-c", "listen_addresses=", "-c", sockopt,
+	char *argv[] = { postgres, "-D", viewdir, "-c", "listen_addresses=", "-c", sockopt,
 			 "-c", "unix_socket_permissions=0700", "-c", fsyncopt,
 			 "-c", "max_connections=200", NULL };
-	pg_pid = spawn_as(pw, argv, logfd, true);
+	pg_pid = spawn_as(&place, argv, logfd, true);
 	if (pg_pid < 0) {
 		rc = err_set(e, ERR_INTERNAL, "postgres", "cannot start postgres: %s", strerror(errno));
 		goto done;
@@ -258,6 +361,7 @@ done:
 	if (logfd >= 0)
 		close(logfd);
 	free(pgdir);
+	free(viewdir);
 	free(logpath);
 	free(initdb);
 	free(postgres);
