@@ -31,7 +31,7 @@ group_alive() { kill -0 -- "-$1" 2>/dev/null; }
 # its process group (its warm-pool runners, which a busy runner outlives on
 # purpose: two SIGTERMs make it abandon its workload and destroy its
 # sandbox), SIGKILL for anything that does not stop.
-cleanup() {
+stop_all() {
 	if [ -n "$SERVER_PID" ]; then
 		kill -TERM "$SERVER_PID" 2>/dev/null
 		for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
@@ -46,6 +46,27 @@ cleanup() {
 		for _ in $(seq 1 100); do group_alive "$g" || break; sleep 0.1; done
 		kill -KILL -- "-$g" 2>/dev/null
 	done
+	SERVER_GROUPS=()
+}
+
+# Every report a sanitizer (make SAN=1) printed into a log of this script's
+# servers, runners and commands; leak reports come when they exit, so call
+# it after stop_all. Prints them and returns 1 if there is any.
+sanitizer_reports() {
+	local f found=0
+	for f in "$T_DIR"/*.log "$T_DIR"/*.out; do
+		[ -f "$f" ] || continue
+		if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' "$f"; then
+			echo "sanitizer report in $(basename "$f"):"
+			grep -E -A12 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f" | head -60
+			found=1
+		fi
+	done
+	return $found
+}
+
+cleanup() {
+	stop_all
 	if [ "${KEEP_TMP:-}" = 1 ]; then echo "kept $T_DIR"; else rm -rf "$T_DIR"; fi
 }
 trap cleanup EXIT
@@ -145,8 +166,11 @@ expect_error() {
 # header NAME: a header of the last api call.
 header() { grep -i "^$1:" <<<"$HEADERS_OUT" | head -1 | cut -d' ' -f2-; }
 
-# finish: prints the tally line and exits non-zero on failures.
+# finish: stops the servers, fails on any sanitizer report in their logs,
+# prints the tally line and exits non-zero on failures.
 finish() {
+	stop_all
+	sanitizer_reports || fail "a sanitizer reported an error (above)"
 	echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]
 }
