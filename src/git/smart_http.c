@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "db/db.h"
+#include "git/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -756,10 +757,25 @@ static int start_rpc(struct req *r, struct resp *w, const char *svc)
 	}
 	g->wake_r = wp[0];
 	g->wake_w = wp[1];
-	/* pushes run DATA/hooks/pre-receive: branch protection (cmd/hook.c) */
+	/* pushes run DATA/hooks/pre-receive: branch protection (cmd/hook.c),
+	 * and check the objects they bring by the rules in git/store.h */
 	char *hooks = arena_printf(r->arena, "core.hooksPath=%s/hooks", cfg.data_abs);
-	char *argv[] = { "git", "-c", hooks, (char *)(svc + 4), "--stateless-rpc",
-			 (char *)r->repo->disk_path, NULL };
+	size_t ncfg = 0;
+	while (receive && repo_store_receive_config[ncfg])
+		ncfg++;
+	char **argv = arena_alloc(r->arena, (2 * ncfg + 7) * sizeof(char *));
+	size_t argc = 0;
+	argv[argc++] = "git";
+	argv[argc++] = "-c";
+	argv[argc++] = hooks;
+	for (size_t i = 0; i < ncfg; i++) {
+		argv[argc++] = "-c";
+		argv[argc++] = (char *)repo_store_receive_config[i];
+	}
+	argv[argc++] = (char *)(svc + 4);
+	argv[argc++] = "--stateless-rpc";
+	argv[argc++] = (char *)r->repo->disk_path;
+	argv[argc] = NULL;
 	if (spawn_git(&g->pid, &g->in_fd, &g->out_fd, &g->err_fd, argv,
 		      git_env(r->arena, proto, receive ? r : NULL))) {
 		log_error("cannot run git %s: %s", svc + 4, strerror(errno));

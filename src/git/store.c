@@ -31,6 +31,23 @@ static int rm_tree(const char *path)
 	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Every id is git's fsck message id (`git help fsck`, FSCK MESSAGES); the
+ * table in docs/api.md, "Objects a push may contain", gives the evidence
+ * and the reason for each. Only metadata quirks that real public histories
+ * contain and that both git and libgit2 read become warnings; paths, links
+ * and structure keep git's strict checks. git warns about an unknown id and
+ * goes on, so a newer or older git never refuses a push over this list. */
+const char *const repo_store_receive_config[] = {
+	"receive.fsckObjects=true",
+	"receive.fsck.zeroPaddedFilemode=warn",
+	"receive.fsck.badTimezone=warn",
+	"receive.fsck.missingSpaceBeforeDate=warn",
+	"receive.fsck.missingSpaceBeforeEmail=warn",
+	"receive.fsck.missingNameBeforeEmail=warn",
+	"receive.fsck.badName=warn",
+	NULL,
+};
+
 int repo_store_create(int64_t id, const char *default_branch, struct err *e)
 {
 	char path[4096];
@@ -47,8 +64,10 @@ int repo_store_create(int64_t id, const char *default_branch, struct err *e)
 		rm_tree(path);
 		return err_set(e, ERR_INTERNAL, "storage_error", "cannot create the repository on disk");
 	}
-	/* receive-pack settings: reject broken objects; let pushes of any size
-	 * through the server's own streaming */
+	/* receive-pack settings: reject broken objects (the rules that apply
+	 * are repo_store_receive_config, given on receive-pack's command line,
+	 * which overrides this); let pushes of any size through the server's
+	 * own streaming */
 	git_config *c = NULL;
 	if (git_repository_config(&c, repo) == 0) {
 		git_config_set_bool(c, "receive.fsckObjects", 1);

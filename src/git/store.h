@@ -9,6 +9,16 @@
 #include "base/arena.h"
 #include "base/err.h"
 
+/* The configuration every push runs `git receive-pack` with, as
+ * "key=value" strings for `git -c`, ending with NULL (static, read-only).
+ * Objects are checked with git's fsck; the historic quirks that popular
+ * public histories contain and that git and libgit2 read fine (zero-padded
+ * tree modes, malformed time zones and author lines) are warnings shown to
+ * the pusher, everything else git checks refuses the push. Given on the
+ * command line, it overrides each repository's own config, so repositories
+ * created before it changed follow it too. */
+extern const char *const repo_store_receive_config[];
+
 /* Absolute path of repository id (arena-owned). */
 const char *repo_store_path(struct arena *a, int64_t id);
 /* Creates the bare repository with HEAD → refs/heads/<default_branch>.
