@@ -1,6 +1,7 @@
 # Plue — build, run, test, bench, fuzz.
 #   make            build ./plue
 #   make run        install dependencies, build, start the server on 127.0.0.1:4000
+#                   (git over SSH on 127.0.0.1:2222)
 #   make test       unit, integration and interop tests (SAN=1: under ASan/UBSan)
 #   make bench      benchmarks against nginx, cgit and git http-backend
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
@@ -8,7 +9,7 @@
 
 CC      ?= cc
 PKGS    := libmicrohttpd libpq libgit2 jansson yaml-0.1 libcurl openssl libsecp256k1 \
-           nettle libsodium libjwt libcmark-gfm zlib
+           nettle libsodium libjwt libcmark-gfm zlib libssh
 WARN    := -Wall -Wextra -Wformat=2 -Wno-unused-parameter -Wno-missing-field-initializers \
            -Wshadow=local -Wvla -Wno-format-truncation -Werror
 CFLAGS  ?= -O2 -g
@@ -25,12 +26,14 @@ BUILD   ?= build
 endif
 
 SRCS     := $(filter-out src/plue.c,$(wildcard src/*/*.c))
-OBJS     := $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o $(BUILD)/gen/statx-shim.o
+OBJS     := $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o $(BUILD)/gen/statx-shim.o \
+            $(BUILD)/gen/netfilter-shim.o
 MIGS     := $(sort $(wildcard db/migrations/*.sql))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PLUE     := $(BUILD)/plue
 SHIM     := $(BUILD)/plue-statx.so
+NETSHIM  := $(BUILD)/plue-netfilter.so
 
 .PHONY: all deps run test unit integration interop bench fuzz clean format
 all: $(PLUE) plue
@@ -49,6 +52,20 @@ $(BUILD)/gen/statx-shim.o: $(SHIM)
 	printf '%s\n' '.section .rodata' '.balign 16' '.globl sandbox_statx_shim' \
 	  'sandbox_statx_shim:' '.incbin "$(SHIM)"' '.globl sandbox_statx_shim_end' \
 	  'sandbox_statx_shim_end:' '.section .note.GNU-stack,"",@progbits' | \
+	  $(CC) -c -x assembler -o $@ -
+
+# preloaded into the slirp4netns process of a sandbox with network
+# (src/runner/shim/netfilter.c): refuses the destinations a step must not
+# reach; linked into plue as sandbox_netfilter_shim[_end]
+$(NETSHIM): src/runner/shim/netfilter.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -shared -fPIC -D_GNU_SOURCE -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/gen/netfilter-shim.o: $(NETSHIM)
+	@mkdir -p $(dir $@)
+	printf '%s\n' '.section .rodata' '.balign 16' '.globl sandbox_netfilter_shim' \
+	  'sandbox_netfilter_shim:' '.incbin "$(NETSHIM)"' '.globl sandbox_netfilter_shim_end' \
+	  'sandbox_netfilter_shim_end:' '.section .note.GNU-stack,"",@progbits' | \
 	  $(CC) -c -x assembler -o $@ -
 
 plue: $(PLUE)
@@ -81,7 +98,7 @@ deps:
 
 run: deps
 	$(MAKE) all
-	./plue serve
+	./plue serve --ssh-listen 127.0.0.1
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

@@ -8,10 +8,12 @@ build_pkgs=(
   libmicrohttpd-dev libpq-dev libgit2-dev libjansson-dev libyaml-dev
   libcurl4-openssl-dev libssl-dev libsecp256k1-dev nettle-dev libsodium-dev
   libjwt-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libcmocka-dev
+  libssh-dev
 )
-run_pkgs=(git postgresql-15 runsc bubblewrap curl ca-certificates)
-test_pkgs=(nodejs npm libclang-rt-14-dev openssh-client python3 iproute2 procps)
-bench_pkgs=(nginx cgit fcgiwrap wrk python3)
+run_pkgs=(git postgresql-15 runsc bubblewrap slirp4netns curl ca-certificates)
+test_pkgs=(nodejs npm libclang-rt-14-dev openssh-client python3 iproute2 procps
+  python3-prometheus-client)
+bench_pkgs=(nginx cgit fcgiwrap wrk python3 openssh-server)
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 case "${1:-run}" in

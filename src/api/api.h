@@ -35,6 +35,8 @@ const char *i64s(struct arena *a, long long v);
 
 /* ---- handlers ---- */
 int h_health(struct req *r, struct resp *w);
+/* GET /metrics (api/metrics.c): 404 when metrics are off, 401 without the token */
+int h_metrics(struct req *r, struct resp *w);
 int h_repo_create(struct req *r, struct resp *w);
 int h_repo_get(struct req *r, struct resp *w);
 int h_repo_update(struct req *r, struct resp *w);
@@ -82,10 +84,22 @@ int h_run_get(struct req *r, struct resp *w);
 int h_run_logs(struct req *r, struct resp *w);
 int h_run_stream(struct req *r, struct resp *w);
 int h_run_cancel(struct req *r, struct resp *w);
+int h_run_approve(struct req *r, struct resp *w);
 int h_workflow_dispatch(struct req *r, struct resp *w);
 int h_secrets_list(struct req *r, struct resp *w);
 int h_secret_put(struct req *r, struct resp *w);
 int h_secret_delete(struct req *r, struct resp *w);
+/* outgoing webhooks (api/hooks.c): hooks, pings, the delivery log and
+ * redelivery; every route needs the repository's admin role */
+int h_hooks_list(struct req *r, struct resp *w);
+int h_hook_create(struct req *r, struct resp *w);
+int h_hook_get(struct req *r, struct resp *w);
+int h_hook_update(struct req *r, struct resp *w);
+int h_hook_delete(struct req *r, struct resp *w);
+int h_hook_ping(struct req *r, struct resp *w);
+int h_hook_deliveries(struct req *r, struct resp *w);
+int h_hook_delivery_get(struct req *r, struct resp *w);
+int h_hook_redeliver(struct req *r, struct resp *w);
 /* the runner protocol (api/internal.c) */
 int h_runner_register(struct req *r, struct resp *w);
 int h_runner_claim(struct req *r, struct resp *w);

@@ -18,7 +18,9 @@
 #include <string.h>
 #include <strings.h>
 
-/* Failed sign-ins allowed per window, per account and per client address. */
+/* Sign-in attempts per window, per client address and account and per
+ * client address; a successful one is given back. There is no limit per
+ * account alone: anyone could use it to lock its owner out. */
 #define LOGIN_WINDOW_S (15 * 60)
 #define LOGIN_MAX_PER_ACCOUNT 10
 #define LOGIN_MAX_PER_IP 50
@@ -52,12 +54,14 @@ static const char *client_ip(const struct req *r)
 	return r->remote_ip ? r->remote_ip : "?";
 }
 
-/* Refuses with 429 and Retry-After when key is at its limit. */
+/* Counts one attempt for key, or refuses with 429 and Retry-After when
+ * key is at its limit (counting and checking are one step, so parallel
+ * requests cannot all slip under the limit). */
 static int throttle(struct req *r, struct resp *w, const char *key, int limit, int window_s,
 		    const char *what)
 {
 	int retry = 0;
-	int rc = ratelimit_check(r->db, r->arena, &r->err, key, limit, window_s, &retry);
+	int rc = ratelimit_take(r->db, r->arena, &r->err, key, limit, window_s, &retry);
 	if (rc != ERR_RATELIMIT)
 		return rc;
 	resp_header(w, "Retry-After", arena_printf(r->arena, "%d", retry));
@@ -104,8 +108,7 @@ int h_siwe_nonce(struct req *r, struct resp *w)
 	const char *key = arena_printf(r->arena, "siwe-nonce:%s", client_ip(r));
 	int rc;
 	if ((rc = throttle(r, w, key, NONCE_MAX_PER_IP, NONCE_WINDOW_S,
-			   "sign-in attempts from this address")) ||
-	    (rc = ratelimit_hit(r->db, r->arena, &r->err, key, NONCE_WINDOW_S, NULL)))
+			   "sign-in attempts from this address")))
 		return rc;
 	/* hex is alphanumeric, as EIP-4361 requires of a nonce */
 	unsigned char raw[16];
@@ -237,8 +240,7 @@ int h_register(struct req *r, struct resp *w)
 	const char *key = arena_printf(r->arena, "register:%s", client_ip(r));
 	if ((rc = require_json_type(r)) ||
 	    (rc = throttle(r, w, key, REGISTER_MAX_PER_IP, REGISTER_WINDOW_S,
-			   "registrations from this address")) ||
-	    (rc = ratelimit_hit(r->db, r->arena, &r->err, key, REGISTER_WINDOW_S, NULL)))
+			   "registrations from this address")))
 		return rc;
 	if ((rc = json_str_field(r, "username", true, 100, &username)) ||
 	    (rc = json_str_field(r, "password", true, PASSWORD_MAX_LEN, &password)) ||
@@ -286,14 +288,19 @@ int h_login(struct req *r, struct resp *w)
 	    (rc = json_str_field(r, "password", true, PASSWORD_MAX_LEN, &password)))
 		return rc;
 	const char *ip_key = arena_printf(r->arena, "login-ip:%s", client_ip(r));
-	const char *user_key = arena_printf(r->arena, "login-user:%s", username);
+	const char *user_key = arena_printf(r->arena, "login-user:%s:%s", client_ip(r), username);
 	for (char *p = (char *)user_key; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	if ((rc = throttle(r, w, ip_key, LOGIN_MAX_PER_IP, LOGIN_WINDOW_S,
-			   "failed sign-ins from this address")) ||
-	    (rc = throttle(r, w, user_key, LOGIN_MAX_PER_ACCOUNT, LOGIN_WINDOW_S,
-			   "failed sign-ins for this account")))
+	/* the attempt is counted before the password is checked: parallel
+	 * guesses cannot outrun the count */
+	if ((rc = throttle(r, w, user_key, LOGIN_MAX_PER_ACCOUNT, LOGIN_WINDOW_S,
+			   "failed sign-ins for this account from this address")))
 		return rc;
+	if ((rc = throttle(r, w, ip_key, LOGIN_MAX_PER_IP, LOGIN_WINDOW_S,
+			   "failed sign-ins from this address"))) {
+		ratelimit_refund(r->db, r->arena, user_key, LOGIN_MAX_PER_ACCOUNT);
+		return rc;
+	}
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
 			      "SELECT id, password_hash FROM users WHERE lower(username) = lower($1)",
 			      username);
@@ -303,9 +310,6 @@ int h_login(struct req *r, struct resp *w)
 	/* unknown users and accounts without a password cost the same time
 	 * and get the same answer as a wrong password */
 	if (!password_verify(hash, password)) {
-		if ((rc = ratelimit_hit(r->db, r->arena, &r->err, ip_key, LOGIN_WINDOW_S, NULL)) ||
-		    (rc = ratelimit_hit(r->db, r->arena, &r->err, user_key, LOGIN_WINDOW_S, NULL)))
-			return rc;
 		ratelimit_prune(r->db, r->arena);
 		/* the name is the client's text: logged only when it is a name */
 		struct err ignored = { 0 };
@@ -315,8 +319,10 @@ int h_login(struct req *r, struct resp *w)
 		return err_set(&r->err, ERR_AUTH, "invalid_credentials",
 			       "incorrect username or password");
 	}
+	/* only failures count */
 	int64_t uid = db_int(res, 0, 0);
 	ratelimit_reset(r->db, r->arena, user_key);
+	ratelimit_refund(r->db, r->arena, ip_key, LOGIN_MAX_PER_IP);
 	const char *csrf;
 	if ((rc = session_create(r, w, uid, "password", &csrf)))
 		return rc;

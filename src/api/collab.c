@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -487,6 +488,20 @@ int collab_can_participate(struct req *r)
 	return err_set(&r->err, ERR_PERM, "issues_restricted",
 		       "only writers may open issues, comment or react in repository '%s/%s'",
 		       r->repo->owner, r->repo->name);
+}
+
+int collab_require_author(struct req *r, int64_t author_id, const char *fmt, ...)
+{
+	if (collab_is_writer(r))
+		return 0;
+	if (r->auth.user_id && author_id == r->auth.user_id)
+		return collab_can_participate(r);
+	char msg[sizeof(r->err.msg)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return err_set(&r->err, ERR_PERM, NULL, "%s", msg);
 }
 
 /* ---- fields ---- */

@@ -143,6 +143,14 @@ json_t *collab_html(struct req *r, const char *body);
  * repository turned that off (issues_open_to_readers); writers always.
  * 0, or ERR_PERM / ERR_AUTH with r->err set. */
 int collab_can_participate(struct req *r);
+/* May the caller change an issue, pull request or comment that author_id
+ * wrote? Writers may. Its author may while readers may take part
+ * (collab_can_participate: else 403 issues_restricted), so an author who
+ * is only a reader cannot edit, close or reopen once the repository
+ * closes issues to readers. Anyone else: ERR_PERM with the message fmt
+ * (printf arguments follow). 0 or ERR_* with r->err set. */
+int collab_require_author(struct req *r, int64_t author_id, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Is the caller a writer of r->repo (authz_repo ACT_WRITE)? */
 bool collab_is_writer(struct req *r);
 /* 0 when the caller writes to r->repo, else ERR_PERM (or ERR_AUTH) with

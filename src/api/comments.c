@@ -195,13 +195,9 @@ int h_comment_get(struct req *r, struct resp *w)
  * take part); writers change anyone's. */
 static int may_change(struct req *r, const struct comment *c, const char *verb)
 {
-	if (collab_is_writer(r))
-		return 0;
-	if (!r->auth.user_id || c->author_id != r->auth.user_id)
-		return err_set(&r->err, ERR_PERM, NULL,
-			       "only the author or a writer may %s comment %lld", verb,
-			       (long long)c->id);
-	return collab_can_participate(r);
+	return collab_require_author(r, c->author_id,
+				     "only the author or a writer may %s comment %lld", verb,
+				     (long long)c->id);
 }
 
 /* The issue a comment belongs to, for payloads. */

@@ -401,21 +401,13 @@ int h_issue_update(struct req *r, struct resp *w)
 		return rc;
 	if ((rc = issue_load(r, req_param(r, "number"), true, &is)))
 		goto done;
-	bool writer = collab_is_writer(r);
-	bool author = r->auth.user_id && is.author_id == r->auth.user_id;
-	if (!writer) {
-		/* authors edit, close and reopen their own issues, when the
-		 * repository lets readers take part at all */
-		if (!author) {
-			rc = err_set(&r->err, ERR_PERM, NULL,
-				     "only the author or a writer may %s issue '%s/%s#%lld'",
-				     state && !title && !body ? "close or reopen" : "edit",
-				     r->repo->owner, r->repo->name, (long long)is.number);
-			goto done;
-		}
-		if ((rc = collab_can_participate(r)))
-			goto done;
-	}
+	/* authors edit, close and reopen their own issues, when the
+	 * repository lets readers take part at all */
+	if ((rc = collab_require_author(r, is.author_id,
+					"only the author or a writer may %s issue '%s/%s#%lld'",
+					state && !title && !body ? "close or reopen" : "edit",
+					r->repo->owner, r->repo->name, (long long)is.number)))
+		goto done;
 	if (state && is.is_pull && strcmp(state, is.state)) {
 		/* merging, and what a merged pull request may do, are the pulls
 		 * endpoint's rules */

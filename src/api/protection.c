@@ -6,6 +6,7 @@
  * them (workflow/glob.h). */
 #include "api/api.h"
 #include "api/pulls.h"
+#include "auth/auth.h"
 #include "base/buf.h"
 #include "base/util.h"
 #include "db/db.h"
@@ -83,41 +84,95 @@ int protection_get(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
 	return 0;
 }
 
+/* Does user (admin flag, collaborator role text) still write to the
+ * repository (owner_id)? The one authorization function decides. */
+static bool still_writes(int64_t repo_id, int64_t owner_id, int64_t user_id, bool is_admin,
+			 const char *role)
+{
+	struct auth au = { .via = AUTH_SESSION, .user_id = user_id, .is_admin = is_admin,
+			   .scopes = SCOPE_ALL };
+	struct repo rp = { .id = repo_id, .owner_id = owner_id, .owner = "", .name = "" };
+	rp.role = !strcmp(role, "admin") ? ROLE_ADMIN : !strcmp(role, "write") ? ROLE_WRITE
+		  : !strcmp(role, "read")  ? ROLE_READ : ROLE_NONE;
+	struct err scratch = { 0 };
+	return authz_repo(&au, &rp, ACT_WRITE, &scratch) == 0;
+}
+
+/* Counts the approvals that count (see pulls.h); 0 or the refusal. */
+static int check_approvals(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
+			   const struct protection *p, int64_t pull_id, const char *head_sha,
+			   const char *commits)
+{
+	/* each reviewer's latest verdict; comments are not verdicts */
+	PGresult *res = db_qv(db, a, e,
+			      "SELECT DISTINCT ON (r.author_id) r.state, r.commit_sha, u.username, "
+			      "  u.id, u.is_admin, coalesce(c.role, ''), rp.owner_id, "
+			      "  EXISTS (SELECT 1 FROM push_commits pc WHERE pc.repo_id = r.repo_id "
+			      "    AND pc.pusher_id = r.author_id AND pc.sha = ANY($2::text[])) "
+			      "FROM reviews r JOIN users u ON u.id = r.author_id "
+			      "JOIN repositories rp ON rp.id = r.repo_id "
+			      "LEFT JOIN collaborators c "
+			      "  ON c.repo_id = r.repo_id AND c.user_id = r.author_id "
+			      "WHERE r.pull_id = $1 AND r.state IN ('approved', 'changes_requested') "
+			      "ORDER BY r.author_id, r.id DESC",
+			      arena_printf(a, "%lld", (long long)pull_id), commits ? commits : "{}");
+	if (!res)
+		return e->code;
+	int approvals = 0;
+	struct buf why = BUF_INIT;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *who = db_val(res, i, 2);
+		bool writer = still_writes(repo_id, db_int(res, i, 6), db_int(res, i, 3),
+					   db_bool(res, i, 4), db_val(res, i, 5));
+		bool approved = !strcmp(db_val(res, i, 0), "approved");
+		if (!writer) {
+			/* a verdict is a writer's: a demoted reviewer's no longer counts */
+			if (approved && !strcmp(db_val(res, i, 1), head_sha))
+				buf_addf(&why, "%s'%s' no longer has write access", why.len ? "; " : "",
+					 who);
+			continue;
+		}
+		if (!approved) {
+			buf_release(&why);
+			return err_set(e, ERR_CONFLICT, "protected_branch",
+				       "branch protection '%s': '%s' requested changes", p->patterns,
+				       who);
+		}
+		if (strcmp(db_val(res, i, 1), head_sha))
+			continue;
+		if (db_bool(res, i, 7)) {
+			buf_addf(&why, "%s'%s' pushed commits of this pull request",
+				 why.len ? "; " : "", who);
+			continue;
+		}
+		approvals++;
+	}
+	int rc = 0;
+	if (approvals < p->required_approvals)
+		rc = err_set(e, ERR_CONFLICT, "protected_branch",
+			     "branch protection '%s' requires %d approving review%s of the latest "
+			     "commit, it has %d%s%s%s",
+			     p->patterns, p->required_approvals, p->required_approvals == 1 ? "" : "s",
+			     approvals, why.len ? " (not counted: " : "", why.len ? why.ptr : "",
+			     why.len ? ")" : "");
+	buf_release(&why);
+	return rc;
+}
+
 int protection_check_merge(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
-			   const struct protection *p, int64_t pull_id, const char *head_sha)
+			   const struct protection *p, int64_t pull_id, const char *head_sha,
+			   const char *commits)
 {
 	if (!p->any)
 		return 0;
-	if (p->required_approvals > 0) {
-		/* each reviewer's latest verdict; comments are not verdicts */
-		PGresult *res = db_qv(db, a, e,
-				      "SELECT DISTINCT ON (r.author_id) r.state, r.commit_sha, u.username "
-				      "FROM reviews r JOIN users u ON u.id = r.author_id "
-				      "WHERE r.pull_id = $1 AND r.state IN ('approved', 'changes_requested') "
-				      "ORDER BY r.author_id, r.id DESC",
-				      arena_printf(a, "%lld", (long long)pull_id));
-		if (!res)
-			return e->code;
-		int approvals = 0;
-		for (int i = 0; i < PQntuples(res); i++) {
-			if (!strcmp(db_val(res, i, 0), "changes_requested"))
-				return err_set(e, ERR_CONFLICT, "protected_branch",
-					       "branch protection '%s': '%s' requested changes",
-					       p->patterns, db_val(res, i, 2));
-			if (!strcmp(db_val(res, i, 1), head_sha))
-				approvals++;
-		}
-		if (approvals < p->required_approvals)
-			return err_set(e, ERR_CONFLICT, "protected_branch",
-				       "branch protection '%s' requires %d approving review%s of the "
-				       "latest commit, it has %d",
-				       p->patterns, p->required_approvals,
-				       p->required_approvals == 1 ? "" : "s", approvals);
-	}
+	int rc;
+	if (p->required_approvals > 0 &&
+	    (rc = check_approvals(db, a, e, repo_id, p, pull_id, head_sha, commits)))
+		return rc;
 	if (!p->require_passing_statuses && !p->ncontexts)
 		return 0;
 	json_t *combined = NULL;
-	int rc = commit_status_combined(db, a, e, repo_id, head_sha, &combined);
+	rc = commit_status_combined(db, a, e, repo_id, head_sha, &combined);
 	if (rc)
 		return rc;
 	json_t *list = json_object_get(combined, "statuses");

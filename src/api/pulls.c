@@ -564,10 +564,12 @@ int h_pull_update(struct req *r, struct resp *w)
 	struct issue locked;
 	if ((rc = issue_load(r, number, true, &locked)) || (rc = pull_load(r, number, &p)))
 		goto fail;
-	if (r->auth.user_id != p.is.author_id && !collab_is_writer(r)) {
-		rc = collab_require_writer(r, "edit a pull request of someone else");
+	/* the author edits, closes and reopens while readers may take part */
+	if ((rc = collab_require_author(r, p.is.author_id,
+					"write access to repository '%s/%s' is required to edit a "
+					"pull request of someone else",
+					r->repo->owner, r->repo->name)))
 		goto fail;
-	}
 	bool closing = state && !strcmp(state, "closed") && !strcmp(p.is.state, "open");
 	bool reopening = state && !strcmp(state, "open") && !strcmp(p.is.state, "closed");
 	if ((closing || reopening) && p.merged) {
@@ -787,9 +789,12 @@ int h_pull_merge(struct req *r, struct resp *w)
 		goto fail;
 	}
 	struct protection prot;
+	const char *commits = NULL; /* approvals by their pushers do not count */
 	if ((rc = protection_get(r->db, r->arena, &r->err, r->repo->id, p.base, &prot)) ||
+	    (prot.required_approvals > 0 &&
+	     (rc = pushers_range(r->arena, repo, &t.base, &t.head, &commits, &r->err))) ||
 	    (rc = protection_check_merge(r->db, r->arena, &r->err, r->repo->id, &prot, p.is.id,
-					 head_hex)))
+					 head_hex, commits)))
 		goto fail;
 	if ((rc = user_signature(r, r->auth.user_id, r->auth.username ? r->auth.username : "plue",
 				 &merger)) ||
@@ -837,7 +842,8 @@ int h_pull_merge(struct req *r, struct resp *w)
 		goto fail;
 	moved = true;
 	const char *pid = num(r->arena, (long long)p.is.id);
-	const char *uid = num(r->arena, (long long)r->auth.user_id);
+	/* a workflow's task token merges as no user */
+	const char *uid = r->auth.user_id ? num(r->arena, (long long)r->auth.user_id) : NULL;
 	json_t *push = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:I,s:b,s:b}", "ref", ref, "before",
 				 base_hex, "after", tip_hex, "pusher", r->auth.username, "repo",
 				 arena_printf(r->arena, "%s/%s", r->repo->owner, r->repo->name),
@@ -869,6 +875,8 @@ int h_pull_merge(struct req *r, struct resp *w)
 	p.merge_commit_sha = tip_hex;
 	if ((rc = collab_event(r->db, r->arena, &r->err, r->repo->id, "push", r->auth.user_id,
 			       push)) ||
+	    (rc = pushers_record_merge(r->db, r->arena, &r->err, repo, r->repo->id,
+				       r->auth.user_id, &t.base, &t.head, &tip)) ||
 	    (rc = issue_event_add(r->db, r->arena, &r->err, r->repo->id, p.is.id, r->auth.user_id,
 				  "merged",
 				  json_pack("{s:s,s:s}", "commit_sha", tip_hex, "method",

@@ -51,6 +51,36 @@ int commit_status_combined(PGconn *db, struct arena *a, struct err *e, int64_t r
 int pulls_on_push(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, const char *ref,
 		  const char *before, const char *after, int64_t pusher_id);
 
+/* ---- who pushed which commits (api/pushers.c) ---- */
+
+/* Commits recorded per push or merge at most (the newest). */
+#define PUSHERS_MAX 10000
+
+/* Records pusher_id (0: a task, nothing recorded) as a pusher of every
+ * commit a push made reachable in repository repo_id: those reachable from
+ * one of the n updated refs' new tips (news[i], 40 hex; zeros for a
+ * deletion) and from none of the refs as they were before (the updated
+ * refs at olds[i], every other ref of repo as it is). Call it after the
+ * refs moved, inside the push's transaction. 0 or ERR_*. */
+int pushers_record_push(PGconn *db, struct arena *a, struct err *e, git_repository *repo,
+			int64_t repo_id, int64_t pusher_id, size_t n, const char *const *refs,
+			const char *const *olds, const char *const *news);
+
+/* After a merge through the API moved a base from `base` to `tip`: the
+ * commits the merge made (reachable from tip, not from base, and with no
+ * recorded pusher) are recorded as pushed by merger_id (0: none) and by
+ * every recorded pusher of the merged commits (base..head), so a squash
+ * or a rebase does not launder who pushed them. 0 or ERR_*. */
+int pushers_record_merge(PGconn *db, struct arena *a, struct err *e, git_repository *repo,
+			 int64_t repo_id, int64_t merger_id, const git_oid *base,
+			 const git_oid *head, const git_oid *tip);
+
+/* The commits of a pull request (reachable from head, not from base; at
+ * most PUSHERS_MAX, the newest) as a PostgreSQL text[] literal into *out
+ * (arena), for protection_check_merge. 0 or ERR_*. */
+int pushers_range(struct arena *a, git_repository *repo, const git_oid *base,
+		  const git_oid *head, const char **out, struct err *e);
+
 /* ---- shared by the pull request and review handlers (api/pulls.c) ---- */
 
 /* A pull request: its issue row plus the branch pair (arena strings). */
@@ -114,11 +144,16 @@ int protection_get(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
 		   const char *branch, struct protection *out);
 
 /* Checks a merge into a protected base against its rules: enough
- * approving reviews on head_sha (an approval given on an earlier head does
- * not count; a pending request for changes blocks) and passing statuses on
- * head_sha. 0, or ERR_CONFLICT slug "protected_branch" with a message
- * saying what is missing. */
+ * approving reviews on head_sha and passing statuses on head_sha. Each
+ * reviewer's latest verdict counts, and only while the reviewer still has
+ * write access to the repository (authz_repo, now). An approval counts
+ * when it was given on head_sha (not an earlier head) by someone who
+ * pushed none of the pull request's commits (commits: pushers_range's
+ * literal); a request for changes blocks. 0, or ERR_CONFLICT slug
+ * "protected_branch" with a message saying what is missing and, for
+ * approvals, whose did not count and why. */
 int protection_check_merge(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
-			   const struct protection *p, int64_t pull_id, const char *head_sha);
+			   const struct protection *p, int64_t pull_id, const char *head_sha,
+			   const char *commits);
 
 #endif

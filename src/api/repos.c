@@ -2,6 +2,7 @@
  * delete, list by owner. Creation writes the row and the bare repository
  * together: a failure leaves neither. */
 #include "api/api.h"
+#include "auth/auth.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "db/db.h"
@@ -155,6 +156,27 @@ int h_user_repos(struct req *r, struct resp *w)
 
 int h_collab_list(struct req *r, struct resp *w)
 {
+	/* who may do what is for those who can push, as on GitHub: readers
+	 * of a public repository do not learn its writers and admins. Listing
+	 * is a read: a writer's repo:read token may list. */
+	struct auth au = r->auth;
+	if (au.via == AUTH_TOKEN)
+		au.scopes |= SCOPE_REPO_WRITE;
+	struct err scratch = { 0 };
+	int rc = authz_repo(&au, r->repo, ACT_WRITE, &scratch);
+	if (rc == ERR_AUTH)
+		return err_set(&r->err, ERR_AUTH, NULL,
+			       "sign in to list the collaborators of repository '%s/%s'",
+			       r->repo->owner, r->repo->name);
+	if (rc == ERR_PERM && r->auth.via != AUTH_TASK && !strcmp(scratch.slug, "forbidden"))
+		return err_set(&r->err, ERR_PERM, NULL,
+			       "push access to repository '%s/%s' is required to list its "
+			       "collaborators",
+			       r->repo->owner, r->repo->name);
+	if (rc) {
+		r->err = scratch;
+		return rc;
+	}
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
 			      "SELECT u.username, c.role FROM collaborators c JOIN users u ON u.id = "
 			      "c.user_id WHERE c.repo_id = $1 ORDER BY lower(u.username)",

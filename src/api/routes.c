@@ -13,9 +13,17 @@
 #define GITR (ROUTE_REPO | ROUTE_GIT)
 #define SIGNIN (ROUTE_JSON | ROUTE_CSRF_EXEMPT)
 #define COLLAB_W (ROUTE_REPO | ROUTE_AUTH) /* readers may take part: see api/collab.h */
+/* writes of one area: what a workflow's task token may do when its job's
+ * permissions grant it (http.h); other writes are never a task token's */
+#define W_CONTENTS (ROUTE_WRITE | ROUTE_W_CONTENTS)
+#define W_ISSUES (ROUTE_WRITE | ROUTE_W_ISSUES)
+#define W_PULLS (ROUTE_WRITE | ROUTE_W_PULLS)
+#define W_STATUSES (ROUTE_WRITE | ROUTE_W_STATUSES)
 
 const struct route app_routes[] = {
 	{ GET, "/api/health", h_health, ROUTE_NOAUTH },
+	/* Prometheus scrapes: the handler checks PLUE_METRICS_TOKEN itself */
+	{ GET, "/metrics", h_metrics, ROUTE_NOAUTH },
 
 	/* repositories */
 	{ POST, "/api/repos", h_repo_create, ROUTE_AUTH | ROUTE_JSON, SCOPE_REPO_WRITE },
@@ -52,11 +60,25 @@ const struct route app_routes[] = {
 	{ GET, "/api/runs/:id/stream", h_run_stream, 0 },
 	{ POST, "/api/runs/:id/cancel", h_run_cancel, ROUTE_AUTH, SCOPE_REPO_WRITE },
 	{ GET, "/api/:owner/:repo/runs", h_runs_list, REPO },
+	{ POST, "/api/:owner/:repo/runs/:id/approve", h_run_approve, REPO | ROUTE_WRITE },
 	{ POST, "/api/:owner/:repo/workflows/:file/dispatch", h_workflow_dispatch,
 	  REPO | ROUTE_WRITE | ROUTE_JSON },
 	{ GET, "/api/:owner/:repo/secrets", h_secrets_list, REPO | ROUTE_ADMIN },
 	{ PUT, "/api/:owner/:repo/secrets/:name", h_secret_put, REPO | ROUTE_ADMIN | ROUTE_JSON },
 	{ DELETE, "/api/:owner/:repo/secrets/:name", h_secret_delete, REPO | ROUTE_ADMIN },
+
+	/* outgoing webhooks (api/hooks.c): repository administrators only */
+	{ GET, "/api/:owner/:repo/hooks", h_hooks_list, REPO | ROUTE_ADMIN },
+	{ POST, "/api/:owner/:repo/hooks", h_hook_create, REPO | ROUTE_ADMIN | ROUTE_JSON },
+	{ GET, "/api/:owner/:repo/hooks/:id", h_hook_get, REPO | ROUTE_ADMIN },
+	{ PATCH, "/api/:owner/:repo/hooks/:id", h_hook_update, REPO | ROUTE_ADMIN | ROUTE_JSON },
+	{ DELETE, "/api/:owner/:repo/hooks/:id", h_hook_delete, REPO | ROUTE_ADMIN },
+	{ POST, "/api/:owner/:repo/hooks/:id/pings", h_hook_ping, REPO | ROUTE_ADMIN },
+	{ GET, "/api/:owner/:repo/hooks/:id/deliveries", h_hook_deliveries, REPO | ROUTE_ADMIN },
+	{ GET, "/api/:owner/:repo/hooks/:id/deliveries/:delivery", h_hook_delivery_get,
+	  REPO | ROUTE_ADMIN },
+	{ POST, "/api/:owner/:repo/hooks/:id/deliveries/:delivery/attempts", h_hook_redeliver,
+	  REPO | ROUTE_ADMIN },
 
 	/* runner protocol: credentials are checked by the handlers */
 	{ POST, "/internal/runners/register", h_runner_register, ROUTE_INTERNAL | ROUTE_JSON },
@@ -95,17 +117,17 @@ const struct route app_routes[] = {
 	{ DELETE, "/api/:owner/:repo/issues/:number/reactions/:content", h_reaction_delete,
 	  COLLAB_W, SCOPE_REPO_WRITE },
 	{ GET, "/api/:owner/:repo/labels", h_labels_list, REPO },
-	{ POST, "/api/:owner/:repo/labels", h_label_create, REPO | ROUTE_WRITE | ROUTE_JSON },
+	{ POST, "/api/:owner/:repo/labels", h_label_create, REPO | W_ISSUES | ROUTE_JSON },
 	{ GET, "/api/:owner/:repo/labels/:name", h_label_get, REPO },
-	{ PATCH, "/api/:owner/:repo/labels/:name", h_label_update, REPO | ROUTE_WRITE | ROUTE_JSON },
-	{ DELETE, "/api/:owner/:repo/labels/:name", h_label_delete, REPO | ROUTE_WRITE },
+	{ PATCH, "/api/:owner/:repo/labels/:name", h_label_update, REPO | W_ISSUES | ROUTE_JSON },
+	{ DELETE, "/api/:owner/:repo/labels/:name", h_label_delete, REPO | W_ISSUES },
 	{ GET, "/api/:owner/:repo/milestones", h_milestones_list, REPO },
 	{ POST, "/api/:owner/:repo/milestones", h_milestone_create,
-	  REPO | ROUTE_WRITE | ROUTE_JSON },
+	  REPO | W_ISSUES | ROUTE_JSON },
 	{ GET, "/api/:owner/:repo/milestones/:number", h_milestone_get, REPO },
 	{ PATCH, "/api/:owner/:repo/milestones/:number", h_milestone_update,
-	  REPO | ROUTE_WRITE | ROUTE_JSON },
-	{ DELETE, "/api/:owner/:repo/milestones/:number", h_milestone_delete, REPO | ROUTE_WRITE },
+	  REPO | W_ISSUES | ROUTE_JSON },
+	{ DELETE, "/api/:owner/:repo/milestones/:number", h_milestone_delete, REPO | W_ISSUES },
 
 	/* pull requests and reviews (api/pulls.c, reviews.c): like issues,
 	 * readers may take part; merging needs write access */
@@ -117,7 +139,7 @@ const struct route app_routes[] = {
 	{ GET, "/api/:owner/:repo/pulls/:number/files", h_pull_files, REPO },
 	{ GET, "/api/:owner/:repo/pulls/:number/commits", h_pull_commits, REPO },
 	{ POST, "/api/:owner/:repo/pulls/:number/merge", h_pull_merge,
-	  REPO | ROUTE_WRITE | ROUTE_JSON },
+	  REPO | W_PULLS | ROUTE_W_CONTENTS | ROUTE_JSON },
 	{ GET, "/api/:owner/:repo/pulls/:number/reviews", h_review_list, REPO },
 	{ POST, "/api/:owner/:repo/pulls/:number/reviews", h_review_create, COLLAB_W | ROUTE_JSON,
 	  SCOPE_REPO_WRITE },
@@ -125,7 +147,7 @@ const struct route app_routes[] = {
 	/* commit statuses (api/statuses.c), branch protection (api/protection.c) */
 	{ GET, "/api/:owner/:repo/statuses/:sha", h_status_list, REPO },
 	{ POST, "/api/:owner/:repo/statuses/:sha", h_status_create,
-	  REPO | ROUTE_WRITE | ROUTE_JSON },
+	  REPO | W_STATUSES | ROUTE_JSON },
 	{ GET, "/api/:owner/:repo/commits/:sha/status", h_status_combined, REPO },
 	{ GET, "/api/:owner/:repo/protections/*pattern", h_protection_get, REPO | ROUTE_ADMIN },
 	{ PUT, "/api/:owner/:repo/protections/*pattern", h_protection_put,
@@ -145,6 +167,6 @@ const struct route app_routes[] = {
 	{ GET, "/:owner/:repo.git/info/refs", h_git_info_refs, GITR },
 	{ POST, "/:owner/:repo.git/git-upload-pack", h_git_upload_pack, GITR | ROUTE_STREAM },
 	{ POST, "/:owner/:repo.git/git-receive-pack", h_git_receive_pack,
-	  GITR | ROUTE_WRITE | ROUTE_STREAM },
+	  GITR | W_CONTENTS | ROUTE_STREAM },
 	{ 0 },
 };

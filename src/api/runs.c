@@ -1,9 +1,10 @@
 /* runs.c — workflow runs in the API: the list of a repository's runs, one
  * run with its jobs and steps, its stored log as text, its live event
  * stream (SSE, lossless across reconnects via Last-Event-ID), cancelling,
- * and starting a workflow by hand (workflow_dispatch). Every run read goes
- * through authz_repo for the run's repository: a run of a private
- * repository the caller cannot read does not exist for them. */
+ * approving an untrusted run, and starting a workflow by hand
+ * (workflow_dispatch). Every run read goes through authz_repo for the
+ * run's repository: a run of a private repository the caller cannot read
+ * does not exist for them. */
 #include "api/api.h"
 #include "auth/auth.h"
 #include "base/log.h"
@@ -71,9 +72,11 @@ static const char RUN_COLS[] =
 	"  w.commit_sha, w.status, w.conclusion, w.sandbox, w.concurrency_group, "
 	"  w.cancel_requested, " TS("w.created_at") ", " TS("w.started_at") ", " TS("w.finished_at")
 	", (extract(epoch from (coalesce(w.finished_at, now()) - w.started_at)) * 1000)::bigint, "
-	"  u.username || '/' || p.name "
+	"  u.username || '/' || p.name, w.trusted, ap.username, " TS("w.approved_at") ", "
+	"  ac.username "
 	"FROM workflow_runs w JOIN repositories p ON p.id = w.repo_id JOIN users u ON u.id = "
-	"p.owner_id ";
+	"p.owner_id LEFT JOIN users ap ON ap.id = w.approved_by LEFT JOIN users ac ON ac.id = "
+	"w.actor_id ";
 
 static json_t *run_json(const PGresult *res, int i)
 {
@@ -92,6 +95,12 @@ static json_t *run_json(const PGresult *res, int i)
 	json_object_set_new(j, "event",
 			    json_pack("{s:o,s:s}", "id", int_or_null(res, i, 4), "type",
 				      db_val(res, i, 5)));
+	/* who started it, and whether that is someone who may write (else
+	 * the run is untrusted: see docs/runs.md) */
+	json_object_set_new(j, "actor", str_or_null(db_val(res, i, 21)));
+	json_object_set_new(j, "trusted", json_boolean(db_bool(res, i, 18)));
+	json_object_set_new(j, "approved_by", str_or_null(db_val(res, i, 19)));
+	json_object_set_new(j, "approved_at", str_or_null(db_val(res, i, 20)));
 	return j;
 }
 
@@ -283,6 +292,42 @@ int h_run_cancel(struct req *r, struct resp *w)
 			      arena_printf(r->arena, "cancelled by %s", who))))
 		return rc;
 	resp_json(w, 202, json_pack("{s:I,s:s}", "id", (json_int_t)id, "status", "cancelling"));
+	return 0;
+}
+
+int h_run_approve(struct req *r, struct resp *w)
+{
+	int64_t id;
+	int rc;
+	if ((rc = run_id_param(r, &id)))
+		return rc;
+	PGresult *res = db_qv(r->db, r->arena, &r->err,
+			      "SELECT 1 FROM workflow_runs WHERE id = $1 AND repo_id = $2",
+			      i64s(r->arena, (long long)id), i64s(r->arena, (long long)r->repo->id));
+	if (!res)
+		return r->err.code;
+	if (PQntuples(res) != 1)
+		return err_set(&r->err, ERR_NOTFOUND, NULL, "run %lld not found in '%s/%s'",
+			       (long long)id, r->repo->owner, r->repo->name);
+	/* an approval is a person's decision, recorded with their name: a
+	 * workflow's task token, even one that may push, cannot make it */
+	if (!r->auth.user_id)
+		return err_set(&r->err, ERR_PERM, NULL, "a task token cannot approve run %lld",
+			       (long long)id);
+	if ((rc = runs_approve(r->db, r->arena, &r->err, id, r->auth.user_id)))
+		return rc;
+	struct buf q = BUF_INIT;
+	buf_adds(&q, RUN_COLS);
+	buf_adds(&q, "WHERE w.id = $1");
+	res = db_qv(r->db, r->arena, &r->err, arena_strdup(r->arena, q.ptr),
+		    i64s(r->arena, (long long)id));
+	buf_release(&q);
+	if (!res)
+		return r->err.code;
+	if (PQntuples(res) != 1)
+		return err_set(&r->err, ERR_NOTFOUND, NULL, "run %lld not found", (long long)id);
+	resp_json(w, 200, run_json(res, 0));
+	resp_header(w, "Cache-Control", "no-store");
 	return 0;
 }
 

@@ -229,8 +229,8 @@ int h_token_create(struct req *r, struct resp *w)
 		return rc;
 	}
 	const char *exp_sql = NULL;
+	int64_t t = 0;
 	if (expires) {
-		int64_t t;
 		if (parse_time(expires, &t))
 			return err_set(&r->err, ERR_INVALID, "invalid_field",
 				       "expires_at '%.64s' is not an RFC 3339 time or a date", expires);
@@ -243,6 +243,25 @@ int h_token_create(struct req *r, struct resp *w)
 		gmtime_r(&tt, &tm);
 		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S+00", &tm);
 		exp_sql = arena_strdup(r->arena, buf);
+	}
+	if (r->auth.via == AUTH_TOKEN) {
+		/* nor one that outlives it: no expiry means the parent's */
+		PGresult *pr = db_qv(r->db, r->arena, &r->err,
+				     "SELECT floor(extract(epoch FROM expires_at))::bigint, "
+				     "  expires_at::text, to_char(expires_at, " ISO_UTC ") "
+				     "FROM access_tokens WHERE id = $1 AND expires_at IS NOT NULL",
+				     i64s(r->arena, (long long)r->auth.token_id));
+		if (!pr)
+			return r->err.code;
+		if (PQntuples(pr) == 1) {
+			if (!expires)
+				exp_sql = arena_strdup(r->arena, db_val(pr, 0, 1));
+			else if (t > db_int(pr, 0, 0))
+				return err_set(&r->err, ERR_INVALID, "invalid_field",
+					       "expires_at '%.64s' is later than this token's own "
+					       "expiry '%s'",
+					       expires, db_val(pr, 0, 2));
+		}
 	}
 	const char *secret;
 	int64_t id;

@@ -11,14 +11,27 @@ enum repo_action { ACT_READ, ACT_WRITE, ACT_ADMIN };
 /* Reads the Authorization header (Bearer TOKEN, token TOKEN, or Basic with
  * the token as password) into r->auth; without one, the plue_session
  * cookie (auth/session.h: a dead cookie counts as none). No credentials:
- * anonymous, 0.
+ * anonymous, 0. A task token (plue_task_...) of a claimed or running
+ * workload gets its repository and, in task_areas, what it may write:
+ * contents when the workload may push (workloads.may_write), issues, pull
+ * requests and statuses when the job's permissions (workloads.spec's
+ * "permissions") say write.
  * Credentials that do not check out: ERR_AUTH (never silently anonymous). */
 int auth_resolve(struct req *r);
 
 /* May a act on repo? 0, or: ERR_NOTFOUND when a cannot read it (private
  * repositories are invisible), ERR_AUTH when anonymous and more is needed,
  * ERR_PERM when a can read but not do act (including a token whose scopes
- * fall short). Sets e with a message naming the repository. */
+ * fall short). Sets e with a message naming the repository.
+ * areas (AREA_* of http.h) says what a write changes. It matters only for
+ * a workflow's task token, which reads its own repository and writes only
+ * the areas its job's permissions grant: every area named must be granted
+ * (ERR_PERM "insufficient_scope" naming the missing permission), and a
+ * write that names none (0: settings, collaborators, secrets, dispatch) or
+ * needs ACT_ADMIN is refused (ERR_PERM). */
+int authz_repo_area(const struct auth *a, const struct repo *repo, enum repo_action act,
+		    unsigned areas, struct err *e);
+/* authz_repo_area with no area: the repository as a whole. */
 int authz_repo(const struct auth *a, const struct repo *repo, enum repo_action act,
 	       struct err *e);
 

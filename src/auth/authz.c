@@ -193,7 +193,11 @@ int auth_resolve(struct req *r)
 		/* a runner's task token: one repository, read (write when the
 		 * workflow asked for it), alive while its workload runs */
 		PGresult *tr = db_qv(r->db, r->arena, &r->err,
-				     "SELECT repo_id, may_write FROM workloads WHERE task_token_hash = $1 "
+				     "SELECT repo_id, may_write, "
+				     "  coalesce(spec->'permissions'->>'issues' = 'write', false), "
+				     "  coalesce(spec->'permissions'->>'pull_requests' = 'write', false), "
+				     "  coalesce(spec->'permissions'->>'statuses' = 'write', false) "
+				     "FROM workloads WHERE task_token_hash = $1 "
 				     "AND status IN ('claimed', 'running') AND repo_id IS NOT NULL",
 				     hash);
 		if (!tr)
@@ -202,8 +206,11 @@ int auth_resolve(struct req *r)
 			return err_set(&r->err, ERR_AUTH, "invalid_token", "invalid or expired token");
 		r->auth.via = AUTH_TASK;
 		r->auth.task_repo_id = db_int(tr, 0, 0);
-		r->auth.task_write = db_bool(tr, 0, 1);
-		r->auth.scopes = SCOPE_REPO_READ | (r->auth.task_write ? SCOPE_REPO_WRITE : 0);
+		r->auth.task_areas = (db_bool(tr, 0, 1) ? AREA_CONTENTS : 0) |
+				     (db_bool(tr, 0, 2) ? AREA_ISSUES : 0) |
+				     (db_bool(tr, 0, 3) ? AREA_PULLS : 0) |
+				     (db_bool(tr, 0, 4) ? AREA_STATUSES : 0);
+		r->auth.scopes = SCOPE_REPO_READ | (r->auth.task_areas ? SCOPE_REPO_WRITE : 0);
 		return 0;
 	}
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
@@ -230,16 +237,51 @@ int auth_resolve(struct req *r)
 	return 0;
 }
 
+/* The permission of a job that grants an area, for messages. */
+static const char *area_permission(unsigned area)
+{
+	return area & AREA_CONTENTS ? "contents: write"
+	       : area & AREA_ISSUES ? "issues: write"
+	       : area & AREA_PULLS  ? "pull_requests: write"
+				    : "statuses: write";
+}
+
+/* A task token: its own repository, read, and writes in the areas its
+ * job's permissions grant; nothing else. */
+static int authz_task(const struct auth *a, const struct repo *repo, enum repo_action act,
+		      unsigned areas, struct err *e)
+{
+	if (a->task_repo_id != repo->id && repo->is_private)
+		return err_set(e, ERR_NOTFOUND, NULL, "repository '%s/%s' not found", repo->owner,
+			       repo->name);
+	if (act == ACT_READ)
+		return 0;
+	if (a->task_repo_id != repo->id || act == ACT_ADMIN || !areas)
+		return err_set(e, ERR_PERM, NULL,
+			       "a task token may only push and write what its job's permissions "
+			       "grant in repository '%s/%s'",
+			       repo->owner, repo->name);
+	unsigned missing = areas & ~a->task_areas;
+	if (missing)
+		return err_set(e, ERR_PERM, "insufficient_scope",
+			       "this task token lacks the %s permission", area_permission(missing));
+	return 0;
+}
+
 int authz_repo(const struct auth *a, const struct repo *repo, enum repo_action act,
 	       struct err *e)
 {
+	return authz_repo_area(a, repo, act, 0, e);
+}
+
+int authz_repo_area(const struct auth *a, const struct repo *repo, enum repo_action act,
+		    unsigned areas, struct err *e)
+{
 	enum repo_role role = ROLE_NONE;
 	unsigned scopes = a->via == AUTH_TOKEN ? a->scopes : SCOPE_ALL;
-	if (a->via == AUTH_TASK) {
-		/* a task token reaches its own repository only */
-		if (a->task_repo_id == repo->id)
-			role = a->task_write ? ROLE_WRITE : ROLE_READ;
-	} else if (a->user_id) {
+	if (a->via == AUTH_TASK)
+		return authz_task(a, repo, act, areas, e);
+	if (a->user_id) {
 		if (a->is_admin)
 			role = ROLE_ADMIN;
 		else if (a->user_id == repo->owner_id)
@@ -253,7 +295,7 @@ int authz_repo(const struct auth *a, const struct repo *repo, enum repo_action a
 			       repo->name);
 	if (act == ACT_READ)
 		return 0;
-	if (!a->user_id && a->via != AUTH_TASK)
+	if (!a->user_id)
 		return err_set(e, ERR_AUTH, NULL, "sign in to change repository '%s/%s'", repo->owner,
 			       repo->name);
 	enum repo_role need = act == ACT_WRITE ? ROLE_WRITE : ROLE_ADMIN;

@@ -1,6 +1,7 @@
 /* ratelimit.h — fixed-window counters in PostgreSQL (table rate_limits),
- * shared by every server process: throttling of failed sign-ins per account
- * and per IP address, and of anonymous writes such as nonce issuance. */
+ * shared by every server process: throttling of sign-in attempts per client
+ * address (and per address and account), and of anonymous writes such as
+ * nonce issuance. */
 #ifndef PLUE_RATELIMIT_H
 #define PLUE_RATELIMIT_H
 
@@ -9,19 +10,20 @@
 #include "base/arena.h"
 #include "base/err.h"
 
-/* Is key (e.g. "login-ip:1.2.3.4") under limit events in the current
- * window_s-second window? Returns 0 when it is, ERR_RATELIMIT when the
- * window already holds limit events (*retry_after receives the seconds
- * until the window ends, at least 1), or ERR_INTERNAL. Sets e only for
- * database failures: the caller words the 429 message. Counts nothing. */
-int ratelimit_check(PGconn *db, struct arena *a, struct err *e, const char *key, int limit,
-		    int window_s, int *retry_after);
+/* Checks and counts in one step: counts one event for key when its
+ * current window_s-second window holds fewer than limit, atomically (one
+ * upsert that holds the row lock), so however many requests race, at most
+ * limit of them are let through per window. Returns 0 when the event was
+ * counted, ERR_RATELIMIT when the window is full (nothing counted;
+ * *retry_after receives the seconds until it ends, at least 1), or the
+ * database's ERR_* with e set. */
+int ratelimit_take(PGconn *db, struct arena *a, struct err *e, const char *key, int limit,
+		   int window_s, int *retry_after);
 
-/* Counts one event for key, starting a new window when the current one is
- * over window_s seconds old. *count (may be NULL) receives the events in
- * the window including this one. Returns 0 or ERR_INTERNAL. */
-int ratelimit_hit(PGconn *db, struct arena *a, struct err *e, const char *key, int window_s,
-		  int *count);
+/* Gives back one event taken by ratelimit_take with the same limit (an
+ * attempt that turned out not to count, such as a successful sign-in).
+ * Failures are only logged. */
+void ratelimit_refund(PGconn *db, struct arena *a, const char *key, int limit);
 
 /* Forgets key (after a successful sign-in). Failures are only logged. */
 void ratelimit_reset(PGconn *db, struct arena *a, const char *key);

@@ -25,6 +25,18 @@ struct config {
 	const char *pg_user;       /* PLUE_PG_USER: system user for the embedded cluster when root */
 	const char *server_url;    /* PLUE_SERVER_URL: runner → server */
 	const char *runner_secret; /* PLUE_RUNNER_SECRET: pool registration secret */
+	/* git over SSH (ssh/ssh.h) */
+	const char *ssh_listen;    /* PLUE_SSH_LISTEN: address; empty = no SSH */
+	int ssh_port;              /* PLUE_SSH_PORT */
+	int ssh_max_connections;   /* PLUE_SSH_MAX_CONNECTIONS */
+	int ssh_per_ip_limit;      /* PLUE_SSH_PER_IP_LIMIT */
+	int ssh_auth_tries;        /* PLUE_SSH_AUTH_TRIES: failed attempts per connection */
+	int ssh_timeout;           /* PLUE_SSH_TIMEOUT: idle seconds, also the login grace */
+	const char *metrics_token; /* PLUE_METRICS_TOKEN: bearer for GET /metrics; empty = off */
+	/* outgoing webhooks (queue/webhooks.h) */
+	const char *webhook_allow_nets; /* PLUE_WEBHOOK_ALLOW_NETS: CIDRs hooks may reach anyway */
+	int webhook_timeout_ms;    /* PLUE_WEBHOOK_TIMEOUT_MS: per attempt */
+	int webhook_retry_base_ms; /* PLUE_WEBHOOK_RETRY_BASE_MS: first retry delay, then x3 */
 	bool standby;              /* runner --standby */
 	bool help;
 	/* derived at start-up, not options */

@@ -3,6 +3,7 @@
 #include "cmd/cmd.h"
 #include "base/cache.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "http/http.h"
@@ -10,6 +11,8 @@
 #include "queue/dispatcher.h"
 #include "queue/pool.h"
 #include "queue/queue.h"
+#include "queue/webhooks.h"
+#include "ssh/ssh.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -51,6 +54,7 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	cache_init((size_t)cfg.cache_mb << 20);
+	metrics_enable(cfg.metrics_token && *cfg.metrics_token); /* GET /metrics: docs/metrics.md */
 	workers_start(cfg.workers > 0 ? cfg.workers : 1);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct server_opts so = {
@@ -68,6 +72,15 @@ int cmd_serve(int argc, char **argv)
 		cmd_teardown();
 		return 1;
 	}
+	/* git over SSH, when an address is configured (ssh/ssh.h) */
+	struct err sshe = { 0 };
+	if (cfg.ssh_listen && *cfg.ssh_listen && sshd_start(&sshe)) {
+		log_error("%s", sshe.msg);
+		server_stop();
+		workers_stop();
+		cmd_teardown();
+		return 1;
+	}
 	char *own_url = NULL;
 	if (!cfg.public_url || !*cfg.public_url)
 		cfg.public_url = own_url = xasprintf("http://%s:%d", cfg.listen, server_port());
@@ -77,6 +90,8 @@ int cmd_serve(int argc, char **argv)
 	 * scheduler, and the local warm pool */
 	if (sse_start() || queue_start() || dispatcher_start())
 		log_error("cannot start the execution services");
+	if (webhooks_start()) /* outgoing webhooks: fan-out and delivery workers */
+		log_error("cannot start the webhook services");
 	if (strcmp(cfg.runner_mode, "local"))
 		log_warn("PLUE_RUNNER_MODE=%s is not implemented; no runners are started here "
 			 "(runners elsewhere can register with PLUE_RUNNER_SECRET)",
@@ -88,14 +103,18 @@ int cmd_serve(int argc, char **argv)
 		pool_start(cfg.warm_pool, runner_url);
 		free(runner_url);
 	}
-	/* a line for scripts that start the server on port 0 */
+	/* lines for scripts that start the server on port 0 */
+	if (sshd_port())
+		printf("ssh listening on %s:%d\n", cfg.ssh_listen, sshd_port());
 	printf("listening on %s:%d\n", cfg.listen, server_port());
 	fflush(stdout);
 
 	int sig = 0;
 	sigwait(&stop, &sig);
 	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	sshd_stop();
 	pool_stop();
+	webhooks_stop();
 	dispatcher_stop();
 	queue_stop();
 	sse_close_all();

@@ -1,6 +1,7 @@
 /* db.c — parameterised queries and transactions over libpq. */
 #include "db/db.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 
 #include <stdlib.h>
@@ -50,6 +51,11 @@ PGresult *db_query(PGconn *c, struct arena *a, struct err *e, const char *sql, i
 	}
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	bool conflict = state && (!strcmp(state, "40001") || !strcmp(state, "40P01"));
+	bool constraint = state && (!strcmp(state, "23505") || !strcmp(state, "23503") ||
+				    !strcmp(state, "22P02"));
+	metrics_count(&metric_db_query_errors,
+		      (const char *[]){ conflict ? "conflict" : constraint ? "constraint" : "other" }, 1);
 	if (state && !strcmp(state, "23505")) {
 		err_set(e, ERR_EXISTS, NULL, "already exists");
 	} else if (state && !strcmp(state, "23503")) {

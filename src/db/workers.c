@@ -3,6 +3,7 @@
  * owns one connection, so the pool size bounds database connections. */
 #include "db/db.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 
 #include <pthread.h>
@@ -29,11 +30,14 @@ static PGconn *ensure_conn(PGconn *c)
 	if (c) {
 		log_warn("database connection lost, reconnecting");
 		PQfinish(c);
+		metrics_gauge_add(&metric_db_connections, NULL, -1);
 	}
 	struct err e = { 0 };
 	c = db_connect(&e);
 	if (!c)
 		log_error("%s", e.msg);
+	else
+		metrics_gauge_add(&metric_db_connections, NULL, 1);
 	return c;
 }
 
@@ -56,9 +60,13 @@ static void *worker_main(void *unused)
 		pthread_mutex_unlock(&mu);
 		conn = ensure_conn(conn);
 		/* A handler that gets a NULL connection answers 503. */
+		metrics_gauge_add(&metric_db_in_use, NULL, 1);
 		j->fn(j->arg, conn);
+		metrics_gauge_add(&metric_db_in_use, NULL, -1);
 		free(j);
 	}
+	if (conn)
+		metrics_gauge_add(&metric_db_connections, NULL, -1);
 	PQfinish(conn);
 	return NULL;
 }

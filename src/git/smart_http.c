@@ -12,9 +12,11 @@
 #include "auth/auth.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "git/store.h"
+#include "git/transport.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +43,8 @@ extern char **environ;
 /* The child's environment: nothing of ours leaks (no PLUE_*, no secrets),
  * except, for a push, what the pre-receive hook (cmd/hook.c) needs to
  * check branch protection: the repository, the pusher, the database. */
-static char **git_env(struct arena *a, const char *protocol, const struct req *push)
+static char **git_env(struct arena *a, const char *protocol, const struct repo *repo,
+		      const struct auth *pusher)
 {
 	char **env = arena_alloc(a, 12 * sizeof(char *));
 	size_t n = 0;
@@ -51,9 +54,9 @@ static char **git_env(struct arena *a, const char *protocol, const struct req *p
 	env[n++] = "LC_ALL=C";
 	if (protocol)
 		env[n++] = arena_printf(a, "GIT_PROTOCOL=%s", protocol);
-	if (push) {
-		env[n++] = arena_printf(a, "PLUE_REPO_ID=%lld", (long long)push->repo->id);
-		env[n++] = arena_printf(a, "PLUE_PUSHER_ID=%lld", (long long)push->auth.user_id);
+	if (pusher) {
+		env[n++] = arena_printf(a, "PLUE_REPO_ID=%lld", (long long)repo->id);
+		env[n++] = arena_printf(a, "PLUE_PUSHER_ID=%lld", (long long)pusher->user_id);
 		env[n++] = arena_printf(a, "PLUE_DB=%s", db_conninfo());
 	}
 	env[n] = NULL;
@@ -117,6 +120,37 @@ done:
 	return rc;
 }
 
+int git_service_spawn(struct arena *a, const struct repo *repo, const struct auth *pusher,
+		      const char *svc, bool stateless, const char *protocol, pid_t *pid,
+		      int *in_fd, int *out_fd, int *err_fd)
+{
+	bool receive = !strcmp(svc, "git-receive-pack");
+	if (protocol && strcmp(protocol, "version=2") && strcmp(protocol, "version=1"))
+		protocol = NULL;
+	/* pushes run DATA/hooks/pre-receive: branch protection (cmd/hook.c),
+	 * and check the objects they bring by the rules in git/store.h */
+	char *hooks = arena_printf(a, "core.hooksPath=%s/hooks", cfg.data_abs);
+	size_t ncfg = 0;
+	while (receive && repo_store_receive_config[ncfg])
+		ncfg++;
+	char **argv = arena_alloc(a, (2 * ncfg + 7) * sizeof(char *));
+	size_t argc = 0;
+	argv[argc++] = "git";
+	argv[argc++] = "-c";
+	argv[argc++] = hooks;
+	for (size_t i = 0; i < ncfg; i++) {
+		argv[argc++] = "-c";
+		argv[argc++] = (char *)repo_store_receive_config[i];
+	}
+	argv[argc++] = (char *)(svc + 4);
+	if (stateless)
+		argv[argc++] = "--stateless-rpc";
+	argv[argc++] = (char *)repo->disk_path;
+	argv[argc] = NULL;
+	return spawn_git(pid, in_fd, out_fd, err_fd, argv,
+			 git_env(a, protocol, repo, receive ? pusher : NULL));
+}
+
 static void set_nonblock(int fd)
 {
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -149,14 +183,14 @@ int h_git_info_refs(struct req *r, struct resp *w)
 	if ((rc = service_from_query(r, &svc)))
 		return rc;
 	bool push = !strcmp(svc, "git-receive-pack");
-	if (push && (rc = authz_repo(&r->auth, r->repo, ACT_WRITE, &r->err)))
+	if (push && (rc = authz_repo_area(&r->auth, r->repo, ACT_WRITE, AREA_CONTENTS, &r->err)))
 		return rc;
 	const char *proto = push ? NULL : git_protocol(r);
 	char *argv[] = { "git", (char *)(svc + 4), "--stateless-rpc", "--advertise-refs",
 			 (char *)r->repo->disk_path, NULL };
 	pid_t pid;
 	int in_fd, out_fd, err_fd;
-	if (spawn_git(&pid, &in_fd, &out_fd, &err_fd, argv, git_env(r->arena, proto, NULL))) {
+	if (spawn_git(&pid, &in_fd, &out_fd, &err_fd, argv, git_env(r->arena, proto, NULL, NULL))) {
 		log_error("cannot run git %s: %s", svc + 4, strerror(errno));
 		return err_set(&r->err, ERR_INTERNAL, "git_error", "cannot run git");
 	}
@@ -204,11 +238,6 @@ int h_git_info_refs(struct req *r, struct resp *w)
 
 /* ---- the streaming pump ---- */
 
-struct ref_update {
-	char old_sha[41], new_sha[41];
-	char *ref;
-};
-
 struct git_stream {
 	struct http_stream base;
 	pid_t pid;
@@ -237,12 +266,12 @@ struct git_stream {
 	struct buf errtext;
 	/* receive-pack: commands parsed from the body's first pkt-lines */
 	bool receive;
-	bool cmds_done;
-	struct buf cmdbuf;
-	struct ref_update *cmds;
-	size_t ncmds;
+	struct git_push_cmds push;
 	struct req *r; /* outlives the stream: freed after stream free */
 	const char *svc;
+	/* for the metrics: bytes on the wire, and git's exit */
+	uint64_t bytes_in, bytes_out;
+	bool exit_ok;
 };
 
 static void pump_wake(struct git_stream *g)
@@ -252,57 +281,83 @@ static void pump_wake(struct git_stream *g)
 	(void)n; /* a full pipe is already a pending wake-up */
 }
 
-/* Parses complete pkt-lines from cmdbuf until the flush that ends the
+/* Parses complete pkt-lines from buf until the flush that ends the
  * command list. Lines: "<old> <new> <ref>[\0caps]\n"; "shallow" lines and
  * anything else are skipped. */
-static void parse_commands(struct git_stream *g)
+static void parse_commands(struct git_push_cmds *g)
 {
 	size_t off = 0;
-	while (!g->cmds_done && g->cmdbuf.len - off >= 4) {
+	while (!g->done && g->buf.len - off >= 4) {
 		unsigned char len4[3] = { 0 };
-		if (hex_decode(len4, g->cmdbuf.ptr + off, 2)) {
-			g->cmds_done = true; /* not pkt-lines: let receive-pack complain */
+		if (hex_decode(len4, g->buf.ptr + off, 2)) {
+			g->done = true; /* not pkt-lines: let receive-pack complain */
 			break;
 		}
 		size_t len = (size_t)len4[0] << 8 | len4[1];
 		if (len == 0) {
-			g->cmds_done = true;
+			g->done = true;
 			break;
 		}
 		if (len < 4) {
-			g->cmds_done = true;
+			g->done = true;
 			break;
 		}
-		if (g->cmdbuf.len - off < len)
+		if (g->buf.len - off < len)
 			break;
-		const char *p = g->cmdbuf.ptr + off + 4;
+		const char *p = g->buf.ptr + off + 4;
 		size_t n = len - 4;
-		if (n > 83 && p[40] == ' ' && p[81] == ' ' && g->ncmds < MAX_COMMANDS) {
+		if (n > 83 && p[40] == ' ' && p[81] == ' ' && g->n < MAX_COMMANDS) {
 			size_t rl = 0;
 			while (82 + rl < n && p[82 + rl] != '\0' && p[82 + rl] != '\n')
 				rl++;
-			struct ref_update *u = &g->cmds[g->ncmds];
+			struct git_ref_update *u = &g->cmds[g->n];
 			memcpy(u->old_sha, p, 40);
 			u->old_sha[40] = '\0';
 			memcpy(u->new_sha, p + 41, 40);
 			u->new_sha[40] = '\0';
 			u->ref = xstrndup(p + 82, rl);
 			if (is_sha1_hex(u->old_sha) && is_sha1_hex(u->new_sha))
-				g->ncmds++;
+				g->n++;
 			else
 				free(u->ref);
 		}
 		off += len;
 	}
-	if (g->cmds_done || g->cmdbuf.len > 1 << 20) {
-		g->cmds_done = true;
-		buf_release(&g->cmdbuf);
+	if (g->done || g->buf.len > 1 << 20) {
+		g->done = true;
+		buf_release(&g->buf);
 		return;
 	}
 	if (off) {
-		memmove(g->cmdbuf.ptr, g->cmdbuf.ptr + off, g->cmdbuf.len - off);
-		buf_setlen(&g->cmdbuf, g->cmdbuf.len - off);
+		memmove(g->buf.ptr, g->buf.ptr + off, g->buf.len - off);
+		buf_setlen(&g->buf, g->buf.len - off);
 	}
+}
+
+void git_push_cmds_init(struct git_push_cmds *p)
+{
+	p->done = false;
+	buf_init(&p->buf, 0);
+	p->cmds = xcalloc(MAX_COMMANDS, sizeof(*p->cmds));
+	p->n = 0;
+}
+
+void git_push_cmds_feed(struct git_push_cmds *p, const char *data, size_t len)
+{
+	if (p->done || !len)
+		return;
+	buf_add(&p->buf, data, len);
+	parse_commands(p);
+}
+
+void git_push_cmds_release(struct git_push_cmds *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->cmds[i].ref);
+	free(p->cmds);
+	p->cmds = NULL;
+	p->n = 0;
+	buf_release(&p->buf);
 }
 
 /* Writes what it can of data to the child's stdin; returns bytes taken or
@@ -312,10 +367,8 @@ static ssize_t feed_child(struct git_stream *g, const char *data, size_t len)
 	ssize_t n = write(g->in_fd, data, len);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	if (g->receive && !g->cmds_done && n > 0) {
-		buf_add(&g->cmdbuf, data, (size_t)n);
-		parse_commands(g);
-	}
+	if (g->receive && n > 0)
+		git_push_cmds_feed(&g->push, data, (size_t)n);
 	return n;
 }
 
@@ -401,29 +454,28 @@ struct post_push {
 
 static const char *zero_sha = "0000000000000000000000000000000000000000";
 
-static void record_push(void *arg, PGconn *db)
+void git_push_record(PGconn *db, const struct repo *repo, const struct auth *pusher,
+		     const struct git_push_cmds *g)
 {
-	struct git_stream *g = ((struct post_push *)arg)->g;
-	struct req *r = g->r;
 	struct arena *a = arena_new();
 	struct err e = { 0 };
-	git_repository *repo = NULL;
+	git_repository *grepo = NULL;
 	if (!db) {
-		log_error("push to %s/%s: database unavailable, refs not recorded", r->repo->owner,
-			  r->repo->name);
+		log_error("push to %s/%s: database unavailable, refs not recorded", repo->owner,
+			  repo->name);
 		goto done;
 	}
-	if (git_repository_open_bare(&repo, r->repo->disk_path) < 0) {
-		log_error("push: cannot open %s", r->repo->disk_path);
+	if (git_repository_open_bare(&grepo, repo->disk_path) < 0) {
+		log_error("push: cannot open %s", repo->disk_path);
 		goto done;
 	}
 	/* which commands took effect: the ref now holds what was asked */
 	bool any = false;
-	bool *applied = arena_alloc(a, (g->ncmds + 1) * sizeof(bool));
-	for (size_t i = 0; i < g->ncmds; i++) {
-		struct ref_update *u = &g->cmds[i];
+	bool *applied = arena_alloc(a, (g->n + 1) * sizeof(bool));
+	for (size_t i = 0; i < g->n; i++) {
+		struct git_ref_update *u = &g->cmds[i];
 		git_oid oid;
-		int lr = git_reference_name_to_id(&oid, repo, u->ref);
+		int lr = git_reference_name_to_id(&oid, grepo, u->ref);
 		char cur[41] = "";
 		if (lr == 0)
 			git_oid_tostr(cur, sizeof(cur), &oid);
@@ -435,8 +487,8 @@ static void record_push(void *arg, PGconn *db)
 	}
 	if (!any)
 		goto done;
-	const char *rid = i64s(a, (long long)r->repo->id);
-	const char *uid = r->auth.user_id ? i64s(a, (long long)r->auth.user_id) : NULL;
+	const char *rid = i64s(a, (long long)repo->id);
+	const char *uid = pusher->user_id ? i64s(a, (long long)pusher->user_id) : NULL;
 	if (db_begin(db, &e))
 		goto fail;
 	/* a first push that does not contain the default branch makes its first
@@ -445,11 +497,11 @@ static void record_push(void *arg, PGconn *db)
 	if (!nb)
 		goto fail;
 	bool first = db_int(nb, 0, 0) == 0;
-	const char *want_head = arena_printf(a, "refs/heads/%s", r->repo->default_branch);
+	const char *want_head = arena_printf(a, "refs/heads/%s", repo->default_branch);
 	const char *new_default = NULL;
 	bool has_default = false;
-	for (size_t i = 0; i < g->ncmds; i++) {
-		struct ref_update *u = &g->cmds[i];
+	for (size_t i = 0; i < g->n; i++) {
+		struct git_ref_update *u = &g->cmds[i];
 		if (!applied[i])
 			continue;
 		bool deleted = !strcmp(u->new_sha, zero_sha);
@@ -473,9 +525,9 @@ static void record_push(void *arg, PGconn *db)
 			}
 		}
 		json_t *p = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:I,s:b,s:b}", "ref", u->ref, "before",
-				      u->old_sha, "after", u->new_sha, "pusher", r->auth.username,
-				      "repo", arena_printf(a, "%s/%s", r->repo->owner, r->repo->name),
-				      "repo_id", (json_int_t)r->repo->id, "created", created, "deleted",
+				      u->old_sha, "after", u->new_sha, "pusher", pusher->username,
+				      "repo", arena_printf(a, "%s/%s", repo->owner, repo->name),
+				      "repo_id", (json_int_t)repo->id, "created", created, "deleted",
 				      deleted);
 		char *payload = json_dumps(p, JSON_COMPACT);
 		json_decref(p);
@@ -488,16 +540,31 @@ static void record_push(void *arg, PGconn *db)
 			goto fail;
 		/* pull requests follow their branches (api/pulls.c) */
 		if (!strncmp(u->ref, "refs/heads/", 11) &&
-		    pulls_on_push(db, a, &e, r->repo->id, u->ref, u->old_sha, u->new_sha,
-				  r->auth.user_id))
+		    pulls_on_push(db, a, &e, repo->id, u->ref, u->old_sha, u->new_sha,
+				  pusher->user_id))
 			goto fail;
 	}
+	/* who pushed which commits: approvals by them do not count (api/pushers.c) */
+	const char **refs = arena_alloc(a, (g->n + 1) * sizeof(*refs));
+	const char **olds = arena_alloc(a, (g->n + 1) * sizeof(*olds));
+	const char **news = arena_alloc(a, (g->n + 1) * sizeof(*news));
+	size_t nup = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		if (!applied[i])
+			continue;
+		refs[nup] = g->cmds[i].ref;
+		olds[nup] = g->cmds[i].old_sha;
+		news[nup++] = g->cmds[i].new_sha;
+	}
+	if (pushers_record_push(db, a, &e, grepo, repo->id, pusher->user_id, nup, refs, olds,
+				news))
+		goto fail;
 	if (first && !has_default && new_default) {
 		if (!db_qv(db, a, &e, "UPDATE repositories SET default_branch = $2 WHERE id = $1", rid,
 			   new_default))
 			goto fail;
-		git_repository_set_head(repo, arena_printf(a, "refs/heads/%s", new_default));
-		repo_hint_forget(r->repo->owner, r->repo->name);
+		git_repository_set_head(grepo, arena_printf(a, "refs/heads/%s", new_default));
+		repo_hint_forget(repo->owner, repo->name);
 	}
 	if (!db_qv(db, a, &e, "UPDATE repositories SET updated_at = now() WHERE id = $1", rid) ||
 	    !db_qv(db, a, &e, "SELECT pg_notify('plue_events', $1)", rid))
@@ -507,11 +574,17 @@ static void record_push(void *arg, PGconn *db)
 	goto done;
 fail:
 	db_rollback(db);
-	log_error("push to %s/%s: cannot record ref updates: %s", r->repo->owner, r->repo->name,
+	log_error("push to %s/%s: cannot record ref updates: %s", repo->owner, repo->name,
 		  e.msg);
 done:
-	git_repository_free(repo);
+	git_repository_free(grepo);
 	arena_free(a);
+}
+
+static void record_push(void *arg, PGconn *db)
+{
+	struct git_stream *g = ((struct post_push *)arg)->g;
+	git_push_record(db, g->r->repo, &g->r->auth, &g->push);
 }
 
 static void *pump_main(void *arg)
@@ -611,13 +684,14 @@ static void *pump_main(void *arg)
 		log_warn("git %s for %s/%s exited with %d: %.300s", g->svc, g->r->repo->owner,
 			 g->r->repo->name, WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st),
 			 g->errtext.ptr);
-	if (g->receive && g->ncmds) {
+	if (g->receive && g->push.n) {
 		struct post_push pp = { g };
 		workers_run(record_push, &pp);
 	}
 	pthread_mutex_lock(&g->mu);
 	g->out_eof = true;
 	g->out_failed = !ok && g->out_len == 0;
+	g->exit_ok = ok;
 	pthread_mutex_unlock(&g->mu);
 	g->base.wake(&g->base);
 	return NULL;
@@ -637,6 +711,7 @@ static size_t gs_write(struct http_stream *s, const char *data, size_t len)
 		memcpy(g->in + g->in_len, data, take);
 		g->in_len += take;
 	}
+	g->bytes_in += take;
 	pthread_mutex_unlock(&g->mu);
 	if (take)
 		pump_wake(g);
@@ -667,6 +742,7 @@ static long gs_read(struct http_stream *s, char *out, size_t max)
 		if (!g->out_len)
 			g->out_off = 0;
 		n = (long)take;
+		g->bytes_out += take;
 	} else if (g->out_eof) {
 		n = g->out_failed ? -2 : -1;
 	}
@@ -685,6 +761,12 @@ static void gs_free(struct http_stream *s)
 	if (g->thread_started) {
 		pump_wake(g);
 		pthread_join(g->thread, NULL);
+		const char *svc = g->svc;
+		metrics_count(&metric_git_transfers,
+			      (const char *[]){ svc, g->aborted ? "aborted" : g->exit_ok ? "ok" : "failed" },
+			      1);
+		metrics_count(&metric_git_bytes, (const char *[]){ svc, "in" }, g->bytes_in);
+		metrics_count(&metric_git_bytes, (const char *[]){ svc, "out" }, g->bytes_out);
 	}
 	if (g->pid > 0) {
 		kill(g->pid, SIGKILL);
@@ -696,15 +778,13 @@ static void gs_free(struct http_stream *s)
 			close(fds[i]);
 	if (g->z_ready)
 		inflateEnd(&g->z);
-	for (size_t i = 0; i < g->ncmds; i++)
-		free(g->cmds[i].ref);
-	free(g->cmds);
+	if (g->receive)
+		git_push_cmds_release(&g->push);
 	free(g->in);
 	free(g->out);
 	free(g->scratch);
 	free(g->zbuf);
 	buf_release(&g->errtext);
-	buf_release(&g->cmdbuf);
 	pthread_mutex_destroy(&g->mu);
 	free(g);
 }
@@ -735,12 +815,11 @@ static int start_rpc(struct req *r, struct resp *w, const char *svc)
 	g->out = xmalloc(BUF_CAP);
 	g->scratch = xmalloc(BUF_CAP);
 	buf_init(&g->errtext, 0);
-	buf_init(&g->cmdbuf, 0);
 	g->r = r;
 	g->svc = svc;
 	g->receive = receive;
 	if (receive)
-		g->cmds = xcalloc(MAX_COMMANDS, sizeof(*g->cmds));
+		git_push_cmds_init(&g->push);
 	if (gzip) {
 		g->gzip = true;
 		g->zbuf = xmalloc(BUF_CAP);
@@ -757,27 +836,8 @@ static int start_rpc(struct req *r, struct resp *w, const char *svc)
 	}
 	g->wake_r = wp[0];
 	g->wake_w = wp[1];
-	/* pushes run DATA/hooks/pre-receive: branch protection (cmd/hook.c),
-	 * and check the objects they bring by the rules in git/store.h */
-	char *hooks = arena_printf(r->arena, "core.hooksPath=%s/hooks", cfg.data_abs);
-	size_t ncfg = 0;
-	while (receive && repo_store_receive_config[ncfg])
-		ncfg++;
-	char **argv = arena_alloc(r->arena, (2 * ncfg + 7) * sizeof(char *));
-	size_t argc = 0;
-	argv[argc++] = "git";
-	argv[argc++] = "-c";
-	argv[argc++] = hooks;
-	for (size_t i = 0; i < ncfg; i++) {
-		argv[argc++] = "-c";
-		argv[argc++] = (char *)repo_store_receive_config[i];
-	}
-	argv[argc++] = (char *)(svc + 4);
-	argv[argc++] = "--stateless-rpc";
-	argv[argc++] = (char *)r->repo->disk_path;
-	argv[argc] = NULL;
-	if (spawn_git(&g->pid, &g->in_fd, &g->out_fd, &g->err_fd, argv,
-		      git_env(r->arena, proto, receive ? r : NULL))) {
+	if (git_service_spawn(r->arena, r->repo, &r->auth, svc, true, proto, &g->pid, &g->in_fd,
+			      &g->out_fd, &g->err_fd)) {
 		log_error("cannot run git %s: %s", svc + 4, strerror(errno));
 		g->pid = -1;
 		gs_free(&g->base);

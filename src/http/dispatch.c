@@ -204,7 +204,7 @@ void dispatch(struct req *r, struct resp *w)
 			enum repo_action act = rt->flags & ROUTE_ADMIN   ? ACT_ADMIN
 					       : rt->flags & ROUTE_WRITE ? ACT_WRITE
 									 : ACT_READ;
-			rc = authz_repo(&r->auth, r->repo, act, &r->err);
+			rc = authz_repo_area(&r->auth, r->repo, act, ROUTE_AREAS(rt->flags), &r->err);
 		}
 		if (rc)
 			goto done;

@@ -36,6 +36,18 @@ enum {
 
 enum auth_via { AUTH_NONE, AUTH_TOKEN, AUTH_SESSION, AUTH_TASK };
 
+/* What a repository write changes. Users and their tokens write every area
+ * their role allows; a workflow's task token only the areas its job's
+ * `permissions:` grant (auth.h: authz_repo_area). A write that names no
+ * area (settings, collaborators, secrets, manual dispatch...) is never a
+ * task token's. */
+enum {
+	AREA_CONTENTS = 1 << 0, /* git data: pushes, merges (contents: write) */
+	AREA_ISSUES = 1 << 1,   /* issues, labels, milestones (issues: write) */
+	AREA_PULLS = 1 << 2,    /* pull requests and reviews (pull_requests: write) */
+	AREA_STATUSES = 1 << 3, /* commit statuses (statuses: write) */
+};
+
 /* Who is calling, resolved once by the dispatcher. */
 struct auth {
 	enum auth_via via;
@@ -45,7 +57,7 @@ struct auth {
 	unsigned scopes;      /* SCOPE_* granted to this request */
 	int64_t token_id;     /* access token or auth session row, 0 otherwise */
 	int64_t task_repo_id; /* AUTH_TASK: the one repository the task may touch */
-	bool task_write;      /* AUTH_TASK: may push */
+	unsigned task_areas;  /* AUTH_TASK: the AREA_* it may write */
 };
 
 /* A repository row plus the caller's role on it. */
@@ -122,7 +134,15 @@ enum {
 	ROUTE_INTERNAL = 1 << 8, /* runner protocol; auth is the handler's */
 	ROUTE_NOAUTH = 1 << 9,  /* credentials are not looked at (health) */
 	ROUTE_CSRF_EXEMPT = 1 << 10, /* cookie writes allowed without a CSRF token */
+	/* with ROUTE_WRITE: the areas the route writes (AREA_* << 11); a task
+	 * token needs the permission of each, and none is a task token's */
+	ROUTE_W_CONTENTS = AREA_CONTENTS << 11,
+	ROUTE_W_ISSUES = AREA_ISSUES << 11,
+	ROUTE_W_PULLS = AREA_PULLS << 11,
+	ROUTE_W_STATUSES = AREA_STATUSES << 11,
 };
+/* The AREA_* bits of a route's flags. */
+#define ROUTE_AREAS(flags) (((flags) >> 11) & 0xfu)
 
 typedef int (*handler_fn)(struct req *r, struct resp *w);
 

@@ -7,6 +7,7 @@
 #include "http/http.h"
 #include "base/cache.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 #include "db/db.h"
 
@@ -15,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
 
@@ -36,6 +38,7 @@ struct hreq {
 	pthread_mutex_t mu;
 	bool suspended;
 	bool wake_pending;
+	struct timespec t0; /* for the latency histogram */
 };
 
 static struct MHD_Daemon *daemon_;
@@ -98,6 +101,8 @@ static struct hreq *hreq_new(struct MHD_Connection *conn, const char *url, const
 	h->req.method = http_method_parse(method);
 	h->req.path = arena_strdup(a, url);
 	h->req.started_ms = now_ms();
+	if (metrics_enabled())
+		clock_gettime(CLOCK_MONOTONIC, &h->t0);
 
 	struct kvlist hl = { .a = a };
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, &hl);
@@ -385,6 +390,24 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	return MHD_NO;
 }
 
+/* Counts a finished request under its route's pattern, never the raw path,
+ * so the label set stays bounded; a path no route matched is "unmatched".
+ * Called after the request is freed (a git stream counts its transfer as
+ * it is torn down): a scrape never sees the request before its transfer. */
+static void count_request(const struct route *rt, enum http_method m, int status,
+			  const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	const char *route = rt ? rt->pattern : "unmatched";
+	const char *method = m ? http_method_name(m) : "other";
+	char st[16];
+	snprintf(st, sizeof(st), "%d", status);
+	metrics_count(&metric_http_requests, (const char *[]){ route, method, st }, 1);
+	metrics_observe(&metric_http_duration, (const char *[]){ route, method }, secs);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode why)
 {
@@ -398,7 +421,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		log_info("%s %s %d %lldms%s", http_method_name(h->req.method), h->req.path,
 			 h->resp.status, (long long)(now_ms() - h->req.started_ms),
 			 why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+	enum http_method m = h->req.method;
+	int status = h->resp.status;
+	struct timespec t0 = h->t0;
 	hreq_free(h);
+	if (metrics_enabled())
+		count_request(rt, m, status, &t0);
 	*con_cls = NULL;
 }
 

@@ -11,8 +11,17 @@
  * changed between before and after), expands matrices and creates the
  * run, its jobs and the workloads of the jobs that can start. A file that
  * does not parse gives a failed run (on push) whose conclusion names
- * FILE:LINE:COL; the other files run as usual. */
+ * FILE:LINE:COL; the other files run as usual.
+ *
+ * Trust: whether the event's actor may write to the repository is decided
+ * once per event, by the one authorization function. A run of an actor
+ * who may not (an outsider's comment, issue or pull request) is untrusted:
+ * its workflow files come from the base branch (a pull request) or the
+ * default branch, never from a branch the event names; when a job refers
+ * to a secret the run waits for a writer's approval (runs_approve), else
+ * it runs at once with every permission at most `read`. */
 #include "queue/dispatcher.h"
+#include "auth/auth.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -229,8 +238,23 @@ struct event {
 	json_t *payload;
 	/* the repository */
 	const char *owner, *name, *default_branch;
+	int64_t owner_id;
 	bool is_private;
+	bool trusted; /* the actor may write to the repository */
 };
+
+/* Limits a job spec's permissions to `read` (an untrusted run that needs
+ * no approval); `network` is not a permission of the token and stays. */
+static void spec_read_only(json_t *spec)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(json_object_get(spec, "permissions"), key, v)
+	{
+		if (json_is_string(v) && !strcmp(json_string_value(v), "write"))
+			json_string_set(v, "read");
+	}
+}
 
 static int definition_store(PGconn *db, struct arena *a, struct err *e, const struct wf_file *f,
 			    const struct workflow *w, const char *error, int64_t *id)
@@ -393,12 +417,28 @@ static int dispatch_file(PGconn *db, struct arena *a, struct err *e, const struc
 	}
 	rn.jobs = jobs;
 	rn.njobs = rn.failure ? 0 : nj;
+	rn.untrusted = !ev->trusted;
+	if (rn.untrusted && !rn.failure) {
+		/* secrets only with a writer's approval; without secrets, no
+		 * more than read */
+		for (size_t k = 0; k < nj; k++)
+			if (json_array_size(json_object_get(jobs[k].spec, "secret_names")))
+				rn.needs_approval = true;
+		for (size_t k = 0; k < nj && !rn.needs_approval; k++) {
+			spec_read_only(jobs[k].spec);
+			jobs[k].may_write = false;
+		}
+	}
 	int64_t run_id;
 	if ((rc = runs_create(db, a, e, &rn, &run_id)))
 		goto done;
-	log_info("run %lld: %s for %s on %s/%s", (long long)run_id, f->path, ev->type, ev->owner,
-		 ev->name);
-	if (rn.concurrency_group && rn.cancel_in_progress) {
+	log_info("run %lld: %s for %s on %s/%s%s", (long long)run_id, f->path, ev->type, ev->owner,
+		 ev->name,
+		 rn.needs_approval ? " (untrusted: waits for approval)"
+		 : rn.untrusted	   ? " (untrusted: read-only, no secrets)"
+				   : "");
+	/* a run that waits for approval cancels others once approved */
+	if (rn.concurrency_group && rn.cancel_in_progress && !rn.needs_approval) {
 		*cancel_run = run_id;
 		*cancel_group = rn.concurrency_group;
 	}
@@ -452,6 +492,69 @@ static const char *pstr(json_t *p, const char *k)
 	return json_string_value(json_object_get(p, k));
 }
 
+/* Whether ev's actor may write to its repository (ev->owner..is_private
+ * loaded), through authz_repo like any request of theirs: the owner, a
+ * site administrator, a collaborator with write or admin. An event
+ * without an actor is trusted only when nothing but a write credential or
+ * the server itself can cause it (push, workflow_dispatch, schedule);
+ * any other (an agent's comment, a deleted user's) is not. */
+static int actor_trusted(PGconn *db, struct arena *a, struct err *e, const struct event *ev,
+			 bool *out)
+{
+	*out = false;
+	if (!ev->actor_id) {
+		*out = !strcmp(ev->type, "push") || !strcmp(ev->type, "workflow_dispatch") ||
+		       !strcmp(ev->type, "schedule");
+		return 0;
+	}
+	PGresult *res = db_qv(db, a, e,
+			      "SELECT u.is_admin, coalesce(c.role, '') FROM users u LEFT JOIN "
+			      "collaborators c ON c.repo_id = $2 AND c.user_id = u.id WHERE u.id = $1",
+			      num(a, (long long)ev->actor_id), num(a, (long long)ev->repo_id));
+	if (!res)
+		return e->code;
+	if (PQntuples(res) != 1)
+		return 0;
+	const char *role = db_val(res, 0, 1);
+	struct auth who = {
+		.via = AUTH_SESSION, /* the person, whatever credential they used */
+		.user_id = ev->actor_id,
+		.is_admin = db_bool(res, 0, 0),
+		.scopes = SCOPE_ALL,
+	};
+	struct repo repo = {
+		.id = ev->repo_id,
+		.owner_id = ev->owner_id,
+		.owner = ev->owner,
+		.name = ev->name,
+		.default_branch = ev->default_branch,
+		.is_private = ev->is_private,
+		.role = !strcmp(role, "admin")	 ? ROLE_ADMIN
+			: !strcmp(role, "write") ? ROLE_WRITE
+			: !strcmp(role, "read")	 ? ROLE_READ
+						 : ROLE_NONE,
+	};
+	struct err ae = { 0 };
+	*out = authz_repo(&who, &repo, ACT_WRITE, &ae) == 0;
+	return 0;
+}
+
+/* The tip of branch (a name or refs/heads/NAME), or NULL. */
+static const char *branch_tip(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
+			      const char *branch, int *rc)
+{
+	if (!strncmp(branch, "refs/heads/", 11))
+		branch += 11;
+	PGresult *res = db_qv(db, a, e,
+			      "SELECT commit_sha FROM branches WHERE repo_id = $1 AND name = $2",
+			      num(a, (long long)repo_id), branch);
+	if (!res) {
+		*rc = e->code;
+		return NULL;
+	}
+	return PQntuples(res) == 1 ? arena_strdup(a, db_val(res, 0, 0)) : NULL;
+}
+
 /* Creates the runs of one event (inside the transaction). */
 static int dispatch_event(PGconn *db, struct arena *a, struct err *e, struct event *ev,
 			  int64_t *cancel_run, const char **cancel_group)
@@ -460,8 +563,8 @@ static int dispatch_event(PGconn *db, struct arena *a, struct err *e, struct eve
 	if (!ev->repo_id)
 		return 0;
 	PGresult *res = db_qv(db, a, e,
-			      "SELECT u.username, r.name, r.default_branch, r.is_private FROM "
-			      "repositories r JOIN users u ON u.id = r.owner_id WHERE r.id = $1",
+			      "SELECT u.username, r.name, r.default_branch, r.is_private, r.owner_id "
+			      "FROM repositories r JOIN users u ON u.id = r.owner_id WHERE r.id = $1",
 			      num(a, (long long)ev->repo_id));
 	if (!res)
 		return e->code;
@@ -471,6 +574,9 @@ static int dispatch_event(PGconn *db, struct arena *a, struct err *e, struct eve
 	ev->name = arena_strdup(a, db_val(res, 0, 1));
 	ev->default_branch = arena_strdup(a, db_val(res, 0, 2));
 	ev->is_private = db_bool(res, 0, 3);
+	ev->owner_id = db_int(res, 0, 4);
+	if ((rc = actor_trusted(db, a, e, ev, &ev->trusted)))
+		return rc;
 
 	int type = wf_event_type_parse(ev->type);
 	if (type < 0 || type == WF_EV_CHAT)
@@ -525,10 +631,28 @@ static int dispatch_event(PGconn *db, struct arena *a, struct err *e, struct eve
 			return 0; /* an empty repository has no workflows */
 		sha = arena_strdup(a, db_val(res, 0, 0));
 	}
+	/* where the workflow files are read; the jobs check out sha */
+	const char *wf_sha = sha;
+	if (!ev->trusted) {
+		/* an outsider's pull request runs the base branch's workflows,
+		 * any other event of theirs the default branch's: never a
+		 * workflow file of a branch the event names */
+		bool pull = type == WF_EV_PULL_REQUEST || type == WF_EV_PULL_REQUEST_REVIEW;
+		wf_sha = branch_tip(db, a, e, ev->repo_id,
+				    pull && wev.base ? wev.base : ev->default_branch, &rc);
+		if (rc)
+			return rc;
+		if (!wf_sha && pull)
+			wf_sha = pstr(p, "base_sha") ?: pstr(json_object_get(p, "pull_request"), "base_sha");
+		if (!wf_sha || !is_sha1_hex(wf_sha))
+			return 0; /* the base branch is gone: nothing trusted to run */
+		log_debug("event %lld (%s): the actor cannot write to %s/%s; workflows of %.12s",
+			  (long long)ev->id, ev->type, ev->owner, ev->name, wf_sha);
+	}
 	struct wf_file *files = NULL;
 	size_t nfiles = 0;
 	struct err re = { 0 };
-	if (dispatcher_read_workflows(a, ev->repo_id, sha, &files, &nfiles, &re)) {
+	if (dispatcher_read_workflows(a, ev->repo_id, wf_sha, &files, &nfiles, &re)) {
 		log_warn("event %lld: %s", (long long)ev->id, re.msg);
 		return 0;
 	}

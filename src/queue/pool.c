@@ -62,8 +62,10 @@ static pid_t spawn(void)
 			if (!strncmp(environ[i], over[j], l) && environ[i][l] == '=')
 				skip = true;
 		}
-		/* the database and the pool's own settings are not the runner's business */
+		/* the database, the metrics token and the pool's own settings are
+		 * not the runner's business */
 		if (!strncmp(environ[i], "PLUE_DATABASE_URL=", 18) ||
+		    !strncmp(environ[i], "PLUE_METRICS_TOKEN=", 19) ||
 		    !strncmp(environ[i], "PLUE_WARM_POOL=", 15))
 			skip = true;
 		if (!skip)

@@ -4,6 +4,7 @@
  * (queue/runs.c). */
 #include "queue/queue.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "queue/runs.h"
@@ -150,7 +151,9 @@ int queue_claim(PGconn *db, struct arena *a, struct err *e, int64_t runner_id, j
 		goto fail;
 	}
 	PGresult *sq = db_qv(db, a, e,
-			     "SELECT coalesce(max(seq), 0) + 1 FROM workload_events WHERE workload_id = $1",
+			     "SELECT coalesce(max(seq), 0) + 1, (SELECT extract(epoch FROM claimed_at - "
+			     "created_at) FROM workloads WHERE id = $1) FROM workload_events WHERE "
+			     "workload_id = $1",
 			     wids);
 	if (!sq) {
 		rc = e->code;
@@ -159,8 +162,36 @@ int queue_claim(PGconn *db, struct arena *a, struct err *e, int64_t runner_id, j
 	if (!strcmp(type, "workflow") && job_id &&
 	    (rc = runs_job_claimed(db, a, e, job_id, sandbox, false)))
 		goto fail;
+	/* the token and the secrets are issued here: a job of an untrusted
+	 * run that no writer approved gets neither secrets nor any write,
+	 * whatever its spec says (the dispatcher holds or limits such runs
+	 * already; this is the last gate) */
+	bool untrusted = false;
+	if (!strcmp(type, "workflow") && job_id) {
+		PGresult *tr = db_qv(db, a, e,
+				     "SELECT NOT (r.trusted OR r.approved_at IS NOT NULL) FROM "
+				     "workflow_jobs j JOIN workflow_runs r ON r.id = j.run_id WHERE j.id = $1",
+				     num(a, (long long)job_id));
+		if (!tr) {
+			rc = e->code;
+			goto fail;
+		}
+		untrusted = PQntuples(tr) == 1 && db_bool(tr, 0, 0);
+	}
+	if (untrusted &&
+	    !db_qv(db, a, e,
+		   "UPDATE workloads SET may_write = false, spec = jsonb_set(spec, '{permissions}', "
+		   "coalesce((SELECT jsonb_object_agg(k, CASE WHEN v = '\"write\"' THEN '\"read\"' "
+		   "ELSE v END) FROM jsonb_each(spec->'permissions') AS p(k, v)), '{}')) WHERE id = $1",
+		   wids)) {
+		rc = e->code;
+		goto fail;
+	}
 	json_t *secrets = NULL;
-	if ((rc = secrets_load(db, a, e, repo_id, json_object_get(spec, "secret_names"), &secrets)))
+	if (untrusted)
+		secrets = json_object();
+	else if ((rc = secrets_load(db, a, e, repo_id, json_object_get(spec, "secret_names"),
+				    &secrets)))
 		goto fail;
 	if ((rc = db_commit(db, e))) {
 		json_decref(secrets);
@@ -171,6 +202,8 @@ int queue_claim(PGconn *db, struct arena *a, struct err *e, int64_t runner_id, j
 			 (json_int_t)db_int(sq, 0, 0), "spec", spec, "secrets", secrets);
 	log_info("workload %lld (%s, attempt %d) claimed by runner %lld", (long long)wid, type,
 		 attempt, (long long)runner_id);
+	const char *waited = db_val(sq, 0, 1); /* creation → claim, for plue_workload_claim_seconds */
+	metrics_observe(&metric_claim_seconds, NULL, waited ? strtod(waited, NULL) : 0);
 	return 0;
 fail:
 	db_rollback(db);
@@ -252,15 +285,13 @@ int task_events(PGconn *db, struct arena *a, struct err *e, const struct task *t
 	if (json_array_size(events) > MAX_BATCH)
 		return err_set(e, ERR_TOOLARGE, "batch_too_large",
 			       "a batch holds at most %d events", MAX_BATCH);
-	json_t *secrets = NULL;
-	json_t *names = t->spec ? json_object_get(t->spec, "secret_names") : NULL;
-	if (json_array_size(names) && (rc = secrets_load(db, a, e, t->repo_id, names, &secrets)))
+	struct secret_mask *mask;
+	if ((rc = secret_mask_load(db, a, e, t->repo_id, t->spec, &mask)))
 		return rc;
-	if (secrets)
-		arena_defer(a, (void (*)(void *))json_decref, secrets);
 
 	/* validate, mask and label each event; the stored payload is what
-	 * every subscriber and every replay sees */
+	 * every subscriber and every replay sees. The runner masked it
+	 * already; every string of it is masked again here */
 	json_t *clean = json_array();
 	arena_defer(a, (void (*)(void *))json_decref, clean);
 	size_t i;
@@ -280,14 +311,7 @@ int task_events(PGconn *db, struct arena *a, struct err *e, const struct task *t
 			return err_set(e, ERR_INVALID, "invalid_events",
 				       "event %zu: 'payload' must be an object", i);
 		json_t *p = payload ? json_deep_copy(payload) : json_object();
-		json_t *line = json_object_get(p, "line");
-		if (secrets && json_is_string(line)) {
-			char *m = secrets_mask(secrets, json_string_value(line));
-			if (m) {
-				json_object_set_new(p, "line", json_string(m));
-				free(m);
-			}
-		}
+		secret_mask_json(mask, p);
 		json_object_set_new(p, "workload_id", json_integer((json_int_t)t->workload_id));
 		if (t->job_id)
 			json_object_set_new(p, "job_id", json_integer((json_int_t)t->job_id));
@@ -348,6 +372,18 @@ int task_complete(PGconn *db, struct arena *a, struct err *e, const struct task 
 		return err_set(e, ERR_INVALID, "invalid_field",
 			       "field 'reason' is longer than 1000 characters");
 	int exit_code = json_is_integer(code) ? (int)json_integer_value(code) : -1;
+	if (reason) {
+		/* the reason becomes the job's conclusion, its job_end event and
+		 * its commit status: masked like every event */
+		struct secret_mask *mask;
+		if ((rc = secret_mask_load(db, a, e, t->repo_id, t->spec, &mask)))
+			return rc;
+		char *m = secret_mask_apply(mask, reason);
+		if (m) {
+			reason = arena_strdup(a, m);
+			free(m);
+		}
+	}
 	struct stream_tx st;
 	stream_tx_begin(&st, t->stream_id);
 	bool committed = false;

@@ -72,12 +72,13 @@ struct task {
 int task_auth(PGconn *db, struct arena *a, struct err *e, int64_t workload_id, const char *token,
 	      struct task *out);
 /* Stores a batch ({"events": [{seq, type, payload}, ...]}) idempotently,
- * masks secret values in log lines, publishes it, and reports whether the
- * workload should stop. */
+ * masks secret values in every string of each payload, publishes it, and
+ * reports whether the workload should stop. */
 int task_events(PGconn *db, struct arena *a, struct err *e, const struct task *t, json_t *body,
 		bool *cancel);
 /* Finishes the workload: {result: success|failure|cancelled|error,
- * exit_code, reason}. Kills the task token; rolls the result up. */
+ * exit_code, reason}; the reason is masked. Kills the task token; rolls
+ * the result up. */
 int task_complete(PGconn *db, struct arena *a, struct err *e, const struct task *t,
 		  json_t *body);
 

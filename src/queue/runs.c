@@ -16,6 +16,8 @@
 #include "base/util.h"
 #include "db/db.h"
 #include "queue/queue.h"
+#include "queue/secrets.h"
+#include "queue/webhooks.h"
 #include "workflow/expr.h"
 
 #include <stdio.h>
@@ -145,18 +147,20 @@ int runs_create(PGconn *db, struct arena *a, struct err *e, const struct run_new
 		db, a, e,
 		"INSERT INTO workflow_runs (repo_id, run_number, definition_id, workflow_path, name, "
 		"  event_id, event_type, ref, commit_sha, actor_id, status, conclusion, context, "
-		"  concurrency_group, cancel_in_progress, stream_id, finished_at) "
+		"  concurrency_group, cancel_in_progress, stream_id, finished_at, trusted) "
 		"SELECT $1::bigint, coalesce(max(run_number), 0) + 1, $2::bigint, $3::text, $4::text, "
 		"  $5::bigint, $6::text, $7::text, $8::text, $9::bigint, "
-		"  CASE WHEN $10::text IS NULL THEN 'queued' ELSE 'failure' END, $10::text, "
+		"  CASE WHEN $10::text IS NOT NULL THEN 'failure' WHEN $16::boolean THEN 'waiting' "
+		"  ELSE 'queued' END, $10::text, "
 		"  $11::jsonb, $12::text, $13::boolean, $14::bigint, "
-		"  CASE WHEN $10::text IS NULL THEN NULL ELSE now() END "
+		"  CASE WHEN $10::text IS NULL THEN NULL ELSE now() END, $15::boolean "
 		"FROM workflow_runs WHERE repo_id = $1::bigint RETURNING id, run_number",
 		rid, rn->definition_id ? num(a, (long long)rn->definition_id) : NULL, rn->path,
 		rn->name, rn->event_id ? num(a, (long long)rn->event_id) : NULL, rn->event_type,
 		rn->ref, rn->sha, rn->actor_id ? num(a, (long long)rn->actor_id) : NULL, rn->failure,
 		dumps(a, rn->context ? rn->context : json_object()), rn->concurrency_group,
-		rn->cancel_in_progress ? "true" : "false", num(a, (long long)stream_id));
+		rn->cancel_in_progress ? "true" : "false", num(a, (long long)stream_id),
+		rn->untrusted ? "false" : "true", rn->needs_approval ? "true" : "false");
 	if (!res)
 		return e->code;
 	int64_t id = db_int(res, 0, 0);
@@ -196,6 +200,8 @@ int runs_create(PGconn *db, struct arena *a, struct err *e, const struct run_new
 		stream_tx_end(&t, false); /* nobody can subscribe before COMMIT */
 		return rc;
 	}
+	if (rn->needs_approval)
+		return 0; /* nothing starts before a writer approves (runs_approve) */
 	if (rn->concurrency_group && !rn->cancel_in_progress) {
 		/* a run of the same group is active: this one waits (runs_start_held) */
 		res = db_qv(db, a, e,
@@ -366,12 +372,35 @@ static int run_finish(struct stream_tx *t, PGconn *db, struct arena *a, struct e
 	if (!db_qv(db, a, e,
 		   "UPDATE workflow_runs SET status = $2, finished_at = now(), "
 		   "started_at = coalesce(started_at, now()) WHERE id = $1",
-		   num(a, (long long)r->id), status))
+		   num(a, (long long)r->id), status) ||
+	    webhooks_run_event(db, a, e, r->id, status)) /* the workflow_run webhook event */
 		return e->code;
 	log_info("run %lld (%s/%s #%lld) finished: %s", (long long)r->id, r->owner, r->repo_name,
 		 (long long)r->number, status);
 	return stream_append1(t, db, a, e, 0, "done",
 			      json_pack("{s:s,s:I}", "status", status, "run_id", (json_int_t)r->id));
+}
+
+/* Text masked with the secrets job j names, as everything a runner sends
+ * is: a message the server writes for a run never shows a secret. When
+ * they cannot be opened the message is replaced, not shown. */
+static const char *job_mask(PGconn *db, struct arena *a, const struct run_row *r,
+			    const struct job_row *j, const char *text)
+{
+	struct err me = { 0 };
+	struct secret_mask *m;
+	if (secret_mask_load(db, a, &me, r->repo_id, j->spec, &m)) {
+		log_warn("run %lld: cannot mask a message of job '%s': %s", (long long)r->id, j->name,
+			 me.msg);
+		return arena_printf(a, "job '%s': the message is withheld (the secrets to mask it "
+				       "with did not open)", j->name);
+	}
+	char *s = secret_mask_apply(m, text);
+	if (!s)
+		return text;
+	const char *out = arena_strdup(a, s);
+	free(s);
+	return out;
 }
 
 static int runs_advance(struct stream_tx *t, PGconn *db, struct arena *a, struct err *e,
@@ -434,7 +463,8 @@ static int runs_advance(struct stream_tx *t, PGconn *db, struct arena *a, struct
 			bool go = false;
 			struct err ie = { 0 };
 			if (expr_condition(&go, j->if_expr, &ec, &ie)) {
-				const char *why = arena_printf(a, "job '%s': if: %s", j->name, ie.msg);
+				const char *why = job_mask(db, a, &r, j, arena_printf(a, "job '%s': if: %s",
+										      j->name, ie.msg));
 				if ((rc = job_set_final(db, a, e, j->id, "failure", why)) ||
 				    (rc = job_end_event(t, db, a, e, j, "failure", why)) ||
 				    (rc = commit_status(db, a, e, &r, j->name, "error", "invalid if")))
@@ -645,6 +675,92 @@ rollback:
 	db_rollback(db);
 done:
 	stream_tx_end(&t, committed);
+	return rc;
+}
+
+/* ---- approving ---- */
+
+int runs_approve(PGconn *db, struct arena *a, struct err *e, int64_t run_id, int64_t user_id)
+{
+	int rc;
+	const char *ids = num(a, (long long)run_id);
+	PGresult *res = db_qv(db, a, e, "SELECT stream_id FROM workflow_runs WHERE id = $1", ids);
+	if (!res)
+		return e->code;
+	if (PQntuples(res) != 1)
+		return err_set(e, ERR_NOTFOUND, NULL, "run %lld not found", (long long)run_id);
+	struct stream_tx t;
+	stream_tx_begin(&t, db_int(res, 0, 0));
+	bool committed = false, cancel_others = false;
+	struct run_row r = { 0 };
+	if ((rc = db_begin(db, e)))
+		goto done;
+	if ((rc = run_lock(db, a, e, run_id, &r)))
+		goto rollback;
+	PGresult *st = db_qv(db, a, e,
+			     "SELECT w.trusted, coalesce(u.username, ''), w.approved_at IS NOT NULL, "
+			     "w.cancel_in_progress FROM workflow_runs w LEFT JOIN users u ON u.id = "
+			     "w.approved_by WHERE w.id = $1",
+			     ids);
+	if (!st) {
+		rc = e->code;
+		goto rollback;
+	}
+	if (db_bool(st, 0, 0)) {
+		rc = err_set(e, ERR_CONFLICT, "run_trusted",
+			     "run %lld was started by someone with write access and needs no approval",
+			     (long long)run_id);
+		goto rollback;
+	}
+	if (db_bool(st, 0, 2)) {
+		rc = err_set(e, ERR_CONFLICT, "already_approved", "run %lld was already approved%s%s",
+			     (long long)run_id, *db_val(st, 0, 1) ? " by " : "", db_val(st, 0, 1));
+		goto rollback;
+	}
+	if (final_status(r.status)) {
+		rc = err_set(e, ERR_CONFLICT, "run_finished", "run %lld has already finished (%s)",
+			     (long long)run_id, r.status);
+		goto rollback;
+	}
+	if (strcmp(r.status, "waiting")) {
+		rc = err_set(e, ERR_CONFLICT, "approval_not_needed",
+			     "run %lld refers to no secrets and runs without approval", (long long)run_id);
+		goto rollback;
+	}
+	if (!db_qv(db, a, e,
+		   "UPDATE workflow_runs SET status = 'queued', approved_by = $2, approved_at = now() "
+		   "WHERE id = $1",
+		   ids, num(a, (long long)user_id))) {
+		rc = e->code;
+		goto rollback;
+	}
+	r.status = "queued";
+	cancel_others = r.group && db_bool(st, 0, 3);
+	/* as at creation: an older active run of the group goes first */
+	PGresult *held = r.group && !cancel_others
+				 ? db_qv(db, a, e,
+					 "SELECT 1 FROM workflow_runs WHERE repo_id = $1 AND "
+					 "concurrency_group = $2 AND status IN ('queued', 'running') AND "
+					 "id < $3 LIMIT 1",
+					 num(a, (long long)r.repo_id), r.group, ids)
+				 : NULL;
+	if (r.group && !cancel_others && !held) {
+		rc = e->code;
+		goto rollback;
+	}
+	if ((!held || PQntuples(held) == 0) && (rc = runs_advance(&t, db, a, e, run_id)))
+		goto rollback;
+	if ((rc = db_commit(db, e)))
+		goto done;
+	committed = true;
+	log_info("run %lld approved by user %lld", (long long)run_id, (long long)user_id);
+	goto done;
+rollback:
+	db_rollback(db);
+done:
+	stream_tx_end(&t, committed);
+	if (committed && cancel_others)
+		runs_cancel_group(db, a, e, r.repo_id, r.group, run_id);
 	return rc;
 }
 

@@ -43,6 +43,9 @@ struct run_new {
 	const char *concurrency_group; /* NULL: none */
 	bool cancel_in_progress;
 	const char *failure;    /* set: the run is created failed with this conclusion */
+	bool untrusted;         /* its actor has no write access (see runs_approve) */
+	bool needs_approval;    /* untrusted and a job refers to a secret: the run
+				 * is created 'waiting' and nothing starts */
 	struct run_job_new *jobs;
 	size_t njobs;
 };
@@ -62,6 +65,17 @@ int runs_cancel_group(PGconn *db, struct arena *a, struct err *e, int64_t repo_i
  * the cancel flag (their runners stop within a second). ERR_CONFLICT when
  * the run is already finished. Own transaction. */
 int runs_cancel(PGconn *db, struct arena *a, struct err *e, int64_t run_id, const char *why);
+
+/* A writer (user_id) approves run_id, an untrusted run waiting for
+ * approval: approved_by / approved_at are recorded, the run is queued and
+ * its jobs start (with their secrets and declared permissions) unless an
+ * older run of its concurrency group is active (runs_start_held starts it
+ * later); with cancel-in-progress it then cancels the other runs of its
+ * group. ERR_NOTFOUND; ERR_CONFLICT with slug run_trusted (started by a
+ * writer), already_approved, run_finished, or approval_not_needed (an
+ * untrusted run that refers to no secret runs without approval). Own
+ * transactions. */
+int runs_approve(PGconn *db, struct arena *a, struct err *e, int64_t run_id, int64_t user_id);
 
 /* Starts the runs that waited for an older run of their concurrency group
  * to end. Own transactions; the dispatcher calls it on every wake-up. */

@@ -4,13 +4,13 @@
  * `bash -e -o pipefail -c` inside the sandbox, with the step's env,
  * working directory, timeout, if and continue-on-error. Expressions are
  * evaluated here (the server sent the contexts) because a step's `if`
- * depends on how the earlier steps went. Every output line is masked
- * (secret values → ***) before it leaves the runner. */
+ * depends on how the earlier steps went. The reporter masks everything
+ * the job sends (secret values → ***): output lines, step names, reasons,
+ * error messages; messages written here never quote an evaluated value. */
 #include "runner/runner.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "queue/secrets.h"
 #include "workflow/expr.h"
 
 #include <errno.h>
@@ -27,6 +27,7 @@
 extern char **environ;
 
 #define CHECKOUT_TIMEOUT_MS (10 * 60 * 1000)
+#define EXPR_VAR_PREFIX "PLUE_EXPR_" /* the variables of ${{ }} in a step's run */
 
 char *utf8_clean(const char *s, size_t len)
 {
@@ -77,21 +78,19 @@ static void iso_now(char out[32])
 
 struct out_ctx {
 	struct reporter *rep;
-	json_t *secrets; /* name → value, for masking */
 	int step;
 	bool cancel_seen;
 };
 
 static void emit_line(struct out_ctx *o, const char *stream, const char *line, size_t len)
 {
+	/* the reporter masks the line */
 	char *clean = utf8_clean(line, len);
-	char *masked = secrets_mask(o->secrets, clean);
 	char ts[32];
 	iso_now(ts);
 	reporter_add(o->rep, "log",
-		     json_pack("{s:i,s:s,s:s,s:s}", "step", o->step, "stream", stream, "line",
-			       masked ? masked : clean, "ts", ts));
-	free(masked);
+		     json_pack("{s:i,s:s,s:s,s:s}", "step", o->step, "stream", stream, "line", clean,
+			       "ts", ts));
 	free(clean);
 }
 
@@ -318,7 +317,9 @@ void job_run(struct job_env *env, struct job_result *out)
 	json_t *ctxj = json_object_get(spec, "context");
 	json_t *job = json_object_get(spec, "job");
 	json_t *steps = json_object_get(spec, "steps");
-	struct out_ctx o = { .rep = env->rep, .secrets = secrets, .step = 0 };
+	struct out_ctx o = { .rep = env->rep, .step = 0 };
+	/* from here on, every string the job sends goes out masked */
+	reporter_mask(env->rep, secrets);
 	out->result = "success";
 	out->exit_code = 0;
 	out->reason[0] = '\0';
@@ -419,12 +420,23 @@ void job_run(struct job_env *env, struct job_result *out)
 		/* CI, PLUE and PLUE_* say what is running: a workflow cannot fake them */
 		json_object_update(envo, base_env);
 		ctx.env = envo;
-		const char *run_text = json_string_value(json_object_get(st, "run"));
-		if (expr_interpolate(&script, run_text ? run_text : "", &ctx, &e))
-			goto step_error;
 		const char *wd = json_string_value(json_object_get(st, "working_directory"));
 		if (wd && expr_interpolate(&cwd, wd, &ctx, &e))
 			goto step_error;
+		{
+			/* ${{ }} in the script: each value travels in its own
+			 * variable (PLUE_EXPR_1, …) and the script only names it,
+			 * so event text (a comment, a title) never becomes code.
+			 * Set after everything else: nothing can shadow them. */
+			const char *run_text = json_string_value(json_object_get(st, "run"));
+			json_t *vars = json_object();
+			int irc = expr_interpolate_vars(&script, vars, EXPR_VAR_PREFIX,
+							run_text ? run_text : "", &ctx, &e);
+			json_object_update(envo, vars);
+			json_decref(vars);
+			if (irc)
+				goto step_error;
+		}
 
 		{
 			/* the environment: only what the workflow gave, and secrets
@@ -482,6 +494,16 @@ void job_run(struct job_env *env, struct job_result *out)
 					     json_pack("{s:s,s:s}", "status", "failure", "reason",
 						       out->reason));
 				return;
+			}
+			if (rc == ERR_INVALID && !strcmp(e.slug, "invalid_cwd") && wd && strstr(wd, "${{")) {
+				/* the sandbox quotes the path; this one came from an
+				 * expression and may hold anything (a secret): the
+				 * message names the step (in the job's reason), not
+				 * the value */
+				err_clear(&e);
+				err_set(&e, ERR_INVALID, "invalid_cwd",
+					"working-directory is not a relative path inside the workspace (its "
+					"value comes from an expression and is not shown)");
 			}
 			if (rc)
 				goto step_error;

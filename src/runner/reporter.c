@@ -1,10 +1,13 @@
 /* reporter.c — batching, numbering and retrying a workload's events (see
  * reporter.h). The poster thread takes up to REPORTER_BATCH_MAX events off
  * the front of the queue and removes them only when the server stored
- * them; until then it retries the same batch with backoff. */
+ * them; until then it retries the same batch with backoff. Masking
+ * happens when an event is queued, on the caller's thread, with a mask
+ * built once per workload. */
 #include "runner/reporter.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "queue/secrets.h"
 #include "runner/client.h"
 
 #include <errno.h>
@@ -26,6 +29,7 @@ struct reporter {
 	pthread_cond_t cv;      /* poster: work arrived / stop */
 	pthread_cond_t idle_cv; /* flush: queue drained */
 	json_t *queue;          /* array of {seq, type, payload} not yet stored */
+	struct secret_mask *mask; /* set before the first event; read-only after */
 	int64_t last_post_ms;   /* when the last batch was sent */
 	bool urgent;            /* something queued that a watcher waits for */
 	bool quiet_step;        /* no line yet since the last step_start */
@@ -154,8 +158,19 @@ struct reporter *reporter_start(const char *server_url, int64_t workload_id, con
 	return r;
 }
 
+void reporter_mask(struct reporter *r, json_t *secrets)
+{
+	struct secret_mask *m = secret_mask_new(secrets);
+	pthread_mutex_lock(&r->mu);
+	secret_mask_free(r->mask);
+	r->mask = m;
+	pthread_mutex_unlock(&r->mu);
+}
+
 void reporter_add(struct reporter *r, const char *type, json_t *payload)
 {
+	/* the mask is immutable: applying it needs no lock */
+	secret_mask_json(r->mask, payload);
 	pthread_mutex_lock(&r->mu);
 	json_array_append_new(r->queue, json_pack("{s:I,s:s,s:o}", "seq", (json_int_t)r->next_seq++,
 						  "type", type, "payload", payload));
@@ -200,8 +215,11 @@ bool reporter_complete(struct reporter *r, const char *result, int exit_code, co
 {
 	struct client *c = client_new(r->url, r->abandon);
 	json_t *body = json_pack("{s:s,s:i}", "result", result, "exit_code", exit_code);
-	if (reason)
-		json_object_set_new(body, "reason", json_string(reason));
+	if (reason) {
+		char *masked = secret_mask_apply(r->mask, reason);
+		json_object_set_new(body, "reason", json_string(masked ? masked : reason));
+		free(masked);
+	}
 	int64_t end = now_ms() + give_up_ms;
 	int backoff = 100;
 	bool ok = false;
@@ -250,6 +268,7 @@ void reporter_free(struct reporter *r)
 		pthread_join(r->watcher, NULL);
 	}
 	json_decref(r->queue);
+	secret_mask_free(r->mask);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
 	pthread_cond_destroy(&r->idle_cv);

@@ -4,7 +4,9 @@
  * boundaries and the first line of a step go at once). A batch
  * that fails is posted again with the same numbers, so the server stores
  * it once. Replies and a cancel watch (a long-poll of its own) tell the
- * workload to stop. */
+ * workload to stop. Once given the workload's secrets (reporter_mask),
+ * it masks every string it sends: each string inside each event's
+ * payload, and the completion's reason, so no caller can forget one. */
 #ifndef PLUE_RUNNER_REPORTER_H
 #define PLUE_RUNNER_REPORTER_H
 
@@ -23,7 +25,13 @@ struct reporter;
  * cancelled and flush and complete return at once. */
 struct reporter *reporter_start(const char *server_url, int64_t workload_id, const char *token,
 				int64_t seq_start, const volatile bool *abandon);
-/* Queues an event; steals payload. Any thread. */
+/* Builds the mask of secrets (an object name → value, borrowed for the
+ * call; see secret_mask_new in queue/secrets.h): every string of every
+ * event queued afterwards, and the completion's reason, goes out masked.
+ * Call once, before the first reporter_add. */
+void reporter_mask(struct reporter *r, json_t *secrets);
+/* Queues an event, masking every string of payload first; steals
+ * payload. Any thread. */
 void reporter_add(struct reporter *r, const char *type, json_t *payload);
 /* True once the server said the workload is cancelled, or it was abandoned. */
 bool reporter_cancelled(struct reporter *r);

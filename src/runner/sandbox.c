@@ -175,14 +175,19 @@ static void reap_stale(const char *root)
 			log_warn("sandbox: removing '%s' left by runner %ld", de->d_name, (long)pid);
 			sandbox_gvisor_reap(root, de->d_name);
 			sandbox_cgroups_remove(de->d_name);
-			char *claim = xasprintf("%s/claim", dir);
-			char uid_path[PATH_MAX] = "";
-			ssize_t n = readlink(claim, uid_path, sizeof(uid_path) - 1);
-			if (n > 0) {
-				uid_path[n] = 0;
-				unlink(uid_path);
+			/* its slirp4netns ended with the runner (its exit pipe
+			 * closed); the uids it held are free again */
+			const char *links[] = { "claim", "claim-net" };
+			for (size_t i = 0; i < 2; i++) {
+				char *claim = xasprintf("%s/%s", dir, links[i]);
+				char uid_path[PATH_MAX] = "";
+				ssize_t n = readlink(claim, uid_path, sizeof(uid_path) - 1);
+				if (n > 0) {
+					uid_path[n] = 0;
+					unlink(uid_path);
+				}
+				free(claim);
 			}
-			free(claim);
 			rm_rf(dir);
 		}
 		free(owner);
@@ -238,29 +243,27 @@ done:
 	return rc;
 }
 
-/* Reserves a uid no other sandbox on this machine uses: a file in the
- * shared uids directory, created exclusively. */
-static int uid_claim(struct sandbox *sb, const char *root, struct err *e)
+int sandbox_uid_claim(const char *root, const char *dir, const char *link, uid_t *uid,
+		      char **claim, struct err *e)
 {
 	for (int attempt = 0; attempt < 64; attempt++) {
 		unsigned r;
 		random_bytes((unsigned char *)&r, sizeof(r));
-		uid_t uid = SANDBOX_UID_BASE + r % SANDBOX_UID_RANGE;
-		char *path = xasprintf("%s/uids/%u", root, (unsigned)uid);
+		uid_t u = SANDBOX_UID_BASE + r % SANDBOX_UID_RANGE;
+		char *path = xasprintf("%s/uids/%u", root, (unsigned)u);
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			free(path);
 			continue;
 		}
 		close(fd);
-		sb->uid = uid;
-		sb->gid = (gid_t)uid;
-		sb->uid_claim = path;
+		*uid = u;
+		*claim = path;
 		/* lets reap_stale release the claim of a dead runner */
-		char *link = xasprintf("%s/claim", sb->dir);
-		if (symlink(path, link))
+		char *l = xasprintf("%s/%s", dir, link);
+		if (symlink(path, l))
 			log_warn("sandbox: cannot record uid claim: %s", strerror(errno));
-		free(link);
+		free(l);
 		return 0;
 	}
 	return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot find a free sandbox uid");
@@ -399,6 +402,10 @@ int sandbox_detect(enum sandbox_kind *out, const char *setting, struct err *e)
 		*out = SANDBOX_NONE;
 		return 0;
 	}
+	/* a runner with a bad allow list does not start */
+	int rc = sandbox_net_allow_parse(getenv("PLUE_SANDBOX_ALLOW_NETS"), NULL, e);
+	if (rc)
+		return rc;
 	if (!strcmp(setting, "gvisor") || !strcmp(setting, "bwrap")) {
 		enum sandbox_kind k = !strcmp(setting, "gvisor") ? SANDBOX_GVISOR : SANDBOX_BWRAP;
 		struct err pe = { 0 };
@@ -464,6 +471,124 @@ static int workspace_init(struct sandbox *sb, const char *dir, struct err *e)
 	return 0;
 }
 
+/* ---- the sandbox's /etc ---- */
+
+/* What of the host's /etc a sandbox sees, each where the host has it: a
+ * symbolic link is copied, a file or directory is bound read-only. The
+ * rest of the sandbox's /etc is its own (sandbox_etc_build); see
+ * sandbox.h for why these. */
+static const char *const etc_from_host[] = {
+	"alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "os-release",
+	"protocols", "services", "ssl/certs", "ssl/openssl.cnf", "timezone",
+};
+
+/* Creates path with exactly these bytes and mode. */
+static int etc_write(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	size_t len = strlen(text);
+	while (len) {
+		ssize_t n = write(fd, text, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		text += n;
+		len -= (size_t)n;
+	}
+	return close(fd);
+}
+
+int sandbox_etc_build(struct sandbox *sb, struct err *e)
+{
+	int rc = 0;
+	struct sandbox_argv binds = { 0 };
+	char *etc = xasprintf("%s/etc", sb->dir);
+	char path[PATH_MAX], target[PATH_MAX];
+	/* the sandbox's own accounts: its uid has a name (whoami, id -un, and
+	 * programs that look themselves up — bash does at every start — find
+	 * it in /etc/passwd instead of loading the systemd NSS module), and the
+	 * host's accounts are not listed */
+	char passwd[256], group[128];
+	snprintf(passwd, sizeof(passwd),
+		 "root:x:0:0:root:/root:/bin/bash\n"
+		 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+		 "runner:x:%u:%u:Plue step:/tmp:/bin/bash\n",
+		 (unsigned)sb->uid, (unsigned)sb->gid);
+	snprintf(group, sizeof(group), "root:x:0:\nnogroup:x:65534:\nrunner:x:%u:\n",
+		 (unsigned)sb->gid);
+	const struct {
+		const char *name, *text;
+		bool want;
+	} own[] = {
+		{ "passwd", passwd, true },
+		{ "group", group, true },
+		{ "nsswitch.conf",
+		  "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
+		  "networks: files\nprotocols: files\nservices: files\n",
+		  true },
+		{ "hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tplue\n::1\tlocalhost ip6-localhost "
+			   "ip6-loopback\n",
+		  true },
+		/* slirp4netns answers DNS there (sandbox_net.c) */
+		{ "resolv.conf", "nameserver 10.0.2.3\n", sb->limits.network },
+		/* every program loads the statx shim (sandbox_gvisor.c) */
+		{ "ld.so.preload", SANDBOX_STATX_SHIM "\n", sb->kind == SANDBOX_GVISOR },
+	};
+	/* 0755: bubblewrap runs as the sandbox's uid */
+	if (mkdir(etc, 0755) || chmod(etc, 0755))
+		goto fail;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		if (!own[i].want)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", etc, own[i].name);
+		if (etc_write(path, own[i].text, 0444))
+			goto fail;
+	}
+	for (size_t i = 0; i < sizeof(etc_from_host) / sizeof(etc_from_host[0]); i++) {
+		const char *name = etc_from_host[i];
+		char host[PATH_MAX];
+		struct stat st;
+		snprintf(host, sizeof(host), "/etc/%s", name);
+		if (lstat(host, &st))
+			continue;
+		const char *slash = strchr(name, '/');
+		if (slash) {
+			/* the parent (ssl) is the sandbox's own directory */
+			snprintf(path, sizeof(path), "%s/%.*s", etc, (int)(slash - name), name);
+			if (mkdir(path, 0755) && errno != EEXIST)
+				goto fail;
+		}
+		snprintf(path, sizeof(path), "%s/%s", etc, name);
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t n = readlink(host, target, sizeof(target) - 1);
+			if (n <= 0)
+				continue;
+			target[n] = 0;
+			if (symlink(target, path))
+				goto fail;
+		} else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+			/* the mount point */
+			if (S_ISDIR(st.st_mode) ? mkdir(path, 0755) : etc_write(path, "", 0444))
+				goto fail;
+			sandbox_argv_add(&binds, host);
+		}
+	}
+	sb->etc_binds = sandbox_argv_detach(&binds);
+	goto done;
+fail:
+	rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot build /etc of '%s': %s",
+		     sb->id, strerror(errno));
+done:
+	sandbox_argv_free(binds.v);
+	free(etc);
+	return rc;
+}
+
 int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *workspace_dir,
 		   const struct sandbox_limits *defaults, struct err *e)
 {
@@ -473,6 +598,7 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 	*out = NULL;
 	sb->kind = kind;
 	sb->agent_in = sb->agent_out = -1;
+	sb->net_fd = sb->net_exit = sb->net_userns_fd = -1;
 	sb->limits = (struct sandbox_limits){
 		.memory_bytes = SANDBOX_DEFAULT_MEMORY,
 		.max_procs = SANDBOX_DEFAULT_PROCS,
@@ -506,8 +632,9 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 	}
 	free(owner);
 	if (kind != SANDBOX_NONE && geteuid() == 0) {
-		if ((rc = uid_claim(sb, root, e)))
+		if ((rc = sandbox_uid_claim(root, sb->dir, "claim", &sb->uid, &sb->uid_claim, e)))
 			goto done;
+		sb->gid = (gid_t)sb->uid;
 	} else {
 		sb->uid = geteuid();
 		sb->gid = getegid();
@@ -530,6 +657,12 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 		 * image stays reachable through /proc */
 		sb->helper = xasprintf("/proc/%ld/exe", (long)getpid());
 	}
+	/* a network of the sandbox's own, and its own /etc; under none the
+	 * command has the host's (development only) */
+	if (kind != SANDBOX_NONE && sb->limits.network && (rc = sandbox_net_start(sb, e)))
+		goto done;
+	if (kind != SANDBOX_NONE && (rc = sandbox_etc_build(sb, e)))
+		goto done;
 	switch (kind) {
 	case SANDBOX_GVISOR:
 		rc = sandbox_gvisor_start(sb, e);
@@ -563,6 +696,7 @@ void sandbox_destroy(struct sandbox *sb)
 		return;
 	if (sb->kind == SANDBOX_GVISOR && sb->id && sb->dir)
 		sandbox_gvisor_stop(sb);
+	sandbox_net_stop(sb);
 	for (size_t i = 0; i < sb->npgids; i++)
 		kill(-sb->pgids[i], SIGKILL);
 	if (sb->id && (sb->cg_memory || sb->cg_pids || sb->kind == SANDBOX_GVISOR))
@@ -571,7 +705,11 @@ void sandbox_destroy(struct sandbox *sb)
 		rm_rf(sb->dir);
 	if (sb->uid_claim)
 		unlink(sb->uid_claim);
+	if (sb->net_uid_claim)
+		unlink(sb->net_uid_claim);
 	free(sb->uid_claim);
+	free(sb->net_uid_claim);
+	sandbox_argv_free(sb->etc_binds);
 	free(sb->cg_memory);
 	free(sb->cg_pids);
 	free(sb->bind_ws);
@@ -910,6 +1048,15 @@ static void __attribute__((noreturn))
 child_exec(const struct sandbox_spawn *sp, int in_fd, int out_fd, int err_fd)
 {
 	static const char msg[] = "sandbox: cannot start the command\n";
+	/* the identity is the runner's own after joining a user namespace of
+	 * its uid (where it is root) */
+	bool switch_id = sp->uid != geteuid() || sp->gid != getegid();
+	/* before anything else: the namespaces are among the inherited
+	 * descriptors that go below */
+	if (sp->userns_fd >= 0 && setns(sp->userns_fd, CLONE_NEWUSER))
+		goto fail;
+	if (sp->netns_fd >= 0 && setns(sp->netns_fd, CLONE_NEWNET))
+		goto fail;
 	dup2(in_fd, 0);
 	dup2(out_fd, 1);
 	dup2(err_fd, 2);
@@ -939,7 +1086,7 @@ child_exec(const struct sandbox_spawn *sp, int in_fd, int out_fd, int err_fd)
 	}
 	if (sp->chdir && chdir(sp->chdir))
 		goto fail;
-	if (sp->uid != geteuid() || sp->gid != getegid()) {
+	if (switch_id) {
 		if (setgroups(0, NULL) || setgid(sp->gid) || setuid(sp->uid))
 			goto fail;
 	}
@@ -1100,7 +1247,7 @@ int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandb
 		 struct err *e)
 {
 	int rc;
-	struct sandbox_spawn sp = { 0 };
+	struct sandbox_spawn sp = { .netns_fd = -1, .userns_fd = -1 };
 	struct sandbox_limits lim = sb->limits;
 	memset(res, 0, sizeof(*res));
 	if (!cmd->argv || !cmd->argv[0] || !*cmd->argv[0])

@@ -11,14 +11,39 @@
  *   sandbox_exec(sb, &cmd, &res, &e);                     once per step
  *   sandbox_destroy(sb);                                  after the workload
  *
- * Inside, a command sees: a read-only root made of the host's /usr, /etc
- * and the merged-/usr links (/bin, /lib, /lib64, /sbin) — nothing else of
- * the host, so neither the server's data directory nor other workspaces
- * exist there; the workspace read-write at /workspace; a private writable
- * /tmp that lives as long as the sandbox; /proc and a minimal /dev; no
- * network but loopback unless the sandbox was created with network; a
- * non-root uid/gid unique to the sandbox; only the environment the caller
- * passes plus PATH and HOME. docs/sandbox.md says what is enforced how.
+ * Inside, a command sees: a read-only root made of the host's /usr and the
+ * merged-/usr links (/bin, /lib, /lib64, /sbin), and an /etc of the
+ * sandbox's own (below) — nothing else of the host, so neither the server's
+ * data directory nor other workspaces exist there; the workspace read-write
+ * at /workspace; a private writable /tmp that lives as long as the sandbox;
+ * /proc and a minimal /dev, no sysfs; no network but loopback unless the
+ * sandbox was created with network (below); a non-root uid/gid unique to
+ * the sandbox; only the environment the caller passes plus PATH and HOME.
+ * docs/sandbox.md says what is enforced how.
+ *
+ * /etc, read-only, is exactly:
+ *   - the sandbox's own passwd, group (root, nobody and "runner", the
+ *     command's uid, home /tmp), nsswitch.conf (files, and dns for hosts),
+ *     hosts (localhost and the hostname "plue");
+ *   - resolv.conf naming the sandbox's DNS (10.0.2.3), with network only;
+ *   - ld.so.preload naming the statx shim, under gVisor only;
+ *   - from the host, each where the host has it: alternatives (the links
+ *     behind cc, awk, editor, java, ...), ld.so.cache, ld.so.conf and
+ *     ld.so.conf.d (the loader and the linker), localtime and timezone,
+ *     os-release, protocols and services (getprotobyname and friends:
+ *     perl's sockets), ssl/certs and ssl/openssl.cnf (TLS trust for
+ *     OpenSSL, curl, git, python).
+ * Nothing else: not the host's accounts, shadow, gitconfig, npmrc, pip.conf,
+ * ssh configuration, machine-id or resolv.conf.
+ *
+ * Network, when granted: the sandbox has a network namespace of its own
+ * (interfaces lo and tap0, 10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3)
+ * whose only way out is slirp4netns, and slirp4netns refuses the host's own
+ * addresses, loopback, link-local (the metadata address 169.254.169.254),
+ * private and other special ranges, except DNS to the host's nameservers
+ * and the networks the operator lists in PLUE_SANDBOX_ALLOW_NETS (addresses
+ * or CIDRs, comma-separated). A refused connection fails at once as
+ * "connection refused". SANDBOX_NONE keeps the host's network.
  *
  * A command runs in its own session; timeout, cancel and the output cap
  * kill that session's processes. Processes a command leaves running in the
@@ -52,7 +77,8 @@ enum sandbox_kind {
  * fails (ERR_UNAVAILABLE, with the reason) if it does not work here. "none"
  * never fails and logs a loud warning. Probing takes a few hundred
  * milliseconds: call once per process and keep the answer. Returns 0,
- * ERR_INVALID for an unknown setting or ERR_UNAVAILABLE. */
+ * ERR_INVALID for an unknown setting or a PLUE_SANDBOX_ALLOW_NETS that does
+ * not parse (slug "invalid_setting"), or ERR_UNAVAILABLE. */
 int sandbox_detect(enum sandbox_kind *out, const char *setting, struct err *e);
 
 /* "gvisor", "bwrap" or "none" (for logs and a run's metadata). */
@@ -69,8 +95,9 @@ struct sandbox_limits {
 	int64_t output_bytes; /* stdout + stderr bytes per command; past it the
 	                         command is killed and output_truncated is set */
 	int timeout_ms;       /* wall time per command; past it it is killed */
-	bool network;         /* sandbox_create only: a network namespace with
-	                         the host's connectivity instead of loopback
+	bool network;         /* sandbox_create only: a network of the
+	                         sandbox's own that reaches the outside but
+	                         not the host (see above) instead of loopback
 	                         only. Fixed for the sandbox's lifetime; a
 	                         command asking for network in a sandbox made
 	                         without it fails with ERR_PERM. */
@@ -143,8 +170,9 @@ struct sandbox;
  * when this returns (its exec agent waits; commands then only pay for a
  * fork and exec inside it); for bubblewrap it prepares the sandbox's
  * private state. The workspace is handed to the sandbox's uid (mode 0700).
- * Returns 0, ERR_INVALID (bad workspace) or ERR_UNAVAILABLE (the sandbox
- * would not start; the message says why). *out is NULL on failure. */
+ * Returns 0, ERR_INVALID (bad workspace, or a bad PLUE_SANDBOX_ALLOW_NETS
+ * for a sandbox with network) or ERR_UNAVAILABLE (the sandbox would not
+ * start; the message says why). *out is NULL on failure. */
 int sandbox_create(struct sandbox **out, enum sandbox_kind kind,
                    const char *workspace_dir,
                    const struct sandbox_limits *defaults, struct err *e);
@@ -181,8 +209,9 @@ uid_t sandbox_uid(const struct sandbox *sb);
 gid_t sandbox_gid(const struct sandbox *sb);
 
 /* Kills everything still running in the sandbox, removes the gVisor
- * container and the sandbox's private state (/tmp, bundle). The workspace
- * directory is left for the caller to remove. Accepts NULL. */
+ * container, stops its network (slirp4netns) and removes the sandbox's
+ * private state (/tmp, bundle, /etc). The workspace directory is left for
+ * the caller to remove. Accepts NULL. */
 void sandbox_destroy(struct sandbox *sb);
 
 #endif

@@ -1,12 +1,15 @@
 /* sandbox_bwrap.c — the bubblewrap backend: every command runs in fresh
  * namespaces (user, pid, network, ipc, uts, cgroup, mount) with the same
- * view as under gVisor: /usr and /etc read-only, the merged-/usr links, the
- * workspace at /workspace, the sandbox's private /tmp, /proc and a minimal
- * /dev, no network unless granted. bwrap runs unprivileged as the sandbox's
- * uid, so the paths it binds must be reachable by that uid; the workspace
- * (often under the runner's private data directory) and the helper are
- * therefore first bound, as root, onto points in the sandbox's state
- * directory, in a mount namespace private to the command's process.
+ * view as under gVisor: /usr read-only, the sandbox's own /etc with the few
+ * host entries it lists, the merged-/usr links, the workspace at
+ * /workspace, the sandbox's private /tmp, /proc and a minimal /dev, no
+ * network unless granted; granted network is the sandbox's own network
+ * namespace (sandbox_net.c), which the command's process joins before it
+ * runs bwrap, instead of a fresh one. bwrap runs unprivileged as the
+ * sandbox's uid, so the paths it binds must be reachable by that uid; the
+ * workspace (often under the runner's private data directory) and the
+ * helper are therefore first bound, as root, onto points in the sandbox's
+ * state directory, in a mount namespace private to the command's process.
  *
  * As root on cgroup v1, every command of the sandbox also runs in a memory
  * and a pids cgroup of the sandbox (nested in the runner's own): the
@@ -169,7 +172,9 @@ int sandbox_bwrap_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	sandbox_argv_add(&a, "bwrap");
 	sandbox_argv_add(&a, "--unshare-all");
 	sandbox_argv_add(&a, "--unshare-user");
-	if (sb->limits.network)
+	/* the process joins the sandbox's network namespace before bwrap runs
+	 * (sp->netns_fd), which keeps it */
+	if (sb->net_fd >= 0)
 		sandbox_argv_add(&a, "--share-net");
 	sandbox_argv_add(&a, "--disable-userns");
 	sandbox_argv_add(&a, "--die-with-parent");
@@ -204,9 +209,16 @@ int sandbox_bwrap_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		}
 		sandbox_argv_add(&a, host);
 	}
+	/* the sandbox's own /etc and the host entries bound over it
+	 * (sandbox_etc_build) */
 	sandbox_argv_add(&a, "--ro-bind");
+	sandbox_argv_addf(&a, "%s/etc", sb->dir);
 	sandbox_argv_add(&a, "/etc");
-	sandbox_argv_add(&a, "/etc");
+	for (char **p = sb->etc_binds; p && *p; p++) {
+		sandbox_argv_add(&a, "--ro-bind");
+		sandbox_argv_add(&a, *p);
+		sandbox_argv_add(&a, *p);
+	}
 	sandbox_argv_add(&a, "--proc");
 	sandbox_argv_add(&a, "/proc");
 	sandbox_argv_add(&a, "--dev");
@@ -249,6 +261,8 @@ int sandbox_bwrap_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		sp->binds[1][1] = xstrdup(sb->bind_helper);
 		sp->nbinds = 2;
 	}
+	sp->netns_fd = sb->net_fd;
+	sp->userns_fd = sb->net_userns_fd;
 	sp->uid = sb->uid;
 	sp->gid = sb->gid;
 	/* killing bwrap ends its pid namespace, and with it everything inside */

@@ -6,12 +6,16 @@
  * a `runsc exec`.
  *
  * The root filesystem is a skeleton directory of mount points: the host's
- * /usr and /etc bound read-only, the merged-/usr links (/bin -> usr/bin, ...)
- * copied as links, the runner's executable read-only at SANDBOX_HELPER_PATH
- * (the agent), the workspace bound read-write at /workspace, a tmpfs at
- * /tmp. Nothing else of the host is visible. The whole sandbox sits in
- * cgroups named after it, nested in the runner's own, with a memory and
- * pids ceiling as a backstop for the per-process limits the agent sets. */
+ * /usr bound read-only, the merged-/usr links (/bin -> usr/bin, ...) copied
+ * as links, the sandbox's own /etc (sandbox_etc_build) with the few host
+ * entries it lists bound read-only over it, the runner's executable
+ * read-only at SANDBOX_HELPER_PATH (the agent), the workspace bound
+ * read-write at /workspace, a tmpfs at /tmp, an empty read-only /sys.
+ * Nothing else of the host is visible. With network the sandbox uses the
+ * host kernel's network stack (runsc --network=host) inside the network
+ * namespace sandbox_net.c made for it. The whole sandbox sits in cgroups
+ * named after it, nested in the runner's own, with a memory and pids
+ * ceiling as a backstop for the per-process limits the agent sets. */
 #include "runner/sandbox_impl.h"
 
 #include "base/log.h"
@@ -56,8 +60,13 @@ static void runsc_args(struct sandbox_argv *a, const char *state_root, bool netw
 	char *root = sandbox_gvisor_root(state_root);
 	sandbox_argv_add(a, "runsc");
 	sandbox_argv_addf(a, "--root=%s", root);
-	/* "host" hands the sandbox the host's network through gVisor's
-	 * syscall layer; "none" leaves loopback only */
+	/* "host" hands the sandbox the host kernel's network stack through
+	 * gVisor's syscall layer, in the network namespace of the OCI spec
+	 * (the sandbox's own, see sandbox_gvisor_start); "none" leaves a
+	 * loopback of gVisor's own. gVisor's own stack ("sandbox") would take
+	 * over the namespace's interface, but this runsc refuses to start it
+	 * on kernels that show /proc/sys/net/core/rmem_default in every
+	 * namespace (it takes any namespace for the host's) */
 	sandbox_argv_addf(a, "--network=%s", network ? "host" : "none");
 	free(root);
 }
@@ -73,7 +82,6 @@ static json_t *bind_mount(const char *dst, const char *src, bool rw)
  * and stat fail in gVisor; every program in the sandbox preloads the shim
  * through /etc/ld.so.preload, which drops that flag. */
 extern const unsigned char sandbox_statx_shim[], sandbox_statx_shim_end[];
-#define SHIM_PATH "/.plue/statx.so"
 
 /* Creates path with exactly these bytes and mode. */
 static int write_file(const char *path, const void *data, size_t len, mode_t mode)
@@ -99,7 +107,8 @@ static int write_file(const char *path, const void *data, size_t len, mode_t mod
 /* Makes the skeleton root and the mount list. */
 static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, struct err *e)
 {
-	const char *dirs[] = { "", "/usr", "/etc", "/proc", "/dev", "/tmp", "/workspace", "/.plue" };
+	const char *dirs[] = { "", "/usr", "/etc", "/proc", "/dev", "/sys", "/tmp", "/workspace",
+			       "/.plue" };
 	char path[PATH_MAX];
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", rootfs, dirs[i]);
@@ -127,42 +136,17 @@ static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, 
 			json_array_append_new(mounts, bind_mount(host, host, false));
 		}
 	}
-	json_array_append_new(mounts, bind_mount("/etc", "/etc", false));
-	/* the shim lives in the skeleton; /etc/ld.so.preload naming it is a file
-	 * mounted into the host's /etc (gVisor makes the mount point) */
-	snprintf(path, sizeof(path), "%s%s", rootfs, SHIM_PATH);
+	/* the sandbox's own /etc, with the host's entries it lists bound over
+	 * it (sandbox_etc_build); its ld.so.preload names the shim, which lives
+	 * in the skeleton */
+	snprintf(path, sizeof(path), "%s/etc", sb->dir);
+	json_array_append_new(mounts, bind_mount("/etc", path, false));
+	for (char **p = sb->etc_binds; p && *p; p++)
+		json_array_append_new(mounts, bind_mount(*p, *p, false));
+	snprintf(path, sizeof(path), "%s%s", rootfs, SANDBOX_STATX_SHIM);
 	if (write_file(path, sandbox_statx_shim,
 		       (size_t)(sandbox_statx_shim_end - sandbox_statx_shim), 0444))
 		goto fail;
-	char preload[PATH_MAX];
-	snprintf(preload, sizeof(preload), "%s/ld.so.preload", sb->dir);
-	if (write_file(preload, SHIM_PATH "\n", strlen(SHIM_PATH "\n"), 0444))
-		goto fail;
-	json_array_append_new(mounts, bind_mount("/etc/ld.so.preload", preload, false));
-	/* the sandbox's own account files: its uid has a name (whoami, id -un,
-	 * and programs that look themselves up — bash does at every start —
-	 * find it in /etc/passwd instead of loading the systemd NSS module),
-	 * and the host's accounts are not listed */
-	char passwd[256], group[128];
-	snprintf(passwd, sizeof(passwd),
-		 "root:x:0:0:root:/root:/bin/bash\n"
-		 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
-		 "runner:x:%u:%u:Plue step:/tmp:/bin/bash\n",
-		 (unsigned)sb->uid, (unsigned)sb->gid);
-	snprintf(group, sizeof(group), "root:x:0:\nnogroup:x:65534:\nrunner:x:%u:\n",
-		 (unsigned)sb->gid);
-	const char *nss = "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
-			  "networks: files\nprotocols: files\nservices: files\n";
-	const struct { const char *name, *text; } etc[] = {
-		{ "passwd", passwd }, { "group", group }, { "nsswitch.conf", nss } };
-	for (size_t i = 0; i < sizeof(etc) / sizeof(etc[0]); i++) {
-		char host[PATH_MAX], inside[64];
-		snprintf(host, sizeof(host), "%s/etc-%s", sb->dir, etc[i].name);
-		snprintf(inside, sizeof(inside), "/etc/%s", etc[i].name);
-		if (write_file(host, etc[i].text, strlen(etc[i].text), 0444))
-			goto fail;
-		json_array_append_new(mounts, bind_mount(inside, host, false));
-	}
 	/* the agent: the runner's own executable (a file onto a file) */
 	snprintf(path, sizeof(path), "%s%s", rootfs, SANDBOX_HELPER_PATH);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
@@ -179,6 +163,12 @@ static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, 
 	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", "/tmp",
 						"type", "tmpfs", "source", "tmpfs", "options",
 						"nosuid", "nodev", "mode=1777"));
+	/* runsc mounts its own sysfs where the spec has nothing at /sys; an
+	 * empty read-only tmpfs keeps it out (no sysfs, like bubblewrap) */
+	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s,s]}", "destination",
+						"/sys", "type", "tmpfs", "source", "tmpfs", "options",
+						"ro", "nosuid", "nodev", "noexec", "mode=555",
+						"size=4k"));
 	return 0;
 fail:
 	return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot build the root of '%s': %s",
@@ -304,10 +294,15 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 		"resources", "memory", "limit", (json_int_t)(sb->limits.memory_bytes + GVISOR_OVERHEAD),
 		"pids", "limit", (json_int_t)(4LL * sb->limits.max_procs + 512));
 	mounts = NULL;
-	if (doc && sb->limits.network) {
-		/* --network=host uses the runner's namespace: no new one */
+	if (doc && sb->net_fd >= 0) {
+		/* the sandbox's own network namespace (sandbox_net.c), which runsc
+		 * joins before it starts the sandbox: held open by this process,
+		 * which outlives the runsc run that opens it */
 		json_t *ns = json_object_get(json_object_get(doc, "linux"), "namespaces");
-		json_array_remove(ns, json_array_size(ns) - 1);
+		json_t *net = json_array_get(ns, json_array_size(ns) - 1);
+		char *nspath = xasprintf("/proc/%ld/fd/%d", (long)getpid(), sb->net_fd);
+		json_object_set_new(net, "path", json_string(nspath));
+		free(nspath);
 	}
 	if (!doc) {
 		rc = err_set(e, ERR_INTERNAL, "sandbox_config", "cannot build the OCI configuration");

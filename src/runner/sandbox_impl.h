@@ -17,6 +17,9 @@
 #define SANDBOX_WORKSPACE "/workspace"
 /* PATH when the caller passes none. */
 #define SANDBOX_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* The statx shim inside a gVisor sandbox, named in its /etc/ld.so.preload
+ * (see sandbox_gvisor.c). */
+#define SANDBOX_STATX_SHIM "/.plue/statx.so"
 
 struct sandbox {
 	enum sandbox_kind kind;
@@ -43,6 +46,16 @@ struct sandbox {
 	int agent_out;   /* frames from the agent (its stdout) */
 	uint32_t agent_seq; /* id of the last command sent */
 	struct buf *agent_rbuf; /* bytes read from agent_out, not yet a frame */
+	char **etc_binds; /* host paths under /etc bound read-only at the same
+	                     place over the sandbox's own /etc (NULL-terminated) */
+	/* network (sandbox_net.c), when limits.network: */
+	int net_fd;      /* the sandbox's network namespace, -1 without */
+	int net_userns_fd; /* a runner that is not root: the user namespace
+	                      that owns it, which a command joins first; -1 */
+	pid_t net_pid;   /* slirp4netns, its only way out */
+	int net_exit;    /* slirp4netns ends when this pipe closes */
+	uid_t net_uid;   /* slirp4netns runs as this uid */
+	char *net_uid_claim; /* reserves net_uid, or NULL */
 };
 
 /* How one command is started under bubblewrap and none: argv/envp of the
@@ -60,6 +73,10 @@ struct sandbox_spawn {
 	 * its own before it switches identity; only as root */
 	char *binds[4][2];
 	int nbinds;
+	int netns_fd;    /* a network namespace the child joins first (the
+	                    sandbox's, an fd it inherits), or -1 */
+	int userns_fd;   /* and the user namespace that owns it, joined before
+	                    it when the runner is not root, or -1 */
 	char *cgroup_procs[2]; /* cgroup.procs files the child joins first */
 	bool kill_group; /* kill by process group (the child is a session
 	                    leader) instead of signalling the child alone */
@@ -161,6 +178,36 @@ bool sandbox_bwrap_limit_hit(struct sandbox *sb);
 /* Removes what is left of the cgroups named id (a sandbox of this or a dead
  * runner) in every cgroup v1 hierarchy this process is in. */
 void sandbox_cgroups_remove(const char *id);
+
+/* Reserves a uid no other sandbox on this machine uses (a file in the
+ * state root's uids directory, created exclusively) and records the claim
+ * as the symbolic link dir/link, so that the stale-sandbox reaper can
+ * release it. *claim is the file to unlink when done. Returns 0 or
+ * ERR_UNAVAILABLE. */
+int sandbox_uid_claim(const char *state_root, const char *dir, const char *link, uid_t *uid,
+                      char **claim, struct err *e);
+
+/* The sandbox's own /etc (sandbox.c): writes sb->dir/etc — passwd, group
+ * and nsswitch.conf naming the sandbox's uid, hosts, resolv.conf with
+ * network, ld.so.preload under gVisor — with the host's entries listed in
+ * sandbox.h copied (symbolic links) or prepared as mount points, and fills
+ * sb->etc_binds with the host paths the backend binds over them. Returns 0
+ * or ERR_UNAVAILABLE. */
+int sandbox_etc_build(struct sandbox *sb, struct err *e);
+
+/* The network (sandbox_net.c). */
+/* Checks the operator's allow list (PLUE_SANDBOX_ALLOW_NETS: addresses or
+ * CIDRs separated by commas; NULL or empty allows nothing more) and, when
+ * out is not NULL, gives it back without blanks (caller frees). Returns 0
+ * or ERR_INVALID. */
+int sandbox_net_allow_parse(const char *setting, char **out, struct err *e);
+/* Gives sb a network namespace of its own connected to the outside by
+ * slirp4netns with the destination filter preloaded (sb->net_fd,
+ * sb->net_pid); returns once the network is up. Returns 0, ERR_INVALID (a
+ * bad PLUE_SANDBOX_ALLOW_NETS) or ERR_UNAVAILABLE. */
+int sandbox_net_start(struct sandbox *sb, struct err *e);
+/* Stops slirp4netns and lets go of the namespace. Safe to call twice. */
+void sandbox_net_stop(struct sandbox *sb);
 
 /* The common state root (created on first use): PLUE_SANDBOX_DIR, or a
  * private directory under /run (root) or the temporary directory. */

@@ -696,6 +696,9 @@ struct eval {
 
 static json_t *eval(struct eval *ev, const struct node *n);
 
+/* A runtime error. It quotes the expression's source (the workflow's
+ * text), never a value the evaluation produced: that may be a secret, and
+ * a cut quote of one would slip past masking. */
 static int rt_fail(struct eval *ev, const char *what)
 {
 	ev->failed = true;
@@ -812,8 +815,11 @@ static json_t *call(struct eval *ev, const struct node *n)
 		json_error_t je;
 		r = json_loads(s0, JSON_DECODE_ANY, &je);
 		if (!r) {
+			/* jansson's text quotes the input, which may be a secret:
+			 * say only where it went wrong */
 			char what[160];
-			snprintf(what, sizeof(what), "fromJSON() input is not JSON: %s", je.text);
+			snprintf(what, sizeof(what), "fromJSON() input is not valid JSON (at offset %d)",
+				 je.position);
 			rt_fail(ev, what);
 		}
 		break;
@@ -992,7 +998,11 @@ done:
 	return rc;
 }
 
-int expr_interpolate(char **out, const char *text, const struct expr_ctx *ctx, struct err *e)
+/* The loop of expr_interpolate and expr_interpolate_vars: with vars NULL
+ * each value is pasted into the text, else the text gets a reference to a
+ * variable that holds it. */
+static int interpolate(char **out, json_t *vars, const char *prefix, const char *text,
+		       const struct expr_ctx *ctx, struct err *e)
 {
 	struct buf b = BUF_INIT;
 	struct arena *a = arena_new();
@@ -1023,7 +1033,14 @@ int expr_interpolate(char **out, const char *text, const struct expr_ctx *ctx, s
 			goto done;
 		}
 		char *s = expr_string(v);
-		buf_adds(&b, s);
+		if (vars) {
+			char name[64];
+			snprintf(name, sizeof(name), "%s%zu", prefix, json_object_size(vars) + 1);
+			json_object_set_new(vars, name, json_string(s));
+			buf_addf(&b, "${%s}", name);
+		} else {
+			buf_adds(&b, s);
+		}
 		free(s);
 		json_decref(v);
 		p = open + 3 + c + 2;
@@ -1033,6 +1050,17 @@ done:
 	buf_release(&b);
 	arena_free(a);
 	return rc;
+}
+
+int expr_interpolate(char **out, const char *text, const struct expr_ctx *ctx, struct err *e)
+{
+	return interpolate(out, NULL, NULL, text, ctx, e);
+}
+
+int expr_interpolate_vars(char **out, json_t *vars, const char *prefix, const char *text,
+			  const struct expr_ctx *ctx, struct err *e)
+{
+	return interpolate(out, vars, prefix, text, ctx, e);
 }
 
 int expr_check(const char *text, bool bare, size_t *offset, struct err *e)

@@ -49,7 +49,9 @@ struct expr_ctx {
  * to numbers. `&&` and `||` yield an operand, not a boolean. A missing
  * property is null, never an error. On success *out is a new reference
  * the caller decrefs. Returns 0, or ERR_INVALID ("invalid" slug) with a
- * message such as "expression 'a ==': unexpected end of expression". */
+ * message such as "expression 'a ==': unexpected end of expression".
+ * Messages quote the expression's source, never a value it evaluated (a
+ * value may be a secret). */
 int expr_eval(json_t **out, const char *expr, const struct expr_ctx *ctx, struct err *e);
 
 /* Evaluates an `if:` condition (with or without ${{ }}) to a boolean.
@@ -64,6 +66,20 @@ int expr_condition(bool *out, const char *cond, const struct expr_ctx *ctx, stru
  * and owned by the caller. Returns 0 or ERR_INVALID (e.g. an unclosed
  * "${{"). */
 int expr_interpolate(char **out, const char *text, const struct expr_ctx *ctx, struct err *e);
+
+/* The form of interpolation for shell scripts (a step's `run`): every
+ * "${{ expr }}" in text becomes a parameter expansion "${NAME}" where NAME
+ * is prefix followed by 1, 2, … in order of appearance (one per
+ * occurrence, prefix at most 40 bytes), and vars (a JSON object,
+ * borrowed; start it empty) receives NAME → the value's string form
+ * (expr_string). The caller passes vars to the script as environment
+ * variables: no value ever becomes part of the script's text, so a value
+ * cannot be code whatever it holds; bash expands the reference where it
+ * expands parameters (verbatim inside double quotes, split and globbed
+ * unquoted, not at all inside single quotes or a quoted heredoc). *out is
+ * malloc'd and owned by the caller. Returns 0 or ERR_INVALID. */
+int expr_interpolate_vars(char **out, json_t *vars, const char *prefix, const char *text,
+			  const struct expr_ctx *ctx, struct err *e);
 
 /* Checks the syntax of every ${{ }} in text (or of the bare expression
  * when bare is true) without evaluating, and that each name is one of the

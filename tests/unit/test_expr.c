@@ -189,12 +189,44 @@ static void test_errors(void **state)
 	fails("format('{x}', 'a')", "expression 'format('{x}', 'a')': format() has a malformed "
 				    "placeholder");
 
-	/* the tail of this message is jansson's */
-	json_t *v = NULL;
+	fails("fromJSON('{')", "expression 'fromJSON('{')': fromJSON() input is not valid JSON (at "
+			       "offset 1)");
+	fails("fromJSON('[1, xy]')", "expression 'fromJSON('[1, xy]')': fromJSON() input is not valid "
+				     "JSON (at offset 6)");
+}
+
+/* Runtime errors quote the expression's source, never a value it
+ * evaluated: that may be a secret. */
+static void test_errors_quote_no_value(void **state)
+{
+	static const char *const exprs[] = {
+		"fromJSON(secrets.TOKEN)",
+		"fromJSON(format('{{\"a\": {0}', secrets.TOKEN))",
+		"fromJSON(toJSON(secrets)) == fromJSON(secrets.token)",
+		"format(format('{0}}}', secrets.TOKEN))",
+		"format(format('{0}{{', secrets.TOKEN))",
+		"format(format('{0}{{1}}', secrets.TOKEN), 'x')",
+	};
+	for (size_t i = 0; i < sizeof(exprs) / sizeof(*exprs); i++) {
+		json_t *v = NULL;
+		struct err e = { 0 };
+		if (expr_eval(&v, exprs[i], &ctx, &e) != ERR_INVALID)
+			fail_msg("'%s' did not fail", exprs[i]);
+		if (strstr(e.msg, "s3cret"))
+			fail_msg("'%s' quoted the value: %s", exprs[i], e.msg);
+	}
+	/* the same through interpolation and conditions */
+	char *out = NULL;
 	struct err e = { 0 };
-	assert_int_equal(expr_eval(&v, "fromJSON('{')", &ctx, &e), ERR_INVALID);
-	const char *want = "expression 'fromJSON('{')': fromJSON() input is not JSON: ";
-	assert_memory_equal(e.msg, want, strlen(want));
+	assert_int_equal(expr_interpolate(&out, "x ${{ fromJSON(secrets.TOKEN) }}", &ctx, &e),
+			 ERR_INVALID);
+	assert_null(strstr(e.msg, "s3cret"));
+	bool go = false;
+	err_clear(&e);
+	assert_int_equal(expr_condition(&go, "fromJSON(secrets.TOKEN)", &ctx, &e), ERR_INVALID);
+	assert_null(strstr(e.msg, "s3cret"));
+	assert_string_equal(e.msg, "expression 'fromJSON(secrets.TOKEN)': fromJSON() input is not "
+				   "valid JSON (at offset 1)");
 }
 
 static void test_depth_limits(void **state)
@@ -308,6 +340,39 @@ static void test_interpolate(void **state)
 				   "repo, inputs, env, matrix, needs, secrets)");
 }
 
+/* The script form: values go to variables, the text only names them. */
+static void test_interpolate_vars(void **state)
+{
+	char *out = NULL;
+	struct err e = { 0 };
+	json_t *vars = json_object();
+	assert_int_equal(expr_interpolate_vars(&out, vars, "PLUE_EXPR_",
+					       "echo \"${{ matrix.cc }}\" '${{ format('\"; id; \"') }}' "
+					       "${{ matrix.n }}${{ null }} ${{ secrets.TOKEN }}",
+					       &ctx, &e),
+			 0);
+	assert_string_equal(out, "echo \"${PLUE_EXPR_1}\" '${PLUE_EXPR_2}' ${PLUE_EXPR_3}"
+				 "${PLUE_EXPR_4} ${PLUE_EXPR_5}");
+	assert_int_equal(json_object_size(vars), 5);
+	assert_string_equal(json_string_value(json_object_get(vars, "PLUE_EXPR_1")), "gcc");
+	assert_string_equal(json_string_value(json_object_get(vars, "PLUE_EXPR_2")), "\"; id; \"");
+	assert_string_equal(json_string_value(json_object_get(vars, "PLUE_EXPR_3")), "3");
+	assert_string_equal(json_string_value(json_object_get(vars, "PLUE_EXPR_4")), "");
+	assert_string_equal(json_string_value(json_object_get(vars, "PLUE_EXPR_5")), "s3cret");
+	free(out);
+	/* no expression: the text as it is, no variable */
+	json_object_clear(vars);
+	assert_int_equal(expr_interpolate_vars(&out, vars, "V", "echo $HOME", &ctx, &e), 0);
+	assert_string_equal(out, "echo $HOME");
+	assert_int_equal(json_object_size(vars), 0);
+	free(out);
+	out = (char *)1;
+	assert_int_equal(expr_interpolate_vars(&out, vars, "V", "x ${{ matrix.cc", &ctx, &e),
+			 ERR_INVALID);
+	assert_null(out);
+	json_decref(vars);
+}
+
 static void test_check(void **state)
 {
 	struct err e = { 0 };
@@ -385,9 +450,11 @@ int main(void)
 		cmocka_unit_test(test_operators),
 		cmocka_unit_test(test_functions),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_errors_quote_no_value),
 		cmocka_unit_test(test_depth_limits),
 		cmocka_unit_test(test_conditions),
 		cmocka_unit_test(test_interpolate),
+		cmocka_unit_test(test_interpolate_vars),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_truthy_and_string),
 		cmocka_unit_test(test_secret_refs),

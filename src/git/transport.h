@@ -1,0 +1,64 @@
+/* transport.h — what the git transports (smart HTTP in git/smart_http.c,
+ * SSH in ssh/ssh.c) share: how `git upload-pack`, `git receive-pack` and
+ * `git upload-archive` are spawned (argv, receive configuration, the
+ * pre-receive hook's environment), the ref-update commands read from a
+ * push's first pkt-lines, and how a push is recorded. One code path, so
+ * a push over SSH has exactly the effects of a push over HTTP. */
+#ifndef PLUE_GIT_TRANSPORT_H
+#define PLUE_GIT_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/buf.h"
+#include "db/db.h"
+#include "http/http.h"
+
+/* One "<old> <new> <ref>" command of a push. */
+struct git_ref_update {
+	char old_sha[41], new_sha[41];
+	char *ref; /* owned (malloc) */
+};
+
+/* The commands of one push, parsed incrementally from the bytes sent to
+ * receive-pack: fed everything, it stops at the flush that ends the list
+ * (or at anything that is not a pkt-line) and ignores the pack after it.
+ * At most 4096 commands are kept; parsing holds at most 1 MiB. */
+struct git_push_cmds {
+	bool done;
+	struct buf buf;
+	struct git_ref_update *cmds;
+	size_t n;
+};
+
+void git_push_cmds_init(struct git_push_cmds *p);
+/* Feeds bytes as they go to receive-pack (any split). */
+void git_push_cmds_feed(struct git_push_cmds *p, const char *data, size_t len);
+/* Frees what init and feed allocated; p may be reused after init. */
+void git_push_cmds_release(struct git_push_cmds *p);
+
+/* Spawns `git [-c ...] SERVICE [--stateless-rpc] PATH` for svc
+ * ("git-upload-pack", "git-receive-pack" or "git-upload-archive") on
+ * repo, with pipes for stdin (*in_fd), stdout (*out_fd) and stderr
+ * (*err_fd), all close-on-exec and blocking. A receive-pack runs with the
+ * hooks path (branch protection, cmd/hook.c), repo_store_receive_config,
+ * and PLUE_REPO_ID, PLUE_PUSHER_ID (pusher->user_id) and PLUE_DB in its
+ * environment; nothing else of the server's environment passes. protocol
+ * ("version=1" or "version=2", anything else ignored; NULL: v0) becomes
+ * GIT_PROTOCOL. Strings are allocated on a. Returns 0, or -1 with errno. */
+int git_service_spawn(struct arena *a, const struct repo *repo, const struct auth *pusher,
+		      const char *svc, bool stateless, const char *protocol, pid_t *pid,
+		      int *in_fd, int *out_fd, int *err_fd);
+
+/* Records a finished push on a worker's connection db: the commands that
+ * took effect (the ref now holds what was asked) update `branches`, write
+ * one `push` row in `events` per ref, move pull requests and record the
+ * pushed commits' pusher, all in one transaction followed by NOTIFY
+ * plue_events; a first push without the default branch makes its first
+ * branch the default. Failures are logged (the push itself has happened);
+ * db NULL logs that nothing was recorded. */
+void git_push_record(PGconn *db, const struct repo *repo, const struct auth *pusher,
+		     const struct git_push_cmds *p);
+
+#endif
