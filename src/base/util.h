@@ -41,6 +41,10 @@ int64_t now_unix(void);
  * owner file), or 0 when the file is missing or does not start with one. */
 pid_t pid_file_read(const char *path);
 
+/* Creates path (which must not exist) holding exactly len bytes of data,
+ * with mode. Returns 0, or -1 with errno (a partly written file stays). */
+int file_create(const char *path, const void *data, size_t len, mode_t mode);
+
 /* Constant-time comparison of two equal-length byte strings. */
 bool ct_equal(const void *a, const void *b, size_t n);
 

@@ -482,26 +482,6 @@ static const char *const etc_from_host[] = {
 	"protocols", "services", "ssl/certs", "ssl/openssl.cnf", "timezone",
 };
 
-/* Creates path with exactly these bytes and mode. */
-static int etc_write(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -1;
-	size_t len = strlen(text);
-	while (len) {
-		ssize_t n = write(fd, text, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		text += n;
-		len -= (size_t)n;
-	}
-	return close(fd);
-}
 
 int sandbox_etc_build(struct sandbox *sb, struct err *e)
 {
@@ -546,7 +526,7 @@ int sandbox_etc_build(struct sandbox *sb, struct err *e)
 		if (!own[i].want)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", etc, own[i].name);
-		if (etc_write(path, own[i].text, 0444))
+		if (file_create(path, own[i].text, strlen(own[i].text), 0444))
 			goto fail;
 	}
 	for (size_t i = 0; i < sizeof(etc_from_host) / sizeof(etc_from_host[0]); i++) {
@@ -573,7 +553,7 @@ int sandbox_etc_build(struct sandbox *sb, struct err *e)
 				goto fail;
 		} else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
 			/* the mount point */
-			if (S_ISDIR(st.st_mode) ? mkdir(path, 0755) : etc_write(path, "", 0444))
+			if (S_ISDIR(st.st_mode) ? mkdir(path, 0755) : file_create(path, "", 0, 0444))
 				goto fail;
 			sandbox_argv_add(&binds, host);
 		}

@@ -83,26 +83,6 @@ static json_t *bind_mount(const char *dst, const char *src, bool rw)
  * through /etc/ld.so.preload, which drops that flag. */
 extern const unsigned char sandbox_statx_shim[], sandbox_statx_shim_end[];
 
-/* Creates path with exactly these bytes and mode. */
-static int write_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -1;
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return close(fd);
-}
 
 /* Makes the skeleton root and the mount list. */
 static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, struct err *e)
@@ -144,7 +124,7 @@ static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, 
 	for (char **p = sb->etc_binds; p && *p; p++)
 		json_array_append_new(mounts, bind_mount(*p, *p, false));
 	snprintf(path, sizeof(path), "%s%s", rootfs, SANDBOX_STATX_SHIM);
-	if (write_file(path, sandbox_statx_shim,
+	if (file_create(path, sandbox_statx_shim,
 		       (size_t)(sandbox_statx_shim_end - sandbox_statx_shim), 0444))
 		goto fail;
 	/* the agent: the runner's own executable (a file onto a file) */

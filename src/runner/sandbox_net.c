@@ -125,27 +125,6 @@ done:
 	return rc;
 }
 
-/* Creates path with exactly these bytes, readable by everyone (slirp4netns
- * runs as another uid). */
-static int write_file(const char *path, const void *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-	if (fd < 0)
-		return -1;
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return close(fd);
-}
 
 /* Writes text into a /proc file of the calling process (async-signal-safe). */
 static int proc_write(const char *path, const char *text)
@@ -281,8 +260,9 @@ int sandbox_net_start(struct sandbox *sb, struct err *e)
 	/* the destination filter, preloaded into slirp4netns */
 	shim = xasprintf("%s/netfilter.so", sb->dir);
 	log = xasprintf("%s/slirp4netns.log", sb->dir);
-	if (write_file(shim, sandbox_netfilter_shim,
-		       (size_t)(sandbox_netfilter_shim_end - sandbox_netfilter_shim))) {
+	/* readable by everyone: slirp4netns runs as another uid */
+	if (file_create(shim, sandbox_netfilter_shim,
+			(size_t)(sandbox_netfilter_shim_end - sandbox_netfilter_shim), 0444)) {
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot write '%.200s': %s",
 			     shim, strerror(errno));
 		goto done;

@@ -55,7 +55,6 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t conns_cv = PTHREAD_COND_INITIALIZER;
 static struct conn *conns; /* live connections, under mu */
 static int nconns;
-static bool stopping;
 
 /* ---- host keys ---- */
 
@@ -481,15 +480,12 @@ static int pump(ssh_session s, ssh_channel ch, pid_t pid, int in_fd, int out_fd,
 			in_fd = -1;
 		}
 		struct pollfd pf[4];
-		int np = 0, is = -1, iw = -1, io = -1, ie = -1;
-		if (!in_eof && in_len < PUMP_CAP) {
-			is = np;
+		int np = 0, io = -1, ie = -1;
+		/* libssh has handed out all it had buffered (read above) */
+		if (!in_eof && in_len < PUMP_CAP)
 			pf[np++] = (struct pollfd){ ssh_get_fd(s), POLLIN, 0 };
-		}
-		if (in_len && in_fd >= 0) {
-			iw = np;
+		if (in_len && in_fd >= 0)
 			pf[np++] = (struct pollfd){ in_fd, POLLOUT, 0 };
-		}
 		if (out_open) {
 			io = np;
 			pf[np++] = (struct pollfd){ out_fd, POLLIN, 0 };
@@ -503,8 +499,6 @@ static int pump(ssh_session s, ssh_channel ch, pid_t pid, int in_fd, int out_fd,
 			broken = true;
 			break;
 		}
-		(void)is;
-		(void)iw;
 		if (pr == 0 && now_ms() - last > (int64_t)cfg.ssh_timeout * 1000) {
 			log_info("ssh: connection idle for %d s, closed", cfg.ssh_timeout);
 			broken = true;
@@ -819,7 +813,6 @@ int sshd_start(struct err *e)
 		rc = err_set(e, ERR_INTERNAL, NULL, "cannot create pipe");
 		goto done;
 	}
-	stopping = false;
 	if (pthread_create(&accept_thread, NULL, accept_main, NULL)) {
 		rc = err_set(e, ERR_INTERNAL, NULL, "cannot start the ssh accept thread");
 		goto done;
@@ -862,7 +855,6 @@ void sshd_stop(void)
 	listen_fd = -1;
 	/* wake every connection thread from its socket; each kills its child */
 	pthread_mutex_lock(&mu);
-	stopping = true;
 	for (struct conn *o = conns; o; o = o->next)
 		shutdown(o->fd, SHUT_RDWR);
 	struct timespec until;

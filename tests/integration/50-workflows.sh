@@ -13,17 +13,6 @@ BOB=$(new_user bob)
 api POST /api/repos "$ALICE" '{"name":"ci"}'
 expect_status 201 "create repo"
 
-# wait_run ID: until the run has finished; leaves it in BODY_OUT
-wait_run() {
-	local i
-	for i in $(seq 1 600); do
-		api GET "/api/runs/$1" "$ALICE"
-		case "$(json .status)" in success | failure | cancelled | skipped) return 0 ;; esac
-		sleep 0.1
-	done
-	fail "run $1 did not finish: ${BODY_OUT:0:400}"
-	return 1
-}
 
 # run_by_path PATH: the id of the newest run of a workflow file
 run_by_path() {

@@ -18,16 +18,6 @@ expect_status 201 "create repo"
 PG="host=$PLUE_DATA_DIR/pg dbname=plue user=plue"
 sql() { psql -qtAX "$PG" -c "$1"; }
 
-wait_run() {
-	local i
-	for i in $(seq 1 900); do
-		api GET "/api/runs/$1" "$ALICE"
-		case "$(json .status)" in success | failure | cancelled | skipped) return 0 ;; esac
-		sleep 0.1
-	done
-	fail "run $1 did not finish: ${BODY_OUT:0:400}"
-	return 1
-}
 # wait_log RUN TEXT: until the run's stored log has TEXT
 wait_log() {
 	local i

@@ -32,15 +32,6 @@ runs() {
 	sql "SELECT count(*) FROM workflow_runs w JOIN repositories r ON r.id = w.repo_id WHERE r.name = 'trig' AND w.workflow_path = '.plue/workflows/$1' AND ('${2:-}' = '' OR w.event_type = '${2:-}')"
 }
 latest() { sql "SELECT max(w.id) FROM workflow_runs w WHERE w.workflow_path = '.plue/workflows/$1'"; }
-wait_run() {
-	local i
-	for i in $(seq 1 600); do
-		api GET "/api/runs/$1" "$ALICE"
-		case "$(json .status)" in success | failure | cancelled | skipped) return 0 ;; esac
-		sleep 0.1
-	done
-	fail "run $1 did not finish: ${BODY_OUT:0:300}"
-}
 
 SRC="$T_DIR/src"
 git init -q "$SRC"

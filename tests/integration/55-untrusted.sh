@@ -51,15 +51,6 @@ settle() {
 }
 latest() { settle; sql "SELECT coalesce(max(id), 0) FROM workflow_runs WHERE workflow_path = '.plue/workflows/$1'"; }
 runs_of() { settle; sql "SELECT count(*) FROM workflow_runs WHERE workflow_path = '.plue/workflows/$1'"; }
-wait_run() {
-	local i
-	for i in $(seq 1 600); do
-		api GET "/api/runs/$1" "$ALICE"
-		case "$(json .status)" in success | failure | cancelled | skipped) return 0 ;; esac
-		sleep 0.1
-	done
-	fail "run $1 did not finish: ${BODY_OUT:0:300}"
-}
 workloads_of() { sql "SELECT count(*) FROM workloads w JOIN workflow_jobs j ON j.id = w.job_id WHERE j.run_id = $1"; }
 # no_secret WHAT TEXT: none of the forms of the secret is in TEXT
 no_secret() {

@@ -163,6 +163,20 @@ expect_error() {
 	fi
 }
 
+# wait_run ID [TOKEN]: until workflow run ID has finished (success,
+# failure, cancelled or skipped), asking as TOKEN ($ALICE by default);
+# leaves the run in BODY_OUT. Fails the check after two minutes.
+wait_run() {
+	local i
+	for i in $(seq 1 1200); do
+		api GET "/api/runs/$1" "${2:-$ALICE}"
+		case "$(json .status)" in success | failure | cancelled | skipped) return 0 ;; esac
+		sleep 0.1
+	done
+	fail "run $1 did not finish: ${BODY_OUT:0:400}"
+	return 1
+}
+
 # header NAME: a header of the last api call.
 header() { grep -i "^$1:" <<<"$HEADERS_OUT" | head -1 | cut -d' ' -f2-; }
 
