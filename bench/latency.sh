@@ -22,6 +22,11 @@
 #
 # Usage: PLUE=path/to/plue bash bench/latency.sh
 # Knobs: LATENCY_RUNS (default 50), LATENCY_GAP (seconds between runs, 1),
+#        LATENCY_REPO (small, or big: the 110k-object benchmark repository
+#        of bench/run.sh, 9,600 files at its head, generated when missing),
+#        LATENCY_WARMUP (runs first, left out of the figures: each runner's
+#        first checkout of the repository, which fills its checkout cache;
+#        default the pool size; their checkout is printed as cold_checkout),
 #        PLUE_WARM_POOL (2), PLUE_SANDBOX (auto),
 #        KEEP_TMP=1 keeps the temporary directory.
 set -euo pipefail
@@ -61,7 +66,19 @@ curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: applic
 	-d '{"name":"lat"}' "$BASE/api/repos"
 
 SRC="$WORK/src"
-git init -q -b main "$SRC"
+if [ "${LATENCY_REPO:-small}" = big ]; then
+	BIG="$(dirname "$0")/out/big.git"
+	if [ ! -d "$BIG" ]; then
+		mkdir -p "$(dirname "$BIG")"
+		git init -q --bare "$BIG.tmp"
+		python3 "$(dirname "$0")/gen-big.py" | git -C "$BIG.tmp" fast-import --quiet
+		git -C "$BIG.tmp" repack -adfq
+		mv -T "$BIG.tmp" "$BIG"
+	fi
+	git clone -q -b main "$BIG" "$SRC"
+else
+	git init -q -b main "$SRC"
+fi
 mkdir -p "$SRC/.plue/workflows"
 cat >"$SRC/.plue/workflows/lat.yaml" <<'EOF'
 on: workflow_dispatch
@@ -80,7 +97,8 @@ for _ in $(seq 1 600); do
 	sleep 0.1
 done
 
-for i in $(seq 1 "$RUNS"); do
+WARMUP=${LATENCY_WARMUP:-$PLUE_WARM_POOL}
+for i in $(seq 1 "$((RUNS + WARMUP))"); do
 	curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
 		-d '{}' "$BASE/api/bench/lat/workflows/lat.yaml/dispatch"
 	for _ in $(seq 1 600); do
@@ -106,7 +124,8 @@ WITH r AS (
            WHERE stream_id = w.stream_id AND type = 'log' AND (payload->>'step')::int >= 1) AS first_log,
          (SELECT min(created_at) FROM workload_events
            WHERE stream_id = w.stream_id AND type = 'log' AND (payload->>'step')::int >= 1) AS first_stored
-  FROM workflow_runs w JOIN events e ON e.id = w.event_id)
+  FROM workflow_runs w JOIN events e ON e.id = w.event_id
+  WHERE w.id NOT IN (SELECT id FROM workflow_runs ORDER BY id LIMIT $WARMUP))
 SELECT 'event_to_dispatch_ms', percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM dispatched - ev) * 1000),
        percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM dispatched - ev) * 1000) FROM r
 UNION ALL
@@ -130,4 +149,7 @@ SELECT 'event_to_first_log_with_checkout_ms', percentile_cont(0.5) WITHIN GROUP 
 		awk -v a="$p50" -v b="$p99" 'BEGIN { printf "%-40s p50 %8.2f x     p99 %8.2f x   (of the 500 ms warm-claim target)\n", "first_log_vs_target", a / 500, b / 500 }'
 	fi
 done
-echo "runs: $RUNS, warm pool: $PLUE_WARM_POOL, sandbox: $(sql "SELECT string_agg(DISTINCT sandbox, ',') FROM workflow_runs")"
+sql "SELECT max((payload->>'duration_ms')::float) FROM workload_events x JOIN workflow_runs w ON w.stream_id = x.stream_id
+     WHERE x.type = 'step_end' AND (x.payload->>'step')::int = 0 AND w.id IN (SELECT id FROM workflow_runs ORDER BY id LIMIT $WARMUP)" |
+	while read -r cold; do [ -n "$cold" ] && printf '%-40s max %8.1f ms   (the %d warm-up runs)\n' cold_checkout_ms "$cold" "$WARMUP"; done
+echo "repository: ${LATENCY_REPO:-small}, runs: $RUNS (+$WARMUP warm-up), warm pool: $PLUE_WARM_POOL, sandbox: $(sql "SELECT string_agg(DISTINCT sandbox, ',') FROM workflow_runs")"

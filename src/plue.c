@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
+#include "git/packcache.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,9 +16,11 @@ static const struct {
 	{ "serve", cmd_serve, "run the server (HTTP, git, API, dispatcher, warm pool)" },
 	{ "runner", cmd_runner, "run a workload runner" },
 	{ "migrate", cmd_migrate, "apply database migrations and exit" },
-	{ "admin", cmd_admin, "create users and tokens" },
+	{ "admin", cmd_admin, "create users and tokens; run repository housekeeping" },
 	{ "workflow", cmd_workflow, "workflow tools: lint FILE" },
 	{ "hook", cmd_hook, "git hooks run by receive-pack: pre-receive" },
+	{ "pack-objects-hook", packcache_hook_main,
+	  "run by upload-pack: serve identical fetches from the pack cache" },
 };
 
 static void usage(FILE *f)

@@ -41,6 +41,8 @@ int h_repo_create(struct req *r, struct resp *w);
 int h_repo_get(struct req *r, struct resp *w);
 int h_repo_update(struct req *r, struct resp *w);
 int h_repo_delete(struct req *r, struct resp *w);
+/* housekeeping state, site administrators only (api/maintenance.c) */
+int h_repo_maintenance(struct req *r, struct resp *w);
 int h_user_repos(struct req *r, struct resp *w);
 int h_collab_list(struct req *r, struct resp *w);
 int h_collab_put(struct req *r, struct resp *w);

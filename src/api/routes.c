@@ -30,6 +30,7 @@ const struct route app_routes[] = {
 	{ GET, "/api/repos/:owner/:repo", h_repo_get, REPO },
 	{ PATCH, "/api/repos/:owner/:repo", h_repo_update, REPO | ROUTE_ADMIN | ROUTE_JSON },
 	{ DELETE, "/api/repos/:owner/:repo", h_repo_delete, REPO | ROUTE_ADMIN },
+	{ GET, "/api/repos/:owner/:repo/maintenance", h_repo_maintenance, REPO }, /* site admins */
 	{ GET, "/api/repos/:owner/:repo/collaborators", h_collab_list, REPO },
 	{ PUT, "/api/repos/:owner/:repo/collaborators/:user", h_collab_put,
 	  REPO | ROUTE_ADMIN | ROUTE_JSON },

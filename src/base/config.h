@@ -37,6 +37,15 @@ struct config {
 	const char *webhook_allow_nets; /* PLUE_WEBHOOK_ALLOW_NETS: CIDRs hooks may reach anyway */
 	int webhook_timeout_ms;    /* PLUE_WEBHOOK_TIMEOUT_MS: per attempt */
 	int webhook_retry_base_ms; /* PLUE_WEBHOOK_RETRY_BASE_MS: first retry delay, then x3 */
+	/* repository housekeeping (git/maintain.h) */
+	int maintain_jobs;         /* PLUE_MAINTAIN_JOBS: runs at once; 0 = no scheduler */
+	int maintain_debounce;     /* PLUE_MAINTAIN_DEBOUNCE: quiet seconds after a push */
+	int maintain_interval;     /* PLUE_MAINTAIN_INTERVAL: seconds between scheduled runs */
+	int maintain_full_interval; /* PLUE_MAINTAIN_FULL_INTERVAL: seconds between full repacks */
+	int maintain_grace;        /* PLUE_MAINTAIN_GRACE: unreachable objects kept, seconds */
+	/* pack cache for identical fetches (git/packcache.h) */
+	bool pack_cache;            /* PLUE_PACK_CACHE: serve identical fetches from DATA/packcache */
+	int pack_cache_mb;          /* PLUE_PACK_CACHE_MB: bound on the cache's bytes on disk, MiB */
 	bool standby;              /* runner --standby */
 	bool help;
 	/* derived at start-up, not options */

@@ -6,6 +6,7 @@
 #include "base/metrics.h"
 #include "base/util.h"
 #include "db/db.h"
+#include "git/maintain.h"
 #include "http/http.h"
 #include "http/sse.h"
 #include "queue/dispatcher.h"
@@ -92,6 +93,8 @@ int cmd_serve(int argc, char **argv)
 		log_error("cannot start the execution services");
 	if (webhooks_start()) /* outgoing webhooks: fan-out and delivery workers */
 		log_error("cannot start the webhook services");
+	if (maintain_start()) /* repository housekeeping (git/maintain.h) */
+		log_error("cannot start the housekeeping scheduler");
 	if (strcmp(cfg.runner_mode, "local"))
 		log_warn("PLUE_RUNNER_MODE=%s is not implemented; no runners are started here "
 			 "(runners elsewhere can register with PLUE_RUNNER_SECRET)",
@@ -114,6 +117,7 @@ int cmd_serve(int argc, char **argv)
 	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	sshd_stop();
 	pool_stop();
+	maintain_stop();
 	webhooks_stop();
 	dispatcher_stop();
 	queue_stop();

@@ -15,6 +15,8 @@
 #include "base/metrics.h"
 #include "base/util.h"
 #include "db/db.h"
+#include "git/maintain.h"
+#include "git/packcache.h"
 #include "git/store.h"
 #include "git/transport.h"
 
@@ -133,7 +135,7 @@ int git_service_spawn(struct arena *a, const struct repo *repo, const struct aut
 	size_t ncfg = 0;
 	while (receive && repo_store_receive_config[ncfg])
 		ncfg++;
-	char **argv = arena_alloc(a, (2 * ncfg + 7) * sizeof(char *));
+	char **argv = arena_alloc(a, (2 * ncfg + 9) * sizeof(char *));
 	size_t argc = 0;
 	argv[argc++] = "git";
 	argv[argc++] = "-c";
@@ -141,6 +143,12 @@ int git_service_spawn(struct arena *a, const struct repo *repo, const struct aut
 	for (size_t i = 0; i < ncfg; i++) {
 		argv[argc++] = "-c";
 		argv[argc++] = (char *)repo_store_receive_config[i];
+	}
+	/* fetches: identical requests share one pack (git/packcache.h) */
+	const char *pack_hook = strcmp(svc, "git-upload-pack") ? NULL : packcache_hook_config(a);
+	if (pack_hook) {
+		argv[argc++] = "-c";
+		argv[argc++] = (char *)pack_hook;
 	}
 	argv[argc++] = (char *)(svc + 4);
 	if (stateless)
@@ -571,6 +579,7 @@ void git_push_record(PGconn *db, const struct repo *repo, const struct auth *pus
 		goto fail;
 	if (db_commit(db, &e))
 		goto fail;
+	maintain_note_push(db, repo->id); /* housekeeping, debounced (git/maintain.h) */
 	goto done;
 fail:
 	db_rollback(db);

@@ -45,6 +45,9 @@ const char *const repo_store_receive_config[] = {
 	"receive.fsck.missingSpaceBeforeEmail=warn",
 	"receive.fsck.missingNameBeforeEmail=warn",
 	"receive.fsck.badName=warn",
+	/* housekeeping is the server's (git/maintain.h), never a push's */
+	"receive.autogc=false",
+	"gc.auto=0",
 	NULL,
 };
 

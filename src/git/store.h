@@ -16,7 +16,8 @@
  * tree modes, malformed time zones and author lines) are warnings shown to
  * the pusher, everything else git checks refuses the push. Given on the
  * command line, it overrides each repository's own config, so repositories
- * created before it changed follow it too. */
+ * created before it changed follow it too. git's automatic gc is off in
+ * pushes: housekeeping is the server's (git/maintain.h). */
 extern const char *const repo_store_receive_config[];
 
 /* Absolute path of repository id (arena-owned). */

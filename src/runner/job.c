@@ -13,13 +13,16 @@
 #include "base/util.h"
 #include "workflow/expr.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -195,6 +198,255 @@ static int host_run(const char *const *argv, const char *const *extra_env, const
 	return WEXITSTATUS(status);
 }
 
+/* ---- the checkout cache ----
+ *
+ * A runner keeps, per repository, under cache_dir/repo-ID/ (mode 0700,
+ * never mounted in a sandbox):
+ *   packs/   copies of every pack it fetched for that repository, taken out
+ *            of the workspace right after the fetch, before any step ran
+ *   shallow  the workspace's shallow file at that moment
+ *   base     the last commit it checked out
+ *   tree/    (between workloads) a working tree of base with its .git,
+ *            built from packs/ only and owned by the next sandbox's uid
+ * A checkout of that repository moves tree/'s entries into the fresh
+ * workspace (renames: no copy, no hardlink), fetches only what the commit
+ * adds to base (base is offered as a ref, so the server sends the
+ * difference) and checks it out (only the files that differ). tree/ is
+ * consumed by the workload and rebuilt from the trusted copies afterwards;
+ * nothing the sandbox wrote is ever read back. A workload only ever sees
+ * its own repository's cache: the key is the repository's id. */
+
+static bool file_copy(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return false;
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
+	bool ok = out >= 0;
+	char b[65536];
+	ssize_t n;
+	while (ok && (n = read(in, b, sizeof(b))) != 0)
+		ok = n > 0 && write(out, b, (size_t)n) == n;
+	if (out >= 0 && close(out))
+		ok = false;
+	close(in);
+	if (!ok)
+		unlink(dst);
+	return ok;
+}
+
+/* Copies the *.pack and *.idx files of the directory from that the
+ * directory to does not have yet. */
+static bool packs_copy(const char *from, const char *to)
+{
+	DIR *d = opendir(from);
+	if (!d)
+		return false;
+	bool ok = true;
+	struct dirent *de;
+	while (ok && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (l < 5 || (strcmp(de->d_name + l - 5, ".pack") && strcmp(de->d_name + l - 4, ".idx")))
+			continue;
+		char *src = xasprintf("%s/%s", from, de->d_name);
+		char *dst = xasprintf("%s/%s", to, de->d_name);
+		struct stat st;
+		if (lstat(dst, &st))
+			ok = file_copy(src, dst);
+		free(src);
+		free(dst);
+	}
+	closedir(d);
+	return ok;
+}
+
+static char *file_slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	return buf_detach(&b, NULL);
+}
+
+static bool file_put(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return false;
+	bool ok = fputs(s, f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
+/* Seeds a git directory (ws/.git, already initialised) with the cache's
+ * packs and shallow file, and refs/plue/base at its base commit. */
+static bool cache_seed(const char *rdir, const char *gitdir, const char *base)
+{
+	char *packs = xasprintf("%s/packs", rdir), *to = xasprintf("%s/objects/pack", gitdir);
+	char *sh = xasprintf("%s/shallow", rdir), *shto = xasprintf("%s/shallow", gitdir);
+	char *refdir = xasprintf("%s/refs/plue", gitdir), *ref = xasprintf("%s/base", refdir);
+	char *line = xasprintf("%s\n", base);
+	struct stat st;
+	bool ok = packs_copy(packs, to) && (lstat(sh, &st) || file_copy(sh, shto)) &&
+		  (mkdir(refdir, 0755) == 0 || errno == EEXIST) && file_put(ref, line);
+	free(packs), free(to), free(sh), free(shto), free(refdir), free(ref), free(line);
+	return ok;
+}
+
+/* After a fetch into ws: keeps copies of its new packs and its shallow
+ * file, and sha as the base (the sandbox has not run anything yet). */
+static void cache_save(const char *rdir, const char *ws, const char *sha)
+{
+	char *packs = xasprintf("%s/packs", rdir), *from = xasprintf("%s/.git/objects/pack", ws);
+	char *sh = xasprintf("%s/.git/shallow", ws), *shto = xasprintf("%s/shallow.tmp", rdir);
+	char *shfinal = xasprintf("%s/shallow", rdir), *base = xasprintf("%s/base", rdir);
+	char *line = xasprintf("%s\n", sha);
+	mkdir(rdir, 0700);
+	mkdir(packs, 0700);
+	struct stat st;
+	bool shallow = lstat(sh, &st) == 0; /* not after a fetch of the whole ref */
+	if (packs_copy(from, packs) &&
+	    (shallow ? file_copy(sh, shto) && !rename(shto, shfinal) : unlink(shfinal) == 0 || errno == ENOENT))
+		file_put(base, line);
+	else
+		unlink(base); /* a partial copy is never a base */
+	free(packs), free(from), free(sh), free(shto), free(shfinal), free(base), free(line);
+}
+
+/* The base commit of rdir's cache into out (41 bytes), or false. */
+static bool cache_base(const char *rdir, char out[41])
+{
+	char *p = xasprintf("%s/base", rdir);
+	char *s = file_slurp(p);
+	free(p);
+	bool ok = s && strlen(s) >= 40 && (s[40] = '\0', is_sha1_hex(s));
+	if (ok)
+		memcpy(out, s, 41);
+	free(s);
+	return ok;
+}
+
+/* Moves the entries of rdir/tree (a working tree of `base`) into the empty
+ * workspace: 1 when all moved, 0 when there is no tree, -1 when some
+ * moved but not all. */
+static int cache_take_tree(const char *rdir, const char *ws, char base[41])
+{
+	char *tree = xasprintf("%s/tree", rdir);
+	char *tb = xasprintf("%s/.git/plue-base", tree);
+	char *s = file_slurp(tb);
+	bool ok = s && strlen(s) >= 40 && (s[40] = '\0', is_sha1_hex(s));
+	if (ok)
+		memcpy(base, s, 41);
+	free(s);
+	unlink(tb);
+	DIR *d = ok ? opendir(tree) : NULL;
+	int moved = 0;
+	ok = d != NULL;
+	struct dirent *de;
+	while (ok && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *a = xasprintf("%s/%s", tree, de->d_name), *b = xasprintf("%s/%s", ws, de->d_name);
+		ok = rename(a, b) == 0;
+		moved += ok;
+		free(a);
+		free(b);
+	}
+	if (d)
+		closedir(d);
+	rmdir(tree); /* the next prepare replaces what is left */
+	free(tree);
+	free(tb);
+	return ok ? 1 : moved ? -1 : 0;
+}
+
+/* Runs argv quietly on the host; returns the exit code or -1. */
+static int run_quiet(const char *const *argv)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+		}
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static uid_t chown_uid;
+static gid_t chown_gid;
+static int chown_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return lchown(path, chown_uid, chown_gid) ? -1 : 0;
+}
+
+static bool rm_tree(const char *path)
+{
+	const char *rm[] = { "rm", "-rf", "--one-file-system", "--", path, NULL };
+	return run_quiet(rm) == 0;
+}
+
+int job_cache_prepare(const char *cache_dir, int64_t repo_id, uid_t uid, gid_t gid)
+{
+	char *rdir = xasprintf("%s/repo-%lld", cache_dir, (long long)repo_id);
+	char *tree = xasprintf("%s/tree", rdir), *tmp = xasprintf("%s/tree.tmp", rdir);
+	char *gitdir = xasprintf("%s/.git", tmp), *tb = xasprintf("%s/.git/plue-base", tree);
+	char *tbtmp = xasprintf("%s/plue-base", gitdir);
+	char base[41], *have = NULL;
+	int rc = -1;
+	if (!cache_base(rdir, base))
+		goto done;
+	have = file_slurp(tb);
+	if (have && !strncmp(have, base, 40)) {
+		rc = 0; /* already there */
+		goto done;
+	}
+	rm_tree(tree);
+	rm_tree(tmp);
+	const char *init[] = { "git", "init", "-q", tmp, NULL };
+	const char *co[] = { "git", "-c", "safe.directory=*", "-C", tmp, "checkout", "-q",
+			     "--detach", base, NULL };
+	const char *refresh[] = { "git", "-c", "safe.directory=*", "-C", tmp, "update-index",
+				  "-q", "--refresh", NULL };
+	if (run_quiet(init) || !cache_seed(rdir, gitdir, base) || run_quiet(co))
+		goto done;
+	/* owned by the sandbox that runs next, and an index that agrees with
+	 * the files' new owner (else git status inside rehashes every file) */
+	chown_uid = uid;
+	chown_gid = gid;
+	if (nftw(tmp, chown_entry, 32, FTW_PHYS | FTW_MOUNT))
+		goto done;
+	run_quiet(refresh);
+	char *idx = xasprintf("%s/index", gitdir);
+	int ir = lchown(idx, uid, gid);
+	free(idx);
+	char line[42];
+	snprintf(line, sizeof(line), "%s\n", base);
+	if (ir || !file_put(tbtmp, line) || rename(tmp, tree))
+		goto done;
+	rc = 0;
+done:
+	if (rc)
+		rm_tree(tmp);
+	free(have), free(rdir), free(tree), free(tmp), free(gitdir), free(tb), free(tbtmp);
+	return rc;
+}
+
 static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *why, size_t whylen)
 {
 	const char *ws = sandbox_workspace(env->sb);
@@ -214,23 +466,49 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 				"GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=/bin/true", NULL };
 	int rc = -1;
 	int64_t end = now_ms() + CHECKOUT_TIMEOUT_MS;
+	json_int_t repo_id = json_integer_value(json_object_get(json_object_get(spec, "repo"), "id"));
+	char *rdir = env->cache_dir && repo_id > 0
+			     ? xasprintf("%s/repo-%lld", env->cache_dir, (long long)repo_id)
+			     : NULL;
+	char *gitdir = xasprintf("%s/.git", ws), *baseref = xasprintf("%s/refs/plue/base", gitdir);
+	char base[41] = "";
+	bool have_base = false;
 	const char *init[] = { "git", "init", "-q", ws, NULL };
-	const char *fetch_sha[] = { "git", "-c", "safe.directory=*", "-C", ws, "fetch", "-q",
-				    "--no-tags", "--depth=1", url, sha, NULL };
+	/* fetch.unpackLimit=1: what the fetch brings stays a pack the cache can copy */
+	const char *fetch_sha[] = { "git", "-c", "safe.directory=*", "-c", "fetch.unpackLimit=1",
+				    "-C", ws, "fetch", "-q", "--no-tags", "--depth=1", url, sha, NULL };
 	char sha_line[64];
 	snprintf(sha_line, sizeof(sha_line), "%s", sha);
-	if ((rc = host_run(init, extra, NULL, o, (int)(end - now_ms())))) {
-		snprintf(why, whylen, "git init failed");
-		goto done;
+	int taken = rdir ? cache_take_tree(rdir, ws, base) : 0;
+	if (taken > 0) {
+		have_base = true;
+	} else {
+		if (taken < 0) {
+			/* a half-moved tree: start from an empty workspace */
+			const char *clean[] = { "find", ws, "-mindepth", "1", "-delete", NULL };
+			run_quiet(clean);
+		}
+		if ((rc = host_run(init, extra, NULL, o, (int)(end - now_ms())))) {
+			snprintf(why, whylen, "git init failed");
+			goto done;
+		}
+		have_base = rdir && cache_base(rdir, base) && cache_seed(rdir, gitdir, base);
+	}
+	if (have_base && !strcmp(base, sha)) {
+		unlink(baseref);
+		rc = 0;
+		goto synced; /* the tree is that commit already */
 	}
 	rc = host_run(fetch_sha, extra, NULL, o, (int)(end - now_ms()));
 	if (rc && ref && !strncmp(ref, "refs/", 5)) {
 		/* a server that does not serve unadvertised objects: fetch the ref */
 		emit_line(o, "stdout", "fetching the commit failed; fetching its ref instead", 53);
-		const char *fetch_ref[] = { "git", "-c", "safe.directory=*", "-C", ws, "fetch", "-q",
+		const char *fetch_ref[] = { "git", "-c", "safe.directory=*", "-c",
+					    "fetch.unpackLimit=1", "-C", ws, "fetch", "-q",
 					    "--no-tags", url, ref, NULL };
 		rc = host_run(fetch_ref, extra, NULL, o, (int)(end - now_ms()));
 	}
+	unlink(baseref); /* base was only there to be offered as a have */
 	if (rc) {
 		snprintf(why, whylen, "cannot fetch commit %.12s from the server", sha);
 		goto done;
@@ -241,18 +519,27 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 		snprintf(why, whylen, "cannot check out commit %.12s", sha);
 		goto done;
 	}
+	if (rdir)
+		cache_save(rdir, ws, sha);
+synced:;
 	struct err e = { 0 };
 	if (sandbox_workspace_sync(env->sb, &e)) {
 		snprintf(why, whylen, "%s", e.msg);
 		rc = -1;
 		goto done;
 	}
-	char msg[128];
-	int n = snprintf(msg, sizeof(msg), "checked out %s at %.12s", ref ? ref : "", sha);
+	char msg[160];
+	int n = snprintf(msg, sizeof(msg), "checked out %s at %.12s%s", ref ? ref : "", sha,
+			 taken > 0   ? " (from the runner's cached tree)"
+			 : have_base ? " (from the runner's cached objects)"
+				     : "");
 	emit_line(o, "stdout", msg, (size_t)n);
 done:
 	free(auth);
 	free(url);
+	free(rdir);
+	free(gitdir);
+	free(baseref);
 	return rc;
 }
 

@@ -159,8 +159,11 @@ static void sweep_workspaces(const char *work_dir)
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		int pid, n, end = 0;
-		if (sscanf(de->d_name, "runner-%d-%d%n", &pid, &n, &end) != 2 || de->d_name[end] ||
-		    pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+		bool ws = sscanf(de->d_name, "runner-%d-%d%n", &pid, &n, &end) == 2;
+		if (!ws) /* a checkout cache, runner-PID-cache */
+			end = 0, sscanf(de->d_name, "runner-%d-cache%n", &pid, &end);
+		if (!end || de->d_name[end] || pid <= 0 || pid == getpid() || kill(pid, 0) == 0 ||
+		    errno != ESRCH)
 			continue;
 		char path[PATH_MAX];
 		snprintf(path, sizeof(path), "%s/%s", work_dir, de->d_name);
@@ -190,7 +193,8 @@ static struct sandbox *warm_sandbox(struct runner *r, const char *ws, bool netwo
 }
 
 /* Runs one claimed workload in sb (which it may replace). */
-static void run_workload(struct runner *r, struct sandbox **sbp, const char *ws, json_t *claim)
+static void run_workload(struct runner *r, struct sandbox **sbp, const char *ws, json_t *claim,
+			 const char *cache_dir)
 {
 	int64_t wid = (int64_t)json_integer_value(json_object_get(claim, "workload"));
 	const char *type = json_string_value(json_object_get(claim, "type")) ?: "";
@@ -219,7 +223,8 @@ static void run_workload(struct runner *r, struct sandbox **sbp, const char *ws,
 		snprintf(res.reason, sizeof(res.reason), "the runner could not start a sandbox");
 	} else if (!strcmp(type, "workflow")) {
 		struct job_env env = { .sb = *sbp, .rep = rep, .claim = claim,
-				       .server_url = r->cfg->server_url, .stop = &stop_flag };
+				       .server_url = r->cfg->server_url, .cache_dir = cache_dir,
+				       .stop = &stop_flag };
 		job_run(&env, &res);
 	} else {
 		snprintf(res.reason, sizeof(res.reason), "this runner cannot run '%s' workloads", type);
@@ -258,8 +263,13 @@ int runner_main(const struct runner_cfg *cfg)
 	 * runner is one about to claim (workspaces are named by pid: the id
 	 * comes with the registration) */
 	sweep_workspaces(cfg->work_dir);
-	char ws[PATH_MAX];
+	char ws[PATH_MAX], cache[PATH_MAX];
 	snprintf(ws, sizeof(ws), "%s/runner-%d-0", cfg->work_dir, (int)getpid());
+	/* the checkout cache (job.c): the runner's alone, never in a sandbox */
+	snprintf(cache, sizeof(cache), "%s/runner-%d-cache", cfg->work_dir, (int)getpid());
+	rm_rf(cache);
+	bool cached = mkdir(cache, 0700) == 0;
+	int64_t last_repo = 0; /* the repository whose tree the cache prepares */
 	struct sandbox *sb = warm_sandbox(&r, ws, false, NULL);
 	if (!sb)
 		return 1;
@@ -281,6 +291,9 @@ int runner_main(const struct runner_cfg *cfg)
 		if (n > 0) {
 			snprintf(ws, sizeof(ws), "%s/runner-%d-%d", cfg->work_dir, (int)getpid(), n);
 			sb = warm_sandbox(&r, ws, false, NULL);
+			/* the next workload is likeliest to be of the same repository */
+			if (sb && cached && last_repo > 0)
+				job_cache_prepare(cache, last_repo, sandbox_uid(sb), sandbox_gid(sb));
 		}
 		if (!sb) {
 			status = 1;
@@ -307,7 +320,9 @@ int runner_main(const struct runner_cfg *cfg)
 			json_decref(reply);
 		}
 		if (claim) {
-			run_workload(&r, &sb, ws, claim);
+			run_workload(&r, &sb, ws, claim, cached ? cache : NULL);
+			last_repo = (int64_t)json_integer_value(json_object_get(
+				json_object_get(json_object_get(claim, "spec"), "repo"), "id"));
 			json_decref(claim);
 		}
 		sandbox_destroy(sb);
@@ -321,6 +336,8 @@ int runner_main(const struct runner_cfg *cfg)
 		rm_rf(ws);
 	}
 	free(claim_path);
+	if (cached)
+		rm_rf(cache);
 	pthread_mutex_lock(&r.mu);
 	r.hb_stop = true;
 	pthread_cond_signal(&r.cv);

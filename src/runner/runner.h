@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "runner/reporter.h"
 #include "runner/sandbox.h"
@@ -30,6 +32,7 @@ struct job_env {
 	struct reporter *rep;
 	json_t *claim;           /* {workload, spec, secrets, task_token, ...} (borrowed) */
 	const char *server_url;
+	const char *cache_dir;   /* the runner's checkout cache (job.c), or NULL */
 	const volatile bool *stop; /* the runner is shutting down (finish, do not start more) */
 };
 
@@ -43,6 +46,17 @@ struct job_result {
 /* Runs a workflow workload: checkout, then each step; posts step_start,
  * log, step_end, job_end (and aborted when cancelled). */
 void job_run(struct job_env *env, struct job_result *out);
+
+/* Builds, in the checkout cache cache_dir, a working tree of the last
+ * commit the runner checked out of repository repo_id, owned by uid:gid
+ * (the sandbox that runs next), so that the next checkout of that
+ * repository moves it into its workspace and fetches and writes only what
+ * differs. Built from the runner's own copies of what it fetched (never
+ * from a workspace a sandbox used). Slow for a large tree (it writes every
+ * file): call it between workloads. Not thread-safe. Returns 0, or -1
+ * when there is nothing to build from or building failed (the next
+ * checkout then starts from the cached objects only). */
+int job_cache_prepare(const char *cache_dir, int64_t repo_id, uid_t uid, gid_t gid);
 
 /* Replaces bytes that are not valid UTF-8 with U+FFFD; returns a malloc'd
  * NUL-terminated string. */
