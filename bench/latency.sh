@@ -31,6 +31,9 @@
 #        KEEP_TMP=1 keeps the temporary directory.
 set -euo pipefail
 : "${PLUE:?PLUE must name the plue binary}"
+BENCH_NAME=latency
+. "$(dirname "$0")/lib.sh"
+OUT="$(dirname "$0")/out"
 RUNS=${LATENCY_RUNS:-50}
 export PLUE_WARM_POOL=${PLUE_WARM_POOL:-2}
 export PLUE_SANDBOX=${PLUE_SANDBOX:-auto}
@@ -38,44 +41,20 @@ export PLUE_LOG_LEVEL=warn
 export PLUE_PG_FSYNC=off
 export GIT_TERMINAL_PROMPT=0 GIT_CONFIG_NOSYSTEM=1
 
-WORK=$(mktemp -d /tmp/plue-latency.XXXXXX)
-chmod 755 "$WORK"
+bench_init plue-latency
 export PLUE_DATA_DIR="$WORK/var" HOME="$WORK/home"
 mkdir -p "$HOME"
-SERVER=""
-cleanup() {
-	if [ -n "$SERVER" ]; then
-		kill -TERM "$SERVER" 2>/dev/null || true
-		for _ in $(seq 1 100); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$SERVER" 2>/dev/null || true
-	fi
-	if [ "${KEEP_TMP:-}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
 
-"$PLUE" serve --port 0 >"$WORK/serve.out" 2>"$WORK/serve.log" &
-SERVER=$!
-for _ in $(seq 1 300); do grep -q '^listening on ' "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
-PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/serve.out" | head -1)
-[ -n "$PORT" ] || { echo "latency: the server did not start" >&2; cat "$WORK/serve.log" >&2; exit 1; }
-BASE="http://127.0.0.1:$PORT"
-TOKEN=$("$PLUE" admin create-user bench --scopes repo:read,repo:write,user 2>/dev/null)
+plue_start
+plue_user bench repo:read,repo:write,user
 PG="host=$PLUE_DATA_DIR/pg dbname=plue user=plue"
 sql() { psql -qtAX "$PG" -c "$1"; }
-curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-	-d '{"name":"lat"}' "$BASE/api/repos"
+plue_repo lat
 
 SRC="$WORK/src"
 if [ "${LATENCY_REPO:-small}" = big ]; then
-	BIG="$(dirname "$0")/out/big.git"
-	if [ ! -d "$BIG" ]; then
-		mkdir -p "$(dirname "$BIG")"
-		git init -q --bare "$BIG.tmp"
-		python3 "$(dirname "$0")/gen-big.py" | git -C "$BIG.tmp" fast-import --quiet
-		git -C "$BIG.tmp" repack -adfq
-		mv -T "$BIG.tmp" "$BIG"
-	fi
-	git clone -q -b main "$BIG" "$SRC"
+	fixture_big
+	git clone -q -b main "$OUT/big.git" "$SRC"
 else
 	git init -q -b main "$SRC"
 fi
@@ -89,7 +68,7 @@ jobs:
 EOF
 git -C "$SRC" -c user.name=b -c user.email=b@example.com add .
 git -C "$SRC" -c user.name=b -c user.email=b@example.com commit -qm lat
-git -C "$SRC" push -q "http://bench:$TOKEN@127.0.0.1:$PORT/bench/lat.git" main
+git -C "$SRC" push -q "http://bench:$TOKEN@127.0.0.1:$PLUE_PORT/bench/lat.git" main
 
 # the pool is warm when every runner has registered
 for _ in $(seq 1 600); do

@@ -19,149 +19,39 @@
 #        side, default 3), KEEP_TMP=1 keeps the temporary directory.
 set -euo pipefail
 : "${PLUE:?PLUE must name the plue binary}"
+BENCH_NAME=bench/packcache
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 OUT=bench/out
 PARALLEL=${BENCH_PARALLEL:-8}
 ROUNDS=${BENCH_ROUNDS:-3}
 GIT_HTTP_BACKEND=${GIT_HTTP_BACKEND:-$(git --exec-path)/git-http-backend}
-for tool in git nginx fcgiwrap curl python3 "$GIT_HTTP_BACKEND"; do
-	command -v "$tool" >/dev/null || { echo "bench/packcache: '$tool' is missing (make bench installs it)" >&2; exit 1; }
-done
+require_tools git nginx fcgiwrap curl python3 "$GIT_HTTP_BACKEND"
 
-WORK=$(mktemp -d /tmp/plue-bench-packcache.XXXXXX)
-chmod 755 "$WORK"
-PLUE_PID="" NGINX_PID="" FCGI_PID=""
-stop_pid() { # stop_pid PID SIGNAL
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	kill "-$2" "$pid" 2>/dev/null || return 0
-	for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null || true
-}
-cleanup() {
-	stop_pid "$NGINX_PID" QUIT
-	if [ -n "$FCGI_PID" ]; then
-		kill -TERM -- "-$FCGI_PID" 2>/dev/null || true
-		stop_pid "$FCGI_PID" TERM
-	fi
-	stop_pid "$PLUE_PID" TERM
-	if [ "${KEEP_TMP:-}" = 1 ]; then echo "bench/packcache: kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-say() { echo "bench/packcache: $*" >&2; }
-die() { say "$*"; exit 1; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-export GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0 GIT_CONFIG_GLOBAL="$WORK/gitconfig"
-git config --global protocol.version 2
+bench_init plue-bench-packcache
+bench_git_env
 
 # the fixture: made by bench/run.sh; generated here when run alone
-if [ ! -f "$OUT/big.git/bench-stamp" ]; then
-	say "generating $OUT/big.git (once; cached)"
-	mkdir -p "$OUT"
-	tmp="$OUT/.big.$$"
-	rm -rf "$tmp"
-	git init -q --bare "$tmp"
-	python3 bench/gen-big.py | git -C "$tmp" fast-import --quiet
-	git -C "$tmp" repack -adfq
-	git -C "$tmp" symbolic-ref HEAD refs/heads/main
-	sha256sum <bench/gen-big.py | cut -c1-16 >"$tmp/bench-stamp"
-	rm -rf "$OUT/big.git"
-	mv -T "$tmp" "$OUT/big.git"
-fi
-BIG_SHA=$(git -C "$OUT/big.git" rev-parse refs/heads/main)
-BIG_OBJECTS=$(git -C "$OUT/big.git" count-objects -v | sed -n 's/^in-pack: //p')
+fixture_big
 
 # ---- the peer: git http-backend under nginx and fcgiwrap (as bench/run.sh),
 # with as many fcgiwrap children as clones at once
-AS=()
-[ "$(id -u)" -eq 0 ] && AS=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
-mkdir -p "$WORK/git" "$WORK/www" "$WORK/nginx/tmp" "$WORK/run" "$WORK/clones"
+peer_dirs
 git clone -q --bare --no-local "$OUT/big.git" "$WORK/git/big.git" # packed the way a push leaves it
-# fcgiwrap does not account for the CGI programs it runs; each http-backend
-# runs under GNU time, which records its CPU and that of the upload-pack
-# and pack-objects it waited for (the wrapper's own cost is not counted)
-printf '#!/bin/sh\nexec /usr/bin/time -a -o %s -f "%%U %%S" %s\n' "$WORK/run/peer-cpu" "$GIT_HTTP_BACKEND" \
-	>"$WORK/run/http-backend"
-chmod 755 "$WORK/run/http-backend"
-: >"$WORK/run/peer-cpu"
-NGINX_PORT=$(free_port)
-sed -e "s|@WORK@|$WORK|g" -e "s|@PORT@|$NGINX_PORT|g" -e "s|@CGIT_CGI@|/nonexistent|g" \
-    -e "s|@CGIT_DATA@|/nonexistent|g" -e "s|@GIT_HTTP_BACKEND@|$WORK/run/http-backend|g" \
-    bench/nginx/nginx.conf >"$WORK/nginx/nginx.conf"
-[ ${#AS[@]} -eq 0 ] || chown -R 65534:65534 "$WORK/git" "$WORK/www" "$WORK/nginx" "$WORK/run"
-PEER_ENV=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/nonexistent GIT_CONFIG_NOSYSTEM=1 LC_ALL=C)
-setsid "${AS[@]}" "${PEER_ENV[@]}" fcgiwrap -c "$PARALLEL" -s "unix:$WORK/run/fcgiwrap.sock" \
-	>"$WORK/fcgiwrap.log" 2>&1 &
-FCGI_PID=$!
-"${AS[@]}" "${PEER_ENV[@]}" nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" \
-	>"$WORK/nginx.out" 2>&1 &
-NGINX_PID=$!
-PEER_URL="http://127.0.0.1:$NGINX_PORT/git/big.git"
-for _ in $(seq 1 100); do
-	[ -S "$WORK/run/fcgiwrap.sock" ] && git ls-remote "$PEER_URL" >/dev/null 2>&1 && break
-	kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited: $(cat "$WORK/nginx.out" "$WORK/nginx/error.log")"
-	sleep 0.1
-done
-git ls-remote "$PEER_URL" >/dev/null 2>&1 || die "git http-backend does not answer: $(cat "$WORK/nginx/error.log")"
+# git http-backend under GNU time, for its CPU (cpu_ms)
+peer_start "$PARALLEL" "$(peer_timed_backend)" "git/big.git/info/refs?service=git-upload-pack"
+PEER_URL="$PEER/git/big.git"
 
 # ---- plue, as shipped (pack cache on), without housekeeping so that both
 # sides serve the same received pack
 PLUE_ENV=(PLUE_DATA_DIR="$WORK/plue" PLUE_LOG_LEVEL=warn PLUE_WARM_POOL=0 PLUE_PG_FSYNC=off PLUE_MAINTAIN_JOBS=0)
-env "${PLUE_ENV[@]}" "$PLUE" serve --port 0 >"$WORK/serve.out" 2>"$WORK/serve.log" &
-PLUE_PID=$!
-PORT=""
-for _ in $(seq 1 300); do
-	PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/serve.out" 2>/dev/null | head -1)
-	[ -n "$PORT" ] && break
-	kill -0 "$PLUE_PID" 2>/dev/null || die "plue serve exited during start: $(cat "$WORK/serve.log")"
-	sleep 0.1
-done
-[ -n "$PORT" ] || die "plue serve did not start"
-TOKEN=$(env "${PLUE_ENV[@]}" "$PLUE" admin create-user alice --scopes repo:read,repo:write \
-	2>>"$WORK/admin.log" | tail -1)
-[ -n "$TOKEN" ] || die "cannot create user 'alice': $(cat "$WORK/admin.log")"
-st=$(curl -s -o "$WORK/create.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-	-H 'Content-Type: application/json' --data '{"name":"big"}' "http://127.0.0.1:$PORT/api/repos")
-[ "$st" = 201 ] || die "creating alice/big: status $st: $(cat "$WORK/create.json")"
-say "pushing big into plue"
-git -C "$OUT/big.git" push -q "http://alice:$TOKEN@127.0.0.1:$PORT/alice/big.git" main \
-	>"$WORK/push.log" 2>&1 || die "push into plue failed: $(tail -3 "$WORK/push.log")"
-PLUE_URL="http://127.0.0.1:$PORT/alice/big.git"
+plue_start
+plue_user alice repo:read,repo:write
+plue_repo big
+plue_push "$OUT/big.git" big main || exit 1
+PLUE_URL="$BASE/alice/big.git"
 
-# ---- measuring
-TICK_US=$((1000000 / $(getconf CLK_TCK)))
-
-# cpu_ms plue|peer: CPU used so far by the side's server processes, ms.
-# plue: itself and every child it has reaped (upload-pack, which reaps the
-# hook, which reaps pack-objects). The peer: nginx's and fcgiwrap's own
-# time, and what GNU time recorded for each http-backend.
-cpu_ms() {
-	if [ "$1" = plue ]; then
-		awk -v t="$TICK_US" '{ print int(($14 + $15 + $16 + $17) * t / 1000) }' "/proc/$PLUE_PID/stat"
-	else
-		local own cgi
-		own=$({ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v n="$NGINX_PID" -v g="$FCGI_PID" '
-			{ pid = $1; sub(/^.*\) /, "") }
-			pid == n || $2 == n || $3 == g { t += $12 + $13 }
-			END { print t + 0 }')
-		cgi=$(awk '{ t += $1 + $2 } END { print int(t * 1000) }' "$WORK/run/peer-cpu")
-		echo $((own * TICK_US / 1000 + cgi))
-	fi
-}
-# settle: until no git process of either side is left to be reaped, so
-# that its CPU time has reached the counters above
-settle() {
-	local i
-	for i in $(seq 1 200); do
-		if ! pgrep -P "$PLUE_PID" '^git' >/dev/null 2>&1 && ! pgrep -g "$FCGI_PID" '^git' >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.05
-	done
-}
+# ---- measuring (cpu_ms, settle and median are in lib.sh)
 
 # round URL: PARALLEL clones at once; prints "WALL-SECONDS CPU-MS-PER-CLONE"
 round() {
@@ -184,7 +74,6 @@ round() {
 	[ "$bad" = 0 ] || { say "$side: a clone failed: $(cat "$WORK/clones"/*.err | head -3)"; echo "- -"; return; }
 	python3 -c "print('%.3f %d' % ($t1 - $t0, ($c1 - $c0) / $PARALLEL))"
 }
-median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "plue bench packcache: $PARALLEL concurrent clones of big ($BIG_OBJECTS objects), $ROUNDS rounds per side, alternating; plue's cache emptied before each round"
 echo "  load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine slows both sides)"

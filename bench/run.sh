@@ -21,6 +21,8 @@
 #        everything up, prints the URLs and waits (for profiling).
 set -euo pipefail
 : "${PLUE:?PLUE must name the plue binary}"
+BENCH_NAME=bench
+. "$(dirname "$0")/lib.sh"
 
 cd "$(dirname "$0")/.."
 OUT=bench/out
@@ -34,93 +36,29 @@ CGIT_CGI=${CGIT_CGI:-/usr/lib/cgit/cgit.cgi}
 CGIT_DATA=${CGIT_DATA:-/usr/share/cgit}
 GIT_HTTP_BACKEND=${GIT_HTTP_BACKEND:-$(git --exec-path)/git-http-backend}
 
-for tool in git nginx fcgiwrap wrk curl python3 "$CGIT_CGI" "$GIT_HTTP_BACKEND"; do
-	command -v "$tool" >/dev/null || { echo "bench: '$tool' is missing (make bench installs it)" >&2; exit 1; }
-done
+require_tools git nginx fcgiwrap wrk curl python3 "$CGIT_CGI" "$GIT_HTTP_BACKEND"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-WORK=$(mktemp -d /tmp/plue-bench.XXXXXX)
-chmod 755 "$WORK"
-PLUE_PID="" NGINX_PID="" FCGI_PID="" SAMPLER_PID="" CPU_P_PID="" CPU_Q_PID=""
-
-stop_pid() { # stop_pid PID SIGNAL: signal it and wait up to 10 s, then KILL
-	local pid=$1 sig=$2 i
-	[ -n "$pid" ] || return 0
-	kill "-$sig" "$pid" 2>/dev/null || return 0
-	for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null || true
-}
-
-stop_all() {
+bench_init plue-bench
+SAMPLER_PID="" CPU_P_PID="" CPU_Q_PID=""
+stop_extra() { # the samplers, before the servers (lib.sh's stop_all)
 	stop_pid "$SAMPLER_PID" TERM
 	stop_pid "$CPU_P_PID" TERM
 	stop_pid "$CPU_Q_PID" TERM
-	stop_pid "$NGINX_PID" QUIT
-	if [ -n "$FCGI_PID" ]; then # fcgiwrap -c runs in its own process group
-		kill -TERM -- "-$FCGI_PID" 2>/dev/null || true
-		stop_pid "$FCGI_PID" TERM
-	fi
-	stop_pid "$PLUE_PID" TERM
-	SAMPLER_PID="" CPU_P_PID="" CPU_Q_PID="" NGINX_PID="" FCGI_PID="" PLUE_PID=""
+	SAMPLER_PID="" CPU_P_PID="" CPU_Q_PID=""
 }
-
-cleanup() {
-	stop_all
-	if [ "${KEEP_TMP:-}" = 1 ]; then echo "bench: kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { echo "bench: $*" >&2; }
-die() { say "$*"; exit 1; }
-
-# Everything the peers touch is owned by an unprivileged user when we are root.
-AS=()
-if [ "$(id -u)" -eq 0 ]; then
-	AS=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
-fi
-give_away() { [ ${#AS[@]} -eq 0 ] || chown -R 65534:65534 "$@"; }
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-export GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0 GIT_CONFIG_GLOBAL="$WORK/gitconfig"
-git config --global protocol.version 2
+bench_git_env
 
 # ---------------------------------------------------------------- fixtures
 
-# gen_repo NAME SCRIPT REPACK-FLAGS: bench/out/NAME.git from the generator's
-# fast-import stream, rebuilt only when the generator changes.
-gen_repo() {
-	local name=$1 script=$2 flags=$3 dir="$OUT/$1.git" stamp
-	stamp=$(sha256sum <"$script" | cut -c1-16)
-	if [ -f "$dir/bench-stamp" ] && [ "$(cat "$dir/bench-stamp")" = "$stamp" ]; then
-		return 0
-	fi
-	say "generating $dir (once; cached)"
-	mkdir -p "$OUT"
-	local tmp="$OUT/.$name.$$"
-	rm -rf "$tmp"
-	git init -q --bare "$tmp"
-	python3 "$script" | git -C "$tmp" fast-import --quiet
-	git -C "$tmp" repack $flags
-	git -C "$tmp" symbolic-ref HEAD refs/heads/main
-	echo "$stamp" >"$tmp/bench-stamp"
-	rm -rf "$dir"
-	mv -T "$tmp" "$dir" 2>/dev/null || true # a run that raced us there wins
-	rm -rf "$tmp"
-}
-
 gen_repo site bench/gen-site.py "-adq"
-gen_repo big bench/gen-big.py "-adfq"
+fixture_big
 SITE_SHA=$(git -C "$OUT/site.git" rev-parse refs/heads/main)
-BIG_SHA=$(git -C "$OUT/big.git" rev-parse refs/heads/main)
-BIG_OBJECTS=$(git -C "$OUT/big.git" count-objects -v | sed -n 's/^in-pack: //p')
 WIDE_ENTRIES=$(git -C "$OUT/site.git" ls-tree "$SITE_SHA:wide" | wc -l)
 
 # The peers' copies: bare clones, packed the way a push leaves them.
-mkdir -p "$WORK/git" "$WORK/www/static" "$WORK/nginx/tmp" "$WORK/run" "$WORK/clones"
+peer_dirs
+mkdir -p "$WORK/www/static"
 PEER_REPOS=(site)
 [[ " $ONLY " == *" clone "* ]] && PEER_REPOS+=(big)
 for name in "${PEER_REPOS[@]}"; do
@@ -132,36 +70,9 @@ done
 
 # ---------------------------------------------------------------- peers
 
-subst() { # subst TEMPLATE OUTPUT: fills in the @NAMES@
-	sed -e "s|@WORK@|$WORK|g" -e "s|@PORT@|$NGINX_PORT|g" -e "s|@CGIT_CGI@|$CGIT_CGI|g" \
-	    -e "s|@CGIT_DATA@|$CGIT_DATA|g" -e "s|@GIT_HTTP_BACKEND@|$GIT_HTTP_BACKEND|g" "$1" >"$2"
-}
-
-NGINX_PORT=$(free_port)
-subst bench/nginx/nginx.conf "$WORK/nginx/nginx.conf"
-subst bench/cgitrc "$WORK/cgitrc"
-give_away "$WORK/git" "$WORK/www" "$WORK/nginx" "$WORK/run" "$WORK/cgitrc"
-chmod 755 "$WORK/nginx"
-
-# fcgiwrap leads its own process group so that its preforked children stop
-# with it; cgit and git http-backend are forked per request as CGI programs.
-# The CGI programs inherit fcgiwrap's environment: give them the one plue
-# gives its git children.
-PEER_ENV=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/nonexistent GIT_CONFIG_NOSYSTEM=1 LC_ALL=C)
-setsid "${AS[@]}" "${PEER_ENV[@]}" fcgiwrap -c 4 -s "unix:$WORK/run/fcgiwrap.sock" \
-	>"$WORK/fcgiwrap.log" 2>&1 &
-FCGI_PID=$!
-"${AS[@]}" "${PEER_ENV[@]}" nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" \
-	>"$WORK/nginx.out" 2>&1 &
-NGINX_PID=$!
-PEER="http://127.0.0.1:$NGINX_PORT"
-for _ in $(seq 1 100); do
-	[ -S "$WORK/run/fcgiwrap.sock" ] && curl -s -o /dev/null "$PEER/static/blob-1k.txt" && break
-	kill -0 "$NGINX_PID" 2>/dev/null || { cat "$WORK/nginx.out" "$WORK/nginx/error.log" >&2; die "nginx exited"; }
-	sleep 0.1
-done
-curl -s -o /dev/null "$PEER/static/blob-1k.txt" || die "nginx does not answer: $(cat "$WORK/nginx/error.log")"
-[ -S "$WORK/run/fcgiwrap.sock" ] || die "fcgiwrap did not start: $(cat "$WORK/fcgiwrap.log")"
+sed -e "s|@WORK@|$WORK|g" bench/cgitrc >"$WORK/cgitrc"
+give_away "$WORK/cgitrc"
+peer_start 4 "$GIT_HTTP_BACKEND" static/blob-1k.txt
 
 # ---------------------------------------------------------------- plue
 
@@ -169,32 +80,13 @@ curl -s -o /dev/null "$PEER/static/blob-1k.txt" || die "nginx does not answer: $
 # runs workflows) and fsync off in its throwaway cluster (only the setup
 # writes to it).
 PLUE_ENV=(PLUE_DATA_DIR="$WORK/plue" PLUE_LOG_LEVEL=warn PLUE_WARM_POOL=0 PLUE_PG_FSYNC=off)
-env "${PLUE_ENV[@]}" "$PLUE" serve --port 0 >"$WORK/serve.out" 2>"$WORK/serve.log" &
-PLUE_PID=$!
-PLUE_PORT=""
-for _ in $(seq 1 300); do
-	PLUE_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/serve.out" 2>/dev/null | head -1)
-	[ -n "$PLUE_PORT" ] && break
-	kill -0 "$PLUE_PID" 2>/dev/null || { cat "$WORK/serve.log" >&2; die "plue serve exited during start"; }
-	sleep 0.1
-done
-[ -n "$PLUE_PORT" ] || die "plue serve did not start"
-BASE="http://127.0.0.1:$PLUE_PORT"
-
-TOKEN=$(env "${PLUE_ENV[@]}" "$PLUE" admin create-user alice --scopes repo:read,repo:write 2>>"$WORK/admin.log" | tail -1)
-[ -n "$TOKEN" ] || { cat "$WORK/admin.log" >&2; die "cannot create user 'alice'"; }
+plue_start
+plue_user alice repo:read,repo:write
 
 PLUE_SITE=0 PLUE_BIG=0 # 1 once the repository is pushed and its tip checked
 for name in "${PEER_REPOS[@]}"; do
-	status=$(curl -s -o "$WORK/create.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
-		-H 'Content-Type: application/json' --data "{\"name\":\"$name\"}" "$BASE/api/repos")
-	[ "$status" = 201 ] || die "creating repository 'alice/$name': status $status: $(cat "$WORK/create.json")"
-	say "pushing $name into plue"
-	if ! git -C "$OUT/$name.git" push -q "http://alice:$TOKEN@127.0.0.1:$PLUE_PORT/alice/$name.git" \
-		--all >"$WORK/push-$name.log" 2>&1; then
-		say "push of '$name' into plue failed: $(tail -3 "$WORK/push-$name.log" | tr '\n' ' ')"
-		continue
-	fi
+	plue_repo "$name"
+	plue_push "$OUT/$name.git" "$name" --all || continue
 	want=$(git -C "$OUT/$name.git" rev-parse refs/heads/main)
 	got=$(git ls-remote "$BASE/alice/$name.git" refs/heads/main 2>/dev/null | cut -f1)
 	if [ "$got" = "$want" ]; then
@@ -220,8 +112,6 @@ fi
 
 # fetch URL FILE: GET into FILE, prints the status code.
 fetch() { curl -s -o "$2" -w '%{http_code}' "$1" || echo 000; }
-
-TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
 # cpu_ticks plue|peer: CPU time used so far by plue, or by the peers (nginx's
 # master and workers, fcgiwrap's process group with the CGI programs it has
@@ -410,8 +300,6 @@ clone_secs() {
 	[ "$(git -C "$dir" rev-parse refs/heads/main)" = "$BIG_SHA" ] || { say "clone $1: wrong main"; return 1; }
 	python3 -c "print('%.3f' % ($t1 - $t0))"
 }
-
-median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 kib_of() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$PLUE_PID/status"; }
 

@@ -13,55 +13,21 @@
 #        temporary directory.
 set -euo pipefail
 : "${PLUE:?PLUE must name the plue binary}"
+BENCH_NAME=bench/ssh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 OUT=bench/out
 CLONES=${BENCH_CLONES:-3}
 SSHD=${SSHD:-/usr/sbin/sshd}
-for tool in git ssh ssh-keygen git-shell curl python3 "$SSHD"; do
-	command -v "$tool" >/dev/null || { echo "bench/ssh: '$tool' is missing (make bench installs it)" >&2; exit 1; }
-done
+require_tools git ssh ssh-keygen git-shell curl python3 "$SSHD"
 
-WORK=$(mktemp -d /tmp/plue-bench-ssh.XXXXXX)
-chmod 755 "$WORK"
-PLUE_PID="" SSHD_PID=""
-stop_pid() {
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null || true
-}
-cleanup() {
-	stop_pid "$SSHD_PID"
-	stop_pid "$PLUE_PID"
-	if [ "${KEEP_TMP:-}" = 1 ]; then echo "bench/ssh: kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-say() { echo "bench/ssh: $*" >&2; }
-die() { say "$*"; exit 1; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-export GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0 GIT_CONFIG_GLOBAL="$WORK/gitconfig"
-git config --global protocol.version 2
+bench_init plue-bench-ssh
+SSHD_PID=""
+stop_extra() { stop_pid "$SSHD_PID"; SSHD_PID=""; }
+bench_git_env
 
 # the fixture: made by bench/run.sh; generated here when run alone
-if [ ! -f "$OUT/big.git/bench-stamp" ]; then
-	say "generating $OUT/big.git (once; cached)"
-	mkdir -p "$OUT"
-	tmp="$OUT/.big.$$"
-	rm -rf "$tmp"
-	git init -q --bare "$tmp"
-	python3 bench/gen-big.py | git -C "$tmp" fast-import --quiet
-	git -C "$tmp" repack -adfq
-	git -C "$tmp" symbolic-ref HEAD refs/heads/main
-	sha256sum <bench/gen-big.py | cut -c1-16 >"$tmp/bench-stamp"
-	rm -rf "$OUT/big.git"
-	mv -T "$tmp" "$OUT/big.git"
-fi
-BIG_SHA=$(git -C "$OUT/big.git" rev-parse refs/heads/main)
-BIG_OBJECTS=$(git -C "$OUT/big.git" count-objects -v | sed -n 's/^in-pack: //p')
+fixture_big
 
 # one client key for both servers
 ssh-keygen -q -t ed25519 -N '' -C bench -f "$WORK/id" </dev/null
@@ -69,26 +35,13 @@ SSH_BASE="ssh -i $WORK/id -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKe
 
 # ---- plue ----
 PLUE_ENV=(PLUE_DATA_DIR="$WORK/plue" PLUE_LOG_LEVEL=warn PLUE_WARM_POOL=0 PLUE_PG_FSYNC=off)
-env "${PLUE_ENV[@]}" "$PLUE" serve --port 0 --ssh-listen 127.0.0.1 --ssh-port 0 \
-	>"$WORK/serve.out" 2>"$WORK/serve.log" &
-PLUE_PID=$!
-PORT="" SSH_PORT=""
-for _ in $(seq 1 600); do
-	PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/serve.out" 2>/dev/null | head -1)
-	[ -n "$PORT" ] && break
-	kill -0 "$PLUE_PID" 2>/dev/null || { cat "$WORK/serve.log" >&2; die "plue serve exited during start"; }
-	sleep 0.1
-done
-[ -n "$PORT" ] || die "plue serve did not start"
+plue_start --ssh-listen 127.0.0.1 --ssh-port 0
 SSH_PORT=$(sed -n 's/^ssh listening on .*:\([0-9]*\)$/\1/p' "$WORK/serve.out" | head -1)
 [ -n "$SSH_PORT" ] || die "plue serve printed no ssh port"
-TOKEN=$(env "${PLUE_ENV[@]}" "$PLUE" admin create-user alice --scopes repo:read,repo:write,user \
-	2>>"$WORK/admin.log" | tail -1)
-[ -n "$TOKEN" ] || die "cannot create user 'alice': $(cat "$WORK/admin.log")"
+plue_user alice repo:read,repo:write,user
 api() { curl -s -o "$WORK/api.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-	-H 'Content-Type: application/json' --data-binary "$2" "http://127.0.0.1:$PORT$1"; }
-st=$(api /api/repos '{"name":"big"}')
-[ "$st" = 201 ] || die "creating alice/big: status $st: $(cat "$WORK/api.json")"
+	-H 'Content-Type: application/json' --data-binary "$2" "$BASE$1"; }
+plue_repo big
 st=$(api /api/user/keys "$(python3 -c 'import json,sys; print(json.dumps({"key": open(sys.argv[1]).read()}))' "$WORK/id.pub")")
 [ "$st" = 201 ] || die "adding the key: status $st: $(cat "$WORK/api.json")"
 PLUE_URL="ssh://git@127.0.0.1:$SSH_PORT/alice/big.git"
@@ -140,7 +93,6 @@ clone_secs() {
 	[ "$(git -C "$dir" rev-parse refs/heads/main)" = "$BIG_SHA" ] || { say "clone $1: wrong main"; return 1; }
 	python3 -c "print('%.3f' % ($t1 - $t0))"
 }
-median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "plue bench ssh: git clone of big ($BIG_OBJECTS objects) over ssh, $CLONES clones per side, alternating"
 clone_secs "$PLUE_URL" >/dev/null || true # warm-up, both sides

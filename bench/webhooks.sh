@@ -18,6 +18,8 @@
 # Knobs: WEBHOOK_EVENTS (default 200), WEBHOOK_CLIENTS (8), KEEP_TMP=1.
 set -euo pipefail
 : "${PLUE:?PLUE must name the plue binary}"
+BENCH_NAME=webhooks
+. "$(dirname "$0")/lib.sh"
 EVENTS=${WEBHOOK_EVENTS:-200}
 CLIENTS=${WEBHOOK_CLIENTS:-8}
 export PLUE_WARM_POOL=0
@@ -25,21 +27,11 @@ export PLUE_LOG_LEVEL=warn
 export PLUE_PG_FSYNC=off
 export PLUE_WEBHOOK_ALLOW_NETS=127.0.0.1/32
 
-WORK=$(mktemp -d /tmp/plue-webhooks-bench.XXXXXX)
-chmod 755 "$WORK"
+bench_init plue-webhooks-bench
 export PLUE_DATA_DIR="$WORK/var" HOME="$WORK/home"
 mkdir -p "$HOME"
-SERVER="" RECEIVER=""
-cleanup() {
-	[ -n "$RECEIVER" ] && kill "$RECEIVER" 2>/dev/null || true
-	if [ -n "$SERVER" ]; then
-		kill -TERM "$SERVER" 2>/dev/null || true
-		for _ in $(seq 1 100); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$SERVER" 2>/dev/null || true
-	fi
-	if [ "${KEEP_TMP:-}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
+RECEIVER=""
+stop_extra() { stop_pid "$RECEIVER"; RECEIVER=""; }
 
 cat >"$WORK/receiver.js" <<'EOF'
 const http = require("http"), crypto = require("crypto"), fs = require("fs");
@@ -61,17 +53,14 @@ http.createServer((req, res) => {
 EOF
 node "$WORK/receiver.js" bench-secret "$WORK/arrivals" "$WORK/rport" &
 RECEIVER=$!
-"$PLUE" serve --port 0 >"$WORK/serve.out" 2>"$WORK/serve.log" &
-SERVER=$!
-for _ in $(seq 1 300); do grep -q '^listening on ' "$WORK/serve.out" 2>/dev/null && [ -s "$WORK/rport" ] && break; sleep 0.1; done
-PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/serve.out" | head -1)
-[ -n "$PORT" ] || { echo "webhooks: the server did not start" >&2; cat "$WORK/serve.log" >&2; exit 1; }
-BASE="http://127.0.0.1:$PORT"
-TOKEN=$("$PLUE" admin create-user bench --scopes repo:read,repo:write,user 2>/dev/null)
+plue_start
+for _ in $(seq 1 300); do [ -s "$WORK/rport" ] && break; sleep 0.1; done
+[ -s "$WORK/rport" ] || die "the receiver did not start"
+plue_user bench repo:read,repo:write,user
 PG="host=$PLUE_DATA_DIR/pg dbname=plue user=plue"
 sql() { psql -qtAX "$PG" -c "$1"; }
 post() { curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$2" "$BASE$1"; }
-post /api/repos '{"name":"wh"}'
+plue_repo wh
 post /api/bench/wh/hooks "{\"url\":\"http://127.0.0.1:$(cat "$WORK/rport")/hook\",\"secret\":\"bench-secret\",\"events\":[\"issues\"],\"active\":true}"
 arrived() { wc -l <"$WORK/arrivals"; }
 await() { for _ in $(seq 1 3000); do [ "$(arrived)" -ge "$1" ] && return 0; sleep 0.01; done; echo "webhooks: only $(arrived) of $1 arrived" >&2; exit 1; }
