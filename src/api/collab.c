@@ -163,13 +163,7 @@ static const char *username_of(PGconn *db, struct arena *a, int64_t id)
 static bool user_can_read(const struct repo *repo, int64_t user_id, bool is_admin,
 			  const char *role)
 {
-	struct auth au = { .via = AUTH_SESSION, .user_id = user_id, .is_admin = is_admin,
-			   .scopes = SCOPE_ALL };
-	struct repo rp = *repo;
-	rp.role = !strcmp(role, "admin") ? ROLE_ADMIN : !strcmp(role, "write") ? ROLE_WRITE
-		  : !strcmp(role, "read")  ? ROLE_READ : ROLE_NONE;
-	struct err scratch = { 0 };
-	return authz_repo(&au, &rp, ACT_READ, &scratch) == 0;
+	return authz_user_may(repo, user_id, is_admin, role, ACT_READ);
 }
 
 int mentions_record(PGconn *db, struct arena *a, struct err *e, const struct repo *repo,

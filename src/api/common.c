@@ -1,6 +1,7 @@
 /* common.c — helpers shared by the API handlers: repository loading,
  * validation of names, refs and paths, JSON field access. */
 #include "api/api.h"
+#include "auth/auth.h"
 #include "base/config.h"
 #include "base/util.h"
 #include "db/db.h"
@@ -41,9 +42,7 @@ int repo_load(struct req *r, const char *owner, const char *name, struct repo **
 	p->default_branch = arena_strdup(r->arena, db_val(res, 0, 5));
 	p->is_private = db_bool(res, 0, 6);
 	p->created_at = arena_strdup(r->arena, db_val(res, 0, 7));
-	const char *role = db_val(res, 0, 8);
-	p->role = !strcmp(role, "admin") ? ROLE_ADMIN : !strcmp(role, "write") ? ROLE_WRITE
-		  : !strcmp(role, "read")  ? ROLE_READ : ROLE_NONE;
+	p->role = repo_role_parse(db_val(res, 0, 8));
 	p->issues_open = db_bool(res, 0, 9);
 	p->disk_path = repo_store_path(r->arena, p->id);
 	*out = p;

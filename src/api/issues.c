@@ -121,14 +121,8 @@ static int assignees_resolve(struct req *r, json_t *arr, struct named_list *out)
 		if (PQntuples(u) != 1)
 			return err_set(&r->err, ERR_INVALID, "unknown_user",
 				       "user '%.100s' does not exist", name);
-		const char *role = db_val(u, 0, 3);
-		struct auth au = { .via = AUTH_SESSION, .user_id = db_int(u, 0, 0),
-				   .is_admin = db_bool(u, 0, 2), .scopes = SCOPE_ALL };
-		struct repo rp = *r->repo;
-		rp.role = !strcmp(role, "admin") ? ROLE_ADMIN : !strcmp(role, "write") ? ROLE_WRITE
-			  : !strcmp(role, "read")  ? ROLE_READ : ROLE_NONE;
-		struct err scratch = { 0 };
-		if (authz_repo(&au, &rp, ACT_READ, &scratch))
+		if (!authz_user_may(r->repo, db_int(u, 0, 0), db_bool(u, 0, 2), db_val(u, 0, 3),
+				    ACT_READ))
 			return err_set(&r->err, ERR_INVALID, "invalid_assignee",
 				       "user '%s' cannot be assigned: they cannot read '%s/%s'",
 				       db_val(u, 0, 1), r->repo->owner, r->repo->name);

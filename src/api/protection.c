@@ -89,13 +89,8 @@ int protection_get(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
 static bool still_writes(int64_t repo_id, int64_t owner_id, int64_t user_id, bool is_admin,
 			 const char *role)
 {
-	struct auth au = { .via = AUTH_SESSION, .user_id = user_id, .is_admin = is_admin,
-			   .scopes = SCOPE_ALL };
 	struct repo rp = { .id = repo_id, .owner_id = owner_id, .owner = "", .name = "" };
-	rp.role = !strcmp(role, "admin") ? ROLE_ADMIN : !strcmp(role, "write") ? ROLE_WRITE
-		  : !strcmp(role, "read")  ? ROLE_READ : ROLE_NONE;
-	struct err scratch = { 0 };
-	return authz_repo(&au, &rp, ACT_WRITE, &scratch) == 0;
+	return authz_user_may(&rp, user_id, is_admin, role, ACT_WRITE);
 }
 
 /* Counts the approvals that count (see pulls.h); 0 or the refusal. */

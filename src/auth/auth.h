@@ -35,6 +35,17 @@ int authz_repo_area(const struct auth *a, const struct repo *repo, enum repo_act
 int authz_repo(const struct auth *a, const struct repo *repo, enum repo_action act,
 	       struct err *e);
 
+/* A collaborator role as stored ("read", "write", "admin"; anything else,
+ * "" for none included, is ROLE_NONE). */
+enum repo_role repo_role_parse(const char *text);
+
+/* May the person user_id (site admin or not, with collaborator role text
+ * on repo, as a query returned them) do act on repo, whatever credential
+ * they would use? authz_repo for someone who is not the caller: an
+ * assignee, an approver, an event's actor. repo->role is ignored. */
+bool authz_user_may(const struct repo *repo, int64_t user_id, bool is_admin, const char *role,
+		    enum repo_action act);
+
 /* Scopes: "repo:read,repo:write" ↔ SCOPE_* bits with implications applied
  * (write ⇒ read; admin ⇒ all). Returns 0 or ERR_INVALID naming the bad one. */
 int scopes_parse(const char *csv, unsigned *out, struct err *e);

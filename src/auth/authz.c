@@ -307,3 +307,22 @@ int authz_repo_area(const struct auth *a, const struct repo *repo, enum repo_act
 			       "this token lacks the repo:write scope");
 	return 0;
 }
+
+enum repo_role repo_role_parse(const char *text)
+{
+	return !strcmp(text, "admin")   ? ROLE_ADMIN
+	       : !strcmp(text, "write") ? ROLE_WRITE
+	       : !strcmp(text, "read")  ? ROLE_READ
+					: ROLE_NONE;
+}
+
+bool authz_user_may(const struct repo *repo, int64_t user_id, bool is_admin, const char *role,
+		    enum repo_action act)
+{
+	struct auth who = { .via = AUTH_SESSION, .user_id = user_id, .is_admin = is_admin,
+			    .scopes = SCOPE_ALL };
+	struct repo rp = *repo;
+	rp.role = repo_role_parse(role);
+	struct err scratch = { 0 };
+	return authz_repo(&who, &rp, act, &scratch) == 0;
+}

@@ -515,13 +515,6 @@ static int actor_trusted(PGconn *db, struct arena *a, struct err *e, const struc
 		return e->code;
 	if (PQntuples(res) != 1)
 		return 0;
-	const char *role = db_val(res, 0, 1);
-	struct auth who = {
-		.via = AUTH_SESSION, /* the person, whatever credential they used */
-		.user_id = ev->actor_id,
-		.is_admin = db_bool(res, 0, 0),
-		.scopes = SCOPE_ALL,
-	};
 	struct repo repo = {
 		.id = ev->repo_id,
 		.owner_id = ev->owner_id,
@@ -529,13 +522,9 @@ static int actor_trusted(PGconn *db, struct arena *a, struct err *e, const struc
 		.name = ev->name,
 		.default_branch = ev->default_branch,
 		.is_private = ev->is_private,
-		.role = !strcmp(role, "admin")	 ? ROLE_ADMIN
-			: !strcmp(role, "write") ? ROLE_WRITE
-			: !strcmp(role, "read")	 ? ROLE_READ
-						 : ROLE_NONE,
 	};
-	struct err ae = { 0 };
-	*out = authz_repo(&who, &repo, ACT_WRITE, &ae) == 0;
+	/* the person, whatever credential they used */
+	*out = authz_user_may(&repo, ev->actor_id, db_bool(res, 0, 0), db_val(res, 0, 1), ACT_WRITE);
 	return 0;
 }
 
