@@ -147,30 +147,24 @@ static int net_parse(const char *s, struct net *out)
 	return 0;
 }
 
-/* Whether a is inside one of cfg.webhook_allow_nets. */
+/* cfg.webhook_allow_nets, parsed once by webhook_allow_nets_check */
+#define ALLOW_MAX 64
+static struct net allow_nets[ALLOW_MAX];
+static int nallow;
+
+/* Whether a is inside one of the allowed networks. */
 static bool allowed(const struct net *a)
 {
-	const char *p = cfg.webhook_allow_nets ? cfg.webhook_allow_nets : "";
-	while (*p) {
-		while (*p == ',' || *p == ' ')
-			p++;
-		size_t len = strcspn(p, ", ");
-		if (len && len < 64) {
-			char item[64];
-			memcpy(item, p, len);
-			item[len] = '\0';
-			struct net n;
-			if (!net_parse(item, &n) && in_net(a, &n))
-				return true;
-		}
-		p += len;
-	}
+	for (int i = 0; i < nallow; i++)
+		if (in_net(a, &allow_nets[i]))
+			return true;
 	return false;
 }
 
 int webhook_allow_nets_check(struct err *e)
 {
 	const char *p = cfg.webhook_allow_nets ? cfg.webhook_allow_nets : "";
+	nallow = 0;
 	while (*p) {
 		while (*p == ',' || *p == ' ')
 			p++;
@@ -178,13 +172,16 @@ int webhook_allow_nets_check(struct err *e)
 		if (!len)
 			break;
 		char item[64];
-		struct net n;
 		if (len >= sizeof(item))
 			return err_set(e, ERR_INVALID, NULL, "webhook allow list: '%.60s' is not a CIDR", p);
 		memcpy(item, p, len);
 		item[len] = '\0';
-		if (net_parse(item, &n))
+		if (nallow == ALLOW_MAX)
+			return err_set(e, ERR_INVALID, NULL,
+				       "webhook allow list: at most %d networks", ALLOW_MAX);
+		if (net_parse(item, &allow_nets[nallow]))
 			return err_set(e, ERR_INVALID, NULL, "webhook allow list: '%s' is not a CIDR", item);
+		nallow++;
 		p += len;
 	}
 	return 0;

@@ -60,8 +60,9 @@ bool webhook_event_valid(const char *name);
  * code "invalid_url" and a message quoting the URL. */
 int webhook_url_check(const char *url, struct err *e);
 
-/* Whether cfg.webhook_allow_nets parses (a comma-separated list of CIDRs,
- * IPv4 or IPv6). 0, or -1 with a message in e. */
+/* Parses cfg.webhook_allow_nets (a comma-separated list of at most 64
+ * CIDRs, IPv4 or IPv6) and keeps it for the address checks of hook URLs
+ * and deliveries; webhooks_start calls it. 0, or -1 with a message in e. */
 int webhook_allow_nets_check(struct err *e);
 
 /* Inserts a `ping` delivery for hook_id (inside the caller's transaction;
