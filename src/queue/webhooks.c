@@ -6,6 +6,7 @@
 #include "base/buf.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/net.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "git/store.h"
@@ -73,80 +74,6 @@ bool webhook_event_valid(const char *name)
 
 /* ---- addresses ---- */
 
-struct net {
-	int family; /* AF_INET or AF_INET6 */
-	unsigned char addr[16];
-	int bits;
-};
-
-/* An address in canonical form: IPv4-mapped IPv6 becomes IPv4. */
-static void addr_norm(struct net *out, int family, const void *raw)
-{
-	memset(out, 0, sizeof(*out));
-	if (family == AF_INET) {
-		out->family = AF_INET;
-		memcpy(out->addr, raw, 4);
-		out->bits = 32;
-		return;
-	}
-	const unsigned char *b = raw;
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	if (!memcmp(b, mapped, 12)) {
-		out->family = AF_INET;
-		memcpy(out->addr, b + 12, 4);
-		out->bits = 32;
-		return;
-	}
-	out->family = AF_INET6;
-	memcpy(out->addr, b, 16);
-	out->bits = 128;
-}
-
-static bool in_net(const struct net *a, const struct net *n)
-{
-	if (a->family != n->family)
-		return false;
-	int full = n->bits / 8, rest = n->bits % 8;
-	if (memcmp(a->addr, n->addr, full))
-		return false;
-	if (!rest)
-		return true;
-	unsigned char mask = (unsigned char)(0xff << (8 - rest));
-	return (a->addr[full] & mask) == (n->addr[full] & mask);
-}
-
-static int net_parse(const char *s, struct net *out)
-{
-	char text[INET6_ADDRSTRLEN + 8];
-	const char *slash = strchr(s, '/');
-	size_t len = slash ? (size_t)(slash - s) : strlen(s);
-	if (len == 0 || len >= INET6_ADDRSTRLEN)
-		return -1;
-	memcpy(text, s, len);
-	text[len] = '\0';
-	unsigned char raw[16];
-	int fam = strchr(text, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(fam, text, raw) != 1)
-		return -1;
-	int max = fam == AF_INET ? 32 : 128;
-	int64_t bits = max;
-	if (slash && parse_i64(slash + 1, 0, max, &bits))
-		return -1;
-	memset(out, 0, sizeof(*out));
-	out->family = fam;
-	memcpy(out->addr, raw, fam == AF_INET ? 4 : 16);
-	out->bits = (int)bits;
-	if (fam == AF_INET6) {
-		struct net n;
-		addr_norm(&n, AF_INET6, raw);
-		if (n.family == AF_INET) { /* ::ffff:a.b.c.d/N */
-			n.bits = out->bits >= 96 ? out->bits - 96 : 0;
-			*out = n;
-		}
-	}
-	return 0;
-}
-
 /* cfg.webhook_allow_nets, parsed once by webhook_allow_nets_check */
 #define ALLOW_MAX 64
 static struct net allow_nets[ALLOW_MAX];
@@ -156,7 +83,7 @@ static int nallow;
 static bool allowed(const struct net *a)
 {
 	for (int i = 0; i < nallow; i++)
-		if (in_net(a, &allow_nets[i]))
+		if (net_in(a, &allow_nets[i]))
 			return true;
 	return false;
 }
@@ -223,7 +150,7 @@ static const char *refused_kind(const struct net *a)
 	};
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
 		struct net n;
-		if (!net_parse(ranges[i].cidr, &n) && in_net(a, &n))
+		if (!net_parse(ranges[i].cidr, &n) && net_in(a, &n))
 			return ranges[i].kind;
 	}
 	return NULL;
@@ -272,7 +199,7 @@ static bool literal_addr(const char *host, struct net *out)
 {
 	unsigned char raw[16];
 	if (inet_pton(AF_INET, host, raw) == 1) {
-		addr_norm(out, AF_INET, raw);
+		net_addr_norm(out, AF_INET, raw);
 		return true;
 	}
 	char h[INET6_ADDRSTRLEN];
@@ -282,7 +209,7 @@ static bool literal_addr(const char *host, struct net *out)
 	memcpy(h, host, l);
 	h[l] = '\0';
 	if (inet_pton(AF_INET6, h, raw) == 1) {
-		addr_norm(out, AF_INET6, raw);
+		net_addr_norm(out, AF_INET6, raw);
 		return true;
 	}
 	return false;
@@ -986,9 +913,9 @@ static void attempt(struct arena *a, const struct delivery *d, struct outcome *o
 		for (struct addrinfo *p = ai; p; p = p->ai_next) {
 			struct net m;
 			if (p->ai_family == AF_INET)
-				addr_norm(&m, AF_INET, &((struct sockaddr_in *)p->ai_addr)->sin_addr);
+				net_addr_norm(&m, AF_INET, &((struct sockaddr_in *)p->ai_addr)->sin_addr);
 			else if (p->ai_family == AF_INET6)
-				addr_norm(&m, AF_INET6, &((struct sockaddr_in6 *)p->ai_addr)->sin6_addr);
+				net_addr_norm(&m, AF_INET6, &((struct sockaddr_in6 *)p->ai_addr)->sin6_addr);
 			else
 				continue;
 			const char *kind = refused_kind(&m);

@@ -29,6 +29,7 @@
 #include "runner/sandbox_impl.h"
 
 #include "base/log.h"
+#include "base/net.h"
 #include "base/util.h"
 
 #include <arpa/inet.h>
@@ -61,29 +62,16 @@
 extern const unsigned char sandbox_netfilter_shim[], sandbox_netfilter_shim_end[];
 
 /* One entry of the allow list: an address, or an address and a prefix
- * length of its family. */
+ * length of its family (base/net.h). */
 static bool allow_entry_ok(const char *p, size_t n)
 {
 	char text[64];
-	unsigned char addr[16];
+	struct net net;
 	if (n == 0 || n >= sizeof(text))
 		return false;
 	memcpy(text, p, n);
 	text[n] = 0;
-	long bits = -1;
-	char *slash = strchr(text, '/');
-	if (slash) {
-		char *end;
-		*slash = 0;
-		bits = strtol(slash + 1, &end, 10);
-		if (end == slash + 1 || *end || bits < 0)
-			return false;
-	}
-	if (inet_pton(AF_INET, text, addr) == 1)
-		return bits <= 32;
-	if (inet_pton(AF_INET6, text, addr) == 1)
-		return bits <= 128;
-	return false;
+	return net_parse(text, &net) == 0;
 }
 
 /* As many as the filter takes (MAX_NETS in netfilter.c). */

@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/cache.h"
 #include "base/err.h"
+#include "base/net.h"
 #include "base/util.h"
 
 static void test_buf(void **state)
@@ -184,10 +185,42 @@ static void test_cache(void **state)
 	assert_null(cache_get("k0"));
 }
 
+static bool in(const char *addr, const char *net)
+{
+	struct net a, n;
+	assert_int_equal(net_parse(addr, &a), 0);
+	assert_int_equal(net_parse(net, &n), 0);
+	return net_in(&a, &n);
+}
+
+static void test_net(void **state)
+{
+	(void)state;
+	struct net n;
+	assert_true(in("10.1.2.3", "10.0.0.0/8"));
+	assert_false(in("11.1.2.3", "10.0.0.0/8"));
+	assert_true(in("172.31.255.255", "172.16.0.0/12"));
+	assert_false(in("172.32.0.0", "172.16.0.0/12"));
+	assert_true(in("169.254.169.254", "169.254.169.254/32"));
+	assert_true(in("1.2.3.4", "0.0.0.0/0"));
+	assert_true(in("fd00:ec2::254", "fc00::/7"));
+	assert_false(in("2001:db9::1", "2001:db8::/32"));
+	assert_false(in("10.0.0.1", "::/0")); /* families differ */
+	/* IPv4-mapped IPv6 is IPv4, addresses and networks alike */
+	assert_true(in("::ffff:127.0.0.1", "127.0.0.0/8"));
+	assert_true(in("127.0.0.1", "::ffff:127.0.0.0/104"));
+	const char *bad[] = { "", "example.com", "10.0.0.0/33", "::/129", "10.0.0.0/-1", "10.0.0.0/",
+			      "10.0.0.0/8x", "1.2.3", NULL };
+	for (int i = 0; bad[i]; i++)
+		assert_int_equal(net_parse(bad[i], &n), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf),   cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_net),
+		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_err),   cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_cache),
 	};
