@@ -20,8 +20,6 @@ CAROL=$(new_user carol)
 DAVE=$(new_user dave)
 ERIN=$(new_user erin)
 OLLY=$(new_user olly)
-PG="host=$PLUE_DATA_DIR/pg dbname=plue user=plue"
-sql() { psql -qtAX "$PG" -c "$1"; }
 # sql_is QUERY WANT TENTHS: until the query answers WANT (at most TENTHS
 # tenths of a second); succeeds when it did
 sql_is() {

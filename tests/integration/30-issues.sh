@@ -7,7 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 start_server
 PSQL=(psql -qtAX "host=$PLUE_DATA_DIR/pg dbname=plue user=plue")
-sql() { "${PSQL[@]}" -c "$1"; }
 
 ALICE=$(new_user alice)   # owner of alice/pub and alice/priv
 WENDY=$(new_user wendy)   # write collaborator on both

@@ -6,7 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 start_server
 PSQL=(psql -qtAX "host=$PLUE_DATA_DIR/pg dbname=plue user=plue")
-sql() { "${PSQL[@]}" -c "$1"; }
 
 ALICE=$(new_user alice)
 BOB=$(new_user bob)

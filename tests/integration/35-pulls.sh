@@ -12,7 +12,6 @@ BOB=$(new_user bob)
 CAROL=$(new_user carol)
 DAVE=$(new_user dave)
 PSQL=(psql -qtAX "host=$PLUE_DATA_DIR/pg dbname=plue user=plue")
-sql() { "${PSQL[@]}" -c "$1"; }
 
 api POST /api/repos "$ALICE" '{"name":"proj"}'
 expect_status 201 "create proj"

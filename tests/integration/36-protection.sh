@@ -10,7 +10,6 @@ ALICE=$(new_user alice)
 BOB=$(new_user bob)
 CAROL=$(new_user carol)
 PSQL=(psql -qtAX "host=$PLUE_DATA_DIR/pg dbname=plue user=plue")
-sql() { "${PSQL[@]}" -c "$1"; }
 
 api POST /api/repos "$ALICE" '{"name":"proj"}'
 expect_status 201 "create proj"

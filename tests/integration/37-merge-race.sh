@@ -9,7 +9,6 @@ start_server
 ALICE=$(new_user alice)
 BOB=$(new_user bob)
 PSQL=(psql -qtAX "host=$PLUE_DATA_DIR/pg dbname=plue user=plue")
-sql() { "${PSQL[@]}" -c "$1"; }
 
 api POST /api/repos "$ALICE" '{"name":"race"}'
 expect_status 201 "create race"

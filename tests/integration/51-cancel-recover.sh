@@ -15,8 +15,6 @@ start_server
 ALICE=$(new_user alice)
 api POST /api/repos "$ALICE" '{"name":"ops"}'
 expect_status 201 "create repo"
-PG="host=$PLUE_DATA_DIR/pg dbname=plue user=plue"
-sql() { psql -qtAX "$PG" -c "$1"; }
 
 # wait_log RUN TEXT: until the run's stored log has TEXT
 wait_log() {

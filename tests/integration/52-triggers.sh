@@ -13,19 +13,8 @@ BOB=$(new_user bob)
 new_user botty >/dev/null
 api POST /api/repos "$ALICE" '{"name":"trig"}'
 expect_status 201 "create repo"
-PG="host=$PLUE_DATA_DIR/pg dbname=plue user=plue"
-sql() { psql -qtAX "$PG" -c "$1"; }
 URL="http://alice:$ALICE@127.0.0.1:$PORT/alice/trig.git"
 
-# settle: every event written so far has been dispatched
-settle() {
-	local i
-	for i in $(seq 1 200); do
-		[ "$(sql "SELECT count(*) FROM events WHERE dispatched_at IS NULL")" = 0 ] && return 0
-		sleep 0.05
-	done
-	fail "events were not dispatched"
-}
 # runs FILE [EVENT]: how many runs a workflow file has (of an event type)
 runs() {
 	settle

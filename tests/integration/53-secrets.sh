@@ -10,8 +10,6 @@ ALICE=$(new_user alice)
 BOB=$(new_user bob)
 api POST /api/repos "$ALICE" '{"name":"sec"}'
 expect_status 201 "create repo"
-PG="host=$PLUE_DATA_DIR/pg dbname=plue user=plue"
-sql() { psql -qtAX "$PG" -c "$1"; }
 VALUE="s3cr3t-value-42"
 
 api PUT /api/alice/sec/secrets/API_TOKEN "$ALICE" "{\"value\":\"$VALUE\"}"

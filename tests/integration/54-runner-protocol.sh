@@ -15,8 +15,6 @@ api POST /api/repos "$ALICE" '{"name":"proto","private":true}'
 expect_status 201 "create proto"
 api POST /api/repos "$ALICE" '{"name":"other","private":true}'
 expect_status 201 "create other"
-PG="host=$PLUE_DATA_DIR/pg dbname=plue user=plue"
-sql() { psql -qtAX "$PG" -c "$1"; }
 # sql_is QUERY WANT TENTHS: until the query answers WANT (at most TENTHS
 # tenths of a second); succeeds when it did
 sql_is() {

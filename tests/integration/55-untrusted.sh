@@ -36,19 +36,8 @@ expect_status 201 "set the secret"
 REV=$(printf '%s' "$VALUE" | rev)
 B64=$(printf '%s' "$VALUE" | base64)
 B64NL=$(printf '%s\n' "$VALUE" | base64)
-PG="host=$PLUE_DATA_DIR/pg dbname=plue user=plue"
-sql() { psql -qtAX "$PG" -c "$1"; }
 URL="http://alice:$ALICE@127.0.0.1:$PORT/alice/pub.git"
 
-# settle: every event written so far has been dispatched
-settle() {
-	local i
-	for i in $(seq 1 200); do
-		[ "$(sql "SELECT count(*) FROM events WHERE dispatched_at IS NULL")" = 0 ] && return 0
-		sleep 0.05
-	done
-	fail "events were not dispatched"
-}
 latest() { settle; sql "SELECT coalesce(max(id), 0) FROM workflow_runs WHERE workflow_path = '.plue/workflows/$1'"; }
 runs_of() { settle; sql "SELECT count(*) FROM workflow_runs WHERE workflow_path = '.plue/workflows/$1'"; }
 workloads_of() { sql "SELECT count(*) FROM workloads w JOIN workflow_jobs j ON j.id = w.job_id WHERE j.run_id = $1"; }

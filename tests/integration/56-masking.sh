@@ -18,8 +18,6 @@ start_server
 ALICE=$(new_user alice)
 api POST /api/repos "$ALICE" '{"name":"mask"}'
 expect_status 201 "create repo"
-PG="host=$PLUE_DATA_DIR/pg dbname=plue user=plue"
-sql() { psql -qtAX "$PG" -c "$1"; }
 
 KEY=$'-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7maskLine1xyz\nq9Ylq2xZ0Xk4dF8pQ3vHnT1sYbW6cJmE5rA0uLgK2iNfVhOwDzMaskLine2abc\nZm9vYmFy\n-----END PRIVATE KEY-----\n'
 Q='qs"QUOTED\secret789'

@@ -13,8 +13,6 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16"
 start_server --ssh-listen 127.0.0.1 --ssh-port 0
 SSH_PORT=$(sed -n 's/^ssh listening on .*:\([0-9]*\)$/\1/p' "$T_DIR/serve.out" | head -1)
 check "ssh port printed beside the http one" test -n "$SSH_PORT"
-PG="host=$PLUE_DATA_DIR/pg dbname=plue user=plue"
-sql() { psql -qtAX "$PG" -c "$1"; }
 
 # ---- the cast: a key each, registered through the API ----
 K="$T_DIR/keys"

@@ -163,6 +163,20 @@ expect_error() {
 	fi
 }
 
+# sql QUERY: runs one query on the script's embedded database (as the
+# server's own user) and prints the rows, unaligned, without headers.
+sql() { psql -qtAX "host=$PLUE_DATA_DIR/pg dbname=plue user=plue" -c "$1"; }
+
+# settle: waits until every event written so far has been dispatched.
+settle() {
+	local i
+	for i in $(seq 1 200); do
+		[ "$(sql "SELECT count(*) FROM events WHERE dispatched_at IS NULL")" = 0 ] && return 0
+		sleep 0.05
+	done
+	fail "events were not dispatched"
+}
+
 # wait_run ID [TOKEN]: until workflow run ID has finished (success,
 # failure, cancelled or skipped), asking as TOKEN ($ALICE by default);
 # leaves the run in BODY_OUT. Fails the check after two minutes.
