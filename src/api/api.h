@@ -4,14 +4,20 @@
 #ifndef PLUE_API_H
 #define PLUE_API_H
 
+#include "forge/forge.h"
 #include "http/http.h"
 
+/* The application the HTTP server runs: the route table (api/routes.c)
+ * and the dispatcher that enforces its flags (api/dispatch.c). */
+extern const struct route app_routes[];
+extern const struct http_app api_app;
+
 /* ---- shared helpers (api/common.c) ---- */
-/* Loads owner/name with the caller's role into *out (arena-owned).
- * ERR_NOTFOUND with "repository 'o/n' not found" when absent. */
-int repo_load(struct req *r, const char *owner, const char *name, struct repo **out);
-/* Forgets the cached visibility of owner/name (after a change or delete). */
-void repo_hint_forget(const char *owner, const char *name);
+/* The domain context of a request (forge/forge.h): its caller,
+ * connection, arena and error slot. A pointer to a compound literal that
+ * lives until the end of the enclosing block. */
+#define FORGE(r) (&(struct forge){ .db = (r)->db, .arena = (r)->arena, .err = &(r)->err, \
+				   .who = &(r)->auth })
 /* The repository as API JSON. */
 json_t *repo_json(const struct req *r, const struct repo *repo);
 /* Safe-content headers for raw bytes: nosniff and a CSP that runs nothing. */

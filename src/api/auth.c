@@ -122,7 +122,7 @@ int h_siwe_nonce(struct req *r, struct resp *w)
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
 			      "INSERT INTO siwe_nonces (nonce, expires_at, ip) "
 			      "VALUES ($1, now() + interval '" NONCE_TTL "', $2) "
-			      "RETURNING to_char(expires_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+			      "RETURNING " SQL_TS("expires_at"),
 			      nonce, client_ip(r));
 	if (!res)
 		return r->err.code;

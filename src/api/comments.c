@@ -35,12 +35,12 @@ static json_t *comment_row_json(struct req *r, PGresult *res, int row)
 					r->repo->name, number, id);
 	json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:o,s:s,s:s,s:b,s:s,s:s}", "id", (json_int_t)id,
 			      "issue_number", (json_int_t)number, "author", author ? author : "ghost",
-			      "body", body, "body_html", collab_html(r, body), "created_at",
+			      "body", body, "body_html", forge_html(FORGE(r), r->repo, body), "created_at",
 			      db_val(res, row, 4), "updated_at", db_val(res, row, 5), "edited",
-			      edited != NULL, "url", collab_url(r->arena, api), "html_url",
-			      collab_url(r->arena, html));
+			      edited != NULL, "url", forge_url(r->arena, api), "html_url",
+			      forge_url(r->arena, html));
 	json_object_set_new(j, "edited_at", edited ? json_string(edited) : json_null());
-	json_object_set_new(j, "reactions", collab_reactions_json(db_val(res, row, 7)));
+	json_object_set_new(j, "reactions", reactions_json(db_val(res, row, 7)));
 	return j;
 }
 
@@ -75,8 +75,8 @@ static json_t *comment_payload(struct req *r, const struct issue *is, int64_t id
 	const char *html = arena_printf(r->arena, "/%s/%s/issues/%lld#comment-%lld", r->repo->owner,
 					r->repo->name, (long long)is->number, (long long)id);
 	return json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)id, "body", body, "author",
-			 author ? author : "ghost", "url", collab_url(r->arena, api), "html_url",
-			 collab_url(r->arena, html));
+			 author ? author : "ghost", "url", forge_url(r->arena, api), "html_url",
+			 forge_url(r->arena, html));
 }
 
 static int comment_outbox(struct req *r, const struct issue *is, const char *type,
@@ -84,14 +84,14 @@ static int comment_outbox(struct req *r, const struct issue *is, const char *typ
 			  json_t *extra)
 {
 	json_t *p = json_pack("{s:s,s:s,s:o,s:o,s:o,s:s?}", "action", action, "body", body, "issue",
-			      collab_issue_payload(r->repo, is), "comment",
+			      issue_payload(r->repo, is), "comment",
 			      comment_payload(r, is, id, author, body), "repository",
-			      collab_repo_payload(r->repo), "sender", r->auth.username);
+			      repo_payload(r->repo), "sender", r->auth.username);
 	if (extra) {
 		json_object_update(p, extra);
 		json_decref(extra);
 	}
-	return collab_event(r->db, r->arena, &r->err, r->repo->id, type, r->auth.user_id, p);
+	return forge_event(NULL, FORGE(r), r->repo->id, type, p);
 }
 
 static int respond_comment(struct req *r, struct resp *w, int status, int64_t id)
@@ -110,7 +110,7 @@ int h_comments_list(struct req *r, struct resp *w)
 	struct issue is;
 	int limit, rc;
 	struct cursor cur;
-	if ((rc = issue_load(r, req_param(r, "number"), false, &is)) ||
+	if ((rc = issue_get(&is, FORGE(r), r->repo, req_param(r, "number"), false)) ||
 	    (rc = collab_page(r, "comments", COLLAB_PAGE_MAX, &limit, &cur)))
 		return rc;
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
@@ -140,11 +140,11 @@ int h_comment_create(struct req *r, struct resp *w)
 	struct issue is;
 	int64_t id = 0;
 	int rc;
-	if ((rc = collab_can_participate(r)) || (rc = collab_body_field(r, "body", true, &body)))
+	if ((rc = forge_can_participate(FORGE(r), r->repo)) || (rc = collab_body_field(r, "body", true, &body)))
 		return rc;
 	if ((rc = db_begin(r->db, &r->err)))
 		return rc;
-	if ((rc = issue_load(r, req_param(r, "number"), true, &is)))
+	if ((rc = issue_get(&is, FORGE(r), r->repo, req_param(r, "number"), true)))
 		goto done;
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
 			      "INSERT INTO comments (issue_id, repo_id, author_id, body) "
@@ -161,10 +161,8 @@ int h_comment_create(struct req *r, struct resp *w)
 		rc = r->err.code;
 		goto done;
 	}
-	if ((rc = mentions_record(r->db, r->arena, &r->err, r->repo, is.id, id, r->auth.user_id,
-				  body)) ||
-	    (rc = issue_refs_record(r->db, r->arena, &r->err, r->repo, is.id, id, NULL,
-				    r->auth.user_id, body)) ||
+	if ((rc = mentions_record(FORGE(r), r->repo, is.id, id, body)) ||
+	    (rc = issue_refs_record(FORGE(r), r->repo, is.id, id, NULL, body)) ||
 	    (rc = comment_outbox(r, &is, "issue.comment", "created", id, r->auth.username, body,
 				 NULL)))
 		goto done;
@@ -195,15 +193,13 @@ int h_comment_get(struct req *r, struct resp *w)
  * take part); writers change anyone's. */
 static int may_change(struct req *r, const struct comment *c, const char *verb)
 {
-	return collab_require_author(r, c->author_id,
-				     "only the author or a writer may %s comment %lld", verb,
-				     (long long)c->id);
+	return forge_require_author(FORGE(r), r->repo, c->author_id, "only the author or a writer may %s comment %lld", verb, (long long)c->id);
 }
 
 /* The issue a comment belongs to, for payloads. */
 static int comment_issue(struct req *r, const struct comment *c, struct issue *out)
 {
-	return issue_load(r, num(r->arena, db_int(c->res, 0, 1)), false, out);
+	return issue_get(out, FORGE(r), r->repo, num(r->arena, db_int(c->res, 0, 1)), false);
 }
 
 int h_comment_update(struct req *r, struct resp *w)
@@ -231,10 +227,8 @@ int h_comment_update(struct req *r, struct resp *w)
 	}
 	const char *author = db_val(c.res, 0, 2);
 	if ((rc = comment_issue(r, &c, &is)) ||
-	    (rc = mentions_record(r->db, r->arena, &r->err, r->repo, c.issue_id, c.id,
-				  r->auth.user_id, body)) ||
-	    (rc = issue_refs_record(r->db, r->arena, &r->err, r->repo, c.issue_id, c.id, NULL,
-				    r->auth.user_id, body)) ||
+	    (rc = mentions_record(FORGE(r), r->repo, c.issue_id, c.id, body)) ||
+	    (rc = issue_refs_record(FORGE(r), r->repo, c.issue_id, c.id, NULL, body)) ||
 	    (rc = comment_outbox(r, &is, "issue.comment.edited", "edited", c.id, author, body,
 				 json_pack("{s:{s:{s:s}}}", "changes", "body", "from", c.body))))
 		goto done;

@@ -17,38 +17,6 @@ const char *i64s(struct arena *a, long long v)
 	return arena_printf(a, "%lld", v);
 }
 
-int repo_load(struct req *r, const char *owner, const char *name, struct repo **out)
-{
-	PGresult *res = db_qv(r->db, r->arena, &r->err,
-			      "SELECT r.id, r.owner_id, u.username, r.name, r.description, "
-			      "  r.default_branch, r.is_private, "
-			      "  to_char(r.created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-			      "  coalesce(c.role, ''), r.issues_open_to_readers "
-			      "FROM repositories r JOIN users u ON u.id = r.owner_id "
-			      "LEFT JOIN collaborators c ON c.repo_id = r.id AND c.user_id = $3 "
-			      "WHERE lower(u.username) = lower($1) AND lower(r.name) = lower($2)",
-			      owner, name, i64s(r->arena, (long long)r->auth.user_id));
-	if (!res)
-		return r->err.code;
-	if (PQntuples(res) != 1)
-		return err_set(&r->err, ERR_NOTFOUND, NULL, "repository '%.100s/%.100s' not found",
-			       owner, name);
-	struct repo *p = arena_alloc(r->arena, sizeof(*p));
-	p->id = db_int(res, 0, 0);
-	p->owner_id = db_int(res, 0, 1);
-	p->owner = arena_strdup(r->arena, db_val(res, 0, 2));
-	p->name = arena_strdup(r->arena, db_val(res, 0, 3));
-	p->description = arena_strdup(r->arena, db_val(res, 0, 4));
-	p->default_branch = arena_strdup(r->arena, db_val(res, 0, 5));
-	p->is_private = db_bool(res, 0, 6);
-	p->created_at = arena_strdup(r->arena, db_val(res, 0, 7));
-	p->role = repo_role_parse(db_val(res, 0, 8));
-	p->issues_open = db_bool(res, 0, 9);
-	p->disk_path = repo_store_path(r->arena, p->id);
-	*out = p;
-	return 0;
-}
-
 json_t *repo_json(const struct req *r, const struct repo *p)
 {
 	const char *base = cfg.public_url ? cfg.public_url : "";

@@ -11,13 +11,12 @@
 
 #include <string.h>
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define MAX_HOOKS 20
 #define MAX_SECRET 256
 
 #define HOOK_COLS                                                                              \
 	"h.id, h.url, h.content_type, array_to_json(h.events)::text, h.active, "                \
-	"h.secret_cipher IS NOT NULL, " TS("h.created_at") ", " TS("h.updated_at") ", "           \
+	"h.secret_cipher IS NOT NULL, " SQL_TS("h.created_at") ", " SQL_TS("h.updated_at") ", "           \
 	"(SELECT json_build_object('id', d.id, 'status', d.status, 'event', d.event, "          \
 	"'response_status', d.response_status, 'error', d.error)::text FROM "                    \
 	"webhook_deliveries d WHERE d.hook_id = h.id ORDER BY d.id DESC LIMIT 1)"
@@ -308,8 +307,8 @@ int h_hook_ping(struct req *r, struct resp *w)
 
 #define DELIVERY_COLS                                                                          \
 	"id, guid, event, action, status, attempts, redelivery_of IS NOT NULL, "                  \
-	"response_status, duration_ms, error, " TS("created_at") ", " TS("finished_at") ", "      \
-	"CASE WHEN status = 'pending' THEN " TS("next_attempt_at") " END, coalesce(event_id, 0)"
+	"response_status, duration_ms, error, " SQL_TS("created_at") ", " SQL_TS("finished_at") ", "      \
+	"CASE WHEN status = 'pending' THEN " SQL_TS("next_attempt_at") " END, coalesce(event_id, 0)"
 
 static json_t *delivery_json(PGresult *res, int i)
 {

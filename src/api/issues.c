@@ -170,18 +170,18 @@ static int sets_parse(struct req *r, struct issue_sets *s)
 	json_t *m = json_object_get(r->json, "milestone");
 	int rc;
 	if (l && !json_is_null(l)) {
-		if ((rc = collab_require_writer(r, "set labels")) || (rc = labels_resolve(r, l, &s->labels)))
+		if ((rc = forge_require_writer(FORGE(r), r->repo, "set labels")) || (rc = labels_resolve(r, l, &s->labels)))
 			return rc;
 		s->has_labels = true;
 	}
 	if (a && !json_is_null(a)) {
-		if ((rc = collab_require_writer(r, "assign users")) ||
+		if ((rc = forge_require_writer(FORGE(r), r->repo, "assign users")) ||
 		    (rc = assignees_resolve(r, a, &s->assignees)))
 			return rc;
 		s->has_assignees = true;
 	}
 	if (m) {
-		if ((rc = collab_require_writer(r, "set milestones")) ||
+		if ((rc = forge_require_writer(FORGE(r), r->repo, "set milestones")) ||
 		    (rc = milestone_resolve(r, m, &s->milestone)))
 			return rc;
 		s->has_milestone = true;
@@ -194,20 +194,19 @@ static int issue_outbox(struct req *r, const struct issue *is, const char *type,
 			const char *action, json_t *extra)
 {
 	json_t *p = json_pack("{s:s,s:o,s:o,s:s?}", "action", action, "issue",
-			      collab_issue_payload(r->repo, is), "repository",
-			      collab_repo_payload(r->repo), "sender", r->auth.username);
+			      issue_payload(r->repo, is), "repository",
+			      repo_payload(r->repo), "sender", r->auth.username);
 	if (extra) {
 		json_object_update(p, extra);
 		json_decref(extra);
 	}
-	return collab_event(r->db, r->arena, &r->err, r->repo->id, type, r->auth.user_id, p);
+	return forge_event(NULL, FORGE(r), r->repo->id, type, p);
 }
 
 /* A timeline row and its outbox event together. */
 static int issue_change(struct req *r, const struct issue *is, const char *kind, json_t *data)
 {
-	int rc = issue_event_add(r->db, r->arena, &r->err, r->repo->id, is->id, r->auth.user_id,
-				 kind, json_incref(data));
+	int rc = issue_event_add(FORGE(r), r->repo->id, is->id, kind, json_incref(data));
 	if (!rc)
 		rc = issue_outbox(r, is, arena_printf(r->arena, "issue.%s", kind), kind,
 				  json_incref(data));
@@ -329,7 +328,7 @@ static int sets_apply(struct req *r, const struct issue *is, const struct issue_
 static int respond_issue(struct req *r, struct resp *w, int status, int64_t id)
 {
 	json_t *j;
-	int rc = issue_json_get(r, id, &j);
+	int rc = issue_json_get(&j, FORGE(r), r->repo, id);
 	if (rc)
 		return rc;
 	resp_json(w, status, j);
@@ -343,20 +342,17 @@ int h_issue_create(struct req *r, struct resp *w)
 	struct issue_sets sets;
 	struct issue is;
 	int rc;
-	if ((rc = collab_can_participate(r)) || (rc = collab_title_field(r, "title", true, &title)) ||
+	if ((rc = forge_can_participate(FORGE(r), r->repo)) || (rc = collab_title_field(r, "title", true, &title)) ||
 	    (rc = collab_body_field(r, "body", false, &body)) || (rc = sets_parse(r, &sets)))
 		return rc;
 	if ((rc = db_begin(r->db, &r->err)))
 		return rc;
-	if ((rc = issue_insert(r->db, r->arena, &r->err, r->repo->id, r->auth.user_id, title, body,
-			       false, &is)))
+	if ((rc = issue_insert(&is, FORGE(r), r->repo->id, title, body, false)))
 		goto done;
 	is.author = r->auth.username;
 	if ((rc = sets_apply(r, &is, &sets)) ||
-	    (rc = mentions_record(r->db, r->arena, &r->err, r->repo, is.id, 0, r->auth.user_id,
-				  body)) ||
-	    (rc = issue_refs_record(r->db, r->arena, &r->err, r->repo, is.id, 0, NULL,
-				    r->auth.user_id, body)) ||
+	    (rc = mentions_record(FORGE(r), r->repo, is.id, 0, body)) ||
+	    (rc = issue_refs_record(FORGE(r), r->repo, is.id, 0, NULL, body)) ||
 	    (rc = issue_outbox(r, &is, "issue.opened", "opened", json_pack("{s:s}", "body", body))))
 		goto done;
 	rc = db_commit(r->db, &r->err);
@@ -374,7 +370,7 @@ done:
 int h_issue_get(struct req *r, struct resp *w)
 {
 	struct issue is;
-	int rc = issue_load(r, req_param(r, "number"), false, &is);
+	int rc = issue_get(&is, FORGE(r), r->repo, req_param(r, "number"), false);
 	return rc ? rc : respond_issue(r, w, 200, is.id);
 }
 
@@ -393,14 +389,11 @@ int h_issue_update(struct req *r, struct resp *w)
 			       "state '%s' is not one of open, closed", state);
 	if ((rc = db_begin(r->db, &r->err)))
 		return rc;
-	if ((rc = issue_load(r, req_param(r, "number"), true, &is)))
+	if ((rc = issue_get(&is, FORGE(r), r->repo, req_param(r, "number"), true)))
 		goto done;
 	/* authors edit, close and reopen their own issues, when the
 	 * repository lets readers take part at all */
-	if ((rc = collab_require_author(r, is.author_id,
-					"only the author or a writer may %s issue '%s/%s#%lld'",
-					state && !title && !body ? "close or reopen" : "edit",
-					r->repo->owner, r->repo->name, (long long)is.number)))
+	if ((rc = forge_require_author(FORGE(r), r->repo, is.author_id, "only the author or a writer may %s issue '%s/%s#%lld'", state && !title && !body ? "close or reopen" : "edit", r->repo->owner, r->repo->name, (long long)is.number)))
 		goto done;
 	if (state && is.is_pull && strcmp(state, is.state)) {
 		/* merging, and what a merged pull request may do, are the pulls
@@ -426,8 +419,7 @@ int h_issue_update(struct req *r, struct resp *w)
 			goto done;
 		}
 		json_object_set_new(changes, "title", json_pack("{s:s}", "from", is.title));
-		rc = issue_event_add(r->db, r->arena, &r->err, r->repo->id, is.id, r->auth.user_id,
-				     "renamed", json_pack("{s:s,s:s}", "from", is.title, "to", title));
+		rc = issue_event_add(FORGE(r), r->repo->id, is.id, "renamed", json_pack("{s:s,s:s}", "from", is.title, "to", title));
 		is.title = title;
 	}
 	if (!rc && rebodied) {
@@ -439,11 +431,9 @@ int h_issue_update(struct req *r, struct resp *w)
 		}
 		json_object_set_new(changes, "body", json_pack("{s:s}", "from", is.body));
 		is.body = body;
-		rc = mentions_record(r->db, r->arena, &r->err, r->repo, is.id, 0, r->auth.user_id,
-				     body);
+		rc = mentions_record(FORGE(r), r->repo, is.id, 0, body);
 		if (!rc)
-			rc = issue_refs_record(r->db, r->arena, &r->err, r->repo, is.id, 0, NULL,
-					       r->auth.user_id, body);
+			rc = issue_refs_record(FORGE(r), r->repo, is.id, 0, NULL, body);
 	}
 	if (!rc && (renamed || rebodied))
 		rc = issue_outbox(r, &is, "issue.edited", "edited",
@@ -572,7 +562,7 @@ static int user_filter(struct req *r, const char *v, const char **out)
 		return 0;
 	}
 	int64_t id;
-	int rc = collab_user_find(r, v, &id, NULL);
+	int rc = user_find(&id, NULL, FORGE(r), v);
 	if (!rc)
 		*out = num(r->arena, (long long)id);
 	return rc;
@@ -658,7 +648,7 @@ int h_issues_list(struct req *r, struct resp *w)
 		return rc;
 	if (author && *author) {
 		int64_t id;
-		if ((rc = collab_user_find(r, author, &id, NULL)))
+		if ((rc = user_find(&id, NULL, FORGE(r), author)))
 			return rc;
 		author_id = num(r->arena, (long long)id);
 	}
@@ -684,7 +674,7 @@ int h_issues_list(struct req *r, struct resp *w)
 	int n = PQntuples(res);
 	json_t *arr = json_array();
 	for (int i = 0; i < n && i < limit; i++)
-		json_array_append_new(arr, issue_row_json(r, res, i));
+		json_array_append_new(arr, issue_row_json(FORGE(r), r->repo, res, i));
 	if (n > limit)
 		collab_next_page(r, w, tag,
 				 db_int(res, limit - 1,
@@ -702,7 +692,7 @@ int h_issue_timeline(struct req *r, struct resp *w)
 	struct issue is;
 	int limit, rc;
 	struct cursor cur;
-	if ((rc = issue_load(r, req_param(r, "number"), false, &is)) ||
+	if ((rc = issue_get(&is, FORGE(r), r->repo, req_param(r, "number"), false)) ||
 	    (rc = collab_page(r, "timeline", 250, &limit, &cur)))
 		return rc;
 	/* comments and events in time order; within one instant, by
@@ -735,7 +725,7 @@ int h_issue_timeline(struct req *r, struct resp *w)
 		if (db_int(res, i, 0) == 0) {
 			const char *body = db_val(res, i, 4), *edited = db_val(res, i, 8);
 			json_object_set_new(item, "body", json_string(body));
-			json_object_set_new(item, "body_html", collab_html(r, body));
+			json_object_set_new(item, "body_html", forge_html(FORGE(r), r->repo, body));
 			json_object_set_new(item, "updated_at", json_string(db_val(res, i, 7)));
 			json_object_set_new(item, "edited", json_boolean(edited != NULL));
 			json_object_set_new(item, "edited_at", edited ? json_string(edited) : json_null());
@@ -795,7 +785,7 @@ int h_user_mentions(struct req *r, struct resp *w)
 			(json_int_t)db_int(res, i, 0), "repository", owner, "/", name, "issue",
 			"number", (json_int_t)number, "title", db_val(res, i, 4), "pull_request",
 			db_bool(res, i, 5), "by", by ? by : "ghost", "created_at", db_val(res, i, 8),
-			"html_url", collab_url(r->arena, path));
+			"html_url", forge_url(r->arena, path));
 		json_object_set_new(item, "comment_id",
 				    cid ? json_integer(strtoll(cid, NULL, 10)) : json_null());
 		json_array_append_new(arr, item);

@@ -29,7 +29,7 @@ static json_t *label_json(struct req *r, PGresult *res, int row)
 			      "name", name, "color", db_val(res, row, 2), "description",
 			      db_val(res, row, 3), "open_issues", (json_int_t)db_int(res, row, 4),
 			      "closed_issues", (json_int_t)db_int(res, row, 5), "url",
-			      collab_url(r->arena, b.ptr));
+			      forge_url(r->arena, b.ptr));
 	buf_release(&b);
 	return j;
 }
@@ -112,13 +112,12 @@ static int color_field(struct req *r, const char **out)
 static int label_outbox(struct req *r, const char *action, json_t *label, json_t *extra)
 {
 	json_t *p = json_pack("{s:s,s:o,s:o,s:s?}", "action", action, "label", label, "repository",
-			      collab_repo_payload(r->repo), "sender", r->auth.username);
+			      repo_payload(r->repo), "sender", r->auth.username);
 	if (extra) {
 		json_object_update(p, extra);
 		json_decref(extra);
 	}
-	return collab_event(r->db, r->arena, &r->err, r->repo->id,
-			    arena_printf(r->arena, "label.%s", action), r->auth.user_id, p);
+	return forge_event(NULL, FORGE(r), r->repo->id, arena_printf(r->arena, "label.%s", action), p);
 }
 
 /* ERR_EXISTS from a unique violation becomes a message naming the label. */

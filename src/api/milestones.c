@@ -34,7 +34,7 @@ static json_t *milestone_json(struct req *r, PGresult *res, int row)
 		db_val(res, row, 3), "state", db_val(res, row, 4), "created_at", db_val(res, row, 6),
 		"updated_at", db_val(res, row, 7), "open_issues", (json_int_t)db_int(res, row, 9),
 		"closed_issues", (json_int_t)db_int(res, row, 10), "url",
-		collab_url(r->arena, arena_printf(r->arena, "/api/%s/%s/milestones/%lld",
+		forge_url(r->arena, arena_printf(r->arena, "/api/%s/%s/milestones/%lld",
 						  r->repo->owner, r->repo->name, number)));
 	json_object_set_new(j, "due_on", due ? json_string(due) : json_null());
 	json_object_set_new(j, "closed_at", closed ? json_string(closed) : json_null());
@@ -73,18 +73,9 @@ static int due_field(struct req *r, bool *set, const char **out)
 	if (!v || json_is_null(v))
 		return 0;
 	const char *s = json_string_value(v);
-	int y, m, d, used = 0;
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	if (!s || strlen(s) > 40 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 ||
-	    used != 10 || (s[10] && s[10] != 'T') || y < 1970 || y > 9999 || m < 1 || m > 12 ||
-	    d < 1 || d > mdays[m - 1] ||
-	    (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
+	if (!s || strlen(s) > 40 || !date_valid(s) || (s[10] && s[10] != 'T'))
 		return err_set(&r->err, ERR_INVALID, "invalid_date",
 			       "due_on '%.40s' is not a date (YYYY-MM-DD)", s ? s : "");
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-			return err_set(&r->err, ERR_INVALID, "invalid_date",
-				       "due_on '%.40s' is not a date (YYYY-MM-DD)", s);
 	*out = arena_strndup(r->arena, s, 10);
 	return 0;
 }
@@ -105,14 +96,13 @@ static int state_field(struct req *r, const char **out)
 static int milestone_outbox(struct req *r, const char *action, PGresult *res, json_t *extra)
 {
 	json_t *p = json_pack("{s:s,s:o,s:o,s:s?}", "action", action, "milestone",
-			      milestone_json(r, res, 0), "repository", collab_repo_payload(r->repo),
+			      milestone_json(r, res, 0), "repository", repo_payload(r->repo),
 			      "sender", r->auth.username);
 	if (extra) {
 		json_object_update(p, extra);
 		json_decref(extra);
 	}
-	return collab_event(r->db, r->arena, &r->err, r->repo->id,
-			    arena_printf(r->arena, "milestone.%s", action), r->auth.user_id, p);
+	return forge_event(NULL, FORGE(r), r->repo->id, arena_printf(r->arena, "milestone.%s", action), p);
 }
 
 static int exists_error(struct req *r, const char *title)

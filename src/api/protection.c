@@ -20,13 +20,12 @@
 #define CONTEXT_MAX 255
 #define APPROVALS_MAX 20
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* Columns a rule query selects, in rule_json's order. */
 #define RULE_COLS                                                                      \
 	"pattern, no_force_push, no_deletion, required_approvals, "                    \
-	"require_passing_statuses, array_to_json(required_status_contexts)::text, " TS( \
-		"created_at") ", " TS("updated_at")
+	"require_passing_statuses, array_to_json(required_status_contexts)::text, " SQL_TS( \
+		"created_at") ", " SQL_TS("updated_at")
 
 bool protection_needs_pull(const struct protection *p)
 {

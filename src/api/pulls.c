@@ -71,7 +71,7 @@ static void pull_fill(struct arena *a, struct pull *p, const PGresult *res, int 
 int pull_load(struct req *r, const char *number, struct pull *out)
 {
 	memset(out, 0, sizeof(*out));
-	int rc = issue_load(r, number, false, &out->is);
+	int rc = issue_get(&out->is, FORGE(r), r->repo, number, false);
 	if (rc == ERR_NOTFOUND || (!rc && !out->is.is_pull)) {
 		err_clear(&r->err);
 		return err_set(&r->err, ERR_NOTFOUND, NULL, "pull request '%s/%s#%.40s' not found",
@@ -141,7 +141,7 @@ int pull_tips_get(struct req *r, git_repository *repo, const struct pull *p,
 json_t *pull_payload(const struct repo *repo, const struct pull *p, const char *action,
 		     const char *sender)
 {
-	json_t *pr = collab_issue_payload(repo, &p->is);
+	json_t *pr = issue_payload(repo, &p->is);
 	char path[600];
 	snprintf(path, sizeof(path), "/%s/%s/pulls/%lld", repo->owner, repo->name,
 		 (long long)p->is.number);
@@ -161,7 +161,7 @@ json_t *pull_payload(const struct repo *repo, const struct pull *p, const char *
 		json_object_set_new(pr, "merge_commit_sha", json_string(p->merge_commit_sha));
 	return json_pack("{s:s,s:I,s:o,s:o,s:s?,s:s,s:s,s:s}", "action", action, "number",
 			 (json_int_t)p->is.number, "pull_request", pr, "repository",
-			 collab_repo_payload(repo), "sender", sender, "base", p->base, "head_ref",
+			 repo_payload(repo), "sender", sender, "base", p->base, "head_ref",
 			 p->head, "head_sha", p->head_sha);
 }
 
@@ -214,9 +214,9 @@ static int pull_fields_add(struct req *r, git_repository *repo, const struct pul
 {
 	const char *path = arena_printf(r->arena, "/%s/%s/pulls/%lld", r->repo->owner,
 					r->repo->name, (long long)p->is.number);
-	json_object_set_new(o, "url", json_string(collab_url(r->arena,
+	json_object_set_new(o, "url", json_string(forge_url(r->arena,
 							     arena_printf(r->arena, "/api%s", path))));
-	json_object_set_new(o, "html_url", json_string(collab_url(r->arena, path)));
+	json_object_set_new(o, "html_url", json_string(forge_url(r->arena, path)));
 	json_object_set_new(o, "merged", json_boolean(p->merged));
 	json_object_set_new(o, "merged_at", p->merged_at ? json_string(p->merged_at) : json_null());
 	json_object_set_new(o, "merged_by", p->merged_by ? json_string(p->merged_by) : json_null());
@@ -277,7 +277,7 @@ static int pull_fields_add(struct req *r, git_repository *repo, const struct pul
 static int pull_json(struct req *r, git_repository *repo, const struct pull *p, json_t **out)
 {
 	json_t *o = NULL;
-	int rc = issue_json_get(r, p->is.id, &o);
+	int rc = issue_json_get(&o, FORGE(r), r->repo, p->is.id);
 	if (!rc && (rc = pull_fields_add(r, repo, p, true, o))) {
 		json_decref(o);
 		return rc;
@@ -337,7 +337,7 @@ int h_pull_create(struct req *r, struct resp *w)
 	struct pull p = { 0 };
 	json_t *o = NULL;
 	int rc;
-	if ((rc = collab_can_participate(r)) || (rc = collab_title_field(r, "title", true, &title)) ||
+	if ((rc = forge_can_participate(FORGE(r), r->repo)) || (rc = collab_title_field(r, "title", true, &title)) ||
 	    (rc = collab_body_field(r, "body", false, &body)) ||
 	    (rc = branch_field(r, "head", true, &head)) ||
 	    (rc = branch_field(r, "base", false, &base)))
@@ -369,8 +369,7 @@ int h_pull_create(struct req *r, struct resp *w)
 		return rc;
 	/* issue_insert holds the repository's counter row until commit, so
 	 * creators are serialised and the duplicate check below is exact */
-	if ((rc = issue_insert(r->db, r->arena, &r->err, r->repo->id, r->auth.user_id, title, body,
-			       true, &p.is)))
+	if ((rc = issue_insert(&p.is, FORGE(r), r->repo->id, title, body, true)))
 		goto fail;
 	p.is.author = r->auth.username;
 	long long dup = open_duplicate(r, head, base, p.is.id);
@@ -390,12 +389,9 @@ int h_pull_create(struct req *r, struct resp *w)
 		   "INSERT INTO pull_requests (issue_id, repo_id, head_branch, base_branch, head_sha, "
 		   "base_sha) VALUES ($1, $2, $3, $4, $5, $6)",
 		   id, num(r->arena, (long long)r->repo->id), head, base, p.head_sha, p.base_sha) ||
-	    (rc = mentions_record(r->db, r->arena, &r->err, r->repo, p.is.id, 0, r->auth.user_id,
-				  body)) ||
-	    (rc = issue_refs_record(r->db, r->arena, &r->err, r->repo, p.is.id, 0, NULL,
-				    r->auth.user_id, body)) ||
-	    (rc = collab_event(r->db, r->arena, &r->err, r->repo->id, "pull_request",
-			       r->auth.user_id, pull_payload(r->repo, &p, "opened", sender(r)))) ||
+	    (rc = mentions_record(FORGE(r), r->repo, p.is.id, 0, body)) ||
+	    (rc = issue_refs_record(FORGE(r), r->repo, p.is.id, 0, NULL, body)) ||
+	    (rc = forge_event(NULL, FORGE(r), r->repo->id, "pull_request", pull_payload(r->repo, &p, "opened", sender(r)))) ||
 	    (rc = db_commit(r->db, &r->err))) {
 		rc = r->err.code;
 		goto fail;
@@ -448,7 +444,7 @@ int h_pull_list(struct req *r, struct resp *w)
 		p.is.number = db_int(res, i, 1);
 		p.is.state = db_val(res, i, 4);
 		pull_fill(r->arena, &p, res, i, ISSUE_COL_UPDATED_US + 1);
-		json_t *o = issue_row_json(r, res, i);
+		json_t *o = issue_row_json(FORGE(r), r->repo, res, i);
 		pull_fields_add(r, NULL, &p, false, o);
 		json_array_append_new(arr, o);
 	}
@@ -562,13 +558,11 @@ int h_pull_update(struct req *r, struct resp *w)
 		return rc;
 	const char *number = req_param(r, "number");
 	struct issue locked;
-	if ((rc = issue_load(r, number, true, &locked)) || (rc = pull_load(r, number, &p)))
+	if ((rc = issue_get(&locked, FORGE(r), r->repo, number, true)) || (rc = pull_load(r, number, &p)))
 		goto fail;
 	/* the author edits, closes and reopens while readers may take part */
-	if ((rc = collab_require_author(r, p.is.author_id,
-					"write access to repository '%s/%s' is required to edit a "
-					"pull request of someone else",
-					r->repo->owner, r->repo->name)))
+	if ((rc = forge_require_author(FORGE(r), r->repo, p.is.author_id, "write access to repository '%s/%s' is required to edit a "
+					"pull request of someone else", r->repo->owner, r->repo->name)))
 		goto fail;
 	bool closing = state && !strcmp(state, "closed") && !strcmp(p.is.state, "open");
 	bool reopening = state && !strcmp(state, "open") && !strcmp(p.is.state, "closed");
@@ -629,36 +623,29 @@ int h_pull_update(struct req *r, struct resp *w)
 	json_t *changes = json_object();
 	if (retitled) {
 		json_object_set_new(changes, "title", json_pack("{s:s}", "from", p.is.title));
-		if ((rc = issue_event_add(r->db, r->arena, &r->err, r->repo->id, p.is.id,
-					  r->auth.user_id, "renamed",
-					  json_pack("{s:s,s:s}", "from", p.is.title, "to", title))))
+		if ((rc = issue_event_add(FORGE(r), r->repo->id, p.is.id, "renamed", json_pack("{s:s,s:s}", "from", p.is.title, "to", title))))
 			goto fail_changes;
 		p.is.title = title;
 	}
 	if (rebodied) {
 		json_object_set_new(changes, "body", json_pack("{s:s}", "from", p.is.body));
 		p.is.body = body;
-		if ((rc = mentions_record(r->db, r->arena, &r->err, r->repo, p.is.id, 0,
-					  r->auth.user_id, body)) ||
-		    (rc = issue_refs_record(r->db, r->arena, &r->err, r->repo, p.is.id, 0, NULL,
-					    r->auth.user_id, body)))
+		if ((rc = mentions_record(FORGE(r), r->repo, p.is.id, 0, body)) ||
+		    (rc = issue_refs_record(FORGE(r), r->repo, p.is.id, 0, NULL, body)))
 			goto fail_changes;
 	}
 	if (retitled || rebodied) {
 		json_t *pl = pull_payload(r->repo, &p, "edited", sender(r));
 		json_object_set(pl, "changes", changes);
-		if ((rc = collab_event(r->db, r->arena, &r->err, r->repo->id, "pull_request",
-				       r->auth.user_id, pl)))
+		if ((rc = forge_event(NULL, FORGE(r), r->repo->id, "pull_request", pl)))
 			goto fail_changes;
 	}
 	json_decref(changes);
 	if (closing || reopening) {
 		p.is.state = state;
 		const char *what = closing ? "closed" : "reopened";
-		if ((rc = issue_event_add(r->db, r->arena, &r->err, r->repo->id, p.is.id,
-					  r->auth.user_id, what, json_object())) ||
-		    (rc = collab_event(r->db, r->arena, &r->err, r->repo->id, "pull_request",
-				       r->auth.user_id, pull_payload(r->repo, &p, what, sender(r)))))
+		if ((rc = issue_event_add(FORGE(r), r->repo->id, p.is.id, what, json_object())) ||
+		    (rc = forge_event(NULL, FORGE(r), r->repo->id, "pull_request", pull_payload(r->repo, &p, what, sender(r)))))
 			goto fail;
 	}
 	if ((rc = db_commit(r->db, &r->err)))
@@ -873,16 +860,12 @@ int h_pull_merge(struct req *r, struct resp *w)
 	p.head_sha = head_hex;
 	p.base_sha = base_hex;
 	p.merge_commit_sha = tip_hex;
-	if ((rc = collab_event(r->db, r->arena, &r->err, r->repo->id, "push", r->auth.user_id,
-			       push)) ||
+	if ((rc = forge_event(NULL, FORGE(r), r->repo->id, "push", push)) ||
 	    (rc = pushers_record_merge(r->db, r->arena, &r->err, repo, r->repo->id,
 				       r->auth.user_id, &t.base, &t.head, &tip)) ||
-	    (rc = issue_event_add(r->db, r->arena, &r->err, r->repo->id, p.is.id, r->auth.user_id,
-				  "merged",
-				  json_pack("{s:s,s:s}", "commit_sha", tip_hex, "method",
+	    (rc = issue_event_add(FORGE(r), r->repo->id, p.is.id, "merged", json_pack("{s:s,s:s}", "commit_sha", tip_hex, "method",
 					    merge_method_name(job.method)))) ||
-	    (rc = collab_event(r->db, r->arena, &r->err, r->repo->id, "pull_request",
-			       r->auth.user_id, pull_payload(r->repo, &p, "merged", sender(r)))) ||
+	    (rc = forge_event(NULL, FORGE(r), r->repo->id, "pull_request", pull_payload(r->repo, &p, "merged", sender(r)))) ||
 	    /* the other pull requests on this base or with it as head */
 	    (rc = pulls_on_push(r->db, r->arena, &r->err, r->repo->id, ref, base_hex, tip_hex,
 				r->auth.user_id)) ||
@@ -1031,6 +1014,8 @@ int pulls_on_push(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, c
 					 num(a, (long long)pusher_id))
 				 : NULL;
 	const char *pusher = pu && PQntuples(pu) ? db_val(pu, 0, 0) : NULL;
+	struct auth who = { .user_id = pusher_id, .username = pusher };
+	struct forge f = { .db = db, .arena = a, .err = e, .who = &who };
 	if (objects_repo_open(&repo, rp.disk_path, &ge) ||
 	    git_oid_fromstrn(&new_tip, after, GIT_OID_HEXSZ) < 0) {
 		log_error("push to %s/%s: cannot open the repository to update pull requests: %s",
@@ -1055,7 +1040,7 @@ int pulls_on_push(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, c
 		json_t *pl = pull_payload(&rp, &p, "synchronize", pusher);
 		json_object_set_new(pl, "before", json_string(old_head));
 		json_object_set_new(pl, "after", json_string(after));
-		if ((rc = collab_event(db, a, e, repo_id, "pull_request", pusher_id, pl)))
+		if ((rc = forge_event(NULL, &f, repo_id, "pull_request", pl)))
 			return rc;
 	}
 	/* pull requests into this branch: a push that brought in their head
@@ -1084,14 +1069,11 @@ int pulls_on_push(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, c
 			   "merge_commit_sha = $3, merge_method = 'push', head_sha = $4, base_sha = $5 "
 			   "WHERE issue_id = $1",
 			   pid, uid, after, p.head_sha, before) ||
-		    !db_qv(db, a, e,
-			   "UPDATE issues SET state = 'closed', closed_by = $2, closed_at = now(), "
-			   "updated_at = now() WHERE id = $1",
-			   pid, uid) ||
-		    (rc = issue_event_add(db, a, e, repo_id, p.is.id, pusher_id, "merged",
+		    (rc = issue_state_set(&f, p.is.id, "closed")) ||
+		    (rc = issue_event_add(&f, repo_id, p.is.id, "merged",
 					  json_pack("{s:s,s:s}", "commit_sha", after, "method",
 						    "push"))) ||
-		    (rc = collab_event(db, a, e, repo_id, "pull_request", pusher_id,
+		    (rc = forge_event(NULL, &f, repo_id, "pull_request",
 				       pull_payload(&rp, &p, "merged", pusher))))
 			return e->code;
 	}

@@ -25,13 +25,13 @@ static int target_load(struct req *r, struct target *t)
 	memset(t, 0, sizeof(*t));
 	const char *cid = req_param(r, "id");
 	if (!cid)
-		return issue_load(r, req_param(r, "number"), false, &t->issue);
+		return issue_get(&t->issue, FORGE(r), r->repo, req_param(r, "number"), false);
 	struct comment c;
 	int rc = comment_load(r, cid, false, &c);
 	if (rc)
 		return rc;
 	t->comment_id = c.id;
-	return issue_load(r, num(r->arena, db_int(c.res, 0, 1)), false, &t->issue);
+	return issue_get(&t->issue, FORGE(r), r->repo, num(r->arena, db_int(c.res, 0, 1)), false);
 }
 
 static json_t *reaction_json(PGresult *res, int row)
@@ -44,7 +44,7 @@ static json_t *reaction_json(PGresult *res, int row)
 
 static int content_check(struct req *r, const char *content)
 {
-	if (collab_reaction_valid(content))
+	if (reaction_valid(content))
 		return 0;
 	return err_set(&r->err, ERR_INVALID, "invalid_reaction",
 		       "reaction '%.20s' is not one of +1, -1, laugh, hooray, confused, heart, "
@@ -82,12 +82,11 @@ static int reaction_outbox(struct req *r, const struct target *t, const char *ac
 {
 	json_t *p = json_pack("{s:s,s:{s:s,s:s?},s:o,s:o,s:s?}", "action", action, "reaction",
 			      "content", content, "user", r->auth.username, "issue",
-			      collab_issue_payload(r->repo, &t->issue), "repository",
-			      collab_repo_payload(r->repo), "sender", r->auth.username);
+			      issue_payload(r->repo, &t->issue), "repository",
+			      repo_payload(r->repo), "sender", r->auth.username);
 	if (t->comment_id)
 		json_object_set_new(p, "comment", json_pack("{s:I}", "id", (json_int_t)t->comment_id));
-	return collab_event(r->db, r->arena, &r->err, r->repo->id,
-			    arena_printf(r->arena, "reaction.%s", action), r->auth.user_id, p);
+	return forge_event(NULL, FORGE(r), r->repo->id, arena_printf(r->arena, "reaction.%s", action), p);
 }
 
 int h_reaction_create(struct req *r, struct resp *w)
@@ -95,7 +94,7 @@ int h_reaction_create(struct req *r, struct resp *w)
 	struct target t;
 	const char *content = NULL;
 	int rc;
-	if ((rc = collab_can_participate(r)) ||
+	if ((rc = forge_can_participate(FORGE(r), r->repo)) ||
 	    (rc = json_str_field(r, "content", true, 20, &content)) ||
 	    (rc = content_check(r, content)) || (rc = target_load(r, &t)))
 		return rc;

@@ -51,7 +51,7 @@ int h_repo_create(struct req *r, struct resp *w)
 		return rc;
 	}
 	struct repo *p;
-	if ((rc = repo_load(r, r->auth.username, name, &p)))
+	if ((rc = repo_load(&p, FORGE(r), r->auth.username, name)))
 		return rc;
 	log_info("repository %s/%s created (id %lld)", p->owner, p->name, (long long)id);
 	resp_header(w, "Location", arena_printf(r->arena, "/api/repos/%s/%s", p->owner, p->name));
@@ -141,7 +141,7 @@ int h_user_repos(struct req *r, struct resp *w)
 	json_t *arr = json_array();
 	for (int i = 0; i < PQntuples(res); i++) {
 		struct repo *p;
-		int rc = repo_load(r, owner, db_val(res, i, 0), &p);
+		int rc = repo_load(&p, FORGE(r), owner, db_val(res, i, 0));
 		if (rc) {
 			json_decref(arr);
 			return rc;

@@ -117,7 +117,7 @@ static json_t *review_json(struct req *r, const PGresult *res, int i)
 {
 	return json_pack("{s:I,s:s,s:s,s:s,s:o,s:s,s:s,s:I}", "id", (json_int_t)db_int(res, i, 0),
 			 "author", db_val(res, i, 1), "state", state_api(db_val(res, i, 2)), "body",
-			 db_val(res, i, 3), "body_html", collab_html(r, db_val(res, i, 3)),
+			 db_val(res, i, 3), "body_html", forge_html(FORGE(r), r->repo, db_val(res, i, 3)),
 			 "commit_sha", db_val(res, i, 4), "submitted_at", db_val(res, i, 5),
 			 "comments", (json_int_t)db_int(res, i, 6));
 }
@@ -138,7 +138,7 @@ static json_t *comment_json(struct req *r, const PGresult *res, int i)
 			      "original_line", (json_int_t)db_int(res, i, 7), "commit_sha",
 			      db_val(res, i, 8), "original_commit_sha", db_val(res, i, 9),
 			      "diff_hunk", db_val(res, i, 10), "body", db_val(res, i, 11),
-			      "body_html", collab_html(r, db_val(res, i, 11)), "outdated",
+			      "body_html", forge_html(FORGE(r), r->repo, db_val(res, i, 11)), "outdated",
 			      db_bool(res, i, 12), "created_at", db_val(res, i, 13));
 	if (!o) /* a hunk of invalid UTF-8 from git */
 		o = json_pack("{s:I,s:s}", "id", (json_int_t)db_int(res, i, 0), "error",
@@ -172,8 +172,8 @@ int h_review_create(struct req *r, struct resp *w)
 	bool verdict = strcmp(state, "commented");
 	if ((rc = pull_load(r, req_param(r, "number"), &p)))
 		return rc;
-	if ((rc = verdict ? collab_require_writer(r, "approve or request changes")
-			  : collab_can_participate(r)))
+	if ((rc = verdict ? forge_require_writer(FORGE(r), r->repo, "approve or request changes")
+			  : forge_can_participate(FORGE(r), r->repo)))
 		return rc;
 	if (verdict && p.is.author_id == r->auth.user_id)
 		return err_set(&r->err, ERR_PERM, "own_pull_request",
@@ -228,8 +228,7 @@ int h_review_create(struct req *r, struct resp *w)
 			   "$10, $11, $12)",
 			   review_id, pid, rid, uid, c->path, c->old_path, c->left ? "LEFT" : "RIGHT",
 			   head_hex, mb_hex, line, c->hunk, c->body) ||
-		    mentions_record(r->db, r->arena, &r->err, r->repo, p.is.id, 0, r->auth.user_id,
-				    c->body))
+		    mentions_record(FORGE(r), r->repo, p.is.id, 0, c->body))
 			goto fail;
 	}
 	json_t *rv = json_pack("{s:I,s:s,s:s,s:s?,s:I}", "id",
@@ -239,13 +238,10 @@ int h_review_create(struct req *r, struct resp *w)
 	json_object_set_new(rv, "commit_sha", json_string(head_hex));
 	json_t *pl = pull_payload(r->repo, &p, "submitted", r->auth.username);
 	json_object_set_new(pl, "review", rv);
-	if (mentions_record(r->db, r->arena, &r->err, r->repo, p.is.id, 0, r->auth.user_id, body) ||
-	    issue_event_add(r->db, r->arena, &r->err, r->repo->id, p.is.id, r->auth.user_id,
-			    "reviewed",
-			    json_pack("{s:I,s:s}", "review_id", (json_int_t)strtoll(review_id, NULL, 10),
+	if (mentions_record(FORGE(r), r->repo, p.is.id, 0, body) ||
+	    issue_event_add(FORGE(r), r->repo->id, p.is.id, "reviewed", json_pack("{s:I,s:s}", "review_id", (json_int_t)strtoll(review_id, NULL, 10),
 				      "state", state_api(state))) ||
-	    collab_event(r->db, r->arena, &r->err, r->repo->id, "pull_request.review",
-			 r->auth.user_id, pl) ||
+	    forge_event(NULL, FORGE(r), r->repo->id, "pull_request.review", pl) ||
 	    db_commit(r->db, &r->err))
 		goto fail;
 	res = db_qv(r->db, r->arena, &r->err,

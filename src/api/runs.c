@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 static json_t *str_or_null(const char *s)
 {
@@ -46,7 +45,7 @@ static int run_repo(struct req *r, int64_t run_id, enum repo_action act, struct 
 		return r->err.code;
 	if (PQntuples(res) != 1)
 		return err_set(&r->err, ERR_NOTFOUND, NULL, "run %lld not found", (long long)run_id);
-	int rc = repo_load(r, db_val(res, 0, 0), db_val(res, 0, 1), out);
+	int rc = repo_load(out, FORGE(r), db_val(res, 0, 0), db_val(res, 0, 1));
 	if (!rc)
 		rc = authz_repo(&r->auth, *out, act, &r->err);
 	if (rc == ERR_NOTFOUND) {
@@ -70,9 +69,9 @@ static int run_id_param(struct req *r, int64_t *out)
 static const char RUN_COLS[] =
 	"SELECT w.id, w.run_number, w.workflow_path, w.name, w.event_id, w.event_type, w.ref, "
 	"  w.commit_sha, w.status, w.conclusion, w.sandbox, w.concurrency_group, "
-	"  w.cancel_requested, " TS("w.created_at") ", " TS("w.started_at") ", " TS("w.finished_at")
+	"  w.cancel_requested, " SQL_TS("w.created_at") ", " SQL_TS("w.started_at") ", " SQL_TS("w.finished_at")
 	", (extract(epoch from (coalesce(w.finished_at, now()) - w.started_at)) * 1000)::bigint, "
-	"  u.username || '/' || p.name, w.trusted, ap.username, " TS("w.approved_at") ", "
+	"  u.username || '/' || p.name, w.trusted, ap.username, " SQL_TS("w.approved_at") ", "
 	"  ac.username "
 	"FROM workflow_runs w JOIN repositories p ON p.id = w.repo_id JOIN users u ON u.id = "
 	"p.owner_id LEFT JOIN users ap ON ap.id = w.approved_by LEFT JOIN users ac ON ac.id = "
@@ -151,7 +150,7 @@ int h_run_get(struct req *r, struct resp *w)
 	PGresult *jr = db_qv(
 		r->db, r->arena, &r->err,
 		"SELECT j.id, j.job_key, j.name, j.status, j.exit_code, j.conclusion, "
-		"  to_jsonb(j.needs)::text, j.matrix::text, " TS("j.started_at") ", " TS("j.finished_at")
+		"  to_jsonb(j.needs)::text, j.matrix::text, " SQL_TS("j.started_at") ", " SQL_TS("j.finished_at")
 		", (extract(epoch from (coalesce(j.finished_at, now()) - j.started_at)) * 1000)::bigint, "
 		"  j.steps::text, (SELECT max(attempt) FROM workloads x WHERE x.job_id = j.id), "
 		"  (SELECT x.sandbox FROM workloads x WHERE x.job_id = j.id ORDER BY x.id DESC LIMIT 1), "
@@ -397,25 +396,16 @@ int h_workflow_dispatch(struct req *r, struct resp *w)
 	json_t *payload = json_pack("{s:s,s:s,s:s,s:O,s:s}", "workflow", path, "ref",
 				    arena_printf(r->arena, "refs/heads/%s", branch), "sha", sha,
 				    "inputs", resolved, "actor", r->auth.username ?: "");
-	char *ps = json_dumps(payload, JSON_COMPACT);
-	json_decref(payload);
-	const char *pst = arena_strdup(r->arena, ps);
-	free(ps);
+	int64_t event_id = 0;
 	if ((rc = db_begin(r->db, &r->err)))
 		goto done;
-	PGresult *ev = db_qv(r->db, r->arena, &r->err,
-			     "INSERT INTO events (repo_id, type, actor_id, payload) VALUES ($1, "
-			     "'workflow_dispatch', $2, $3::jsonb) RETURNING id",
-			     i64s(r->arena, (long long)r->repo->id),
-			     r->auth.user_id ? i64s(r->arena, (long long)r->auth.user_id) : NULL, pst);
-	if (!ev || !db_query(r->db, r->arena, &r->err, "SELECT pg_notify('plue_events', '')", 0, NULL)) {
+	if ((rc = forge_event(&event_id, FORGE(r), r->repo->id, "workflow_dispatch", payload))) {
 		db_rollback(r->db);
-		rc = r->err.code;
 		goto done;
 	}
 	if ((rc = db_commit(r->db, &r->err)))
 		goto done;
-	resp_json(w, 202, json_pack("{s:I,s:s,s:s,s:O}", "event_id", (json_int_t)db_int(ev, 0, 0),
+	resp_json(w, 202, json_pack("{s:I,s:s,s:s,s:O}", "event_id", (json_int_t)event_id,
 				     "ref", arena_printf(r->arena, "refs/heads/%s", branch), "sha",
 				     sha, "inputs", resolved));
 done:

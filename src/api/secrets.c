@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static int name_check(struct req *r, const char *name)
 {
@@ -28,7 +27,7 @@ static int name_check(struct req *r, const char *name)
 int h_secrets_list(struct req *r, struct resp *w)
 {
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
-			      "SELECT name, " TS("created_at") ", " TS("updated_at")
+			      "SELECT name, " SQL_TS("created_at") ", " SQL_TS("updated_at")
 			      " FROM secrets WHERE repo_id = $1 ORDER BY name",
 			      i64s(r->arena, (long long)r->repo->id));
 	if (!res)

@@ -19,7 +19,6 @@
 #define LIST_DEFAULT 30
 #define LIST_MAX 100
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static const char *const states[] = { "pending", "success", "failure", "error", NULL };
 
@@ -79,7 +78,9 @@ int commit_status_set(PGconn *db, struct arena *a, struct err *e, int64_t repo_i
 		return e->code;
 	/* the outbox event, with the notification that wakes the dispatcher (a
 	 * status set by a finishing job must not wait for the next scan) */
-	return collab_event(db, a, e, repo_id, "status", creator_id,
+	struct auth who = { .user_id = creator_id };
+	struct forge f = { .db = db, .arena = a, .err = e, .who = &who };
+	return forge_event(NULL, &f, repo_id, "status",
 			    json_pack("{s:I,s:s,s:s,s:s,s:s,s:s?}", "id",
 				      (json_int_t)db_int(res, 0, 0), "sha", sha, "state", state,
 				      "context", context, "description",
@@ -88,7 +89,7 @@ int commit_status_set(PGconn *db, struct arena *a, struct err *e, int64_t repo_i
 
 /* Columns every status query selects, in status_json's order. */
 #define STATUS_COLS                                                                           \
-	"s.id, s.sha, s.state, s.context, s.description, s.target_url, u.username, " TS(      \
+	"s.id, s.sha, s.state, s.context, s.description, s.target_url, u.username, " SQL_TS(      \
 		"s.created_at")
 
 static json_t *status_json(const PGresult *res, int i)

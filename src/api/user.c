@@ -13,7 +13,6 @@
 #include <strings.h>
 #include <time.h>
 
-#define ISO_UTC "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
 
 static const char *uid_s(struct req *r)
 {
@@ -24,7 +23,7 @@ int user_json_load(struct req *r, int64_t user_id, json_t **out)
 {
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
 			      "SELECT id, username, email, eth_address, is_admin, "
-			      "  to_char(created_at, " ISO_UTC "), password_hash IS NOT NULL "
+			      "  " SQL_TS("created_at") ", password_hash IS NOT NULL "
 			      "FROM users WHERE id = $1",
 			      i64s(r->arena, (long long)user_id));
 	if (!res)
@@ -119,73 +118,11 @@ int h_user_update(struct req *r, struct resp *w)
 
 /* ---- personal access tokens ---- */
 
-/* n digits at p, or -1. */
-static int digits(const char *p, int n)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)p[i]))
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v;
-}
-
-/* "YYYY-MM-DD" (midnight UTC) or RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac]"
- * with "Z" or "+HH:MM"/"-HH:MM", into unix seconds; -1 when malformed or
- * not a real date. */
-static int parse_time(const char *s, int64_t *out)
-{
-	struct tm tm = { 0 };
-	int y = digits(s, 4), mo = digits(s + 5, 2), d = -1, off = 0;
-	if (strlen(s) < 10 || y < 0 || s[4] != '-' || mo < 0 || s[7] != '-' ||
-	    (d = digits(s + 8, 2)) < 0)
-		return -1;
-	const char *p = s + 10;
-	if (*p) {
-		if ((*p != 'T' && *p != 't') || strlen(p) < 9 || p[3] != ':' || p[6] != ':' ||
-		    (tm.tm_hour = digits(p + 1, 2)) < 0 || (tm.tm_min = digits(p + 4, 2)) < 0 ||
-		    (tm.tm_sec = digits(p + 7, 2)) < 0)
-			return -1;
-		p += 9;
-		if (*p == '.') {
-			if (!isdigit((unsigned char)p[1]))
-				return -1;
-			for (p++; isdigit((unsigned char)*p); p++)
-				;
-		}
-		if (*p == 'Z' || *p == 'z') {
-			p++;
-		} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-			int oh = digits(p + 1, 2), om = digits(p + 4, 2);
-			if (oh < 0 || oh > 23 || om < 0 || om > 59)
-				return -1;
-			off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
-			p += 6;
-		} else {
-			return -1;
-		}
-		if (*p)
-			return -1;
-	}
-	if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	time_t t = timegm(&tm);
-	/* timegm normalises 2024-02-30 into March: such dates are refused */
-	if (t == (time_t)-1 || tm.tm_mon != mo - 1 || tm.tm_mday != d)
-		return -1;
-	*out = (int64_t)t - off;
-	return 0;
-}
-
 int h_token_list(struct req *r, struct resp *w)
 {
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
-			      "SELECT id, name, scopes, to_char(created_at, " ISO_UTC "), "
-			      "  to_char(last_used_at, " ISO_UTC "), to_char(expires_at, " ISO_UTC "), "
+			      "SELECT id, name, scopes, " SQL_TS("created_at") ", "
+			      "  " SQL_TS("last_used_at") ", " SQL_TS("expires_at") ", "
 			      "  expires_at IS NOT NULL AND expires_at <= now() "
 			      "FROM access_tokens WHERE user_id = $1 ORDER BY id",
 			      uid_s(r));
@@ -231,7 +168,7 @@ int h_token_create(struct req *r, struct resp *w)
 	const char *exp_sql = NULL;
 	int64_t t = 0;
 	if (expires) {
-		if (parse_time(expires, &t))
+		if (time_parse(&t, expires))
 			return err_set(&r->err, ERR_INVALID, "invalid_field",
 				       "expires_at '%.64s' is not an RFC 3339 time or a date", expires);
 		if (t <= now_unix())
@@ -248,7 +185,7 @@ int h_token_create(struct req *r, struct resp *w)
 		/* nor one that outlives it: no expiry means the parent's */
 		PGresult *pr = db_qv(r->db, r->arena, &r->err,
 				     "SELECT floor(extract(epoch FROM expires_at))::bigint, "
-				     "  expires_at::text, to_char(expires_at, " ISO_UTC ") "
+				     "  expires_at::text, " SQL_TS("expires_at") " "
 				     "FROM access_tokens WHERE id = $1 AND expires_at IS NOT NULL",
 				     i64s(r->arena, (long long)r->auth.token_id));
 		if (!pr)
@@ -269,7 +206,7 @@ int h_token_create(struct req *r, struct resp *w)
 			       &secret, &id)))
 		return rc;
 	PGresult *res = db_qv(r->db, r->arena, &r->err,
-			      "SELECT to_char(created_at, " ISO_UTC "), to_char(expires_at, " ISO_UTC ") "
+			      "SELECT " SQL_TS("created_at") ", " SQL_TS("expires_at") " "
 			      "FROM access_tokens WHERE id = $1",
 			      i64s(r->arena, (long long)id));
 	if (!res)
@@ -325,8 +262,8 @@ static json_t *key_json(const PGresult *res, int i)
 }
 
 #define KEY_COLUMNS                                                                         \
-	"id, name, type, bits, fingerprint, public_key, to_char(created_at, " ISO_UTC "), " \
-	"to_char(last_used_at, " ISO_UTC ")"
+	"id, name, type, bits, fingerprint, public_key, " SQL_TS("created_at") ", " \
+	SQL_TS("last_used_at")
 
 int h_key_list(struct req *r, struct resp *w)
 {

@@ -4,7 +4,15 @@
 #ifndef PLUE_AUTH_H
 #define PLUE_AUTH_H
 
-#include "http/http.h"
+#include "auth/identity.h"
+#include "base/arena.h"
+#include "base/err.h"
+#include "forge/repo.h"
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+struct req;
 
 enum repo_action { ACT_READ, ACT_WRITE, ACT_ADMIN };
 

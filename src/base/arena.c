@@ -112,3 +112,13 @@ size_t arena_used(const struct arena *a)
 {
 	return a->total;
 }
+
+const char *arena_int(struct arena *a, long long v)
+{
+	return arena_printf(a, "%lld", v);
+}
+
+const char *arena_id(struct arena *a, long long v)
+{
+	return v ? arena_int(a, v) : NULL;
+}

@@ -2,6 +2,7 @@
 #include "base/util.h"
 #include "base/buf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -202,4 +203,77 @@ int file_create(const char *path, const void *data, size_t len, mode_t mode)
 		len -= (size_t)n;
 	}
 	return close(fd);
+}
+
+static int digits(const char *p, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+static bool leap(int y)
+{
+	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+bool date_valid(const char *s)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (!s || strnlen(s, 10) < 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
+	return y >= 1970 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] &&
+	       !(m == 2 && d == 29 && !leap(y));
+}
+
+int time_parse(int64_t *out, const char *s)
+{
+	struct tm tm = { 0 };
+	int y = digits(s, 4), mo = -1, d = -1, off = 0;
+	if (strnlen(s, 10) < 10 || y < 0 || s[4] != '-' || (mo = digits(s + 5, 2)) < 0 ||
+	    s[7] != '-' || (d = digits(s + 8, 2)) < 0)
+		return -1;
+	const char *p = s + 10;
+	if (*p) {
+		if ((*p != 'T' && *p != 't') || strlen(p) < 9 || p[3] != ':' || p[6] != ':' ||
+		    (tm.tm_hour = digits(p + 1, 2)) < 0 || (tm.tm_min = digits(p + 4, 2)) < 0 ||
+		    (tm.tm_sec = digits(p + 7, 2)) < 0)
+			return -1;
+		p += 9;
+		if (*p == '.') {
+			if (!isdigit((unsigned char)p[1]))
+				return -1;
+			for (p++; isdigit((unsigned char)*p); p++)
+				;
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+			int oh = digits(p + 1, 2), om = digits(p + 4, 2);
+			if (oh < 0 || oh > 23 || om < 0 || om > 59)
+				return -1;
+			off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+			p += 6;
+		} else {
+			return -1;
+		}
+		if (*p)
+			return -1;
+	}
+	if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	time_t t = timegm(&tm);
+	/* timegm normalises 2024-02-30 into March: such dates are refused */
+	if (t == (time_t)-1 || tm.tm_mon != mo - 1 || tm.tm_mday != d)
+		return -1;
+	*out = (int64_t)t - off;
+	return 0;
 }

@@ -22,6 +22,8 @@ void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void hex_encode(char *out, const unsigned char *in, size_t n);
 /* Decodes 2n hex digits (either case); returns 0 or -1 on a bad digit. */
 int hex_decode(unsigned char *out, const char *in, size_t n);
+/* The object id git uses for "no object" (a ref's creation or deletion). */
+#define SHA1_ZERO "0000000000000000000000000000000000000000"
 /* True when s is exactly 40 lowercase-or-uppercase hex digits. */
 bool is_sha1_hex(const char *s);
 
@@ -50,5 +52,13 @@ bool ct_equal(const void *a, const void *b, size_t n);
 
 /* Parses a decimal integer in [min,max]; returns 0 or -1. */
 int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* True when s starts with a real calendar day "YYYY-MM-DD" of the years
+ * 1970-9999 (what follows the tenth byte is not looked at). */
+bool date_valid(const char *s);
+/* An RFC 3339 time ("2026-01-02T03:04:05Z", fractions ignored, an offset
+ * "+hh:mm" applied) or a bare date (midnight UTC) into *out, seconds since
+ * the epoch. 0, or -1 when s is neither or names no real day or time. */
+int time_parse(int64_t *out, const char *s);
 
 #endif

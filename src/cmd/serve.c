@@ -6,6 +6,7 @@
 #include "base/metrics.h"
 #include "base/util.h"
 #include "db/db.h"
+#include "api/api.h"
 #include "git/maintain.h"
 #include "http/http.h"
 #include "http/sse.h"
@@ -59,6 +60,7 @@ int cmd_serve(int argc, char **argv)
 	workers_start(cfg.workers > 0 ? cfg.workers : 1);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct server_opts so = {
+		.app = &api_app,
 		.listen_addr = cfg.listen,
 		.port = cfg.port,
 		.threads = cfg.threads > 0 ? cfg.threads : (int)(ncpu > 0 ? ncpu : 1),

@@ -26,6 +26,14 @@ PGresult *db_query(PGconn *c, struct arena *a, struct err *e, const char *sql, i
 	db_query(c, a, e, sql, (int)(sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(char *)), \
 		 (const char *[]){ __VA_ARGS__ })
 
+/* SQL: a timestamptz column as the one timestamp format of every JSON
+ * response, RFC 3339 in UTC to the second ("2026-01-02T03:04:05Z"). */
+#define SQL_TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* SQL: a timestamptz as integer microseconds since the epoch (cursor key)
+ * and back. */
+#define SQL_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define SQL_FROM_US(p) "(timestamptz 'epoch' + (" p ")::bigint * interval '1 microsecond')"
+
 /* Transactions: 0 or an ERR_* with e set. db_rollback never fails. */
 int db_begin(PGconn *c, struct err *e);
 int db_commit(PGconn *c, struct err *e);

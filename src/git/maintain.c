@@ -531,14 +531,13 @@ void maintain_note_push(PGconn *db, int64_t repo_id)
 	arena_free(a);
 }
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 json_t *maintain_status_json(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
 			     const char *disk_path)
 {
 	PGresult *q = db_qv(db, a, e,
-			    "SELECT pending_pushes, " TS("last_push_at") ", " TS("last_started_at")
-			    ", " TS("last_finished_at") ", " TS("last_full_at") ", last_trigger, "
+			    "SELECT pending_pushes, " SQL_TS("last_push_at") ", " SQL_TS("last_started_at")
+			    ", " SQL_TS("last_finished_at") ", " SQL_TS("last_full_at") ", last_trigger, "
 			    "  last_status, array_to_json(last_tasks)::text, last_error, "
 			    "  last_duration_ms, last_before::text, last_after::text, runs, failures "
 			    "FROM repo_maintenance WHERE repo_id = $1",

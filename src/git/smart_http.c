@@ -7,7 +7,7 @@
  * bounded whatever the pack size. A full buffer stops the reading side.
  * After a push, the updated refs go to `branches` and one `events` row per
  * ref, in one transaction, with NOTIFY plue_events. */
-#include "api/api.h"
+#include "forge/forge.h"
 #include "api/pulls.h"
 #include "auth/auth.h"
 #include "base/config.h"
@@ -495,8 +495,7 @@ void git_push_record(PGconn *db, const struct repo *repo, const struct auth *pus
 	}
 	if (!any)
 		goto done;
-	const char *rid = i64s(a, (long long)repo->id);
-	const char *uid = pusher->user_id ? i64s(a, (long long)pusher->user_id) : NULL;
+	const char *rid = arena_int(a, (long long)repo->id);
 	if (db_begin(db, &e))
 		goto fail;
 	/* a first push that does not contain the default branch makes its first
@@ -537,14 +536,8 @@ void git_push_record(PGconn *db, const struct repo *repo, const struct auth *pus
 				      "repo", arena_printf(a, "%s/%s", repo->owner, repo->name),
 				      "repo_id", (json_int_t)repo->id, "created", created, "deleted",
 				      deleted);
-		char *payload = json_dumps(p, JSON_COMPACT);
-		json_decref(p);
-		PGresult *ev = db_qv(db, a, &e,
-				     "INSERT INTO events (repo_id, type, actor_id, payload) "
-				     "VALUES ($1, 'push', $2, $3::jsonb)",
-				     rid, uid, payload);
-		free(payload);
-		if (!ev)
+		if (forge_event(NULL, &(struct forge){ .db = db, .arena = a, .err = &e, .who = pusher },
+				repo->id, "push", p))
 			goto fail;
 		/* pull requests follow their branches (api/pulls.c) */
 		if (!strncmp(u->ref, "refs/heads/", 11) &&
@@ -574,8 +567,7 @@ void git_push_record(PGconn *db, const struct repo *repo, const struct auth *pus
 		git_repository_set_head(grepo, arena_printf(a, "refs/heads/%s", new_default));
 		repo_hint_forget(repo->owner, repo->name);
 	}
-	if (!db_qv(db, a, &e, "UPDATE repositories SET updated_at = now() WHERE id = $1", rid) ||
-	    !db_qv(db, a, &e, "SELECT pg_notify('plue_events', $1)", rid))
+	if (!db_qv(db, a, &e, "UPDATE repositories SET updated_at = now() WHERE id = $1", rid))
 		goto fail;
 	if (db_commit(db, &e))
 		goto fail;

@@ -13,6 +13,7 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "auth/identity.h"
 #include "base/err.h"
 
 enum http_method {
@@ -25,64 +26,13 @@ enum http_method {
 	HTTP_OPTIONS = 1 << 6,
 };
 
-/* Token scopes (write implies read; admin implies all). */
-enum {
-	SCOPE_REPO_READ = 1 << 0,
-	SCOPE_REPO_WRITE = 1 << 1,
-	SCOPE_USER = 1 << 2,
-	SCOPE_ADMIN = 1 << 3,
-	SCOPE_ALL = 0xf,
-};
-
-enum auth_via { AUTH_NONE, AUTH_TOKEN, AUTH_SESSION, AUTH_TASK };
-
-/* What a repository write changes. Users and their tokens write every area
- * their role allows; a workflow's task token only the areas its job's
- * `permissions:` grant (auth.h: authz_repo_area). A write that names no
- * area (settings, collaborators, secrets, manual dispatch...) is never a
- * task token's. */
-enum {
-	AREA_CONTENTS = 1 << 0, /* git data: pushes, merges (contents: write) */
-	AREA_ISSUES = 1 << 1,   /* issues, labels, milestones (issues: write) */
-	AREA_PULLS = 1 << 2,    /* pull requests and reviews (pull_requests: write) */
-	AREA_STATUSES = 1 << 3, /* commit statuses (statuses: write) */
-};
-
-/* Who is calling, resolved once by the dispatcher. */
-struct auth {
-	enum auth_via via;
-	int64_t user_id;      /* 0 when anonymous */
-	const char *username; /* arena-owned, NULL when anonymous */
-	bool is_admin;
-	unsigned scopes;      /* SCOPE_* granted to this request */
-	int64_t token_id;     /* access token or auth session row, 0 otherwise */
-	int64_t task_repo_id; /* AUTH_TASK: the one repository the task may touch */
-	unsigned task_areas;  /* AUTH_TASK: the AREA_* it may write */
-};
-
-/* A repository row plus the caller's role on it. */
-enum repo_role { ROLE_NONE = 0, ROLE_READ = 1, ROLE_WRITE = 2, ROLE_ADMIN = 3 };
-
-struct repo {
-	int64_t id;
-	int64_t owner_id;
-	const char *owner;
-	const char *name;
-	const char *description;
-	const char *default_branch;
-	bool is_private;
-	bool issues_open;         /* readers may open issues and comment */
-	const char *created_at;
-	const char *disk_path;    /* absolute path of the bare repository */
-	enum repo_role role;      /* the caller's collaborator role (owner: ADMIN) */
-};
-
 struct kv {
 	const char *name;
 	const char *value;
 };
 
 struct route;
+struct repo; /* the repository a ROUTE_REPO route names (forge/repo.h) */
 struct http_stream;
 struct cache_entry;
 
@@ -102,7 +52,8 @@ struct req {
 	json_t *json;              /* parsed body for ROUTE_JSON routes (arena-owned ref) */
 	const char *remote_ip;
 	struct auth auth;
-	struct repo *repo;         /* set for ROUTE_REPO routes */
+	struct repo *repo;         /* set for ROUTE_REPO routes (by the application) */
+	bool private_data;         /* responses are never `public` (a private repository's) */
 	struct err err;
 	PGconn *db;                /* the worker's connection; NULL on the event thread */
 	const struct route *route;
@@ -185,6 +136,13 @@ const char *req_header(const struct req *r, const char *name);
 const char *req_query(const struct req *r, const char *name);
 const char *req_param(const struct req *r, const char *name);
 const char *req_cookie(const struct req *r, const char *name);
+/* Integer parameters, parsed one way everywhere (the caller words the
+ * error, which names what the number is). req_param_int: the path
+ * capture `name` as an id (1..INT64_MAX) into *out: 0, or -1 when absent
+ * or not one. req_query_int: ?name= in [min, max] into *out: 0, 1 when
+ * absent or empty (*out untouched), -1 when not such a number. */
+int req_param_int(int64_t *out, const struct req *r, const char *name);
+int req_query_int(int64_t *out, const struct req *r, const char *name, int64_t min, int64_t max);
 
 /* ---- response helpers ---- */
 void resp_header(struct resp *w, const char *name, const char *value);
@@ -205,29 +163,28 @@ enum route_match route_find(const struct route *table, struct req *r, const stru
  * into ' ' (query strings). */
 char *url_decode(struct arena *a, const char *s, size_t len, bool plus_space);
 
-/* The application's route table (src/api/routes.c), terminated by {0}. */
-extern const struct route app_routes[];
-
-/* ---- the dispatcher (src/http/dispatch.c) ---- */
-/* Runs auth, flag checks, body parsing and the handler; always leaves a
- * complete response in w (errors included). Called on a worker with r->db
- * set. */
-void dispatch(struct req *r, struct resp *w);
-/* Event-thread fast path: answers from the object cache without touching
- * the database when it can; returns true when w was filled. */
-bool dispatch_fast(struct req *r, struct resp *w);
-
-/* Sets ETag and a year of immutable caching (`private` for private
- * repositories); the response may be kept in the object cache. */
+/* Sets ETag and a year of immutable caching (`private` when
+ * r->private_data); the response may be kept in the object cache. */
 void resp_immutable(const struct req *r, struct resp *w, const char *etag);
 /* Sets a short cache lifetime for responses that name a branch. */
 void resp_short_cache(const struct req *r, struct resp *w, int seconds);
-/* Mutable repository data: caches must revalidate (`private` for private
- * repositories). */
+/* Mutable data: caches must revalidate (`private` when r->private_data). */
 void resp_no_cache(const struct req *r, struct resp *w);
 
 /* ---- the server (src/http/server.c) ---- */
+/* The application behind the server: its route table (terminated by
+ * {0}), the function that runs a matched route on a worker (r->db set;
+ * it must leave a complete response in w, errors included), and an
+ * optional event-thread fast path that answers from a cache without the
+ * database (true when it filled w). */
+struct http_app {
+	const struct route *routes;
+	void (*dispatch)(struct req *r, struct resp *w);
+	bool (*dispatch_fast)(struct req *r, struct resp *w);
+};
+
 struct server_opts {
+	const struct http_app *app;
 	const char *listen_addr;
 	int port;
 	int threads;          /* MHD event threads */

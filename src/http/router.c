@@ -245,3 +245,38 @@ const char *http_method_name(enum http_method m)
 	}
 	return "?";
 }
+void resp_immutable(const struct req *r, struct resp *w, const char *etag)
+{
+	bool priv = r->private_data;
+	resp_header(w, "ETag", arena_printf(w->arena, "\"%s\"", etag));
+	resp_header(w, "Cache-Control", priv ? "private, max-age=31536000, immutable"
+					     : "public, max-age=31536000, immutable");
+	w->cacheable = true;
+}
+
+void resp_short_cache(const struct req *r, struct resp *w, int seconds)
+{
+	bool priv = r->private_data;
+	resp_header(w, "Cache-Control",
+		    arena_printf(w->arena, "%s, max-age=%d", priv ? "private" : "public", seconds));
+}
+
+void resp_no_cache(const struct req *r, struct resp *w)
+{
+	resp_header(w, "Cache-Control",
+		    r->private_data ? "private, no-cache" : "no-cache");
+}
+
+
+int req_param_int(int64_t *out, const struct req *r, const char *name)
+{
+	return parse_i64(req_param(r, name), 1, INT64_MAX, out);
+}
+
+int req_query_int(int64_t *out, const struct req *r, const char *name, int64_t min, int64_t max)
+{
+	const char *v = req_query(r, name);
+	if (!v || !*v)
+		return 1;
+	return parse_i64(v, min, max, out);
+}

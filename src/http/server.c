@@ -42,6 +42,7 @@ struct hreq {
 };
 
 static struct MHD_Daemon *daemon_;
+static const struct http_app *srv_app; /* set once by server_start */
 static int bound_port;
 
 /* ---- building the request ---- */
@@ -248,7 +249,7 @@ static void work_dispatch(void *arg, PGconn *db)
 {
 	struct hreq *h = arg;
 	h->req.db = db;
-	dispatch(&h->req, &h->resp);
+	srv_app->dispatch(&h->req, &h->resp);
 	h->req.db = NULL;
 	if (h->resp.stream) {
 		h->resp.stream->wake = hreq_wake;
@@ -292,7 +293,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 				  arena_printf(h->req.arena, "method '%.20s' is not supported", method));
 			return queue(h);
 		}
-		enum route_match m = route_find(app_routes, &h->req, &rt, &allowed);
+		enum route_match m = route_find(srv_app->routes, &h->req, &rt, &allowed);
 		if (m == MATCH_NONE) {
 			error_now(h, ERR_NOTFOUND, "no_route",
 				  arena_printf(h->req.arena, "no route for '%.200s'", url));
@@ -348,7 +349,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 			return queue(h);
 		}
 		finish_body(h);
-		if ((h->req.route->flags & ROUTE_CACHE) && dispatch_fast(&h->req, &h->resp)) {
+		if ((h->req.route->flags & ROUTE_CACHE) && srv_app->dispatch_fast && srv_app->dispatch_fast(&h->req, &h->resp)) {
 			h->st = ST_READY;
 			return queue(h);
 		}
@@ -440,6 +441,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 int server_start(const struct server_opts *o)
 {
+	srv_app = o->app;
 	struct sockaddr_in sa = { 0 };
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)o->port);

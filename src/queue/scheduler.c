@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "db/db.h"
+#include "forge/forge.h"
 #include "workflow/cron.h"
 
 #include <errno.h>
@@ -48,18 +49,21 @@ static void fire(PGconn *c, time_t minute)
 			continue;
 		}
 		/* the workflow runs at the default branch's tip of this minute */
-		if (!db_qv(c, a, &e,
-			   "INSERT INTO events (repo_id, type, payload) SELECT r.id, 'schedule', "
-			   "jsonb_build_object('workflow', $2::text, 'cron', $3::text, 'ref', "
-			   "'refs/heads/' || r.default_branch, 'sha', b.commit_sha, 'scheduled_at', "
-			   "to_char(to_timestamp($4) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) "
-			   "FROM repositories r LEFT JOIN branches b ON b.repo_id = r.id AND b.name = "
-			   "r.default_branch WHERE r.id = $1",
-			   db_val(res, i, 0), db_val(res, i, 1), db_val(res, i, 2), m) ||
-		    !db_query(c, a, &e, "SELECT pg_notify('plue_events', '')", 0, NULL) ||
+		PGresult *tip = db_qv(c, a, &e,
+				      "SELECT r.default_branch, b.commit_sha, " SQL_TS("to_timestamp($2)")
+				      " FROM repositories r LEFT JOIN branches b ON b.repo_id = r.id "
+				      "AND b.name = r.default_branch WHERE r.id = $1",
+				      db_val(res, i, 0), m);
+		struct forge f = { .db = c, .arena = a, .err = &e, .who = &(struct auth){ 0 } };
+		if (!tip || PQntuples(tip) != 1 ||
+		    forge_event(NULL, &f, db_int(res, i, 0), "schedule",
+				json_pack("{s:s,s:s,s:s++,s:s?,s:s}", "workflow", db_val(res, i, 1),
+					  "cron", db_val(res, i, 2), "ref", "refs/heads/",
+					  db_val(tip, 0, 0), "sha", db_val(tip, 0, 1),
+					  "scheduled_at", db_val(tip, 0, 2))) ||
 		    db_commit(c, &e)) {
 			db_rollback(c);
-			log_error("scheduler: %s", e.msg);
+			log_error("scheduler: %s", e.msg[0] ? e.msg : "repository gone");
 			continue;
 		}
 		log_info("schedule: %s '%s' fired for repository %s", db_val(res, i, 1),

@@ -9,6 +9,7 @@
 #include "base/net.h"
 #include "base/util.h"
 #include "db/db.h"
+#include "forge/forge.h"
 #include "git/store.h"
 #include "queue/secrets.h"
 
@@ -479,9 +480,8 @@ static json_t *run_obj(PGconn *db, struct arena *a, struct err *e, int64_t run_i
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT id, name, workflow_path, run_number, event_type, "
 			      "  coalesce(commit_sha, ''), coalesce(ref, ''), "
-			      "  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-			      "  to_char(coalesce(finished_at, now()) AT TIME ZONE 'UTC', "
-			      "    'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), status "
+			      "  " SQL_TS("created_at") ", "
+			      "  " SQL_TS("coalesce(finished_at, now())") ", status "
 			      "FROM workflow_runs WHERE id = $1",
 			      num(a, (long long)run_id));
 	if (!res || PQntuples(res) != 1)
@@ -1216,8 +1216,8 @@ int webhooks_ping(PGconn *db, struct arena *a, struct err *e, int64_t hook_id)
 		db, a, e,
 		"SELECT h.id, h.repo_id, h.url, h.content_type, array_to_json(h.events)::text, "
 		"  h.active, coalesce(h.created_by, 0), coalesce(u.username, 'ghost'), "
-		"  to_char(h.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-		"  to_char(h.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+		"  " SQL_TS("h.created_at") ", "
+		"  " SQL_TS("h.updated_at") " "
 		"FROM webhooks h LEFT JOIN users u ON u.id = h.created_by WHERE h.id = $1",
 		num(a, (long long)hook_id));
 	if (!res)
@@ -1273,12 +1273,16 @@ int webhooks_redeliver(PGconn *db, struct arena *a, struct err *e, int64_t hook_
 int webhooks_run_event(PGconn *db, struct arena *a, struct err *e, int64_t run_id,
 		       const char *conclusion)
 {
-	return db_qv(db, a, e,
-		     "WITH ev AS (INSERT INTO events (repo_id, type, actor_id, payload) SELECT "
-		     "repo_id, 'workflow_run', actor_id, jsonb_build_object('action', 'completed', "
-		     "'run_id', id, 'conclusion', $2::text) FROM workflow_runs WHERE id = $1 "
-		     "RETURNING id) SELECT pg_notify('plue_events', id::text) FROM ev",
-		     num(a, (long long)run_id), conclusion)
-		       ? 0
-		       : e->code;
+	PGresult *res = db_qv(db, a, e,
+			      "SELECT repo_id, coalesce(actor_id, 0) FROM workflow_runs WHERE id = $1",
+			      num(a, (long long)run_id));
+	if (!res)
+		return e->code;
+	if (PQntuples(res) != 1)
+		return 0; /* the run's repository is gone */
+	struct auth who = { .user_id = db_int(res, 0, 1) };
+	struct forge f = { .db = db, .arena = a, .err = e, .who = &who };
+	return forge_event(NULL, &f, db_int(res, 0, 0), "workflow_run",
+			   json_pack("{s:s,s:I,s:s}", "action", "completed", "run_id",
+				     (json_int_t)run_id, "conclusion", conclusion));
 }

@@ -4,7 +4,7 @@
  * and the git child. The protocol itself is libssh's; this file decides
  * who may do what and moves bytes with bounded buffers. */
 #include "ssh/ssh.h"
-#include "api/api.h"
+#include "forge/forge.h"
 #include "auth/auth.h"
 #include "auth/sshkey.h"
 #include "base/config.h"
@@ -307,15 +307,11 @@ static void lookup_repo(void *arg, PGconn *db)
 		l->rc = err_set(&l->err, ERR_UNAVAILABLE, NULL, "the database is unavailable");
 		return;
 	}
-	struct req r = { 0 };
-	r.arena = l->a;
-	r.db = db;
-	r.auth = *l->auth;
-	l->rc = repo_load(&r, l->owner, l->name, &l->repo);
+	struct forge f = { .db = db, .arena = l->a, .err = &l->err, .who = l->auth };
+	l->rc = repo_load(&l->repo, &f, l->owner, l->name);
 	if (!l->rc)
-		l->rc = authz_repo_area(&r.auth, l->repo, l->write ? ACT_WRITE : ACT_READ,
-					l->write ? AREA_CONTENTS : 0, &r.err);
-	l->err = r.err;
+		l->rc = authz_repo_area(l->auth, l->repo, l->write ? ACT_WRITE : ACT_READ,
+					l->write ? AREA_CONTENTS : 0, &l->err);
 }
 
 struct push_job {

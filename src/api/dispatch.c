@@ -1,8 +1,7 @@
 /* dispatch.c — the one place route flags are enforced: credentials,
  * repository loading and authorization, JSON bodies, the object cache,
  * conditional requests and error rendering. Handlers run after it and do
- * not re-check. */
-#include "http/http.h"
+ * not re-check. It is the application the HTTP server runs (api_app). */
 #include "api/api.h"
 #include "auth/auth.h"
 #include "auth/session.h"
@@ -15,28 +14,6 @@
 #include <string.h>
 
 #define HINT_TTL_MS 2000
-
-void resp_immutable(const struct req *r, struct resp *w, const char *etag)
-{
-	bool priv = r->repo && r->repo->is_private;
-	resp_header(w, "ETag", arena_printf(w->arena, "\"%s\"", etag));
-	resp_header(w, "Cache-Control", priv ? "private, max-age=31536000, immutable"
-					     : "public, max-age=31536000, immutable");
-	w->cacheable = true;
-}
-
-void resp_short_cache(const struct req *r, struct resp *w, int seconds)
-{
-	bool priv = r->repo && r->repo->is_private;
-	resp_header(w, "Cache-Control",
-		    arena_printf(w->arena, "%s, max-age=%d", priv ? "private" : "public", seconds));
-}
-
-void resp_no_cache(const struct req *r, struct resp *w)
-{
-	resp_header(w, "Cache-Control",
-		    r->repo && r->repo->is_private ? "private, no-cache" : "no-cache");
-}
 
 static const char *hdr(const struct resp *w, const char *name)
 {
@@ -65,20 +42,6 @@ static void conditional(const struct req *r, struct resp *w)
 	}
 }
 
-static const char *lower(struct arena *a, const char *s)
-{
-	char *p = arena_strdup(a, s);
-	for (char *q = p; *q; q++)
-		*q = (char)tolower((unsigned char)*q);
-	return p;
-}
-
-static const char *hint_key(struct req *r)
-{
-	return arena_printf(r->arena, "h:%s/%s", lower(r->arena, req_param(r, "owner")),
-			    lower(r->arena, req_param(r, "repo")));
-}
-
 static const char *object_key(struct req *r, long long repo_id)
 {
 	struct buf b = BUF_INIT;
@@ -102,30 +65,16 @@ static void fill_from_cache(struct resp *w, const struct cache_entry *e)
 	w->cached = e;
 }
 
-void repo_hint_forget(const char *owner, const char *name)
-{
-	char key[512];
-	snprintf(key, sizeof(key), "h:%s/%s", owner, name);
-	for (char *q = key; *q; q++)
-		*q = (char)tolower((unsigned char)*q);
-	cache_drop(key);
-}
-
-bool dispatch_fast(struct req *r, struct resp *w)
+bool api_dispatch_fast(struct req *r, struct resp *w)
 {
 	if (req_header(r, "Authorization") || req_header(r, "Cookie") || !req_param(r, "owner") ||
 	    !req_param(r, "repo"))
 		return false;
-	const struct cache_entry *hint = cache_get(hint_key(r));
-	if (!hint)
+	int64_t id = 0;
+	bool priv = true;
+	if (!repo_hint_get(req_param(r, "owner"), req_param(r, "repo"), &id, &priv) || priv || !id)
 		return false;
-	long long id = 0;
-	int priv = 1;
-	sscanf(hint->data, "%lld %d", &id, &priv);
-	cache_unref(hint);
-	if (priv || !id)
-		return false;
-	const struct cache_entry *e = cache_get(object_key(r, id));
+	const struct cache_entry *e = cache_get(object_key(r, (long long)id));
 	if (!e)
 		return false;
 	fill_from_cache(w, e);
@@ -170,7 +119,7 @@ static int check_encoding(struct req *r)
 	return 0;
 }
 
-void dispatch(struct req *r, struct resp *w)
+void api_dispatch(struct req *r, struct resp *w)
 {
 	const struct route *rt = r->route;
 	const char *key = NULL;
@@ -199,7 +148,7 @@ void dispatch(struct req *r, struct resp *w)
 		goto done;
 	}
 	if (rt->flags & ROUTE_REPO) {
-		rc = repo_load(r, req_param(r, "owner"), req_param(r, "repo"), &r->repo);
+		rc = repo_load(&r->repo, FORGE(r), req_param(r, "owner"), req_param(r, "repo"));
 		if (!rc) {
 			enum repo_action act = rt->flags & ROUTE_ADMIN   ? ACT_ADMIN
 					       : rt->flags & ROUTE_WRITE ? ACT_WRITE
@@ -208,9 +157,9 @@ void dispatch(struct req *r, struct resp *w)
 		}
 		if (rc)
 			goto done;
-		const char *hint = arena_printf(r->arena, "%lld %d", (long long)r->repo->id,
-						r->repo->is_private);
-		cache_put(hint_key(r), hint, strlen(hint), NULL, NULL, NULL, HINT_TTL_MS);
+		r->private_data = r->repo->is_private;
+		repo_hint_put(r->repo->owner, r->repo->name, r->repo->id, r->repo->is_private,
+			      HINT_TTL_MS);
 	}
 	if ((rt->flags & ROUTE_JSON) && (rc = parse_json_body(r)))
 		goto done;
@@ -249,3 +198,9 @@ done:
 	}
 	conditional(r, w);
 }
+
+const struct http_app api_app = {
+	.routes = app_routes,
+	.dispatch = api_dispatch,
+	.dispatch_fast = api_dispatch_fast,
+};

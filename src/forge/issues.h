@@ -1,0 +1,162 @@
+/* issues.h — issues and what pull requests build on: issue rows and their
+ * numbers, the timeline, mentions, cross-references, Markdown bodies, the
+ * event payload pieces, and who may take part.
+ *
+ * A pull request is an issue row with is_pull = true (same number space,
+ * comments, labels, assignees, milestone, reactions and timeline) plus a
+ * pull_requests row keyed by issues.id. The acting user is always f->who.
+ * Functions that write run inside the caller's transaction and never
+ * commit. */
+#ifndef PLUE_FORGE_ISSUES_H
+#define PLUE_FORGE_ISSUES_H
+
+#include "db/db.h"
+#include "forge/forge.h"
+
+#define ISSUE_BODY_MAX 65536  /* characters in an issue, comment or review body */
+#define ISSUE_TITLE_MAX 256   /* characters in a title */
+
+/* An issue (or pull request) row; strings are arena-owned. */
+struct issue {
+	int64_t id;
+	int64_t number;
+	const char *title;
+	const char *body;
+	const char *state;     /* "open" or "closed" */
+	bool is_pull;
+	int64_t author_id;     /* 0 once the author's account is gone */
+	const char *author;    /* username, "ghost" once the account is gone */
+	int64_t milestone_id;  /* 0: none */
+};
+
+/* ---- rows and the timeline (inside the caller's transaction) ---- */
+
+/* Takes the next number of repo_id's issue/pull request sequence and
+ * inserts the issue row (open, created now, written by f->who). The
+ * counter row stays locked until the transaction ends, so concurrent
+ * creators get 1..N with no gaps or duplicates (a rollback gives the
+ * number back). title and body must already be validated. Fills *out
+ * (arena strings; author is not set). 0 or ERR_*. */
+int issue_insert(struct issue *out, struct forge *f, int64_t repo_id, const char *title,
+		 const char *body, bool is_pull);
+
+/* Loads issue (or pull request) `number` (the URL text) of repo. lock: FOR
+ * NO KEY UPDATE, inside the caller's transaction. ERR_NOTFOUND "issue
+ * 'o/r#N' not found" when absent or not a number. */
+int issue_get(struct issue *out, struct forge *f, const struct repo *repo, const char *number,
+	      bool lock);
+
+/* Opens or closes issue_id (state "open" or "closed"): closing records
+ * f->who and the time as closed_by/closed_at, reopening clears them; the
+ * row's updated_at moves. The timeline row and the event are the caller's
+ * (they differ: closed, reopened, merged). 0 or ERR_*. */
+int issue_state_set(struct forge *f, int64_t issue_id, const char *state);
+
+/* Adds a timeline row for issue_id by f->who (type as in issue_events;
+ * data is stolen, NULL for {}). 0 or ERR_*. */
+int issue_event_add(struct forge *f, int64_t repo_id, int64_t issue_id, const char *type,
+		    json_t *data);
+
+/* Records the @mentions in body (an issue's or pull request's own body
+ * when comment_id is 0, else that comment's; review bodies pass the id of
+ * the comment row they are stored as, or 0). For each distinct existing
+ * user, other than f->who, who can read repo: a mentions row and a
+ * `mention` event with payload {action, user, where ("issue",
+ * "pull_request" or "comment"), body, issue, comment?, repository,
+ * sender}. A user already mentioned in the same (issue, comment) is not
+ * recorded again, so calling this again after an edit records only new
+ * mentions. At most MD_MAX_REFS names per body are considered. 0 or ERR_*. */
+int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id,
+		    int64_t comment_id, const char *body);
+
+/* Records a `referenced` timeline event on every other issue or pull
+ * request of repo that body (of issue source_issue_id, or of its comment
+ * comment_id when not 0) names as #N, once per (source, comment, target).
+ * commit_sha, when not NULL, names a commit as the source instead (for
+ * pushes; source_issue_id may then be 0). 0 or ERR_*. */
+int issue_refs_record(struct forge *f, const struct repo *repo, int64_t source_issue_id,
+		      int64_t comment_id, const char *commit_sha, const char *body);
+
+/* ---- JSON ---- */
+
+/* The full API JSON of an issue of repo (labels, assignees, milestone,
+ * comment count, reactions, body_html) into *out, a new reference. 0 or
+ * ERR_*. */
+int issue_json_get(json_t **out, struct forge *f, const struct repo *repo, int64_t issue_id);
+
+/* The columns and FROM clause of the issue JSON query (alias i); a row
+ * of it becomes API JSON with issue_row_json. */
+#define ISSUE_COLUMNS                                                                          \
+	"i.id, i.number, i.title, i.body, i.state, i.is_pull, au.username, cb.username, "      \
+	SQL_TS("i.closed_at") ", " SQL_TS("i.created_at") ", " SQL_TS("i.updated_at") ", "    \
+	"(SELECT json_agg(json_build_object('name', l.name, 'color', l.color, 'description', " \
+	"  l.description) ORDER BY lower(l.name)) FROM issue_labels il "                       \
+	"  JOIN labels l ON l.id = il.label_id WHERE il.issue_id = i.id), "                    \
+	"(SELECT json_agg(u.username ORDER BY lower(u.username)) FROM issue_assignees ia "     \
+	"  JOIN users u ON u.id = ia.user_id WHERE ia.issue_id = i.id), "                      \
+	"(SELECT json_build_object('number', m.number, 'title', m.title, 'state', m.state, "   \
+	"  'due_on', m.due_on) FROM milestones m WHERE m.id = i.milestone_id), "               \
+	"(SELECT count(*) FROM comments c WHERE c.issue_id = i.id), "                          \
+	"(SELECT json_object_agg(x.content, x.n) FROM (SELECT content, count(*) AS n "         \
+	"  FROM reactions WHERE issue_id = i.id GROUP BY content) x), "                        \
+	SQL_US("i.created_at") ", " SQL_US("i.updated_at")
+#define ISSUE_FROM                                                                   \
+	"issues i LEFT JOIN users au ON au.id = i.author_id "                        \
+	"LEFT JOIN users cb ON cb.id = i.closed_by"
+/* Column indexes of ISSUE_COLUMNS, in their one declared order. */
+enum issue_col {
+	ISSUE_COL_ID, ISSUE_COL_NUMBER, ISSUE_COL_TITLE, ISSUE_COL_BODY, ISSUE_COL_STATE,
+	ISSUE_COL_IS_PULL, ISSUE_COL_AUTHOR, ISSUE_COL_CLOSED_BY, ISSUE_COL_CLOSED_AT,
+	ISSUE_COL_CREATED_AT, ISSUE_COL_UPDATED_AT, ISSUE_COL_LABELS, ISSUE_COL_ASSIGNEES,
+	ISSUE_COL_MILESTONE, ISSUE_COL_COMMENTS, ISSUE_COL_REACTIONS, ISSUE_COL_CREATED_US,
+	ISSUE_COL_UPDATED_US,
+};
+/* One row of an ISSUE_COLUMNS query of repo as API JSON (new reference). */
+json_t *issue_row_json(struct forge *f, const struct repo *repo, PGresult *res, int row);
+
+/* {"total_count": n, "+1": n, ...} from a JSON object text of counts per
+ * content (NULL: none). A new reference. */
+json_t *reactions_json(const char *counts);
+/* The reaction contents, NULL-terminated; true when s is one of them. */
+extern const char *const reaction_names[];
+bool reaction_valid(const char *s);
+
+/* Payload pieces for events: the issue {number, title, body, state,
+ * author, pull_request, url, html_url}, the repository {owner, name,
+ * full_name, private} — new references. */
+json_t *issue_payload(const struct repo *repo, const struct issue *is);
+json_t *repo_payload(const struct repo *repo);
+
+/* Body as rendered Markdown, with @user and #N links for repo (NULL: no
+ * issue links; only existing users and issues are linked); a new JSON
+ * string. */
+json_t *forge_html(struct forge *f, const struct repo *repo, const char *body);
+
+/* The public URL of a path ("/o/r/issues/1"): PLUE_PUBLIC_URL + path. */
+const char *forge_url(struct arena *a, const char *path);
+
+/* ---- who may take part ---- */
+
+/* May f->who open issues, comment and react in repo? Readers may unless
+ * the repository turned that off (issues_open_to_readers); writers
+ * always. 0, or ERR_PERM "issues_restricted" / ERR_AUTH. */
+int forge_can_participate(struct forge *f, const struct repo *repo);
+/* May f->who change an issue, pull request or comment that author_id
+ * wrote? Writers may. Its author may while readers may take part
+ * (forge_can_participate: else 403 issues_restricted), so an author who
+ * is only a reader cannot edit, close or reopen once the repository
+ * closes issues to readers. Anyone else: ERR_PERM with the message fmt
+ * (printf arguments follow). */
+int forge_require_author(struct forge *f, const struct repo *repo, int64_t author_id,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Is f->who a writer of repo (authz_repo ACT_WRITE)? */
+bool forge_is_writer(struct forge *f, const struct repo *repo);
+/* 0 when f->who writes to repo, else ERR_PERM (or ERR_AUTH) with "write
+ * access to repository 'o/r' is required to WHAT". */
+int forge_require_writer(struct forge *f, const struct repo *repo, const char *what);
+
+/* A user by name (case-insensitive): id and canonical spelling (may be
+ * NULL). 0, or ERR_INVALID "unknown_user" "user 'x' does not exist". */
+int user_find(int64_t *id, const char **canonical, struct forge *f, const char *name);
+
+#endif
