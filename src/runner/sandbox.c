@@ -4,10 +4,10 @@
  * enforcing the wall time and output cap, and honouring cancel. The
  * backends say how a command is started: bubblewrap (sandbox_bwrap.c) and
  * none by a process the runner spawns, whose pipes this file reads; gVisor
- * (sandbox_gvisor.c) by the exec agent inside the sandbox, with the same
+ * (sandbox_gvisor.c) by execd inside the sandbox, with the same
  * line splitting and stop policy (struct sandbox_run). The per-process
- * limits are applied inside, by the helper (sandbox_helper.c) or the agent
- * (sandbox_agent.c). */
+ * limits are applied inside, by the helper (sandbox_helper.c) or execd
+ * (sandbox_execd.c). */
 #include "runner/sandbox_impl.h"
 
 #include "base/buf.h"
@@ -577,7 +577,7 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 	struct sandbox *sb = xcalloc(1, sizeof(*sb));
 	*out = NULL;
 	sb->kind = kind;
-	sb->agent_in = sb->agent_out = -1;
+	sb->execd_in = sb->execd_out = -1;
 	sb->net_fd = sb->net_exit = sb->net_userns_fd = -1;
 	sb->limits = (struct sandbox_limits){
 		.memory_bytes = SANDBOX_DEFAULT_MEMORY,
@@ -695,9 +695,9 @@ void sandbox_destroy(struct sandbox *sb)
 	free(sb->bind_ws);
 	free(sb->bind_helper);
 	free(sb->pgids);
-	if (sb->agent_rbuf)
-		buf_release(sb->agent_rbuf);
-	free(sb->agent_rbuf);
+	if (sb->execd_rbuf)
+		buf_release(sb->execd_rbuf);
+	free(sb->execd_rbuf);
 	free(sb->helper);
 	free(sb->workspace);
 	free(sb->dir);
@@ -1239,7 +1239,7 @@ int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandb
 			       "sandbox '%s' was started without network", sb->id);
 	limits_fill(&lim, cmd->limits);
 	if (sb->kind == SANDBOX_GVISOR) {
-		if (sb->dead || sb->agent_in < 0 || !sandbox_gvisor_alive(sb)) {
+		if (sb->dead || sb->execd_in < 0 || !sandbox_gvisor_alive(sb)) {
 			sb->dead = true;
 			return err_set(e, ERR_UNAVAILABLE, "sandbox_gone",
 				       "sandbox '%s' is no longer running", sb->id);

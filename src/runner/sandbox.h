@@ -65,7 +65,7 @@
 #include "base/err.h"
 
 enum sandbox_kind {
-	SANDBOX_GVISOR, /* runsc: a warm sandbox per workload; its exec agent
+	SANDBOX_GVISOR, /* runsc: a warm sandbox per workload; its execd
 	                   starts each command */
 	SANDBOX_BWRAP,  /* bubblewrap: fresh namespaces per command */
 	SANDBOX_NONE,   /* no isolation at all: development only */
@@ -167,7 +167,7 @@ struct sandbox;
 /* Starts a sandbox of kind for one workload, with workspace_dir (created if
  * missing, must be a directory the caller may chown; it should be empty) as
  * its /workspace. defaults may be NULL. For gVisor the sandbox is running
- * when this returns (its exec agent waits; commands then only pay for a
+ * when this returns (its execd waits; commands then only pay for a
  * fork and exec inside it); for bubblewrap it prepares the sandbox's
  * private state. The workspace is handed to the sandbox's uid (mode 0700).
  * Returns 0, ERR_INVALID (bad workspace, or a bad PLUE_SANDBOX_ALLOW_NETS

@@ -1,6 +1,6 @@
 /* sandbox_gvisor.c — the gVisor backend: an OCI bundle per sandbox, `runsc
- * run --detach` of the exec agent (sandbox_agent.c) as the sandbox's init
- * when the sandbox is created, and every command started by the agent,
+ * run --detach` of execd (sandbox_execd.c) as the sandbox's init
+ * when the sandbox is created, and every command started by execd,
  * over a pair of pipes that runsc hands to it as its stdin and stdout (see
  * docs/sandbox.md). A command costs a fork and exec inside the sandbox, not
  * a `runsc exec`.
@@ -9,13 +9,13 @@
  * /usr bound read-only, the merged-/usr links (/bin -> usr/bin, ...) copied
  * as links, the sandbox's own /etc (sandbox_etc_build) with the few host
  * entries it lists bound read-only over it, the runner's executable
- * read-only at SANDBOX_HELPER_PATH (the agent), the workspace bound
+ * read-only at SANDBOX_HELPER_PATH (execd), the workspace bound
  * read-write at /workspace, a tmpfs at /tmp, an empty read-only /sys.
  * Nothing else of the host is visible. With network the sandbox uses the
  * host kernel's network stack (runsc --network=host) inside the network
  * namespace sandbox_net.c made for it. The whole sandbox sits in cgroups
  * named after it, nested in the runner's own, with a memory and pids
- * ceiling as a backstop for the per-process limits the agent sets. */
+ * ceiling as a backstop for the per-process limits execd sets. */
 #include "runner/sandbox_impl.h"
 
 #include "base/log.h"
@@ -38,11 +38,11 @@
 /* Memory the sandbox's own machinery (Sentry, gofer, page cache of the
  * mounts) needs on top of what the commands use. */
 #define GVISOR_OVERHEAD (512LL << 20)
-/* How long the agent may take to start (loading the runner's executable
+/* How long execd may take to start (loading the runner's executable
  * under gVisor takes a tenth of a second on an idle machine). */
-#define AGENT_START_MS 30000
-/* How long a command may take to end after the agent was told to kill it;
- * past it the agent is not trusted any more and the sandbox goes. */
+#define EXECD_START_MS 30000
+/* How long a command may take to end after execd was told to kill it;
+ * past it execd is not trusted any more and the sandbox goes. */
 #define KILL_GRACE_MS 500
 
 /* Top-level directories that a merged-/usr system makes links into /usr and
@@ -127,7 +127,7 @@ static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, 
 	if (file_create(path, sandbox_statx_shim,
 		       (size_t)(sandbox_statx_shim_end - sandbox_statx_shim), 0444))
 		goto fail;
-	/* the agent: the runner's own executable (a file onto a file) */
+	/* execd: the runner's own executable (a file onto a file) */
 	snprintf(path, sizeof(path), "%s%s", rootfs, SANDBOX_HELPER_PATH);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
 	if (fd < 0)
@@ -155,10 +155,10 @@ fail:
 		       sb->id, strerror(errno));
 }
 
-/* The agent's capabilities: to change to the sandbox's uid/gid and to kill
+/* execd's capabilities: to change to the sandbox's uid/gid and to kill
  * commands, nothing more (gVisor's emulated capabilities; the host's are
  * not involved). */
-static json_t *agent_caps(void)
+static json_t *execd_caps(void)
 {
 	json_t *caps = json_object();
 	const char *sets[] = { "bounding", "effective", "permitted" };
@@ -186,34 +186,34 @@ static void set_nonblock(int fd, bool on)
 		fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 }
 
-/* The agent's last words (its stderr is the runsc log), for messages. */
-static void agent_log_tail(struct sandbox *sb, char *out, size_t size)
+/* execd's last words (its stderr is the runsc log), for messages. */
+static void execd_log_tail(struct sandbox *sb, char *out, size_t size)
 {
 	char *log = xasprintf("%s/runsc.log", sb->dir);
 	sandbox_log_tail(log, out, size);
 	free(log);
 }
 
-static void agent_close(struct sandbox *sb)
+static void execd_close(struct sandbox *sb)
 {
-	if (sb->agent_in >= 0)
-		close(sb->agent_in);
-	if (sb->agent_out >= 0)
-		close(sb->agent_out);
-	sb->agent_in = sb->agent_out = -1;
+	if (sb->execd_in >= 0)
+		close(sb->execd_in);
+	if (sb->execd_out >= 0)
+		close(sb->execd_out);
+	sb->execd_in = sb->execd_out = -1;
 }
 
-/* Reads what the agent sent into sb->agent_rbuf. Returns 1 when something
- * came, 0 when nothing is there yet, -1 at end of file (the agent is
+/* Reads what execd sent into sb->execd_rbuf. Returns 1 when something
+ * came, 0 when nothing is there yet, -1 at end of file (execd is
  * gone). */
-static int agent_read(struct sandbox *sb)
+static int execd_read(struct sandbox *sb)
 {
 	char tmp[SANDBOX_CHUNK + SANDBOX_FRAME_HEAD];
 	int got = 0;
 	for (;;) {
-		ssize_t n = read(sb->agent_out, tmp, sizeof(tmp));
+		ssize_t n = read(sb->execd_out, tmp, sizeof(tmp));
 		if (n > 0) {
-			buf_add(sb->agent_rbuf, tmp, (size_t)n);
+			buf_add(sb->execd_rbuf, tmp, (size_t)n);
 			got = 1;
 			continue;
 		}
@@ -240,8 +240,8 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	int cmdp[2] = { -1, -1 }, evp[2] = { -1, -1 };
 	json_t *mounts = json_array();
 	json_t *doc = NULL;
-	sb->agent_rbuf = xcalloc(1, sizeof(*sb->agent_rbuf));
-	buf_init(sb->agent_rbuf, 0);
+	sb->execd_rbuf = xcalloc(1, sizeof(*sb->execd_rbuf));
+	buf_init(sb->execd_rbuf, 0);
 	if (mkdir(bundle, 0700)) {
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot create '%.200s': %s",
 			     bundle, strerror(errno));
@@ -249,7 +249,7 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	}
 	if ((rc = build_rootfs(sb, rootfs, mounts, e)))
 		goto done;
-	/* the init is the agent, root inside gVisor (not the host's root) with
+	/* the init is execd, root inside gVisor (not the host's root) with
 	 * CAP_SETUID, CAP_SETGID and CAP_KILL only: commands, which run as the
 	 * sandbox uid, can neither signal it nor look into it. Its own limits
 	 * are gVisor's defaults; each command's are set in its child */
@@ -261,8 +261,8 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 		"    s:{s:{s:I}, s:{s:I}}}}",
 		"ociVersion", "1.0.2",
 		"process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", SANDBOX_HELPER_PATH,
-		"agent", uid_arg, gid_arg, "env", "PATH=" SANDBOX_PATH, "cwd", "/", "capabilities",
-		agent_caps(), "rlimits", "type", "RLIMIT_CORE", "hard", 0, "soft", 0,
+		"execd", uid_arg, gid_arg, "env", "PATH=" SANDBOX_PATH, "cwd", "/", "capabilities",
+		execd_caps(), "rlimits", "type", "RLIMIT_CORE", "hard", 0, "soft", 0,
 		"noNewPrivileges", 1,
 		"root", "path", rootfs, "readonly", 1,
 		"hostname", "plue",
@@ -289,7 +289,7 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 		goto done;
 	}
 #if defined(__SANITIZE_ADDRESS__)
-	/* a sanitized build (make SAN=1) runs the agent sanitized too; the
+	/* a sanitized build (make SAN=1) runs execd sanitized too; the
 	 * statx shim in /etc/ld.so.preload loads ahead of ASan's runtime, which
 	 * ASan refuses by default. The shim wraps two stat calls and no
 	 * allocator, so the order is harmless. Commands never see this: their
@@ -299,7 +299,7 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 #endif
 	if ((rc = write_json(config, doc, e)))
 		goto done;
-	/* the agent's stdin and stdout: runsc hands a detached container's
+	/* execd's stdin and stdout: runsc hands a detached container's
 	 * stdio to its init when it has no terminal */
 	if (pipe2(cmdp, O_CLOEXEC) || pipe2(evp, O_CLOEXEC)) {
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "pipe: %s", strerror(errno));
@@ -315,10 +315,10 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	rc = sandbox_run_tool_io(argv, log, cmdp[0], evp[1], e);
 	close(cmdp[0]), close(evp[1]);
 	cmdp[0] = evp[1] = -1;
-	sb->agent_in = cmdp[1], sb->agent_out = evp[0];
+	sb->execd_in = cmdp[1], sb->execd_out = evp[0];
 	cmdp[1] = evp[0] = -1;
-	set_nonblock(sb->agent_in, true);
-	set_nonblock(sb->agent_out, true);
+	set_nonblock(sb->execd_in, true);
+	set_nonblock(sb->execd_out, true);
 	/* read the pid even after a failure: the sandbox may need deleting */
 	sb->sandbox_pid = pid_file_read(pidfile);
 	if (rc)
@@ -328,17 +328,17 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 			     "runsc did not say which process runs sandbox '%s'", sb->id);
 		goto done;
 	}
-	/* the agent says hello when it is ready for commands */
+	/* execd says hello when it is ready for commands */
 	const char *why = NULL;
-	int64_t deadline = now_ms() + AGENT_START_MS;
+	int64_t deadline = now_ms() + EXECD_START_MS;
 	for (;;) {
 		int type;
 		uint32_t id;
 		const char *payload;
 		size_t len, total;
-		int r = sandbox_frame_peek(sb->agent_rbuf, &type, &id, &payload, &len, &total);
+		int r = sandbox_frame_peek(sb->execd_rbuf, &type, &id, &payload, &len, &total);
 		if (r == 1 && type == SANDBOX_F_HELLO) {
-			sandbox_buf_consume(sb->agent_rbuf, total);
+			sandbox_buf_consume(sb->execd_rbuf, total);
 			break;
 		}
 		if (r != 0) {
@@ -350,18 +350,18 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 			why = "no answer in time";
 			break;
 		}
-		struct pollfd p = { .fd = sb->agent_out, .events = POLLIN };
-		if (poll(&p, 1, (int)left) > 0 && agent_read(sb) < 0) {
+		struct pollfd p = { .fd = sb->execd_out, .events = POLLIN };
+		if (poll(&p, 1, (int)left) > 0 && execd_read(sb) < 0) {
 			why = "it exited";
 			break;
 		}
 	}
 	if (why) {
-		/* what the agent (or the dynamic loader) said on its way out */
+		/* what execd (or the dynamic loader) said on its way out */
 		char last[200];
-		agent_log_tail(sb, last, sizeof(last));
+		execd_log_tail(sb, last, sizeof(last));
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
-			     "the exec agent of sandbox '%s' did not start: %s", sb->id,
+			     "the execd of sandbox '%s' did not start: %s", sb->id,
 			     *last ? last : why);
 		goto done;
 	}
@@ -372,7 +372,7 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	struct sandbox_cmd warm = { .argv = warm_argv };
 	struct sandbox_limits warm_lim = sb->limits;
 	struct sandbox_result warm_res;
-	warm_lim.timeout_ms = AGENT_START_MS;
+	warm_lim.timeout_ms = EXECD_START_MS;
 	rc = sandbox_gvisor_exec(sb, &warm, &warm_lim, &warm_res, e);
 done:
 	for (int i = 0; i < 2; i++) {
@@ -496,8 +496,8 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 			const struct sandbox_limits *lim, struct sandbox_result *res, struct err *e)
 {
 	int rc = 0;
-	uint32_t id = ++sb->agent_seq;
-	struct buf out = BUF_INIT; /* frames for the agent */
+	uint32_t id = ++sb->execd_seq;
+	struct buf out = BUF_INIT; /* frames for execd */
 	size_t sent = 0;           /* of out */
 	size_t in_off = 0;         /* of cmd->input */
 	bool in_done = false;      /* the input's end went into out */
@@ -518,7 +518,7 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		}
 		int64_t stopped = sandbox_run_stopped_at(r);
 		if (stopped && now - stopped >= KILL_GRACE_MS) {
-			/* the agent did not answer: nothing in this sandbox can be
+			/* execd did not answer: nothing in this sandbox can be
 			 * trusted to stop, so the sandbox goes */
 			log_warn("sandbox %s: command did not stop; stopping the sandbox", sb->id);
 			hard = true;
@@ -536,7 +536,7 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 			in_done = n == 0;
 		}
 		if (sent < out.len) {
-			ssize_t w = sandbox_write_nosigpipe(sb->agent_in, out.ptr + sent, out.len - sent);
+			ssize_t w = sandbox_write_nosigpipe(sb->execd_in, out.ptr + sent, out.len - sent);
 			if (w > 0)
 				sent += (size_t)w;
 			else if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -547,8 +547,8 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		if (sent == out.len && !in_done)
 			continue; /* the next piece of input at once */
 		struct pollfd p[2] = {
-			{ .fd = sb->agent_out, .events = POLLIN },
-			{ .fd = sb->agent_in, .events = POLLOUT },
+			{ .fd = sb->execd_out, .events = POLLIN },
+			{ .fd = sb->execd_in, .events = POLLOUT },
 		};
 		int n = poll(p, sent < out.len ? 2 : 1, sandbox_run_poll_ms(r, now));
 		if (n < 0 && errno != EINTR) {
@@ -558,14 +558,14 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		}
 		if (n <= 0 || !p[0].revents)
 			continue;
-		if (agent_read(sb) < 0)
+		if (execd_read(sb) < 0)
 			gone = true;
 		int type;
 		uint32_t fid;
 		const char *payload;
 		size_t len, total;
 		int pr;
-		while (!exited && (pr = sandbox_frame_peek(sb->agent_rbuf, &type, &fid, &payload, &len,
+		while (!exited && (pr = sandbox_frame_peek(sb->execd_rbuf, &type, &fid, &payload, &len,
 							   &total)) == 1) {
 			if (fid == id) {
 				if (type == SANDBOX_F_STDOUT)
@@ -577,12 +577,12 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 				else
 					bad = true;
 			}
-			sandbox_buf_consume(sb->agent_rbuf, total);
+			sandbox_buf_consume(sb->execd_rbuf, total);
 		}
 		if (pr < 0 || bad) {
-			log_warn("sandbox %s: the exec agent sent a malformed frame", sb->id);
+			log_warn("sandbox %s: execd sent a malformed frame", sb->id);
 			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_gone",
-				     "sandbox '%s' stopped: its exec agent misbehaved", sb->id);
+				     "sandbox '%s' stopped: its execd misbehaved", sb->id);
 			hard = true;
 			break;
 		}
@@ -592,20 +592,20 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		sb->dead = true;
 		status = SIGKILL; /* a wait status: killed by SIGKILL */
 	} else if (gone && !exited) {
-		/* the agent, and with it the sandbox, ended under the command: the
+		/* execd, and with it the sandbox, ended under the command: the
 		 * memory ceiling (the kernel killed the sandbox), or something
-		 * killed the agent */
+		 * killed execd */
 		sb->dead = true;
-		agent_close(sb);
+		execd_close(sb);
 		status = SIGKILL;
 		if (sandbox_oom_killed(sb)) {
 			res->limit_hit = true;
 		} else {
 			char last[160];
-			agent_log_tail(sb, last, sizeof(last));
+			execd_log_tail(sb, last, sizeof(last));
 			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_gone",
 				     "sandbox '%s' stopped during the command: %s", sb->id,
-				     *last ? last : "its exec agent is gone");
+				     *last ? last : "its execd is gone");
 		}
 	}
 	sandbox_run_status(r, status);
@@ -650,7 +650,7 @@ static void runsc_delete(const char *state_root, const char *id, const char *log
 void sandbox_gvisor_stop(struct sandbox *sb)
 {
 	if (sb->sandbox_pid <= 0) {
-		agent_close(sb);
+		execd_close(sb);
 		return;
 	}
 	char *log = xasprintf("%s/delete.log", sb->dir);
@@ -663,7 +663,7 @@ void sandbox_gvisor_stop(struct sandbox *sb)
 	if (sandbox_gvisor_alive(sb))
 		kill(sb->sandbox_pid, SIGKILL);
 	sb->sandbox_pid = 0;
-	agent_close(sb);
+	execd_close(sb);
 }
 
 void sandbox_gvisor_reap(const char *state_root, const char *id)

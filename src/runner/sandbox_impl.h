@@ -41,11 +41,11 @@ struct sandbox {
 	long long cg_ooms, cg_pid_maxes; /* their event counters before a command */
 	char *bind_ws;   /* bwrap as root: where the workspace and the helper */
 	char *bind_helper; /* are bound, in a traversable place (see there) */
-	/* gVisor: the pipes to the exec agent (sandbox_agent.c), -1 when closed */
-	int agent_in;    /* frames to the agent (its stdin) */
-	int agent_out;   /* frames from the agent (its stdout) */
-	uint32_t agent_seq; /* id of the last command sent */
-	struct buf *agent_rbuf; /* bytes read from agent_out, not yet a frame */
+	/* gVisor: the pipes to execd (sandbox_execd.c), -1 when closed */
+	int execd_in;    /* frames to execd (its stdin) */
+	int execd_out;   /* frames from execd (its stdout) */
+	uint32_t execd_seq; /* id of the last command sent */
+	struct buf *execd_rbuf; /* bytes read from execd_out, not yet a frame */
 	char **etc_binds; /* host paths under /etc bound read-only at the same
 	                     place over the sandbox's own /etc (NULL-terminated) */
 	/* network (sandbox_net.c), when limits.network: */
@@ -107,13 +107,13 @@ int sandbox_run_tool_io(char *const argv[], const char *log_path, int in_fd, int
                         struct err *e);
 /* write() that reports a reader gone as EPIPE without raising SIGPIPE,
  * whatever the process does with that signal (a command that exits
- * without reading its input, an agent that died). */
+ * without reading its input, an execd that died). */
 ssize_t sandbox_write_nosigpipe(int fd, const void *p, size_t n);
 /* The last non-empty line of a log file into out (empty if none). */
 void sandbox_log_tail(const char *log_path, char *out, size_t size);
 
 /* One running command's output and stop policy (sandbox.c), shared by the
- * spawning kinds and the gVisor agent's client: splits output into lines
+ * spawning kinds and the gVisor execd's client: splits output into lines
  * for on_output, stops at the output cap, and says when the command must
  * be stopped (timeout, cancel, output cap). */
 struct sandbox_run;
@@ -147,11 +147,11 @@ bool sandbox_cwd_is_root(const char *cwd);
 char **sandbox_env_build(const struct sandbox_cmd *cmd, const char *home);
 
 /* gVisor backend (sandbox_gvisor.c). */
-/* Starts the sandbox with the exec agent as its init and waits until the
- * agent answers. */
+/* Starts the sandbox with execd as its init and waits until the
+ * execd answers. */
 int sandbox_gvisor_start(struct sandbox *sb, struct err *e);
-/* Runs one command through the agent (the sandbox_exec of gVisor): 0 with
- * *res filled, or ERR_UNAVAILABLE when the agent is gone (the sandbox is
+/* Runs one command through execd (the sandbox_exec of gVisor): 0 with
+ * *res filled, or ERR_UNAVAILABLE when execd is gone (the sandbox is
  * then marked dead). */
 int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
                         const struct sandbox_limits *lim, struct sandbox_result *res,
@@ -159,7 +159,7 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 /* True when the gVisor sandbox process still runs. */
 bool sandbox_gvisor_alive(struct sandbox *sb);
 /* Deletes the container (killing everything in it) and closes the pipes
- * to the agent. */
+ * to execd. */
 void sandbox_gvisor_stop(struct sandbox *sb);
 /* Removes a container and its cgroups left by a runner that died. */
 void sandbox_gvisor_reap(const char *state_root, const char *id);
@@ -216,30 +216,30 @@ int sandbox_state_root(const char **out, struct err *e);
 /* The in-sandbox helper's entry point (sandbox_helper.c). */
 int sandbox_helper_main(int argc, char **argv);
 
-/* ---- the gVisor exec agent (sandbox_agent.c) ----
+/* ---- the gVisor execd (sandbox_execd.c) ----
  *
- * The agent is the sandbox's init: SANDBOX_HELPER_PATH agent --uid=N
+ * execd is the sandbox's init: SANDBOX_HELPER_PATH execd --uid=N
  * --gid=N, as root inside gVisor with CAP_SETUID, CAP_SETGID and CAP_KILL
  * only. It reads frames from its stdin and writes frames to its stdout,
  * both pipes to the runner. A frame is a 9-byte head — payload length
  * (u32), type (one byte), command id (u32), integers little-endian — and
  * the payload. One command runs at a time.
  *
- *   runner → agent
+ *   runner → execd
  *     RUN    i64 address-space bytes, i64 process limit, u32 argc, u32 envc,
  *            then NUL-terminated strings: the working directory (relative
  *            to the workspace, "" for its root), argv, the whole
  *            environment
  *     INPUT  bytes for the command's stdin; an empty payload closes it
  *     KILL   kill the command's process group (no payload)
- *   agent → runner
- *     HELLO  once, when the agent is ready (id 0)
+ *   execd → runner
+ *     HELLO  once, when execd is ready (id 0)
  *     STDOUT, STDERR  output of the command, at most SANDBOX_CHUNK bytes
  *     EXIT   u32 wait status of the command; nothing more of that id
  *            follows
  *
  * A frame of another id than the running command's is stale and ignored.
- * Anything else malformed ends the agent, and with it the sandbox. */
+ * Anything else malformed ends execd, and with it the sandbox. */
 enum sandbox_frame_type {
 	SANDBOX_F_RUN = 'R',
 	SANDBOX_F_INPUT = 'I',
@@ -267,7 +267,7 @@ void sandbox_put_i64(struct buf *b, int64_t v);
 uint32_t sandbox_get_u32(const void *p);
 int64_t sandbox_get_i64(const void *p);
 
-/* The agent's entry point (helper mode "agent"). */
-int sandbox_agent_main(int argc, char **argv);
+/* execd's entry point (helper mode "execd"). */
+int sandbox_execd_main(int argc, char **argv);
 
 #endif
