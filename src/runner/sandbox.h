@@ -53,7 +53,15 @@
  *
  * Thread safety: a sandbox is used by one thread at a time; different
  * sandboxes may be used from different threads at once. sandbox_exec blocks
- * its thread until the command ends and calls the callbacks on it. */
+ * its thread until the command ends and calls the callbacks on it.
+ *
+ * A new kind of sandbox is one file and one table entry: sandbox_KIND.c
+ * defines its `const struct sandbox_ops sandbox_KIND_ops` (sandbox_impl.h says what
+ * each operation must do; everything the kinds share stays in sandbox.c),
+ * and the kinds table in sandbox.c lists it under its value, added to enum
+ * sandbox_kind below. The table's order is the order "auto" tries the
+ * isolated kinds in; sandbox_detect and sandbox_kind_name read their names
+ * from it. */
 #ifndef PLUE_RUNNER_SANDBOX_H
 #define PLUE_RUNNER_SANDBOX_H
 

@@ -49,7 +49,8 @@
  * an older one has as directories. */
 static const char *const usr_links[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
 
-char *sandbox_gvisor_root(const char *state_root)
+/* The runsc state directory under the common state root. */
+static char *gvisor_root(const char *state_root)
 {
 	return xasprintf("%s/runsc", state_root);
 }
@@ -57,12 +58,12 @@ char *sandbox_gvisor_root(const char *state_root)
 /* runsc's global flags: state directory and network. */
 static void runsc_args(struct sandbox_argv *a, const char *state_root, bool network)
 {
-	char *root = sandbox_gvisor_root(state_root);
+	char *root = gvisor_root(state_root);
 	sandbox_argv_add(a, "runsc");
 	sandbox_argv_addf(a, "--root=%s", root);
 	/* "host" hands the sandbox the host kernel's network stack through
 	 * gVisor's syscall layer, in the network namespace of the OCI spec
-	 * (the sandbox's own, see sandbox_gvisor_start); "none" leaves a
+	 * (the sandbox's own, see gvisor_start); "none" leaves a
 	 * loopback of gVisor's own. gVisor's own stack ("sandbox") would take
 	 * over the namespace's interface, but this runsc refuses to start it
 	 * on kernels that show /proc/sys/net/core/rmem_default in every
@@ -225,7 +226,13 @@ static int execd_read(struct sandbox *sb)
 	}
 }
 
-int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
+static int gvisor_run(struct sandbox_result *out, struct sandbox *sb,
+		      const struct sandbox_cmd *cmd, const struct sandbox_limits *lim, struct err *e);
+static void gvisor_stop(struct sandbox *sb);
+
+/* Starts the sandbox with execd as its init and waits until execd
+ * answers. */
+static int gvisor_start(struct sandbox *sb, struct err *e)
 {
 	int rc;
 	struct sandbox_argv a = { 0 };
@@ -373,7 +380,7 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	struct sandbox_limits warm_lim = sb->limits;
 	struct sandbox_result warm_res;
 	warm_lim.timeout_ms = EXECD_START_MS;
-	rc = sandbox_gvisor_exec(sb, &warm, &warm_lim, &warm_res, e);
+	rc = gvisor_run(&warm_res, sb, &warm, &warm_lim, e);
 done:
 	for (int i = 0; i < 2; i++) {
 		if (cmdp[i] >= 0)
@@ -492,28 +499,30 @@ static void run_frame(struct buf *out, uint32_t id, const struct sandbox_cmd *cm
 	buf_release(&p);
 }
 
-int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
-			const struct sandbox_limits *lim, struct sandbox_result *res, struct err *e)
+/* Runs one command through execd: 0 with *out filled, or ERR_UNAVAILABLE
+ * when execd is gone (the sandbox is then marked dead). */
+static int gvisor_run(struct sandbox_result *out, struct sandbox *sb,
+		      const struct sandbox_cmd *cmd, const struct sandbox_limits *lim, struct err *e)
 {
 	int rc = 0;
 	uint32_t id = ++sb->execd_seq;
-	struct buf out = BUF_INIT; /* frames for execd */
-	size_t sent = 0;           /* of out */
-	size_t in_off = 0;         /* of cmd->input */
-	bool in_done = false;      /* the input's end went into out */
+	struct buf frames = BUF_INIT; /* for execd */
+	size_t sent = 0;              /* of frames */
+	size_t in_off = 0;            /* of cmd->input */
+	bool in_done = false;         /* the input's end went into frames */
 	bool exited = false, gone = false, hard = false, bad = false;
 	int status = 0;
-	run_frame(&out, id, cmd, lim);
-	if (out.len - SANDBOX_FRAME_HEAD > SANDBOX_FRAME_MAX) {
-		buf_release(&out);
+	run_frame(&frames, id, cmd, lim);
+	if (frames.len - SANDBOX_FRAME_HEAD > SANDBOX_FRAME_MAX) {
+		buf_release(&frames);
 		return err_set(e, ERR_INVALID, "invalid_command",
 			       "the command and its environment are too large");
 	}
-	struct sandbox_run *r = sandbox_run_begin(cmd, lim, res);
+	struct sandbox_run *r = sandbox_run_begin(cmd, lim, out);
 	while (!exited && !gone) {
 		int64_t now = now_ms();
 		if (sandbox_run_must_stop(r, now)) {
-			sandbox_frame_add(&out, SANDBOX_F_KILL, id, NULL, 0);
+			sandbox_frame_add(&frames, SANDBOX_F_KILL, id, NULL, 0);
 			in_done = true;
 		}
 		int64_t stopped = sandbox_run_stopped_at(r);
@@ -525,18 +534,19 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 			break;
 		}
 		/* input in pieces, each queued once the last is written */
-		if (sent == out.len && !in_done) {
-			buf_reset(&out);
+		if (sent == frames.len && !in_done) {
+			buf_reset(&frames);
 			sent = 0;
 			size_t n = cmd->input ? cmd->input_len - in_off : 0;
 			if (n > SANDBOX_CHUNK)
 				n = SANDBOX_CHUNK;
-			sandbox_frame_add(&out, SANDBOX_F_INPUT, id, n ? cmd->input + in_off : NULL, n);
+			sandbox_frame_add(&frames, SANDBOX_F_INPUT, id, n ? cmd->input + in_off : NULL, n);
 			in_off += n;
 			in_done = n == 0;
 		}
-		if (sent < out.len) {
-			ssize_t w = sandbox_write_nosigpipe(sb->execd_in, out.ptr + sent, out.len - sent);
+		if (sent < frames.len) {
+			ssize_t w = sandbox_write_nosigpipe(sb->execd_in, frames.ptr + sent,
+							    frames.len - sent);
 			if (w > 0)
 				sent += (size_t)w;
 			else if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -544,13 +554,13 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 				break;
 			}
 		}
-		if (sent == out.len && !in_done)
+		if (sent == frames.len && !in_done)
 			continue; /* the next piece of input at once */
 		struct pollfd p[2] = {
 			{ .fd = sb->execd_out, .events = POLLIN },
 			{ .fd = sb->execd_in, .events = POLLOUT },
 		};
-		int n = poll(p, sent < out.len ? 2 : 1, sandbox_run_poll_ms(r, now));
+		int n = poll(p, sent < frames.len ? 2 : 1, sandbox_run_poll_ms(r, now));
 		if (n < 0 && errno != EINTR) {
 			rc = err_set(e, ERR_INTERNAL, "sandbox_poll", "poll: %s", strerror(errno));
 			hard = true;
@@ -588,7 +598,7 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		}
 	}
 	if (hard) {
-		sandbox_gvisor_stop(sb);
+		gvisor_stop(sb);
 		sb->dead = true;
 		status = SIGKILL; /* a wait status: killed by SIGKILL */
 	} else if (gone && !exited) {
@@ -599,7 +609,7 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		execd_close(sb);
 		status = SIGKILL;
 		if (sandbox_oom_killed(sb)) {
-			res->limit_hit = true;
+			out->limit_hit = true;
 		} else {
 			char last[160];
 			execd_log_tail(sb, last, sizeof(last));
@@ -610,11 +620,12 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	}
 	sandbox_run_status(r, status);
 	sandbox_run_end(r);
-	buf_release(&out);
+	buf_release(&frames);
 	return rc;
 }
 
-bool sandbox_gvisor_alive(struct sandbox *sb)
+/* True when the gVisor sandbox process still runs. */
+static bool gvisor_alive(struct sandbox *sb)
 {
 	if (sb->sandbox_pid <= 0)
 		return false;
@@ -647,7 +658,9 @@ static void runsc_delete(const char *state_root, const char *id, const char *log
 	sandbox_argv_free(argv);
 }
 
-void sandbox_gvisor_stop(struct sandbox *sb)
+/* Deletes the container (killing everything in it) and closes the pipes
+ * to execd. */
+static void gvisor_stop(struct sandbox *sb)
 {
 	if (sb->sandbox_pid <= 0) {
 		execd_close(sb);
@@ -658,15 +671,16 @@ void sandbox_gvisor_stop(struct sandbox *sb)
 	free(log);
 	/* delete --force returns once the container is gone; the sandbox
 	 * process may take a moment longer to exit */
-	for (int i = 0; i < 200 && sandbox_gvisor_alive(sb); i++)
+	for (int i = 0; i < 200 && gvisor_alive(sb); i++)
 		usleep(5000);
-	if (sandbox_gvisor_alive(sb))
+	if (gvisor_alive(sb))
 		kill(sb->sandbox_pid, SIGKILL);
 	sb->sandbox_pid = 0;
 	execd_close(sb);
 }
 
-void sandbox_gvisor_reap(const char *state_root, const char *id)
+/* Removes a container left by a runner that died. */
+static void gvisor_reap(const char *state_root, const char *id)
 {
 	char *log = xasprintf("%s/%s/delete.log", state_root, id);
 	struct stat st;
@@ -677,3 +691,31 @@ void sandbox_gvisor_reap(const char *state_root, const char *id)
 	free(dir);
 	free(log);
 }
+
+static int gvisor_exec(struct sandbox_result *out, struct sandbox *sb,
+		       const struct sandbox_cmd *cmd, const struct sandbox_limits *lim, struct err *e)
+{
+	if (sb->dead || sb->execd_in < 0 || !gvisor_alive(sb)) {
+		sb->dead = true;
+		return err_set(e, ERR_UNAVAILABLE, "sandbox_gone", "sandbox '%s' is no longer running",
+			       sb->id);
+	}
+	return gvisor_run(out, sb, cmd, lim, e);
+}
+
+/* The container, and the cgroups runsc made for it (named after it). */
+static void gvisor_destroy(struct sandbox *sb)
+{
+	gvisor_stop(sb);
+	sandbox_cgroups_remove(sb->id);
+}
+
+const struct sandbox_ops sandbox_gvisor_ops = {
+	.name = "gvisor",
+	.isolated = true,
+	.statx_shim = true,
+	.start = gvisor_start,
+	.exec = gvisor_exec,
+	.destroy = gvisor_destroy,
+	.reap = gvisor_reap,
+};

@@ -1,6 +1,6 @@
-/* sandbox_impl.h — what the sandbox backends (sandbox_gvisor.c,
- * sandbox_bwrap.c) and the common code (sandbox.c) share. Not for use
- * outside src/runner/sandbox*.c. */
+/* sandbox_impl.h — what the sandbox kinds (sandbox_gvisor.c,
+ * sandbox_bwrap.c, sandbox_none.c) and the common code (sandbox.c) share.
+ * Not for use outside src/runner/sandbox*.c. */
 #ifndef PLUE_RUNNER_SANDBOX_IMPL_H
 #define PLUE_RUNNER_SANDBOX_IMPL_H
 
@@ -23,6 +23,7 @@
 
 struct sandbox {
 	enum sandbox_kind kind;
+	const struct sandbox_ops *ops; /* the kind's operations */
 	char *id;        /* "plue-" + hex: runsc container id, cgroup name */
 	const char *state_root; /* sandbox_state_root() */
 	char *dir;       /* private state directory (bundle, /tmp, process files) */
@@ -80,6 +81,8 @@ struct sandbox_spawn {
 	char *cgroup_procs[2]; /* cgroup.procs files the child joins first */
 	bool kill_group; /* kill by process group (the child is a session
 	                    leader) instead of signalling the child alone */
+	bool track;      /* remember the child's session in sb->pgids, to be
+	                    killed when the sandbox is destroyed (none) */
 };
 
 void sandbox_spawn_release(struct sandbox_spawn *sp);
@@ -146,35 +149,57 @@ bool sandbox_cwd_is_root(const char *cwd);
 /* The environment of a command: cmd->env plus PATH and HOME when absent. */
 char **sandbox_env_build(const struct sandbox_cmd *cmd, const char *home);
 
-/* gVisor backend (sandbox_gvisor.c). */
-/* Starts the sandbox with execd as its init and waits until the
- * execd answers. */
-int sandbox_gvisor_start(struct sandbox *sb, struct err *e);
-/* Runs one command through execd (the sandbox_exec of gVisor): 0 with
- * *res filled, or ERR_UNAVAILABLE when execd is gone (the sandbox is
- * then marked dead). */
-int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
-                        const struct sandbox_limits *lim, struct sandbox_result *res,
-                        struct err *e);
-/* True when the gVisor sandbox process still runs. */
-bool sandbox_gvisor_alive(struct sandbox *sb);
-/* Deletes the container (killing everything in it) and closes the pipes
- * to execd. */
-void sandbox_gvisor_stop(struct sandbox *sb);
-/* Removes a container and its cgroups left by a runner that died. */
-void sandbox_gvisor_reap(const char *state_root, const char *id);
-/* The runsc state directory under the common state root. */
-char *sandbox_gvisor_root(const char *state_root);
+/* ---- the kinds ----
+ *
+ * What one kind of sandbox provides. sandbox.c does everything the kinds
+ * share — the state directory, the uid, the workspace, the network, /etc,
+ * checking a command and filling in its limits, the output and stop policy
+ * (struct sandbox_run) — and calls these for what differs. Each kind
+ * defines its table in its own file (sandbox_gvisor.c, sandbox_bwrap.c,
+ * sandbox_none.c); the kinds table in sandbox.c lists them by enum
+ * sandbox_kind, in order of preference for "auto". */
+struct sandbox_ops {
+	/* the PLUE_SANDBOX setting that names the kind, and its name in logs */
+	const char *name;
+	/* isolated from the host: sandbox_detect probes it ("auto" tries it),
+	 * it gets a uid of its own (as root), its own network and /etc, and
+	 * the workspace at SANDBOX_WORKSPACE. Not isolated (none): the
+	 * runner's identity, the host's network, /etc and paths; never
+	 * probed, never picked by "auto", and said loudly (development only) */
+	bool isolated;
+	/* its /etc/ld.so.preload names SANDBOX_STATX_SHIM (sandbox_gvisor.c) */
+	bool statx_shim;
+	/* The kind's part of sandbox_create, once the common state exists
+	 * (sb->dir, uid, workspace, network, /etc). Returns 0 or
+	 * ERR_UNAVAILABLE; sandbox_destroy then cleans up. */
+	int (*start)(struct sandbox *sb, struct err *e);
+	/* Runs one command, already checked, with lim its limits filled in:
+	 * the sandbox_exec of the kind (same returns; *out zeroed by the
+	 * caller). */
+	int (*exec)(struct sandbox_result *out, struct sandbox *sb, const struct sandbox_cmd *cmd,
+		    const struct sandbox_limits *lim, struct err *e);
+	/* The kind's part of sandbox_destroy, first of all: stops what start
+	 * and exec left running. Called once sb->dir exists, even after a
+	 * failed start. */
+	void (*destroy)(struct sandbox *sb);
+	/* Removes what a sandbox of this kind named id, whose runner died,
+	 * left outside its state directory (state_root/id), or NULL. Called
+	 * for every stale sandbox, whatever its kind was. */
+	void (*reap)(const char *state_root, const char *id);
+};
 
-/* bubblewrap backend (sandbox_bwrap.c). */
-int sandbox_bwrap_prepare(struct sandbox *sb, struct err *e);
-int sandbox_bwrap_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
-                        const struct sandbox_limits *lim, struct sandbox_spawn *sp,
-                        struct err *e);
+extern const struct sandbox_ops sandbox_gvisor_ops; /* sandbox_gvisor.c */
+extern const struct sandbox_ops sandbox_bwrap_ops;  /* sandbox_bwrap.c */
+extern const struct sandbox_ops sandbox_none_ops;   /* sandbox_none.c */
 
-/* After a bubblewrap command: whether it ran into its memory or process
- * cgroup limit (false without cgroups). */
-bool sandbox_bwrap_limit_hit(struct sandbox *sb);
+/* Spawns sp (bubblewrap and none: a process of the runner) and runs the
+ * command to its end: its input, output as lines, timeout, cancel and
+ * output cap (sandbox.c). Returns 0 with *out filled, or ERR_UNAVAILABLE
+ * (pipe, fork) or ERR_INTERNAL (poll). */
+int sandbox_spawn_run(struct sandbox_result *out, struct sandbox *sb,
+		      const struct sandbox_spawn *sp, const struct sandbox_cmd *cmd,
+		      const struct sandbox_limits *lim, struct err *e);
+
 /* Removes what is left of the cgroups named id (a sandbox of this or a dead
  * runner) in every cgroup v1 hierarchy this process is in. */
 void sandbox_cgroups_remove(const char *id);
