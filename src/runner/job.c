@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "git/objects.h"
 #include "workflow/expr.h"
 
 #include <dirent.h>
@@ -34,32 +35,18 @@ extern char **environ;
 
 char *utf8_clean(const char *s, size_t len)
 {
+	/* objects_utf8_lossy keeps NUL (valid UTF-8), which cannot travel in a
+	 * C string: it becomes U+FFFD too. No sequence spans a NUL, so the
+	 * pieces between them scrub alike apart or together. */
 	struct buf b = BUF_INIT;
 	buf_grow(&b, len + 1);
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	while (p < end) {
-		unsigned c = *p;
-		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		bool ok = n && p + n <= end;
-		for (size_t i = 1; ok && i < n; i++)
-			ok = (p[i] & 0xc0) == 0x80;
-		if (ok && n == 2 && c < 0xc2)
-			ok = false; /* overlong */
-		if (ok && n == 3) {
-			unsigned cp = ((c & 0x0f) << 12) | ((p[1] & 0x3f) << 6) | (p[2] & 0x3f);
-			ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
-		}
-		if (ok && n == 4) {
-			unsigned cp = ((c & 0x07) << 18) | ((p[1] & 0x3f) << 12) | ((p[2] & 0x3f) << 6) |
-				      (p[3] & 0x3f);
-			ok = cp >= 0x10000 && cp <= 0x10ffff;
-		}
-		if (ok && c == 0)
-			ok = false; /* NUL cannot travel in a C string */
-		if (ok) {
-			buf_add(&b, p, n);
-			p += n;
-		} else {
+	const char *end = s + len;
+	for (const char *p = s; p < end;) {
+		const char *nul = memchr(p, 0, (size_t)(end - p));
+		size_t n = nul ? (size_t)(nul - p) : (size_t)(end - p);
+		objects_utf8_lossy(&b, p, n);
+		p += n;
+		if (nul) {
 			buf_adds(&b, "\xef\xbf\xbd");
 			p++;
 		}
