@@ -1405,6 +1405,22 @@ static const struct CMUnitTest gvisor_tests[] = {
 	T(test_killed_execd_between_commands),
 };
 
+/* none (sandbox_none.c): nothing to isolate, but the same running,
+ * output and stop policy */
+static const struct CMUnitTest none_tests[] = {
+	T(test_output_in_order),
+	T(test_long_lines_split),
+	T(test_input_and_cwd),
+	T(test_timeout),
+	T(test_cancel_within_a_second),
+	T(test_output_cap),
+	T(test_many_commands_in_a_row),
+	T(test_stdout_closed_early),
+	T(test_large_input),
+	T(test_command_not_found),
+	cmocka_unit_test(test_bad_workspace),
+};
+
 static const struct CMUnitTest api_tests[] = {
 	cmocka_unit_test(test_detect_errors),
 	cmocka_unit_test(test_allow_nets_errors),
@@ -1412,7 +1428,7 @@ static const struct CMUnitTest api_tests[] = {
 
 int main(int argc, char **argv)
 {
-	/* a single kind: test_sandbox gvisor|bwrap */
+	/* a single kind: test_sandbox gvisor|bwrap|none */
 	const char *only = argc > 1 ? argv[1] : NULL;
 	int failed = cmocka_run_group_tests_name("sandbox api", api_tests, NULL, NULL);
 	const enum sandbox_kind kinds[] = { SANDBOX_GVISOR, SANDBOX_BWRAP };
@@ -1437,6 +1453,11 @@ int main(int argc, char **argv)
 			failed += _cmocka_run_group_tests("gvisor execd", gvisor_tests,
 							  sizeof(gvisor_tests) / sizeof(gvisor_tests[0]),
 							  NULL, NULL);
+	}
+	if (!only || !strcmp(only, "none")) {
+		kind = SANDBOX_NONE;
+		failed += _cmocka_run_group_tests("none", none_tests,
+						  sizeof(none_tests) / sizeof(none_tests[0]), NULL, NULL);
 	}
 	return failed ? 1 : 0;
 }
