@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "git/objects.h"
 #include "workflow/expr.h"
 
 #include <dirent.h>
@@ -34,32 +35,18 @@ extern char **environ;
 
 char *utf8_clean(const char *s, size_t len)
 {
+	/* objects_utf8_lossy keeps NUL (valid UTF-8), which cannot travel in a
+	 * C string: it becomes U+FFFD too. No sequence spans a NUL, so the
+	 * pieces between them scrub alike apart or together. */
 	struct buf b = BUF_INIT;
 	buf_grow(&b, len + 1);
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	while (p < end) {
-		unsigned c = *p;
-		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		bool ok = n && p + n <= end;
-		for (size_t i = 1; ok && i < n; i++)
-			ok = (p[i] & 0xc0) == 0x80;
-		if (ok && n == 2 && c < 0xc2)
-			ok = false; /* overlong */
-		if (ok && n == 3) {
-			unsigned cp = ((c & 0x0f) << 12) | ((p[1] & 0x3f) << 6) | (p[2] & 0x3f);
-			ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
-		}
-		if (ok && n == 4) {
-			unsigned cp = ((c & 0x07) << 18) | ((p[1] & 0x3f) << 12) | ((p[2] & 0x3f) << 6) |
-				      (p[3] & 0x3f);
-			ok = cp >= 0x10000 && cp <= 0x10ffff;
-		}
-		if (ok && c == 0)
-			ok = false; /* NUL cannot travel in a C string */
-		if (ok) {
-			buf_add(&b, p, n);
-			p += n;
-		} else {
+	const char *end = s + len;
+	for (const char *p = s; p < end;) {
+		const char *nul = memchr(p, 0, (size_t)(end - p));
+		size_t n = nul ? (size_t)(nul - p) : (size_t)(end - p);
+		objects_utf8_lossy(&b, p, n);
+		p += n;
+		if (nul) {
 			buf_adds(&b, "\xef\xbf\xbd");
 			p++;
 		}
@@ -597,274 +584,387 @@ static const char *jstr(json_t *o, const char *key)
 	return s ? s : "";
 }
 
-void job_run(struct job_env *env, struct job_result *out)
+/* ---- the job ----
+ *
+ * job_run is a sequence of steps over one struct job, which owns what the
+ * run acquires (the base environment) and the outcome so far; each step
+ * of the workflow is one struct step, which owns what that step acquires
+ * (its secrets, environment, script and directory). Each is released in
+ * one place: job_release, step_release. */
+
+struct job {
+	struct job_env *env;
+	struct job_result *out;
+	json_t *spec, *secrets, *ctxj, *def; /* borrowed from the claim; def: the job's spec */
+	struct out_ctx o;
+	json_t *base_env;  /* CI, PLUE and PLUE_*: what every step gets and cannot change */
+	int64_t end_ms;    /* the job's deadline */
+	bool failed, cancelled;
+	int last_exit;     /* of the step that failed the job */
+};
+
+struct step {
+	int idx;              /* 1.. (0 is the checkout) */
+	json_t *def;          /* borrowed: the step's spec */
+	const char *name;     /* its name, or NULL */
+	struct expr_ctx ctx;  /* what its expressions see */
+	json_t *secrets;      /* only the secrets it refers to */
+	json_t *env;          /* its environment, as JSON */
+	char *script, *cwd;   /* interpolated run and working directory */
+	int64_t timeout_ms;   /* its wall time: its own timeout or what the job has left */
+	bool job_limited;     /* the job's deadline, not the step's, set timeout_ms */
+	int64_t t0;
+	struct err e;         /* why it could not run as written */
+};
+
+/* Starts the job: masks its secrets, sets the deadline and a successful
+ * outcome. */
+static void job_begin(struct job *out, struct job_env *env, struct job_result *res)
 {
-	json_t *spec = json_object_get(env->claim, "spec");
-	json_t *secrets = json_object_get(env->claim, "secrets");
-	json_t *ctxj = json_object_get(spec, "context");
-	json_t *job = json_object_get(spec, "job");
-	json_t *steps = json_object_get(spec, "steps");
-	struct out_ctx o = { .rep = env->rep, .step = 0 };
+	*out = (struct job){ .env = env, .out = res, .o = { .rep = env->rep, .step = 0 } };
+	out->spec = json_object_get(env->claim, "spec");
+	out->secrets = json_object_get(env->claim, "secrets");
+	out->ctxj = json_object_get(out->spec, "context");
+	out->def = json_object_get(out->spec, "job");
 	/* from here on, every string the job sends goes out masked */
-	reporter_mask(env->rep, secrets);
-	out->result = "success";
-	out->exit_code = 0;
-	out->reason[0] = '\0';
-	bool failed = false, cancelled = false;
-	int last_exit = 0;
-	json_int_t job_timeout = json_integer_value(json_object_get(job, "timeout_sec"));
-	int64_t job_end_ms = now_ms() + (job_timeout > 0 ? job_timeout : 6 * 3600) * 1000;
+	reporter_mask(env->rep, out->secrets);
+	res->result = "success";
+	res->exit_code = 0;
+	res->reason[0] = '\0';
+	json_int_t timeout = json_integer_value(json_object_get(out->def, "timeout_sec"));
+	out->end_ms = now_ms() + (timeout > 0 ? timeout : 6 * 3600) * 1000;
+}
 
-	/* step 0: checkout */
+static void job_release(struct job *j)
+{
+	json_decref(j->base_env);
+	j->base_env = NULL;
+}
+
+/* Step 0: the checkout. A failure fails the job; the steps still run
+ * (those whose `if` asks for it). */
+static void job_checkout(struct job *j)
+{
 	int64_t t0 = now_ms();
-	reporter_add(env->rep, "step_start", json_pack("{s:i,s:s}", "step", 0, "name", "Checkout"));
+	reporter_add(j->env->rep, "step_start", json_pack("{s:i,s:s}", "step", 0, "name", "Checkout"));
 	char why[400] = "";
-	int crc = checkout(env, &o, spec, why, sizeof(why));
-	if (crc) {
-		if (on_cancelled(&o)) {
-			cancelled = true;
-			step_end(env->rep, 0, "cancelled", -1, now_ms() - t0, "cancelled");
-		} else {
-			failed = true;
-			emit_line(&o, "stderr", why, strlen(why));
-			step_end(env->rep, 0, "failure", crc > 0 ? crc : -1, now_ms() - t0, why);
-			snprintf(out->reason, sizeof(out->reason), "%s", why);
-			last_exit = crc > 0 ? crc : -1;
-		}
+	int crc = checkout(j->env, &j->o, j->spec, why, sizeof(why));
+	if (!crc) {
+		step_end(j->env->rep, 0, "success", 0, now_ms() - t0, NULL);
+	} else if (on_cancelled(&j->o)) {
+		j->cancelled = true;
+		step_end(j->env->rep, 0, "cancelled", -1, now_ms() - t0, "cancelled");
 	} else {
-		step_end(env->rep, 0, "success", 0, now_ms() - t0, NULL);
+		j->failed = true;
+		emit_line(&j->o, "stderr", why, strlen(why));
+		step_end(j->env->rep, 0, "failure", crc > 0 ? crc : -1, now_ms() - t0, why);
+		snprintf(j->out->reason, sizeof(j->out->reason), "%s", why);
+		j->last_exit = crc > 0 ? crc : -1;
 	}
+}
 
-	json_t *base_env = json_object();
-	json_t *run = json_object_get(spec, "run");
-	json_t *repo = json_object_get(spec, "repo");
-	json_object_set_new(base_env, "CI", json_string("true"));
-	json_object_set_new(base_env, "PLUE", json_string("true"));
-	json_object_set_new(base_env, "PLUE_WORKSPACE", json_string(sandbox_workspace_inside(env->sb)));
-	json_object_set_new(base_env, "PLUE_SHA", json_string(jstr(spec, "commit")));
-	json_object_set_new(base_env, "PLUE_REF", json_string(jstr(spec, "ref")));
-	json_object_set_new(base_env, "PLUE_REPOSITORY", json_string(jstr(repo, "full_name")));
-	json_object_set_new(base_env, "PLUE_WORKFLOW", json_string(jstr(run, "workflow")));
-	json_object_set_new(base_env, "PLUE_JOB", json_string(jstr(job, "name")));
-	json_object_set_new(base_env, "PLUE_RUN_ID",
+/* The variables that say what is running (CI, PLUE, PLUE_*). */
+static json_t *job_base_env(const struct job *j)
+{
+	json_t *env = json_object();
+	json_t *run = json_object_get(j->spec, "run");
+	json_t *repo = json_object_get(j->spec, "repo");
+	json_t *claim = j->env->claim;
+	json_object_set_new(env, "CI", json_string("true"));
+	json_object_set_new(env, "PLUE", json_string("true"));
+	json_object_set_new(env, "PLUE_WORKSPACE", json_string(sandbox_workspace_inside(j->env->sb)));
+	json_object_set_new(env, "PLUE_SHA", json_string(jstr(j->spec, "commit")));
+	json_object_set_new(env, "PLUE_REF", json_string(jstr(j->spec, "ref")));
+	json_object_set_new(env, "PLUE_REPOSITORY", json_string(jstr(repo, "full_name")));
+	json_object_set_new(env, "PLUE_WORKFLOW", json_string(jstr(run, "workflow")));
+	json_object_set_new(env, "PLUE_JOB", json_string(jstr(j->def, "name")));
+	json_object_set_new(env, "PLUE_RUN_ID",
 			    json_integer(json_integer_value(json_object_get(run, "id"))));
-	json_object_set_new(base_env, "PLUE_RUN_NUMBER",
+	json_object_set_new(env, "PLUE_RUN_NUMBER",
 			    json_integer(json_integer_value(json_object_get(run, "number"))));
-	json_object_set_new(base_env, "PLUE_RUN_ATTEMPT",
-			    json_integer(json_integer_value(json_object_get(env->claim, "attempt"))));
-	json_object_set_new(base_env, "PLUE_EVENT_NAME",
-			    json_string(jstr(json_object_get(ctxj, "event"), "type")));
+	json_object_set_new(env, "PLUE_RUN_ATTEMPT",
+			    json_integer(json_integer_value(json_object_get(claim, "attempt"))));
+	json_object_set_new(env, "PLUE_EVENT_NAME",
+			    json_string(jstr(json_object_get(j->ctxj, "event"), "type")));
+	return env;
+}
 
-	size_t si;
-	json_t *st;
-	json_array_foreach(steps, si, st)
+/* Sets up step idx: the job's state as its status, the secrets it refers
+ * to, a copy of the base environment. */
+static void step_begin(struct step *out, struct job *j, int idx, json_t *def)
+{
+	j->o.step = idx;
+	if (!j->cancelled && on_cancelled(&j->o))
+		j->cancelled = true;
+	*out = (struct step){ .idx = idx, .def = def };
+	out->name = json_string_value(json_object_get(def, "name"));
+	out->secrets = json_object();
+	size_t k;
+	json_t *nm;
+	json_array_foreach(json_object_get(def, "secrets"), k, nm)
 	{
-		int idx = (int)si + 1;
-		o.step = idx;
-		if (!cancelled && on_cancelled(&o))
-			cancelled = true;
-		struct expr_ctx ctx = {
-			.event = json_object_get(ctxj, "event"),
-			.repo = json_object_get(ctxj, "repo"),
-			.inputs = json_object_get(ctxj, "inputs"),
-			.matrix = json_object_get(ctxj, "matrix"),
-			.needs = json_object_get(ctxj, "needs"),
-			.status = cancelled ? EXPR_STATUS_CANCELLED
-				  : failed  ? EXPR_STATUS_FAILURE
-					    : EXPR_STATUS_SUCCESS,
-		};
-		/* only the secrets this step refers to */
-		json_t *step_secrets = json_object();
-		size_t k;
-		json_t *nm;
-		json_array_foreach(json_object_get(st, "secrets"), k, nm)
-		{
-			json_t *v = json_object_get(secrets, json_string_value(nm));
-			if (v)
-				json_object_set(step_secrets, json_string_value(nm), v);
-		}
-		ctx.secrets = step_secrets;
-		json_t *envo = json_deep_copy(base_env);
-		struct err e = { 0 };
-		const char *name = json_string_value(json_object_get(st, "name"));
-		int64_t ts0 = now_ms();
-		bool go = false;
-		char *script = NULL, *cwd = NULL;
-		if (expr_condition(&go, json_string_value(json_object_get(st, "if")), &(struct expr_ctx){
-					   .event = ctx.event, .repo = ctx.repo, .inputs = ctx.inputs,
-					   .matrix = ctx.matrix, .needs = ctx.needs, .secrets = ctx.secrets,
-					   .env = envo, .status = ctx.status }, &e))
-			goto step_error;
-		if (!go) {
-			step_end(env->rep, idx, cancelled ? "cancelled" : "skipped", -1, 0, NULL);
-			goto next;
-		}
-		reporter_add(env->rep, "step_start",
-			     json_pack("{s:i,s:s}", "step", idx, "name", name ? name : "step"));
-		if (env_apply(envo, json_object_get(spec, "env"), &ctx, &e) ||
-		    env_apply(envo, json_object_get(st, "env"), &ctx, &e))
-			goto step_error;
-		/* CI, PLUE and PLUE_* say what is running: a workflow cannot fake them */
-		json_object_update(envo, base_env);
-		ctx.env = envo;
-		const char *wd = json_string_value(json_object_get(st, "working_directory"));
-		if (wd && expr_interpolate(&cwd, wd, &ctx, &e))
-			goto step_error;
-		{
-			/* ${{ }} in the script: each value travels in its own
-			 * variable (PLUE_EXPR_1, …) and the script only names it,
-			 * so event text (a comment, a title) never becomes code.
-			 * Set after everything else: nothing can shadow them. */
-			const char *run_text = json_string_value(json_object_get(st, "run"));
-			json_t *vars = json_object();
-			int irc = expr_interpolate_vars(&script, vars, EXPR_VAR_PREFIX,
-							run_text ? run_text : "", &ctx, &e);
-			json_object_update(envo, vars);
-			json_decref(vars);
-			if (irc)
-				goto step_error;
-		}
-
-		{
-			/* the environment: only what the workflow gave, and secrets
-			 * only where this step referred to them */
-			size_t n = json_object_size(envo);
-			char **envv = xcalloc(n + 1, sizeof(char *));
-			size_t ne = 0;
-			const char *key;
-			json_t *val;
-			json_object_foreach(envo, key, val)
-			{
-				if (!valid_env_name(key))
-					continue;
-				char *sv = json_is_string(val) ? xstrdup(json_string_value(val))
-							       : expr_string(val);
-				envv[ne++] = xasprintf("%s=%s", key, sv);
-				free(sv);
-			}
-			const char *argv[] = { "/bin/bash", "-e", "-o", "pipefail", "-c", script, NULL };
-			json_int_t step_timeout = json_integer_value(json_object_get(st, "timeout_sec"));
-			int64_t left = job_end_ms - now_ms();
-			int64_t tmo = step_timeout > 0 ? step_timeout * 1000 : left;
-			bool job_limited = tmo >= left;
-			if (tmo > left)
-				tmo = left;
-			if (tmo < 1)
-				tmo = 1;
-			struct sandbox_limits lim = { .timeout_ms = (int)(tmo > INT32_MAX ? INT32_MAX : tmo) };
-			struct sandbox_cmd cmd = {
-				.argv = argv,
-				.env = (const char *const *)envv,
-				.cwd = cwd,
-				.limits = &lim,
-				.on_output = on_output,
-				.cancelled = on_cancelled,
-				.cls = &o,
-			};
-			struct sandbox_result res = { 0 };
-			int rc = sandbox_exec(env->sb, &cmd, &res, &e);
-			for (size_t i = 0; i < ne; i++)
-				free(envv[i]);
-			free(envv);
-			if (rc == ERR_UNAVAILABLE) {
-				snprintf(out->reason, sizeof(out->reason), "the sandbox failed: %s", e.msg);
-				emit_line(&o, "stderr", out->reason, strlen(out->reason));
-				step_end(env->rep, idx, "failure", -1, now_ms() - ts0, out->reason);
-				out->result = "error";
-				out->exit_code = -1;
-				free(script);
-				free(cwd);
-				json_decref(envo);
-				json_decref(step_secrets);
-				json_decref(base_env);
-				reporter_add(env->rep, "job_end",
-					     json_pack("{s:s,s:s}", "status", "failure", "reason",
-						       out->reason));
-				return;
-			}
-			if (rc == ERR_INVALID && !strcmp(e.slug, "invalid_cwd") && wd && strstr(wd, "${{")) {
-				/* the sandbox quotes the path; this one came from an
-				 * expression and may hold anything (a secret): the
-				 * message names the step (in the job's reason), not
-				 * the value */
-				err_clear(&e);
-				err_set(&e, ERR_INVALID, "invalid_cwd",
-					"working-directory is not a relative path inside the workspace (its "
-					"value comes from an expression and is not shown)");
-			}
-			if (rc)
-				goto step_error;
-			const char *status = "success";
-			char reason[256] = "";
-			if (res.cancelled) {
-				status = "cancelled";
-				cancelled = true;
-				snprintf(reason, sizeof(reason), "cancelled");
-			} else if (res.timed_out) {
-				status = "failure";
-				snprintf(reason, sizeof(reason), "%s timed out after %lld s",
-					 job_limited ? "the job" : "the step", (long long)(tmo / 1000));
-			} else if (res.output_truncated) {
-				status = "failure";
-				snprintf(reason, sizeof(reason), "the step printed more than its output limit");
-			} else if (res.exit_code != 0) {
-				status = "failure";
-				if (res.signal)
-					snprintf(reason, sizeof(reason), "killed by signal %d%s", res.signal,
-						 res.limit_hit ? " (a memory or process limit)" : "");
-				else
-					snprintf(reason, sizeof(reason), "exit code %d%s", res.exit_code,
-						 res.limit_hit ? " (a memory or process limit)" : "");
-			}
-			if (*reason && !res.cancelled)
-				emit_line(&o, "stderr", reason, strlen(reason));
-			step_end(env->rep, idx, status, res.exit_code, res.duration_ms, reason);
-			if (!strcmp(status, "failure")) {
-				if (json_is_true(json_object_get(st, "continue_on_error"))) {
-					const char *m = "continue-on-error: the job goes on";
-					emit_line(&o, "stderr", m, strlen(m));
-				} else {
-					failed = true;
-					last_exit = res.exit_code;
-					if (!*out->reason)
-						snprintf(out->reason, sizeof(out->reason), "step '%s': %s",
-							 name ? name : "step", reason);
-				}
-			}
-		}
-		goto next;
-	step_error:
-		/* the step could not be run as written (an expression, a path) */
-		if (!e.code)
-			err_set(&e, ERR_INTERNAL, NULL, "the step could not run");
-		emit_line(&o, "stderr", e.msg, strlen(e.msg));
-		step_end(env->rep, idx, "failure", -1, now_ms() - ts0, e.msg);
-		failed = true;
-		last_exit = -1;
-		if (!*out->reason)
-			snprintf(out->reason, sizeof(out->reason), "step '%s': %s", name ? name : "step",
-				 e.msg);
-	next:
-		free(script);
-		free(cwd);
-		json_decref(envo);
-		json_decref(step_secrets);
+		json_t *v = json_object_get(j->secrets, json_string_value(nm));
+		if (v)
+			json_object_set(out->secrets, json_string_value(nm), v);
 	}
-	json_decref(base_env);
-	if (cancelled) {
+	out->env = json_deep_copy(j->base_env);
+	out->ctx = (struct expr_ctx){
+		.event = json_object_get(j->ctxj, "event"),
+		.repo = json_object_get(j->ctxj, "repo"),
+		.inputs = json_object_get(j->ctxj, "inputs"),
+		.matrix = json_object_get(j->ctxj, "matrix"),
+		.needs = json_object_get(j->ctxj, "needs"),
+		.secrets = out->secrets,
+		.env = out->env,
+		.status = j->cancelled ? EXPR_STATUS_CANCELLED
+			  : j->failed  ? EXPR_STATUS_FAILURE
+				       : EXPR_STATUS_SUCCESS,
+	};
+	out->t0 = now_ms();
+}
+
+static void step_release(struct step *s)
+{
+	free(s->script);
+	free(s->cwd);
+	json_decref(s->env);
+	json_decref(s->secrets);
+}
+
+/* The step's environment, working directory and script, interpolated.
+ * Returns 0 or an error in s->e. */
+static int step_interpolate(struct step *s, const struct job *j)
+{
+	if (env_apply(s->env, json_object_get(j->spec, "env"), &s->ctx, &s->e) ||
+	    env_apply(s->env, json_object_get(s->def, "env"), &s->ctx, &s->e))
+		return s->e.code;
+	/* CI, PLUE and PLUE_* say what is running: a workflow cannot fake them */
+	json_object_update(s->env, j->base_env);
+	const char *wd = json_string_value(json_object_get(s->def, "working_directory"));
+	if (wd && expr_interpolate(&s->cwd, wd, &s->ctx, &s->e))
+		return s->e.code;
+	/* ${{ }} in the script: each value travels in its own variable
+	 * (PLUE_EXPR_1, …) and the script only names it, so event text (a
+	 * comment, a title) never becomes code. Set after everything else:
+	 * nothing can shadow them. */
+	const char *run_text = json_string_value(json_object_get(s->def, "run"));
+	json_t *vars = json_object();
+	int rc = expr_interpolate_vars(&s->script, vars, EXPR_VAR_PREFIX, run_text ? run_text : "",
+				       &s->ctx, &s->e);
+	json_object_update(s->env, vars);
+	json_decref(vars);
+	return rc;
+}
+
+/* The step's wall time: its own timeout, cut to what the job has left. */
+static void step_timeout(struct step *s, const struct job *j)
+{
+	json_int_t step_timeout = json_integer_value(json_object_get(s->def, "timeout_sec"));
+	int64_t left = j->end_ms - now_ms();
+	int64_t tmo = step_timeout > 0 ? step_timeout * 1000 : left;
+	s->job_limited = tmo >= left;
+	if (tmo > left)
+		tmo = left;
+	if (tmo < 1)
+		tmo = 1;
+	s->timeout_ms = tmo;
+}
+
+/* Runs the step's script in the sandbox with only what the workflow gave
+ * as its environment (and secrets only where this step referred to
+ * them). Returns sandbox_exec's code, the error in s->e. */
+static int step_exec(struct sandbox_result *out, struct step *s, struct job *j)
+{
+	size_t n = json_object_size(s->env);
+	char **envv = xcalloc(n + 1, sizeof(char *));
+	size_t ne = 0;
+	const char *key;
+	json_t *val;
+	json_object_foreach(s->env, key, val)
+	{
+		if (!valid_env_name(key))
+			continue;
+		char *sv = json_is_string(val) ? xstrdup(json_string_value(val)) : expr_string(val);
+		envv[ne++] = xasprintf("%s=%s", key, sv);
+		free(sv);
+	}
+	const char *argv[] = { "/bin/bash", "-e", "-o", "pipefail", "-c", s->script, NULL };
+	step_timeout(s, j);
+	struct sandbox_limits lim = {
+		.timeout_ms = (int)(s->timeout_ms > INT32_MAX ? INT32_MAX : s->timeout_ms)
+	};
+	struct sandbox_cmd cmd = {
+		.argv = argv,
+		.env = (const char *const *)envv,
+		.cwd = s->cwd,
+		.limits = &lim,
+		.on_output = on_output,
+		.cancelled = on_cancelled,
+		.cls = &j->o,
+	};
+	*out = (struct sandbox_result){ 0 };
+	int rc = sandbox_exec(j->env->sb, &cmd, out, &s->e);
+	for (size_t i = 0; i < ne; i++)
+		free(envv[i]);
+	free(envv);
+	const char *wd = json_string_value(json_object_get(s->def, "working_directory"));
+	if (rc == ERR_INVALID && !strcmp(s->e.slug, "invalid_cwd") && wd && strstr(wd, "${{")) {
+		/* the sandbox quotes the path; this one came from an expression
+		 * and may hold anything (a secret): the message names the step
+		 * (in the job's reason), not the value */
+		err_clear(&s->e);
+		err_set(&s->e, ERR_INVALID, "invalid_cwd",
+			"working-directory is not a relative path inside the workspace (its value "
+			"comes from an expression and is not shown)");
+	}
+	return rc;
+}
+
+/* How a step that ran went: its step_end, and the job's outcome. */
+static void step_result(struct step *s, struct job *j, const struct sandbox_result *res)
+{
+	const char *status = "success";
+	char reason[256] = "";
+	if (res->cancelled) {
+		status = "cancelled";
+		j->cancelled = true;
+		snprintf(reason, sizeof(reason), "cancelled");
+	} else if (res->timed_out) {
+		status = "failure";
+		snprintf(reason, sizeof(reason), "%s timed out after %lld s",
+			 s->job_limited ? "the job" : "the step", (long long)(s->timeout_ms / 1000));
+	} else if (res->output_truncated) {
+		status = "failure";
+		snprintf(reason, sizeof(reason), "the step printed more than its output limit");
+	} else if (res->exit_code != 0) {
+		status = "failure";
+		if (res->signal)
+			snprintf(reason, sizeof(reason), "killed by signal %d%s", res->signal,
+				 res->limit_hit ? " (a memory or process limit)" : "");
+		else
+			snprintf(reason, sizeof(reason), "exit code %d%s", res->exit_code,
+				 res->limit_hit ? " (a memory or process limit)" : "");
+	}
+	if (*reason && !res->cancelled)
+		emit_line(&j->o, "stderr", reason, strlen(reason));
+	step_end(j->env->rep, s->idx, status, res->exit_code, res->duration_ms, reason);
+	if (strcmp(status, "failure"))
+		return;
+	if (json_is_true(json_object_get(s->def, "continue_on_error"))) {
+		const char *m = "continue-on-error: the job goes on";
+		emit_line(&j->o, "stderr", m, strlen(m));
+		return;
+	}
+	j->failed = true;
+	j->last_exit = res->exit_code;
+	if (!*j->out->reason)
+		snprintf(j->out->reason, sizeof(j->out->reason), "step '%s': %s",
+			 s->name ? s->name : "step", reason);
+}
+
+/* The step could not be run as written (an expression, a path): it fails,
+ * and with it the job. */
+static void step_error(struct step *s, struct job *j)
+{
+	if (!s->e.code)
+		err_set(&s->e, ERR_INTERNAL, NULL, "the step could not run");
+	emit_line(&j->o, "stderr", s->e.msg, strlen(s->e.msg));
+	step_end(j->env->rep, s->idx, "failure", -1, now_ms() - s->t0, s->e.msg);
+	j->failed = true;
+	j->last_exit = -1;
+	if (!*j->out->reason)
+		snprintf(j->out->reason, sizeof(j->out->reason), "step '%s': %s",
+			 s->name ? s->name : "step", s->e.msg);
+}
+
+/* The sandbox failed under the step: the step and the job end in error at
+ * once (job_end sent), whatever steps are left. */
+static void step_sandbox_failed(struct step *s, struct job *j)
+{
+	struct job_result *out = j->out;
+	snprintf(out->reason, sizeof(out->reason), "the sandbox failed: %s", s->e.msg);
+	emit_line(&j->o, "stderr", out->reason, strlen(out->reason));
+	step_end(j->env->rep, s->idx, "failure", -1, now_ms() - s->t0, out->reason);
+	out->result = "error";
+	out->exit_code = -1;
+	reporter_add(j->env->rep, "job_end",
+		     json_pack("{s:s,s:s}", "status", "failure", "reason", out->reason));
+}
+
+/* Runs step idx of the job: its `if`, then (when it runs) its environment
+ * and script, then the command. Returns 0, or -1 when the sandbox failed
+ * and the job is over. */
+static int job_step(struct job *j, int idx, json_t *def)
+{
+	struct step s;
+	int rc = 0;
+	bool go = false;
+	step_begin(&s, j, idx, def);
+	if (expr_condition(&go, json_string_value(json_object_get(def, "if")), &s.ctx, &s.e)) {
+		step_error(&s, j);
+		goto done;
+	}
+	if (!go) {
+		step_end(j->env->rep, idx, j->cancelled ? "cancelled" : "skipped", -1, 0, NULL);
+		goto done;
+	}
+	reporter_add(j->env->rep, "step_start",
+		     json_pack("{s:i,s:s}", "step", idx, "name", s.name ? s.name : "step"));
+	if (step_interpolate(&s, j)) {
+		step_error(&s, j);
+		goto done;
+	}
+	struct sandbox_result res;
+	int xrc = step_exec(&res, &s, j);
+	if (xrc == ERR_UNAVAILABLE) {
+		step_sandbox_failed(&s, j);
+		rc = -1;
+	} else if (xrc) {
+		step_error(&s, j);
+	} else {
+		step_result(&s, j, &res);
+	}
+done:
+	step_release(&s);
+	return rc;
+}
+
+/* The job's outcome: job_end, and aborted when it was cancelled. */
+static void job_finish(struct job *j)
+{
+	struct job_result *out = j->out;
+	if (j->cancelled) {
 		out->result = "cancelled";
 		out->exit_code = -1;
 		snprintf(out->reason, sizeof(out->reason), "cancelled");
-	} else if (failed) {
+	} else if (j->failed) {
 		out->result = "failure";
-		out->exit_code = last_exit;
+		out->exit_code = j->last_exit;
 	}
 	json_t *je = json_pack("{s:s}", "status", out->result);
 	if (out->exit_code >= 0)
 		json_object_set_new(je, "exit_code", json_integer(out->exit_code));
 	if (*out->reason)
 		json_object_set_new(je, "reason", json_string(out->reason));
-	reporter_add(env->rep, "job_end", je);
-	if (cancelled)
-		reporter_add(env->rep, "aborted", json_pack("{s:s}", "reason", "cancelled"));
+	reporter_add(j->env->rep, "job_end", je);
+	if (j->cancelled)
+		reporter_add(j->env->rep, "aborted", json_pack("{s:s}", "reason", "cancelled"));
+}
+
+void job_run(struct job_env *env, struct job_result *out)
+{
+	struct job j;
+	size_t si;
+	json_t *st;
+	job_begin(&j, env, out);
+	job_checkout(&j);
+	j.base_env = job_base_env(&j);
+	json_array_foreach(json_object_get(j.spec, "steps"), si, st)
+	{
+		if (job_step(&j, (int)si + 1, st))
+			goto done; /* the sandbox failed: job_end is sent */
+	}
+	job_finish(&j);
+done:
+	job_release(&j);
 }

@@ -58,8 +58,9 @@ void job_run(struct job_env *env, struct job_result *out);
  * checkout then starts from the cached objects only). */
 int job_cache_prepare(const char *cache_dir, int64_t repo_id, uid_t uid, gid_t gid);
 
-/* Replaces bytes that are not valid UTF-8 with U+FFFD; returns a malloc'd
- * NUL-terminated string. */
+/* Replaces bytes that are not valid UTF-8, and NUL, with U+FFFD (by
+ * objects_utf8_lossy, which keeps NUL); returns a malloc'd NUL-terminated
+ * string. */
 char *utf8_clean(const char *s, size_t len);
 
 #endif

@@ -1,13 +1,14 @@
 /* sandbox.c — the sandbox API (sandbox.h): picking a kind, the life of a
  * sandbox (state directory, identity, workspace), and running one command
- * in it: spawning the backend's process, streaming its output as lines,
- * enforcing the wall time and output cap, and honouring cancel. The
- * backends say how a command is started: bubblewrap (sandbox_bwrap.c) and
- * none by a process the runner spawns, whose pipes this file reads; gVisor
- * (sandbox_gvisor.c) by the exec agent inside the sandbox, with the same
- * line splitting and stop policy (struct sandbox_run). The per-process
- * limits are applied inside, by the helper (sandbox_helper.c) or the agent
- * (sandbox_agent.c). */
+ * in it: spawning the kind's process, streaming its output as lines,
+ * enforcing the wall time and output cap, and honouring cancel. Each kind
+ * says through its struct sandbox_ops (the kinds table below) how a
+ * command is started: bubblewrap (sandbox_bwrap.c) and none
+ * (sandbox_none.c) by a process the runner spawns, whose pipes this file
+ * reads (sandbox_spawn_run); gVisor (sandbox_gvisor.c) by execd inside the
+ * sandbox, with the same line splitting and stop policy (struct
+ * sandbox_run). The per-process limits are applied inside, by the helper
+ * (sandbox_helper.c) or execd (sandbox_execd.c). */
 #include "runner/sandbox_impl.h"
 
 #include "base/buf.h"
@@ -116,17 +117,28 @@ void sandbox_spawn_release(struct sandbox_spawn *sp)
 	memset(sp, 0, sizeof(*sp));
 }
 
+/* ---- the kinds ---- */
+
+/* Every kind of sandbox, by enum sandbox_kind, in order of preference:
+ * "auto" takes the first isolated kind that works here. A new kind is its
+ * file (its struct sandbox_ops) and a line here. */
+static const struct sandbox_ops *const kinds[] = {
+	[SANDBOX_GVISOR] = &sandbox_gvisor_ops,
+	[SANDBOX_BWRAP] = &sandbox_bwrap_ops,
+	[SANDBOX_NONE] = &sandbox_none_ops,
+};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+/* The operations of kind, or NULL for a value that names none. */
+static const struct sandbox_ops *kind_ops(enum sandbox_kind kind)
+{
+	return (size_t)kind < NKINDS ? kinds[kind] : NULL;
+}
+
 const char *sandbox_kind_name(enum sandbox_kind kind)
 {
-	switch (kind) {
-	case SANDBOX_GVISOR:
-		return "gvisor";
-	case SANDBOX_BWRAP:
-		return "bwrap";
-	case SANDBOX_NONE:
-		return "none";
-	}
-	return "unknown";
+	const struct sandbox_ops *ops = kind_ops(kind);
+	return ops ? ops->name : "unknown";
 }
 
 static int rm_rf_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -173,7 +185,9 @@ static void reap_stale(const char *root)
 		pid_t pid = pid_file_read(owner);
 		if (pid && pid != getpid() && !pid_alive(pid)) {
 			log_warn("sandbox: removing '%s' left by runner %ld", de->d_name, (long)pid);
-			sandbox_gvisor_reap(root, de->d_name);
+			for (size_t k = 0; k < NKINDS; k++)
+				if (kinds[k]->reap)
+					kinds[k]->reap(root, de->d_name);
 			sandbox_cgroups_remove(de->d_name);
 			/* its slirp4netns ended with the runner (its exit pipe
 			 * closed); the uids it held are free again */
@@ -392,44 +406,79 @@ done:
 	return rc;
 }
 
+/* The kind a setting names ("gvisor", "bwrap", "none"), or -1. */
+static int kind_by_name(const char *setting)
+{
+	for (size_t k = 0; k < NKINDS; k++)
+		if (!strcmp(setting, kinds[k]->name))
+			return (int)k;
+	return -1;
+}
+
+/* "auto" tries the isolated kinds in the table's order. */
+static int detect_auto(enum sandbox_kind *out, struct err *e)
+{
+	struct buf why = BUF_INIT; /* each kind's reason, for the message */
+	struct err last = { 0 };   /* the reason of the kind tried last */
+	const char *tried = NULL;  /* its name */
+	int rc = 0;
+	for (size_t k = 0; k < NKINDS; k++) {
+		if (!kinds[k]->isolated)
+			continue;
+		if (tried)
+			log_info("sandbox: %s is not usable (%s); trying %s", tried, last.msg,
+				 kinds[k]->name);
+		last = (struct err){ 0 };
+		if (!probe((enum sandbox_kind)k, &last)) {
+			*out = (enum sandbox_kind)k;
+			goto done;
+		}
+		buf_addf(&why, "%s%s: %.100s", tried ? "; " : "", kinds[k]->name, last.msg);
+		tried = kinds[k]->name;
+	}
+	rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "no sandbox works here (%s)",
+		     why.ptr);
+done:
+	buf_release(&why);
+	return rc;
+}
+
 int sandbox_detect(enum sandbox_kind *out, const char *setting, struct err *e)
 {
 	if (!setting || !*setting)
 		setting = "auto";
-	if (!strcmp(setting, "none")) {
-		log_warn("*** PLUE_SANDBOX=none: steps run UNSANDBOXED on this machine, as the "
-			 "runner's user, with its files and network. Development only. ***");
-		*out = SANDBOX_NONE;
+	int k = kind_by_name(setting);
+	if (k >= 0 && !kinds[k]->isolated) {
+		log_warn("*** PLUE_SANDBOX=%s: steps run UNSANDBOXED on this machine, as the "
+			 "runner's user, with its files and network. Development only. ***",
+			 kinds[k]->name);
+		*out = (enum sandbox_kind)k;
 		return 0;
 	}
 	/* a runner with a bad allow list does not start */
 	int rc = sandbox_net_allow_parse(getenv("PLUE_SANDBOX_ALLOW_NETS"), NULL, e);
 	if (rc)
 		return rc;
-	if (!strcmp(setting, "gvisor") || !strcmp(setting, "bwrap")) {
-		enum sandbox_kind k = !strcmp(setting, "gvisor") ? SANDBOX_GVISOR : SANDBOX_BWRAP;
+	if (k >= 0) {
 		struct err pe = { 0 };
-		if (probe(k, &pe))
+		if (probe((enum sandbox_kind)k, &pe))
 			return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
 				       "sandbox '%s' does not work here: %s", setting, pe.msg);
-		*out = k;
+		*out = (enum sandbox_kind)k;
 		return 0;
 	}
-	if (strcmp(setting, "auto"))
-		return err_set(e, ERR_INVALID, "invalid_sandbox",
-			       "unknown sandbox '%.40s' (auto, gvisor, bwrap or none)", setting);
-	struct err ge = { 0 }, be = { 0 };
-	if (!probe(SANDBOX_GVISOR, &ge)) {
-		*out = SANDBOX_GVISOR;
-		return 0;
+	if (strcmp(setting, "auto")) {
+		/* "auto, gvisor, bwrap or none" */
+		struct buf names = BUF_INIT;
+		buf_adds(&names, "auto");
+		for (size_t i = 0; i < NKINDS; i++)
+			buf_addf(&names, "%s%s", i + 1 < NKINDS ? ", " : " or ", kinds[i]->name);
+		rc = err_set(e, ERR_INVALID, "invalid_sandbox", "unknown sandbox '%.40s' (%s)",
+			     setting, names.ptr);
+		buf_release(&names);
+		return rc;
 	}
-	log_info("sandbox: gvisor is not usable (%s); trying bwrap", ge.msg);
-	if (!probe(SANDBOX_BWRAP, &be)) {
-		*out = SANDBOX_BWRAP;
-		return 0;
-	}
-	return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
-		       "no sandbox works here (gvisor: %.100s; bwrap: %.100s)", ge.msg, be.msg);
+	return detect_auto(out, e);
 }
 
 /* ---- life of a sandbox ---- */
@@ -517,7 +566,7 @@ int sandbox_etc_build(struct sandbox *sb, struct err *e)
 		/* slirp4netns answers DNS there (sandbox_net.c) */
 		{ "resolv.conf", "nameserver 10.0.2.3\n", sb->limits.network },
 		/* every program loads the statx shim (sandbox_gvisor.c) */
-		{ "ld.so.preload", SANDBOX_STATX_SHIM "\n", sb->kind == SANDBOX_GVISOR },
+		{ "ld.so.preload", SANDBOX_STATX_SHIM "\n", sb->ops->statx_shim },
 	};
 	/* 0755: bubblewrap runs as the sandbox's uid */
 	if (mkdir(etc, 0755) || chmod(etc, 0755))
@@ -577,7 +626,8 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 	struct sandbox *sb = xcalloc(1, sizeof(*sb));
 	*out = NULL;
 	sb->kind = kind;
-	sb->agent_in = sb->agent_out = -1;
+	sb->ops = kind_ops(kind);
+	sb->execd_in = sb->execd_out = -1;
 	sb->net_fd = sb->net_exit = sb->net_userns_fd = -1;
 	sb->limits = (struct sandbox_limits){
 		.memory_bytes = SANDBOX_DEFAULT_MEMORY,
@@ -589,6 +639,10 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 	limits_fill(&sb->limits, defaults);
 	if (!workspace_dir || !*workspace_dir) {
 		rc = err_set(e, ERR_INVALID, "invalid_workspace", "no workspace directory given");
+		goto done;
+	}
+	if (!sb->ops) {
+		rc = err_set(e, ERR_INVALID, "invalid_sandbox", "unknown sandbox kind %d", (int)kind);
 		goto done;
 	}
 	if ((rc = sandbox_state_root(&root, e)))
@@ -611,7 +665,7 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 		fclose(f);
 	}
 	free(owner);
-	if (kind != SANDBOX_NONE && geteuid() == 0) {
+	if (sb->ops->isolated && geteuid() == 0) {
 		if ((rc = sandbox_uid_claim(root, sb->dir, "claim", &sb->uid, &sb->uid_claim, e)))
 			goto done;
 		sb->gid = (gid_t)sb->uid;
@@ -639,26 +693,11 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 	}
 	/* a network of the sandbox's own, and its own /etc; under none the
 	 * command has the host's (development only) */
-	if (kind != SANDBOX_NONE && sb->limits.network && (rc = sandbox_net_start(sb, e)))
+	if (sb->ops->isolated && sb->limits.network && (rc = sandbox_net_start(sb, e)))
 		goto done;
-	if (kind != SANDBOX_NONE && (rc = sandbox_etc_build(sb, e)))
+	if (sb->ops->isolated && (rc = sandbox_etc_build(sb, e)))
 		goto done;
-	switch (kind) {
-	case SANDBOX_GVISOR:
-		rc = sandbox_gvisor_start(sb, e);
-		break;
-	case SANDBOX_BWRAP:
-		rc = sandbox_bwrap_prepare(sb, e);
-		break;
-	case SANDBOX_NONE:
-		log_warn("sandbox %s: NOT SANDBOXED (PLUE_SANDBOX=none): commands run on the host "
-			 "as uid %u in '%s'",
-			 sb->id, (unsigned)sb->uid, sb->workspace);
-		rc = 0;
-		break;
-	default:
-		rc = err_set(e, ERR_INVALID, "invalid_sandbox", "unknown sandbox kind %d", (int)kind);
-	}
+	rc = sb->ops->start(sb, e);
 done:
 	if (rc) {
 		sandbox_destroy(sb);
@@ -674,13 +713,9 @@ void sandbox_destroy(struct sandbox *sb)
 {
 	if (!sb)
 		return;
-	if (sb->kind == SANDBOX_GVISOR && sb->id && sb->dir)
-		sandbox_gvisor_stop(sb);
+	if (sb->ops && sb->id && sb->dir)
+		sb->ops->destroy(sb);
 	sandbox_net_stop(sb);
-	for (size_t i = 0; i < sb->npgids; i++)
-		kill(-sb->pgids[i], SIGKILL);
-	if (sb->id && (sb->cg_memory || sb->cg_pids || sb->kind == SANDBOX_GVISOR))
-		sandbox_cgroups_remove(sb->id);
 	if (sb->dir)
 		rm_rf(sb->dir);
 	if (sb->uid_claim)
@@ -695,9 +730,9 @@ void sandbox_destroy(struct sandbox *sb)
 	free(sb->bind_ws);
 	free(sb->bind_helper);
 	free(sb->pgids);
-	if (sb->agent_rbuf)
-		buf_release(sb->agent_rbuf);
-	free(sb->agent_rbuf);
+	if (sb->execd_rbuf)
+		buf_release(sb->execd_rbuf);
+	free(sb->execd_rbuf);
 	free(sb->helper);
 	free(sb->workspace);
 	free(sb->dir);
@@ -712,7 +747,7 @@ const char *sandbox_workspace(const struct sandbox *sb)
 
 const char *sandbox_workspace_inside(const struct sandbox *sb)
 {
-	return sb->kind == SANDBOX_NONE ? sb->workspace : SANDBOX_WORKSPACE;
+	return sb->ops->isolated ? SANDBOX_WORKSPACE : sb->workspace;
 }
 
 const char *sandbox_id(const struct sandbox *sb)
@@ -1088,15 +1123,14 @@ static void kill_spawned(const struct sandbox_spawn *sp, pid_t pid, int sig)
 	kill(pid, sig);
 }
 
-/* Spawns sp and runs the loop until it ends; fills res. */
-static int run_spawn(struct sandbox *sb, const struct sandbox_spawn *sp,
-		     const struct sandbox_cmd *cmd, const struct sandbox_limits *lim,
-		     struct sandbox_result *res, struct err *e)
+int sandbox_spawn_run(struct sandbox_result *out, struct sandbox *sb,
+		      const struct sandbox_spawn *sp, const struct sandbox_cmd *cmd,
+		      const struct sandbox_limits *lim, struct err *e)
 {
 	int rc = 0;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, inp[2] = { -1, -1 };
 	int pidfd = -1;
-	struct sandbox_run *r = sandbox_run_begin(cmd, lim, res);
+	struct sandbox_run *r = sandbox_run_begin(cmd, lim, out);
 	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(inp, O_CLOEXEC)) {
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "pipe: %s", strerror(errno));
 		goto done;
@@ -1110,7 +1144,7 @@ static int run_spawn(struct sandbox *sb, const struct sandbox_spawn *sp,
 		child_exec(sp, inp[0], outp[1], errp[1]);
 	close(outp[1]), close(errp[1]), close(inp[0]);
 	outp[1] = errp[1] = inp[0] = -1;
-	if (sb->kind == SANDBOX_NONE) {
+	if (sp->track) {
 		sb->pgids = xrealloc(sb->pgids, (sb->npgids + 1) * sizeof(*sb->pgids));
 		sb->pgids[sb->npgids++] = pid;
 	}
@@ -1200,34 +1234,10 @@ done:
 	return rc;
 }
 
-static int spawn_none(struct sandbox *sb, const struct sandbox_cmd *cmd,
-		      const struct sandbox_limits *lim, struct sandbox_spawn *sp)
-{
-	struct sandbox_argv a = { 0 };
-	/* no process limit: RLIMIT_NPROC would count every process of the
-	 * runner's user, not the command's */
-	struct sandbox_limits l = *lim;
-	l.max_procs = 0;
-	/* the runner kills the helper's whole process group, which the
-	 * command then shares */
-	sandbox_helper_args(&a, cmd, &l, SANDBOX_HELPER_NO_SETSID);
-	sp->argv = sandbox_argv_detach(&a);
-	sp->path = xstrdup("/proc/self/exe");
-	char *home = xasprintf("%s/tmp", sb->dir);
-	sp->envp = sandbox_env_build(cmd, home);
-	free(home);
-	sp->chdir = xstrdup(sb->workspace);
-	sp->uid = geteuid();
-	sp->gid = getegid();
-	sp->kill_group = true;
-	return 0;
-}
-
 int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandbox_result *res,
 		 struct err *e)
 {
 	int rc;
-	struct sandbox_spawn sp = { .netns_fd = -1, .userns_fd = -1 };
 	struct sandbox_limits lim = sb->limits;
 	memset(res, 0, sizeof(*res));
 	if (!cmd->argv || !cmd->argv[0] || !*cmd->argv[0])
@@ -1238,24 +1248,5 @@ int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandb
 		return err_set(e, ERR_PERM, "no_network",
 			       "sandbox '%s' was started without network", sb->id);
 	limits_fill(&lim, cmd->limits);
-	if (sb->kind == SANDBOX_GVISOR) {
-		if (sb->dead || sb->agent_in < 0 || !sandbox_gvisor_alive(sb)) {
-			sb->dead = true;
-			return err_set(e, ERR_UNAVAILABLE, "sandbox_gone",
-				       "sandbox '%s' is no longer running", sb->id);
-		}
-		return sandbox_gvisor_exec(sb, cmd, &lim, res, e);
-	}
-	if (sb->kind == SANDBOX_BWRAP)
-		rc = sandbox_bwrap_spawn(sb, cmd, &lim, &sp, e);
-	else
-		rc = spawn_none(sb, cmd, &lim, &sp);
-	if (rc)
-		goto done;
-	rc = run_spawn(sb, &sp, cmd, &lim, res, e);
-	if (!rc && sb->kind == SANDBOX_BWRAP && sandbox_bwrap_limit_hit(sb))
-		res->limit_hit = true;
-done:
-	sandbox_spawn_release(&sp);
-	return rc;
+	return sb->ops->exec(res, sb, cmd, &lim, e);
 }

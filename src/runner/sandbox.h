@@ -53,7 +53,15 @@
  *
  * Thread safety: a sandbox is used by one thread at a time; different
  * sandboxes may be used from different threads at once. sandbox_exec blocks
- * its thread until the command ends and calls the callbacks on it. */
+ * its thread until the command ends and calls the callbacks on it.
+ *
+ * A new kind of sandbox is one file and one table entry: sandbox_KIND.c
+ * defines its `const struct sandbox_ops sandbox_KIND_ops` (sandbox_impl.h says what
+ * each operation must do; everything the kinds share stays in sandbox.c),
+ * and the kinds table in sandbox.c lists it under its value, added to enum
+ * sandbox_kind below. The table's order is the order "auto" tries the
+ * isolated kinds in; sandbox_detect and sandbox_kind_name read their names
+ * from it. */
 #ifndef PLUE_RUNNER_SANDBOX_H
 #define PLUE_RUNNER_SANDBOX_H
 
@@ -65,7 +73,7 @@
 #include "base/err.h"
 
 enum sandbox_kind {
-	SANDBOX_GVISOR, /* runsc: a warm sandbox per workload; its exec agent
+	SANDBOX_GVISOR, /* runsc: a warm sandbox per workload; its execd
 	                   starts each command */
 	SANDBOX_BWRAP,  /* bubblewrap: fresh namespaces per command */
 	SANDBOX_NONE,   /* no isolation at all: development only */
@@ -167,7 +175,7 @@ struct sandbox;
 /* Starts a sandbox of kind for one workload, with workspace_dir (created if
  * missing, must be a directory the caller may chown; it should be empty) as
  * its /workspace. defaults may be NULL. For gVisor the sandbox is running
- * when this returns (its exec agent waits; commands then only pay for a
+ * when this returns (its execd waits; commands then only pay for a
  * fork and exec inside it); for bubblewrap it prepares the sandbox's
  * private state. The workspace is handed to the sandbox's uid (mode 0700).
  * Returns 0, ERR_INVALID (bad workspace, or a bad PLUE_SANDBOX_ALLOW_NETS

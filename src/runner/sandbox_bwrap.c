@@ -137,7 +137,9 @@ void sandbox_cgroups_remove(const char *id)
 		fclose(f);
 }
 
-bool sandbox_bwrap_limit_hit(struct sandbox *sb)
+/* After a command: whether it ran into its memory or process cgroup
+ * limit (false without cgroups). */
+static bool bwrap_limit_hit(struct sandbox *sb)
 {
 	bool hit = false;
 	if (sb->cg_memory)
@@ -147,7 +149,9 @@ bool sandbox_bwrap_limit_hit(struct sandbox *sb)
 	return hit;
 }
 
-int sandbox_bwrap_prepare(struct sandbox *sb, struct err *e)
+/* As root, the sandbox's cgroups and the points the workspace and the
+ * helper are bound onto (see the top of this file). */
+static int bwrap_start(struct sandbox *sb, struct err *e)
 {
 	if (geteuid() != 0)
 		return 0; /* bwrap runs as us: our paths are reachable */
@@ -164,16 +168,16 @@ int sandbox_bwrap_prepare(struct sandbox *sb, struct err *e)
 	return 0;
 }
 
-int sandbox_bwrap_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
-			const struct sandbox_limits *lim, struct sandbox_spawn *sp, struct err *e)
+/* How cmd is started: bwrap, as the sandbox's uid, with the view above. */
+static void bwrap_spawn(struct sandbox_spawn *out, struct sandbox *sb,
+			const struct sandbox_cmd *cmd, const struct sandbox_limits *lim)
 {
-	(void)e;
 	struct sandbox_argv a = { 0 };
 	sandbox_argv_add(&a, "bwrap");
 	sandbox_argv_add(&a, "--unshare-all");
 	sandbox_argv_add(&a, "--unshare-user");
 	/* the process joins the sandbox's network namespace before bwrap runs
-	 * (sp->netns_fd), which keeps it */
+	 * (out->netns_fd), which keeps it */
 	if (sb->net_fd >= 0)
 		sandbox_argv_add(&a, "--share-net");
 	sandbox_argv_add(&a, "--disable-userns");
@@ -240,32 +244,58 @@ int sandbox_bwrap_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	sandbox_argv_add(&a, SANDBOX_WORKSPACE);
 	sandbox_argv_add(&a, "--");
 	sandbox_helper_args(&a, cmd, lim, 0);
-	sp->argv = sandbox_argv_detach(&a);
-	sp->path = NULL;
+	out->argv = sandbox_argv_detach(&a);
+	out->path = NULL;
 	/* bwrap hands its own environment to the command: it travels in envp,
 	 * not argv, so it does not show in the host's ps */
-	sp->envp = sandbox_env_build(cmd, "/tmp");
+	out->envp = sandbox_env_build(cmd, "/tmp");
 	if (sb->cg_memory && !cg_write(sb->cg_memory, "memory.limit_in_bytes",
 				       lim->memory_bytes + BWRAP_MEMORY)) {
-		sp->cgroup_procs[0] = xasprintf("%s/cgroup.procs", sb->cg_memory);
+		out->cgroup_procs[0] = xasprintf("%s/cgroup.procs", sb->cg_memory);
 		sb->cg_ooms = cg_counter(sb->cg_memory, "memory.oom_control", "oom_kill");
 	}
 	if (sb->cg_pids && !cg_write(sb->cg_pids, "pids.max", lim->max_procs + BWRAP_PROCS)) {
-		sp->cgroup_procs[1] = xasprintf("%s/cgroup.procs", sb->cg_pids);
+		out->cgroup_procs[1] = xasprintf("%s/cgroup.procs", sb->cg_pids);
 		sb->cg_pid_maxes = cg_counter(sb->cg_pids, "pids.events", "max");
 	}
 	if (sb->bind_ws) {
-		sp->binds[0][0] = xstrdup(sb->workspace);
-		sp->binds[0][1] = xstrdup(sb->bind_ws);
-		sp->binds[1][0] = xstrdup(sb->helper);
-		sp->binds[1][1] = xstrdup(sb->bind_helper);
-		sp->nbinds = 2;
+		out->binds[0][0] = xstrdup(sb->workspace);
+		out->binds[0][1] = xstrdup(sb->bind_ws);
+		out->binds[1][0] = xstrdup(sb->helper);
+		out->binds[1][1] = xstrdup(sb->bind_helper);
+		out->nbinds = 2;
 	}
-	sp->netns_fd = sb->net_fd;
-	sp->userns_fd = sb->net_userns_fd;
-	sp->uid = sb->uid;
-	sp->gid = sb->gid;
+	out->netns_fd = sb->net_fd;
+	out->userns_fd = sb->net_userns_fd;
+	out->uid = sb->uid;
+	out->gid = sb->gid;
 	/* killing bwrap ends its pid namespace, and with it everything inside */
-	sp->kill_group = false;
-	return 0;
+	out->kill_group = false;
 }
+
+static int bwrap_exec(struct sandbox_result *out, struct sandbox *sb,
+		      const struct sandbox_cmd *cmd, const struct sandbox_limits *lim, struct err *e)
+{
+	struct sandbox_spawn sp = { .netns_fd = -1, .userns_fd = -1 };
+	bwrap_spawn(&sp, sb, cmd, lim);
+	int rc = sandbox_spawn_run(out, sb, &sp, cmd, lim, e);
+	if (!rc && bwrap_limit_hit(sb))
+		out->limit_hit = true;
+	sandbox_spawn_release(&sp);
+	return rc;
+}
+
+/* Every command ended with its bwrap: what is left are the cgroups. */
+static void bwrap_destroy(struct sandbox *sb)
+{
+	if (sb->cg_memory || sb->cg_pids)
+		sandbox_cgroups_remove(sb->id);
+}
+
+const struct sandbox_ops sandbox_bwrap_ops = {
+	.name = "bwrap",
+	.isolated = true,
+	.start = bwrap_start,
+	.exec = bwrap_exec,
+	.destroy = bwrap_destroy,
+};

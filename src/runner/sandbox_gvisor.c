@@ -1,6 +1,6 @@
 /* sandbox_gvisor.c — the gVisor backend: an OCI bundle per sandbox, `runsc
- * run --detach` of the exec agent (sandbox_agent.c) as the sandbox's init
- * when the sandbox is created, and every command started by the agent,
+ * run --detach` of execd (sandbox_execd.c) as the sandbox's init
+ * when the sandbox is created, and every command started by execd,
  * over a pair of pipes that runsc hands to it as its stdin and stdout (see
  * docs/sandbox.md). A command costs a fork and exec inside the sandbox, not
  * a `runsc exec`.
@@ -9,13 +9,13 @@
  * /usr bound read-only, the merged-/usr links (/bin -> usr/bin, ...) copied
  * as links, the sandbox's own /etc (sandbox_etc_build) with the few host
  * entries it lists bound read-only over it, the runner's executable
- * read-only at SANDBOX_HELPER_PATH (the agent), the workspace bound
+ * read-only at SANDBOX_HELPER_PATH (execd), the workspace bound
  * read-write at /workspace, a tmpfs at /tmp, an empty read-only /sys.
  * Nothing else of the host is visible. With network the sandbox uses the
  * host kernel's network stack (runsc --network=host) inside the network
  * namespace sandbox_net.c made for it. The whole sandbox sits in cgroups
  * named after it, nested in the runner's own, with a memory and pids
- * ceiling as a backstop for the per-process limits the agent sets. */
+ * ceiling as a backstop for the per-process limits execd sets. */
 #include "runner/sandbox_impl.h"
 
 #include "base/log.h"
@@ -38,18 +38,19 @@
 /* Memory the sandbox's own machinery (Sentry, gofer, page cache of the
  * mounts) needs on top of what the commands use. */
 #define GVISOR_OVERHEAD (512LL << 20)
-/* How long the agent may take to start (loading the runner's executable
+/* How long execd may take to start (loading the runner's executable
  * under gVisor takes a tenth of a second on an idle machine). */
-#define AGENT_START_MS 30000
-/* How long a command may take to end after the agent was told to kill it;
- * past it the agent is not trusted any more and the sandbox goes. */
+#define EXECD_START_MS 30000
+/* How long a command may take to end after execd was told to kill it;
+ * past it execd is not trusted any more and the sandbox goes. */
 #define KILL_GRACE_MS 500
 
 /* Top-level directories that a merged-/usr system makes links into /usr and
  * an older one has as directories. */
 static const char *const usr_links[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
 
-char *sandbox_gvisor_root(const char *state_root)
+/* The runsc state directory under the common state root. */
+static char *gvisor_root(const char *state_root)
 {
 	return xasprintf("%s/runsc", state_root);
 }
@@ -57,12 +58,12 @@ char *sandbox_gvisor_root(const char *state_root)
 /* runsc's global flags: state directory and network. */
 static void runsc_args(struct sandbox_argv *a, const char *state_root, bool network)
 {
-	char *root = sandbox_gvisor_root(state_root);
+	char *root = gvisor_root(state_root);
 	sandbox_argv_add(a, "runsc");
 	sandbox_argv_addf(a, "--root=%s", root);
 	/* "host" hands the sandbox the host kernel's network stack through
 	 * gVisor's syscall layer, in the network namespace of the OCI spec
-	 * (the sandbox's own, see sandbox_gvisor_start); "none" leaves a
+	 * (the sandbox's own, see gvisor_start); "none" leaves a
 	 * loopback of gVisor's own. gVisor's own stack ("sandbox") would take
 	 * over the namespace's interface, but this runsc refuses to start it
 	 * on kernels that show /proc/sys/net/core/rmem_default in every
@@ -127,7 +128,7 @@ static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, 
 	if (file_create(path, sandbox_statx_shim,
 		       (size_t)(sandbox_statx_shim_end - sandbox_statx_shim), 0444))
 		goto fail;
-	/* the agent: the runner's own executable (a file onto a file) */
+	/* execd: the runner's own executable (a file onto a file) */
 	snprintf(path, sizeof(path), "%s%s", rootfs, SANDBOX_HELPER_PATH);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
 	if (fd < 0)
@@ -155,10 +156,10 @@ fail:
 		       sb->id, strerror(errno));
 }
 
-/* The agent's capabilities: to change to the sandbox's uid/gid and to kill
+/* execd's capabilities: to change to the sandbox's uid/gid and to kill
  * commands, nothing more (gVisor's emulated capabilities; the host's are
  * not involved). */
-static json_t *agent_caps(void)
+static json_t *execd_caps(void)
 {
 	json_t *caps = json_object();
 	const char *sets[] = { "bounding", "effective", "permitted" };
@@ -186,34 +187,34 @@ static void set_nonblock(int fd, bool on)
 		fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 }
 
-/* The agent's last words (its stderr is the runsc log), for messages. */
-static void agent_log_tail(struct sandbox *sb, char *out, size_t size)
+/* execd's last words (its stderr is the runsc log), for messages. */
+static void execd_log_tail(struct sandbox *sb, char *out, size_t size)
 {
 	char *log = xasprintf("%s/runsc.log", sb->dir);
 	sandbox_log_tail(log, out, size);
 	free(log);
 }
 
-static void agent_close(struct sandbox *sb)
+static void execd_close(struct sandbox *sb)
 {
-	if (sb->agent_in >= 0)
-		close(sb->agent_in);
-	if (sb->agent_out >= 0)
-		close(sb->agent_out);
-	sb->agent_in = sb->agent_out = -1;
+	if (sb->execd_in >= 0)
+		close(sb->execd_in);
+	if (sb->execd_out >= 0)
+		close(sb->execd_out);
+	sb->execd_in = sb->execd_out = -1;
 }
 
-/* Reads what the agent sent into sb->agent_rbuf. Returns 1 when something
- * came, 0 when nothing is there yet, -1 at end of file (the agent is
+/* Reads what execd sent into sb->execd_rbuf. Returns 1 when something
+ * came, 0 when nothing is there yet, -1 at end of file (execd is
  * gone). */
-static int agent_read(struct sandbox *sb)
+static int execd_read(struct sandbox *sb)
 {
 	char tmp[SANDBOX_CHUNK + SANDBOX_FRAME_HEAD];
 	int got = 0;
 	for (;;) {
-		ssize_t n = read(sb->agent_out, tmp, sizeof(tmp));
+		ssize_t n = read(sb->execd_out, tmp, sizeof(tmp));
 		if (n > 0) {
-			buf_add(sb->agent_rbuf, tmp, (size_t)n);
+			buf_add(sb->execd_rbuf, tmp, (size_t)n);
 			got = 1;
 			continue;
 		}
@@ -225,7 +226,13 @@ static int agent_read(struct sandbox *sb)
 	}
 }
 
-int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
+static int gvisor_run(struct sandbox_result *out, struct sandbox *sb,
+		      const struct sandbox_cmd *cmd, const struct sandbox_limits *lim, struct err *e);
+static void gvisor_stop(struct sandbox *sb);
+
+/* Starts the sandbox with execd as its init and waits until execd
+ * answers. */
+static int gvisor_start(struct sandbox *sb, struct err *e)
 {
 	int rc;
 	struct sandbox_argv a = { 0 };
@@ -240,8 +247,8 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	int cmdp[2] = { -1, -1 }, evp[2] = { -1, -1 };
 	json_t *mounts = json_array();
 	json_t *doc = NULL;
-	sb->agent_rbuf = xcalloc(1, sizeof(*sb->agent_rbuf));
-	buf_init(sb->agent_rbuf, 0);
+	sb->execd_rbuf = xcalloc(1, sizeof(*sb->execd_rbuf));
+	buf_init(sb->execd_rbuf, 0);
 	if (mkdir(bundle, 0700)) {
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot create '%.200s': %s",
 			     bundle, strerror(errno));
@@ -249,7 +256,7 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	}
 	if ((rc = build_rootfs(sb, rootfs, mounts, e)))
 		goto done;
-	/* the init is the agent, root inside gVisor (not the host's root) with
+	/* the init is execd, root inside gVisor (not the host's root) with
 	 * CAP_SETUID, CAP_SETGID and CAP_KILL only: commands, which run as the
 	 * sandbox uid, can neither signal it nor look into it. Its own limits
 	 * are gVisor's defaults; each command's are set in its child */
@@ -261,8 +268,8 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 		"    s:{s:{s:I}, s:{s:I}}}}",
 		"ociVersion", "1.0.2",
 		"process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", SANDBOX_HELPER_PATH,
-		"agent", uid_arg, gid_arg, "env", "PATH=" SANDBOX_PATH, "cwd", "/", "capabilities",
-		agent_caps(), "rlimits", "type", "RLIMIT_CORE", "hard", 0, "soft", 0,
+		"execd", uid_arg, gid_arg, "env", "PATH=" SANDBOX_PATH, "cwd", "/", "capabilities",
+		execd_caps(), "rlimits", "type", "RLIMIT_CORE", "hard", 0, "soft", 0,
 		"noNewPrivileges", 1,
 		"root", "path", rootfs, "readonly", 1,
 		"hostname", "plue",
@@ -289,7 +296,7 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 		goto done;
 	}
 #if defined(__SANITIZE_ADDRESS__)
-	/* a sanitized build (make SAN=1) runs the agent sanitized too; the
+	/* a sanitized build (make SAN=1) runs execd sanitized too; the
 	 * statx shim in /etc/ld.so.preload loads ahead of ASan's runtime, which
 	 * ASan refuses by default. The shim wraps two stat calls and no
 	 * allocator, so the order is harmless. Commands never see this: their
@@ -299,7 +306,7 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 #endif
 	if ((rc = write_json(config, doc, e)))
 		goto done;
-	/* the agent's stdin and stdout: runsc hands a detached container's
+	/* execd's stdin and stdout: runsc hands a detached container's
 	 * stdio to its init when it has no terminal */
 	if (pipe2(cmdp, O_CLOEXEC) || pipe2(evp, O_CLOEXEC)) {
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "pipe: %s", strerror(errno));
@@ -315,10 +322,10 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	rc = sandbox_run_tool_io(argv, log, cmdp[0], evp[1], e);
 	close(cmdp[0]), close(evp[1]);
 	cmdp[0] = evp[1] = -1;
-	sb->agent_in = cmdp[1], sb->agent_out = evp[0];
+	sb->execd_in = cmdp[1], sb->execd_out = evp[0];
 	cmdp[1] = evp[0] = -1;
-	set_nonblock(sb->agent_in, true);
-	set_nonblock(sb->agent_out, true);
+	set_nonblock(sb->execd_in, true);
+	set_nonblock(sb->execd_out, true);
 	/* read the pid even after a failure: the sandbox may need deleting */
 	sb->sandbox_pid = pid_file_read(pidfile);
 	if (rc)
@@ -328,17 +335,17 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 			     "runsc did not say which process runs sandbox '%s'", sb->id);
 		goto done;
 	}
-	/* the agent says hello when it is ready for commands */
+	/* execd says hello when it is ready for commands */
 	const char *why = NULL;
-	int64_t deadline = now_ms() + AGENT_START_MS;
+	int64_t deadline = now_ms() + EXECD_START_MS;
 	for (;;) {
 		int type;
 		uint32_t id;
 		const char *payload;
 		size_t len, total;
-		int r = sandbox_frame_peek(sb->agent_rbuf, &type, &id, &payload, &len, &total);
+		int r = sandbox_frame_peek(sb->execd_rbuf, &type, &id, &payload, &len, &total);
 		if (r == 1 && type == SANDBOX_F_HELLO) {
-			sandbox_buf_consume(sb->agent_rbuf, total);
+			sandbox_buf_consume(sb->execd_rbuf, total);
 			break;
 		}
 		if (r != 0) {
@@ -350,18 +357,18 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 			why = "no answer in time";
 			break;
 		}
-		struct pollfd p = { .fd = sb->agent_out, .events = POLLIN };
-		if (poll(&p, 1, (int)left) > 0 && agent_read(sb) < 0) {
+		struct pollfd p = { .fd = sb->execd_out, .events = POLLIN };
+		if (poll(&p, 1, (int)left) > 0 && execd_read(sb) < 0) {
 			why = "it exited";
 			break;
 		}
 	}
 	if (why) {
-		/* what the agent (or the dynamic loader) said on its way out */
+		/* what execd (or the dynamic loader) said on its way out */
 		char last[200];
-		agent_log_tail(sb, last, sizeof(last));
+		execd_log_tail(sb, last, sizeof(last));
 		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
-			     "the exec agent of sandbox '%s' did not start: %s", sb->id,
+			     "the execd of sandbox '%s' did not start: %s", sb->id,
 			     *last ? last : why);
 		goto done;
 	}
@@ -372,8 +379,8 @@ int sandbox_gvisor_start(struct sandbox *sb, struct err *e)
 	struct sandbox_cmd warm = { .argv = warm_argv };
 	struct sandbox_limits warm_lim = sb->limits;
 	struct sandbox_result warm_res;
-	warm_lim.timeout_ms = AGENT_START_MS;
-	rc = sandbox_gvisor_exec(sb, &warm, &warm_lim, &warm_res, e);
+	warm_lim.timeout_ms = EXECD_START_MS;
+	rc = gvisor_run(&warm_res, sb, &warm, &warm_lim, e);
 done:
 	for (int i = 0; i < 2; i++) {
 		if (cmdp[i] >= 0)
@@ -492,51 +499,54 @@ static void run_frame(struct buf *out, uint32_t id, const struct sandbox_cmd *cm
 	buf_release(&p);
 }
 
-int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
-			const struct sandbox_limits *lim, struct sandbox_result *res, struct err *e)
+/* Runs one command through execd: 0 with *out filled, or ERR_UNAVAILABLE
+ * when execd is gone (the sandbox is then marked dead). */
+static int gvisor_run(struct sandbox_result *out, struct sandbox *sb,
+		      const struct sandbox_cmd *cmd, const struct sandbox_limits *lim, struct err *e)
 {
 	int rc = 0;
-	uint32_t id = ++sb->agent_seq;
-	struct buf out = BUF_INIT; /* frames for the agent */
-	size_t sent = 0;           /* of out */
-	size_t in_off = 0;         /* of cmd->input */
-	bool in_done = false;      /* the input's end went into out */
+	uint32_t id = ++sb->execd_seq;
+	struct buf frames = BUF_INIT; /* for execd */
+	size_t sent = 0;              /* of frames */
+	size_t in_off = 0;            /* of cmd->input */
+	bool in_done = false;         /* the input's end went into frames */
 	bool exited = false, gone = false, hard = false, bad = false;
 	int status = 0;
-	run_frame(&out, id, cmd, lim);
-	if (out.len - SANDBOX_FRAME_HEAD > SANDBOX_FRAME_MAX) {
-		buf_release(&out);
+	run_frame(&frames, id, cmd, lim);
+	if (frames.len - SANDBOX_FRAME_HEAD > SANDBOX_FRAME_MAX) {
+		buf_release(&frames);
 		return err_set(e, ERR_INVALID, "invalid_command",
 			       "the command and its environment are too large");
 	}
-	struct sandbox_run *r = sandbox_run_begin(cmd, lim, res);
+	struct sandbox_run *r = sandbox_run_begin(cmd, lim, out);
 	while (!exited && !gone) {
 		int64_t now = now_ms();
 		if (sandbox_run_must_stop(r, now)) {
-			sandbox_frame_add(&out, SANDBOX_F_KILL, id, NULL, 0);
+			sandbox_frame_add(&frames, SANDBOX_F_KILL, id, NULL, 0);
 			in_done = true;
 		}
 		int64_t stopped = sandbox_run_stopped_at(r);
 		if (stopped && now - stopped >= KILL_GRACE_MS) {
-			/* the agent did not answer: nothing in this sandbox can be
+			/* execd did not answer: nothing in this sandbox can be
 			 * trusted to stop, so the sandbox goes */
 			log_warn("sandbox %s: command did not stop; stopping the sandbox", sb->id);
 			hard = true;
 			break;
 		}
 		/* input in pieces, each queued once the last is written */
-		if (sent == out.len && !in_done) {
-			buf_reset(&out);
+		if (sent == frames.len && !in_done) {
+			buf_reset(&frames);
 			sent = 0;
 			size_t n = cmd->input ? cmd->input_len - in_off : 0;
 			if (n > SANDBOX_CHUNK)
 				n = SANDBOX_CHUNK;
-			sandbox_frame_add(&out, SANDBOX_F_INPUT, id, n ? cmd->input + in_off : NULL, n);
+			sandbox_frame_add(&frames, SANDBOX_F_INPUT, id, n ? cmd->input + in_off : NULL, n);
 			in_off += n;
 			in_done = n == 0;
 		}
-		if (sent < out.len) {
-			ssize_t w = sandbox_write_nosigpipe(sb->agent_in, out.ptr + sent, out.len - sent);
+		if (sent < frames.len) {
+			ssize_t w = sandbox_write_nosigpipe(sb->execd_in, frames.ptr + sent,
+							    frames.len - sent);
 			if (w > 0)
 				sent += (size_t)w;
 			else if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -544,13 +554,13 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 				break;
 			}
 		}
-		if (sent == out.len && !in_done)
+		if (sent == frames.len && !in_done)
 			continue; /* the next piece of input at once */
 		struct pollfd p[2] = {
-			{ .fd = sb->agent_out, .events = POLLIN },
-			{ .fd = sb->agent_in, .events = POLLOUT },
+			{ .fd = sb->execd_out, .events = POLLIN },
+			{ .fd = sb->execd_in, .events = POLLOUT },
 		};
-		int n = poll(p, sent < out.len ? 2 : 1, sandbox_run_poll_ms(r, now));
+		int n = poll(p, sent < frames.len ? 2 : 1, sandbox_run_poll_ms(r, now));
 		if (n < 0 && errno != EINTR) {
 			rc = err_set(e, ERR_INTERNAL, "sandbox_poll", "poll: %s", strerror(errno));
 			hard = true;
@@ -558,14 +568,14 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		}
 		if (n <= 0 || !p[0].revents)
 			continue;
-		if (agent_read(sb) < 0)
+		if (execd_read(sb) < 0)
 			gone = true;
 		int type;
 		uint32_t fid;
 		const char *payload;
 		size_t len, total;
 		int pr;
-		while (!exited && (pr = sandbox_frame_peek(sb->agent_rbuf, &type, &fid, &payload, &len,
+		while (!exited && (pr = sandbox_frame_peek(sb->execd_rbuf, &type, &fid, &payload, &len,
 							   &total)) == 1) {
 			if (fid == id) {
 				if (type == SANDBOX_F_STDOUT)
@@ -577,44 +587,45 @@ int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 				else
 					bad = true;
 			}
-			sandbox_buf_consume(sb->agent_rbuf, total);
+			sandbox_buf_consume(sb->execd_rbuf, total);
 		}
 		if (pr < 0 || bad) {
-			log_warn("sandbox %s: the exec agent sent a malformed frame", sb->id);
+			log_warn("sandbox %s: execd sent a malformed frame", sb->id);
 			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_gone",
-				     "sandbox '%s' stopped: its exec agent misbehaved", sb->id);
+				     "sandbox '%s' stopped: its execd misbehaved", sb->id);
 			hard = true;
 			break;
 		}
 	}
 	if (hard) {
-		sandbox_gvisor_stop(sb);
+		gvisor_stop(sb);
 		sb->dead = true;
 		status = SIGKILL; /* a wait status: killed by SIGKILL */
 	} else if (gone && !exited) {
-		/* the agent, and with it the sandbox, ended under the command: the
+		/* execd, and with it the sandbox, ended under the command: the
 		 * memory ceiling (the kernel killed the sandbox), or something
-		 * killed the agent */
+		 * killed execd */
 		sb->dead = true;
-		agent_close(sb);
+		execd_close(sb);
 		status = SIGKILL;
 		if (sandbox_oom_killed(sb)) {
-			res->limit_hit = true;
+			out->limit_hit = true;
 		} else {
 			char last[160];
-			agent_log_tail(sb, last, sizeof(last));
+			execd_log_tail(sb, last, sizeof(last));
 			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_gone",
 				     "sandbox '%s' stopped during the command: %s", sb->id,
-				     *last ? last : "its exec agent is gone");
+				     *last ? last : "its execd is gone");
 		}
 	}
 	sandbox_run_status(r, status);
 	sandbox_run_end(r);
-	buf_release(&out);
+	buf_release(&frames);
 	return rc;
 }
 
-bool sandbox_gvisor_alive(struct sandbox *sb)
+/* True when the gVisor sandbox process still runs. */
+static bool gvisor_alive(struct sandbox *sb)
 {
 	if (sb->sandbox_pid <= 0)
 		return false;
@@ -647,10 +658,12 @@ static void runsc_delete(const char *state_root, const char *id, const char *log
 	sandbox_argv_free(argv);
 }
 
-void sandbox_gvisor_stop(struct sandbox *sb)
+/* Deletes the container (killing everything in it) and closes the pipes
+ * to execd. */
+static void gvisor_stop(struct sandbox *sb)
 {
 	if (sb->sandbox_pid <= 0) {
-		agent_close(sb);
+		execd_close(sb);
 		return;
 	}
 	char *log = xasprintf("%s/delete.log", sb->dir);
@@ -658,15 +671,16 @@ void sandbox_gvisor_stop(struct sandbox *sb)
 	free(log);
 	/* delete --force returns once the container is gone; the sandbox
 	 * process may take a moment longer to exit */
-	for (int i = 0; i < 200 && sandbox_gvisor_alive(sb); i++)
+	for (int i = 0; i < 200 && gvisor_alive(sb); i++)
 		usleep(5000);
-	if (sandbox_gvisor_alive(sb))
+	if (gvisor_alive(sb))
 		kill(sb->sandbox_pid, SIGKILL);
 	sb->sandbox_pid = 0;
-	agent_close(sb);
+	execd_close(sb);
 }
 
-void sandbox_gvisor_reap(const char *state_root, const char *id)
+/* Removes a container left by a runner that died. */
+static void gvisor_reap(const char *state_root, const char *id)
 {
 	char *log = xasprintf("%s/%s/delete.log", state_root, id);
 	struct stat st;
@@ -677,3 +691,31 @@ void sandbox_gvisor_reap(const char *state_root, const char *id)
 	free(dir);
 	free(log);
 }
+
+static int gvisor_exec(struct sandbox_result *out, struct sandbox *sb,
+		       const struct sandbox_cmd *cmd, const struct sandbox_limits *lim, struct err *e)
+{
+	if (sb->dead || sb->execd_in < 0 || !gvisor_alive(sb)) {
+		sb->dead = true;
+		return err_set(e, ERR_UNAVAILABLE, "sandbox_gone", "sandbox '%s' is no longer running",
+			       sb->id);
+	}
+	return gvisor_run(out, sb, cmd, lim, e);
+}
+
+/* The container, and the cgroups runsc made for it (named after it). */
+static void gvisor_destroy(struct sandbox *sb)
+{
+	gvisor_stop(sb);
+	sandbox_cgroups_remove(sb->id);
+}
+
+const struct sandbox_ops sandbox_gvisor_ops = {
+	.name = "gvisor",
+	.isolated = true,
+	.statx_shim = true,
+	.start = gvisor_start,
+	.exec = gvisor_exec,
+	.destroy = gvisor_destroy,
+	.reap = gvisor_reap,
+};

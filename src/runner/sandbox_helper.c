@@ -1,7 +1,7 @@
 /* sandbox_helper.c — the small program that runs every command: the
  * runner's own executable, started under the name SANDBOX_HELPER_PATH, under
  * bubblewrap and none; under gVisor the same executable is the sandbox's
- * exec agent (sandbox_agent.c):
+ * execd (sandbox_execd.c):
  *
  *   sandbox-init exec [--cwd DIR] [--as BYTES] [--nproc N] [--no-setsid]
  *                     -- ARGV...
@@ -11,9 +11,9 @@
  *       child's session when it receives SIGTERM/SIGINT/SIGHUP, and exits
  *       with the child's status, or 128+N when signal N ended it.
  *
- *   sandbox-init agent --uid=N --gid=N
+ *   sandbox-init execd --uid=N --gid=N
  *       the gVisor sandbox's init, which runs every command of the sandbox
- *       (sandbox_agent.c).
+ *       (sandbox_execd.c).
  *
  * The executable is recognised as the helper by argv[0] in a constructor
  * in sandbox.c (see there). */
@@ -152,8 +152,8 @@ int sandbox_helper_main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "exec"))
 		return exec_main(argc, argv);
-	if (argc >= 2 && !strcmp(argv[1], "agent"))
-		return sandbox_agent_main(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "execd"))
+		return sandbox_execd_main(argc, argv);
 	fprintf(stderr, "sandbox: unknown helper mode\n");
 	return 127;
 }

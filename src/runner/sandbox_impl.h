@@ -1,6 +1,6 @@
-/* sandbox_impl.h — what the sandbox backends (sandbox_gvisor.c,
- * sandbox_bwrap.c) and the common code (sandbox.c) share. Not for use
- * outside src/runner/sandbox*.c. */
+/* sandbox_impl.h — what the sandbox kinds (sandbox_gvisor.c,
+ * sandbox_bwrap.c, sandbox_none.c) and the common code (sandbox.c) share.
+ * Not for use outside src/runner/sandbox*.c. */
 #ifndef PLUE_RUNNER_SANDBOX_IMPL_H
 #define PLUE_RUNNER_SANDBOX_IMPL_H
 
@@ -23,6 +23,7 @@
 
 struct sandbox {
 	enum sandbox_kind kind;
+	const struct sandbox_ops *ops; /* the kind's operations */
 	char *id;        /* "plue-" + hex: runsc container id, cgroup name */
 	const char *state_root; /* sandbox_state_root() */
 	char *dir;       /* private state directory (bundle, /tmp, process files) */
@@ -41,11 +42,11 @@ struct sandbox {
 	long long cg_ooms, cg_pid_maxes; /* their event counters before a command */
 	char *bind_ws;   /* bwrap as root: where the workspace and the helper */
 	char *bind_helper; /* are bound, in a traversable place (see there) */
-	/* gVisor: the pipes to the exec agent (sandbox_agent.c), -1 when closed */
-	int agent_in;    /* frames to the agent (its stdin) */
-	int agent_out;   /* frames from the agent (its stdout) */
-	uint32_t agent_seq; /* id of the last command sent */
-	struct buf *agent_rbuf; /* bytes read from agent_out, not yet a frame */
+	/* gVisor: the pipes to execd (sandbox_execd.c), -1 when closed */
+	int execd_in;    /* frames to execd (its stdin) */
+	int execd_out;   /* frames from execd (its stdout) */
+	uint32_t execd_seq; /* id of the last command sent */
+	struct buf *execd_rbuf; /* bytes read from execd_out, not yet a frame */
 	char **etc_binds; /* host paths under /etc bound read-only at the same
 	                     place over the sandbox's own /etc (NULL-terminated) */
 	/* network (sandbox_net.c), when limits.network: */
@@ -80,6 +81,8 @@ struct sandbox_spawn {
 	char *cgroup_procs[2]; /* cgroup.procs files the child joins first */
 	bool kill_group; /* kill by process group (the child is a session
 	                    leader) instead of signalling the child alone */
+	bool track;      /* remember the child's session in sb->pgids, to be
+	                    killed when the sandbox is destroyed (none) */
 };
 
 void sandbox_spawn_release(struct sandbox_spawn *sp);
@@ -107,13 +110,13 @@ int sandbox_run_tool_io(char *const argv[], const char *log_path, int in_fd, int
                         struct err *e);
 /* write() that reports a reader gone as EPIPE without raising SIGPIPE,
  * whatever the process does with that signal (a command that exits
- * without reading its input, an agent that died). */
+ * without reading its input, an execd that died). */
 ssize_t sandbox_write_nosigpipe(int fd, const void *p, size_t n);
 /* The last non-empty line of a log file into out (empty if none). */
 void sandbox_log_tail(const char *log_path, char *out, size_t size);
 
 /* One running command's output and stop policy (sandbox.c), shared by the
- * spawning kinds and the gVisor agent's client: splits output into lines
+ * spawning kinds and the gVisor execd's client: splits output into lines
  * for on_output, stops at the output cap, and says when the command must
  * be stopped (timeout, cancel, output cap). */
 struct sandbox_run;
@@ -146,35 +149,57 @@ bool sandbox_cwd_is_root(const char *cwd);
 /* The environment of a command: cmd->env plus PATH and HOME when absent. */
 char **sandbox_env_build(const struct sandbox_cmd *cmd, const char *home);
 
-/* gVisor backend (sandbox_gvisor.c). */
-/* Starts the sandbox with the exec agent as its init and waits until the
- * agent answers. */
-int sandbox_gvisor_start(struct sandbox *sb, struct err *e);
-/* Runs one command through the agent (the sandbox_exec of gVisor): 0 with
- * *res filled, or ERR_UNAVAILABLE when the agent is gone (the sandbox is
- * then marked dead). */
-int sandbox_gvisor_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
-                        const struct sandbox_limits *lim, struct sandbox_result *res,
-                        struct err *e);
-/* True when the gVisor sandbox process still runs. */
-bool sandbox_gvisor_alive(struct sandbox *sb);
-/* Deletes the container (killing everything in it) and closes the pipes
- * to the agent. */
-void sandbox_gvisor_stop(struct sandbox *sb);
-/* Removes a container and its cgroups left by a runner that died. */
-void sandbox_gvisor_reap(const char *state_root, const char *id);
-/* The runsc state directory under the common state root. */
-char *sandbox_gvisor_root(const char *state_root);
+/* ---- the kinds ----
+ *
+ * What one kind of sandbox provides. sandbox.c does everything the kinds
+ * share — the state directory, the uid, the workspace, the network, /etc,
+ * checking a command and filling in its limits, the output and stop policy
+ * (struct sandbox_run) — and calls these for what differs. Each kind
+ * defines its table in its own file (sandbox_gvisor.c, sandbox_bwrap.c,
+ * sandbox_none.c); the kinds table in sandbox.c lists them by enum
+ * sandbox_kind, in order of preference for "auto". */
+struct sandbox_ops {
+	/* the PLUE_SANDBOX setting that names the kind, and its name in logs */
+	const char *name;
+	/* isolated from the host: sandbox_detect probes it ("auto" tries it),
+	 * it gets a uid of its own (as root), its own network and /etc, and
+	 * the workspace at SANDBOX_WORKSPACE. Not isolated (none): the
+	 * runner's identity, the host's network, /etc and paths; never
+	 * probed, never picked by "auto", and said loudly (development only) */
+	bool isolated;
+	/* its /etc/ld.so.preload names SANDBOX_STATX_SHIM (sandbox_gvisor.c) */
+	bool statx_shim;
+	/* The kind's part of sandbox_create, once the common state exists
+	 * (sb->dir, uid, workspace, network, /etc). Returns 0 or
+	 * ERR_UNAVAILABLE; sandbox_destroy then cleans up. */
+	int (*start)(struct sandbox *sb, struct err *e);
+	/* Runs one command, already checked, with lim its limits filled in:
+	 * the sandbox_exec of the kind (same returns; *out zeroed by the
+	 * caller). */
+	int (*exec)(struct sandbox_result *out, struct sandbox *sb, const struct sandbox_cmd *cmd,
+		    const struct sandbox_limits *lim, struct err *e);
+	/* The kind's part of sandbox_destroy, first of all: stops what start
+	 * and exec left running. Called once sb->dir exists, even after a
+	 * failed start. */
+	void (*destroy)(struct sandbox *sb);
+	/* Removes what a sandbox of this kind named id, whose runner died,
+	 * left outside its state directory (state_root/id), or NULL. Called
+	 * for every stale sandbox, whatever its kind was. */
+	void (*reap)(const char *state_root, const char *id);
+};
 
-/* bubblewrap backend (sandbox_bwrap.c). */
-int sandbox_bwrap_prepare(struct sandbox *sb, struct err *e);
-int sandbox_bwrap_spawn(struct sandbox *sb, const struct sandbox_cmd *cmd,
-                        const struct sandbox_limits *lim, struct sandbox_spawn *sp,
-                        struct err *e);
+extern const struct sandbox_ops sandbox_gvisor_ops; /* sandbox_gvisor.c */
+extern const struct sandbox_ops sandbox_bwrap_ops;  /* sandbox_bwrap.c */
+extern const struct sandbox_ops sandbox_none_ops;   /* sandbox_none.c */
 
-/* After a bubblewrap command: whether it ran into its memory or process
- * cgroup limit (false without cgroups). */
-bool sandbox_bwrap_limit_hit(struct sandbox *sb);
+/* Spawns sp (bubblewrap and none: a process of the runner) and runs the
+ * command to its end: its input, output as lines, timeout, cancel and
+ * output cap (sandbox.c). Returns 0 with *out filled, or ERR_UNAVAILABLE
+ * (pipe, fork) or ERR_INTERNAL (poll). */
+int sandbox_spawn_run(struct sandbox_result *out, struct sandbox *sb,
+		      const struct sandbox_spawn *sp, const struct sandbox_cmd *cmd,
+		      const struct sandbox_limits *lim, struct err *e);
+
 /* Removes what is left of the cgroups named id (a sandbox of this or a dead
  * runner) in every cgroup v1 hierarchy this process is in. */
 void sandbox_cgroups_remove(const char *id);
@@ -216,30 +241,30 @@ int sandbox_state_root(const char **out, struct err *e);
 /* The in-sandbox helper's entry point (sandbox_helper.c). */
 int sandbox_helper_main(int argc, char **argv);
 
-/* ---- the gVisor exec agent (sandbox_agent.c) ----
+/* ---- the gVisor execd (sandbox_execd.c) ----
  *
- * The agent is the sandbox's init: SANDBOX_HELPER_PATH agent --uid=N
+ * execd is the sandbox's init: SANDBOX_HELPER_PATH execd --uid=N
  * --gid=N, as root inside gVisor with CAP_SETUID, CAP_SETGID and CAP_KILL
  * only. It reads frames from its stdin and writes frames to its stdout,
  * both pipes to the runner. A frame is a 9-byte head — payload length
  * (u32), type (one byte), command id (u32), integers little-endian — and
  * the payload. One command runs at a time.
  *
- *   runner → agent
+ *   runner → execd
  *     RUN    i64 address-space bytes, i64 process limit, u32 argc, u32 envc,
  *            then NUL-terminated strings: the working directory (relative
  *            to the workspace, "" for its root), argv, the whole
  *            environment
  *     INPUT  bytes for the command's stdin; an empty payload closes it
  *     KILL   kill the command's process group (no payload)
- *   agent → runner
- *     HELLO  once, when the agent is ready (id 0)
+ *   execd → runner
+ *     HELLO  once, when execd is ready (id 0)
  *     STDOUT, STDERR  output of the command, at most SANDBOX_CHUNK bytes
  *     EXIT   u32 wait status of the command; nothing more of that id
  *            follows
  *
  * A frame of another id than the running command's is stale and ignored.
- * Anything else malformed ends the agent, and with it the sandbox. */
+ * Anything else malformed ends execd, and with it the sandbox. */
 enum sandbox_frame_type {
 	SANDBOX_F_RUN = 'R',
 	SANDBOX_F_INPUT = 'I',
@@ -267,7 +292,7 @@ void sandbox_put_i64(struct buf *b, int64_t v);
 uint32_t sandbox_get_u32(const void *p);
 int64_t sandbox_get_i64(const void *p);
 
-/* The agent's entry point (helper mode "agent"). */
-int sandbox_agent_main(int argc, char **argv);
+/* execd's entry point (helper mode "execd"). */
+int sandbox_execd_main(int argc, char **argv);
 
 #endif

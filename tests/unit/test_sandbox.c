@@ -1183,16 +1183,16 @@ static void test_command_not_found(void **state)
 	capture_free(&c);
 }
 
-/* ---- the gVisor exec agent ---- */
+/* ---- the gVisor execd ---- */
 
-static void test_step_cannot_reach_agent(void **state)
+static void test_step_cannot_reach_execd(void **state)
 {
 	struct capture c = CAPTURE_INIT;
-	/* pid 1 is the agent, holding the pipes to the runner: the command can
+	/* pid 1 is execd, holding the pipes to the runner: the command can
 	 * neither open them (this gVisor lists /proc/1/fd, but opening an
 	 * entry takes the permissions of what it points to: the runner's
 	 * pipes are root's, mode 0600), nor read its memory, trace or signal
-	 * it. The agent's stdin and stdout are /dev/null, which anyone opens. */
+	 * it. execd's stdin and stdout are /dev/null, which anyone opens. */
 	struct sandbox_result res = run(state,
 		"n=0; for f in /proc/1/fd/*; do "
 		"  [ \"$(readlink $f)\" = /dev/null ] && continue; n=$((n+1)); "
@@ -1217,8 +1217,8 @@ static void test_step_cannot_reach_agent(void **state)
 	capture_free(&c);
 }
 
-/* Kills the gVisor sandbox's init (the agent) from the host. */
-static void kill_agent(const char *id)
+/* Kills the gVisor sandbox's init (execd) from the host. */
+static void kill_execd(const char *id)
 {
 	const char *dir = getenv("PLUE_SANDBOX_DIR") ? getenv("PLUE_SANDBOX_DIR") : "/run/plue-sandbox";
 	char root[512];
@@ -1242,24 +1242,24 @@ struct killer {
 	bool done;
 };
 
-static int kill_agent_once(void *cls)
+static int kill_execd_once(void *cls)
 {
 	struct killer *k = cls;
 	if (!k->done && now_ms() >= k->kill_at) {
 		k->done = true;
-		kill_agent(k->id);
+		kill_execd(k->id);
 	}
 	return 0;
 }
 
-static void test_killed_agent_is_an_error(void **state)
+static void test_killed_execd_is_an_error(void **state)
 {
 	struct fixture *f = *state;
-	/* the agent dies while a command runs: an error at once, not a hang
+	/* execd dies while a command runs: an error at once, not a hang
 	 * until the command's 30 s */
 	struct killer k = { .c = CAPTURE_INIT, .id = sandbox_id(f->sb), .kill_at = now_ms() + 300 };
 	const char *argv[] = { "bash", "-c", "echo started; sleep 30; echo never", NULL };
-	struct sandbox_cmd cmd = { .argv = argv, .on_output = on_line, .cancelled = kill_agent_once,
+	struct sandbox_cmd cmd = { .argv = argv, .on_output = on_line, .cancelled = kill_execd_once,
 				   .cls = &k };
 	struct sandbox_result res;
 	struct err e = { 0 };
@@ -1280,12 +1280,12 @@ static void test_killed_agent_is_an_error(void **state)
 	capture_free(&c);
 }
 
-static void test_killed_agent_between_commands(void **state)
+static void test_killed_execd_between_commands(void **state)
 {
 	struct fixture *f = *state;
 	struct capture c = CAPTURE_INIT;
 	run(state, "true", &c);
-	kill_agent(sandbox_id(f->sb));
+	kill_execd(sandbox_id(f->sb));
 	const char *argv[] = { "echo", "x", NULL };
 	struct sandbox_cmd cmd = { .argv = argv, .on_output = on_line, .cls = &c };
 	struct sandbox_result res;
@@ -1398,11 +1398,27 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_bad_workspace),
 };
 
-/* gVisor's exec agent only (bubblewrap has a fresh pid 1 per command) */
+/* gVisor's execd only (bubblewrap has a fresh pid 1 per command) */
 static const struct CMUnitTest gvisor_tests[] = {
-	T(test_step_cannot_reach_agent),
-	T(test_killed_agent_is_an_error),
-	T(test_killed_agent_between_commands),
+	T(test_step_cannot_reach_execd),
+	T(test_killed_execd_is_an_error),
+	T(test_killed_execd_between_commands),
+};
+
+/* none (sandbox_none.c): nothing to isolate, but the same running,
+ * output and stop policy */
+static const struct CMUnitTest none_tests[] = {
+	T(test_output_in_order),
+	T(test_long_lines_split),
+	T(test_input_and_cwd),
+	T(test_timeout),
+	T(test_cancel_within_a_second),
+	T(test_output_cap),
+	T(test_many_commands_in_a_row),
+	T(test_stdout_closed_early),
+	T(test_large_input),
+	T(test_command_not_found),
+	cmocka_unit_test(test_bad_workspace),
 };
 
 static const struct CMUnitTest api_tests[] = {
@@ -1412,7 +1428,7 @@ static const struct CMUnitTest api_tests[] = {
 
 int main(int argc, char **argv)
 {
-	/* a single kind: test_sandbox gvisor|bwrap */
+	/* a single kind: test_sandbox gvisor|bwrap|none */
 	const char *only = argc > 1 ? argv[1] : NULL;
 	int failed = cmocka_run_group_tests_name("sandbox api", api_tests, NULL, NULL);
 	const enum sandbox_kind kinds[] = { SANDBOX_GVISOR, SANDBOX_BWRAP };
@@ -1434,9 +1450,14 @@ int main(int argc, char **argv)
 		failed += _cmocka_run_group_tests(sandbox_kind_name(kind), tests,
 						  sizeof(tests) / sizeof(tests[0]), NULL, NULL);
 		if (kind == SANDBOX_GVISOR)
-			failed += _cmocka_run_group_tests("gvisor agent", gvisor_tests,
+			failed += _cmocka_run_group_tests("gvisor execd", gvisor_tests,
 							  sizeof(gvisor_tests) / sizeof(gvisor_tests[0]),
 							  NULL, NULL);
+	}
+	if (!only || !strcmp(only, "none")) {
+		kind = SANDBOX_NONE;
+		failed += _cmocka_run_group_tests("none", none_tests,
+						  sizeof(none_tests) / sizeof(none_tests[0]), NULL, NULL);
 	}
 	return failed ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-/* sandbox_agent.c — the exec agent: the init of every gVisor sandbox, which
+/* sandbox_execd.c — execd, the exec daemon: the init of every gVisor sandbox, which
  * starts the sandbox's commands on the runner's behalf, so that a step
  * costs a fork and exec inside the sandbox instead of a `runsc exec` (a Go
  * program starting and talking to the sandbox, ~40 ms). It is the runner's
@@ -9,7 +9,7 @@
  *
  * It speaks the framed protocol of sandbox_impl.h over its stdin and stdout
  * (pipes to the runner, handed over by runsc run) and for each command:
- *  - forks (CLONE_VM|CLONE_VFORK: copying the agent's address space is the
+ *  - forks (CLONE_VM|CLONE_VFORK: copying execd's address space is the
  *    dearest part of a fork under gVisor's ptrace platform) a child that
  *    starts a session, takes the command's pipes as its stdio and closes
  *    every other descriptor, sets the command's limits, drops to the
@@ -19,11 +19,11 @@
  *  - relays its stdout and stderr in chunks and reports its wait status;
  *  - kills its process group when the runner says so;
  *  - reaps every orphan of the sandbox (it is pid 1).
- * Commands never see the agent's pipes: the child closes them before it
- * changes identity, and the agent is not dumpable and runs as another uid,
+ * Commands never see execd's pipes: the child closes them before it
+ * changes identity, and execd is not dumpable and runs as another uid,
  * so /proc/1/fd and /proc/1/mem are closed to them.
  *
- * If the runner goes (end of file on stdin) the agent kills the running
+ * If the runner goes (end of file on stdin) execd kills the running
  * command and exits, which ends the sandbox. */
 #include "runner/sandbox_impl.h"
 
@@ -119,13 +119,13 @@ void sandbox_buf_consume(struct buf *b, size_t n)
 	buf_setlen(b, b->len - n);
 }
 
-/* ---- the agent ---- */
+/* ---- execd ---- */
 
 /* What the child needs, all prepared before the fork: between clone and
- * exec the child shares the agent's memory and may not allocate. */
+ * exec the child shares execd's memory and may not allocate. */
 struct child {
 	int in_r, out_w, err_w; /* its stdio */
-	int max_fd;             /* the highest descriptor the agent holds */
+	int max_fd;             /* the highest descriptor execd holds */
 	uid_t uid;
 	gid_t gid;
 	int64_t as_bytes, nproc;
@@ -135,7 +135,7 @@ struct child {
 	const char *path;       /* the command's PATH */
 };
 
-struct agent {
+struct execd {
 	int cmd_fd, ev_fd, sig_fd;
 	uid_t uid;
 	gid_t gid;
@@ -150,15 +150,15 @@ struct agent {
 	char **argv, **envp, **sh_argv;
 };
 
-static void agent_die(const char *what)
+static void execd_die(const char *what)
 {
-	fprintf(stderr, "sandbox agent: %s\n", what);
+	fprintf(stderr, "sandbox execd: %s\n", what);
 	_exit(1);
 }
 
 /* Writes a whole frame to the runner; the runner always reads, so this
- * blocks only briefly. A runner that went away ends the agent. */
-static void agent_send(struct agent *a, int type, uint32_t id, const void *p, size_t n)
+ * blocks only briefly. A runner that went away ends execd. */
+static void execd_send(struct execd *a, int type, uint32_t id, const void *p, size_t n)
 {
 	unsigned char head[SANDBOX_FRAME_HEAD];
 	frame_head(head, type, id, n);
@@ -184,12 +184,12 @@ static void agent_send(struct agent *a, int type, uint32_t id, const void *p, si
 
 /* ---- the child: only system calls from here to exec ---- */
 
-/* The child runs on the agent's memory (CLONE_VM) on a stack of its own,
+/* The child runs on execd's memory (CLONE_VM) on a stack of its own,
  * under limits set for the command (RLIMIT_AS): in a sanitized build
  * (make SAN=1) ASan cannot follow it there (it warns about the unknown
  * stack at _exit and then fails to map memory for the warning), so the
  * child's own functions are built without sanitizer instrumentation. The
- * agent's other code stays sanitized. */
+ * execd's other code stays sanitized. */
 #define CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
 
 CHILD_CODE static void child_say(const char *what, const char *arg, int err)
@@ -227,7 +227,7 @@ CHILD_CODE static int child_enter(char *dir)
 	return chdir(dir);
 }
 
-/* execvpe with the command's own PATH (glibc's searches the agent's). */
+/* execvpe with the command's own PATH (glibc's searches execd's). */
 CHILD_CODE static int child_exec(const struct child *c)
 {
 	const char *file = c->argv[0];
@@ -273,7 +273,7 @@ CHILD_CODE static int child_main(void *arg)
 	const struct child *c = arg;
 	if (setsid() < 0 || dup2(c->in_r, 0) < 0 || dup2(c->out_w, 1) < 0 || dup2(c->err_w, 2) < 0)
 		_exit(127);
-	/* nothing of the agent's stays open: its pipes to the runner above all */
+	/* nothing of execd's stays open: its pipes to the runner above all */
 	if (syscall(SYS_close_range, 3, ~0U, 0))
 		for (int fd = 3; fd <= c->max_fd; fd++)
 			close(fd);
@@ -324,13 +324,13 @@ limits:
 	_exit(126);
 }
 
-/* The child's stack: CLONE_VFORK suspends the agent until the child has
+/* The child's stack: CLONE_VFORK suspends execd until the child has
  * executed or exited, so one stack serves every child. */
 static char child_stack[256 * 1024] __attribute__((aligned(64)));
 
-/* ---- the agent's side of a command ---- */
+/* ---- execd's side of a command ---- */
 
-static void command_clear(struct agent *a)
+static void command_clear(struct execd *a)
 {
 	if (a->out_fd >= 0)
 		close(a->out_fd);
@@ -351,13 +351,13 @@ static void command_clear(struct agent *a)
 }
 
 /* Sends what a pipe of the command holds now; closes it at end of file. */
-static void command_relay(struct agent *a, int *fd, int type)
+static void command_relay(struct execd *a, int *fd, int type)
 {
 	static char chunk[SANDBOX_CHUNK];
 	for (;;) {
 		ssize_t n = read(*fd, chunk, sizeof(chunk));
 		if (n > 0) {
-			agent_send(a, type, a->id, chunk, (size_t)n);
+			execd_send(a, type, a->id, chunk, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -372,7 +372,7 @@ static void command_relay(struct agent *a, int *fd, int type)
 
 /* The command's process ended: what it wrote is in its pipes now; send
  * that (not what processes it left behind write later) and its status. */
-static void command_ended(struct agent *a, int status)
+static void command_ended(struct execd *a, int status)
 {
 	if (a->out_fd >= 0)
 		command_relay(a, &a->out_fd, SANDBOX_F_STDOUT);
@@ -380,21 +380,21 @@ static void command_ended(struct agent *a, int status)
 		command_relay(a, &a->err_fd, SANDBOX_F_STDERR);
 	struct buf b = BUF_INIT;
 	sandbox_put_u32(&b, (uint32_t)status);
-	agent_send(a, SANDBOX_F_EXIT, a->id, b.ptr, b.len);
+	execd_send(a, SANDBOX_F_EXIT, a->id, b.ptr, b.len);
 	buf_release(&b);
 	command_clear(a);
 }
 
 /* A command that could not start: its message on stderr, status 127. */
-static void command_refused(struct agent *a, uint32_t id, const char *why)
+static void command_refused(struct execd *a, uint32_t id, const char *why)
 {
 	char msg[256];
 	snprintf(msg, sizeof(msg), "sandbox: cannot start the command: %s: %s\n", why,
 		 strerror(errno));
-	agent_send(a, SANDBOX_F_STDERR, id, msg, strlen(msg));
+	execd_send(a, SANDBOX_F_STDERR, id, msg, strlen(msg));
 	struct buf b = BUF_INIT;
 	sandbox_put_u32(&b, (uint32_t)W_EXITCODE(127, 0));
-	agent_send(a, SANDBOX_F_EXIT, id, b.ptr, b.len);
+	execd_send(a, SANDBOX_F_EXIT, id, b.ptr, b.len);
 	buf_release(&b);
 }
 
@@ -414,12 +414,12 @@ static char **take_strings(char **p, const char *end, uint32_t n)
 	return v;
 }
 
-static void command_start(struct agent *a, uint32_t id, const char *payload, size_t len)
+static void command_start(struct execd *a, uint32_t id, const char *payload, size_t len)
 {
 	if (a->pid)
-		agent_die("a command arrived while another runs");
+		execd_die("a command arrived while another runs");
 	if (len < 24)
-		agent_die("short command frame");
+		execd_die("short command frame");
 	struct child c = { .uid = a->uid, .gid = a->gid };
 	c.as_bytes = sandbox_get_i64(payload);
 	c.nproc = sandbox_get_i64(payload + 8);
@@ -430,13 +430,13 @@ static void command_start(struct agent *a, uint32_t id, const char *payload, siz
 	char *p = a->block, *end = a->block + (len - 24);
 	char *nul = memchr(p, 0, len - 24);
 	if (!nul || argc < 1 || argc > len || envc > len)
-		agent_die("malformed command frame");
+		execd_die("malformed command frame");
 	c.cwd = p;
 	p = nul + 1;
 	a->argv = take_strings(&p, end, argc);
 	a->envp = a->argv ? take_strings(&p, end, envc) : NULL;
 	if (!a->argv || !a->envp || p != end || !a->argv[0][0])
-		agent_die("malformed command frame");
+		execd_die("malformed command frame");
 	c.argv = a->argv;
 	c.envp = a->envp;
 	a->sh_argv = xcalloc((size_t)argc + 2, sizeof(char *));
@@ -486,7 +486,7 @@ fail:
 	command_clear(a);
 }
 
-static void command_kill(struct agent *a)
+static void command_kill(struct execd *a)
 {
 	if (!a->pid)
 		return;
@@ -495,7 +495,7 @@ static void command_kill(struct agent *a)
 }
 
 /* Handles the whole frames in a->in. */
-static void agent_frames(struct agent *a)
+static void execd_frames(struct execd *a)
 {
 	int type;
 	uint32_t id;
@@ -521,16 +521,16 @@ static void agent_frames(struct agent *a)
 				command_kill(a);
 			break;
 		default:
-			agent_die("unknown frame");
+			execd_die("unknown frame");
 		}
 		sandbox_buf_consume(&a->in, total);
 	}
 	if (r < 0)
-		agent_die("frame too large");
+		execd_die("frame too large");
 }
 
 /* Writes pending input to the command's stdin; closes it when done. */
-static void agent_input(struct agent *a)
+static void execd_input(struct execd *a)
 {
 	while (a->input.len > 0) {
 		ssize_t w = write(a->in_fd, a->input.ptr, a->input.len);
@@ -555,7 +555,7 @@ static void agent_input(struct agent *a)
 
 /* Reaps every child that ended: the command's, and orphans adopted by
  * pid 1. */
-static void agent_reap(struct agent *a)
+static void execd_reap(struct execd *a)
 {
 	struct signalfd_siginfo si;
 	while (read(a->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
@@ -583,28 +583,28 @@ static int parse_id(const char *arg, const char *name, long *out)
 	return 0;
 }
 
-int sandbox_agent_main(int argc, char **argv)
+int sandbox_execd_main(int argc, char **argv)
 {
-	struct agent a = { .in = BUF_INIT, .input = BUF_INIT, .out_fd = -1, .err_fd = -1, .in_fd = -1 };
+	struct execd a = { .in = BUF_INIT, .input = BUF_INIT, .out_fd = -1, .err_fd = -1, .in_fd = -1 };
 	long uid = 0, gid = 0;
 	for (int i = 2; i < argc; i++)
 		if (parse_id(argv[i], "--uid=", &uid) && parse_id(argv[i], "--gid=", &gid))
-			agent_die("usage: agent --uid=N --gid=N (not 0)");
+			execd_die("usage: execd --uid=N --gid=N (not 0)");
 	if (uid <= 0 || gid <= 0)
-		agent_die("usage: agent --uid=N --gid=N (not 0)");
+		execd_die("usage: execd --uid=N --gid=N (not 0)");
 	a.uid = (uid_t)uid;
 	a.gid = (gid_t)gid;
 	/* the runner's pipes move out of the way of stdio; every descriptor
-	 * of the agent is close-on-exec */
+	 * of execd is close-on-exec */
 	a.cmd_fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
 	a.ev_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (a.cmd_fd < 0 || a.ev_fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
-		agent_die("cannot set up its descriptors");
+		execd_die("cannot set up its descriptors");
 	close(null);
 	fcntl(a.ev_fd, F_SETFL, fcntl(a.ev_fd, F_GETFL) & ~O_NONBLOCK);
 	/* commands run as another uid already; not dumpable also closes the
-	 * agent's memory to anyone while a child borrows it */
+	 * execd's memory to anyone while a child borrows it */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t chld;
@@ -613,8 +613,8 @@ int sandbox_agent_main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	a.sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (a.sig_fd < 0)
-		agent_die("cannot watch its children");
-	agent_send(&a, SANDBOX_F_HELLO, 0, NULL, 0);
+		execd_die("cannot watch its children");
+	execd_send(&a, SANDBOX_F_HELLO, 0, NULL, 0);
 
 	static char chunk[SANDBOX_CHUNK];
 	for (;;) {
@@ -631,7 +631,7 @@ int sandbox_agent_main(int argc, char **argv)
 		if (poll(p, (nfds_t)np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			agent_die("poll failed");
+			execd_die("poll failed");
 		}
 		if (p[ic].revents) {
 			ssize_t n = read(a.cmd_fd, chunk, sizeof(chunk));
@@ -642,7 +642,7 @@ int sandbox_agent_main(int argc, char **argv)
 			}
 			if (n > 0) {
 				buf_add(&a.in, chunk, (size_t)n);
-				agent_frames(&a);
+				execd_frames(&a);
 			}
 		}
 		/* output before the exit status: what the command wrote last
@@ -652,8 +652,8 @@ int sandbox_agent_main(int argc, char **argv)
 		if (ie >= 0 && p[ie].revents && a.err_fd >= 0)
 			command_relay(&a, &a.err_fd, SANDBOX_F_STDERR);
 		if (ii >= 0 && p[ii].revents && a.in_fd >= 0)
-			agent_input(&a);
+			execd_input(&a);
 		if (p[is].revents)
-			agent_reap(&a);
+			execd_reap(&a);
 	}
 }
