@@ -3,7 +3,7 @@
 # driver (tests/sandbox/sbx.c, built next to the plue binary):
 #
 #   start overhead   `true` as a step: unsandboxed (fork+exec), a warm gVisor
-#                    sandbox (its exec agent forks and executes it), a fresh
+#                    sandbox (its exec daemon, execd, forks and executes it), a fresh
 #                    gVisor sandbox per step (runsc run, the agent's start,
 #                    the step), bubblewrap, and PLUE_SANDBOX=none (the API
 #                    path without isolation)
@@ -64,7 +64,7 @@ figure "start: none (API, no isolation)" "$p50" "$min" "$native_p50"
 for k in "${kinds[@]}"; do
 	if [ "$k" = gvisor ]; then
 		read -r p50 min < <(timing --kind gvisor --repeat "$RUNS" -- true)
-		figure "start: gvisor warm (exec agent)" "$p50" "$min" "$native_p50"
+		figure "start: gvisor warm (execd)" "$p50" "$min" "$native_p50"
 		read -r p50 min < <(timing --kind gvisor --fresh --repeat "$((RUNS / 4 + 1))" -- true)
 		figure "start: gvisor fresh (runsc run)" "$p50" "$min" "$native_p50"
 	else
