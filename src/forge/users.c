@@ -40,8 +40,7 @@ int user_require(struct forge *f, unsigned scope)
 		return err_set(f->err, ERR_AUTH, NULL, "authentication required");
 	if (scope && f->who->via == AUTH_TOKEN && (f->who->scopes & scope) != scope)
 		return err_set(f->err, ERR_PERM, "insufficient_scope", "this token lacks the %s scope",
-			       scope & SCOPE_ADMIN ? "admin" : scope & SCOPE_USER ? "user"
-			       : scope & SCOPE_REPO_WRITE ? "repo:write" : "repo:read");
+			       scope_name(scope));
 	return 0;
 }
 
