@@ -14,7 +14,6 @@
 #include "forge/names.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
