@@ -5,6 +5,7 @@
 #define PLUE_API_H
 
 #include "forge/forge.h"
+#include "forge/names.h"
 #include "http/http.h"
 
 /* The application the HTTP server runs: the route table (api/routes.c)
@@ -18,8 +19,6 @@ extern const struct http_app api_app;
  * lives until the end of the enclosing block. */
 #define FORGE(r) (&(struct forge){ .db = (r)->db, .arena = (r)->arena, .err = &(r)->err, \
 				   .who = &(r)->auth })
-/* The repository as API JSON. */
-json_t *repo_json(const struct req *r, const struct repo *repo);
 /* Safe-content headers for raw bytes: nosniff and a CSP that runs nothing. */
 void api_content_headers(struct resp *w);
 /* JSON body field helpers: 0, or ERR_INVALID naming the field. A missing
@@ -27,17 +26,11 @@ void api_content_headers(struct resp *w);
 int json_str_field(struct req *r, const char *field, bool required, size_t maxlen,
 		   const char **out);
 int json_bool_field(struct req *r, const char *field, bool *out);
-/* Validators (name rules: 1-100 of [A-Za-z0-9._-], not starting with '.'
- * or '-', not ending in ".git" or ".lock", no "..", not reserved). */
-int validate_repo_name(struct err *e, const char *name);
-int validate_username(struct err *e, const char *name);
-/* git's check-ref-format rules for a full ref name ("refs/heads/x"). */
-bool refname_valid(const char *ref);
-/* A repository-relative path: not absolute, no "..", ".", empty segments
- * or NUL; returns the normalised path (arena) or NULL. "" is the root. */
-const char *path_normalise(struct arena *a, const char *path);
-/* Formats an int64 into the arena. */
-const char *i64s(struct arena *a, long long v);
+/* The validators of names, refs and paths are the domain's
+ * (forge/names.h, included above). */
+/* Formats an int64 into the arena: the old name of arena_int
+ * (base/arena.h), kept only while API files still call it. */
+#define i64s(a, v) arena_int(a, v)
 
 /* ---- handlers ---- */
 int h_health(struct req *r, struct resp *w);
@@ -76,16 +69,6 @@ int h_token_delete(struct req *r, struct resp *w);
 int h_key_list(struct req *r, struct resp *w);
 int h_key_create(struct req *r, struct resp *w);
 int h_key_delete(struct req *r, struct resp *w);
-/* The account user_id as API JSON (id, username, email, eth_address,
- * is_admin, created_at, has_password) into *out. 0 or ERR_*. */
-int user_json_load(struct req *r, int64_t user_id, json_t **out);
-/* validate_username plus: a name of the form 0x + 40 hex digits belongs to
- * the wallet of that address and is accepted only as own_address (may be
- * NULL). 0 or ERR_INVALID. */
-int validate_account_name(struct err *e, const char *name, const char *own_address);
-/* A plausible email address (one '@', a dotted domain, no spaces), at most
- * 254 bytes. 0 or ERR_INVALID with slug "invalid_email". */
-int validate_email(struct err *e, const char *email);
 /* workflow runs (api/runs.c) and repository secrets (api/secrets.c) */
 int h_runs_list(struct req *r, struct resp *w);
 int h_run_get(struct req *r, struct resp *w);

@@ -65,6 +65,9 @@ const char *scopes_pg_array(struct arena *a, unsigned mask);
 unsigned scopes_from_pg(const char *arr);
 /* A new JSON array of scope names. */
 json_t *scopes_json(unsigned mask);
+/* The name of the strongest scope in mask (admin, user, repo:write,
+ * repo:read, in that order): what "this token lacks the S scope" names. */
+const char *scope_name(unsigned mask);
 
 /* Creates an access token for user_id; *secret receives the plaintext
  * (arena-owned, shown once). expires_at may be NULL. Returns 0 or ERR_*. */

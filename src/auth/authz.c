@@ -120,6 +120,14 @@ json_t *scopes_json(unsigned mask)
 	return a;
 }
 
+const char *scope_name(unsigned mask)
+{
+	for (size_t i = NSCOPES; i-- > 0;)
+		if (mask & scope_names[i].bit)
+			return scope_names[i].name;
+	return "repo:read";
+}
+
 int token_create(PGconn *db, struct arena *a, struct err *e, int64_t user_id, const char *name,
 		 unsigned scopes, const char *expires_at, const char **secret, int64_t *id)
 {

@@ -1,5 +1,6 @@
 /* session.c — cookie sessions: JWT encoding and checks with libjwt, the
- * auth_sessions rows behind them, CSRF tokens (session.h). */
+ * auth_sessions rows behind them, CSRF tokens (session_store.h), and the
+ * cookie and CSRF header on HTTP (session.h). */
 #include "auth/session.h"
 #include "base/config.h"
 #include "base/log.h"
@@ -164,24 +165,27 @@ void session_cookie_clear(struct resp *w)
 	cookie_set(w, "", 0);
 }
 
-int session_create(struct req *r, struct resp *w, int64_t user_id, const char *method,
-		   const char **csrf)
+void session_cookie_set(struct resp *w, const char *jwt)
 {
-	const char *ua = req_header(r, "User-Agent");
+	cookie_set(w, jwt, SESSION_TTL_S);
+}
+
+int session_open(struct session_new *out, PGconn *db, struct arena *a, struct err *e,
+		 int64_t user_id, const char *method, const char *user_agent, const char *ip)
+{
 	/* the user's sessions that ended a month ago are of no more use */
-	db_qv(r->db, r->arena, NULL,
+	db_qv(db, a, NULL,
 	      "DELETE FROM auth_sessions WHERE user_id = $1 AND "
 	      "(expires_at < now() - interval '30 days' OR revoked_at < now() - interval '30 days')",
-	      arena_printf(r->arena, "%lld", (long long)user_id));
-	PGresult *res = db_qv(r->db, r->arena, &r->err,
+	      arena_int(a, (long long)user_id));
+	PGresult *res = db_qv(db, a, e,
 			      "INSERT INTO auth_sessions (user_id, method, expires_at, user_agent, ip) "
 			      "VALUES ($1, $2, now() + make_interval(secs => $3::int), left($4, 300), $5) "
 			      "RETURNING id, extract(epoch FROM expires_at)::bigint",
-			      arena_printf(r->arena, "%lld", (long long)user_id), method,
-			      arena_printf(r->arena, "%d", SESSION_TTL_S), ua ? ua : "",
-			      r->remote_ip ? r->remote_ip : "");
+			      arena_int(a, (long long)user_id), method, arena_int(a, SESSION_TTL_S),
+			      user_agent ? user_agent : "", ip ? ip : "");
 	if (!res)
-		return r->err.code;
+		return e->code;
 	struct session_claims c = { .sid = db_int(res, 0, 0), .uid = user_id,
 				    .exp = db_int(res, 0, 1) };
 	unsigned char key[32];
@@ -189,10 +193,24 @@ int session_create(struct req *r, struct resp *w, int64_t user_id, const char *m
 	char *jwt = session_jwt_encode(key, &c, now_unix());
 	sodium_memzero(key, sizeof(key));
 	if (!jwt)
-		return err_set(&r->err, ERR_INTERNAL, NULL, "cannot sign the session token");
-	cookie_set(w, jwt, SESSION_TTL_S);
+		return err_set(e, ERR_INTERNAL, NULL, "cannot sign the session token");
+	out->id = c.sid;
+	out->jwt = arena_strdup(a, jwt);
+	out->csrf = session_csrf_token(a, c.sid);
 	free(jwt);
-	*csrf = session_csrf_token(r->arena, c.sid);
+	return 0;
+}
+
+int session_create(struct req *r, struct resp *w, int64_t user_id, const char *method,
+		   const char **csrf)
+{
+	struct session_new s;
+	int rc = session_open(&s, r->db, r->arena, &r->err, user_id, method,
+			      req_header(r, "User-Agent"), r->remote_ip);
+	if (rc)
+		return rc;
+	session_cookie_set(w, s.jwt);
+	*csrf = s.csrf;
 	return 0;
 }
 

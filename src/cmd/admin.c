@@ -2,10 +2,11 @@
  * (the first user of a new server is made here; prints the token once),
  * and run a repository's housekeeping now (git/maintain.h). */
 #include "cmd/cmd.h"
-#include "api/api.h"
 #include "auth/auth.h"
 #include "base/util.h"
 #include "db/db.h"
+#include "forge/forge.h"
+#include "forge/users.h"
 #include "git/maintain.h"
 
 #include <stdio.h>
@@ -24,6 +25,9 @@ static const char *admin_usage =
 
 static const char *scopes_opt, *name_opt;
 static bool admin_flag, full_flag;
+
+/* Who acts from the command line: the operator, a site administrator. */
+static const struct auth admin_who = { .is_admin = true, .scopes = SCOPE_ALL };
 
 static const struct opt admin_opts[] = {
 	{ "scopes", NULL, OPT_STR, &scopes_opt, "repo:read,repo:write,user", "token scopes" },
@@ -60,18 +64,12 @@ static int repo_maintain(const char *full_name)
 	const char *owner = arena_strndup(a, full_name, (size_t)(slash - full_name));
 	if (!(db = db_connect(&e)))
 		goto fail;
-	PGresult *res = db_qv(db, a, &e,
-			      "SELECT r.id FROM repositories r JOIN users u ON u.id = r.owner_id "
-			      "WHERE lower(u.username) = lower($1) AND lower(r.name) = lower($2)",
-			      owner, slash + 1);
-	if (!res)
+	struct forge f = { .db = db, .arena = a, .err = &e, .who = &admin_who };
+	struct repo *repo;
+	if (repo_load(&repo, &f, owner, slash + 1))
 		goto fail;
-	if (PQntuples(res) != 1) {
-		err_set(&e, ERR_NOTFOUND, NULL, "repository '%.200s' not found", full_name);
-		goto fail;
-	}
 	struct maintain_result mr;
-	if (maintain_repo_run(db, db_int(res, 0, 0), "admin", full_flag, true, cfg.maintain_grace,
+	if (maintain_repo_run(db, repo->id, "admin", full_flag, true, cfg.maintain_grace,
 			      cfg.maintain_full_interval, &mr, &e))
 		goto fail;
 	json_t *o = json_pack("{s:s,s:b,s:I,s:o,s:o}", "status",
@@ -124,32 +122,11 @@ int cmd_admin(int argc, char **argv)
 	db = db_connect(&e);
 	if (!db)
 		goto fail;
+	struct forge f = { .db = db, .arena = a, .err = &e, .who = &admin_who };
 	int64_t uid;
-	if (!strcmp(rest[0], "create-user")) {
-		if (validate_username(&e, user))
-			goto fail;
-		PGresult *res = db_qv(db, a, &e,
-				      "INSERT INTO users (username, is_admin) VALUES ($1, $2) RETURNING id",
-				      user, admin_flag ? "true" : "false");
-		if (!res) {
-			if (e.code == ERR_EXISTS) {
-				err_clear(&e);
-				err_set(&e, ERR_EXISTS, NULL, "user '%s' already exists", user);
-			}
-			goto fail;
-		}
-		uid = db_int(res, 0, 0);
-	} else {
-		PGresult *res = db_qv(db, a, &e, "SELECT id FROM users WHERE lower(username) = lower($1)",
-				      user);
-		if (!res)
-			goto fail;
-		if (PQntuples(res) != 1) {
-			err_set(&e, ERR_NOTFOUND, NULL, "user '%s' not found", user);
-			goto fail;
-		}
-		uid = db_int(res, 0, 0);
-	}
+	if (!strcmp(rest[0], "create-user") ? user_create(&uid, &f, user, admin_flag)
+					    : user_id_find(&uid, &f, user))
+		goto fail;
 	const char *secret;
 	if (token_create(db, a, &e, uid, name_opt, scopes, NULL, &secret, NULL))
 		goto fail;

@@ -121,3 +121,12 @@ bool db_bool(const PGresult *res, int row, int col)
 	const char *v = db_val(res, row, col);
 	return v && v[0] == 't';
 }
+
+bool db_ping(PGconn *c)
+{
+	struct arena *a = arena_new();
+	struct err e = { 0 };
+	bool ok = db_query(c, a, &e, "SELECT 1", 0, NULL) != NULL;
+	arena_free(a);
+	return ok;
+}

@@ -43,6 +43,8 @@ void db_rollback(PGconn *c);
 const char *db_val(const PGresult *res, int row, int col);
 long long db_int(const PGresult *res, int row, int col);
 bool db_bool(const PGresult *res, int row, int col);
+/* Does the database answer (SELECT 1)? Failures are logged as any query's. */
+bool db_ping(PGconn *c);
 
 /* ---- worker pool (workers.c) ---- */
 typedef void (*work_fn)(void *arg, PGconn *db);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "auth/identity.h"
@@ -38,6 +39,74 @@ struct forge {
  * *out (arena-owned). No authorization: the caller decides what it needs
  * (authz_repo). ERR_NOTFOUND "repository 'o/n' not found" when absent. */
 int repo_load(struct repo **out, struct forge *f, const char *owner, const char *name);
+
+/* Creates repository name owned by f->who, who must be signed in (a token
+ * needs repo:write): the name follows validate_repo_name (forge/names.h),
+ * default_branch (NULL: "main") must make a valid ref, description NULL
+ * is "". The row and the bare repository on disk are made in one
+ * transaction of its own: a failure leaves neither. *out is the new
+ * repository as repo_load gives it. ERR_INVALID "invalid_name" /
+ * "invalid_branch", ERR_EXISTS "repository 'o/n' already exists", or
+ * ERR_*. */
+int repo_create(struct repo **out, struct forge *f, const char *name, const char *description,
+		const char *default_branch, bool is_private);
+
+/* What repo_update changes: NULL leaves a field as it is. */
+struct repo_update {
+	const char *description;
+	const char *default_branch;  /* must make a valid ref (ERR_INVALID "invalid_branch") */
+	const bool *is_private;
+	const bool *issues_open;     /* readers may open issues and comment */
+};
+
+/* Changes repo's settings; f->who needs the admin role (authz_repo
+ * ACT_ADMIN). *repo is updated in place, and the visibility hint
+ * forgotten. 0 or ERR_*. */
+int repo_update(struct forge *f, struct repo *repo, const struct repo_update *in);
+
+/* Deletes repo, its rows and its directory (the directory first: if it
+ * cannot go, the row stays); f->who needs the admin role. Runs its own
+ * transaction. 0 or ERR_*. */
+int repo_delete(struct forge *f, const struct repo *repo);
+
+/* Repositories owned by a user, by name (case-insensitive order). */
+struct repo_list {
+	struct repo **items;  /* arena-owned, n of them */
+	size_t n;
+};
+
+/* The repositories of user owner (case-insensitive) that f->who may see:
+ * public ones, and private ones f->who owns, collaborates on or
+ * administers the site — unless f->who is a token without repo:read.
+ * ERR_NOTFOUND "user 'x' not found" when there is no such user. */
+int repo_list(struct repo_list *out, struct forge *f, const char *owner);
+
+/* The repository as API JSON {id, owner, name, full_name, description,
+ * private, issues_open_to_readers, default_branch, clone_url,
+ * created_at}; a new reference. */
+json_t *repo_json(struct forge *f, const struct repo *repo);
+
+/* ---- collaborators (forge/repos.c) ---- */
+
+/* The collaborators of repo as [{username, role}] by name, into *out (a
+ * new reference). Who may do what is for those who can push, as on GitHub:
+ * readers of a public repository do not learn its writers and admins, but
+ * a writer's repo:read token may list (listing is a read). ERR_AUTH "sign
+ * in to list...", ERR_PERM "push access to repository 'o/r' is required
+ * to list its collaborators", or authz_repo's answer. */
+int repo_collab_list(json_t **out, struct forge *f, const struct repo *repo);
+
+/* Gives user (case-insensitive) role ("read", "write" or "admin") on repo,
+ * replacing the role they had; f->who needs the admin role. *out receives
+ * the user's name as spelled in their account. ERR_INVALID "invalid_role",
+ * ERR_NOTFOUND "user 'x' not found", ERR_INVALID "invalid_collaborator"
+ * for the owner, or ERR_*. */
+int repo_collab_put(const char **out, struct forge *f, const struct repo *repo, const char *user,
+		    const char *role);
+
+/* Takes user's role on repo away; f->who needs the admin role.
+ * ERR_NOTFOUND "'x' is not a collaborator on 'o/r'" when they had none. */
+int repo_collab_delete(struct forge *f, const struct repo *repo, const char *user);
 
 /* The visibility hint: what the anonymous fast path (api/dispatch.c) may
  * know of owner/name without the database, for ttl_ms. repo_hint_get

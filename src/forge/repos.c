@@ -1,21 +1,54 @@
-/* repos.c — repositories: loading one with the caller's role, and the
+/* repos.c — repositories: loading one with the caller's role, creating,
+ * changing, deleting and listing them, their collaborators, and the
  * visibility hint the anonymous fast path reads. */
 #include "forge/forge.h"
 #include "auth/auth.h"
 #include "base/cache.h"
+#include "base/log.h"
 #include "db/db.h"
+#include "forge/issues.h"
+#include "forge/names.h"
+#include "forge/users.h"
 #include "git/store.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
+/* The columns of a repository row with the caller's role (aliases r, u
+ * for the owner, c for the caller's collaborator row), in the one order
+ * enum repo_col names. */
+#define REPO_COLUMNS                                                                 \
+	"r.id, r.owner_id, u.username, r.name, r.description, r.default_branch, "    \
+	"r.is_private, " SQL_TS("r.created_at") ", coalesce(c.role, ''), "           \
+	"r.issues_open_to_readers"
+enum repo_col {
+	REPO_COL_ID, REPO_COL_OWNER_ID, REPO_COL_OWNER, REPO_COL_NAME, REPO_COL_DESCRIPTION,
+	REPO_COL_DEFAULT_BRANCH, REPO_COL_PRIVATE, REPO_COL_CREATED_AT, REPO_COL_ROLE,
+	REPO_COL_ISSUES_OPEN,
+};
+
+static struct repo *repo_from_row(struct forge *f, const PGresult *res, int row)
+{
+	struct repo *p = arena_alloc(f->arena, sizeof(*p));
+	p->id = db_int(res, row, REPO_COL_ID);
+	p->owner_id = db_int(res, row, REPO_COL_OWNER_ID);
+	p->owner = arena_strdup(f->arena, db_val(res, row, REPO_COL_OWNER));
+	p->name = arena_strdup(f->arena, db_val(res, row, REPO_COL_NAME));
+	p->description = arena_strdup(f->arena, db_val(res, row, REPO_COL_DESCRIPTION));
+	p->default_branch = arena_strdup(f->arena, db_val(res, row, REPO_COL_DEFAULT_BRANCH));
+	p->is_private = db_bool(res, row, REPO_COL_PRIVATE);
+	p->created_at = arena_strdup(f->arena, db_val(res, row, REPO_COL_CREATED_AT));
+	p->role = repo_role_parse(db_val(res, row, REPO_COL_ROLE));
+	p->issues_open = db_bool(res, row, REPO_COL_ISSUES_OPEN);
+	p->disk_path = repo_store_path(f->arena, p->id);
+	return p;
+}
+
 int repo_load(struct repo **out, struct forge *f, const char *owner, const char *name)
 {
 	PGresult *res = db_qv(f->db, f->arena, f->err,
-			      "SELECT r.id, r.owner_id, u.username, r.name, r.description, "
-			      "  r.default_branch, r.is_private, " SQL_TS("r.created_at") ", "
-			      "  coalesce(c.role, ''), r.issues_open_to_readers "
+			      "SELECT " REPO_COLUMNS " "
 			      "FROM repositories r JOIN users u ON u.id = r.owner_id "
 			      "LEFT JOIN collaborators c ON c.repo_id = r.id AND c.user_id = $3 "
 			      "WHERE lower(u.username) = lower($1) AND lower(r.name) = lower($2)",
@@ -25,19 +58,229 @@ int repo_load(struct repo **out, struct forge *f, const char *owner, const char 
 	if (PQntuples(res) != 1)
 		return err_set(f->err, ERR_NOTFOUND, NULL, "repository '%.100s/%.100s' not found",
 			       owner, name);
-	struct repo *p = arena_alloc(f->arena, sizeof(*p));
-	p->id = db_int(res, 0, 0);
-	p->owner_id = db_int(res, 0, 1);
-	p->owner = arena_strdup(f->arena, db_val(res, 0, 2));
-	p->name = arena_strdup(f->arena, db_val(res, 0, 3));
-	p->description = arena_strdup(f->arena, db_val(res, 0, 4));
-	p->default_branch = arena_strdup(f->arena, db_val(res, 0, 5));
-	p->is_private = db_bool(res, 0, 6);
-	p->created_at = arena_strdup(f->arena, db_val(res, 0, 7));
-	p->role = repo_role_parse(db_val(res, 0, 8));
-	p->issues_open = db_bool(res, 0, 9);
-	p->disk_path = repo_store_path(f->arena, p->id);
-	*out = p;
+	*out = repo_from_row(f, res, 0);
+	return 0;
+}
+
+/* "refs/heads/BRANCH" must be a valid ref. */
+static int branch_check(struct forge *f, const char *branch)
+{
+	if (!refname_valid(arena_printf(f->arena, "refs/heads/%s", branch)))
+		return err_set(f->err, ERR_INVALID, "invalid_branch",
+			       "default_branch '%.100s' is not a valid branch name", branch);
+	return 0;
+}
+
+int repo_create(struct repo **out, struct forge *f, const char *name, const char *description,
+		const char *default_branch, bool is_private)
+{
+	const char *desc = description ? description : "";
+	const char *branch = default_branch ? default_branch : "main";
+	int64_t id = 0;
+	int rc;
+	if ((rc = user_require(f, SCOPE_REPO_WRITE)) || (rc = validate_repo_name(f->err, name)) ||
+	    (rc = branch_check(f, branch)))
+		return rc;
+	if ((rc = db_begin(f->db, f->err)))
+		return rc;
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "INSERT INTO repositories (owner_id, name, description, is_private, "
+			      "default_branch) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+			      arena_int(f->arena, (long long)f->who->user_id), name, desc,
+			      is_private ? "true" : "false", branch);
+	if (!res) {
+		if (f->err->code == ERR_EXISTS) {
+			err_clear(f->err);
+			err_set(f->err, ERR_EXISTS, NULL, "repository '%s/%s' already exists",
+				f->who->username, name);
+		}
+		rc = f->err->code;
+		goto fail;
+	}
+	id = db_int(res, 0, 0);
+	if ((rc = repo_store_create(id, branch, f->err)))
+		goto fail;
+	if ((rc = db_commit(f->db, f->err))) {
+		repo_store_delete(id, NULL);
+		return rc;
+	}
+	if ((rc = repo_load(out, f, f->who->username, name)))
+		return rc;
+	log_info("repository %s/%s created (id %lld)", (*out)->owner, (*out)->name, (long long)id);
+	return 0;
+fail:
+	db_rollback(f->db);
+	return rc;
+}
+
+int repo_update(struct forge *f, struct repo *repo, const struct repo_update *in)
+{
+	const char *desc = in->description ? in->description : repo->description;
+	const char *branch = in->default_branch ? in->default_branch : repo->default_branch;
+	bool priv = in->is_private ? *in->is_private : repo->is_private;
+	bool issues_open = in->issues_open ? *in->issues_open : repo->issues_open;
+	int rc;
+	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) || (rc = branch_check(f, branch)))
+		return rc;
+	if (!db_qv(f->db, f->arena, f->err,
+		   "UPDATE repositories SET description = $2, default_branch = $3, is_private = $4, "
+		   "issues_open_to_readers = $5, updated_at = now() WHERE id = $1",
+		   arena_int(f->arena, (long long)repo->id), desc, branch, priv ? "true" : "false",
+		   issues_open ? "true" : "false"))
+		return f->err->code;
+	repo_hint_forget(repo->owner, repo->name);
+	repo->description = desc;
+	repo->default_branch = branch;
+	repo->is_private = priv;
+	repo->issues_open = issues_open;
+	return 0;
+}
+
+int repo_delete(struct forge *f, const struct repo *repo)
+{
+	int rc;
+	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) || (rc = db_begin(f->db, f->err)))
+		return rc;
+	if (!db_qv(f->db, f->arena, f->err, "DELETE FROM repositories WHERE id = $1",
+		   arena_int(f->arena, (long long)repo->id))) {
+		rc = f->err->code;
+		goto fail;
+	}
+	/* the directory goes first: if it cannot, the row stays */
+	if ((rc = repo_store_delete(repo->id, f->err)))
+		goto fail;
+	if ((rc = db_commit(f->db, f->err)))
+		return rc;
+	repo_hint_forget(repo->owner, repo->name);
+	log_info("repository %s/%s deleted", repo->owner, repo->name);
+	return 0;
+fail:
+	db_rollback(f->db);
+	return rc;
+}
+
+int repo_list(struct repo_list *out, struct forge *f, const char *owner)
+{
+	int64_t owner_id;
+	int rc;
+	if ((rc = user_id_find(&owner_id, f, owner)))
+		return rc;
+	/* private repositories are listed only to those who can read them */
+	PGresult *res = db_qv(
+		f->db, f->arena, f->err,
+		"SELECT " REPO_COLUMNS " "
+		"FROM repositories r JOIN users u ON u.id = r.owner_id "
+		"LEFT JOIN collaborators c ON c.repo_id = r.id AND c.user_id = $2 "
+		"WHERE r.owner_id = $1 AND (NOT r.is_private OR r.owner_id = $2 OR c.role IS NOT NULL "
+		"  OR $3) ORDER BY lower(r.name)",
+		arena_int(f->arena, (long long)owner_id),
+		arena_int(f->arena, (long long)f->who->user_id), f->who->is_admin ? "true" : "false");
+	if (!res)
+		return f->err->code;
+	bool token_no_read = f->who->via == AUTH_TOKEN && !(f->who->scopes & SCOPE_REPO_READ);
+	int n = PQntuples(res);
+	out->items = arena_alloc(f->arena, sizeof(*out->items) * (size_t)(n ? n : 1));
+	out->n = 0;
+	for (int i = 0; i < n; i++) {
+		struct repo *p = repo_from_row(f, res, i);
+		if (p->is_private && token_no_read)
+			continue;
+		out->items[out->n++] = p;
+	}
+	return 0;
+}
+
+json_t *repo_json(struct forge *f, const struct repo *p)
+{
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:b,s:s,s:s,s:s}", "id", (json_int_t)p->id, "owner",
+			 p->owner, "name", p->name, "full_name",
+			 arena_printf(f->arena, "%s/%s", p->owner, p->name), "description",
+			 p->description, "private", p->is_private, "issues_open_to_readers",
+			 p->issues_open, "default_branch", p->default_branch, "clone_url",
+			 forge_url(f->arena, arena_printf(f->arena, "/%s/%s.git", p->owner, p->name)),
+			 "created_at", p->created_at ? p->created_at : "");
+}
+
+/* ---- collaborators ---- */
+
+int repo_collab_list(json_t **out, struct forge *f, const struct repo *repo)
+{
+	/* who may do what is for those who can push, as on GitHub: readers
+	 * of a public repository do not learn its writers and admins. Listing
+	 * is a read: a writer's repo:read token may list. */
+	struct auth au = *f->who;
+	if (au.via == AUTH_TOKEN)
+		au.scopes |= SCOPE_REPO_WRITE;
+	struct err scratch = { 0 };
+	int rc = authz_repo(&au, repo, ACT_WRITE, &scratch);
+	if (rc == ERR_AUTH)
+		return err_set(f->err, ERR_AUTH, NULL,
+			       "sign in to list the collaborators of repository '%s/%s'",
+			       repo->owner, repo->name);
+	if (rc == ERR_PERM && f->who->via != AUTH_TASK && !strcmp(scratch.slug, "forbidden"))
+		return err_set(f->err, ERR_PERM, NULL,
+			       "push access to repository '%s/%s' is required to list its "
+			       "collaborators",
+			       repo->owner, repo->name);
+	if (rc) {
+		*f->err = scratch;
+		return rc;
+	}
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "SELECT u.username, c.role FROM collaborators c JOIN users u ON u.id = "
+			      "c.user_id WHERE c.repo_id = $1 ORDER BY lower(u.username)",
+			      arena_int(f->arena, (long long)repo->id));
+	if (!res)
+		return f->err->code;
+	json_t *arr = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(arr, json_pack("{s:s,s:s}", "username", db_val(res, i, 0),
+						     "role", db_val(res, i, 1)));
+	*out = arr;
+	return 0;
+}
+
+int repo_collab_put(const char **out, struct forge *f, const struct repo *repo, const char *user,
+		    const char *role)
+{
+	int rc;
+	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)))
+		return rc;
+	if (strcmp(role, "read") && strcmp(role, "write") && strcmp(role, "admin"))
+		return err_set(f->err, ERR_INVALID, "invalid_role",
+			       "role '%s' is not one of read, write, admin", role);
+	PGresult *u = db_qv(f->db, f->arena, f->err,
+			    "SELECT id, username FROM users WHERE lower(username) = lower($1)", user);
+	if (!u)
+		return f->err->code;
+	if (PQntuples(u) != 1)
+		return err_set(f->err, ERR_NOTFOUND, NULL, "user '%.100s' not found", user);
+	if (db_int(u, 0, 0) == repo->owner_id)
+		return err_set(f->err, ERR_INVALID, "invalid_collaborator",
+			       "'%s' owns the repository", db_val(u, 0, 1));
+	if (!db_qv(f->db, f->arena, f->err,
+		   "INSERT INTO collaborators (repo_id, user_id, role) VALUES ($1, $2, $3) "
+		   "ON CONFLICT (repo_id, user_id) DO UPDATE SET role = EXCLUDED.role",
+		   arena_int(f->arena, (long long)repo->id), db_val(u, 0, 0), role))
+		return f->err->code;
+	*out = db_val(u, 0, 1);
+	return 0;
+}
+
+int repo_collab_delete(struct forge *f, const struct repo *repo, const char *user)
+{
+	int rc;
+	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)))
+		return rc;
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "DELETE FROM collaborators c USING users u WHERE c.user_id = u.id AND "
+			      "c.repo_id = $1 AND lower(u.username) = lower($2) RETURNING c.user_id",
+			      arena_int(f->arena, (long long)repo->id), user);
+	if (!res)
+		return f->err->code;
+	if (PQntuples(res) == 0)
+		return err_set(f->err, ERR_NOTFOUND, NULL, "'%.100s' is not a collaborator on '%s/%s'",
+			       user, repo->owner, repo->name);
 	return 0;
 }
 
