@@ -89,7 +89,7 @@ $(BUILD)/gen/migrations.c: $(MIGS) scripts/embed-migrations.sh
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libplue.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libplue.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libplue.a $(LDLIBS) -lcmocka
 
