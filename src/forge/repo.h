@@ -23,7 +23,8 @@ struct repo {
 	bool issues_open;         /* readers may open issues and comment */
 	const char *created_at;
 	const char *disk_path;    /* absolute path of the bare repository */
-	enum repo_role role;      /* the caller's collaborator role (owner: ADMIN) */
+	enum repo_role role;      /* the caller's collaborator role (ROLE_NONE for the
+	                             owner, whom authz_repo treats as admin) */
 };
 
 #endif

@@ -16,7 +16,7 @@
 #include "base/config.h"
 #include "forge/forge.h"
 #include "forge/users.h"
-#include "testdb.h"
+#include "pgtest.h"
 
 #define ED25519 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHWaf/xGfrxpc4faIt/xY6E7qh7oGeJW+z/TLbL+81Ct"
 
@@ -24,7 +24,6 @@ static PGconn *db;
 static struct arena *A;
 static struct err E;
 static struct forge F;
-static char datadir[] = "/tmp/plue-test-forge.XXXXXX";
 static int64_t alice, bob, carol;
 
 /* The domain as who: a fresh error slot each call. */
@@ -69,12 +68,11 @@ static struct repo *load(const struct auth *who, const char *owner, const char *
 
 static int setup(void **state)
 {
-	if (testdb_start(&db))
-		return -1;
-	if (sodium_init() < 0 || !mkdtemp(datadir))
+	struct err e = { 0 };
+	/* one database for the suite: the tests build on the accounts made here */
+	if (pgtest_start(state) || !(db = db_connect(&e)) || sodium_init() < 0)
 		return -1;
 	git_libgit2_init();
-	cfg.data_abs = datadir;
 	memcpy(cfg.server_key, "0123456789abcdef0123456789abcde", 32);
 	A = arena_new();
 	struct auth nobody = session_of(0, NULL);
@@ -91,8 +89,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	arena_free(A);
-	testdb_stop(db);
-	testdb_rm_tree(datadir);
+	PQfinish(db);
+	pgtest_stop(state);
 	git_libgit2_shutdown();
 	return 0;
 }
