@@ -8,7 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* A collaborator role; the owner's is ROLE_ADMIN. */
+/* A collaborator role (the owner has none: authz_repo treats the owner as
+ * an administrator). */
 enum repo_role { ROLE_NONE = 0, ROLE_READ = 1, ROLE_WRITE = 2, ROLE_ADMIN = 3 };
 
 /* A repository row plus the caller's role on it (strings arena-owned). */
