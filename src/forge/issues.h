@@ -5,8 +5,11 @@
  * A pull request is an issue row with is_pull = true (same number space,
  * comments, labels, assignees, milestone, reactions and timeline) plus a
  * pull_requests row keyed by issues.id. The acting user is always f->who.
- * Functions that write run inside the caller's transaction and never
- * commit. */
+ * The row and timeline functions below run inside the caller's
+ * transaction and never commit; issue_create and issue_update (what the
+ * API, pages and agent tools call) check who may, and run and commit
+ * their own. Comments, labels, milestones and reactions have their own
+ * headers beside this one. */
 #ifndef PLUE_FORGE_ISSUES_H
 #define PLUE_FORGE_ISSUES_H
 
