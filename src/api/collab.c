@@ -1,33 +1,19 @@
 /* collab.c — what the issue, comment, label, milestone, reaction, pull
  * request and review handlers share at the edge: title and body fields
- * and cursor pagination. The rules are in forge/issues.c. */
+ * and cursor pagination. The rules are in forge/. */
 #include "api/collab.h"
 #include "api/api.h"
-#include "auth/auth.h"
-#include "base/config.h"
+#include "base/buf.h"
 #include "base/util.h"
-#include "db/db.h"
-#include "web/markdown.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 /* ---- fields ---- */
-
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
 
 int collab_title_field(struct req *r, const char *field, bool required, const char **out)
 {
@@ -35,24 +21,7 @@ int collab_title_field(struct req *r, const char *field, bool required, const ch
 	int rc = json_str_field(r, field, required, SIZE_MAX, &s);
 	if (rc || !s)
 		return rc;
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		n--;
-	if (!n)
-		return err_set(&r->err, ERR_INVALID, "invalid_field", "field '%s' must not be empty",
-			       field);
-	char *t = arena_strndup(r->arena, s, n);
-	for (char *p = t; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return err_set(&r->err, ERR_INVALID, "invalid_field",
-				       "field '%s' must not contain control characters", field);
-	if (utf8_chars(t) > COLLAB_TITLE_MAX)
-		return err_set(&r->err, ERR_INVALID, "invalid_field",
-			       "field '%s' is longer than %d characters", field, COLLAB_TITLE_MAX);
-	*out = t;
-	return 0;
+	return forge_title_check(out, FORGE(r), field, s);
 }
 
 int collab_body_field(struct req *r, const char *field, bool required, const char **out)
@@ -61,17 +30,8 @@ int collab_body_field(struct req *r, const char *field, bool required, const cha
 	int rc = json_str_field(r, field, required, SIZE_MAX, &s);
 	if (rc || !s)
 		return rc;
-	if (utf8_chars(s) > COLLAB_BODY_MAX)
-		return err_set(&r->err, ERR_TOOLARGE, NULL, "field '%s' is longer than %d characters",
-			       field, COLLAB_BODY_MAX);
-	if (required) {
-		const char *p = s;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (!*p)
-			return err_set(&r->err, ERR_INVALID, "invalid_field",
-				       "field '%s' must not be empty", field);
-	}
+	if ((rc = forge_body_check(FORGE(r), field, s, required)))
+		return rc;
 	*out = s;
 	return 0;
 }
@@ -172,4 +132,13 @@ void collab_next_page(struct req *r, struct resp *w, const char *tag, long long 
 		    arena_printf(r->arena, "<%s>; rel=\"next\"", forge_url(r->arena, b.ptr)));
 	resp_header(w, "X-Next-Cursor", c);
 	buf_release(&b);
+}
+
+void collab_page_respond(struct req *r, struct resp *w, const char *tag, struct page *pg)
+{
+	if (pg->next.set)
+		collab_next_page(r, w, tag, pg->next.key, pg->next.id);
+	resp_json(w, 200, pg->items);
+	pg->items = NULL;
+	resp_no_cache(r, w);
 }

@@ -8,6 +8,7 @@
 #include "base/util.h"
 #include "web/markdown.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,6 +474,9 @@ int forge_require_writer(struct forge *f, const struct repo *repo, const char *w
 
 int forge_can_participate(struct forge *f, const struct repo *repo)
 {
+	int rc = authz_repo(f->who, repo, ACT_READ, f->err);
+	if (rc)
+		return rc;
 	if (!f->who->user_id)
 		return err_set(f->err, ERR_AUTH, NULL, "authentication required");
 	if (repo->issues_open || forge_is_writer(f, repo))
@@ -512,3 +516,842 @@ int user_find(int64_t *id, const char **canonical, struct forge *f, const char *
 	return 0;
 }
 
+
+/* ---- input rules ---- */
+
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+int forge_title_check(const char **out, struct forge *f, const char *field, const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	if (!n)
+		return err_set(f->err, ERR_INVALID, "invalid_field", "field '%s' must not be empty",
+			       field);
+	char *t = arena_strndup(f->arena, s, n);
+	for (char *p = t; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return err_set(f->err, ERR_INVALID, "invalid_field",
+				       "field '%s' must not contain control characters", field);
+	if (utf8_chars(t) > ISSUE_TITLE_MAX)
+		return err_set(f->err, ERR_INVALID, "invalid_field",
+			       "field '%s' is longer than %d characters", field, ISSUE_TITLE_MAX);
+	*out = t;
+	return 0;
+}
+
+int forge_body_check(struct forge *f, const char *field, const char *s, bool required)
+{
+	if (utf8_chars(s) > ISSUE_BODY_MAX)
+		return err_set(f->err, ERR_TOOLARGE, NULL, "field '%s' is longer than %d characters",
+			       field, ISSUE_BODY_MAX);
+	if (required) {
+		const char *p = s;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			return err_set(f->err, ERR_INVALID, "invalid_field",
+				       "field '%s' must not be empty", field);
+	}
+	return 0;
+}
+
+int forge_state_check(struct forge *f, const char *state)
+{
+	if (!strcmp(state, "open") || !strcmp(state, "closed"))
+		return 0;
+	return err_set(f->err, ERR_INVALID, "invalid_state", "state '%s' is not one of open, closed",
+		       state);
+}
+
+/* ---- labels, assignees, milestone of an issue ---- */
+
+/* A label, assignee or milestone named in a request, resolved to its row. */
+struct named {
+	int64_t id;
+	const char *name;
+	const char *color; /* labels */
+	long long number;  /* milestones */
+};
+
+struct named_list {
+	struct named *v;
+	size_t n;
+};
+
+/* The sets of a request resolved to rows. */
+struct sets_resolved {
+	struct named_list labels, assignees;
+	struct named milestone; /* id 0: none */
+};
+
+static bool named_has(const struct named_list *l, int64_t id)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].id == id)
+			return true;
+	return false;
+}
+
+/* At most max names, each at most 200 bytes. */
+static int names_check(struct forge *f, const char *field, const char *const *v, size_t n,
+		       size_t max)
+{
+	if (n > max)
+		return err_set(f->err, ERR_INVALID, "invalid_field",
+			       "field '%s' has more than %zu entries", field, max);
+	for (size_t i = 0; i < n; i++)
+		if (strlen(v[i]) > 200)
+			return err_set(f->err, ERR_INVALID, "invalid_field",
+				       "field '%s' must be an array of strings", field);
+	return 0;
+}
+
+static int label_find(struct named *out, struct forge *f, const struct repo *repo,
+		      const char *name)
+{
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "SELECT id, name, color FROM labels WHERE repo_id = $1 AND "
+			      "lower(name) = lower($2)",
+			      arena_int(f->arena, (long long)repo->id), name);
+	if (!res)
+		return f->err->code;
+	if (PQntuples(res) != 1)
+		return err_set(f->err, ERR_INVALID, "unknown_label", "label '%.100s' does not exist",
+			       name);
+	*out = (struct named){ db_int(res, 0, 0), db_val(res, 0, 1), db_val(res, 0, 2), 0 };
+	return 0;
+}
+
+/* Label names → rows, without duplicates. */
+static int labels_resolve(struct named_list *out, struct forge *f, const struct repo *repo,
+			  const char *const *names, size_t n)
+{
+	int rc;
+	if ((rc = names_check(f, "labels", names, n, ISSUE_LABELS_MAX)))
+		return rc;
+	out->v = arena_alloc(f->arena, (n + 1) * sizeof(*out->v));
+	out->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct named l;
+		if ((rc = label_find(&l, f, repo, names[i])))
+			return rc;
+		if (!named_has(out, l.id))
+			out->v[out->n++] = l;
+	}
+	return 0;
+}
+
+/* Usernames → users who can read the repository, without duplicates. */
+static int assignees_resolve(struct named_list *out, struct forge *f, const struct repo *repo,
+			     const char *const *names, size_t n)
+{
+	int rc;
+	if ((rc = names_check(f, "assignees", names, n, ISSUE_ASSIGNEES_MAX)))
+		return rc;
+	out->v = arena_alloc(f->arena, (n + 1) * sizeof(*out->v));
+	out->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		PGresult *u = db_qv(f->db, f->arena, f->err,
+				    "SELECT u.id, u.username, u.is_admin, coalesce(c.role, '') "
+				    "FROM users u LEFT JOIN collaborators c ON c.repo_id = $2 "
+				    "  AND c.user_id = u.id WHERE lower(u.username) = lower($1)",
+				    names[i], arena_int(f->arena, (long long)repo->id));
+		if (!u)
+			return f->err->code;
+		if (PQntuples(u) != 1)
+			return err_set(f->err, ERR_INVALID, "unknown_user",
+				       "user '%.100s' does not exist", names[i]);
+		if (!authz_user_may(repo, db_int(u, 0, 0), db_bool(u, 0, 2), db_val(u, 0, 3),
+				    ACT_READ))
+			return err_set(f->err, ERR_INVALID, "invalid_assignee",
+				       "user '%s' cannot be assigned: they cannot read '%s/%s'",
+				       db_val(u, 0, 1), repo->owner, repo->name);
+		struct named m = { db_int(u, 0, 0), db_val(u, 0, 1), NULL, 0 };
+		if (!named_has(out, m.id))
+			out->v[out->n++] = m;
+	}
+	return 0;
+}
+
+/* A milestone number → its row. */
+static int milestone_resolve(struct named *out, struct forge *f, const struct repo *repo,
+			     int64_t number)
+{
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "SELECT id, title, number FROM milestones WHERE repo_id = $1 AND number = $2",
+			      arena_int(f->arena, (long long)repo->id),
+			      arena_int(f->arena, (long long)number));
+	if (!res)
+		return f->err->code;
+	if (PQntuples(res) != 1)
+		return err_set(f->err, ERR_INVALID, "unknown_milestone",
+			       "milestone %lld does not exist", (long long)number);
+	*out = (struct named){ db_int(res, 0, 0), db_val(res, 0, 1), NULL, db_int(res, 0, 2) };
+	return 0;
+}
+
+/* Checks who may set what and resolves the names, in the order labels,
+ * assignees, milestone. */
+static int sets_resolve(struct sets_resolved *out, struct forge *f, const struct repo *repo,
+			const struct issue_sets *in)
+{
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if (in->has_labels &&
+	    ((rc = forge_require_writer(f, repo, "set labels")) ||
+	     (rc = labels_resolve(&out->labels, f, repo, in->labels, in->nlabels))))
+		return rc;
+	if (in->has_assignees &&
+	    ((rc = forge_require_writer(f, repo, "assign users")) ||
+	     (rc = assignees_resolve(&out->assignees, f, repo, in->assignees, in->nassignees))))
+		return rc;
+	if (in->has_milestone &&
+	    ((rc = forge_require_writer(f, repo, "set milestones")) ||
+	     (!in->milestone_none && (rc = milestone_resolve(&out->milestone, f, repo, in->milestone)))))
+		return rc;
+	return 0;
+}
+
+/* An outbox event about an issue: {action, issue, repository, sender, ...extra}. */
+static int issue_outbox(struct forge *f, const struct repo *repo, const struct issue *is,
+			const char *type, const char *action, json_t *extra)
+{
+	json_t *p = json_pack("{s:s,s:o,s:o,s:s?}", "action", action, "issue",
+			      issue_payload(repo, is), "repository", repo_payload(repo), "sender",
+			      f->who->username);
+	if (extra) {
+		json_object_update(p, extra);
+		json_decref(extra);
+	}
+	return forge_event(NULL, f, repo->id, type, p);
+}
+
+/* A timeline row and its issue.KIND outbox event together. Steals data. */
+static int issue_change(struct forge *f, const struct repo *repo, const struct issue *is,
+			const char *kind, json_t *data)
+{
+	int rc = issue_event_add(f, repo->id, is->id, kind, json_incref(data));
+	if (!rc)
+		rc = issue_outbox(f, repo, is, arena_printf(f->arena, "issue.%s", kind), kind,
+				  json_incref(data));
+	json_decref(data);
+	return rc;
+}
+
+static int labels_apply(struct forge *f, const struct repo *repo, const struct issue *is,
+			const struct named_list *want)
+{
+	const char *iid = arena_int(f->arena, (long long)is->id);
+	PGresult *cur = db_qv(f->db, f->arena, f->err,
+			      "SELECT l.id, l.name, l.color FROM issue_labels il JOIN labels l "
+			      "ON l.id = il.label_id WHERE il.issue_id = $1",
+			      iid);
+	if (!cur)
+		return f->err->code;
+	int rc = 0;
+	for (int i = 0; i < PQntuples(cur) && !rc; i++) {
+		if (named_has(want, db_int(cur, i, 0)))
+			continue;
+		if (!db_qv(f->db, f->arena, f->err,
+			   "DELETE FROM issue_labels WHERE issue_id = $1 AND label_id = $2", iid,
+			   db_val(cur, i, 0)))
+			return f->err->code;
+		rc = issue_change(f, repo, is, "unlabeled",
+				  json_pack("{s:{s:s,s:s}}", "label", "name", db_val(cur, i, 1),
+					    "color", db_val(cur, i, 2)));
+	}
+	for (size_t k = 0; k < want->n && !rc; k++) {
+		PGresult *ins = db_qv(f->db, f->arena, f->err,
+				      "INSERT INTO issue_labels (issue_id, label_id) VALUES ($1, $2) "
+				      "ON CONFLICT DO NOTHING RETURNING label_id",
+				      iid, arena_int(f->arena, (long long)want->v[k].id));
+		if (!ins)
+			return f->err->code;
+		if (PQntuples(ins))
+			rc = issue_change(f, repo, is, "labeled",
+					  json_pack("{s:{s:s,s:s}}", "label", "name", want->v[k].name,
+						    "color", want->v[k].color));
+	}
+	return rc;
+}
+
+static int assignees_apply(struct forge *f, const struct repo *repo, const struct issue *is,
+			   const struct named_list *want)
+{
+	const char *iid = arena_int(f->arena, (long long)is->id);
+	PGresult *cur = db_qv(f->db, f->arena, f->err,
+			      "SELECT u.id, u.username FROM issue_assignees a JOIN users u "
+			      "ON u.id = a.user_id WHERE a.issue_id = $1",
+			      iid);
+	if (!cur)
+		return f->err->code;
+	int rc = 0;
+	for (int i = 0; i < PQntuples(cur) && !rc; i++) {
+		if (named_has(want, db_int(cur, i, 0)))
+			continue;
+		if (!db_qv(f->db, f->arena, f->err,
+			   "DELETE FROM issue_assignees WHERE issue_id = $1 AND user_id = $2", iid,
+			   db_val(cur, i, 0)))
+			return f->err->code;
+		rc = issue_change(f, repo, is, "unassigned",
+				  json_pack("{s:s}", "assignee", db_val(cur, i, 1)));
+	}
+	for (size_t k = 0; k < want->n && !rc; k++) {
+		PGresult *ins = db_qv(f->db, f->arena, f->err,
+				      "INSERT INTO issue_assignees (issue_id, user_id) VALUES ($1, $2) "
+				      "ON CONFLICT DO NOTHING RETURNING user_id",
+				      iid, arena_int(f->arena, (long long)want->v[k].id));
+		if (!ins)
+			return f->err->code;
+		if (PQntuples(ins))
+			rc = issue_change(f, repo, is, "assigned",
+					  json_pack("{s:s}", "assignee", want->v[k].name));
+	}
+	return rc;
+}
+
+static int milestone_apply(struct forge *f, const struct repo *repo, const struct issue *is,
+			   const struct named *want)
+{
+	if (is->milestone_id == want->id)
+		return 0;
+	int rc = 0;
+	if (is->milestone_id) {
+		PGresult *old = db_qv(f->db, f->arena, f->err,
+				      "SELECT number, title FROM milestones WHERE id = $1",
+				      arena_int(f->arena, (long long)is->milestone_id));
+		if (!old)
+			return f->err->code;
+		if (PQntuples(old) == 1)
+			rc = issue_change(f, repo, is, "demilestoned",
+					  json_pack("{s:{s:I,s:s}}", "milestone", "number",
+						    (json_int_t)db_int(old, 0, 0), "title",
+						    db_val(old, 0, 1)));
+	}
+	if (!rc && !db_qv(f->db, f->arena, f->err,
+			  "UPDATE issues SET milestone_id = $2 WHERE id = $1",
+			  arena_int(f->arena, (long long)is->id),
+			  arena_id(f->arena, (long long)want->id)))
+		return f->err->code;
+	if (!rc && want->id)
+		rc = issue_change(f, repo, is, "milestoned",
+				  json_pack("{s:{s:I,s:s}}", "milestone", "number",
+					    (json_int_t)want->number, "title", want->name));
+	return rc;
+}
+
+static int sets_apply(struct forge *f, const struct repo *repo, const struct issue *is,
+		      const struct issue_sets *in, const struct sets_resolved *s)
+{
+	int rc = 0;
+	if (in->has_labels)
+		rc = labels_apply(f, repo, is, &s->labels);
+	if (!rc && in->has_assignees)
+		rc = assignees_apply(f, repo, is, &s->assignees);
+	if (!rc && in->has_milestone)
+		rc = milestone_apply(f, repo, is, &s->milestone);
+	return rc;
+}
+
+/* ---- issues ---- */
+
+int issue_create(struct issue *out, struct forge *f, const struct repo *repo, const char *title,
+		 const char *body, const struct issue_sets *sets)
+{
+	static const struct issue_sets none = { 0 };
+	struct sets_resolved resolved;
+	struct issue is;
+	int rc;
+	if (!body)
+		body = "";
+	if (!sets)
+		sets = &none;
+	if ((rc = forge_can_participate(f, repo)) ||
+	    (rc = forge_title_check(&title, f, "title", title ? title : "")) ||
+	    (rc = forge_body_check(f, "body", body, false)) ||
+	    (rc = sets_resolve(&resolved, f, repo, sets)))
+		return rc;
+	if ((rc = db_begin(f->db, f->err)))
+		return rc;
+	if ((rc = issue_insert(&is, f, repo->id, title, body, false)))
+		goto done;
+	is.author = f->who->username;
+	if ((rc = sets_apply(f, repo, &is, sets, &resolved)) ||
+	    (rc = mentions_record(f, repo, is.id, 0, body)) ||
+	    (rc = issue_refs_record(f, repo, is.id, 0, NULL, body)) ||
+	    (rc = issue_outbox(f, repo, &is, "issue.opened", "opened",
+			       json_pack("{s:s}", "body", body))))
+		goto done;
+	rc = db_commit(f->db, f->err);
+done:
+	if (rc)
+		db_rollback(f->db);
+	else
+		*out = is;
+	return rc;
+}
+
+int issue_edit(json_t **out, struct forge *f, const struct repo *repo, struct issue *is,
+	       const char *title, const char *body)
+{
+	const char *iid = arena_int(f->arena, (long long)is->id);
+	json_t *changes = json_object();
+	int rc = 0;
+	if (title && strcmp(title, is->title)) {
+		if (!db_qv(f->db, f->arena, f->err, "UPDATE issues SET title = $2 WHERE id = $1", iid,
+			   title)) {
+			rc = f->err->code;
+			goto done;
+		}
+		json_object_set_new(changes, "title", json_pack("{s:s}", "from", is->title));
+		if ((rc = issue_event_add(f, repo->id, is->id, "renamed",
+					  json_pack("{s:s,s:s}", "from", is->title, "to", title))))
+			goto done;
+		is->title = title;
+	}
+	if (body && strcmp(body, is->body)) {
+		if (!db_qv(f->db, f->arena, f->err, "UPDATE issues SET body = $2 WHERE id = $1", iid,
+			   body)) {
+			rc = f->err->code;
+			goto done;
+		}
+		json_object_set_new(changes, "body", json_pack("{s:s}", "from", is->body));
+		is->body = body;
+		if ((rc = mentions_record(f, repo, is->id, 0, body)) ||
+		    (rc = issue_refs_record(f, repo, is->id, 0, NULL, body)))
+			goto done;
+	}
+done:
+	if (rc)
+		json_decref(changes);
+	else
+		*out = changes;
+	return rc;
+}
+
+int issue_update(struct issue *out, struct forge *f, const struct repo *repo, const char *number,
+		 const struct issue_update *in)
+{
+	const char *title = in->title, *body = in->body, *state = in->state;
+	struct sets_resolved resolved;
+	json_t *changes = NULL;
+	struct issue is;
+	int rc;
+	if ((title && (rc = forge_title_check(&title, f, "title", title))) ||
+	    (body && (rc = forge_body_check(f, "body", body, false))) ||
+	    (state && (rc = forge_state_check(f, state))))
+		return rc;
+	if ((rc = db_begin(f->db, f->err)))
+		return rc;
+	if ((rc = issue_get(&is, f, repo, number, true)))
+		goto done;
+	/* authors edit, close and reopen their own issues, when the
+	 * repository lets readers take part at all */
+	if ((rc = forge_require_author(f, repo, is.author_id,
+				       "only the author or a writer may %s issue '%s/%s#%lld'",
+				       state && !title && !body ? "close or reopen" : "edit",
+				       repo->owner, repo->name, (long long)is.number)))
+		goto done;
+	if (state && is.is_pull && strcmp(state, is.state)) {
+		/* merging, and what a merged pull request may do, are the pulls
+		 * endpoint's rules */
+		rc = err_set(f->err, ERR_INVALID, "pull_request",
+			     "issue '%s/%s#%lld' is a pull request: close or reopen it with "
+			     "PATCH /api/%s/%s/pulls/%lld",
+			     repo->owner, repo->name, (long long)is.number, repo->owner, repo->name,
+			     (long long)is.number);
+		goto done;
+	}
+	if ((rc = sets_resolve(&resolved, f, repo, &in->sets)) ||
+	    (rc = issue_edit(&changes, f, repo, &is, title, body)))
+		goto done;
+	if (json_object_size(changes) &&
+	    (rc = issue_outbox(f, repo, &is, "issue.edited", "edited",
+			       json_pack("{s:O}", "changes", changes))))
+		goto done;
+	if (state && strcmp(state, is.state)) {
+		bool closing = !strcmp(state, "closed");
+		if ((rc = issue_state_set(f, is.id, state)))
+			goto done;
+		is.state = state;
+		if ((rc = issue_change(f, repo, &is, closing ? "closed" : "reopened", json_object())))
+			goto done;
+	}
+	if ((rc = sets_apply(f, repo, &is, &in->sets, &resolved)))
+		goto done;
+	if (!db_qv(f->db, f->arena, f->err, "UPDATE issues SET updated_at = now() WHERE id = $1",
+		   arena_int(f->arena, (long long)is.id))) {
+		rc = f->err->code;
+		goto done;
+	}
+	rc = db_commit(f->db, f->err);
+done:
+	json_decref(changes);
+	if (rc)
+		db_rollback(f->db);
+	else
+		*out = is;
+	return rc;
+}
+
+int issue_read(json_t **out, struct forge *f, const struct repo *repo, const char *number)
+{
+	struct issue is;
+	int rc;
+	if ((rc = authz_repo(f->who, repo, ACT_READ, f->err)) ||
+	    (rc = issue_get(&is, f, repo, number, false)))
+		return rc;
+	return issue_json_get(out, f, repo, is.id);
+}
+
+/* ---- listing ---- */
+
+#define ISSUE_LIST_SQL(col, cmp, dir)                                                          \
+	"SELECT " ISSUE_COLUMNS " FROM " ISSUE_FROM " WHERE i.repo_id = $1 "                    \
+	"AND ($2::text IS NULL OR i.state = $2) "                                               \
+	"AND ($3::bigint[] IS NULL OR (SELECT count(*) FROM issue_labels il "                   \
+	"  WHERE il.issue_id = i.id AND il.label_id = ANY($3::bigint[])) = cardinality($3::bigint[])) " \
+	"AND ($4::bigint IS NULL "                                                              \
+	"  OR ($4 = 0 AND NOT EXISTS (SELECT 1 FROM issue_assignees a WHERE a.issue_id = i.id)) " \
+	"  OR ($4 = -1 AND EXISTS (SELECT 1 FROM issue_assignees a WHERE a.issue_id = i.id)) "  \
+	"  OR EXISTS (SELECT 1 FROM issue_assignees a WHERE a.issue_id = i.id AND a.user_id = $4)) " \
+	"AND ($5::bigint IS NULL OR i.author_id = $5) "                                         \
+	"AND ($6::bigint IS NULL OR ($6 = 0 AND i.milestone_id IS NULL) "                       \
+	"  OR ($6 = -1 AND i.milestone_id IS NOT NULL) OR i.milestone_id = $6) "                \
+	"AND ($7::text IS NULL OR i.title ILIKE $7 OR i.body ILIKE $7) "                        \
+	"AND ($8::boolean IS NULL OR i.is_pull = $8) "                                          \
+	"AND ($9::bigint IS NULL OR (i." col ", i.id) " cmp " (" SQL_FROM_US("$9") ", $10::bigint)) " \
+	"ORDER BY i." col " " dir ", i.id " dir " LIMIT $11"
+
+static const char *const issue_list_sql[2][2] = {
+	{ ISSUE_LIST_SQL("created_at", "<", "DESC"), ISSUE_LIST_SQL("created_at", ">", "ASC") },
+	{ ISSUE_LIST_SQL("updated_at", "<", "DESC"), ISSUE_LIST_SQL("updated_at", ">", "ASC") },
+};
+
+int issue_filter_parse(struct issue_filter *out, struct forge *f, const struct issue_query *in)
+{
+	const char *state = in->state, *sort = in->sort, *dir = in->direction, *type = in->type;
+	memset(out, 0, sizeof(*out));
+	if (!state || !strcmp(state, "open"))
+		out->state = "open";
+	else if (!strcmp(state, "all"))
+		out->state = NULL;
+	else if (!strcmp(state, "closed"))
+		out->state = "closed";
+	else
+		return err_set(f->err, ERR_INVALID, "invalid_filter",
+			       "state '%.20s' is not one of open, closed, all", state);
+	if (sort && !strcmp(sort, "updated"))
+		out->sort = ISSUE_SORT_UPDATED;
+	else if (sort && strcmp(sort, "created"))
+		return err_set(f->err, ERR_INVALID, "invalid_filter",
+			       "sort '%.20s' is not one of created, updated", sort);
+	if (dir && !strcmp(dir, "asc"))
+		out->asc = true;
+	else if (dir && strcmp(dir, "desc"))
+		return err_set(f->err, ERR_INVALID, "invalid_filter",
+			       "direction '%.20s' is not one of asc, desc", dir);
+	if (type && !strcmp(type, "issues"))
+		out->is_pull = "false";
+	else if (type && !strcmp(type, "pulls"))
+		out->is_pull = "true";
+	else if (type && strcmp(type, "all"))
+		return err_set(f->err, ERR_INVALID, "invalid_filter",
+			       "type '%.20s' is not one of issues, pulls, all", type);
+	if (in->q && strlen(in->q) > 256)
+		return err_set(f->err, ERR_INVALID, "invalid_filter",
+			       "q is longer than 256 characters");
+	out->labels = in->labels;
+	out->assignee = in->assignee;
+	out->author = in->author;
+	out->milestone = in->milestone;
+	out->q = in->q;
+	return 0;
+}
+
+/* "%text%" for ILIKE with %, _ and \ taken literally. */
+static const char *like_pattern(struct arena *a, const char *q)
+{
+	char *out = arena_alloc(a, 2 * strlen(q) + 3), *p = out;
+	*p++ = '%';
+	for (; *q; q++) {
+		if (*q == '%' || *q == '_' || *q == '\\')
+			*p++ = '\\';
+		*p++ = *q;
+	}
+	*p++ = '%';
+	*p = '\0';
+	return out;
+}
+
+/* "a,b" → a bigint[] literal of their ids (NULL when no name is given). */
+static int labels_filter(const char **out, struct forge *f, const struct repo *repo,
+			 const char *csv)
+{
+	struct buf b = BUF_INIT;
+	int rc = 0, count = 0;
+	buf_addch(&b, '{');
+	for (const char *p = csv; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		while (n && isspace((unsigned char)*p)) {
+			p++;
+			n--;
+		}
+		while (n && isspace((unsigned char)p[n - 1]))
+			n--;
+		if (n) {
+			struct named l;
+			if (++count > ISSUE_LABELS_MAX) {
+				rc = err_set(f->err, ERR_INVALID, "invalid_filter",
+					     "at most %d labels may be given", ISSUE_LABELS_MAX);
+				goto done;
+			}
+			if ((rc = label_find(&l, f, repo, arena_strndup(f->arena, p, n))))
+				goto done;
+			buf_addf(&b, "%s%lld", b.len > 1 ? "," : "", (long long)l.id);
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	buf_addch(&b, '}');
+	*out = count ? arena_strdup(f->arena, b.ptr) : NULL;
+done:
+	buf_release(&b);
+	return rc;
+}
+
+/* assignee: "none" → "0", "*" → "-1", else the user's id. */
+static int user_filter(const char **out, struct forge *f, const char *v)
+{
+	if (!v || !*v)
+		return 0;
+	if (!strcmp(v, "none")) {
+		*out = "0";
+		return 0;
+	}
+	if (!strcmp(v, "*")) {
+		*out = "-1";
+		return 0;
+	}
+	int64_t id;
+	int rc = user_find(&id, NULL, f, v);
+	if (!rc)
+		*out = arena_int(f->arena, (long long)id);
+	return rc;
+}
+
+/* milestone: "none" → "0", "*" → "-1", else the id of the milestone of
+ * that number or title. */
+static int milestone_filter(const char **out, struct forge *f, const struct repo *repo,
+			    const char *v)
+{
+	if (!v || !*v)
+		return 0;
+	if (!strcmp(v, "none")) {
+		*out = "0";
+		return 0;
+	}
+	if (!strcmp(v, "*")) {
+		*out = "-1";
+		return 0;
+	}
+	int64_t n;
+	bool numeric = !parse_i64(v, 1, INT64_MAX, &n);
+	const char *rid = arena_int(f->arena, (long long)repo->id);
+	PGresult *res = numeric ? db_qv(f->db, f->arena, f->err,
+					"SELECT id FROM milestones WHERE repo_id = $1 AND number = $2",
+					rid, v)
+				: db_qv(f->db, f->arena, f->err,
+					"SELECT id FROM milestones WHERE repo_id = $1 AND "
+					"lower(title) = lower($2)",
+					rid, v);
+	if (!res)
+		return f->err->code;
+	if (PQntuples(res) != 1)
+		return err_set(f->err, ERR_INVALID, "unknown_milestone",
+			       "milestone '%.100s' does not exist", v);
+	*out = arena_strdup(f->arena, db_val(res, 0, 0));
+	return 0;
+}
+
+int issue_list(struct page *out, struct forge *f, const struct repo *repo,
+	       const struct issue_filter *filter, int limit, const struct cursor *after)
+{
+	const char *labels = NULL, *assignee = NULL, *author_id = NULL, *milestone = NULL;
+	int rc;
+	if ((rc = authz_repo(f->who, repo, ACT_READ, f->err)) ||
+	    (filter->labels && (rc = labels_filter(&labels, f, repo, filter->labels))) ||
+	    (rc = user_filter(&assignee, f, filter->assignee)))
+		return rc;
+	if (filter->author && *filter->author) {
+		int64_t id;
+		if ((rc = user_find(&id, NULL, f, filter->author)))
+			return rc;
+		author_id = arena_int(f->arena, (long long)id);
+	}
+	if ((rc = milestone_filter(&milestone, f, repo, filter->milestone)))
+		return rc;
+	int by_updated = filter->sort == ISSUE_SORT_UPDATED;
+	const char *params[11] = {
+		arena_int(f->arena, (long long)repo->id),
+		filter->state,
+		labels,
+		assignee,
+		author_id,
+		milestone,
+		filter->q && *filter->q ? like_pattern(f->arena, filter->q) : NULL,
+		filter->is_pull,
+		after->set ? arena_int(f->arena, after->key) : NULL,
+		after->set ? arena_int(f->arena, after->id) : NULL,
+		arena_int(f->arena, limit + 1),
+	};
+	PGresult *res = db_query(f->db, f->arena, f->err, issue_list_sql[by_updated][filter->asc],
+				 11, params);
+	if (!res)
+		return f->err->code;
+	int n = PQntuples(res);
+	memset(out, 0, sizeof(*out));
+	out->items = json_array();
+	for (int i = 0; i < n && i < limit; i++)
+		json_array_append_new(out->items, issue_row_json(f, repo, res, i));
+	if (n > limit)
+		out->next = (struct cursor){
+			true,
+			db_int(res, limit - 1, by_updated ? ISSUE_COL_UPDATED_US : ISSUE_COL_CREATED_US),
+			db_int(res, limit - 1, ISSUE_COL_ID),
+		};
+	return 0;
+}
+
+/* ---- the timeline ---- */
+
+/* Columns of the timeline query, in order. */
+enum timeline_col {
+	TL_KIND, TL_ID, TL_ACTOR, TL_TYPE, TL_BODY, TL_DATA, TL_CREATED_AT, TL_UPDATED_AT,
+	TL_EDITED_AT, TL_CREATED_US, TL_ORDER,
+};
+
+int issue_timeline(struct page *out, struct forge *f, const struct repo *repo,
+		   const struct issue *is, int limit, const struct cursor *after)
+{
+	int rc;
+	if ((rc = authz_repo(f->who, repo, ACT_READ, f->err)))
+		return rc;
+	/* comments and events in time order; within one instant, by
+	 * 2 * id + kind (a stable total order the cursor can resume from) */
+	PGresult *res = db_qv(
+		f->db, f->arena, f->err,
+		"SELECT t.kind, t.id, t.actor, t.type, t.body, t.data::text, " SQL_TS("t.created_at")
+		", " SQL_TS("t.updated_at") ", " SQL_TS("t.edited_at") ", " SQL_US("t.created_at")
+		", t.id * 2 + t.kind FROM ("
+		"  SELECT 0 AS kind, c.id, u.username AS actor, 'commented' AS type, c.body, "
+		"    NULL::jsonb AS data, c.created_at, c.updated_at, c.edited_at "
+		"  FROM comments c LEFT JOIN users u ON u.id = c.author_id WHERE c.issue_id = $1 "
+		"  UNION ALL "
+		"  SELECT 1, e.id, u.username, e.type, NULL, e.data, e.created_at, NULL, NULL "
+		"  FROM issue_events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.issue_id = $1"
+		") t WHERE ($2::bigint IS NULL OR (t.created_at, t.id * 2 + t.kind) > "
+		"(" SQL_FROM_US("$2") ", $3::bigint)) "
+		"ORDER BY t.created_at, t.id * 2 + t.kind LIMIT $4",
+		arena_int(f->arena, (long long)is->id), after->set ? arena_int(f->arena, after->key) : NULL,
+		after->set ? arena_int(f->arena, after->id) : NULL, arena_int(f->arena, limit + 1));
+	if (!res)
+		return f->err->code;
+	int n = PQntuples(res);
+	memset(out, 0, sizeof(*out));
+	out->items = json_array();
+	for (int i = 0; i < n && i < limit; i++) {
+		const char *actor = db_val(res, i, TL_ACTOR);
+		json_t *item = json_pack("{s:s,s:I,s:s,s:s}", "event", db_val(res, i, TL_TYPE), "id",
+					 (json_int_t)db_int(res, i, TL_ID), "actor",
+					 actor ? actor : "ghost", "created_at",
+					 db_val(res, i, TL_CREATED_AT));
+		if (db_int(res, i, TL_KIND) == 0) {
+			const char *body = db_val(res, i, TL_BODY), *edited = db_val(res, i, TL_EDITED_AT);
+			json_object_set_new(item, "body", json_string(body));
+			json_object_set_new(item, "body_html", forge_html(f, repo, body));
+			json_object_set_new(item, "updated_at", json_string(db_val(res, i, TL_UPDATED_AT)));
+			json_object_set_new(item, "edited", json_boolean(edited != NULL));
+			json_object_set_new(item, "edited_at", edited ? json_string(edited) : json_null());
+		} else {
+			json_t *data = json_loads(db_val(res, i, TL_DATA), 0, NULL);
+			if (json_is_object(data))
+				json_object_update_missing(item, data);
+			json_decref(data);
+		}
+		json_array_append_new(out->items, item);
+	}
+	if (n > limit)
+		out->next = (struct cursor){ true, db_int(res, limit - 1, TL_CREATED_US),
+					     db_int(res, limit - 1, TL_ORDER) };
+	return 0;
+}
+
+/* ---- the caller's mentions ---- */
+
+/* Columns of the mentions query, in order. */
+enum mention_col {
+	MN_ID, MN_OWNER, MN_REPO, MN_NUMBER, MN_TITLE, MN_IS_PULL, MN_COMMENT_ID, MN_BY,
+	MN_CREATED_AT,
+};
+
+int mentions_list(struct page *out, struct forge *f, int limit, const struct cursor *after)
+{
+	if (!f->who->user_id)
+		return err_set(f->err, ERR_AUTH, NULL, "authentication required");
+	/* a token without repo:read sees public repositories only */
+	bool see_private = f->who->via != AUTH_TOKEN || (f->who->scopes & SCOPE_REPO_READ);
+	PGresult *res = db_qv(
+		f->db, f->arena, f->err,
+		"SELECT m.id, o.username, p.name, i.number, i.title, i.is_pull, m.comment_id, "
+		"  b.username, " SQL_TS("m.created_at") " "
+		"FROM mentions m JOIN repositories p ON p.id = m.repo_id "
+		"JOIN users o ON o.id = p.owner_id JOIN issues i ON i.id = m.issue_id "
+		"LEFT JOIN users b ON b.id = m.by_id "
+		"LEFT JOIN collaborators c ON c.repo_id = p.id AND c.user_id = $1 "
+		"WHERE m.user_id = $1 AND (NOT p.is_private OR ($2 AND (p.owner_id = $1 "
+		"  OR c.role IS NOT NULL OR (SELECT is_admin FROM users WHERE id = $1)))) "
+		"AND ($3::bigint IS NULL OR m.id < $3) ORDER BY m.id DESC LIMIT $4",
+		arena_int(f->arena, (long long)f->who->user_id), see_private ? "true" : "false",
+		after->set ? arena_int(f->arena, after->id) : NULL, arena_int(f->arena, limit + 1));
+	if (!res)
+		return f->err->code;
+	int n = PQntuples(res);
+	memset(out, 0, sizeof(*out));
+	out->items = json_array();
+	for (int i = 0; i < n && i < limit; i++) {
+		const char *owner = db_val(res, i, MN_OWNER), *name = db_val(res, i, MN_REPO);
+		long long number = db_int(res, i, MN_NUMBER);
+		const char *by = db_val(res, i, MN_BY), *cid = db_val(res, i, MN_COMMENT_ID);
+		const char *path =
+			cid ? arena_printf(f->arena, "/%s/%s/issues/%lld#comment-%s", owner, name,
+					   number, cid)
+			    : arena_printf(f->arena, "/%s/%s/issues/%lld", owner, name, number);
+		json_t *item = json_pack(
+			"{s:I,s:s++,s:{s:I,s:s,s:b},s:s,s:s,s:s}", "id",
+			(json_int_t)db_int(res, i, MN_ID), "repository", owner, "/", name, "issue",
+			"number", (json_int_t)number, "title", db_val(res, i, MN_TITLE),
+			"pull_request", db_bool(res, i, MN_IS_PULL), "by", by ? by : "ghost",
+			"created_at", db_val(res, i, MN_CREATED_AT), "html_url",
+			forge_url(f->arena, path));
+		json_object_set_new(item, "comment_id",
+				    cid ? json_integer(strtoll(cid, NULL, 10)) : json_null());
+		json_array_append_new(out->items, item);
+	}
+	if (n > limit)
+		out->next = (struct cursor){ true, 0, db_int(res, limit - 1, MN_ID) };
+	return 0;
+}

@@ -5,8 +5,11 @@
  * A pull request is an issue row with is_pull = true (same number space,
  * comments, labels, assignees, milestone, reactions and timeline) plus a
  * pull_requests row keyed by issues.id. The acting user is always f->who.
- * Functions that write run inside the caller's transaction and never
- * commit. */
+ * The row and timeline functions below run inside the caller's
+ * transaction and never commit; issue_create and issue_update (what the
+ * API, pages and agent tools call) check who may, and run and commit
+ * their own. Comments, labels, milestones and reactions have their own
+ * headers beside this one. */
 #ifndef PLUE_FORGE_ISSUES_H
 #define PLUE_FORGE_ISSUES_H
 
@@ -137,9 +140,10 @@ const char *forge_url(struct arena *a, const char *path);
 
 /* ---- who may take part ---- */
 
-/* May f->who open issues, comment and react in repo? Readers may unless
- * the repository turned that off (issues_open_to_readers); writers
- * always. 0, or ERR_PERM "issues_restricted" / ERR_AUTH. */
+/* May f->who open issues, comment and react in repo? Those who can read
+ * it (else ERR_NOTFOUND, as authz_repo) may unless the repository turned
+ * that off (issues_open_to_readers); writers always. 0, or ERR_PERM
+ * "issues_restricted" / ERR_AUTH. */
 int forge_can_participate(struct forge *f, const struct repo *repo);
 /* May f->who change an issue, pull request or comment that author_id
  * wrote? Writers may. Its author may while readers may take part
@@ -158,5 +162,141 @@ int forge_require_writer(struct forge *f, const struct repo *repo, const char *w
 /* A user by name (case-insensitive): id and canonical spelling (may be
  * NULL). 0, or ERR_INVALID "unknown_user" "user 'x' does not exist". */
 int user_find(int64_t *id, const char **canonical, struct forge *f, const char *name);
+
+/* ---- input rules (pure: no database) ---- */
+
+/* A title: trimmed, 1..ISSUE_TITLE_MAX characters, no control characters.
+ * *out is the trimmed copy (arena). field names the input in messages
+ * ("title"). 0 or ERR_INVALID "invalid_field". */
+int forge_title_check(const char **out, struct forge *f, const char *field, const char *s);
+/* A Markdown body: at most ISSUE_BODY_MAX characters (ERR_TOOLARGE);
+ * required: not blank (ERR_INVALID "invalid_field"). */
+int forge_body_check(struct forge *f, const char *field, const char *s, bool required);
+/* state is "open" or "closed": 0, or ERR_INVALID "invalid_state" "state
+ * 'x' is not one of open, closed". */
+int forge_state_check(struct forge *f, const char *state);
+
+/* ---- pages ---- */
+
+/* A position in a list: the sort key of the last item shown
+ * (microseconds since the epoch, or an id) and its id as tie-break. */
+struct cursor {
+	bool set;        /* false: from the start / no further page */
+	long long key;
+	long long id;
+};
+/* One page of a list: items (a JSON array, a new reference the caller
+ * owns) and, when more follow, the cursor of the next page. */
+struct page {
+	json_t *items;
+	struct cursor next;
+};
+
+/* ---- issues: create, read, change, list ---- */
+
+/* The labels, assignees and milestone a request sets (has_*: given at
+ * all). labels are names (ignoring case), assignees usernames; at most
+ * ISSUE_LABELS_MAX and ISSUE_ASSIGNEES_MAX, each at most 200 bytes.
+ * milestone_none clears the milestone, else milestone is its number.
+ * Setting any of them needs write access. */
+#define ISSUE_LABELS_MAX 100
+#define ISSUE_ASSIGNEES_MAX 10
+struct issue_sets {
+	bool has_labels, has_assignees, has_milestone;
+	const char *const *labels;
+	size_t nlabels;
+	const char *const *assignees;
+	size_t nassignees;
+	bool milestone_none;
+	int64_t milestone;
+};
+
+/* Opens an issue of repo written by f->who: f->who must be able to take
+ * part (forge_can_participate); title and body are checked
+ * (forge_title_check, forge_body_check); sets (may be NULL) need write
+ * access and must name existing labels, users who can read repo and an
+ * existing milestone. In one transaction of its own: the row with the
+ * next number, the labeled/assigned/milestoned timeline rows and their
+ * issue.* events, mentions, #N references, and issue.opened. Fills *out
+ * (arena strings). 0 or ERR_* (nothing written). */
+int issue_create(struct issue *out, struct forge *f, const struct repo *repo, const char *title,
+		 const char *body, const struct issue_sets *sets);
+
+/* What an edit changes; NULL / has_* false: unchanged. */
+struct issue_update {
+	const char *title;
+	const char *body;
+	const char *state;     /* "open" or "closed" */
+	struct issue_sets sets;
+};
+/* Changes issue `number` (the URL text) of repo, in one transaction of
+ * its own: its author or a writer (forge_require_author) may change the
+ * title, body and state; labels, assignees and the milestone need write
+ * access. A pull request's state is changed through the pull request
+ * (ERR_INVALID "pull_request"). Writes the renamed / closed / reopened /
+ * labeled... timeline rows with their issue.* events, issue.edited when
+ * the title or body changed, mentions and references of a new body.
+ * Fills *out with the issue as it is after. 0 or ERR_* (nothing written). */
+int issue_update(struct issue *out, struct forge *f, const struct repo *repo, const char *number,
+		 const struct issue_update *in);
+
+/* The title and body edit of an issue or pull request `is` (loaded and
+ * locked by the caller; title / body NULL or equal: unchanged), inside
+ * the caller's transaction, without checking who may: a new title writes
+ * the `renamed` timeline row; a new body records its mentions and #N
+ * references. *out is the changes object of the edited event
+ * ({title?: {from}, body?: {from}}, a new reference; empty when nothing
+ * changed); *is takes the new values. 0 or ERR_*. */
+int issue_edit(json_t **out, struct forge *f, const struct repo *repo, struct issue *is,
+	       const char *title, const char *body);
+
+/* Issue (or pull request) `number` of repo as API JSON (issue_json_get)
+ * into *out, a new reference. Needs read access. 0 or ERR_*. */
+int issue_read(json_t **out, struct forge *f, const struct repo *repo, const char *number);
+
+/* A list's filters as a user typed them (URL query, a form, a tool
+ * call); NULL: not given. */
+struct issue_query {
+	const char *state;     /* open (default), closed, all */
+	const char *labels;    /* "a,b": carrying all of them */
+	const char *assignee;  /* a username, "none" or "*" */
+	const char *author;    /* a username */
+	const char *milestone; /* a number, a title, "none" or "*" */
+	const char *q;         /* text in the title or body */
+	const char *type;      /* all (default), issues, pulls */
+	const char *sort;      /* created (default), updated */
+	const char *direction; /* desc (default), asc */
+};
+enum issue_sort { ISSUE_SORT_CREATED, ISSUE_SORT_UPDATED };
+/* The filters checked: the choices typed, the names still text. */
+struct issue_filter {
+	const char *state;     /* "open", "closed", NULL: both */
+	const char *is_pull;   /* "true", "false", NULL: both */
+	enum issue_sort sort;
+	bool asc;
+	const char *labels, *assignee, *author, *milestone, *q; /* NULL or "": any */
+};
+/* Checks a query's choices (state, sort, direction, type, the length of
+ * q) into *out. 0 or ERR_INVALID "invalid_filter". */
+int issue_filter_parse(struct issue_filter *out, struct forge *f, const struct issue_query *in);
+/* One page (at most limit, after *after) of repo's issues and pull
+ * requests matching filter, in its order; the next cursor's key is the
+ * created or updated time in microseconds. Labels, users and the
+ * milestone named must exist (ERR_INVALID unknown_label, unknown_user,
+ * unknown_milestone). Needs read access. 0 or ERR_*. */
+int issue_list(struct page *out, struct forge *f, const struct repo *repo,
+	       const struct issue_filter *filter, int limit, const struct cursor *after);
+
+/* One page of the timeline of issue `is` of repo: its comments and
+ * timeline rows in time order, as API JSON items ({event, id, actor,
+ * created_at, ...}). Needs read access. 0 or ERR_*. */
+int issue_timeline(struct page *out, struct forge *f, const struct repo *repo,
+		   const struct issue *is, int limit, const struct cursor *after);
+
+/* One page of where f->who was mentioned, newest first, leaving out
+ * repositories f->who can no longer read and, for a token without
+ * repo:read, private ones. The cursor's id is the mention's. ERR_AUTH when
+ * anonymous. 0 or ERR_*. */
+int mentions_list(struct page *out, struct forge *f, int limit, const struct cursor *after);
 
 #endif
