@@ -24,8 +24,8 @@
 #include "forge/labels.h"
 #include "forge/milestones.h"
 #include "forge/reactions.h"
+#include "pgtest.h"
 
-static char dir[64];
 static PGconn *db;
 static struct arena *a;
 static struct err e;
@@ -62,22 +62,9 @@ static struct auth user(const char *name)
 
 static int suite_setup(void **state)
 {
-	(void)state;
-	strcpy(dir, "/tmp/plue-forge-XXXXXX");
-	if (!mkdtemp(dir))
+	/* one database for the suite: the tests build on these fixtures */
+	if (pgtest_start(state) || !(db = db_connect(&e)))
 		return -1;
-	cfg.data_abs = dir;
-	char *ci = NULL;
-	if (pg_embedded_start(dir, "plue", &ci, &e)) {
-		fprintf(stderr, "cannot start PostgreSQL: %s\n", e.msg);
-		return -1;
-	}
-	db_set_conninfo(ci);
-	free(ci);
-	if (!(db = db_connect(&e)) || db_migrate(db, &e)) {
-		fprintf(stderr, "cannot migrate: %s\n", e.msg);
-		return -1;
-	}
 	a = arena_new();
 	alice = user("alice");
 	olly = user("olly");
@@ -94,18 +81,10 @@ static int suite_setup(void **state)
 
 static int suite_teardown(void **state)
 {
-	(void)state;
 	if (db)
 		PQfinish(db);
-	pg_embedded_stop();
 	arena_free(a);
-	pid_t pid = fork();
-	if (pid == 0) {
-		execlp("rm", "rm", "-rf", "--", dir, (char *)NULL);
-		_exit(127);
-	}
-	waitpid(pid, NULL, 0);
-	return 0;
+	return pgtest_stop(state);
 }
 
 static void test_create_numbers_and_events(void **state)
