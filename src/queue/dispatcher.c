@@ -24,6 +24,7 @@
 #include "auth/auth.h"
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "git/store.h"
@@ -31,15 +32,11 @@
 #include "queue/runs.h"
 #include "workflow/workflow.h"
 
-#include <errno.h>
 #include <git2.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #define WORKFLOW_DIR ".plue/workflows"
 #define MAX_WORKFLOW_FILES 100
@@ -47,10 +44,7 @@
 #define MAX_CHANGED_PATHS 10000
 #define SCAN_EVERY_MS 5000
 
-static pthread_t thread;
-static bool running;
-static volatile bool stopping;
-static int efd = -1;
+static struct bg_thread thread;
 
 static const char *num(struct arena *a, long long v)
 {
@@ -732,23 +726,23 @@ static PGconn *listen_conn(void)
 	return c;
 }
 
-static void *dispatcher_main(void *unused)
+static void dispatcher_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
 	PGconn *c = NULL;
-	while (!stopping) {
+	while (!bg_stopping(t)) {
 		if (!c || PQstatus(c) != CONNECTION_OK) {
 			if (c)
 				PQfinish(c);
 			c = listen_conn();
 			if (!c) {
-				usleep(500 * 1000);
+				bg_wait(t, 500);
 				continue;
 			}
 		}
 		/* drain: everything pending, then wait */
 		int r;
-		while (!stopping && (r = dispatch_one(c)) == 1)
+		while (!bg_stopping(t) && (r = dispatch_one(c)) == 1)
 			;
 		{
 			struct arena *a = arena_new();
@@ -756,15 +750,9 @@ static void *dispatcher_main(void *unused)
 			runs_start_held(c, a, &e);
 			arena_free(a);
 		}
-		struct pollfd fds[2] = { { PQsocket(c), POLLIN, 0 }, { efd, POLLIN, 0 } };
-		int pr = poll(fds, 2, SCAN_EVERY_MS);
-		if (pr < 0 && errno != EINTR)
+		struct pollfd fds[1] = { { PQsocket(c), POLLIN, 0 } };
+		if (bg_poll(t, fds, 1, SCAN_EVERY_MS) < 0)
 			break;
-		if (fds[1].revents & POLLIN) {
-			uint64_t v;
-			ssize_t rd = read(efd, &v, sizeof(v));
-			(void)rd;
-		}
 		if (fds[0].revents) {
 			PQconsumeInput(c);
 			PGnotify *n;
@@ -774,18 +762,12 @@ static void *dispatcher_main(void *unused)
 	}
 	if (c)
 		PQfinish(c);
-	return NULL;
 }
 
 int dispatcher_start(void)
 {
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0)
+	if (bg_start(&thread, "dispatcher", dispatcher_main, NULL))
 		return -1;
-	stopping = false;
-	if (pthread_create(&thread, NULL, dispatcher_main, NULL))
-		return -1;
-	running = true;
 	if (scheduler_start()) {
 		log_error("cannot start the scheduler");
 		return -1;
@@ -796,14 +778,5 @@ int dispatcher_start(void)
 void dispatcher_stop(void)
 {
 	scheduler_stop();
-	if (!running)
-		return;
-	stopping = true;
-	uint64_t one = 1;
-	ssize_t w = write(efd, &one, sizeof(one));
-	(void)w;
-	pthread_join(thread, NULL);
-	running = false;
-	close(efd);
-	efd = -1;
+	bg_stop(&thread);
 }

@@ -4,22 +4,17 @@
  * every few seconds on its own connection. */
 #include "queue/queue.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "queue/runs.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define REAP_EVERY_S 5
 
-static pthread_t thread;
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static bool running, stopping;
+static struct bg_thread thread;
 
 static const char *num(struct arena *a, long long v)
 {
@@ -146,13 +141,11 @@ done:
 	arena_free(a);
 }
 
-static void *reaper_main(void *unused)
+static void reaper_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
 	PGconn *c = NULL;
-	pthread_mutex_lock(&mu);
-	while (!stopping) {
-		pthread_mutex_unlock(&mu);
+	while (!bg_stopping(t)) {
 		if (!c || PQstatus(c) != CONNECTION_OK) {
 			if (c)
 				PQfinish(c);
@@ -163,38 +156,20 @@ static void *reaper_main(void *unused)
 		}
 		if (c)
 			reap(c);
-		pthread_mutex_lock(&mu);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += REAP_EVERY_S;
-		int rc = 0;
-		while (!stopping && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&cv, &mu, &ts);
+		bg_wait(t, REAP_EVERY_S * 1000);
 	}
-	pthread_mutex_unlock(&mu);
 	if (c)
 		PQfinish(c);
-	return NULL;
 }
 
 void reaper_start(void)
 {
-	stopping = false;
 	started[0] = '\0';
-	if (pthread_create(&thread, NULL, reaper_main, NULL) == 0)
-		running = true;
-	else
+	if (bg_start(&thread, "reaper", reaper_main, NULL))
 		log_error("cannot start the reaper thread");
 }
 
 void reaper_stop(void)
 {
-	if (!running)
-		return;
-	pthread_mutex_lock(&mu);
-	stopping = true;
-	pthread_cond_signal(&cv);
-	pthread_mutex_unlock(&mu);
-	pthread_join(thread, NULL);
-	running = false;
+	bg_stop(&thread);
 }

@@ -7,6 +7,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/net.h"
+#include "base/thread.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "forge/forge.h"
@@ -15,7 +16,6 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <git2.h>
 #include <jansson.h>
 #include <netdb.h>
@@ -23,14 +23,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #define SCAN_EVERY_MS 5000
 #define IDLE_WAIT_MS 5000
@@ -44,14 +41,8 @@ static const char *const hook_events[] = { "push",	   "pull_request", "pull_requ
 					   "issues",	   "issue_comment", "workflow_run",
 					   NULL };
 
-static pthread_t fanout_thread, workers[WEBHOOK_WORKERS];
+static struct bg_thread fanout_thread, workers[WEBHOOK_WORKERS];
 static int nworkers;
-static bool running;
-static volatile bool stopping;
-static int efd = -1;
-static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake_cv = PTHREAD_COND_INITIALIZER;
-static unsigned long wake_gen;
 
 static const char *num(struct arena *a, long long v)
 {
@@ -704,40 +695,33 @@ static PGconn *listen_conn(const char *what)
 
 void webhooks_wake(void)
 {
-	pthread_mutex_lock(&wake_mu);
-	wake_gen++;
-	pthread_cond_broadcast(&wake_cv);
-	pthread_mutex_unlock(&wake_mu);
+	/* every worker (one never started ignores it) */
+	for (int i = 0; i < WEBHOOK_WORKERS; i++)
+		bg_wake(&workers[i]);
 }
 
-static void *fanout_main(void *unused)
+static void fanout_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
 	PGconn *c = NULL;
-	while (!stopping) {
+	while (!bg_stopping(t)) {
 		if (!c || PQstatus(c) != CONNECTION_OK) {
 			if (c)
 				PQfinish(c);
 			c = listen_conn("fan-out");
 			if (!c) {
-				usleep(500 * 1000);
+				bg_wait(t, 500);
 				continue;
 			}
 		}
 		bool made = false;
-		while (!stopping && fanout_one(c, &made) == 1)
+		while (!bg_stopping(t) && fanout_one(c, &made) == 1)
 			;
 		if (made)
 			webhooks_wake();
-		struct pollfd fds[2] = { { PQsocket(c), POLLIN, 0 }, { efd, POLLIN, 0 } };
-		int pr = poll(fds, 2, SCAN_EVERY_MS);
-		if (pr < 0 && errno != EINTR)
+		struct pollfd fds[1] = { { PQsocket(c), POLLIN, 0 } };
+		if (bg_poll(t, fds, 1, SCAN_EVERY_MS) < 0)
 			break;
-		if (fds[1].revents & POLLIN) {
-			uint64_t v;
-			ssize_t rd = read(efd, &v, sizeof(v));
-			(void)rd;
-		}
 		if (fds[0].revents) {
 			PQconsumeInput(c);
 			PGnotify *n;
@@ -752,7 +736,6 @@ static void *fanout_main(void *unused)
 	}
 	if (c)
 		PQfinish(c);
-	return NULL;
 }
 
 /* ---- delivery ---- */
@@ -830,7 +813,7 @@ struct outcome {
 /* Ends an attempt early when the server stops. */
 static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
-	return stopping ? 1 : 0;
+	return bg_stopping(&fanout_thread) ? 1 : 0; /* asked with every worker */
 }
 
 static void hmac_hex(char out[65], const char *key, const char *data, size_t len)
@@ -1126,11 +1109,11 @@ static long next_due_ms(PGconn *db)
 	return ms;
 }
 
-static void *worker_main(void *unused)
+static void worker_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
 	PGconn *c = NULL;
-	while (!stopping) {
+	while (!bg_stopping(t)) {
 		if (!c || PQstatus(c) != CONNECTION_OK) {
 			struct err e = { 0 };
 			if (c)
@@ -1138,36 +1121,20 @@ static void *worker_main(void *unused)
 			c = db_connect(&e);
 			if (!c) {
 				log_error("webhooks worker: %s", e.msg);
-				usleep(500 * 1000);
+				bg_wait(t, 500);
 				continue;
 			}
 		}
-		pthread_mutex_lock(&wake_mu);
-		unsigned long gen = wake_gen;
-		pthread_mutex_unlock(&wake_mu);
 		int r;
-		while (!stopping && (r = deliver_one(c)) == 1)
+		while (!bg_stopping(t) && (r = deliver_one(c)) == 1)
 			;
-		if (stopping)
+		if (bg_stopping(t))
 			break;
-		long ms = next_due_ms(c);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += ms / 1000;
-		ts.tv_nsec += (ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_mutex_lock(&wake_mu);
-		while (!stopping && gen == wake_gen)
-			if (pthread_cond_timedwait(&wake_cv, &wake_mu, &ts) == ETIMEDOUT)
-				break;
-		pthread_mutex_unlock(&wake_mu);
+		/* a wake-up that came during the deliveries cuts this short */
+		bg_wait(t, (int)next_due_ms(c));
 	}
 	if (c)
 		PQfinish(c);
-	return NULL;
 }
 
 int webhooks_start(void)
@@ -1178,34 +1145,25 @@ int webhooks_start(void)
 		return -1;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0)
+	if (bg_start(&fanout_thread, "webhook fan-out", fanout_main, NULL))
 		return -1;
-	stopping = false;
-	if (pthread_create(&fanout_thread, NULL, fanout_main, NULL))
-		return -1;
-	running = true;
 	for (nworkers = 0; nworkers < WEBHOOK_WORKERS; nworkers++)
-		if (pthread_create(&workers[nworkers], NULL, worker_main, NULL))
+		if (bg_start(&workers[nworkers], "webhook worker", worker_main, NULL))
 			break;
 	return 0;
 }
 
 void webhooks_stop(void)
 {
-	if (!running)
+	if (!bg_running(&fanout_thread))
 		return;
-	stopping = true;
-	uint64_t one = 1;
-	ssize_t w = write(efd, &one, sizeof(one));
-	(void)w;
-	webhooks_wake();
-	pthread_join(fanout_thread, NULL);
+	/* every thread at once: a delivery in flight ends early (on_progress) */
+	bg_ask_stop(&fanout_thread);
 	for (int i = 0; i < nworkers; i++)
-		pthread_join(workers[i], NULL);
-	running = false;
-	close(efd);
-	efd = -1;
+		bg_ask_stop(&workers[i]);
+	bg_stop(&fanout_thread);
+	for (int i = 0; i < nworkers; i++)
+		bg_stop(&workers[i]);
 }
 
 /* ---- rows written for the API and the runs ---- */
