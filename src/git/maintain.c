@@ -438,7 +438,7 @@ int maintain_repo_run(PGconn *db, int64_t repo_id, const char *trigger, bool for
 	memset(&res, 0, sizeof(res));
 	bool locked = false;
 	int rc;
-	const char *rid = arena_printf(a, "%lld", (long long)repo_id);
+	const char *rid = arena_int(a, repo_id);
 	PGresult *q = db_qv(db, a, e, lock_sql(wait), rid);
 	if (!q) {
 		rc = e->code;
@@ -526,7 +526,7 @@ void maintain_note_push(PGconn *db, int64_t repo_id)
 		   "  repo_maintenance.pending_pushes + 1, first_push_at = "
 		   "  coalesce(repo_maintenance.first_push_at, EXCLUDED.first_push_at), "
 		   "  last_push_at = EXCLUDED.last_push_at",
-		   arena_printf(a, "%lld", (long long)repo_id)))
+		   arena_int(a, repo_id)))
 		log_error("maintenance: cannot note the push to repository %lld: %s",
 			  (long long)repo_id, e.msg);
 	arena_free(a);
@@ -542,7 +542,7 @@ json_t *maintain_status_json(PGconn *db, struct arena *a, struct err *e, int64_t
 			    "  last_status, array_to_json(last_tasks)::text, last_error, "
 			    "  last_duration_ms, last_before::text, last_after::text, runs, failures "
 			    "FROM repo_maintenance WHERE repo_id = $1",
-			    arena_printf(a, "%lld", (long long)repo_id));
+			    arena_int(a, repo_id));
 	if (!q)
 		return NULL;
 	struct maintain_stats now;

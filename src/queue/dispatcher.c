@@ -46,11 +46,6 @@
 
 static struct bg_thread thread;
 
-static const char *num(struct arena *a, long long v)
-{
-	return arena_printf(a, "%lld", v);
-}
-
 /* ---- reading the workflow files ---- */
 
 void dispatcher_files_free(struct wf_file *f, size_t n)
@@ -132,7 +127,7 @@ static char **changed_paths(struct arena *a, int64_t repo_id, const char *before
 {
 	*n = 0;
 	if (!before || !after || !is_sha1_hex(before) || !is_sha1_hex(after) ||
-	    !strcmp(before, "0000000000000000000000000000000000000000"))
+	    !strcmp(before, SHA1_ZERO))
 		return NULL;
 	git_repository *repo = NULL;
 	git_commit *c1 = NULL, *c2 = NULL;
@@ -445,7 +440,7 @@ done:
 static int schedules_refresh(PGconn *db, struct arena *a, struct err *e, const struct event *ev,
 			     const char *sha, struct wf_file *files, size_t n)
 {
-	const char *rid = num(a, (long long)ev->repo_id);
+	const char *rid = arena_int(a, ev->repo_id);
 	struct buf keep = BUF_INIT;
 	buf_addch(&keep, '[');
 	int rc = 0;
@@ -504,7 +499,7 @@ static int actor_trusted(PGconn *db, struct arena *a, struct err *e, const struc
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT u.is_admin, coalesce(c.role, '') FROM users u LEFT JOIN "
 			      "collaborators c ON c.repo_id = $2 AND c.user_id = u.id WHERE u.id = $1",
-			      num(a, (long long)ev->actor_id), num(a, (long long)ev->repo_id));
+			      arena_int(a, ev->actor_id), arena_int(a, ev->repo_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -530,7 +525,7 @@ static const char *branch_tip(PGconn *db, struct arena *a, struct err *e, int64_
 		branch += 11;
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT commit_sha FROM branches WHERE repo_id = $1 AND name = $2",
-			      num(a, (long long)repo_id), branch);
+			      arena_int(a, repo_id), branch);
 	if (!res) {
 		*rc = e->code;
 		return NULL;
@@ -548,7 +543,7 @@ static int dispatch_event(PGconn *db, struct arena *a, struct err *e, struct eve
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT u.username, r.name, r.default_branch, r.is_private, r.owner_id "
 			      "FROM repositories r JOIN users u ON u.id = r.owner_id WHERE r.id = $1",
-			      num(a, (long long)ev->repo_id));
+			      arena_int(a, ev->repo_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -607,7 +602,7 @@ static int dispatch_event(PGconn *db, struct arena *a, struct err *e, struct eve
 		const char *branch = !strncmp(ref, "refs/heads/", 11) ? ref + 11 : ev->default_branch;
 		res = db_qv(db, a, e,
 			    "SELECT commit_sha FROM branches WHERE repo_id = $1 AND name = $2",
-			    num(a, (long long)ev->repo_id), branch);
+			    arena_int(a, ev->repo_id), branch);
 		if (!res)
 			return e->code;
 		if (PQntuples(res) != 1)
@@ -692,7 +687,7 @@ static int dispatch_one(PGconn *db)
 		cancel_run = 0;
 	}
 	if (!db_qv(db, a, &e, "UPDATE events SET dispatched_at = now() WHERE id = $1",
-		   num(a, (long long)ev.id)))
+		   arena_int(a, ev.id)))
 		goto rollback;
 	if (db_commit(db, &e))
 		goto done;

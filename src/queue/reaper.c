@@ -16,11 +16,6 @@
 
 static struct bg_thread thread;
 
-static const char *num(struct arena *a, long long v)
-{
-	return arena_printf(a, "%lld", v);
-}
-
 /* One workload of a dead runner, in its own transaction. */
 static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t runner_id)
 {
@@ -35,7 +30,7 @@ static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t run
 			      "SELECT attempt, max_attempts, cancel, type, coalesce(job_id, 0), status FROM "
 			      "workloads WHERE id = $1 AND runner_id = $2 AND status IN ('claimed', "
 			      "'running') FOR UPDATE",
-			      num(a, (long long)wid), num(a, (long long)runner_id));
+			      arena_int(a, wid), arena_int(a, runner_id));
 	if (!res || PQntuples(res) != 1)
 		goto rollback;
 	int attempt = (int)db_int(res, 0, 0), max = (int)db_int(res, 0, 1);
@@ -48,7 +43,7 @@ static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t run
 		if (!db_qv(c, a, &e,
 			   "UPDATE workloads SET status = 'waiting', runner_id = NULL, task_token_hash = "
 			   "NULL, claimed_at = NULL WHERE id = $1",
-			   num(a, (long long)wid)) ||
+			   arena_int(a, wid)) ||
 		    (workflow && job_id && runs_job_requeued(c, a, &e, job_id)) ||
 		    queue_notify(c, a, &e))
 			goto rollback;
@@ -66,7 +61,7 @@ static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t run
 		if (!db_qv(c, a, &e,
 			   "UPDATE workloads SET status = 'waiting', attempt = attempt + 1, runner_id = "
 			   "NULL, task_token_hash = NULL, claimed_at = NULL WHERE id = $1",
-			   num(a, (long long)wid)) ||
+			   arena_int(a, wid)) ||
 		    stream_append1(&t, c, a, &e, 0, "error", p) ||
 		    (workflow && job_id && runs_job_requeued(c, a, &e, job_id)) ||
 		    queue_notify(c, a, &e))
@@ -121,7 +116,7 @@ static void reap(PGconn *c)
 			       "UPDATE runners SET status = 'dead' WHERE status <> 'dead' AND "
 			       "greatest(last_heartbeat, $2::timestamptz) < now() - "
 			       "make_interval(secs => $1::int) RETURNING id",
-			       num(a, RUNNER_DEAD_S), started);
+			       arena_int(a, RUNNER_DEAD_S), started);
 	if (dead)
 		for (int i = 0; i < PQntuples(dead); i++)
 			log_warn("runner %s stopped responding; declared dead", db_val(dead, i, 0));

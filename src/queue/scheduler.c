@@ -23,7 +23,7 @@ static void fire(PGconn *c, time_t minute)
 {
 	struct arena *a = arena_new();
 	struct err e = { 0 };
-	const char *m = arena_printf(a, "%lld", (long long)minute);
+	const char *m = arena_int(a, minute);
 	PGresult *res = db_qv(c, a, &e,
 			      "SELECT repo_id, workflow_path, cron FROM workflow_schedules WHERE "
 			      "last_fired IS NULL OR last_fired < to_timestamp($1)",

@@ -35,7 +35,6 @@
 #define MAX_PUSH_COMMITS 100
 #define MAX_HEADERS_KEPT (16 * 1024)
 #define FANOUT_LOCK "7270008"
-#define ZERO_SHA "0000000000000000000000000000000000000000"
 
 static const char *const hook_events[] = { "push",	   "pull_request", "pull_request_review",
 					   "issues",	   "issue_comment", "workflow_run",
@@ -43,11 +42,6 @@ static const char *const hook_events[] = { "push",	   "pull_request", "pull_requ
 
 static struct bg_thread fanout_thread, workers[WEBHOOK_WORKERS];
 static int nworkers;
-
-static const char *num(struct arena *a, long long v)
-{
-	return arena_printf(a, "%lld", v);
-}
 
 static const char *site(void)
 {
@@ -289,7 +283,7 @@ static int repo_get(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
 			      "SELECT r.id, u.username, r.name, r.default_branch, r.is_private, "
 			      "  r.owner_id, coalesce(r.description, '') "
 			      "FROM repositories r JOIN users u ON u.id = r.owner_id WHERE r.id = $1",
-			      num(a, (long long)repo_id));
+			      arena_int(a, repo_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -424,7 +418,7 @@ static void push_commits(struct arena *a, const struct ev_repo *r, const char *r
 	git_commit *hc = NULL;
 	git_oid oid;
 	*head = json_null();
-	if (!after || !strcmp(after, ZERO_SHA) || git_oid_fromstr(&oid, after) ||
+	if (!after || !strcmp(after, SHA1_ZERO) || git_oid_fromstr(&oid, after) ||
 	    git_repository_open_bare(&repo, repo_store_path(a, r->id)) ||
 	    git_revwalk_new(&walk, repo))
 		goto done;
@@ -432,7 +426,7 @@ static void push_commits(struct arena *a, const struct ev_repo *r, const char *r
 	if (git_revwalk_push(walk, &oid))
 		goto done;
 	git_oid b;
-	if (before && strcmp(before, ZERO_SHA)) {
+	if (before && strcmp(before, SHA1_ZERO)) {
 		if (!git_oid_fromstr(&b, before))
 			git_revwalk_hide(walk, &b);
 	} else if (!git_branch_iterator_new(&it, repo, GIT_BRANCH_LOCAL)) {
@@ -474,7 +468,7 @@ static json_t *run_obj(PGconn *db, struct arena *a, struct err *e, int64_t run_i
 			      "  " SQL_TS("created_at") ", "
 			      "  " SQL_TS("coalesce(finished_at, now())") ", status "
 			      "FROM workflow_runs WHERE id = $1",
-			      num(a, (long long)run_id));
+			      arena_int(a, run_id));
 	if (!res || PQntuples(res) != 1)
 		return NULL;
 	const char *ref = db_val(res, 0, 6);
@@ -507,7 +501,7 @@ static int payload_build(PGconn *db, struct arena *a, struct err *e, int64_t rep
 	const char *login = NULL;
 	if (actor_id) {
 		PGresult *res = db_qv(db, a, e, "SELECT username FROM users WHERE id = $1",
-				      num(a, (long long)actor_id));
+				      arena_int(a, actor_id));
 		if (!res)
 			return e->code;
 		if (PQntuples(res) == 1)
@@ -518,8 +512,8 @@ static int payload_build(PGconn *db, struct arena *a, struct err *e, int64_t rep
 	json_t *o = NULL;
 	const char *act = jstr(p, "action");
 	if (!strcmp(type, "push")) {
-		const char *ref = jstr(p, "ref") ?: "", *before = jstr(p, "before") ?: ZERO_SHA,
-			   *after = jstr(p, "after") ?: ZERO_SHA;
+		const char *ref = jstr(p, "ref") ?: "", *before = jstr(p, "before") ?: SHA1_ZERO,
+			   *after = jstr(p, "after") ?: SHA1_ZERO;
 		json_t *commits = json_array(), *head;
 		push_commits(a, &r, ref, before, after, commits, &head);
 		char *compare = xasprintf("%s/%s/%s/compare/%.12s...%.12s", site(), r.owner, r.name,
@@ -654,14 +648,14 @@ static int fanout_one(PGconn *db, bool *made)
 			    "INSERT INTO webhook_deliveries (hook_id, event_id, event, action, payload) "
 			    "SELECT id, $1, $2, $3, $4 FROM webhooks WHERE repo_id = $5 AND active "
 			    "AND ($2 = ANY (events) OR '*' = ANY (events)) ORDER BY id",
-			    num(a, (long long)id), event, action, text, num(a, (long long)repo_id));
+			    arena_int(a, id), event, action, text, arena_int(a, repo_id));
 		free(text);
 		if (!res)
 			goto rollback;
 		if (atoi(PQcmdTuples(res)) > 0)
 			*made = true;
 	}
-	if (!db_qv(db, a, &e, "DELETE FROM webhook_queue WHERE event_id = $1", num(a, (long long)id)))
+	if (!db_qv(db, a, &e, "DELETE FROM webhook_queue WHERE event_id = $1", arena_int(a, id)))
 		goto rollback;
 	if (db_commit(db, &e))
 		goto done;
@@ -849,10 +843,12 @@ static void attempt(struct arena *a, const struct delivery *d, struct outcome *o
 	json_object_set_new(o->req_headers, "User-Agent", json_string("Plue-Hookshot/1"));
 	json_object_set_new(o->req_headers, "X-Plue-Event", json_string(d->event));
 	json_object_set_new(o->req_headers, "X-Plue-Delivery", json_string(d->guid));
-	json_object_set_new(o->req_headers, "X-Plue-Hook-ID", json_string(num(a, d->hook_id)));
+	json_object_set_new(o->req_headers, "X-Plue-Hook-ID",
+			    json_string(arena_int(a, d->hook_id)));
 	json_object_set_new(o->req_headers, "X-GitHub-Event", json_string(d->event));
 	json_object_set_new(o->req_headers, "X-GitHub-Delivery", json_string(d->guid));
-	json_object_set_new(o->req_headers, "X-GitHub-Hook-ID", json_string(num(a, d->hook_id)));
+	json_object_set_new(o->req_headers, "X-GitHub-Hook-ID",
+			    json_string(arena_int(a, d->hook_id)));
 	if (d->nonce && d->cipher) {
 		const char *secret;
 		struct err se = { 0 };
@@ -1063,9 +1059,9 @@ static int deliver_one(PGconn *db)
 		   "request_headers = $5::jsonb, request_body = $6, response_status = $7, "
 		   "response_headers = $8::jsonb, response_body = $9, duration_ms = $10, "
 		   "error = $11 WHERE id = $1",
-		   num(a, d.id), num(a, d.attempts), status, num(a, wait), rh, o.req_body,
-		   o.status ? num(a, o.status) : NULL, sh, o.status ? o.resp_body : NULL,
-		   num(a, o.duration_ms), o.error))
+		   arena_int(a, d.id), arena_int(a, d.attempts), status, arena_int(a, wait), rh,
+		   o.req_body, arena_id(a, o.status), sh, o.status ? o.resp_body : NULL,
+		   arena_int(a, o.duration_ms), o.error))
 		goto rollback;
 	if (db_commit(db, &e))
 		goto done;
@@ -1177,7 +1173,7 @@ int webhooks_ping(PGconn *db, struct arena *a, struct err *e, int64_t hook_id)
 		"  " SQL_TS("h.created_at") ", "
 		"  " SQL_TS("h.updated_at") " "
 		"FROM webhooks h LEFT JOIN users u ON u.id = h.created_by WHERE h.id = $1",
-		num(a, (long long)hook_id));
+		arena_int(a, hook_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -1199,11 +1195,11 @@ int webhooks_ping(PGconn *db, struct arena *a, struct err *e, int64_t hook_id)
 	json_decref(p);
 	res = db_qv(db, a, e,
 		    "INSERT INTO webhook_deliveries (hook_id, event, payload) VALUES ($1, 'ping', $2)",
-		    num(a, (long long)hook_id), text);
+		    arena_int(a, hook_id), text);
 	free(text);
 	if (!res)
 		return e->code;
-	return db_qv(db, a, e, "SELECT pg_notify('plue_webhooks', $1)", num(a, (long long)hook_id))
+	return db_qv(db, a, e, "SELECT pg_notify('plue_webhooks', $1)", arena_int(a, hook_id))
 		       ? 0
 		       : e->code;
 }
@@ -1216,14 +1212,14 @@ int webhooks_redeliver(PGconn *db, struct arena *a, struct err *e, int64_t hook_
 			      "payload, redelivery_of) SELECT hook_id, event_id, event, action, "
 			      "payload, id FROM webhook_deliveries WHERE id = $2 AND hook_id = $1 "
 			      "RETURNING id",
-			      num(a, (long long)hook_id), num(a, (long long)delivery_id));
+			      arena_int(a, hook_id), arena_int(a, delivery_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
 		return err_set(e, ERR_NOTFOUND, NULL, "delivery %lld of hook %lld not found",
 			       (long long)delivery_id, (long long)hook_id);
 	*out = db_int(res, 0, 0);
-	return db_qv(db, a, e, "SELECT pg_notify('plue_webhooks', $1)", num(a, (long long)hook_id))
+	return db_qv(db, a, e, "SELECT pg_notify('plue_webhooks', $1)", arena_int(a, hook_id))
 		       ? 0
 		       : e->code;
 }
@@ -1233,7 +1229,7 @@ int webhooks_run_event(PGconn *db, struct arena *a, struct err *e, int64_t run_i
 {
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT repo_id, coalesce(actor_id, 0) FROM workflow_runs WHERE id = $1",
-			      num(a, (long long)run_id));
+			      arena_int(a, run_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
