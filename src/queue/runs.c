@@ -136,7 +136,7 @@ int runs_create(PGconn *db, struct arena *a, struct err *e, const struct run_new
 	/* run numbers are per repository: serialise their allocation */
 	if (!db_qv(db, a, e, "SELECT pg_advisory_xact_lock(727004, $1::int)", rid))
 		return e->code;
-	if ((rc = stream_create(db, a, e, rn->repo_id, &stream_id)))
+	if ((rc = stream_create(&stream_id, db, a, e, rn->repo_id)))
 		return rc;
 	PGresult *res = db_qv(
 		db, a, e,

@@ -30,7 +30,7 @@ static pthread_mutex_t *stripe(int64_t id)
 	return &stripes[(uint64_t)id % NSTRIPES];
 }
 
-int stream_create(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, int64_t *out)
+int stream_create(int64_t *out, PGconn *db, struct arena *a, struct err *e, int64_t repo_id)
 {
 	PGresult *res = db_qv(db, a, e, "INSERT INTO streams (repo_id) VALUES ($1) RETURNING id",
 			      arena_id(a, repo_id));
