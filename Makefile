@@ -5,6 +5,7 @@
 #   make test       unit, integration and interop tests (SAN=1: under ASan/UBSan)
 #   make bench      benchmarks against nginx, cgit and git http-backend
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make format     clang-format src/ and tests/unit/ (format-check: list what is not)
 #   make deps       install the Debian packages (build + run)
 
 CC      ?= cc
@@ -35,7 +36,7 @@ PLUE     := $(BUILD)/plue
 SHIM     := $(BUILD)/plue-statx.so
 NETSHIM  := $(BUILD)/plue-netfilter.so
 
-.PHONY: all deps run test unit integration interop bench fuzz clean format
+.PHONY: all deps run test unit integration interop bench fuzz clean format format-check
 all: $(PLUE) plue
 
 # preloaded into commands in gVisor sandboxes (src/runner/shim/statx.c);
@@ -124,8 +125,20 @@ FUZZ_SECONDS ?= 120
 fuzz:
 	bash fuzz/run.sh $(FUZZ_SECONDS)
 
+# clang-format 19: .clang-format uses its Macros key
+CLANG_FORMAT ?= clang-format-19
+FORMAT_SRCS  := $(sort $(wildcard src/*.c src/*/*.[ch] src/*/*/*.[ch] tests/unit/*.[ch]))
+
 format:
-	clang-format -i $(wildcard src/*/*.c src/*/*.h src/*.c tests/unit/*.c fuzz/*.c)
+	$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+# fails, naming each file that `make format` would change
+format-check:
+	@command -v $(CLANG_FORMAT) >/dev/null || { echo "format-check: no $(CLANG_FORMAT) (make deps)" >&2; exit 1; }
+	@bad=0; for f in $(FORMAT_SRCS); do \
+	  $(CLANG_FORMAT) --dry-run --Werror "$$f" >/dev/null 2>&1 || { echo "not formatted: $$f"; bad=1; }; \
+	done; \
+	if [ $$bad -ne 0 ]; then echo "format-check: run 'make format'" >&2; exit 1; fi
 
 clean:
 	rm -rf build build-san plue

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(
-  build-essential pkg-config clang
+  build-essential pkg-config clang clang-format-19
   libmicrohttpd-dev libpq-dev libgit2-dev libjansson-dev libyaml-dev
   libcurl4-openssl-dev libssl-dev libsecp256k1-dev nettle-dev libsodium-dev
   libjwt-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libcmocka-dev

@@ -14,7 +14,7 @@ void log_set_level(enum log_level lvl)
 	min_level = lvl;
 }
 
-int log_parse_level(const char *s, enum log_level *out)
+int log_parse_level(enum log_level *out, const char *s)
 {
 	for (int i = 0; i < 4; i++)
 		if (!strcmp(s, names[i])) {

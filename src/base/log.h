@@ -6,8 +6,9 @@
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_set_level(enum log_level lvl);
-/* Parses "debug", "info", "warn", "error"; returns 0 or -1. */
-int log_parse_level(const char *s, enum log_level *out);
+/* Parses s, one of "debug", "info", "warn", "error", into *out; returns 0
+ * or -1. */
+int log_parse_level(enum log_level *out, const char *s);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)

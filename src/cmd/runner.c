@@ -32,7 +32,7 @@ int cmd_runner(int argc, char **argv)
 	}
 	free(rest);
 	enum log_level lvl;
-	if (log_parse_level(cfg.log_level, &lvl)) {
+	if (log_parse_level(&lvl, cfg.log_level)) {
 		fprintf(stderr, "error: unknown log level '%s'\n", cfg.log_level);
 		return 2;
 	}

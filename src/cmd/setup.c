@@ -67,7 +67,7 @@ static int load_server_key(void)
 static int setup_env(void)
 {
 	enum log_level lvl;
-	if (log_parse_level(cfg.log_level, &lvl)) {
+	if (log_parse_level(&lvl, cfg.log_level)) {
 		fprintf(stderr, "error: unknown log level '%s'\n", cfg.log_level);
 		return 1;
 	}

@@ -5,6 +5,7 @@
 #include "base/buf.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "git/store.h"
@@ -162,7 +163,7 @@ static const char *task_name(unsigned bit)
 #define MAX_CHILDREN 64
 static pthread_mutex_t child_mu = PTHREAD_MUTEX_INITIALIZER;
 static pid_t children[MAX_CHILDREN];
-static bool stopping;
+static bool stopping; /* under child_mu: a command started now is ended at once */
 
 static void child_track(pid_t pid, bool add)
 {
@@ -437,7 +438,7 @@ int maintain_repo_run(PGconn *db, int64_t repo_id, const char *trigger, bool for
 	memset(&res, 0, sizeof(res));
 	bool locked = false;
 	int rc;
-	const char *rid = arena_printf(a, "%lld", (long long)repo_id);
+	const char *rid = arena_int(a, repo_id);
 	PGresult *q = db_qv(db, a, e, lock_sql(wait), rid);
 	if (!q) {
 		rc = e->code;
@@ -525,7 +526,7 @@ void maintain_note_push(PGconn *db, int64_t repo_id)
 		   "  repo_maintenance.pending_pushes + 1, first_push_at = "
 		   "  coalesce(repo_maintenance.first_push_at, EXCLUDED.first_push_at), "
 		   "  last_push_at = EXCLUDED.last_push_at",
-		   arena_printf(a, "%lld", (long long)repo_id)))
+		   arena_int(a, repo_id)))
 		log_error("maintenance: cannot note the push to repository %lld: %s",
 			  (long long)repo_id, e.msg);
 	arena_free(a);
@@ -541,7 +542,7 @@ json_t *maintain_status_json(PGconn *db, struct arena *a, struct err *e, int64_t
 			    "  last_status, array_to_json(last_tasks)::text, last_error, "
 			    "  last_duration_ms, last_before::text, last_after::text, runs, failures "
 			    "FROM repo_maintenance WHERE repo_id = $1",
-			    arena_printf(a, "%lld", (long long)repo_id));
+			    arena_int(a, repo_id));
 	if (!q)
 		return NULL;
 	struct maintain_stats now;
@@ -586,13 +587,11 @@ json_t *maintain_status_json(PGconn *db, struct arena *a, struct err *e, int64_t
 /* ---- the scheduler ---- */
 
 #define MAX_JOBS 16
-static pthread_t threads[MAX_JOBS];
+static struct bg_thread threads[MAX_JOBS];
 static int nthreads;
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 
 /* Runs one due repository, if any is and its lock is free; true if it did. */
-static bool run_one(PGconn *c)
+static bool run_one(struct bg_thread *t, PGconn *c)
 {
 	struct arena *a = arena_new();
 	struct err e = { 0 };
@@ -614,10 +613,7 @@ static bool run_one(PGconn *c)
 			    arena_printf(a, "%d", cfg.maintain_interval > 0 ? cfg.maintain_interval
 									      : 86400));
 	for (int i = 0; q && i < PQntuples(q) && !ran; i++) {
-		pthread_mutex_lock(&mu);
-		bool stop = stopping;
-		pthread_mutex_unlock(&mu);
-		if (stop)
+		if (bg_stopping(t))
 			break;
 		struct err re = { 0 };
 		int rc = maintain_repo_run(c, db_int(q, i, 0), db_bool(q, i, 1) ? "push" : "schedule",
@@ -632,14 +628,12 @@ static bool run_one(PGconn *c)
 	return ran;
 }
 
-static void *maintain_main(void *unused)
+static void maintain_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
 	PGconn *c = NULL;
 	int poll_s = cfg.maintain_debounce > 0 && cfg.maintain_debounce < 5 ? 1 : 5;
-	pthread_mutex_lock(&mu);
-	while (!stopping) {
-		pthread_mutex_unlock(&mu);
+	while (!bg_stopping(t)) {
 		if (!c || PQstatus(c) != CONNECTION_OK) {
 			if (c)
 				PQfinish(c);
@@ -648,29 +642,23 @@ static void *maintain_main(void *unused)
 			if (!c)
 				log_error("maintenance: %s", e.msg);
 		}
-		bool ran = c && run_one(c);
-		pthread_mutex_lock(&mu);
+		bool ran = c && run_one(t, c);
 		if (ran)
 			continue;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += poll_s;
-		int rc = 0;
-		while (!stopping && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&cv, &mu, &ts);
+		bg_wait(t, poll_s * 1000);
 	}
-	pthread_mutex_unlock(&mu);
 	if (c)
 		PQfinish(c);
-	return NULL;
 }
 
 int maintain_start(void)
 {
+	pthread_mutex_lock(&child_mu);
 	stopping = false;
+	pthread_mutex_unlock(&child_mu);
 	int n = cfg.maintain_jobs < MAX_JOBS ? cfg.maintain_jobs : MAX_JOBS;
 	for (nthreads = 0; nthreads < n; nthreads++) {
-		if (pthread_create(&threads[nthreads], NULL, maintain_main, NULL)) {
+		if (bg_start(&threads[nthreads], "maintenance", maintain_main, NULL)) {
 			log_error("cannot start a maintenance thread");
 			return -1;
 		}
@@ -680,16 +668,16 @@ int maintain_start(void)
 
 void maintain_stop(void)
 {
-	pthread_mutex_lock(&mu);
+	/* every thread at once, and the git commands they run */
+	for (int i = 0; i < nthreads; i++)
+		bg_ask_stop(&threads[i]);
 	pthread_mutex_lock(&child_mu);
 	stopping = true;
 	for (int i = 0; i < MAX_CHILDREN; i++)
 		if (children[i] > 0)
 			kill(children[i], SIGTERM);
 	pthread_mutex_unlock(&child_mu);
-	pthread_cond_broadcast(&cv);
-	pthread_mutex_unlock(&mu);
 	for (int i = 0; i < nthreads; i++)
-		pthread_join(threads[i], NULL);
+		bg_stop(&threads[i]);
 	nthreads = 0;
 }

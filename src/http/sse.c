@@ -5,16 +5,15 @@
  * cost one copy of each event. */
 #include "http/sse.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "base/util.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define NBUCKETS 256
 #define KEEPALIVE_S 15
@@ -54,9 +53,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct sse_sub *buckets[NBUCKETS];
 static int nsubs;
 
-static pthread_t ka_thread;
-static pthread_cond_t ka_cv = PTHREAD_COND_INITIALIZER;
-static bool ka_running, ka_stop;
+static struct bg_thread ka_thread;
 
 struct sse_msg *sse_msg_new(int64_t id, const char *event, const char *data, bool final)
 {
@@ -333,19 +330,11 @@ int sse_subscribers(void)
 
 /* ---- keepalive ---- */
 
-static void *ka_main(void *unused)
+static void ka_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
-	pthread_mutex_lock(&mu);
-	while (!ka_stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += KEEPALIVE_S;
-		int rc = 0;
-		while (!ka_stop && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&ka_cv, &mu, &ts);
-		if (ka_stop)
-			break;
+	while (bg_wait(t, KEEPALIVE_S * 1000)) {
+		pthread_mutex_lock(&mu);
 		for (size_t b = 0; b < NBUCKETS; b++)
 			for (struct sse_sub *s = buckets[b]; s; s = s->next) {
 				if (!s->started || s->keepalive)
@@ -353,28 +342,16 @@ static void *ka_main(void *unused)
 				s->keepalive = true;
 				wake(s);
 			}
+		pthread_mutex_unlock(&mu);
 	}
-	pthread_mutex_unlock(&mu);
-	return NULL;
 }
 
 int sse_start(void)
 {
-	ka_stop = false;
-	if (pthread_create(&ka_thread, NULL, ka_main, NULL))
-		return -1;
-	ka_running = true;
-	return 0;
+	return bg_start(&ka_thread, "sse keepalive", ka_main, NULL);
 }
 
 void sse_stop(void)
 {
-	if (!ka_running)
-		return;
-	pthread_mutex_lock(&mu);
-	ka_stop = true;
-	pthread_cond_signal(&ka_cv);
-	pthread_mutex_unlock(&mu);
-	pthread_join(ka_thread, NULL);
-	ka_running = false;
+	bg_stop(&ka_thread);
 }

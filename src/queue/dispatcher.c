@@ -24,6 +24,7 @@
 #include "auth/auth.h"
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "git/store.h"
@@ -31,15 +32,11 @@
 #include "queue/runs.h"
 #include "workflow/workflow.h"
 
-#include <errno.h>
 #include <git2.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #define WORKFLOW_DIR ".plue/workflows"
 #define MAX_WORKFLOW_FILES 100
@@ -47,15 +44,7 @@
 #define MAX_CHANGED_PATHS 10000
 #define SCAN_EVERY_MS 5000
 
-static pthread_t thread;
-static bool running;
-static volatile bool stopping;
-static int efd = -1;
-
-static const char *num(struct arena *a, long long v)
-{
-	return arena_printf(a, "%lld", v);
-}
+static struct bg_thread thread;
 
 /* ---- reading the workflow files ---- */
 
@@ -138,7 +127,7 @@ static char **changed_paths(struct arena *a, int64_t repo_id, const char *before
 {
 	*n = 0;
 	if (!before || !after || !is_sha1_hex(before) || !is_sha1_hex(after) ||
-	    !strcmp(before, "0000000000000000000000000000000000000000"))
+	    !strcmp(before, SHA1_ZERO))
 		return NULL;
 	git_repository *repo = NULL;
 	git_commit *c1 = NULL, *c2 = NULL;
@@ -451,7 +440,7 @@ done:
 static int schedules_refresh(PGconn *db, struct arena *a, struct err *e, const struct event *ev,
 			     const char *sha, struct wf_file *files, size_t n)
 {
-	const char *rid = num(a, (long long)ev->repo_id);
+	const char *rid = arena_int(a, ev->repo_id);
 	struct buf keep = BUF_INIT;
 	buf_addch(&keep, '[');
 	int rc = 0;
@@ -510,7 +499,7 @@ static int actor_trusted(PGconn *db, struct arena *a, struct err *e, const struc
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT u.is_admin, coalesce(c.role, '') FROM users u LEFT JOIN "
 			      "collaborators c ON c.repo_id = $2 AND c.user_id = u.id WHERE u.id = $1",
-			      num(a, (long long)ev->actor_id), num(a, (long long)ev->repo_id));
+			      arena_int(a, ev->actor_id), arena_int(a, ev->repo_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -536,7 +525,7 @@ static const char *branch_tip(PGconn *db, struct arena *a, struct err *e, int64_
 		branch += 11;
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT commit_sha FROM branches WHERE repo_id = $1 AND name = $2",
-			      num(a, (long long)repo_id), branch);
+			      arena_int(a, repo_id), branch);
 	if (!res) {
 		*rc = e->code;
 		return NULL;
@@ -554,7 +543,7 @@ static int dispatch_event(PGconn *db, struct arena *a, struct err *e, struct eve
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT u.username, r.name, r.default_branch, r.is_private, r.owner_id "
 			      "FROM repositories r JOIN users u ON u.id = r.owner_id WHERE r.id = $1",
-			      num(a, (long long)ev->repo_id));
+			      arena_int(a, ev->repo_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -613,7 +602,7 @@ static int dispatch_event(PGconn *db, struct arena *a, struct err *e, struct eve
 		const char *branch = !strncmp(ref, "refs/heads/", 11) ? ref + 11 : ev->default_branch;
 		res = db_qv(db, a, e,
 			    "SELECT commit_sha FROM branches WHERE repo_id = $1 AND name = $2",
-			    num(a, (long long)ev->repo_id), branch);
+			    arena_int(a, ev->repo_id), branch);
 		if (!res)
 			return e->code;
 		if (PQntuples(res) != 1)
@@ -698,7 +687,7 @@ static int dispatch_one(PGconn *db)
 		cancel_run = 0;
 	}
 	if (!db_qv(db, a, &e, "UPDATE events SET dispatched_at = now() WHERE id = $1",
-		   num(a, (long long)ev.id)))
+		   arena_int(a, ev.id)))
 		goto rollback;
 	if (db_commit(db, &e))
 		goto done;
@@ -732,23 +721,23 @@ static PGconn *listen_conn(void)
 	return c;
 }
 
-static void *dispatcher_main(void *unused)
+static void dispatcher_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
 	PGconn *c = NULL;
-	while (!stopping) {
+	while (!bg_stopping(t)) {
 		if (!c || PQstatus(c) != CONNECTION_OK) {
 			if (c)
 				PQfinish(c);
 			c = listen_conn();
 			if (!c) {
-				usleep(500 * 1000);
+				bg_wait(t, 500);
 				continue;
 			}
 		}
 		/* drain: everything pending, then wait */
 		int r;
-		while (!stopping && (r = dispatch_one(c)) == 1)
+		while (!bg_stopping(t) && (r = dispatch_one(c)) == 1)
 			;
 		{
 			struct arena *a = arena_new();
@@ -756,15 +745,9 @@ static void *dispatcher_main(void *unused)
 			runs_start_held(c, a, &e);
 			arena_free(a);
 		}
-		struct pollfd fds[2] = { { PQsocket(c), POLLIN, 0 }, { efd, POLLIN, 0 } };
-		int pr = poll(fds, 2, SCAN_EVERY_MS);
-		if (pr < 0 && errno != EINTR)
+		struct pollfd fds[1] = { { PQsocket(c), POLLIN, 0 } };
+		if (bg_poll(t, fds, 1, SCAN_EVERY_MS) < 0)
 			break;
-		if (fds[1].revents & POLLIN) {
-			uint64_t v;
-			ssize_t rd = read(efd, &v, sizeof(v));
-			(void)rd;
-		}
 		if (fds[0].revents) {
 			PQconsumeInput(c);
 			PGnotify *n;
@@ -774,18 +757,12 @@ static void *dispatcher_main(void *unused)
 	}
 	if (c)
 		PQfinish(c);
-	return NULL;
 }
 
 int dispatcher_start(void)
 {
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0)
+	if (bg_start(&thread, "dispatcher", dispatcher_main, NULL))
 		return -1;
-	stopping = false;
-	if (pthread_create(&thread, NULL, dispatcher_main, NULL))
-		return -1;
-	running = true;
 	if (scheduler_start()) {
 		log_error("cannot start the scheduler");
 		return -1;
@@ -796,14 +773,5 @@ int dispatcher_start(void)
 void dispatcher_stop(void)
 {
 	scheduler_stop();
-	if (!running)
-		return;
-	stopping = true;
-	uint64_t one = 1;
-	ssize_t w = write(efd, &one, sizeof(one));
-	(void)w;
-	pthread_join(thread, NULL);
-	running = false;
-	close(efd);
-	efd = -1;
+	bg_stop(&thread);
 }

@@ -9,16 +9,14 @@
 #include "base/buf.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "base/util.h"
 #include "db/db.h"
 
-#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #define POLL_MS 2000 /* a look even without a notification (one lost in a reconnect) */
 
@@ -38,9 +36,7 @@ struct park {
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct park *head;     /* FIFO of unanswered waiters */
-static int efd = -1;
-static pthread_t thread;
-static bool running, stopping;
+static struct bg_thread thread;
 static char *secret;
 
 /* ---- the parked response (mu held where noted) ---- */
@@ -125,18 +121,9 @@ static const struct http_stream_ops park_ops = {
 	.free = pk_free,
 };
 
-static void poke(void)
-{
-	if (efd >= 0) {
-		uint64_t one = 1;
-		ssize_t w = write(efd, &one, sizeof(one));
-		(void)w;
-	}
-}
-
 void queue_wake(void)
 {
-	poke();
+	bg_wake(&thread);
 }
 
 static struct http_stream *park_new(enum park_kind kind, int64_t id, int wait_ms)
@@ -149,7 +136,7 @@ static struct http_stream *park_new(enum park_kind kind, int64_t id, int wait_ms
 	p->refs = 1;
 	buf_init(&p->body, 0);
 	pthread_mutex_lock(&mu);
-	if (!running || stopping) {
+	if (!bg_running(&thread) || bg_stopping(&thread)) {
 		p->answered = true;
 		buf_adds(&p->body, kind == PARK_CLAIM ? "{\"workload\":null}\n" : "{\"cancel\":false}\n");
 	} else {
@@ -160,7 +147,7 @@ static struct http_stream *park_new(enum park_kind kind, int64_t id, int wait_ms
 		p->listed = true;
 	}
 	pthread_mutex_unlock(&mu);
-	poke();
+	bg_wake(&thread);
 	return &p->base;
 }
 
@@ -309,35 +296,31 @@ static int expire(void)
 	return (int)(next - now);
 }
 
-static void *notifier_main(void *unused)
+static void notifier_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
 	PGconn *c = NULL;
 	int64_t last_look = 0;
-	while (!__atomic_load_n(&stopping, __ATOMIC_SEQ_CST)) {
+	while (!bg_stopping(t)) {
 		if (!c || PQstatus(c) != CONNECTION_OK) {
 			if (c)
 				PQfinish(c);
 			c = listen_conn();
 			if (!c) {
 				expire();
-				usleep(500 * 1000);
+				bg_wait(t, 500);
 				continue;
 			}
 			last_look = 0;
 		}
 		int timeout = expire();
-		struct pollfd fds[2] = { { PQsocket(c), POLLIN, 0 }, { efd, POLLIN, 0 } };
-		int pr = poll(fds, 2, timeout < 0 ? 0 : timeout);
-		if (pr < 0 && errno != EINTR)
+		struct pollfd fds[1] = { { PQsocket(c), POLLIN, 0 } };
+		int pr = bg_poll(t, fds, 1, timeout < 0 ? 0 : timeout);
+		if (pr < 0)
 			break;
 		bool look = now_ms() - last_look >= POLL_MS;
-		if (fds[1].revents & POLLIN) {
-			uint64_t v;
-			ssize_t r = read(efd, &v, sizeof(v));
-			(void)r;
+		if (pr == 1)
 			look = true;
-		}
 		if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
 			PQconsumeInput(c);
 			PGnotify *n;
@@ -346,7 +329,7 @@ static void *notifier_main(void *unused)
 				PQfreemem(n);
 			}
 		}
-		if (__atomic_load_n(&stopping, __ATOMIC_SEQ_CST))
+		if (bg_stopping(t))
 			break;
 		if (look) {
 			last_look = now_ms();
@@ -361,7 +344,6 @@ static void *notifier_main(void *unused)
 	pthread_mutex_unlock(&mu);
 	if (c)
 		PQfinish(c);
-	return NULL;
 }
 
 int queue_start(void)
@@ -370,32 +352,21 @@ int queue_start(void)
 		secret = xstrdup(cfg.runner_secret);
 	else
 		secret = random_token("", 24);
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0)
+	if (bg_start(&thread, "queue notifier", notifier_main, NULL))
 		return -1;
-	stopping = false;
-	running = true;
-	if (pthread_create(&thread, NULL, notifier_main, NULL)) {
-		running = false;
-		return -1;
-	}
 	reaper_start();
 	return 0;
 }
 
 void queue_stop(void)
 {
-	if (!running)
+	if (!bg_running(&thread))
 		return;
 	reaper_stop();
+	/* under mu: a waiter parks before the stop (and is answered by the
+	 * thread on its way out) or sees it and is answered at once */
 	pthread_mutex_lock(&mu);
-	__atomic_store_n(&stopping, true, __ATOMIC_SEQ_CST);
+	bg_ask_stop(&thread);
 	pthread_mutex_unlock(&mu);
-	poke();
-	pthread_join(thread, NULL);
-	pthread_mutex_lock(&mu);
-	running = false;
-	pthread_mutex_unlock(&mu);
-	close(efd);
-	efd = -1;
+	bg_stop(&thread);
 }

@@ -8,19 +8,18 @@
 #include "queue/pool.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "base/util.h"
 #include "queue/queue.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -32,10 +31,7 @@ struct child {
 	int fails;             /* quick deaths in a row */
 };
 
-static pthread_t thread;
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static bool running, stopping;
+static struct bg_thread thread;
 static struct child *kids;
 static int nkids;
 static char *server_url;
@@ -101,11 +97,10 @@ static pid_t spawn(void)
 	return pid;
 }
 
-static void *pool_main(void *unused)
+static void pool_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
-	pthread_mutex_lock(&mu);
-	while (!stopping) {
+	while (!bg_stopping(t)) {
 		int64_t now = now_ms();
 		for (int i = 0; i < nkids; i++) {
 			struct child *c = &kids[i];
@@ -135,14 +130,7 @@ static void *pool_main(void *unused)
 				}
 			}
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 250 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&cv, &mu, &ts);
+		bg_wait(t, 250);
 	}
 	/* shutdown: ask every runner to stop; idle ones exit within moments */
 	for (int i = 0; i < nkids; i++)
@@ -160,8 +148,6 @@ static void *pool_main(void *unused)
 		if (kids[i].pid > 0)
 			log_info("runner (pid %d) is finishing its workload", (int)kids[i].pid);
 	}
-	pthread_mutex_unlock(&mu);
-	return NULL;
 }
 
 int pool_start(int size, const char *url)
@@ -171,10 +157,8 @@ int pool_start(int size, const char *url)
 	server_url = xstrdup(url);
 	nkids = size;
 	kids = xcalloc((size_t)size, sizeof(*kids));
-	stopping = false;
-	if (pthread_create(&thread, NULL, pool_main, NULL))
+	if (bg_start(&thread, "warm pool", pool_main, NULL))
 		return -1;
-	running = true;
 	log_info("warm pool: %d standby runner%s (sandbox %s)", size, size == 1 ? "" : "s",
 		 cfg.sandbox ? cfg.sandbox : "auto");
 	return 0;
@@ -182,14 +166,9 @@ int pool_start(int size, const char *url)
 
 void pool_stop(void)
 {
-	if (!running)
+	if (!bg_running(&thread))
 		return;
-	pthread_mutex_lock(&mu);
-	stopping = true;
-	pthread_cond_signal(&cv);
-	pthread_mutex_unlock(&mu);
-	pthread_join(thread, NULL);
-	running = false;
+	bg_stop(&thread);
 	free(kids);
 	kids = NULL;
 	free(server_url);

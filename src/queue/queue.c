@@ -14,11 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *num(struct arena *a, long long v)
-{
-	return arena_printf(a, "%lld", v);
-}
-
 static json_t *parse_json(struct arena *a, const char *text)
 {
 	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
@@ -40,7 +35,7 @@ int runner_register(PGconn *db, struct arena *a, struct err *e, const char *host
 	PGresult *res = db_qv(db, a, e,
 			      "INSERT INTO runners (token_hash, host, pid, sandbox) VALUES ($1, $2, "
 			      "$3, $4) RETURNING id",
-			      hash, host ? host : "", pid > 0 ? num(a, pid) : NULL, sandbox);
+			      hash, host ? host : "", pid > 0 ? arena_int(a, pid) : NULL, sandbox);
 	if (!res)
 		return e->code;
 	*id = db_int(res, 0, 0);
@@ -54,7 +49,7 @@ int runner_check(PGconn *db, struct arena *a, struct err *e, int64_t id, const c
 	char hash[65];
 	sha256_hex(hash, token, strlen(token));
 	PGresult *res = db_qv(db, a, e, "SELECT status FROM runners WHERE id = $1 AND token_hash = $2",
-			      num(a, (long long)id), hash);
+			      arena_int(a, id), hash);
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -67,7 +62,7 @@ int runner_check(PGconn *db, struct arena *a, struct err *e, int64_t id, const c
 
 int runner_heartbeat(PGconn *db, struct arena *a, struct err *e, int64_t id)
 {
-	const char *rid = num(a, (long long)id);
+	const char *rid = arena_int(a, id);
 	if (!db_qv(db, a, e, "UPDATE runners SET last_heartbeat = now() WHERE id = $1", rid))
 		return e->code;
 	if (!db_qv(db, a, e,
@@ -89,7 +84,7 @@ int queue_claim(PGconn *db, struct arena *a, struct err *e, int64_t runner_id, j
 {
 	int rc;
 	*out = NULL;
-	const char *rid = num(a, (long long)runner_id);
+	const char *rid = arena_int(a, runner_id);
 	if ((rc = db_begin(db, e)))
 		return rc;
 	PGresult *rr = db_qv(db, a, e,
@@ -140,7 +135,7 @@ int queue_claim(PGconn *db, struct arena *a, struct err *e, int64_t runner_id, j
 	sha256_hex(hash, tok, strlen(tok));
 	const char *token = arena_strdup(a, tok);
 	free(tok);
-	const char *wids = num(a, (long long)wid);
+	const char *wids = arena_int(a, wid);
 	if (!db_qv(db, a, e,
 		   "UPDATE workloads SET status = 'claimed', runner_id = $2, task_token_hash = $3, "
 		   "claimed_at = now(), heartbeat_at = now(), sandbox = nullif($4, '') WHERE id = $1",
@@ -171,7 +166,7 @@ int queue_claim(PGconn *db, struct arena *a, struct err *e, int64_t runner_id, j
 		PGresult *tr = db_qv(db, a, e,
 				     "SELECT NOT (r.trusted OR r.approved_at IS NOT NULL) FROM "
 				     "workflow_jobs j JOIN workflow_runs r ON r.id = j.run_id WHERE j.id = $1",
-				     num(a, (long long)job_id));
+				     arena_int(a, job_id));
 		if (!tr) {
 			rc = e->code;
 			goto fail;
@@ -213,7 +208,7 @@ fail:
 int queue_unclaim(PGconn *db, struct arena *a, struct err *e, int64_t workload_id,
 		  int64_t runner_id)
 {
-	const char *w = num(a, (long long)workload_id), *r = num(a, (long long)runner_id);
+	const char *w = arena_int(a, workload_id), *r = arena_int(a, runner_id);
 	if (!db_qv(db, a, e,
 		   "UPDATE workloads SET status = 'waiting', runner_id = NULL, task_token_hash = NULL, "
 		   "claimed_at = NULL WHERE id = $1 AND runner_id = $2 AND status = 'claimed'",
@@ -241,7 +236,7 @@ int task_auth(PGconn *db, struct arena *a, struct err *e, int64_t workload_id, c
 			      "coalesce(runner_id, 0), type, status, attempt, cancel, spec::text "
 			      "FROM workloads WHERE id = $1 AND task_token_hash = $2 AND status IN "
 			      "('claimed', 'running')",
-			      num(a, (long long)workload_id), hash);
+			      arena_int(a, workload_id), hash);
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -329,7 +324,7 @@ int task_events(PGconn *db, struct arena *a, struct err *e, const struct task *t
 	if (!strcmp(t->status, "claimed")) {
 		if (!db_qv(db, a, e,
 			   "UPDATE workloads SET status = 'running' WHERE id = $1 AND status = 'claimed'",
-			   num(a, (long long)t->workload_id))) {
+			   arena_int(a, t->workload_id))) {
 			rc = e->code;
 			goto rollback;
 		}
@@ -414,9 +409,9 @@ int workload_create(PGconn *db, struct arena *a, struct err *e, const struct wor
 	PGresult *res = db_qv(db, a, e,
 			      "INSERT INTO workloads (type, job_id, repo_id, stream_id, may_write, spec) "
 			      "VALUES ($1, $2, $3, $4, $5, $6::jsonb) RETURNING id",
-			      w->type, w->job_id ? num(a, (long long)w->job_id) : NULL,
-			      w->repo_id ? num(a, (long long)w->repo_id) : NULL,
-			      num(a, (long long)w->stream_id), w->may_write ? "true" : "false", specs);
+			      w->type, arena_id(a, w->job_id),
+			      arena_id(a, w->repo_id),
+			      arena_int(a, w->stream_id), w->may_write ? "true" : "false", specs);
 	if (!res)
 		return e->code;
 	if (id)
@@ -432,8 +427,8 @@ int workload_finish(struct stream_tx *t, PGconn *db, struct arena *a, struct err
 			      "reason = $4, finished_at = now(), task_token_hash = NULL "
 			      "WHERE id = $1 AND status <> 'done' "
 			      "RETURNING type, coalesce(job_id, 0), coalesce(runner_id, 0)",
-			      num(a, (long long)workload_id), result,
-			      exit_code >= 0 ? num(a, exit_code) : NULL, reason);
+			      arena_int(a, workload_id), result,
+			      exit_code >= 0 ? arena_int(a, exit_code) : NULL, reason);
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -444,10 +439,10 @@ int workload_finish(struct stream_tx *t, PGconn *db, struct arena *a, struct err
 	    !db_qv(db, a, e,
 		   "UPDATE runners SET status = 'idle', workload_id = NULL WHERE id = $1 AND "
 		   "workload_id = $2 AND status <> 'dead'",
-		   num(a, (long long)runner_id), num(a, (long long)workload_id)))
+		   arena_int(a, runner_id), arena_int(a, workload_id)))
 		return e->code;
 	/* the runner's cancel watch ends with its workload */
-	if (!db_qv(db, a, e, "SELECT pg_notify('plue_cancel', $1)", num(a, (long long)workload_id)))
+	if (!db_qv(db, a, e, "SELECT pg_notify('plue_cancel', $1)", arena_int(a, workload_id)))
 		return e->code;
 	if (!strcmp(type, "workflow") && job_id)
 		return runs_job_done(t, db, a, e, job_id, result, exit_code, reason);
@@ -456,7 +451,7 @@ int workload_finish(struct stream_tx *t, PGconn *db, struct arena *a, struct err
 
 int workload_cancel_notify(PGconn *db, struct arena *a, struct err *e, int64_t workload_id)
 {
-	const char *w = num(a, (long long)workload_id);
+	const char *w = arena_int(a, workload_id);
 	if (!db_qv(db, a, e, "UPDATE workloads SET cancel = true WHERE id = $1", w) ||
 	    !db_qv(db, a, e, "SELECT pg_notify('plue_cancel', $1)", w))
 		return e->code;

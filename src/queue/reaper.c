@@ -4,27 +4,17 @@
  * every few seconds on its own connection. */
 #include "queue/queue.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "queue/runs.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define REAP_EVERY_S 5
 
-static pthread_t thread;
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static bool running, stopping;
-
-static const char *num(struct arena *a, long long v)
-{
-	return arena_printf(a, "%lld", v);
-}
+static struct bg_thread thread;
 
 /* One workload of a dead runner, in its own transaction. */
 static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t runner_id)
@@ -40,7 +30,7 @@ static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t run
 			      "SELECT attempt, max_attempts, cancel, type, coalesce(job_id, 0), status FROM "
 			      "workloads WHERE id = $1 AND runner_id = $2 AND status IN ('claimed', "
 			      "'running') FOR UPDATE",
-			      num(a, (long long)wid), num(a, (long long)runner_id));
+			      arena_int(a, wid), arena_int(a, runner_id));
 	if (!res || PQntuples(res) != 1)
 		goto rollback;
 	int attempt = (int)db_int(res, 0, 0), max = (int)db_int(res, 0, 1);
@@ -53,7 +43,7 @@ static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t run
 		if (!db_qv(c, a, &e,
 			   "UPDATE workloads SET status = 'waiting', runner_id = NULL, task_token_hash = "
 			   "NULL, claimed_at = NULL WHERE id = $1",
-			   num(a, (long long)wid)) ||
+			   arena_int(a, wid)) ||
 		    (workflow && job_id && runs_job_requeued(c, a, &e, job_id)) ||
 		    queue_notify(c, a, &e))
 			goto rollback;
@@ -71,7 +61,7 @@ static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t run
 		if (!db_qv(c, a, &e,
 			   "UPDATE workloads SET status = 'waiting', attempt = attempt + 1, runner_id = "
 			   "NULL, task_token_hash = NULL, claimed_at = NULL WHERE id = $1",
-			   num(a, (long long)wid)) ||
+			   arena_int(a, wid)) ||
 		    stream_append1(&t, c, a, &e, 0, "error", p) ||
 		    (workflow && job_id && runs_job_requeued(c, a, &e, job_id)) ||
 		    queue_notify(c, a, &e))
@@ -126,7 +116,7 @@ static void reap(PGconn *c)
 			       "UPDATE runners SET status = 'dead' WHERE status <> 'dead' AND "
 			       "greatest(last_heartbeat, $2::timestamptz) < now() - "
 			       "make_interval(secs => $1::int) RETURNING id",
-			       num(a, RUNNER_DEAD_S), started);
+			       arena_int(a, RUNNER_DEAD_S), started);
 	if (dead)
 		for (int i = 0; i < PQntuples(dead); i++)
 			log_warn("runner %s stopped responding; declared dead", db_val(dead, i, 0));
@@ -146,13 +136,11 @@ done:
 	arena_free(a);
 }
 
-static void *reaper_main(void *unused)
+static void reaper_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
 	PGconn *c = NULL;
-	pthread_mutex_lock(&mu);
-	while (!stopping) {
-		pthread_mutex_unlock(&mu);
+	while (!bg_stopping(t)) {
 		if (!c || PQstatus(c) != CONNECTION_OK) {
 			if (c)
 				PQfinish(c);
@@ -163,38 +151,20 @@ static void *reaper_main(void *unused)
 		}
 		if (c)
 			reap(c);
-		pthread_mutex_lock(&mu);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += REAP_EVERY_S;
-		int rc = 0;
-		while (!stopping && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&cv, &mu, &ts);
+		bg_wait(t, REAP_EVERY_S * 1000);
 	}
-	pthread_mutex_unlock(&mu);
 	if (c)
 		PQfinish(c);
-	return NULL;
 }
 
 void reaper_start(void)
 {
-	stopping = false;
 	started[0] = '\0';
-	if (pthread_create(&thread, NULL, reaper_main, NULL) == 0)
-		running = true;
-	else
+	if (bg_start(&thread, "reaper", reaper_main, NULL))
 		log_error("cannot start the reaper thread");
 }
 
 void reaper_stop(void)
 {
-	if (!running)
-		return;
-	pthread_mutex_lock(&mu);
-	stopping = true;
-	pthread_cond_signal(&cv);
-	pthread_mutex_unlock(&mu);
-	pthread_join(thread, NULL);
-	running = false;
+	bg_stop(&thread);
 }

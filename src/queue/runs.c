@@ -24,11 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *num(struct arena *a, long long v)
-{
-	return arena_printf(a, "%lld", v);
-}
-
 static json_t *parse_json(struct arena *a, const char *text)
 {
 	json_t *j = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
@@ -68,7 +63,7 @@ static int run_lock(PGconn *db, struct arena *a, struct err *e, int64_t run_id, 
 			      "  p.name "
 			      "FROM workflow_runs w JOIN repositories p ON p.id = w.repo_id "
 			      "JOIN users u ON u.id = p.owner_id WHERE w.id = $1 FOR UPDATE OF w",
-			      num(a, (long long)run_id));
+			      arena_int(a, run_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -137,11 +132,11 @@ int runs_create(PGconn *db, struct arena *a, struct err *e, const struct run_new
 {
 	int rc;
 	int64_t stream_id;
-	const char *rid = num(a, (long long)rn->repo_id);
+	const char *rid = arena_int(a, rn->repo_id);
 	/* run numbers are per repository: serialise their allocation */
 	if (!db_qv(db, a, e, "SELECT pg_advisory_xact_lock(727004, $1::int)", rid))
 		return e->code;
-	if ((rc = stream_create(db, a, e, rn->repo_id, &stream_id)))
+	if ((rc = stream_create(&stream_id, db, a, e, rn->repo_id)))
 		return rc;
 	PGresult *res = db_qv(
 		db, a, e,
@@ -155,16 +150,16 @@ int runs_create(PGconn *db, struct arena *a, struct err *e, const struct run_new
 		"  $11::jsonb, $12::text, $13::boolean, $14::bigint, "
 		"  CASE WHEN $10::text IS NULL THEN NULL ELSE now() END, $15::boolean "
 		"FROM workflow_runs WHERE repo_id = $1::bigint RETURNING id, run_number",
-		rid, rn->definition_id ? num(a, (long long)rn->definition_id) : NULL, rn->path,
-		rn->name, rn->event_id ? num(a, (long long)rn->event_id) : NULL, rn->event_type,
-		rn->ref, rn->sha, rn->actor_id ? num(a, (long long)rn->actor_id) : NULL, rn->failure,
+		rid, arena_id(a, rn->definition_id), rn->path,
+		rn->name, arena_id(a, rn->event_id), rn->event_type,
+		rn->ref, rn->sha, arena_id(a, rn->actor_id), rn->failure,
 		dumps(a, rn->context ? rn->context : json_object()), rn->concurrency_group,
-		rn->cancel_in_progress ? "true" : "false", num(a, (long long)stream_id),
+		rn->cancel_in_progress ? "true" : "false", arena_int(a, stream_id),
 		rn->untrusted ? "false" : "true", rn->needs_approval ? "true" : "false");
 	if (!res)
 		return e->code;
 	int64_t id = db_int(res, 0, 0);
-	const char *ids = num(a, (long long)id);
+	const char *ids = arena_int(a, id);
 	for (size_t i = 0; i < rn->njobs; i++) {
 		const struct run_job_new *j = &rn->jobs[i];
 		struct buf needs = BUF_INIT;
@@ -236,7 +231,7 @@ static int jobs_load(PGconn *db, struct arena *a, struct err *e, int64_t run_id,
 			      "SELECT id, job_key, name, status, if_expr, to_jsonb(needs)::text, "
 			      "matrix::text, spec::text, continue_on_error FROM workflow_jobs "
 			      "WHERE run_id = $1 ORDER BY id",
-			      num(a, (long long)run_id));
+			      arena_int(a, run_id));
 	if (!res)
 		return e->code;
 	*n = PQntuples(res);
@@ -300,7 +295,7 @@ static int job_set_final(PGconn *db, struct arena *a, struct err *e, int64_t job
 		   "'cancelled' THEN 'cancelled' WHEN s->>'status' = 'running' THEN 'failure' ELSE "
 		   "'skipped' END) ELSE s END ORDER BY o) FROM jsonb_array_elements(steps) WITH "
 		   "ORDINALITY AS x(s, o)), '[]') WHERE id = $1",
-		   num(a, (long long)job_id), status, reason))
+		   arena_int(a, job_id), status, reason))
 		return e->code;
 	return 0;
 }
@@ -347,7 +342,7 @@ static int start_job(PGconn *db, struct arena *a, struct err *e, const struct ru
 	if (rc)
 		return rc;
 	if (!db_qv(db, a, e, "UPDATE workflow_jobs SET status = 'queued' WHERE id = $1",
-		   num(a, (long long)j->id)))
+		   arena_int(a, j->id)))
 		return e->code;
 	if ((rc = commit_status(db, a, e, r, j->name, "pending", "queued")))
 		return rc;
@@ -372,7 +367,7 @@ static int run_finish(struct stream_tx *t, PGconn *db, struct arena *a, struct e
 	if (!db_qv(db, a, e,
 		   "UPDATE workflow_runs SET status = $2, finished_at = now(), "
 		   "started_at = coalesce(started_at, now()) WHERE id = $1",
-		   num(a, (long long)r->id), status) ||
+		   arena_int(a, r->id), status) ||
 	    webhooks_run_event(db, a, e, r->id, status)) /* the workflow_run webhook event */
 		return e->code;
 	log_info("run %lld (%s/%s #%lld) finished: %s", (long long)r->id, r->owner, r->repo_name,
@@ -498,7 +493,7 @@ int runs_job_claimed(PGconn *db, struct arena *a, struct err *e, int64_t job_id,
 			      "UPDATE workflow_jobs SET status = 'running', started_at = coalesce("
 			      "started_at, now()) WHERE id = $1 AND status IN ('queued', 'running') "
 			      "RETURNING run_id",
-			      num(a, (long long)job_id));
+			      arena_int(a, job_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -519,7 +514,7 @@ int runs_job_step(PGconn *db, struct arena *a, struct err *e, int64_t job_id, co
 	if (!json_is_integer(step) || json_integer_value(step) < 0 ||
 	    json_integer_value(step) > 10000)
 		return 0;
-	const char *idx = num(a, (long long)json_integer_value(step));
+	const char *idx = arena_int(a, json_integer_value(step));
 	json_t *patch;
 	if (!strcmp(type, "step_start")) {
 		patch = json_pack("{s:s}", "status", "running");
@@ -541,7 +536,7 @@ int runs_job_step(PGconn *db, struct arena *a, struct err *e, int64_t job_id, co
 		   "$5::int) || $3::jsonb || CASE WHEN $4::boolean THEN jsonb_build_object("
 		   "'started_at', now()) ELSE jsonb_build_object('finished_at', now()) END) WHERE id = "
 		   "$1 AND jsonb_array_length(steps) > $5::int",
-		   num(a, (long long)job_id), idx, ps, !strcmp(type, "step_start") ? "true" : "false",
+		   arena_int(a, job_id), idx, ps, !strcmp(type, "step_start") ? "true" : "false",
 		   idx))
 		return e->code;
 	return 0;
@@ -554,7 +549,7 @@ int runs_job_requeued(PGconn *db, struct arena *a, struct err *e, int64_t job_id
 		   "jsonb_agg(jsonb_build_object('name', s->'name', 'status', 'pending') ORDER BY o) "
 		   "FROM jsonb_array_elements(steps) WITH ORDINALITY AS x(s, o)), '[]') "
 		   "WHERE id = $1 AND status IN ('queued', 'running')",
-		   num(a, (long long)job_id)))
+		   arena_int(a, job_id)))
 		return e->code;
 	return 0;
 }
@@ -565,7 +560,7 @@ int runs_job_done(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 	int rc;
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT run_id, name, status FROM workflow_jobs WHERE id = $1",
-			      num(a, (long long)job_id));
+			      arena_int(a, job_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -584,13 +579,13 @@ int runs_job_done(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 		return rc;
 	if (exit_code >= 0 &&
 	    !db_qv(db, a, e, "UPDATE workflow_jobs SET exit_code = $2 WHERE id = $1",
-		   num(a, (long long)job_id), num(a, exit_code)))
+		   arena_int(a, job_id), arena_int(a, exit_code)))
 		return e->code;
 	/* the runner reports job_end itself; say it for it when it could not */
 	PGresult *je = db_qv(db, a, e,
 			     "SELECT 1 FROM workload_events ev JOIN workloads w ON w.id = "
 			     "ev.workload_id WHERE w.job_id = $1 AND ev.type = 'job_end' LIMIT 1",
-			     num(a, (long long)job_id));
+			     arena_int(a, job_id));
 	if (!je)
 		return e->code;
 	if (PQntuples(je) == 0 && (rc = job_end_event(t, db, a, e, &j, status, reason)))
@@ -614,7 +609,7 @@ int runs_cancel(PGconn *db, struct arena *a, struct err *e, int64_t run_id, cons
 {
 	int rc;
 	PGresult *res = db_qv(db, a, e, "SELECT stream_id FROM workflow_runs WHERE id = $1",
-			      num(a, (long long)run_id));
+			      arena_int(a, run_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -639,7 +634,7 @@ int runs_cancel(PGconn *db, struct arena *a, struct err *e, int64_t run_id, cons
 	}
 	if (!db_qv(db, a, e,
 		   "UPDATE workflow_runs SET cancel_requested = true, conclusion = $2 WHERE id = $1",
-		   num(a, (long long)run_id), why)) {
+		   arena_int(a, run_id), why)) {
 		rc = e->code;
 		goto rollback;
 	}
@@ -648,7 +643,7 @@ int runs_cancel(PGconn *db, struct arena *a, struct err *e, int64_t run_id, cons
 	PGresult *w = db_qv(db, a, e,
 			    "SELECT w.id, w.status, w.job_id FROM workloads w JOIN workflow_jobs j ON "
 			    "j.id = w.job_id WHERE j.run_id = $1 AND w.status <> 'done' ORDER BY w.id",
-			    num(a, (long long)run_id));
+			    arena_int(a, run_id));
 	if (!w) {
 		rc = e->code;
 		goto rollback;
@@ -683,7 +678,7 @@ done:
 int runs_approve(PGconn *db, struct arena *a, struct err *e, int64_t run_id, int64_t user_id)
 {
 	int rc;
-	const char *ids = num(a, (long long)run_id);
+	const char *ids = arena_int(a, run_id);
 	PGresult *res = db_qv(db, a, e, "SELECT stream_id FROM workflow_runs WHERE id = $1", ids);
 	if (!res)
 		return e->code;
@@ -730,7 +725,7 @@ int runs_approve(PGconn *db, struct arena *a, struct err *e, int64_t run_id, int
 	if (!db_qv(db, a, e,
 		   "UPDATE workflow_runs SET status = 'queued', approved_by = $2, approved_at = now() "
 		   "WHERE id = $1",
-		   ids, num(a, (long long)user_id))) {
+		   ids, arena_int(a, user_id))) {
 		rc = e->code;
 		goto rollback;
 	}
@@ -742,7 +737,7 @@ int runs_approve(PGconn *db, struct arena *a, struct err *e, int64_t run_id, int
 					 "SELECT 1 FROM workflow_runs WHERE repo_id = $1 AND "
 					 "concurrency_group = $2 AND status IN ('queued', 'running') AND "
 					 "id < $3 LIMIT 1",
-					 num(a, (long long)r.repo_id), r.group, ids)
+					 arena_int(a, r.repo_id), r.group, ids)
 				 : NULL;
 	if (r.group && !cancel_others && !held) {
 		rc = e->code;
@@ -772,7 +767,7 @@ int runs_cancel_group(PGconn *db, struct arena *a, struct err *e, int64_t repo_i
 			      "WHERE n.id = $3 AND o.repo_id = $1 AND o.concurrency_group = $2 AND "
 			      "o.status IN ('queued', 'running') AND o.id <> $3 AND NOT "
 			      "o.cancel_requested ORDER BY o.id",
-			      num(a, (long long)repo_id), group, num(a, (long long)keep_run_id));
+			      arena_int(a, repo_id), group, arena_int(a, keep_run_id));
 	if (!res)
 		return e->code;
 	for (int i = 0; i < PQntuples(res); i++) {

@@ -7,27 +7,23 @@
  * ever looked at. */
 #include "queue/dispatcher.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "forge/forge.h"
 #include "workflow/cron.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-static pthread_t thread;
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static bool running, stopping;
+static struct bg_thread thread;
 
 static void fire(PGconn *c, time_t minute)
 {
 	struct arena *a = arena_new();
 	struct err e = { 0 };
-	const char *m = arena_printf(a, "%lld", (long long)minute);
+	const char *m = arena_int(a, minute);
 	PGresult *res = db_qv(c, a, &e,
 			      "SELECT repo_id, workflow_path, cron FROM workflow_schedules WHERE "
 			      "last_fired IS NULL OR last_fired < to_timestamp($1)",
@@ -72,14 +68,20 @@ static void fire(PGconn *c, time_t minute)
 	arena_free(a);
 }
 
-static void *scheduler_main(void *unused)
+/* Milliseconds from now until the wall-clock second at (rounded up). */
+static int ms_until(time_t at)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (int)((int64_t)at * 1000 - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000));
+}
+
+static void scheduler_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
 	PGconn *c = NULL;
 	time_t last = 0;
-	pthread_mutex_lock(&mu);
-	while (!stopping) {
-		pthread_mutex_unlock(&mu);
+	while (!bg_stopping(t)) {
 		time_t now = time(NULL);
 		time_t minute = now - now % 60;
 		if (minute != last) {
@@ -96,38 +98,19 @@ static void *scheduler_main(void *unused)
 				last = minute;
 			}
 		}
-		pthread_mutex_lock(&mu);
 		/* wake a second into the next minute */
-		struct timespec ts = { .tv_sec = minute + 61, .tv_nsec = 0 };
-		if (!c)
-			ts.tv_sec = time(NULL) + 5;
-		int rc = 0;
-		while (!stopping && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&cv, &mu, &ts);
+		bg_wait(t, ms_until(c ? minute + 61 : time(NULL) + 5));
 	}
-	pthread_mutex_unlock(&mu);
 	if (c)
 		PQfinish(c);
-	return NULL;
 }
 
 int scheduler_start(void)
 {
-	stopping = false;
-	if (pthread_create(&thread, NULL, scheduler_main, NULL))
-		return -1;
-	running = true;
-	return 0;
+	return bg_start(&thread, "scheduler", scheduler_main, NULL);
 }
 
 void scheduler_stop(void)
 {
-	if (!running)
-		return;
-	pthread_mutex_lock(&mu);
-	stopping = true;
-	pthread_cond_signal(&cv);
-	pthread_mutex_unlock(&mu);
-	pthread_join(thread, NULL);
-	running = false;
+	bg_stop(&thread);
 }

@@ -30,15 +30,10 @@ static pthread_mutex_t *stripe(int64_t id)
 	return &stripes[(uint64_t)id % NSTRIPES];
 }
 
-static const char *num(struct arena *a, long long v)
-{
-	return arena_printf(a, "%lld", v);
-}
-
-int stream_create(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, int64_t *out)
+int stream_create(int64_t *out, PGconn *db, struct arena *a, struct err *e, int64_t repo_id)
 {
 	PGresult *res = db_qv(db, a, e, "INSERT INTO streams (repo_id) VALUES ($1) RETURNING id",
-			      repo_id ? num(a, (long long)repo_id) : NULL);
+			      arena_id(a, repo_id));
 	if (!res)
 		return e->code;
 	*out = db_int(res, 0, 0);
@@ -58,7 +53,7 @@ static int lock_row(struct stream_tx *t, PGconn *db, struct arena *a, struct err
 	if (t->last_seq >= 0)
 		return 0;
 	PGresult *res = db_qv(db, a, e, "SELECT last_seq FROM streams WHERE id = $1 FOR UPDATE",
-			      num(a, (long long)t->stream_id));
+			      arena_int(a, t->stream_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -97,7 +92,7 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 		PGresult *res = db_qv(db, a, e,
 				      "SELECT seq FROM workload_events WHERE workload_id = $1 AND "
 				      "seq = ANY($2::bigint[])",
-				      num(a, (long long)workload_id), arena_strdup(a, b.ptr));
+				      arena_int(a, workload_id), arena_strdup(a, b.ptr));
 		buf_release(&b);
 		if (!res)
 			return e->code;
@@ -148,14 +143,14 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 			"payload) SELECT $1, x.stream_seq, $2, x.seq, x.type, coalesce(x.payload, '{}') "
 			"FROM jsonb_to_recordset($3::jsonb) AS x(stream_seq bigint, seq bigint, type "
 			"text, payload jsonb) RETURNING stream_seq, type, payload::text",
-			num(a, (long long)t->stream_id), workload_id ? num(a, (long long)workload_id) : NULL,
+			arena_int(a, t->stream_id), arena_id(a, workload_id),
 			jt);
 		if (!res) {
 			rc = e->code;
 			goto done;
 		}
 		if (!db_qv(db, a, e, "UPDATE streams SET last_seq = $2 WHERE id = $1",
-			   num(a, (long long)t->stream_id), num(a, (long long)(next - 1)))) {
+			   arena_int(a, t->stream_id), arena_int(a, (next - 1)))) {
 			rc = e->code;
 			goto done;
 		}
@@ -218,7 +213,7 @@ int stream_replay(PGconn *db, struct arena *a, struct err *e, int64_t stream_id,
 				      "SELECT stream_seq, type, payload::text FROM workload_events "
 				      "WHERE stream_id = $1 AND stream_seq > $2 ORDER BY stream_seq "
 				      "LIMIT 2000",
-				      num(a, (long long)stream_id), num(a, (long long)after));
+				      arena_int(a, stream_id), arena_int(a, after));
 		if (!res)
 			return e->code;
 		int n = PQntuples(res);

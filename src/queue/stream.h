@@ -29,8 +29,8 @@ struct stream_tx {
 };
 
 /* Creates a stream (for a run, or an agent session) owned by repo_id
- * (0: none). */
-int stream_create(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, int64_t *out);
+ * (0: none); *out: its id. */
+int stream_create(int64_t *out, PGconn *db, struct arena *a, struct err *e, int64_t repo_id);
 
 /* Takes stream_id's publishing lock. Call before BEGIN. */
 void stream_tx_begin(struct stream_tx *t, int64_t stream_id);

@@ -7,6 +7,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/net.h"
+#include "base/thread.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "forge/forge.h"
@@ -15,7 +16,6 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <git2.h>
 #include <jansson.h>
 #include <netdb.h>
@@ -23,14 +23,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #define SCAN_EVERY_MS 5000
 #define IDLE_WAIT_MS 5000
@@ -38,25 +35,13 @@
 #define MAX_PUSH_COMMITS 100
 #define MAX_HEADERS_KEPT (16 * 1024)
 #define FANOUT_LOCK "7270008"
-#define ZERO_SHA "0000000000000000000000000000000000000000"
 
 static const char *const hook_events[] = { "push",	   "pull_request", "pull_request_review",
 					   "issues",	   "issue_comment", "workflow_run",
 					   NULL };
 
-static pthread_t fanout_thread, workers[WEBHOOK_WORKERS];
+static struct bg_thread fanout_thread, workers[WEBHOOK_WORKERS];
 static int nworkers;
-static bool running;
-static volatile bool stopping;
-static int efd = -1;
-static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake_cv = PTHREAD_COND_INITIALIZER;
-static unsigned long wake_gen;
-
-static const char *num(struct arena *a, long long v)
-{
-	return arena_printf(a, "%lld", v);
-}
 
 static const char *site(void)
 {
@@ -298,7 +283,7 @@ static int repo_get(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
 			      "SELECT r.id, u.username, r.name, r.default_branch, r.is_private, "
 			      "  r.owner_id, coalesce(r.description, '') "
 			      "FROM repositories r JOIN users u ON u.id = r.owner_id WHERE r.id = $1",
-			      num(a, (long long)repo_id));
+			      arena_int(a, repo_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -433,7 +418,7 @@ static void push_commits(struct arena *a, const struct ev_repo *r, const char *r
 	git_commit *hc = NULL;
 	git_oid oid;
 	*head = json_null();
-	if (!after || !strcmp(after, ZERO_SHA) || git_oid_fromstr(&oid, after) ||
+	if (!after || !strcmp(after, SHA1_ZERO) || git_oid_fromstr(&oid, after) ||
 	    git_repository_open_bare(&repo, repo_store_path(a, r->id)) ||
 	    git_revwalk_new(&walk, repo))
 		goto done;
@@ -441,7 +426,7 @@ static void push_commits(struct arena *a, const struct ev_repo *r, const char *r
 	if (git_revwalk_push(walk, &oid))
 		goto done;
 	git_oid b;
-	if (before && strcmp(before, ZERO_SHA)) {
+	if (before && strcmp(before, SHA1_ZERO)) {
 		if (!git_oid_fromstr(&b, before))
 			git_revwalk_hide(walk, &b);
 	} else if (!git_branch_iterator_new(&it, repo, GIT_BRANCH_LOCAL)) {
@@ -483,7 +468,7 @@ static json_t *run_obj(PGconn *db, struct arena *a, struct err *e, int64_t run_i
 			      "  " SQL_TS("created_at") ", "
 			      "  " SQL_TS("coalesce(finished_at, now())") ", status "
 			      "FROM workflow_runs WHERE id = $1",
-			      num(a, (long long)run_id));
+			      arena_int(a, run_id));
 	if (!res || PQntuples(res) != 1)
 		return NULL;
 	const char *ref = db_val(res, 0, 6);
@@ -516,7 +501,7 @@ static int payload_build(PGconn *db, struct arena *a, struct err *e, int64_t rep
 	const char *login = NULL;
 	if (actor_id) {
 		PGresult *res = db_qv(db, a, e, "SELECT username FROM users WHERE id = $1",
-				      num(a, (long long)actor_id));
+				      arena_int(a, actor_id));
 		if (!res)
 			return e->code;
 		if (PQntuples(res) == 1)
@@ -527,8 +512,8 @@ static int payload_build(PGconn *db, struct arena *a, struct err *e, int64_t rep
 	json_t *o = NULL;
 	const char *act = jstr(p, "action");
 	if (!strcmp(type, "push")) {
-		const char *ref = jstr(p, "ref") ?: "", *before = jstr(p, "before") ?: ZERO_SHA,
-			   *after = jstr(p, "after") ?: ZERO_SHA;
+		const char *ref = jstr(p, "ref") ?: "", *before = jstr(p, "before") ?: SHA1_ZERO,
+			   *after = jstr(p, "after") ?: SHA1_ZERO;
 		json_t *commits = json_array(), *head;
 		push_commits(a, &r, ref, before, after, commits, &head);
 		char *compare = xasprintf("%s/%s/%s/compare/%.12s...%.12s", site(), r.owner, r.name,
@@ -663,14 +648,14 @@ static int fanout_one(PGconn *db, bool *made)
 			    "INSERT INTO webhook_deliveries (hook_id, event_id, event, action, payload) "
 			    "SELECT id, $1, $2, $3, $4 FROM webhooks WHERE repo_id = $5 AND active "
 			    "AND ($2 = ANY (events) OR '*' = ANY (events)) ORDER BY id",
-			    num(a, (long long)id), event, action, text, num(a, (long long)repo_id));
+			    arena_int(a, id), event, action, text, arena_int(a, repo_id));
 		free(text);
 		if (!res)
 			goto rollback;
 		if (atoi(PQcmdTuples(res)) > 0)
 			*made = true;
 	}
-	if (!db_qv(db, a, &e, "DELETE FROM webhook_queue WHERE event_id = $1", num(a, (long long)id)))
+	if (!db_qv(db, a, &e, "DELETE FROM webhook_queue WHERE event_id = $1", arena_int(a, id)))
 		goto rollback;
 	if (db_commit(db, &e))
 		goto done;
@@ -704,40 +689,33 @@ static PGconn *listen_conn(const char *what)
 
 void webhooks_wake(void)
 {
-	pthread_mutex_lock(&wake_mu);
-	wake_gen++;
-	pthread_cond_broadcast(&wake_cv);
-	pthread_mutex_unlock(&wake_mu);
+	/* every worker (one never started ignores it) */
+	for (int i = 0; i < WEBHOOK_WORKERS; i++)
+		bg_wake(&workers[i]);
 }
 
-static void *fanout_main(void *unused)
+static void fanout_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
 	PGconn *c = NULL;
-	while (!stopping) {
+	while (!bg_stopping(t)) {
 		if (!c || PQstatus(c) != CONNECTION_OK) {
 			if (c)
 				PQfinish(c);
 			c = listen_conn("fan-out");
 			if (!c) {
-				usleep(500 * 1000);
+				bg_wait(t, 500);
 				continue;
 			}
 		}
 		bool made = false;
-		while (!stopping && fanout_one(c, &made) == 1)
+		while (!bg_stopping(t) && fanout_one(c, &made) == 1)
 			;
 		if (made)
 			webhooks_wake();
-		struct pollfd fds[2] = { { PQsocket(c), POLLIN, 0 }, { efd, POLLIN, 0 } };
-		int pr = poll(fds, 2, SCAN_EVERY_MS);
-		if (pr < 0 && errno != EINTR)
+		struct pollfd fds[1] = { { PQsocket(c), POLLIN, 0 } };
+		if (bg_poll(t, fds, 1, SCAN_EVERY_MS) < 0)
 			break;
-		if (fds[1].revents & POLLIN) {
-			uint64_t v;
-			ssize_t rd = read(efd, &v, sizeof(v));
-			(void)rd;
-		}
 		if (fds[0].revents) {
 			PQconsumeInput(c);
 			PGnotify *n;
@@ -752,7 +730,6 @@ static void *fanout_main(void *unused)
 	}
 	if (c)
 		PQfinish(c);
-	return NULL;
 }
 
 /* ---- delivery ---- */
@@ -830,7 +807,7 @@ struct outcome {
 /* Ends an attempt early when the server stops. */
 static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
-	return stopping ? 1 : 0;
+	return bg_stopping(&fanout_thread) ? 1 : 0; /* asked with every worker */
 }
 
 static void hmac_hex(char out[65], const char *key, const char *data, size_t len)
@@ -866,10 +843,12 @@ static void attempt(struct arena *a, const struct delivery *d, struct outcome *o
 	json_object_set_new(o->req_headers, "User-Agent", json_string("Plue-Hookshot/1"));
 	json_object_set_new(o->req_headers, "X-Plue-Event", json_string(d->event));
 	json_object_set_new(o->req_headers, "X-Plue-Delivery", json_string(d->guid));
-	json_object_set_new(o->req_headers, "X-Plue-Hook-ID", json_string(num(a, d->hook_id)));
+	json_object_set_new(o->req_headers, "X-Plue-Hook-ID",
+			    json_string(arena_int(a, d->hook_id)));
 	json_object_set_new(o->req_headers, "X-GitHub-Event", json_string(d->event));
 	json_object_set_new(o->req_headers, "X-GitHub-Delivery", json_string(d->guid));
-	json_object_set_new(o->req_headers, "X-GitHub-Hook-ID", json_string(num(a, d->hook_id)));
+	json_object_set_new(o->req_headers, "X-GitHub-Hook-ID",
+			    json_string(arena_int(a, d->hook_id)));
 	if (d->nonce && d->cipher) {
 		const char *secret;
 		struct err se = { 0 };
@@ -1080,9 +1059,9 @@ static int deliver_one(PGconn *db)
 		   "request_headers = $5::jsonb, request_body = $6, response_status = $7, "
 		   "response_headers = $8::jsonb, response_body = $9, duration_ms = $10, "
 		   "error = $11 WHERE id = $1",
-		   num(a, d.id), num(a, d.attempts), status, num(a, wait), rh, o.req_body,
-		   o.status ? num(a, o.status) : NULL, sh, o.status ? o.resp_body : NULL,
-		   num(a, o.duration_ms), o.error))
+		   arena_int(a, d.id), arena_int(a, d.attempts), status, arena_int(a, wait), rh,
+		   o.req_body, arena_id(a, o.status), sh, o.status ? o.resp_body : NULL,
+		   arena_int(a, o.duration_ms), o.error))
 		goto rollback;
 	if (db_commit(db, &e))
 		goto done;
@@ -1126,11 +1105,11 @@ static long next_due_ms(PGconn *db)
 	return ms;
 }
 
-static void *worker_main(void *unused)
+static void worker_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
 	PGconn *c = NULL;
-	while (!stopping) {
+	while (!bg_stopping(t)) {
 		if (!c || PQstatus(c) != CONNECTION_OK) {
 			struct err e = { 0 };
 			if (c)
@@ -1138,36 +1117,20 @@ static void *worker_main(void *unused)
 			c = db_connect(&e);
 			if (!c) {
 				log_error("webhooks worker: %s", e.msg);
-				usleep(500 * 1000);
+				bg_wait(t, 500);
 				continue;
 			}
 		}
-		pthread_mutex_lock(&wake_mu);
-		unsigned long gen = wake_gen;
-		pthread_mutex_unlock(&wake_mu);
 		int r;
-		while (!stopping && (r = deliver_one(c)) == 1)
+		while (!bg_stopping(t) && (r = deliver_one(c)) == 1)
 			;
-		if (stopping)
+		if (bg_stopping(t))
 			break;
-		long ms = next_due_ms(c);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += ms / 1000;
-		ts.tv_nsec += (ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_mutex_lock(&wake_mu);
-		while (!stopping && gen == wake_gen)
-			if (pthread_cond_timedwait(&wake_cv, &wake_mu, &ts) == ETIMEDOUT)
-				break;
-		pthread_mutex_unlock(&wake_mu);
+		/* a wake-up that came during the deliveries cuts this short */
+		bg_wait(t, (int)next_due_ms(c));
 	}
 	if (c)
 		PQfinish(c);
-	return NULL;
 }
 
 int webhooks_start(void)
@@ -1178,34 +1141,25 @@ int webhooks_start(void)
 		return -1;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0)
+	if (bg_start(&fanout_thread, "webhook fan-out", fanout_main, NULL))
 		return -1;
-	stopping = false;
-	if (pthread_create(&fanout_thread, NULL, fanout_main, NULL))
-		return -1;
-	running = true;
 	for (nworkers = 0; nworkers < WEBHOOK_WORKERS; nworkers++)
-		if (pthread_create(&workers[nworkers], NULL, worker_main, NULL))
+		if (bg_start(&workers[nworkers], "webhook worker", worker_main, NULL))
 			break;
 	return 0;
 }
 
 void webhooks_stop(void)
 {
-	if (!running)
+	if (!bg_running(&fanout_thread))
 		return;
-	stopping = true;
-	uint64_t one = 1;
-	ssize_t w = write(efd, &one, sizeof(one));
-	(void)w;
-	webhooks_wake();
-	pthread_join(fanout_thread, NULL);
+	/* every thread at once: a delivery in flight ends early (on_progress) */
+	bg_ask_stop(&fanout_thread);
 	for (int i = 0; i < nworkers; i++)
-		pthread_join(workers[i], NULL);
-	running = false;
-	close(efd);
-	efd = -1;
+		bg_ask_stop(&workers[i]);
+	bg_stop(&fanout_thread);
+	for (int i = 0; i < nworkers; i++)
+		bg_stop(&workers[i]);
 }
 
 /* ---- rows written for the API and the runs ---- */
@@ -1219,7 +1173,7 @@ int webhooks_ping(PGconn *db, struct arena *a, struct err *e, int64_t hook_id)
 		"  " SQL_TS("h.created_at") ", "
 		"  " SQL_TS("h.updated_at") " "
 		"FROM webhooks h LEFT JOIN users u ON u.id = h.created_by WHERE h.id = $1",
-		num(a, (long long)hook_id));
+		arena_int(a, hook_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
@@ -1241,11 +1195,11 @@ int webhooks_ping(PGconn *db, struct arena *a, struct err *e, int64_t hook_id)
 	json_decref(p);
 	res = db_qv(db, a, e,
 		    "INSERT INTO webhook_deliveries (hook_id, event, payload) VALUES ($1, 'ping', $2)",
-		    num(a, (long long)hook_id), text);
+		    arena_int(a, hook_id), text);
 	free(text);
 	if (!res)
 		return e->code;
-	return db_qv(db, a, e, "SELECT pg_notify('plue_webhooks', $1)", num(a, (long long)hook_id))
+	return db_qv(db, a, e, "SELECT pg_notify('plue_webhooks', $1)", arena_int(a, hook_id))
 		       ? 0
 		       : e->code;
 }
@@ -1258,14 +1212,14 @@ int webhooks_redeliver(PGconn *db, struct arena *a, struct err *e, int64_t hook_
 			      "payload, redelivery_of) SELECT hook_id, event_id, event, action, "
 			      "payload, id FROM webhook_deliveries WHERE id = $2 AND hook_id = $1 "
 			      "RETURNING id",
-			      num(a, (long long)hook_id), num(a, (long long)delivery_id));
+			      arena_int(a, hook_id), arena_int(a, delivery_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
 		return err_set(e, ERR_NOTFOUND, NULL, "delivery %lld of hook %lld not found",
 			       (long long)delivery_id, (long long)hook_id);
 	*out = db_int(res, 0, 0);
-	return db_qv(db, a, e, "SELECT pg_notify('plue_webhooks', $1)", num(a, (long long)hook_id))
+	return db_qv(db, a, e, "SELECT pg_notify('plue_webhooks', $1)", arena_int(a, hook_id))
 		       ? 0
 		       : e->code;
 }
@@ -1275,7 +1229,7 @@ int webhooks_run_event(PGconn *db, struct arena *a, struct err *e, int64_t run_i
 {
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT repo_id, coalesce(actor_id, 0) FROM workflow_runs WHERE id = $1",
-			      num(a, (long long)run_id));
+			      arena_int(a, run_id));
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)

@@ -18,6 +18,8 @@
 #define MAX_DEPTH 128   /* tree depth: bounds the evaluator's recursion */
 #define MAX_ARGS 64
 
+/* the tokens and functions, packed by hand as tables */
+/* clang-format off */
 enum tok {
 	TK_EOF, TK_NUM, TK_STR, TK_IDENT, TK_DOT, TK_LBRACK, TK_RBRACK, TK_LPAREN, TK_RPAREN,
 	TK_COMMA, TK_NOT, TK_LT, TK_LE, TK_GT, TK_GE, TK_EQ, TK_NE, TK_AND, TK_OR, TK_STAR,
@@ -44,6 +46,7 @@ static const struct {
 	[FN_CANCELLED] = { "cancelled", 0, 0 },
 };
 #define NFNS (sizeof(fns) / sizeof(fns[0]))
+/* clang-format on */
 
 enum node_kind { N_LIT, N_CTX, N_PROP, N_INDEX, N_STAR, N_NOT, N_CMP, N_AND, N_OR, N_CALL };
 

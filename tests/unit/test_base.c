@@ -1,4 +1,5 @@
-/* test_base.c — buffers, arena, errors, hex, the LRU cache. */
+/* test_base.c — buffers, arena, errors, hex, the LRU cache, networks,
+ * background threads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,13 +7,16 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/cache.h"
 #include "base/err.h"
 #include "base/net.h"
+#include "base/thread.h"
 #include "base/util.h"
 
 static void test_buf(void **state)
@@ -215,6 +219,101 @@ static void test_net(void **state)
 		assert_int_equal(net_parse(bad[i], &n), -1);
 }
 
+/* A loop like the services': counts rounds, waits a long period. */
+struct bg_count {
+	atomic_int rounds;
+	atomic_bool done;
+};
+
+static void bg_count_main(struct bg_thread *t, void *arg)
+{
+	struct bg_count *n = arg;
+	while (!bg_stopping(t)) {
+		atomic_fetch_add(&n->rounds, 1);
+		bg_wait(t, 60 * 1000);
+	}
+	atomic_store(&n->done, true);
+}
+
+struct bg_timed {
+	int64_t waited_ms;
+	bool first, after_stop;
+	atomic_bool measured;
+};
+
+static void bg_timed_main(struct bg_thread *t, void *arg)
+{
+	struct bg_timed *w = arg;
+	int64_t t0 = now_ms();
+	w->first = bg_wait(t, 50);
+	w->waited_ms = now_ms() - t0;
+	atomic_store(&w->measured, true);
+	while (!bg_stopping(t))
+		usleep(1000);
+	w->after_stop = bg_wait(t, 60 * 1000);
+}
+
+static void rounds_reach(struct bg_count *n, int want)
+{
+	for (int i = 0; i < 2000 && atomic_load(&n->rounds) < want; i++)
+		usleep(1000);
+	assert_int_equal(atomic_load(&n->rounds), want);
+}
+
+static void test_thread(void **state)
+{
+	(void)state;
+	/* never started: stop and wake do nothing */
+	static struct bg_thread idle;
+	assert_false(bg_running(&idle));
+	bg_wake(&idle);
+	bg_stop(&idle);
+	bg_stop(&idle);
+
+	static struct bg_thread t;
+	struct bg_count n = { 0 };
+	assert_int_equal(bg_start(&t, "a name longer than fifteen bytes", bg_count_main, &n), 0);
+	assert_true(bg_running(&t));
+	assert_false(bg_stopping(&t));
+	rounds_reach(&n, 1);
+	/* a wake-up cuts the period short, once */
+	bg_wake(&t);
+	rounds_reach(&n, 2);
+	usleep(20 * 1000);
+	assert_int_equal(atomic_load(&n.rounds), 2);
+	/* the stop ends the wait at once and joins */
+	int64_t t0 = now_ms();
+	bg_stop(&t);
+	assert_true(now_ms() - t0 < 5000);
+	assert_true(atomic_load(&n.done));
+	assert_false(bg_running(&t));
+	assert_true(bg_stopping(&t));
+	bg_stop(&t); /* idempotent */
+
+	/* a restart, after a wake-up sent while stopped */
+	bg_wake(&t);
+	struct bg_count m = { 0 };
+	assert_int_equal(bg_start(&t, "again", bg_count_main, &m), 0);
+	assert_false(bg_stopping(&t));
+	rounds_reach(&m, 1);
+	usleep(20 * 1000);
+	assert_int_equal(atomic_load(&m.rounds), 1); /* the old wake-up was dropped */
+	bg_stop(&t);
+	assert_true(atomic_load(&m.done));
+
+	/* a period without wake-ups is waited out in full; once asked to
+	 * stop, bg_wait answers false at once */
+	static struct bg_thread timed;
+	struct bg_timed w = { 0 };
+	assert_int_equal(bg_start(&timed, "timed", bg_timed_main, &w), 0);
+	for (int i = 0; i < 2000 && !atomic_load(&w.measured); i++)
+		usleep(1000);
+	bg_stop(&timed);
+	assert_true(w.waited_ms >= 50);
+	assert_true(w.first);
+	assert_false(w.after_stop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_err),   cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
