@@ -749,74 +749,71 @@ static int issue_change(struct forge *f, const struct repo *repo, const struct i
 	return rc;
 }
 
-static int labels_apply(struct forge *f, const struct repo *repo, const struct issue *is,
-			const struct named_list *want)
+/* One of an issue's sets (its labels, its assignees): how its members are
+ * read, removed and added, and what each change writes to the timeline. */
+struct set_kind {
+	const char *list_sql;   /* $1 issue id → member id, name, color (or NULL) */
+	const char *remove_sql; /* $1 issue id, $2 member id */
+	const char *add_sql;    /* $1 issue id, $2 member id; a row when it was added */
+	const char *added, *removed; /* timeline kinds */
+	json_t *(*payload)(const char *name, const char *color);
+};
+
+static json_t *label_change(const char *name, const char *color)
 {
-	const char *iid = arena_int(f->arena, (long long)is->id);
-	PGresult *cur = db_qv(f->db, f->arena, f->err,
-			      "SELECT l.id, l.name, l.color FROM issue_labels il JOIN labels l "
-			      "ON l.id = il.label_id WHERE il.issue_id = $1",
-			      iid);
-	if (!cur)
-		return f->err->code;
-	int rc = 0;
-	for (int i = 0; i < PQntuples(cur) && !rc; i++) {
-		if (named_has(want, db_int(cur, i, 0)))
-			continue;
-		if (!db_qv(f->db, f->arena, f->err,
-			   "DELETE FROM issue_labels WHERE issue_id = $1 AND label_id = $2", iid,
-			   db_val(cur, i, 0)))
-			return f->err->code;
-		rc = issue_change(f, repo, is, "unlabeled",
-				  json_pack("{s:{s:s,s:s}}", "label", "name", db_val(cur, i, 1),
-					    "color", db_val(cur, i, 2)));
-	}
-	for (size_t k = 0; k < want->n && !rc; k++) {
-		PGresult *ins = db_qv(f->db, f->arena, f->err,
-				      "INSERT INTO issue_labels (issue_id, label_id) VALUES ($1, $2) "
-				      "ON CONFLICT DO NOTHING RETURNING label_id",
-				      iid, arena_int(f->arena, (long long)want->v[k].id));
-		if (!ins)
-			return f->err->code;
-		if (PQntuples(ins))
-			rc = issue_change(f, repo, is, "labeled",
-					  json_pack("{s:{s:s,s:s}}", "label", "name", want->v[k].name,
-						    "color", want->v[k].color));
-	}
-	return rc;
+	return json_pack("{s:{s:s,s:s}}", "label", "name", name, "color", color);
 }
 
-static int assignees_apply(struct forge *f, const struct repo *repo, const struct issue *is,
-			   const struct named_list *want)
+static json_t *assignee_change(const char *name, const char *color)
+{
+	(void)color;
+	return json_pack("{s:s}", "assignee", name);
+}
+
+static const struct set_kind set_labels = {
+	"SELECT l.id, l.name, l.color FROM issue_labels il JOIN labels l "
+	"ON l.id = il.label_id WHERE il.issue_id = $1",
+	"DELETE FROM issue_labels WHERE issue_id = $1 AND label_id = $2",
+	"INSERT INTO issue_labels (issue_id, label_id) VALUES ($1, $2) "
+	"ON CONFLICT DO NOTHING RETURNING label_id",
+	"labeled", "unlabeled", label_change,
+};
+
+static const struct set_kind set_assignees = {
+	"SELECT u.id, u.username, NULL FROM issue_assignees a JOIN users u "
+	"ON u.id = a.user_id WHERE a.issue_id = $1",
+	"DELETE FROM issue_assignees WHERE issue_id = $1 AND user_id = $2",
+	"INSERT INTO issue_assignees (issue_id, user_id) VALUES ($1, $2) "
+	"ON CONFLICT DO NOTHING RETURNING user_id",
+	"assigned", "unassigned", assignee_change,
+};
+
+/* Makes the set k of issue is exactly want: removals first, then
+ * additions, a timeline row and event for each. */
+static int set_apply(struct forge *f, const struct repo *repo, const struct issue *is,
+		     const struct set_kind *k, const struct named_list *want)
 {
 	const char *iid = arena_int(f->arena, (long long)is->id);
-	PGresult *cur = db_qv(f->db, f->arena, f->err,
-			      "SELECT u.id, u.username FROM issue_assignees a JOIN users u "
-			      "ON u.id = a.user_id WHERE a.issue_id = $1",
-			      iid);
+	PGresult *cur = db_query(f->db, f->arena, f->err, k->list_sql, 1, &iid);
 	if (!cur)
 		return f->err->code;
 	int rc = 0;
 	for (int i = 0; i < PQntuples(cur) && !rc; i++) {
 		if (named_has(want, db_int(cur, i, 0)))
 			continue;
-		if (!db_qv(f->db, f->arena, f->err,
-			   "DELETE FROM issue_assignees WHERE issue_id = $1 AND user_id = $2", iid,
-			   db_val(cur, i, 0)))
+		if (!db_qv(f->db, f->arena, f->err, k->remove_sql, iid, db_val(cur, i, 0)))
 			return f->err->code;
-		rc = issue_change(f, repo, is, "unassigned",
-				  json_pack("{s:s}", "assignee", db_val(cur, i, 1)));
+		rc = issue_change(f, repo, is, k->removed,
+				  k->payload(db_val(cur, i, 1), db_val(cur, i, 2)));
 	}
-	for (size_t k = 0; k < want->n && !rc; k++) {
-		PGresult *ins = db_qv(f->db, f->arena, f->err,
-				      "INSERT INTO issue_assignees (issue_id, user_id) VALUES ($1, $2) "
-				      "ON CONFLICT DO NOTHING RETURNING user_id",
-				      iid, arena_int(f->arena, (long long)want->v[k].id));
+	for (size_t n = 0; n < want->n && !rc; n++) {
+		PGresult *ins = db_qv(f->db, f->arena, f->err, k->add_sql, iid,
+				      arena_int(f->arena, (long long)want->v[n].id));
 		if (!ins)
 			return f->err->code;
 		if (PQntuples(ins))
-			rc = issue_change(f, repo, is, "assigned",
-					  json_pack("{s:s}", "assignee", want->v[k].name));
+			rc = issue_change(f, repo, is, k->added,
+					  k->payload(want->v[n].name, want->v[n].color));
 	}
 	return rc;
 }
@@ -856,9 +853,9 @@ static int sets_apply(struct forge *f, const struct repo *repo, const struct iss
 {
 	int rc = 0;
 	if (in->has_labels)
-		rc = labels_apply(f, repo, is, &s->labels);
+		rc = set_apply(f, repo, is, &set_labels, &s->labels);
 	if (!rc && in->has_assignees)
-		rc = assignees_apply(f, repo, is, &s->assignees);
+		rc = set_apply(f, repo, is, &set_assignees, &s->assignees);
 	if (!rc && in->has_milestone)
 		rc = milestone_apply(f, repo, is, &s->milestone);
 	return rc;
