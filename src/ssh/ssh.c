@@ -477,9 +477,9 @@ static int pump(ssh_session s, ssh_channel ch, pid_t pid, int in_fd, int out_fd,
 static void run_command(ssh_session s, ssh_channel ch, struct arena *a, const struct identity *id,
 			const char *cmd, const char *protocol, const char *ip)
 {
-	const char *svc, *owner = NULL, *name = NULL;
-	if (strlen(cmd) > CMD_MAX || sshd_command_parse(a, cmd, &svc, &owner, &name)) {
-		if (!svc)
+	struct ssh_command sc = { 0 };
+	if (strlen(cmd) > CMD_MAX || sshd_command_parse(&sc, a, cmd)) {
+		if (!sc.svc)
 			refuse(ch,
 			       "fatal: unknown command '%.60s': plue runs only git-upload-pack, "
 			       "git-receive-pack and git-upload-archive",
@@ -490,8 +490,9 @@ static void run_command(ssh_session s, ssh_channel ch, struct arena *a, const st
 		log_info("ssh: %s (%s): refused command '%.100s'", ip, id->auth.username, cmd);
 		return;
 	}
+	const char *svc = sc.svc;
 	bool receive = !strcmp(svc, "git-receive-pack");
-	struct repo_lookup l = { .a = a, .auth = &id->auth, .owner = owner, .name = name,
+	struct repo_lookup l = { .a = a, .auth = &id->auth, .owner = sc.owner, .name = sc.name,
 				 .write = receive };
 	workers_run(lookup_repo, &l);
 	if (l.rc) {
