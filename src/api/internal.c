@@ -6,7 +6,6 @@
  * (queue/notifier.c) and hold no worker or database connection. */
 #include "api/api.h"
 #include "base/util.h"
-#include "db/db.h"
 #include "queue/queue.h"
 
 #include <string.h>
