@@ -19,8 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(cmd, data, size);
 	cmd[size] = 0;
 	struct arena *a = arena_new();
-	const char *svc = NULL, *owner = NULL, *name = NULL;
-	int rc = sshd_command_parse(a, cmd, &svc, &owner, &name);
+	struct ssh_command c = { 0 };
+	int rc = sshd_command_parse(&c, a, cmd);
+	const char *svc = c.svc, *owner = c.owner, *name = c.name;
 	if (rc == 0) {
 		if (!svc || !owner || !name || !*owner || !*name || strchr(owner, '/') ||
 		    strchr(name, '/'))

@@ -423,7 +423,7 @@ static int walk_next(struct req *r, git_revwalk *walk, git_oid *out)
 
 int h_commits_list(struct req *r, struct resp *w)
 {
-	const char *sha, *q_limit = req_query(r, "limit"), *cursor = req_query(r, "cursor");
+	const char *sha, *cursor = req_query(r, "cursor");
 	int64_t limit = LIMIT_DEFAULT;
 	git_repository *repo;
 	git_commit *start = NULL;
@@ -433,10 +433,10 @@ int h_commits_list(struct req *r, struct resp *w)
 	int rc, grc, have;
 	if ((rc = sha_param(r, &sha)))
 		return rc;
-	if (q_limit && parse_i64(q_limit, 1, LIMIT_MAX, &limit))
+	if (req_query_int(&limit, r, "limit", 1, LIMIT_MAX) < 0)
 		return err_set(&r->err, ERR_INVALID, "invalid_limit",
-			       "limit '%s' must be a number from 1 to %d", subject(r->arena, q_limit),
-			       LIMIT_MAX);
+			       "limit '%s' must be a number from 1 to %d",
+			       subject(r->arena, req_query(r, "limit")), LIMIT_MAX);
 	if (cursor && !is_sha1_hex(cursor))
 		return err_set(&r->err, ERR_INVALID, "invalid_cursor", "cursor '%s' is not a commit sha",
 			       subject(r->arena, cursor));

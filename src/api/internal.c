@@ -6,7 +6,6 @@
  * (queue/notifier.c) and hold no worker or database connection. */
 #include "api/api.h"
 #include "base/util.h"
-#include "db/db.h"
 #include "queue/queue.h"
 
 #include <string.h>
@@ -23,11 +22,12 @@ static const char *bearer(const struct req *r)
 	return *h && strlen(h) <= 200 ? h : NULL;
 }
 
-static int id_param(struct req *r, const char *name, int64_t *out)
+/* :id as a runner or task id. */
+static int id_param(struct req *r, int64_t *out)
 {
-	if (parse_i64(req_param(r, name), 1, INT64_MAX, out))
+	if (req_param_int(out, r, "id"))
 		return err_set(&r->err, ERR_NOTFOUND, NULL, "'%.40s' is not a valid id",
-			       req_param(r, name));
+			       req_param(r, "id"));
 	return 0;
 }
 
@@ -65,7 +65,7 @@ int h_runner_claim(struct req *r, struct resp *w)
 {
 	int64_t id;
 	int rc;
-	if ((rc = id_param(r, "id", &id)) || (rc = runner_check(r->db, r->arena, &r->err, id, bearer(r))))
+	if ((rc = id_param(r, &id)) || (rc = runner_check(r->db, r->arena, &r->err, id, bearer(r))))
 		return rc;
 	/* a claim is also a sign of life */
 	if ((rc = runner_heartbeat(r->db, r->arena, &r->err, id)))
@@ -86,7 +86,7 @@ int h_runner_heartbeat(struct req *r, struct resp *w)
 {
 	int64_t id;
 	int rc;
-	if ((rc = id_param(r, "id", &id)) || (rc = runner_check(r->db, r->arena, &r->err, id, bearer(r))) ||
+	if ((rc = id_param(r, &id)) || (rc = runner_check(r->db, r->arena, &r->err, id, bearer(r))) ||
 	    (rc = runner_heartbeat(r->db, r->arena, &r->err, id)))
 		return rc;
 	resp_json(w, 200, json_pack("{s:b}", "ok", 1));
@@ -97,7 +97,7 @@ static int task_load(struct req *r, struct task *t)
 {
 	int64_t id;
 	int rc;
-	if ((rc = id_param(r, "id", &id)))
+	if ((rc = id_param(r, &id)))
 		return rc;
 	return task_auth(r->db, r->arena, &r->err, id, bearer(r), t);
 }

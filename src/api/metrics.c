@@ -2,13 +2,13 @@
  * Off unless PLUE_METRICS_TOKEN is set; then the scraper must present it as
  * a bearer token. The gauges that describe stored state (workloads,
  * runners, webhook deliveries) are read from the database here, on the
- * worker that serves the scrape, in two small queries. */
+ * worker that serves the scrape (queue/gauges.h). */
 #include "api/api.h"
 #include "base/config.h"
 #include "base/metrics.h"
 #include "base/util.h"
-#include "db/db.h"
 #include "http/sse.h"
+#include "queue/gauges.h"
 
 #include <git2.h>
 #include <stdio.h>
@@ -35,54 +35,6 @@ static int check_token(struct req *r)
 	return 0;
 }
 
-static void set_states(struct metric_family *f, const char *const *states)
-{
-	for (size_t i = 0; states[i]; i++)
-		metrics_gauge_set(f, &states[i], 0);
-}
-
-/* Reads the stored-state gauges. A failure leaves them as they were (the
- * error is counted and logged by db_query) and the scrape still answers. */
-static void read_db_gauges(struct req *r)
-{
-	static const char *const wl[] = { "waiting", "claimed", "running", "done", NULL };
-	static const char *const rn[] = { "idle", "busy", NULL };
-	static const char *const wh[] = { "pending", "delivered", "failed", NULL };
-	PGresult *res = db_query(r->db, r->arena, &r->err,
-				 "SELECT 'w', status, count(*) FROM workloads GROUP BY status "
-				 "UNION ALL SELECT 'r', status, count(*) FROM runners "
-				 "WHERE status <> 'dead' GROUP BY status "
-				 "UNION ALL SELECT 'h', to_regclass('webhook_deliveries')::text, 0",
-				 0, NULL);
-	if (!res)
-		goto done;
-	set_states(&metric_workloads, wl);
-	set_states(&metric_runners, rn);
-	bool hooks = false;
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *kind = db_val(res, i, 0), *state = db_val(res, i, 1);
-		if (*kind == 'h') {
-			hooks = state != NULL; /* the table arrives with migration 0008 */
-			continue;
-		}
-		metrics_gauge_set(*kind == 'w' ? &metric_workloads : &metric_runners, &state,
-				  db_int(res, i, 2));
-	}
-	if (!hooks)
-		goto done;
-	res = db_query(r->db, r->arena, &r->err,
-		       "SELECT status, count(*) FROM webhook_deliveries GROUP BY status", 0, NULL);
-	if (!res)
-		goto done;
-	set_states(&metric_webhook_deliveries, wh);
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *state = db_val(res, i, 0);
-		metrics_gauge_set(&metric_webhook_deliveries, &state, db_int(res, i, 1));
-	}
-done:
-	err_clear(&r->err);
-}
-
 int h_metrics(struct req *r, struct resp *w)
 {
 	int rc = 0;
@@ -94,7 +46,7 @@ int h_metrics(struct req *r, struct resp *w)
 	if ((rc = check_token(r)))
 		goto done;
 	if (r->db)
-		read_db_gauges(r);
+		queue_gauges_read(r->db, r->arena);
 	metrics_gauge_set(&metric_sse_connections, NULL, sse_subscribers());
 	int maj = 0, min = 0, rev = 0, pq = PQlibVersion();
 	git_libgit2_version(&maj, &min, &rev);

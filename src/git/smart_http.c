@@ -1,23 +1,22 @@
 /* smart_http.c — git's smart HTTP protocol (v0 and v2): ref advertisement,
  * fetch (upload-pack) and push (receive-pack). The real `git upload-pack` /
- * `git receive-pack --stateless-rpc` do the work, spawned with an argv.
- * Bodies stream: a pump thread per request moves the request body from a
- * bounded buffer into the child's stdin (inflating gzip) and the child's
- * stdout into a bounded buffer the HTTP layer drains, so memory stays
- * bounded whatever the pack size. A full buffer stops the reading side.
- * After a push, the updated refs go to `branches` and one `events` row per
- * ref, in one transaction, with NOTIFY plue_events. */
+ * `git receive-pack --stateless-rpc` do the work, spawned by
+ * git/transport.c. Bodies stream: a pump thread per request moves the
+ * request body from a bounded buffer into the child's stdin (inflating
+ * gzip) and the child's stdout into a bounded buffer the HTTP layer
+ * drains, so memory stays bounded whatever the pack size. A full buffer
+ * stops the reading side. After a push, the updated refs go to `branches`
+ * and one `events` row per ref, in one transaction, with NOTIFY
+ * plue_events. */
+#include "git/smart_http.h"
 #include "forge/forge.h"
 #include "api/pulls.h"
 #include "auth/auth.h"
-#include "base/config.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/util.h"
 #include "db/db.h"
 #include "git/maintain.h"
-#include "git/packcache.h"
-#include "git/store.h"
 #include "git/transport.h"
 
 #include <errno.h>
@@ -26,7 +25,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -36,34 +34,6 @@
 #define BUF_CAP (256 * 1024)     /* each direction */
 #define ADVERT_MAX (64 << 20)    /* ref advertisement cap */
 #define ERR_CAP 4096             /* child stderr kept for the log */
-#define MAX_COMMANDS 4096        /* ref updates recorded per push */
-
-extern char **environ;
-
-/* ---- spawning ---- */
-
-/* The child's environment: nothing of ours leaks (no PLUE_*, no secrets),
- * except, for a push, what the pre-receive hook (cmd/hook.c) needs to
- * check branch protection: the repository, the pusher, the database. */
-static char **git_env(struct arena *a, const char *protocol, const struct repo *repo,
-		      const struct auth *pusher)
-{
-	char **env = arena_alloc(a, 12 * sizeof(char *));
-	size_t n = 0;
-	env[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
-	env[n++] = "HOME=/nonexistent";
-	env[n++] = "GIT_CONFIG_NOSYSTEM=1";
-	env[n++] = "LC_ALL=C";
-	if (protocol)
-		env[n++] = arena_printf(a, "GIT_PROTOCOL=%s", protocol);
-	if (pusher) {
-		env[n++] = arena_printf(a, "PLUE_REPO_ID=%lld", (long long)repo->id);
-		env[n++] = arena_printf(a, "PLUE_PUSHER_ID=%lld", (long long)pusher->user_id);
-		env[n++] = arena_printf(a, "PLUE_DB=%s", db_conninfo());
-	}
-	env[n] = NULL;
-	return env;
-}
 
 /* Only the versions git itself sends pass through. */
 static const char *git_protocol(const struct req *r)
@@ -74,89 +44,6 @@ static const char *git_protocol(const struct req *r)
 	if (!strcmp(p, "version=2") || !strcmp(p, "version=1"))
 		return p;
 	return NULL;
-}
-
-static int spawn_git(pid_t *pid, int *in_fd, int *out_fd, int *err_fd, char *const argv[],
-		     char *const envp[])
-{
-	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
-	int rc = -1;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC))
-		goto done;
-	posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
-	posix_spawnattr_t at;
-	posix_spawnattr_init(&at);
-	sigset_t none;
-	sigemptyset(&none);
-	posix_spawnattr_setsigmask(&at, &none); /* the server blocks SIGINT/SIGTERM */
-	sigset_t defs;
-	sigemptyset(&defs);
-	sigaddset(&defs, SIGPIPE);
-	posix_spawnattr_setsigdefault(&at, &defs);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	int e = posix_spawnp(pid, argv[0], &fa, &at, argv, envp);
-	posix_spawnattr_destroy(&at);
-	if (e) {
-		errno = e;
-		goto done;
-	}
-	*in_fd = pin[1];
-	*out_fd = pout[0];
-	*err_fd = perr[0];
-	pin[1] = pout[0] = perr[0] = -1;
-	rc = 0;
-done:
-	posix_spawn_file_actions_destroy(&fa);
-	for (int i = 0; i < 2; i++) {
-		if (pin[i] >= 0)
-			close(pin[i]);
-		if (pout[i] >= 0)
-			close(pout[i]);
-		if (perr[i] >= 0)
-			close(perr[i]);
-	}
-	return rc;
-}
-
-int git_service_spawn(struct arena *a, const struct repo *repo, const struct auth *pusher,
-		      const char *svc, bool stateless, const char *protocol, pid_t *pid,
-		      int *in_fd, int *out_fd, int *err_fd)
-{
-	bool receive = !strcmp(svc, "git-receive-pack");
-	if (protocol && strcmp(protocol, "version=2") && strcmp(protocol, "version=1"))
-		protocol = NULL;
-	/* pushes run DATA/hooks/pre-receive: branch protection (cmd/hook.c),
-	 * and check the objects they bring by the rules in git/store.h */
-	char *hooks = arena_printf(a, "core.hooksPath=%s/hooks", cfg.data_abs);
-	size_t ncfg = 0;
-	while (receive && repo_store_receive_config[ncfg])
-		ncfg++;
-	char **argv = arena_alloc(a, (2 * ncfg + 9) * sizeof(char *));
-	size_t argc = 0;
-	argv[argc++] = "git";
-	argv[argc++] = "-c";
-	argv[argc++] = hooks;
-	for (size_t i = 0; i < ncfg; i++) {
-		argv[argc++] = "-c";
-		argv[argc++] = (char *)repo_store_receive_config[i];
-	}
-	/* fetches: identical requests share one pack (git/packcache.h) */
-	const char *pack_hook = strcmp(svc, "git-upload-pack") ? NULL : packcache_hook_config(a);
-	if (pack_hook) {
-		argv[argc++] = "-c";
-		argv[argc++] = (char *)pack_hook;
-	}
-	argv[argc++] = (char *)(svc + 4);
-	if (stateless)
-		argv[argc++] = "--stateless-rpc";
-	argv[argc++] = (char *)repo->disk_path;
-	argv[argc] = NULL;
-	return spawn_git(pid, in_fd, out_fd, err_fd, argv,
-			 git_env(a, protocol, repo, receive ? pusher : NULL));
 }
 
 static void set_nonblock(int fd)
@@ -194,16 +81,13 @@ int h_git_info_refs(struct req *r, struct resp *w)
 	if (push && (rc = authz_repo_area(&r->auth, r->repo, ACT_WRITE, AREA_CONTENTS, &r->err)))
 		return rc;
 	const char *proto = push ? NULL : git_protocol(r);
-	char *argv[] = { "git", (char *)(svc + 4), "--stateless-rpc", "--advertise-refs",
-			 (char *)r->repo->disk_path, NULL };
-	pid_t pid;
-	int in_fd, out_fd, err_fd;
-	if (spawn_git(&pid, &in_fd, &out_fd, &err_fd, argv, git_env(r->arena, proto, NULL, NULL))) {
+	struct git_child c;
+	if (git_advertise_spawn(&c, r->arena, r->repo, svc, proto)) {
 		log_error("cannot run git %s: %s", svc + 4, strerror(errno));
 		return err_set(&r->err, ERR_INTERNAL, "git_error", "cannot run git");
 	}
-	close(in_fd);
-	close(err_fd);
+	close(c.in_fd);
+	close(c.err_fd);
 	bool v2 = proto && !strcmp(proto, "version=2");
 	struct buf *b = &w->body;
 	buf_reset(b);
@@ -214,7 +98,7 @@ int h_git_info_refs(struct req *r, struct resp *w)
 	char chunk[65536];
 	ssize_t n;
 	bool too_big = false;
-	while ((n = read(out_fd, chunk, sizeof(chunk))) != 0) {
+	while ((n = read(c.out_fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -226,11 +110,11 @@ int h_git_info_refs(struct req *r, struct resp *w)
 		}
 		buf_add(b, chunk, (size_t)n);
 	}
-	close(out_fd);
+	close(c.out_fd);
 	if (too_big)
-		kill(pid, SIGKILL);
+		kill(c.pid, SIGKILL);
 	int st = 0;
-	waitpid(pid, &st, 0);
+	waitpid(c.pid, &st, 0);
 	if (too_big || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		buf_reset(b);
 		log_error("git %s --advertise-refs failed for %s", svc + 4, r->repo->disk_path);
@@ -287,85 +171,6 @@ static void pump_wake(struct git_stream *g)
 	char c = 1;
 	ssize_t n = write(g->wake_w, &c, 1);
 	(void)n; /* a full pipe is already a pending wake-up */
-}
-
-/* Parses complete pkt-lines from buf until the flush that ends the
- * command list. Lines: "<old> <new> <ref>[\0caps]\n"; "shallow" lines and
- * anything else are skipped. */
-static void parse_commands(struct git_push_cmds *g)
-{
-	size_t off = 0;
-	while (!g->done && g->buf.len - off >= 4) {
-		unsigned char len4[3] = { 0 };
-		if (hex_decode(len4, g->buf.ptr + off, 2)) {
-			g->done = true; /* not pkt-lines: let receive-pack complain */
-			break;
-		}
-		size_t len = (size_t)len4[0] << 8 | len4[1];
-		if (len == 0) {
-			g->done = true;
-			break;
-		}
-		if (len < 4) {
-			g->done = true;
-			break;
-		}
-		if (g->buf.len - off < len)
-			break;
-		const char *p = g->buf.ptr + off + 4;
-		size_t n = len - 4;
-		if (n > 83 && p[40] == ' ' && p[81] == ' ' && g->n < MAX_COMMANDS) {
-			size_t rl = 0;
-			while (82 + rl < n && p[82 + rl] != '\0' && p[82 + rl] != '\n')
-				rl++;
-			struct git_ref_update *u = &g->cmds[g->n];
-			memcpy(u->old_sha, p, 40);
-			u->old_sha[40] = '\0';
-			memcpy(u->new_sha, p + 41, 40);
-			u->new_sha[40] = '\0';
-			u->ref = xstrndup(p + 82, rl);
-			if (is_sha1_hex(u->old_sha) && is_sha1_hex(u->new_sha))
-				g->n++;
-			else
-				free(u->ref);
-		}
-		off += len;
-	}
-	if (g->done || g->buf.len > 1 << 20) {
-		g->done = true;
-		buf_release(&g->buf);
-		return;
-	}
-	if (off) {
-		memmove(g->buf.ptr, g->buf.ptr + off, g->buf.len - off);
-		buf_setlen(&g->buf, g->buf.len - off);
-	}
-}
-
-void git_push_cmds_init(struct git_push_cmds *p)
-{
-	p->done = false;
-	buf_init(&p->buf, 0);
-	p->cmds = xcalloc(MAX_COMMANDS, sizeof(*p->cmds));
-	p->n = 0;
-}
-
-void git_push_cmds_feed(struct git_push_cmds *p, const char *data, size_t len)
-{
-	if (p->done || !len)
-		return;
-	buf_add(&p->buf, data, len);
-	parse_commands(p);
-}
-
-void git_push_cmds_release(struct git_push_cmds *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		free(p->cmds[i].ref);
-	free(p->cmds);
-	p->cmds = NULL;
-	p->n = 0;
-	buf_release(&p->buf);
 }
 
 /* Writes what it can of data to the child's stdin; returns bytes taken or
@@ -837,13 +642,17 @@ static int start_rpc(struct req *r, struct resp *w, const char *svc)
 	}
 	g->wake_r = wp[0];
 	g->wake_w = wp[1];
-	if (git_service_spawn(r->arena, r->repo, &r->auth, svc, true, proto, &g->pid, &g->in_fd,
-			      &g->out_fd, &g->err_fd)) {
+	struct git_child c;
+	if (git_service_spawn(&c, r->arena, r->repo, &r->auth, svc, true, proto)) {
 		log_error("cannot run git %s: %s", svc + 4, strerror(errno));
 		g->pid = -1;
 		gs_free(&g->base);
 		return err_set(&r->err, ERR_INTERNAL, "git_error", "cannot run git");
 	}
+	g->pid = c.pid;
+	g->in_fd = c.in_fd;
+	g->out_fd = c.out_fd;
+	g->err_fd = c.err_fd;
 	set_nonblock(g->in_fd);
 	set_nonblock(g->out_fd);
 	set_nonblock(g->err_fd);

@@ -11,9 +11,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "auth/identity.h"
+#include "base/arena.h"
 #include "base/buf.h"
 #include "db/db.h"
-#include "http/http.h"
+#include "forge/repo.h"
 
 /* One "<old> <new> <ref>" command of a push. */
 struct git_ref_update {
@@ -38,18 +40,34 @@ void git_push_cmds_feed(struct git_push_cmds *p, const char *data, size_t len);
 /* Frees what init and feed allocated; p may be reused after init. */
 void git_push_cmds_release(struct git_push_cmds *p);
 
+/* A git child process: its pid and the parent's ends of its stdin
+ * (in_fd), stdout (out_fd) and stderr (err_fd) pipes, all close-on-exec
+ * and blocking. The caller closes them and reaps the pid. */
+struct git_child {
+	pid_t pid;
+	int in_fd, out_fd, err_fd;
+};
+
 /* Spawns `git [-c ...] SERVICE [--stateless-rpc] PATH` for svc
  * ("git-upload-pack", "git-receive-pack" or "git-upload-archive") on
- * repo, with pipes for stdin (*in_fd), stdout (*out_fd) and stderr
- * (*err_fd), all close-on-exec and blocking. A receive-pack runs with the
- * hooks path (branch protection, cmd/hook.c), repo_store_receive_config,
- * and PLUE_REPO_ID, PLUE_PUSHER_ID (pusher->user_id) and PLUE_DB in its
- * environment; nothing else of the server's environment passes. protocol
- * ("version=1" or "version=2", anything else ignored; NULL: v0) becomes
- * GIT_PROTOCOL. Strings are allocated on a. Returns 0, or -1 with errno. */
-int git_service_spawn(struct arena *a, const struct repo *repo, const struct auth *pusher,
-		      const char *svc, bool stateless, const char *protocol, pid_t *pid,
-		      int *in_fd, int *out_fd, int *err_fd);
+ * repo into *out. A receive-pack runs with the hooks path (branch
+ * protection, cmd/hook.c), repo_store_receive_config, and PLUE_REPO_ID,
+ * PLUE_PUSHER_ID (pusher->user_id) and PLUE_DB in its environment; an
+ * upload-pack with the pack cache's hook (git/packcache.h); nothing else
+ * of the server's environment passes. protocol ("version=1" or
+ * "version=2", anything else ignored; NULL: v0) becomes GIT_PROTOCOL.
+ * Strings are allocated on a. Returns 0, or -1 with errno. */
+int git_service_spawn(struct git_child *out, struct arena *a, const struct repo *repo,
+		      const struct auth *pusher, const char *svc, bool stateless,
+		      const char *protocol);
+
+/* Spawns `git SERVICE --stateless-rpc --advertise-refs PATH` for svc
+ * ("git-upload-pack" or "git-receive-pack") on repo into *out: the ref
+ * advertisement of smart HTTP's first request, in the same scrubbed
+ * environment as git_service_spawn (protocol likewise). Returns 0, or -1
+ * with errno. */
+int git_advertise_spawn(struct git_child *out, struct arena *a, const struct repo *repo,
+			const char *svc, const char *protocol);
 
 /* Records a finished push on a worker's connection db: the commands that
  * took effect (the ref now holds what was asked) update `branches`, write

@@ -8,9 +8,9 @@
 static const char *const services[] = { "git-upload-pack", "git-receive-pack",
 					"git-upload-archive", NULL };
 
-int sshd_command_parse(struct arena *a, const char *cmd, const char **svc, const char **owner,
-			 const char **name)
+int sshd_command_parse(struct ssh_command *out, struct arena *a, const char *cmd)
 {
+	const char **svc = &out->svc;
 	*svc = NULL;
 	size_t n = 0;
 	for (size_t i = 0; services[i]; i++) {
@@ -62,7 +62,7 @@ int sshd_command_parse(struct arena *a, const char *cmd, const char **svc, const
 	if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/'))
 		return -1;
 	*slash = '\0';
-	*owner = s;
-	*name = slash + 1;
+	out->owner = s;
+	out->name = slash + 1;
 	return 0;
 }

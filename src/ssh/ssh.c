@@ -477,9 +477,9 @@ static int pump(ssh_session s, ssh_channel ch, pid_t pid, int in_fd, int out_fd,
 static void run_command(ssh_session s, ssh_channel ch, struct arena *a, const struct identity *id,
 			const char *cmd, const char *protocol, const char *ip)
 {
-	const char *svc, *owner = NULL, *name = NULL;
-	if (strlen(cmd) > CMD_MAX || sshd_command_parse(a, cmd, &svc, &owner, &name)) {
-		if (!svc)
+	struct ssh_command sc = { 0 };
+	if (strlen(cmd) > CMD_MAX || sshd_command_parse(&sc, a, cmd)) {
+		if (!sc.svc)
 			refuse(ch,
 			       "fatal: unknown command '%.60s': plue runs only git-upload-pack, "
 			       "git-receive-pack and git-upload-archive",
@@ -490,8 +490,9 @@ static void run_command(ssh_session s, ssh_channel ch, struct arena *a, const st
 		log_info("ssh: %s (%s): refused command '%.100s'", ip, id->auth.username, cmd);
 		return;
 	}
+	const char *svc = sc.svc;
 	bool receive = !strcmp(svc, "git-receive-pack");
-	struct repo_lookup l = { .a = a, .auth = &id->auth, .owner = owner, .name = name,
+	struct repo_lookup l = { .a = a, .auth = &id->auth, .owner = sc.owner, .name = sc.name,
 				 .write = receive };
 	workers_run(lookup_repo, &l);
 	if (l.rc) {
@@ -499,10 +500,8 @@ static void run_command(ssh_session s, ssh_channel ch, struct arena *a, const st
 		log_info("ssh: %s (%s): %s: %s", ip, id->auth.username, svc, l.err.msg);
 		return;
 	}
-	pid_t pid;
-	int in_fd, out_fd, err_fd;
-	if (git_service_spawn(a, l.repo, &id->auth, svc, false, protocol, &pid, &in_fd, &out_fd,
-			      &err_fd)) {
+	struct git_child c;
+	if (git_service_spawn(&c, a, l.repo, &id->auth, svc, false, protocol)) {
 		log_error("cannot run git %s: %s", svc + 4, strerror(errno));
 		refuse(ch, "fatal: cannot run git");
 		return;
@@ -510,9 +509,9 @@ static void run_command(ssh_session s, ssh_channel ch, struct arena *a, const st
 	struct git_push_cmds cmds;
 	if (receive)
 		git_push_cmds_init(&cmds);
-	int status = pump(s, ch, pid, in_fd, out_fd, err_fd, receive ? &cmds : NULL);
-	close(out_fd);
-	close(err_fd);
+	int status = pump(s, ch, c.pid, c.in_fd, c.out_fd, c.err_fd, receive ? &cmds : NULL);
+	close(c.out_fd);
+	close(c.err_fd);
 	if (status != 0)
 		log_info("ssh: %s (%s): git %s for %s/%s exited with %d", ip, id->auth.username,
 			 svc + 4, l.repo->owner, l.repo->name, status);

@@ -20,15 +20,22 @@
 #include "base/arena.h"
 #include "base/err.h"
 
+/* The command of an SSH `exec` request: which git service ("git-upload-pack",
+ * "git-receive-pack" or "git-upload-archive": static), on which repository
+ * (owner and name: arena-owned). */
+struct ssh_command {
+	const char *svc;
+	const char *owner;
+	const char *name;
+};
+
 /* Parses the command of an SSH `exec` request: "git-upload-pack
  * 'owner/repo.git'" (or "git upload-pack", "git-receive-pack",
  * "git-upload-archive"; the path quoted by git's shell rules or bare, with
- * or without a leading '/', a trailing '/' and the ".git") into the
- * service ("git-upload-pack", ...: static), owner and name (arena-owned).
- * Returns 0, or -1 for another command (*svc NULL) or a path that is not
- * exactly owner/name (*svc set). */
-int sshd_command_parse(struct arena *a, const char *cmd, const char **svc, const char **owner,
-		       const char **name);
+ * or without a leading '/', a trailing '/' and the ".git") into *out.
+ * Returns 0, or -1 for another command (out->svc NULL) or a path that is
+ * not exactly owner/name (out->svc set). */
+int sshd_command_parse(struct ssh_command *out, struct arena *a, const char *cmd);
 
 /* Loads or creates the host keys, listens on cfg.ssh_listen:cfg.ssh_port
  * (port 0 picks a free one) and starts the accept thread. Returns 0, or

@@ -32,11 +32,11 @@ static void test_accepted(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct arena *a = arena_new();
-		const char *svc = NULL, *owner = NULL, *name = NULL;
-		assert_int_equal(sshd_command_parse(a, cases[i].cmd, &svc, &owner, &name), 0);
-		assert_string_equal(svc, cases[i].svc);
-		assert_string_equal(owner, cases[i].owner);
-		assert_string_equal(name, cases[i].name);
+		struct ssh_command c = { 0 };
+		assert_int_equal(sshd_command_parse(&c, a, cases[i].cmd), 0);
+		assert_string_equal(c.svc, cases[i].svc);
+		assert_string_equal(c.owner, cases[i].owner);
+		assert_string_equal(c.name, cases[i].name);
 		arena_free(a);
 	}
 }
@@ -44,7 +44,7 @@ static void test_accepted(void **state)
 static void test_refused(void **state)
 {
 	(void)state;
-	/* not a git service: *svc stays NULL */
+	/* not a git service: svc stays NULL */
 	static const char *const other[] = {
 		"ls", "", "git-upload-packx 'a/b'", "git-shell -c 'git-upload-pack a/b'",
 		"git-upload-pack", "git upload-packs a/b", "sh -c 'git-upload-pack a/b'",
@@ -52,12 +52,12 @@ static void test_refused(void **state)
 	};
 	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
 		struct arena *a = arena_new();
-		const char *svc = "x", *owner = NULL, *name = NULL;
-		assert_int_equal(sshd_command_parse(a, other[i], &svc, &owner, &name), -1);
-		assert_null(svc);
+		struct ssh_command c = { .svc = "x" };
+		assert_int_equal(sshd_command_parse(&c, a, other[i]), -1);
+		assert_null(c.svc);
 		arena_free(a);
 	}
-	/* a git service on something that is not owner/name: *svc set */
+	/* a git service on something that is not owner/name: svc set */
 	static const char *const paths[] = {
 		"git-upload-pack 'alice'", "git-upload-pack 'alice/x/y.git'", "git-upload-pack '/b'",
 		"git-upload-pack 'alice/'", "git-upload-pack '//b'", "git-upload-pack 'a/b' extra",
@@ -65,9 +65,9 @@ static void test_refused(void **state)
 	};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		struct arena *a = arena_new();
-		const char *svc = NULL, *owner = NULL, *name = NULL;
-		assert_int_equal(sshd_command_parse(a, paths[i], &svc, &owner, &name), -1);
-		assert_non_null(svc);
+		struct ssh_command c = { 0 };
+		assert_int_equal(sshd_command_parse(&c, a, paths[i]), -1);
+		assert_non_null(c.svc);
 		arena_free(a);
 	}
 }
