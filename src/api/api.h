@@ -5,6 +5,7 @@
 #define PLUE_API_H
 
 #include "forge/forge.h"
+#include "git/smart_http.h"
 #include "forge/names.h"
 #include "http/http.h"
 
@@ -143,9 +144,6 @@ int h_status_combined(struct req *r, struct resp *w);
 int h_protection_get(struct req *r, struct resp *w);
 int h_protection_put(struct req *r, struct resp *w);
 int h_protection_delete(struct req *r, struct resp *w);
-/* git smart HTTP (git/smart_http.c) */
-int h_git_info_refs(struct req *r, struct resp *w);
-int h_git_upload_pack(struct req *r, struct resp *w);
-int h_git_receive_pack(struct req *r, struct resp *w);
-
+/* git smart HTTP: h_git_info_refs, h_git_upload_pack, h_git_receive_pack
+ * (git/smart_http.h) */
 #endif
