@@ -66,7 +66,8 @@ static void cast_make(struct cast *c, struct pgtest *t, bool is_private)
 	c->alice_ro.scopes = SCOPE_REPO_READ;
 	c->task = (struct auth){ .via = AUTH_TASK,
 				 .task_repo_id = c->rid,
-				 .task_areas = AREA_CONTENTS | AREA_ISSUES | AREA_PULLS | AREA_STATUSES };
+				 .task_areas = AREA_CONTENTS | AREA_ISSUES | AREA_PULLS |
+					       AREA_STATUSES };
 }
 
 /* alice/proj as who sees it (with who's role). */
@@ -103,12 +104,12 @@ static const char *jtext(struct pgtest *t, const json_t *j)
 	return r;
 }
 
-#define assert_err(t, rc, want_code, want_slug, want_msg)                                      \
-	do {                                                                                    \
-		assert_int_equal((rc), (want_code));                                            \
-		assert_int_equal((t)->err.code, (want_code));                                   \
-		assert_string_equal((t)->err.slug, (want_slug));                                \
-		assert_string_equal((t)->err.msg, (want_msg));                                  \
+#define assert_err(t, rc, want_code, want_slug, want_msg)                                          \
+	do {                                                                                       \
+		assert_int_equal((rc), (want_code));                                               \
+		assert_int_equal((t)->err.code, (want_code));                                      \
+		assert_string_equal((t)->err.slug, (want_slug));                                   \
+		assert_string_equal((t)->err.msg, (want_msg));                                     \
 	} while (0)
 
 /* One call of a domain function as who on repo; returns its code, the
@@ -204,8 +205,9 @@ static void test_secret_who(void **state)
 	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM secrets"), 3);
 	assert_int_equal(call_as(t, &c.as_adam, call_secret_delete, "ADAMS"), 0);
 	assert_int_equal(call_as(t, &c.as_root, call_secret_delete, "ROOTS"), 0);
-	assert_int_equal(
-		pgtest_int(t, "SELECT count(*) FROM secrets WHERE name IN ('ADAMS', 'ROOTS')"), 0);
+	assert_int_equal(pgtest_int(t,
+				    "SELECT count(*) FROM secrets WHERE name IN ('ADAMS', 'ROOTS')"),
+			 0);
 }
 
 /* The hex of s (arena). */
@@ -245,8 +247,9 @@ static void test_secret_sealed(void **state)
 	assert_int_equal(strlen(cipher), (strlen(value) + 16) * 2);
 	assert_null(strstr(cipher, value));
 	assert_null(strstr(cipher, hex_of(t, value)));
-	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM secrets WHERE ciphertext LIKE "
-				       "'%' || $1 || '%' OR nonce LIKE '%' || $1 || '%'",
+	assert_int_equal(pgtest_int(t,
+				    "SELECT count(*) FROM secrets WHERE ciphertext LIKE "
+				    "'%' || $1 || '%' OR nonce LIKE '%' || $1 || '%'",
 				    "s3cr3t"),
 			 0);
 	/* it opens with the server's key, for this repository and name only */
@@ -375,12 +378,12 @@ static void test_secret_validation(void **state)
 	assert_int_equal(secret_put(&created, &f, o, "_x9", "v"), 0);
 	f = pgtest_forge(t, &c.as_alice);
 	assert_int_equal(secret_delete(&f, r, "_x9"), 0);
-	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM secrets WHERE name = '_x9' AND "
-				       "repo_id = $1",
+	assert_int_equal(pgtest_int(t,
+				    "SELECT count(*) FROM secrets WHERE name = '_x9' AND "
+				    "repo_id = $1",
 				    ID(other)),
 			 1);
-	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM secrets WHERE repo_id = $1",
-				    ID(c.rid)),
+	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM secrets WHERE repo_id = $1", ID(c.rid)),
 			 2);
 	f = pgtest_forge(t, &c.as_alice);
 	assert_err(t, secret_delete(&f, r, "_x9"), ERR_NOTFOUND, "not_found",
@@ -450,8 +453,7 @@ static void test_hook_who(void **state)
 	assert_int_equal(call_as(t, &c.as_alice, call_hook_create, &in), 0);
 	assert_int_equal(call_as(t, &c.as_adam, call_hook_create, &in), 0);
 	assert_int_equal(call_as(t, &c.as_root, call_hook_create, &in), 0);
-	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM webhooks WHERE repo_id = $1",
-				    ID(c.rid)),
+	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM webhooks WHERE repo_id = $1", ID(c.rid)),
 			 3);
 	/* created_by is who made it */
 	assert_string_equal(pgtest_str(t, "SELECT string_agg(u.username, ',' ORDER BY h.id) FROM "
@@ -504,6 +506,7 @@ static void test_hook_create(void **state)
 	assert_int_equal(strlen(jstr(h, "created_at")), 20);
 	assert_int_equal(jstr(h, "created_at")[19], 'Z');
 	json_t *last = json_object_get(h, "last_delivery");
+	assert_true(json_is_object(last));
 	assert_string_equal(jstr(last, "event"), "ping");
 	assert_string_equal(jstr(last, "status"), "pending");
 	PGresult *d = pgtest_sql(t,
@@ -645,8 +648,9 @@ static void test_hook_validation(void **state)
 	/* at most HOOK_MAX a repository, counted under the repository's lock;
 	 * the refusal rolls back (no hook, no ping) */
 	for (int i = 0; i < HOOK_MAX - 1; i++)
-		pgtest_sql(t, "INSERT INTO webhooks (repo_id, url, events) VALUES ($1, "
-			      "'https://example.com/', '{push}')",
+		pgtest_sql(t,
+			   "INSERT INTO webhooks (repo_id, url, events) VALUES ($1, "
+			   "'https://example.com/', '{push}')",
 			   ID(c.rid));
 	struct hook_input in = { .url = "https://example.com/last", .active = -1 };
 	f = pgtest_forge(t, &c.as_alice);
@@ -660,16 +664,14 @@ static void test_hook_validation(void **state)
 	assert_err(t, hook_create(&h, &f, r, &in), ERR_CONFLICT, "too_many_hooks",
 		   "repository 'alice/proj' already has 20 hooks");
 	assert_null(h);
-	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM webhooks WHERE repo_id = $1",
-				    ID(c.rid)),
+	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM webhooks WHERE repo_id = $1", ID(c.rid)),
 			 HOOK_MAX);
 	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM webhook_deliveries"), pings);
 	assert_int_equal(PQtransactionStatus(t->db), PQTRANS_IDLE);
 	/* the cap is per repository */
 	pgtest_repo(t, c.alice, "other", false);
 	f = pgtest_forge(t, &c.as_alice);
-	assert_int_equal(hook_create(&h, &f, pgtest_repo_load(t, &c.as_alice, "alice", "other"),
-				     &in),
+	assert_int_equal(hook_create(&h, &f, pgtest_repo_load(t, &c.as_alice, "alice", "other"), &in),
 			 0);
 	json_decref(h);
 }
@@ -703,11 +705,11 @@ static void test_hook_update_delete(void **state)
 	assert_true(json_is_true(json_object_get(h, "active")));
 	assert_true(json_is_true(json_object_get(h, "has_secret")));
 	json_decref(h);
-	assert_string_equal(pgtest_str(t, "SELECT secret_cipher FROM webhooks WHERE id = $1",
-				       ID(id)),
+	assert_string_equal(pgtest_str(t, "SELECT secret_cipher FROM webhooks WHERE id = $1", ID(id)),
 			    cipher);
-	assert_true(pgtest_int(t, "SELECT (updated_at > now() - interval '1 hour')::int FROM "
-				  "webhooks WHERE id = $1",
+	assert_true(pgtest_int(t,
+			       "SELECT (updated_at > now() - interval '1 hour')::int FROM "
+			       "webhooks WHERE id = $1",
 			       ID(id)));
 
 	/* each field given */
@@ -727,8 +729,9 @@ static void test_hook_update_delete(void **state)
 	assert_true(json_is_false(json_object_get(h, "active")));
 	assert_true(json_is_false(json_object_get(h, "has_secret")));
 	json_decref(h);
-	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM webhooks WHERE id = $1 AND "
-				       "secret_cipher IS NULL AND secret_nonce IS NULL",
+	assert_int_equal(pgtest_int(t,
+				    "SELECT count(*) FROM webhooks WHERE id = $1 AND "
+				    "secret_cipher IS NULL AND secret_nonce IS NULL",
 				    ID(id)),
 			 1);
 	/* a new secret, sealed anew */
@@ -762,8 +765,9 @@ static void test_hook_update_delete(void **state)
 	f = pgtest_forge(t, &c.as_alice);
 	assert_int_equal(hook_update(&h, &f, r, id, &noevents), ERR_INVALID);
 	assert_string_equal(t->err.slug, "invalid_events");
-	assert_string_equal(pgtest_str(t, "SELECT url || ' ' || array_to_string(events, ',') FROM "
-					  "webhooks WHERE id = $1",
+	assert_string_equal(pgtest_str(t,
+				       "SELECT url || ' ' || array_to_string(events, ',') FROM "
+				       "webhooks WHERE id = $1",
 				       ID(id)),
 			    "https://example.net/b workflow_run,pull_request");
 
@@ -777,8 +781,8 @@ static void test_hook_update_delete(void **state)
 	assert_int_equal(hook_get(&h, &f, o, id), ERR_NOTFOUND);
 	f = pgtest_forge(t, &c.as_alice);
 	assert_int_equal(hook_delete(&f, o, id), ERR_NOTFOUND);
-	assert_string_equal(t->err.msg,
-			    arena_printf(t->arena, "hook %lld not found in 'alice/other'", (long long)id));
+	assert_string_equal(t->err.msg, arena_printf(t->arena, "hook %lld not found in 'alice/other'",
+						     (long long)id));
 
 	/* deleting takes the delivery log with it */
 	f = pgtest_forge(t, &c.as_alice);
@@ -817,8 +821,9 @@ static void test_hook_deliveries(void **state)
 	/* a ping writes one pending delivery */
 	f = pgtest_forge(t, &c.as_adam);
 	assert_int_equal(hook_ping(&f, proj(t, &c.as_adam), id), 0);
-	int64_t first = pgtest_int(t, "SELECT id FROM webhook_deliveries WHERE hook_id = $1 AND "
-				      "event = 'ping' AND status = 'pending' AND redelivery_of IS NULL",
+	int64_t first = pgtest_int(t,
+				   "SELECT id FROM webhook_deliveries WHERE hook_id = $1 AND "
+				   "event = 'ping' AND status = 'pending' AND redelivery_of IS NULL",
 				   ID(id));
 	/* it was attempted: its log, as a delivery worker writes it */
 	pgtest_sql(t,
@@ -842,7 +847,8 @@ static void test_hook_deliveries(void **state)
 	assert_true(json_is_null(json_object_get(d, "next_attempt_at"))); /* not pending */
 	assert_int_equal(strlen(jstr(d, "guid")), 36);
 	json_t *rq = json_object_get(d, "request"), *rs = json_object_get(d, "response");
-	assert_string_equal(jtext(t, json_object_get(rq, "headers")), "{\"X-GitHub-Event\":\"ping\"}");
+	assert_string_equal(jtext(t, json_object_get(rq, "headers")),
+			    "{\"X-GitHub-Event\":\"ping\"}");
 	assert_string_equal(jstr(rq, "body"), "pb");
 	assert_int_equal(jint(json_object_get(rq, "payload"), "hook_id"), id);
 	assert_string_equal(jtext(t, json_object_get(rs, "headers")), "{\"Server\":\"t\"}");
@@ -994,8 +1000,8 @@ static const char *ids_of(struct pgtest *t, const json_t *arr)
 
 /* run_list of alice/proj as who: the ids, or NULL and the refusal in
  * t->err. */
-static const char *run_ids(struct pgtest *t, const struct auth *who, int64_t before,
-			   int64_t limit, const char *event)
+static const char *run_ids(struct pgtest *t, const struct auth *who, int64_t before, int64_t limit,
+			   const char *event)
 {
 	const struct repo *r = proj(t, who);
 	struct forge f = pgtest_forge(t, who);
@@ -1017,10 +1023,11 @@ static void test_run_list(void **state)
 	cast_make(&c, t, true);
 	int64_t other = pgtest_repo(t, c.alice, "other", false);
 	int64_t id[6];
-	static const char *const ev[] = { "push", "push", "workflow_dispatch", "push",
-					  "pull_request", "push" };
+	static const char *const ev[] = { "push", "push",         "workflow_dispatch",
+					  "push", "pull_request", "push" };
 	for (int i = 0; i < 6; i++) {
-		id[i] = run_make(t, c.rid, i + 1, ev[i], i < 5 ? "success" : "running", true, c.wendy);
+		id[i] = run_make(t, c.rid, i + 1, ev[i], i < 5 ? "success" : "running", true,
+				 c.wendy);
 		run_make(t, other, i + 1, "push", "success", true, 0); /* interleaved */
 	}
 	const char *all = arena_printf(t->arena, "%lld,%lld,%lld,%lld,%lld,%lld", (long long)id[5],
@@ -1160,12 +1167,12 @@ static void test_run_cancel(void **state)
 	int64_t wl = workload_make(t, c.rid, run, job, "waiting");
 	const char *missing = arena_printf(t->arena, "run %lld not found", (long long)run);
 	const char *unchanged = "queued f queued waiting";
-#define RUN_STATE                                                                               \
-	pgtest_str(t,                                                                           \
+#define RUN_STATE                                                                                    \
+	pgtest_str(t,                                                                                \
 		   "SELECT w.status || ' ' || (CASE WHEN w.cancel_requested THEN 't' ELSE 'f' END) " \
-		   "  || ' ' || j.status || ' ' || l.status FROM workflow_runs w JOIN "          \
-		   "  workflow_jobs j ON j.run_id = w.id JOIN workloads l ON l.job_id = j.id "     \
-		   "WHERE w.id = $1",                                                              \
+		   "  || ' ' || j.status || ' ' || l.status FROM workflow_runs w JOIN "              \
+		   "  workflow_jobs j ON j.run_id = w.id JOIN workloads l ON l.job_id = j.id "       \
+		   "WHERE w.id = $1",                                                                \
 		   ID(run))
 
 	/* refused: nothing changes */
@@ -1211,8 +1218,9 @@ static void test_run_cancel(void **state)
 	assert_err(t, cancel_as(t, &c.as_adam, done), ERR_CONFLICT, "run_finished",
 		   arena_printf(t->arena, "run %lld has already finished (success)",
 				(long long)done));
-	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM workflow_runs WHERE id = $1 AND "
-				       "status = 'success' AND NOT cancel_requested",
+	assert_int_equal(pgtest_int(t,
+				    "SELECT count(*) FROM workflow_runs WHERE id = $1 AND "
+				    "status = 'success' AND NOT cancel_requested",
 				    ID(done)),
 			 1);
 
@@ -1238,9 +1246,9 @@ static void test_run_cancel(void **state)
 #undef RUN_STATE
 }
 
-/* run_approve of run_id in alice/proj as who: the run JSON's approved_by,
- * or NULL and the refusal in t->err. */
-static int approve_as(struct pgtest *t, const struct auth *who, int64_t run_id, json_t **out)
+/* run_approve of run_id in alice/proj as who: *out the run's JSON, or
+ * NULL and the refusal in t->err. */
+static int approve_as(json_t **out, struct pgtest *t, const struct auth *who, int64_t run_id)
 {
 	const struct repo *r = proj(t, who);
 	struct forge f = pgtest_forge(t, who);
@@ -1259,44 +1267,43 @@ static void test_run_approve(void **state)
 	json_t *j = NULL;
 
 	/* who may not */
-	assert_err(t, approve_as(t, &c.as_rita, run, &j), ERR_PERM, "forbidden",
+	assert_err(t, approve_as(&j, t, &c.as_rita, run), ERR_PERM, "forbidden",
 		   "write access to repository 'alice/proj' is required");
-	assert_err(t, approve_as(t, &c.as_sam, run, &j), ERR_PERM, "forbidden",
+	assert_err(t, approve_as(&j, t, &c.as_sam, run), ERR_PERM, "forbidden",
 		   "write access to repository 'alice/proj' is required");
-	assert_err(t, approve_as(t, &c.anon, run, &j), ERR_AUTH, "unauthorized",
+	assert_err(t, approve_as(&j, t, &c.anon, run), ERR_AUTH, "unauthorized",
 		   "sign in to change repository 'alice/proj'");
-	assert_err(t, approve_as(t, &c.task, run, &j), ERR_PERM, "forbidden", TASK_MSG);
-	assert_err(t, approve_as(t, &c.alice_ro, run, &j), ERR_PERM, "insufficient_scope",
+	assert_err(t, approve_as(&j, t, &c.task, run), ERR_PERM, "forbidden", TASK_MSG);
+	assert_err(t, approve_as(&j, t, &c.alice_ro, run), ERR_PERM, "insufficient_scope",
 		   "this token lacks the repo:write scope");
 	set_private(t, &c, true);
-	assert_err(t, approve_as(t, &c.as_sam, run, &j), ERR_NOTFOUND, "not_found",
+	assert_err(t, approve_as(&j, t, &c.as_sam, run), ERR_NOTFOUND, "not_found",
 		   "repository 'alice/proj' not found");
 	assert_null(j);
 	/* a run of another repository is not found in this one */
 	int64_t other = pgtest_repo(t, c.wendy, "mine", false);
 	int64_t foreign = run_make(t, other, 1, "issues", "waiting", false, outsider);
-	assert_err(t, approve_as(t, &c.as_wendy, foreign, &j), ERR_NOTFOUND, "not_found",
+	assert_err(t, approve_as(&j, t, &c.as_wendy, foreign), ERR_NOTFOUND, "not_found",
 		   arena_printf(t->arena, "run %lld not found in 'alice/proj'", (long long)foreign));
 	assert_string_equal(pgtest_str(t, "SELECT string_agg(status, ',' ORDER BY id) FROM "
 					  "workflow_runs WHERE approved_by IS NULL"),
 			    "waiting,waiting");
-	assert_string_equal(pgtest_str(t, "SELECT status FROM workflow_jobs WHERE id = $1",
-				       ID(job)),
+	assert_string_equal(pgtest_str(t, "SELECT status FROM workflow_jobs WHERE id = $1", ID(job)),
 			    "pending");
 
 	/* runs that need no approval */
 	int64_t trusted = run_make(t, c.rid, 2, "push", "queued", true, c.wendy);
-	assert_err(t, approve_as(t, &c.as_wendy, trusted, &j), ERR_CONFLICT, "run_trusted",
+	assert_err(t, approve_as(&j, t, &c.as_wendy, trusted), ERR_CONFLICT, "run_trusted",
 		   arena_printf(t->arena,
 				"run %lld was started by someone with write access and needs no "
 				"approval",
 				(long long)trusted));
 	int64_t plain = run_make(t, c.rid, 3, "issues", "queued", false, outsider);
-	assert_err(t, approve_as(t, &c.as_wendy, plain, &j), ERR_CONFLICT, "approval_not_needed",
+	assert_err(t, approve_as(&j, t, &c.as_wendy, plain), ERR_CONFLICT, "approval_not_needed",
 		   arena_printf(t->arena, "run %lld refers to no secrets and runs without approval",
 				(long long)plain));
 	int64_t ended = run_make(t, c.rid, 4, "issues", "failure", false, outsider);
-	assert_err(t, approve_as(t, &c.as_wendy, ended, &j), ERR_CONFLICT, "run_finished",
+	assert_err(t, approve_as(&j, t, &c.as_wendy, ended), ERR_CONFLICT, "run_finished",
 		   arena_printf(t->arena, "run %lld has already finished (failure)",
 				(long long)ended));
 	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM workflow_runs WHERE approved_by IS "
@@ -1304,7 +1311,7 @@ static void test_run_approve(void **state)
 			 0);
 
 	/* a writer approves: the run is queued and its first job starts */
-	assert_int_equal(approve_as(t, &c.as_wendy, run, &j), 0);
+	assert_int_equal(approve_as(&j, t, &c.as_wendy, run), 0);
 	assert_int_equal(jint(j, "id"), run);
 	assert_string_equal(jstr(j, "approved_by"), "wendy");
 	assert_int_equal(strlen(jstr(j, "approved_at")), 20);
@@ -1328,7 +1335,7 @@ static void test_run_approve(void **state)
 	assert_int_equal(PQtransactionStatus(t->db), PQTRANS_IDLE);
 
 	/* once only */
-	assert_err(t, approve_as(t, &c.as_alice, run, &j), ERR_CONFLICT, "already_approved",
+	assert_err(t, approve_as(&j, t, &c.as_alice, run), ERR_CONFLICT, "already_approved",
 		   arena_printf(t->arena, "run %lld was already approved by wendy", (long long)run));
 	assert_int_equal(pgtest_int(t, "SELECT approved_by FROM workflow_runs WHERE id = $1",
 				    ID(run)),
@@ -1349,8 +1356,7 @@ static void store_clean(int64_t repo_id)
 /* Writes files (path, text pairs; paths of at most three parts) as the
  * one commit of branch main of repository repo_id on disk, and its row in
  * branches; returns the commit's id (arena). */
-static const char *commit_files(struct pgtest *t, int64_t repo_id, const char *const *files,
-				size_t n)
+static const char *commit_files(struct pgtest *t, int64_t repo_id, const char *const *files, size_t n)
 {
 	git_repository *repo = NULL;
 	git_index *idx = NULL;
@@ -1385,17 +1391,16 @@ static const char *commit_files(struct pgtest *t, int64_t repo_id, const char *c
 	return arena_strdup(t->arena, hex);
 }
 
-static const char DISPATCH_YAML[] =
-	"on:\n"
-	"  workflow_dispatch:\n"
-	"    inputs:\n"
-	"      target: {type: choice, options: [staging, prod], default: staging}\n"
-	"      dry: {type: boolean, default: false}\n"
-	"      count: {type: number, required: true}\n"
-	"jobs:\n"
-	"  j:\n"
-	"    steps:\n"
-	"      - run: echo ${{ inputs.target }}\n";
+static const char DISPATCH_YAML[] = "on:\n"
+				    "  workflow_dispatch:\n"
+				    "    inputs:\n"
+				    "      target: {type: choice, options: [staging, prod], default: staging}\n"
+				    "      dry: {type: boolean, default: false}\n"
+				    "      count: {type: number, required: true}\n"
+				    "jobs:\n"
+				    "  j:\n"
+				    "    steps:\n"
+				    "      - run: echo ${{ inputs.target }}\n";
 
 static const char PUSH_YAML[] = "on: push\n"
 				"jobs:\n"
@@ -1405,8 +1410,8 @@ static const char PUSH_YAML[] = "on: push\n"
 
 /* run_dispatch of file on alice/proj as who with ref and inputs (JSON
  * text or NULL); *out the answer. */
-static int dispatch_as(struct pgtest *t, const struct auth *who, const char *file,
-		       const char *ref, const char *inputs, json_t **out)
+static int dispatch_as(json_t **out, struct pgtest *t, const struct auth *who, const char *file,
+		       const char *ref, const char *inputs)
 {
 	const struct repo *r = proj(t, who);
 	struct forge f = pgtest_forge(t, who);
@@ -1425,16 +1430,19 @@ static void test_run_dispatch(void **state)
 	struct cast c;
 	cast_make(&c, t, true);
 	const char *files[] = {
-		".plue/workflows/dispatch.yaml", DISPATCH_YAML,
-		".plue/workflows/push.yml", PUSH_YAML,
-		"README.md", "hello\n",
+		".plue/workflows/dispatch.yaml",
+		DISPATCH_YAML,
+		".plue/workflows/push.yml",
+		PUSH_YAML,
+		"README.md",
+		"hello\n",
 	};
 	const char *sha = commit_files(t, c.rid, files, NELEM(files));
 	json_t *j = NULL;
 
 	/* a writer starts it: one workflow_dispatch event in the outbox */
-	assert_int_equal(dispatch_as(t, &c.as_wendy, "dispatch.yaml", "main",
-				     "{\"target\":\"prod\",\"dry\":\"true\",\"count\":3}", &j),
+	assert_int_equal(dispatch_as(&j, t, &c.as_wendy, "dispatch.yaml", "main",
+				     "{\"target\":\"prod\",\"dry\":\"true\",\"count\":3}"),
 			 0);
 	int64_t ev = pgtest_int(t, "SELECT id FROM events");
 	assert_int_equal(jint(j, "event_id"), ev);
@@ -1463,14 +1471,13 @@ static void test_run_dispatch(void **state)
 	assert_int_equal(PQtransactionStatus(t->db), PQTRANS_IDLE);
 
 	/* the default branch, a full ref name, defaults filled in */
-	assert_int_equal(dispatch_as(t, &c.as_alice, "dispatch.yaml", NULL, "{\"count\":\"7\"}",
-				     &j),
+	assert_int_equal(dispatch_as(&j, t, &c.as_alice, "dispatch.yaml", NULL, "{\"count\":\"7\"}"),
 			 0);
 	assert_string_equal(jtext(t, json_object_get(j, "inputs")),
 			    "{\"count\":7,\"dry\":false,\"target\":\"staging\"}");
 	json_decref(j);
-	assert_int_equal(dispatch_as(t, &c.as_adam, "dispatch.yaml", "refs/heads/main",
-				     "{\"count\":1}", &j),
+	assert_int_equal(dispatch_as(&j, t, &c.as_adam, "dispatch.yaml", "refs/heads/main",
+				     "{\"count\":1}"),
 			 0);
 	assert_string_equal(jstr(j, "ref"), "refs/heads/main");
 	json_decref(j);
@@ -1506,28 +1513,28 @@ static void test_run_dispatch(void **state)
 		  "invalid_input", "input 'target' must be one of: staging, prod" },
 	};
 	for (size_t i = 0; i < NELEM(bad); i++) {
-		assert_err(t, dispatch_as(t, &c.as_wendy, bad[i].file, bad[i].ref, bad[i].inputs, &j),
+		assert_err(t,
+			   dispatch_as(&j, t, &c.as_wendy, bad[i].file, bad[i].ref, bad[i].inputs),
 			   bad[i].code, bad[i].slug, bad[i].msg);
 		assert_null(j);
 	}
-	assert_int_equal(dispatch_as(t, &c.as_wendy, "dispatch.yaml", "main", "{}", &j),
-			 ERR_INVALID);
+	assert_int_equal(dispatch_as(&j, t, &c.as_wendy, "dispatch.yaml", "main", "{}"), ERR_INVALID);
 	assert_string_equal(t->err.slug, "invalid_input");
 	assert_non_null(strstr(t->err.msg, "count"));
 
 	/* who may not: checked before the file name */
-	assert_err(t, dispatch_as(t, &c.as_rita, "README.md", NULL, NULL, &j), ERR_PERM,
+	assert_err(t, dispatch_as(&j, t, &c.as_rita, "README.md", NULL, NULL), ERR_PERM,
 		   "forbidden", "write access to repository 'alice/proj' is required");
-	assert_err(t, dispatch_as(t, &c.as_sam, "dispatch.yaml", NULL, "{\"count\":1}", &j),
+	assert_err(t, dispatch_as(&j, t, &c.as_sam, "dispatch.yaml", NULL, "{\"count\":1}"),
 		   ERR_NOTFOUND, "not_found", "repository 'alice/proj' not found");
-	assert_err(t, dispatch_as(t, &c.task, "dispatch.yaml", NULL, "{\"count\":1}", &j),
-		   ERR_PERM, "forbidden", TASK_MSG);
-	assert_err(t, dispatch_as(t, &c.alice_ro, "dispatch.yaml", NULL, "{\"count\":1}", &j),
+	assert_err(t, dispatch_as(&j, t, &c.task, "dispatch.yaml", NULL, "{\"count\":1}"), ERR_PERM,
+		   "forbidden", TASK_MSG);
+	assert_err(t, dispatch_as(&j, t, &c.alice_ro, "dispatch.yaml", NULL, "{\"count\":1}"),
 		   ERR_PERM, "insufficient_scope", "this token lacks the repo:write scope");
 	set_private(t, &c, false);
-	assert_err(t, dispatch_as(t, &c.anon, "dispatch.yaml", NULL, "{\"count\":1}", &j),
-		   ERR_AUTH, "unauthorized", "sign in to change repository 'alice/proj'");
-	assert_err(t, dispatch_as(t, &c.as_sam, "dispatch.yaml", NULL, "{\"count\":1}", &j),
+	assert_err(t, dispatch_as(&j, t, &c.anon, "dispatch.yaml", NULL, "{\"count\":1}"), ERR_AUTH,
+		   "unauthorized", "sign in to change repository 'alice/proj'");
+	assert_err(t, dispatch_as(&j, t, &c.as_sam, "dispatch.yaml", NULL, "{\"count\":1}"),
 		   ERR_PERM, "forbidden", "write access to repository 'alice/proj' is required");
 	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM events"), 3);
 	assert_int_equal(PQtransactionStatus(t->db), PQTRANS_IDLE);
@@ -1624,20 +1631,13 @@ int main(void)
 	for (size_t i = 0; i < sizeof(cfg.server_key); i++)
 		cfg.server_key[i] = (unsigned char)(i * 7 + 1);
 	const struct CMUnitTest tests[] = {
-		PGTEST(test_secret_who),
-		PGTEST(test_secret_sealed),
-		PGTEST(test_secret_validation),
-		PGTEST(test_hook_who),
-		PGTEST(test_hook_create),
-		PGTEST(test_hook_validation),
-		PGTEST(test_hook_update_delete),
-		PGTEST(test_hook_deliveries),
-		PGTEST(test_run_list),
-		PGTEST(test_run_find_get),
-		PGTEST(test_run_cancel),
-		PGTEST(test_run_approve),
-		PGTEST(test_run_dispatch),
-		PGTEST(test_maintenance),
+		PGTEST(test_secret_who),         PGTEST(test_secret_sealed),
+		PGTEST(test_secret_validation),  PGTEST(test_hook_who),
+		PGTEST(test_hook_create),        PGTEST(test_hook_validation),
+		PGTEST(test_hook_update_delete), PGTEST(test_hook_deliveries),
+		PGTEST(test_run_list),           PGTEST(test_run_find_get),
+		PGTEST(test_run_cancel),         PGTEST(test_run_approve),
+		PGTEST(test_run_dispatch),       PGTEST(test_maintenance),
 	};
 	int rc = cmocka_run_group_tests(tests, pgtest_start, pgtest_stop);
 	git_libgit2_shutdown();
