@@ -5,8 +5,9 @@
  * API gives, since pages and agent tools call these without the HTTP
  * dispatcher's gate), validation and its order, secrets sealed at rest and
  * never shown, webhooks with their pings, deliveries and redeliveries, the
- * run list and its cursor, cancelling and approving runs, manual dispatch
- * through the outbox, and a repository's housekeeping. */
+ * run list and its cursor, a run's stored log, cancelling and approving
+ * runs, manual dispatch through the outbox, and a repository's
+ * housekeeping. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1095,6 +1096,60 @@ static void test_run_list(void **state)
 	json_decref(arr);
 }
 
+/* An event of run_id's stream (job_id, type, payload JSON text), in order. */
+static void log_event(struct pgtest *t, int64_t run_id, int64_t seq, const char *type,
+		      const char *payload)
+{
+	pgtest_sql(t,
+		   "INSERT INTO workload_events (stream_id, stream_seq, type, payload) "
+		   "SELECT stream_id, $2, $3, $4::jsonb FROM workflow_runs WHERE id = $1",
+		   ID(run_id), ID(seq), type, payload);
+}
+
+static void test_run_log_text(void **state)
+{
+	struct pgtest *t = *state;
+	struct cast c;
+	cast_make(&c, t, false);
+	int64_t run = run_make(t, c.rid, 1, "push", "success", true, c.alice);
+	int64_t build = job_make(t, run, "build", "success");
+	int64_t test = job_make(t, run, "test", "success");
+	const char *b = ID(build), *te = ID(test);
+	/* the jobs' lines interleaved in the stream, and an event of neither */
+	log_event(t, run, 1, "step_start",
+		  arena_printf(t->arena, "{\"job_id\": %s, \"name\": \"compile\"}", b));
+	log_event(t, run, 2, "step_start", arena_printf(t->arena, "{\"job_id\": %s}", te));
+	log_event(t, run, 3, "log",
+		  arena_printf(t->arena, "{\"job_id\": %s, \"line\": \"cc -c x.c\"}", b));
+	log_event(t, run, 4, "log",
+		  arena_printf(t->arena, "{\"job_id\": %s, \"line\": \"ok 1\"}", te));
+	log_event(t, run, 5, "job_end", arena_printf(t->arena, "{\"job_id\": %s}", b));
+	log_event(t, run, 6, "log", arena_printf(t->arena, "{\"job_id\": %s}", b));
+
+	struct run_ref ref;
+	struct forge f = pgtest_forge(t, &c.anon);
+	assert_int_equal(run_find(&ref, &f, run, ACT_READ), 0);
+	struct buf out = BUF_INIT;
+	assert_int_equal(run_log_text(&out, &f, &ref, 0), 0);
+	assert_string_equal(out.ptr, "== build ==\n-- compile\ncc -c x.c\n\n"
+				     "== test ==\n-- step\nok 1\n");
+	buf_release(&out);
+	/* one job */
+	f = pgtest_forge(t, &c.anon);
+	assert_int_equal(run_log_text(&out, &f, &ref, test), 0);
+	assert_string_equal(out.ptr, "== test ==\n-- step\nok 1\n");
+	buf_release(&out);
+	/* a job of another run */
+	int64_t other = run_make(t, c.rid, 2, "push", "success", true, c.alice);
+	int64_t stray = job_make(t, other, "build", "success");
+	f = pgtest_forge(t, &c.anon);
+	assert_err(t, run_log_text(&out, &f, &ref, stray), ERR_NOTFOUND, "not_found",
+		   arena_printf(t->arena, "job %lld not found in run %lld", (long long)stray,
+				(long long)run));
+	assert_int_equal(out.len, 0);
+	buf_release(&out);
+}
+
 /* run_cancel of run_id as who; the refusal in t->err. */
 static int cancel_as(struct pgtest *t, const struct auth *who, int64_t run_id)
 {
@@ -1636,8 +1691,9 @@ int main(void)
 		PGTEST(test_hook_create),        PGTEST(test_hook_validation),
 		PGTEST(test_hook_update_delete), PGTEST(test_hook_deliveries),
 		PGTEST(test_run_list),           PGTEST(test_run_find_get),
-		PGTEST(test_run_cancel),         PGTEST(test_run_approve),
-		PGTEST(test_run_dispatch),       PGTEST(test_maintenance),
+		PGTEST(test_run_log_text),       PGTEST(test_run_cancel),
+		PGTEST(test_run_approve),        PGTEST(test_run_dispatch),
+		PGTEST(test_maintenance),
 	};
 	int rc = cmocka_run_group_tests(tests, pgtest_start, pgtest_stop);
 	git_libgit2_shutdown();
