@@ -42,6 +42,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <limits.h>
 #include <libpq-fe.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -199,7 +200,7 @@ static inline int pgtest_db_setup(void **state)
 
 /* cmocka per-test teardown: closes the connection, frees the arena and
  * drops the test's database (WITH FORCE: connections a failed test left
- * open do not keep it). */
+ * open do not keep it) and the repositories it wrote on disk. */
 static inline int pgtest_db_teardown(void **state)
 {
 	struct pgtest *t = *state;
@@ -211,6 +212,11 @@ static inline int pgtest_db_teardown(void **state)
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", t->dbname);
 	PGresult *r = PQexec(pgtest_cluster.admin, sql);
 	PQclear(r);
+	/* repositories on disk are numbered by the database: the next test's
+	 * repository 1 must not find this one's */
+	char repos[PATH_MAX];
+	snprintf(repos, sizeof(repos), "%s/repos", pgtest_cluster.dir);
+	nftw(repos, pgtest_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(t);
 	*state = NULL;
 	return 0;
