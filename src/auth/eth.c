@@ -15,17 +15,6 @@
 
 #define PERSONAL_PREFIX "\x19" "Ethereum Signed Message:\n"
 
-static int hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void eth_address_checksum(char out[43], const unsigned char addr[20])
 {
 	char lower[41];
@@ -105,11 +94,8 @@ int eth_personal_recover(unsigned char addr_out[20], const void *msg, size_t len
 	if (hexlen != 130)
 		return err_set(e, ERR_AUTH, "siwe_bad_signature",
 			       "signature has %zu hex digits, expected 130", hexlen);
-	for (size_t i = 0; i < 130; i++)
-		if (hex_digit((unsigned char)sig_hex[2 + i]) < 0)
-			return err_set(e, ERR_AUTH, "siwe_bad_signature",
-				       "signature is not hexadecimal");
-	hex_decode(sig, sig_hex + 2, 65);
+	if (hex_decode(sig, sig_hex + 2, 65))
+		return err_set(e, ERR_AUTH, "siwe_bad_signature", "signature is not hexadecimal");
 
 	switch (sig[64]) {
 	case 0:

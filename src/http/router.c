@@ -7,17 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *url_decode(struct arena *a, const char *s, size_t len, bool plus_space)
 {
 	char *out = arena_alloc(a, len + 1);
@@ -27,11 +16,10 @@ char *url_decode(struct arena *a, const char *s, size_t len, bool plus_space)
 		if (c == '%') {
 			if (i + 2 >= len)
 				return NULL;
-			int hi = hexv((unsigned char)s[i + 1]);
-			int lo = hi < 0 ? -1 : hexv((unsigned char)s[i + 2]);
-			if (lo < 0)
+			unsigned char byte;
+			if (hex_decode(&byte, s + i + 1, 1))
 				return NULL;
-			c = (char)(hi << 4 | lo);
+			c = (char)byte;
 			i += 2;
 		} else if (c == '+' && plus_space) {
 			c = ' ';
