@@ -52,12 +52,12 @@ int git_service_spawn(struct arena *a, const struct repo *repo, const struct aut
 		      int *in_fd, int *out_fd, int *err_fd);
 
 /* Records a finished push on a worker's connection db: the commands that
- * took effect (the ref now holds what was asked) update `branches`, write
- * one `push` row in `events` per ref, move pull requests and record the
- * pushed commits' pusher, all in one transaction followed by NOTIFY
- * plue_events; a first push without the default branch makes its first
- * branch the default. Failures are logged (the push itself has happened);
- * db NULL logs that nothing was recorded. */
+ * took effect (the ref now holds what was asked) go to push_record
+ * (forge/push.h: branches, one `push` event per ref, pull requests
+ * following their branches, the pushed commits' pusher, a first push's
+ * default branch) in one transaction, then maintain_note_push. Failures
+ * are logged (the push itself has happened); db NULL logs that nothing
+ * was recorded. */
 void git_push_record(PGconn *db, const struct repo *repo, const struct auth *pusher,
 		     const struct git_push_cmds *p);
 
