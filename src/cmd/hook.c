@@ -26,8 +26,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ZERO_SHA "0000000000000000000000000000000000000000"
-
 static int refuse(const char *branch, const char *patterns, const char *why)
 {
 	fprintf(stderr, "error: branch '%s' is protected (rule '%s'): %s\n", branch, patterns, why);
@@ -90,7 +88,7 @@ static int pre_receive(void)
 		}
 		if (!p.any)
 			continue;
-		bool deleting = !strcmp(new_hex, ZERO_SHA), creating = !strcmp(old_hex, ZERO_SHA);
+		bool deleting = !strcmp(new_hex, SHA1_ZERO), creating = !strcmp(old_hex, SHA1_ZERO);
 		if (deleting) {
 			if (p.no_deletion)
 				status = refuse(branch, p.patterns, "it cannot be deleted");
