@@ -57,7 +57,7 @@ static void fire(PGconn *c, time_t minute)
 		struct forge f = { .db = c, .arena = a, .err = &e, .who = &(struct auth){ 0 } };
 		if (!tip || PQntuples(tip) != 1 ||
 		    forge_event(NULL, &f, db_int(res, i, 0), "schedule",
-				json_pack("{s:s,s:s,s:s++,s:s?,s:s}", "workflow", db_val(res, i, 1),
+				json_pack("{s:s,s:s,s:s+,s:s?,s:s}", "workflow", db_val(res, i, 1),
 					  "cron", db_val(res, i, 2), "ref", "refs/heads/",
 					  db_val(tip, 0, 0), "sha", db_val(tip, 0, 1),
 					  "scheduled_at", db_val(tip, 0, 2))) ||
