@@ -127,7 +127,8 @@ int h_milestone_get(struct req *r, struct resp *w);
 int h_milestone_update(struct req *r, struct resp *w);
 int h_milestone_delete(struct req *r, struct resp *w);
 /* pull requests, reviews, commit statuses, branch protection (api/pulls.c,
- * reviews.c, statuses.c, protection.c; what they share is in api/pulls.h) */
+ * reviews.c, statuses.c, protection.c; the rules are in forge/pulls.h,
+ * reviews.h, statuses.h, protection.h) */
 int h_pull_list(struct req *r, struct resp *w);
 int h_pull_create(struct req *r, struct resp *w);
 int h_pull_get(struct req *r, struct resp *w);

@@ -10,7 +10,7 @@
  * plue_events. */
 #include "git/smart_http.h"
 #include "forge/forge.h"
-#include "api/pulls.h"
+#include "forge/push.h"
 #include "auth/auth.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -265,13 +265,12 @@ struct post_push {
 	struct git_stream *g;
 };
 
-static const char *zero_sha = "0000000000000000000000000000000000000000";
-
 void git_push_record(PGconn *db, const struct repo *repo, const struct auth *pusher,
 		     const struct git_push_cmds *g)
 {
 	struct arena *a = arena_new();
 	struct err e = { 0 };
+	struct forge f = { .db = db, .arena = a, .err = &e, .who = pusher };
 	git_repository *grepo = NULL;
 	if (!db) {
 		log_error("push to %s/%s: database unavailable, refs not recorded", repo->owner,
@@ -283,105 +282,28 @@ void git_push_record(PGconn *db, const struct repo *repo, const struct auth *pus
 		goto done;
 	}
 	/* which commands took effect: the ref now holds what was asked */
-	bool any = false;
-	bool *applied = arena_alloc(a, (g->n + 1) * sizeof(bool));
+	struct push_update *ups = arena_alloc(a, (g->n + 1) * sizeof(*ups));
+	size_t n = 0;
 	for (size_t i = 0; i < g->n; i++) {
 		struct git_ref_update *u = &g->cmds[i];
 		git_oid oid;
 		int lr = git_reference_name_to_id(&oid, grepo, u->ref);
-		char cur[41] = "";
-		if (lr == 0)
-			git_oid_tostr(cur, sizeof(cur), &oid);
-		if (!strcmp(u->new_sha, zero_sha))
-			applied[i] = lr == GIT_ENOTFOUND;
-		else
-			applied[i] = lr == 0 && !strcmp(cur, u->new_sha);
-		any |= applied[i];
+		bool applied = !strcmp(u->new_sha, SHA1_ZERO)
+				       ? lr == GIT_ENOTFOUND
+				       : lr == 0 && !strcmp(git_oid_tostr_s(&oid), u->new_sha);
+		if (applied)
+			ups[n++] = (struct push_update){ .ref = u->ref, .before = u->old_sha,
+							 .after = u->new_sha };
 	}
-	if (!any)
+	if (!n)
 		goto done;
-	const char *rid = arena_int(a, (long long)repo->id);
-	if (db_begin(db, &e))
-		goto fail;
-	/* a first push that does not contain the default branch makes its first
-	 * branch the default, so clones get a HEAD that exists */
-	PGresult *nb = db_qv(db, a, &e, "SELECT count(*) FROM branches WHERE repo_id = $1", rid);
-	if (!nb)
-		goto fail;
-	bool first = db_int(nb, 0, 0) == 0;
-	const char *want_head = arena_printf(a, "refs/heads/%s", repo->default_branch);
-	const char *new_default = NULL;
-	bool has_default = false;
-	for (size_t i = 0; i < g->n; i++) {
-		struct git_ref_update *u = &g->cmds[i];
-		if (!applied[i])
-			continue;
-		bool deleted = !strcmp(u->new_sha, zero_sha);
-		bool created = !strcmp(u->old_sha, zero_sha);
-		if (!strncmp(u->ref, "refs/heads/", 11)) {
-			const char *branch = u->ref + 11;
-			if (!strcmp(u->ref, want_head) && !deleted)
-				has_default = true;
-			if (!new_default && !deleted)
-				new_default = branch;
-			if (deleted) {
-				if (!db_qv(db, a, &e, "DELETE FROM branches WHERE repo_id = $1 AND name = $2",
-					   rid, branch))
-					goto fail;
-			} else if (!db_qv(db, a, &e,
-					  "INSERT INTO branches (repo_id, name, commit_sha) VALUES ($1, $2, $3) "
-					  "ON CONFLICT (repo_id, name) DO UPDATE SET commit_sha = EXCLUDED.commit_sha, "
-					  "updated_at = now()",
-					  rid, branch, u->new_sha)) {
-				goto fail;
-			}
-		}
-		json_t *p = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:I,s:b,s:b}", "ref", u->ref, "before",
-				      u->old_sha, "after", u->new_sha, "pusher", pusher->username,
-				      "repo", arena_printf(a, "%s/%s", repo->owner, repo->name),
-				      "repo_id", (json_int_t)repo->id, "created", created, "deleted",
-				      deleted);
-		if (forge_event(NULL, &(struct forge){ .db = db, .arena = a, .err = &e, .who = pusher },
-				repo->id, "push", p))
-			goto fail;
-		/* pull requests follow their branches (api/pulls.c) */
-		if (!strncmp(u->ref, "refs/heads/", 11) &&
-		    pulls_on_push(db, a, &e, repo->id, u->ref, u->old_sha, u->new_sha,
-				  pusher->user_id))
-			goto fail;
+	if (db_begin(db, &e) || push_record(&f, repo, grepo, n, ups, NULL) || db_commit(db, &e)) {
+		db_rollback(db);
+		log_error("push to %s/%s: cannot record ref updates: %s", repo->owner, repo->name,
+			  e.msg);
+		goto done;
 	}
-	/* who pushed which commits: approvals by them do not count (api/pushers.c) */
-	const char **refs = arena_alloc(a, (g->n + 1) * sizeof(*refs));
-	const char **olds = arena_alloc(a, (g->n + 1) * sizeof(*olds));
-	const char **news = arena_alloc(a, (g->n + 1) * sizeof(*news));
-	size_t nup = 0;
-	for (size_t i = 0; i < g->n; i++) {
-		if (!applied[i])
-			continue;
-		refs[nup] = g->cmds[i].ref;
-		olds[nup] = g->cmds[i].old_sha;
-		news[nup++] = g->cmds[i].new_sha;
-	}
-	if (pushers_record_push(db, a, &e, grepo, repo->id, pusher->user_id, nup, refs, olds,
-				news))
-		goto fail;
-	if (first && !has_default && new_default) {
-		if (!db_qv(db, a, &e, "UPDATE repositories SET default_branch = $2 WHERE id = $1", rid,
-			   new_default))
-			goto fail;
-		git_repository_set_head(grepo, arena_printf(a, "refs/heads/%s", new_default));
-		repo_hint_forget(repo->owner, repo->name);
-	}
-	if (!db_qv(db, a, &e, "UPDATE repositories SET updated_at = now() WHERE id = $1", rid))
-		goto fail;
-	if (db_commit(db, &e))
-		goto fail;
 	maintain_note_push(db, repo->id); /* housekeeping, debounced (git/maintain.h) */
-	goto done;
-fail:
-	db_rollback(db);
-	log_error("push to %s/%s: cannot record ref updates: %s", repo->owner, repo->name,
-		  e.msg);
 done:
 	git_repository_free(grepo);
 	arena_free(a);

@@ -70,12 +70,12 @@ int git_advertise_spawn(struct git_child *out, struct arena *a, const struct rep
 			const char *svc, const char *protocol);
 
 /* Records a finished push on a worker's connection db: the commands that
- * took effect (the ref now holds what was asked) update `branches`, write
- * one `push` row in `events` per ref, move pull requests and record the
- * pushed commits' pusher, all in one transaction followed by NOTIFY
- * plue_events; a first push without the default branch makes its first
- * branch the default. Failures are logged (the push itself has happened);
- * db NULL logs that nothing was recorded. */
+ * took effect (the ref now holds what was asked) go to push_record
+ * (forge/push.h: branches, one `push` event per ref, pull requests
+ * following their branches, the pushed commits' pusher, a first push's
+ * default branch) in one transaction, then maintain_note_push. Failures
+ * are logged (the push itself has happened); db NULL logs that nothing
+ * was recorded. */
 void git_push_record(PGconn *db, const struct repo *repo, const struct auth *pusher,
 		     const struct git_push_cmds *p);
 

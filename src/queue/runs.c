@@ -10,7 +10,7 @@
  * can start, its workload's spec adds the repository, ref, commit and the
  * expression contexts (event, repo, inputs, matrix, needs). */
 #include "queue/runs.h"
-#include "api/pulls.h"
+#include "forge/statuses.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -103,7 +103,11 @@ static int commit_status(PGconn *db, struct arena *a, struct err *e, const struc
 	const char *context = arena_printf(a, "plue/%s/%s", r->name, job_name);
 	if (strlen(context) > 255)
 		context = arena_strndup(a, context, 255);
-	return commit_status_set(db, a, e, r->repo_id, r->sha, state, context, description, url, 0);
+	/* a CI task reports: no user */
+	struct forge f = { .db = db, .arena = a, .err = e, .who = &(struct auth){ 0 } };
+	struct status_input in = { .state = state, .context = context, .description = description,
+				   .target_url = url };
+	return commit_status_set(NULL, &f, r->repo_id, r->sha, &in);
 }
 
 /* ---- creating ---- */

@@ -1,10 +1,6 @@
-/* pushers.c — who pushed which commits (table push_commits), for the rule
- * that approvals by anyone who pushed commits of a pull request do not
- * count (api/protection.c). A push records its pusher for the commits it
- * made reachable; a merge through the API records its merger, and the
- * pushers of the merged commits, for the commits it creates. See pulls.h. */
-#include "api/api.h"
-#include "api/pulls.h"
+/* pushers.c — who pushed which commits: the history walks and the
+ * push_commits rows of a push or a merge (forge/pushers.h). */
+#include "forge/pushers.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -13,8 +9,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-#define ZERO_SHA "0000000000000000000000000000000000000000"
 
 /* The commit an object id names (a tag is followed), or false. */
 static bool peel_commit(git_repository *repo, const git_oid *id, git_oid *out)
@@ -32,9 +26,10 @@ static bool peel_commit(git_repository *repo, const git_oid *id, git_oid *out)
 /* The commits reachable from tips and from none of hide, newest first, at
  * most PUSHERS_MAX, as a PostgreSQL text[] literal into *out (arena) and
  * their number into *n. Ids that do not name commits are skipped. */
-static int walk(struct arena *a, git_repository *repo, const git_oid *tips, size_t ntips,
-		const git_oid *hide, size_t nhide, const char **out, size_t *n, struct err *e)
+static int walk(const char **out, size_t *n, struct forge *f, git_repository *repo,
+		const git_oid *tips, size_t ntips, const git_oid *hide, size_t nhide)
 {
+	struct err *e = f->err;
 	git_revwalk *w = NULL;
 	struct buf b = BUF_INIT;
 	size_t cnt = 0, pushed = 0;
@@ -61,7 +56,7 @@ static int walk(struct arena *a, git_repository *repo, const git_oid *tips, size
 		goto done;
 	}
 	buf_addch(&b, '}');
-	*out = arena_strndup(a, b.ptr, b.len);
+	*out = arena_strndup(f->arena, b.ptr, b.len);
 	*n = cnt;
 done:
 	buf_release(&b);
@@ -69,11 +64,11 @@ done:
 	return rc;
 }
 
-int pushers_range(struct arena *a, git_repository *repo, const git_oid *base,
-		  const git_oid *head, const char **out, struct err *e)
+int pushers_range(const char **out, struct forge *f, git_repository *grepo, const git_oid *base,
+		  const git_oid *head)
 {
 	size_t n;
-	return walk(a, repo, head, 1, base, 1, out, &n, e);
+	return walk(out, &n, f, grepo, head, 1, base, 1);
 }
 
 /* Is ref one of the n names? */
@@ -85,10 +80,13 @@ static bool named(const char *ref, size_t n, const char *const *refs)
 	return false;
 }
 
-int pushers_record_push(PGconn *db, struct arena *a, struct err *e, git_repository *repo,
-			int64_t repo_id, int64_t pusher_id, size_t n, const char *const *refs,
-			const char *const *olds, const char *const *news)
+int pushers_record_push(struct forge *f, git_repository *repo, int64_t repo_id, size_t n,
+			const char *const *refs, const char *const *olds,
+			const char *const *news)
 {
+	struct arena *a = f->arena;
+	struct err *e = f->err;
+	int64_t pusher_id = f->who->user_id;
 	git_reference_iterator *it = NULL;
 	git_reference *ref;
 	size_t ntips = 0, nhide = 0, hcap = n + 16, count;
@@ -101,9 +99,9 @@ int pushers_record_push(PGconn *db, struct arena *a, struct err *e, git_reposito
 	/* what was reachable before: the updated refs' old tips and every
 	 * other ref as it is */
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(news[i], ZERO_SHA) && !git_oid_fromstr(&tips[ntips], news[i]))
+		if (strcmp(news[i], SHA1_ZERO) && !git_oid_fromstr(&tips[ntips], news[i]))
 			ntips++;
-		if (strcmp(olds[i], ZERO_SHA) && !git_oid_fromstr(&hide[nhide], olds[i]))
+		if (strcmp(olds[i], SHA1_ZERO) && !git_oid_fromstr(&hide[nhide], olds[i]))
 			nhide++;
 	}
 	if (!ntips)
@@ -125,16 +123,16 @@ int pushers_record_push(PGconn *db, struct arena *a, struct err *e, git_reposito
 		git_reference_free(res);
 		git_reference_free(ref);
 	}
-	if ((rc = walk(a, repo, tips, ntips, hide, nhide, &shas, &count, e)) || !count)
+	if ((rc = walk(&shas, &count, f, repo, tips, ntips, hide, nhide)) || !count)
 		goto done;
 	if (count == PUSHERS_MAX)
 		log_warn("push to repository %lld: only the newest %d new commits record "
 			 "their pusher",
 			 (long long)repo_id, PUSHERS_MAX);
-	if (!db_qv(db, a, e,
+	if (!db_qv(f->db, a, e,
 		   "INSERT INTO push_commits (repo_id, sha, pusher_id) "
 		   "SELECT $1, s, $2 FROM unnest($3::text[]) s ON CONFLICT DO NOTHING",
-		   i64s(a, (long long)repo_id), i64s(a, (long long)pusher_id), shas))
+		   arena_int(a, (long long)repo_id), arena_int(a, (long long)pusher_id), shas))
 		rc = e->code;
 done:
 	git_reference_iterator_free(it);
@@ -142,20 +140,20 @@ done:
 	return rc;
 }
 
-int pushers_record_merge(PGconn *db, struct arena *a, struct err *e, git_repository *repo,
-			 int64_t repo_id, int64_t merger_id, const git_oid *base,
-			 const git_oid *head, const git_oid *tip)
+int pushers_record_merge(struct forge *f, git_repository *repo, int64_t repo_id,
+			 const git_oid *base, const git_oid *head, const git_oid *tip)
 {
+	struct arena *a = f->arena;
 	const char *made, *merged;
 	size_t nmade, nmerged;
 	int rc;
-	if ((rc = walk(a, repo, tip, 1, base, 1, &made, &nmade, e)) ||
-	    (rc = walk(a, repo, head, 1, base, 1, &merged, &nmerged, e)))
+	if ((rc = walk(&made, &nmade, f, repo, tip, 1, base, 1)) ||
+	    (rc = walk(&merged, &nmerged, f, repo, head, 1, base, 1)))
 		return rc;
 	/* a commit already recorded is one the merge brought in unchanged;
 	 * the ones it made (a merge, squash or rebased commit) carry what the
 	 * merged commits carried */
-	if (!db_qv(db, a, e,
+	if (!db_qv(f->db, a, f->err,
 		   "INSERT INTO push_commits (repo_id, sha, pusher_id) "
 		   "SELECT $1, s, p FROM unnest($2::text[]) s, "
 		   "  (SELECT $3::bigint AS p UNION SELECT pusher_id FROM push_commits "
@@ -163,8 +161,8 @@ int pushers_record_merge(PGconn *db, struct arena *a, struct err *e, git_reposit
 		   "WHERE p IS NOT NULL AND NOT EXISTS (SELECT 1 FROM push_commits x "
 		   "  WHERE x.repo_id = $1 AND x.sha = s) "
 		   "ON CONFLICT DO NOTHING",
-		   i64s(a, (long long)repo_id), made,
-		   merger_id ? i64s(a, (long long)merger_id) : NULL, merged))
-		return e->code;
+		   arena_int(a, (long long)repo_id), made,
+		   arena_id(a, (long long)f->who->user_id), merged))
+		return f->err->code;
 	return 0;
 }
