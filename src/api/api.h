@@ -29,9 +29,6 @@ int json_str_field(struct req *r, const char *field, bool required, size_t maxle
 int json_bool_field(struct req *r, const char *field, bool *out);
 /* The validators of names, refs and paths are the domain's
  * (forge/names.h, included above). */
-/* Formats an int64 into the arena: the old name of arena_int
- * (base/arena.h), kept only while API files still call it. */
-#define i64s(a, v) arena_int(a, v)
 
 /* ---- handlers ---- */
 int h_health(struct req *r, struct resp *w);

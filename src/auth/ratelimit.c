@@ -8,11 +8,6 @@
 
 #include <stdio.h>
 
-static const char *itoa_arena(struct arena *a, long long v)
-{
-	return arena_printf(a, "%lld", v);
-}
-
 int ratelimit_take(PGconn *db, struct arena *a, struct err *e, const char *key, int limit,
 		   int window_s, int *retry_after)
 {
@@ -27,7 +22,7 @@ int ratelimit_take(PGconn *db, struct arena *a, struct err *e, const char *key, 
 		"    THEN l.window_start ELSE now() END "
 		"RETURNING count, greatest(1, ceil(extract(epoch FROM "
 		"  window_start + make_interval(secs => $2::int) - now())))::int",
-		key, itoa_arena(a, window_s), itoa_arena(a, limit));
+		key, arena_int(a, window_s), arena_int(a, limit));
 	if (!res)
 		return e->code;
 	if (db_int(res, 0, 0) > limit) {
@@ -42,7 +37,7 @@ void ratelimit_refund(PGconn *db, struct arena *a, const char *key, int limit)
 	/* limit + 1 is a full window that refused some: it held limit */
 	db_qv(db, a, NULL,
 	      "UPDATE rate_limits SET count = least(count, $2::int) - 1 WHERE key = $1 AND count > 0",
-	      key, itoa_arena(a, limit));
+	      key, arena_int(a, limit));
 }
 
 void ratelimit_reset(PGconn *db, struct arena *a, const char *key)

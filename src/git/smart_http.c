@@ -8,6 +8,7 @@
  * stops the reading side. After a push, the updated refs go to `branches`
  * and one `events` row per ref, in one transaction, with NOTIFY
  * plue_events. */
+#include "git/objects.h"
 #include "git/smart_http.h"
 #include "forge/forge.h"
 #include "forge/push.h"
@@ -277,8 +278,8 @@ void git_push_record(PGconn *db, const struct repo *repo, const struct auth *pus
 			  repo->name);
 		goto done;
 	}
-	if (git_repository_open_bare(&grepo, repo->disk_path) < 0) {
-		log_error("push: cannot open %s", repo->disk_path);
+	if (objects_repo_open(&grepo, repo->disk_path, &e)) {
+		log_error("push to %s/%s: %s", repo->owner, repo->name, e.msg);
 		goto done;
 	}
 	/* which commands took effect: the ref now holds what was asked */
@@ -305,7 +306,6 @@ void git_push_record(PGconn *db, const struct repo *repo, const struct auth *pus
 	}
 	maintain_note_push(db, repo->id); /* housekeeping, debounced (git/maintain.h) */
 done:
-	git_repository_free(grepo);
 	arena_free(a);
 }
 

@@ -27,6 +27,7 @@
 #include "base/thread.h"
 #include "base/util.h"
 #include "db/db.h"
+#include "git/objects.h"
 #include "git/store.h"
 #include "queue/queue.h"
 #include "queue/runs.h"
@@ -74,7 +75,8 @@ int dispatcher_read_workflows(struct arena *a, int64_t repo_id, const char *sha,
 	int rc = 0;
 	*out = NULL;
 	*n = 0;
-	if (git_repository_open_bare(&repo, repo_store_path(a, repo_id)))
+	struct err oe = { 0 };
+	if (objects_repo_open(&repo, repo_store_path(a, repo_id), &oe))
 		return err_set(e, ERR_NOTFOUND, NULL, "cannot open repository %lld", (long long)repo_id);
 	if (git_oid_fromstr(&oid, sha) || git_commit_lookup(&commit, repo, &oid) ||
 	    git_commit_tree(&tree, commit)) {
@@ -116,7 +118,6 @@ done:
 	git_tree_free(dir);
 	git_tree_free(tree);
 	git_commit_free(commit);
-	git_repository_free(repo);
 	return rc;
 }
 
@@ -135,7 +136,8 @@ static char **changed_paths(struct arena *a, int64_t repo_id, const char *before
 	git_diff *diff = NULL;
 	git_oid o1, o2;
 	char **paths = NULL;
-	if (git_repository_open_bare(&repo, repo_store_path(a, repo_id)) ||
+	struct err oe = { 0 };
+	if (objects_repo_open(&repo, repo_store_path(a, repo_id), &oe) ||
 	    git_oid_fromstr(&o1, before) || git_oid_fromstr(&o2, after) ||
 	    git_commit_lookup(&c1, repo, &o1) || git_commit_lookup(&c2, repo, &o2) ||
 	    git_commit_tree(&t1, c1) || git_commit_tree(&t2, c2) ||
@@ -158,7 +160,6 @@ done:
 	git_tree_free(t2);
 	git_commit_free(c1);
 	git_commit_free(c2);
-	git_repository_free(repo);
 	return paths;
 }
 

@@ -11,6 +11,7 @@
 #include "base/util.h"
 #include "db/db.h"
 #include "forge/forge.h"
+#include "git/objects.h"
 #include "git/store.h"
 #include "queue/secrets.h"
 
@@ -417,9 +418,10 @@ static void push_commits(struct arena *a, const struct ev_repo *r, const char *r
 	git_branch_iterator *it = NULL;
 	git_commit *hc = NULL;
 	git_oid oid;
+	struct err oe = { 0 };
 	*head = json_null();
 	if (!after || !strcmp(after, SHA1_ZERO) || git_oid_fromstr(&oid, after) ||
-	    git_repository_open_bare(&repo, repo_store_path(a, r->id)) ||
+	    objects_repo_open(&repo, repo_store_path(a, r->id), &oe) ||
 	    git_revwalk_new(&walk, repo))
 		goto done;
 	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
@@ -456,7 +458,6 @@ done:
 	git_commit_free(hc);
 	git_branch_iterator_free(it);
 	git_revwalk_free(walk);
-	git_repository_free(repo);
 }
 
 static json_t *run_obj(PGconn *db, struct arena *a, struct err *e, int64_t run_id,
