@@ -25,8 +25,9 @@
 #        LATENCY_REPO (small, or big: the 110k-object benchmark repository
 #        of bench/run.sh, 9,600 files at its head, generated when missing),
 #        LATENCY_WARMUP (runs first, left out of the figures: each runner's
-#        first checkout of the repository, which fills its checkout cache;
-#        default the pool size; their checkout is printed as cold_checkout),
+#        first checkout of the repository, which fills its checkout cache
+#        and starts building its cached tree; default twice the pool size;
+#        their checkout is printed as cold_checkout),
 #        PLUE_WARM_POOL (2), PLUE_SANDBOX (auto),
 #        KEEP_TMP=1 keeps the temporary directory.
 set -euo pipefail
@@ -76,7 +77,7 @@ for _ in $(seq 1 600); do
 	sleep 0.1
 done
 
-WARMUP=${LATENCY_WARMUP:-$PLUE_WARM_POOL}
+WARMUP=${LATENCY_WARMUP:-$((2 * PLUE_WARM_POOL))}
 for i in $(seq 1 "$((RUNS + WARMUP))"); do
 	curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
 		-d '{}' "$BASE/api/bench/lat/workflows/lat.yaml/dispatch"

@@ -207,12 +207,15 @@ static int host_run(const char *const *argv, const char *const *extra_env, const
  * nothing the sandbox wrote is ever read back. A workload only ever sees
  * its own repository's cache: the key is the repository's id. */
 
+/* Copies src to dst, which appears whole or not at all (a tree being
+ * built on another thread may be linking the cache's packs meanwhile). */
 static bool file_copy(const char *src, const char *dst)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return false;
-	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
+	char *part = xasprintf("%s.part", dst);
+	int out = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
 	bool ok = out >= 0;
 	char b[65536];
 	ssize_t n;
@@ -221,8 +224,10 @@ static bool file_copy(const char *src, const char *dst)
 	if (out >= 0 && close(out))
 		ok = false;
 	close(in);
+	ok = ok && rename(part, dst) == 0;
 	if (!ok)
-		unlink(dst);
+		unlink(part);
+	free(part);
 	return ok;
 }
 
@@ -492,7 +497,7 @@ static bool packs_link(const char *from, const char *to)
 	return ok;
 }
 
-int job_base_prepare(const char *cache_dir, int64_t repo_id)
+int job_base_prepare(const char *cache_dir, int64_t repo_id, bool build)
 {
 	char *rdir = xasprintf("%s/repo-%lld", cache_dir, (long long)repo_id);
 	char *bdir = xasprintf("%s/lower", rdir), *gitdir = xasprintf("%s/.git", bdir);
@@ -508,6 +513,10 @@ int job_base_prepare(const char *cache_dir, int64_t repo_id)
 	bool built = mark_read(have, bdir);
 	if (built && !strcmp(have, base)) {
 		rc = 0;
+		goto done;
+	}
+	if (!built && !build) {
+		rc = 1; /* left for a build */
 		goto done;
 	}
 	const char *init[] = { "git", "init", "-q", bdir, NULL };
@@ -533,7 +542,7 @@ int job_base_prepare(const char *cache_dir, int64_t repo_id)
 		goto done;
 	rc = 0;
 done:
-	if (rc)
+	if (rc < 0)
 		rm_tree(bdir);
 	free(rdir), free(bdir), free(gitdir), free(mark), free(packs), free(to), free(sh),
 		free(shto), free(refdir), free(ref);

@@ -51,10 +51,23 @@ static void on_signal(int sig)
 	stop_flag = true;
 }
 
+/* The first build of a repository's cached tree (1.5 s for 9,600 files)
+ * runs on a thread of its own while the runner claims: a workload of
+ * another repository runs meanwhile; one of that repository waits for the
+ * rest of the build (less than writing every file into its workspace) and
+ * gets an overlay. */
+struct builder {
+	pthread_t t;
+	bool running;
+	const char *cache;
+	int64_t repo;
+};
+
 struct runner {
 	const struct runner_cfg *cfg;
 	const char *cache;     /* the checkout cache (job.c), or NULL */
 	bool overlay;          /* workspaces are overlays over the cache's trees */
+	struct builder bld;
 	int64_t id;
 	char *token;
 	enum sandbox_kind kind;
@@ -181,6 +194,35 @@ static void sweep_workspaces(const char *work_dir)
 	closedir(d);
 }
 
+static void *builder_main(void *arg)
+{
+	struct builder *b = arg;
+	job_base_prepare(b->cache, b->repo, true);
+	return NULL;
+}
+
+static void builder_join(struct builder *b)
+{
+	if (b->running)
+		pthread_join(b->t, NULL);
+	b->running = false;
+}
+
+/* The cached tree of repo, ready to be mounted: advanced to its last
+ * commit (only what differs is written), or built on the builder's thread
+ * (false meanwhile). */
+static bool base_ready(struct runner *r, int64_t repo)
+{
+	struct builder *b = &r->bld;
+	int rc = job_base_prepare(r->cache, repo, false);
+	if (rc != 1)
+		return rc == 0;
+	builder_join(b);
+	*b = (struct builder){ .cache = r->cache, .repo = repo };
+	b->running = pthread_create(&b->t, NULL, builder_main, b) == 0;
+	return false;
+}
+
 /* A warm workspace: its sandbox, and the repository whose cached tree is
  * mounted as the workspace's lower layer (0: an empty directory). */
 struct warm {
@@ -268,6 +310,12 @@ static void run_workload(struct runner *r, struct warm *w, const char *ws, json_
 	 * the runner has one) */
 	int64_t repo = (int64_t)json_integer_value(json_object_get(json_object_get(spec, "repo"), "id"));
 	bool foreign = w->repo && w->repo != repo;
+	if (r->bld.running && r->bld.repo == repo && w->repo != repo) {
+		/* its tree is being built: the rest of the build costs less than
+		 * checking out every file again */
+		builder_join(&r->bld);
+		foreign = true;
+	}
 	if (need_net || custom || foreign) {
 		warm_end(w, ws);
 		warm_sandbox(r, w, ws, repo, need_net, limits);
@@ -360,9 +408,9 @@ int runner_main(const struct runner_cfg *cfg)
 			 * its workspace is mounted over that repository's tree
 			 * (advanced to the last commit: only what differs is
 			 * written), or else the tree is built to be moved in */
-			bool over = r.overlay && last_repo > 0 && !job_base_prepare(cache, last_repo);
+			bool over = r.overlay && last_repo > 0 && base_ready(&r, last_repo);
 			sb = warm_sandbox(&r, &w, ws, over ? last_repo : 0, false, NULL);
-			if (sb && !over && cached && last_repo > 0)
+			if (sb && !r.overlay && cached && last_repo > 0)
 				job_cache_prepare(cache, last_repo, sandbox_uid(sb), sandbox_gid(sb));
 		}
 		if (!sb) {
@@ -403,6 +451,7 @@ int runner_main(const struct runner_cfg *cfg)
 	if (sb) /* stopped before the first claim */
 		warm_end(&w, ws);
 	free(claim_path);
+	builder_join(&r.bld);
 	if (cached)
 		rm_rf(cache);
 	pthread_mutex_lock(&r.mu);
