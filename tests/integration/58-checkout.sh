@@ -6,11 +6,12 @@
 # modes, symlinks, deletions), git works in it (log, status clean, diff,
 # index stat data that is the job's own), a job that wrecks its workspace
 # (files, modes, rm -rf, objects overwritten, .git replaced) does not reach
-# the next job, and a private repository's cache is invisible to a
-# workload of another repository. The whole story runs twice: on the fast
-# path (a root runner mounts each workspace as an overlay over its cached
-# tree of the repository) and on the fallback a runner without it takes
-# (PLUE_CHECKOUT_OVERLAY=off: the cached tree is built and moved in).
+# the next job, a private repository's cache is invisible to a workload of
+# another repository, and a runner killed with -9 leaves no mount behind.
+# The whole story runs twice: on the fast path (a root runner mounts each
+# workspace as an overlay over its cached tree of the repository) and on
+# the fallback a runner without it takes (PLUE_CHECKOUT_OVERLAY=off: the
+# cached tree is built and moved in).
 . "$(dirname "$0")/lib.sh"
 export PLUE_SANDBOX=${PLUE_SANDBOX:-auto}
 export PLUE_WARM_POOL=1
@@ -234,6 +235,23 @@ EOF
 }
 
 scenario overlay
+
+# ---- a runner killed with -9: its overlays die with its mount namespace
+# and the next runner sweeps its directories ----
+RDIR="$PLUE_DATA_DIR/runners"
+RPID=$(ls "$RDIR" | sed -n 's/^runner-\([0-9]*\)-cache$/\1/p' | head -1)
+check "the runner's workspace is mounted in its namespace only" bash -c \
+	'[ "$(id -u)" != 0 ] || { grep -q "runner-$1-.* overlay " /proc/$1/mountinfo && ! grep -q "runner-$1-" /proc/self/mountinfo; }' _ "$RPID"
+kill -9 "$RPID"
+swept=no
+for _ in $(seq 1 300); do
+	left=$(ls "$RDIR" | grep -c "^runner-$RPID-")
+	others=$(ls "$RDIR" | grep -c "^runner-.*-cache$")
+	[ "$left" = 0 ] && [ "$others" -ge 1 ] && { swept=yes; break; }
+	sleep 0.1
+done
+check "the next runner swept the killed runner's workspace, layers and cache" test "$swept" = yes
+check "no mount of the killed runner is left on the host" bash -c '! grep -q "runner-$1-" /proc/self/mountinfo' _ "$RPID"
 
 # ---- the fallback: a runner that cannot (or may not) mount overlays ----
 stop_all
