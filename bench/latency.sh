@@ -25,8 +25,12 @@
 #        LATENCY_REPO (small, or big: the 110k-object benchmark repository
 #        of bench/run.sh, 9,600 files at its head, generated when missing),
 #        LATENCY_WARMUP (runs first, left out of the figures: each runner's
-#        first checkout of the repository, which fills its checkout cache;
-#        default the pool size; their checkout is printed as cold_checkout),
+#        first checkout of the repository, which fills its checkout cache
+#        and starts building its cached tree; default twice the pool size;
+#        their checkout is printed as cold_checkout),
+#        LATENCY_COMMITS=1 (push a new commit, one changed file, before
+#        each event, so that every checkout fetches and writes what
+#        differs; default 0: every run checks out the same commit),
 #        PLUE_WARM_POOL (2), PLUE_SANDBOX (auto),
 #        KEEP_TMP=1 keeps the temporary directory.
 set -euo pipefail
@@ -76,8 +80,14 @@ for _ in $(seq 1 600); do
 	sleep 0.1
 done
 
-WARMUP=${LATENCY_WARMUP:-$PLUE_WARM_POOL}
+WARMUP=${LATENCY_WARMUP:-$((2 * PLUE_WARM_POOL))}
 for i in $(seq 1 "$((RUNS + WARMUP))"); do
+	if [ "${LATENCY_COMMITS:-0}" = 1 ]; then
+		echo "$i" >"$SRC/bump.txt"
+		git -C "$SRC" -c user.name=b -c user.email=b@example.com add bump.txt
+		git -C "$SRC" -c user.name=b -c user.email=b@example.com commit -qm "bump $i"
+		git -C "$SRC" push -q "http://bench:$TOKEN@127.0.0.1:$PLUE_PORT/bench/lat.git" main
+	fi
 	curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
 		-d '{}' "$BASE/api/bench/lat/workflows/lat.yaml/dispatch"
 	for _ in $(seq 1 600); do
@@ -131,4 +141,4 @@ done
 sql "SELECT max((payload->>'duration_ms')::float) FROM workload_events x JOIN workflow_runs w ON w.stream_id = x.stream_id
      WHERE x.type = 'step_end' AND (x.payload->>'step')::int = 0 AND w.id IN (SELECT id FROM workflow_runs ORDER BY id LIMIT $WARMUP)" |
 	while read -r cold; do [ -n "$cold" ] && printf '%-40s max %8.1f ms   (the %d warm-up runs)\n' cold_checkout_ms "$cold" "$WARMUP"; done
-echo "repository: ${LATENCY_REPO:-small}, runs: $RUNS (+$WARMUP warm-up), warm pool: $PLUE_WARM_POOL, sandbox: $(sql "SELECT string_agg(DISTINCT sandbox, ',') FROM workflow_runs")"
+echo "repository: ${LATENCY_REPO:-small}$([ "${LATENCY_COMMITS:-0}" = 1 ] && echo ", a new commit per run"), runs: $RUNS (+$WARMUP warm-up), warm pool: $PLUE_WARM_POOL, sandbox: $(sql "SELECT string_agg(DISTINCT sandbox, ',') FROM workflow_runs")"

@@ -23,7 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -203,12 +207,15 @@ static int host_run(const char *const *argv, const char *const *extra_env, const
  * nothing the sandbox wrote is ever read back. A workload only ever sees
  * its own repository's cache: the key is the repository's id. */
 
+/* Copies src to dst, which appears whole or not at all (a tree being
+ * built on another thread may be linking the cache's packs meanwhile). */
 static bool file_copy(const char *src, const char *dst)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return false;
-	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
+	char *part = xasprintf("%s.part", dst);
+	int out = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
 	bool ok = out >= 0;
 	char b[65536];
 	ssize_t n;
@@ -217,8 +224,10 @@ static bool file_copy(const char *src, const char *dst)
 	if (out >= 0 && close(out))
 		ok = false;
 	close(in);
+	ok = ok && rename(part, dst) == 0;
 	if (!ok)
-		unlink(dst);
+		unlink(part);
+	free(part);
 	return ok;
 }
 
@@ -434,6 +443,306 @@ done:
 	return rc;
 }
 
+/* ---- the overlay workspace (root only) ----
+ *
+ * Beside tree/, a root runner keeps per repository lower/: a working tree
+ * of the cache's base commit with its .git, built from packs/ (hard links:
+ * nothing ever writes through to lower/), owned by root, refreshed index,
+ * and .git/plue-base naming the commit once it is whole. lower/ is never
+ * mounted where anything can write it: a workload's workspace is an
+ * overlay whose lower layer is lower/ seen through an idmapped mount (its
+ * root-owned files appear owned by the sandbox's uid, so the job may
+ * modify them; the first write copies the file up) and whose upper layer
+ * is an empty directory of that workload (WS.ovl/upper), removed with it.
+ * Mounting costs the same whatever the size of the tree. lower/ is changed
+ * only while no overlay uses it (between workloads), by a checkout of the
+ * new base that writes only the files that differ. */
+
+#define BASE_MARK ".git/plue-base"
+
+/* The commit lower/ (or tree/) holds, from its mark, into out (41 bytes). */
+static bool mark_read(char out[41], const char *dir)
+{
+	char *p = xasprintf("%s/" BASE_MARK, dir);
+	char *s = file_slurp(p);
+	free(p);
+	bool ok = s && strlen(s) >= 40 && (s[40] = '\0', is_sha1_hex(s));
+	if (ok)
+		memcpy(out, s, 41);
+	free(s);
+	return ok;
+}
+
+/* Links (or, across file systems, copies) the packs of from that to lacks. */
+static bool packs_link(const char *from, const char *to)
+{
+	DIR *d = opendir(from);
+	if (!d)
+		return false;
+	bool ok = true;
+	struct dirent *de;
+	while (ok && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (l < 5 || (strcmp(de->d_name + l - 5, ".pack") && strcmp(de->d_name + l - 4, ".idx")))
+			continue;
+		char *src = xasprintf("%s/%s", from, de->d_name);
+		char *dst = xasprintf("%s/%s", to, de->d_name);
+		struct stat st;
+		if (lstat(dst, &st))
+			ok = link(src, dst) == 0 || file_copy(src, dst);
+		free(src);
+		free(dst);
+	}
+	closedir(d);
+	return ok;
+}
+
+int job_base_prepare(const char *cache_dir, int64_t repo_id, bool build)
+{
+	char *rdir = xasprintf("%s/repo-%lld", cache_dir, (long long)repo_id);
+	char *bdir = xasprintf("%s/lower", rdir), *gitdir = xasprintf("%s/.git", bdir);
+	char *mark = xasprintf("%s/" BASE_MARK, bdir), *packs = xasprintf("%s/packs", rdir);
+	char *to = xasprintf("%s/objects/pack", gitdir), *sh = xasprintf("%s/shallow", rdir);
+	char *shto = xasprintf("%s/shallow", gitdir), *refdir = xasprintf("%s/refs/plue", gitdir);
+	char *ref = xasprintf("%s/base", refdir);
+	char base[41], have[41], line[42];
+	int rc = -1;
+	struct stat st;
+	if (!cache_base(rdir, base))
+		goto done;
+	bool built = mark_read(have, bdir);
+	if (built && !strcmp(have, base)) {
+		rc = 0;
+		goto done;
+	}
+	if (!built && !build) {
+		rc = 1; /* left for a build */
+		goto done;
+	}
+	const char *init[] = { "git", "init", "-q", bdir, NULL };
+	const char *co[] = { "git", "-c", "safe.directory=*", "-C", bdir, "checkout", "-q",
+			     "-f", "--detach", base, NULL };
+	const char *refresh[] = { "git", "-c", "safe.directory=*", "-C", bdir, "update-index",
+				  "-q", "--refresh", NULL };
+	/* unmarked while it changes: a lower/ without its mark is rebuilt */
+	unlink(mark);
+	if (!built) {
+		rm_tree(bdir);
+		if (run_quiet(init))
+			goto done;
+	}
+	snprintf(line, sizeof(line), "%s\n", base);
+	bool shallow = lstat(sh, &st) ? unlink(shto) == 0 || errno == ENOENT
+				      : (unlink(shto), file_copy(sh, shto));
+	if (!packs_link(packs, to) || !shallow || (mkdir(refdir, 0755) && errno != EEXIST) ||
+	    !file_put(ref, line) || run_quiet(co))
+		goto done;
+	run_quiet(refresh);
+	if (!file_put(mark, line))
+		goto done;
+	rc = 0;
+done:
+	if (rc < 0)
+		rm_tree(bdir);
+	free(rdir), free(bdir), free(gitdir), free(mark), free(packs), free(to), free(sh),
+		free(shto), free(refdir), free(ref);
+	return rc;
+}
+/* A user namespace that maps id 0 to uid and gid, for an idmapped mount:
+ * its fd, or -1. */
+static int idmap_userns(uid_t uid, gid_t gid)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	/* a child born in a new user namespace waits there until p closes;
+	 * it only reads and exits (the process has threads) */
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid == 0) {
+		char c;
+		close(p[1]);
+		while (read(p[0], &c, 1) < 0)
+			;
+		_exit(0);
+	}
+	close(p[0]);
+	int fd = -1;
+	if (pid > 0) {
+		char path[64], map[64];
+		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
+		snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+		bool ok = file_put(path, map);
+		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
+		snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+		ok = ok && file_put(path, map);
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+		if (ok)
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	close(p[1]);
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	return fd;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint16_t be16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
+/* Rewrites the index at path (version 2 or 3, SHA-1) into to, every
+ * entry's owner made uid:gid and the checksum recomputed: stat data that
+ * matches the files as the sandbox's uid sees them, so git status in the
+ * job compares stat data instead of hashing every file. */
+static bool index_own(const char *to, const char *path, uid_t uid, gid_t gid)
+{
+	char *tmp = xasprintf("%s.plue", to);
+	FILE *f = fopen(path, "re");
+	struct buf b = BUF_INIT;
+	bool ok = false;
+	if (!f)
+		goto done;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	unsigned char *d = (unsigned char *)b.ptr, md[20];
+	size_t len = b.len;
+	if (len < 32 || memcmp(d, "DIRC", 4))
+		goto done;
+	uint32_t ver = be32(d + 4), count = be32(d + 8);
+	if ((ver != 2 && ver != 3) || !EVP_Digest(d, len - 20, md, NULL, EVP_sha1(), NULL) ||
+	    memcmp(md, d + len - 20, 20))
+		goto done;
+	size_t o = 12;
+	for (uint32_t i = 0; i < count; i++) {
+		if (o + 62 > len - 20)
+			goto done;
+		size_t fixed = ver == 3 && (be16(d + o + 60) & 0x4000) ? 64 : 62;
+		size_t name = strnlen((char *)d + o + fixed, len - 20 - o - fixed);
+		put_be32(d + o + 28, (uint32_t)uid);
+		put_be32(d + o + 32, (uint32_t)gid);
+		o += (fixed + name + 8) & ~(size_t)7;
+	}
+	if (o > len - 20 || !EVP_Digest(d, len - 20, d + len - 20, NULL, EVP_sha1(), NULL))
+		goto done;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ok = fd >= 0 && write(fd, d, len) == (ssize_t)len;
+	if (fd >= 0 && close(fd))
+		ok = false;
+	ok = ok && !lchown(tmp, uid, gid) && !rename(tmp, to);
+done:
+	if (!ok)
+		unlink(tmp);
+	buf_release(&b);
+	free(tmp);
+	return ok;
+}
+
+int job_workspace_mount(char out[41], const char *cache_dir, int64_t repo_id, const char *ws,
+			uid_t uid, gid_t gid)
+{
+	char *bdir = xasprintf("%s/repo-%lld/lower", cache_dir, (long long)repo_id);
+	char *ovl = xasprintf("%s.ovl", ws), *upper = xasprintf("%s/upper", ovl);
+	char *work = xasprintf("%s/work", ovl), *low = xasprintf("%s/lower", ovl);
+	char *opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", low, upper, work);
+	char *idx = xasprintf("%s/.git/index", bdir), *idxto = xasprintf("%s/.git/index", ws);
+	int ns = -1, tree = -1, rc = -1;
+	bool moved = false, mounted = false, tried = false;
+	if (!mark_read(out, bdir) || strpbrk(ovl, ",:\\"))
+		goto done; /* no tree of that repository */
+	tried = true;
+	rm_tree(ovl);
+	if (mkdir(ovl, 0700) || mkdir(upper, 0755) || mkdir(work, 0700) || mkdir(low, 0700))
+		goto done;
+	if ((ns = idmap_userns(uid, gid)) < 0)
+		goto done;
+	/* lower/ as the sandbox's uid sees it: read-only, its owner mapped */
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY |
+					       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+				   .userns_fd = (uint64_t)ns };
+	tree = open_tree(AT_FDCWD, bdir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) ||
+	    move_mount(tree, "", AT_FDCWD, low, MOVE_MOUNT_F_EMPTY_PATH))
+		goto done;
+	moved = true;
+	if (mount("overlay", ws, "overlay", MS_NOSUID | MS_NODEV, opts))
+		goto done;
+	mounted = true;
+	if (!index_own(idxto, idx, uid, gid))
+		goto done;
+	rc = 0;
+done:
+	if (rc && tried)
+		log_warn("runner: cannot mount the workspace over the cached tree: %s", strerror(errno));
+	if (moved)
+		umount2(low, MNT_DETACH); /* the overlay holds its layer */
+	if (rc && mounted)
+		umount2(ws, MNT_DETACH);
+	if (rc)
+		rm_tree(ovl);
+	if (tree >= 0)
+		close(tree);
+	if (ns >= 0)
+		close(ns);
+	free(bdir), free(ovl), free(upper), free(work), free(low), free(opts), free(idx), free(idxto);
+	return rc;
+}
+
+void job_workspace_unmount(const char *ws)
+{
+	char *ovl = xasprintf("%s.ovl", ws);
+	struct stat st;
+	if (!lstat(ovl, &st)) {
+		if (umount2(ws, 0) && errno == EBUSY)
+			umount2(ws, MNT_DETACH);
+		rm_tree(ovl);
+	}
+	free(ovl);
+}
+
+/* Hands what the checkout wrote into an overlay workspace (the upper
+ * layer holds exactly that) to the sandbox's uid. */
+static const char *own_upper, *own_ws;
+static int own_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)flag, (void)ftw;
+	if (S_ISCHR(st->st_mode) && st->st_rdev == 0)
+		return 0; /* a whiteout: a deletion */
+	char *merged = xasprintf("%s%s", own_ws, path + strlen(own_upper));
+	struct stat ms;
+	int rc = 0;
+	if (!lstat(merged, &ms) && (ms.st_uid != chown_uid || ms.st_gid != chown_gid))
+		rc = lchown(merged, chown_uid, chown_gid) ? -1 : 0;
+	free(merged);
+	return rc;
+}
+
+static bool upper_own(const char *ws, uid_t uid, gid_t gid)
+{
+	char *upper = xasprintf("%s.ovl/upper", ws);
+	own_upper = upper;
+	own_ws = ws;
+	chown_uid = uid;
+	chown_gid = gid;
+	bool ok = nftw(upper, own_entry, 32, FTW_PHYS | FTW_MOUNT) == 0;
+	free(upper);
+	return ok;
+}
+
 static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *why, size_t whylen)
 {
 	const char *ws = sandbox_workspace(env->sb);
@@ -466,7 +775,11 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 				    "-C", ws, "fetch", "-q", "--no-tags", "--depth=1", url, sha, NULL };
 	char sha_line[64];
 	snprintf(sha_line, sizeof(sha_line), "%s", sha);
-	int taken = rdir ? cache_take_tree(rdir, ws, base) : 0;
+	/* overlaid: the workspace is already the base tree (runner.c mounted it) */
+	bool overlaid = env->overlay_base && is_sha1_hex(env->overlay_base);
+	int taken = overlaid ? 1 : rdir ? cache_take_tree(rdir, ws, base) : 0;
+	if (overlaid)
+		memcpy(base, env->overlay_base, 41);
 	if (taken > 0) {
 		have_base = true;
 	} else {
@@ -484,6 +797,8 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 	if (have_base && !strcmp(base, sha)) {
 		unlink(baseref);
 		rc = 0;
+		if (overlaid)
+			goto done_ok; /* nothing written but the index, the uid's already */
 		goto synced; /* the tree is that commit already */
 	}
 	rc = host_run(fetch_sha, extra, NULL, o, (int)(end - now_ms()));
@@ -508,6 +823,15 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 	}
 	if (rdir)
 		cache_save(rdir, ws, sha);
+	if (overlaid) {
+		/* only what the fetch and the checkout wrote needs a new owner */
+		if (!upper_own(ws, sandbox_uid(env->sb), sandbox_gid(env->sb))) {
+			snprintf(why, whylen, "cannot hand the checkout to the sandbox");
+			rc = -1;
+			goto done;
+		}
+		goto done_ok;
+	}
 synced:;
 	struct err e = { 0 };
 	if (sandbox_workspace_sync(env->sb, &e)) {
@@ -515,11 +839,25 @@ synced:;
 		rc = -1;
 		goto done;
 	}
+done_ok:
+	if (sandbox_kind_of(env->sb) == SANDBOX_GVISOR) {
+		/* gVisor shows its own inode numbers, never the host's that the
+		 * index holds: git would hash every file to find none changed.
+		 * Without inode, owner and device it compares times and sizes. */
+		const char *cs[] = { "git", "-c", "safe.directory=*", "-C", ws, "config",
+				     "core.checkStat", "minimal", NULL };
+		if (run_quiet(cs)) {
+			snprintf(why, whylen, "cannot configure the workspace's repository");
+			rc = -1;
+			goto done;
+		}
+	}
 	char msg[160];
-	int n = snprintf(msg, sizeof(msg), "checked out %s at %.12s%s", ref ? ref : "", sha,
+	int n = snprintf(msg, sizeof(msg), "checked out %s at %.12s%s%s", ref ? ref : "", sha,
 			 taken > 0   ? " (from the runner's cached tree)"
 			 : have_base ? " (from the runner's cached objects)"
-				     : "");
+				     : "",
+			 overlaid ? " under an overlay" : "");
 	emit_line(o, "stdout", msg, (size_t)n);
 done:
 	free(auth);

@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -49,8 +51,23 @@ static void on_signal(int sig)
 	stop_flag = true;
 }
 
+/* The first build of a repository's cached tree (1.5 s for 9,600 files)
+ * runs on a thread of its own while the runner claims: a workload of
+ * another repository runs meanwhile; one of that repository waits for the
+ * rest of the build (less than writing every file into its workspace) and
+ * gets an overlay. */
+struct builder {
+	pthread_t t;
+	bool running;
+	const char *cache;
+	int64_t repo;
+};
+
 struct runner {
 	const struct runner_cfg *cfg;
+	const char *cache;     /* the checkout cache (job.c), or NULL */
+	bool overlay;          /* workspaces are overlays over the cache's trees */
+	struct builder bld;
 	int64_t id;
 	char *token;
 	enum sandbox_kind kind;
@@ -150,7 +167,9 @@ static int rm_rf(const char *path)
 }
 
 /* Removes the workspaces of runners that died without cleaning up (kill
- * -9): runner-PID-N directories whose PID is gone. */
+ * -9): runner-PID-N directories (and runner-PID-N.ovl, the layers of an
+ * overlay workspace) whose PID is gone. Their mounts went with the
+ * runner's mount namespace. */
 static void sweep_workspaces(const char *work_dir)
 {
 	DIR *d = opendir(work_dir);
@@ -160,6 +179,8 @@ static void sweep_workspaces(const char *work_dir)
 	while ((de = readdir(d))) {
 		int pid, n, end = 0;
 		bool ws = sscanf(de->d_name, "runner-%d-%d%n", &pid, &n, &end) == 2;
+		if (ws && !strcmp(de->d_name + end, ".ovl"))
+			end += 4;
 		if (!ws) /* a checkout cache, runner-PID-cache */
 			end = 0, sscanf(de->d_name, "runner-%d-cache%n", &pid, &end);
 		if (!end || de->d_name[end] || pid <= 0 || pid == getpid() || kill(pid, 0) == 0 ||
@@ -173,8 +194,63 @@ static void sweep_workspaces(const char *work_dir)
 	closedir(d);
 }
 
-static struct sandbox *warm_sandbox(struct runner *r, const char *ws, bool network,
-				    json_t *limits)
+static void *builder_main(void *arg)
+{
+	struct builder *b = arg;
+	job_base_prepare(b->cache, b->repo, true);
+	return NULL;
+}
+
+static void builder_join(struct builder *b)
+{
+	if (b->running)
+		pthread_join(b->t, NULL);
+	b->running = false;
+}
+
+/* The cached tree of repo, ready to be mounted: advanced to its last
+ * commit (only what differs is written), or built on the builder's thread
+ * (false meanwhile). */
+static bool base_ready(struct runner *r, int64_t repo)
+{
+	struct builder *b = &r->bld;
+	int rc = job_base_prepare(r->cache, repo, false);
+	if (rc != 1)
+		return rc == 0;
+	builder_join(b);
+	*b = (struct builder){ .cache = r->cache, .repo = repo };
+	b->running = pthread_create(&b->t, NULL, builder_main, b) == 0;
+	return false;
+}
+
+/* A warm workspace: its sandbox, and the repository whose cached tree is
+ * mounted as the workspace's lower layer (0: an empty directory). */
+struct warm {
+	struct sandbox *sb;
+	int64_t repo;
+	char base[41]; /* the commit of that tree */
+};
+
+struct warm_prep {
+	struct runner *r;
+	struct warm *w;
+};
+
+/* sandbox_create's hook: the overlay, once the sandbox's uid is known. A
+ * failure leaves an empty workspace: the checkout then takes the slow path. */
+static int warm_prepare(void *cls, const char *ws, uid_t uid, gid_t gid, struct err *e)
+{
+	struct warm_prep *p = cls;
+	(void)e;
+	if (job_workspace_mount(p->w->base, p->r->cache, p->w->repo, ws, uid, gid))
+		p->w->repo = 0;
+	return 0;
+}
+
+/* Starts the sandbox of the next workload in ws, over repository repo's
+ * cached tree when the runner overlays workspaces and has one. */
+static struct sandbox *warm_sandbox(struct runner *r, struct warm *w, const char *ws, int64_t repo,
+				    bool network, json_t *limits)
 {
 	struct sandbox_limits lim = { .network = network };
 	if (limits) {
@@ -184,17 +260,32 @@ static struct sandbox *warm_sandbox(struct runner *r, const char *ws, bool netwo
 	}
 	struct sandbox *sb = NULL;
 	struct err e = { 0 };
+	*w = (struct warm){ .repo = r->overlay ? repo : 0 };
+	struct warm_prep wp = { r, w };
+	struct sandbox_workspace_prep prep = { warm_prepare, &wp };
 	mkdir(ws, 0700);
-	if (sandbox_create(&sb, r->kind, ws, &lim, &e)) {
+	if (sandbox_create_prepared(&sb, r->kind, ws, &lim, w->repo > 0 ? &prep : NULL, &e)) {
 		log_error("runner %lld: cannot start a sandbox: %s", (long long)r->id, e.msg);
+		job_workspace_unmount(ws);
+		w->repo = 0;
 		return NULL;
 	}
+	w->sb = sb;
 	return sb;
 }
 
-/* Runs one claimed workload in sb (which it may replace). */
-static void run_workload(struct runner *r, struct sandbox **sbp, const char *ws, json_t *claim,
-			 const char *cache_dir)
+/* Ends a workspace: its sandbox, its overlay, its files. */
+static void warm_end(struct warm *w, const char *ws)
+{
+	sandbox_destroy(w->sb);
+	w->sb = NULL;
+	w->repo = 0;
+	job_workspace_unmount(ws);
+	rm_rf(ws);
+}
+
+/* Runs one claimed workload in w's sandbox (which it may replace). */
+static void run_workload(struct runner *r, struct warm *w, const char *ws, json_t *claim)
 {
 	int64_t wid = (int64_t)json_integer_value(json_object_get(claim, "workload"));
 	const char *type = json_string_value(json_object_get(claim, "type")) ?: "";
@@ -214,16 +305,27 @@ static void run_workload(struct runner *r, struct sandbox **sbp, const char *ws,
 	bool custom = json_integer_value(json_object_get(limits, "memory_bytes")) ||
 		      json_integer_value(json_object_get(limits, "max_procs")) ||
 		      json_integer_value(json_object_get(limits, "output_bytes"));
-	if (need_net || custom) {
-		sandbox_destroy(*sbp);
-		rm_rf(ws);
-		*sbp = warm_sandbox(r, ws, need_net, limits);
+	/* a workspace mounted over another repository's tree is never this
+	 * workload's: it gets one of its own (over its repository's tree when
+	 * the runner has one) */
+	int64_t repo = (int64_t)json_integer_value(json_object_get(json_object_get(spec, "repo"), "id"));
+	bool foreign = w->repo && w->repo != repo;
+	if (r->bld.running && r->bld.repo == repo && w->repo != repo) {
+		/* its tree is being built: the rest of the build costs less than
+		 * checking out every file again */
+		builder_join(&r->bld);
+		foreign = true;
 	}
-	if (!*sbp) {
+	if (need_net || custom || foreign) {
+		warm_end(w, ws);
+		warm_sandbox(r, w, ws, repo, need_net, limits);
+	}
+	if (!w->sb) {
 		snprintf(res.reason, sizeof(res.reason), "the runner could not start a sandbox");
 	} else if (!strcmp(type, "workflow")) {
-		struct job_env env = { .sb = *sbp, .rep = rep, .claim = claim,
-				       .server_url = r->cfg->server_url, .cache_dir = cache_dir,
+		struct job_env env = { .sb = w->sb, .rep = rep, .claim = claim,
+				       .server_url = r->cfg->server_url, .cache_dir = r->cache,
+				       .overlay_base = w->repo == repo ? w->base : NULL,
 				       .stop = &stop_flag };
 		job_run(&env, &res);
 	} else {
@@ -255,6 +357,16 @@ int runner_main(const struct runner_cfg *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.cv, NULL);
+	/* overlay workspaces (job.c) need root; their mounts live in a mount
+	 * namespace of the runner's own, so they die with it (a runner killed
+	 * with -9 leaves none behind) and the host never sees them */
+	const char *ov = getenv("PLUE_CHECKOUT_OVERLAY");
+	r.overlay = geteuid() == 0 && !(ov && (!strcmp(ov, "off") || !strcmp(ov, "0")));
+	if (r.overlay && (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))) {
+		log_warn("runner: no mount namespace of its own (%s): workspaces are not overlays",
+			 strerror(errno));
+		r.overlay = false;
+	}
 	if (sandbox_detect(&r.kind, cfg->sandbox, &e)) {
 		log_error("runner: %s", e.msg);
 		return 1;
@@ -269,15 +381,17 @@ int runner_main(const struct runner_cfg *cfg)
 	snprintf(cache, sizeof(cache), "%s/runner-%d-cache", cfg->work_dir, (int)getpid());
 	rm_rf(cache);
 	bool cached = mkdir(cache, 0700) == 0;
+	r.cache = cached ? cache : NULL;
+	r.overlay = r.overlay && cached;
 	int64_t last_repo = 0; /* the repository whose tree the cache prepares */
-	struct sandbox *sb = warm_sandbox(&r, ws, false, NULL);
+	struct warm w = { 0 };
+	struct sandbox *sb = warm_sandbox(&r, &w, ws, 0, false, NULL);
 	if (!sb)
 		return 1;
 	struct client *c = client_new(cfg->server_url, &stop_flag);
 	if (do_register(&r, c)) {
 		client_free(c);
-		sandbox_destroy(sb);
-		rm_rf(ws);
+		warm_end(&w, ws);
 		return stop_flag ? 0 : 1;
 	}
 	log_info("runner %lld registered (sandbox %s, pid %d)", (long long)r.id,
@@ -290,9 +404,13 @@ int runner_main(const struct runner_cfg *cfg)
 		/* warm: the sandbox for the next workload starts before the claim */
 		if (n > 0) {
 			snprintf(ws, sizeof(ws), "%s/runner-%d-%d", cfg->work_dir, (int)getpid(), n);
-			sb = warm_sandbox(&r, ws, false, NULL);
-			/* the next workload is likeliest to be of the same repository */
-			if (sb && cached && last_repo > 0)
+			/* the next workload is likeliest to be of the same repository:
+			 * its workspace is mounted over that repository's tree
+			 * (advanced to the last commit: only what differs is
+			 * written), or else the tree is built to be moved in */
+			bool over = r.overlay && last_repo > 0 && base_ready(&r, last_repo);
+			sb = warm_sandbox(&r, &w, ws, over ? last_repo : 0, false, NULL);
+			if (sb && !r.overlay && cached && last_repo > 0)
 				job_cache_prepare(cache, last_repo, sandbox_uid(sb), sandbox_gid(sb));
 		}
 		if (!sb) {
@@ -320,22 +438,20 @@ int runner_main(const struct runner_cfg *cfg)
 			json_decref(reply);
 		}
 		if (claim) {
-			run_workload(&r, &sb, ws, claim, cached ? cache : NULL);
+			run_workload(&r, &w, ws, claim);
 			last_repo = (int64_t)json_integer_value(json_object_get(
 				json_object_get(json_object_get(claim, "spec"), "repo"), "id"));
 			json_decref(claim);
 		}
-		sandbox_destroy(sb);
+		warm_end(&w, ws);
 		sb = NULL;
-		rm_rf(ws);
 		if (!cfg->standby && claim)
 			break;
 	}
-	if (sb) { /* stopped before the first claim */
-		sandbox_destroy(sb);
-		rm_rf(ws);
-	}
+	if (sb) /* stopped before the first claim */
+		warm_end(&w, ws);
 	free(claim_path);
+	builder_join(&r.bld);
 	if (cached)
 		rm_rf(cache);
 	pthread_mutex_lock(&r.mu);

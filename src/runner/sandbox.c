@@ -621,6 +621,13 @@ done:
 int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *workspace_dir,
 		   const struct sandbox_limits *defaults, struct err *e)
 {
+	return sandbox_create_prepared(out, kind, workspace_dir, defaults, NULL, e);
+}
+
+int sandbox_create_prepared(struct sandbox **out, enum sandbox_kind kind,
+			    const char *workspace_dir, const struct sandbox_limits *defaults,
+			    const struct sandbox_workspace_prep *prep, struct err *e)
+{
 	int rc;
 	const char *root;
 	struct sandbox *sb = xcalloc(1, sizeof(*sb));
@@ -673,6 +680,9 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 		sb->uid = geteuid();
 		sb->gid = getegid();
 	}
+	if (prep && prep->prepare &&
+	    (rc = prep->prepare(prep->cls, workspace_dir, sb->uid, sb->gid, e)))
+		goto done;
 	if ((rc = workspace_init(sb, workspace_dir, e)))
 		goto done;
 	/* the sandbox's /tmp for bubblewrap, HOME for none; gVisor keeps a

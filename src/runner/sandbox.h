@@ -185,6 +185,25 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind,
                    const char *workspace_dir,
                    const struct sandbox_limits *defaults, struct err *e);
 
+/* What a caller does to the workspace once the sandbox's uid is known and
+ * before the sandbox starts (gVisor binds the workspace at start; a mount
+ * made on it later would stay unseen): e.g. mount, on workspace_dir, an
+ * overlay whose files appear owned by uid:gid (the runner's checkout,
+ * job.c). Returns 0, or an error code with the message in e, which
+ * sandbox_create then returns. */
+struct sandbox_workspace_prep {
+	int (*prepare)(void *cls, const char *workspace_dir, uid_t uid, gid_t gid, struct err *e);
+	void *cls;
+};
+
+/* sandbox_create, calling prep->prepare (prep may be NULL) on the workspace
+ * directory after the sandbox's uid is chosen and before the workspace is
+ * handed to it. */
+int sandbox_create_prepared(struct sandbox **out, enum sandbox_kind kind,
+                            const char *workspace_dir,
+                            const struct sandbox_limits *defaults,
+                            const struct sandbox_workspace_prep *prep, struct err *e);
+
 /* Runs cmd in the sandbox and waits for it (see struct sandbox_cmd for
  * output, cancel and limits). A command that ran — whatever its exit code,
  * timeout, cancel or limit — returns 0 with *res filled; a failure to run it
