@@ -45,6 +45,13 @@ const char *const repo_store_receive_config[] = {
 	"receive.fsck.missingSpaceBeforeEmail=warn",
 	"receive.fsck.missingNameBeforeEmail=warn",
 	"receive.fsck.badName=warn",
+	/* every push is kept as a pack, never as loose objects: moving a loose
+	 * object out of the quarantine into objects/XX/ races with
+	 * housekeeping's prune-packed and prune, which remove an emptied
+	 * objects/XX/ (the push would be refused "unable to migrate objects to
+	 * permanent storage"); packs land in objects/pack/, which stays, and
+	 * geometric repacking folds the small ones */
+	"receive.unpackLimit=1",
 	/* housekeeping is the server's (git/maintain.h), never a push's */
 	"receive.autogc=false",
 	"gc.auto=0",

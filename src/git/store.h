@@ -16,8 +16,10 @@
  * tree modes, malformed time zones and author lines) are warnings shown to
  * the pusher, everything else git checks refuses the push. Given on the
  * command line, it overrides each repository's own config, so repositories
- * created before it changed follow it too. git's automatic gc is off in
- * pushes: housekeeping is the server's (git/maintain.h). */
+ * created before it changed follow it too. Every push is stored as a pack
+ * (receive.unpackLimit=1: loose objects would race with housekeeping, see
+ * store.c). git's automatic gc is off in pushes: housekeeping is the
+ * server's (git/maintain.h). */
 extern const char *const repo_store_receive_config[];
 
 /* Absolute path of repository id (arena-owned). */

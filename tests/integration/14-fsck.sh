@@ -47,9 +47,9 @@ ID='A U Thor <author@example.com> 1312735823 +0200'
 BLOB=$(printf 'hello\n' | git -C "$SRC" hash-object -w --stdin)
 LEAF=$(raw_tree 100644 file.txt "$BLOB")
 
-# an ordinary history of 40 commits (120 objects) under the first quirk, so
-# that push goes through index-pack and the later, small ones through
-# unpack-objects: both honour the rules
+# an ordinary history of 40 commits (120 objects) under the first quirk
+# (every push, large or small, goes through index-pack: the server keeps
+# pushes as packs, receive.unpackLimit=1)
 HIST=""
 for i in $(seq 1 40); do
 	b=$(printf 'line %s\n' "$i" | git -C "$SRC" hash-object -w --stdin)
