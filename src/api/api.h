@@ -18,14 +18,13 @@ extern const struct http_app api_app;
 /* The domain context of a request (forge/forge.h): its caller,
  * connection, arena and error slot. A pointer to a compound literal that
  * lives until the end of the enclosing block. */
-#define FORGE(r) (&(struct forge){ .db = (r)->db, .arena = (r)->arena, .err = &(r)->err, \
-				   .who = &(r)->auth })
+#define FORGE(r)                                                                                   \
+	(&(struct forge){ .db = (r)->db, .arena = (r)->arena, .err = &(r)->err, .who = &(r)->auth })
 /* Safe-content headers for raw bytes: nosniff and a CSP that runs nothing. */
 void api_content_headers(struct resp *w);
 /* JSON body field helpers: 0, or ERR_INVALID naming the field. A missing
  * optional field leaves *out untouched. */
-int json_str_field(struct req *r, const char *field, bool required, size_t maxlen,
-		   const char **out);
+int json_str_field(struct req *r, const char *field, bool required, size_t maxlen, const char **out);
 int json_bool_field(struct req *r, const char *field, bool *out);
 /* The validators of names, refs and paths are the domain's
  * (forge/names.h, included above). */

@@ -21,8 +21,7 @@ static int require_json_type(struct req *r)
 {
 	const char *ct = req_header(r, "Content-Type");
 	size_t n = strlen("application/json");
-	if (!ct || strncasecmp(ct, "application/json", n) ||
-	    (ct[n] && ct[n] != ';' && ct[n] != ' '))
+	if (!ct || strncasecmp(ct, "application/json", n) || (ct[n] && ct[n] != ';' && ct[n] != ' '))
 		return err_set(&r->err, ERR_INVALID, "invalid_content_type",
 			       "sign-in requests must have Content-Type application/json");
 	return 0;
@@ -31,8 +30,7 @@ static int require_json_type(struct req *r)
 /* Where the request comes from, for the session and the limits. */
 static struct user_client client_of(const struct req *r)
 {
-	return (struct user_client){ .ip = r->remote_ip,
-				     .user_agent = req_header(r, "User-Agent") };
+	return (struct user_client){ .ip = r->remote_ip, .user_agent = req_header(r, "User-Agent") };
 }
 
 /* A refused attempt: a rate limit's Retry-After. */

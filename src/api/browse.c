@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REF_TTL_S 5              /* refs and branches move on push */
-#define LIMIT_DEFAULT 30         /* commits per page */
+#define REF_TTL_S 5                       /* refs and branches move on push */
+#define LIMIT_DEFAULT 30                  /* commits per page */
 #define LIMIT_MAX 100
 #define PATCH_TOTAL_MAX (2 * 1024 * 1024) /* patch text per commit (per file: objects.h) */
-#define SUBJECT_MAX 100          /* bytes of user input quoted in a message */
+#define SUBJECT_MAX 100                   /* bytes of user input quoted in a message */
 
 /* ---- strings from git and from the URL ---- */
 
@@ -39,8 +39,8 @@ static void json_str_add(struct buf *b, const char *s, size_t len)
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
 			size_t j = i + 1;
-			while (j < len && (unsigned char)s[j] >= 0x20 && (unsigned char)s[j] < 0x80 &&
-			       s[j] != '"' && s[j] != '\\')
+			while (j < len && (unsigned char)s[j] >= 0x20 &&
+			       (unsigned char)s[j] < 0x80 && s[j] != '"' && s[j] != '\\')
 				j++;
 			buf_add(b, s + i, j - i);
 			i = j;
@@ -109,8 +109,8 @@ static int sha_param(struct req *r, const char **out)
 	if (!sha || !is_sha1_hex(sha)) {
 		const char *s = subject(r->arena, sha ? sha : "");
 		return err_set(&r->err, ERR_INVALID, "sha_required",
-			       "'%s' is not a commit sha; resolve it with /api/%s/%s/refs/%s first", s,
-			       r->repo->owner, r->repo->name, s);
+			       "'%s' is not a commit sha; resolve it with /api/%s/%s/refs/%s first",
+			       s, r->repo->owner, r->repo->name, s);
 	}
 	char *lower = arena_strdup(r->arena, sha);
 	for (char *p = lower; *p; p++)
@@ -260,8 +260,7 @@ static int entry_cmp(const void *a, const void *b)
 	const git_tree_entry *x = *(const git_tree_entry *const *)a;
 	const git_tree_entry *y = *(const git_tree_entry *const *)b;
 	const char *xn = git_tree_entry_name(x), *yn = git_tree_entry_name(y);
-	return objects_tree_cmp(xn, strlen(xn), entry_is_tree(x), yn, strlen(yn),
-				entry_is_tree(y));
+	return objects_tree_cmp(xn, strlen(xn), entry_is_tree(x), yn, strlen(yn), entry_is_tree(y));
 }
 
 static const char *type_name(git_object_t t)
@@ -340,7 +339,8 @@ int h_tree_get(struct req *r, struct resp *w)
 		size_t len;
 		git_object_t ot;
 		/* the header alone: no blob is inflated to learn its size */
-		if (t == GIT_OBJECT_BLOB && git_odb_read_header(&len, &ot, odb, git_tree_entry_id(e)) == 0) {
+		if (t == GIT_OBJECT_BLOB &&
+		    git_odb_read_header(&len, &ot, odb, git_tree_entry_id(e)) == 0) {
 			char num[24], *p = num + sizeof(num);
 			do
 				*--p = (char)('0' + len % 10);
@@ -438,8 +438,8 @@ int h_commits_list(struct req *r, struct resp *w)
 			       "limit '%s' must be a number from 1 to %d",
 			       subject(r->arena, req_query(r, "limit")), LIMIT_MAX);
 	if (cursor && !is_sha1_hex(cursor))
-		return err_set(&r->err, ERR_INVALID, "invalid_cursor", "cursor '%s' is not a commit sha",
-			       subject(r->arena, cursor));
+		return err_set(&r->err, ERR_INVALID, "invalid_cursor",
+			       "cursor '%s' is not a commit sha", subject(r->arena, cursor));
 	if ((rc = repo_open(r, &repo)))
 		return rc;
 	if ((rc = objects_commit_lookup(&start, repo, sha, &r->err)))
@@ -465,7 +465,8 @@ int h_commits_list(struct req *r, struct resp *w)
 		}
 		if (!have) {
 			rc = err_set(&r->err, ERR_INVALID, "invalid_cursor",
-				     "cursor '%s' is not in the history of commit '%s'", cursor, sha);
+				     "cursor '%s' is not in the history of commit '%s'", cursor,
+				     sha);
 			goto done;
 		}
 	}
@@ -514,9 +515,8 @@ int h_commit_get(struct req *r, struct resp *w)
 		goto done;
 	/* against the first parent; a root commit against the empty tree */
 	if ((grc = git_commit_tree(&tree, commit)) < 0 ||
-	    (git_commit_parentcount(commit) &&
-	     ((grc = git_commit_parent(&parent, commit, 0)) < 0 ||
-	      (grc = git_commit_tree(&old, parent)) < 0))) {
+	    (git_commit_parentcount(commit) && ((grc = git_commit_parent(&parent, commit, 0)) < 0 ||
+						(grc = git_commit_tree(&old, parent)) < 0))) {
 		rc = objects_error(&r->err, grc, "objects of commit '%s' not found", sha);
 		goto done;
 	}

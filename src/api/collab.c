@@ -105,8 +105,7 @@ int collab_page(struct req *r, const char *tag, int max, int *limit, struct curs
 	return 0;
 }
 
-void collab_next_page(struct req *r, struct resp *w, const char *tag, long long key,
-		      long long id)
+void collab_next_page(struct req *r, struct resp *w, const char *tag, long long key, long long id)
 {
 	const char *c = cursor_encode(r->arena, tag, key, id);
 	struct buf b = BUF_INIT;
@@ -120,11 +119,13 @@ void collab_next_page(struct req *r, struct resp *w, const char *tag, long long 
 		buf_addch(&b, sep);
 		sep = '&';
 		for (const char *p = r->query[i].name; *p; p++)
-			buf_addf(&b, isalnum((unsigned char)*p) || strchr("-_.~", *p) ? "%c" : "%%%02X",
+			buf_addf(&b,
+				 isalnum((unsigned char)*p) || strchr("-_.~", *p) ? "%c" : "%%%02X",
 				 (unsigned char)*p);
 		buf_addch(&b, '=');
 		for (const char *p = r->query[i].value; *p; p++)
-			buf_addf(&b, isalnum((unsigned char)*p) || strchr("-_.~", *p) ? "%c" : "%%%02X",
+			buf_addf(&b,
+				 isalnum((unsigned char)*p) || strchr("-_.~", *p) ? "%c" : "%%%02X",
 				 (unsigned char)*p);
 	}
 	buf_addf(&b, "%ccursor=%s", sep, c);

@@ -31,8 +31,7 @@ int collab_body_field(struct req *r, const char *field, bool required, const cha
 int collab_page(struct req *r, const char *tag, int max, int *limit, struct cursor *cur);
 /* Sets the Link (rel="next") and X-Next-Cursor headers for the page after
  * (key, id). */
-void collab_next_page(struct req *r, struct resp *w, const char *tag, long long key,
-		      long long id);
+void collab_next_page(struct req *r, struct resp *w, const char *tag, long long key, long long id);
 /* Answers 200 with a domain page's items (stolen): the next page's
  * headers when there is one, then resp_no_cache. */
 void collab_page_respond(struct req *r, struct resp *w, const char *tag, struct page *pg);

@@ -11,14 +11,13 @@ void api_content_headers(struct resp *w)
 	resp_header(w, "Content-Security-Policy", "default-src 'none'; sandbox");
 }
 
-int json_str_field(struct req *r, const char *field, bool required, size_t maxlen,
-		   const char **out)
+int json_str_field(struct req *r, const char *field, bool required, size_t maxlen, const char **out)
 {
 	json_t *v = json_object_get(r->json, field);
 	if (!v || json_is_null(v)) {
 		if (required)
-			return err_set(&r->err, ERR_INVALID, "missing_field", "field '%s' is required",
-				       field);
+			return err_set(&r->err, ERR_INVALID, "missing_field",
+				       "field '%s' is required", field);
 		return 0;
 	}
 	if (!json_is_string(v))
@@ -40,8 +39,8 @@ int json_bool_field(struct req *r, const char *field, bool *out)
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_boolean(v))
-		return err_set(&r->err, ERR_INVALID, "invalid_field", "field '%s' must be true or false",
-			       field);
+		return err_set(&r->err, ERR_INVALID, "invalid_field",
+			       "field '%s' must be true or false", field);
 	*out = json_is_true(v);
 	return 0;
 }

@@ -85,15 +85,17 @@ bool api_dispatch_fast(struct req *r, struct resp *w)
 static int parse_json_body(struct req *r)
 {
 	if (!r->body_len)
-		return err_set(&r->err, ERR_INVALID, "invalid_json", "request body must be a JSON object");
+		return err_set(&r->err, ERR_INVALID, "invalid_json",
+			       "request body must be a JSON object");
 	json_error_t je;
 	json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
 	if (!j)
-		return err_set(&r->err, ERR_INVALID, "invalid_json", "malformed JSON at line %d: %s",
-			       je.line, je.text);
+		return err_set(&r->err, ERR_INVALID, "invalid_json",
+			       "malformed JSON at line %d: %s", je.line, je.text);
 	arena_defer(r->arena, (void (*)(void *))json_decref, j);
 	if (!json_is_object(j))
-		return err_set(&r->err, ERR_INVALID, "invalid_json", "request body must be a JSON object");
+		return err_set(&r->err, ERR_INVALID, "invalid_json",
+			       "request body must be a JSON object");
 	r->json = j;
 	return 0;
 }
@@ -142,9 +144,12 @@ void api_dispatch(struct req *r, struct resp *w)
 		goto done;
 	}
 	if (rt->scope && r->auth.via == AUTH_TOKEN && (r->auth.scopes & rt->scope) != rt->scope) {
-		rc = err_set(&r->err, ERR_PERM, "insufficient_scope", "this token lacks the %s scope",
-			     rt->scope & SCOPE_ADMIN ? "admin" : rt->scope & SCOPE_USER ? "user"
-			     : rt->scope & SCOPE_REPO_WRITE ? "repo:write" : "repo:read");
+		rc = err_set(&r->err, ERR_PERM, "insufficient_scope",
+			     "this token lacks the %s scope",
+			     rt->scope & SCOPE_ADMIN        ? "admin"
+			     : rt->scope & SCOPE_USER       ? "user"
+			     : rt->scope & SCOPE_REPO_WRITE ? "repo:write"
+							    : "repo:read");
 		goto done;
 	}
 	if (rt->flags & ROUTE_REPO) {

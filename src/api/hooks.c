@@ -77,7 +77,8 @@ static int hook_input_read(struct req *r, struct hook_input *in)
 	in->active = -1;
 	json_t *c = json_object_get(r->json, "config");
 	if (c && !json_is_object(c))
-		return err_set(&r->err, ERR_INVALID, "invalid_field", "field 'config' must be an object");
+		return err_set(&r->err, ERR_INVALID, "invalid_field",
+			       "field 'config' must be an object");
 	if ((rc = str_in(r, c, "url", WEBHOOK_URL_MAX + 1, &in->url)) ||
 	    (rc = str_in(r, c, "content_type", 40, &in->content_type)) ||
 	    (rc = str_in(r, c, "secret", HOOK_SECRET_MAX, &in->secret)))
@@ -222,7 +223,7 @@ int h_hook_redeliver(struct req *r, struct resp *w)
 	if ((rc = delivery_params(r, &id, &did)) ||
 	    (rc = hook_redeliver(&nid, FORGE(r), r->repo, id, did)))
 		return rc;
-	resp_json(w, 202, json_pack("{s:I,s:I}", "id", (json_int_t)nid, "redelivery_of",
-				    (json_int_t)did));
+	resp_json(w, 202,
+		  json_pack("{s:I,s:I}", "id", (json_int_t)nid, "redelivery_of", (json_int_t)did));
 	return 0;
 }

@@ -43,7 +43,8 @@ int h_runner_register(struct req *r, struct resp *w)
 {
 	const char *sec = bearer(r), *want = queue_runner_secret();
 	if (!sec || !*want || strlen(sec) != strlen(want) || !ct_equal(sec, want, strlen(want)))
-		return err_set(&r->err, ERR_AUTH, "invalid_secret", "invalid runner registration secret");
+		return err_set(&r->err, ERR_AUTH, "invalid_secret",
+			       "invalid runner registration secret");
 	const char *host = "", *sandbox = NULL;
 	int rc;
 	if ((rc = json_str_field(r, "host", false, 200, &host)) ||
@@ -51,11 +52,12 @@ int h_runner_register(struct req *r, struct resp *w)
 		return rc;
 	json_t *pid = json_object_get(r->json, "pid");
 	if (pid && !json_is_integer(pid))
-		return err_set(&r->err, ERR_INVALID, "invalid_field", "field 'pid' must be an integer");
+		return err_set(&r->err, ERR_INVALID, "invalid_field",
+			       "field 'pid' must be an integer");
 	int64_t id;
 	const char *token;
-	if ((rc = runner_register(r->db, r->arena, &r->err, host, pid ? (int)json_integer_value(pid) : 0,
-				  sandbox, &id, &token)))
+	if ((rc = runner_register(r->db, r->arena, &r->err, host,
+				  pid ? (int)json_integer_value(pid) : 0, sandbox, &id, &token)))
 		return rc;
 	resp_json(w, 201, json_pack("{s:I,s:s}", "id", (json_int_t)id, "token", token));
 	return 0;
@@ -107,7 +109,8 @@ int h_task_events(struct req *r, struct resp *w)
 	struct task t;
 	bool cancel = false;
 	int rc;
-	if ((rc = task_load(r, &t)) || (rc = task_events(r->db, r->arena, &r->err, &t, r->json, &cancel)))
+	if ((rc = task_load(r, &t)) ||
+	    (rc = task_events(r->db, r->arena, &r->err, &t, r->json, &cancel)))
 		return rc;
 	resp_json(w, 200, json_pack("{s:b}", "cancel", cancel));
 	return 0;

@@ -47,13 +47,13 @@ int h_pull_create(struct req *r, struct resp *w)
 
 int h_pull_list(struct req *r, struct resp *w)
 {
-	struct pull_query q = { .state = req_query(r, "state"), .head = req_query(r, "head"),
+	struct pull_query q = { .state = req_query(r, "state"),
+				.head = req_query(r, "head"),
 				.base = req_query(r, "base") };
 	struct pull_page page;
 	struct cursor cur;
 	int rc;
-	if (q.state && strcmp(q.state, "open") && strcmp(q.state, "closed") &&
-	    strcmp(q.state, "all"))
+	if (q.state && strcmp(q.state, "open") && strcmp(q.state, "closed") && strcmp(q.state, "all"))
 		return err_set(&r->err, ERR_INVALID, "invalid_state",
 			       "state '%.40s' is not one of open, closed, all", q.state);
 	if ((rc = collab_page(r, "pulls:created:desc", PULL_PAGE_MAX, &q.limit, &cur)))
@@ -125,8 +125,8 @@ static void conflict_response(struct req *r, struct resp *w, const char **paths,
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, objects_json_str(paths[i], strlen(paths[i])));
 	resp_json(w, 409,
-		  json_pack("{s:{s:s,s:s,s:o}}", "error", "code", r->err.slug, "message", r->err.msg,
-			    "conflicts", arr));
+		  json_pack("{s:{s:s,s:s,s:o}}", "error", "code", r->err.slug, "message",
+			    r->err.msg, "conflicts", arr));
 }
 
 int h_pull_merge(struct req *r, struct resp *w)
@@ -149,6 +149,7 @@ int h_pull_merge(struct req *r, struct resp *w)
 	resp_json(w, 200,
 		  json_pack("{s:b,s:s,s:s,s:s}", "merged", 1, "sha", res.sha, "method", res.method,
 			    "message",
-			    arena_printf(r->arena, "pull request #%lld merged", (long long)res.number)));
+			    arena_printf(r->arena, "pull request #%lld merged",
+					 (long long)res.number)));
 	return 0;
 }

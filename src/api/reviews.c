@@ -21,8 +21,8 @@ static int comments_read(struct req *r, struct review_comment_input **out, size_
 	if (json_array_size(arr) > REVIEW_COMMENTS_MAX)
 		return err_set(&r->err, ERR_INVALID, "invalid_field",
 			       "a review has at most %d inline comments", REVIEW_COMMENTS_MAX);
-	struct review_comment_input *v =
-		arena_alloc(r->arena, (json_array_size(arr) + 1) * sizeof(*v));
+	struct review_comment_input *v = arena_alloc(r->arena,
+						     (json_array_size(arr) + 1) * sizeof(*v));
 	size_t i;
 	json_t *c;
 	json_array_foreach(arr, i, c)

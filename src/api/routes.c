@@ -34,8 +34,7 @@ const struct route app_routes[] = {
 	{ GET, "/api/repos/:owner/:repo/collaborators", h_collab_list, REPO },
 	{ PUT, "/api/repos/:owner/:repo/collaborators/:user", h_collab_put,
 	  REPO | ROUTE_ADMIN | ROUTE_JSON },
-	{ DELETE, "/api/repos/:owner/:repo/collaborators/:user", h_collab_delete,
-	  REPO | ROUTE_ADMIN },
+	{ DELETE, "/api/repos/:owner/:repo/collaborators/:user", h_collab_delete, REPO | ROUTE_ADMIN },
 	{ GET, "/api/users/:owner/repos", h_user_repos, 0 },
 
 	/* accounts: the sign-in routes have no session yet, so no CSRF token */
@@ -85,8 +84,7 @@ const struct route app_routes[] = {
 	{ POST, "/internal/runners/register", h_runner_register, ROUTE_INTERNAL | ROUTE_JSON },
 	{ POST, "/internal/runners/:id/claim", h_runner_claim, ROUTE_INTERNAL },
 	{ POST, "/internal/runners/:id/heartbeat", h_runner_heartbeat, ROUTE_INTERNAL },
-	{ POST, "/internal/tasks/:id/events", h_task_events, ROUTE_INTERNAL | ROUTE_JSON, 0,
-	  8 << 20 },
+	{ POST, "/internal/tasks/:id/events", h_task_events, ROUTE_INTERNAL | ROUTE_JSON, 0, 8 << 20 },
 	{ POST, "/internal/tasks/:id/complete", h_task_complete, ROUTE_INTERNAL | ROUTE_JSON },
 	{ POST, "/internal/tasks/:id/watch", h_task_watch, ROUTE_INTERNAL },
 
@@ -123,8 +121,7 @@ const struct route app_routes[] = {
 	{ PATCH, "/api/:owner/:repo/labels/:name", h_label_update, REPO | W_ISSUES | ROUTE_JSON },
 	{ DELETE, "/api/:owner/:repo/labels/:name", h_label_delete, REPO | W_ISSUES },
 	{ GET, "/api/:owner/:repo/milestones", h_milestones_list, REPO },
-	{ POST, "/api/:owner/:repo/milestones", h_milestone_create,
-	  REPO | W_ISSUES | ROUTE_JSON },
+	{ POST, "/api/:owner/:repo/milestones", h_milestone_create, REPO | W_ISSUES | ROUTE_JSON },
 	{ GET, "/api/:owner/:repo/milestones/:number", h_milestone_get, REPO },
 	{ PATCH, "/api/:owner/:repo/milestones/:number", h_milestone_update,
 	  REPO | W_ISSUES | ROUTE_JSON },
@@ -147,14 +144,12 @@ const struct route app_routes[] = {
 	{ GET, "/api/:owner/:repo/pulls/:number/comments", h_review_comments, REPO },
 	/* commit statuses (api/statuses.c), branch protection (api/protection.c) */
 	{ GET, "/api/:owner/:repo/statuses/:sha", h_status_list, REPO },
-	{ POST, "/api/:owner/:repo/statuses/:sha", h_status_create,
-	  REPO | W_STATUSES | ROUTE_JSON },
+	{ POST, "/api/:owner/:repo/statuses/:sha", h_status_create, REPO | W_STATUSES | ROUTE_JSON },
 	{ GET, "/api/:owner/:repo/commits/:sha/status", h_status_combined, REPO },
 	{ GET, "/api/:owner/:repo/protections/*pattern", h_protection_get, REPO | ROUTE_ADMIN },
 	{ PUT, "/api/:owner/:repo/protections/*pattern", h_protection_put,
 	  REPO | ROUTE_ADMIN | ROUTE_JSON },
-	{ DELETE, "/api/:owner/:repo/protections/*pattern", h_protection_delete,
-	  REPO | ROUTE_ADMIN },
+	{ DELETE, "/api/:owner/:repo/protections/*pattern", h_protection_delete, REPO | ROUTE_ADMIN },
 
 	/* browsing: SHA-addressed URLs are immutable and cached */
 	{ GET, "/api/:owner/:repo/branches", h_branches_list, REPO },

@@ -140,7 +140,8 @@ int h_workflow_dispatch(struct req *r, struct resp *w)
 		return rc;
 	json_t *inputs = json_object_get(r->json, "inputs");
 	if (inputs && !json_is_null(inputs) && !json_is_object(inputs))
-		return err_set(&r->err, ERR_INVALID, "invalid_field", "field 'inputs' must be an object");
+		return err_set(&r->err, ERR_INVALID, "invalid_field",
+			       "field 'inputs' must be an object");
 	if ((rc = run_dispatch(&out, FORGE(r), r->repo, req_param(r, "file"), ref,
 			       json_is_object(inputs) ? inputs : NULL)))
 		return rc;

@@ -11,8 +11,7 @@ int h_status_create(struct req *r, struct resp *w)
 	int rc;
 	if ((rc = json_str_field(r, "state", true, 20, &in.state)) ||
 	    (rc = json_str_field(r, "context", false, STATUS_CONTEXT_MAX, &in.context)) ||
-	    (rc = json_str_field(r, "description", false, STATUS_DESCRIPTION_MAX,
-				 &in.description)) ||
+	    (rc = json_str_field(r, "description", false, STATUS_DESCRIPTION_MAX, &in.description)) ||
 	    (rc = json_str_field(r, "target_url", false, STATUS_URL_MAX, &in.target_url)) ||
 	    (rc = commit_status_create(&o, FORGE(r), r->repo, req_param(r, "sha"), &in)))
 		return rc;

@@ -44,7 +44,8 @@ int h_token_create(struct req *r, struct resp *w)
 		return rc;
 	/* before the scopes, as the fields come: an empty name is told first */
 	if (!*name)
-		return err_set(&r->err, ERR_INVALID, "invalid_field", "field 'name' may not be empty");
+		return err_set(&r->err, ERR_INVALID, "invalid_field",
+			       "field 'name' may not be empty");
 	json_t *sj = json_object_get(r->json, "scopes");
 	if (!sj || json_is_null(sj))
 		return err_set(&r->err, ERR_INVALID, "missing_field", "field 'scopes' is required");

@@ -40,8 +40,7 @@ int auth_resolve(struct req *r);
 int authz_repo_area(const struct auth *a, const struct repo *repo, enum repo_action act,
 		    unsigned areas, struct err *e);
 /* authz_repo_area with no area: the repository as a whole. */
-int authz_repo(const struct auth *a, const struct repo *repo, enum repo_action act,
-	       struct err *e);
+int authz_repo(const struct auth *a, const struct repo *repo, enum repo_action act, struct err *e);
 
 /* A collaborator role as stored ("read", "write", "admin"; anything else,
  * "" for none included, is ROLE_NONE). */

@@ -38,7 +38,8 @@ static int scope_one(const char *s, size_t n, unsigned *m, struct err *e)
 			return 0;
 		}
 	return err_set(e, ERR_INVALID, "invalid_scope",
-		       "unknown scope '%.*s' (use repo:read, repo:write, user, admin)", (int)(n > 40 ? 40 : n), s);
+		       "unknown scope '%.*s' (use repo:read, repo:write, user, admin)",
+		       (int)(n > 40 ? 40 : n), s);
 }
 
 int scopes_parse(const char *csv, unsigned *out, struct err *e)
@@ -211,7 +212,8 @@ int auth_resolve(struct req *r)
 		if (!tr)
 			return r->err.code;
 		if (PQntuples(tr) != 1)
-			return err_set(&r->err, ERR_AUTH, "invalid_token", "invalid or expired token");
+			return err_set(&r->err, ERR_AUTH, "invalid_token",
+				       "invalid or expired token");
 		r->auth.via = AUTH_TASK;
 		r->auth.task_repo_id = db_int(tr, 0, 0);
 		r->auth.task_areas = (db_bool(tr, 0, 1) ? AREA_CONTENTS : 0) |
@@ -221,12 +223,13 @@ int auth_resolve(struct req *r)
 		r->auth.scopes = SCOPE_REPO_READ | (r->auth.task_areas ? SCOPE_REPO_WRITE : 0);
 		return 0;
 	}
-	PGresult *res = db_qv(r->db, r->arena, &r->err,
-			      "SELECT t.id, t.user_id, u.username, u.is_admin, t.scopes, "
-			      "  (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') "
-			      "FROM access_tokens t JOIN users u ON u.id = t.user_id "
-			      "WHERE t.token_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > now())",
-			      hash);
+	PGresult *res = db_qv(
+		r->db, r->arena, &r->err,
+		"SELECT t.id, t.user_id, u.username, u.is_admin, t.scopes, "
+		"  (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') "
+		"FROM access_tokens t JOIN users u ON u.id = t.user_id "
+		"WHERE t.token_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > now())",
+		hash);
 	if (!res)
 		return r->err.code;
 	if (PQntuples(res) != 1)
@@ -239,8 +242,9 @@ int auth_resolve(struct req *r)
 	r->auth.scopes = scopes_from_pg(db_val(res, 0, 4));
 	if (!(r->auth.scopes & SCOPE_ADMIN))
 		r->auth.is_admin = false; /* a token never does more than its scopes */
-	if (db_bool(res, 0, 5)) /* last use is kept to the minute */
-		db_qv(r->db, r->arena, NULL, "UPDATE access_tokens SET last_used_at = now() WHERE id = $1",
+	if (db_bool(res, 0, 5))           /* last use is kept to the minute */
+		db_qv(r->db, r->arena, NULL,
+		      "UPDATE access_tokens SET last_used_at = now() WHERE id = $1",
 		      db_val(res, 0, 0));
 	return 0;
 }
@@ -276,8 +280,7 @@ static int authz_task(const struct auth *a, const struct repo *repo, enum repo_a
 	return 0;
 }
 
-int authz_repo(const struct auth *a, const struct repo *repo, enum repo_action act,
-	       struct err *e)
+int authz_repo(const struct auth *a, const struct repo *repo, enum repo_action act, struct err *e)
 {
 	return authz_repo_area(a, repo, act, 0, e);
 }
@@ -304,8 +307,8 @@ int authz_repo_area(const struct auth *a, const struct repo *repo, enum repo_act
 	if (act == ACT_READ)
 		return 0;
 	if (!a->user_id)
-		return err_set(e, ERR_AUTH, NULL, "sign in to change repository '%s/%s'", repo->owner,
-			       repo->name);
+		return err_set(e, ERR_AUTH, NULL, "sign in to change repository '%s/%s'",
+			       repo->owner, repo->name);
 	enum repo_role need = act == ACT_WRITE ? ROLE_WRITE : ROLE_ADMIN;
 	if (role < need)
 		return err_set(e, ERR_PERM, NULL, "%s access to repository '%s/%s' is required",
@@ -327,8 +330,9 @@ enum repo_role repo_role_parse(const char *text)
 bool authz_user_may(const struct repo *repo, int64_t user_id, bool is_admin, const char *role,
 		    enum repo_action act)
 {
-	struct auth who = { .via = AUTH_SESSION, .user_id = user_id, .is_admin = is_admin,
-			    .scopes = SCOPE_ALL };
+	struct auth who = {
+		.via = AUTH_SESSION, .user_id = user_id, .is_admin = is_admin, .scopes = SCOPE_ALL
+	};
 	struct repo rp = *repo;
 	rp.role = repo_role_parse(role);
 	struct err scratch = { 0 };

@@ -13,7 +13,9 @@
 #include "auth/keccak.h"
 #include "base/util.h"
 
-#define PERSONAL_PREFIX "\x19" "Ethereum Signed Message:\n"
+#define PERSONAL_PREFIX                                                                            \
+	"\x19"                                                                                     \
+	"Ethereum Signed Message:\n"
 
 void eth_address_checksum(char out[43], const unsigned char addr[20])
 {
@@ -32,8 +34,7 @@ void eth_address_checksum(char out[43], const unsigned char addr[20])
 	out[42] = '\0';
 }
 
-int eth_address_parse(unsigned char out[20], const char *s, bool require_checksum,
-		      struct err *e)
+int eth_address_parse(unsigned char out[20], const char *s, bool require_checksum, struct err *e)
 {
 	char want[43];
 
@@ -99,21 +100,16 @@ int eth_personal_recover(unsigned char addr_out[20], const void *msg, size_t len
 
 	switch (sig[64]) {
 	case 0:
-	case 1:
-		recid = sig[64];
-		break;
+	case 1: recid = sig[64]; break;
 	case 27:
-	case 28:
-		recid = sig[64] - 27;
-		break;
+	case 28: recid = sig[64] - 27; break;
 	default:
 		return err_set(e, ERR_AUTH, "siwe_bad_signature",
 			       "signature recovery byte v=%d is not 27, 28, 0 or 1", sig[64]);
 	}
 
 	if (!secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &rsig, sig, recid))
-		return err_set(e, ERR_AUTH, "siwe_bad_signature",
-			       "signature r or s is out of range");
+		return err_set(e, ERR_AUTH, "siwe_bad_signature", "signature r or s is out of range");
 	/* EIP-2: only the low-s half is canonical. Wallets always produce it;
 	 * accepting the other half would let anyone mint a second valid
 	 * signature for the same message. */

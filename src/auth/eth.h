@@ -16,8 +16,7 @@ void eth_address_checksum(char out[43], const unsigned char addr[20]);
  * require_checksum the letters' case must be exactly the EIP-55 checksum
  * (all-lowercase and all-uppercase forms are rejected too). Returns 0, or
  * ERR_AUTH with slug "siwe_bad_address" and a message quoting s. */
-int eth_address_parse(unsigned char out[20], const char *s, bool require_checksum,
-		      struct err *e);
+int eth_address_parse(unsigned char out[20], const char *s, bool require_checksum, struct err *e);
 
 /* Recovers the address that signed msg (len bytes) with EIP-191
  * personal_sign: keccak256("\x19Ethereum Signed Message:\n" + decimal len +

@@ -47,6 +47,6 @@ void ratelimit_reset(PGconn *db, struct arena *a, const char *key)
 
 void ratelimit_prune(PGconn *db, struct arena *a)
 {
-	db_query(db, a, NULL, "DELETE FROM rate_limits WHERE window_start < now() - interval '1 day'",
-		 0, NULL);
+	db_query(db, a, NULL,
+		 "DELETE FROM rate_limits WHERE window_start < now() - interval '1 day'", 0, NULL);
 }

@@ -35,8 +35,7 @@ void session_jwt_key(unsigned char out[32])
 	hmac_sha256(out, cfg.server_key, sizeof(cfg.server_key), "plue-jwt");
 }
 
-char *session_jwt_encode(const unsigned char key[32], const struct session_claims *c,
-			 int64_t iat)
+char *session_jwt_encode(const unsigned char key[32], const struct session_claims *c, int64_t iat)
 {
 	jwt_t *jwt = NULL;
 	char *out = NULL;
@@ -44,8 +43,7 @@ char *session_jwt_encode(const unsigned char key[32], const struct session_claim
 	snprintf(sub, sizeof(sub), "%lld", (long long)c->uid);
 	if (jwt_new(&jwt) || jwt_add_grant(jwt, "sub", sub) ||
 	    jwt_add_grant_int(jwt, "sid", (long)c->sid) || jwt_add_grant_int(jwt, "iat", (long)iat) ||
-	    jwt_add_grant_int(jwt, "exp", (long)c->exp) ||
-	    jwt_set_alg(jwt, JWT_ALG_HS256, key, 32))
+	    jwt_add_grant_int(jwt, "exp", (long)c->exp) || jwt_set_alg(jwt, JWT_ALG_HS256, key, 32))
 		goto done;
 	out = jwt_encode_str(jwt);
 done:
@@ -88,8 +86,9 @@ int session_jwt_decode(struct session_claims *out, const unsigned char key[32], 
 	char *alg = NULL;
 	int rc = 0;
 	size_t n = strlen(token);
-	if (n == 0 || n > TOKEN_MAX || strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-						     "0123456789-_.") != n) {
+	if (n == 0 || n > TOKEN_MAX ||
+	    strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			  "0123456789-_.") != n) {
 		rc = err_set(e, ERR_AUTH, "invalid_session", "session token is malformed");
 		goto done;
 	}
@@ -186,7 +185,8 @@ int session_open(struct session_new *out, PGconn *db, struct arena *a, struct er
 			      user_agent ? user_agent : "", ip ? ip : "");
 	if (!res)
 		return e->code;
-	struct session_claims c = { .sid = db_int(res, 0, 0), .uid = user_id,
+	struct session_claims c = { .sid = db_int(res, 0, 0),
+				    .uid = user_id,
 				    .exp = db_int(res, 0, 1) };
 	unsigned char key[32];
 	session_jwt_key(key);
@@ -247,7 +247,8 @@ int session_resolve(struct req *r, const char *cookie)
 	r->auth.scopes = SCOPE_ALL;
 	r->auth.token_id = c.sid;
 	if (db_bool(res, 0, 2)) /* last activity is kept to the minute */
-		db_qv(r->db, r->arena, NULL, "UPDATE auth_sessions SET last_seen_at = now() WHERE id = $1",
+		db_qv(r->db, r->arena, NULL,
+		      "UPDATE auth_sessions SET last_seen_at = now() WHERE id = $1",
 		      arena_printf(r->arena, "%lld", (long long)c.sid));
 	return 0;
 }

@@ -29,8 +29,7 @@ void session_jwt_key(unsigned char out[32]);
 /* Encodes c as a JWT with header {"alg":"HS256","typ":"JWT"}, signed with
  * the 32-byte key, issued at iat. Returns a string the caller frees, or
  * NULL if libjwt fails. */
-char *session_jwt_encode(const unsigned char key[32], const struct session_claims *c,
-			 int64_t iat);
+char *session_jwt_encode(const unsigned char key[32], const struct session_claims *c, int64_t iat);
 
 /* Checks token and fills *out: the signature under key, the algorithm
  * (exactly HS256: "none", HS384/512, RS*, ES* are refused whatever their

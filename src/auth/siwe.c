@@ -315,8 +315,8 @@ static bool datetime_parse(struct span s, int64_t *out)
 	size_t i = 19;
 	int64_t off = 0;
 
-	if (Y < 0 || M < 1 || M > 12 || D < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-	    sec < 0 || sec > 60 || !char_at(s, 4, '-') || !char_at(s, 7, '-') ||
+	if (Y < 0 || M < 1 || M > 12 || D < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
+	    sec > 60 || !char_at(s, 4, '-') || !char_at(s, 7, '-') ||
 	    !(char_at(s, 10, 'T') || char_at(s, 10, 't')) || !char_at(s, 13, ':') ||
 	    !char_at(s, 16, ':') || D > days_in_month(Y, M))
 		return false;
@@ -493,9 +493,9 @@ static int parse_uri(struct parser *ps, struct span v, const char *field, const 
 /* Names a line that is out of place for the error message. */
 static const char *known_title(struct span s)
 {
-	static const char *titles[] = { "URI: ",	 "Version: ",	      "Chain ID: ",
-					"Nonce: ",	 "Issued At: ",	      "Expiration Time: ",
-					"Not Before: ", "Request ID: ",      "Resources:" };
+	static const char *titles[] = { "URI: ",        "Version: ",    "Chain ID: ",
+					"Nonce: ",      "Issued At: ",  "Expiration Time: ",
+					"Not Before: ", "Request ID: ", "Resources:" };
 	for (size_t i = 0; i < sizeof(titles) / sizeof(*titles); i++)
 		if (starts_with(s, titles[i]))
 			return titles[i];
@@ -543,12 +543,10 @@ static int parse_body(struct parser *ps, struct siwe_msg *m)
 			return malformed(ps, "nonce may hold only letters and digits");
 	m->nonce = arena_strndup(ps->a, v.p, v.n);
 
-	if ((rc = datetime_field(ps, "Issued At: ", &m->issued_at, &m->issued_at_unix, false)) <
-		    0 ||
+	if ((rc = datetime_field(ps, "Issued At: ", &m->issued_at, &m->issued_at_unix, false)) < 0 ||
 	    (rc = datetime_field(ps, "Expiration Time: ", &m->expiration_time, &m->expiration_unix,
 				 true)) < 0 ||
-	    (rc = datetime_field(ps, "Not Before: ", &m->not_before, &m->not_before_unix, true)) <
-		    0)
+	    (rc = datetime_field(ps, "Not Before: ", &m->not_before, &m->not_before_unix, true)) < 0)
 		return rc;
 
 	if (optional_line(ps, "Request ID: ", &v)) {
@@ -568,8 +566,8 @@ static int parse_body(struct parser *ps, struct siwe_msg *m)
 		m->resources = arena_alloc(ps->a, (n ? n : 1) * sizeof(*m->resources));
 		for (size_t k = 0; k < n; k++) {
 			line_next(&ps->l, &ps->line);
-			if ((rc = parse_uri(ps, after(ps->line, 2), "resource",
-					    &m->resources[k])) < 0)
+			if ((rc = parse_uri(ps, after(ps->line, 2), "resource", &m->resources[k])) <
+			    0)
 				return rc;
 		}
 		m->nresources = n;
@@ -588,8 +586,7 @@ static int parse_body(struct parser *ps, struct siwe_msg *m)
 	return 0;
 }
 
-int siwe_parse(struct siwe_msg *out, struct arena *a, const char *text, size_t len,
-	       struct err *e)
+int siwe_parse(struct siwe_msg *out, struct arena *a, const char *text, size_t len, struct err *e)
 {
 	struct parser ps = { .l = { text, text + len, 0 }, .a = a, .e = e };
 	int rc;

@@ -33,8 +33,7 @@ struct siwe_msg {
  * ERR_INVALID with slug "siwe_malformed" (message naming the line or field)
  * or "siwe_bad_version" for a version other than "1"; inputs over
  * SIWE_MAX_LEN bytes are "siwe_malformed" too. */
-int siwe_parse(struct siwe_msg *out, struct arena *a, const char *text, size_t len,
-	       struct err *e);
+int siwe_parse(struct siwe_msg *out, struct arena *a, const char *text, size_t len, struct err *e);
 
 /* Checks a parsed message against this server at time now (unix seconds),
  * allowing skew_seconds of clock difference. expected_domain is host[:port];

@@ -25,8 +25,8 @@ static bool read_string(struct reader *rd, const unsigned char **s, size_t *len)
 {
 	if (rd->n < 4)
 		return false;
-	uint32_t l = (uint32_t)rd->p[0] << 24 | (uint32_t)rd->p[1] << 16 |
-		     (uint32_t)rd->p[2] << 8 | rd->p[3];
+	uint32_t l = (uint32_t)rd->p[0] << 24 | (uint32_t)rd->p[1] << 16 | (uint32_t)rd->p[2] << 8 |
+		     rd->p[3];
 	if (l > rd->n - 4)
 		return false;
 	*s = rd->p + 4;
@@ -60,8 +60,7 @@ static int bad(struct err *e, const char *msg)
 	return err_set(e, ERR_INVALID, "invalid_key", "%s", msg);
 }
 
-static int check_ecdsa(int nid, unsigned bits, const char *curve, struct reader *rd,
-		       struct err *e)
+static int check_ecdsa(int nid, unsigned bits, const char *curve, struct reader *rd, struct err *e)
 {
 	const unsigned char *name, *q;
 	size_t nlen, qlen;
@@ -124,8 +123,7 @@ static int check_rsa(struct reader *rd, unsigned *bits_out, struct err *e)
 	unsigned ebits, nbits;
 	if (!read_string(rd, &ev, &elen) || !read_string(rd, &nv, &nlen))
 		return bad(e, "rsa key data is truncated");
-	if (!mpint_positive(ev, elen, &ebits) || ebits > 64 || !(ev[elen - 1] & 1) ||
-	    (ebits < 2))
+	if (!mpint_positive(ev, elen, &ebits) || ebits > 64 || !(ev[elen - 1] & 1) || (ebits < 2))
 		return bad(e, "rsa public exponent is invalid");
 	if (!mpint_positive(nv, nlen, &nbits) || !(nv[nlen - 1] & 1))
 		return bad(e, "rsa modulus is invalid");
@@ -133,8 +131,8 @@ static int check_rsa(struct reader *rd, unsigned *bits_out, struct err *e)
 		return err_set(e, ERR_INVALID, "invalid_key",
 			       "rsa key has %u bits; at least %d are required", nbits, RSA_MIN_BITS);
 	if (nbits > RSA_MAX_BITS)
-		return err_set(e, ERR_INVALID, "invalid_key", "rsa key has %u bits; at most %d are allowed",
-			       nbits, RSA_MAX_BITS);
+		return err_set(e, ERR_INVALID, "invalid_key",
+			       "rsa key has %u bits; at most %d are allowed", nbits, RSA_MAX_BITS);
 	*bits_out = nbits;
 	return 0;
 }
@@ -163,7 +161,8 @@ int sshkey_parse(struct sshkey *out, struct arena *a, const char *text, struct e
 	if (!n)
 		return bad(e, "key is empty");
 	if (!strncmp(text, "-----BEGIN", 10))
-		return bad(e, "this is a private key or a PEM file; paste the public key (the .pub file)");
+		return bad(e,
+			   "this is a private key or a PEM file; paste the public key (the .pub file)");
 	if (memchr(text, '\n', n) || memchr(text, '\r', n))
 		return bad(e, "key must be a single line: one key per request");
 
@@ -205,7 +204,8 @@ int sshkey_parse(struct sshkey *out, struct arena *a, const char *text, struct e
 		return bad(e, "key data is truncated");
 	if (!str_is(wtype, wlen, key_types[ti].type))
 		return err_set(e, ERR_INVALID, "invalid_key",
-			       "key type '%s' does not match the key data's type", key_types[ti].type);
+			       "key type '%s' does not match the key data's type",
+			       key_types[ti].type);
 
 	unsigned bits = key_types[ti].bits;
 	int rc;

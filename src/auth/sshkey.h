@@ -15,11 +15,11 @@
 #define SSHKEY_FINGERPRINT_LEN 51
 
 struct sshkey {
-	const char *type;        /* "ssh-ed25519", "ecdsa-sha2-nistp256|384|521", "ssh-rsa" (static) */
-	unsigned bits;           /* 256 for ed25519, the curve's size, the RSA modulus's bits */
+	const char *type; /* "ssh-ed25519", "ecdsa-sha2-nistp256|384|521", "ssh-rsa" (static) */
+	unsigned bits;    /* 256 for ed25519, the curve's size, the RSA modulus's bits */
 	char fingerprint[SSHKEY_FINGERPRINT_LEN];
-	const char *public_key;  /* canonical "TYPE BASE64", no comment (arena) */
-	const char *comment;     /* "" when absent (arena) */
+	const char *public_key; /* canonical "TYPE BASE64", no comment (arena) */
+	const char *comment;    /* "" when absent (arena) */
 };
 
 /* Parses one public key line. The wire blob is read field by field: its

@@ -8,7 +8,7 @@
 extern char buf_empty[];
 
 struct buf {
-	char *ptr;  /* always valid and NUL-terminated; buf_empty when cap == 0 */
+	char *ptr; /* always valid and NUL-terminated; buf_empty when cap == 0 */
 	size_t len;
 	size_t cap;
 };

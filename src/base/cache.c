@@ -9,10 +9,10 @@
 
 struct node {
 	struct cache_entry e;
-	struct node *hnext;        /* hash chain */
-	struct node *prev, *next;  /* recency: head is most recent */
+	struct node *hnext;       /* hash chain */
+	struct node *prev, *next; /* recency: head is most recent */
 	uint32_t hash;
-	int refs;                  /* the cache holds one while linked */
+	int refs;                 /* the cache holds one while linked */
 	size_t cost;
 };
 

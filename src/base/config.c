@@ -8,16 +8,22 @@
 
 struct config cfg;
 
-#define COMMON                                                                                    \
-	{ "data-dir", "PLUE_DATA_DIR", OPT_STR, &cfg.data_dir, "./var",                           \
-	  "data directory: repositories, embedded PostgreSQL, server keys" },                     \
-	{ "database-url", "PLUE_DATABASE_URL", OPT_STR, &cfg.database_url, "",                    \
-	  "external PostgreSQL connection string (empty: run the embedded cluster)" },            \
-	{ "pg-user", "PLUE_PG_USER", OPT_STR, &cfg.pg_user, "plue",                                \
-	  "system user that runs the embedded cluster when started as root" },                    \
-	{ "log-level", "PLUE_LOG_LEVEL", OPT_STR, &cfg.log_level, "info",                         \
-	  "debug, info, warn or error" },                                                         \
-	{ "help", NULL, OPT_BOOL, &cfg.help, NULL, "print this help" }
+#define COMMON                                                                                     \
+	{ "data-dir", "PLUE_DATA_DIR",                                                             \
+	  OPT_STR,    &cfg.data_dir,                                                               \
+	  "./var",    "data directory: repositories, embedded PostgreSQL, server keys" },          \
+		{ "database-url",                                                                  \
+		  "PLUE_DATABASE_URL",                                                             \
+		  OPT_STR,                                                                         \
+		  &cfg.database_url,                                                               \
+		  "",                                                                              \
+		  "external PostgreSQL connection string (empty: run the embedded cluster)" },     \
+		{ "pg-user", "PLUE_PG_USER",                                                       \
+		  OPT_STR,   &cfg.pg_user,                                                         \
+		  "plue",    "system user that runs the embedded cluster when started as root" },  \
+		{ "log-level",    "PLUE_LOG_LEVEL", OPT_STR,                                       \
+		  &cfg.log_level, "info",           "debug, info, warn or error" },                \
+		{ "help", NULL, OPT_BOOL, &cfg.help, NULL, "print this help" }
 
 const struct opt common_opts[] = { COMMON, { 0 } };
 
@@ -102,9 +108,7 @@ const struct opt runner_opts[] = {
 static int set_opt(const struct opt *o, const char *val, const char *from)
 {
 	switch (o->type) {
-	case OPT_STR:
-		*(const char **)o->target = val;
-		return 0;
+	case OPT_STR: *(const char **)o->target = val; return 0;
 	case OPT_INT: {
 		char *end;
 		long v = strtol(val, &end, 10);

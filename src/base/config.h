@@ -7,23 +7,23 @@
 #include <stdbool.h>
 
 struct config {
-	const char *listen;        /* PLUE_LISTEN */
-	int port;                  /* PLUE_PORT */
-	const char *data_dir;      /* PLUE_DATA_DIR: repositories, database, keys */
-	const char *database_url;  /* PLUE_DATABASE_URL: external PostgreSQL; empty = embedded */
-	const char *public_url;    /* PLUE_PUBLIC_URL: how clients reach this server */
-	int workers;               /* PLUE_WORKERS: worker threads = database connections */
-	int threads;               /* PLUE_THREADS: HTTP event threads */
-	int max_connections;       /* PLUE_MAX_CONNECTIONS */
-	int per_ip_limit;          /* PLUE_PER_IP_LIMIT */
-	int timeout;               /* PLUE_TIMEOUT: idle connection timeout, seconds */
-	int cache_mb;              /* PLUE_CACHE_MB: object cache size */
-	const char *log_level;     /* PLUE_LOG_LEVEL */
-	int warm_pool;             /* PLUE_WARM_POOL: standby runners (local mode) */
-	const char *runner_mode;   /* PLUE_RUNNER_MODE: local | kubernetes */
-	const char *sandbox;       /* PLUE_SANDBOX: auto | gvisor | bwrap | none */
-	const char *pg_user;       /* PLUE_PG_USER: system user for the embedded cluster when root */
-	const char *server_url;    /* PLUE_SERVER_URL: runner → server */
+	const char *listen;       /* PLUE_LISTEN */
+	int port;                 /* PLUE_PORT */
+	const char *data_dir;     /* PLUE_DATA_DIR: repositories, database, keys */
+	const char *database_url; /* PLUE_DATABASE_URL: external PostgreSQL; empty = embedded */
+	const char *public_url;   /* PLUE_PUBLIC_URL: how clients reach this server */
+	int workers;              /* PLUE_WORKERS: worker threads = database connections */
+	int threads;              /* PLUE_THREADS: HTTP event threads */
+	int max_connections;      /* PLUE_MAX_CONNECTIONS */
+	int per_ip_limit;         /* PLUE_PER_IP_LIMIT */
+	int timeout;              /* PLUE_TIMEOUT: idle connection timeout, seconds */
+	int cache_mb;             /* PLUE_CACHE_MB: object cache size */
+	const char *log_level;    /* PLUE_LOG_LEVEL */
+	int warm_pool;            /* PLUE_WARM_POOL: standby runners (local mode) */
+	const char *runner_mode;  /* PLUE_RUNNER_MODE: local | kubernetes */
+	const char *sandbox;      /* PLUE_SANDBOX: auto | gvisor | bwrap | none */
+	const char *pg_user;      /* PLUE_PG_USER: system user for the embedded cluster when root */
+	const char *server_url;   /* PLUE_SERVER_URL: runner → server */
 	const char *runner_secret; /* PLUE_RUNNER_SECRET: pool registration secret */
 	/* git over SSH (ssh/ssh.h) */
 	const char *ssh_listen;    /* PLUE_SSH_LISTEN: address; empty = no SSH */
@@ -35,22 +35,22 @@ struct config {
 	const char *metrics_token; /* PLUE_METRICS_TOKEN: bearer for GET /metrics; empty = off */
 	/* outgoing webhooks (queue/webhooks.h) */
 	const char *webhook_allow_nets; /* PLUE_WEBHOOK_ALLOW_NETS: CIDRs hooks may reach anyway */
-	int webhook_timeout_ms;    /* PLUE_WEBHOOK_TIMEOUT_MS: per attempt */
-	int webhook_retry_base_ms; /* PLUE_WEBHOOK_RETRY_BASE_MS: first retry delay, then x3 */
+	int webhook_timeout_ms;         /* PLUE_WEBHOOK_TIMEOUT_MS: per attempt */
+	int webhook_retry_base_ms;      /* PLUE_WEBHOOK_RETRY_BASE_MS: first retry delay, then x3 */
 	/* repository housekeeping (git/maintain.h) */
-	int maintain_jobs;         /* PLUE_MAINTAIN_JOBS: runs at once; 0 = no scheduler */
-	int maintain_debounce;     /* PLUE_MAINTAIN_DEBOUNCE: quiet seconds after a push */
-	int maintain_interval;     /* PLUE_MAINTAIN_INTERVAL: seconds between scheduled runs */
+	int maintain_jobs;          /* PLUE_MAINTAIN_JOBS: runs at once; 0 = no scheduler */
+	int maintain_debounce;      /* PLUE_MAINTAIN_DEBOUNCE: quiet seconds after a push */
+	int maintain_interval;      /* PLUE_MAINTAIN_INTERVAL: seconds between scheduled runs */
 	int maintain_full_interval; /* PLUE_MAINTAIN_FULL_INTERVAL: seconds between full repacks */
-	int maintain_grace;        /* PLUE_MAINTAIN_GRACE: unreachable objects kept, seconds */
+	int maintain_grace;         /* PLUE_MAINTAIN_GRACE: unreachable objects kept, seconds */
 	/* pack cache for identical fetches (git/packcache.h) */
-	bool pack_cache;            /* PLUE_PACK_CACHE: serve identical fetches from DATA/packcache */
-	int pack_cache_mb;          /* PLUE_PACK_CACHE_MB: bound on the cache's bytes on disk, MiB */
-	bool standby;              /* runner --standby */
+	bool pack_cache;   /* PLUE_PACK_CACHE: serve identical fetches from DATA/packcache */
+	int pack_cache_mb; /* PLUE_PACK_CACHE_MB: bound on the cache's bytes on disk, MiB */
+	bool standby;      /* runner --standby */
 	bool help;
 	/* derived at start-up, not options */
-	const char *data_abs;          /* absolute data directory */
-	unsigned char server_key[32];  /* DATA/server.key: signs sessions, seals secrets */
+	const char *data_abs;         /* absolute data directory */
+	unsigned char server_key[32]; /* DATA/server.key: signs sessions, seals secrets */
 };
 
 extern struct config cfg;
@@ -58,11 +58,11 @@ extern struct config cfg;
 enum opt_type { OPT_STR, OPT_INT, OPT_BOOL };
 
 struct opt {
-	const char *flag;    /* "port" for --port */
-	const char *env;     /* "PLUE_PORT" */
+	const char *flag; /* "port" for --port */
+	const char *env;  /* "PLUE_PORT" */
 	enum opt_type type;
-	void *target;        /* const char **, int *, bool * */
-	const char *def;     /* default as text (NULL: none) */
+	void *target;     /* const char **, int *, bool * */
+	const char *def;  /* default as text (NULL: none) */
 	const char *help;
 };
 

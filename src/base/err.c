@@ -31,16 +31,11 @@ static const struct {
 	int code, status;
 	const char *slug;
 } map[] = {
-	{ ERR_NOTFOUND, 404, "not_found" },
-	{ ERR_EXISTS, 409, "already_exists" },
-	{ ERR_INVALID, 400, "invalid" },
-	{ ERR_AUTH, 401, "unauthorized" },
-	{ ERR_PERM, 403, "forbidden" },
-	{ ERR_CONFLICT, 409, "conflict" },
-	{ ERR_INTERNAL, 500, "internal" },
-	{ ERR_TOOLARGE, 413, "too_large" },
-	{ ERR_RATELIMIT, 429, "rate_limited" },
-	{ ERR_METHOD, 405, "method_not_allowed" },
+	{ ERR_NOTFOUND, 404, "not_found" },      { ERR_EXISTS, 409, "already_exists" },
+	{ ERR_INVALID, 400, "invalid" },         { ERR_AUTH, 401, "unauthorized" },
+	{ ERR_PERM, 403, "forbidden" },          { ERR_CONFLICT, 409, "conflict" },
+	{ ERR_INTERNAL, 500, "internal" },       { ERR_TOOLARGE, 413, "too_large" },
+	{ ERR_RATELIMIT, 429, "rate_limited" },  { ERR_METHOD, 405, "method_not_allowed" },
 	{ ERR_UNAVAILABLE, 503, "unavailable" },
 };
 

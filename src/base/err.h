@@ -5,23 +5,23 @@
 /* Functions that can fail return 0 or one of these. Codes pass up
  * unchanged; http/response.c maps them to statuses in one place. */
 enum {
-	ERR_NOTFOUND = -1,  /* 404 not_found */
-	ERR_EXISTS = -2,    /* 409 already_exists */
-	ERR_INVALID = -3,   /* 400 invalid */
-	ERR_AUTH = -4,      /* 401 unauthorized */
-	ERR_PERM = -5,      /* 403 forbidden */
-	ERR_CONFLICT = -6,  /* 409 conflict */
-	ERR_INTERNAL = -7,  /* 500 internal */
-	ERR_TOOLARGE = -8,  /* 413 too_large */
-	ERR_RATELIMIT = -9, /* 429 rate_limited */
-	ERR_METHOD = -10,   /* 405 method_not_allowed */
+	ERR_NOTFOUND = -1,     /* 404 not_found */
+	ERR_EXISTS = -2,       /* 409 already_exists */
+	ERR_INVALID = -3,      /* 400 invalid */
+	ERR_AUTH = -4,         /* 401 unauthorized */
+	ERR_PERM = -5,         /* 403 forbidden */
+	ERR_CONFLICT = -6,     /* 409 conflict */
+	ERR_INTERNAL = -7,     /* 500 internal */
+	ERR_TOOLARGE = -8,     /* 413 too_large */
+	ERR_RATELIMIT = -9,    /* 429 rate_limited */
+	ERR_METHOD = -10,      /* 405 method_not_allowed */
 	ERR_UNAVAILABLE = -11, /* 503 unavailable */
 };
 
 struct err {
-	int code;        /* one of ERR_*, 0 when unset */
-	char slug[48];   /* machine code for clients, e.g. "invalid_name" */
-	char msg[256];   /* lowercase, one line, subject quoted */
+	int code;      /* one of ERR_*, 0 when unset */
+	char slug[48]; /* machine code for clients, e.g. "invalid_name" */
+	char msg[256]; /* lowercase, one line, subject quoted */
 };
 
 /* Records an error and returns code. slug may be NULL for the class's

@@ -22,67 +22,119 @@ static const double claim_bounds[] = { 0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,
 #define NB(a) (sizeof(a) / sizeof((a)[0]))
 
 struct metric_family metric_http_requests = {
-	"plue_http_requests_total", "HTTP requests answered, by route pattern, method and status",
-	METRIC_COUNTER, { "route", "method", "status" }, NULL, 0, SLOTS(4096)
+	"plue_http_requests_total",
+	"HTTP requests answered, by route pattern, method and status",
+	METRIC_COUNTER,
+	{ "route", "method", "status" },
+	NULL,
+	0,
+	SLOTS(4096)
 };
 struct metric_family metric_http_duration = {
 	"plue_http_request_duration_seconds",
 	"Time from the request's headers to the end of its response, by route pattern and method",
-	METRIC_HISTOGRAM, { "route", "method" }, http_bounds, NB(http_bounds), SLOTS(1024)
+	METRIC_HISTOGRAM,
+	{ "route", "method" },
+	http_bounds,
+	NB(http_bounds),
+	SLOTS(1024)
 };
 struct metric_family metric_git_transfers = {
-	"plue_git_transfers_total", "git fetches and pushes over smart HTTP, by service and result",
-	METRIC_COUNTER, { "service", "result" }, NULL, 0, SLOTS(32)
+	"plue_git_transfers_total",
+	"git fetches and pushes over smart HTTP, by service and result",
+	METRIC_COUNTER,
+	{ "service", "result" },
+	NULL,
+	0,
+	SLOTS(32)
 };
 struct metric_family metric_git_bytes = {
 	"plue_git_transfer_bytes_total",
 	"Bytes of git transfers as they crossed the connection (in: from the client)",
-	METRIC_COUNTER, { "service", "direction" }, NULL, 0, SLOTS(32)
+	METRIC_COUNTER,
+	{ "service", "direction" },
+	NULL,
+	0,
+	SLOTS(32)
 };
-struct metric_family metric_workloads = {
-	"plue_workloads", "Workloads by state, read from the database at scrape time",
-	METRIC_GAUGE, { "state" }, NULL, 0, SLOTS(16)
-};
+struct metric_family metric_workloads = { "plue_workloads",
+					  "Workloads by state, read from the database at scrape time",
+					  METRIC_GAUGE,
+					  { "state" },
+					  NULL,
+					  0,
+					  SLOTS(16) };
 struct metric_family metric_claim_seconds = {
-	"plue_workload_claim_seconds", "Time from a workload's creation to its claim by a runner",
-	METRIC_HISTOGRAM, { NULL }, claim_bounds, NB(claim_bounds), SLOTS(2)
+	"plue_workload_claim_seconds",
+	"Time from a workload's creation to its claim by a runner",
+	METRIC_HISTOGRAM,
+	{ NULL },
+	claim_bounds,
+	NB(claim_bounds),
+	SLOTS(2)
 };
 struct metric_family metric_runners = {
 	"plue_runners", "Registered runners that are alive, idle or busy, at scrape time",
-	METRIC_GAUGE, { "state" }, NULL, 0, SLOTS(8)
+	METRIC_GAUGE,   { "state" },
+	NULL,           0,
+	SLOTS(8)
 };
-struct metric_family metric_sse_connections = {
-	"plue_sse_connections", "Open Server-Sent Events streams", METRIC_GAUGE, { NULL }, NULL,
-	0, SLOTS(2)
-};
-struct metric_family metric_db_in_use = {
-	"plue_db_connections_in_use", "Worker database connections running a job",
-	METRIC_GAUGE, { NULL }, NULL, 0, SLOTS(2)
-};
-struct metric_family metric_db_connections = {
-	"plue_db_connections", "Worker database connections open", METRIC_GAUGE, { NULL }, NULL, 0,
-	SLOTS(2)
-};
+struct metric_family metric_sse_connections = { "plue_sse_connections",
+						"Open Server-Sent Events streams",
+						METRIC_GAUGE,
+						{ NULL },
+						NULL,
+						0,
+						SLOTS(2) };
+struct metric_family metric_db_in_use = { "plue_db_connections_in_use",
+					  "Worker database connections running a job",
+					  METRIC_GAUGE,
+					  { NULL },
+					  NULL,
+					  0,
+					  SLOTS(2) };
+struct metric_family metric_db_connections = { "plue_db_connections",
+					       "Worker database connections open",
+					       METRIC_GAUGE,
+					       { NULL },
+					       NULL,
+					       0,
+					       SLOTS(2) };
 struct metric_family metric_db_query_errors = {
 	"plue_db_query_errors_total",
 	"Failed statements: constraint (unique, foreign key, bad value), conflict "
 	"(serialization, deadlock), other (logged)",
-	METRIC_COUNTER, { "kind" }, NULL, 0, SLOTS(8)
+	METRIC_COUNTER,
+	{ "kind" },
+	NULL,
+	0,
+	SLOTS(8)
 };
 struct metric_family metric_webhook_deliveries = {
-	"plue_webhook_deliveries", "Webhook deliveries by status, read from the database at scrape time",
-	METRIC_GAUGE, { "status" }, NULL, 0, SLOTS(8)
+	"plue_webhook_deliveries",
+	"Webhook deliveries by status, read from the database at scrape time",
+	METRIC_GAUGE,
+	{ "status" },
+	NULL,
+	0,
+	SLOTS(8)
 };
 struct metric_family metric_build_info = {
-	"plue_build_info", "Always 1; the labels name the version and the libraries in use",
-	METRIC_GAUGE, { "version", "libgit2", "libpq" }, NULL, 0, SLOTS(4)
+	"plue_build_info",
+	"Always 1; the labels name the version and the libraries in use",
+	METRIC_GAUGE,
+	{ "version", "libgit2", "libpq" },
+	NULL,
+	0,
+	SLOTS(4)
 };
 
 static struct metric_family *const families[] = {
-	&metric_http_requests, &metric_http_duration, &metric_git_transfers, &metric_git_bytes,
-	&metric_workloads,     &metric_claim_seconds, &metric_runners,       &metric_sse_connections,
-	&metric_db_in_use,     &metric_db_connections, &metric_db_query_errors,
-	&metric_webhook_deliveries, &metric_build_info,
+	&metric_http_requests,  &metric_http_duration,   &metric_git_transfers,
+	&metric_git_bytes,      &metric_workloads,       &metric_claim_seconds,
+	&metric_runners,        &metric_sse_connections, &metric_db_in_use,
+	&metric_db_connections, &metric_db_query_errors, &metric_webhook_deliveries,
+	&metric_build_info,
 };
 
 /* ---- the registry ---- */

@@ -30,10 +30,10 @@
 enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 
 struct metric_series {
-	atomic_uint_fast64_t key;  /* hash of the label values | 1; 0 = free */
-	atomic_bool ready;         /* values[] and buckets are written */
+	atomic_uint_fast64_t key;    /* hash of the label values | 1; 0 = free */
+	atomic_bool ready;           /* values[] and buckets are written */
 	char *values[METRIC_MAX_LABELS];
-	atomic_int_fast64_t value; /* counter or gauge */
+	atomic_int_fast64_t value;   /* counter or gauge */
 	atomic_uint_fast64_t sum_ns; /* histogram: sum of observations, 1e-9 units */
 	atomic_uint_fast64_t *buckets; /* histogram: nbounds + 1 counts (last: +Inf), not cumulative */
 };
@@ -46,24 +46,24 @@ struct metric_family {
 	const double *bounds;                  /* histogram bucket upper bounds, ascending */
 	size_t nbounds;
 	struct metric_series *slots;
-	size_t cap;                            /* slots, a power of two */
+	size_t cap; /* slots, a power of two */
 	atomic_bool full_warned;
 };
 
 /* The families (see metrics.c for their labels and buckets). */
-extern struct metric_family metric_http_requests;     /* route, method, status */
-extern struct metric_family metric_http_duration;     /* route, method (histogram) */
-extern struct metric_family metric_git_transfers;     /* service, result */
-extern struct metric_family metric_git_bytes;         /* service, direction */
-extern struct metric_family metric_workloads;         /* state (set at scrape) */
-extern struct metric_family metric_claim_seconds;     /* histogram */
-extern struct metric_family metric_runners;           /* state (set at scrape) */
-extern struct metric_family metric_sse_connections;   /* set at scrape */
-extern struct metric_family metric_db_in_use;         /* worker connections busy */
-extern struct metric_family metric_db_connections;    /* worker connections open */
-extern struct metric_family metric_db_query_errors;   /* kind */
+extern struct metric_family metric_http_requests;      /* route, method, status */
+extern struct metric_family metric_http_duration;      /* route, method (histogram) */
+extern struct metric_family metric_git_transfers;      /* service, result */
+extern struct metric_family metric_git_bytes;          /* service, direction */
+extern struct metric_family metric_workloads;          /* state (set at scrape) */
+extern struct metric_family metric_claim_seconds;      /* histogram */
+extern struct metric_family metric_runners;            /* state (set at scrape) */
+extern struct metric_family metric_sse_connections;    /* set at scrape */
+extern struct metric_family metric_db_in_use;          /* worker connections busy */
+extern struct metric_family metric_db_connections;     /* worker connections open */
+extern struct metric_family metric_db_query_errors;    /* kind */
 extern struct metric_family metric_webhook_deliveries; /* status (set at scrape) */
-extern struct metric_family metric_build_info;        /* version, libraries */
+extern struct metric_family metric_build_info;         /* version, libraries */
 
 /* Turns updates on or off (plue serve turns them on when a metrics token
  * is configured, before its threads start). */

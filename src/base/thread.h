@@ -47,11 +47,11 @@ struct bg_thread {
 	pthread_t tid;
 	bg_fn *fn;
 	void *arg;
-	char name[16];          /* the kernel's limit, NUL included */
-	int fd;                 /* eventfd of wake-ups and stops (when has_fd) */
+	char name[16];        /* the kernel's limit, NUL included */
+	int fd;               /* eventfd of wake-ups and stops (when has_fd) */
 	atomic_bool has_fd;
-	atomic_bool running;    /* started and not yet joined */
-	atomic_bool stopping;   /* asked to stop */
+	atomic_bool running;  /* started and not yet joined */
+	atomic_bool stopping; /* asked to stop */
 };
 
 /* Starts fn(t, arg) on a new thread named name (shown by ps and gdb; cut

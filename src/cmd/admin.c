@@ -75,7 +75,8 @@ static int repo_maintain(const char *full_name)
 	json_t *o = json_pack("{s:s,s:b,s:I,s:o,s:o}", "status",
 			      mr.ok ? (mr.tasks ? "ok" : "nothing_to_do") : "failed", "ok", mr.ok,
 			      "duration_ms", (json_int_t)mr.duration_ms, "before",
-			      maintain_stats_json(&mr.before), "after", maintain_stats_json(&mr.after));
+			      maintain_stats_json(&mr.before), "after",
+			      maintain_stats_json(&mr.after));
 	json_object_set_new(o, "tasks", maintain_tasks_json(mr.tasks));
 	json_object_set_new(o, "error", mr.ok ? json_null() : json_string(mr.error));
 	char *out = json_dumps(o, JSON_COMPACT);

@@ -60,7 +60,8 @@ static int pre_receive(void)
 	size_t cap = 0;
 	int status = 0;
 	if (PQstatus(db) != CONNECTION_OK) {
-		fprintf(stderr, "error: cannot check branch protection: the database is unavailable\n");
+		fprintf(stderr,
+			"error: cannot check branch protection: the database is unavailable\n");
 		status = 1;
 		goto done;
 	}
@@ -114,7 +115,8 @@ static int pre_receive(void)
 		}
 		int ff = is_fast_forward(repo, old_hex, new_hex);
 		if (ff < 0) {
-			fprintf(stderr, "error: cannot check branch protection: cannot read commits\n");
+			fprintf(stderr,
+				"error: cannot check branch protection: cannot read commits\n");
 			status = 1;
 			break;
 		}

@@ -24,8 +24,8 @@ PGconn *db_connect(struct err *e)
 {
 	PGconn *c = PQconnectdb(db_conninfo());
 	if (PQstatus(c) != CONNECTION_OK) {
-		err_set(e, ERR_UNAVAILABLE, "database_unavailable", "cannot connect to the database: %s",
-			PQerrorMessage(c));
+		err_set(e, ERR_UNAVAILABLE, "database_unavailable",
+			"cannot connect to the database: %s", PQerrorMessage(c));
 		PQfinish(c);
 		return NULL;
 	}
@@ -55,7 +55,10 @@ PGresult *db_query(PGconn *c, struct arena *a, struct err *e, const char *sql, i
 	bool constraint = state && (!strcmp(state, "23505") || !strcmp(state, "23503") ||
 				    !strcmp(state, "22P02"));
 	metrics_count(&metric_db_query_errors,
-		      (const char *[]){ conflict ? "conflict" : constraint ? "constraint" : "other" }, 1);
+		      (const char *[]){ conflict     ? "conflict"
+					: constraint ? "constraint"
+						     : "other" },
+		      1);
 	if (state && !strcmp(state, "23505")) {
 		err_set(e, ERR_EXISTS, NULL, "already exists");
 	} else if (state && !strcmp(state, "23503")) {

@@ -22,8 +22,8 @@ PGconn *db_connect(struct err *e);
  * serialization failure → ERR_CONFLICT, the rest → ERR_INTERNAL (logged). */
 PGresult *db_query(PGconn *c, struct arena *a, struct err *e, const char *sql, int n,
 		   const char *const *params);
-#define db_qv(c, a, e, sql, ...)                                                              \
-	db_query(c, a, e, sql, (int)(sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(char *)), \
+#define db_qv(c, a, e, sql, ...)                                                                   \
+	db_query(c, a, e, sql, (int)(sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(char *)),    \
 		 (const char *[]){ __VA_ARGS__ })
 
 /* SQL: a timestamptz column as the one timestamp format of every JSON

@@ -193,8 +193,7 @@ static bool view_works(const char *real)
 
 /* Decides how the cluster reaches real (see the file comment); fills pl.
  * Returns 0, or ERR_UNAVAILABLE with a one-line remedy. */
-static int place_decide(struct pg_place *pl, const struct passwd *pw, const char *real,
-			struct err *e)
+static int place_decide(struct pg_place *pl, const struct passwd *pw, const char *real, struct err *e)
 {
 	pl->pw = pw;
 	pl->real = pl->view = real;
@@ -249,7 +248,8 @@ int pg_embedded_start(const char *dir, const char *user, char **conninfo, struct
 	viewdir = xasprintf("%s/pg", place.view);
 	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0) {
-		rc = err_set(e, ERR_INTERNAL, "data_dir", "cannot open '%s': %s", logpath, strerror(errno));
+		rc = err_set(e, ERR_INTERNAL, "data_dir", "cannot open '%s': %s", logpath,
+			     strerror(errno));
 		goto done;
 	}
 	initdb = find_pg_bin("initdb");
@@ -265,8 +265,18 @@ int pg_embedded_start(const char *dir, const char *user, char **conninfo, struct
 			goto done;
 		}
 		chown_tree_dir(pgdir, pw);
-		char *argv[] = { initdb, "-D", viewdir, "-U", "plue", "-A", "trust", "-E", "UTF8",
-				 "--locale=C", "--no-instructions", NULL };
+		char *argv[] = { initdb,
+				 "-D",
+				 viewdir,
+				 "-U",
+				 "plue",
+				 "-A",
+				 "trust",
+				 "-E",
+				 "UTF8",
+				 "--locale=C",
+				 "--no-instructions",
+				 NULL };
 		if (run_as(&place, argv, logfd) != 0) {
 			rc = err_set(e, ERR_INTERNAL, "initdb", "initdb failed; see '%s'", logpath);
 			goto done;
@@ -294,7 +304,8 @@ int pg_embedded_start(const char *dir, const char *user, char **conninfo, struct
 		if (i == 299) {
 			free(probe);
 			rc = err_set(e, ERR_INTERNAL, "postgres",
-				     "another postgres (pid %ld) is running on '%s'", (long)old, pgdir);
+				     "another postgres (pid %ld) is running on '%s'", (long)old,
+				     pgdir);
 			goto done;
 		}
 		usleep(100000);
@@ -309,13 +320,26 @@ int pg_embedded_start(const char *dir, const char *user, char **conninfo, struct
 	const char *fsync = getenv("PLUE_PG_FSYNC"); /* "off" speeds up throwaway test clusters */
 	char sockopt[PATH_MAX + 40], fsyncopt[32];
 	snprintf(sockopt, sizeof(sockopt), "unix_socket_directories=%s", viewdir);
-	snprintf(fsyncopt, sizeof(fsyncopt), "fsync=%s", fsync && !strcmp(fsync, "off") ? "off" : "on");
-	char *argv[] = { postgres, "-D", viewdir, "-c", "listen_addresses=", "-c", sockopt,
-			 "-c", "unix_socket_permissions=0700", "-c", fsyncopt,
-			 "-c", "max_connections=200", NULL };
+	snprintf(fsyncopt, sizeof(fsyncopt), "fsync=%s",
+		 fsync && !strcmp(fsync, "off") ? "off" : "on");
+	char *argv[] = { postgres,
+			 "-D",
+			 viewdir,
+			 "-c",
+			 "listen_addresses=",
+			 "-c",
+			 sockopt,
+			 "-c",
+			 "unix_socket_permissions=0700",
+			 "-c",
+			 fsyncopt,
+			 "-c",
+			 "max_connections=200",
+			 NULL };
 	pg_pid = spawn_as(&place, argv, logfd, true);
 	if (pg_pid < 0) {
-		rc = err_set(e, ERR_INTERNAL, "postgres", "cannot start postgres: %s", strerror(errno));
+		rc = err_set(e, ERR_INTERNAL, "postgres", "cannot start postgres: %s",
+			     strerror(errno));
 		goto done;
 	}
 
@@ -372,7 +396,7 @@ void pg_embedded_stop(void)
 {
 	if (pg_pid <= 0)
 		return;
-	kill(pg_pid, SIGINT); /* fast shutdown */
+	kill(pg_pid, SIGINT);           /* fast shutdown */
 	int st;
 	for (int i = 0; i < 300; i++) { /* 30 s, then immediate */
 		if (waitpid(pg_pid, &st, WNOHANG) == pg_pid) {

@@ -29,8 +29,8 @@ int db_migrate(PGconn *c, struct err *e)
 	PQclear(r);
 	for (const struct migration *m = plue_migrations; m->name; m++) {
 		const char *p[1] = { m->name };
-		r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, p,
-				 NULL, NULL, 0);
+		r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL,
+				 p, NULL, NULL, 0);
 		bool applied = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
 		PQclear(r);
 		if (applied)
@@ -39,18 +39,19 @@ int db_migrate(PGconn *c, struct err *e)
 		r = PQexec(c, "BEGIN");
 		PQclear(r);
 		r = PQexec(c, m->sql);
-		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+			  PQresultStatus(r) == PGRES_TUPLES_OK;
 		if (!ok) {
-			rc = err_set(e, ERR_INTERNAL, "migrate", "migration '%s' failed: %s", m->name,
-				     PQerrorMessage(c));
+			rc = err_set(e, ERR_INTERNAL, "migrate", "migration '%s' failed: %s",
+				     m->name, PQerrorMessage(c));
 			PQclear(r);
 			r = PQexec(c, "ROLLBACK");
 			PQclear(r);
 			goto done;
 		}
 		PQclear(r);
-		r = PQexecParams(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL, p,
-				 NULL, NULL, 0);
+		r = PQexecParams(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL,
+				 p, NULL, NULL, 0);
 		PQclear(r);
 		r = PQexec(c, "COMMIT");
 		if (PQresultStatus(r) != PGRES_COMMAND_OK)

@@ -6,25 +6,33 @@
 
 #include <string.h>
 
-#define COMMENT_COLUMNS                                                                       \
-	"c.id, i.number, u.username, c.body, " SQL_TS("c.created_at") ", "                     \
-	SQL_TS("c.updated_at") ", " SQL_TS("c.edited_at") ", "                                 \
-	"(SELECT json_object_agg(x.content, x.n) FROM (SELECT content, count(*) AS n "        \
-	"  FROM reactions WHERE comment_id = c.id GROUP BY content) x), "                     \
-	SQL_US("c.created_at") ", coalesce(c.author_id, 0), c.issue_id"
-#define COMMENT_FROM                                                                          \
+#define COMMENT_COLUMNS                                                                                        \
+	"c.id, i.number, u.username, c.body, " SQL_TS("c.created_at") ", " SQL_TS("c.updated_at") ", " SQL_TS( \
+		"c.edited_at") ", "                                                                            \
+			       "(SELECT json_object_agg(x.content, x.n) FROM (SELECT content, count(*) AS n "  \
+			       "  FROM reactions WHERE comment_id = c.id GROUP BY content) x), " SQL_US(       \
+				       "c.created_at") ", coalesce(c.author_id, 0), c.issue_id"
+#define COMMENT_FROM                                                                               \
 	"comments c JOIN issues i ON i.id = c.issue_id LEFT JOIN users u ON u.id = c.author_id"
 /* Column indexes of COMMENT_COLUMNS, in their one declared order. */
 enum comment_col {
-	COMMENT_COL_ID, COMMENT_COL_NUMBER, COMMENT_COL_AUTHOR, COMMENT_COL_BODY,
-	COMMENT_COL_CREATED_AT, COMMENT_COL_UPDATED_AT, COMMENT_COL_EDITED_AT,
-	COMMENT_COL_REACTIONS, COMMENT_COL_CREATED_US, COMMENT_COL_AUTHOR_ID,
+	COMMENT_COL_ID,
+	COMMENT_COL_NUMBER,
+	COMMENT_COL_AUTHOR,
+	COMMENT_COL_BODY,
+	COMMENT_COL_CREATED_AT,
+	COMMENT_COL_UPDATED_AT,
+	COMMENT_COL_EDITED_AT,
+	COMMENT_COL_REACTIONS,
+	COMMENT_COL_CREATED_US,
+	COMMENT_COL_AUTHOR_ID,
 	COMMENT_COL_ISSUE_ID,
 };
 
 static json_t *comment_row_json(struct forge *f, const struct repo *repo, PGresult *res, int row)
 {
-	long long id = db_int(res, row, COMMENT_COL_ID), number = db_int(res, row, COMMENT_COL_NUMBER);
+	long long id = db_int(res, row, COMMENT_COL_ID),
+		  number = db_int(res, row, COMMENT_COL_NUMBER);
 	const char *author = db_val(res, row, COMMENT_COL_AUTHOR);
 	const char *body = db_val(res, row, COMMENT_COL_BODY);
 	const char *edited = db_val(res, row, COMMENT_COL_EDITED_AT);
@@ -33,11 +41,13 @@ static json_t *comment_row_json(struct forge *f, const struct repo *repo, PGresu
 	const char *html = arena_printf(f->arena, "/%s/%s/issues/%lld#comment-%lld", repo->owner,
 					repo->name, number, id);
 	json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:o,s:s,s:s,s:b,s:s,s:s}", "id", (json_int_t)id,
-			      "issue_number", (json_int_t)number, "author", author ? author : "ghost",
-			      "body", body, "body_html", forge_html(f, repo, body), "created_at",
+			      "issue_number", (json_int_t)number, "author",
+			      author ? author : "ghost", "body", body, "body_html",
+			      forge_html(f, repo, body), "created_at",
 			      db_val(res, row, COMMENT_COL_CREATED_AT), "updated_at",
 			      db_val(res, row, COMMENT_COL_UPDATED_AT), "edited", edited != NULL,
-			      "url", forge_url(f->arena, api), "html_url", forge_url(f->arena, html));
+			      "url", forge_url(f->arena, api), "html_url",
+			      forge_url(f->arena, html));
 	json_object_set_new(j, "edited_at", edited ? json_string(edited) : json_null());
 	json_object_set_new(j, "reactions", reactions_json(db_val(res, row, COMMENT_COL_REACTIONS)));
 	return j;
@@ -57,7 +67,7 @@ int comment_load(struct comment *out, struct forge *f, const struct repo *repo, 
 			       idtext, repo->owner, repo->name);
 	const char *ids = arena_int(f->arena, (long long)id);
 	const char *rid = arena_int(f->arena, (long long)repo->id);
-#define COMMENT_LOAD_SQL \
+#define COMMENT_LOAD_SQL                                                                           \
 	"SELECT " COMMENT_COLUMNS " FROM " COMMENT_FROM " WHERE c.id = $1 AND c.repo_id = $2"
 	PGresult *res = lock ? db_qv(f->db, f->arena, f->err,
 				     COMMENT_LOAD_SQL " FOR NO KEY UPDATE OF c", ids, rid)
@@ -126,9 +136,11 @@ int comments_list(struct page *out, struct forge *f, const struct repo *repo,
 	if ((rc = authz_repo(f->who, repo, ACT_READ, f->err)))
 		return rc;
 	PGresult *res = db_qv(f->db, f->arena, f->err,
-			      "SELECT " COMMENT_COLUMNS " FROM " COMMENT_FROM " WHERE c.issue_id = $1 "
+			      "SELECT " COMMENT_COLUMNS " FROM " COMMENT_FROM
+			      " WHERE c.issue_id = $1 "
 			      "AND ($2::bigint IS NULL OR (c.created_at, c.id) > "
-			      "(" SQL_FROM_US("$2") ", $3::bigint)) "
+			      "(" SQL_FROM_US("$2")
+			      ", $3::bigint)) "
 			      "ORDER BY c.created_at, c.id LIMIT $4",
 			      arena_int(f->arena, (long long)is->id),
 			      after->set ? arena_int(f->arena, after->key) : NULL,
@@ -242,8 +254,8 @@ int comment_update(json_t **out, struct forge *f, const struct repo *repo, const
 	if ((rc = comment_issue(&is, f, repo, &c)) ||
 	    (rc = mentions_record(f, repo, c.issue_id, c.id, body)) ||
 	    (rc = issue_refs_record(f, repo, c.issue_id, c.id, NULL, body)) ||
-	    (rc = comment_outbox(f, repo, &is, "issue.comment.edited", "edited", c.id, c.author,
-				 body, json_pack("{s:{s:{s:s}}}", "changes", "body", "from", c.body))))
+	    (rc = comment_outbox(f, repo, &is, "issue.comment.edited", "edited", c.id, c.author, body,
+				 json_pack("{s:{s:{s:s}}}", "changes", "body", "from", c.body))))
 		goto done;
 	rc = db_commit(f->db, f->err);
 done:
@@ -261,8 +273,8 @@ int comment_delete(struct forge *f, const struct repo *repo, const char *id)
 	int rc;
 	if ((rc = db_begin(f->db, f->err)))
 		return rc;
-	if ((rc = comment_load(&c, f, repo, id, true)) || (rc = may_change(f, repo, &c, "delete")) ||
-	    (rc = comment_issue(&is, f, repo, &c)))
+	if ((rc = comment_load(&c, f, repo, id, true)) ||
+	    (rc = may_change(f, repo, &c, "delete")) || (rc = comment_issue(&is, f, repo, &c)))
 		goto done;
 	if (!db_qv(f->db, f->arena, f->err, "DELETE FROM comments WHERE id = $1",
 		   arena_int(f->arena, (long long)c.id))) {

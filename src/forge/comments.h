@@ -14,10 +14,10 @@ struct comment {
 	int64_t id;
 	int64_t issue_id;
 	int64_t issue_number;
-	int64_t author_id;   /* 0 once the author's account is gone */
-	const char *author;  /* username, NULL once the account is gone */
+	int64_t author_id;  /* 0 once the author's account is gone */
+	const char *author; /* username, NULL once the account is gone */
 	const char *body;
-	PGresult *res;       /* the full row, for comment_json */
+	PGresult *res;      /* the full row, for comment_json */
 };
 
 /* Loads comment `id` (the URL text) of repo. lock: FOR NO KEY UPDATE

@@ -54,9 +54,9 @@ int repo_create(struct repo **out, struct forge *f, const char *name, const char
 /* What repo_update changes: NULL leaves a field as it is. */
 struct repo_update {
 	const char *description;
-	const char *default_branch;  /* must make a valid ref (ERR_INVALID "invalid_branch") */
+	const char *default_branch; /* must make a valid ref (ERR_INVALID "invalid_branch") */
 	const bool *is_private;
-	const bool *issues_open;     /* readers may open issues and comment */
+	const bool *issues_open;    /* readers may open issues and comment */
 };
 
 /* Changes repo's settings; f->who needs the admin role (authz_repo
@@ -71,7 +71,7 @@ int repo_delete(struct forge *f, const struct repo *repo);
 
 /* Repositories owned by a user, by name (case-insensitive order). */
 struct repo_list {
-	struct repo **items;  /* arena-owned, n of them */
+	struct repo **items; /* arena-owned, n of them */
 	size_t n;
 };
 
@@ -125,7 +125,6 @@ void repo_hint_forget(const char *owner, const char *name);
  * goes through here: the workflow dispatcher and the webhook fan-out read
  * the outbox. Steals payload. *out (may be NULL) receives the event's id.
  * 0 or ERR_*. */
-int forge_event(int64_t *out, struct forge *f, int64_t repo_id, const char *type,
-		json_t *payload);
+int forge_event(int64_t *out, struct forge *f, int64_t repo_id, const char *type, json_t *payload);
 
 #endif

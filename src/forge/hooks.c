@@ -11,33 +11,54 @@
 
 /* A hook as JSON: these columns of `webhooks h`, in the order of enum
  * hook_col. */
-#define HOOK_COLUMNS                                                                           \
-	"h.id, h.url, h.content_type, array_to_json(h.events)::text, h.active, "                \
-	"h.secret_cipher IS NOT NULL, " SQL_TS("h.created_at") ", " SQL_TS("h.updated_at") ", " \
-	"(SELECT json_build_object('id', d.id, 'status', d.status, 'event', d.event, "          \
-	"'response_status', d.response_status, 'error', d.error)::text FROM "                    \
-	"webhook_deliveries d WHERE d.hook_id = h.id ORDER BY d.id DESC LIMIT 1)"
+#define HOOK_COLUMNS                                                                                           \
+	"h.id, h.url, h.content_type, array_to_json(h.events)::text, h.active, "                               \
+	"h.secret_cipher IS NOT NULL, " SQL_TS("h.created_at") ", " SQL_TS(                                    \
+		"h.updated_at") ", "                                                                           \
+				"(SELECT json_build_object('id', d.id, 'status', d.status, 'event', d.event, " \
+				"'response_status', d.response_status, 'error', d.error)::text FROM "          \
+				"webhook_deliveries d WHERE d.hook_id = h.id ORDER BY d.id DESC LIMIT 1)"
 
 enum hook_col {
-	HOOK_COL_ID, HOOK_COL_URL, HOOK_COL_CONTENT_TYPE, HOOK_COL_EVENTS, HOOK_COL_ACTIVE,
-	HOOK_COL_HAS_SECRET, HOOK_COL_CREATED_AT, HOOK_COL_UPDATED_AT, HOOK_COL_LAST_DELIVERY,
+	HOOK_COL_ID,
+	HOOK_COL_URL,
+	HOOK_COL_CONTENT_TYPE,
+	HOOK_COL_EVENTS,
+	HOOK_COL_ACTIVE,
+	HOOK_COL_HAS_SECRET,
+	HOOK_COL_CREATED_AT,
+	HOOK_COL_UPDATED_AT,
+	HOOK_COL_LAST_DELIVERY,
 };
 
 /* A delivery as JSON: these columns of webhook_deliveries, in the order of
  * enum delivery_col (DELIVERY_COL_PAYLOAD and after: one delivery only). */
-#define DELIVERY_COLUMNS                                                                       \
-	"id, guid, event, action, status, attempts, redelivery_of IS NOT NULL, "                  \
-	"response_status, duration_ms, error, " SQL_TS("created_at") ", " SQL_TS("finished_at") \
-	", CASE WHEN status = 'pending' THEN " SQL_TS("next_attempt_at") " END, "               \
-	"coalesce(event_id, 0)"
+#define DELIVERY_COLUMNS                                                                                 \
+	"id, guid, event, action, status, attempts, redelivery_of IS NOT NULL, "                         \
+	"response_status, duration_ms, error, " SQL_TS("created_at") ", " SQL_TS(                        \
+		"finished_at") ", CASE WHEN status = 'pending' THEN " SQL_TS("next_attempt_at") " END, " \
+												"coalesce(event_id, 0)"
 
 enum delivery_col {
-	DELIVERY_COL_ID, DELIVERY_COL_GUID, DELIVERY_COL_EVENT, DELIVERY_COL_ACTION,
-	DELIVERY_COL_STATUS, DELIVERY_COL_ATTEMPTS, DELIVERY_COL_REDELIVERY,
-	DELIVERY_COL_RESPONSE_STATUS, DELIVERY_COL_DURATION_MS, DELIVERY_COL_ERROR,
-	DELIVERY_COL_CREATED_AT, DELIVERY_COL_FINISHED_AT, DELIVERY_COL_NEXT_ATTEMPT_AT,
-	DELIVERY_COL_EVENT_ID, DELIVERY_COL_PAYLOAD, DELIVERY_COL_REQUEST_HEADERS,
-	DELIVERY_COL_REQUEST_BODY, DELIVERY_COL_RESPONSE_HEADERS, DELIVERY_COL_RESPONSE_BODY,
+	DELIVERY_COL_ID,
+	DELIVERY_COL_GUID,
+	DELIVERY_COL_EVENT,
+	DELIVERY_COL_ACTION,
+	DELIVERY_COL_STATUS,
+	DELIVERY_COL_ATTEMPTS,
+	DELIVERY_COL_REDELIVERY,
+	DELIVERY_COL_RESPONSE_STATUS,
+	DELIVERY_COL_DURATION_MS,
+	DELIVERY_COL_ERROR,
+	DELIVERY_COL_CREATED_AT,
+	DELIVERY_COL_FINISHED_AT,
+	DELIVERY_COL_NEXT_ATTEMPT_AT,
+	DELIVERY_COL_EVENT_ID,
+	DELIVERY_COL_PAYLOAD,
+	DELIVERY_COL_REQUEST_HEADERS,
+	DELIVERY_COL_REQUEST_BODY,
+	DELIVERY_COL_RESPONSE_HEADERS,
+	DELIVERY_COL_RESPONSE_BODY,
 };
 
 static json_t *hook_row_json(struct forge *f, const struct repo *repo, PGresult *res, int i)
@@ -48,9 +69,8 @@ static json_t *hook_row_json(struct forge *f, const struct repo *repo, PGresult 
 	json_t *last = last_text ? json_loads(last_text, 0, NULL) : NULL;
 	const char *base = arena_printf(f->arena, "/api/%s/%s/hooks/%lld", repo->owner, repo->name,
 					(long long)id);
-	return json_pack("{s:I,s:s,s:s,s:s,s:o,s:b,s:b,s:s,s:s,s:o,s:s,s:s}", "id",
-			 (json_int_t)id, "type", "Repository", "url",
-			 db_val(res, i, HOOK_COL_URL), "content_type",
+	return json_pack("{s:I,s:s,s:s,s:s,s:o,s:b,s:b,s:s,s:s,s:o,s:s,s:s}", "id", (json_int_t)id,
+			 "type", "Repository", "url", db_val(res, i, HOOK_COL_URL), "content_type",
 			 db_val(res, i, HOOK_COL_CONTENT_TYPE), "events",
 			 events ? events : json_array(), "active", db_bool(res, i, HOOK_COL_ACTIVE),
 			 "has_secret", db_bool(res, i, HOOK_COL_HAS_SECRET), "created_at",
@@ -117,8 +137,7 @@ static int input_check(const char **content_type, const char **events, struct fo
 		bool dup = false;
 		size_t k;
 		json_t *x;
-		json_array_foreach(lit, k, x)
-			dup |= !strcmp(json_string_value(x), name);
+		json_array_foreach(lit, k, x) dup |= !strcmp(json_string_value(x), name);
 		if (!dup)
 			json_array_append_new(lit, json_string(name));
 	}
@@ -131,8 +150,8 @@ static int input_check(const char **content_type, const char **events, struct fo
 }
 
 /* The sealed secret (both NULL: none). */
-static void seal(const char **nonce, const char **cipher, struct forge *f,
-		 const struct repo *repo, const char *secret)
+static void seal(const char **nonce, const char **cipher, struct forge *f, const struct repo *repo,
+		 const char *secret)
 {
 	*nonce = *cipher = NULL;
 	if (secret && *secret)
@@ -168,8 +187,7 @@ int hook_get(json_t **out, struct forge *f, const struct repo *repo, int64_t hoo
 	return 0;
 }
 
-int hook_create(json_t **out, struct forge *f, const struct repo *repo,
-		const struct hook_input *in)
+int hook_create(json_t **out, struct forge *f, const struct repo *repo, const struct hook_input *in)
 {
 	const char *content_type, *events;
 	int rc;
@@ -192,7 +210,8 @@ int hook_create(json_t **out, struct forge *f, const struct repo *repo,
 		goto fail;
 	if (PQntuples(res) == 1 && db_int(res, 0, 0) >= HOOK_MAX) {
 		err_set(f->err, ERR_CONFLICT, "too_many_hooks",
-			"repository '%s/%s' already has %d hooks", repo->owner, repo->name, HOOK_MAX);
+			"repository '%s/%s' already has %d hooks", repo->owner, repo->name,
+			HOOK_MAX);
 		goto fail;
 	}
 	res = db_qv(f->db, f->arena, f->err,
@@ -200,8 +219,8 @@ int hook_create(json_t **out, struct forge *f, const struct repo *repo,
 		    "secret_cipher, created_by) VALUES ($1, $2, $3, ARRAY(SELECT "
 		    "jsonb_array_elements_text($4::jsonb)), $5, $6, $7, $8) RETURNING id",
 		    rid, in->url, content_type ? content_type : "json",
-		    events ? events : "[\"push\"]", in->active == 0 ? "false" : "true", nonce, cipher,
-		    arena_id(f->arena, f->who->user_id));
+		    events ? events : "[\"push\"]", in->active == 0 ? "false" : "true", nonce,
+		    cipher, arena_id(f->arena, f->who->user_id));
 	if (!res)
 		goto fail;
 	int64_t id = db_int(res, 0, 0);
@@ -239,7 +258,10 @@ int hook_update(json_t **out, struct forge *f, const struct repo *repo, int64_t 
 		    "secret_cipher = CASE WHEN $7 THEN $9 ELSE secret_cipher END, updated_at = now() "
 		    "WHERE id = $1 AND repo_id = $2",
 		    arena_int(f->arena, hook_id), arena_int(f->arena, repo->id), in->url,
-		    content_type, events, in->active < 0 ? NULL : in->active ? "true" : "false",
+		    content_type, events,
+		    in->active < 0 ? NULL
+		    : in->active   ? "true"
+				   : "false",
 		    in->secret ? "true" : "false", nonce, cipher);
 	if (!res)
 		return f->err->code;

@@ -14,8 +14,8 @@
 
 #include "forge/forge.h"
 
-#define HOOK_MAX 20          /* hooks per repository */
-#define HOOK_SECRET_MAX 256  /* bytes of a hook's secret */
+#define HOOK_MAX 20         /* hooks per repository */
+#define HOOK_SECRET_MAX 256 /* bytes of a hook's secret */
 
 /* A hook's settings as given: NULL (or active -1, events NULL) means
  * absent — the default at creation (content_type "json", events push,
@@ -41,8 +41,7 @@ int hook_get(json_t **out, struct forge *f, const struct repo *repo, int64_t hoo
  * invalid_url (webhook_url_check), invalid_field (content_type),
  * invalid_events, missing_field (no url); ERR_CONFLICT too_many_hooks at
  * HOOK_MAX. Own transaction. */
-int hook_create(json_t **out, struct forge *f, const struct repo *repo,
-		const struct hook_input *in);
+int hook_create(json_t **out, struct forge *f, const struct repo *repo, const struct hook_input *in);
 
 /* Changes the settings in of hook hook_id (the same checks as
  * hook_create); reactivating it releases the deliveries held while it was

@@ -62,8 +62,10 @@ int issue_event_add(struct forge *f, int64_t repo_id, int64_t issue_id, const ch
 	PGresult *res = db_qv(f->db, f->arena, f->err,
 			      "INSERT INTO issue_events (issue_id, repo_id, actor_id, type, data) "
 			      "VALUES ($1, $2, $3, $4, $5::jsonb)",
-			      arena_int(f->arena, (long long)issue_id), arena_int(f->arena, (long long)repo_id),
-			      arena_id(f->arena, (long long)f->who->user_id), type, text ? text : "{}");
+			      arena_int(f->arena, (long long)issue_id),
+			      arena_int(f->arena, (long long)repo_id),
+			      arena_id(f->arena, (long long)f->who->user_id), type,
+			      text ? text : "{}");
 	free(text);
 	return res ? 0 : f->err->code;
 }
@@ -81,11 +83,11 @@ json_t *issue_payload(const struct repo *repo, const struct issue *is)
 		 (long long)is->number);
 	char *api = xasprintf("%s/api%s", cfg.public_url ? cfg.public_url : "", path);
 	char *html = xasprintf("%s%s", cfg.public_url ? cfg.public_url : "", path);
-	json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:s,s:s}", "number",
-			      (json_int_t)is->number, "title", is->title ? is->title : "", "body",
-			      is->body ? is->body : "", "state", is->state ? is->state : "open",
-			      "author", is->author ? is->author : "ghost", "pull_request",
-			      is->is_pull, "url", api, "html_url", html);
+	json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:s,s:s}", "number", (json_int_t)is->number,
+			      "title", is->title ? is->title : "", "body", is->body ? is->body : "",
+			      "state", is->state ? is->state : "open", "author",
+			      is->author ? is->author : "ghost", "pull_request", is->is_pull, "url",
+			      api, "html_url", html);
 	free(api);
 	free(html);
 	return j;
@@ -128,14 +130,13 @@ static const char *username_of(struct forge *f, int64_t id)
 }
 
 /* Can user (id, admin flag, collaborator role text) read repo? */
-static bool user_can_read(const struct repo *repo, int64_t user_id, bool is_admin,
-			  const char *role)
+static bool user_can_read(const struct repo *repo, int64_t user_id, bool is_admin, const char *role)
 {
 	return authz_user_may(repo, user_id, is_admin, role, ACT_READ);
 }
 
-int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id,
-		    int64_t comment_id, const char *body)
+int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, int64_t comment_id,
+		    const char *body)
 {
 	struct md_refs refs;
 	int rc = 0;
@@ -159,13 +160,16 @@ int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id,
 		if (PQntuples(u) != 1)
 			continue; /* not a user: just text */
 		int64_t uid = db_int(u, 0, 0);
-		if (uid == f->who->user_id || !user_can_read(repo, uid, db_bool(u, 0, 2), db_val(u, 0, 3)))
+		if (uid == f->who->user_id ||
+		    !user_can_read(repo, uid, db_bool(u, 0, 2), db_val(u, 0, 3)))
 			continue;
 		PGresult *m = db_qv(f->db, f->arena, f->err,
 				    "INSERT INTO mentions (user_id, repo_id, issue_id, comment_id, by_id) "
 				    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
-				    arena_int(f->arena, (long long)uid), arena_int(f->arena, (long long)repo->id),
-				    arena_int(f->arena, (long long)issue_id), arena_id(f->arena, (long long)comment_id),
+				    arena_int(f->arena, (long long)uid),
+				    arena_int(f->arena, (long long)repo->id),
+				    arena_int(f->arena, (long long)issue_id),
+				    arena_id(f->arena, (long long)comment_id),
 				    arena_id(f->arena, (long long)f->who->user_id));
 		if (!m) {
 			rc = f->err->code;
@@ -175,16 +179,19 @@ int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id,
 			continue; /* mentioned in this body before */
 		json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s?}", "action", "mentioned",
 				      "user", db_val(u, 0, 1), "where",
-				      comment_id ? "comment" : is.is_pull ? "pull_request" : "issue",
-				      "body", body, "issue", issue_payload(repo, &is),
-				      "repository", repo_payload(repo), "sender", sender);
+				      comment_id   ? "comment"
+				      : is.is_pull ? "pull_request"
+						   : "issue",
+				      "body", body, "issue", issue_payload(repo, &is), "repository",
+				      repo_payload(repo), "sender", sender);
 		if (comment_id) {
 			const char *path = arena_printf(f->arena, "/%s/%s/issues/%lld#comment-%lld",
-							repo->owner, repo->name, (long long)is.number,
-							(long long)comment_id);
+							repo->owner, repo->name,
+							(long long)is.number, (long long)comment_id);
 			json_object_set_new(p, "comment",
 					    json_pack("{s:I,s:s,s:s}", "id", (json_int_t)comment_id,
-						      "body", body, "html_url", forge_url(f->arena, path)));
+						      "body", body, "html_url",
+						      forge_url(f->arena, path)));
 		}
 		if ((rc = forge_event(NULL, f, repo->id, "mention", p)))
 			goto done;
@@ -208,7 +215,8 @@ int issue_refs_record(struct forge *f, const struct repo *repo, int64_t source_i
 	for (size_t i = 0; i < refs.nissues; i++) {
 		PGresult *t = db_qv(f->db, f->arena, f->err,
 				    "SELECT id FROM issues WHERE repo_id = $1 AND number = $2",
-				    arena_int(f->arena, (long long)repo->id), arena_int(f->arena, refs.issues[i]));
+				    arena_int(f->arena, (long long)repo->id),
+				    arena_int(f->arena, refs.issues[i]));
 		if (!t) {
 			rc = f->err->code;
 			goto done;
@@ -216,7 +224,8 @@ int issue_refs_record(struct forge *f, const struct repo *repo, int64_t source_i
 		if (PQntuples(t) != 1 || db_int(t, 0, 0) == source_issue_id)
 			continue;
 		const char *target = db_val(t, 0, 0);
-		const char *src_num = source_issue_id ? arena_int(f->arena, (long long)src.number) : NULL;
+		const char *src_num = source_issue_id ? arena_int(f->arena, (long long)src.number)
+						      : NULL;
 		const char *cid = arena_id(f->arena, (long long)comment_id);
 		PGresult *seen = db_qv(f->db, f->arena, f->err,
 				       "SELECT 1 FROM issue_events WHERE issue_id = $1 AND type = "
@@ -233,8 +242,9 @@ int issue_refs_record(struct forge *f, const struct repo *repo, int64_t source_i
 		json_t *data = json_object();
 		if (source_issue_id)
 			json_object_set_new(data, "source",
-					    json_pack("{s:I,s:s,s:b}", "number", (json_int_t)src.number,
-						      "title", src.title, "pull_request", src.is_pull));
+					    json_pack("{s:I,s:s,s:b}", "number",
+						      (json_int_t)src.number, "title", src.title,
+						      "pull_request", src.is_pull));
 		if (comment_id)
 			json_object_set_new(data, "comment_id", json_integer((json_int_t)comment_id));
 		if (commit_sha)
@@ -256,14 +266,15 @@ int issue_get(struct issue *out, struct forge *f, const struct repo *repo, const
 	if (parse_i64(number, 1, INT64_MAX, &n))
 		return err_set(f->err, ERR_NOTFOUND, NULL, "issue '%s/%s#%.40s' not found",
 			       repo->owner, repo->name, number);
-	const char *rid = arena_int(f->arena, (long long)repo->id), *ns = arena_int(f->arena, (long long)n);
-#define ISSUE_LOAD_SQL                                                                     \
-	"SELECT i.id, i.number, i.title, i.body, i.state, i.is_pull, coalesce(i.author_id, 0), " \
-	"  coalesce(u.username, 'ghost'), coalesce(i.milestone_id, 0) "                     \
-	"FROM issues i LEFT JOIN users u ON u.id = i.author_id "                             \
+	const char *rid = arena_int(f->arena, (long long)repo->id),
+		   *ns = arena_int(f->arena, (long long)n);
+#define ISSUE_LOAD_SQL                                                                             \
+	"SELECT i.id, i.number, i.title, i.body, i.state, i.is_pull, coalesce(i.author_id, 0), "   \
+	"  coalesce(u.username, 'ghost'), coalesce(i.milestone_id, 0) "                            \
+	"FROM issues i LEFT JOIN users u ON u.id = i.author_id "                                   \
 	"WHERE i.repo_id = $1 AND i.number = $2"
-	PGresult *res = lock ? db_qv(f->db, f->arena, f->err, ISSUE_LOAD_SQL " FOR NO KEY UPDATE OF i",
-				     rid, ns)
+	PGresult *res = lock ? db_qv(f->db, f->arena, f->err,
+				     ISSUE_LOAD_SQL " FOR NO KEY UPDATE OF i", rid, ns)
 			     : db_qv(f->db, f->arena, f->err, ISSUE_LOAD_SQL, rid, ns);
 #undef ISSUE_LOAD_SQL
 	if (!res)
@@ -307,8 +318,8 @@ static json_t *json_text(const char *s, const char *fallback)
 	return j ? j : json_loads(fallback, JSON_DECODE_ANY, NULL);
 }
 
-const char *const reaction_names[] = { "+1",    "-1",    "laugh",  "hooray", "confused",
-					       "heart", "rocket", "eyes",   NULL };
+const char *const reaction_names[] = { "+1",    "-1",     "laugh", "hooray", "confused",
+				       "heart", "rocket", "eyes",  NULL };
 
 bool reaction_valid(const char *s)
 {
@@ -346,28 +357,25 @@ json_t *issue_row_json(struct forge *f, const struct repo *repo, PGresult *res, 
 					number);
 	const char *body = db_val(res, row, ISSUE_COL_BODY);
 	const char *author = db_val(res, row, ISSUE_COL_AUTHOR);
-	json_t *j = json_pack(
-		"{s:I,s:I,s:s,s:s,s:o,s:s,s:s,s:b,s:I,s:s,s:s,s:s,s:s}", "id",
-		(json_int_t)db_int(res, row, ISSUE_COL_ID), "number", (json_int_t)number, "title",
-		db_val(res, row, ISSUE_COL_TITLE), "body", body, "body_html",
-		forge_html(f, repo, body), "state", db_val(res, row, ISSUE_COL_STATE), "author",
-		author ? author : "ghost", "pull_request", db_bool(res, row, ISSUE_COL_IS_PULL),
-		"comments", (json_int_t)db_int(res, row, ISSUE_COL_COMMENTS), "created_at",
-		db_val(res, row, ISSUE_COL_CREATED_AT), "updated_at",
-		db_val(res, row, ISSUE_COL_UPDATED_AT), "url",
-		forge_url(f->arena, arena_printf(f->arena, "/api%s", path)), "html_url",
-		forge_url(f->arena, path));
+	json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:o,s:s,s:s,s:b,s:I,s:s,s:s,s:s,s:s}", "id",
+			      (json_int_t)db_int(res, row, ISSUE_COL_ID), "number",
+			      (json_int_t)number, "title", db_val(res, row, ISSUE_COL_TITLE),
+			      "body", body, "body_html", forge_html(f, repo, body), "state",
+			      db_val(res, row, ISSUE_COL_STATE), "author", author ? author : "ghost",
+			      "pull_request", db_bool(res, row, ISSUE_COL_IS_PULL), "comments",
+			      (json_int_t)db_int(res, row, ISSUE_COL_COMMENTS), "created_at",
+			      db_val(res, row, ISSUE_COL_CREATED_AT), "updated_at",
+			      db_val(res, row, ISSUE_COL_UPDATED_AT), "url",
+			      forge_url(f->arena, arena_printf(f->arena, "/api%s", path)),
+			      "html_url", forge_url(f->arena, path));
 	const char *closed_by = db_val(res, row, ISSUE_COL_CLOSED_BY);
 	const char *closed_at = db_val(res, row, ISSUE_COL_CLOSED_AT);
 	json_object_set_new(j, "closed_by", closed_by ? json_string(closed_by) : json_null());
 	json_object_set_new(j, "closed_at", closed_at ? json_string(closed_at) : json_null());
 	json_object_set_new(j, "labels", json_text(db_val(res, row, ISSUE_COL_LABELS), "[]"));
-	json_object_set_new(j, "assignees",
-			    json_text(db_val(res, row, ISSUE_COL_ASSIGNEES), "[]"));
-	json_object_set_new(j, "milestone",
-			    json_text(db_val(res, row, ISSUE_COL_MILESTONE), "null"));
-	json_object_set_new(j, "reactions",
-			    reactions_summary(db_val(res, row, ISSUE_COL_REACTIONS)));
+	json_object_set_new(j, "assignees", json_text(db_val(res, row, ISSUE_COL_ASSIGNEES), "[]"));
+	json_object_set_new(j, "milestone", json_text(db_val(res, row, ISSUE_COL_MILESTONE), "null"));
+	json_object_set_new(j, "reactions", reactions_summary(db_val(res, row, ISSUE_COL_REACTIONS)));
 	return j;
 }
 
@@ -379,7 +387,8 @@ int issue_json_get(json_t **out, struct forge *f, const struct repo *repo, int64
 	if (!res)
 		return f->err->code;
 	if (PQntuples(res) != 1)
-		return err_set(f->err, ERR_NOTFOUND, NULL, "issue %lld not found", (long long)issue_id);
+		return err_set(f->err, ERR_NOTFOUND, NULL, "issue %lld not found",
+			       (long long)issue_id);
 	*out = issue_row_json(f, repo, res, 0);
 	return 0;
 }
@@ -468,8 +477,9 @@ int forge_require_writer(struct forge *f, const struct repo *repo, const char *w
 	if (scratch.code != ERR_PERM)
 		return err_set(f->err, scratch.code, scratch.slug[0] ? scratch.slug : NULL, "%s",
 			       scratch.msg);
-	return err_set(f->err, ERR_PERM, NULL, "write access to repository '%s/%s' is required to %s",
-		       repo->owner, repo->name, what);
+	return err_set(f->err, ERR_PERM, NULL,
+		       "write access to repository '%s/%s' is required to %s", repo->owner,
+		       repo->name, what);
 }
 
 int forge_can_participate(struct forge *f, const struct repo *repo)
@@ -504,7 +514,8 @@ int forge_require_author(struct forge *f, const struct repo *repo, int64_t autho
 int user_find(int64_t *id, const char **canonical, struct forge *f, const char *name)
 {
 	PGresult *res = db_qv(f->db, f->arena, f->err,
-			      "SELECT id, username FROM users WHERE lower(username) = lower($1)", name);
+			      "SELECT id, username FROM users WHERE lower(username) = lower($1)",
+			      name);
 	if (!res)
 		return f->err->code;
 	if (PQntuples(res) != 1)
@@ -515,7 +526,6 @@ int user_find(int64_t *id, const char **canonical, struct forge *f, const char *
 		*canonical = db_val(res, 0, 1);
 	return 0;
 }
-
 
 /* ---- input rules ---- */
 
@@ -553,8 +563,8 @@ int forge_title_check(const char **out, struct forge *f, const char *field, cons
 int forge_body_check(struct forge *f, const char *field, const char *s, bool required)
 {
 	if (utf8_chars(s) > ISSUE_BODY_MAX)
-		return err_set(f->err, ERR_TOOLARGE, NULL, "field '%s' is longer than %d characters",
-			       field, ISSUE_BODY_MAX);
+		return err_set(f->err, ERR_TOOLARGE, NULL,
+			       "field '%s' is longer than %d characters", field, ISSUE_BODY_MAX);
 	if (required) {
 		const char *p = s;
 		while (isspace((unsigned char)*p))
@@ -570,8 +580,8 @@ int forge_state_check(struct forge *f, const char *state)
 {
 	if (!strcmp(state, "open") || !strcmp(state, "closed"))
 		return 0;
-	return err_set(f->err, ERR_INVALID, "invalid_state", "state '%s' is not one of open, closed",
-		       state);
+	return err_set(f->err, ERR_INVALID, "invalid_state",
+		       "state '%s' is not one of open, closed", state);
 }
 
 /* ---- labels, assignees, milestone of an issue ---- */
@@ -604,8 +614,7 @@ static bool named_has(const struct named_list *l, int64_t id)
 }
 
 /* At most max names, each at most 200 bytes. */
-static int names_check(struct forge *f, const char *field, const char *const *v, size_t n,
-		       size_t max)
+static int names_check(struct forge *f, const char *field, const char *const *v, size_t n, size_t max)
 {
 	if (n > max)
 		return err_set(f->err, ERR_INVALID, "invalid_field",
@@ -617,8 +626,7 @@ static int names_check(struct forge *f, const char *field, const char *const *v,
 	return 0;
 }
 
-static int label_find(struct named *out, struct forge *f, const struct repo *repo,
-		      const char *name)
+static int label_find(struct named *out, struct forge *f, const struct repo *repo, const char *name)
 {
 	PGresult *res = db_qv(f->db, f->arena, f->err,
 			      "SELECT id, name, color FROM labels WHERE repo_id = $1 AND "
@@ -627,8 +635,8 @@ static int label_find(struct named *out, struct forge *f, const struct repo *rep
 	if (!res)
 		return f->err->code;
 	if (PQntuples(res) != 1)
-		return err_set(f->err, ERR_INVALID, "unknown_label", "label '%.100s' does not exist",
-			       name);
+		return err_set(f->err, ERR_INVALID, "unknown_label",
+			       "label '%.100s' does not exist", name);
 	*out = (struct named){ db_int(res, 0, 0), db_val(res, 0, 1), db_val(res, 0, 2), 0 };
 	return 0;
 }
@@ -688,10 +696,10 @@ static int assignees_resolve(struct named_list *out, struct forge *f, const stru
 static int milestone_resolve(struct named *out, struct forge *f, const struct repo *repo,
 			     int64_t number)
 {
-	PGresult *res = db_qv(f->db, f->arena, f->err,
-			      "SELECT id, title, number FROM milestones WHERE repo_id = $1 AND number = $2",
-			      arena_int(f->arena, (long long)repo->id),
-			      arena_int(f->arena, (long long)number));
+	PGresult *res = db_qv(
+		f->db, f->arena, f->err,
+		"SELECT id, title, number FROM milestones WHERE repo_id = $1 AND number = $2",
+		arena_int(f->arena, (long long)repo->id), arena_int(f->arena, (long long)number));
 	if (!res)
 		return f->err->code;
 	if (PQntuples(res) != 1)
@@ -708,9 +716,8 @@ static int sets_resolve(struct sets_resolved *out, struct forge *f, const struct
 {
 	int rc;
 	memset(out, 0, sizeof(*out));
-	if (in->has_labels &&
-	    ((rc = forge_require_writer(f, repo, "set labels")) ||
-	     (rc = labels_resolve(&out->labels, f, repo, in->labels, in->nlabels))))
+	if (in->has_labels && ((rc = forge_require_writer(f, repo, "set labels")) ||
+			       (rc = labels_resolve(&out->labels, f, repo, in->labels, in->nlabels))))
 		return rc;
 	if (in->has_assignees &&
 	    ((rc = forge_require_writer(f, repo, "assign users")) ||
@@ -718,7 +725,8 @@ static int sets_resolve(struct sets_resolved *out, struct forge *f, const struct
 		return rc;
 	if (in->has_milestone &&
 	    ((rc = forge_require_writer(f, repo, "set milestones")) ||
-	     (!in->milestone_none && (rc = milestone_resolve(&out->milestone, f, repo, in->milestone)))))
+	     (!in->milestone_none &&
+	      (rc = milestone_resolve(&out->milestone, f, repo, in->milestone)))))
 		return rc;
 	return 0;
 }
@@ -752,9 +760,9 @@ static int issue_change(struct forge *f, const struct repo *repo, const struct i
 /* One of an issue's sets (its labels, its assignees): how its members are
  * read, removed and added, and what each change writes to the timeline. */
 struct set_kind {
-	const char *list_sql;   /* $1 issue id → member id, name, color (or NULL) */
-	const char *remove_sql; /* $1 issue id, $2 member id */
-	const char *add_sql;    /* $1 issue id, $2 member id; a row when it was added */
+	const char *list_sql;        /* $1 issue id → member id, name, color (or NULL) */
+	const char *remove_sql;      /* $1 issue id, $2 member id */
+	const char *add_sql;         /* $1 issue id, $2 member id; a row when it was added */
 	const char *added, *removed; /* timeline kinds */
 	json_t *(*payload)(const char *name, const char *color);
 };
@@ -776,7 +784,9 @@ static const struct set_kind set_labels = {
 	"DELETE FROM issue_labels WHERE issue_id = $1 AND label_id = $2",
 	"INSERT INTO issue_labels (issue_id, label_id) VALUES ($1, $2) "
 	"ON CONFLICT DO NOTHING RETURNING label_id",
-	"labeled", "unlabeled", label_change,
+	"labeled",
+	"unlabeled",
+	label_change,
 };
 
 static const struct set_kind set_assignees = {
@@ -785,7 +795,9 @@ static const struct set_kind set_assignees = {
 	"DELETE FROM issue_assignees WHERE issue_id = $1 AND user_id = $2",
 	"INSERT INTO issue_assignees (issue_id, user_id) VALUES ($1, $2) "
 	"ON CONFLICT DO NOTHING RETURNING user_id",
-	"assigned", "unassigned", assignee_change,
+	"assigned",
+	"unassigned",
+	assignee_change,
 };
 
 /* Makes the set k of issue is exactly want: removals first, then
@@ -836,10 +848,9 @@ static int milestone_apply(struct forge *f, const struct repo *repo, const struc
 						    (json_int_t)db_int(old, 0, 0), "title",
 						    db_val(old, 0, 1)));
 	}
-	if (!rc && !db_qv(f->db, f->arena, f->err,
-			  "UPDATE issues SET milestone_id = $2 WHERE id = $1",
-			  arena_int(f->arena, (long long)is->id),
-			  arena_id(f->arena, (long long)want->id)))
+	if (!rc &&
+	    !db_qv(f->db, f->arena, f->err, "UPDATE issues SET milestone_id = $2 WHERE id = $1",
+		   arena_int(f->arena, (long long)is->id), arena_id(f->arena, (long long)want->id)))
 		return f->err->code;
 	if (!rc && want->id)
 		rc = issue_change(f, repo, is, "milestoned",
@@ -906,8 +917,8 @@ int issue_edit(json_t **out, struct forge *f, const struct repo *repo, struct is
 	json_t *changes = json_object();
 	int rc = 0;
 	if (title && strcmp(title, is->title)) {
-		if (!db_qv(f->db, f->arena, f->err, "UPDATE issues SET title = $2 WHERE id = $1", iid,
-			   title)) {
+		if (!db_qv(f->db, f->arena, f->err, "UPDATE issues SET title = $2 WHERE id = $1",
+			   iid, title)) {
 			rc = f->err->code;
 			goto done;
 		}
@@ -918,8 +929,8 @@ int issue_edit(json_t **out, struct forge *f, const struct repo *repo, struct is
 		is->title = title;
 	}
 	if (body && strcmp(body, is->body)) {
-		if (!db_qv(f->db, f->arena, f->err, "UPDATE issues SET body = $2 WHERE id = $1", iid,
-			   body)) {
+		if (!db_qv(f->db, f->arena, f->err, "UPDATE issues SET body = $2 WHERE id = $1",
+			   iid, body)) {
 			rc = f->err->code;
 			goto done;
 		}
@@ -973,9 +984,8 @@ int issue_update(struct issue *out, struct forge *f, const struct repo *repo, co
 	if ((rc = sets_resolve(&resolved, f, repo, &in->sets)) ||
 	    (rc = issue_edit(&changes, f, repo, &is, title, body)))
 		goto done;
-	if (json_object_size(changes) &&
-	    (rc = issue_outbox(f, repo, &is, "issue.edited", "edited",
-			       json_pack("{s:O}", "changes", changes))))
+	if (json_object_size(changes) && (rc = issue_outbox(f, repo, &is, "issue.edited", "edited",
+							    json_pack("{s:O}", "changes", changes))))
 		goto done;
 	if (state && strcmp(state, is.state)) {
 		bool closing = !strcmp(state, "closed");
@@ -1014,22 +1024,23 @@ int issue_read(json_t **out, struct forge *f, const struct repo *repo, const cha
 
 /* ---- listing ---- */
 
-#define ISSUE_LIST_SQL(col, cmp, dir)                                                          \
-	"SELECT " ISSUE_COLUMNS " FROM " ISSUE_FROM " WHERE i.repo_id = $1 "                    \
-	"AND ($2::text IS NULL OR i.state = $2) "                                               \
-	"AND ($3::bigint[] IS NULL OR (SELECT count(*) FROM issue_labels il "                   \
+#define ISSUE_LIST_SQL(col, cmp, dir)                                                                   \
+	"SELECT " ISSUE_COLUMNS " FROM " ISSUE_FROM " WHERE i.repo_id = $1 "                            \
+	"AND ($2::text IS NULL OR i.state = $2) "                                                       \
+	"AND ($3::bigint[] IS NULL OR (SELECT count(*) FROM issue_labels il "                           \
 	"  WHERE il.issue_id = i.id AND il.label_id = ANY($3::bigint[])) = cardinality($3::bigint[])) " \
-	"AND ($4::bigint IS NULL "                                                              \
-	"  OR ($4 = 0 AND NOT EXISTS (SELECT 1 FROM issue_assignees a WHERE a.issue_id = i.id)) " \
-	"  OR ($4 = -1 AND EXISTS (SELECT 1 FROM issue_assignees a WHERE a.issue_id = i.id)) "  \
-	"  OR EXISTS (SELECT 1 FROM issue_assignees a WHERE a.issue_id = i.id AND a.user_id = $4)) " \
-	"AND ($5::bigint IS NULL OR i.author_id = $5) "                                         \
-	"AND ($6::bigint IS NULL OR ($6 = 0 AND i.milestone_id IS NULL) "                       \
-	"  OR ($6 = -1 AND i.milestone_id IS NOT NULL) OR i.milestone_id = $6) "                \
-	"AND ($7::text IS NULL OR i.title ILIKE $7 OR i.body ILIKE $7) "                        \
-	"AND ($8::boolean IS NULL OR i.is_pull = $8) "                                          \
-	"AND ($9::bigint IS NULL OR (i." col ", i.id) " cmp " (" SQL_FROM_US("$9") ", $10::bigint)) " \
-	"ORDER BY i." col " " dir ", i.id " dir " LIMIT $11"
+	"AND ($4::bigint IS NULL "                                                                      \
+	"  OR ($4 = 0 AND NOT EXISTS (SELECT 1 FROM issue_assignees a WHERE a.issue_id = i.id)) "       \
+	"  OR ($4 = -1 AND EXISTS (SELECT 1 FROM issue_assignees a WHERE a.issue_id = i.id)) "          \
+	"  OR EXISTS (SELECT 1 FROM issue_assignees a WHERE a.issue_id = i.id AND a.user_id = $4)) "    \
+	"AND ($5::bigint IS NULL OR i.author_id = $5) "                                                 \
+	"AND ($6::bigint IS NULL OR ($6 = 0 AND i.milestone_id IS NULL) "                               \
+	"  OR ($6 = -1 AND i.milestone_id IS NOT NULL) OR i.milestone_id = $6) "                        \
+	"AND ($7::text IS NULL OR i.title ILIKE $7 OR i.body ILIKE $7) "                                \
+	"AND ($8::boolean IS NULL OR i.is_pull = $8) "                                                  \
+	"AND ($9::bigint IS NULL OR (i." col ", i.id) " cmp                                             \
+	" (" SQL_FROM_US("$9") ", $10::bigint)) "                                                       \
+			       "ORDER BY i." col " " dir ", i.id " dir " LIMIT $11"
 
 static const char *const issue_list_sql[2][2] = {
 	{ ISSUE_LIST_SQL("created_at", "<", "DESC"), ISSUE_LIST_SQL("created_at", ">", "ASC") },
@@ -1093,8 +1104,7 @@ static const char *like_pattern(struct arena *a, const char *q)
 }
 
 /* "a,b" → a bigint[] literal of their ids (NULL when no name is given). */
-static int labels_filter(const char **out, struct forge *f, const struct repo *repo,
-			 const char *csv)
+static int labels_filter(const char **out, struct forge *f, const struct repo *repo, const char *csv)
 {
 	struct buf b = BUF_INIT;
 	int rc = 0, count = 0;
@@ -1152,8 +1162,7 @@ static int user_filter(const char **out, struct forge *f, const char *v)
 
 /* milestone: "none" → "0", "*" → "-1", else the id of the milestone of
  * that number or title. */
-static int milestone_filter(const char **out, struct forge *f, const struct repo *repo,
-			    const char *v)
+static int milestone_filter(const char **out, struct forge *f, const struct repo *repo, const char *v)
 {
 	if (!v || !*v)
 		return 0;
@@ -1227,7 +1236,8 @@ int issue_list(struct page *out, struct forge *f, const struct repo *repo,
 	if (n > limit)
 		out->next = (struct cursor){
 			true,
-			db_int(res, limit - 1, by_updated ? ISSUE_COL_UPDATED_US : ISSUE_COL_CREATED_US),
+			db_int(res, limit - 1,
+			       by_updated ? ISSUE_COL_UPDATED_US : ISSUE_COL_CREATED_US),
 			db_int(res, limit - 1, ISSUE_COL_ID),
 		};
 	return 0;
@@ -1237,8 +1247,17 @@ int issue_list(struct page *out, struct forge *f, const struct repo *repo,
 
 /* Columns of the timeline query, in order. */
 enum timeline_col {
-	TL_KIND, TL_ID, TL_ACTOR, TL_TYPE, TL_BODY, TL_DATA, TL_CREATED_AT, TL_UPDATED_AT,
-	TL_EDITED_AT, TL_CREATED_US, TL_ORDER,
+	TL_KIND,
+	TL_ID,
+	TL_ACTOR,
+	TL_TYPE,
+	TL_BODY,
+	TL_DATA,
+	TL_CREATED_AT,
+	TL_UPDATED_AT,
+	TL_EDITED_AT,
+	TL_CREATED_US,
+	TL_ORDER,
 };
 
 int issue_timeline(struct page *out, struct forge *f, const struct repo *repo,
@@ -1252,7 +1271,9 @@ int issue_timeline(struct page *out, struct forge *f, const struct repo *repo,
 	PGresult *res = db_qv(
 		f->db, f->arena, f->err,
 		"SELECT t.kind, t.id, t.actor, t.type, t.body, t.data::text, " SQL_TS("t.created_at")
-		", " SQL_TS("t.updated_at") ", " SQL_TS("t.edited_at") ", " SQL_US("t.created_at")
+		", " SQL_TS("t.updated_at")
+		", " SQL_TS("t.edited_at")
+		", " SQL_US("t.created_at")
 		", t.id * 2 + t.kind FROM ("
 		"  SELECT 0 AS kind, c.id, u.username AS actor, 'commented' AS type, c.body, "
 		"    NULL::jsonb AS data, c.created_at, c.updated_at, c.edited_at "
@@ -1261,9 +1282,11 @@ int issue_timeline(struct page *out, struct forge *f, const struct repo *repo,
 		"  SELECT 1, e.id, u.username, e.type, NULL, e.data, e.created_at, NULL, NULL "
 		"  FROM issue_events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.issue_id = $1"
 		") t WHERE ($2::bigint IS NULL OR (t.created_at, t.id * 2 + t.kind) > "
-		"(" SQL_FROM_US("$2") ", $3::bigint)) "
+		"(" SQL_FROM_US("$2")
+		", $3::bigint)) "
 		"ORDER BY t.created_at, t.id * 2 + t.kind LIMIT $4",
-		arena_int(f->arena, (long long)is->id), after->set ? arena_int(f->arena, after->key) : NULL,
+		arena_int(f->arena, (long long)is->id),
+		after->set ? arena_int(f->arena, after->key) : NULL,
 		after->set ? arena_int(f->arena, after->id) : NULL, arena_int(f->arena, limit + 1));
 	if (!res)
 		return f->err->code;
@@ -1272,17 +1295,20 @@ int issue_timeline(struct page *out, struct forge *f, const struct repo *repo,
 	out->items = json_array();
 	for (int i = 0; i < n && i < limit; i++) {
 		const char *actor = db_val(res, i, TL_ACTOR);
-		json_t *item = json_pack("{s:s,s:I,s:s,s:s}", "event", db_val(res, i, TL_TYPE), "id",
-					 (json_int_t)db_int(res, i, TL_ID), "actor",
+		json_t *item = json_pack("{s:s,s:I,s:s,s:s}", "event", db_val(res, i, TL_TYPE),
+					 "id", (json_int_t)db_int(res, i, TL_ID), "actor",
 					 actor ? actor : "ghost", "created_at",
 					 db_val(res, i, TL_CREATED_AT));
 		if (db_int(res, i, TL_KIND) == 0) {
-			const char *body = db_val(res, i, TL_BODY), *edited = db_val(res, i, TL_EDITED_AT);
+			const char *body = db_val(res, i, TL_BODY),
+				   *edited = db_val(res, i, TL_EDITED_AT);
 			json_object_set_new(item, "body", json_string(body));
 			json_object_set_new(item, "body_html", forge_html(f, repo, body));
-			json_object_set_new(item, "updated_at", json_string(db_val(res, i, TL_UPDATED_AT)));
+			json_object_set_new(item, "updated_at",
+					    json_string(db_val(res, i, TL_UPDATED_AT)));
 			json_object_set_new(item, "edited", json_boolean(edited != NULL));
-			json_object_set_new(item, "edited_at", edited ? json_string(edited) : json_null());
+			json_object_set_new(item, "edited_at",
+					    edited ? json_string(edited) : json_null());
 		} else {
 			json_t *data = json_loads(db_val(res, i, TL_DATA), 0, NULL);
 			if (json_is_object(data))
@@ -1301,7 +1327,14 @@ int issue_timeline(struct page *out, struct forge *f, const struct repo *repo,
 
 /* Columns of the mentions query, in order. */
 enum mention_col {
-	MN_ID, MN_OWNER, MN_REPO, MN_NUMBER, MN_TITLE, MN_IS_PULL, MN_COMMENT_ID, MN_BY,
+	MN_ID,
+	MN_OWNER,
+	MN_REPO,
+	MN_NUMBER,
+	MN_TITLE,
+	MN_IS_PULL,
+	MN_COMMENT_ID,
+	MN_BY,
 	MN_CREATED_AT,
 };
 
@@ -1314,7 +1347,8 @@ int mentions_list(struct page *out, struct forge *f, int limit, const struct cur
 	PGresult *res = db_qv(
 		f->db, f->arena, f->err,
 		"SELECT m.id, o.username, p.name, i.number, i.title, i.is_pull, m.comment_id, "
-		"  b.username, " SQL_TS("m.created_at") " "
+		"  b.username, " SQL_TS("m.created_at")
+		" "
 		"FROM mentions m JOIN repositories p ON p.id = m.repo_id "
 		"JOIN users o ON o.id = p.owner_id JOIN issues i ON i.id = m.issue_id "
 		"LEFT JOIN users b ON b.id = m.by_id "
@@ -1333,17 +1367,17 @@ int mentions_list(struct page *out, struct forge *f, int limit, const struct cur
 		const char *owner = db_val(res, i, MN_OWNER), *name = db_val(res, i, MN_REPO);
 		long long number = db_int(res, i, MN_NUMBER);
 		const char *by = db_val(res, i, MN_BY), *cid = db_val(res, i, MN_COMMENT_ID);
-		const char *path =
-			cid ? arena_printf(f->arena, "/%s/%s/issues/%lld#comment-%s", owner, name,
-					   number, cid)
-			    : arena_printf(f->arena, "/%s/%s/issues/%lld", owner, name, number);
-		json_t *item = json_pack(
-			"{s:I,s:s++,s:{s:I,s:s,s:b},s:s,s:s,s:s}", "id",
-			(json_int_t)db_int(res, i, MN_ID), "repository", owner, "/", name, "issue",
-			"number", (json_int_t)number, "title", db_val(res, i, MN_TITLE),
-			"pull_request", db_bool(res, i, MN_IS_PULL), "by", by ? by : "ghost",
-			"created_at", db_val(res, i, MN_CREATED_AT), "html_url",
-			forge_url(f->arena, path));
+		const char *path = cid ? arena_printf(f->arena, "/%s/%s/issues/%lld#comment-%s",
+						      owner, name, number, cid)
+				       : arena_printf(f->arena, "/%s/%s/issues/%lld", owner, name,
+						      number);
+		json_t *item = json_pack("{s:I,s:s++,s:{s:I,s:s,s:b},s:s,s:s,s:s}", "id",
+					 (json_int_t)db_int(res, i, MN_ID), "repository", owner,
+					 "/", name, "issue", "number", (json_int_t)number, "title",
+					 db_val(res, i, MN_TITLE), "pull_request",
+					 db_bool(res, i, MN_IS_PULL), "by", by ? by : "ghost",
+					 "created_at", db_val(res, i, MN_CREATED_AT), "html_url",
+					 forge_url(f->arena, path));
 		json_object_set_new(item, "comment_id",
 				    cid ? json_integer(strtoll(cid, NULL, 10)) : json_null());
 		json_array_append_new(out->items, item);

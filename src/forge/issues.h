@@ -16,8 +16,8 @@
 #include "db/db.h"
 #include "forge/forge.h"
 
-#define ISSUE_BODY_MAX 65536  /* characters in an issue, comment or review body */
-#define ISSUE_TITLE_MAX 256   /* characters in a title */
+#define ISSUE_BODY_MAX 65536 /* characters in an issue, comment or review body */
+#define ISSUE_TITLE_MAX 256  /* characters in a title */
 
 /* An issue (or pull request) row; strings are arena-owned. */
 struct issue {
@@ -25,11 +25,11 @@ struct issue {
 	int64_t number;
 	const char *title;
 	const char *body;
-	const char *state;     /* "open" or "closed" */
+	const char *state;    /* "open" or "closed" */
 	bool is_pull;
-	int64_t author_id;     /* 0 once the author's account is gone */
-	const char *author;    /* username, "ghost" once the account is gone */
-	int64_t milestone_id;  /* 0: none */
+	int64_t author_id;    /* 0 once the author's account is gone */
+	const char *author;   /* username, "ghost" once the account is gone */
+	int64_t milestone_id; /* 0: none */
 };
 
 /* ---- rows and the timeline (inside the caller's transaction) ---- */
@@ -69,8 +69,8 @@ int issue_event_add(struct forge *f, int64_t repo_id, int64_t issue_id, const ch
  * sender}. A user already mentioned in the same (issue, comment) is not
  * recorded again, so calling this again after an edit records only new
  * mentions. At most MD_MAX_REFS names per body are considered. 0 or ERR_*. */
-int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id,
-		    int64_t comment_id, const char *body);
+int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, int64_t comment_id,
+		    const char *body);
 
 /* Records a `referenced` timeline event on every other issue or pull
  * request of repo that body (of issue source_issue_id, or of its comment
@@ -89,29 +89,42 @@ int issue_json_get(json_t **out, struct forge *f, const struct repo *repo, int64
 
 /* The columns and FROM clause of the issue JSON query (alias i); a row
  * of it becomes API JSON with issue_row_json. */
-#define ISSUE_COLUMNS                                                                          \
-	"i.id, i.number, i.title, i.body, i.state, i.is_pull, au.username, cb.username, "      \
-	SQL_TS("i.closed_at") ", " SQL_TS("i.created_at") ", " SQL_TS("i.updated_at") ", "    \
-	"(SELECT json_agg(json_build_object('name', l.name, 'color', l.color, 'description', " \
-	"  l.description) ORDER BY lower(l.name)) FROM issue_labels il "                       \
-	"  JOIN labels l ON l.id = il.label_id WHERE il.issue_id = i.id), "                    \
-	"(SELECT json_agg(u.username ORDER BY lower(u.username)) FROM issue_assignees ia "     \
-	"  JOIN users u ON u.id = ia.user_id WHERE ia.issue_id = i.id), "                      \
-	"(SELECT json_build_object('number', m.number, 'title', m.title, 'state', m.state, "   \
-	"  'due_on', m.due_on) FROM milestones m WHERE m.id = i.milestone_id), "               \
-	"(SELECT count(*) FROM comments c WHERE c.issue_id = i.id), "                          \
-	"(SELECT json_object_agg(x.content, x.n) FROM (SELECT content, count(*) AS n "         \
-	"  FROM reactions WHERE issue_id = i.id GROUP BY content) x), "                        \
-	SQL_US("i.created_at") ", " SQL_US("i.updated_at")
-#define ISSUE_FROM                                                                   \
-	"issues i LEFT JOIN users au ON au.id = i.author_id "                        \
+#define ISSUE_COLUMNS                                                                                                                                    \
+	"i.id, i.number, i.title, i.body, i.state, i.is_pull, au.username, cb.username, " SQL_TS("i.closed_at") ", " SQL_TS("i.created_at") ", " SQL_TS( \
+		"i.updated_at") ", "                                                                                                                     \
+				"(SELECT json_agg(json_build_object('name', l.name, 'color', l.color, 'description', "                                   \
+				"  l.description) ORDER BY lower(l.name)) FROM issue_labels il "                                                         \
+				"  JOIN labels l ON l.id = il.label_id WHERE il.issue_id = i.id), "                                                      \
+				"(SELECT json_agg(u.username ORDER BY lower(u.username)) FROM issue_assignees ia "                                       \
+				"  JOIN users u ON u.id = ia.user_id WHERE ia.issue_id = i.id), "                                                        \
+				"(SELECT json_build_object('number', m.number, 'title', m.title, 'state', m.state, "                                     \
+				"  'due_on', m.due_on) FROM milestones m WHERE m.id = i.milestone_id), "                                                 \
+				"(SELECT count(*) FROM comments c WHERE c.issue_id = i.id), "                                                            \
+				"(SELECT json_object_agg(x.content, x.n) FROM (SELECT content, count(*) AS n "                                           \
+				"  FROM reactions WHERE issue_id = i.id GROUP BY content) x), " SQL_US(                                                  \
+					"i.created_at") ", " SQL_US("i.updated_at")
+#define ISSUE_FROM                                                                                 \
+	"issues i LEFT JOIN users au ON au.id = i.author_id "                                      \
 	"LEFT JOIN users cb ON cb.id = i.closed_by"
 /* Column indexes of ISSUE_COLUMNS, in their one declared order. */
 enum issue_col {
-	ISSUE_COL_ID, ISSUE_COL_NUMBER, ISSUE_COL_TITLE, ISSUE_COL_BODY, ISSUE_COL_STATE,
-	ISSUE_COL_IS_PULL, ISSUE_COL_AUTHOR, ISSUE_COL_CLOSED_BY, ISSUE_COL_CLOSED_AT,
-	ISSUE_COL_CREATED_AT, ISSUE_COL_UPDATED_AT, ISSUE_COL_LABELS, ISSUE_COL_ASSIGNEES,
-	ISSUE_COL_MILESTONE, ISSUE_COL_COMMENTS, ISSUE_COL_REACTIONS, ISSUE_COL_CREATED_US,
+	ISSUE_COL_ID,
+	ISSUE_COL_NUMBER,
+	ISSUE_COL_TITLE,
+	ISSUE_COL_BODY,
+	ISSUE_COL_STATE,
+	ISSUE_COL_IS_PULL,
+	ISSUE_COL_AUTHOR,
+	ISSUE_COL_CLOSED_BY,
+	ISSUE_COL_CLOSED_AT,
+	ISSUE_COL_CREATED_AT,
+	ISSUE_COL_UPDATED_AT,
+	ISSUE_COL_LABELS,
+	ISSUE_COL_ASSIGNEES,
+	ISSUE_COL_MILESTONE,
+	ISSUE_COL_COMMENTS,
+	ISSUE_COL_REACTIONS,
+	ISSUE_COL_CREATED_US,
 	ISSUE_COL_UPDATED_US,
 };
 /* One row of an ISSUE_COLUMNS query of repo as API JSON (new reference). */
@@ -181,7 +194,7 @@ int forge_state_check(struct forge *f, const char *state);
 /* A position in a list: the sort key of the last item shown
  * (microseconds since the epoch, or an id) and its id as tie-break. */
 struct cursor {
-	bool set;        /* false: from the start / no further page */
+	bool set; /* false: from the start / no further page */
 	long long key;
 	long long id;
 };
@@ -226,7 +239,7 @@ int issue_create(struct issue *out, struct forge *f, const struct repo *repo, co
 struct issue_update {
 	const char *title;
 	const char *body;
-	const char *state;     /* "open" or "closed" */
+	const char *state; /* "open" or "closed" */
 	struct issue_sets sets;
 };
 /* Changes issue `number` (the URL text) of repo, in one transaction of
@@ -270,8 +283,8 @@ struct issue_query {
 enum issue_sort { ISSUE_SORT_CREATED, ISSUE_SORT_UPDATED };
 /* The filters checked: the choices typed, the names still text. */
 struct issue_filter {
-	const char *state;     /* "open", "closed", NULL: both */
-	const char *is_pull;   /* "true", "false", NULL: both */
+	const char *state;   /* "open", "closed", NULL: both */
+	const char *is_pull; /* "true", "false", NULL: both */
 	enum issue_sort sort;
 	bool asc;
 	const char *labels, *assignee, *author, *milestone, *q; /* NULL or "": any */

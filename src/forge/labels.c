@@ -7,15 +7,19 @@
 #include <ctype.h>
 #include <string.h>
 
-#define LABEL_COLUMNS                                                                        \
-	"l.id, l.name, l.color, l.description, "                                               \
-	"(SELECT count(*) FROM issue_labels il JOIN issues i ON i.id = il.issue_id "           \
-	"  WHERE il.label_id = l.id AND i.state = 'open'), "                                   \
-	"(SELECT count(*) FROM issue_labels il JOIN issues i ON i.id = il.issue_id "           \
+#define LABEL_COLUMNS                                                                              \
+	"l.id, l.name, l.color, l.description, "                                                   \
+	"(SELECT count(*) FROM issue_labels il JOIN issues i ON i.id = il.issue_id "               \
+	"  WHERE il.label_id = l.id AND i.state = 'open'), "                                       \
+	"(SELECT count(*) FROM issue_labels il JOIN issues i ON i.id = il.issue_id "               \
 	"  WHERE il.label_id = l.id AND i.state = 'closed')"
 /* Column indexes of LABEL_COLUMNS, in their one declared order. */
 enum label_col {
-	LABEL_COL_ID, LABEL_COL_NAME, LABEL_COL_COLOR, LABEL_COL_DESCRIPTION, LABEL_COL_OPEN,
+	LABEL_COL_ID,
+	LABEL_COL_NAME,
+	LABEL_COL_COLOR,
+	LABEL_COL_DESCRIPTION,
+	LABEL_COL_OPEN,
 	LABEL_COL_CLOSED,
 };
 
@@ -42,7 +46,7 @@ static int label_load(PGresult **out, struct forge *f, const struct repo *repo, 
 		      bool lock)
 {
 	const char *rid = arena_int(f->arena, (long long)repo->id);
-#define LABEL_LOAD_SQL \
+#define LABEL_LOAD_SQL                                                                             \
 	"SELECT " LABEL_COLUMNS " FROM labels l WHERE l.repo_id = $1 AND lower(l.name) = lower($2)"
 	PGresult *res = lock ? db_qv(f->db, f->arena, f->err, LABEL_LOAD_SQL " FOR UPDATE OF l",
 				     rid, name)
@@ -51,8 +55,8 @@ static int label_load(PGresult **out, struct forge *f, const struct repo *repo, 
 	if (!res)
 		return f->err->code;
 	if (PQntuples(res) != 1)
-		return err_set(f->err, ERR_NOTFOUND, NULL, "label '%.100s' not found in '%s/%s'", name,
-			       repo->owner, repo->name);
+		return err_set(f->err, ERR_NOTFOUND, NULL, "label '%.100s' not found in '%s/%s'",
+			       name, repo->owner, repo->name);
 	*out = res;
 	return 0;
 }
@@ -110,8 +114,8 @@ static int fields_check(struct label_fields *out, struct forge *f, const struct 
 	return 0;
 }
 
-static int label_outbox(struct forge *f, const struct repo *repo, const char *action,
-			json_t *label, json_t *extra)
+static int label_outbox(struct forge *f, const struct repo *repo, const char *action, json_t *label,
+			json_t *extra)
 {
 	json_t *p = json_pack("{s:s,s:o,s:o,s:s?}", "action", action, "label", label, "repository",
 			      repo_payload(repo), "sender", f->who->username);

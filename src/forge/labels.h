@@ -10,8 +10,8 @@
 
 #include "forge/issues.h"
 
-#define LABEL_NAME_MAX 50   /* characters */
-#define LABEL_DESC_MAX 200  /* bytes */
+#define LABEL_NAME_MAX 50  /* characters */
+#define LABEL_DESC_MAX 200 /* bytes */
 
 /* A name: trimmed, 1..LABEL_NAME_MAX characters, no commas (lists use
  * them) or control characters; *out is the trimmed copy. ERR_INVALID

@@ -41,16 +41,15 @@ static void merge_run_release(struct merge_run *m)
 }
 
 /* The method and the sha guard, before anything is touched. */
-static int merge_opts_check(enum merge_method *out, struct forge *f,
-			    const struct pull_merge_opts *o)
+static int merge_opts_check(enum merge_method *out, struct forge *f, const struct pull_merge_opts *o)
 {
 	int method = merge_method_parse(o->method ? o->method : "merge");
 	if (method < 0)
 		return err_set(f->err, ERR_INVALID, "invalid_method",
 			       "method '%.40s' is not one of merge, squash, rebase", o->method);
 	if (o->sha && !is_sha1_hex(o->sha))
-		return err_set(f->err, ERR_INVALID, "invalid_sha", "sha '%.40s' is not a commit sha",
-			       o->sha);
+		return err_set(f->err, ERR_INVALID, "invalid_sha",
+			       "sha '%.40s' is not a commit sha", o->sha);
 	*out = (enum merge_method)method;
 	return 0;
 }
@@ -109,16 +108,14 @@ static int merge_protection_check(struct merge_run *m)
 	if ((rc = protection_get(&prot, m->f, m->repo->id, m->p.base)) ||
 	    (prot.required_approvals > 0 &&
 	     (rc = pushers_range(&commits, m->f, m->grepo, &m->t.base, &m->t.head))) ||
-	    (rc = protection_check_merge(m->f, m->repo->id, &prot, m->p.is.id, m->head_hex,
-					 commits)))
+	    (rc = protection_check_merge(m->f, m->repo->id, &prot, m->p.is.id, m->head_hex, commits)))
 		return rc;
 	return 0;
 }
 
 /* The user's signature for new commits: username and email (a no-reply
  * address when the account has none). */
-static int user_signature(git_signature **out, struct forge *f, int64_t user_id,
-			  const char *fallback)
+static int user_signature(git_signature **out, struct forge *f, int64_t user_id, const char *fallback)
 {
 	PGresult *res = db_qv(f->db, f->arena, f->err,
 			      "SELECT username, coalesce(email, '') FROM users WHERE id = $1",
@@ -141,8 +138,8 @@ static const char *squash_body(struct merge_run *m)
 	git_commit **commits = NULL;
 	size_t n = 0, total = 0;
 	struct err e = { 0 };
-	if (merge_commits_list(&commits, &n, &total, m->f->arena, m->grepo, &m->t.base,
-			       &m->t.head, SQUASH_LIST_MAX, &e))
+	if (merge_commits_list(&commits, &n, &total, m->f->arena, m->grepo, &m->t.base, &m->t.head,
+			       SQUASH_LIST_MAX, &e))
 		return "";
 	struct buf b = BUF_INIT;
 	for (size_t i = 0; i < n; i++) {
@@ -186,8 +183,8 @@ static int merge_commits_build(struct merge_run *m, const struct pull_merge_opts
 	int rc;
 	if ((rc = user_signature(&m->merger, f, who->user_id,
 				 who->username ? who->username : "plue")) ||
-	    (rc = user_signature(&m->author, f, m->p.is.author_id ? m->p.is.author_id : who->user_id,
-				 "ghost")))
+	    (rc = user_signature(&m->author, f,
+				 m->p.is.author_id ? m->p.is.author_id : who->user_id, "ghost")))
 		return rc;
 	struct merge_job job = {
 		.method = m->method,

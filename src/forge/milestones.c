@@ -6,31 +6,42 @@
 
 #include <string.h>
 
-#define MILESTONE_COLUMNS                                                                     \
-	"m.id, m.number, m.title, m.description, m.state, to_char(m.due_on, 'YYYY-MM-DD'), "   \
-	SQL_TS("m.created_at") ", " SQL_TS("m.updated_at") ", " SQL_TS("m.closed_at") ", "     \
-	"(SELECT count(*) FROM issues i WHERE i.milestone_id = m.id AND i.state = 'open'), "   \
-	"(SELECT count(*) FROM issues i WHERE i.milestone_id = m.id AND i.state = 'closed')"
+#define MILESTONE_COLUMNS                                                                                                                                                   \
+	"m.id, m.number, m.title, m.description, m.state, to_char(m.due_on, 'YYYY-MM-DD'), " SQL_TS(                                                                        \
+		"m.created_at") ", " SQL_TS("m.updated_at") ", " SQL_TS("m.closed_at") ", "                                                                                 \
+										       "(SELECT count(*) FROM issues i WHERE i.milestone_id = m.id AND i.state = 'open'), " \
+										       "(SELECT count(*) FROM issues i WHERE i.milestone_id = m.id AND i.state = 'closed')"
 /* Column indexes of MILESTONE_COLUMNS, in their one declared order. */
 enum milestone_col {
-	MS_COL_ID, MS_COL_NUMBER, MS_COL_TITLE, MS_COL_DESCRIPTION, MS_COL_STATE, MS_COL_DUE_ON,
-	MS_COL_CREATED_AT, MS_COL_UPDATED_AT, MS_COL_CLOSED_AT, MS_COL_OPEN, MS_COL_CLOSED,
+	MS_COL_ID,
+	MS_COL_NUMBER,
+	MS_COL_TITLE,
+	MS_COL_DESCRIPTION,
+	MS_COL_STATE,
+	MS_COL_DUE_ON,
+	MS_COL_CREATED_AT,
+	MS_COL_UPDATED_AT,
+	MS_COL_CLOSED_AT,
+	MS_COL_OPEN,
+	MS_COL_CLOSED,
 };
 
 static json_t *milestone_json(struct forge *f, const struct repo *repo, PGresult *res, int row)
 {
 	long long number = db_int(res, row, MS_COL_NUMBER);
-	const char *due = db_val(res, row, MS_COL_DUE_ON), *closed = db_val(res, row, MS_COL_CLOSED_AT);
-	json_t *j = json_pack(
-		"{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s}", "id",
-		(json_int_t)db_int(res, row, MS_COL_ID), "number", (json_int_t)number, "title",
-		db_val(res, row, MS_COL_TITLE), "description", db_val(res, row, MS_COL_DESCRIPTION),
-		"state", db_val(res, row, MS_COL_STATE), "created_at",
-		db_val(res, row, MS_COL_CREATED_AT), "updated_at", db_val(res, row, MS_COL_UPDATED_AT),
-		"open_issues", (json_int_t)db_int(res, row, MS_COL_OPEN), "closed_issues",
-		(json_int_t)db_int(res, row, MS_COL_CLOSED), "url",
-		forge_url(f->arena, arena_printf(f->arena, "/api/%s/%s/milestones/%lld", repo->owner,
-						  repo->name, number)));
+	const char *due = db_val(res, row, MS_COL_DUE_ON),
+		   *closed = db_val(res, row, MS_COL_CLOSED_AT);
+	json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s}", "id",
+			      (json_int_t)db_int(res, row, MS_COL_ID), "number", (json_int_t)number,
+			      "title", db_val(res, row, MS_COL_TITLE), "description",
+			      db_val(res, row, MS_COL_DESCRIPTION), "state",
+			      db_val(res, row, MS_COL_STATE), "created_at",
+			      db_val(res, row, MS_COL_CREATED_AT), "updated_at",
+			      db_val(res, row, MS_COL_UPDATED_AT), "open_issues",
+			      (json_int_t)db_int(res, row, MS_COL_OPEN), "closed_issues",
+			      (json_int_t)db_int(res, row, MS_COL_CLOSED), "url",
+			      forge_url(f->arena, arena_printf(f->arena, "/api/%s/%s/milestones/%lld",
+							       repo->owner, repo->name, number)));
 	json_object_set_new(j, "due_on", due ? json_string(due) : json_null());
 	json_object_set_new(j, "closed_at", closed ? json_string(closed) : json_null());
 	return j;
@@ -45,10 +56,10 @@ static int milestone_load(PGresult **out, struct forge *f, const struct repo *re
 			       number, repo->owner, repo->name);
 	const char *rid = arena_int(f->arena, (long long)repo->id);
 	const char *ns = arena_int(f->arena, (long long)n);
-#define MILESTONE_LOAD_SQL \
+#define MILESTONE_LOAD_SQL                                                                         \
 	"SELECT " MILESTONE_COLUMNS " FROM milestones m WHERE m.repo_id = $1 AND m.number = $2"
-	PGresult *res = lock ? db_qv(f->db, f->arena, f->err,
-				     MILESTONE_LOAD_SQL " FOR UPDATE OF m", rid, ns)
+	PGresult *res = lock ? db_qv(f->db, f->arena, f->err, MILESTONE_LOAD_SQL " FOR UPDATE OF m",
+				     rid, ns)
 			     : db_qv(f->db, f->arena, f->err, MILESTONE_LOAD_SQL, rid, ns);
 #undef MILESTONE_LOAD_SQL
 	if (!res)
@@ -81,7 +92,8 @@ static int fields_check(struct milestone_fields *out, struct forge *f,
 		return rc;
 	if (in->description && strlen(in->description) > MILESTONE_DESC_MAX)
 		return err_set(f->err, ERR_INVALID, "invalid_field",
-			       "field 'description' is longer than %d characters", MILESTONE_DESC_MAX);
+			       "field 'description' is longer than %d characters",
+			       MILESTONE_DESC_MAX);
 	return 0;
 }
 

@@ -33,7 +33,7 @@ int milestone_read(json_t **out, struct forge *f, const struct repo *repo, const
 struct milestone_fields {
 	const char *title;
 	const char *description;
-	const char *state;  /* "open" or "closed" */
+	const char *state; /* "open" or "closed" */
 	bool due_set;
 	const char *due;
 };

@@ -7,16 +7,17 @@
 #include <strings.h>
 
 static const char *reserved[] = {
-	"api", "repos", "users", "user", "health", "auth", "runs", "sessions", "internal",
-	"static", "assets", "login", "logout", "register", "settings", "new", "admin",
-	"explore", "notifications", "plue", NULL,
+	"api",      "repos",    "users",  "user",    "health",        "auth",   "runs",
+	"sessions", "internal", "static", "assets",  "login",         "logout", "register",
+	"settings", "new",      "admin",  "explore", "notifications", "plue",   NULL,
 };
 
 static int validate_name(struct err *e, const char *what, const char *name, bool check_reserved)
 {
 	size_t n = strlen(name);
 	if (n == 0 || n > 100)
-		return err_set(e, ERR_INVALID, "invalid_name", "%s must be 1 to 100 characters", what);
+		return err_set(e, ERR_INVALID, "invalid_name", "%s must be 1 to 100 characters",
+			       what);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 		if (!isalnum(c) && c != '-' && c != '_' && c != '.')
@@ -25,20 +26,20 @@ static int validate_name(struct err *e, const char *what, const char *name, bool
 				       what, name);
 	}
 	if (name[0] == '.' || name[0] == '-')
-		return err_set(e, ERR_INVALID, "invalid_name", "%s '%.100s' may not start with '%c'",
-			       what, name, name[0]);
+		return err_set(e, ERR_INVALID, "invalid_name",
+			       "%s '%.100s' may not start with '%c'", what, name, name[0]);
 	if (strstr(name, ".."))
 		return err_set(e, ERR_INVALID, "invalid_name", "%s '%.100s' may not contain '..'",
 			       what, name);
 	if ((n >= 4 && !strcasecmp(name + n - 4, ".git")) ||
 	    (n >= 5 && !strcasecmp(name + n - 5, ".lock")))
-		return err_set(e, ERR_INVALID, "invalid_name", "%s '%.100s' may not end in '%s'", what,
-			       name, strrchr(name, '.'));
+		return err_set(e, ERR_INVALID, "invalid_name", "%s '%.100s' may not end in '%s'",
+			       what, name, strrchr(name, '.'));
 	if (check_reserved)
 		for (const char **p = reserved; *p; p++)
 			if (!strcasecmp(*p, name))
-				return err_set(e, ERR_INVALID, "invalid_name", "%s '%s' is reserved",
-					       what, name);
+				return err_set(e, ERR_INVALID, "invalid_name",
+					       "%s '%s' is reserved", what, name);
 	return 0;
 }
 
@@ -65,16 +66,15 @@ bool refname_valid(const char *ref)
 		unsigned char c = (unsigned char)*p;
 		if (c == '/' || c == '\0') {
 			size_t len = (size_t)(p - seg);
-			if (len == 0 || seg[0] == '.' ||
-			    (len >= 5 && !strncmp(p - 5, ".lock", 5)))
+			if (len == 0 || seg[0] == '.' || (len >= 5 && !strncmp(p - 5, ".lock", 5)))
 				return false;
 			if (!c)
 				break;
 			seg = p + 1;
 			continue;
 		}
-		if (c < 0x20 || c == 0x7f || c == ' ' || c == '~' || c == '^' || c == ':' || c == '?' ||
-		    c == '*' || c == '[' || c == '\\')
+		if (c < 0x20 || c == 0x7f || c == ' ' || c == '~' || c == '^' || c == ':' ||
+		    c == '?' || c == '*' || c == '[' || c == '\\')
 			return false;
 	}
 	return true;
@@ -139,7 +139,7 @@ int validate_email(struct err *e, const char *email)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '<' || *p == '>' || *p == ',')
 			ok = false;
 	if (!ok)
-		return err_set(e, ERR_INVALID, "invalid_email", "email '%.100s' is not a valid address",
-			       email);
+		return err_set(e, ERR_INVALID, "invalid_email",
+			       "email '%.100s' is not a valid address", email);
 	return 0;
 }

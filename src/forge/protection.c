@@ -13,13 +13,19 @@
 #include <string.h>
 
 /* Columns a rule query selects, in their one declared order. */
-#define RULE_COLS                                                                      \
-	"pattern, no_force_push, no_deletion, required_approvals, "                    \
-	"require_passing_statuses, array_to_json(required_status_contexts)::text, " SQL_TS( \
+#define RULE_COLS                                                                                  \
+	"pattern, no_force_push, no_deletion, required_approvals, "                                \
+	"require_passing_statuses, array_to_json(required_status_contexts)::text, " SQL_TS(        \
 		"created_at") ", " SQL_TS("updated_at")
 enum rule_col {
-	RULE_COL_PATTERN, RULE_COL_NO_FORCE_PUSH, RULE_COL_NO_DELETION, RULE_COL_APPROVALS,
-	RULE_COL_PASSING, RULE_COL_CONTEXTS, RULE_COL_CREATED_AT, RULE_COL_UPDATED_AT,
+	RULE_COL_PATTERN,
+	RULE_COL_NO_FORCE_PUSH,
+	RULE_COL_NO_DELETION,
+	RULE_COL_APPROVALS,
+	RULE_COL_PASSING,
+	RULE_COL_CONTEXTS,
+	RULE_COL_CREATED_AT,
+	RULE_COL_UPDATED_AT,
 };
 
 bool protection_needs_pull(const struct protection *p)
@@ -27,8 +33,7 @@ bool protection_needs_pull(const struct protection *p)
 	return p->required_approvals > 0 || p->require_passing_statuses || p->ncontexts > 0;
 }
 
-int protection_get(struct protection *out, struct forge *f, int64_t repo_id,
-		   const char *branch)
+int protection_get(struct protection *out, struct forge *f, int64_t repo_id, const char *branch)
 {
 	struct arena *a = f->arena;
 	memset(out, 0, sizeof(*out));
@@ -90,8 +95,14 @@ static bool still_writes(int64_t repo_id, int64_t owner_id, int64_t user_id, boo
 
 /* The columns of the verdict query below, in their order. */
 enum verdict_col {
-	VERDICT_COL_STATE, VERDICT_COL_COMMIT, VERDICT_COL_USERNAME, VERDICT_COL_USER_ID,
-	VERDICT_COL_IS_ADMIN, VERDICT_COL_ROLE, VERDICT_COL_OWNER_ID, VERDICT_COL_PUSHED,
+	VERDICT_COL_STATE,
+	VERDICT_COL_COMMIT,
+	VERDICT_COL_USERNAME,
+	VERDICT_COL_USER_ID,
+	VERDICT_COL_IS_ADMIN,
+	VERDICT_COL_ROLE,
+	VERDICT_COL_OWNER_ID,
+	VERDICT_COL_PUSHED,
 };
 
 /* Counts the approvals that count (see protection.h); 0 or the refusal. */
@@ -118,21 +129,23 @@ static int check_approvals(struct forge *f, int64_t repo_id, const struct protec
 	struct buf why = BUF_INIT;
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *who = db_val(res, i, VERDICT_COL_USERNAME);
-		bool writer = still_writes(repo_id, db_int(res, i, VERDICT_COL_OWNER_ID), db_int(res, i, VERDICT_COL_USER_ID),
-					   db_bool(res, i, VERDICT_COL_IS_ADMIN), db_val(res, i, VERDICT_COL_ROLE));
+		bool writer = still_writes(repo_id, db_int(res, i, VERDICT_COL_OWNER_ID),
+					   db_int(res, i, VERDICT_COL_USER_ID),
+					   db_bool(res, i, VERDICT_COL_IS_ADMIN),
+					   db_val(res, i, VERDICT_COL_ROLE));
 		bool approved = !strcmp(db_val(res, i, VERDICT_COL_STATE), "approved");
 		if (!writer) {
 			/* a verdict is a writer's: a demoted reviewer's no longer counts */
 			if (approved && !strcmp(db_val(res, i, VERDICT_COL_COMMIT), head_sha))
-				buf_addf(&why, "%s'%s' no longer has write access", why.len ? "; " : "",
-					 who);
+				buf_addf(&why, "%s'%s' no longer has write access",
+					 why.len ? "; " : "", who);
 			continue;
 		}
 		if (!approved) {
 			buf_release(&why);
 			return err_set(e, ERR_CONFLICT, "protected_branch",
-				       "branch protection '%s': '%s' requested changes", p->patterns,
-				       who);
+				       "branch protection '%s': '%s' requested changes",
+				       p->patterns, who);
 		}
 		if (strcmp(db_val(res, i, VERDICT_COL_COMMIT), head_sha))
 			continue;
@@ -148,8 +161,9 @@ static int check_approvals(struct forge *f, int64_t repo_id, const struct protec
 		rc = err_set(e, ERR_CONFLICT, "protected_branch",
 			     "branch protection '%s' requires %d approving review%s of the latest "
 			     "commit, it has %d%s%s%s",
-			     p->patterns, p->required_approvals, p->required_approvals == 1 ? "" : "s",
-			     approvals, why.len ? " (not counted: " : "", why.len ? why.ptr : "",
+			     p->patterns, p->required_approvals,
+			     p->required_approvals == 1 ? "" : "s", approvals,
+			     why.len ? " (not counted: " : "", why.len ? why.ptr : "",
 			     why.len ? ")" : "");
 	buf_release(&why);
 	return rc;
@@ -249,8 +263,7 @@ int protection_rules_list(json_t **out, struct forge *f, const struct repo *repo
 	return 0;
 }
 
-int protection_rule_get(json_t **out, struct forge *f, const struct repo *repo,
-			const char *pattern)
+int protection_rule_get(json_t **out, struct forge *f, const struct repo *repo, const char *pattern)
 {
 	int rc;
 	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) ||

@@ -17,13 +17,13 @@
 /* The rules of every pattern that matches a branch, combined: flags are
  * or-ed, the largest approval count wins, contexts are the union. */
 struct protection {
-	bool any;                 /* some pattern matched */
-	const char *patterns;     /* the matching patterns, comma separated (arena) */
+	bool any;             /* some pattern matched */
+	const char *patterns; /* the matching patterns, comma separated (arena) */
 	bool no_force_push;
 	bool no_deletion;
 	int required_approvals;
 	bool require_passing_statuses; /* every status of the head must be success */
-	const char **contexts;    /* contexts that must be success on the head (arena) */
+	const char **contexts;         /* contexts that must be success on the head (arena) */
 	size_t ncontexts;
 };
 
@@ -34,8 +34,7 @@ bool protection_needs_pull(const struct protection *p);
 /* Loads the rules for branch (without refs/heads/) of repository repo_id
  * into *out. No authorization: the rules bind whoever pushes or merges.
  * 0 or ERR_*. */
-int protection_get(struct protection *out, struct forge *f, int64_t repo_id,
-		   const char *branch);
+int protection_get(struct protection *out, struct forge *f, int64_t repo_id, const char *branch);
 
 /* Checks a merge into a protected base against its rules: enough
  * approving reviews on head_sha and passing statuses on head_sha. Each
@@ -56,10 +55,10 @@ struct protection_rule {
 	const char *pattern;
 	bool no_force_push;
 	bool no_deletion;
-	int required_approvals;          /* 0..PROTECTION_APPROVALS_MAX */
+	int required_approvals;      /* 0..PROTECTION_APPROVALS_MAX */
 	bool require_passing_statuses;
-	const char *const *contexts;     /* required status contexts */
-	size_t ncontexts;                /* at most PROTECTION_CONTEXTS_MAX */
+	const char *const *contexts; /* required status contexts */
+	size_t ncontexts;            /* at most PROTECTION_CONTEXTS_MAX */
 };
 
 /* 0 when pattern is a branch pattern (a branch name with * ** ? [] globs,
@@ -73,8 +72,7 @@ int protection_pattern_check(struct forge *f, const char *pattern);
  * the one for pattern (ERR_NOTFOUND "protection rule 'P' not found").
  * f->who must administer repo. *out is a new reference. 0 or ERR_*. */
 int protection_rules_list(json_t **out, struct forge *f, const struct repo *repo);
-int protection_rule_get(json_t **out, struct forge *f, const struct repo *repo,
-			const char *pattern);
+int protection_rule_get(json_t **out, struct forge *f, const struct repo *repo, const char *pattern);
 
 /* Creates or replaces the rule for rule->pattern (f->who administers
  * repo); *out is its JSON, *out_created whether it is new. 0 or

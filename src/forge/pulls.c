@@ -21,15 +21,25 @@
 
 /* Columns of a pull_requests row (alias p, merger mu), in their one
  * declared order (enum pull_col, relative to where they start). */
-#define PULL_COLS                                                                        \
-	"p.head_branch, p.base_branch, p.head_sha, p.base_sha, p.merged, " SQL_TS(       \
-		"p.merged_at") ", mu.username, p.merge_commit_sha, p.merge_method, "     \
-		       "p.mergeable, p.mergeable_base, p.mergeable_head, p.conflicts::text"
+#define PULL_COLS                                                                                  \
+	"p.head_branch, p.base_branch, p.head_sha, p.base_sha, p.merged, " SQL_TS(                 \
+		"p.merged_at") ", mu.username, p.merge_commit_sha, p.merge_method, "               \
+			       "p.mergeable, p.mergeable_base, p.mergeable_head, p.conflicts::text"
 #define PULL_FROM "pull_requests p LEFT JOIN users mu ON mu.id = p.merged_by"
 enum pull_col {
-	PULL_COL_HEAD, PULL_COL_BASE, PULL_COL_HEAD_SHA, PULL_COL_BASE_SHA, PULL_COL_MERGED,
-	PULL_COL_MERGED_AT, PULL_COL_MERGED_BY, PULL_COL_MERGE_SHA, PULL_COL_MERGE_METHOD,
-	PULL_COL_MERGEABLE, PULL_COL_MERGEABLE_BASE, PULL_COL_MERGEABLE_HEAD, PULL_COL_CONFLICTS,
+	PULL_COL_HEAD,
+	PULL_COL_BASE,
+	PULL_COL_HEAD_SHA,
+	PULL_COL_BASE_SHA,
+	PULL_COL_MERGED,
+	PULL_COL_MERGED_AT,
+	PULL_COL_MERGED_BY,
+	PULL_COL_MERGE_SHA,
+	PULL_COL_MERGE_METHOD,
+	PULL_COL_MERGEABLE,
+	PULL_COL_MERGEABLE_BASE,
+	PULL_COL_MERGEABLE_HEAD,
+	PULL_COL_CONFLICTS,
 };
 
 static const char *oid_hex(struct arena *a, const git_oid *id)
@@ -110,8 +120,7 @@ static int branch_tip(git_oid *out, struct forge *f, git_repository *grepo, cons
 	return objects_error(f->err, grc, "cannot read branch '%.200s'", branch);
 }
 
-int pull_tips_get(struct pull_tips *out, struct forge *f, git_repository *grepo,
-		  const struct pull *p)
+int pull_tips_get(struct pull_tips *out, struct forge *f, git_repository *grepo, const struct pull *p)
 {
 	memset(out, 0, sizeof(*out));
 	bool live = !strcmp(p->is.state, "open") && !p->merged;
@@ -270,8 +279,8 @@ static int pull_fields_add(json_t *o, struct forge *f, const struct repo *repo,
 }
 
 /* The full JSON of a loaded pull request. */
-static int pull_json(json_t **out, struct forge *f, const struct repo *repo,
-		     git_repository *grepo, const struct pull *p)
+static int pull_json(json_t **out, struct forge *f, const struct repo *repo, git_repository *grepo,
+		     const struct pull *p)
 {
 	json_t *o = NULL;
 	int rc = issue_json_get(&o, f, repo, p->is.id);
@@ -288,8 +297,7 @@ int pull_json_get(json_t **out, struct forge *f, const struct repo *repo, const 
 	struct pull p;
 	git_repository *grepo;
 	int rc;
-	if ((rc = pull_get(&p, f, repo, number, false)) ||
-	    (rc = pull_repo_open(&grepo, f, repo)))
+	if ((rc = pull_get(&p, f, repo, number, false)) || (rc = pull_repo_open(&grepo, f, repo)))
 		return rc;
 	return pull_json(out, f, repo, grepo, &p);
 }
@@ -424,7 +432,8 @@ int pull_list(struct pull_page *out, struct forge *f, const struct repo *repo,
 		" JOIN pull_requests p ON p.issue_id = i.id LEFT JOIN users mu ON mu.id = p.merged_by "
 		"WHERE i.repo_id = $1 AND ($2 = 'all' OR i.state = $2) "
 		"AND ($3::text IS NULL OR p.head_branch = $3) AND ($4::text IS NULL OR p.base_branch = $4) "
-		"AND ($5::bigint IS NULL OR (" SQL_US("i.created_at") ", i.id) < ($5::bigint, $6::bigint)) "
+		"AND ($5::bigint IS NULL OR (" SQL_US("i.created_at")
+		", i.id) < ($5::bigint, $6::bigint)) "
 		"ORDER BY i.created_at DESC, i.id DESC LIMIT $7",
 		arena_int(f->arena, (long long)repo->id), state, q->head, q->base,
 		q->after_set ? arena_int(f->arena, q->after_key) : NULL,
@@ -467,7 +476,8 @@ static int diff_ends(git_oid *out_mb, git_oid *out_head, struct forge *f, git_re
 		return rc;
 	if (!ms.has_merge_base)
 		return err_set(f->err, ERR_CONFLICT, "unrelated_histories",
-			       "'%.100s' and '%.100s' no longer share any history", p->head, p->base);
+			       "'%.100s' and '%.100s' no longer share any history", p->head,
+			       p->base);
 	git_oid_cpy(out_mb, &ms.merge_base);
 	git_oid_cpy(out_head, &t.head);
 	return 0;
@@ -481,8 +491,8 @@ int pull_files(json_t **out, struct forge *f, const struct repo *repo, const cha
 	git_diff *diff = NULL;
 	json_t *arr = NULL;
 	int rc;
-	if ((rc = pull_get(&p, f, repo, number, false)) ||
-	    (rc = pull_repo_open(&grepo, f, repo)) || (rc = diff_ends(&mb, &head, f, grepo, &p)) ||
+	if ((rc = pull_get(&p, f, repo, number, false)) || (rc = pull_repo_open(&grepo, f, repo)) ||
+	    (rc = diff_ends(&mb, &head, f, grepo, &p)) ||
 	    (rc = merge_diff(&diff, grepo, &mb, &head, f->err)))
 		return rc;
 	size_t n = git_diff_num_deltas(diff), budget = PATCH_TOTAL_MAX, adds = 0, dels = 0;
@@ -510,8 +520,8 @@ int pull_commits(json_t **out, size_t *out_total, struct forge *f, const struct 
 	git_commit **commits = NULL;
 	size_t n = 0;
 	int rc;
-	if ((rc = pull_get(&p, f, repo, number, false)) ||
-	    (rc = pull_repo_open(&grepo, f, repo)) || (rc = pull_tips_get(&t, f, grepo, &p)) ||
+	if ((rc = pull_get(&p, f, repo, number, false)) || (rc = pull_repo_open(&grepo, f, repo)) ||
+	    (rc = pull_tips_get(&t, f, grepo, &p)) ||
 	    (rc = merge_commits_list(&commits, &n, out_total, f->arena, grepo, &t.base, &t.head,
 				     PULL_COMMITS_MAX, f->err)))
 		return rc;
@@ -560,8 +570,8 @@ static int reopen_check(struct forge *f, const struct repo *repo, git_repository
 
 /* A new title and/or body of p: the row, the timeline, mentions,
  * cross-references and the `edited` event with what changed. */
-static int edit_record(struct forge *f, const struct repo *repo, struct pull *p,
-		       const char *title, const char *body)
+static int edit_record(struct forge *f, const struct repo *repo, struct pull *p, const char *title,
+		       const char *body)
 {
 	bool retitled = title && strcmp(title, p->is.title);
 	bool rebodied = body && strcmp(body, p->is.body);
@@ -683,14 +693,14 @@ static int comments_follow(struct forge *f, git_repository *grepo, int64_t pull_
 			 merge_line_follow(&moved, grepo, &from, left ? new_mb : new_head, path,
 					   line, &ge))
 			moved = 0;
-		PGresult *u = moved
-			? db_qv(f->db, a, f->err,
-				"UPDATE review_comments SET line = $2, commit_sha = $3, "
-				"base_sha = coalesce($4, base_sha) WHERE id = $1",
-				db_val(res, i, C_ID), arena_int(a, moved), head_hex, mb_hex)
-			: db_qv(f->db, a, f->err,
-				"UPDATE review_comments SET outdated = true WHERE id = $1",
-				db_val(res, i, C_ID));
+		PGresult *u = moved ? db_qv(f->db, a, f->err,
+					    "UPDATE review_comments SET line = $2, commit_sha = $3, "
+					    "base_sha = coalesce($4, base_sha) WHERE id = $1",
+					    db_val(res, i, C_ID), arena_int(a, moved), head_hex,
+					    mb_hex)
+				    : db_qv(f->db, a, f->err,
+					    "UPDATE review_comments SET outdated = true WHERE id = $1",
+					    db_val(res, i, C_ID));
 		if (!u)
 			return f->err->code;
 	}
@@ -700,8 +710,14 @@ static int comments_follow(struct forge *f, git_repository *grepo, int64_t pull_
 /* The open pull requests of repo_id with branch as head (by_head) or
  * base, locked, with their issue fields (enum open_col, then PULL_COLS). */
 enum open_col {
-	OPEN_COL_ID, OPEN_COL_NUMBER, OPEN_COL_TITLE, OPEN_COL_BODY, OPEN_COL_STATE,
-	OPEN_COL_AUTHOR_ID, OPEN_COL_AUTHOR, OPEN_COL_PULL,
+	OPEN_COL_ID,
+	OPEN_COL_NUMBER,
+	OPEN_COL_TITLE,
+	OPEN_COL_BODY,
+	OPEN_COL_STATE,
+	OPEN_COL_AUTHOR_ID,
+	OPEN_COL_AUTHOR,
+	OPEN_COL_PULL,
 };
 static PGresult *open_pulls(struct forge *f, int64_t repo_id, const char *branch, bool by_head)
 {
@@ -748,8 +764,7 @@ int pull_merged_record(struct forge *f, const struct repo *repo, struct pull *p,
 	if ((rc = issue_state_set(f, p->is.id, "closed")) ||
 	    (rc = issue_event_add(f, repo->id, p->is.id, "merged",
 				  json_pack("{s:s,s:s}", "commit_sha", merge_sha, "method", method))) ||
-	    (rc = forge_event(NULL, f, repo->id, "pull_request",
-			      pull_payload(f, repo, p, "merged"))))
+	    (rc = forge_event(NULL, f, repo->id, "pull_request", pull_payload(f, repo, p, "merged"))))
 		return rc;
 	return 0;
 }
@@ -783,8 +798,7 @@ static int head_moved(struct forge *f, const struct repo *repo, git_repository *
 /* An open pull request into the pushed branch: merged when the push
  * brought in its head, else its base tip moves. */
 static int base_moved(struct forge *f, const struct repo *repo, git_repository *grepo,
-		      struct pull *p, const git_oid *new_tip, const char *before,
-		      const char *after)
+		      struct pull *p, const git_oid *new_tip, const char *before, const char *after)
 {
 	git_oid head;
 	struct err ge = { 0 };
@@ -805,8 +819,8 @@ static int base_moved(struct forge *f, const struct repo *repo, git_repository *
 	return pull_merged_record(f, repo, p, after, "push");
 }
 
-int pulls_on_push(struct forge *f, const struct repo *repo, git_repository *grepo,
-		  const char *ref, const char *before, const char *after)
+int pulls_on_push(struct forge *f, const struct repo *repo, git_repository *grepo, const char *ref,
+		  const char *before, const char *after)
 {
 	if (strncmp(ref, "refs/heads/", 11) || !strcmp(after, SHA1_ZERO))
 		return 0; /* a deleted branch leaves its pull requests as they are */

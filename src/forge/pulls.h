@@ -17,16 +17,16 @@
 #include "forge/forge.h"
 #include "forge/issues.h"
 
-#define PULL_BRANCH_MAX 255 /* bytes of a branch name, without refs/heads/ */
+#define PULL_BRANCH_MAX 255  /* bytes of a branch name, without refs/heads/ */
 #define PULL_COMMITS_MAX 250 /* commits listed per pull request */
 #define PULL_PAGE_MAX 100
 
 /* A pull request: its issue row plus the branch pair (arena strings). */
 struct pull {
-	struct issue is;          /* number, title, body, state, author... */
-	const char *head, *base;  /* branch names, without refs/heads/ */
-	const char *head_sha;     /* head tip at the last push seen (or at the merge) */
-	const char *base_sha;     /* base tip at the last update (before the merge) */
+	struct issue is;         /* number, title, body, state, author... */
+	const char *head, *base; /* branch names, without refs/heads/ */
+	const char *head_sha;    /* head tip at the last push seen (or at the merge) */
+	const char *base_sha;    /* base tip at the last update (before the merge) */
 	bool merged;
 	const char *merged_at, *merged_by, *merge_commit_sha, *merge_method; /* NULL unless merged */
 	const char *mergeable, *mergeable_base, *mergeable_head, *conflicts; /* cache */
@@ -151,8 +151,8 @@ int pull_update(json_t **out, struct forge *f, const struct repo *repo, const ch
  * with action "synchronize" is written; open pull requests whose base
  * moved so that it now contains their head are closed as merged (method
  * "push", action "merged"). 0 or ERR_*; the caller rolls back. */
-int pulls_on_push(struct forge *f, const struct repo *repo, git_repository *grepo,
-		  const char *ref, const char *before, const char *after);
+int pulls_on_push(struct forge *f, const struct repo *repo, git_repository *grepo, const char *ref,
+		  const char *before, const char *after);
 
 /* Records p (open, loaded with pull_get) as merged by f->who into
  * merge_sha with method ("merge", "squash", "rebase" or "push"): the
@@ -179,9 +179,9 @@ struct pull_merge_opts {
 /* A merge's outcome. On ERR_CONFLICT "merge_conflict", conflicts lists
  * the conflicting paths (arena; the API shows them beside the error). */
 struct pull_merge_result {
-	int64_t number;      /* the pull request's */
-	const char *sha;     /* the base's new tip */
-	const char *method;  /* "merge", "squash" or "rebase" */
+	int64_t number;     /* the pull request's */
+	const char *sha;    /* the base's new tip */
+	const char *method; /* "merge", "squash" or "rebase" */
 	const char **conflicts;
 	size_t nconflicts;
 };

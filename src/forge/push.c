@@ -13,14 +13,15 @@
 static int branch_row_set(struct forge *f, const struct repo *repo, const struct push_update *u)
 {
 	const char *rid = arena_int(f->arena, (long long)repo->id), *branch = u->ref + 11;
-	PGresult *res = !strcmp(u->after, SHA1_ZERO)
-		? db_qv(f->db, f->arena, f->err,
-			"DELETE FROM branches WHERE repo_id = $1 AND name = $2", rid, branch)
-		: db_qv(f->db, f->arena, f->err,
-			"INSERT INTO branches (repo_id, name, commit_sha) VALUES ($1, $2, $3) "
-			"ON CONFLICT (repo_id, name) DO UPDATE SET commit_sha = EXCLUDED.commit_sha, "
-			"updated_at = now()",
-			rid, branch, u->after);
+	PGresult *res =
+		!strcmp(u->after, SHA1_ZERO)
+			? db_qv(f->db, f->arena, f->err,
+				"DELETE FROM branches WHERE repo_id = $1 AND name = $2", rid, branch)
+			: db_qv(f->db, f->arena, f->err,
+				"INSERT INTO branches (repo_id, name, commit_sha) VALUES ($1, $2, $3) "
+				"ON CONFLICT (repo_id, name) DO UPDATE SET commit_sha = EXCLUDED.commit_sha, "
+				"updated_at = now()",
+				rid, branch, u->after);
 	return res ? 0 : f->err->code;
 }
 
@@ -48,9 +49,8 @@ static int ref_record(struct forge *f, const struct repo *repo, git_repository *
 }
 
 /* Who pushed which commits: approvals by them do not count. */
-static int pushers_record(struct forge *f, const struct repo *repo, git_repository *grepo,
-			  size_t n, const struct push_update *updates,
-			  const struct push_merge *merge)
+static int pushers_record(struct forge *f, const struct repo *repo, git_repository *grepo, size_t n,
+			  const struct push_update *updates, const struct push_merge *merge)
 {
 	if (merge)
 		return pushers_record_merge(f, grepo, repo->id, &merge->base, &merge->head,

@@ -81,8 +81,7 @@ static bool named(const char *ref, size_t n, const char *const *refs)
 }
 
 int pushers_record_push(struct forge *f, git_repository *repo, int64_t repo_id, size_t n,
-			const char *const *refs, const char *const *olds,
-			const char *const *news)
+			const char *const *refs, const char *const *olds, const char *const *news)
 {
 	struct arena *a = f->arena;
 	struct err *e = f->err;
@@ -161,8 +160,8 @@ int pushers_record_merge(struct forge *f, git_repository *repo, int64_t repo_id,
 		   "WHERE p IS NOT NULL AND NOT EXISTS (SELECT 1 FROM push_commits x "
 		   "  WHERE x.repo_id = $1 AND x.sha = s) "
 		   "ON CONFLICT DO NOTHING",
-		   arena_int(a, (long long)repo_id), made,
-		   arena_id(a, (long long)f->who->user_id), merged))
+		   arena_int(a, (long long)repo_id), made, arena_id(a, (long long)f->who->user_id),
+		   merged))
 		return f->err->code;
 	return 0;
 }

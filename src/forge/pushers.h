@@ -22,8 +22,7 @@
  * (the updated refs at olds[i], every other ref as it is). Call it after
  * the refs moved. 0 or ERR_*. */
 int pushers_record_push(struct forge *f, git_repository *grepo, int64_t repo_id, size_t n,
-			const char *const *refs, const char *const *olds,
-			const char *const *news);
+			const char *const *refs, const char *const *olds, const char *const *news);
 
 /* After a merge moved a base from `base` to `tip`: the commits the merge
  * made (reachable from tip, not from base, and with no recorded pusher)

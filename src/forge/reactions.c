@@ -27,7 +27,12 @@ static int target_load(struct target *out, struct forge *f, const struct repo *r
 }
 
 /* Columns of the reaction queries, in order. */
-enum reaction_col { REACTION_COL_ID, REACTION_COL_USER, REACTION_COL_CONTENT, REACTION_COL_CREATED_AT };
+enum reaction_col {
+	REACTION_COL_ID,
+	REACTION_COL_USER,
+	REACTION_COL_CONTENT,
+	REACTION_COL_CREATED_AT
+};
 
 static json_t *reaction_json(PGresult *res, int row)
 {
@@ -58,7 +63,8 @@ int reactions_list(json_t **out, struct forge *f, const struct repo *repo, const
 	    (content && (rc = reaction_check(f, content))))
 		return rc;
 	PGresult *res = db_qv(f->db, f->arena, f->err,
-			      "SELECT x.id, u.username, x.content, " SQL_TS("x.created_at") " "
+			      "SELECT x.id, u.username, x.content, " SQL_TS("x.created_at")
+			      " "
 			      "FROM reactions x LEFT JOIN users u ON u.id = x.user_id "
 			      "WHERE (x.issue_id = $1 OR x.comment_id = $2) "
 			      "AND ($3::text IS NULL OR x.content = $3) ORDER BY x.id LIMIT 1000",
@@ -80,7 +86,8 @@ static int reaction_outbox(struct forge *f, const struct repo *repo, const struc
 			      issue_payload(repo, &t->issue), "repository", repo_payload(repo),
 			      "sender", f->who->username);
 	if (t->comment_id)
-		json_object_set_new(p, "comment", json_pack("{s:I}", "id", (json_int_t)t->comment_id));
+		json_object_set_new(p, "comment",
+				    json_pack("{s:I}", "id", (json_int_t)t->comment_id));
 	return forge_event(NULL, f, repo->id, arena_printf(f->arena, "reaction.%s", action), p);
 }
 
@@ -117,7 +124,8 @@ done:
 	}
 	/* adding a reaction one already gave answers the existing one */
 	res = db_qv(f->db, f->arena, f->err,
-		    "SELECT x.id, u.username, x.content, " SQL_TS("x.created_at") " "
+		    "SELECT x.id, u.username, x.content, " SQL_TS("x.created_at")
+		    " "
 		    "FROM reactions x JOIN users u ON u.id = x.user_id WHERE x.user_id = $1 "
 		    "AND (x.issue_id = $2 OR x.comment_id = $3) AND x.content = $4",
 		    uid, iid, cid, content);
@@ -157,10 +165,10 @@ int reaction_remove(struct forge *f, const struct repo *repo, const char *number
 	}
 	if (PQntuples(res) == 0) {
 		rc = err_set(f->err, ERR_NOTFOUND, NULL, "you have no '%s' reaction on %s", content,
-			     t.comment_id ? arena_printf(f->arena, "comment %lld",
-							 (long long)t.comment_id)
-					  : arena_printf(f->arena, "issue '%s/%s#%lld'", repo->owner,
-							 repo->name, (long long)t.issue.number));
+			     t.comment_id
+				     ? arena_printf(f->arena, "comment %lld", (long long)t.comment_id)
+				     : arena_printf(f->arena, "issue '%s/%s#%lld'", repo->owner,
+						    repo->name, (long long)t.issue.number));
 		goto done;
 	}
 	if ((rc = reaction_outbox(f, repo, &t, "deleted", content)))

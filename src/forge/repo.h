@@ -21,10 +21,10 @@ struct repo {
 	const char *description;
 	const char *default_branch;
 	bool is_private;
-	bool issues_open;         /* readers may open issues and comment */
+	bool issues_open;      /* readers may open issues and comment */
 	const char *created_at;
-	const char *disk_path;    /* absolute path of the bare repository */
-	enum repo_role role;      /* the caller's collaborator role (ROLE_NONE for the
+	const char *disk_path; /* absolute path of the bare repository */
+	enum repo_role role;   /* the caller's collaborator role (ROLE_NONE for the
 	                             owner, whom authz_repo treats as admin) */
 };
 

@@ -18,13 +18,20 @@
 /* The columns of a repository row with the caller's role (aliases r, u
  * for the owner, c for the caller's collaborator row), in the one order
  * enum repo_col names. */
-#define REPO_COLUMNS                                                                 \
-	"r.id, r.owner_id, u.username, r.name, r.description, r.default_branch, "    \
-	"r.is_private, " SQL_TS("r.created_at") ", coalesce(c.role, ''), "           \
-	"r.issues_open_to_readers"
+#define REPO_COLUMNS                                                                               \
+	"r.id, r.owner_id, u.username, r.name, r.description, r.default_branch, "                  \
+	"r.is_private, " SQL_TS("r.created_at") ", coalesce(c.role, ''), "                         \
+						"r.issues_open_to_readers"
 enum repo_col {
-	REPO_COL_ID, REPO_COL_OWNER_ID, REPO_COL_OWNER, REPO_COL_NAME, REPO_COL_DESCRIPTION,
-	REPO_COL_DEFAULT_BRANCH, REPO_COL_PRIVATE, REPO_COL_CREATED_AT, REPO_COL_ROLE,
+	REPO_COL_ID,
+	REPO_COL_OWNER_ID,
+	REPO_COL_OWNER,
+	REPO_COL_NAME,
+	REPO_COL_DESCRIPTION,
+	REPO_COL_DEFAULT_BRANCH,
+	REPO_COL_PRIVATE,
+	REPO_COL_CREATED_AT,
+	REPO_COL_ROLE,
 	REPO_COL_ISSUES_OPEN,
 };
 
@@ -174,7 +181,8 @@ int repo_list(struct repo_list *out, struct forge *f, const char *owner)
 		"WHERE r.owner_id = $1 AND (NOT r.is_private OR r.owner_id = $2 OR c.role IS NOT NULL "
 		"  OR $3) ORDER BY lower(r.name)",
 		arena_int(f->arena, (long long)owner_id),
-		arena_int(f->arena, (long long)f->who->user_id), f->who->is_admin ? "true" : "false");
+		arena_int(f->arena, (long long)f->who->user_id),
+		f->who->is_admin ? "true" : "false");
 	if (!res)
 		return f->err->code;
 	bool token_no_read = f->who->via == AUTH_TOKEN && !(f->who->scopes & SCOPE_REPO_READ);
@@ -192,8 +200,8 @@ int repo_list(struct repo_list *out, struct forge *f, const char *owner)
 
 json_t *repo_json(struct forge *f, const struct repo *p)
 {
-	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:b,s:s,s:s,s:s}", "id", (json_int_t)p->id, "owner",
-			 p->owner, "name", p->name, "full_name",
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:b,s:s,s:s,s:s}", "id", (json_int_t)p->id,
+			 "owner", p->owner, "name", p->name, "full_name",
 			 arena_printf(f->arena, "%s/%s", p->owner, p->name), "description",
 			 p->description, "private", p->is_private, "issues_open_to_readers",
 			 p->issues_open, "default_branch", p->default_branch, "clone_url",
@@ -250,7 +258,8 @@ int repo_collab_put(const char **out, struct forge *f, const struct repo *repo, 
 		return err_set(f->err, ERR_INVALID, "invalid_role",
 			       "role '%s' is not one of read, write, admin", role);
 	PGresult *u = db_qv(f->db, f->arena, f->err,
-			    "SELECT id, username FROM users WHERE lower(username) = lower($1)", user);
+			    "SELECT id, username FROM users WHERE lower(username) = lower($1)",
+			    user);
 	if (!u)
 		return f->err->code;
 	if (PQntuples(u) != 1)
@@ -279,8 +288,9 @@ int repo_collab_delete(struct forge *f, const struct repo *repo, const char *use
 	if (!res)
 		return f->err->code;
 	if (PQntuples(res) == 0)
-		return err_set(f->err, ERR_NOTFOUND, NULL, "'%.100s' is not a collaborator on '%s/%s'",
-			       user, repo->owner, repo->name);
+		return err_set(f->err, ERR_NOTFOUND, NULL,
+			       "'%.100s' is not a collaborator on '%s/%s'", user, repo->owner,
+			       repo->name);
 	return 0;
 }
 

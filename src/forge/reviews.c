@@ -21,7 +21,7 @@ struct inline_comment {
 /* The API's spelling of a review state. */
 static const char *state_api(const char *db_state)
 {
-	return !strcmp(db_state, "approved")	      ? "APPROVED"
+	return !strcmp(db_state, "approved")            ? "APPROVED"
 	       : !strcmp(db_state, "changes_requested") ? "CHANGES_REQUESTED"
 							: "COMMENTED";
 }
@@ -91,12 +91,17 @@ static int comments_check(struct inline_comment **out, struct forge *f, git_repo
 }
 
 /* Columns of a review query (alias rv, author u), in their one declared order. */
-#define REVIEW_COLS                                                                     \
-	"rv.id, coalesce(u.username, 'ghost'), rv.state, rv.body, rv.commit_sha, " SQL_TS( \
+#define REVIEW_COLS                                                                                \
+	"rv.id, coalesce(u.username, 'ghost'), rv.state, rv.body, rv.commit_sha, " SQL_TS(         \
 		"rv.submitted_at") ", (SELECT count(*) FROM review_comments c WHERE c.review_id = rv.id)"
 enum review_col {
-	REVIEW_COL_ID, REVIEW_COL_AUTHOR, REVIEW_COL_STATE, REVIEW_COL_BODY, REVIEW_COL_COMMIT,
-	REVIEW_COL_SUBMITTED_AT, REVIEW_COL_COMMENTS,
+	REVIEW_COL_ID,
+	REVIEW_COL_AUTHOR,
+	REVIEW_COL_STATE,
+	REVIEW_COL_BODY,
+	REVIEW_COL_COMMIT,
+	REVIEW_COL_SUBMITTED_AT,
+	REVIEW_COL_COMMENTS,
 };
 
 static json_t *review_json(struct forge *f, const struct repo *repo, const PGresult *res, int i)
@@ -114,24 +119,34 @@ static json_t *review_json(struct forge *f, const struct repo *repo, const PGres
 
 /* Columns of an inline comment query (alias c, author u), in their one
  * declared order. */
-#define COMMENT_COLS                                                                        \
-	"c.id, c.review_id, coalesce(u.username, 'ghost'), c.path, c.old_path, c.side, "    \
-	"c.line, c.original_line, c.commit_sha, c.original_commit_sha, c.diff_hunk, c.body, " \
+#define COMMENT_COLS                                                                               \
+	"c.id, c.review_id, coalesce(u.username, 'ghost'), c.path, c.old_path, c.side, "           \
+	"c.line, c.original_line, c.commit_sha, c.original_commit_sha, c.diff_hunk, c.body, "      \
 	"c.outdated, " SQL_TS("c.created_at")
 enum comment_col {
-	COMMENT_COL_ID, COMMENT_COL_REVIEW, COMMENT_COL_AUTHOR, COMMENT_COL_PATH,
-	COMMENT_COL_OLD_PATH, COMMENT_COL_SIDE, COMMENT_COL_LINE, COMMENT_COL_ORIGINAL_LINE,
-	COMMENT_COL_COMMIT, COMMENT_COL_ORIGINAL_COMMIT, COMMENT_COL_HUNK, COMMENT_COL_BODY,
-	COMMENT_COL_OUTDATED, COMMENT_COL_CREATED_AT,
+	COMMENT_COL_ID,
+	COMMENT_COL_REVIEW,
+	COMMENT_COL_AUTHOR,
+	COMMENT_COL_PATH,
+	COMMENT_COL_OLD_PATH,
+	COMMENT_COL_SIDE,
+	COMMENT_COL_LINE,
+	COMMENT_COL_ORIGINAL_LINE,
+	COMMENT_COL_COMMIT,
+	COMMENT_COL_ORIGINAL_COMMIT,
+	COMMENT_COL_HUNK,
+	COMMENT_COL_BODY,
+	COMMENT_COL_OUTDATED,
+	COMMENT_COL_CREATED_AT,
 };
 
 static json_t *comment_json(struct forge *f, const struct repo *repo, const PGresult *res, int i)
 {
 #define V(c) db_val(res, i, COMMENT_COL_##c)
-#define N(c) (json_int_t)db_int(res, i, COMMENT_COL_##c)
-	json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:o,s:b,s:s}",
-			      "id", N(ID), "review_id", N(REVIEW), "author", V(AUTHOR), "path",
-			      V(PATH), "old_path", V(OLD_PATH), "side", V(SIDE), "line", N(LINE),
+#define N(c) (json_int_t) db_int(res, i, COMMENT_COL_##c)
+	json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:o,s:b,s:s}", "id",
+			      N(ID), "review_id", N(REVIEW), "author", V(AUTHOR), "path", V(PATH),
+			      "old_path", V(OLD_PATH), "side", V(SIDE), "line", N(LINE),
 			      "original_line", N(ORIGINAL_LINE), "commit_sha", V(COMMIT),
 			      "original_commit_sha", V(ORIGINAL_COMMIT), "diff_hunk", V(HUNK),
 			      "body", V(BODY), "body_html", forge_html(f, repo, V(BODY)), "outdated",
@@ -151,7 +166,8 @@ static int review_record(int64_t *out, struct forge *f, const struct repo *repo,
 			 size_t ncs)
 {
 	struct arena *a = f->arena;
-	const char *pid = arena_int(a, (long long)p->is.id), *rid = arena_int(a, (long long)repo->id);
+	const char *pid = arena_int(a, (long long)p->is.id),
+		   *rid = arena_int(a, (long long)repo->id);
 	const char *uid = arena_int(a, (long long)f->who->user_id);
 	int rc;
 	PGresult *res = db_qv(f->db, a, f->err,
@@ -230,13 +246,14 @@ int review_create(json_t **out, struct forge *f, const struct repo *repo, const 
 	struct inline_comment *cs = NULL;
 	int64_t id = 0;
 	int rc;
-	const char *state = !strcasecmp(event, "APPROVE")	    ? "approved"
+	const char *state = !strcasecmp(event, "APPROVE")           ? "approved"
 			    : !strcasecmp(event, "REQUEST_CHANGES") ? "changes_requested"
-			    : !strcasecmp(event, "COMMENT")	    ? "commented"
+			    : !strcasecmp(event, "COMMENT")         ? "commented"
 								    : NULL;
 	if (!state)
 		return err_set(f->err, ERR_INVALID, "invalid_event",
-			       "event '%.40s' is not one of APPROVE, REQUEST_CHANGES, COMMENT", event);
+			       "event '%.40s' is not one of APPROVE, REQUEST_CHANGES, COMMENT",
+			       event);
 	bool verdict = strcmp(state, "commented");
 	if ((rc = pull_get(&p, f, repo, number, false)))
 		return rc;
@@ -273,8 +290,7 @@ int review_create(json_t **out, struct forge *f, const struct repo *repo, const 
 	const char *mb_hex = arena_strdup(f->arena, git_oid_tostr_s(&ms.merge_base));
 	if ((rc = db_begin(f->db, f->err)))
 		return rc;
-	if ((rc = review_record(&id, f, repo, &p, state, body, head_hex, mb_hex, cs,
-				in->ncomments)) ||
+	if ((rc = review_record(&id, f, repo, &p, state, body, head_hex, mb_hex, cs, in->ncomments)) ||
 	    (rc = db_commit(f->db, f->err))) {
 		db_rollback(f->db);
 		return rc ? rc : ERR_INTERNAL;
@@ -302,8 +318,7 @@ int review_list(json_t **out, struct forge *f, const struct repo *repo, const ch
 	return 0;
 }
 
-int review_comments_list(json_t **out, struct forge *f, const struct repo *repo,
-			 const char *number)
+int review_comments_list(json_t **out, struct forge *f, const struct repo *repo, const char *number)
 {
 	struct pull p;
 	int rc;

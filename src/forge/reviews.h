@@ -52,7 +52,6 @@ int review_create(json_t **out, struct forge *f, const struct repo *repo, const 
  * pull request `number` of repo, oldest first, at most REVIEW_LIST_MAX,
  * as a JSON array. 0 or ERR_*. */
 int review_list(json_t **out, struct forge *f, const struct repo *repo, const char *number);
-int review_comments_list(json_t **out, struct forge *f, const struct repo *repo,
-			 const char *number);
+int review_comments_list(json_t **out, struct forge *f, const struct repo *repo, const char *number);
 
 #endif

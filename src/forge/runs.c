@@ -13,24 +13,42 @@
 #include <string.h>
 
 /* A run as JSON: these columns, in the order of enum run_col. */
-#define RUN_COLUMNS                                                                            \
-	"w.id, w.run_number, w.workflow_path, w.name, w.event_id, w.event_type, w.ref, "        \
-	"  w.commit_sha, w.status, w.conclusion, w.sandbox, w.concurrency_group, "              \
-	"  w.cancel_requested, " SQL_TS("w.created_at") ", " SQL_TS("w.started_at") ", "          \
-	SQL_TS("w.finished_at") ", "                                                           \
-	"  (extract(epoch from (coalesce(w.finished_at, now()) - w.started_at)) * 1000)::bigint, " \
-	"  u.username || '/' || p.name, w.trusted, ap.username, " SQL_TS("w.approved_at") ", "   \
-	"  ac.username "                                                                       \
-	"FROM workflow_runs w JOIN repositories p ON p.id = w.repo_id "                         \
-	"JOIN users u ON u.id = p.owner_id LEFT JOIN users ap ON ap.id = w.approved_by "        \
-	"LEFT JOIN users ac ON ac.id = w.actor_id "
+#define RUN_COLUMNS                                                                                                                        \
+	"w.id, w.run_number, w.workflow_path, w.name, w.event_id, w.event_type, w.ref, "                                                   \
+	"  w.commit_sha, w.status, w.conclusion, w.sandbox, w.concurrency_group, "                                                         \
+	"  w.cancel_requested, " SQL_TS("w.created_at") ", " SQL_TS("w.started_at") ", " SQL_TS(                                           \
+		"w.finished_at") ", "                                                                                                      \
+				 "  (extract(epoch from (coalesce(w.finished_at, now()) - w.started_at)) * 1000)::bigint, "                \
+				 "  u.username || '/' || p.name, w.trusted, ap.username, " SQL_TS(                                         \
+					 "w.approved_at") ", "                                                                             \
+							  "  ac.username "                                                                 \
+							  "FROM workflow_runs w JOIN repositories p ON p.id = w.repo_id "                  \
+							  "JOIN users u ON u.id = p.owner_id LEFT JOIN users ap ON ap.id = w.approved_by " \
+							  "LEFT JOIN users ac ON ac.id = w.actor_id "
 
 enum run_col {
-	RUN_COL_ID, RUN_COL_NUMBER, RUN_COL_PATH, RUN_COL_NAME, RUN_COL_EVENT_ID,
-	RUN_COL_EVENT_TYPE, RUN_COL_REF, RUN_COL_SHA, RUN_COL_STATUS, RUN_COL_CONCLUSION,
-	RUN_COL_SANDBOX, RUN_COL_GROUP, RUN_COL_CANCEL_REQUESTED, RUN_COL_CREATED_AT,
-	RUN_COL_STARTED_AT, RUN_COL_FINISHED_AT, RUN_COL_DURATION_MS, RUN_COL_REPOSITORY,
-	RUN_COL_TRUSTED, RUN_COL_APPROVED_BY, RUN_COL_APPROVED_AT, RUN_COL_ACTOR,
+	RUN_COL_ID,
+	RUN_COL_NUMBER,
+	RUN_COL_PATH,
+	RUN_COL_NAME,
+	RUN_COL_EVENT_ID,
+	RUN_COL_EVENT_TYPE,
+	RUN_COL_REF,
+	RUN_COL_SHA,
+	RUN_COL_STATUS,
+	RUN_COL_CONCLUSION,
+	RUN_COL_SANDBOX,
+	RUN_COL_GROUP,
+	RUN_COL_CANCEL_REQUESTED,
+	RUN_COL_CREATED_AT,
+	RUN_COL_STARTED_AT,
+	RUN_COL_FINISHED_AT,
+	RUN_COL_DURATION_MS,
+	RUN_COL_REPOSITORY,
+	RUN_COL_TRUSTED,
+	RUN_COL_APPROVED_BY,
+	RUN_COL_APPROVED_AT,
+	RUN_COL_ACTOR,
 };
 
 /* A step's started_at / finished_at (stored as jsonb timestamps) in the
@@ -38,23 +56,34 @@ enum run_col {
 #define STEP_TS(field) SQL_TS("(s->>'" field "')::timestamptz")
 
 /* A job as JSON: these columns, in the order of enum job_col. */
-#define JOB_COLUMNS                                                                            \
-	"j.id, j.job_key, j.name, j.status, j.exit_code, j.conclusion, "                        \
-	"  to_jsonb(j.needs)::text, j.matrix::text, " SQL_TS("j.started_at") ", "               \
-	SQL_TS("j.finished_at") ", "                                                           \
-	"  (extract(epoch from (coalesce(j.finished_at, now()) - j.started_at)) * 1000)::bigint, " \
-	"  (SELECT coalesce(jsonb_agg(s || jsonb_strip_nulls(jsonb_build_object("                 \
-	"     'started_at', " STEP_TS("started_at") ", 'finished_at', " STEP_TS("finished_at")    \
-	"   )) ORDER BY o), '[]'::jsonb) "                                                       \
-	"   FROM jsonb_array_elements(j.steps) WITH ORDINALITY AS x(s, o))::text, "             \
-	"  (SELECT max(attempt) FROM workloads x WHERE x.job_id = j.id), "                      \
-	"  (SELECT x.sandbox FROM workloads x WHERE x.job_id = j.id ORDER BY x.id DESC LIMIT 1), " \
-	"  j.continue_on_error "
+#define JOB_COLUMNS                                                                                                                                \
+	"j.id, j.job_key, j.name, j.status, j.exit_code, j.conclusion, "                                                                           \
+	"  to_jsonb(j.needs)::text, j.matrix::text, " SQL_TS("j.started_at") ", " SQL_TS(                                                          \
+		"j.finished_at") ", "                                                                                                              \
+				 "  (extract(epoch from (coalesce(j.finished_at, now()) - j.started_at)) * 1000)::bigint, "                        \
+				 "  (SELECT coalesce(jsonb_agg(s || jsonb_strip_nulls(jsonb_build_object("                                         \
+				 "     'started_at', " STEP_TS("started_at") ", 'finished_at', " STEP_TS(                                          \
+					 "finished_at") "   )) ORDER BY o), '[]'::jsonb) "                                                         \
+							"   FROM jsonb_array_elements(j.steps) WITH ORDINALITY AS x(s, o))::text, "                \
+							"  (SELECT max(attempt) FROM workloads x WHERE x.job_id = j.id), "                         \
+							"  (SELECT x.sandbox FROM workloads x WHERE x.job_id = j.id ORDER BY x.id DESC LIMIT 1), " \
+							"  j.continue_on_error "
 
 enum job_col {
-	JOB_COL_ID, JOB_COL_KEY, JOB_COL_NAME, JOB_COL_STATUS, JOB_COL_EXIT_CODE,
-	JOB_COL_CONCLUSION, JOB_COL_NEEDS, JOB_COL_MATRIX, JOB_COL_STARTED_AT,
-	JOB_COL_FINISHED_AT, JOB_COL_DURATION_MS, JOB_COL_STEPS, JOB_COL_ATTEMPT, JOB_COL_SANDBOX,
+	JOB_COL_ID,
+	JOB_COL_KEY,
+	JOB_COL_NAME,
+	JOB_COL_STATUS,
+	JOB_COL_EXIT_CODE,
+	JOB_COL_CONCLUSION,
+	JOB_COL_NEEDS,
+	JOB_COL_MATRIX,
+	JOB_COL_STARTED_AT,
+	JOB_COL_FINISHED_AT,
+	JOB_COL_DURATION_MS,
+	JOB_COL_STEPS,
+	JOB_COL_ATTEMPT,
+	JOB_COL_SANDBOX,
 	JOB_COL_CONTINUE_ON_ERROR,
 };
 
@@ -70,22 +99,24 @@ static json_t *int_or_null(const PGresult *res, int row, int col)
 
 static json_t *run_row_json(const PGresult *res, int i)
 {
-	json_t *j = json_pack(
-		"{s:I,s:I,s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o}", "id",
-		(json_int_t)db_int(res, i, RUN_COL_ID), "number",
-		(json_int_t)db_int(res, i, RUN_COL_NUMBER), "repository",
-		db_val(res, i, RUN_COL_REPOSITORY), "workflow", db_val(res, i, RUN_COL_NAME), "path",
-		db_val(res, i, RUN_COL_PATH), "ref", str_or_null(db_val(res, i, RUN_COL_REF)), "sha",
-		str_or_null(db_val(res, i, RUN_COL_SHA)), "status", db_val(res, i, RUN_COL_STATUS),
-		"conclusion", str_or_null(db_val(res, i, RUN_COL_CONCLUSION)), "sandbox",
-		str_or_null(db_val(res, i, RUN_COL_SANDBOX)), "concurrency_group",
-		str_or_null(db_val(res, i, RUN_COL_GROUP)), "cancel_requested",
-		db_bool(res, i, RUN_COL_CANCEL_REQUESTED), "created_at",
-		str_or_null(db_val(res, i, RUN_COL_CREATED_AT)), "started_at",
-		str_or_null(db_val(res, i, RUN_COL_STARTED_AT)), "finished_at",
-		str_or_null(db_val(res, i, RUN_COL_FINISHED_AT)), "duration_ms",
-		db_val(res, i, RUN_COL_STARTED_AT) ? json_integer(db_int(res, i, RUN_COL_DURATION_MS))
-						   : json_null());
+	json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o}",
+			      "id", (json_int_t)db_int(res, i, RUN_COL_ID), "number",
+			      (json_int_t)db_int(res, i, RUN_COL_NUMBER), "repository",
+			      db_val(res, i, RUN_COL_REPOSITORY), "workflow",
+			      db_val(res, i, RUN_COL_NAME), "path", db_val(res, i, RUN_COL_PATH),
+			      "ref", str_or_null(db_val(res, i, RUN_COL_REF)), "sha",
+			      str_or_null(db_val(res, i, RUN_COL_SHA)), "status",
+			      db_val(res, i, RUN_COL_STATUS), "conclusion",
+			      str_or_null(db_val(res, i, RUN_COL_CONCLUSION)), "sandbox",
+			      str_or_null(db_val(res, i, RUN_COL_SANDBOX)), "concurrency_group",
+			      str_or_null(db_val(res, i, RUN_COL_GROUP)), "cancel_requested",
+			      db_bool(res, i, RUN_COL_CANCEL_REQUESTED), "created_at",
+			      str_or_null(db_val(res, i, RUN_COL_CREATED_AT)), "started_at",
+			      str_or_null(db_val(res, i, RUN_COL_STARTED_AT)), "finished_at",
+			      str_or_null(db_val(res, i, RUN_COL_FINISHED_AT)), "duration_ms",
+			      db_val(res, i, RUN_COL_STARTED_AT)
+				      ? json_integer(db_int(res, i, RUN_COL_DURATION_MS))
+				      : json_null());
 	json_object_set_new(j, "event",
 			    json_pack("{s:o,s:s}", "id", int_or_null(res, i, RUN_COL_EVENT_ID),
 				      "type", db_val(res, i, RUN_COL_EVENT_TYPE)));
@@ -108,21 +139,25 @@ static json_t *job_row_json(const PGresult *res, int i)
 		if (!json_object_get(s, "exit_code"))
 			json_object_set_new(s, "exit_code", json_null());
 	}
-	return json_pack(
-		"{s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "id",
-		(json_int_t)db_int(res, i, JOB_COL_ID), "key", db_val(res, i, JOB_COL_KEY), "name",
-		db_val(res, i, JOB_COL_NAME), "status", db_val(res, i, JOB_COL_STATUS), "exit_code",
-		int_or_null(res, i, JOB_COL_EXIT_CODE), "conclusion",
-		str_or_null(db_val(res, i, JOB_COL_CONCLUSION)), "needs",
-		json_loads(db_val(res, i, JOB_COL_NEEDS), 0, NULL) ?: json_array(), "matrix",
-		json_loads(db_val(res, i, JOB_COL_MATRIX), 0, NULL) ?: json_object(), "started_at",
-		str_or_null(db_val(res, i, JOB_COL_STARTED_AT)), "finished_at",
-		str_or_null(db_val(res, i, JOB_COL_FINISHED_AT)), "duration_ms",
-		db_val(res, i, JOB_COL_STARTED_AT) ? json_integer(db_int(res, i, JOB_COL_DURATION_MS))
-						   : json_null(),
-		"steps", steps ? steps : json_array(), "attempt", int_or_null(res, i, JOB_COL_ATTEMPT),
-		"sandbox", str_or_null(db_val(res, i, JOB_COL_SANDBOX)), "continue_on_error",
-		db_bool(res, i, JOB_COL_CONTINUE_ON_ERROR));
+	return json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "id",
+			 (json_int_t)db_int(res, i, JOB_COL_ID), "key", db_val(res, i, JOB_COL_KEY),
+			 "name", db_val(res, i, JOB_COL_NAME), "status",
+			 db_val(res, i, JOB_COL_STATUS), "exit_code",
+			 int_or_null(res, i, JOB_COL_EXIT_CODE), "conclusion",
+			 str_or_null(db_val(res, i, JOB_COL_CONCLUSION)), "needs",
+			 json_loads(db_val(res, i, JOB_COL_NEEDS), 0, NULL) ?: json_array(),
+			 "matrix",
+			 json_loads(db_val(res, i, JOB_COL_MATRIX), 0, NULL) ?: json_object(),
+			 "started_at", str_or_null(db_val(res, i, JOB_COL_STARTED_AT)),
+			 "finished_at", str_or_null(db_val(res, i, JOB_COL_FINISHED_AT)),
+			 "duration_ms",
+			 db_val(res, i, JOB_COL_STARTED_AT)
+				 ? json_integer(db_int(res, i, JOB_COL_DURATION_MS))
+				 : json_null(),
+			 "steps", steps ? steps : json_array(), "attempt",
+			 int_or_null(res, i, JOB_COL_ATTEMPT), "sandbox",
+			 str_or_null(db_val(res, i, JOB_COL_SANDBOX)), "continue_on_error",
+			 db_bool(res, i, JOB_COL_CONTINUE_ON_ERROR));
 }
 
 /* Run run_id as JSON without its jobs. */
@@ -251,8 +286,7 @@ int run_log_text(struct buf *out, struct forge *f, const struct run_ref *run, in
 	return 0;
 }
 
-int run_stream_replay(struct forge *f, const struct run_ref *run, int64_t after,
-		      struct sse_sub *sub)
+int run_stream_replay(struct forge *f, const struct run_ref *run, int64_t after, struct sse_sub *sub)
 {
 	return stream_replay(f->db, f->arena, f->err, run->stream_id, after, sub);
 }

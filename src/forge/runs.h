@@ -62,8 +62,7 @@ int run_log_text(struct buf *out, struct forge *f, const struct run_ref *run, in
 /* Queues into sub the stored events of the run's stream after sequence
  * number `after` (the SSE replay that precedes the live events; subscribe
  * first, so that nothing falls between the two). 0 or ERR_*. */
-int run_stream_replay(struct forge *f, const struct run_ref *run, int64_t after,
-		      struct sse_sub *sub);
+int run_stream_replay(struct forge *f, const struct run_ref *run, int64_t after, struct sse_sub *sub);
 
 /* Cancels run_id on behalf of f->who, who must be able to write its
  * repository (waiting jobs end at once, running ones within a second; see

@@ -27,8 +27,9 @@ int secret_list(json_t **out, struct forge *f, const struct repo *repo)
 	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)))
 		return rc;
 	PGresult *res = db_qv(f->db, f->arena, f->err,
-			      "SELECT name, " SQL_TS("created_at") " AS created_at, "
-			      SQL_TS("updated_at") " AS updated_at FROM secrets WHERE repo_id = $1 "
+			      "SELECT name, " SQL_TS("created_at")
+			      " AS created_at, " SQL_TS("updated_at")
+			      " AS updated_at FROM secrets WHERE repo_id = $1 "
 			      "ORDER BY name",
 			      arena_int(f->arena, repo->id));
 	if (!res)
@@ -48,11 +49,11 @@ int secret_put(bool *out, struct forge *f, const struct repo *repo, const char *
 	       const char *value)
 {
 	int rc;
-	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) ||
-	    (rc = secret_name_check(f, name)))
+	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) || (rc = secret_name_check(f, name)))
 		return rc;
 	if (!*value)
-		return err_set(f->err, ERR_INVALID, "invalid_field", "field 'value' must not be empty");
+		return err_set(f->err, ERR_INVALID, "invalid_field",
+			       "field 'value' must not be empty");
 	const char *nonce, *cipher;
 	secret_seal(f->arena, repo->id, name, value, strlen(value), &nonce, &cipher);
 	PGresult *res = db_qv(f->db, f->arena, f->err,
@@ -70,8 +71,7 @@ int secret_put(bool *out, struct forge *f, const struct repo *repo, const char *
 int secret_delete(struct forge *f, const struct repo *repo, const char *name)
 {
 	int rc;
-	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) ||
-	    (rc = secret_name_check(f, name)))
+	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) || (rc = secret_name_check(f, name)))
 		return rc;
 	PGresult *res = db_qv(f->db, f->arena, f->err,
 			      "DELETE FROM secrets WHERE repo_id = $1 AND name = $2 RETURNING 1",

@@ -51,10 +51,10 @@ int commit_status_set(int64_t *out, struct forge *f, int64_t repo_id, const char
 			       STATUS_DESCRIPTION_MAX);
 	if (target_url && !*target_url)
 		target_url = NULL;
-	if (target_url && (strlen(target_url) > STATUS_URL_MAX ||
-			   (strncasecmp(target_url, "http://", 7) &&
-			    strncasecmp(target_url, "https://", 8)) ||
-			   strpbrk(target_url, " \t\r\n\"<>")))
+	if (target_url &&
+	    (strlen(target_url) > STATUS_URL_MAX ||
+	     (strncasecmp(target_url, "http://", 7) && strncasecmp(target_url, "https://", 8)) ||
+	     strpbrk(target_url, " \t\r\n\"<>")))
 		return err_set(f->err, ERR_INVALID, "invalid_url",
 			       "target_url '%.100s' is not an http or https URL", target_url);
 	sha = sha_lower(f->arena, sha);
@@ -78,13 +78,19 @@ int commit_status_set(int64_t *out, struct forge *f, int64_t repo_id, const char
 }
 
 /* Columns every status query selects, in their one declared order. */
-#define STATUS_COLS                                                                           \
-	"s.id, s.sha, s.state, s.context, s.description, s.target_url, u.username, " SQL_TS(      \
+#define STATUS_COLS                                                                                \
+	"s.id, s.sha, s.state, s.context, s.description, s.target_url, u.username, " SQL_TS(       \
 		"s.created_at")
 #define STATUS_FROM "commit_statuses s LEFT JOIN users u ON u.id = s.creator_id"
 enum status_col {
-	STATUS_COL_ID, STATUS_COL_SHA, STATUS_COL_STATE, STATUS_COL_CONTEXT,
-	STATUS_COL_DESCRIPTION, STATUS_COL_TARGET_URL, STATUS_COL_CREATOR, STATUS_COL_CREATED_AT,
+	STATUS_COL_ID,
+	STATUS_COL_SHA,
+	STATUS_COL_STATE,
+	STATUS_COL_CONTEXT,
+	STATUS_COL_DESCRIPTION,
+	STATUS_COL_TARGET_URL,
+	STATUS_COL_CREATOR,
+	STATUS_COL_CREATED_AT,
 };
 
 static json_t *status_json(const PGresult *res, int i)
@@ -125,8 +131,7 @@ int commit_status_combined(json_t **out, struct forge *f, int64_t repo_id, const
 }
 
 /* sha as a commit of repo, lowercased into *out. */
-static int commit_check(const char **out, struct forge *f, const struct repo *repo,
-			const char *sha)
+static int commit_check(const char **out, struct forge *f, const struct repo *repo, const char *sha)
 {
 	if (!sha || !is_sha1_hex(sha))
 		return err_set(f->err, ERR_INVALID, "invalid_sha", "'%.64s' is not a commit sha",

@@ -16,10 +16,10 @@
 
 /* What a status says (strings borrowed; NULL or "" where optional). */
 struct status_input {
-	const char *state;       /* pending, success, failure or error */
-	const char *context;     /* NULL or "": "default" */
+	const char *state;      /* pending, success, failure or error */
+	const char *context;    /* NULL or "": "default" */
 	const char *description;
-	const char *target_url;  /* http or https */
+	const char *target_url; /* http or https */
 };
 
 /* Records a status of commit sha (40 hex digits, either case) in

@@ -38,8 +38,8 @@ int user_require(struct forge *f, unsigned scope)
 	if (!f->who->user_id)
 		return err_set(f->err, ERR_AUTH, NULL, "authentication required");
 	if (scope && f->who->via == AUTH_TOKEN && (f->who->scopes & scope) != scope)
-		return err_set(f->err, ERR_PERM, "insufficient_scope", "this token lacks the %s scope",
-			       scope_name(scope));
+		return err_set(f->err, ERR_PERM, "insufficient_scope",
+			       "this token lacks the %s scope", scope_name(scope));
 	return 0;
 }
 
@@ -60,7 +60,8 @@ int user_json_load(json_t **out, struct forge *f, int64_t user_id)
 	enum { ID, USERNAME, EMAIL, ETH_ADDRESS, IS_ADMIN, CREATED_AT, HAS_PASSWORD };
 	PGresult *res = db_qv(f->db, f->arena, f->err,
 			      "SELECT id, username, email, eth_address, is_admin, "
-			      "  " SQL_TS("created_at") ", password_hash IS NOT NULL "
+			      "  " SQL_TS("created_at")
+			      ", password_hash IS NOT NULL "
 			      "FROM users WHERE id = $1",
 			      arena_int(f->arena, (long long)user_id));
 	if (!res)
@@ -124,8 +125,8 @@ static int signin_open(struct user_signin *out, struct forge *f, int64_t user_id
 		       const char *method, const struct user_client *c)
 {
 	out->user_id = user_id;
-	return session_open(&out->session, f->db, f->arena, f->err, user_id, method,
-			    c->user_agent, c->ip);
+	return session_open(&out->session, f->db, f->arena, f->err, user_id, method, c->user_agent,
+			    c->ip);
 }
 
 int user_register_throttle(int *out, struct forge *f, const struct user_client *c)
@@ -173,8 +174,8 @@ fail:
 	return rc;
 }
 
-int user_login(struct user_signin *out, struct forge *f, const char *username,
-	       const char *password, const struct user_client *c)
+int user_login(struct user_signin *out, struct forge *f, const char *username, const char *password,
+	       const struct user_client *c)
 {
 	int rc;
 	*out = (struct user_signin){ 0 };
@@ -285,8 +286,8 @@ static int nonce_consume(struct forge *f, const char *nonce)
 		return err_set(f->err, ERR_AUTH, "siwe_unknown_nonce",
 			       "nonce '%.64s' was not issued by this server", nonce);
 	if (db_bool(res, 0, 0))
-		return err_set(f->err, ERR_AUTH, "siwe_nonce_used", "nonce '%.64s' was already used",
-			       nonce);
+		return err_set(f->err, ERR_AUTH, "siwe_nonce_used",
+			       "nonce '%.64s' was already used", nonce);
 	return err_set(f->err, ERR_AUTH, "siwe_nonce_expired", "nonce '%.64s' has expired", nonce);
 }
 
@@ -396,8 +397,7 @@ int user_update(json_t **out, struct forge *f, const struct user_update *in)
 		return f->err->code;
 	if (PQntuples(cur) != 1)
 		return err_set(f->err, ERR_NOTFOUND, NULL, "user '%s' not found", f->who->username);
-	if (username &&
-	    (rc = validate_account_name(f->err, username, db_val(cur, 0, ETH_ADDRESS))))
+	if (username && (rc = validate_account_name(f->err, username, db_val(cur, 0, ETH_ADDRESS))))
 		return rc;
 	if (email && *email && (rc = validate_email(f->err, email)))
 		return rc;
@@ -405,12 +405,13 @@ int user_update(json_t **out, struct forge *f, const struct user_update *in)
 		username = db_val(cur, 0, USERNAME);
 	if (!email)
 		email = db_val(cur, 0, EMAIL);
-	if (!db_qv(f->db, f->arena, f->err, "UPDATE users SET username = $2, email = $3 WHERE id = $1",
-		   uid, username, email && *email ? email : NULL)) {
+	if (!db_qv(f->db, f->arena, f->err,
+		   "UPDATE users SET username = $2, email = $3 WHERE id = $1", uid, username,
+		   email && *email ? email : NULL)) {
 		if (f->err->code == ERR_EXISTS) {
 			err_clear(f->err);
-			return err_set(f->err, ERR_EXISTS, "username_taken", "username '%s' is taken",
-				       username);
+			return err_set(f->err, ERR_EXISTS, "username_taken",
+				       "username '%s' is taken", username);
 		}
 		return f->err->code;
 	}
@@ -428,8 +429,11 @@ int user_token_list(json_t **out, struct forge *f)
 	if ((rc = user_require(f, SCOPE_USER)))
 		return rc;
 	PGresult *res = db_qv(f->db, f->arena, f->err,
-			      "SELECT id, name, scopes, " SQL_TS("created_at") ", "
-			      "  " SQL_TS("last_used_at") ", " SQL_TS("expires_at") ", "
+			      "SELECT id, name, scopes, " SQL_TS("created_at")
+			      ", "
+			      "  " SQL_TS("last_used_at")
+			      ", " SQL_TS("expires_at")
+			      ", "
 			      "  expires_at IS NOT NULL AND expires_at <= now() "
 			      "FROM access_tokens WHERE user_id = $1 ORDER BY id",
 			      arena_int(f->arena, (long long)f->who->user_id));
@@ -437,13 +441,15 @@ int user_token_list(json_t **out, struct forge *f)
 		return f->err->code;
 	json_t *arr = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(
-			arr, json_pack("{s:I,s:s,s:o,s:s,s:s?,s:s?,s:b}", "id",
-				       (json_int_t)db_int(res, i, ID), "name", db_val(res, i, NAME),
-				       "scopes", scopes_json(scopes_from_pg(db_val(res, i, SCOPES))),
-				       "created_at", db_val(res, i, CREATED_AT), "last_used_at",
-				       db_val(res, i, LAST_USED_AT), "expires_at",
-				       db_val(res, i, EXPIRES_AT), "expired", db_bool(res, i, EXPIRED)));
+		json_array_append_new(arr,
+				      json_pack("{s:I,s:s,s:o,s:s,s:s?,s:s?,s:b}", "id",
+						(json_int_t)db_int(res, i, ID), "name",
+						db_val(res, i, NAME), "scopes",
+						scopes_json(scopes_from_pg(db_val(res, i, SCOPES))),
+						"created_at", db_val(res, i, CREATED_AT),
+						"last_used_at", db_val(res, i, LAST_USED_AT),
+						"expires_at", db_val(res, i, EXPIRES_AT), "expired",
+						db_bool(res, i, EXPIRED)));
 	*out = arr;
 	return 0;
 }
@@ -488,7 +494,8 @@ int user_token_create(json_t **out, struct forge *f, const char *name, unsigned 
 		enum { EPOCH, TEXT, SHOWN };
 		PGresult *pr = db_qv(f->db, f->arena, f->err,
 				     "SELECT floor(extract(epoch FROM expires_at))::bigint, "
-				     "  expires_at::text, " SQL_TS("expires_at") " "
+				     "  expires_at::text, " SQL_TS("expires_at")
+				     " "
 				     "FROM access_tokens WHERE id = $1 AND expires_at IS NOT NULL",
 				     arena_int(f->arena, (long long)who->token_id));
 		if (!pr)
@@ -509,7 +516,9 @@ int user_token_create(json_t **out, struct forge *f, const char *name, unsigned 
 			       &secret, &id)))
 		return rc;
 	PGresult *res = db_qv(f->db, f->arena, f->err,
-			      "SELECT " SQL_TS("created_at") ", " SQL_TS("expires_at") " "
+			      "SELECT " SQL_TS("created_at")
+			      ", " SQL_TS("expires_at")
+			      " "
 			      "FROM access_tokens WHERE id = $1",
 			      arena_int(f->arena, (long long)id));
 	if (!res)
@@ -538,8 +547,8 @@ int user_token_delete(struct forge *f, const char *id)
 	if ((rc = user_require(f, SCOPE_USER)) || (rc = id_parse(&id, f, "token", id)))
 		return rc;
 	PGresult *res = db_qv(f->db, f->arena, f->err,
-			      "DELETE FROM access_tokens WHERE id = $1 AND user_id = $2 RETURNING id", id,
-			      arena_int(f->arena, (long long)f->who->user_id));
+			      "DELETE FROM access_tokens WHERE id = $1 AND user_id = $2 RETURNING id",
+			      id, arena_int(f->arena, (long long)f->who->user_id));
 	if (!res)
 		return f->err->code;
 	if (PQntuples(res) == 0)
@@ -551,19 +560,25 @@ int user_token_delete(struct forge *f, const char *id)
 /* ---- SSH keys ---- */
 
 /* The columns of a key, in the order enum key_col names. */
-#define KEY_COLUMNS                                                                 \
-	"id, name, type, bits, fingerprint, public_key, " SQL_TS("created_at") ", " \
-	SQL_TS("last_used_at")
+#define KEY_COLUMNS                                                                                \
+	"id, name, type, bits, fingerprint, public_key, " SQL_TS("created_at") ", " SQL_TS(        \
+		"last_used_at")
 enum key_col {
-	KEY_COL_ID, KEY_COL_NAME, KEY_COL_TYPE, KEY_COL_BITS, KEY_COL_FINGERPRINT, KEY_COL_KEY,
-	KEY_COL_CREATED_AT, KEY_COL_LAST_USED_AT,
+	KEY_COL_ID,
+	KEY_COL_NAME,
+	KEY_COL_TYPE,
+	KEY_COL_BITS,
+	KEY_COL_FINGERPRINT,
+	KEY_COL_KEY,
+	KEY_COL_CREATED_AT,
+	KEY_COL_LAST_USED_AT,
 };
 
 static json_t *key_json(const PGresult *res, int i)
 {
 	return json_pack("{s:I,s:s,s:s,s:i,s:s,s:s,s:s,s:s?}", "id",
-			 (json_int_t)db_int(res, i, KEY_COL_ID), "name", db_val(res, i, KEY_COL_NAME),
-			 "type", db_val(res, i, KEY_COL_TYPE), "bits",
+			 (json_int_t)db_int(res, i, KEY_COL_ID), "name",
+			 db_val(res, i, KEY_COL_NAME), "type", db_val(res, i, KEY_COL_TYPE), "bits",
 			 (int)db_int(res, i, KEY_COL_BITS), "fingerprint",
 			 db_val(res, i, KEY_COL_FINGERPRINT), "key", db_val(res, i, KEY_COL_KEY),
 			 "created_at", db_val(res, i, KEY_COL_CREATED_AT), "last_used_at",
@@ -609,8 +624,8 @@ int user_key_create(json_t **out, struct forge *f, const char *text, const char 
 	if (!res) {
 		if (f->err->code == ERR_EXISTS) {
 			err_clear(f->err);
-			return err_set(f->err, ERR_EXISTS, "key_exists", "key '%s' is already in use",
-				       k.fingerprint);
+			return err_set(f->err, ERR_EXISTS, "key_exists",
+				       "key '%s' is already in use", k.fingerprint);
 		}
 		return f->err->code;
 	}

@@ -84,8 +84,8 @@ int user_register(struct user_signin *out, struct forge *f, const char *username
  * A wrong password, an unknown user and an account without a password
  * get the same ERR_AUTH "invalid_credentials" in the same time;
  * ERR_RATELIMIT with out->retry_after past the limits. */
-int user_login(struct user_signin *out, struct forge *f, const char *username,
-	       const char *password, const struct user_client *c);
+int user_login(struct user_signin *out, struct forge *f, const char *username, const char *password,
+	       const struct user_client *c);
 
 /* Issues a Sign-In with Ethereum nonce (random, single use, ten minutes)
  * as {nonce, expires_at, domain, uri} into *out (a new reference): the
@@ -115,8 +115,8 @@ int user_signout_all(int *out, struct forge *f);
 
 /* What user_update changes: NULL leaves a field as it is. */
 struct user_update {
-	const char *username;  /* validate_account_name: f->who's own address is allowed */
-	const char *email;     /* "" removes it */
+	const char *username; /* validate_account_name: f->who's own address is allowed */
+	const char *email;    /* "" removes it */
 };
 
 /* Changes f->who's account; *out is its JSON afterwards (user_json_load).

@@ -217,7 +217,8 @@ static int run_git(const char *path, const char *const *args, char *msg, size_t 
 		if (getppid() != parent)
 			_exit(127);
 		setpriority(PRIO_PROCESS, 0, 19);
-		syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT);
+		syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
+			IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT);
 		if (devnull >= 0) {
 			dup2(devnull, 0);
 			dup2(devnull, 1);
@@ -366,8 +367,8 @@ static void cleanup_stale(const char *path)
 
 /* ---- one run ---- */
 
-static int run_steps(const char *path, unsigned plan, long long grace_s, unsigned *done,
-		     char *msg, size_t msgsz)
+static int run_steps(const char *path, unsigned plan, long long grace_s, unsigned *done, char *msg,
+		     size_t msgsz)
 {
 	char expire[64];
 	snprintf(expire, sizeof(expire), "--cruft-expiration=%lld.seconds.ago", grace_s);
@@ -397,7 +398,7 @@ static int run_steps(const char *path, unsigned plan, long long grace_s, unsigne
 		  (const char *const[]){ "commit-graph", "write", "--reachable", "--split",
 					 "--no-progress", NULL } },
 	};
-	const char *const graph_full[] = { "commit-graph", "write", "--reachable",
+	const char *const graph_full[] = { "commit-graph",    "write",         "--reachable",
 					   "--split=replace", "--no-progress", NULL };
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		if (!(plan & steps[i].bit))
@@ -429,9 +430,9 @@ static const char *lock_sql(bool wait)
 		    : "SELECT pg_try_advisory_lock(hashtextextended('plue-maintain:' || $1, 0))";
 }
 
-int maintain_repo_run(PGconn *db, int64_t repo_id, const char *trigger, bool force_full,
-		      bool wait, long long grace_s, long long full_interval_s,
-		      struct maintain_result *out, struct err *e)
+int maintain_repo_run(PGconn *db, int64_t repo_id, const char *trigger, bool force_full, bool wait,
+		      long long grace_s, long long full_interval_s, struct maintain_result *out,
+		      struct err *e)
 {
 	struct arena *a = arena_new();
 	struct maintain_result res;
@@ -499,8 +500,8 @@ int maintain_repo_run(PGconn *db, int64_t repo_id, const char *trigger, bool for
 		  "  first_push_at = CASE WHEN last_push_at > $9::timestamptz THEN last_push_at END "
 		  "WHERE repo_id = $1",
 		  rid, res.ok ? (res.tasks ? "ok" : "nothing_to_do") : "failed", tasks,
-		  res.ok ? NULL : res.error, arena_printf(a, "%lld", res.duration_ms), before, after,
-		  (res.tasks & MAINTAIN_FULL) ? "true" : "false", started);
+		  res.ok ? NULL : res.error, arena_printf(a, "%lld", res.duration_ms), before,
+		  after, (res.tasks & MAINTAIN_FULL) ? "true" : "false", started);
 	free(tasks);
 	free(before);
 	free(after);
@@ -509,8 +510,8 @@ int maintain_repo_run(PGconn *db, int64_t repo_id, const char *trigger, bool for
 		*out = res;
 done:
 	if (locked)
-		db_qv(db, a, NULL, "SELECT pg_advisory_unlock(hashtextextended('plue-maintain:' || $1, 0))",
-		      rid);
+		db_qv(db, a, NULL,
+		      "SELECT pg_advisory_unlock(hashtextextended('plue-maintain:' || $1, 0))", rid);
 	arena_free(a);
 	return rc;
 }
@@ -532,13 +533,15 @@ void maintain_note_push(PGconn *db, int64_t repo_id)
 	arena_free(a);
 }
 
-
 json_t *maintain_status_json(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
 			     const char *disk_path)
 {
 	PGresult *q = db_qv(db, a, e,
-			    "SELECT pending_pushes, " SQL_TS("last_push_at") ", " SQL_TS("last_started_at")
-			    ", " SQL_TS("last_finished_at") ", " SQL_TS("last_full_at") ", last_trigger, "
+			    "SELECT pending_pushes, " SQL_TS("last_push_at")
+			    ", " SQL_TS("last_started_at")
+			    ", " SQL_TS("last_finished_at")
+			    ", " SQL_TS("last_full_at")
+			    ", last_trigger, "
 			    "  last_status, array_to_json(last_tasks)::text, last_error, "
 			    "  last_duration_ms, last_before::text, last_after::text, runs, failures "
 			    "FROM repo_maintenance WHERE repo_id = $1",
@@ -610,15 +613,16 @@ static bool run_one(struct bg_thread *t, PGconn *c)
 			    "ORDER BY m.first_push_at NULLS LAST, m.last_started_at NULLS FIRST "
 			    "LIMIT 16",
 			    arena_printf(a, "%lld", deb),
-			    arena_printf(a, "%d", cfg.maintain_interval > 0 ? cfg.maintain_interval
-									      : 86400));
+			    arena_printf(a, "%d",
+					 cfg.maintain_interval > 0 ? cfg.maintain_interval : 86400));
 	for (int i = 0; q && i < PQntuples(q) && !ran; i++) {
 		if (bg_stopping(t))
 			break;
 		struct err re = { 0 };
-		int rc = maintain_repo_run(c, db_int(q, i, 0), db_bool(q, i, 1) ? "push" : "schedule",
-					   false, false, cfg.maintain_grace,
-					   cfg.maintain_full_interval, NULL, &re);
+		int rc = maintain_repo_run(c, db_int(q, i, 0),
+					   db_bool(q, i, 1) ? "push" : "schedule", false, false,
+					   cfg.maintain_grace, cfg.maintain_full_interval, NULL,
+					   &re);
 		if (rc == 0)
 			ran = true;
 		else if (rc != ERR_CONFLICT && rc != ERR_NOTFOUND)

@@ -87,9 +87,9 @@ json_t *maintain_tasks_json(unsigned tasks);
 
 /* The last run of one repository. */
 struct maintain_result {
-	unsigned tasks;        /* MAINTAIN_* that ran */
+	unsigned tasks;  /* MAINTAIN_* that ran */
 	bool ok;
-	char error[512];       /* the failing step and git's last line */
+	char error[512]; /* the failing step and git's last line */
 	long long duration_ms;
 	struct maintain_stats before, after;
 };
@@ -103,9 +103,9 @@ struct maintain_result {
  * be NULL). Returns 0 when the run happened (whether its steps succeeded
  * or not: see out->ok), ERR_CONFLICT when busy, ERR_NOTFOUND when the
  * repository does not exist, or ERR_INTERNAL for a database failure. */
-int maintain_repo_run(PGconn *db, int64_t repo_id, const char *trigger, bool force_full,
-		      bool wait, long long grace_s, long long full_interval_s,
-		      struct maintain_result *out, struct err *e);
+int maintain_repo_run(PGconn *db, int64_t repo_id, const char *trigger, bool force_full, bool wait,
+		      long long grace_s, long long full_interval_s, struct maintain_result *out,
+		      struct err *e);
 
 /* Notes a push to repo_id for the scheduler (the debounce: a run starts
  * once the repository has been quiet for PLUE_MAINTAIN_DEBOUNCE seconds,

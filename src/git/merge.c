@@ -133,13 +133,12 @@ static int commit_tree(git_tree **out, git_repository *repo, const git_oid *id, 
 	int grc = git_commit_tree(out, c);
 	git_commit_free(c);
 	if (grc < 0)
-		return objects_error(e, grc, "tree of commit '%s' not found",
-				     git_oid_tostr_s(id));
+		return objects_error(e, grc, "tree of commit '%s' not found", git_oid_tostr_s(id));
 	return 0;
 }
 
-int merge_diff(git_diff **out, git_repository *repo, const git_oid *merge_base,
-	       const git_oid *head, struct err *e)
+int merge_diff(git_diff **out, git_repository *repo, const git_oid *merge_base, const git_oid *head,
+	       struct err *e)
 {
 	git_tree *old = NULL, *new = NULL;
 	git_diff *diff = NULL;
@@ -231,8 +230,8 @@ int merge_diff_line_check(git_diff *diff, struct arena *a, const char *path, boo
 	}
 	if (!found) {
 		rc = err_set(e, ERR_INVALID, "invalid_comment",
-			     "line %d of '%.200s' is not part of the diff on the %s side", line, path,
-			     side);
+			     "line %d of '%.200s' is not part of the diff on the %s side", line,
+			     path, side);
 		goto done;
 	}
 	/* keep the end of the hunk text: the lines nearest the comment */
@@ -495,7 +494,8 @@ static int build_rebase(git_oid *tip, struct arena *a, git_repository *repo,
 		git_oid new_id;
 		const git_commit *parents[1] = { onto };
 		rc = commit_index(&new_id, repo, idx, git_commit_author(c), job->committer,
-				  git_commit_message_encoding(c), git_commit_message(c), 1, parents, e);
+				  git_commit_message_encoding(c), git_commit_message(c), 1, parents,
+				  e);
 		git_index_free(idx);
 		if (rc)
 			goto done;
@@ -529,7 +529,8 @@ int merge_build(git_oid *tip, struct arena *a, git_repository *repo, const struc
 		*conflicts = NULL;
 	if (nconflicts)
 		*nconflicts = 0;
-	if ((rc = commit_get(&bc, repo, &job->base, e)) || (rc = commit_get(&hc, repo, &job->head, e)))
+	if ((rc = commit_get(&bc, repo, &job->base, e)) ||
+	    (rc = commit_get(&hc, repo, &job->head, e)))
 		goto done;
 	if (git_oid_equal(&job->base, &job->head) ||
 	    git_graph_descendant_of(repo, &job->base, &job->head) == 1) {

@@ -44,8 +44,8 @@ int merge_state_get(struct merge_state *out, struct arena *a, git_repository *re
 /* The diff a pull request shows: the merge base's tree against head's
  * tree (what head adds, whatever moved on base since), with rename
  * detection. The caller frees *out with git_diff_free. */
-int merge_diff(git_diff **out, git_repository *repo, const git_oid *merge_base,
-	       const git_oid *head, struct err *e);
+int merge_diff(git_diff **out, git_repository *repo, const git_oid *merge_base, const git_oid *head,
+	       struct err *e);
 
 /* Where a review comment may go: line `line` of path on the given side of
  * diff (left: the old file's line numbers, a context or deleted line;
@@ -80,10 +80,10 @@ const char *merge_method_name(enum merge_method m);
 
 struct merge_job {
 	enum merge_method method;
-	git_oid base;                  /* the base tip the merge builds on */
-	git_oid head;                  /* the head tip being merged */
-	const char *message;           /* merge and squash: the new commit's message */
-	const git_signature *author;   /* merge and squash commits' author */
+	git_oid base;                   /* the base tip the merge builds on */
+	git_oid head;                   /* the head tip being merged */
+	const char *message;            /* merge and squash: the new commit's message */
+	const git_signature *author;    /* merge and squash commits' author */
 	const git_signature *committer; /* every new commit's committer */
 };
 

@@ -21,12 +21,12 @@
 /* ---- per-thread handles ---- */
 
 struct slot {
-	char *path;            /* NULL: free slot */
+	char *path; /* NULL: free slot */
 	git_repository *repo;
-	dev_t dev;             /* identity of objects/pack when opened */
+	dev_t dev;  /* identity of objects/pack when opened */
 	ino_t ino;
 	struct timespec mtime;
-	uint64_t used;         /* the handles' tick at last use */
+	uint64_t used; /* the handles' tick at last use */
 };
 
 struct handles {
@@ -150,14 +150,10 @@ int objects_error(struct err *e, int rc, const char *fmt, ...)
 {
 	int code;
 	switch (rc) {
-	case GIT_ENOTFOUND:
-		code = ERR_NOTFOUND;
-		break;
+	case GIT_ENOTFOUND: code = ERR_NOTFOUND; break;
 	case GIT_EINVALIDSPEC:
 	case GIT_EAMBIGUOUS:
-	case GIT_EINVALID:
-		code = ERR_INVALID;
-		break;
+	case GIT_EINVALID: code = ERR_INVALID; break;
 	default: {
 		const git_error *ge = git_error_last();
 		log_error("libgit2 error %d: %s", rc, ge ? ge->message : "unknown error");
@@ -172,8 +168,7 @@ int objects_error(struct err *e, int rc, const char *fmt, ...)
 	return err_set(e, code, NULL, "%s", msg);
 }
 
-int objects_commit_lookup(git_commit **out, git_repository *repo, const char *hex,
-			  struct err *e)
+int objects_commit_lookup(git_commit **out, git_repository *repo, const char *hex, struct err *e)
 {
 	git_oid oid;
 	git_object *obj = NULL;
@@ -199,8 +194,7 @@ int objects_commit_lookup(git_commit **out, git_repository *repo, const char *he
 	return 0;
 }
 
-int objects_entry_bypath(git_tree_entry **out, git_commit *commit, const char *path,
-			 struct err *e)
+int objects_entry_bypath(git_tree_entry **out, git_commit *commit, const char *path, struct err *e)
 {
 	git_tree *root = NULL;
 	char hex[GIT_OID_HEXSZ + 1];
@@ -221,8 +215,7 @@ int objects_entry_bypath(git_tree_entry **out, git_commit *commit, const char *p
 
 /* ---- pure helpers ---- */
 
-int objects_tree_cmp(const char *a, size_t alen, bool a_tree, const char *b, size_t blen,
-		     bool b_tree)
+int objects_tree_cmp(const char *a, size_t alen, bool a_tree, const char *b, size_t blen, bool b_tree)
 {
 	size_t n = alen < blen ? alen : blen;
 	int c = memcmp(a, b, n);
@@ -383,8 +376,9 @@ json_t *objects_commit_json(git_commit *c)
 	char hex[GIT_OID_HEXSZ + 1];
 	json_t *parents = json_array();
 	for (unsigned i = 0; i < git_commit_parentcount(c); i++)
-		json_array_append_new(parents, json_string(git_oid_tostr(hex, sizeof(hex),
-									  git_commit_parent_id(c, i))));
+		json_array_append_new(parents,
+				      json_string(git_oid_tostr(hex, sizeof(hex),
+								git_commit_parent_id(c, i))));
 	json_t *o = json_object();
 	json_object_set_new(o, "sha", json_string(git_oid_tostr(hex, sizeof(hex), git_commit_id(c))));
 	json_object_set_new(o, "tree",

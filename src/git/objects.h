@@ -52,14 +52,12 @@ int objects_error(struct err *e, int rc, const char *fmt, ...) __attribute__((fo
  * checked). ERR_NOTFOUND "commit 'HEX' not found" when absent, or
  * "'HEX' is a tree, not a commit" (blob, tag) when the object has another
  * type. The caller frees *out with git_commit_free. */
-int objects_commit_lookup(git_commit **out, git_repository *repo, const char *hex,
-			  struct err *e);
+int objects_commit_lookup(git_commit **out, git_repository *repo, const char *hex, struct err *e);
 
 /* The entry at path (normalised, non-empty) in commit's tree; ERR_NOTFOUND
  * "path 'PATH' not found in commit 'HEX'". The caller frees *out with
  * git_tree_entry_free. */
-int objects_entry_bypath(git_tree_entry **out, git_commit *commit, const char *path,
-			 struct err *e);
+int objects_entry_bypath(git_tree_entry **out, git_commit *commit, const char *path, struct err *e);
 
 /* git's tree order: names compare as bytes, a tree's name as if it ended
  * in '/'. Returns <0, 0 or >0 like memcmp. */
@@ -112,8 +110,8 @@ json_t *objects_commit_json(git_commit *c);
  * patch longer than the budget or OBJECTS_PATCH_FILE_MAX is cut at a line
  * end and marked truncated (the counts stay exact). The file's counts are
  * added to *adds and *dels. 0 or ERR_* with e set. */
-int objects_diff_file_json(git_diff *diff, size_t idx, size_t *budget, json_t **out,
-			   size_t *adds, size_t *dels, struct err *e);
+int objects_diff_file_json(git_diff *diff, size_t idx, size_t *budget, json_t **out, size_t *adds,
+			   size_t *dels, struct err *e);
 
 /* Formats a git signature time as RFC 3339 in the signer's own offset,
  * like `git log --format=%aI` ("2024-05-01T12:00:00+02:00"). out must hold

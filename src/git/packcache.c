@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REQ_MAX (16 << 20)     /* request bytes keyed; a larger request is served uncached */
-#define ABANDONED_AGE 60       /* seconds before eviction removes a generation file */
-#define WAIT_MS 1000           /* a tailer re-checks at least this often */
+#define REQ_MAX (16 << 20) /* request bytes keyed; a larger request is served uncached */
+#define ABANDONED_AGE 60   /* seconds before eviction removes a generation file */
+#define WAIT_MS 1000       /* a tailer re-checks at least this often */
 
 extern char **environ;
 

@@ -32,9 +32,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define BUF_CAP (256 * 1024)     /* each direction */
-#define ADVERT_MAX (64 << 20)    /* ref advertisement cap */
-#define ERR_CAP 4096             /* child stderr kept for the log */
+#define BUF_CAP (256 * 1024)  /* each direction */
+#define ADVERT_MAX (64 << 20) /* ref advertisement cap */
+#define ERR_CAP 4096          /* child stderr kept for the log */
 
 /* Only the versions git itself sends pass through. */
 static const char *git_protocol(const struct req *r)
@@ -58,11 +58,12 @@ static int service_from_query(struct req *r, const char **svc)
 {
 	const char *s = req_query(r, "service");
 	if (!s)
-		return err_set(&r->err, ERR_PERM, "dumb_http",
-			       "the dumb HTTP protocol is not supported; use a git client that speaks smart HTTP");
+		return err_set(
+			&r->err, ERR_PERM, "dumb_http",
+			"the dumb HTTP protocol is not supported; use a git client that speaks smart HTTP");
 	if (strcmp(s, "git-upload-pack") && strcmp(s, "git-receive-pack"))
-		return err_set(&r->err, ERR_INVALID, "invalid_service", "unknown git service '%.40s'",
-			       s);
+		return err_set(&r->err, ERR_INVALID, "invalid_service",
+			       "unknown git service '%.40s'", s);
 	*svc = s;
 	return 0;
 }
@@ -293,7 +294,8 @@ void git_push_record(PGconn *db, const struct repo *repo, const struct auth *pus
 				       ? lr == GIT_ENOTFOUND
 				       : lr == 0 && !strcmp(git_oid_tostr_s(&oid), u->new_sha);
 		if (applied)
-			ups[n++] = (struct push_update){ .ref = u->ref, .before = u->old_sha,
+			ups[n++] = (struct push_update){ .ref = u->ref,
+							 .before = u->old_sha,
 							 .after = u->new_sha };
 	}
 	if (!n)
@@ -491,7 +493,9 @@ static void gs_free(struct http_stream *s)
 		pthread_join(g->thread, NULL);
 		const char *svc = g->svc;
 		metrics_count(&metric_git_transfers,
-			      (const char *[]){ svc, g->aborted ? "aborted" : g->exit_ok ? "ok" : "failed" },
+			      (const char *[]){ svc, g->aborted   ? "aborted"
+						     : g->exit_ok ? "ok"
+								  : "failed" },
 			      1);
 		metrics_count(&metric_git_bytes, (const char *[]){ svc, "in" }, g->bytes_in);
 		metrics_count(&metric_git_bytes, (const char *[]){ svc, "out" }, g->bytes_out);
@@ -617,7 +621,7 @@ static long gs_read_lazy(struct http_stream *s, char *out, size_t max)
 }
 
 static const struct http_stream_ops git_stream_lazy_ops = { gs_write_lazy, gs_write_end_lazy,
-							     gs_read_lazy, gs_free };
+							    gs_read_lazy, gs_free };
 
 int h_git_upload_pack(struct req *r, struct resp *w)
 {

@@ -65,14 +65,16 @@ int repo_store_create(int64_t id, const char *default_branch, struct err *e)
 	char head[512];
 	snprintf(head, sizeof(head), "refs/heads/%s", default_branch);
 	git_repository_init_options o = GIT_REPOSITORY_INIT_OPTIONS_INIT;
-	o.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_NO_REINIT | GIT_REPOSITORY_INIT_MKPATH;
+	o.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_NO_REINIT |
+		  GIT_REPOSITORY_INIT_MKPATH;
 	o.initial_head = head;
 	git_repository *repo = NULL;
 	if (git_repository_init_ext(&repo, path, &o) < 0) {
 		const git_error *ge = git_error_last();
 		log_error("cannot create repository %s: %s", path, ge ? ge->message : "?");
 		rm_tree(path);
-		return err_set(e, ERR_INTERNAL, "storage_error", "cannot create the repository on disk");
+		return err_set(e, ERR_INTERNAL, "storage_error",
+			       "cannot create the repository on disk");
 	}
 	/* receive-pack settings: reject broken objects (the rules that apply
 	 * are repo_store_receive_config, given on receive-pack's command line,
@@ -96,7 +98,8 @@ int repo_store_delete(int64_t id, struct err *e)
 	snprintf(path, sizeof(path), "%s/repos/%lld.git", cfg.data_abs, (long long)id);
 	if (rm_tree(path)) {
 		log_error("cannot remove %s: %s", path, strerror(errno));
-		return err_set(e, ERR_INTERNAL, "storage_error", "cannot remove the repository from disk");
+		return err_set(e, ERR_INTERNAL, "storage_error",
+			       "cannot remove the repository from disk");
 	}
 	return 0;
 }

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_COMMANDS 4096        /* ref updates recorded per push */
+#define MAX_COMMANDS 4096 /* ref updates recorded per push */
 
 /* ---- spawning ---- */
 
@@ -128,8 +128,12 @@ int git_advertise_spawn(struct git_child *out, struct arena *a, const struct rep
 {
 	if (protocol && strcmp(protocol, "version=2") && strcmp(protocol, "version=1"))
 		protocol = NULL;
-	char *argv[] = { "git", (char *)(svc + 4), "--stateless-rpc", "--advertise-refs",
-			 (char *)repo->disk_path, NULL };
+	char *argv[] = { "git",
+			 (char *)(svc + 4),
+			 "--stateless-rpc",
+			 "--advertise-refs",
+			 (char *)repo->disk_path,
+			 NULL };
 	return spawn_git(out, argv, git_env(a, protocol, NULL, NULL));
 }
 

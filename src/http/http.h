@@ -39,23 +39,23 @@ struct cache_entry;
 struct req {
 	struct arena *arena;
 	enum http_method method;
-	const char *path;          /* raw path, percent-escapes intact */
-	const char *params[8];     /* decoded captures, in pattern order */
+	const char *path;      /* raw path, percent-escapes intact */
+	const char *params[8]; /* decoded captures, in pattern order */
 	const char *param_names[8];
 	size_t nparams;
 	struct kv *headers;
 	size_t nheaders;
-	struct kv *query;          /* decoded */
+	struct kv *query; /* decoded */
 	size_t nquery;
-	const char *body;          /* NUL-terminated copy, or NULL */
+	const char *body; /* NUL-terminated copy, or NULL */
 	size_t body_len;
-	json_t *json;              /* parsed body for ROUTE_JSON routes (arena-owned ref) */
+	json_t *json;     /* parsed body for ROUTE_JSON routes (arena-owned ref) */
 	const char *remote_ip;
 	struct auth auth;
-	struct repo *repo;         /* set for ROUTE_REPO routes (by the application) */
-	bool private_data;         /* responses are never `public` (a private repository's) */
+	struct repo *repo; /* set for ROUTE_REPO routes (by the application) */
+	bool private_data; /* responses are never `public` (a private repository's) */
 	struct err err;
-	PGconn *db;                /* the worker's connection; NULL on the event thread */
+	PGconn *db;        /* the worker's connection; NULL on the event thread */
 	const struct route *route;
 	int64_t started_ms;
 };
@@ -67,23 +67,23 @@ struct resp {
 	struct kv headers[24];
 	size_t nheaders;
 	struct buf body;
-	struct http_stream *stream;  /* set instead of body for streamed responses */
-	bool cacheable;              /* immutable: may be kept in the object cache */
+	struct http_stream *stream;       /* set instead of body for streamed responses */
+	bool cacheable;                   /* immutable: may be kept in the object cache */
 	const struct cache_entry *cached; /* body sent straight from the cache (server unrefs) */
 };
 
 /* Route flags, enforced by the dispatcher before a handler runs. */
 enum {
-	ROUTE_AUTH = 1 << 0,    /* must be signed in */
-	ROUTE_REPO = 1 << 1,    /* loads :owner/:repo, caller must be able to read */
-	ROUTE_WRITE = 1 << 2,   /* with ROUTE_REPO: caller must be able to write */
-	ROUTE_ADMIN = 1 << 3,   /* with ROUTE_REPO: caller must administer it */
-	ROUTE_JSON = 1 << 4,    /* body must be a JSON object; parsed into req.json */
-	ROUTE_CACHE = 1 << 5,   /* response may be served from the object cache */
-	ROUTE_GIT = 1 << 6,     /* git client: anonymous refusals become 401 challenges */
-	ROUTE_STREAM = 1 << 7,  /* body streams to the handler's http_stream */
-	ROUTE_INTERNAL = 1 << 8, /* runner protocol; auth is the handler's */
-	ROUTE_NOAUTH = 1 << 9,  /* credentials are not looked at (health) */
+	ROUTE_AUTH = 1 << 0,         /* must be signed in */
+	ROUTE_REPO = 1 << 1,         /* loads :owner/:repo, caller must be able to read */
+	ROUTE_WRITE = 1 << 2,        /* with ROUTE_REPO: caller must be able to write */
+	ROUTE_ADMIN = 1 << 3,        /* with ROUTE_REPO: caller must administer it */
+	ROUTE_JSON = 1 << 4,         /* body must be a JSON object; parsed into req.json */
+	ROUTE_CACHE = 1 << 5,        /* response may be served from the object cache */
+	ROUTE_GIT = 1 << 6,          /* git client: anonymous refusals become 401 challenges */
+	ROUTE_STREAM = 1 << 7,       /* body streams to the handler's http_stream */
+	ROUTE_INTERNAL = 1 << 8,     /* runner protocol; auth is the handler's */
+	ROUTE_NOAUTH = 1 << 9,       /* credentials are not looked at (health) */
 	ROUTE_CSRF_EXEMPT = 1 << 10, /* cookie writes allowed without a CSRF token */
 	/* with ROUTE_WRITE: the areas the route writes (AREA_* << 11); a task
 	 * token needs the permission of each, and none is a task token's */
@@ -98,12 +98,12 @@ enum {
 typedef int (*handler_fn)(struct req *r, struct resp *w);
 
 struct route {
-	unsigned methods;      /* HTTP_* mask; GET routes also answer HEAD */
-	const char *pattern;   /* "/api/repos/:owner/:repo", ":repo.git", "*rest" */
+	unsigned methods;    /* HTTP_* mask; GET routes also answer HEAD */
+	const char *pattern; /* "/api/repos/:owner/:repo", ":repo.git", "*rest" */
 	handler_fn handler;
 	unsigned flags;
-	unsigned scope;        /* SCOPE_* a token needs, 0 for the route's default */
-	size_t max_body;       /* 0: the default cap (1 MiB) */
+	unsigned scope;  /* SCOPE_* a token needs, 0 for the route's default */
+	size_t max_body; /* 0: the default cap (1 MiB) */
 };
 
 /* Streams: a producer/consumer pair between the connection and a worker
@@ -124,7 +124,7 @@ struct http_stream_ops {
 
 struct http_stream {
 	const struct http_stream_ops *ops;
-	void *conn;               /* set by the server: the connection to resume */
+	void *conn; /* set by the server: the connection to resume */
 	/* Set by the server; the stream calls it (any thread) after it made room
 	 * or data. Safe to call whether or not the connection is suspended. */
 	void (*wake)(struct http_stream *s);
@@ -187,8 +187,8 @@ struct server_opts {
 	const struct http_app *app;
 	const char *listen_addr;
 	int port;
-	int threads;          /* MHD event threads */
-	int workers;          /* worker pool size = database connections */
+	int threads; /* MHD event threads */
+	int workers; /* worker pool size = database connections */
 	int max_connections;
 	int per_ip_limit;
 	int timeout_s;

@@ -211,8 +211,8 @@ enum http_method http_method_parse(const char *s)
 	static const struct {
 		const char *name;
 		enum http_method m;
-	} t[] = { { "GET", HTTP_GET },	   { "HEAD", HTTP_HEAD },     { "POST", HTTP_POST },
-		  { "PUT", HTTP_PUT },	   { "PATCH", HTTP_PATCH },   { "DELETE", HTTP_DELETE },
+	} t[] = { { "GET", HTTP_GET },        { "HEAD", HTTP_HEAD },   { "POST", HTTP_POST },
+		  { "PUT", HTTP_PUT },        { "PATCH", HTTP_PATCH }, { "DELETE", HTTP_DELETE },
 		  { "OPTIONS", HTTP_OPTIONS } };
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (!strcmp(s, t[i].name))
@@ -237,8 +237,9 @@ void resp_immutable(const struct req *r, struct resp *w, const char *etag)
 {
 	bool priv = r->private_data;
 	resp_header(w, "ETag", arena_printf(w->arena, "\"%s\"", etag));
-	resp_header(w, "Cache-Control", priv ? "private, max-age=31536000, immutable"
-					     : "public, max-age=31536000, immutable");
+	resp_header(w, "Cache-Control",
+		    priv ? "private, max-age=31536000, immutable"
+			 : "public, max-age=31536000, immutable");
 	w->cacheable = true;
 }
 
@@ -251,10 +252,8 @@ void resp_short_cache(const struct req *r, struct resp *w, int seconds)
 
 void resp_no_cache(const struct req *r, struct resp *w)
 {
-	resp_header(w, "Cache-Control",
-		    r->private_data ? "private, no-cache" : "no-cache");
+	resp_header(w, "Cache-Control", r->private_data ? "private, no-cache" : "no-cache");
 }
-
 
 int req_param_int(int64_t *out, const struct req *r, const char *name)
 {

@@ -54,8 +54,7 @@ struct kvlist {
 	bool decode;
 };
 
-static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
-			       const char *value)
+static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	(void)kind;
 	struct kvlist *l = cls;
@@ -114,15 +113,17 @@ static struct hreq *hreq_new(struct MHD_Connection *conn, const char *url, const
 	h->req.query = ql.items;
 	h->req.nquery = ql.n;
 
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char ip[INET6_ADDRSTRLEN] = "?";
 	if (ci && ci->client_addr) {
 		const struct sockaddr *sa = ci->client_addr;
 		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip,
+				  sizeof(ip));
 		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip,
+				  sizeof(ip));
 	}
 	h->req.remote_ip = arena_strdup(a, ip);
 	return h;
@@ -212,18 +213,20 @@ static enum MHD_Result queue(struct hreq *h)
 		return MHD_YES;
 	h->queued = true;
 	if (w->stream) {
-		mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader, h,
-						       NULL);
+		mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader,
+						       h, NULL);
 	} else if (w->cached) {
 		/* the cache entry's bytes go out as they are; MHD drops the ref */
-		mr = MHD_create_response_from_buffer_with_free_callback_cls(
-			w->cached->len, (void *)w->cached->data, unref_cached, (void *)w->cached);
+		mr = MHD_create_response_from_buffer_with_free_callback_cls(w->cached->len,
+									    (void *)w->cached->data,
+									    unref_cached,
+									    (void *)w->cached);
 		w->cached = NULL;
 	} else {
 		size_t len;
 		char *body = buf_detach(&w->body, &len);
 		mr = MHD_create_response_from_buffer_with_free_callback_cls(len, body, free_cached,
-									   body);
+									    body);
 	}
 	if (!mr)
 		return MHD_NO;
@@ -290,7 +293,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		unsigned allowed = 0;
 		if (!h->req.method) {
 			error_now(h, ERR_METHOD, NULL,
-				  arena_printf(h->req.arena, "method '%.20s' is not supported", method));
+				  arena_printf(h->req.arena, "method '%.20s' is not supported",
+					       method));
 			return queue(h);
 		}
 		enum route_match m = route_find(srv_app->routes, &h->req, &rt, &allowed);
@@ -301,7 +305,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		}
 		if (m == MATCH_METHOD) {
 			error_now(h, ERR_METHOD, NULL,
-				  arena_printf(h->req.arena, "method '%.20s' is not allowed here", method));
+				  arena_printf(h->req.arena, "method '%.20s' is not allowed here",
+					       method));
 			struct buf b = BUF_INIT;
 			for (unsigned bit = 1; bit <= HTTP_OPTIONS; bit <<= 1)
 				if (allowed & bit)
@@ -349,7 +354,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 			return queue(h);
 		}
 		finish_body(h);
-		if ((h->req.route->flags & ROUTE_CACHE) && srv_app->dispatch_fast && srv_app->dispatch_fast(&h->req, &h->resp)) {
+		if ((h->req.route->flags & ROUTE_CACHE) && srv_app->dispatch_fast &&
+		    srv_app->dispatch_fast(&h->req, &h->resp)) {
 			h->st = ST_READY;
 			return queue(h);
 		}
@@ -451,19 +457,16 @@ int server_start(const struct server_opts *o)
 	}
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-	daemon_ = MHD_start_daemon(
-		flags, (uint16_t)o->port, NULL, NULL, on_access, NULL,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->per_ip_limit,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->conn_memory,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-		MHD_OPTION_END);
+	daemon_ = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_access, NULL,
+				   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+				   (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+				   (unsigned)o->threads, MHD_OPTION_CONNECTION_LIMIT,
+				   (unsigned)o->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				   (unsigned)o->per_ip_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+				   (unsigned)o->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				   o->conn_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+				   MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+				   MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
 	if (!daemon_) {
 		log_error("cannot listen on %s:%d", o->listen_addr, o->port);
 		return -1;

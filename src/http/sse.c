@@ -32,20 +32,20 @@ struct sse_msg {
 };
 
 struct sse_sub {
-	struct http_stream base; /* first: the server holds &base */
+	struct http_stream base;     /* first: the server holds &base */
 	int64_t key;
-	struct sse_sub *next, *prev;         /* in its bucket */
-	int64_t last_id;                     /* newest id queued */
-	bool started;                        /* replay over: live messages go to q */
-	bool armed;                          /* the server has read once: wake is set */
+	struct sse_sub *next, *prev; /* in its bucket */
+	int64_t last_id;             /* newest id queued */
+	bool started;                /* replay over: live messages go to q */
+	bool armed;                  /* the server has read once: wake is set */
 	bool final_queued, overflow;
-	bool keepalive;                      /* a keepalive comment is due */
-	size_t ka_off;                       /* bytes of it already sent */
-	struct sse_msg **q;                  /* ring */
+	bool keepalive;              /* a keepalive comment is due */
+	size_t ka_off;               /* bytes of it already sent */
+	struct sse_msg **q;          /* ring */
 	size_t qhead, qlen, qcap;
-	size_t off;                          /* bytes of q[qhead] already sent */
+	size_t off;                  /* bytes of q[qhead] already sent */
 	size_t qbytes;
-	struct sse_msg **held;               /* live messages during the replay */
+	struct sse_msg **held;       /* live messages during the replay */
 	size_t nheld, heldcap;
 };
 
@@ -220,8 +220,7 @@ static long st_read(struct http_stream *hs, char *out, size_t max)
 	}
 	/* the response ends after the final message, or when the subscriber
 	 * fell too far behind (after the message in flight went out whole) */
-	bool ended = !s->keepalive && s->off == 0 &&
-		     ((s->final_queued && !s->qlen) || s->overflow);
+	bool ended = !s->keepalive && s->off == 0 && ((s->final_queued && !s->qlen) || s->overflow);
 	pthread_mutex_unlock(&mu);
 	if (n)
 		return (long)n;

@@ -77,7 +77,8 @@ int dispatcher_read_workflows(struct arena *a, int64_t repo_id, const char *sha,
 	*n = 0;
 	struct err oe = { 0 };
 	if (objects_repo_open(&repo, repo_store_path(a, repo_id), &oe))
-		return err_set(e, ERR_NOTFOUND, NULL, "cannot open repository %lld", (long long)repo_id);
+		return err_set(e, ERR_NOTFOUND, NULL, "cannot open repository %lld",
+			       (long long)repo_id);
 	if (git_oid_fromstr(&oid, sha) || git_commit_lookup(&commit, repo, &oid) ||
 	    git_commit_tree(&tree, commit)) {
 		rc = err_set(e, ERR_NOTFOUND, NULL, "commit '%.40s' not found", sha);
@@ -123,8 +124,8 @@ done:
 
 /* The paths changed between before and after (a push); NULL when unknown
  * (a new branch, a missing commit, too many). */
-static char **changed_paths(struct arena *a, int64_t repo_id, const char *before,
-			    const char *after, size_t *n)
+static char **changed_paths(struct arena *a, int64_t repo_id, const char *before, const char *after,
+			    size_t *n)
 {
 	*n = 0;
 	if (!before || !after || !is_sha1_hex(before) || !is_sha1_hex(after) ||
@@ -151,7 +152,8 @@ static char **changed_paths(struct arena *a, int64_t repo_id, const char *before
 		const git_diff_delta *d = git_diff_get_delta(diff, i);
 		if (d->new_file.path)
 			paths[(*n)++] = arena_strdup(a, d->new_file.path);
-		if (d->old_file.path && (!d->new_file.path || strcmp(d->old_file.path, d->new_file.path)))
+		if (d->old_file.path &&
+		    (!d->new_file.path || strcmp(d->old_file.path, d->new_file.path)))
 			paths[(*n)++] = arena_strdup(a, d->old_file.path);
 	}
 done:
@@ -197,29 +199,29 @@ static json_t *job_spec(const struct workflow *w, const struct wf_job *j)
 			bool have = false;
 			size_t m;
 			json_t *x;
-			json_array_foreach(all_secrets, m, x)
-				have |= json_equal(x, v);
+			json_array_foreach(all_secrets, m, x) have |= json_equal(x, v);
 			if (!have)
 				json_array_append(all_secrets, v);
 		}
-		json_t *st = json_pack("{s:s,s:s,s:o,s:i,s:b,s:o}", "name", wf_step_name(s, nb, sizeof(nb)),
-				       "run", s->run ? s->run : "", "env", env_pairs(&s->env),
-				       "timeout_sec", s->timeout_sec, "continue_on_error",
-				       s->continue_on_error, "secrets", names);
+		json_t *st = json_pack("{s:s,s:s,s:o,s:i,s:b,s:o}", "name",
+				       wf_step_name(s, nb, sizeof(nb)), "run", s->run ? s->run : "",
+				       "env", env_pairs(&s->env), "timeout_sec", s->timeout_sec,
+				       "continue_on_error", s->continue_on_error, "secrets", names);
 		if (s->working_directory)
-			json_object_set_new(st, "working_directory", json_string(s->working_directory));
+			json_object_set_new(st, "working_directory",
+					    json_string(s->working_directory));
 		if (s->if_expr)
 			json_object_set_new(st, "if", json_string(s->if_expr));
 		json_array_append_new(steps, st);
 	}
 	const struct wf_permissions *p = &j->permissions;
-	return json_pack("{s:s,s:{s:s,s:i,s:b},s:o,s:o,s:o,s:{s:b},s:{s:s,s:s,s:s,s:s,s:b}}", "type",
-			 "workflow", "job", "key", j->id, "timeout_sec", j->timeout_sec,
+	return json_pack("{s:s,s:{s:s,s:i,s:b},s:o,s:o,s:o,s:{s:b},s:{s:s,s:s,s:s,s:s,s:b}}",
+			 "type", "workflow", "job", "key", j->id, "timeout_sec", j->timeout_sec,
 			 "continue_on_error", j->continue_on_error, "env", env, "steps", steps,
-			 "secret_names", all_secrets, "limits", "network", p->network, "permissions",
-			 "contents", perm_name(p->contents), "issues", perm_name(p->issues),
-			 "pull_requests", perm_name(p->pull_requests), "statuses",
-			 perm_name(p->statuses), "network", p->network);
+			 "secret_names", all_secrets, "limits", "network", p->network,
+			 "permissions", "contents", perm_name(p->contents), "issues",
+			 perm_name(p->issues), "pull_requests", perm_name(p->pull_requests),
+			 "statuses", perm_name(p->statuses), "network", p->network);
 }
 
 struct event {
@@ -425,7 +427,7 @@ static int dispatch_file(PGconn *db, struct arena *a, struct err *e, const struc
 	log_info("run %lld: %s for %s on %s/%s%s", (long long)run_id, f->path, ev->type, ev->owner,
 		 ev->name,
 		 rn.needs_approval ? " (untrusted: waits for approval)"
-		 : rn.untrusted	   ? " (untrusted: read-only, no secrets)"
+		 : rn.untrusted    ? " (untrusted: read-only, no secrets)"
 				   : "");
 	/* a run that waits for approval cancels others once approved */
 	if (rn.concurrency_group && rn.cancel_in_progress && !rn.needs_approval) {
@@ -448,7 +450,8 @@ static int schedules_refresh(PGconn *db, struct arena *a, struct err *e, const s
 	for (size_t i = 0; i < n; i++) {
 		struct workflow *w = NULL;
 		struct err pe = { 0 };
-		if (!files[i].text || workflow_parse(&w, files[i].path, files[i].text, files[i].len, &pe))
+		if (!files[i].text ||
+		    workflow_parse(&w, files[i].path, files[i].text, files[i].len, &pe))
 			continue;
 		const struct wf_trigger *t = workflow_trigger(w, WF_EV_SCHEDULE);
 		for (size_t k = 0; t && k < t->ncrons; k++) {
@@ -600,7 +603,8 @@ static int dispatch_event(PGconn *db, struct arena *a, struct err *e, struct eve
 	}
 	if (!sha || !is_sha1_hex(sha)) {
 		/* the tip of the ref (default branch) */
-		const char *branch = !strncmp(ref, "refs/heads/", 11) ? ref + 11 : ev->default_branch;
+		const char *branch = !strncmp(ref, "refs/heads/", 11) ? ref + 11
+								      : ev->default_branch;
 		res = db_qv(db, a, e,
 			    "SELECT commit_sha FROM branches WHERE repo_id = $1 AND name = $2",
 			    arena_int(a, ev->repo_id), branch);
@@ -622,7 +626,8 @@ static int dispatch_event(PGconn *db, struct arena *a, struct err *e, struct eve
 		if (rc)
 			return rc;
 		if (!wf_sha && pull)
-			wf_sha = pstr(p, "base_sha") ?: pstr(json_object_get(p, "pull_request"), "base_sha");
+			wf_sha = pstr(p, "base_sha")
+					 ?: pstr(json_object_get(p, "pull_request"), "base_sha");
 		if (!wf_sha || !is_sha1_hex(wf_sha))
 			return 0; /* the base branch is gone: nothing trusted to run */
 		log_debug("event %lld (%s): the actor cannot write to %s/%s; workflows of %.12s",

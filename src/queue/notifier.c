@@ -35,7 +35,7 @@ struct park {
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static struct park *head;     /* FIFO of unanswered waiters */
+static struct park *head; /* FIFO of unanswered waiters */
 static struct bg_thread thread;
 static char *secret;
 
@@ -138,7 +138,8 @@ static struct http_stream *park_new(enum park_kind kind, int64_t id, int wait_ms
 	pthread_mutex_lock(&mu);
 	if (!bg_running(&thread) || bg_stopping(&thread)) {
 		p->answered = true;
-		buf_adds(&p->body, kind == PARK_CLAIM ? "{\"workload\":null}\n" : "{\"cancel\":false}\n");
+		buf_adds(&p->body,
+			 kind == PARK_CLAIM ? "{\"workload\":null}\n" : "{\"cancel\":false}\n");
 	} else {
 		struct park **pp = &head;
 		while (*pp)
@@ -209,15 +210,16 @@ static void serve_claims(PGconn *c)
 		int rc = queue_claim(c, a, &e, p->id, &out);
 		bool more = !rc && out;
 		char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
-		int64_t wid = out ? (int64_t)json_integer_value(json_object_get(out, "workload")) : 0;
+		int64_t wid = out ? (int64_t)json_integer_value(json_object_get(out, "workload"))
+				  : 0;
 		json_decref(out);
 
 		int64_t runner_id = p->id;
 		pthread_mutex_lock(&mu);
 		bool gone = p->gone;
 		if (rc == ERR_CONFLICT) {
-			json_t *ej = json_pack("{s:n,s:{s:s,s:s}}", "workload", "error", "code", e.slug,
-					       "message", e.msg);
+			json_t *ej = json_pack("{s:n,s:{s:s,s:s}}", "workload", "error", "code",
+					       e.slug, "message", e.msg);
 			char *msg = json_dumps(ej, JSON_COMPACT);
 			json_decref(ej);
 			answer(p, msg);
@@ -237,7 +239,8 @@ static void serve_claims(PGconn *c)
 			/* the runner hung up before the answer: give the work back */
 			struct err ue = { 0 };
 			if (queue_unclaim(c, a, &ue, wid, runner_id) && ue.code)
-				log_warn("cannot give back workload %lld: %s", (long long)wid, ue.msg);
+				log_warn("cannot give back workload %lld: %s", (long long)wid,
+					 ue.msg);
 		}
 		free(text);
 		arena_free(a);
@@ -288,7 +291,8 @@ static int expire(void)
 	for (struct park *p = head, *nx; p; p = nx) {
 		nx = p->next;
 		if (p->deadline_ms <= now)
-			answer(p, p->kind == PARK_CLAIM ? "{\"workload\":null}" : "{\"cancel\":false}");
+			answer(p, p->kind == PARK_CLAIM ? "{\"workload\":null}"
+							: "{\"cancel\":false}");
 		else if (p->deadline_ms < next)
 			next = p->deadline_ms;
 	}

@@ -44,8 +44,13 @@ static pid_t spawn(void)
 		return -1;
 	exe[n] = '\0';
 	/* the environment, built before fork (the server has threads) */
-	const char *over[] = { "PLUE_SERVER_URL", "PLUE_RUNNER_SECRET", "PLUE_SANDBOX",
-			       "PLUE_DATA_DIR", "PLUE_LOG_LEVEL", "PLUE_STANDBY", NULL };
+	const char *over[] = { "PLUE_SERVER_URL",
+			       "PLUE_RUNNER_SECRET",
+			       "PLUE_SANDBOX",
+			       "PLUE_DATA_DIR",
+			       "PLUE_LOG_LEVEL",
+			       "PLUE_STANDBY",
+			       NULL };
 	size_t ne = 0;
 	while (environ[ne])
 		ne++;
@@ -110,14 +115,17 @@ static void pool_main(struct bg_thread *t, void *unused)
 				if (r == c->pid) {
 					bool quick = now - c->started_ms < 5000;
 					c->fails = quick ? c->fails + 1 : 0;
-					int delay = c->fails ? (c->fails > 5 ? 30000 : 500 << c->fails) : 0;
+					int delay = c->fails ? (c->fails > 5 ? 30000
+									     : 500 << c->fails)
+							     : 0;
 					c->restart_at_ms = now + delay;
 					if (WIFEXITED(status))
-						log_info("runner (pid %d) exited with %d%s", (int)c->pid,
-							 WEXITSTATUS(status), delay ? "; restarting later" : "");
+						log_info("runner (pid %d) exited with %d%s",
+							 (int)c->pid, WEXITSTATUS(status),
+							 delay ? "; restarting later" : "");
 					else
-						log_warn("runner (pid %d) died of signal %d", (int)c->pid,
-							 WTERMSIG(status));
+						log_warn("runner (pid %d) died of signal %d",
+							 (int)c->pid, WTERMSIG(status));
 					c->pid = 0;
 				}
 			}

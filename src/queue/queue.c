@@ -48,7 +48,8 @@ int runner_check(PGconn *db, struct arena *a, struct err *e, int64_t id, const c
 		return err_set(e, ERR_AUTH, "invalid_token", "invalid runner token");
 	char hash[65];
 	sha256_hex(hash, token, strlen(token));
-	PGresult *res = db_qv(db, a, e, "SELECT status FROM runners WHERE id = $1 AND token_hash = $2",
+	PGresult *res = db_qv(db, a, e,
+			      "SELECT status FROM runners WHERE id = $1 AND token_hash = $2",
 			      arena_int(a, id), hash);
 	if (!res)
 		return e->code;
@@ -87,9 +88,9 @@ int queue_claim(PGconn *db, struct arena *a, struct err *e, int64_t runner_id, j
 	const char *rid = arena_int(a, runner_id);
 	if ((rc = db_begin(db, e)))
 		return rc;
-	PGresult *rr = db_qv(db, a, e,
-			     "SELECT status, coalesce(sandbox, '') FROM runners WHERE id = $1 FOR UPDATE",
-			     rid);
+	PGresult *rr = db_qv(
+		db, a, e,
+		"SELECT status, coalesce(sandbox, '') FROM runners WHERE id = $1 FOR UPDATE", rid);
 	if (!rr) {
 		rc = e->code;
 		goto fail;
@@ -127,7 +128,8 @@ int queue_claim(PGconn *db, struct arena *a, struct err *e, int64_t runner_id, j
 	int attempt = (int)db_int(res, 0, 5);
 	json_t *spec = parse_json(a, db_val(res, 0, 6));
 	if (!spec) {
-		rc = err_set(e, ERR_INTERNAL, NULL, "workload %lld has a damaged spec", (long long)wid);
+		rc = err_set(e, ERR_INTERNAL, NULL, "workload %lld has a damaged spec",
+			     (long long)wid);
 		goto fail;
 	}
 	char *tok = random_token(TASK_TOKEN_PREFIX, 24);
@@ -140,8 +142,8 @@ int queue_claim(PGconn *db, struct arena *a, struct err *e, int64_t runner_id, j
 		   "UPDATE workloads SET status = 'claimed', runner_id = $2, task_token_hash = $3, "
 		   "claimed_at = now(), heartbeat_at = now(), sandbox = nullif($4, '') WHERE id = $1",
 		   wids, rid, hash, sandbox) ||
-	    !db_qv(db, a, e, "UPDATE runners SET status = 'busy', workload_id = $2 WHERE id = $1", rid,
-		   wids)) {
+	    !db_qv(db, a, e, "UPDATE runners SET status = 'busy', workload_id = $2 WHERE id = $1",
+		   rid, wids)) {
 		rc = e->code;
 		goto fail;
 	}
@@ -163,10 +165,11 @@ int queue_claim(PGconn *db, struct arena *a, struct err *e, int64_t runner_id, j
 	 * already; this is the last gate) */
 	bool untrusted = false;
 	if (!strcmp(type, "workflow") && job_id) {
-		PGresult *tr = db_qv(db, a, e,
-				     "SELECT NOT (r.trusted OR r.approved_at IS NOT NULL) FROM "
-				     "workflow_jobs j JOIN workflow_runs r ON r.id = j.run_id WHERE j.id = $1",
-				     arena_int(a, job_id));
+		PGresult *tr = db_qv(
+			db, a, e,
+			"SELECT NOT (r.trusted OR r.approved_at IS NOT NULL) FROM "
+			"workflow_jobs j JOIN workflow_runs r ON r.id = j.run_id WHERE j.id = $1",
+			arena_int(a, job_id));
 		if (!tr) {
 			rc = e->code;
 			goto fail;
@@ -205,8 +208,7 @@ fail:
 	return rc;
 }
 
-int queue_unclaim(PGconn *db, struct arena *a, struct err *e, int64_t workload_id,
-		  int64_t runner_id)
+int queue_unclaim(PGconn *db, struct arena *a, struct err *e, int64_t workload_id, int64_t runner_id)
 {
 	const char *w = arena_int(a, workload_id), *r = arena_int(a, runner_id);
 	if (!db_qv(db, a, e,
@@ -258,9 +260,9 @@ int task_auth(PGconn *db, struct arena *a, struct err *e, int64_t workload_id, c
 /* Event types a runner may post; `done` is the server's. */
 static bool runner_event_type(const char *t)
 {
-	static const char *ok[] = { "step_start", "log", "step_end", "job_end", "aborted", "error",
-				    "token", "tool_start", "tool_end", "message_start",
-				    "message_end", NULL };
+	static const char *ok[] = { "step_start", "log",           "step_end",    "job_end",
+				    "aborted",    "error",         "token",       "tool_start",
+				    "tool_end",   "message_start", "message_end", NULL };
 	for (int i = 0; ok[i]; i++)
 		if (!strcmp(t, ok[i]))
 			return true;
@@ -350,8 +352,7 @@ done:
 	return rc;
 }
 
-int task_complete(PGconn *db, struct arena *a, struct err *e, const struct task *t,
-		  json_t *body)
+int task_complete(PGconn *db, struct arena *a, struct err *e, const struct task *t, json_t *body)
 {
 	int rc;
 	const char *result = json_string_value(json_object_get(body, "result"));
@@ -362,7 +363,8 @@ int task_complete(PGconn *db, struct arena *a, struct err *e, const struct task 
 		return err_set(e, ERR_INVALID, "invalid_result",
 			       "result must be one of success, failure, cancelled, error");
 	if (code && !json_is_null(code) && !json_is_integer(code))
-		return err_set(e, ERR_INVALID, "invalid_field", "field 'exit_code' must be an integer");
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "field 'exit_code' must be an integer");
 	if (reason && strlen(reason) > 1000)
 		return err_set(e, ERR_INVALID, "invalid_field",
 			       "field 'reason' is longer than 1000 characters");
@@ -409,8 +411,7 @@ int workload_create(PGconn *db, struct arena *a, struct err *e, const struct wor
 	PGresult *res = db_qv(db, a, e,
 			      "INSERT INTO workloads (type, job_id, repo_id, stream_id, may_write, spec) "
 			      "VALUES ($1, $2, $3, $4, $5, $6::jsonb) RETURNING id",
-			      w->type, arena_id(a, w->job_id),
-			      arena_id(a, w->repo_id),
+			      w->type, arena_id(a, w->job_id), arena_id(a, w->repo_id),
 			      arena_int(a, w->stream_id), w->may_write ? "true" : "false", specs);
 	if (!res)
 		return e->code;

@@ -24,8 +24,8 @@
 #include "queue/stream.h"
 
 #define RUNNER_DEAD_S 30
-#define CLAIM_WAIT_MS 25000  /* a claim long-poll answers within this */
-#define WATCH_WAIT_MS 25000  /* a cancel watch answers within this */
+#define CLAIM_WAIT_MS 25000 /* a claim long-poll answers within this */
+#define WATCH_WAIT_MS 25000 /* a cancel watch answers within this */
 #define TASK_TOKEN_PREFIX "plue_task_"
 #define RUNNER_TOKEN_PREFIX "plue_runner_"
 
@@ -50,8 +50,7 @@ int runner_heartbeat(PGconn *db, struct arena *a, struct err *e, int64_t id);
  * of the secrets the spec names (never stored in the spec). */
 int queue_claim(PGconn *db, struct arena *a, struct err *e, int64_t runner_id, json_t **out);
 /* Gives a claimed workload back (its runner never got the reply). */
-int queue_unclaim(PGconn *db, struct arena *a, struct err *e, int64_t workload_id,
-		  int64_t runner_id);
+int queue_unclaim(PGconn *db, struct arena *a, struct err *e, int64_t workload_id, int64_t runner_id);
 /* NOTIFY plue_queue (inside the caller's transaction, delivered at
  * COMMIT): parked claims look again. */
 int queue_notify(PGconn *db, struct arena *a, struct err *e);
@@ -64,7 +63,7 @@ struct task {
 	const char *status; /* "claimed" | "running" */
 	int attempt;
 	bool cancel;
-	json_t *spec;       /* arena-owned */
+	json_t *spec; /* arena-owned */
 };
 
 /* Checks token against workload_id (alive tokens only). ERR_AUTH when it
@@ -79,8 +78,7 @@ int task_events(PGconn *db, struct arena *a, struct err *e, const struct task *t
 /* Finishes the workload: {result: success|failure|cancelled|error,
  * exit_code, reason}; the reason is masked. Kills the task token; rolls
  * the result up. */
-int task_complete(PGconn *db, struct arena *a, struct err *e, const struct task *t,
-		  json_t *body);
+int task_complete(PGconn *db, struct arena *a, struct err *e, const struct task *t, json_t *body);
 
 /* ---- workloads ---- */
 

@@ -53,9 +53,10 @@ static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t run
 		const char *msg = arena_printf(a,
 					       "runner %lld stopped responding (no heartbeat for %d s); "
 					       "retrying as attempt %d of %d",
-					       (long long)runner_id, RUNNER_DEAD_S, attempt + 1, max);
-		json_t *p = json_pack("{s:s,s:I,s:i}", "message", msg, "workload_id", (json_int_t)wid,
-				      "attempt", attempt + 1);
+					       (long long)runner_id, RUNNER_DEAD_S, attempt + 1,
+					       max);
+		json_t *p = json_pack("{s:s,s:I,s:i}", "message", msg, "workload_id",
+				      (json_int_t)wid, "attempt", attempt + 1);
 		if (job_id)
 			json_object_set_new(p, "job_id", json_integer((json_int_t)job_id));
 		if (!db_qv(c, a, &e,

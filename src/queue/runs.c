@@ -105,8 +105,9 @@ static int commit_status(PGconn *db, struct arena *a, struct err *e, const struc
 		context = arena_strndup(a, context, 255);
 	/* a CI task reports: no user */
 	struct forge f = { .db = db, .arena = a, .err = e, .who = &(struct auth){ 0 } };
-	struct status_input in = { .state = state, .context = context, .description = description,
-				   .target_url = url };
+	struct status_input in = {
+		.state = state, .context = context, .description = description, .target_url = url
+	};
 	return commit_status_set(NULL, &f, r->repo_id, r->sha, &in);
 }
 
@@ -131,8 +132,7 @@ static json_t *steps_initial(json_t *spec)
 static int runs_advance(struct stream_tx *t, PGconn *db, struct arena *a, struct err *e,
 			int64_t run_id);
 
-int runs_create(PGconn *db, struct arena *a, struct err *e, const struct run_new *rn,
-		int64_t *run_id)
+int runs_create(PGconn *db, struct arena *a, struct err *e, const struct run_new *rn, int64_t *run_id)
 {
 	int rc;
 	int64_t stream_id;
@@ -154,9 +154,8 @@ int runs_create(PGconn *db, struct arena *a, struct err *e, const struct run_new
 		"  $11::jsonb, $12::text, $13::boolean, $14::bigint, "
 		"  CASE WHEN $10::text IS NULL THEN NULL ELSE now() END, $15::boolean "
 		"FROM workflow_runs WHERE repo_id = $1::bigint RETURNING id, run_number",
-		rid, arena_id(a, rn->definition_id), rn->path,
-		rn->name, arena_id(a, rn->event_id), rn->event_type,
-		rn->ref, rn->sha, arena_id(a, rn->actor_id), rn->failure,
+		rid, arena_id(a, rn->definition_id), rn->path, rn->name, arena_id(a, rn->event_id),
+		rn->event_type, rn->ref, rn->sha, arena_id(a, rn->actor_id), rn->failure,
 		dumps(a, rn->context ? rn->context : json_object()), rn->concurrency_group,
 		rn->cancel_in_progress ? "true" : "false", arena_int(a, stream_id),
 		rn->untrusted ? "false" : "true", rn->needs_approval ? "true" : "false");
@@ -180,7 +179,8 @@ int runs_create(PGconn *db, struct arena *a, struct err *e, const struct run_new
 			    "$6, $7, $8::jsonb, $9::jsonb)",
 			    ids, j->key, j->name, arena_strdup(a, needs.ptr),
 			    dumps(a, j->matrix ? j->matrix : json_object()), j->if_expr,
-			    j->continue_on_error ? "true" : "false", dumps(a, j->spec), dumps(a, steps));
+			    j->continue_on_error ? "true" : "false", dumps(a, j->spec),
+			    dumps(a, steps));
 		buf_release(&needs);
 		json_decref(steps);
 		if (!res)
@@ -191,7 +191,8 @@ int runs_create(PGconn *db, struct arena *a, struct err *e, const struct run_new
 		struct stream_tx t;
 		stream_tx_begin(&t, stream_id);
 		rc = stream_append1(&t, db, a, e, 0, "error",
-				    json_pack("{s:s,s:I}", "message", rn->failure, "run_id", (json_int_t)id));
+				    json_pack("{s:s,s:I}", "message", rn->failure, "run_id",
+					      (json_int_t)id));
 		if (!rc)
 			rc = stream_append1(&t, db, a, e, 0, "done",
 					    json_pack("{s:s,s:I}", "status", "failure", "run_id",
@@ -281,8 +282,8 @@ static const char *key_result(const struct job_row *jobs, int n, const char *key
 static int job_end_event(struct stream_tx *t, PGconn *db, struct arena *a, struct err *e,
 			 const struct job_row *j, const char *status, const char *reason)
 {
-	json_t *p = json_pack("{s:I,s:s,s:s}", "job_id", (json_int_t)j->id, "name", j->name, "status",
-			      status);
+	json_t *p = json_pack("{s:I,s:s,s:s}", "job_id", (json_int_t)j->id, "name", j->name,
+			      "status", status);
 	if (reason)
 		json_object_set_new(p, "reason", json_string(reason));
 	return stream_append1(t, db, a, e, 0, "job_end", p);
@@ -317,8 +318,8 @@ static int start_job(PGconn *db, struct arena *a, struct err *e, const struct ru
 				needs_ctx);
 	json_object_set_new(spec, "context", ctx);
 	json_object_set_new(spec, "repo",
-			    json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)r->repo_id, "owner",
-				      r->owner, "name", r->repo_name, "full_name",
+			    json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)r->repo_id,
+				      "owner", r->owner, "name", r->repo_name, "full_name",
 				      arena_printf(a, "%s/%s", r->owner, r->repo_name), "clone_path",
 				      arena_printf(a, "/%s/%s.git", r->owner, r->repo_name)));
 	json_object_set_new(spec, "ref", json_string(r->ref));
@@ -389,10 +390,12 @@ static const char *job_mask(PGconn *db, struct arena *a, const struct run_row *r
 	struct err me = { 0 };
 	struct secret_mask *m;
 	if (secret_mask_load(db, a, &me, r->repo_id, j->spec, &m)) {
-		log_warn("run %lld: cannot mask a message of job '%s': %s", (long long)r->id, j->name,
-			 me.msg);
-		return arena_printf(a, "job '%s': the message is withheld (the secrets to mask it "
-				       "with did not open)", j->name);
+		log_warn("run %lld: cannot mask a message of job '%s': %s", (long long)r->id,
+			 j->name, me.msg);
+		return arena_printf(a,
+				    "job '%s': the message is withheld (the secrets to mask it "
+				    "with did not open)",
+				    j->name);
 	}
 	char *s = secret_mask_apply(m, text);
 	if (!s)
@@ -445,7 +448,8 @@ static int runs_advance(struct stream_tx *t, PGconn *db, struct arena *a, struct
 				continue;
 			changed = true;
 			if (r.cancel_requested) {
-				if ((rc = job_set_final(db, a, e, j->id, "cancelled", "the run was cancelled")) ||
+				if ((rc = job_set_final(db, a, e, j->id, "cancelled",
+							"the run was cancelled")) ||
 				    (rc = job_end_event(t, db, a, e, j, "cancelled", NULL)))
 					return rc;
 				continue;
@@ -462,8 +466,9 @@ static int runs_advance(struct stream_tx *t, PGconn *db, struct arena *a, struct
 			bool go = false;
 			struct err ie = { 0 };
 			if (expr_condition(&go, j->if_expr, &ec, &ie)) {
-				const char *why = job_mask(db, a, &r, j, arena_printf(a, "job '%s': if: %s",
-										      j->name, ie.msg));
+				const char *why = job_mask(db, a, &r, j,
+							   arena_printf(a, "job '%s': if: %s",
+									j->name, ie.msg));
 				if ((rc = job_set_final(db, a, e, j->id, "failure", why)) ||
 				    (rc = job_end_event(t, db, a, e, j, "failure", why)) ||
 				    (rc = commit_status(db, a, e, &r, j->name, "error", "invalid if")))
@@ -576,7 +581,7 @@ int runs_job_done(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 	struct job_row j = { .id = job_id, .name = arena_strdup(a, db_val(res, 0, 1)) };
 	if (final_status(db_val(res, 0, 2)))
 		return 0;
-	const char *status = !strcmp(result, "success")	    ? "success"
+	const char *status = !strcmp(result, "success")     ? "success"
 			     : !strcmp(result, "cancelled") ? "cancelled"
 							    : "failure";
 	if ((rc = job_set_final(db, a, e, job_id, status, reason)))
@@ -594,15 +599,16 @@ int runs_job_done(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 		return e->code;
 	if (PQntuples(je) == 0 && (rc = job_end_event(t, db, a, e, &j, status, reason)))
 		return rc;
-	const char *state = !strcmp(status, "success")	 ? "success"
+	const char *state = !strcmp(status, "success")   ? "success"
 			    : !strcmp(status, "failure") ? "failure"
 							 : "error";
-	const char *desc = !strcmp(status, "success")	? "succeeded"
+	const char *desc = !strcmp(status, "success")   ? "succeeded"
 			   : !strcmp(status, "failure") ? "failed"
 							: "cancelled";
 	if (!strcmp(result, "error"))
 		desc = reason ? reason : "error";
-	if ((rc = commit_status(db, a, e, &r, j.name, state, arena_strndup(a, desc, strnlen(desc, 140)))))
+	if ((rc = commit_status(db, a, e, &r, j.name, state,
+				arena_strndup(a, desc, strnlen(desc, 140)))))
 		return rc;
 	return runs_advance(t, db, a, e, run_id);
 }
@@ -712,8 +718,9 @@ int runs_approve(PGconn *db, struct arena *a, struct err *e, int64_t run_id, int
 		goto rollback;
 	}
 	if (db_bool(st, 0, 2)) {
-		rc = err_set(e, ERR_CONFLICT, "already_approved", "run %lld was already approved%s%s",
-			     (long long)run_id, *db_val(st, 0, 1) ? " by " : "", db_val(st, 0, 1));
+		rc = err_set(e, ERR_CONFLICT, "already_approved",
+			     "run %lld was already approved%s%s", (long long)run_id,
+			     *db_val(st, 0, 1) ? " by " : "", db_val(st, 0, 1));
 		goto rollback;
 	}
 	if (final_status(r.status)) {
@@ -723,7 +730,8 @@ int runs_approve(PGconn *db, struct arena *a, struct err *e, int64_t run_id, int
 	}
 	if (strcmp(r.status, "waiting")) {
 		rc = err_set(e, ERR_CONFLICT, "approval_not_needed",
-			     "run %lld refers to no secrets and runs without approval", (long long)run_id);
+			     "run %lld refers to no secrets and runs without approval",
+			     (long long)run_id);
 		goto rollback;
 	}
 	if (!db_qv(db, a, e,

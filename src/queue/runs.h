@@ -20,31 +20,31 @@
 
 /* One job instance of a new run. */
 struct run_job_new {
-	const char *key;        /* the job's id under jobs: */
-	const char *name;       /* display name with matrix suffix */
-	json_t *needs;          /* array of job keys (borrowed) */
-	json_t *matrix;         /* this instance's combination (borrowed) */
-	const char *if_expr;    /* NULL = success() */
+	const char *key;     /* the job's id under jobs: */
+	const char *name;    /* display name with matrix suffix */
+	json_t *needs;       /* array of job keys (borrowed) */
+	json_t *matrix;      /* this instance's combination (borrowed) */
+	const char *if_expr; /* NULL = success() */
 	bool continue_on_error;
-	json_t *spec;           /* steps, env, limits (borrowed); see runs.c */
-	bool may_write;         /* contents: write */
+	json_t *spec;        /* steps, env, limits (borrowed); see runs.c */
+	bool may_write;      /* contents: write */
 };
 
 struct run_new {
 	int64_t repo_id;
-	int64_t definition_id;  /* 0 when the file did not parse */
-	const char *path;       /* .plue/workflows/ci.yaml */
+	int64_t definition_id; /* 0 when the file did not parse */
+	const char *path;      /* .plue/workflows/ci.yaml */
 	const char *name;
-	int64_t event_id;       /* 0 for none */
+	int64_t event_id;      /* 0 for none */
 	const char *event_type;
 	const char *ref, *sha;
 	int64_t actor_id;
-	json_t *context;        /* {event, repo, inputs, env} (borrowed) */
+	json_t *context;               /* {event, repo, inputs, env} (borrowed) */
 	const char *concurrency_group; /* NULL: none */
 	bool cancel_in_progress;
-	const char *failure;    /* set: the run is created failed with this conclusion */
-	bool untrusted;         /* its actor has no write access (see runs_approve) */
-	bool needs_approval;    /* untrusted and a job refers to a secret: the run
+	const char *failure;           /* set: the run is created failed with this conclusion */
+	bool untrusted;                /* its actor has no write access (see runs_approve) */
+	bool needs_approval;           /* untrusted and a job refers to a secret: the run
 				 * is created 'waiting' and nothing starts */
 	struct run_job_new *jobs;
 	size_t njobs;

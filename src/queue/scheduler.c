@@ -46,7 +46,8 @@ static void fire(PGconn *c, time_t minute)
 		}
 		/* the workflow runs at the default branch's tip of this minute */
 		PGresult *tip = db_qv(c, a, &e,
-				      "SELECT r.default_branch, b.commit_sha, " SQL_TS("to_timestamp($2)")
+				      "SELECT r.default_branch, b.commit_sha, " SQL_TS(
+					      "to_timestamp($2)")
 				      " FROM repositories r LEFT JOIN branches b ON b.repo_id = r.id "
 				      "AND b.name = r.default_branch WHERE r.id = $1",
 				      db_val(res, i, 0), m);

@@ -33,8 +33,8 @@ static void derive_key(unsigned char key[crypto_secretbox_KEYBYTES], int64_t rep
 	sodium_memzero(sub, sizeof(sub));
 }
 
-void secret_seal(struct arena *a, int64_t repo_id, const char *name, const char *value,
-		 size_t len, const char **nonce_hex, const char **cipher_hex)
+void secret_seal(struct arena *a, int64_t repo_id, const char *name, const char *value, size_t len,
+		 const char **nonce_hex, const char **cipher_hex)
 {
 	unsigned char key[crypto_secretbox_KEYBYTES];
 	unsigned char nonce[crypto_secretbox_NONCEBYTES];
@@ -126,8 +126,8 @@ int secrets_load(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, js
 	}
 	for (int r = 0; r < PQntuples(res); r++) {
 		const char *val;
-		if (secret_open(a, e, repo_id, db_val(res, r, 0), db_val(res, r, 1), db_val(res, r, 2),
-				&val)) {
+		if (secret_open(a, e, repo_id, db_val(res, r, 0), db_val(res, r, 1),
+				db_val(res, r, 2), &val)) {
 			json_decref(*out);
 			*out = NULL;
 			return e->code;
@@ -150,7 +150,7 @@ struct secret_mask {
 	size_t n;
 	char **needle;
 	size_t *len;
-	int32_t *next;               /* chain: the next (shorter or equal) needle */
+	int32_t *next;              /* chain: the next (shorter or equal) needle */
 	int32_t head[MASK_BUCKETS]; /* -1: no needle starts with such bytes */
 };
 
@@ -400,13 +400,11 @@ int secret_mask_json(const struct secret_mask *m, json_t *j)
 	} else if (json_is_object(j)) {
 		const char *key;
 		json_t *v;
-		json_object_foreach(j, key, v)
-			n += secret_mask_json(m, v);
+		json_object_foreach(j, key, v) n += secret_mask_json(m, v);
 	} else if (json_is_array(j)) {
 		size_t i;
 		json_t *v;
-		json_array_foreach(j, i, v)
-			n += secret_mask_json(m, v);
+		json_array_foreach(j, i, v) n += secret_mask_json(m, v);
 	}
 	return n;
 }

@@ -22,8 +22,8 @@ bool secret_name_valid(const char *name);
 /* Encrypts value (len bytes) for repo_id/name (bound in as associated
  * context so a row cannot be moved to another repository or name). Fills
  * *nonce_hex and *cipher_hex (arena). */
-void secret_seal(struct arena *a, int64_t repo_id, const char *name, const char *value,
-		 size_t len, const char **nonce_hex, const char **cipher_hex);
+void secret_seal(struct arena *a, int64_t repo_id, const char *name, const char *value, size_t len,
+		 const char **nonce_hex, const char **cipher_hex);
 
 /* Decrypts a sealed value; *out is NUL-terminated (arena). Returns 0 or
  * ERR_INTERNAL when the row does not open (wrong key, damaged). */

@@ -57,7 +57,8 @@ static int lock_row(struct stream_tx *t, PGconn *db, struct arena *a, struct err
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
-		return err_set(e, ERR_NOTFOUND, NULL, "stream %lld not found", (long long)t->stream_id);
+		return err_set(e, ERR_NOTFOUND, NULL, "stream %lld not found",
+			       (long long)t->stream_id);
 	t->last_seq = db_int(res, 0, 0);
 	return 0;
 }
@@ -86,7 +87,8 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 		{
 			json_t *s = json_object_get(ev, "seq");
 			if (json_is_integer(s))
-				buf_addf(&b, "%s%lld", b.len > 1 ? "," : "", (long long)json_integer_value(s));
+				buf_addf(&b, "%s%lld", b.len > 1 ? "," : "",
+					 (long long)json_integer_value(s));
 		}
 		buf_addch(&b, '}');
 		PGresult *res = db_qv(db, a, e,
@@ -127,10 +129,11 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 			continue;
 		json_t *payload = json_object_get(ev, "payload");
 		json_array_append_new(
-			rows, json_pack("{s:I,s:O,s:s,s:O}", "stream_seq", (json_int_t)next++, "seq",
-					json_is_integer(js) && workload_id ? js : json_null(), "type",
-					json_string_value(json_object_get(ev, "type")), "payload",
-					json_is_object(payload) ? payload : json_object()));
+			rows,
+			json_pack("{s:I,s:O,s:s,s:O}", "stream_seq", (json_int_t)next++, "seq",
+				  json_is_integer(js) && workload_id ? js : json_null(), "type",
+				  json_string_value(json_object_get(ev, "type")), "payload",
+				  json_is_object(payload) ? payload : json_object()));
 	}
 	int nnew = (int)(next - first);
 	if (nnew) {
@@ -143,8 +146,7 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 			"payload) SELECT $1, x.stream_seq, $2, x.seq, x.type, coalesce(x.payload, '{}') "
 			"FROM jsonb_to_recordset($3::jsonb) AS x(stream_seq bigint, seq bigint, type "
 			"text, payload jsonb) RETURNING stream_seq, type, payload::text",
-			arena_int(a, t->stream_id), arena_id(a, workload_id),
-			jt);
+			arena_int(a, t->stream_id), arena_id(a, workload_id), jt);
 		if (!res) {
 			rc = e->code;
 			goto done;
@@ -162,7 +164,8 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 			const char *type = db_val(res, r, 1);
 			if (s < first || s >= next)
 				continue;
-			msgs[s - first] = sse_msg_new(s, type, db_val(res, r, 2), !strcmp(type, "done"));
+			msgs[s - first] = sse_msg_new(s, type, db_val(res, r, 2),
+						      !strcmp(type, "done"));
 		}
 		for (int k = 0; k < nnew; k++) {
 			if (!msgs[k])

@@ -37,8 +37,8 @@
 #define MAX_HEADERS_KEPT (16 * 1024)
 #define FANOUT_LOCK "7270008"
 
-static const char *const hook_events[] = { "push",	   "pull_request", "pull_request_review",
-					   "issues",	   "issue_comment", "workflow_run",
+static const char *const hook_events[] = { "push",   "pull_request",  "pull_request_review",
+					   "issues", "issue_comment", "workflow_run",
 					   NULL };
 
 static struct bg_thread fanout_thread, workers[WEBHOOK_WORKERS];
@@ -87,14 +87,16 @@ int webhook_allow_nets_check(struct err *e)
 			break;
 		char item[64];
 		if (len >= sizeof(item))
-			return err_set(e, ERR_INVALID, NULL, "webhook allow list: '%.60s' is not a CIDR", p);
+			return err_set(e, ERR_INVALID, NULL,
+				       "webhook allow list: '%.60s' is not a CIDR", p);
 		memcpy(item, p, len);
 		item[len] = '\0';
 		if (nallow == ALLOW_MAX)
 			return err_set(e, ERR_INVALID, NULL,
 				       "webhook allow list: at most %d networks", ALLOW_MAX);
 		if (net_parse(item, &allow_nets[nallow]))
-			return err_set(e, ERR_INVALID, NULL, "webhook allow list: '%s' is not a CIDR", item);
+			return err_set(e, ERR_INVALID, NULL,
+				       "webhook allow list: '%s' is not a CIDR", item);
 		nallow++;
 		p += len;
 	}
@@ -124,13 +126,13 @@ static const char *refused_kind(const struct net *a)
 		{ "240.0.0.0/4", "a reserved" },
 		{ "::/128", "an unspecified" },
 		{ "::1/128", "a loopback" },
-		{ "::/96", "a reserved" },       /* IPv4-compatible */
-		{ "64:ff9b::/96", "a NAT64" },   /* reaches any IPv4 address */
+		{ "::/96", "a reserved" },     /* IPv4-compatible */
+		{ "64:ff9b::/96", "a NAT64" }, /* reaches any IPv4 address */
 		{ "64:ff9b:1::/48", "a NAT64" },
 		{ "100::/64", "a reserved" },
 		{ "2001:db8::/32", "a reserved" },
-		{ "2002::/16", "a 6to4" },       /* embeds an IPv4 address */
-		{ "fc00::/7", "a private" },     /* unique local, fd00:ec2::254 */
+		{ "2002::/16", "a 6to4" },   /* embeds an IPv4 address */
+		{ "fc00::/7", "a private" }, /* unique local, fd00:ec2::254 */
 		{ "fe80::/10", "a link-local" },
 		{ "fec0::/10", "a site-local" },
 		{ "ff00::/8", "a multicast" },
@@ -158,8 +160,8 @@ static int url_split(struct arena *a, const char *url, const char **scheme, cons
 	CURLU *u = curl_url();
 	char *s = NULL, *h = NULL, *p = NULL, *frag = NULL;
 	int rc = -1;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) ||
-	    curl_url_get(u, CURLUPART_SCHEME, &s, 0) || curl_url_get(u, CURLUPART_HOST, &h, 0) ||
+	if (curl_url_set(u, CURLUPART_URL, url, 0) || curl_url_get(u, CURLUPART_SCHEME, &s, 0) ||
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) ||
 	    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT))
 		goto done;
 	if (curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK)
@@ -221,7 +223,8 @@ int webhook_url_check(const char *url, struct err *e)
 		goto done;
 	}
 	if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
-		rc = err_set(e, ERR_INVALID, "invalid_url", "url '%.200s' must use http or https", url);
+		rc = err_set(e, ERR_INVALID, "invalid_url", "url '%.200s' must use http or https",
+			     url);
 		goto done;
 	}
 	struct net n;
@@ -246,7 +249,11 @@ static char *utf8_clean(struct arena *a, const char *s, size_t n)
 	size_t i = 0;
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
-		size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		size_t len = c < 0x80         ? 1
+			     : (c >> 5) == 6  ? 2
+			     : (c >> 4) == 14 ? 3
+			     : (c >> 3) == 30 ? 4
+					      : 0;
 		bool ok = len && c && i + len <= n;
 		for (size_t k = 1; ok && k < len; k++)
 			ok = ((unsigned char)s[i + k] >> 6) == 2;
@@ -277,8 +284,7 @@ struct ev_repo {
 	bool is_private;
 };
 
-static int repo_get(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
-		    struct ev_repo *out)
+static int repo_get(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, struct ev_repo *out)
 {
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT r.id, u.username, r.name, r.default_branch, r.is_private, "
@@ -288,7 +294,8 @@ static int repo_get(PGconn *db, struct arena *a, struct err *e, int64_t repo_id,
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
-		return err_set(e, ERR_NOTFOUND, NULL, "repository %lld not found", (long long)repo_id);
+		return err_set(e, ERR_NOTFOUND, NULL, "repository %lld not found",
+			       (long long)repo_id);
 	*out = (struct ev_repo){
 		.id = db_int(res, 0, 0),
 		.owner = arena_strdup(a, db_val(res, 0, 1)),
@@ -306,12 +313,11 @@ static json_t *repo_obj(const struct ev_repo *r)
 	char *html = xasprintf("%s/%s/%s", site(), r->owner, r->name);
 	char *api = xasprintf("%s/api/repos/%s/%s", site(), r->owner, r->name);
 	char *clone = xasprintf("%s.git", html);
-	json_t *j = json_pack("{s:I,s:s,s:s++,s:b,s:o,s:s,s:s,s:s,s:s,s:s}", "id",
-			      (json_int_t)r->id, "name", r->name, "full_name", r->owner, "/",
-			      r->name, "private", r->is_private, "owner",
-			      user_obj(r->owner, r->owner_id), "html_url", html, "url", api,
-			      "clone_url", clone, "default_branch", r->default_branch, "description",
-			      r->description);
+	json_t *j = json_pack("{s:I,s:s,s:s++,s:b,s:o,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)r->id,
+			      "name", r->name, "full_name", r->owner, "/", r->name, "private",
+			      r->is_private, "owner", user_obj(r->owner, r->owner_id), "html_url",
+			      html, "url", api, "clone_url", clone, "default_branch",
+			      r->default_branch, "description", r->description);
 	free(html);
 	free(api);
 	free(clone);
@@ -421,8 +427,7 @@ static void push_commits(struct arena *a, const struct ev_repo *r, const char *r
 	struct err oe = { 0 };
 	*head = json_null();
 	if (!after || !strcmp(after, SHA1_ZERO) || git_oid_fromstr(&oid, after) ||
-	    objects_repo_open(&repo, repo_store_path(a, r->id), &oe) ||
-	    git_revwalk_new(&walk, repo))
+	    objects_repo_open(&repo, repo_store_path(a, r->id), &oe) || git_revwalk_new(&walk, repo))
 		goto done;
 	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
 	if (git_revwalk_push(walk, &oid))
@@ -466,8 +471,10 @@ static json_t *run_obj(PGconn *db, struct arena *a, struct err *e, int64_t run_i
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT id, name, workflow_path, run_number, event_type, "
 			      "  coalesce(commit_sha, ''), coalesce(ref, ''), "
-			      "  " SQL_TS("created_at") ", "
-			      "  " SQL_TS("coalesce(finished_at, now())") ", status "
+			      "  " SQL_TS("created_at")
+			      ", "
+			      "  " SQL_TS("coalesce(finished_at, now())")
+			      ", status "
 			      "FROM workflow_runs WHERE id = $1",
 			      arena_int(a, run_id));
 	if (!res || PQntuples(res) != 1)
@@ -558,11 +565,11 @@ static int payload_build(PGconn *db, struct arena *a, struct err *e, int64_t rep
 	} else if (!strncmp(type, "issue.comment", 13)) {
 		json_t *c = json_object_get(p, "comment");
 		o = json_pack("{s:s,s:o,s:{s:O?,s:O?,s:o,s:O?,s:O?}}", "action",
-			      act ? act : "created", "issue", issue_obj(json_object_get(p, "issue")),
-			      "comment", "id", json_object_get(c, "id"), "body",
-			      json_object_get(c, "body"), "user", user_obj(jstr(c, "author"), 0),
-			      "url", json_object_get(c, "url"), "html_url",
-			      json_object_get(c, "html_url"));
+			      act ? act : "created", "issue",
+			      issue_obj(json_object_get(p, "issue")), "comment", "id",
+			      json_object_get(c, "id"), "body", json_object_get(c, "body"), "user",
+			      user_obj(jstr(c, "author"), 0), "url", json_object_get(c, "url"),
+			      "html_url", json_object_get(c, "html_url"));
 		*event = "issue_comment";
 	} else if (!strncmp(type, "issue.", 6)) {
 		json_t *is = json_object_get(p, "issue");
@@ -579,7 +586,8 @@ static int payload_build(PGconn *db, struct arena *a, struct err *e, int64_t rep
 		}
 		*event = "issues";
 	} else if (!strcmp(type, "workflow_run")) {
-		json_t *run = run_obj(db, a, e, (int64_t)json_integer_value(json_object_get(p, "run_id")),
+		json_t *run = run_obj(db, a, e,
+				      (int64_t)json_integer_value(json_object_get(p, "run_id")),
 				      jstr(p, "conclusion"));
 		if (!run)
 			return 0;
@@ -797,11 +805,11 @@ struct delivery {
 };
 
 struct outcome {
-	bool ok, final;              /* delivered; no retry (refused) */
-	bool interrupted;            /* the server is stopping: not an attempt */
+	bool ok, final;   /* delivered; no retry (refused) */
+	bool interrupted; /* the server is stopping: not an attempt */
 	json_t *req_headers, *resp_headers;
 	const char *req_body, *resp_body, *error;
-	long status;                 /* 0: no response */
+	long status; /* 0: no response */
 	long duration_ms;
 };
 
@@ -844,8 +852,7 @@ static void attempt(struct arena *a, const struct delivery *d, struct outcome *o
 	json_object_set_new(o->req_headers, "User-Agent", json_string("Plue-Hookshot/1"));
 	json_object_set_new(o->req_headers, "X-Plue-Event", json_string(d->event));
 	json_object_set_new(o->req_headers, "X-Plue-Delivery", json_string(d->guid));
-	json_object_set_new(o->req_headers, "X-Plue-Hook-ID",
-			    json_string(arena_int(a, d->hook_id)));
+	json_object_set_new(o->req_headers, "X-Plue-Hook-ID", json_string(arena_int(a, d->hook_id)));
 	json_object_set_new(o->req_headers, "X-GitHub-Event", json_string(d->event));
 	json_object_set_new(o->req_headers, "X-GitHub-Delivery", json_string(d->guid));
 	json_object_set_new(o->req_headers, "X-GitHub-Hook-ID",
@@ -877,7 +884,8 @@ static void attempt(struct arena *a, const struct delivery *d, struct outcome *o
 	if (literal_addr(host, &n)) {
 		const char *kind = refused_kind(&n);
 		if (kind && !allowed(&n)) {
-			o->error = arena_printf(a, "refused: '%s' is %s address; no connection was made",
+			o->error = arena_printf(a,
+						"refused: '%s' is %s address; no connection was made",
 						net_text(a, &n), kind);
 			o->final = true;
 			goto done;
@@ -893,15 +901,18 @@ static void attempt(struct arena *a, const struct delivery *d, struct outcome *o
 		for (struct addrinfo *p = ai; p; p = p->ai_next) {
 			struct net m;
 			if (p->ai_family == AF_INET)
-				net_addr_norm(&m, AF_INET, &((struct sockaddr_in *)p->ai_addr)->sin_addr);
+				net_addr_norm(&m, AF_INET,
+					      &((struct sockaddr_in *)p->ai_addr)->sin_addr);
 			else if (p->ai_family == AF_INET6)
-				net_addr_norm(&m, AF_INET6, &((struct sockaddr_in6 *)p->ai_addr)->sin6_addr);
+				net_addr_norm(&m, AF_INET6,
+					      &((struct sockaddr_in6 *)p->ai_addr)->sin6_addr);
 			else
 				continue;
 			const char *kind = refused_kind(&m);
 			if (kind && !allowed(&m)) {
-				o->error = arena_printf(a, "refused: host '%.200s' resolves to %s, %s "
-							   "address; no connection was made",
+				o->error = arena_printf(a,
+							"refused: host '%.200s' resolves to %s, %s "
+							"address; no connection was made",
 							host, net_text(a, &m), kind);
 				o->final = true;
 				goto done;
@@ -930,12 +941,10 @@ static void attempt(struct arena *a, const struct delivery *d, struct outcome *o
 	curl_easy_setopt(cu, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(cu, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
 	curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, (long)(cfg.webhook_timeout_ms > 0
-							    ? cfg.webhook_timeout_ms
-							    : 10000));
-	curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg.webhook_timeout_ms > 0
-								   ? cfg.webhook_timeout_ms
-								   : 10000));
+	curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS,
+			 (long)(cfg.webhook_timeout_ms > 0 ? cfg.webhook_timeout_ms : 10000));
+	curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(cfg.webhook_timeout_ms > 0 ? cfg.webhook_timeout_ms : 10000));
 	if (resolve)
 		curl_easy_setopt(cu, CURLOPT_RESOLVE, resolve);
 	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, hdrs);
@@ -1046,7 +1055,7 @@ static int deliver_one(PGconn *db)
 		ret = 0;
 		goto done;
 	}
-	const char *status = o.ok ? "delivered"
+	const char *status = o.ok                                              ? "delivered"
 			     : (o.final || d.attempts >= WEBHOOK_MAX_ATTEMPTS) ? "failed"
 									       : "pending";
 	long wait = o.ok || o.final ? 0 : backoff_ms(d.attempts);
@@ -1171,8 +1180,10 @@ int webhooks_ping(PGconn *db, struct arena *a, struct err *e, int64_t hook_id)
 		db, a, e,
 		"SELECT h.id, h.repo_id, h.url, h.content_type, array_to_json(h.events)::text, "
 		"  h.active, coalesce(h.created_by, 0), coalesce(u.username, 'ghost'), "
-		"  " SQL_TS("h.created_at") ", "
-		"  " SQL_TS("h.updated_at") " "
+		"  " SQL_TS("h.created_at")
+		", "
+		"  " SQL_TS("h.updated_at")
+		" "
 		"FROM webhooks h LEFT JOIN users u ON u.id = h.created_by WHERE h.id = $1",
 		arena_int(a, hook_id));
 	if (!res)
@@ -1184,14 +1195,14 @@ int webhooks_ping(PGconn *db, struct arena *a, struct err *e, int64_t hook_id)
 	if ((rc = repo_get(db, a, e, db_int(res, 0, 1), &r)))
 		return rc;
 	json_t *events = json_loads(db_val(res, 0, 4), 0, NULL);
-	json_t *p = json_pack(
-		"{s:s,s:I,s:{s:s,s:I,s:s,s:b,s:o,s:{s:s,s:s,s:s},s:s,s:s},s:o,s:o}", "zen",
-		"Keep it logically awesome.", "hook_id", (json_int_t)hook_id, "hook", "type",
-		"Repository", "id", (json_int_t)hook_id, "name", "web", "active",
-		db_bool(res, 0, 5), "events", events ? events : json_array(), "config", "url",
-		db_val(res, 0, 2), "content_type", db_val(res, 0, 3), "insecure_ssl", "0",
-		"created_at", db_val(res, 0, 8), "updated_at", db_val(res, 0, 9), "repository",
-		repo_obj(&r), "sender", user_obj(db_val(res, 0, 7), db_int(res, 0, 6)));
+	json_t *p = json_pack("{s:s,s:I,s:{s:s,s:I,s:s,s:b,s:o,s:{s:s,s:s,s:s},s:s,s:s},s:o,s:o}",
+			      "zen", "Keep it logically awesome.", "hook_id", (json_int_t)hook_id,
+			      "hook", "type", "Repository", "id", (json_int_t)hook_id, "name", "web",
+			      "active", db_bool(res, 0, 5), "events", events ? events : json_array(),
+			      "config", "url", db_val(res, 0, 2), "content_type", db_val(res, 0, 3),
+			      "insecure_ssl", "0", "created_at", db_val(res, 0, 8), "updated_at",
+			      db_val(res, 0, 9), "repository", repo_obj(&r), "sender",
+			      user_obj(db_val(res, 0, 7), db_int(res, 0, 6)));
 	char *text = json_dumps(p, JSON_COMPACT);
 	json_decref(p);
 	res = db_qv(db, a, e,

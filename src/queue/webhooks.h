@@ -38,8 +38,8 @@
 
 #define WEBHOOK_WORKERS 4
 #define WEBHOOK_MAX_ATTEMPTS 6
-#define WEBHOOK_MAX_RESPONSE (64 * 1024)   /* response body bytes kept */
-#define WEBHOOK_MAX_READ (1024 * 1024)     /* response bytes read before giving up */
+#define WEBHOOK_MAX_RESPONSE (64 * 1024) /* response body bytes kept */
+#define WEBHOOK_MAX_READ (1024 * 1024)   /* response bytes read before giving up */
 #define WEBHOOK_URL_MAX 2048
 
 /* Starts the fan-out thread and the delivery workers. 0 or -1. */

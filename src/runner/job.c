@@ -83,8 +83,8 @@ static void emit_line(struct out_ctx *o, const char *stream, const char *line, s
 	char ts[32];
 	iso_now(ts);
 	reporter_add(o->rep, "log",
-		     json_pack("{s:i,s:s,s:s,s:s}", "step", o->step, "stream", stream, "line", clean,
-			       "ts", ts));
+		     json_pack("{s:i,s:s,s:s,s:s}", "step", o->step, "stream", stream, "line",
+			       clean, "ts", ts));
 	free(clean);
 }
 
@@ -242,7 +242,8 @@ static bool packs_copy(const char *from, const char *to)
 	struct dirent *de;
 	while (ok && (de = readdir(d))) {
 		size_t l = strlen(de->d_name);
-		if (l < 5 || (strcmp(de->d_name + l - 5, ".pack") && strcmp(de->d_name + l - 4, ".idx")))
+		if (l < 5 ||
+		    (strcmp(de->d_name + l - 5, ".pack") && strcmp(de->d_name + l - 4, ".idx")))
 			continue;
 		char *src = xasprintf("%s/%s", from, de->d_name);
 		char *dst = xasprintf("%s/%s", to, de->d_name);
@@ -306,8 +307,8 @@ static void cache_save(const char *rdir, const char *ws, const char *sha)
 	mkdir(packs, 0700);
 	struct stat st;
 	bool shallow = lstat(sh, &st) == 0; /* not after a fetch of the whole ref */
-	if (packs_copy(from, packs) &&
-	    (shallow ? file_copy(sh, shto) && !rename(shto, shfinal) : unlink(shfinal) == 0 || errno == ENOENT))
+	if (packs_copy(from, packs) && (shallow ? file_copy(sh, shto) && !rename(shto, shfinal)
+						: unlink(shfinal) == 0 || errno == ENOENT))
 		file_put(base, line);
 	else
 		unlink(base); /* a partial copy is never a base */
@@ -347,7 +348,8 @@ static int cache_take_tree(const char *rdir, const char *ws, char base[41])
 	while (ok && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		char *a = xasprintf("%s/%s", tree, de->d_name), *b = xasprintf("%s/%s", ws, de->d_name);
+		char *a = xasprintf("%s/%s", tree, de->d_name),
+		     *b = xasprintf("%s/%s", ws, de->d_name);
 		ok = rename(a, b) == 0;
 		moved += ok;
 		free(a);
@@ -415,10 +417,10 @@ int job_cache_prepare(const char *cache_dir, int64_t repo_id, uid_t uid, gid_t g
 	rm_tree(tree);
 	rm_tree(tmp);
 	const char *init[] = { "git", "init", "-q", tmp, NULL };
-	const char *co[] = { "git", "-c", "safe.directory=*", "-C", tmp, "checkout", "-q",
-			     "--detach", base, NULL };
-	const char *refresh[] = { "git", "-c", "safe.directory=*", "-C", tmp, "update-index",
-				  "-q", "--refresh", NULL };
+	const char *co[] = { "git",      "-c", "safe.directory=*", "-C", tmp,
+			     "checkout", "-q", "--detach",         base, NULL };
+	const char *refresh[] = { "git",          "-c", "safe.directory=*", "-C", tmp,
+				  "update-index", "-q", "--refresh",        NULL };
 	if (run_quiet(init) || !cache_seed(rdir, gitdir, base) || run_quiet(co))
 		goto done;
 	/* owned by the sandbox that runs next, and an index that agrees with
@@ -483,7 +485,8 @@ static bool packs_link(const char *from, const char *to)
 	struct dirent *de;
 	while (ok && (de = readdir(d))) {
 		size_t l = strlen(de->d_name);
-		if (l < 5 || (strcmp(de->d_name + l - 5, ".pack") && strcmp(de->d_name + l - 4, ".idx")))
+		if (l < 5 ||
+		    (strcmp(de->d_name + l - 5, ".pack") && strcmp(de->d_name + l - 4, ".idx")))
 			continue;
 		char *src = xasprintf("%s/%s", from, de->d_name);
 		char *dst = xasprintf("%s/%s", to, de->d_name);
@@ -520,10 +523,10 @@ int job_base_prepare(const char *cache_dir, int64_t repo_id, bool build)
 		goto done;
 	}
 	const char *init[] = { "git", "init", "-q", bdir, NULL };
-	const char *co[] = { "git", "-c", "safe.directory=*", "-C", bdir, "checkout", "-q",
-			     "-f", "--detach", base, NULL };
-	const char *refresh[] = { "git", "-c", "safe.directory=*", "-C", bdir, "update-index",
-				  "-q", "--refresh", NULL };
+	const char *co[] = { "git", "-c", "safe.directory=*", "-C", bdir, "checkout",
+			     "-q",  "-f", "--detach",         base, NULL };
+	const char *refresh[] = { "git",          "-c", "safe.directory=*", "-C", bdir,
+				  "update-index", "-q", "--refresh",        NULL };
 	/* unmarked while it changes: a lower/ without its mark is rebuilt */
 	unlink(mark);
 	if (!built) {
@@ -687,7 +690,8 @@ int job_workspace_mount(char out[41], const char *cache_dir, int64_t repo_id, co
 	rc = 0;
 done:
 	if (rc && tried)
-		log_warn("runner: cannot mount the workspace over the cached tree: %s", strerror(errno));
+		log_warn("runner: cannot mount the workspace over the cached tree: %s",
+			 strerror(errno));
 	if (moved)
 		umount2(low, MNT_DETACH); /* the overlay holds its layer */
 	if (rc && mounted)
@@ -698,7 +702,8 @@ done:
 		close(tree);
 	if (ns >= 0)
 		close(ns);
-	free(bdir), free(ovl), free(upper), free(work), free(low), free(opts), free(idx), free(idxto);
+	free(bdir), free(ovl), free(upper), free(work), free(low), free(opts), free(idx),
+		free(idxto);
 	return rc;
 }
 
@@ -758,8 +763,12 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 	char *url = xasprintf("%s%s", env->server_url, path);
 	/* the token travels in the environment, never in argv */
 	char *auth = xasprintf("GIT_CONFIG_VALUE_0=Authorization: Bearer %s", token);
-	const char *extra[] = { "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", auth,
-				"GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=/bin/true", NULL };
+	const char *extra[] = { "GIT_CONFIG_COUNT=1",
+				"GIT_CONFIG_KEY_0=http.extraHeader",
+				auth,
+				"GIT_TERMINAL_PROMPT=0",
+				"GIT_ASKPASS=/bin/true",
+				NULL };
 	int rc = -1;
 	int64_t end = now_ms() + CHECKOUT_TIMEOUT_MS;
 	json_int_t repo_id = json_integer_value(json_object_get(json_object_get(spec, "repo"), "id"));
@@ -771,8 +780,20 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 	bool have_base = false;
 	const char *init[] = { "git", "init", "-q", ws, NULL };
 	/* fetch.unpackLimit=1: what the fetch brings stays a pack the cache can copy */
-	const char *fetch_sha[] = { "git", "-c", "safe.directory=*", "-c", "fetch.unpackLimit=1",
-				    "-C", ws, "fetch", "-q", "--no-tags", "--depth=1", url, sha, NULL };
+	const char *fetch_sha[] = { "git",
+				    "-c",
+				    "safe.directory=*",
+				    "-c",
+				    "fetch.unpackLimit=1",
+				    "-C",
+				    ws,
+				    "fetch",
+				    "-q",
+				    "--no-tags",
+				    "--depth=1",
+				    url,
+				    sha,
+				    NULL };
 	char sha_line[64];
 	snprintf(sha_line, sizeof(sha_line), "%s", sha);
 	/* overlaid: the workspace is already the base tree (runner.c mounted it) */
@@ -799,15 +820,25 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 		rc = 0;
 		if (overlaid)
 			goto done_ok; /* nothing written but the index, the uid's already */
-		goto synced; /* the tree is that commit already */
+		goto synced;          /* the tree is that commit already */
 	}
 	rc = host_run(fetch_sha, extra, NULL, o, (int)(end - now_ms()));
 	if (rc && ref && !strncmp(ref, "refs/", 5)) {
 		/* a server that does not serve unadvertised objects: fetch the ref */
 		emit_line(o, "stdout", "fetching the commit failed; fetching its ref instead", 53);
-		const char *fetch_ref[] = { "git", "-c", "safe.directory=*", "-c",
-					    "fetch.unpackLimit=1", "-C", ws, "fetch", "-q",
-					    "--no-tags", url, ref, NULL };
+		const char *fetch_ref[] = { "git",
+					    "-c",
+					    "safe.directory=*",
+					    "-c",
+					    "fetch.unpackLimit=1",
+					    "-C",
+					    ws,
+					    "fetch",
+					    "-q",
+					    "--no-tags",
+					    url,
+					    ref,
+					    NULL };
 		rc = host_run(fetch_ref, extra, NULL, o, (int)(end - now_ms()));
 	}
 	unlink(baseref); /* base was only there to be offered as a have */
@@ -815,8 +846,8 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 		snprintf(why, whylen, "cannot fetch commit %.12s from the server", sha);
 		goto done;
 	}
-	const char *co[] = { "git", "-c", "safe.directory=*", "-C", ws, "checkout", "-q", "--detach",
-			     sha_line, NULL };
+	const char *co[] = { "git",      "-c", "safe.directory=*", "-C",     ws,
+			     "checkout", "-q", "--detach",         sha_line, NULL };
 	if ((rc = host_run(co, extra, NULL, o, (int)(end - now_ms())))) {
 		snprintf(why, whylen, "cannot check out commit %.12s", sha);
 		goto done;
@@ -844,8 +875,9 @@ done_ok:
 		/* gVisor shows its own inode numbers, never the host's that the
 		 * index holds: git would hash every file to find none changed.
 		 * Without inode, owner and device it compares times and sizes. */
-		const char *cs[] = { "git", "-c", "safe.directory=*", "-C", ws, "config",
-				     "core.checkStat", "minimal", NULL };
+		const char *cs[] = { "git", "-c",     "safe.directory=*", "-C",
+				     ws,    "config", "core.checkStat",   "minimal",
+				     NULL };
 		if (run_quiet(cs)) {
 			snprintf(why, whylen, "cannot configure the workspace's repository");
 			rc = -1;
@@ -935,24 +967,24 @@ struct job {
 	struct job_result *out;
 	json_t *spec, *secrets, *ctxj, *def; /* borrowed from the claim; def: the job's spec */
 	struct out_ctx o;
-	json_t *base_env;  /* CI, PLUE and PLUE_*: what every step gets and cannot change */
-	int64_t end_ms;    /* the job's deadline */
+	json_t *base_env; /* CI, PLUE and PLUE_*: what every step gets and cannot change */
+	int64_t end_ms;   /* the job's deadline */
 	bool failed, cancelled;
-	int last_exit;     /* of the step that failed the job */
+	int last_exit;    /* of the step that failed the job */
 };
 
 struct step {
-	int idx;              /* 1.. (0 is the checkout) */
-	json_t *def;          /* borrowed: the step's spec */
-	const char *name;     /* its name, or NULL */
-	struct expr_ctx ctx;  /* what its expressions see */
-	json_t *secrets;      /* only the secrets it refers to */
-	json_t *env;          /* its environment, as JSON */
-	char *script, *cwd;   /* interpolated run and working directory */
-	int64_t timeout_ms;   /* its wall time: its own timeout or what the job has left */
-	bool job_limited;     /* the job's deadline, not the step's, set timeout_ms */
+	int idx;             /* 1.. (0 is the checkout) */
+	json_t *def;         /* borrowed: the step's spec */
+	const char *name;    /* its name, or NULL */
+	struct expr_ctx ctx; /* what its expressions see */
+	json_t *secrets;     /* only the secrets it refers to */
+	json_t *env;         /* its environment, as JSON */
+	char *script, *cwd;  /* interpolated run and working directory */
+	int64_t timeout_ms;  /* its wall time: its own timeout or what the job has left */
+	bool job_limited;    /* the job's deadline, not the step's, set timeout_ms */
 	int64_t t0;
-	struct err e;         /* why it could not run as written */
+	struct err e;        /* why it could not run as written */
 };
 
 /* Starts the job: masks its secrets, sets the deadline and a successful
@@ -984,7 +1016,8 @@ static void job_release(struct job *j)
 static void job_checkout(struct job *j)
 {
 	int64_t t0 = now_ms();
-	reporter_add(j->env->rep, "step_start", json_pack("{s:i,s:s}", "step", 0, "name", "Checkout"));
+	reporter_add(j->env->rep, "step_start",
+		     json_pack("{s:i,s:s}", "step", 0, "name", "Checkout"));
 	char why[400] = "";
 	int crc = checkout(j->env, &j->o, j->spec, why, sizeof(why));
 	if (!crc) {

@@ -26,17 +26,17 @@ struct reporter {
 	char *events_path, *complete_path, *watch_path;
 	int64_t next_seq;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;      /* poster: work arrived / stop */
-	pthread_cond_t idle_cv; /* flush: queue drained */
-	json_t *queue;          /* array of {seq, type, payload} not yet stored */
-	struct secret_mask *mask; /* set before the first event; read-only after */
-	int64_t last_post_ms;   /* when the last batch was sent */
-	bool urgent;            /* something queued that a watcher waits for */
-	bool quiet_step;        /* no line yet since the last step_start */
+	pthread_cond_t cv;            /* poster: work arrived / stop */
+	pthread_cond_t idle_cv;       /* flush: queue drained */
+	json_t *queue;                /* array of {seq, type, payload} not yet stored */
+	struct secret_mask *mask;     /* set before the first event; read-only after */
+	int64_t last_post_ms;         /* when the last batch was sent */
+	bool urgent;                  /* something queued that a watcher waits for */
+	bool quiet_step;              /* no line yet since the last step_start */
 	bool cancel;
 	const volatile bool *abandon; /* the runner's: give the workload up */
-	volatile bool stop;       /* the poster ends */
-	volatile bool watch_stop; /* the watch's long-poll is abandoned */
+	volatile bool stop;           /* the poster ends */
+	volatile bool watch_stop;     /* the watch's long-poll is abandoned */
 	bool in_flight;
 	pthread_t poster, watcher;
 };

@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLAIM_TIMEOUT_MS 40000      /* the server answers within 25 s */
+#define CLAIM_TIMEOUT_MS 40000             /* the server answers within 25 s */
 #define HEARTBEAT_EVERY_S 5
 #define FINISH_GIVE_UP_MS (10 * 60 * 1000) /* how long results wait for a server */
 #define RUNNER_ORPHAN_S 30                 /* = RUNNER_DEAD_S on the server */
@@ -65,8 +65,8 @@ struct builder {
 
 struct runner {
 	const struct runner_cfg *cfg;
-	const char *cache;     /* the checkout cache (job.c), or NULL */
-	bool overlay;          /* workspaces are overlays over the cache's trees */
+	const char *cache; /* the checkout cache (job.c), or NULL */
+	bool overlay;      /* workspaces are overlays over the cache's trees */
 	struct builder bld;
 	int64_t id;
 	char *token;
@@ -254,9 +254,11 @@ static struct sandbox *warm_sandbox(struct runner *r, struct warm *w, const char
 {
 	struct sandbox_limits lim = { .network = network };
 	if (limits) {
-		lim.memory_bytes = (int64_t)json_integer_value(json_object_get(limits, "memory_bytes"));
+		lim.memory_bytes = (int64_t)json_integer_value(
+			json_object_get(limits, "memory_bytes"));
 		lim.max_procs = (int)json_integer_value(json_object_get(limits, "max_procs"));
-		lim.output_bytes = (int64_t)json_integer_value(json_object_get(limits, "output_bytes"));
+		lim.output_bytes = (int64_t)json_integer_value(
+			json_object_get(limits, "output_bytes"));
 	}
 	struct sandbox *sb = NULL;
 	struct err e = { 0 };
@@ -294,10 +296,10 @@ static void run_workload(struct runner *r, struct warm *w, const char *ws, json_
 	json_t *limits = json_object_get(spec, "limits");
 	log_info("runner %lld: workload %lld (%s, attempt %lld)", (long long)r->id, (long long)wid,
 		 type, (long long)json_integer_value(json_object_get(claim, "attempt")));
-	struct reporter *rep =
-		reporter_start(r->cfg->server_url, wid, token,
-			       (int64_t)json_integer_value(json_object_get(claim, "seq_start")),
-			       &abandon_flag);
+	struct reporter *rep = reporter_start(r->cfg->server_url, wid, token,
+					      (int64_t)json_integer_value(
+						      json_object_get(claim, "seq_start")),
+					      &abandon_flag);
 	struct job_result res = { .result = "error", .exit_code = -1 };
 	/* the warm sandbox has no network and default limits; a workload that
 	 * asks for other ones gets a sandbox made for it */
@@ -308,7 +310,8 @@ static void run_workload(struct runner *r, struct warm *w, const char *ws, json_
 	/* a workspace mounted over another repository's tree is never this
 	 * workload's: it gets one of its own (over its repository's tree when
 	 * the runner has one) */
-	int64_t repo = (int64_t)json_integer_value(json_object_get(json_object_get(spec, "repo"), "id"));
+	int64_t repo = (int64_t)json_integer_value(
+		json_object_get(json_object_get(spec, "repo"), "id"));
 	bool foreign = w->repo && w->repo != repo;
 	if (r->bld.running && r->bld.repo == repo && w->repo != repo) {
 		/* its tree is being built: the rest of the build costs less than
@@ -323,13 +326,17 @@ static void run_workload(struct runner *r, struct warm *w, const char *ws, json_
 	if (!w->sb) {
 		snprintf(res.reason, sizeof(res.reason), "the runner could not start a sandbox");
 	} else if (!strcmp(type, "workflow")) {
-		struct job_env env = { .sb = w->sb, .rep = rep, .claim = claim,
-				       .server_url = r->cfg->server_url, .cache_dir = r->cache,
+		struct job_env env = { .sb = w->sb,
+				       .rep = rep,
+				       .claim = claim,
+				       .server_url = r->cfg->server_url,
+				       .cache_dir = r->cache,
 				       .overlay_base = w->repo == repo ? w->base : NULL,
 				       .stop = &stop_flag };
 		job_run(&env, &res);
 	} else {
-		snprintf(res.reason, sizeof(res.reason), "this runner cannot run '%s' workloads", type);
+		snprintf(res.reason, sizeof(res.reason), "this runner cannot run '%s' workloads",
+			 type);
 	}
 	if (!reporter_flush(rep, FINISH_GIVE_UP_MS))
 		log_warn("runner %lld: some events of workload %lld could not be delivered",

@@ -14,11 +14,11 @@
 #include "runner/sandbox.h"
 
 struct runner_cfg {
-	const char *server_url;   /* "http://127.0.0.1:4000" */
-	const char *secret;       /* pool registration secret */
-	const char *sandbox;      /* auto | gvisor | bwrap | none */
-	const char *work_dir;     /* where workspaces are made */
-	bool standby;             /* keep claiming; otherwise run one workload and exit */
+	const char *server_url; /* "http://127.0.0.1:4000" */
+	const char *secret;     /* pool registration secret */
+	const char *sandbox;    /* auto | gvisor | bwrap | none */
+	const char *work_dir;   /* where workspaces are made */
+	bool standby;           /* keep claiming; otherwise run one workload and exit */
 };
 
 /* Runs the runner until SIGTERM/SIGINT (idle: at once; busy: after the
@@ -30,10 +30,10 @@ int runner_main(const struct runner_cfg *rc);
 struct job_env {
 	struct sandbox *sb;
 	struct reporter *rep;
-	json_t *claim;           /* {workload, spec, secrets, task_token, ...} (borrowed) */
+	json_t *claim;             /* {workload, spec, secrets, task_token, ...} (borrowed) */
 	const char *server_url;
-	const char *cache_dir;   /* the runner's checkout cache (job.c), or NULL */
-	const char *overlay_base; /* the commit of the cached tree mounted as the
+	const char *cache_dir;     /* the runner's checkout cache (job.c), or NULL */
+	const char *overlay_base;  /* the commit of the cached tree mounted as the
 	                             workspace's lower layer (job_workspace_mount),
 	                             or NULL: the workspace is an empty directory */
 	const volatile bool *stop; /* the runner is shutting down (finish, do not start more) */
@@ -41,9 +41,9 @@ struct job_env {
 
 /* The outcome of a workload. */
 struct job_result {
-	const char *result;      /* success | failure | cancelled | error (static strings) */
-	int exit_code;           /* of the step that decided it, -1 when none */
-	char reason[512];        /* "" or why */
+	const char *result; /* success | failure | cancelled | error (static strings) */
+	int exit_code;      /* of the step that decided it, -1 when none */
+	char reason[512];   /* "" or why */
 };
 
 /* Runs a workflow workload: checkout, then each step; posts step_start,

@@ -223,13 +223,15 @@ int sandbox_state_root(const char **out, struct err *e)
 			p = xstrdup("/run/plue-sandbox");
 		else
 			p = xasprintf("%s/plue-sandbox-%u",
-				      getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+				      getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR")
+									    : "/tmp",
 				      (unsigned)geteuid());
 		struct stat st;
 		/* 0711 for bubblewrap: see sandbox_create */
 		if (mkdir(p, 0711) && errno != EEXIST) {
 			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
-				     "cannot create sandbox directory '%.200s': %s", p, strerror(errno));
+				     "cannot create sandbox directory '%.200s': %s", p,
+				     strerror(errno));
 			free(p);
 			goto done;
 		}
@@ -257,8 +259,8 @@ done:
 	return rc;
 }
 
-int sandbox_uid_claim(const char *root, const char *dir, const char *link, uid_t *uid,
-		      char **claim, struct err *e)
+int sandbox_uid_claim(const char *root, const char *dir, const char *link, uid_t *uid, char **claim,
+		      struct err *e)
 {
 	for (int attempt = 0; attempt < 64; attempt++) {
 		unsigned r;
@@ -317,8 +319,8 @@ int sandbox_run_tool_io(char *const argv[], const char *log_path, int in_fd, int
 	 * (runsc run --detach) would hold a pipe open for good */
 	int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (log < 0)
-		return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot create '%.200s': %s",
-			       log_path, strerror(errno));
+		return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+			       "cannot create '%.200s': %s", log_path, strerror(errno));
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(log);
@@ -347,7 +349,8 @@ int sandbox_run_tool_io(char *const argv[], const char *log_path, int in_fd, int
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
-				     "'%s %s' did not finish in time", argv[0], argv[1] ? argv[1] : "");
+				     "'%s %s' did not finish in time", argv[0],
+				     argv[1] ? argv[1] : "");
 			goto done;
 		}
 		if (pidfd >= 0) {
@@ -501,22 +504,23 @@ static int workspace_init(struct sandbox *sb, const char *dir, struct err *e)
 {
 	struct stat st;
 	if (mkdir(dir, 0700) && errno != EEXIST)
-		return err_set(e, ERR_INVALID, "invalid_workspace", "cannot create workspace '%.200s': %s",
-			       dir, strerror(errno));
+		return err_set(e, ERR_INVALID, "invalid_workspace",
+			       "cannot create workspace '%.200s': %s", dir, strerror(errno));
 	if (lstat(dir, &st) || !S_ISDIR(st.st_mode))
 		return err_set(e, ERR_INVALID, "invalid_workspace",
 			       "workspace '%.200s' is not a directory", dir);
 	char *real = realpath(dir, NULL);
 	if (!real)
-		return err_set(e, ERR_INVALID, "invalid_workspace", "cannot resolve workspace '%.200s': %s",
-			       dir, strerror(errno));
+		return err_set(e, ERR_INVALID, "invalid_workspace",
+			       "cannot resolve workspace '%.200s': %s", dir, strerror(errno));
 	sb->workspace = real;
 	if ((st.st_uid != sb->uid || st.st_gid != sb->gid) && chown(real, sb->uid, sb->gid))
 		return err_set(e, ERR_INVALID, "invalid_workspace",
-			       "cannot hand workspace '%.200s' to the sandbox: %s", dir, strerror(errno));
+			       "cannot hand workspace '%.200s' to the sandbox: %s", dir,
+			       strerror(errno));
 	if (chmod(real, 0700))
-		return err_set(e, ERR_INVALID, "invalid_workspace", "cannot chmod workspace '%.200s': %s",
-			       dir, strerror(errno));
+		return err_set(e, ERR_INVALID, "invalid_workspace",
+			       "cannot chmod workspace '%.200s': %s", dir, strerror(errno));
 	return 0;
 }
 
@@ -527,10 +531,9 @@ static int workspace_init(struct sandbox *sb, const char *dir, struct err *e)
  * rest of the sandbox's /etc is its own (sandbox_etc_build); see
  * sandbox.h for why these. */
 static const char *const etc_from_host[] = {
-	"alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "os-release",
-	"protocols", "services", "ssl/certs", "ssl/openssl.cnf", "timezone",
+	"alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",    "localtime", "os-release",
+	"protocols",    "services",    "ssl/certs",  "ssl/openssl.cnf", "timezone",
 };
-
 
 int sandbox_etc_build(struct sandbox *sb, struct err *e)
 {
@@ -560,8 +563,9 @@ int sandbox_etc_build(struct sandbox *sb, struct err *e)
 		  "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
 		  "networks: files\nprotocols: files\nservices: files\n",
 		  true },
-		{ "hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tplue\n::1\tlocalhost ip6-localhost "
-			   "ip6-loopback\n",
+		{ "hosts",
+		  "127.0.0.1\tlocalhost\n127.0.1.1\tplue\n::1\tlocalhost ip6-localhost "
+		  "ip6-loopback\n",
 		  true },
 		/* slirp4netns answers DNS there (sandbox_net.c) */
 		{ "resolv.conf", "nameserver 10.0.2.3\n", sb->limits.network },
@@ -624,8 +628,8 @@ int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *wor
 	return sandbox_create_prepared(out, kind, workspace_dir, defaults, NULL, e);
 }
 
-int sandbox_create_prepared(struct sandbox **out, enum sandbox_kind kind,
-			    const char *workspace_dir, const struct sandbox_limits *defaults,
+int sandbox_create_prepared(struct sandbox **out, enum sandbox_kind kind, const char *workspace_dir,
+			    const struct sandbox_limits *defaults,
 			    const struct sandbox_workspace_prep *prep, struct err *e)
 {
 	int rc;
@@ -689,8 +693,8 @@ int sandbox_create_prepared(struct sandbox **out, enum sandbox_kind kind,
 	 * tmpfs in the sandbox instead */
 	char *tmp = xasprintf("%s/tmp", sb->dir);
 	if (mkdir(tmp, 0700) || chown(tmp, sb->uid, sb->gid)) {
-		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot create '%.200s': %s",
-			     tmp, strerror(errno));
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+			     "cannot create '%.200s': %s", tmp, strerror(errno));
 		free(tmp);
 		goto done;
 	}
@@ -1069,8 +1073,8 @@ static bool pipe_read(struct sandbox_run *r, int fd, int stream)
 }
 
 /* The child side of a spawn: only async-signal-safe calls from here on. */
-static void __attribute__((noreturn))
-child_exec(const struct sandbox_spawn *sp, int in_fd, int out_fd, int err_fd)
+static void __attribute__((noreturn)) child_exec(const struct sandbox_spawn *sp, int in_fd,
+						 int out_fd, int err_fd)
 {
 	static const char msg[] = "sandbox: cannot start the command\n";
 	/* the identity is the runner's own after joining a user namespace of
@@ -1133,9 +1137,8 @@ static void kill_spawned(const struct sandbox_spawn *sp, pid_t pid, int sig)
 	kill(pid, sig);
 }
 
-int sandbox_spawn_run(struct sandbox_result *out, struct sandbox *sb,
-		      const struct sandbox_spawn *sp, const struct sandbox_cmd *cmd,
-		      const struct sandbox_limits *lim, struct err *e)
+int sandbox_spawn_run(struct sandbox_result *out, struct sandbox *sb, const struct sandbox_spawn *sp,
+		      const struct sandbox_cmd *cmd, const struct sandbox_limits *lim, struct err *e)
 {
 	int rc = 0;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, inp[2] = { -1, -1 };
@@ -1210,7 +1213,8 @@ int sandbox_spawn_run(struct sandbox_result *out, struct sandbox *sb,
 							    cmd->input_len - in_off);
 			if (w > 0)
 				in_off += (size_t)w;
-			if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == cmd->input_len) {
+			if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
+			    in_off == cmd->input_len) {
 				close(inp[1]);
 				inp[1] = -1;
 			}

@@ -111,9 +111,9 @@ struct sandbox_limits {
 	                         without it fails with ERR_PERM. */
 };
 
-#define SANDBOX_DEFAULT_MEMORY (2LL << 30)     /* 2 GiB */
+#define SANDBOX_DEFAULT_MEMORY (2LL << 30)       /* 2 GiB */
 #define SANDBOX_DEFAULT_PROCS 512
-#define SANDBOX_DEFAULT_OUTPUT (64LL << 20)    /* 64 MiB */
+#define SANDBOX_DEFAULT_OUTPUT (64LL << 20)      /* 64 MiB */
 #define SANDBOX_DEFAULT_TIMEOUT (60 * 60 * 1000) /* 1 hour */
 
 /* Longest line handed to on_output; longer lines arrive in pieces of this
@@ -181,9 +181,8 @@ struct sandbox;
  * Returns 0, ERR_INVALID (bad workspace, or a bad PLUE_SANDBOX_ALLOW_NETS
  * for a sandbox with network) or ERR_UNAVAILABLE (the sandbox would not
  * start; the message says why). *out is NULL on failure. */
-int sandbox_create(struct sandbox **out, enum sandbox_kind kind,
-                   const char *workspace_dir,
-                   const struct sandbox_limits *defaults, struct err *e);
+int sandbox_create(struct sandbox **out, enum sandbox_kind kind, const char *workspace_dir,
+		   const struct sandbox_limits *defaults, struct err *e);
 
 /* What a caller does to the workspace once the sandbox's uid is known and
  * before the sandbox starts (gVisor binds the workspace at start; a mount
@@ -199,10 +198,9 @@ struct sandbox_workspace_prep {
 /* sandbox_create, calling prep->prepare (prep may be NULL) on the workspace
  * directory after the sandbox's uid is chosen and before the workspace is
  * handed to it. */
-int sandbox_create_prepared(struct sandbox **out, enum sandbox_kind kind,
-                            const char *workspace_dir,
-                            const struct sandbox_limits *defaults,
-                            const struct sandbox_workspace_prep *prep, struct err *e);
+int sandbox_create_prepared(struct sandbox **out, enum sandbox_kind kind, const char *workspace_dir,
+			    const struct sandbox_limits *defaults,
+			    const struct sandbox_workspace_prep *prep, struct err *e);
 
 /* Runs cmd in the sandbox and waits for it (see struct sandbox_cmd for
  * output, cancel and limits). A command that ran — whatever its exit code,
@@ -210,8 +208,8 @@ int sandbox_create_prepared(struct sandbox **out, enum sandbox_kind kind,
  * at all returns ERR_INVALID (bad cwd, empty argv), ERR_PERM (network asked
  * of a sandbox without it) or ERR_UNAVAILABLE (the sandbox is gone, e.g. the
  * gVisor sandbox died; the caller should fail the workload). */
-int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
-                 struct sandbox_result *res, struct err *e);
+int sandbox_exec(struct sandbox *sb, const struct sandbox_cmd *cmd, struct sandbox_result *res,
+		 struct err *e);
 
 /* Hands every file under the workspace to the sandbox's uid/gid. Call it
  * after the runner wrote into the workspace from the host side (git clone

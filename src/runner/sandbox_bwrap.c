@@ -126,8 +126,8 @@ void sandbox_cgroups_remove(const char *id)
 			continue; /* the v2 line has no controller list */
 		*path++ = 0;
 		path[strcspn(path, "\n")] = 0;
-		char *dir = xasprintf("/sys/fs/cgroup/%s%s/%s", list + 1, strcmp(path, "/") ? path : "",
-				      id);
+		char *dir = xasprintf("/sys/fs/cgroup/%s%s/%s", list + 1,
+				      strcmp(path, "/") ? path : "", id);
 		/* the last command's processes may still be on their way out */
 		for (int tries = 0; tries < 20 && rmdir(dir) && errno == EBUSY; tries++)
 			usleep(10000);
@@ -249,8 +249,8 @@ static void bwrap_spawn(struct sandbox_spawn *out, struct sandbox *sb,
 	/* bwrap hands its own environment to the command: it travels in envp,
 	 * not argv, so it does not show in the host's ps */
 	out->envp = sandbox_env_build(cmd, "/tmp");
-	if (sb->cg_memory && !cg_write(sb->cg_memory, "memory.limit_in_bytes",
-				       lim->memory_bytes + BWRAP_MEMORY)) {
+	if (sb->cg_memory &&
+	    !cg_write(sb->cg_memory, "memory.limit_in_bytes", lim->memory_bytes + BWRAP_MEMORY)) {
 		out->cgroup_procs[0] = xasprintf("%s/cgroup.procs", sb->cg_memory);
 		sb->cg_ooms = cg_counter(sb->cg_memory, "memory.oom_control", "oom_kill");
 	}
@@ -273,8 +273,8 @@ static void bwrap_spawn(struct sandbox_spawn *out, struct sandbox *sb,
 	out->kill_group = false;
 }
 
-static int bwrap_exec(struct sandbox_result *out, struct sandbox *sb,
-		      const struct sandbox_cmd *cmd, const struct sandbox_limits *lim, struct err *e)
+static int bwrap_exec(struct sandbox_result *out, struct sandbox *sb, const struct sandbox_cmd *cmd,
+		      const struct sandbox_limits *lim, struct err *e)
 {
 	struct sandbox_spawn sp = { .netns_fd = -1, .userns_fd = -1 };
 	bwrap_spawn(&sp, sb, cmd, lim);

@@ -129,24 +129,24 @@ struct child {
 	uid_t uid;
 	gid_t gid;
 	int64_t as_bytes, nproc;
-	char *cwd;              /* relative to the workspace, "" for its root */
+	char *cwd;        /* relative to the workspace, "" for its root */
 	char **argv, **envp;
-	char **sh_argv;         /* /bin/sh, the file, argv[1..]: for ENOEXEC */
-	const char *path;       /* the command's PATH */
+	char **sh_argv;   /* /bin/sh, the file, argv[1..]: for ENOEXEC */
+	const char *path; /* the command's PATH */
 };
 
 struct execd {
 	int cmd_fd, ev_fd, sig_fd;
 	uid_t uid;
 	gid_t gid;
-	struct buf in;          /* bytes from the runner not yet handled */
+	struct buf in; /* bytes from the runner not yet handled */
 	/* the running command (pid 0: none) */
 	uint32_t id;
 	pid_t pid;
 	int out_fd, err_fd, in_fd;
-	struct buf input;       /* for its stdin, not yet written */
-	bool input_eof;         /* close its stdin once input is written */
-	char *block;            /* the RUN payload the child's strings live in */
+	struct buf input; /* for its stdin, not yet written */
+	bool input_eof;   /* close its stdin once input is written */
+	char *block;      /* the RUN payload the child's strings live in */
 	char **argv, **envp, **sh_argv;
 };
 
@@ -196,12 +196,9 @@ CHILD_CODE static void child_say(const char *what, const char *arg, int err)
 {
 	const char *msg = strerror(err);
 	struct iovec v[7] = {
-		{ "sandbox: ", 9 },
-		{ (void *)what, strlen(what) },
-		{ " '", arg ? 2 : 0 },
-		{ (void *)(arg ? arg : ""), arg ? strlen(arg) : 0 },
-		{ "'", arg ? 1 : 0 },
-		{ ": ", 2 },
+		{ "sandbox: ", 9 },           { (void *)what, strlen(what) },
+		{ " '", arg ? 2 : 0 },        { (void *)(arg ? arg : ""), arg ? strlen(arg) : 0 },
+		{ "'", arg ? 1 : 0 },         { ": ", 2 },
 		{ (void *)msg, strlen(msg) },
 	};
 	struct iovec nl = { "\n", 1 };
@@ -457,7 +454,8 @@ static void command_start(struct execd *a, uint32_t id, const char *payload, siz
 	}
 	c.in_r = inp[0], c.out_w = outp[1], c.err_w = errp[1];
 	c.max_fd = 0;
-	int fds[] = { a->cmd_fd, a->ev_fd, a->sig_fd, inp[0], inp[1], outp[0], outp[1], errp[0], errp[1] };
+	int fds[] = { a->cmd_fd, a->ev_fd, a->sig_fd, inp[0], inp[1],
+		      outp[0],   outp[1],  errp[0],   errp[1] };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] > c.max_fd)
 			c.max_fd = fds[i];
@@ -505,9 +503,7 @@ static void execd_frames(struct execd *a)
 	while ((r = sandbox_frame_peek(&a->in, &type, &id, &payload, &len, &total)) == 1) {
 		bool current = a->pid && id == a->id;
 		switch (type) {
-		case SANDBOX_F_RUN:
-			command_start(a, id, payload, len);
-			break;
+		case SANDBOX_F_RUN: command_start(a, id, payload, len); break;
 		case SANDBOX_F_INPUT:
 			if (!current || a->input_eof)
 				break;
@@ -520,8 +516,7 @@ static void execd_frames(struct execd *a)
 			if (current)
 				command_kill(a);
 			break;
-		default:
-			execd_die("unknown frame");
+		default: execd_die("unknown frame");
 		}
 		sandbox_buf_consume(&a->in, total);
 	}
@@ -585,7 +580,9 @@ static int parse_id(const char *arg, const char *name, long *out)
 
 int sandbox_execd_main(int argc, char **argv)
 {
-	struct execd a = { .in = BUF_INIT, .input = BUF_INIT, .out_fd = -1, .err_fd = -1, .in_fd = -1 };
+	struct execd a = {
+		.in = BUF_INIT, .input = BUF_INIT, .out_fd = -1, .err_fd = -1, .in_fd = -1
+	};
 	long uid = 0, gid = 0;
 	for (int i = 2; i < argc; i++)
 		if (parse_id(argv[i], "--uid=", &uid) && parse_id(argv[i], "--gid=", &gid))

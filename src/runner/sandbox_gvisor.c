@@ -84,12 +84,11 @@ static json_t *bind_mount(const char *dst, const char *src, bool rw)
  * through /etc/ld.so.preload, which drops that flag. */
 extern const unsigned char sandbox_statx_shim[], sandbox_statx_shim_end[];
 
-
 /* Makes the skeleton root and the mount list. */
 static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, struct err *e)
 {
-	const char *dirs[] = { "", "/usr", "/etc", "/proc", "/dev", "/sys", "/tmp", "/workspace",
-			       "/.plue" };
+	const char *dirs[] = { "",     "/usr", "/etc",       "/proc", "/dev",
+			       "/sys", "/tmp", "/workspace", "/.plue" };
 	char path[PATH_MAX];
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", rootfs, dirs[i]);
@@ -126,7 +125,7 @@ static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, 
 		json_array_append_new(mounts, bind_mount(*p, *p, false));
 	snprintf(path, sizeof(path), "%s%s", rootfs, SANDBOX_STATX_SHIM);
 	if (file_create(path, sandbox_statx_shim,
-		       (size_t)(sandbox_statx_shim_end - sandbox_statx_shim), 0444))
+			(size_t)(sandbox_statx_shim_end - sandbox_statx_shim), 0444))
 		goto fail;
 	/* execd: the runner's own executable (a file onto a file) */
 	snprintf(path, sizeof(path), "%s%s", rootfs, SANDBOX_HELPER_PATH);
@@ -146,14 +145,14 @@ static int build_rootfs(struct sandbox *sb, const char *rootfs, json_t *mounts, 
 						"nosuid", "nodev", "mode=1777"));
 	/* runsc mounts its own sysfs where the spec has nothing at /sys; an
 	 * empty read-only tmpfs keeps it out (no sysfs, like bubblewrap) */
-	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s,s]}", "destination",
-						"/sys", "type", "tmpfs", "source", "tmpfs", "options",
-						"ro", "nosuid", "nodev", "noexec", "mode=555",
-						"size=4k"));
+	json_array_append_new(mounts,
+			      json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s,s]}", "destination", "/sys",
+					"type", "tmpfs", "source", "tmpfs", "options", "ro",
+					"nosuid", "nodev", "noexec", "mode=555", "size=4k"));
 	return 0;
 fail:
-	return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot build the root of '%s': %s",
-		       sb->id, strerror(errno));
+	return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+		       "cannot build the root of '%s': %s", sb->id, strerror(errno));
 }
 
 /* execd's capabilities: to change to the sandbox's uid/gid and to kill
@@ -174,7 +173,8 @@ static json_t *execd_caps(void)
 static int write_json(const char *path, json_t *doc, struct err *e)
 {
 	if (json_dump_file(doc, path, JSON_COMPACT))
-		return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot write '%.200s'", path);
+		return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot write '%.200s'",
+			       path);
 	chmod(path, 0600);
 	return 0;
 }
@@ -226,8 +226,8 @@ static int execd_read(struct sandbox *sb)
 	}
 }
 
-static int gvisor_run(struct sandbox_result *out, struct sandbox *sb,
-		      const struct sandbox_cmd *cmd, const struct sandbox_limits *lim, struct err *e);
+static int gvisor_run(struct sandbox_result *out, struct sandbox *sb, const struct sandbox_cmd *cmd,
+		      const struct sandbox_limits *lim, struct err *e);
 static void gvisor_stop(struct sandbox *sb);
 
 /* Starts the sandbox with execd as its init and waits until execd
@@ -250,8 +250,8 @@ static int gvisor_start(struct sandbox *sb, struct err *e)
 	sb->execd_rbuf = xcalloc(1, sizeof(*sb->execd_rbuf));
 	buf_init(sb->execd_rbuf, 0);
 	if (mkdir(bundle, 0700)) {
-		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot create '%.200s': %s",
-			     bundle, strerror(errno));
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
+			     "cannot create '%.200s': %s", bundle, strerror(errno));
 		goto done;
 	}
 	if ((rc = build_rootfs(sb, rootfs, mounts, e)))
@@ -260,26 +260,22 @@ static int gvisor_start(struct sandbox *sb, struct err *e)
 	 * CAP_SETUID, CAP_SETGID and CAP_KILL only: commands, which run as the
 	 * sandbox uid, can neither signal it nor look into it. Its own limits
 	 * are gVisor's defaults; each command's are set in its child */
-	doc = json_pack(
-		"{s:s, s:{s:b, s:{s:i, s:i}, s:[s,s,s,s], s:[s], s:s, s:o,"
-		"         s:[{s:s, s:i, s:i}], s:b},"
-		" s:{s:s, s:b}, s:s, s:o,"
-		" s:{s:[{s:s},{s:s},{s:s},{s:s},{s:s}], s:s,"
-		"    s:{s:{s:I}, s:{s:I}}}}",
-		"ociVersion", "1.0.2",
-		"process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", SANDBOX_HELPER_PATH,
-		"execd", uid_arg, gid_arg, "env", "PATH=" SANDBOX_PATH, "cwd", "/", "capabilities",
-		execd_caps(), "rlimits", "type", "RLIMIT_CORE", "hard", 0, "soft", 0,
-		"noNewPrivileges", 1,
-		"root", "path", rootfs, "readonly", 1,
-		"hostname", "plue",
-		"mounts", mounts,
-		"linux", "namespaces", "type", "pid", "type", "ipc", "type", "uts", "type", "mount",
-		"type", "network",
-		/* relative: nested under the runner's own cgroups */
-		"cgroupsPath", sb->id,
-		"resources", "memory", "limit", (json_int_t)(sb->limits.memory_bytes + GVISOR_OVERHEAD),
-		"pids", "limit", (json_int_t)(4LL * sb->limits.max_procs + 512));
+	doc = json_pack("{s:s, s:{s:b, s:{s:i, s:i}, s:[s,s,s,s], s:[s], s:s, s:o,"
+			"         s:[{s:s, s:i, s:i}], s:b},"
+			" s:{s:s, s:b}, s:s, s:o,"
+			" s:{s:[{s:s},{s:s},{s:s},{s:s},{s:s}], s:s,"
+			"    s:{s:{s:I}, s:{s:I}}}}",
+			"ociVersion", "1.0.2", "process", "terminal", 0, "user", "uid", 0, "gid", 0,
+			"args", SANDBOX_HELPER_PATH, "execd", uid_arg, gid_arg, "env",
+			"PATH=" SANDBOX_PATH, "cwd", "/", "capabilities", execd_caps(), "rlimits",
+			"type", "RLIMIT_CORE", "hard", 0, "soft", 0, "noNewPrivileges", 1, "root",
+			"path", rootfs, "readonly", 1, "hostname", "plue", "mounts", mounts,
+			"linux", "namespaces", "type", "pid", "type", "ipc", "type", "uts", "type",
+			"mount", "type", "network",
+			/* relative: nested under the runner's own cgroups */
+			"cgroupsPath", sb->id, "resources", "memory", "limit",
+			(json_int_t)(sb->limits.memory_bytes + GVISOR_OVERHEAD), "pids", "limit",
+			(json_int_t)(4LL * sb->limits.max_procs + 512));
 	mounts = NULL;
 	if (doc && sb->net_fd >= 0) {
 		/* the sandbox's own network namespace (sandbox_net.c), which runsc
@@ -442,7 +438,8 @@ static bool sandbox_oom_killed(const struct sandbox *sb)
 		if (!*list)
 			file = xasprintf("/sys/fs/cgroup%s/%s/memory.events", path, sb->id);
 		else if (!strcmp(list, "memory"))
-			file = xasprintf("/sys/fs/cgroup/memory%s/%s/memory.oom_control", path, sb->id);
+			file = xasprintf("/sys/fs/cgroup/memory%s/%s/memory.oom_control", path,
+					 sb->id);
 		if (file)
 			hit = cgroup_counter(file, "oom_kill") > 0;
 		free(file);
@@ -501,8 +498,8 @@ static void run_frame(struct buf *out, uint32_t id, const struct sandbox_cmd *cm
 
 /* Runs one command through execd: 0 with *out filled, or ERR_UNAVAILABLE
  * when execd is gone (the sandbox is then marked dead). */
-static int gvisor_run(struct sandbox_result *out, struct sandbox *sb,
-		      const struct sandbox_cmd *cmd, const struct sandbox_limits *lim, struct err *e)
+static int gvisor_run(struct sandbox_result *out, struct sandbox *sb, const struct sandbox_cmd *cmd,
+		      const struct sandbox_limits *lim, struct err *e)
 {
 	int rc = 0;
 	uint32_t id = ++sb->execd_seq;
@@ -540,7 +537,8 @@ static int gvisor_run(struct sandbox_result *out, struct sandbox *sb,
 			size_t n = cmd->input ? cmd->input_len - in_off : 0;
 			if (n > SANDBOX_CHUNK)
 				n = SANDBOX_CHUNK;
-			sandbox_frame_add(&frames, SANDBOX_F_INPUT, id, n ? cmd->input + in_off : NULL, n);
+			sandbox_frame_add(&frames, SANDBOX_F_INPUT, id,
+					  n ? cmd->input + in_off : NULL, n);
 			in_off += n;
 			in_done = n == 0;
 		}
@@ -575,8 +573,8 @@ static int gvisor_run(struct sandbox_result *out, struct sandbox *sb,
 		const char *payload;
 		size_t len, total;
 		int pr;
-		while (!exited && (pr = sandbox_frame_peek(sb->execd_rbuf, &type, &fid, &payload, &len,
-							   &total)) == 1) {
+		while (!exited && (pr = sandbox_frame_peek(sb->execd_rbuf, &type, &fid, &payload,
+							   &len, &total)) == 1) {
 			if (fid == id) {
 				if (type == SANDBOX_F_STDOUT)
 					sandbox_run_output(r, SANDBOX_STDOUT, payload, len);
@@ -692,13 +690,13 @@ static void gvisor_reap(const char *state_root, const char *id)
 	free(log);
 }
 
-static int gvisor_exec(struct sandbox_result *out, struct sandbox *sb,
-		       const struct sandbox_cmd *cmd, const struct sandbox_limits *lim, struct err *e)
+static int gvisor_exec(struct sandbox_result *out, struct sandbox *sb, const struct sandbox_cmd *cmd,
+		       const struct sandbox_limits *lim, struct err *e)
 {
 	if (sb->dead || sb->execd_in < 0 || !gvisor_alive(sb)) {
 		sb->dead = true;
-		return err_set(e, ERR_UNAVAILABLE, "sandbox_gone", "sandbox '%s' is no longer running",
-			       sb->id);
+		return err_set(e, ERR_UNAVAILABLE, "sandbox_gone",
+			       "sandbox '%s' is no longer running", sb->id);
 	}
 	return gvisor_run(out, sb, cmd, lim, e);
 }

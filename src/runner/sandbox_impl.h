@@ -24,38 +24,38 @@
 struct sandbox {
 	enum sandbox_kind kind;
 	const struct sandbox_ops *ops; /* the kind's operations */
-	char *id;        /* "plue-" + hex: runsc container id, cgroup name */
-	const char *state_root; /* sandbox_state_root() */
-	char *dir;       /* private state directory (bundle, /tmp, process files) */
-	char *workspace; /* absolute host path */
-	char *helper;    /* host path of the helper executable */
+	char *id;                      /* "plue-" + hex: runsc container id, cgroup name */
+	const char *state_root;        /* sandbox_state_root() */
+	char *dir;                     /* private state directory (bundle, /tmp, process files) */
+	char *workspace;               /* absolute host path */
+	char *helper;                  /* host path of the helper executable */
 	uid_t uid;
 	gid_t gid;
-	char *uid_claim; /* file that reserves uid among runners, or NULL */
-	struct sandbox_limits limits; /* defaults, all fields set */
-	bool dead;       /* gVisor: the sandbox stopped (e.g. killed for memory) */
-	pid_t sandbox_pid; /* gVisor: the runsc-sandbox process */
-	pid_t *pgids;    /* SANDBOX_NONE: sessions started, killed on destroy */
+	char *uid_claim;                 /* file that reserves uid among runners, or NULL */
+	struct sandbox_limits limits;    /* defaults, all fields set */
+	bool dead;                       /* gVisor: the sandbox stopped (e.g. killed for memory) */
+	pid_t sandbox_pid;               /* gVisor: the runsc-sandbox process */
+	pid_t *pgids;                    /* SANDBOX_NONE: sessions started, killed on destroy */
 	size_t npgids;
-	char *cg_memory; /* bwrap as root on cgroup v1: the sandbox's memory */
-	char *cg_pids;   /* and pids cgroups (nested in the runner's), or NULL */
+	char *cg_memory;                 /* bwrap as root on cgroup v1: the sandbox's memory */
+	char *cg_pids;                   /* and pids cgroups (nested in the runner's), or NULL */
 	long long cg_ooms, cg_pid_maxes; /* their event counters before a command */
-	char *bind_ws;   /* bwrap as root: where the workspace and the helper */
-	char *bind_helper; /* are bound, in a traversable place (see there) */
+	char *bind_ws;                   /* bwrap as root: where the workspace and the helper */
+	char *bind_helper;               /* are bound, in a traversable place (see there) */
 	/* gVisor: the pipes to execd (sandbox_execd.c), -1 when closed */
-	int execd_in;    /* frames to execd (its stdin) */
-	int execd_out;   /* frames from execd (its stdout) */
-	uint32_t execd_seq; /* id of the last command sent */
+	int execd_in;           /* frames to execd (its stdin) */
+	int execd_out;          /* frames from execd (its stdout) */
+	uint32_t execd_seq;     /* id of the last command sent */
 	struct buf *execd_rbuf; /* bytes read from execd_out, not yet a frame */
-	char **etc_binds; /* host paths under /etc bound read-only at the same
+	char **etc_binds;       /* host paths under /etc bound read-only at the same
 	                     place over the sandbox's own /etc (NULL-terminated) */
 	/* network (sandbox_net.c), when limits.network: */
-	int net_fd;      /* the sandbox's network namespace, -1 without */
-	int net_userns_fd; /* a runner that is not root: the user namespace
+	int net_fd;          /* the sandbox's network namespace, -1 without */
+	int net_userns_fd;   /* a runner that is not root: the user namespace
 	                      that owns it, which a command joins first; -1 */
-	pid_t net_pid;   /* slirp4netns, its only way out */
-	int net_exit;    /* slirp4netns ends when this pipe closes */
-	uid_t net_uid;   /* slirp4netns runs as this uid */
+	pid_t net_pid;       /* slirp4netns, its only way out */
+	int net_exit;        /* slirp4netns ends when this pipe closes */
+	uid_t net_uid;       /* slirp4netns runs as this uid */
 	char *net_uid_claim; /* reserves net_uid, or NULL */
 };
 
@@ -64,24 +64,24 @@ struct sandbox {
  * which host identity. Strings are owned by the spawn and freed by
  * sandbox_spawn_release. */
 struct sandbox_spawn {
-	char *path;      /* executable, or NULL to search argv[0] in PATH */
+	char *path; /* executable, or NULL to search argv[0] in PATH */
 	char **argv;
 	char **envp;
-	char *chdir;     /* host directory to start in, or NULL */
-	uid_t uid;       /* switch to this identity first when it differs */
-	gid_t gid;       /* from the runner's */
+	char *chdir; /* host directory to start in, or NULL */
+	uid_t uid;   /* switch to this identity first when it differs */
+	gid_t gid;   /* from the runner's */
 	/* bind mounts (source, target) the child makes in a mount namespace of
 	 * its own before it switches identity; only as root */
 	char *binds[4][2];
 	int nbinds;
-	int netns_fd;    /* a network namespace the child joins first (the
+	int netns_fd;          /* a network namespace the child joins first (the
 	                    sandbox's, an fd it inherits), or -1 */
-	int userns_fd;   /* and the user namespace that owns it, joined before
+	int userns_fd;         /* and the user namespace that owns it, joined before
 	                    it when the runner is not root, or -1 */
 	char *cgroup_procs[2]; /* cgroup.procs files the child joins first */
-	bool kill_group; /* kill by process group (the child is a session
+	bool kill_group;       /* kill by process group (the child is a session
 	                    leader) instead of signalling the child alone */
-	bool track;      /* remember the child's session in sb->pgids, to be
+	bool track;            /* remember the child's session in sb->pgids, to be
 	                    killed when the sandbox is destroyed (none) */
 };
 
@@ -107,7 +107,7 @@ int sandbox_run_tool(char *const argv[], const char *log_path, struct err *e);
 /* The same with the tool's stdin and stdout given (-1: /dev/null and the
  * log): runsc run hands them to the sandbox's init. */
 int sandbox_run_tool_io(char *const argv[], const char *log_path, int in_fd, int out_fd,
-                        struct err *e);
+			struct err *e);
 /* write() that reports a reader gone as EPIPE without raising SIGPIPE,
  * whatever the process does with that signal (a command that exits
  * without reading its input, an execd that died). */
@@ -121,8 +121,7 @@ void sandbox_log_tail(const char *log_path, char *out, size_t size);
  * be stopped (timeout, cancel, output cap). */
 struct sandbox_run;
 struct sandbox_run *sandbox_run_begin(const struct sandbox_cmd *cmd,
-                                      const struct sandbox_limits *lim,
-                                      struct sandbox_result *res);
+				      const struct sandbox_limits *lim, struct sandbox_result *res);
 /* Feeds n bytes of stream (SANDBOX_STDOUT or SANDBOX_STDERR). */
 void sandbox_run_output(struct sandbox_run *r, int stream, const char *p, size_t n);
 /* True once, when the command must be stopped now; sets the result's
@@ -143,7 +142,7 @@ enum {
 	SANDBOX_HELPER_NO_SETSID = 1, /* the command stays in the helper's group */
 };
 void sandbox_helper_args(struct sandbox_argv *a, const struct sandbox_cmd *cmd,
-                         const struct sandbox_limits *lim, unsigned flags);
+			 const struct sandbox_limits *lim, unsigned flags);
 /* True when a (checked) working directory names the workspace's root. */
 bool sandbox_cwd_is_root(const char *cwd);
 /* The environment of a command: cmd->env plus PATH and HOME when absent. */
@@ -210,7 +209,7 @@ void sandbox_cgroups_remove(const char *id);
  * release it. *claim is the file to unlink when done. Returns 0 or
  * ERR_UNAVAILABLE. */
 int sandbox_uid_claim(const char *state_root, const char *dir, const char *link, uid_t *uid,
-                      char **claim, struct err *e);
+		      char **claim, struct err *e);
 
 /* The sandbox's own /etc (sandbox.c): writes sb->dir/etc — passwd, group
  * and nsswitch.conf naming the sandbox's uid, hosts, resolv.conf with
@@ -284,7 +283,7 @@ void sandbox_frame_add(struct buf *b, int type, uint32_t id, const void *payload
  * payload and total size, head included), 0 when more bytes are needed,
  * -1 when the head is not valid. */
 int sandbox_frame_peek(const struct buf *b, int *type, uint32_t *id, const char **payload,
-                       size_t *len, size_t *total);
+		       size_t *len, size_t *total);
 /* Removes the first n bytes of b. */
 void sandbox_buf_consume(struct buf *b, size_t n);
 void sandbox_put_u32(struct buf *b, uint32_t v);

@@ -96,7 +96,8 @@ int sandbox_net_allow_parse(const char *setting, char **out, struct err *e)
 		}
 		if (len > 0 && ++count > ALLOW_MAX) {
 			rc = err_set(e, ERR_INVALID, "invalid_setting",
-				     "too many networks in PLUE_SANDBOX_ALLOW_NETS (at most %d)", ALLOW_MAX);
+				     "too many networks in PLUE_SANDBOX_ALLOW_NETS (at most %d)",
+				     ALLOW_MAX);
 			goto done;
 		}
 		if (len > 0) {
@@ -112,7 +113,6 @@ done:
 	buf_release(&b);
 	return rc;
 }
-
 
 /* Writes text into a /proc file of the calling process (async-signal-safe). */
 static int proc_write(const char *path, const char *text)
@@ -314,8 +314,8 @@ int sandbox_net_start(struct sandbox *sb, struct err *e)
 		sb->net_userns_fd = open(nspath, O_RDONLY | O_CLOEXEC);
 	}
 	if (sb->net_fd < 0 || (!root && sb->net_userns_fd < 0)) {
-		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot open '%s': %s", nspath,
-			     strerror(errno));
+		rc = err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable", "cannot open '%s': %s",
+			     nspath, strerror(errno));
 		goto done;
 	}
 
@@ -347,8 +347,8 @@ int sandbox_net_start(struct sandbox *sb, struct err *e)
 		static const char no_tun[] = "cannot give slirp4netns a /dev/net/tun\n";
 		static const char no_exec[] = "cannot run slirp4netns\n";
 		int r = fcntl(sready[1], F_DUPFD, 10), x = fcntl(sexit[0], F_DUPFD, 10);
-		if (r < 0 || x < 0 || dup2(null, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 ||
-		    dup2(r, 3) < 0 || dup2(x, 4) < 0)
+		if (r < 0 || x < 0 || dup2(null, 0) < 0 || dup2(logfd, 1) < 0 ||
+		    dup2(logfd, 2) < 0 || dup2(r, 3) < 0 || dup2(x, 4) < 0)
 			_exit(127);
 		syscall(SYS_close_range, 5, ~0U, 0);
 		setsid();
@@ -358,8 +358,10 @@ int sandbox_net_start(struct sandbox *sb, struct err *e)
 		if (root) {
 			/* a /dev/net/tun of its own, which its uid may open, in a
 			 * mount namespace of its own: the host's stays as it is */
-			if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-			    mount("tmpfs", "/dev/net", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=4k,mode=755") ||
+			if (unshare(CLONE_NEWNS) ||
+			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+			    mount("tmpfs", "/dev/net", "tmpfs", MS_NOSUID | MS_NOEXEC,
+				  "size=4k,mode=755") ||
 			    mknod("/dev/net/tun", S_IFCHR | 0600, tun.st_rdev) ||
 			    chown("/dev/net/tun", uid, gid)) {
 				if (write(2, no_tun, sizeof(no_tun) - 1) < 0) {

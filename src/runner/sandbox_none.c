@@ -22,8 +22,8 @@ static int none_start(struct sandbox *sb, struct err *e)
 }
 
 /* How cmd is started: the helper, as the runner, in the workspace. */
-static void none_spawn(struct sandbox_spawn *out, struct sandbox *sb,
-		       const struct sandbox_cmd *cmd, const struct sandbox_limits *lim)
+static void none_spawn(struct sandbox_spawn *out, struct sandbox *sb, const struct sandbox_cmd *cmd,
+		       const struct sandbox_limits *lim)
 {
 	struct sandbox_argv a = { 0 };
 	/* no process limit: RLIMIT_NPROC would count every process of the
@@ -46,8 +46,8 @@ static void none_spawn(struct sandbox_spawn *out, struct sandbox *sb,
 	out->track = true;
 }
 
-static int none_exec(struct sandbox_result *out, struct sandbox *sb,
-		     const struct sandbox_cmd *cmd, const struct sandbox_limits *lim, struct err *e)
+static int none_exec(struct sandbox_result *out, struct sandbox *sb, const struct sandbox_cmd *cmd,
+		     const struct sandbox_limits *lim, struct err *e)
 {
 	struct sandbox_spawn sp = { .netns_fd = -1, .userns_fd = -1 };
 	none_spawn(&sp, sb, cmd, lim);

@@ -5,8 +5,8 @@
 
 #include <string.h>
 
-static const char *const services[] = { "git-upload-pack", "git-receive-pack",
-					"git-upload-archive", NULL };
+static const char *const services[] = { "git-upload-pack", "git-receive-pack", "git-upload-archive",
+					NULL };
 
 int sshd_command_parse(struct ssh_command *out, struct arena *a, const char *cmd)
 {

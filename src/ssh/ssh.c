@@ -82,8 +82,8 @@ static int host_key(ssh_key *out, const char *dir, const char *name, enum ssh_ke
 		goto done;
 	}
 	close(fd);
-	if (ssh_pki_export_privkey_file(key, NULL, NULL, NULL, tmp) != SSH_OK ||
-	    chmod(tmp, 0600) || rename(tmp, path)) {
+	if (ssh_pki_export_privkey_file(key, NULL, NULL, NULL, tmp) != SSH_OK || chmod(tmp, 0600) ||
+	    rename(tmp, path)) {
 		unlink(tmp);
 		rc = err_set(e, ERR_INTERNAL, NULL, "cannot write ssh host key '%s'", path);
 		goto done;
@@ -104,7 +104,8 @@ done:
 
 static int listen_on(const char *addr, int port, struct err *e)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
 	char ports[16];
@@ -147,8 +148,8 @@ struct identity {
 
 struct key_lookup {
 	const char *fingerprint;
-	const char *b64;    /* the offered key's base64 blob */
-	bool mark_used;     /* the signature checked out: note the key's last use */
+	const char *b64; /* the offered key's base64 blob */
+	bool mark_used;  /* the signature checked out: note the key's last use */
 	struct arena *a;
 	bool found;
 	struct auth auth;
@@ -204,8 +205,9 @@ static int key_owner(ssh_key key, bool verified, struct arena *a, struct identit
 	for (size_t i = len; i > 0 && b64[i - 1] == '='; i--)
 		n--; /* EVP_DecodeBlock counts the padding */
 	sshkey_fingerprint(id->fingerprint, blob, (size_t)n);
-	struct key_lookup k = { .fingerprint = id->fingerprint, .b64 = b64, .mark_used = verified,
-				.a = a };
+	struct key_lookup k = {
+		.fingerprint = id->fingerprint, .b64 = b64, .mark_used = verified, .a = a
+	};
 	workers_run(lookup_key, &k);
 	ssh_string_free_char(b64);
 	if (!k.found)
@@ -485,15 +487,17 @@ static void run_command(ssh_session s, ssh_channel ch, struct arena *a, const st
 			       "git-receive-pack and git-upload-archive",
 			       cmd);
 		else
-			refuse(ch, "fatal: invalid repository path in '%.100s': use 'owner/repo.git'",
+			refuse(ch,
+			       "fatal: invalid repository path in '%.100s': use 'owner/repo.git'",
 			       cmd);
 		log_info("ssh: %s (%s): refused command '%.100s'", ip, id->auth.username, cmd);
 		return;
 	}
 	const char *svc = sc.svc;
 	bool receive = !strcmp(svc, "git-receive-pack");
-	struct repo_lookup l = { .a = a, .auth = &id->auth, .owner = sc.owner, .name = sc.name,
-				 .write = receive };
+	struct repo_lookup l = {
+		.a = a, .auth = &id->auth, .owner = sc.owner, .name = sc.name, .write = receive
+	};
 	workers_run(lookup_repo, &l);
 	if (l.rc) {
 		refuse(ch, "fatal: %s", l.err.msg);
@@ -530,8 +534,7 @@ static void run_command(ssh_session s, ssh_channel ch, struct arena *a, const st
 }
 
 /* After authentication: one session channel, its env and one exec. */
-static void serve_session(ssh_session s, struct arena *a, const struct identity *id,
-			  const char *ip)
+static void serve_session(ssh_session s, struct arena *a, const struct identity *id, const char *ip)
 {
 	ssh_channel ch = NULL;
 	char *protocol = NULL;
@@ -672,8 +675,9 @@ static void *accept_main(void *arg)
 		for (struct conn *o = conns; o; o = o->next)
 			same += !strcmp(o->ip, c->ip);
 		const char *over = nconns >= cfg.ssh_max_connections ? "too many connections"
-				   : same >= cfg.ssh_per_ip_limit ? "too many connections from your address"
-								  : NULL;
+				   : same >= cfg.ssh_per_ip_limit
+					   ? "too many connections from your address"
+					   : NULL;
 		if (!over) {
 			c->next = conns;
 			conns = c;

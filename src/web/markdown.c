@@ -166,9 +166,9 @@ enum ref_kind { REF_MENTION, REF_ISSUE };
 
 struct ref {
 	enum ref_kind kind;
-	size_t start, len;  /* the whole "@name" or "#12" */
-	size_t name_len;    /* mention: length of name (after the '@') */
-	long long number;   /* issue */
+	size_t start, len; /* the whole "@name" or "#12" */
+	size_t name_len;   /* mention: length of name (after the '@') */
+	long long number;  /* issue */
 };
 
 /* May a reference start after character c? Not inside words, e-mail
@@ -248,7 +248,8 @@ static void refs_from_nodes(const struct text_nodes *tn, struct md_refs *out)
 				const char *name = lit + ref.start + 1;
 				if (out->nmentions < MD_MAX_REFS &&
 				    mention_index(out, name, ref.name_len) < 0)
-					out->mentions[out->nmentions++] = xstrndup(name, ref.name_len);
+					out->mentions[out->nmentions++] = xstrndup(name,
+										   ref.name_len);
 			} else if (out->nissues < MD_MAX_REFS && issue_index(out, ref.number) < 0) {
 				out->issues[out->nissues++] = ref.number;
 			}

@@ -24,9 +24,9 @@ struct md_refs {
 
 /* How references become links. Every field may be NULL. */
 struct md_links {
-	const char *base;   /* prepended to every link ("" or NULL: site-relative) */
-	const char *owner;  /* with repo: #123 links to BASE/OWNER/REPO/issues/123 */
-	const char *repo;   /* NULL owner or repo: #123 stays text */
+	const char *base;  /* prepended to every link ("" or NULL: site-relative) */
+	const char *owner; /* with repo: #123 links to BASE/OWNER/REPO/issues/123 */
+	const char *repo;  /* NULL owner or repo: #123 stays text */
 	/* When set, only names/numbers for which these return true are linked;
 	 * when NULL, every syntactically valid reference is. */
 	bool (*user_exists)(void *ctx, const char *username);

@@ -13,15 +13,13 @@ struct field {
 	const char *const *names; /* names for min, min+1, ... or NULL */
 };
 
-static const char *const month_names[] = { "jan", "feb", "mar", "apr", "may", "jun",
-					   "jul", "aug", "sep", "oct", "nov", "dec", NULL };
+static const char *const month_names[] = { "jan", "feb", "mar", "apr", "may", "jun", "jul",
+					   "aug", "sep", "oct", "nov", "dec", NULL };
 static const char *const day_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL };
 
 static const struct field fields[5] = {
-	{ "minute", 0, 59, NULL },
-	{ "hour", 0, 23, NULL },
-	{ "day-of-month", 1, 31, NULL },
-	{ "month", 1, 12, month_names },
+	{ "minute", 0, 59, NULL },          { "hour", 0, 23, NULL },
+	{ "day-of-month", 1, 31, NULL },    { "month", 1, 12, month_names },
 	{ "day-of-week", 0, 7, day_names }, /* 7 is Sunday too */
 };
 
@@ -81,8 +79,8 @@ static int field_parse(uint64_t *bits, bool *any, const struct field *f, const c
 					       f->name, len, end - len, f->min, f->max);
 			if (hi < lo)
 				return err_set(e, ERR_INVALID, NULL,
-					       "cron field '%s' range '%.*s' runs backwards", f->name,
-					       len, end - len);
+					       "cron field '%s' range '%.*s' runs backwards",
+					       f->name, len, end - len);
 		}
 		if (*s == '/') {
 			s++;

@@ -10,13 +10,13 @@
 
 /* A parsed cron expression: one bit per allowed value of each field. */
 struct cron {
-	uint64_t minute;    /* bits 0..59 */
-	uint32_t hour;      /* bits 0..23 */
-	uint32_t dom;       /* bits 1..31 */
-	uint16_t month;     /* bits 1..12 */
-	uint8_t dow;        /* bits 0..6, Sunday = 0 (7 is accepted as Sunday) */
-	bool dom_any;       /* the day-of-month field was "*" (or "*" with a step) */
-	bool dow_any;       /* the day-of-week field was "*" (or "*" with a step) */
+	uint64_t minute; /* bits 0..59 */
+	uint32_t hour;   /* bits 0..23 */
+	uint32_t dom;    /* bits 1..31 */
+	uint16_t month;  /* bits 1..12 */
+	uint8_t dow;     /* bits 0..6, Sunday = 0 (7 is accepted as Sunday) */
+	bool dom_any;    /* the day-of-month field was "*" (or "*" with a step) */
+	bool dow_any;    /* the day-of-week field was "*" (or "*" with a step) */
 };
 
 /* Parses "minute hour day-of-month month day-of-week": each field is "*",

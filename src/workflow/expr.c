@@ -15,7 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_DEPTH 128   /* tree depth: bounds the evaluator's recursion */
+#define MAX_DEPTH 128 /* tree depth: bounds the evaluator's recursion */
 #define MAX_ARGS 64
 
 /* the tokens and functions, packed by hand as tables */
@@ -64,9 +64,9 @@ struct node {
 
 struct parser {
 	struct arena *arena;
-	const char *src;   /* the expression, NUL-terminated */
-	size_t pos;        /* lexer position */
-	enum tok tok;      /* current token */
+	const char *src;      /* the expression, NUL-terminated */
+	size_t pos;           /* lexer position */
+	enum tok tok;         /* current token */
 	size_t tok_pos;
 	const char *tok_text; /* TK_IDENT / TK_STR: arena copy */
 	double tok_num;
@@ -151,8 +151,8 @@ static int lex(struct parser *p)
 	char c = s[i];
 	if (!c) {
 		p->tok = TK_EOF;
-	} else if (isdigit((unsigned char)c) || (c == '-' && (isdigit((unsigned char)s[i + 1]) ||
-							    s[i + 1] == '.'))) {
+	} else if (isdigit((unsigned char)c) ||
+		   (c == '-' && (isdigit((unsigned char)s[i + 1]) || s[i + 1] == '.'))) {
 		char *end;
 		p->tok_num = strtod(s + i, &end);
 		if (end == s + i || ident_char((unsigned char)*end) || *end == '.')
@@ -273,7 +273,9 @@ static int parse_primary(struct parser *p, struct node **out)
 		size_t at = p->tok_pos;
 		if (!strcmp(name, "true") || !strcmp(name, "false") || !strcmp(name, "null")) {
 			n = node_new(p, N_LIT);
-			n->lit = name[0] == 't' ? json_true() : name[0] == 'f' ? json_false() : json_null();
+			n->lit = name[0] == 't'   ? json_true()
+				 : name[0] == 'f' ? json_false()
+						  : json_null();
 			break;
 		}
 		if (lex(p))
@@ -309,13 +311,16 @@ static int parse_primary(struct parser *p, struct node **out)
 				char what[96];
 				if (fns[f].min == fns[f].max)
 					snprintf(what, sizeof(what), "%s() takes %zu argument%s",
-						 fns[f].name, fns[f].min, fns[f].min == 1 ? "" : "s");
+						 fns[f].name, fns[f].min,
+						 fns[f].min == 1 ? "" : "s");
 				else if (fns[f].max == MAX_ARGS)
-					snprintf(what, sizeof(what), "%s() takes at least %zu argument%s",
-						 fns[f].name, fns[f].min, fns[f].min == 1 ? "" : "s");
+					snprintf(what, sizeof(what),
+						 "%s() takes at least %zu argument%s", fns[f].name,
+						 fns[f].min, fns[f].min == 1 ? "" : "s");
 				else
-					snprintf(what, sizeof(what), "%s() takes %zu to %zu arguments",
-						 fns[f].name, fns[f].min, fns[f].max);
+					snprintf(what, sizeof(what),
+						 "%s() takes %zu to %zu arguments", fns[f].name,
+						 fns[f].min, fns[f].max);
 				return fail(p, at, "%s", what);
 			}
 			n->args = arena_alloc(p->arena, sizeof(*n->args) * (n->nargs + 1));
@@ -336,8 +341,7 @@ static int parse_primary(struct parser *p, struct node **out)
 		*out = n;
 		return node_seal(p, n); /* already past the name */
 	}
-	default:
-		return unexpected(p);
+	default: return unexpected(p);
 	}
 	*out = n;
 	if (node_seal(p, n))
@@ -658,9 +662,7 @@ static json_t *prop_get(const json_t *obj, const char *name)
 		return v;
 	const char *k;
 	json_t *x;
-	json_object_foreach((json_t *)obj, k, x)
-		if (!strcasecmp(k, name))
-			return x;
+	json_object_foreach((json_t *)obj, k, x) if (!strcasecmp(k, name)) return x;
 	return NULL;
 }
 
@@ -683,8 +685,7 @@ static void star_add(json_t *arr, const json_t *x)
 	if (json_is_object(x)) {
 		const char *k;
 		json_t *v;
-		json_object_foreach((json_t *)x, k, v)
-			json_array_append(arr, v);
+		json_object_foreach((json_t *)x, k, v) json_array_append(arr, v);
 	} else if (json_is_array(x)) {
 		json_array_extend(arr, (json_t *)x);
 	}
@@ -730,9 +731,7 @@ static json_t *call(struct eval *ev, const struct node *n)
 			bool found = false;
 			size_t i;
 			json_t *x;
-			json_array_foreach(args[0], i, x)
-				if (loose_eq(x, args[1]))
-					found = true;
+			json_array_foreach(args[0], i, x) if (loose_eq(x, args[1])) found = true;
 			r = json_boolean(found);
 		} else {
 			s0 = expr_string(args[0]);
@@ -798,7 +797,8 @@ static json_t *call(struct eval *ev, const struct node *n)
 		struct buf b = BUF_INIT;
 		size_t i;
 		json_t *x;
-		json_array_foreach(args[0], i, x) {
+		json_array_foreach(args[0], i, x)
+		{
 			if (i)
 				buf_adds(&b, s1);
 			char *v = expr_string(x);
@@ -821,8 +821,8 @@ static json_t *call(struct eval *ev, const struct node *n)
 			/* jansson's text quotes the input, which may be a secret:
 			 * say only where it went wrong */
 			char what[160];
-			snprintf(what, sizeof(what), "fromJSON() input is not valid JSON (at offset %d)",
-				 je.position);
+			snprintf(what, sizeof(what),
+				 "fromJSON() input is not valid JSON (at offset %d)", je.position);
 			rt_fail(ev, what);
 		}
 		break;
@@ -844,11 +844,10 @@ static json_t *eval(struct eval *ev, const struct node *n)
 {
 	json_t *a = NULL, *b = NULL, *r = NULL;
 	switch (n->kind) {
-	case N_LIT:
-		return json_incref(n->lit);
+	case N_LIT: return json_incref(n->lit);
 	case N_CTX: {
-		json_t *const v[NCTX] = { ev->ctx->event, ev->ctx->repo,   ev->ctx->inputs,
-					  ev->ctx->env,   ev->ctx->matrix, ev->ctx->needs,
+		json_t *const v[NCTX] = { ev->ctx->event,  ev->ctx->repo,   ev->ctx->inputs,
+					  ev->ctx->env,    ev->ctx->matrix, ev->ctx->needs,
 					  ev->ctx->secrets };
 		return v[n->op] ? json_incref(v[n->op]) : json_object();
 	}
@@ -859,7 +858,8 @@ static json_t *eval(struct eval *ev, const struct node *n)
 			r = json_array();
 			size_t i;
 			json_t *x;
-			json_array_foreach(a, i, x) {
+			json_array_foreach(a, i, x)
+			{
 				json_t *v = prop_get(x, n->name);
 				if (v && !json_is_null(v))
 					json_array_append(r, v);
@@ -876,7 +876,8 @@ static json_t *eval(struct eval *ev, const struct node *n)
 			r = json_array();
 			size_t i;
 			json_t *x;
-			json_array_foreach(a, i, x) {
+			json_array_foreach(a, i, x)
+			{
 				json_t *v = index_get(x, b);
 				if (v && !json_is_null(v))
 					json_array_append(r, v);
@@ -893,8 +894,7 @@ static json_t *eval(struct eval *ev, const struct node *n)
 		if (n->a->filter) {
 			size_t i;
 			json_t *x;
-			json_array_foreach(a, i, x)
-				star_add(r, x);
+			json_array_foreach(a, i, x) star_add(r, x);
 		} else {
 			star_add(r, a);
 		}
@@ -922,8 +922,7 @@ static json_t *eval(struct eval *ev, const struct node *n)
 			return a;
 		json_decref(a);
 		return eval(ev, n->b);
-	case N_CALL:
-		return call(ev, n);
+	case N_CALL: return call(ev, n);
 	}
 	json_decref(a);
 	json_decref(b);
@@ -1107,9 +1106,7 @@ static void names_add(json_t *names, const char *name)
 {
 	size_t i;
 	json_t *x;
-	json_array_foreach(names, i, x)
-		if (!strcasecmp(json_string_value(x), name))
-			return;
+	json_array_foreach(names, i, x) if (!strcasecmp(json_string_value(x), name)) return;
 	json_array_append_new(names, json_string(name));
 }
 

@@ -58,7 +58,7 @@ static const char *class_parse(struct tok *t, const char *p)
 	if (neg)
 		for (size_t i = 0; i < sizeof(t->set); i++)
 			t->set[i] = (uint8_t)~t->set[i];
-	t->set['/' >> 3] &= (uint8_t) ~(1u << ('/' & 7));
+	t->set['/' >> 3] &= (uint8_t)~(1u << ('/' & 7));
 	t->kind = T_CLASS;
 	return q + 1;
 }
@@ -148,11 +148,8 @@ bool glob_match(const char *pattern, const char *s)
 				if (*c != '/')
 					closure(toks, n, next, i);
 				break;
-			case T_DSTAR:
-				closure(toks, n, next, i);
-				break;
-			case T_DSTAR_OPEN:
-				break;
+			case T_DSTAR: closure(toks, n, next, i); break;
+			case T_DSTAR_OPEN: break;
 			case T_DSTAR_INNER:
 				closure(toks, n, next, i);
 				if (*c == '/')

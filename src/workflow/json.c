@@ -91,8 +91,8 @@ static json_t *step_json(const struct wf_step *s)
 	json_object_set_new(o, "run", json_string(s->run));
 	json_object_set_new(o, "env", env_json(&s->env));
 	json_object_set_new(o, "working-directory", str_or_null(s->working_directory));
-	json_object_set_new(o, "timeout-minutes", s->timeout_sec ? minutes(s->timeout_sec)
-								 : json_null());
+	json_object_set_new(o, "timeout-minutes",
+			    s->timeout_sec ? minutes(s->timeout_sec) : json_null());
 	json_object_set_new(o, "continue-on-error", json_boolean(s->continue_on_error));
 	json_object_set_new(o, "if", str_or_null(s->if_expr));
 	return o;
@@ -135,7 +135,8 @@ json_t *workflow_to_json(const struct workflow *w)
 	if (w->concurrency.group)
 		json_object_set_new(o, "concurrency",
 				    json_pack("{s:s, s:b}", "group", w->concurrency.group,
-					      "cancel-in-progress", w->concurrency.cancel_in_progress));
+					      "cancel-in-progress",
+					      w->concurrency.cancel_in_progress));
 	json_object_set_new(o, "permissions", perms_json(&w->permissions));
 	if (w->mode == WF_MODE_AGENT) {
 		const struct wf_agent *a = &w->agent;

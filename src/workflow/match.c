@@ -118,8 +118,7 @@ bool workflow_matches(const struct workflow *w, const struct wf_event *ev)
 	if (!t)
 		return false;
 	switch (t->type) {
-	case WF_EV_PUSH:
-		return push_matches(t, ev);
+	case WF_EV_PUSH: return push_matches(t, ev);
 	case WF_EV_PULL_REQUEST: {
 		const char *action = ev->action ? ev->action : "opened";
 		if (!list_has(&t->types, action) &&
@@ -155,8 +154,7 @@ bool workflow_matches(const struct workflow *w, const struct wf_event *ev)
 	case WF_EV_ISSUE_OPENED:
 	case WF_EV_CHAT:
 	case WF_EV_WORKFLOW_DISPATCH:
-	case WF_EV_COUNT:
-		break;
+	case WF_EV_COUNT: break;
 	}
 	return true;
 }
@@ -175,7 +173,8 @@ static json_t *input_convert(const struct wf_input *in, json_t *v, struct err *e
 			return json_true();
 		if (json_is_string(v) && !strcmp(json_string_value(v), "false"))
 			return json_false();
-		err_set(e, ERR_INVALID, "invalid_input", "input '%s' must be true or false", in->name);
+		err_set(e, ERR_INVALID, "invalid_input", "input '%s' must be true or false",
+			in->name);
 		return NULL;
 	case WF_INPUT_NUMBER:
 		if (json_is_number(v))
@@ -194,7 +193,8 @@ static json_t *input_convert(const struct wf_input *in, json_t *v, struct err *e
 		return NULL;
 	default:
 		if (json_is_object(v) || json_is_array(v)) {
-			err_set(e, ERR_INVALID, "invalid_input", "input '%s' must be a string", in->name);
+			err_set(e, ERR_INVALID, "invalid_input", "input '%s' must be a string",
+				in->name);
 			return NULL;
 		}
 		s = expr_string(v);
@@ -207,8 +207,8 @@ static json_t *input_convert(const struct wf_input *in, json_t *v, struct err *e
 				struct buf b = BUF_INIT;
 				for (i = 0; i < in->options.n; i++)
 					buf_addf(&b, "%s%s", i ? ", " : "", in->options.v[i]);
-				err_set(e, ERR_INVALID, "invalid_input", "input '%s' must be one of: %s", in->name,
-					b.ptr);
+				err_set(e, ERR_INVALID, "invalid_input",
+					"input '%s' must be one of: %s", in->name, b.ptr);
 				buf_release(&b);
 				free(s);
 				return NULL;
@@ -220,8 +220,7 @@ static json_t *input_convert(const struct wf_input *in, json_t *v, struct err *e
 	}
 }
 
-int workflow_inputs_resolve(json_t **out, const struct workflow *w, json_t *given,
-			    struct err *e)
+int workflow_inputs_resolve(json_t **out, const struct workflow *w, json_t *given, struct err *e)
 {
 	const struct wf_trigger *t = workflow_trigger(w, WF_EV_WORKFLOW_DISPATCH);
 	size_t n = t ? t->ninputs : 0;
@@ -232,14 +231,15 @@ int workflow_inputs_resolve(json_t **out, const struct workflow *w, json_t *give
 	if (json_is_object(given)) {
 		const char *k;
 		json_t *v;
-		json_object_foreach(given, k, v) {
+		json_object_foreach(given, k, v)
+		{
 			size_t i;
 			for (i = 0; i < n; i++)
 				if (!strcmp(t->inputs[i].name, k))
 					break;
 			if (i == n)
-				return err_set(e, ERR_INVALID, "invalid_input", "unknown input '%.64s'",
-					       k);
+				return err_set(e, ERR_INVALID, "invalid_input",
+					       "unknown input '%.64s'", k);
 		}
 	}
 	res = json_object();

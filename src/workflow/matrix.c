@@ -21,7 +21,8 @@ static bool entry_covers(const json_t *entry, const json_t *combo)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)entry, k, v) {
+	json_object_foreach((json_t *)entry, k, v)
+	{
 		json_t *c = json_object_get(combo, k);
 		if (!c || !json_equal(c, v))
 			return false;
@@ -37,15 +38,18 @@ static int combos_build(json_t **out, const json_t *m, const char *job, struct e
 	json_t *vals;
 	bool any_key = false;
 	json_array_append_new(combos, json_object());
-	json_object_foreach((json_t *)m, k, vals) {
+	json_object_foreach((json_t *)m, k, vals)
+	{
 		if (is_special(k))
 			continue;
 		any_key = true;
 		json_t *next = json_array();
 		size_t i, j;
 		json_t *c, *v;
-		json_array_foreach(combos, i, c) {
-			json_array_foreach(vals, j, v) {
+		json_array_foreach(combos, i, c)
+		{
+			json_array_foreach(vals, j, v)
+			{
 				json_t *nc = json_copy(c);
 				json_object_set(nc, k, v);
 				json_array_append_new(next, nc);
@@ -66,7 +70,8 @@ static int combos_build(json_t **out, const json_t *m, const char *job, struct e
 	json_t *exc = json_object_get(m, "exclude");
 	size_t i;
 	json_t *x;
-	json_array_foreach(exc, i, x) {
+	json_array_foreach(exc, i, x)
+	{
 		for (size_t c = 0; c < json_array_size(combos);) {
 			if (entry_covers(x, json_array_get(combos, c)))
 				json_array_remove(combos, c);
@@ -77,7 +82,8 @@ static int combos_build(json_t **out, const json_t *m, const char *job, struct e
 
 	size_t originals = json_array_size(combos);
 	json_t *inc = json_object_get(m, "include");
-	json_array_foreach(inc, i, x) {
+	json_array_foreach(inc, i, x)
+	{
 		bool added = false;
 		for (size_t c = 0; c < originals; c++) {
 			json_t *combo = json_array_get(combos, c);
@@ -85,7 +91,8 @@ static int combos_build(json_t **out, const json_t *m, const char *job, struct e
 			json_t *iv;
 			bool ok = true;
 			/* values of the original matrix may not be overwritten */
-			json_object_foreach(x, ik, iv) {
+			json_object_foreach(x, ik, iv)
+			{
 				json_t *have = json_object_get(combo, ik);
 				if (have && json_object_get(m, ik) && !is_special(ik) &&
 				    !json_equal(have, iv))
@@ -115,8 +122,8 @@ static int combos_build(json_t **out, const json_t *m, const char *job, struct e
 }
 
 /* "base (v1, v2)" from the combination's values in order. */
-static char *name_build(const struct wf_job *job, const json_t *combo,
-			const struct expr_ctx *ctx, bool with_matrix)
+static char *name_build(const struct wf_job *job, const json_t *combo, const struct expr_ctx *ctx,
+			bool with_matrix)
 {
 	const char *base = job->name ? job->name : job->id;
 	if (job->name && strstr(job->name, "${{")) {
@@ -134,7 +141,8 @@ static char *name_build(const struct wf_job *job, const json_t *combo,
 	const char *k;
 	json_t *v;
 	bool first = true;
-	json_object_foreach((json_t *)combo, k, v) {
+	json_object_foreach((json_t *)combo, k, v)
+	{
 		char *s = expr_string(v);
 		buf_addf(&b, "%s%s", first ? "" : ", ", s);
 		free(s);

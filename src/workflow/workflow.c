@@ -37,9 +37,9 @@ struct key {
 };
 
 /* Keys of GitHub Actions that Plue recognises but does not support. */
-static const char *const unsupported[] = { "uses",     "with",     "shell",       "id",
-					   "services", "container", "outputs",   "defaults",
-					   "environment", "run-name", "secrets", NULL };
+static const char *const unsupported[] = { "uses",        "with",      "shell",   "id",
+					   "services",    "container", "outputs", "defaults",
+					   "environment", "run-name",  "secrets", NULL };
 
 static const char *const event_names[WF_EV_COUNT] = {
 	[WF_EV_PUSH] = "push",
@@ -449,8 +449,7 @@ static void env_free(struct wf_env *env)
 
 /* ---- permissions ------------------------------------------------------- */
 
-static int get_perm_level(struct parse *p, const yaml_node_t *n, enum wf_perm *out,
-			  const char *what)
+static int get_perm_level(struct parse *p, const yaml_node_t *n, enum wf_perm *out, const char *what)
 {
 	const char *s = n->type == YAML_SCALAR_NODE ? sval(n) : "";
 	if (!strcmp(s, "read"))
@@ -478,13 +477,13 @@ static int get_permissions(struct parse *p, const yaml_node_t *n, struct wf_perm
 		out->network = false;
 		return 0;
 	}
-	struct key keys[] = { { "contents" }, { "issues" }, { "pull-requests" },
-			      { "statuses" }, { "network" } };
+	struct key keys[] = {
+		{ "contents" }, { "issues" }, { "pull-requests" }, { "statuses" }, { "network" }
+	};
 	if (map_keys(p, n, "'permissions'", keys, NKEYS(keys)))
 		return ERR_INVALID;
 	memset(out, 0, sizeof(*out));
-	enum wf_perm *lv[] = { &out->contents, &out->issues, &out->pull_requests,
-			       &out->statuses };
+	enum wf_perm *lv[] = { &out->contents, &out->issues, &out->pull_requests, &out->statuses };
 	for (size_t i = 0; i < 4; i++)
 		if (keys[i].val && get_perm_level(p, keys[i].val, lv[i], keys[i].name))
 			return ERR_INVALID;
@@ -508,9 +507,9 @@ enum filter_bit {
 	F_INPUTS = 1 << 9,
 };
 
-static const char *const filter_names[] = { "branches", "branches-ignore", "tags",
-					    "tags-ignore", "paths", "paths-ignore",
-					    "types", "contains", "user", "inputs", NULL };
+static const char *const filter_names[] = { "branches", "branches-ignore", "tags",  "tags-ignore",
+					    "paths",    "paths-ignore",    "types", "contains",
+					    "user",     "inputs",          NULL };
 #define NFILTERS 10
 
 static const unsigned filters_allowed[WF_EV_COUNT] = {
@@ -529,7 +528,7 @@ static const unsigned filters_allowed[WF_EV_COUNT] = {
 /* The activity types each event knows (NULL-terminated), the first
  * default_n of them being the default set. */
 static const char *const pr_types[] = { "opened", "synchronize", "reopened", "closed",
-					"merged", "edited", NULL };
+					"merged", "edited",      NULL };
 static const char *const review_types[] = { "submitted", "edited", "dismissed", NULL };
 static const char *const issue_types[] = { "opened", NULL };
 static const char *const comment_types[] = { "created", NULL };
@@ -580,8 +579,9 @@ static int parse_inputs(struct parse *p, struct wf_trigger *t, const yaml_node_t
 			continue;
 		char where[96];
 		snprintf(where, sizeof(where), "input '%s'", in->name);
-		struct key keys[] = { { "description" }, { "type" }, { "required" }, { "default" },
-				      { "options" } };
+		struct key keys[] = {
+			{ "description" }, { "type" }, { "required" }, { "default" }, { "options" }
+		};
 		if (map_keys(p, v, where, keys, NKEYS(keys)))
 			return ERR_INVALID;
 		if (keys[0].val && get_str(p, keys[0].val, &in->description, "description"))
@@ -590,7 +590,7 @@ static int parse_inputs(struct parse *p, struct wf_trigger *t, const yaml_node_t
 			static const char *const tn[] = { "string", "choice", "boolean", "number",
 							  NULL };
 			const char *s = keys[1].val->type == YAML_SCALAR_NODE ? sval(keys[1].val)
-									     : "";
+									      : "";
 			size_t i;
 			for (i = 0; tn[i]; i++)
 				if (!strcmp(s, tn[i]))
@@ -606,7 +606,8 @@ static int parse_inputs(struct parse *p, struct wf_trigger *t, const yaml_node_t
 			return ERR_INVALID;
 		if (keys[4].val) {
 			if (in->type != WF_INPUT_CHOICE)
-				return perr(p, keys[4].key, "'options' is only for inputs of type choice");
+				return perr(p, keys[4].key,
+					    "'options' is only for inputs of type choice");
 			if (get_strlist(p, keys[4].val, &in->options, "options"))
 				return ERR_INVALID;
 		}
@@ -620,13 +621,15 @@ static int parse_inputs(struct parse *p, struct wf_trigger *t, const yaml_node_t
 			switch (in->type) {
 			case WF_INPUT_BOOLEAN:
 				if (bool_parse(d, &b))
-					return perr(p, d, "default of boolean input '%s' must be true or false",
+					return perr(p, d,
+						    "default of boolean input '%s' must be true or false",
 						    in->name);
 				in->def = json_boolean(b);
 				break;
 			case WF_INPUT_NUMBER:
 				if (num_parse(d, &num, &integral))
-					return perr(p, d, "default of number input '%s' must be a number",
+					return perr(p, d,
+						    "default of number input '%s' must be a number",
 						    in->name);
 				in->def = integral ? json_integer((json_int_t)num) : json_real(num);
 				break;
@@ -737,8 +740,9 @@ static int parse_trigger(struct parse *p, const yaml_node_t *key, const yaml_nod
 				return perr(p, k, "event '%s' does not take '%.64s' (it takes %s)",
 					    name, kn, known);
 			}
-			struct wf_strlist *lists[] = { &t->branches, &t->branches_ignore, &t->tags,
-						       &t->tags_ignore, &t->paths, &t->paths_ignore,
+			struct wf_strlist *lists[] = { &t->branches, &t->branches_ignore,
+						       &t->tags,     &t->tags_ignore,
+						       &t->paths,    &t->paths_ignore,
 						       &t->types };
 			if (f < 7) {
 				if (lists[f]->set)
@@ -821,8 +825,7 @@ static int parse_on(struct parse *p, const yaml_node_t *n)
 	}
 	if (n->data.mapping.pairs.top == n->data.mapping.pairs.start)
 		return perr(p, n, "'on' must name at least one event");
-	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
-	     pr++)
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++)
 		if (parse_trigger(p, node_at(p, pr->key), node_at(p, pr->value)))
 			return ERR_INVALID;
 	return 0;
@@ -830,11 +833,15 @@ static int parse_on(struct parse *p, const yaml_node_t *n)
 
 /* ---- jobs -------------------------------------------------------------- */
 
-static int parse_step(struct parse *p, struct wf_step *s, const yaml_node_t *n,
-		      const char *where)
+static int parse_step(struct parse *p, struct wf_step *s, const yaml_node_t *n, const char *where)
 {
-	struct key keys[] = { { "name" }, { "run" }, { "env" }, { "working-directory" },
-			      { "timeout-minutes" }, { "continue-on-error" }, { "if" } };
+	struct key keys[] = { { "name" },
+			      { "run" },
+			      { "env" },
+			      { "working-directory" },
+			      { "timeout-minutes" },
+			      { "continue-on-error" },
+			      { "if" } };
 	s->line = (int)n->start_mark.line + 1;
 	s->col = (int)n->start_mark.column + 1;
 	if (map_keys(p, n, where, keys, NKEYS(keys)))
@@ -852,7 +859,8 @@ static int parse_step(struct parse *p, struct wf_step *s, const yaml_node_t *n,
 		if (get_text(p, k->val, &s->working_directory, "working-directory"))
 			return ERR_INVALID;
 		if (s->working_directory[0] == '/')
-			return perr(p, k->val, "'working-directory' must be relative to the workspace");
+			return perr(p, k->val,
+				    "'working-directory' must be relative to the workspace");
 	}
 	if ((k = KEY(keys, "timeout-minutes")) &&
 	    get_timeout(p, k->val, &s->timeout_sec, "timeout-minutes"))
@@ -894,11 +902,9 @@ static int parse_matrix(struct parse *p, struct wf_job *j, const yaml_node_t *n)
 		if (inex) {
 			size_t i;
 			json_t *x;
-			json_array_foreach(arr, i, x)
-				if (!json_is_object(x) || !json_object_size(x))
-					return perr(p, node_at(p, v->data.sequence.items.start[i]),
-						    "matrix '%s' entries must be non-empty maps",
-						    sval(k));
+			json_array_foreach(arr, i, x) if (!json_is_object(x) || !json_object_size(x)) return perr(
+				p, node_at(p, v->data.sequence.items.start[i]),
+				"matrix '%s' entries must be non-empty maps", sval(k));
 			continue;
 		}
 		if (!json_array_size(arr))
@@ -919,14 +925,21 @@ static int parse_matrix(struct parse *p, struct wf_job *j, const yaml_node_t *n)
 				ex = node_at(p, pr->value);
 		size_t i;
 		json_t *x;
-		json_array_foreach(exc, i, x) {
+		json_array_foreach(exc, i, x)
+		{
 			const char *key;
 			json_t *val;
-			json_object_foreach(x, key, val)
-				if (!strcmp(key, "include") || !strcmp(key, "exclude") ||
-				    !json_object_get(m, key))
-					return perr(p, node_at(p, ex->data.sequence.items.start[i]),
-						    "matrix exclude names unknown key '%.64s'", key);
+			json_object_foreach(
+				x, key,
+				val) if (!strcmp(key, "include") || !strcmp(key, "exclude") ||
+					 !json_object_get(
+						 m,
+						 key)) return perr(p,
+								   node_at(p,
+									   ex->data.sequence.items
+										   .start[i]),
+								   "matrix exclude names unknown key '%.64s'",
+								   key);
 		}
 	}
 	return 0;
@@ -959,9 +972,10 @@ static int parse_job(struct parse *p, struct wf_job *j, const yaml_node_t *key,
 {
 	char where[96];
 	snprintf(where, sizeof(where), "job '%s'", j->id);
-	struct key keys[] = { { "name" }, { "runs-on" }, { "needs" }, { "if" },
-			      { "timeout-minutes" }, { "continue-on-error" }, { "env" },
-			      { "strategy" }, { "permissions" }, { "steps" } };
+	struct key keys[] = { { "name" }, { "runs-on" },         { "needs" },
+			      { "if" },   { "timeout-minutes" }, { "continue-on-error" },
+			      { "env" },  { "strategy" },        { "permissions" },
+			      { "steps" } };
 	j->line = (int)key->start_mark.line + 1;
 	j->col = (int)key->start_mark.column + 1;
 	j->timeout_sec = 360 * 60;
@@ -1004,8 +1018,8 @@ static int parse_job(struct parse *p, struct wf_job *j, const yaml_node_t *key,
 	}
 	if (!(k = KEY(keys, "steps")))
 		return perr(p, key, "job '%s' needs 'steps'", j->id);
-	if (k->val->type != YAML_SEQUENCE_NODE || k->val->data.sequence.items.top ==
-							     k->val->data.sequence.items.start)
+	if (k->val->type != YAML_SEQUENCE_NODE ||
+	    k->val->data.sequence.items.top == k->val->data.sequence.items.start)
 		return perr(p, k->val, "'steps' must be a non-empty list");
 	size_t count = (size_t)(k->val->data.sequence.items.top - k->val->data.sequence.items.start);
 	j->steps = xcalloc(count, sizeof(*j->steps));
@@ -1129,7 +1143,7 @@ static int parse_jobs(struct parse *p, const yaml_node_t *n)
 static int parse_agent(struct parse *p, const yaml_node_t *n)
 {
 	struct wf_agent *a = &p->w->agent;
-	struct key keys[] = { { "model" }, { "system" }, { "prompt" },
+	struct key keys[] = { { "model" }, { "system" },    { "prompt" },
 			      { "tools" }, { "max_turns" }, { "timeout" } };
 	if (map_keys(p, n, "'agent'", keys, NKEYS(keys)))
 		return ERR_INVALID;
@@ -1162,8 +1176,7 @@ static int parse_concurrency(struct parse *p, const yaml_node_t *n)
 		return perr(p, n, "'concurrency' needs 'group'");
 	if (get_text(p, keys[0].val, &c->group, "group"))
 		return ERR_INVALID;
-	if (keys[1].val &&
-	    get_bool(p, keys[1].val, &c->cancel_in_progress, "cancel-in-progress"))
+	if (keys[1].val && get_bool(p, keys[1].val, &c->cancel_in_progress, "cancel-in-progress"))
 		return ERR_INVALID;
 	return 0;
 }
@@ -1184,8 +1197,8 @@ static char *default_name(const char *file)
 static int parse_root(struct parse *p, const yaml_node_t *root)
 {
 	struct workflow *w = p->w;
-	struct key keys[] = { { "name" }, { "on" }, { "mode" }, { "env" }, { "concurrency" },
-			      { "permissions" }, { "jobs" }, { "agent" } };
+	struct key keys[] = { { "name" },        { "on" },          { "mode" }, { "env" },
+			      { "concurrency" }, { "permissions" }, { "jobs" }, { "agent" } };
 	if (root->type != YAML_MAPPING_NODE)
 		return perr(p, root, "a workflow must be a map (name, on, jobs, ...), not %s",
 			    node_kind(root));
@@ -1263,7 +1276,8 @@ static int prescan(struct parse *p, const char *yaml, size_t len, bool *empty)
 			fake.start_mark = parser.problem_mark;
 			if (parser.error == YAML_READER_ERROR) {
 				/* encoding errors carry a byte offset, not a mark */
-				size_t off = parser.problem_offset < len ? parser.problem_offset : len;
+				size_t off = parser.problem_offset < len ? parser.problem_offset
+									 : len;
 				fake.start_mark.line = fake.start_mark.column = 0;
 				for (size_t i = 0; i < off; i++) {
 					if (yaml[i] == '\n') {
@@ -1288,7 +1302,8 @@ static int prescan(struct parse *p, const char *yaml, size_t len, bool *empty)
 			/* also bounds libyaml's scanner, whose cost grows with depth */
 			struct yaml_node_s fake = { 0 };
 			fake.start_mark = ev.start_mark;
-			rc = perr(p, &fake, "yaml is nested more than %d levels deep", MAX_YAML_DEPTH);
+			rc = perr(p, &fake, "yaml is nested more than %d levels deep",
+				  MAX_YAML_DEPTH);
 		} else if ((tag = event_tag(&ev)) && strncmp(tag, "tag:yaml.org,2002:", 18)) {
 			struct yaml_node_s fake = { 0 };
 			fake.start_mark = ev.start_mark;
@@ -1381,7 +1396,7 @@ static void job_free(struct wf_job *j)
 static void trigger_free(struct wf_trigger *t)
 {
 	struct wf_strlist *lists[] = { &t->branches, &t->branches_ignore, &t->tags, &t->tags_ignore,
-				       &t->paths, &t->paths_ignore, &t->types };
+				       &t->paths,    &t->paths_ignore,    &t->types };
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		strlist_free(lists[i]);
 	free(t->contains);

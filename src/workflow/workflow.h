@@ -70,7 +70,7 @@ struct wf_input {
 
 /* A cron entry of `on: schedule`. */
 struct wf_cron {
-	char *text;        /* as written, e.g. "17 3 * * *" */
+	char *text; /* as written, e.g. "17 3 * * *" */
 	struct cron cron;
 };
 
@@ -140,7 +140,7 @@ struct wf_job {
 	struct wf_permissions permissions; /* effective: the job's or the workflow's */
 	struct wf_step *steps;
 	size_t nsteps;
-	int line, col;           /* of the job's key */
+	int line, col; /* of the job's key */
 };
 
 /* Agent mode (mode: agent): one workload driven by a model. */
@@ -155,22 +155,22 @@ struct wf_agent {
 };
 
 struct wf_concurrency {
-	char *group;             /* may contain ${{ }}; NULL = no concurrency group */
+	char *group; /* may contain ${{ }}; NULL = no concurrency group */
 	bool cancel_in_progress;
 };
 
 struct workflow {
-	char *file;              /* as given to workflow_parse */
-	char *name;              /* `name:`, or the file's base name without extension */
+	char *file;                  /* as given to workflow_parse */
+	char *name;                  /* `name:`, or the file's base name without extension */
 	enum wf_mode mode;
 	struct wf_trigger *triggers; /* one per event, in file order */
 	size_t ntriggers;
 	struct wf_env env;
 	struct wf_concurrency concurrency;
 	struct wf_permissions permissions;
-	struct wf_job *jobs;     /* in file order; scripted mode: at least one */
+	struct wf_job *jobs;   /* in file order; scripted mode: at least one */
 	size_t njobs;
-	struct wf_agent agent;   /* agent mode only (model == NULL otherwise) */
+	struct wf_agent agent; /* agent mode only (model == NULL otherwise) */
 };
 
 /* ---- parsing -------------------------------------------------------- */
@@ -217,23 +217,23 @@ json_t *workflow_to_json(const struct workflow *w);
 
 /* An event as the dispatcher sees it. Unset fields are NULL / 0. */
 struct wf_event {
-	const char *type;          /* "push", "pull_request", "pull_request.review",
+	const char *type;         /* "push", "pull_request", "pull_request.review",
 				    * "issue.opened", "issue.comment", "mention",
 				    * "chat", "workflow_dispatch", "schedule" (aliases
 				    * accepted) */
-	const char *ref;           /* full ref name, "refs/heads/main" or "refs/tags/v1" */
-	bool tag;                  /* push: the ref is a tag (also true for refs/tags/...) */
-	const char *const *paths;  /* push: the changed paths; NULL = unknown, in which
+	const char *ref;          /* full ref name, "refs/heads/main" or "refs/tags/v1" */
+	bool tag;                 /* push: the ref is a tag (also true for refs/tags/...) */
+	const char *const *paths; /* push: the changed paths; NULL = unknown, in which
 				    * case path filters do not restrict */
 	size_t npaths;
-	const char *action;        /* pull_request: opened, synchronize, reopened,
+	const char *action;       /* pull_request: opened, synchronize, reopened,
 				    * closed, merged, edited (NULL = opened); review:
 				    * submitted, edited, dismissed (NULL = submitted);
 				    * "issues": opened */
-	const char *base;          /* pull_request: base branch (short or full ref) */
-	const char *body;          /* issue.comment, mention, chat: the text */
-	const char *user;          /* mention: who is mentioned (without '@') */
-	const char *cron;          /* schedule: the cron text that fired */
+	const char *base;         /* pull_request: base branch (short or full ref) */
+	const char *body;         /* issue.comment, mention, chat: the text */
+	const char *user;         /* mention: who is mentioned (without '@') */
+	const char *cron;         /* schedule: the cron text that fired */
 };
 
 /* True when w should run for ev. Push: branches / branches-ignore apply to
@@ -258,8 +258,7 @@ bool workflow_matches(const struct workflow *w, const struct wf_event *ev);
  * Returns 0, or ERR_INVALID (slug "invalid_input") for an unknown input,
  * a missing required one or a value of the wrong type, with messages
  * like "input 'target' must be one of: staging, prod". */
-int workflow_inputs_resolve(json_t **out, const struct workflow *w, json_t *given,
-			    struct err *e);
+int workflow_inputs_resolve(json_t **out, const struct workflow *w, json_t *given, struct err *e);
 
 /* ---- matrix --------------------------------------------------------- */
 

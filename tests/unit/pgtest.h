@@ -70,16 +70,15 @@ struct pgtest {
 
 /* The suite's cluster. */
 static struct {
-	char dir[128];       /* the temporary directory: pg/, postgres.log, repos/ */
-	PGconn *admin;       /* to database postgres, for CREATE/DROP DATABASE */
+	char dir[128]; /* the temporary directory: pg/, postgres.log, repos/ */
+	PGconn *admin; /* to database postgres, for CREATE/DROP DATABASE */
 	int ntests;
 	bool started;
 } pgtest_cluster;
 
 /* rm -rf of the temporary directory (files belong to the plue user when
  * we are root, which root may remove). */
-static inline int pgtest_rm_entry(const char *path, const struct stat *st, int flag,
-				  struct FTW *ftw)
+static inline int pgtest_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -268,19 +267,19 @@ static inline const char *pgtest_value_at(struct pgtest *t, const char *file, in
 /* The parameters of a query as an array and their count (behind a
  * leading NULL, so that a query may have none). */
 #define PGTEST_PARAMS(...) (((const char *[]){ NULL, ##__VA_ARGS__ }) + 1)
-#define PGTEST_NPARAMS(...) \
+#define PGTEST_NPARAMS(...)                                                                        \
 	((int)(sizeof((const char *[]){ NULL, ##__VA_ARGS__ }) / sizeof(char *)) - 1)
 
 /* pgtest_sql(t, sql, params...): runs sql (a literal, $n parameters as
  * text, NULL for SQL NULL) on t->db and returns the result (t->arena
  * owns it); fails the test if the query fails. */
-#define pgtest_sql(t, sql, ...)                                                                 \
-	pgtest_query_at((t), __FILE__, __LINE__, sql, PGTEST_NPARAMS(__VA_ARGS__),              \
+#define pgtest_sql(t, sql, ...)                                                                    \
+	pgtest_query_at((t), __FILE__, __LINE__, sql, PGTEST_NPARAMS(__VA_ARGS__),                 \
 			PGTEST_PARAMS(__VA_ARGS__))
 /* pgtest_str(t, sql, params...): the first column of the query's only row
  * (NULL when SQL NULL); fails the test unless exactly one row comes back. */
-#define pgtest_str(t, sql, ...)                                                                 \
-	pgtest_value_at((t), __FILE__, __LINE__, sql, PGTEST_NPARAMS(__VA_ARGS__),              \
+#define pgtest_str(t, sql, ...)                                                                    \
+	pgtest_value_at((t), __FILE__, __LINE__, sql, PGTEST_NPARAMS(__VA_ARGS__),                 \
 			PGTEST_PARAMS(__VA_ARGS__))
 /* pgtest_int(t, sql, params...): the same as an integer (0 when NULL):
  * counts, ids. */
@@ -303,7 +302,8 @@ static inline int64_t pgtest_repo(struct pgtest *t, int64_t owner_id, const char
 	return pgtest_int(t,
 			  "INSERT INTO repositories (owner_id, name, is_private) VALUES ($1, $2, $3) "
 			  "RETURNING id",
-			  arena_int(t->arena, (long long)owner_id), name, is_private ? "true" : "false");
+			  arena_int(t->arena, (long long)owner_id), name,
+			  is_private ? "true" : "false");
 }
 
 /* Makes user_id a collaborator of repo_id with role "read", "write" or

@@ -213,8 +213,8 @@ static void test_net(void **state)
 	/* IPv4-mapped IPv6 is IPv4, addresses and networks alike */
 	assert_true(in("::ffff:127.0.0.1", "127.0.0.0/8"));
 	assert_true(in("127.0.0.1", "::ffff:127.0.0.0/104"));
-	const char *bad[] = { "", "example.com", "10.0.0.0/33", "::/129", "10.0.0.0/-1", "10.0.0.0/",
-			      "10.0.0.0/8x", "1.2.3", NULL };
+	const char *bad[] = { "",          "example.com", "10.0.0.0/33", "::/129", "10.0.0.0/-1",
+			      "10.0.0.0/", "10.0.0.0/8x", "1.2.3",       NULL };
 	for (int i = 0; bad[i]; i++)
 		assert_int_equal(net_parse(bad[i], &n), -1);
 }
@@ -317,11 +317,9 @@ static void test_thread(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf),
-		cmocka_unit_test(test_net),
-		cmocka_unit_test(test_arena),
-		cmocka_unit_test(test_err),   cmocka_unit_test(test_hex),
-		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_buf),    cmocka_unit_test(test_net),
+		cmocka_unit_test(test_arena),  cmocka_unit_test(test_err),
+		cmocka_unit_test(test_hex),    cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,8 +22,7 @@ struct named {
 static int named_cmp(const void *a, const void *b)
 {
 	const struct named *x = a, *y = b;
-	return objects_tree_cmp(x->name, strlen(x->name), x->tree, y->name, strlen(y->name),
-				y->tree);
+	return objects_tree_cmp(x->name, strlen(x->name), x->tree, y->name, strlen(y->name), y->tree);
 }
 
 static void test_tree_order(void **state)
@@ -31,7 +30,7 @@ static void test_tree_order(void **state)
 	(void)state;
 	/* shuffled; git puts a tree where its name plus '/' sorts */
 	struct named v[] = {
-		{ "libz", false }, { "lib", true },   { "é", false },  { "lib.rs", false },
+		{ "libz", false }, { "lib", true },    { "é", false },   { "lib.rs", false },
 		{ "Lib", false },  { "lib-x", false }, { "a b", false }, { "a", true },
 	};
 	const char *want[] = { "Lib", "a b", "a", "lib-x", "lib.rs", "lib", "libz", "é" };
@@ -51,8 +50,14 @@ static void test_tree_order(void **state)
 static void test_utf8(void **state)
 {
 	(void)state;
-	const char *ok[] = { "", "abc", "h\xc3\xa9llo", "\xe2\x82\xac", "\xf0\x9d\x84\x9e",
-			     "0123456789abcdef\xc3\xa9", "\xf4\x8f\xbf\xbf", NULL };
+	const char *ok[] = { "",
+			     "abc",
+			     "h\xc3\xa9llo",
+			     "\xe2\x82\xac",
+			     "\xf0\x9d\x84\x9e",
+			     "0123456789abcdef\xc3\xa9",
+			     "\xf4\x8f\xbf\xbf",
+			     NULL };
 	for (const char **p = ok; *p; p++)
 		assert_true(objects_utf8_valid(*p, strlen(*p)));
 	assert_true(objects_utf8_valid("a\0b", 3));
@@ -61,8 +66,13 @@ static void test_utf8(void **state)
 		"\xe0\x80\x80",     /* overlong */
 		"\xed\xa0\x80",     /* surrogate */
 		"\xf4\x90\x80\x80", /* above U+10FFFF */
-		"\xf5\x80\x80\x80", "\xe2\x82", "\x80", "abcdefghij\xff", "caf\xe9 latin-1",
-		"0123456789abcdef\xc3", NULL,
+		"\xf5\x80\x80\x80",
+		"\xe2\x82",
+		"\x80",
+		"abcdefghij\xff",
+		"caf\xe9 latin-1",
+		"0123456789abcdef\xc3",
+		NULL,
 	};
 	for (const char **p = bad; *p; p++)
 		assert_false(objects_utf8_valid(*p, strlen(*p)));
@@ -72,8 +82,12 @@ static void test_lossy_and_subject(void **state)
 {
 	(void)state;
 	struct buf b = BUF_INIT;
-	objects_utf8_lossy(&b, "a\xff" "b\xe2\x82", 5);
-	assert_string_equal(b.ptr, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd");
+	objects_utf8_lossy(&b,
+			   "a\xff"
+			   "b\xe2\x82",
+			   5);
+	assert_string_equal(b.ptr, "a\xef\xbf\xbd"
+				   "b\xef\xbf\xbd\xef\xbf\xbd");
 	buf_reset(&b);
 	objects_utf8_lossy(&b, "h\xc3\xa9", 3);
 	assert_string_equal(b.ptr, "h\xc3\xa9");
@@ -252,10 +266,10 @@ int main(void)
 {
 	git_libgit2_init();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tree_order), cmocka_unit_test(test_utf8),
-		cmocka_unit_test(test_lossy_and_subject),
-		cmocka_unit_test(test_content_type), cmocka_unit_test(test_rfc3339),
-		cmocka_unit_test(test_error), cmocka_unit_test(test_handles),
+		cmocka_unit_test(test_tree_order),        cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_lossy_and_subject), cmocka_unit_test(test_content_type),
+		cmocka_unit_test(test_rfc3339),           cmocka_unit_test(test_error),
+		cmocka_unit_test(test_handles),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	git_libgit2_shutdown();

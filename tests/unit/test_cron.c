@@ -15,8 +15,9 @@
 /* UTC seconds for a calendar minute. */
 static time_t at(int y, int mon, int d, int h, int min)
 {
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mon - 1, .tm_mday = d, .tm_hour = h,
-			 .tm_min = min };
+	struct tm tm = {
+		.tm_year = y - 1900, .tm_mon = mon - 1, .tm_mday = d, .tm_hour = h, .tm_min = min
+	};
 	return timegm(&tm);
 }
 

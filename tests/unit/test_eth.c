@@ -16,26 +16,26 @@
 /* The wallet of private key 0x4c0883a6...3f362318. */
 #define SIGNER "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23"
 /* ethers: wallet.signMessage("hello plue") — v = 28. */
-#define SIG_HELLO                                                                  \
-	"0x99d8e86b0a9d138d2981247ad819f242f9edcf03b2241d155eefcaafeb492ae6"       \
-	"36784ec0dee37d01d5633cced25f36d2c5eb3fb558cb341335c3497cd8c0bba7"         \
+#define SIG_HELLO                                                                                  \
+	"0x99d8e86b0a9d138d2981247ad819f242f9edcf03b2241d155eefcaafeb492ae6"                       \
+	"36784ec0dee37d01d5633cced25f36d2c5eb3fb558cb341335c3497cd8c0bba7"                         \
 	"1c"
 /* ethers: wallet.signMessage("") — v = 27. */
-#define SIG_EMPTY                                                                  \
-	"0x8a68b4e66cd2b575338e16069d7b65f6f67c7ceae8945dccf8cb7bdb06278d93"       \
-	"3dd9c888f3444ca4698464079a067ad3cfffe96d493b8ecf56885169d0fdfe7d"         \
+#define SIG_EMPTY                                                                                  \
+	"0x8a68b4e66cd2b575338e16069d7b65f6f67c7ceae8945dccf8cb7bdb06278d93"                       \
+	"3dd9c888f3444ca4698464079a067ad3cfffe96d493b8ecf56885169d0fdfe7d"                         \
 	"1b"
 /* SIG_HELLO with s replaced by n - s and v flipped: the malleable twin,
  * which recovers the same key but is not canonical (EIP-2). */
-#define SIG_HELLO_HIGH_S                                                           \
-	"0x99d8e86b0a9d138d2981247ad819f242f9edcf03b2241d155eefcaafeb492ae6"       \
-	"c987b13f211c82fe2a9cc3312da0c92bf4c39d31567d6c288a0f150ff775859a"         \
+#define SIG_HELLO_HIGH_S                                                                           \
+	"0x99d8e86b0a9d138d2981247ad819f242f9edcf03b2241d155eefcaafeb492ae6"                       \
+	"c987b13f211c82fe2a9cc3312da0c92bf4c39d31567d6c288a0f150ff775859a"                         \
 	"1b"
 /* Another key (0x0123...cdef) signing "hello plue". */
 #define OTHER_SIGNER "0xFCAd0B19bB29D4674531d6f115237E16AfCE377c"
-#define SIG_OTHER                                                                  \
-	"0xaaa2acc0a5e080e3d287460674058aab811026cfe1348874aab2ef06d8f18357"       \
-	"6daaa69e5d81871f8eee65ee735f644d9b41c47278906ce3ccb6455ffe985fff"         \
+#define SIG_OTHER                                                                                  \
+	"0xaaa2acc0a5e080e3d287460674058aab811026cfe1348874aab2ef06d8f18357"                       \
+	"6daaa69e5d81871f8eee65ee735f644d9b41c47278906ce3ccb6455ffe985fff"                         \
 	"1c"
 
 static const char *eip55_vectors[] = {
@@ -90,8 +90,12 @@ static void test_parse_without_checksum(void **state)
 	unsigned char a[20], b[20];
 	struct err e = { 0 };
 
-	assert_int_equal(eth_address_parse(a, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", false, &e), 0);
-	assert_int_equal(eth_address_parse(b, "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", false, &e), 0);
+	assert_int_equal(eth_address_parse(a, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", false,
+					   &e),
+			 0);
+	assert_int_equal(eth_address_parse(b, "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", false,
+					   &e),
+			 0);
 	assert_memory_equal(a, b, 20);
 	assert_int_equal(a[0], 0x5a);
 	assert_int_equal(a[19], 0xed);
@@ -132,8 +136,8 @@ static void expect_bad_signature(const char *msg, const char *sig, const char *m
 
 static void test_recover_v27_v28(void **state)
 {
-	expect_signer("hello plue", SIG_HELLO, SIGNER);   /* v = 28 */
-	expect_signer("", SIG_EMPTY, SIGNER);             /* v = 27 */
+	expect_signer("hello plue", SIG_HELLO, SIGNER); /* v = 28 */
+	expect_signer("", SIG_EMPTY, SIGNER);           /* v = 27 */
 	expect_signer("hello plue", SIG_OTHER, OTHER_SIGNER);
 }
 

@@ -191,8 +191,9 @@ static void test_errors(void **state)
 
 	fails("fromJSON('{')", "expression 'fromJSON('{')': fromJSON() input is not valid JSON (at "
 			       "offset 1)");
-	fails("fromJSON('[1, xy]')", "expression 'fromJSON('[1, xy]')': fromJSON() input is not valid "
-				     "JSON (at offset 6)");
+	fails("fromJSON('[1, xy]')",
+	      "expression 'fromJSON('[1, xy]')': fromJSON() input is not valid "
+	      "JSON (at offset 6)");
 }
 
 /* Runtime errors quote the expression's source, never a value it
@@ -392,9 +393,9 @@ static void test_check(void **state)
 
 static void test_truthy_and_string(void **state)
 {
-	json_t *v[] = { json_integer(0), json_string(""), json_null(), json_false(),
-			json_real(0.0), json_string("0"), json_array(), json_object(),
-			json_true(), json_integer(-1) };
+	json_t *v[] = { json_integer(0), json_string(""),  json_null(),  json_false(),
+			json_real(0.0),  json_string("0"), json_array(), json_object(),
+			json_true(),     json_integer(-1) };
 	bool want[] = { false, false, false, false, false, true, true, true, true, true };
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		assert_int_equal(expr_truthy(v[i]), want[i]);
@@ -406,9 +407,9 @@ static void test_truthy_and_string(void **state)
 		json_t *v;
 		const char *s;
 	} str[] = {
-		{ json_real(3.0), "3" },      { json_real(1.5), "1.5" },
-		{ json_true(), "true" },      { json_null(), "" },
-		{ json_integer(-4), "-4" },   { json_pack("{s:i}", "a", 1), "{\"a\":1}" },
+		{ json_real(3.0), "3" },       { json_real(1.5), "1.5" },
+		{ json_true(), "true" },       { json_null(), "" },
+		{ json_integer(-4), "-4" },    { json_pack("{s:i}", "a", 1), "{\"a\":1}" },
 		{ json_string("x y"), "x y" },
 	};
 	for (size_t i = 0; i < sizeof(str) / sizeof(str[0]); i++) {
@@ -422,8 +423,9 @@ static void test_truthy_and_string(void **state)
 static void test_secret_refs(void **state)
 {
 	json_t *names = json_array();
-	assert_false(expr_secret_refs(names, "${{ secrets.TOKEN }} ${{ secrets['OTHER'] }} "
-					     "${{ secrets.token }} ${{ matrix.x }}",
+	assert_false(expr_secret_refs(names,
+				      "${{ secrets.TOKEN }} ${{ secrets['OTHER'] }} "
+				      "${{ secrets.token }} ${{ matrix.x }}",
 				      false));
 	char *s = json_dumps(names, JSON_COMPACT);
 	assert_string_equal(s, "[\"TOKEN\",\"OTHER\"]");
@@ -445,18 +447,12 @@ static void test_secret_refs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_literals),
-		cmocka_unit_test(test_contexts),
-		cmocka_unit_test(test_operators),
-		cmocka_unit_test(test_functions),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_errors_quote_no_value),
-		cmocka_unit_test(test_depth_limits),
-		cmocka_unit_test(test_conditions),
-		cmocka_unit_test(test_interpolate),
-		cmocka_unit_test(test_interpolate_vars),
-		cmocka_unit_test(test_check),
-		cmocka_unit_test(test_truthy_and_string),
+		cmocka_unit_test(test_literals),     cmocka_unit_test(test_contexts),
+		cmocka_unit_test(test_operators),    cmocka_unit_test(test_functions),
+		cmocka_unit_test(test_errors),       cmocka_unit_test(test_errors_quote_no_value),
+		cmocka_unit_test(test_depth_limits), cmocka_unit_test(test_conditions),
+		cmocka_unit_test(test_interpolate),  cmocka_unit_test(test_interpolate_vars),
+		cmocka_unit_test(test_check),        cmocka_unit_test(test_truthy_and_string),
 		cmocka_unit_test(test_secret_refs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -32,7 +32,8 @@ static PGnotify *notify_wait(PGconn *c, int ms)
 		if (n)
 			return n;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		int left = ms - (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		int left = ms - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+				      (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		if (left <= 0)
 			return NULL;
 		struct pollfd p = { .fd = PQsocket(c), .events = POLLIN };
@@ -191,8 +192,7 @@ static void test_issue_insert_numbers(void **state)
 	assert_int_equal(pgtest_int(t, "SELECT number FROM issues WHERE repo_id = $1 AND is_pull",
 				    ID(w.rid)),
 			 2);
-	PGresult *r = pgtest_sql(t,
-				 "SELECT author_id, state, title FROM issues WHERE id = $1",
+	PGresult *r = pgtest_sql(t, "SELECT author_id, state, title FROM issues WHERE id = $1",
 				 ID(is.id));
 	assert_int_equal(db_int(r, 0, 0), w.alice);
 	assert_string_equal(db_val(r, 0, 1), "open");
@@ -451,10 +451,10 @@ static void test_mentions_private(void **state)
 	struct pgtest *t = *state;
 	struct world w;
 	world_make(&w, t, true);
-	int64_t bob = pgtest_user(t, "bob", false);     /* reads */
-	pgtest_user(t, "carol", false);                 /* a stranger: cannot read */
-	pgtest_user(t, "dave", true);                   /* a site admin: reads everything */
-	int64_t erin = pgtest_user(t, "erin", false);   /* writes */
+	int64_t bob = pgtest_user(t, "bob", false);   /* reads */
+	pgtest_user(t, "carol", false);               /* a stranger: cannot read */
+	pgtest_user(t, "dave", true);                 /* a site admin: reads everything */
+	int64_t erin = pgtest_user(t, "erin", false); /* writes */
 	pgtest_collaborator(t, w.rid, bob, "read");
 	pgtest_collaborator(t, w.rid, erin, "write");
 	const char *body = "cc @bob @carol @dave @alice @nobody and @BOB again";
@@ -479,8 +479,9 @@ static void test_mentions_private(void **state)
 	assert_string_equal(db_val(r, 0, 6), "alice/proj");
 	assert_string_equal(db_val(r, 0, 7), body);
 	assert_false(db_bool(r, 0, 8));
-	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM mentions WHERE by_id = $1 AND "
-				       "repo_id = $2",
+	assert_int_equal(pgtest_int(t,
+				    "SELECT count(*) FROM mentions WHERE by_id = $1 AND "
+				    "repo_id = $2",
 				    ID(w.alice), ID(w.rid)),
 			 2);
 
@@ -506,9 +507,8 @@ static void test_mentions_private(void **state)
 	f = pgtest_forge(t, &as_erin);
 	assert_int_equal(mentions_record(&f, w.repo, is.id, cid, "@bob @erin @alice"), 0);
 	assert_string_equal(mentioned(t, is.id, cid), "alice,bob");
-	r = pgtest_sql(t,
-		       "SELECT payload->>'where', payload->'comment'->>'id', payload->>'sender', "
-		       "  actor_id FROM events WHERE payload->>'user' = 'alice'");
+	r = pgtest_sql(t, "SELECT payload->>'where', payload->'comment'->>'id', payload->>'sender', "
+			  "  actor_id FROM events WHERE payload->>'user' = 'alice'");
 	assert_int_equal(PQntuples(r), 1);
 	assert_string_equal(db_val(r, 0, 0), "comment");
 	assert_int_equal(db_int(r, 0, 1), cid);
@@ -532,8 +532,9 @@ static void test_mentions_public(void **state)
 	struct forge f = pgtest_forge(t, &as_bob);
 	assert_int_equal(mentions_record(&f, w.repo, is.id, 0, body), 0);
 	assert_string_equal(mentioned(t, is.id, 0), "alice,carol");
-	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM events WHERE type = 'mention' AND "
-				       "payload->>'where' = 'pull_request' AND actor_id = $1",
+	assert_int_equal(pgtest_int(t,
+				    "SELECT count(*) FROM events WHERE type = 'mention' AND "
+				    "payload->>'where' = 'pull_request' AND actor_id = $1",
 				    ID(bob)),
 			 2);
 	/* a body without mentions records nothing */
@@ -571,9 +572,8 @@ static void test_repo_load(void **state)
 	assert_int_equal(strlen(r->created_at), 20); /* 2026-01-02T03:04:05Z */
 	assert_int_equal(r->created_at[10], 'T');
 	assert_int_equal(r->created_at[19], 'Z');
-	assert_string_equal(r->disk_path,
-			    arena_printf(t->arena, "%s/repos/%lld.git", pgtest_cluster.dir,
-					 (long long)w.rid));
+	assert_string_equal(r->disk_path, arena_printf(t->arena, "%s/repos/%lld.git",
+						       pgtest_cluster.dir, (long long)w.rid));
 	struct err e = { 0 };
 	assert_int_equal(authz_repo(&w.as_alice, r, ACT_ADMIN, &e), 0); /* the owner */
 

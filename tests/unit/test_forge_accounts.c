@@ -36,14 +36,18 @@ static struct forge *as(const struct auth *who)
 
 static struct auth session_of(int64_t id, const char *name)
 {
-	return (struct auth){ .via = AUTH_SESSION, .user_id = id, .username = name,
-			      .scopes = SCOPE_ALL };
+	return (struct auth){
+		.via = AUTH_SESSION, .user_id = id, .username = name, .scopes = SCOPE_ALL
+	};
 }
 
 static struct auth token_of(int64_t id, const char *name, unsigned scopes, int64_t token_id)
 {
-	return (struct auth){ .via = AUTH_TOKEN, .user_id = id, .username = name,
-			      .scopes = scopes, .token_id = token_id };
+	return (struct auth){ .via = AUTH_TOKEN,
+			      .user_id = id,
+			      .username = name,
+			      .scopes = scopes,
+			      .token_id = token_id };
 }
 
 static const struct auth anonymous = { .via = AUTH_NONE };
@@ -147,7 +151,8 @@ static void test_repo_list_visibility(void **state)
 	/* a collaborator sees the private one; through a token without
 	 * repo:read, not */
 	const char *canon;
-	assert_int_equal(repo_collab_put(&canon, as(&a), load(&a, "alice", "vis-priv"), "bob", "read"),
+	assert_int_equal(repo_collab_put(&canon, as(&a), load(&a, "alice", "vis-priv"), "bob",
+					 "read"),
 			 0);
 	assert_int_equal(repo_list(&l, as(&b), "alice"), 0);
 	assert_int_equal(l.n, public_n + 1);
@@ -271,8 +276,8 @@ static void test_register_login(void **state)
 	assert_non_null(s.session.jwt);
 	assert_string_equal(s.session.csrf, session_csrf_token(A, s.session.id));
 	int64_t erin = s.user_id;
-	expect(user_register(&s, as(&anonymous), "ERIN", "a long passphrase", NULL, &cl), ERR_EXISTS,
-	       "username_taken", NULL);
+	expect(user_register(&s, as(&anonymous), "ERIN", "a long passphrase", NULL, &cl),
+	       ERR_EXISTS, "username_taken", NULL);
 
 	expect(user_login(&s, as(&anonymous), "erin", "wrong password", &cl), ERR_AUTH,
 	       "invalid_credentials", "incorrect username or password");
@@ -353,7 +358,8 @@ static void test_tokens(void **state)
 	/* a token mints nothing stronger or longer-lived than itself */
 	struct auth pt = token_of(bob, "bob", SCOPE_REPO_READ | SCOPE_USER, parent);
 	expect(user_token_create(&t, as(&pt), "child", SCOPE_REPO_READ | SCOPE_REPO_WRITE, NULL),
-	       ERR_PERM, "insufficient_scope", "this token lacks the repo:write scope it would grant");
+	       ERR_PERM, "insufficient_scope",
+	       "this token lacks the repo:write scope it would grant");
 	expect(user_token_create(&t, as(&pt), "child", SCOPE_REPO_READ, "2100-01-01"), ERR_INVALID,
 	       "invalid_field",
 	       "expires_at '2100-01-01' is later than this token's own expiry '2099-01-01T00:00:00Z'");

@@ -56,8 +56,10 @@ static struct auth user(const char *name)
 	PGresult *res = db_qv(db, a, &e, "INSERT INTO users (username) VALUES ($1) RETURNING id",
 			      name);
 	assert_non_null(res);
-	return (struct auth){ .via = AUTH_SESSION, .user_id = db_int(res, 0, 0),
-			      .username = arena_strdup(a, name), .scopes = SCOPE_ALL };
+	return (struct auth){ .via = AUTH_SESSION,
+			      .user_id = db_int(res, 0, 0),
+			      .username = arena_strdup(a, name),
+			      .scopes = SCOPE_ALL };
 }
 
 static int suite_setup(void **state)
@@ -108,7 +110,8 @@ static void test_create_numbers_and_events(void **state)
 	struct issue_sets sets = { .has_labels = true };
 	f = as(&olly);
 	assert_int_equal(issue_create(&x, &f, pub, "labelled", "", &sets), ERR_PERM);
-	assert_string_equal(e.msg, "write access to repository 'alice/pub' is required to set labels");
+	assert_string_equal(e.msg,
+			    "write access to repository 'alice/pub' is required to set labels");
 	f = as(&olly);
 	assert_int_equal(issue_create(&x, &f, pub, "Third", "", NULL), 0);
 	assert_int_equal(x.number, two.number + 1);
@@ -165,7 +168,8 @@ static void test_labels(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "color")), "d73a4a");
 	json_decref(j);
 	f = as(&alice);
-	assert_int_equal(label_create(&j, &f, pub, &(struct label_fields){ .name = "BUG" }), ERR_EXISTS);
+	assert_int_equal(label_create(&j, &f, pub, &(struct label_fields){ .name = "BUG" }),
+			 ERR_EXISTS);
 	assert_string_equal(e.msg, "label 'BUG' already exists in 'alice/pub'");
 	f = as(&rita);
 	assert_int_equal(label_delete(&f, pub, "bug"), ERR_PERM);

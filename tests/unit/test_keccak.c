@@ -56,21 +56,18 @@ static void test_not_sha3(void **state)
 /* 135 bytes: both padding bits land in the block's last byte (0x81). */
 static void test_rate_minus_one(void **state)
 {
-	check_repeat('a', 135,
-		     "34367dc248bbd832f4e3e69dfaac2f92638bd0bbd18f2912ba4ef454919cf446");
+	check_repeat('a', 135, "34367dc248bbd832f4e3e69dfaac2f92638bd0bbd18f2912ba4ef454919cf446");
 }
 
 /* 136 bytes: a full block, then a block holding only padding. */
 static void test_rate(void **state)
 {
-	check_repeat('a', 136,
-		     "a6c4d403279fe3e0af03729caada8374b5ca54d8065329a3ebcaeb4b60aa386e");
+	check_repeat('a', 136, "a6c4d403279fe3e0af03729caada8374b5ca54d8065329a3ebcaeb4b60aa386e");
 }
 
 static void test_rate_plus_one(void **state)
 {
-	check_repeat('a', 137,
-		     "d869f639c7046b4929fc92a4d988a8b22c55fbadb802c0c66ebcd484f1915f39");
+	check_repeat('a', 137, "d869f639c7046b4929fc92a4d988a8b22c55fbadb802c0c66ebcd484f1915f39");
 }
 
 static void test_two_hundred_bytes(void **state)
@@ -79,14 +76,12 @@ static void test_two_hundred_bytes(void **state)
 
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (unsigned char)i;
-	check(buf, sizeof(buf),
-	      "bfb0aa97863e797943cf7c33bb7e880bb4543f3d2703c0923c6901c2af57b890");
+	check(buf, sizeof(buf), "bfb0aa97863e797943cf7c33bb7e880bb4543f3d2703c0923c6901c2af57b890");
 }
 
 static void test_two_full_blocks(void **state)
 {
-	check_repeat('a', 272,
-		     "cf7fcd4f705ee749930d19ca84561a9bf62516bd90a471545fa2f49fdc7e63c8");
+	check_repeat('a', 272, "cf7fcd4f705ee749930d19ca84561a9bf62516bd90a471545fa2f49fdc7e63c8");
 }
 
 int main(void)

@@ -21,15 +21,15 @@ static char *render(const char *md, const struct md_links *l)
 
 static const struct md_links repo_links = { .base = "", .owner = "alice", .repo = "proj" };
 
-#define assert_contains(hay, needle)                                                     \
-	do {                                                                             \
-		if (!strstr((hay), (needle)))                                            \
-			fail_msg("expected '%s' in:\n%s", (needle), (hay));              \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		if (!strstr((hay), (needle)))                                                      \
+			fail_msg("expected '%s' in:\n%s", (needle), (hay));                        \
 	} while (0)
-#define assert_lacks(hay, needle)                                                        \
-	do {                                                                             \
-		if (strstr((hay), (needle)))                                             \
-			fail_msg("did not expect '%s' in:\n%s", (needle), (hay));        \
+#define assert_lacks(hay, needle)                                                                  \
+	do {                                                                                       \
+		if (strstr((hay), (needle)))                                                       \
+			fail_msg("did not expect '%s' in:\n%s", (needle), (hay));                  \
 	} while (0)
 
 static void test_basic(void **state)
@@ -110,14 +110,10 @@ static void test_raw_html_removed(void **state)
 static void test_dangerous_links(void **state)
 {
 	const char *attacks[] = {
-		"[x](javascript:alert(1))\n",
-		"[x](JaVaScRiPt:alert(1))\n",
-		"[x](vbscript:msgbox)\n",
-		"[x](data:text/html;base64,PHNjcmlwdD4=)\n",
-		"[x](file:///etc/passwd)\n",
-		"<javascript:alert(1)>\n",
-		"![x](javascript:alert(1))\n",
-		"[x]: javascript:alert(1)\n\n[x]\n",
+		"[x](javascript:alert(1))\n",  "[x](JaVaScRiPt:alert(1))\n",
+		"[x](vbscript:msgbox)\n",      "[x](data:text/html;base64,PHNjcmlwdD4=)\n",
+		"[x](file:///etc/passwd)\n",   "<javascript:alert(1)>\n",
+		"![x](javascript:alert(1))\n", "[x]: javascript:alert(1)\n\n[x]\n",
 	};
 	for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++) {
 		char *h = render(attacks[i], NULL);
@@ -247,8 +243,9 @@ static void test_batch_resolve(void **state)
 	l.user_exists = only_bob; /* ignored when resolve is set */
 	l.ctx = &calls;
 	char *h = render("@bob @carol #7 #8 @Carol\n", &l);
-	assert_contains(h, "@bob <a href=\"/carol\">@carol</a> #7 <a href=\"/alice/proj/issues/8\">#8</a> "
-			   "<a href=\"/Carol\">@Carol</a>");
+	assert_contains(h,
+			"@bob <a href=\"/carol\">@carol</a> #7 <a href=\"/alice/proj/issues/8\">#8</a> "
+			"<a href=\"/Carol\">@Carol</a>");
 	assert_int_equal(calls, 1); /* once per body */
 	free(h);
 	/* no repository: issue references stay text whatever resolve says */

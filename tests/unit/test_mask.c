@@ -103,7 +103,8 @@ static void test_multiline(void **state)
 		free(got);
 	}
 	/* a line with a prefix (cat -n, a log prefix) */
-	char *got = secret_mask_apply(m, "     2\tMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7");
+	char *got = secret_mask_apply(m,
+				      "     2\tMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7");
 	assert_string_equal(got, "     2\t***");
 	free(got);
 	/* lines shorter than 4 characters are not secrets on their own */
@@ -150,7 +151,8 @@ static void test_escaped(void **state)
 		free(tmpl);
 		/* as a log shows it: line by line */
 		char *save = NULL;
-		for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		for (char *line = strtok_r(text, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
 			char *got = secret_mask_apply(m, line);
 			const char *shown = got ? got : line;
 			if (strstr(shown, "QUOTED") || strstr(shown, "MIIEvQ") ||
@@ -187,9 +189,10 @@ static void test_json(void **state)
 	json_object_set_new(p, "s3cr3t-value-key", json_string("v"));
 	assert_int_equal(secret_mask_json(m, p), 5);
 	char *got = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_string_equal(got, "{\"clean\":\"plain\",\"name\":\"deploy ***\",\"nested\":{\"list\":"
-				 "[\"a ***\",7,\"***\"],\"x\":\"***\"},\"reason\":\"exit: ***\",\"s3cr3t-"
-				 "value-key\":\"v\",\"step\":1}");
+	assert_string_equal(got,
+			    "{\"clean\":\"plain\",\"name\":\"deploy ***\",\"nested\":{\"list\":"
+			    "[\"a ***\",7,\"***\"],\"x\":\"***\"},\"reason\":\"exit: ***\",\"s3cr3t-"
+			    "value-key\":\"v\",\"step\":1}");
 	free(got);
 	/* plain, NULL and empty masks */
 	assert_int_equal(secret_mask_json(m, p), 0);
@@ -231,9 +234,9 @@ static void test_many(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_values),	 cmocka_unit_test(test_overlapping),
+		cmocka_unit_test(test_values),    cmocka_unit_test(test_overlapping),
 		cmocka_unit_test(test_multiline), cmocka_unit_test(test_escaped),
-		cmocka_unit_test(test_utf8),	 cmocka_unit_test(test_json),
+		cmocka_unit_test(test_utf8),      cmocka_unit_test(test_json),
 		cmocka_unit_test(test_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,11 +45,13 @@ static void commit_files(struct fx *f, git_oid *out, const git_oid *parent, cons
 	assert_int_equal(git_treebuilder_new(&tb, f->repo, NULL), 0);
 	if (ftxt) {
 		assert_int_equal(git_blob_create_from_buffer(&blob, f->repo, ftxt, strlen(ftxt)), 0);
-		assert_int_equal(git_treebuilder_insert(NULL, tb, "f.txt", &blob, GIT_FILEMODE_BLOB), 0);
+		assert_int_equal(git_treebuilder_insert(NULL, tb, "f.txt", &blob, GIT_FILEMODE_BLOB),
+				 0);
 	}
 	if (gtxt) {
 		assert_int_equal(git_blob_create_from_buffer(&blob, f->repo, gtxt, strlen(gtxt)), 0);
-		assert_int_equal(git_treebuilder_insert(NULL, tb, "g.txt", &blob, GIT_FILEMODE_BLOB), 0);
+		assert_int_equal(git_treebuilder_insert(NULL, tb, "g.txt", &blob, GIT_FILEMODE_BLOB),
+				 0);
 	}
 	assert_int_equal(git_treebuilder_write(&tree, tb), 0);
 	git_treebuilder_free(tb);
@@ -117,28 +119,32 @@ static void test_follow(void **state)
 	/* unchanged file: same line */
 	assert_int_equal(follow(f, base, base, 5), 5);
 	/* two lines inserted above: shifted down */
-	assert_int_equal(follow(f, base, "x\ny\nline 1\nline 2\nline 3\nline 4\nline 5\nline 6\n"
-					    "line 7\nline 8\nline 9\nline 10\n",
-			       5),
+	assert_int_equal(follow(f, base,
+				"x\ny\nline 1\nline 2\nline 3\nline 4\nline 5\nline 6\n"
+				"line 7\nline 8\nline 9\nline 10\n",
+				5),
 			 7);
 	/* the line itself rewritten: outdated */
-	assert_int_equal(follow(f, base, "line 1\nline 2\nline 3\nline 4\nLINE 5\nline 6\nline 7\n"
-					    "line 8\nline 9\nline 10\n",
-			       5),
+	assert_int_equal(follow(f, base,
+				"line 1\nline 2\nline 3\nline 4\nLINE 5\nline 6\nline 7\n"
+				"line 8\nline 9\nline 10\n",
+				5),
 			 0);
 	/* the line deleted: outdated; the next one moves up */
 	const char *del = "line 1\nline 2\nline 3\nline 4\nline 6\nline 7\nline 8\nline 9\nline 10\n";
 	assert_int_equal(follow(f, base, del, 5), 0);
 	assert_int_equal(follow(f, base, del, 6), 5);
 	/* a change below leaves it alone; an insertion right after it too */
-	assert_int_equal(follow(f, base, "line 1\nline 2\nline 3\nline 4\nline 5\nnew\nline 6\n"
-					    "line 7\nline 8\nline 9\nline 10\n",
-			       5),
+	assert_int_equal(follow(f, base,
+				"line 1\nline 2\nline 3\nline 4\nline 5\nnew\nline 6\n"
+				"line 7\nline 8\nline 9\nline 10\n",
+				5),
 			 5);
 	/* an insertion right before it moves it */
-	assert_int_equal(follow(f, base, "line 1\nline 2\nline 3\nline 4\nnew\nline 5\nline 6\n"
-					    "line 7\nline 8\nline 9\nline 10\n",
-			       5),
+	assert_int_equal(follow(f, base,
+				"line 1\nline 2\nline 3\nline 4\nnew\nline 5\nline 6\n"
+				"line 7\nline 8\nline 9\nline 10\n",
+				5),
 			 6);
 	free(base);
 }
@@ -235,7 +241,8 @@ static void test_state_and_build(void **state)
 		git_commit_free(c);
 
 		git_oid_cpy(&job.head, &clash);
-		assert_int_equal(merge_build(&tip, f->a, f->repo, &job, &paths, &np, &e), ERR_CONFLICT);
+		assert_int_equal(merge_build(&tip, f->a, f->repo, &job, &paths, &np, &e),
+				 ERR_CONFLICT);
 		assert_string_equal(e.slug, "merge_conflict");
 		assert_int_equal(np, 1);
 		assert_string_equal(paths[0], "g.txt");

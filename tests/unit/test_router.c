@@ -9,10 +9,30 @@
 
 #include "api/api.h"
 
-static int h_a(struct req *r, struct resp *w) { (void)r; (void)w; return 0; }
-static int h_b(struct req *r, struct resp *w) { (void)r; (void)w; return 0; }
-static int h_c(struct req *r, struct resp *w) { (void)r; (void)w; return 0; }
-static int h_d(struct req *r, struct resp *w) { (void)r; (void)w; return 0; }
+static int h_a(struct req *r, struct resp *w)
+{
+	(void)r;
+	(void)w;
+	return 0;
+}
+static int h_b(struct req *r, struct resp *w)
+{
+	(void)r;
+	(void)w;
+	return 0;
+}
+static int h_c(struct req *r, struct resp *w)
+{
+	(void)r;
+	(void)w;
+	return 0;
+}
+static int h_d(struct req *r, struct resp *w)
+{
+	(void)r;
+	(void)w;
+	return 0;
+}
 
 static const struct route table[] = {
 	{ HTTP_GET, "/api/health", h_a, 0 },
@@ -124,8 +144,9 @@ static void test_req_helpers(void **state)
 	err_set(&r->err, ERR_NOTFOUND, NULL, "repository 'a/b' not found");
 	resp_error(&w, r);
 	assert_int_equal(w.status, 404);
-	assert_string_equal(w.body.ptr,
-			    "{\"error\":{\"code\":\"not_found\",\"message\":\"repository 'a/b' not found\"}}\n");
+	assert_string_equal(
+		w.body.ptr,
+		"{\"error\":{\"code\":\"not_found\",\"message\":\"repository 'a/b' not found\"}}\n");
 	buf_release(&w.body);
 	arena_free(a);
 }
@@ -151,11 +172,23 @@ static void test_validators(void **state)
 	assert_true(refname_valid("refs/heads/main"));
 	assert_true(refname_valid("refs/heads/feature/x-1"));
 	assert_true(refname_valid("refs/tags/v1.0"));
-	const char *badrefs[] = { "main", "refs/heads/", "refs/heads/a..b", "refs/heads/a b",
-				  "refs/heads/a~1", "refs/heads/a^", "refs/heads/a:b", "refs/heads/a?",
-				  "refs/heads/a*", "refs/heads/a[", "refs/heads/a\\b", "refs/heads/.x",
-				  "refs/heads/x.lock", "refs/heads/a@{1}", "refs/heads//a",
-				  "refs/heads/a.", "refs/heads/a\x01" };
+	const char *badrefs[] = { "main",
+				  "refs/heads/",
+				  "refs/heads/a..b",
+				  "refs/heads/a b",
+				  "refs/heads/a~1",
+				  "refs/heads/a^",
+				  "refs/heads/a:b",
+				  "refs/heads/a?",
+				  "refs/heads/a*",
+				  "refs/heads/a[",
+				  "refs/heads/a\\b",
+				  "refs/heads/.x",
+				  "refs/heads/x.lock",
+				  "refs/heads/a@{1}",
+				  "refs/heads//a",
+				  "refs/heads/a.",
+				  "refs/heads/a\x01" };
 	for (size_t i = 0; i < sizeof(badrefs) / sizeof(badrefs[0]); i++)
 		assert_false(refname_valid(badrefs[i]));
 

@@ -32,8 +32,8 @@
 static enum sandbox_kind kind;
 
 struct fixture {
-	char root[64];   /* a temporary directory for the test */
-	char ws[128];    /* the workspace, inside root */
+	char root[64]; /* a temporary directory for the test */
+	char ws[128];  /* the workspace, inside root */
 	struct sandbox *sb;
 };
 
@@ -121,7 +121,11 @@ static struct sandbox_result run_in(struct sandbox *sb, const char *script,
 {
 	const char *argv[] = { "bash", "-c", script, NULL };
 	struct sandbox_cmd cmd = {
-		.argv = argv, .limits = lim, .on_output = on_line, .cancelled = on_cancel, .cls = c,
+		.argv = argv,
+		.limits = lim,
+		.on_output = on_line,
+		.cancelled = on_cancel,
+		.cls = c,
 	};
 	struct sandbox_result res;
 	struct err e = { 0 };
@@ -142,7 +146,8 @@ static struct sandbox_result run(void **state, const char *script, struct captur
 static void test_output_in_order(void **state)
 {
 	struct capture c = CAPTURE_INIT;
-	struct sandbox_result res = run(state,
+	struct sandbox_result res = run(
+		state,
 		"for i in $(seq 1 200); do echo out$i; echo err$i >&2; done; printf 'no newline'; exit 7",
 		&c);
 	assert_int_equal(res.exit_code, 7);
@@ -167,8 +172,9 @@ static void test_long_lines_split(void **state)
 {
 	struct capture c = CAPTURE_INIT;
 	/* 20000 'a' then a newline, then an empty line, then "b" */
-	struct sandbox_result res =
-		run(state, "head -c 20000 /dev/zero | tr '\\0' a; printf '\\n\\nb\\n'", &c);
+	struct sandbox_result res = run(state,
+					"head -c 20000 /dev/zero | tr '\\0' a; printf '\\n\\nb\\n'",
+					&c);
 	assert_int_equal(res.exit_code, 0);
 	assert_int_equal(c.nout, 5); /* 8192 + 8192 + 3616, "", "b" */
 	const char *p = c.out.ptr;
@@ -189,8 +195,12 @@ static void test_input_and_cwd(void **state)
 	struct fixture *f = *state;
 	struct capture c = CAPTURE_INIT;
 	const char *argv[] = { "bash", "-c", "pwd; cat", NULL };
-	struct sandbox_cmd cmd = { .argv = argv, .cwd = "sub/dir", .input = "hello\nworld\n",
-				   .input_len = 12, .on_output = on_line, .cls = &c };
+	struct sandbox_cmd cmd = { .argv = argv,
+				   .cwd = "sub/dir",
+				   .input = "hello\nworld\n",
+				   .input_len = 12,
+				   .on_output = on_line,
+				   .cls = &c };
 	struct sandbox_result res;
 	struct err e = { 0 };
 	assert_int_equal(sandbox_exec(f->sb, &cmd, &res, &e), 0);
@@ -240,12 +250,13 @@ static void test_runs_as_unprivileged_uid(void **state)
 {
 	struct fixture *f = *state;
 	struct capture c = CAPTURE_INIT;
-	struct sandbox_result res =
-		run(state, "id -u; id -g; grep CapEff /proc/self/status; touch made-here", &c);
+	struct sandbox_result res = run(state,
+					"id -u; id -g; grep CapEff /proc/self/status; touch made-here",
+					&c);
 	assert_int_equal(res.exit_code, 0);
 	char want[128];
-	snprintf(want, sizeof(want), "%u\n%u\nCapEff:\t0000000000000000\n", (unsigned)sandbox_uid(f->sb),
-		 (unsigned)sandbox_gid(f->sb));
+	snprintf(want, sizeof(want), "%u\n%u\nCapEff:\t0000000000000000\n",
+		 (unsigned)sandbox_uid(f->sb), (unsigned)sandbox_gid(f->sb));
 	assert_string_equal(c.out.ptr, want);
 	if (geteuid() == 0)
 		assert_int_not_equal(sandbox_uid(f->sb), 0);
@@ -285,8 +296,9 @@ static void test_ls_works(void **state)
 	/* coreutils' statx with AT_NO_AUTOMOUNT, which runsc 20221219 rejects:
 	 * the statx shim makes it work in gVisor (sandbox_gvisor.c) */
 	struct capture c = CAPTURE_INIT;
-	struct sandbox_result res =
-		run(state, "printf 12345 > f && ls -l f && stat -c 'size %s' f && ls -la /tmp >/dev/null", &c);
+	struct sandbox_result res = run(
+		state,
+		"printf 12345 > f && ls -l f && stat -c 'size %s' f && ls -la /tmp >/dev/null", &c);
 	assert_int_equal(res.exit_code, 0);
 	assert_non_null(strstr(c.out.ptr, " f\n"));
 	assert_non_null(strstr(c.out.ptr, "size 5\n"));
@@ -313,8 +325,9 @@ static void test_etc_is_the_sandboxs_own(void **state)
 		names[n++] = own[i];
 	if (kind == SANDBOX_GVISOR)
 		names[n++] = "ld.so.preload";
-	const char *host[] = { "alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
-			       "localtime", "os-release", "protocols", "services", "timezone" };
+	const char *host[] = { "alternatives", "ld.so.cache", "ld.so.conf",
+			       "ld.so.conf.d", "localtime",   "os-release",
+			       "protocols",    "services",    "timezone" };
 	struct stat st;
 	char path[128];
 	for (size_t i = 0; i < sizeof(host) / sizeof(host[0]); i++) {
@@ -332,12 +345,12 @@ static void test_etc_is_the_sandboxs_own(void **state)
 		buf_addf(&want, "%s ", names[i]);
 	buf_addf(&want, "\nssl %s%s\n", certs ? "certs " : "", cnf ? "openssl.cnf " : "");
 	struct capture c = CAPTURE_INIT;
-	struct sandbox_result res =
-		run(state,
-		    "echo etc $(LC_ALL=C ls -A /etc) ''; echo ssl $(LC_ALL=C ls -A /etc/ssl) ''; "
-		    "cat /etc/hosts; echo passwd $(wc -l < /etc/passwd); "
-		    "echo sys $(ls -A /sys 2>/dev/null | wc -l) $(grep -c sysfs /proc/mounts)",
-		    &c);
+	struct sandbox_result res = run(
+		state,
+		"echo etc $(LC_ALL=C ls -A /etc) ''; echo ssl $(LC_ALL=C ls -A /etc/ssl) ''; "
+		"cat /etc/hosts; echo passwd $(wc -l < /etc/passwd); "
+		"echo sys $(ls -A /sys 2>/dev/null | wc -l) $(grep -c sysfs /proc/mounts)",
+		&c);
 	assert_int_equal(res.exit_code, 0);
 	if (strncmp(c.out.ptr, want.ptr, want.len))
 		fail_msg("/etc is\n%s\nwant\n%s", c.out.ptr, want.ptr);
@@ -355,11 +368,11 @@ static void test_step_has_its_own_accounts(void **state)
 	/* the sandbox's uid is "runner" in its own /etc/passwd and /etc/group,
 	 * which list none of the host's accounts (bubblewrap's too) */
 	struct capture c = CAPTURE_INIT;
-	struct sandbox_result res =
-		run(state,
-		    "echo \"who $(whoami) $(id -un) $(id -gn) $(getent passwd runner | cut -d: -f6)\"; "
-		    "cut -d: -f1 /etc/passwd | tr '\\n' ' '; echo",
-		    &c);
+	struct sandbox_result res = run(
+		state,
+		"echo \"who $(whoami) $(id -un) $(id -gn) $(getent passwd runner | cut -d: -f6)\"; "
+		"cut -d: -f1 /etc/passwd | tr '\\n' ' '; echo",
+		&c);
 	assert_int_equal(res.exit_code, 0);
 	assert_non_null(strstr(c.out.ptr, "who runner runner runner /tmp\n"));
 	assert_non_null(strstr(c.out.ptr, "root nobody runner \n"));
@@ -382,13 +395,15 @@ static void test_common_programs_run(void **state)
 		  "python3 -c 'import ssl,os; p=ssl.get_default_verify_paths(); "
 		  "print(\"ca\", os.path.isfile(p.openssl_cafile) or os.path.isdir(p.openssl_capath))'",
 		  "ca True\n" },
-		{ "/usr/bin/curl", "test -s /etc/ssl/certs/ca-certificates.crt && echo bundle", "bundle\n" },
+		{ "/usr/bin/curl", "test -s /etc/ssl/certs/ca-certificates.crt && echo bundle",
+		  "bundle\n" },
 		{ "/usr/bin/perl", "perl -e 'print scalar(getprotobyname(q(tcp))), qq(\\n)'", "6\n" },
 		{ "/usr/bin/git",
 		  "git init -q /tmp/r && git -C /tmp/r -c user.name=a -c user.email=a@b commit -q "
 		  "--allow-empty -m x && echo git-ok",
 		  "git-ok\n" },
-		{ "/usr/bin/make", "printf 'all:\\n\\t@echo make-ok\\n' > /tmp/mk && make -s -f /tmp/mk",
+		{ "/usr/bin/make",
+		  "printf 'all:\\n\\t@echo make-ok\\n' > /tmp/mk && make -s -f /tmp/mk",
 		  "make-ok\n" },
 		{ "/usr/bin/node", "node -e 'console.log(\"node-ok\")'", "node-ok\n" },
 	};
@@ -462,7 +477,7 @@ struct outside {
 	char ns[32], veth[16], peer[16];
 	int outside, private_, loopback, host, veth_host; /* listening sockets */
 	int port_outside, port_private, port_loopback, port_host, port_veth;
-	char host_addr[INET_ADDRSTRLEN]; /* the host's own non-loopback address */
+	char host_addr[INET_ADDRSTRLEN];                  /* the host's own non-loopback address */
 };
 
 /* Runs ip with these arguments; 0 when it exits 0. */
@@ -797,7 +812,8 @@ static void test_cannot_write_outside(void **state)
 {
 	struct fixture *f = *state;
 	struct capture c = CAPTURE_INIT;
-	struct sandbox_result res = run(state,
+	struct sandbox_result res = run(
+		state,
 		"for p in /usr/plue-x /etc/plue-x /plue-x /bin/plue-x /proc/plue-x /workspace/../plue-x; do "
 		"  if touch $p 2>/dev/null; then echo wrote $p; fi; done; "
 		"touch /workspace/ok /tmp/ok && echo ok",
@@ -872,8 +888,8 @@ static void test_memory_limit(void **state)
 	struct fixture *f = *state;
 	struct capture c = CAPTURE_INIT;
 	struct sandbox_limits lim = { .memory_bytes = 256LL << 20 };
-	struct sandbox_result res = run_in(f->sb,
-		"python3 -c 'x = bytearray(1 << 30); print(\"allocated\", len(x))'", &lim, &c);
+	struct sandbox_result res = run_in(
+		f->sb, "python3 -c 'x = bytearray(1 << 30); print(\"allocated\", len(x))'", &lim, &c);
 	assert_int_not_equal(res.exit_code, 0);
 	assert_null(strstr(c.out.ptr, "allocated"));
 	assert_non_null(strstr(c.err.ptr, "MemoryError"));
@@ -891,24 +907,24 @@ static void test_process_limit(void **state)
 	struct capture c = CAPTURE_INIT;
 	struct sandbox_limits lim = { .max_procs = 40 };
 	struct sandbox_result res = run_in(f->sb,
-		"python3 -c '\n"
-		"import os, signal, time\n"
-		"kids = []\n"
-		"try:\n"
-		"    while len(kids) < 100:\n"
-		"        pid = os.fork()\n"
-		"        if pid == 0:\n"
-		"            time.sleep(60)\n"
-		"            os._exit(0)\n"
-		"        kids.append(pid)\n"
-		"except OSError as e:\n"
-		"    print(\"fork failed\", e.errno)\n"
-		"print(\"forked\", len(kids))\n"
-		"for k in kids:\n"
-		"    os.kill(k, signal.SIGKILL)\n"
-		"    os.waitpid(k, 0)\n"
-		"'",
-		&lim, &c);
+					   "python3 -c '\n"
+					   "import os, signal, time\n"
+					   "kids = []\n"
+					   "try:\n"
+					   "    while len(kids) < 100:\n"
+					   "        pid = os.fork()\n"
+					   "        if pid == 0:\n"
+					   "            time.sleep(60)\n"
+					   "            os._exit(0)\n"
+					   "        kids.append(pid)\n"
+					   "except OSError as e:\n"
+					   "    print(\"fork failed\", e.errno)\n"
+					   "print(\"forked\", len(kids))\n"
+					   "for k in kids:\n"
+					   "    os.kill(k, signal.SIGKILL)\n"
+					   "    os.waitpid(k, 0)\n"
+					   "'",
+					   &lim, &c);
 	assert_int_equal(res.exit_code, 0);
 	int forked = -1;
 	const char *p = strstr(c.out.ptr, "forked ");
@@ -1019,7 +1035,9 @@ static void test_destroy_leaves_nothing(void **state)
 	struct fixture *f = *state;
 	struct capture c = CAPTURE_INIT;
 	/* something left running in the background of the sandbox */
-	struct sandbox_result res = run(state, "setsid sleep 300 >/dev/null 2>&1 < /dev/null & echo started", &c);
+	struct sandbox_result res = run(state,
+					"setsid sleep 300 >/dev/null 2>&1 < /dev/null & echo started",
+					&c);
 	assert_int_equal(res.exit_code, 0);
 	capture_free(&c);
 	char id[64];
@@ -1037,8 +1055,10 @@ static void test_destroy_leaves_nothing(void **state)
 	if (kind == SANDBOX_GVISOR) {
 		/* runsc no longer knows the container */
 		char cmd[512];
-		const char *dir = getenv("PLUE_SANDBOX_DIR") ? getenv("PLUE_SANDBOX_DIR") : "/run/plue-sandbox";
-		snprintf(cmd, sizeof(cmd), "runsc --root=%s/runsc list -quiet 2>/dev/null | grep -c %s", dir, id);
+		const char *dir = getenv("PLUE_SANDBOX_DIR") ? getenv("PLUE_SANDBOX_DIR")
+							     : "/run/plue-sandbox";
+		snprintf(cmd, sizeof(cmd),
+			 "runsc --root=%s/runsc list -quiet 2>/dev/null | grep -c %s", dir, id);
 		FILE *p = popen(cmd, "r");
 		int n = -1;
 		assert_non_null(p);
@@ -1065,7 +1085,8 @@ static void test_memory_ceiling(void **state)
 	if (sandbox_create(&f->sb, kind, ws2, &lim, &e))
 		fail_msg("sandbox_create: %s", e.msg);
 	struct capture c = CAPTURE_INIT;
-	struct sandbox_result res = run(state,
+	struct sandbox_result res = run(
+		state,
 		"for i in 1 2 3 4 5 6; do python3 -c 'import time; x = bytearray(200 << 20); "
 		"time.sleep(20)' & done; wait",
 		&c);
@@ -1099,7 +1120,8 @@ static void test_many_commands_in_a_row(void **state)
 	capture_free(&c);
 	for (int i = 0; i < 40; i++) {
 		char script[128], want[64];
-		snprintf(script, sizeof(script), "echo run %d; echo err %d >&2; exit %d", i, i, i % 7);
+		snprintf(script, sizeof(script), "echo run %d; echo err %d >&2; exit %d", i, i,
+			 i % 7);
 		struct sandbox_result res = run_in(f->sb, script, NULL, &c);
 		assert_int_equal(res.exit_code, i % 7);
 		snprintf(want, sizeof(want), "run %d\n", i);
@@ -1117,8 +1139,9 @@ static void test_stdout_closed_early(void **state)
 {
 	struct capture c = CAPTURE_INIT;
 	/* the command closes its stdout, then still writes to stderr */
-	struct sandbox_result res =
-		run(state, "echo first; exec >&-; sleep 0.2; echo after >&2; exit 4", &c);
+	struct sandbox_result res = run(state,
+					"echo first; exec >&-; sleep 0.2; echo after >&2; exit 4",
+					&c);
 	assert_int_equal(res.exit_code, 4);
 	assert_string_equal(c.out.ptr, "first\n");
 	assert_string_equal(c.err.ptr, "after\n");
@@ -1146,8 +1169,9 @@ static void test_large_input(void **state)
 		input[i] = (char)('a' + i % 26);
 	struct capture c = CAPTURE_INIT;
 	const char *argv[] = { "bash", "-c", "wc -c; echo done", NULL };
-	struct sandbox_cmd cmd = { .argv = argv, .input = input, .input_len = n,
-				   .on_output = on_line, .cls = &c };
+	struct sandbox_cmd cmd = {
+		.argv = argv, .input = input, .input_len = n, .on_output = on_line, .cls = &c
+	};
 	struct sandbox_result res;
 	struct err e = { 0 };
 	assert_int_equal(sandbox_exec(f->sb, &cmd, &res, &e), 0);
@@ -1193,7 +1217,8 @@ static void test_step_cannot_reach_execd(void **state)
 	 * entry takes the permissions of what it points to: the runner's
 	 * pipes are root's, mode 0600), nor read its memory, trace or signal
 	 * it. execd's stdin and stdout are /dev/null, which anyone opens. */
-	struct sandbox_result res = run(state,
+	struct sandbox_result res = run(
+		state,
 		"n=0; for f in /proc/1/fd/*; do "
 		"  [ \"$(readlink $f)\" = /dev/null ] && continue; n=$((n+1)); "
 		"  timeout 2 bash -c 'exec 3<\"$1\"' x \"$f\" 2>/dev/null && echo \"read $f\"; "
@@ -1220,7 +1245,8 @@ static void test_step_cannot_reach_execd(void **state)
 /* Kills the gVisor sandbox's init (execd) from the host. */
 static void kill_execd(const char *id)
 {
-	const char *dir = getenv("PLUE_SANDBOX_DIR") ? getenv("PLUE_SANDBOX_DIR") : "/run/plue-sandbox";
+	const char *dir = getenv("PLUE_SANDBOX_DIR") ? getenv("PLUE_SANDBOX_DIR")
+						     : "/run/plue-sandbox";
 	char root[512];
 	snprintf(root, sizeof(root), "--root=%s/runsc", dir);
 	pid_t p = fork();
@@ -1259,8 +1285,9 @@ static void test_killed_execd_is_an_error(void **state)
 	 * until the command's 30 s */
 	struct killer k = { .c = CAPTURE_INIT, .id = sandbox_id(f->sb), .kill_at = now_ms() + 300 };
 	const char *argv[] = { "bash", "-c", "echo started; sleep 30; echo never", NULL };
-	struct sandbox_cmd cmd = { .argv = argv, .on_output = on_line, .cancelled = kill_execd_once,
-				   .cls = &k };
+	struct sandbox_cmd cmd = {
+		.argv = argv, .on_output = on_line, .cancelled = kill_execd_once, .cls = &k
+	};
 	struct sandbox_result res;
 	struct err e = { 0 };
 	assert_int_equal(sandbox_exec(f->sb, &cmd, &res, &e), ERR_UNAVAILABLE);
@@ -1451,13 +1478,15 @@ int main(int argc, char **argv)
 						  sizeof(tests) / sizeof(tests[0]), NULL, NULL);
 		if (kind == SANDBOX_GVISOR)
 			failed += _cmocka_run_group_tests("gvisor execd", gvisor_tests,
-							  sizeof(gvisor_tests) / sizeof(gvisor_tests[0]),
+							  sizeof(gvisor_tests) /
+								  sizeof(gvisor_tests[0]),
 							  NULL, NULL);
 	}
 	if (!only || !strcmp(only, "none")) {
 		kind = SANDBOX_NONE;
 		failed += _cmocka_run_group_tests("none", none_tests,
-						  sizeof(none_tests) / sizeof(none_tests[0]), NULL, NULL);
+						  sizeof(none_tests) / sizeof(none_tests[0]), NULL,
+						  NULL);
 	}
 	return failed ? 1 : 0;
 }

@@ -272,7 +272,8 @@ static struct req *new_req(void)
 static int64_t new_user(const char *name)
 {
 	struct err e = { 0 };
-	PGresult *res = db_qv(db, A, &e, "INSERT INTO users (username) VALUES ($1) RETURNING id", name);
+	PGresult *res = db_qv(db, A, &e, "INSERT INTO users (username) VALUES ($1) RETURNING id",
+			      name);
 	assert_non_null(res);
 	return db_int(res, 0, 0);
 }

@@ -17,11 +17,11 @@
 
 #define ADDR "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23"
 #define HEADER "localhost:4000 wants you to sign in with your Ethereum account:\n" ADDR "\n\n"
-#define FIELDS                                                                             \
-	"URI: http://localhost:4000/login\n"                                               \
-	"Version: 1\n"                                                                     \
-	"Chain ID: 1\n"                                                                    \
-	"Nonce: abcdef0123456789\n"                                                        \
+#define FIELDS                                                                                     \
+	"URI: http://localhost:4000/login\n"                                                       \
+	"Version: 1\n"                                                                             \
+	"Chain ID: 1\n"                                                                            \
+	"Nonce: abcdef0123456789\n"                                                                \
 	"Issued At: 2024-05-01T12:00:00.000Z"
 
 /* 2024-05-01T12:00:00Z */
@@ -36,9 +36,8 @@ static const char ethers_msg[] =
 	"URI: http://localhost:4000\nVersion: 1\nChain ID: 137\nNonce: Xk3vQ9pLm2Rt7WzA\n"
 	"Issued At: 2024-05-01T12:00:00.000Z\nExpiration Time: 2024-05-01T12:10:00.000Z\n"
 	"Resources:\n- https://localhost:4000/terms";
-static const char ethers_sig[] =
-	"0x92e96ff2a010c78694cbf77578f9e16ca905e3448f2a25f3272a0270d7606db2"
-	"096df7ae037baa2b4b314d8c978f2a32b19763c7bd0827104260175b6cd6275d1c";
+static const char ethers_sig[] = "0x92e96ff2a010c78694cbf77578f9e16ca905e3448f2a25f3272a0270d7606db2"
+				 "096df7ae037baa2b4b314d8c978f2a32b19763c7bd0827104260175b6cd6275d1c";
 
 static struct arena *arena;
 
@@ -192,14 +191,10 @@ static void test_datetimes(void **state)
 		const char *dt;
 		int64_t unix_time;
 	} cases[] = {
-		{ "2024-05-01T12:00:00Z", T0 },
-		{ "2024-05-01T12:00:00.999999999Z", T0 },
-		{ "2024-05-01t12:00:00z", T0 },
-		{ "2024-05-01T14:30:00+02:30", T0 },
-		{ "2024-05-01T07:00:00-05:00", T0 },
-		{ "2000-02-29T23:59:59Z", 951868799 },
-		{ "1969-12-31T23:59:59Z", -1 },
-		{ "1970-01-01T00:00:00Z", 0 },
+		{ "2024-05-01T12:00:00Z", T0 },         { "2024-05-01T12:00:00.999999999Z", T0 },
+		{ "2024-05-01t12:00:00z", T0 },         { "2024-05-01T14:30:00+02:30", T0 },
+		{ "2024-05-01T07:00:00-05:00", T0 },    { "2000-02-29T23:59:59Z", 951868799 },
+		{ "1969-12-31T23:59:59Z", -1 },         { "1970-01-01T00:00:00Z", 0 },
 		{ "2016-12-31T23:59:60Z", 1483228800 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
@@ -239,11 +234,13 @@ static void test_length_delimited(void **state)
 static void test_bad_header(void **state)
 {
 	parse_bad("", "siwe_malformed", "empty");
-	parse_bad("localhost wants you to sign in with your ethereum account:\n" ADDR "\n\n\n" FIELDS,
+	parse_bad("localhost wants you to sign in with your ethereum account:\n" ADDR
+		  "\n\n\n" FIELDS,
 		  "siwe_malformed", "line 1");
 	parse_bad(" wants you to sign in with your Ethereum account:\n" ADDR "\n\n\n" FIELDS,
 		  "siwe_malformed", "domain");
-	parse_bad("local host wants you to sign in with your Ethereum account:\n" ADDR "\n\n\n" FIELDS,
+	parse_bad("local host wants you to sign in with your Ethereum account:\n" ADDR
+		  "\n\n\n" FIELDS,
 		  "siwe_malformed", "domain");
 	parse_bad("localhost:80a wants you to sign in with your Ethereum account:\n" ADDR
 		  "\n\n\n" FIELDS,
@@ -281,11 +278,14 @@ static void test_missing_lines(void **state)
 	/* a statement without the blank line after it */
 	parse_bad(HEADER "Hello\n" FIELDS, "siwe_malformed",
 		  "line 5: expected an empty line after the statement");
-	parse_bad(HEADER "\nVersion: 1\nChain ID: 1\nNonce: 12345678\nIssued At: 2024-05-01T12:00:00Z",
+	parse_bad(HEADER
+		  "\nVersion: 1\nChain ID: 1\nNonce: 12345678\nIssued At: 2024-05-01T12:00:00Z",
 		  "siwe_malformed", "line 5: expected 'URI: '");
-	parse_bad(HEADER "\nURI: http://a\nChain ID: 1\nNonce: 12345678\nIssued At: 2024-05-01T12:00:00Z",
+	parse_bad(HEADER
+		  "\nURI: http://a\nChain ID: 1\nNonce: 12345678\nIssued At: 2024-05-01T12:00:00Z",
 		  "siwe_malformed", "line 6: expected 'Version: '");
-	parse_bad(HEADER "\nURI: http://a\nVersion: 1\nNonce: 12345678\nIssued At: 2024-05-01T12:00:00Z",
+	parse_bad(HEADER
+		  "\nURI: http://a\nVersion: 1\nNonce: 12345678\nIssued At: 2024-05-01T12:00:00Z",
 		  "siwe_malformed", "line 7: expected 'Chain ID: '");
 	parse_bad(HEADER "\nURI: http://a\nVersion: 1\nChain ID: 1\nIssued At: 2024-05-01T12:00:00Z",
 		  "siwe_malformed", "line 8: expected 'Nonce: '");
@@ -323,7 +323,13 @@ static void test_bad_version(void **state)
 
 static void test_bad_chain_id(void **state)
 {
-	static const char *ids[] = { "", "abc", "-1", "1.5", " 1", "0x1", "9223372036854775808",
+	static const char *ids[] = { "",
+				     "abc",
+				     "-1",
+				     "1.5",
+				     " 1",
+				     "0x1",
+				     "9223372036854775808",
 				     "99999999999999999999999" };
 	for (size_t i = 0; i < sizeof(ids) / sizeof(*ids); i++) {
 		char text[512];
@@ -386,9 +392,16 @@ static void test_bad_times(void **state)
 
 static void test_bad_uris(void **state)
 {
-	static const char *bad[] = { "",	     "localhost", "/login", "1http://a",
-				     "http://a b",   "http://[::1/",	       "http://a:b/",
-				     "http://a/%zz", "http://a/<x>",	       "http://a/?q#f#g" };
+	static const char *bad[] = { "",
+				     "localhost",
+				     "/login",
+				     "1http://a",
+				     "http://a b",
+				     "http://[::1/",
+				     "http://a:b/",
+				     "http://a/%zz",
+				     "http://a/<x>",
+				     "http://a/?q#f#g" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		char text[512];
 		snprintf(text, sizeof(text),
@@ -495,7 +508,7 @@ static void test_check_ok(void **state)
 	/* within the skew allowance */
 	check_parsed(HEADER "\n" FIELDS, "localhost:4000", NULL, T0 - 60, 0, NULL);
 	check_parsed(HEADER "\n" FIELDS "\nExpiration Time: 2024-05-01T12:10:00Z\n"
-				     "Not Before: 2024-05-01T12:05:00Z",
+			    "Not Before: 2024-05-01T12:05:00Z",
 		     "localhost:4000", NULL, T0 + 300 - 60, 0, NULL);
 	check_parsed(HEADER "\n" FIELDS "\nExpiration Time: 2024-05-01T12:10:00Z", "localhost:4000",
 		     NULL, T0 + 600 + 59, 0, NULL);
@@ -503,7 +516,8 @@ static void test_check_ok(void **state)
 
 static void test_check_domain(void **state)
 {
-	check_parsed(HEADER "\n" FIELDS, "localhost:4001", NULL, T0, ERR_AUTH, "siwe_domain_mismatch");
+	check_parsed(HEADER "\n" FIELDS, "localhost:4001", NULL, T0, ERR_AUTH,
+		     "siwe_domain_mismatch");
 	check_parsed(HEADER "\n" FIELDS, "localhost", NULL, T0, ERR_AUTH, "siwe_domain_mismatch");
 	check_parsed("evil@localhost:4000 wants you to sign in with your Ethereum account:\n" ADDR
 		     "\n\n\n" FIELDS,

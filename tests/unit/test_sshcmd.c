@@ -46,9 +46,15 @@ static void test_refused(void **state)
 	(void)state;
 	/* not a git service: svc stays NULL */
 	static const char *const other[] = {
-		"ls", "", "git-upload-packx 'a/b'", "git-shell -c 'git-upload-pack a/b'",
-		"git-upload-pack", "git upload-packs a/b", "sh -c 'git-upload-pack a/b'",
-		"scp -t /tmp", "git-lfs-authenticate a/b download",
+		"ls",
+		"",
+		"git-upload-packx 'a/b'",
+		"git-shell -c 'git-upload-pack a/b'",
+		"git-upload-pack",
+		"git upload-packs a/b",
+		"sh -c 'git-upload-pack a/b'",
+		"scp -t /tmp",
+		"git-lfs-authenticate a/b download",
 	};
 	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
 		struct arena *a = arena_new();
@@ -59,9 +65,11 @@ static void test_refused(void **state)
 	}
 	/* a git service on something that is not owner/name: svc set */
 	static const char *const paths[] = {
-		"git-upload-pack 'alice'", "git-upload-pack 'alice/x/y.git'", "git-upload-pack '/b'",
-		"git-upload-pack 'alice/'", "git-upload-pack '//b'", "git-upload-pack 'a/b' extra",
-		"git-upload-pack 'a/b", "git-upload-pack ''", "git-receive-pack '.git'",
+		"git-upload-pack 'alice'", "git-upload-pack 'alice/x/y.git'",
+		"git-upload-pack '/b'",    "git-upload-pack 'alice/'",
+		"git-upload-pack '//b'",   "git-upload-pack 'a/b' extra",
+		"git-upload-pack 'a/b",    "git-upload-pack ''",
+		"git-receive-pack '.git'",
 	};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		struct arena *a = arena_new();

@@ -17,29 +17,29 @@
 #include "base/buf.h"
 
 #define ED25519 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHWaf/xGfrxpc4faIt/xY6E7qh7oGeJW+z/TLbL+81Ct"
-#define P256                                                                            \
-	"ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBB/lrvJDNCqQ" \
+#define P256                                                                                       \
+	"ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBB/lrvJDNCqQ"     \
 	"gyaKu47b+n6BLLiY9ZmByM+odO1Lo2H7PsXebR0oAa6kcaqS1JMfzkPYWCtg+aeeMTZMQTEAZ6U="
-#define P384                                                                            \
-	"ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBOpS/aDdtdjh" \
-	"TGSpUUzgZE+uQBu37I4iPlyA236JJPiEEA96l5OkiX3ZrxRi92CE/YTRgKBkOUHauV8Wu3zq2/xPad49IO4T" \
+#define P384                                                                                       \
+	"ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBOpS/aDdtdjh"     \
+	"TGSpUUzgZE+uQBu37I4iPlyA236JJPiEEA96l5OkiX3ZrxRi92CE/YTRgKBkOUHauV8Wu3zq2/xPad49IO4T"     \
 	"Qz1rRZUAQMmn9mbePWn8bNMq0iFcu8p+2g=="
-#define P521                                                                            \
-	"ecdsa-sha2-nistp521 AAAAE2VjZHNhLXNoYTItbmlzdHA1MjEAAAAIbmlzdHA1MjEAAACFBAFMgDhE85cA" \
-	"6QnUjgCJFj1S2AhI3w0DlsBNV1pdRRDTcS1alUJqK703qXUFeSWUz/uUM4oheWt7Ac1pv2IpWaL6dQEHc3cS" \
+#define P521                                                                                       \
+	"ecdsa-sha2-nistp521 AAAAE2VjZHNhLXNoYTItbmlzdHA1MjEAAAAIbmlzdHA1MjEAAACFBAFMgDhE85cA"     \
+	"6QnUjgCJFj1S2AhI3w0DlsBNV1pdRRDTcS1alUJqK703qXUFeSWUz/uUM4oheWt7Ac1pv2IpWaL6dQEHc3cS"     \
 	"leXKWq1qpCirqDn5BISn/5zzkvrLPTpx60lMC8K8U+eW5AVR7rVtcg+8VPElCSRo/W85dCV4Az/8rbF1uQ=="
-#define RSA2048                                                                         \
-	"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCdCmqIvLD94cZn0fmEq0qwJHD8GCPneukQwSGpzSErrjZQ" \
-	"OBnFFODQ3hA7Lkk864qL/35NUe9LCJ02Re+C4zI5IbE2HAEPZunkAp3/90IWLW/E9dHZxBz57D7MOtxpRU63" \
-	"MV+hUYEIDSJfBZuPIMX3N65UR7UjyuZF/bF9J+DKlDeBLePcl6L+wbklbDYh96Atx2AwwKJPN632Hs9/8VTA" \
-	"Xi9DL/0rrKTL6bHdUJmETxmHmYqc0ZzyzBi8zTFpcRtFF64btnh4CKwll95o4YOY36xYGp34FPWTE6NewFVI" \
+#define RSA2048                                                                                    \
+	"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCdCmqIvLD94cZn0fmEq0qwJHD8GCPneukQwSGpzSErrjZQ"     \
+	"OBnFFODQ3hA7Lkk864qL/35NUe9LCJ02Re+C4zI5IbE2HAEPZunkAp3/90IWLW/E9dHZxBz57D7MOtxpRU63"     \
+	"MV+hUYEIDSJfBZuPIMX3N65UR7UjyuZF/bF9J+DKlDeBLePcl6L+wbklbDYh96Atx2AwwKJPN632Hs9/8VTA"     \
+	"Xi9DL/0rrKTL6bHdUJmETxmHmYqc0ZzyzBi8zTFpcRtFF64btnh4CKwll95o4YOY36xYGp34FPWTE6NewFVI"     \
 	"HBXNQERqtUlhRSTgxiW3eNPTfLXfWEgLMIE6IagGIi1p"
-#define RSA1024                                                                         \
-	"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQCtF8yEKcaH2ui7Moa16Cbq2O/4DzUbBa2bbaaLZsB2ui63" \
-	"09oT7ueGveOnCpg2g/Pxc2a5dK5JXj9D75TBlkxR+iBDVsOhbJwkAt/1jjoxVOHHxqVFp0Td/S4GGsSDqPbU" \
+#define RSA1024                                                                                    \
+	"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQCtF8yEKcaH2ui7Moa16Cbq2O/4DzUbBa2bbaaLZsB2ui63"     \
+	"09oT7ueGveOnCpg2g/Pxc2a5dK5JXj9D75TBlkxR+iBDVsOhbJwkAt/1jjoxVOHHxqVFp0Td/S4GGsSDqPbU"     \
 	"hQIbwRZ8x1WlVOdUG8n6bRZVIuQG+/1Ie4ObHraqIQ=="
-#define DSA                                                                             \
-	"ssh-dss AAAAB3NzaC1kc3MAAACBAO1EPxghMR+fMglsuqllEUWg20vWDT/IOcXJWwwkwNx82KfrrX3x8v4X" \
+#define DSA                                                                                        \
+	"ssh-dss AAAAB3NzaC1kc3MAAACBAO1EPxghMR+fMglsuqllEUWg20vWDT/IOcXJWwwkwNx82KfrrX3x8v4X"     \
 	"rb29voyvNXfma5MA7fgC3OitwDr05DRpTTWzwYqAT8sU3wGG1lef/avzRVl+H8x0QFrq5koewTphbFG6519L"
 
 static struct arena *A;
@@ -86,12 +86,12 @@ static void test_fingerprints_match_ssh_keygen(void **state)
 {
 	good(ED25519 " test-ed25519-0@plue", "ssh-ed25519", 256,
 	     "SHA256:1eDOONT2oMkSabiZAClStCicwBGUXkW57d8kBCoNrmE", "test-ed25519-0@plue");
-	good(P256, "ecdsa-sha2-nistp256", 256,
-	     "SHA256:3regai5ei8bMPEitd0+2k6/PcGbqwWA4RnyWKfjVOZ4", "");
+	good(P256, "ecdsa-sha2-nistp256", 256, "SHA256:3regai5ei8bMPEitd0+2k6/PcGbqwWA4RnyWKfjVOZ4",
+	     "");
 	good(P384 " a comment with spaces", "ecdsa-sha2-nistp384", 384,
 	     "SHA256:u8guRNmje/xxGWOLggGTim0tewA41LCNTsmlCrhqke4", "a comment with spaces");
-	good(P521, "ecdsa-sha2-nistp521", 521,
-	     "SHA256:Qa8GaMq8X9kFCwqEqA50CVnzHra7peGQUPi8t36au/o", "");
+	good(P521, "ecdsa-sha2-nistp521", 521, "SHA256:Qa8GaMq8X9kFCwqEqA50CVnzHra7peGQUPi8t36au/o",
+	     "");
 	good(RSA2048 " me@host", "ssh-rsa", 2048,
 	     "SHA256:dRWXsXP7qhOFJLL8zBKo+lwcQYmYvBys8gRv7fsuSrI", "me@host");
 }

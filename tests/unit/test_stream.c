@@ -153,7 +153,8 @@ static void test_utf8_clean(void **state)
 	assert_string_equal(c, "ok \xc3\xa9 \xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd end");
 	free(c);
 	c = utf8_clean("a\0b", 3);
-	assert_string_equal(c, "a\xef\xbf\xbd" "b");
+	assert_string_equal(c, "a\xef\xbf\xbd"
+			       "b");
 	free(c);
 }
 

@@ -57,37 +57,32 @@ static const char ex1[] =
 	"      - name: Report\n"
 	"        if: ${{ failure() }}\n"
 	"        run: cat test.log\n"
-	"        continue-on-error: true\n"
-	;
-static const char ex2[] =
-	"name: Code review\n"
-	"on:\n"
-	"  pull_request:\n"
-	"    types: [opened, synchronize]\n"
-	"mode: agent\n"
-	"agent:\n"
-	"  model: claude-sonnet-4-20250514\n"
-	"  system: |\n"
-	"    You review pull requests in this repository. Read the diff, look for\n"
-	"    bugs and security problems, and leave inline comments.\n"
-	"  prompt: Review pull request #${{ event.pull_request.number }}.\n"
-	"  tools: [read_file, list_files, search_code, pr_diff, pr_comment, pr_review]\n"
-	"  max_turns: 20\n"
-	"  timeout: 600          # seconds\n"
-	;
-static const char ex3[] =
-	"name: Issue helper\n"
-	"on:\n"
-	"  issue.comment:        # also spelled issue_comment\n"
-	"    contains: \"@plue\"\n"
-	"mode: agent\n"
-	"agent:\n"
-	"  model: claude-sonnet-4-20250514\n"
-	"  system: You help with issues in this repository.\n"
-	"  tools: [read_file, list_files, search_code, write_file, run_command,\n"
-	"          create_branch, commit, create_pr, comment_on_issue]\n"
-	"  max_turns: 30\n"
-	;
+	"        continue-on-error: true\n";
+static const char ex2[] = "name: Code review\n"
+			  "on:\n"
+			  "  pull_request:\n"
+			  "    types: [opened, synchronize]\n"
+			  "mode: agent\n"
+			  "agent:\n"
+			  "  model: claude-sonnet-4-20250514\n"
+			  "  system: |\n"
+			  "    You review pull requests in this repository. Read the diff, look for\n"
+			  "    bugs and security problems, and leave inline comments.\n"
+			  "  prompt: Review pull request #${{ event.pull_request.number }}.\n"
+			  "  tools: [read_file, list_files, search_code, pr_diff, pr_comment, pr_review]\n"
+			  "  max_turns: 20\n"
+			  "  timeout: 600          # seconds\n";
+static const char ex3[] = "name: Issue helper\n"
+			  "on:\n"
+			  "  issue.comment:        # also spelled issue_comment\n"
+			  "    contains: \"@plue\"\n"
+			  "mode: agent\n"
+			  "agent:\n"
+			  "  model: claude-sonnet-4-20250514\n"
+			  "  system: You help with issues in this repository.\n"
+			  "  tools: [read_file, list_files, search_code, write_file, run_command,\n"
+			  "          create_branch, commit, create_pr, comment_on_issue]\n"
+			  "  max_turns: 30\n";
 
 static struct workflow *parse_ok(const char *yaml)
 {
@@ -204,10 +199,9 @@ static void test_example_ci(void **state)
 	assert_string_equal(json_string_value(json_object_get(js, "mode")), "scripted");
 	json_t *on = json_object_get(js, "on");
 	assert_non_null(json_object_get(on, "schedule"));
-	assert_string_equal(
-		json_string_value(json_object_get(json_array_get(json_object_get(on, "schedule"), 0),
-						  "cron")),
-		"17 3 * * *");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(on, "schedule"), 0), "cron")),
+			    "17 3 * * *");
 	json_t *jt = json_object_get(json_object_get(js, "jobs"), "test");
 	assert_int_equal(json_array_size(json_object_get(jt, "steps")), 2);
 	assert_int_equal(json_integer_value(json_object_get(jt, "timeout-minutes")), 360);
@@ -301,30 +295,29 @@ static void test_on_forms_and_aliases(void **state)
 
 static void test_details(void **state)
 {
-	struct workflow *w = parse_ok(
-		"on: push\n"
-		"permissions: write-all\n"
-		"jobs:\n"
-		"  a:\n"
-		"    name: Build ${{ matrix.os }}\n"
-		"    if: event.ref == 'refs/heads/main'\n"
-		"    timeout-minutes: 0.5\n"
-		"    continue-on-error: true\n"
-		"    permissions: {contents: write, network: true}\n"
-		"    strategy:\n"
-		"      fail-fast: false\n"
-		"      max-parallel: 2\n"
-		"      matrix:\n"
-		"        os: [linux, bsd]\n"
-		"    steps:\n"
-		"      - run: |\n"
-		"          echo one\n"
-		"          echo two\n"
-		"        working-directory: sub/dir\n"
-		"        env: {N: 1, B: true, E: ''}\n"
-		"        if: false\n"
-		"  b:\n"
-		"    steps: [{run: x}]\n");
+	struct workflow *w = parse_ok("on: push\n"
+				      "permissions: write-all\n"
+				      "jobs:\n"
+				      "  a:\n"
+				      "    name: Build ${{ matrix.os }}\n"
+				      "    if: event.ref == 'refs/heads/main'\n"
+				      "    timeout-minutes: 0.5\n"
+				      "    continue-on-error: true\n"
+				      "    permissions: {contents: write, network: true}\n"
+				      "    strategy:\n"
+				      "      fail-fast: false\n"
+				      "      max-parallel: 2\n"
+				      "      matrix:\n"
+				      "        os: [linux, bsd]\n"
+				      "    steps:\n"
+				      "      - run: |\n"
+				      "          echo one\n"
+				      "          echo two\n"
+				      "        working-directory: sub/dir\n"
+				      "        env: {N: 1, B: true, E: ''}\n"
+				      "        if: false\n"
+				      "  b:\n"
+				      "    steps: [{run: x}]\n");
 	assert_int_equal(w->permissions.contents, WF_PERM_WRITE);
 	assert_int_equal(w->permissions.issues, WF_PERM_WRITE);
 	const struct wf_job *a = &w->jobs[0], *b = &w->jobs[1];
@@ -403,7 +396,8 @@ static const struct {
 	  ".plue/workflows/ci.yaml:3:3: job id '1a' is not valid (a letter or '_', then letters, digits, '-' or '_')" },
 	{ "bad_utf8",
 	  "on: push\n"
-	  "name: \"\xff""\"\n",
+	  "name: \"\xff"
+	  "\"\n",
 	  ".plue/workflows/ci.yaml:2:8: yaml syntax error: invalid leading UTF-8 octet" },
 	{ "badexpr",
 	  "on: push\n"
@@ -440,9 +434,7 @@ static const struct {
 	  "    steps:\n"
 	  "      - run: x\n",
 	  ".plue/workflows/ci.yaml:4:51: default 'c' of input 't' is not one of its options" },
-	{ "comment_only",
-	  "# nothing\n",
-	  ".plue/workflows/ci.yaml:1:1: workflow file is empty" },
+	{ "comment_only", "# nothing\n", ".plue/workflows/ci.yaml:1:1: workflow file is empty" },
 	{ "cron",
 	  "on:\n"
 	  "  schedule:\n"
@@ -474,9 +466,7 @@ static const struct {
 	  "    steps:\n"
 	  "      - run: x\n",
 	  ".plue/workflows/ci.yaml:3:1: duplicate key 'name' in the workflow" },
-	{ "empty",
-	  "",
-	  ".plue/workflows/ci.yaml:1:1: workflow file is empty" },
+	{ "empty", "", ".plue/workflows/ci.yaml:1:1: workflow file is empty" },
 	{ "env_bad",
 	  "on: push\n"
 	  "env:\n"
@@ -558,9 +548,7 @@ static const struct {
 	  "    steps:\n"
 	  "      - run: x\n",
 	  ".plue/workflows/ci.yaml:4:13: job 'a' needs unknown job 'b'" },
-	{ "no_jobs",
-	  "on: push\n",
-	  ".plue/workflows/ci.yaml:1:1: the workflow needs 'jobs'" },
+	{ "no_jobs", "on: push\n", ".plue/workflows/ci.yaml:1:1: the workflow needs 'jobs'" },
 	{ "no_on",
 	  "jobs:\n"
 	  "  a:\n"
@@ -760,8 +748,8 @@ static struct workflow *filters_wf(void)
 static void test_match_push(void **state)
 {
 	struct workflow *w = filters_wf();
-	const char *src[] = { "src/a.c" }, *docs[] = { "src/docs/x.md" }, *both[] = { "README",
-										     "src/b.c" };
+	const char *src[] = { "src/a.c" }, *docs[] = { "src/docs/x.md" },
+		   *both[] = { "README", "src/b.c" };
 	struct wf_event ev = { .type = "push", .ref = "refs/heads/main" };
 	assert_true(workflow_matches(w, &ev)); /* paths unknown: no restriction */
 	ev.paths = src;
@@ -856,8 +844,10 @@ static void test_match_other_events(void **state)
 
 	struct wf_event chat = { .type = "user_prompt" };
 	assert_true(workflow_matches(w, &chat));
-	struct wf_event none[] = { { .type = "issue.opened" }, { .type = "workflow_dispatch" },
-				   { .type = "nonsense" }, { .type = NULL } };
+	struct wf_event none[] = { { .type = "issue.opened" },
+				   { .type = "workflow_dispatch" },
+				   { .type = "nonsense" },
+				   { .type = NULL } };
 	for (size_t i = 0; i < 4; i++)
 		assert_false(workflow_matches(w, &none[i]));
 	workflow_free(w);
@@ -898,7 +888,8 @@ static void test_inputs(void **state)
 		const char *given, *msg;
 	} cases[] = {
 		{ "{}", "input 'who' is required" },
-		{ "{\"who\":\"x\",\"target\":\"moon\"}", "input 'target' must be one of: staging, prod" },
+		{ "{\"who\":\"x\",\"target\":\"moon\"}",
+		  "input 'target' must be one of: staging, prod" },
 		{ "{\"who\":\"x\",\"dry\":\"maybe\"}", "input 'dry' must be true or false" },
 		{ "{\"who\":\"x\",\"count\":\"3x\"}", "input 'count' must be a number" },
 		{ "{\"who\":[1]}", "input 'who' must be a string" },
@@ -1019,8 +1010,7 @@ static void test_limits(void **state)
 	buf_reset(&b);
 	buf_adds(&b, "on: push\njobs:\n");
 	for (int i = 0; i < 256; i++)
-		buf_addf(&b, "  j%d:\n    needs: [j%d]\n    steps: [{run: x}]\n", i,
-			 i ? i - 1 : 255);
+		buf_addf(&b, "  j%d:\n    needs: [j%d]\n    steps: [{run: x}]\n", i, i ? i - 1 : 255);
 	err_clear(&e);
 	/* 256 jobs in one ring: a cycle through all of them */
 	assert_int_equal(workflow_parse(&w, FILE_NAME, b.ptr, b.len, &e), ERR_INVALID);

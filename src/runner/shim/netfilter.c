@@ -46,23 +46,23 @@ struct net {
 
 /* Refused whatever the route says. */
 static const char *const denied_text[] = {
-	"0.0.0.0/8",       /* "this network" */
-	"10.0.0.0/8",      /* private */
-	"100.64.0.0/10",   /* shared (carrier-grade NAT; some clouds' metadata) */
-	"127.0.0.0/8",     /* loopback */
-	"169.254.0.0/16",  /* link-local, the metadata address */
-	"172.16.0.0/12",   /* private */
-	"192.0.0.0/24",    /* protocol assignments */
-	"192.168.0.0/16",  /* private */
-	"198.18.0.0/15",   /* benchmarking */
-	"224.0.0.0/4",     /* multicast */
-	"240.0.0.0/4",     /* reserved, broadcast */
-	"::/96",           /* unspecified, loopback, IPv4-compatible */
-	"64:ff9b:1::/48",  /* local-use NAT64 */
-	"fc00::/7",        /* unique local (private) */
-	"fe80::/10",       /* link-local */
-	"fec0::/10",       /* site-local */
-	"ff00::/8",        /* multicast */
+	"0.0.0.0/8",      /* "this network" */
+	"10.0.0.0/8",     /* private */
+	"100.64.0.0/10",  /* shared (carrier-grade NAT; some clouds' metadata) */
+	"127.0.0.0/8",    /* loopback */
+	"169.254.0.0/16", /* link-local, the metadata address */
+	"172.16.0.0/12",  /* private */
+	"192.0.0.0/24",   /* protocol assignments */
+	"192.168.0.0/16", /* private */
+	"198.18.0.0/15",  /* benchmarking */
+	"224.0.0.0/4",    /* multicast */
+	"240.0.0.0/4",    /* reserved, broadcast */
+	"::/96",          /* unspecified, loopback, IPv4-compatible */
+	"64:ff9b:1::/48", /* local-use NAT64 */
+	"fc00::/7",       /* unique local (private) */
+	"fe80::/10",      /* link-local */
+	"fec0::/10",      /* site-local */
+	"ff00::/8",       /* multicast */
 };
 
 #define MAX_NETS 64
@@ -331,8 +331,7 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	return real_connect(fd, sa, len);
 }
 
-ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
-	       socklen_t len)
+ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t len)
 {
 	if (refused(sa, len)) {
 		errno = EACCES;
