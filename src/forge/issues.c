@@ -641,53 +641,46 @@ static int label_find(struct named *out, struct forge *f, const struct repo *rep
 	return 0;
 }
 
-/* Label names → rows, without duplicates. */
-static int labels_resolve(struct named_list *out, struct forge *f, const struct repo *repo,
-			  const char *const *names, size_t n)
+/* A user who can read the repository, by name. */
+static int assignee_find(struct named *out, struct forge *f, const struct repo *repo,
+			 const char *name)
 {
-	int rc;
-	if ((rc = names_check(f, "labels", names, n, ISSUE_LABELS_MAX)))
-		return rc;
-	out->v = arena_alloc(f->arena, (n + 1) * sizeof(*out->v));
-	out->n = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct named l;
-		if ((rc = label_find(&l, f, repo, names[i])))
-			return rc;
-		if (!named_has(out, l.id))
-			out->v[out->n++] = l;
-	}
+	PGresult *u = db_qv(f->db, f->arena, f->err,
+			    "SELECT u.id, u.username, u.is_admin, coalesce(c.role, '') "
+			    "FROM users u LEFT JOIN collaborators c ON c.repo_id = $2 "
+			    "  AND c.user_id = u.id WHERE lower(u.username) = lower($1)",
+			    name, arena_int(f->arena, (long long)repo->id));
+	if (!u)
+		return f->err->code;
+	if (PQntuples(u) != 1)
+		return err_set(f->err, ERR_INVALID, "unknown_user", "user '%.100s' does not exist",
+			       name);
+	if (!authz_user_may(repo, db_int(u, 0, 0), db_bool(u, 0, 2), db_val(u, 0, 3), ACT_READ))
+		return err_set(f->err, ERR_INVALID, "invalid_assignee",
+			       "user '%s' cannot be assigned: they cannot read '%s/%s'",
+			       db_val(u, 0, 1), repo->owner, repo->name);
+	*out = (struct named){ db_int(u, 0, 0), db_val(u, 0, 1), NULL, 0 };
 	return 0;
 }
 
-/* Usernames → users who can read the repository, without duplicates. */
-static int assignees_resolve(struct named_list *out, struct forge *f, const struct repo *repo,
-			     const char *const *names, size_t n)
+/* Names of field (labels, assignees) → rows through find, in order,
+ * without duplicates; at most max. */
+static int names_resolve(struct named_list *out, struct forge *f, const struct repo *repo,
+			 const char *field, size_t max, const char *const *names, size_t n,
+			 int (*find)(struct named *, struct forge *, const struct repo *,
+				     const char *))
 {
 	int rc;
-	if ((rc = names_check(f, "assignees", names, n, ISSUE_ASSIGNEES_MAX)))
+	if ((rc = names_check(f, field, names, n, max)))
 		return rc;
 	out->v = arena_alloc(f->arena, (n + 1) * sizeof(*out->v));
 	out->n = 0;
 	for (size_t i = 0; i < n; i++) {
-		PGresult *u = db_qv(f->db, f->arena, f->err,
-				    "SELECT u.id, u.username, u.is_admin, coalesce(c.role, '') "
-				    "FROM users u LEFT JOIN collaborators c ON c.repo_id = $2 "
-				    "  AND c.user_id = u.id WHERE lower(u.username) = lower($1)",
-				    names[i], arena_int(f->arena, (long long)repo->id));
-		if (!u)
-			return f->err->code;
-		if (PQntuples(u) != 1)
-			return err_set(f->err, ERR_INVALID, "unknown_user",
-				       "user '%.100s' does not exist", names[i]);
-		if (!authz_user_may(repo, db_int(u, 0, 0), db_bool(u, 0, 2), db_val(u, 0, 3),
-				    ACT_READ))
-			return err_set(f->err, ERR_INVALID, "invalid_assignee",
-				       "user '%s' cannot be assigned: they cannot read '%s/%s'",
-				       db_val(u, 0, 1), repo->owner, repo->name);
-		struct named m = { db_int(u, 0, 0), db_val(u, 0, 1), NULL, 0 };
-		if (!named_has(out, m.id))
-			out->v[out->n++] = m;
+		struct named one;
+		if ((rc = find(&one, f, repo, names[i])))
+			return rc;
+		if (!named_has(out, one.id))
+			out->v[out->n++] = one;
 	}
 	return 0;
 }
@@ -717,11 +710,13 @@ static int sets_resolve(struct sets_resolved *out, struct forge *f, const struct
 	int rc;
 	memset(out, 0, sizeof(*out));
 	if (in->has_labels && ((rc = forge_require_writer(f, repo, "set labels")) ||
-			       (rc = labels_resolve(&out->labels, f, repo, in->labels, in->nlabels))))
+			       (rc = names_resolve(&out->labels, f, repo, "labels", ISSUE_LABELS_MAX,
+						   in->labels, in->nlabels, label_find))))
 		return rc;
 	if (in->has_assignees &&
 	    ((rc = forge_require_writer(f, repo, "assign users")) ||
-	     (rc = assignees_resolve(&out->assignees, f, repo, in->assignees, in->nassignees))))
+	     (rc = names_resolve(&out->assignees, f, repo, "assignees", ISSUE_ASSIGNEES_MAX,
+				 in->assignees, in->nassignees, assignee_find))))
 		return rc;
 	if (in->has_milestone &&
 	    ((rc = forge_require_writer(f, repo, "set milestones")) ||
