@@ -573,38 +573,18 @@ static int reopen_check(struct forge *f, const struct repo *repo, git_repository
 static int edit_record(struct forge *f, const struct repo *repo, struct pull *p, const char *title,
 		       const char *body)
 {
-	bool retitled = title && strcmp(title, p->is.title);
-	bool rebodied = body && strcmp(body, p->is.body);
-	json_t *changes = json_object();
-	int rc = 0;
+	json_t *changes = NULL;
+	int rc = issue_edit(&changes, f, repo, &p->is, title, body);
 	/* updated_at moves with any edit, as it always did */
-	if (!db_qv(f->db, f->arena, f->err,
-		   "UPDATE issues SET title = $2, body = $3, updated_at = now() WHERE id = $1",
-		   arena_int(f->arena, (long long)p->is.id), retitled ? title : p->is.title,
-		   rebodied ? body : p->is.body)) {
+	if (!rc &&
+	    !db_qv(f->db, f->arena, f->err, "UPDATE issues SET updated_at = now() WHERE id = $1",
+		   arena_int(f->arena, (long long)p->is.id)))
 		rc = f->err->code;
-		goto done;
-	}
-	if (retitled) {
-		json_object_set_new(changes, "title", json_pack("{s:s}", "from", p->is.title));
-		if ((rc = issue_event_add(f, repo->id, p->is.id, "renamed",
-					  json_pack("{s:s,s:s}", "from", p->is.title, "to", title))))
-			goto done;
-		p->is.title = title;
-	}
-	if (rebodied) {
-		json_object_set_new(changes, "body", json_pack("{s:s}", "from", p->is.body));
-		p->is.body = body;
-		if ((rc = mentions_record(f, repo, p->is.id, 0, body)) ||
-		    (rc = issue_refs_record(f, repo, p->is.id, 0, NULL, body)))
-			goto done;
-	}
-	if (retitled || rebodied) {
+	if (!rc && json_object_size(changes)) {
 		json_t *pl = pull_payload(f, repo, p, "edited");
 		json_object_set(pl, "changes", changes);
 		rc = forge_event(NULL, f, repo->id, "pull_request", pl);
 	}
-done:
 	json_decref(changes);
 	return rc;
 }
