@@ -4,8 +4,9 @@
 #
 #   1. A repository grown by 2,000 small pushes (one commit each, pushed
 #      with `git push file://` straight into the bare repository: the same
-#      on-disk result as over HTTP — loose objects, transfer.unpackLimit
-#      100 — at a pace that builds the fixture in well under two minutes;
+#      on-disk result as over HTTP — one small pack per push, as plue's
+#      receive-pack keeps every push (receive.unpackLimit=1, git/store.c) —
+#      at a pace that builds the fixture in well under two minutes;
 #      cached in bench/out/pushed2000.git). Full clone, wall time and the
 #      server's CPU (itself and every process it ran), medians: plue as the
 #      pushes left the repository and after `plue admin repo-maintain
@@ -39,13 +40,14 @@ git config --global user.name bench
 git config --global user.email bench@example.com
 
 # ---- fixtures ----
-STAMP=pushes-v1
+STAMP=pushes-v2-packs
 if [ "$(cat "$OUT/pushed2000.git/bench-stamp" 2>/dev/null)" != "$STAMP" ]; then
 	say "growing $OUT/pushed2000.git by 2000 pushes (once; cached)"
 	mkdir -p "$OUT"
 	tmp="$OUT/.pushed.$$"
 	rm -rf "$tmp" "$WORK/src"
 	git init -q --bare -b main "$tmp"
+	git -C "$tmp" config receive.unpackLimit 1 # as plue's receive-pack
 	git init -q -b main "$WORK/src"
 	t0=$EPOCHREALTIME
 	for i in $(seq 1 2000); do
