@@ -40,14 +40,16 @@ git config --global user.name bench
 git config --global user.email bench@example.com
 
 # ---- fixtures ----
-STAMP=pushes-v2-packs
+STAMP=pushes-v3-packs
 if [ "$(cat "$OUT/pushed2000.git/bench-stamp" 2>/dev/null)" != "$STAMP" ]; then
 	say "growing $OUT/pushed2000.git by 2000 pushes (once; cached)"
 	mkdir -p "$OUT"
 	tmp="$OUT/.pushed.$$"
 	rm -rf "$tmp" "$WORK/src"
 	git init -q --bare -b main "$tmp"
-	git -C "$tmp" config receive.unpackLimit 1 # as plue's receive-pack
+	# as plue's receive-pack: a pack per push, no automatic gc
+	git -C "$tmp" config receive.unpackLimit 1
+	git -C "$tmp" config receive.autogc false
 	git init -q -b main "$WORK/src"
 	t0=$EPOCHREALTIME
 	for i in $(seq 1 2000); do
