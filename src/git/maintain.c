@@ -406,7 +406,17 @@ static int run_steps(const char *path, unsigned plan, long long grace_s, unsigne
 		const char *const *args = steps[i].args;
 		if (steps[i].bit == MAINTAIN_COMMIT_GRAPH && (plan & MAINTAIN_FULL))
 			args = graph_full;
-		if (run_git(path, args, step_msg, sizeof(step_msg))) {
+		int rc = run_git(path, args, step_msg, sizeof(step_msg));
+		/* a push whose pack lands while a repack writes its multi-pack
+		 * index can make git refuse the bitmap ("could not write
+		 * multi-pack bitmap"); a repack is safe to run again, on the
+		 * state as it is now */
+		for (int again = 0; rc && again < 2 && (steps[i].bit & MAINTAIN_REPACKS); again++) {
+			log_warn("maintenance of %s: %s failed (%s); running it again", path,
+				 task_name(steps[i].bit), step_msg);
+			rc = run_git(path, args, step_msg, sizeof(step_msg));
+		}
+		if (rc) {
 			snprintf(msg, msgsz, "%s failed: %s", task_name(steps[i].bit), step_msg);
 			return -1;
 		}

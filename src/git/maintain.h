@@ -60,6 +60,8 @@ enum {
 	MAINTAIN_PACK_REFS = 1 << 3,
 	MAINTAIN_REFLOG = 1 << 4,
 	MAINTAIN_PRUNE = 1 << 5,
+	/* the steps that repack: run again (twice at most) when they fail */
+	MAINTAIN_REPACKS = MAINTAIN_GEOMETRIC | MAINTAIN_FULL,
 };
 
 /* Reads the counters of the bare repository at path. Missing pieces count
