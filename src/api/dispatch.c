@@ -145,11 +145,7 @@ void api_dispatch(struct req *r, struct resp *w)
 	}
 	if (rt->scope && r->auth.via == AUTH_TOKEN && (r->auth.scopes & rt->scope) != rt->scope) {
 		rc = err_set(&r->err, ERR_PERM, "insufficient_scope",
-			     "this token lacks the %s scope",
-			     rt->scope & SCOPE_ADMIN        ? "admin"
-			     : rt->scope & SCOPE_USER       ? "user"
-			     : rt->scope & SCOPE_REPO_WRITE ? "repo:write"
-							    : "repo:read");
+			     "this token lacks the %s scope", scope_name(rt->scope));
 		goto done;
 	}
 	if (rt->flags & ROUTE_REPO) {
