@@ -201,19 +201,6 @@ int session_open(struct session_new *out, PGconn *db, struct arena *a, struct er
 	return 0;
 }
 
-int session_create(struct req *r, struct resp *w, int64_t user_id, const char *method,
-		   const char **csrf)
-{
-	struct session_new s;
-	int rc = session_open(&s, r->db, r->arena, &r->err, user_id, method,
-			      req_header(r, "User-Agent"), r->remote_ip);
-	if (rc)
-		return rc;
-	session_cookie_set(w, s.jwt);
-	*csrf = s.csrf;
-	return 0;
-}
-
 int session_resolve(struct req *r, const char *cookie)
 {
 	struct session_claims c;

@@ -13,13 +13,6 @@
 #define SESSION_COOKIE "plue_session"
 #define SESSION_CSRF_HEADER "X-CSRF-Token"
 
-/* A new session for user_id signed in by method ("password" or "siwe"):
- * session_open with the user agent and IP of r, then session_cookie_set
- * on w. *csrf receives the session's CSRF token (arena-owned). Returns 0
- * or ERR_*. Runs inside the caller's transaction if there is one. */
-int session_create(struct req *r, struct resp *w, int64_t user_id, const char *method,
-		   const char **csrf);
-
 /* Sets the plue_session cookie carrying jwt (session_open's) on w:
  * HttpOnly, SameSite=Lax, Path=/, Max-Age SESSION_TTL_S, Secure when
  * cfg.public_url is https. */

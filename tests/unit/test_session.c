@@ -281,10 +281,11 @@ static int64_t new_user(const char *name)
 /* Signs user_id in; returns the cookie's JWT, *sid the session row. */
 static const char *sign_in(int64_t user_id, int64_t *sid)
 {
-	struct req *r = new_req();
+	struct session_new s;
 	struct resp w = { .arena = A };
-	const char *csrf;
-	assert_int_equal(session_create(r, &w, user_id, "password", &csrf), 0);
+	struct err oe = { 0 };
+	assert_int_equal(session_open(&s, db, A, &oe, user_id, "password", "test", "127.0.0.1"), 0);
+	session_cookie_set(&w, s.jwt);
 	const char *cookie = NULL;
 	for (size_t i = 0; i < w.nheaders; i++)
 		if (!strcmp(w.headers[i].name, "Set-Cookie"))
@@ -299,7 +300,9 @@ static const char *sign_in(int64_t user_id, int64_t *sid)
 	session_jwt_key(jk);
 	assert_int_equal(session_jwt_decode(&c, jk, jwt, now_unix(), &e), 0);
 	assert_int_equal(c.uid, user_id);
-	assert_string_equal(csrf, session_csrf_token(A, c.sid));
+	assert_string_equal(jwt, s.jwt);
+	assert_int_equal(c.sid, s.id);
+	assert_string_equal(s.csrf, session_csrf_token(A, c.sid));
 	*sid = c.sid;
 	return jwt;
 }
