@@ -25,10 +25,8 @@ static int id_param(struct req *r, const char *name, int64_t *out)
 static int hook_first(struct req *r, int64_t id, int rc)
 {
 	struct err saved = r->err;
-	json_t *hook = NULL;
 	err_clear(&r->err);
-	int hrc = hook_get(&hook, FORGE(r), r->repo, id);
-	json_decref(hook);
+	int hrc = hook_find(FORGE(r), r->repo, id);
 	if (hrc)
 		return hrc;
 	r->err = saved;

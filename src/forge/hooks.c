@@ -158,6 +158,22 @@ static void seal(const char **nonce, const char **cipher, struct forge *f, const
 		secret_seal(f->arena, repo->id, "webhook", secret, strlen(secret), nonce, cipher);
 }
 
+int hook_find(struct forge *f, const struct repo *repo, int64_t hook_id)
+{
+	int rc;
+	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)))
+		return rc;
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "SELECT 1 FROM webhooks WHERE id = $1 AND repo_id = $2",
+			      arena_int(f->arena, hook_id), arena_int(f->arena, repo->id));
+	if (!res)
+		return f->err->code;
+	if (PQntuples(res) != 1)
+		return err_set(f->err, ERR_NOTFOUND, NULL, "hook %lld not found in '%s/%s'",
+			       (long long)hook_id, repo->owner, repo->name);
+	return 0;
+}
+
 int hook_list(json_t **out, struct forge *f, const struct repo *repo)
 {
 	int rc;
@@ -243,9 +259,7 @@ int hook_update(json_t **out, struct forge *f, const struct repo *repo, int64_t 
 	const char *content_type, *events;
 	PGresult *res;
 	int rc;
-	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) ||
-	    (rc = hook_row(&res, f, repo, hook_id)) ||
-	    (rc = input_check(&content_type, &events, f, in)))
+	if ((rc = hook_find(f, repo, hook_id)) || (rc = input_check(&content_type, &events, f, in)))
 		return rc;
 	const char *nonce = NULL, *cipher = NULL;
 	seal(&nonce, &cipher, f, repo, in->secret);
@@ -291,10 +305,8 @@ int hook_delete(struct forge *f, const struct repo *repo, int64_t hook_id)
 
 int hook_ping(struct forge *f, const struct repo *repo, int64_t hook_id)
 {
-	PGresult *res;
 	int rc;
-	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) ||
-	    (rc = hook_row(&res, f, repo, hook_id)) ||
+	if ((rc = hook_find(f, repo, hook_id)) ||
 	    (rc = webhooks_ping(f->db, f->arena, f->err, hook_id)))
 		return rc;
 	webhooks_wake();
@@ -334,8 +346,7 @@ int hook_deliveries(json_t **out, struct forge *f, const struct repo *repo, int6
 {
 	PGresult *res;
 	int rc;
-	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) ||
-	    (rc = hook_row(&res, f, repo, hook_id)))
+	if ((rc = hook_find(f, repo, hook_id)))
 		return rc;
 	res = db_qv(f->db, f->arena, f->err,
 		    "SELECT " DELIVERY_COLUMNS " FROM webhook_deliveries WHERE hook_id = $1 AND "
@@ -355,8 +366,7 @@ int hook_delivery_get(json_t **out, struct forge *f, const struct repo *repo, in
 {
 	PGresult *res;
 	int rc;
-	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) ||
-	    (rc = hook_row(&res, f, repo, hook_id)))
+	if ((rc = hook_find(f, repo, hook_id)))
 		return rc;
 	res = db_qv(f->db, f->arena, f->err,
 		    "SELECT " DELIVERY_COLUMNS ", payload, coalesce(request_headers::text, '{}'), "
@@ -386,10 +396,8 @@ int hook_delivery_get(json_t **out, struct forge *f, const struct repo *repo, in
 int hook_redeliver(int64_t *out, struct forge *f, const struct repo *repo, int64_t hook_id,
 		   int64_t delivery_id)
 {
-	PGresult *res;
 	int rc;
-	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) ||
-	    (rc = hook_row(&res, f, repo, hook_id)) ||
+	if ((rc = hook_find(f, repo, hook_id)) ||
 	    (rc = webhooks_redeliver(f->db, f->arena, f->err, hook_id, delivery_id, out)))
 		return rc;
 	webhooks_wake();

@@ -30,6 +30,11 @@ struct hook_input {
 	int active;                /* 0, 1, or -1 */
 };
 
+/* 0 when repo has hook hook_id, else ERR_NOTFOUND "hook N not found in
+ * 'o/r'" (what every function below answers for a hook that is not
+ * there). Reads no more than that. */
+int hook_find(struct forge *f, const struct repo *repo, int64_t hook_id);
+
 /* The hooks of repo as a JSON array, by id. 0 or ERR_*. */
 int hook_list(json_t **out, struct forge *f, const struct repo *repo);
 
