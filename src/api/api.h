@@ -25,6 +25,10 @@ void api_content_headers(struct resp *w);
 /* JSON body field helpers: 0, or ERR_INVALID naming the field. A missing
  * optional field leaves *out untouched. */
 int json_str_field(struct req *r, const char *field, bool required, size_t maxlen, const char **out);
+/* json_str_field on a member of object obj (NULL: absent) instead of the
+ * body's. */
+int json_str_member(struct req *r, json_t *obj, const char *field, bool required, size_t maxlen,
+		    const char **out);
 int json_bool_field(struct req *r, const char *field, bool *out);
 /* The validators of names, refs and paths are the domain's
  * (forge/names.h, included above). */

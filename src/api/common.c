@@ -13,7 +13,13 @@ void api_content_headers(struct resp *w)
 
 int json_str_field(struct req *r, const char *field, bool required, size_t maxlen, const char **out)
 {
-	json_t *v = json_object_get(r->json, field);
+	return json_str_member(r, r->json, field, required, maxlen, out);
+}
+
+int json_str_member(struct req *r, json_t *obj, const char *field, bool required, size_t maxlen,
+		    const char **out)
+{
+	json_t *v = json_object_get(obj, field);
 	if (!v || json_is_null(v)) {
 		if (required)
 			return err_set(&r->err, ERR_INVALID, "missing_field",

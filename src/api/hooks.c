@@ -49,21 +49,8 @@ static int delivery_params(struct req *r, int64_t *hook_id, int64_t *delivery_id
 static int str_in(struct req *r, json_t *cfg_obj, const char *field, size_t max, const char **out)
 {
 	json_t *v = json_object_get(r->json, field);
-	if ((!v || json_is_null(v)) && cfg_obj)
-		v = json_object_get(cfg_obj, field);
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v))
-		return err_set(&r->err, ERR_INVALID, "invalid_field", "field '%s' must be a string",
-			       field);
-	if (json_string_length(v) > max)
-		return err_set(&r->err, ERR_INVALID, "invalid_field",
-			       "field '%s' is longer than %zu characters", field, max);
-	if (strlen(json_string_value(v)) != json_string_length(v))
-		return err_set(&r->err, ERR_INVALID, "invalid_field", "field '%s' contains NUL",
-			       field);
-	*out = json_string_value(v);
-	return 0;
+	bool top = (v && !json_is_null(v)) || !cfg_obj;
+	return json_str_member(r, top ? r->json : cfg_obj, field, false, max, out);
 }
 
 /* The hook's settings from the body (forge/hooks.h says what absent
