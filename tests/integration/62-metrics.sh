@@ -208,5 +208,15 @@ check "the SSE client saw the step's output" grep -q 'hello-metrics' "$T_DIR/sse
 scrape z
 check "nothing waits or runs" test "$(val z 'plue_workloads{state="waiting"}')$(val z 'plue_workloads{state="running"}')" = 00
 
+# ---- webhook deliveries by status: an inactive hook holds its ping ----
+api POST /api/alice/m/hooks "$ALICE" '{"url":"http://hooks.invalid/m","active":false}'
+expect_status 201 "an inactive hook"
+HOOK=$(json .id)
+api POST "/api/alice/m/hooks/$HOOK/pings" "$ALICE"
+expect_status 204 "ping the inactive hook"
+scrape h
+check "the held ping is counted as pending" \
+	test "$(val h 'plue_webhook_deliveries{status="pending"}')" = 1
+
 check "the token is never logged" test "$(grep -c -- "$TOKEN" "$T_DIR/serve.log")" = 0
 finish
