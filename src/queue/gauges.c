@@ -20,31 +20,19 @@ void queue_gauges_read(PGconn *db, struct arena *a)
 				 "SELECT 'w', status, count(*) FROM workloads GROUP BY status "
 				 "UNION ALL SELECT 'r', status, count(*) FROM runners "
 				 "WHERE status <> 'dead' GROUP BY status "
-				 "UNION ALL SELECT 'h', to_regclass('webhook_deliveries')::text, 0",
+				 "UNION ALL SELECT 'h', status, count(*) FROM webhook_deliveries "
+				 "GROUP BY status",
 				 0, NULL);
 	if (!res)
 		return;
 	set_states(&metric_workloads, wl);
 	set_states(&metric_runners, rn);
-	bool hooks = false;
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *kind = db_val(res, i, 0), *state = db_val(res, i, 1);
-		if (*kind == 'h') {
-			hooks = state != NULL; /* the table arrives with migration 0008 */
-			continue;
-		}
-		metrics_gauge_set(*kind == 'w' ? &metric_workloads : &metric_runners, &state,
-				  db_int(res, i, 2));
-	}
-	if (!hooks)
-		return;
-	res = db_query(db, a, &e, "SELECT status, count(*) FROM webhook_deliveries GROUP BY status",
-		       0, NULL);
-	if (!res)
-		return;
 	set_states(&metric_webhook_deliveries, wh);
 	for (int i = 0; i < PQntuples(res); i++) {
-		const char *state = db_val(res, i, 0);
-		metrics_gauge_set(&metric_webhook_deliveries, &state, db_int(res, i, 1));
+		const char *kind = db_val(res, i, 0), *state = db_val(res, i, 1);
+		metrics_gauge_set(*kind == 'w'   ? &metric_workloads
+				  : *kind == 'r' ? &metric_runners
+						 : &metric_webhook_deliveries,
+				  &state, db_int(res, i, 2));
 	}
 }

@@ -11,7 +11,7 @@
 #include "base/arena.h"
 
 /* Sets metric_workloads, metric_runners and metric_webhook_deliveries
- * (base/metrics.h) from db, in two small queries; every known state is
+ * (base/metrics.h) from db, in one small query; every known state is
  * set, to 0 when there is none. A failure leaves the gauges as they were
  * (db_query logs and counts it): a scrape still answers. */
 void queue_gauges_read(PGconn *db, struct arena *a);
