@@ -159,6 +159,35 @@ expect_error 400 invalid_url "a private address (10.1.2.3)" "IPv4-mapped IPv6"
 api POST $P/hooks "$ALICE" '{"url":"http://0.0.0.0/"}'
 expect_error 400 invalid_url "an unspecified address" "unspecified address"
 
+# ---- another repository's hook is not found here ----
+api POST /api/repos "$BOB" '{"name":"elsewhere"}'
+expect_status 201 "bob's repository"
+api POST /api/bob/elsewhere/hooks "$BOB" '{"url":"http://hooks.invalid/bob","active":false}'
+expect_status 201 "bob's inactive hook"
+HX=$(json .id)
+api POST /api/bob/elsewhere/hooks/$HX/pings "$BOB"
+expect_status 204 "bob pings his hook (held: it is inactive)"
+api GET /api/bob/elsewhere/hooks/$HX/deliveries "$BOB"
+DX=$(json .0.id)
+check "the held ping is in bob's log" test "$(json .length)/$(json .0.event)" = "1/ping"
+NF="hook $HX not found in 'alice/hooked'"
+api GET $P/hooks/$HX "$ALICE"
+expect_error 404 not_found "$NF" "show another repository's hook"
+api PATCH $P/hooks/$HX "$ALICE" '{"active":true}'
+expect_error 404 not_found "$NF" "change another repository's hook"
+api POST $P/hooks/$HX/pings "$ALICE"
+expect_error 404 not_found "$NF" "ping another repository's hook"
+api GET $P/hooks/$HX/deliveries "$ALICE"
+expect_error 404 not_found "$NF" "the log of another repository's hook"
+api GET $P/hooks/$HX/deliveries/$DX "$ALICE"
+expect_error 404 not_found "$NF" "a delivery of another repository's hook"
+api POST $P/hooks/$HX/deliveries/$DX/attempts "$ALICE"
+expect_error 404 not_found "$NF" "redeliver for another repository's hook"
+api DELETE $P/hooks/$HX "$ALICE"
+expect_error 404 not_found "$NF" "delete another repository's hook"
+api GET /api/bob/elsewhere/hooks/$HX/deliveries "$BOB"
+check "bob's log is as it was" test "$(json .length)/$(json .0.status)" = "1/pending"
+
 # ---- hook A: every event, JSON, signed; the ping on creation ----
 api POST $P/hooks "$ALICE" "{\"url\":\"$R/a\",\"secret\":\"$SECRET\",\"events\":[\"*\"]}"
 expect_status 201 "create hook A"
