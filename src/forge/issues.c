@@ -129,12 +129,6 @@ static const char *username_of(struct forge *f, int64_t id)
 	return res && PQntuples(res) == 1 ? db_val(res, 0, 0) : NULL;
 }
 
-/* Can user (id, admin flag, collaborator role text) read repo? */
-static bool user_can_read(const struct repo *repo, int64_t user_id, bool is_admin, const char *role)
-{
-	return authz_user_may(repo, user_id, is_admin, role, ACT_READ);
-}
-
 int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, int64_t comment_id,
 		    const char *body)
 {
@@ -161,7 +155,7 @@ int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, 
 			continue; /* not a user: just text */
 		int64_t uid = db_int(u, 0, 0);
 		if (uid == f->who->user_id ||
-		    !user_can_read(repo, uid, db_bool(u, 0, 2), db_val(u, 0, 3)))
+		    !authz_user_may(repo, uid, db_bool(u, 0, 2), db_val(u, 0, 3), ACT_READ))
 			continue;
 		PGresult *m = db_qv(f->db, f->arena, f->err,
 				    "INSERT INTO mentions (user_id, repo_id, issue_id, comment_id, by_id) "
@@ -329,8 +323,7 @@ bool reaction_valid(const char *s)
 	return false;
 }
 
-/* {"total_count": n, "+1": n, ...} from a JSON object of counts. */
-static json_t *reactions_summary(const char *counts)
+json_t *reactions_json(const char *counts)
 {
 	json_t *c = json_text(counts, "{}"), *out = json_object();
 	json_int_t total = 0;
@@ -343,11 +336,6 @@ static json_t *reactions_summary(const char *counts)
 	json_object_set_new(out, "total_count", json_integer(total));
 	json_decref(c);
 	return out;
-}
-
-json_t *reactions_json(const char *counts)
-{
-	return reactions_summary(counts);
 }
 
 json_t *issue_row_json(struct forge *f, const struct repo *repo, PGresult *res, int row)
@@ -375,7 +363,7 @@ json_t *issue_row_json(struct forge *f, const struct repo *repo, PGresult *res, 
 	json_object_set_new(j, "labels", json_text(db_val(res, row, ISSUE_COL_LABELS), "[]"));
 	json_object_set_new(j, "assignees", json_text(db_val(res, row, ISSUE_COL_ASSIGNEES), "[]"));
 	json_object_set_new(j, "milestone", json_text(db_val(res, row, ISSUE_COL_MILESTONE), "null"));
-	json_object_set_new(j, "reactions", reactions_summary(db_val(res, row, ISSUE_COL_REACTIONS)));
+	json_object_set_new(j, "reactions", reactions_json(db_val(res, row, ISSUE_COL_REACTIONS)));
 	return j;
 }
 
