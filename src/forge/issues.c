@@ -120,15 +120,6 @@ static int issue_by_id(struct issue *out, struct forge *f, int64_t id)
 	return 0;
 }
 
-static const char *username_of(struct forge *f, int64_t id)
-{
-	if (!id)
-		return NULL;
-	PGresult *res = db_qv(f->db, f->arena, NULL, "SELECT username FROM users WHERE id = $1",
-			      arena_int(f->arena, (long long)id));
-	return res && PQntuples(res) == 1 ? db_val(res, 0, 0) : NULL;
-}
-
 int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, int64_t comment_id,
 		    const char *body)
 {
@@ -140,7 +131,6 @@ int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, 
 	struct issue is;
 	if ((rc = issue_by_id(&is, f, issue_id)))
 		goto done;
-	const char *sender = username_of(f, f->who->user_id);
 	for (size_t i = 0; i < refs.nmentions; i++) {
 		PGresult *u = db_qv(f->db, f->arena, f->err,
 				    "SELECT u.id, u.username, u.is_admin, coalesce(c.role, '') "
@@ -177,7 +167,7 @@ int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, 
 				      : is.is_pull ? "pull_request"
 						   : "issue",
 				      "body", body, "issue", issue_payload(repo, &is), "repository",
-				      repo_payload(repo), "sender", sender);
+				      repo_payload(repo), "sender", f->who->username);
 		if (comment_id) {
 			const char *path = arena_printf(f->arena, "/%s/%s/issues/%lld#comment-%lld",
 							repo->owner, repo->name,

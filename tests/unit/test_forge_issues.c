@@ -103,6 +103,9 @@ static void test_create_numbers_and_events(void **state)
 	assert_int_equal(sqln("SELECT count(*) FROM mentions m JOIN users u ON u.id = m.user_id "
 			      "WHERE u.username = 'rita'"),
 			 1);
+	assert_string_equal(sql1("SELECT string_agg(payload->>'sender', ',') FROM events "
+				 "WHERE type = 'mention' AND payload->>'user' = 'rita'"),
+			    "olly");
 	/* a refusal writes nothing and uses up no number */
 	struct issue x;
 	assert_int_equal(issue_create(&x, &f, pub, "", "", NULL), ERR_INVALID);
