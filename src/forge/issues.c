@@ -93,20 +93,15 @@ json_t *issue_payload(const struct repo *repo, const struct issue *is)
 	return j;
 }
 
-/* The issue row and its author by id, for payloads. */
-static int issue_by_id(struct issue *out, struct forge *f, int64_t id)
+/* The columns of struct issue (alias i, the author u) and their row. */
+#define ISSUE_ROW_SQL                                                                              \
+	"SELECT i.id, i.number, i.title, i.body, i.state, i.is_pull, coalesce(i.author_id, 0), "   \
+	"  coalesce(u.username, 'ghost'), coalesce(i.milestone_id, 0) "                            \
+	"FROM issues i LEFT JOIN users u ON u.id = i.author_id "
+
+static struct issue issue_row(PGresult *res)
 {
-	PGresult *res = db_qv(f->db, f->arena, f->err,
-			      "SELECT i.id, i.number, i.title, i.body, i.state, i.is_pull, "
-			      "  coalesce(i.author_id, 0), coalesce(u.username, 'ghost'), "
-			      "  coalesce(i.milestone_id, 0) "
-			      "FROM issues i LEFT JOIN users u ON u.id = i.author_id WHERE i.id = $1",
-			      arena_int(f->arena, (long long)id));
-	if (!res)
-		return f->err->code;
-	if (PQntuples(res) != 1)
-		return err_set(f->err, ERR_NOTFOUND, NULL, "issue %lld not found", (long long)id);
-	*out = (struct issue){
+	return (struct issue){
 		.id = db_int(res, 0, 0),
 		.number = db_int(res, 0, 1),
 		.title = db_val(res, 0, 2),
@@ -117,6 +112,18 @@ static int issue_by_id(struct issue *out, struct forge *f, int64_t id)
 		.author = db_val(res, 0, 7),
 		.milestone_id = db_int(res, 0, 8),
 	};
+}
+
+/* The issue row and its author by id, for payloads. */
+static int issue_by_id(struct issue *out, struct forge *f, int64_t id)
+{
+	PGresult *res = db_qv(f->db, f->arena, f->err, ISSUE_ROW_SQL "WHERE i.id = $1",
+			      arena_int(f->arena, (long long)id));
+	if (!res)
+		return f->err->code;
+	if (PQntuples(res) != 1)
+		return err_set(f->err, ERR_NOTFOUND, NULL, "issue %lld not found", (long long)id);
+	*out = issue_row(res);
 	return 0;
 }
 
@@ -252,11 +259,7 @@ int issue_get(struct issue *out, struct forge *f, const struct repo *repo, const
 			       repo->owner, repo->name, number);
 	const char *rid = arena_int(f->arena, (long long)repo->id),
 		   *ns = arena_int(f->arena, (long long)n);
-#define ISSUE_LOAD_SQL                                                                             \
-	"SELECT i.id, i.number, i.title, i.body, i.state, i.is_pull, coalesce(i.author_id, 0), "   \
-	"  coalesce(u.username, 'ghost'), coalesce(i.milestone_id, 0) "                            \
-	"FROM issues i LEFT JOIN users u ON u.id = i.author_id "                                   \
-	"WHERE i.repo_id = $1 AND i.number = $2"
+#define ISSUE_LOAD_SQL ISSUE_ROW_SQL "WHERE i.repo_id = $1 AND i.number = $2"
 	PGresult *res = lock ? db_qv(f->db, f->arena, f->err,
 				     ISSUE_LOAD_SQL " FOR NO KEY UPDATE OF i", rid, ns)
 			     : db_qv(f->db, f->arena, f->err, ISSUE_LOAD_SQL, rid, ns);
@@ -266,17 +269,7 @@ int issue_get(struct issue *out, struct forge *f, const struct repo *repo, const
 	if (PQntuples(res) != 1)
 		return err_set(f->err, ERR_NOTFOUND, NULL, "issue '%s/%s#%lld' not found",
 			       repo->owner, repo->name, (long long)n);
-	*out = (struct issue){
-		.id = db_int(res, 0, 0),
-		.number = db_int(res, 0, 1),
-		.title = db_val(res, 0, 2),
-		.body = db_val(res, 0, 3),
-		.state = db_val(res, 0, 4),
-		.is_pull = db_bool(res, 0, 5),
-		.author_id = db_int(res, 0, 6),
-		.author = db_val(res, 0, 7),
-		.milestone_id = db_int(res, 0, 8),
-	};
+	*out = issue_row(res);
 	return 0;
 }
 
