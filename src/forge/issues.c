@@ -1106,19 +1106,25 @@ done:
 	return rc;
 }
 
-/* assignee: "none" → "0", "*" → "-1", else the user's id. */
-static int user_filter(const char **out, struct forge *f, const char *v)
+/* "none" → "0" (no assignee, no milestone), "*" → "-1" (any); false for
+ * other text. */
+static bool filter_special(const char **out, const char *v)
 {
-	if (!v || !*v)
-		return 0;
-	if (!strcmp(v, "none")) {
+	if (!strcmp(v, "none"))
 		*out = "0";
-		return 0;
-	}
-	if (!strcmp(v, "*")) {
+	else if (!strcmp(v, "*"))
 		*out = "-1";
+	else
+		return false;
+	return true;
+}
+
+/* A username → the user's id (NULL or "": not given); special: "none"
+ * and "*" too (filter_special). */
+static int user_filter(const char **out, struct forge *f, const char *v, bool special)
+{
+	if (!v || !*v || (special && filter_special(out, v)))
 		return 0;
-	}
 	int64_t id;
 	int rc = user_find(&id, NULL, f, v);
 	if (!rc)
@@ -1126,20 +1132,12 @@ static int user_filter(const char **out, struct forge *f, const char *v)
 	return rc;
 }
 
-/* milestone: "none" → "0", "*" → "-1", else the id of the milestone of
- * that number or title. */
+/* milestone: "none", "*" (filter_special), else the id of the milestone
+ * of that number or title. */
 static int milestone_filter(const char **out, struct forge *f, const struct repo *repo, const char *v)
 {
-	if (!v || !*v)
+	if (!v || !*v || filter_special(out, v))
 		return 0;
-	if (!strcmp(v, "none")) {
-		*out = "0";
-		return 0;
-	}
-	if (!strcmp(v, "*")) {
-		*out = "-1";
-		return 0;
-	}
 	int64_t n;
 	bool numeric = !parse_i64(v, 1, INT64_MAX, &n);
 	const char *rid = arena_int(f->arena, (long long)repo->id);
@@ -1166,15 +1164,9 @@ int issue_list(struct page *out, struct forge *f, const struct repo *repo,
 	int rc;
 	if ((rc = authz_repo(f->who, repo, ACT_READ, f->err)) ||
 	    (filter->labels && (rc = labels_filter(&labels, f, repo, filter->labels))) ||
-	    (rc = user_filter(&assignee, f, filter->assignee)))
-		return rc;
-	if (filter->author && *filter->author) {
-		int64_t id;
-		if ((rc = user_find(&id, NULL, f, filter->author)))
-			return rc;
-		author_id = arena_int(f->arena, (long long)id);
-	}
-	if ((rc = milestone_filter(&milestone, f, repo, filter->milestone)))
+	    (rc = user_filter(&assignee, f, filter->assignee, true)) ||
+	    (rc = user_filter(&author_id, f, filter->author, false)) ||
+	    (rc = milestone_filter(&milestone, f, repo, filter->milestone)))
 		return rc;
 	int by_updated = filter->sort == ISSUE_SORT_UPDATED;
 	const char *params[11] = {
