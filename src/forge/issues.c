@@ -127,6 +127,18 @@ static int issue_by_id(struct issue *out, struct forge *f, int64_t id)
 	return 0;
 }
 
+/* User name (ignoring case) with what authz_user_may needs of them for
+ * repo: id, username, is_admin, collaborator role text ('' for none).
+ * No row when there is no such user; NULL on a database error. */
+static PGresult *user_with_role(struct forge *f, const struct repo *repo, const char *name)
+{
+	return db_qv(f->db, f->arena, f->err,
+		     "SELECT u.id, u.username, u.is_admin, coalesce(c.role, '') "
+		     "FROM users u LEFT JOIN collaborators c ON c.repo_id = $2 "
+		     "  AND c.user_id = u.id WHERE lower(u.username) = lower($1)",
+		     name, arena_int(f->arena, (long long)repo->id));
+}
+
 int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, int64_t comment_id,
 		    const char *body)
 {
@@ -139,11 +151,7 @@ int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, 
 	if ((rc = issue_by_id(&is, f, issue_id)))
 		goto done;
 	for (size_t i = 0; i < refs.nmentions; i++) {
-		PGresult *u = db_qv(f->db, f->arena, f->err,
-				    "SELECT u.id, u.username, u.is_admin, coalesce(c.role, '') "
-				    "FROM users u LEFT JOIN collaborators c ON c.repo_id = $2 "
-				    "  AND c.user_id = u.id WHERE lower(u.username) = lower($1)",
-				    refs.mentions[i], arena_int(f->arena, (long long)repo->id));
+		PGresult *u = user_with_role(f, repo, refs.mentions[i]);
 		if (!u) {
 			rc = f->err->code;
 			goto done;
@@ -616,11 +624,7 @@ static int label_find(struct named *out, struct forge *f, const struct repo *rep
 static int assignee_find(struct named *out, struct forge *f, const struct repo *repo,
 			 const char *name)
 {
-	PGresult *u = db_qv(f->db, f->arena, f->err,
-			    "SELECT u.id, u.username, u.is_admin, coalesce(c.role, '') "
-			    "FROM users u LEFT JOIN collaborators c ON c.repo_id = $2 "
-			    "  AND c.user_id = u.id WHERE lower(u.username) = lower($1)",
-			    name, arena_int(f->arena, (long long)repo->id));
+	PGresult *u = user_with_role(f, repo, name);
 	if (!u)
 		return f->err->code;
 	if (PQntuples(u) != 1)
