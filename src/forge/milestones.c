@@ -151,19 +151,13 @@ int milestone_read(json_t **out, struct forge *f, const struct repo *repo, const
 	return 0;
 }
 
-/* Write access to repo's issues. */
-static int may_write(struct forge *f, const struct repo *repo)
-{
-	return authz_repo_area(f->who, repo, ACT_WRITE, AREA_ISSUES, f->err);
-}
-
 int milestone_create(json_t **out, struct forge *f, const struct repo *repo,
 		     const struct milestone_fields *in)
 {
 	struct milestone_fields m;
 	PGresult *res = NULL;
 	int rc;
-	if ((rc = may_write(f, repo)))
+	if ((rc = authz_repo_area(f->who, repo, ACT_WRITE, AREA_ISSUES, f->err)))
 		return rc;
 	if (!in->title)
 		return err_set(f->err, ERR_INVALID, "missing_field", "field 'title' is required");
@@ -213,7 +207,8 @@ int milestone_update(json_t **out, struct forge *f, const struct repo *repo, con
 	struct milestone_fields m;
 	PGresult *old, *res = NULL;
 	int rc;
-	if ((rc = may_write(f, repo)) || (rc = fields_check(&m, f, in)))
+	if ((rc = authz_repo_area(f->who, repo, ACT_WRITE, AREA_ISSUES, f->err)) ||
+	    (rc = fields_check(&m, f, in)))
 		return rc;
 	if ((rc = db_begin(f->db, f->err)))
 		return rc;
@@ -252,7 +247,7 @@ int milestone_delete(struct forge *f, const struct repo *repo, const char *numbe
 {
 	PGresult *old;
 	int rc;
-	if ((rc = may_write(f, repo)))
+	if ((rc = authz_repo_area(f->who, repo, ACT_WRITE, AREA_ISSUES, f->err)))
 		return rc;
 	if ((rc = db_begin(f->db, f->err)))
 		return rc;
