@@ -93,6 +93,17 @@ json_t *issue_payload(const struct repo *repo, const struct issue *is)
 	return j;
 }
 
+int repo_event(struct forge *f, const struct repo *repo, const char *type, const char *action,
+	       json_t *fields)
+{
+	json_t *p = fields ? fields : json_object();
+	json_object_set_new(p, "action", json_string(action));
+	json_object_set_new(p, "repository", repo_payload(repo));
+	json_object_set_new(p, "sender",
+			    f->who->username ? json_string(f->who->username) : json_null());
+	return forge_event(NULL, f, repo->id, type, p);
+}
+
 /* The columns of struct issue (alias i, the author u) and their row. */
 #define ISSUE_ROW_SQL                                                                              \
 	"SELECT i.id, i.number, i.title, i.body, i.state, i.is_pull, coalesce(i.author_id, 0), "   \
@@ -176,13 +187,11 @@ int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, 
 		}
 		if (PQntuples(m) == 0)
 			continue; /* mentioned in this body before */
-		json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s?}", "action", "mentioned",
-				      "user", db_val(u, 0, 1), "where",
+		json_t *p = json_pack("{s:s,s:s,s:s,s:o}", "user", db_val(u, 0, 1), "where",
 				      comment_id   ? "comment"
 				      : is.is_pull ? "pull_request"
 						   : "issue",
-				      "body", body, "issue", issue_payload(repo, &is), "repository",
-				      repo_payload(repo), "sender", f->who->username);
+				      "body", body, "issue", issue_payload(repo, &is));
 		if (comment_id) {
 			const char *path = arena_printf(f->arena, "/%s/%s/issues/%lld#comment-%lld",
 							repo->owner, repo->name,
@@ -192,7 +201,7 @@ int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, 
 						      "body", body, "html_url",
 						      forge_url(f->arena, path)));
 		}
-		if ((rc = forge_event(NULL, f, repo->id, "mention", p)))
+		if ((rc = repo_event(f, repo, "mention", "mentioned", p)))
 			goto done;
 	}
 done:
@@ -701,18 +710,14 @@ static int sets_resolve(struct sets_resolved *out, struct forge *f, const struct
 	return 0;
 }
 
-/* An outbox event about an issue: {action, issue, repository, sender, ...extra}. */
+/* An outbox event about an issue: extra (stolen; NULL: none) with the
+ * issue added, by repo_event. */
 static int issue_outbox(struct forge *f, const struct repo *repo, const struct issue *is,
 			const char *type, const char *action, json_t *extra)
 {
-	json_t *p = json_pack("{s:s,s:o,s:o,s:s?}", "action", action, "issue",
-			      issue_payload(repo, is), "repository", repo_payload(repo), "sender",
-			      f->who->username);
-	if (extra) {
-		json_object_update(p, extra);
-		json_decref(extra);
-	}
-	return forge_event(NULL, f, repo->id, type, p);
+	json_t *p = extra ? extra : json_object();
+	json_object_set_new(p, "issue", issue_payload(repo, is));
+	return repo_event(f, repo, type, action, p);
 }
 
 /* A timeline row and its issue.KIND outbox event together. Steals data. */

@@ -117,13 +117,12 @@ static int fields_check(struct label_fields *out, struct forge *f, const struct 
 static int label_outbox(struct forge *f, const struct repo *repo, const char *action, json_t *label,
 			json_t *extra)
 {
-	json_t *p = json_pack("{s:s,s:o,s:o,s:s?}", "action", action, "label", label, "repository",
-			      repo_payload(repo), "sender", f->who->username);
+	json_t *p = json_pack("{s:o}", "label", label);
 	if (extra) {
 		json_object_update(p, extra);
 		json_decref(extra);
 	}
-	return forge_event(NULL, f, repo->id, arena_printf(f->arena, "label.%s", action), p);
+	return repo_event(f, repo, arena_printf(f->arena, "label.%s", action), action, p);
 }
 
 /* ERR_EXISTS from a unique violation becomes a message naming the label. */

@@ -100,10 +100,8 @@ static int fields_check(struct milestone_fields *out, struct forge *f,
 static int milestone_outbox(struct forge *f, const struct repo *repo, const char *action,
 			    PGresult *res)
 {
-	json_t *p = json_pack("{s:s,s:o,s:o,s:s?}", "action", action, "milestone",
-			      milestone_json(f, repo, res, 0), "repository", repo_payload(repo),
-			      "sender", f->who->username);
-	return forge_event(NULL, f, repo->id, arena_printf(f->arena, "milestone.%s", action), p);
+	return repo_event(f, repo, arena_printf(f->arena, "milestone.%s", action), action,
+			  json_pack("{s:o}", "milestone", milestone_json(f, repo, res, 0)));
 }
 
 static int exists_error(struct forge *f, const struct repo *repo, const char *title)

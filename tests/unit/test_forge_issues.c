@@ -187,6 +187,10 @@ static void test_labels(void **state)
 	PGresult *res = db_qv(db, a, &e,
 			      "SELECT payload->'issues'->>0 FROM events WHERE type = 'label.deleted'");
 	assert_int_equal(strtoll(db_val(res, 0, 0), NULL, 10), is.number);
+	assert_string_equal(sql1("SELECT concat_ws(' ', payload->>'action', "
+				 "payload->'repository'->>'full_name', payload->>'sender', "
+				 "payload->'label'->>'name') FROM events WHERE type = 'label.deleted'"),
+			    "deleted alice/pub alice bug");
 }
 
 static void test_comments_and_reactions(void **state)
