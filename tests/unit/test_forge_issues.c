@@ -184,6 +184,7 @@ static void test_labels(void **state)
 	assert_int_equal(issue_create(&is, &f, pub, "Labelled", "", &sets), 0);
 	f = as(&alice);
 	assert_int_equal(label_delete(&f, pub, "bug"), 0);
+	assert_int_equal(sqln("SELECT count(*) FROM labels WHERE lower(name) = 'bug'"), 0);
 	PGresult *res = db_qv(db, a, &e,
 			      "SELECT payload->'issues'->>0 FROM events WHERE type = 'label.deleted'");
 	assert_int_equal(strtoll(db_val(res, 0, 0), NULL, 10), is.number);
@@ -227,6 +228,7 @@ static void test_comments_and_reactions(void **state)
 	assert_string_equal(e.slug, "invalid_reaction");
 	f = as(&olly);
 	assert_int_equal(comment_delete(&f, pub, id), 0);
+	assert_int_equal(sqln(arena_printf(a, "SELECT count(*) FROM comments WHERE id = %s", id)), 0);
 	assert_int_equal(sqln("SELECT count(*) FROM events WHERE type LIKE 'issue.comment%'"), 2);
 	assert_int_equal(sqln("SELECT count(*) FROM events WHERE type = 'reaction.created'"), 1);
 }
@@ -279,6 +281,8 @@ static void test_milestones(void **state)
 	assert_int_equal(milestone_update(&j, &f, pub, "1",
 					  &(struct milestone_fields){ .state = "closed" }),
 			 0);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "closed");
+	assert_true(json_is_string(json_object_get(j, "closed_at")));
 	json_decref(j);
 	assert_int_equal(sqln("SELECT count(*) FROM events WHERE type = 'milestone.closed'"), 1);
 }
