@@ -118,15 +118,13 @@ static int comment_outbox(struct forge *f, const struct repo *repo, const struct
 			  const char *type, const char *action, int64_t id, const char *author,
 			  const char *body, json_t *extra)
 {
-	json_t *p = json_pack("{s:s,s:s,s:o,s:o,s:o,s:s?}", "action", action, "body", body, "issue",
-			      issue_payload(repo, is), "comment",
-			      comment_payload(f, repo, is, id, author, body), "repository",
-			      repo_payload(repo), "sender", f->who->username);
+	json_t *p = json_pack("{s:s,s:o,s:o}", "body", body, "issue", issue_payload(repo, is),
+			      "comment", comment_payload(f, repo, is, id, author, body));
 	if (extra) {
 		json_object_update(p, extra);
 		json_decref(extra);
 	}
-	return forge_event(NULL, f, repo->id, type, p);
+	return repo_event(f, repo, type, action, p);
 }
 
 int comments_list(struct page *out, struct forge *f, const struct repo *repo,

@@ -93,20 +93,26 @@ json_t *issue_payload(const struct repo *repo, const struct issue *is)
 	return j;
 }
 
-/* The issue row and its author by id, for payloads. */
-static int issue_by_id(struct issue *out, struct forge *f, int64_t id)
+int repo_event(struct forge *f, const struct repo *repo, const char *type, const char *action,
+	       json_t *fields)
 {
-	PGresult *res = db_qv(f->db, f->arena, f->err,
-			      "SELECT i.id, i.number, i.title, i.body, i.state, i.is_pull, "
-			      "  coalesce(i.author_id, 0), coalesce(u.username, 'ghost'), "
-			      "  coalesce(i.milestone_id, 0) "
-			      "FROM issues i LEFT JOIN users u ON u.id = i.author_id WHERE i.id = $1",
-			      arena_int(f->arena, (long long)id));
-	if (!res)
-		return f->err->code;
-	if (PQntuples(res) != 1)
-		return err_set(f->err, ERR_NOTFOUND, NULL, "issue %lld not found", (long long)id);
-	*out = (struct issue){
+	json_t *p = fields ? fields : json_object();
+	json_object_set_new(p, "action", json_string(action));
+	json_object_set_new(p, "repository", repo_payload(repo));
+	json_object_set_new(p, "sender",
+			    f->who->username ? json_string(f->who->username) : json_null());
+	return forge_event(NULL, f, repo->id, type, p);
+}
+
+/* The columns of struct issue (alias i, the author u) and their row. */
+#define ISSUE_ROW_SQL                                                                              \
+	"SELECT i.id, i.number, i.title, i.body, i.state, i.is_pull, coalesce(i.author_id, 0), "   \
+	"  coalesce(u.username, 'ghost'), coalesce(i.milestone_id, 0) "                            \
+	"FROM issues i LEFT JOIN users u ON u.id = i.author_id "
+
+static struct issue issue_row(PGresult *res)
+{
+	return (struct issue){
 		.id = db_int(res, 0, 0),
 		.number = db_int(res, 0, 1),
 		.title = db_val(res, 0, 2),
@@ -117,22 +123,31 @@ static int issue_by_id(struct issue *out, struct forge *f, int64_t id)
 		.author = db_val(res, 0, 7),
 		.milestone_id = db_int(res, 0, 8),
 	};
+}
+
+/* The issue row and its author by id, for payloads. */
+static int issue_by_id(struct issue *out, struct forge *f, int64_t id)
+{
+	PGresult *res = db_qv(f->db, f->arena, f->err, ISSUE_ROW_SQL "WHERE i.id = $1",
+			      arena_int(f->arena, (long long)id));
+	if (!res)
+		return f->err->code;
+	if (PQntuples(res) != 1)
+		return err_set(f->err, ERR_NOTFOUND, NULL, "issue %lld not found", (long long)id);
+	*out = issue_row(res);
 	return 0;
 }
 
-static const char *username_of(struct forge *f, int64_t id)
+/* User name (ignoring case) with what authz_user_may needs of them for
+ * repo: id, username, is_admin, collaborator role text ('' for none).
+ * No row when there is no such user; NULL on a database error. */
+static PGresult *user_with_role(struct forge *f, const struct repo *repo, const char *name)
 {
-	if (!id)
-		return NULL;
-	PGresult *res = db_qv(f->db, f->arena, NULL, "SELECT username FROM users WHERE id = $1",
-			      arena_int(f->arena, (long long)id));
-	return res && PQntuples(res) == 1 ? db_val(res, 0, 0) : NULL;
-}
-
-/* Can user (id, admin flag, collaborator role text) read repo? */
-static bool user_can_read(const struct repo *repo, int64_t user_id, bool is_admin, const char *role)
-{
-	return authz_user_may(repo, user_id, is_admin, role, ACT_READ);
+	return db_qv(f->db, f->arena, f->err,
+		     "SELECT u.id, u.username, u.is_admin, coalesce(c.role, '') "
+		     "FROM users u LEFT JOIN collaborators c ON c.repo_id = $2 "
+		     "  AND c.user_id = u.id WHERE lower(u.username) = lower($1)",
+		     name, arena_int(f->arena, (long long)repo->id));
 }
 
 int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, int64_t comment_id,
@@ -146,13 +161,8 @@ int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, 
 	struct issue is;
 	if ((rc = issue_by_id(&is, f, issue_id)))
 		goto done;
-	const char *sender = username_of(f, f->who->user_id);
 	for (size_t i = 0; i < refs.nmentions; i++) {
-		PGresult *u = db_qv(f->db, f->arena, f->err,
-				    "SELECT u.id, u.username, u.is_admin, coalesce(c.role, '') "
-				    "FROM users u LEFT JOIN collaborators c ON c.repo_id = $2 "
-				    "  AND c.user_id = u.id WHERE lower(u.username) = lower($1)",
-				    refs.mentions[i], arena_int(f->arena, (long long)repo->id));
+		PGresult *u = user_with_role(f, repo, refs.mentions[i]);
 		if (!u) {
 			rc = f->err->code;
 			goto done;
@@ -161,7 +171,7 @@ int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, 
 			continue; /* not a user: just text */
 		int64_t uid = db_int(u, 0, 0);
 		if (uid == f->who->user_id ||
-		    !user_can_read(repo, uid, db_bool(u, 0, 2), db_val(u, 0, 3)))
+		    !authz_user_may(repo, uid, db_bool(u, 0, 2), db_val(u, 0, 3), ACT_READ))
 			continue;
 		PGresult *m = db_qv(f->db, f->arena, f->err,
 				    "INSERT INTO mentions (user_id, repo_id, issue_id, comment_id, by_id) "
@@ -177,13 +187,11 @@ int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, 
 		}
 		if (PQntuples(m) == 0)
 			continue; /* mentioned in this body before */
-		json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s?}", "action", "mentioned",
-				      "user", db_val(u, 0, 1), "where",
+		json_t *p = json_pack("{s:s,s:s,s:s,s:o}", "user", db_val(u, 0, 1), "where",
 				      comment_id   ? "comment"
 				      : is.is_pull ? "pull_request"
 						   : "issue",
-				      "body", body, "issue", issue_payload(repo, &is), "repository",
-				      repo_payload(repo), "sender", sender);
+				      "body", body, "issue", issue_payload(repo, &is));
 		if (comment_id) {
 			const char *path = arena_printf(f->arena, "/%s/%s/issues/%lld#comment-%lld",
 							repo->owner, repo->name,
@@ -193,7 +201,7 @@ int mentions_record(struct forge *f, const struct repo *repo, int64_t issue_id, 
 						      "body", body, "html_url",
 						      forge_url(f->arena, path)));
 		}
-		if ((rc = forge_event(NULL, f, repo->id, "mention", p)))
+		if ((rc = repo_event(f, repo, "mention", "mentioned", p)))
 			goto done;
 	}
 done:
@@ -268,11 +276,7 @@ int issue_get(struct issue *out, struct forge *f, const struct repo *repo, const
 			       repo->owner, repo->name, number);
 	const char *rid = arena_int(f->arena, (long long)repo->id),
 		   *ns = arena_int(f->arena, (long long)n);
-#define ISSUE_LOAD_SQL                                                                             \
-	"SELECT i.id, i.number, i.title, i.body, i.state, i.is_pull, coalesce(i.author_id, 0), "   \
-	"  coalesce(u.username, 'ghost'), coalesce(i.milestone_id, 0) "                            \
-	"FROM issues i LEFT JOIN users u ON u.id = i.author_id "                                   \
-	"WHERE i.repo_id = $1 AND i.number = $2"
+#define ISSUE_LOAD_SQL ISSUE_ROW_SQL "WHERE i.repo_id = $1 AND i.number = $2"
 	PGresult *res = lock ? db_qv(f->db, f->arena, f->err,
 				     ISSUE_LOAD_SQL " FOR NO KEY UPDATE OF i", rid, ns)
 			     : db_qv(f->db, f->arena, f->err, ISSUE_LOAD_SQL, rid, ns);
@@ -282,17 +286,7 @@ int issue_get(struct issue *out, struct forge *f, const struct repo *repo, const
 	if (PQntuples(res) != 1)
 		return err_set(f->err, ERR_NOTFOUND, NULL, "issue '%s/%s#%lld' not found",
 			       repo->owner, repo->name, (long long)n);
-	*out = (struct issue){
-		.id = db_int(res, 0, 0),
-		.number = db_int(res, 0, 1),
-		.title = db_val(res, 0, 2),
-		.body = db_val(res, 0, 3),
-		.state = db_val(res, 0, 4),
-		.is_pull = db_bool(res, 0, 5),
-		.author_id = db_int(res, 0, 6),
-		.author = db_val(res, 0, 7),
-		.milestone_id = db_int(res, 0, 8),
-	};
+	*out = issue_row(res);
 	return 0;
 }
 
@@ -329,8 +323,7 @@ bool reaction_valid(const char *s)
 	return false;
 }
 
-/* {"total_count": n, "+1": n, ...} from a JSON object of counts. */
-static json_t *reactions_summary(const char *counts)
+json_t *reactions_json(const char *counts)
 {
 	json_t *c = json_text(counts, "{}"), *out = json_object();
 	json_int_t total = 0;
@@ -343,11 +336,6 @@ static json_t *reactions_summary(const char *counts)
 	json_object_set_new(out, "total_count", json_integer(total));
 	json_decref(c);
 	return out;
-}
-
-json_t *reactions_json(const char *counts)
-{
-	return reactions_summary(counts);
 }
 
 json_t *issue_row_json(struct forge *f, const struct repo *repo, PGresult *res, int row)
@@ -375,7 +363,7 @@ json_t *issue_row_json(struct forge *f, const struct repo *repo, PGresult *res, 
 	json_object_set_new(j, "labels", json_text(db_val(res, row, ISSUE_COL_LABELS), "[]"));
 	json_object_set_new(j, "assignees", json_text(db_val(res, row, ISSUE_COL_ASSIGNEES), "[]"));
 	json_object_set_new(j, "milestone", json_text(db_val(res, row, ISSUE_COL_MILESTONE), "null"));
-	json_object_set_new(j, "reactions", reactions_summary(db_val(res, row, ISSUE_COL_REACTIONS)));
+	json_object_set_new(j, "reactions", reactions_json(db_val(res, row, ISSUE_COL_REACTIONS)));
 	return j;
 }
 
@@ -645,11 +633,7 @@ static int label_find(struct named *out, struct forge *f, const struct repo *rep
 static int assignee_find(struct named *out, struct forge *f, const struct repo *repo,
 			 const char *name)
 {
-	PGresult *u = db_qv(f->db, f->arena, f->err,
-			    "SELECT u.id, u.username, u.is_admin, coalesce(c.role, '') "
-			    "FROM users u LEFT JOIN collaborators c ON c.repo_id = $2 "
-			    "  AND c.user_id = u.id WHERE lower(u.username) = lower($1)",
-			    name, arena_int(f->arena, (long long)repo->id));
+	PGresult *u = user_with_role(f, repo, name);
 	if (!u)
 		return f->err->code;
 	if (PQntuples(u) != 1)
@@ -726,18 +710,14 @@ static int sets_resolve(struct sets_resolved *out, struct forge *f, const struct
 	return 0;
 }
 
-/* An outbox event about an issue: {action, issue, repository, sender, ...extra}. */
+/* An outbox event about an issue: extra (stolen; NULL: none) with the
+ * issue added, by repo_event. */
 static int issue_outbox(struct forge *f, const struct repo *repo, const struct issue *is,
 			const char *type, const char *action, json_t *extra)
 {
-	json_t *p = json_pack("{s:s,s:o,s:o,s:s?}", "action", action, "issue",
-			      issue_payload(repo, is), "repository", repo_payload(repo), "sender",
-			      f->who->username);
-	if (extra) {
-		json_object_update(p, extra);
-		json_decref(extra);
-	}
-	return forge_event(NULL, f, repo->id, type, p);
+	json_t *p = extra ? extra : json_object();
+	json_object_set_new(p, "issue", issue_payload(repo, is));
+	return repo_event(f, repo, type, action, p);
 }
 
 /* A timeline row and its issue.KIND outbox event together. Steals data. */
@@ -1135,19 +1115,25 @@ done:
 	return rc;
 }
 
-/* assignee: "none" → "0", "*" → "-1", else the user's id. */
-static int user_filter(const char **out, struct forge *f, const char *v)
+/* "none" → "0" (no assignee, no milestone), "*" → "-1" (any); false for
+ * other text. */
+static bool filter_special(const char **out, const char *v)
 {
-	if (!v || !*v)
-		return 0;
-	if (!strcmp(v, "none")) {
+	if (!strcmp(v, "none"))
 		*out = "0";
-		return 0;
-	}
-	if (!strcmp(v, "*")) {
+	else if (!strcmp(v, "*"))
 		*out = "-1";
+	else
+		return false;
+	return true;
+}
+
+/* A username → the user's id (NULL or "": not given); special: "none"
+ * and "*" too (filter_special). */
+static int user_filter(const char **out, struct forge *f, const char *v, bool special)
+{
+	if (!v || !*v || (special && filter_special(out, v)))
 		return 0;
-	}
 	int64_t id;
 	int rc = user_find(&id, NULL, f, v);
 	if (!rc)
@@ -1155,20 +1141,12 @@ static int user_filter(const char **out, struct forge *f, const char *v)
 	return rc;
 }
 
-/* milestone: "none" → "0", "*" → "-1", else the id of the milestone of
- * that number or title. */
+/* milestone: "none", "*" (filter_special), else the id of the milestone
+ * of that number or title. */
 static int milestone_filter(const char **out, struct forge *f, const struct repo *repo, const char *v)
 {
-	if (!v || !*v)
+	if (!v || !*v || filter_special(out, v))
 		return 0;
-	if (!strcmp(v, "none")) {
-		*out = "0";
-		return 0;
-	}
-	if (!strcmp(v, "*")) {
-		*out = "-1";
-		return 0;
-	}
 	int64_t n;
 	bool numeric = !parse_i64(v, 1, INT64_MAX, &n);
 	const char *rid = arena_int(f->arena, (long long)repo->id);
@@ -1195,15 +1173,9 @@ int issue_list(struct page *out, struct forge *f, const struct repo *repo,
 	int rc;
 	if ((rc = authz_repo(f->who, repo, ACT_READ, f->err)) ||
 	    (filter->labels && (rc = labels_filter(&labels, f, repo, filter->labels))) ||
-	    (rc = user_filter(&assignee, f, filter->assignee)))
-		return rc;
-	if (filter->author && *filter->author) {
-		int64_t id;
-		if ((rc = user_find(&id, NULL, f, filter->author)))
-			return rc;
-		author_id = arena_int(f->arena, (long long)id);
-	}
-	if ((rc = milestone_filter(&milestone, f, repo, filter->milestone)))
+	    (rc = user_filter(&assignee, f, filter->assignee, true)) ||
+	    (rc = user_filter(&author_id, f, filter->author, false)) ||
+	    (rc = milestone_filter(&milestone, f, repo, filter->milestone)))
 		return rc;
 	int by_updated = filter->sort == ISSUE_SORT_UPDATED;
 	const char *params[11] = {

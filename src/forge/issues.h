@@ -142,6 +142,11 @@ bool reaction_valid(const char *s);
  * full_name, private} — new references. */
 json_t *issue_payload(const struct repo *repo, const struct issue *is);
 json_t *repo_payload(const struct repo *repo);
+/* Records event type of repo (forge_event) made by f->who: the payload is
+ * fields (stolen; NULL: none) with action, repository (repo_payload) and
+ * sender (f->who's username, null when anonymous) added. 0 or ERR_*. */
+int repo_event(struct forge *f, const struct repo *repo, const char *type, const char *action,
+	       json_t *fields);
 
 /* Body as rendered Markdown, with @user and #N links for repo (NULL: no
  * issue links; only existing users and issues are linked); a new JSON

@@ -117,13 +117,12 @@ static int fields_check(struct label_fields *out, struct forge *f, const struct 
 static int label_outbox(struct forge *f, const struct repo *repo, const char *action, json_t *label,
 			json_t *extra)
 {
-	json_t *p = json_pack("{s:s,s:o,s:o,s:s?}", "action", action, "label", label, "repository",
-			      repo_payload(repo), "sender", f->who->username);
+	json_t *p = json_pack("{s:o}", "label", label);
 	if (extra) {
 		json_object_update(p, extra);
 		json_decref(extra);
 	}
-	return forge_event(NULL, f, repo->id, arena_printf(f->arena, "label.%s", action), p);
+	return repo_event(f, repo, arena_printf(f->arena, "label.%s", action), action, p);
 }
 
 /* ERR_EXISTS from a unique violation becomes a message naming the label. */
@@ -164,19 +163,13 @@ int label_read(json_t **out, struct forge *f, const struct repo *repo, const cha
 	return 0;
 }
 
-/* Write access to repo's issues. */
-static int may_write(struct forge *f, const struct repo *repo)
-{
-	return authz_repo_area(f->who, repo, ACT_WRITE, AREA_ISSUES, f->err);
-}
-
 int label_create(json_t **out, struct forge *f, const struct repo *repo,
 		 const struct label_fields *in)
 {
 	struct label_fields l;
 	PGresult *res;
 	int rc;
-	if ((rc = may_write(f, repo)))
+	if ((rc = authz_repo_area(f->who, repo, ACT_WRITE, AREA_ISSUES, f->err)))
 		return rc;
 	if (!in->name)
 		return err_set(f->err, ERR_INVALID, "missing_field", "field 'name' is required");
@@ -218,7 +211,8 @@ int label_update(json_t **out, struct forge *f, const struct repo *repo, const c
 	struct label_fields l;
 	PGresult *old, *res;
 	int rc;
-	if ((rc = may_write(f, repo)) || (rc = fields_check(&l, f, in)))
+	if ((rc = authz_repo_area(f->who, repo, ACT_WRITE, AREA_ISSUES, f->err)) ||
+	    (rc = fields_check(&l, f, in)))
 		return rc;
 	if ((rc = db_begin(f->db, f->err)))
 		return rc;
@@ -270,7 +264,7 @@ int label_delete(struct forge *f, const struct repo *repo, const char *name)
 {
 	PGresult *old;
 	int rc;
-	if ((rc = may_write(f, repo)))
+	if ((rc = authz_repo_area(f->who, repo, ACT_WRITE, AREA_ISSUES, f->err)))
 		return rc;
 	if ((rc = db_begin(f->db, f->err)))
 		return rc;

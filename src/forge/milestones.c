@@ -100,10 +100,8 @@ static int fields_check(struct milestone_fields *out, struct forge *f,
 static int milestone_outbox(struct forge *f, const struct repo *repo, const char *action,
 			    PGresult *res)
 {
-	json_t *p = json_pack("{s:s,s:o,s:o,s:s?}", "action", action, "milestone",
-			      milestone_json(f, repo, res, 0), "repository", repo_payload(repo),
-			      "sender", f->who->username);
-	return forge_event(NULL, f, repo->id, arena_printf(f->arena, "milestone.%s", action), p);
+	return repo_event(f, repo, arena_printf(f->arena, "milestone.%s", action), action,
+			  json_pack("{s:o}", "milestone", milestone_json(f, repo, res, 0)));
 }
 
 static int exists_error(struct forge *f, const struct repo *repo, const char *title)
@@ -151,19 +149,13 @@ int milestone_read(json_t **out, struct forge *f, const struct repo *repo, const
 	return 0;
 }
 
-/* Write access to repo's issues. */
-static int may_write(struct forge *f, const struct repo *repo)
-{
-	return authz_repo_area(f->who, repo, ACT_WRITE, AREA_ISSUES, f->err);
-}
-
 int milestone_create(json_t **out, struct forge *f, const struct repo *repo,
 		     const struct milestone_fields *in)
 {
 	struct milestone_fields m;
 	PGresult *res = NULL;
 	int rc;
-	if ((rc = may_write(f, repo)))
+	if ((rc = authz_repo_area(f->who, repo, ACT_WRITE, AREA_ISSUES, f->err)))
 		return rc;
 	if (!in->title)
 		return err_set(f->err, ERR_INVALID, "missing_field", "field 'title' is required");
@@ -213,7 +205,8 @@ int milestone_update(json_t **out, struct forge *f, const struct repo *repo, con
 	struct milestone_fields m;
 	PGresult *old, *res = NULL;
 	int rc;
-	if ((rc = may_write(f, repo)) || (rc = fields_check(&m, f, in)))
+	if ((rc = authz_repo_area(f->who, repo, ACT_WRITE, AREA_ISSUES, f->err)) ||
+	    (rc = fields_check(&m, f, in)))
 		return rc;
 	if ((rc = db_begin(f->db, f->err)))
 		return rc;
@@ -252,7 +245,7 @@ int milestone_delete(struct forge *f, const struct repo *repo, const char *numbe
 {
 	PGresult *old;
 	int rc;
-	if ((rc = may_write(f, repo)))
+	if ((rc = authz_repo_area(f->who, repo, ACT_WRITE, AREA_ISSUES, f->err)))
 		return rc;
 	if ((rc = db_begin(f->db, f->err)))
 		return rc;

@@ -81,14 +81,12 @@ int reactions_list(json_t **out, struct forge *f, const struct repo *repo, const
 static int reaction_outbox(struct forge *f, const struct repo *repo, const struct target *t,
 			   const char *action, const char *content)
 {
-	json_t *p = json_pack("{s:s,s:{s:s,s:s?},s:o,s:o,s:s?}", "action", action, "reaction",
-			      "content", content, "user", f->who->username, "issue",
-			      issue_payload(repo, &t->issue), "repository", repo_payload(repo),
-			      "sender", f->who->username);
+	json_t *p = json_pack("{s:{s:s,s:s?},s:o}", "reaction", "content", content, "user",
+			      f->who->username, "issue", issue_payload(repo, &t->issue));
 	if (t->comment_id)
 		json_object_set_new(p, "comment",
 				    json_pack("{s:I}", "id", (json_int_t)t->comment_id));
-	return forge_event(NULL, f, repo->id, arena_printf(f->arena, "reaction.%s", action), p);
+	return repo_event(f, repo, arena_printf(f->arena, "reaction.%s", action), action, p);
 }
 
 int reaction_add(json_t **out, bool *out_created, struct forge *f, const struct repo *repo,

@@ -103,6 +103,9 @@ static void test_create_numbers_and_events(void **state)
 	assert_int_equal(sqln("SELECT count(*) FROM mentions m JOIN users u ON u.id = m.user_id "
 			      "WHERE u.username = 'rita'"),
 			 1);
+	assert_string_equal(sql1("SELECT string_agg(payload->>'sender', ',') FROM events "
+				 "WHERE type = 'mention' AND payload->>'user' = 'rita'"),
+			    "olly");
 	/* a refusal writes nothing and uses up no number */
 	struct issue x;
 	assert_int_equal(issue_create(&x, &f, pub, "", "", NULL), ERR_INVALID);
@@ -181,9 +184,14 @@ static void test_labels(void **state)
 	assert_int_equal(issue_create(&is, &f, pub, "Labelled", "", &sets), 0);
 	f = as(&alice);
 	assert_int_equal(label_delete(&f, pub, "bug"), 0);
+	assert_int_equal(sqln("SELECT count(*) FROM labels WHERE lower(name) = 'bug'"), 0);
 	PGresult *res = db_qv(db, a, &e,
 			      "SELECT payload->'issues'->>0 FROM events WHERE type = 'label.deleted'");
 	assert_int_equal(strtoll(db_val(res, 0, 0), NULL, 10), is.number);
+	assert_string_equal(sql1("SELECT concat_ws(' ', payload->>'action', "
+				 "payload->'repository'->>'full_name', payload->>'sender', "
+				 "payload->'label'->>'name') FROM events WHERE type = 'label.deleted'"),
+			    "deleted alice/pub alice bug");
 }
 
 static void test_comments_and_reactions(void **state)
@@ -220,6 +228,7 @@ static void test_comments_and_reactions(void **state)
 	assert_string_equal(e.slug, "invalid_reaction");
 	f = as(&olly);
 	assert_int_equal(comment_delete(&f, pub, id), 0);
+	assert_int_equal(sqln(arena_printf(a, "SELECT count(*) FROM comments WHERE id = %s", id)), 0);
 	assert_int_equal(sqln("SELECT count(*) FROM events WHERE type LIKE 'issue.comment%'"), 2);
 	assert_int_equal(sqln("SELECT count(*) FROM events WHERE type = 'reaction.created'"), 1);
 }
@@ -272,6 +281,8 @@ static void test_milestones(void **state)
 	assert_int_equal(milestone_update(&j, &f, pub, "1",
 					  &(struct milestone_fields){ .state = "closed" }),
 			 0);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "closed");
+	assert_true(json_is_string(json_object_get(j, "closed_at")));
 	json_decref(j);
 	assert_int_equal(sqln("SELECT count(*) FROM events WHERE type = 'milestone.closed'"), 1);
 }
