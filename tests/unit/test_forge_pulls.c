@@ -490,8 +490,7 @@ static void test_merge_base_moved(void **state)
 
 /* Records updates (ref, before, after triples) as pushed by who, in one
  * transaction, as receive-pack does. */
-static void push_as(struct pgtest *t, struct world *w, const struct auth *who,
-		    const struct push_update *u, size_t n)
+static void push_as(struct pgtest *t, const struct auth *who, const struct push_update *u, size_t n)
 {
 	struct forge f = pgtest_forge(t, who);
 	git_repository *g = NULL;
@@ -503,7 +502,6 @@ static void push_as(struct pgtest *t, struct world *w, const struct auth *who,
 	if (rc)
 		fail_msg("push_record: %s", t->err.msg);
 	assert_int_equal(db_commit(t->db, &t->err), 0);
-	(void)w;
 }
 
 static void test_push_record(void **state)
@@ -522,7 +520,7 @@ static void test_push_record(void **state)
 		{ "refs/heads/feature", w.f2, f3 },
 		{ "refs/heads/topic", SHA1_ZERO, t1 },
 	};
-	push_as(t, &w, &w.as_wendy, u, 2);
+	push_as(t, &w.as_wendy, u, 2);
 	assert_string_equal(pgtest_str(t, "SELECT string_agg(name || ':' || commit_sha, ',' ORDER BY name) "
 					  "FROM branches"),
 			    arena_printf(t->arena, "feature:%s,main:%s,topic:%s", f3, w.c1, t1));
@@ -554,7 +552,7 @@ static void test_push_record(void **state)
 	pgtest_ref_set(w.g, "main", m);
 	int64_t last = pgtest_int(t, "SELECT max(id) FROM events");
 	struct push_update um = { "refs/heads/main", w.c1, m };
-	push_as(t, &w, &w.as_alice, &um, 1);
+	push_as(t, &w.as_alice, &um, 1);
 	assert_string_equal(events_since(t, last),
 			    arena_printf(t->arena,
 					 "push::refs/heads/main:%s:%s pull_request:merged:::", w.c1,
