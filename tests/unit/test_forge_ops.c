@@ -18,6 +18,7 @@
 #include <git2.h>
 
 #include "auth/auth.h"
+#include "base/util.h"
 #include "forge/forge.h"
 #include "forge/hooks.h"
 #include "forge/maintenance.h"
@@ -206,9 +207,7 @@ static const char *hex_of(struct pgtest *t, const char *s)
 {
 	size_t n = strlen(s);
 	char *h = arena_alloc(t->arena, n * 2 + 1);
-	for (size_t i = 0; i < n; i++)
-		sprintf(h + i * 2, "%02x", (unsigned char)s[i]);
-	h[n * 2] = '\0';
+	hex_encode(h, (const unsigned char *)s, n);
 	return h;
 }
 
