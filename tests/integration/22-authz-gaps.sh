@@ -20,16 +20,6 @@ CAROL=$(new_user carol)
 DAVE=$(new_user dave)
 ERIN=$(new_user erin)
 OLLY=$(new_user olly)
-# sql_is QUERY WANT TENTHS: until the query answers WANT (at most TENTHS
-# tenths of a second); succeeds when it did
-sql_is() {
-	local i
-	for i in $(seq 1 "$3"); do
-		[ "$(sql "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 uid() { sql "SELECT id FROM users WHERE username = '$1'"; }
 
 # ---- approvals: pushers do not count, demoted approvers do not count ----

@@ -15,16 +15,6 @@ api POST /api/repos "$ALICE" '{"name":"proto","private":true}'
 expect_status 201 "create proto"
 api POST /api/repos "$ALICE" '{"name":"other","private":true}'
 expect_status 201 "create other"
-# sql_is QUERY WANT TENTHS: until the query answers WANT (at most TENTHS
-# tenths of a second); succeeds when it did
-sql_is() {
-	local i
-	for i in $(seq 1 "$3"); do
-		[ "$(sql "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # run_is RUN STATUS: until the run has STATUS (5 s); leaves its JSON in BODY_OUT
 run_is() {
 	local i

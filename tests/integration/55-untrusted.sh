@@ -202,6 +202,26 @@ expect_error 409 run_trusted "run $T1 was started by someone with write access a
 complete "$WID" "$TT"
 wait_run "$T1"
 
+# ---- the claim is the last gate ----
+# A writer's runs, queued with their write permission and their secrets,
+# then turned untrusted and unapproved before a runner claims them (what
+# the dispatcher would never queue): the claim gives them neither.
+gate_claim() { # gate_claim WORKFLOW COMMENT: queues the writer's run, turns it untrusted, claims it
+	comment "$BOB" "$2"
+	G=$(latest "$1")
+	check "the writer's run of $1 is queued at once" test "$(workloads_of "$G")" = 1
+	sql "UPDATE workflow_runs SET trusted = false, approved_at = NULL WHERE id = $G" >/dev/null
+	claim "$1 turned untrusted"
+}
+gate_claim write.yaml "/push gate"
+check "the claim takes away the write" test "$(sql "SELECT w.may_write || ',' || (w.spec->'permissions'->>'contents') FROM workloads w JOIN workflow_jobs j ON j.id = w.job_id WHERE j.run_id = $G")" = "false,read"
+complete "$WID" "$TT"
+wait_run "$G"
+gate_claim sec.yaml "/sec gate"
+expect_json .secrets '{}' "the claim gives it no secret"
+complete "$WID" "$TT"
+wait_run "$G"
+
 # ---- an untrusted run with secrets waits for a writer ----
 comment "$MALLORY" "/sec now"
 S1=$(latest sec.yaml)

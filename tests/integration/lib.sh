@@ -167,6 +167,17 @@ expect_error() {
 # server's own user) and prints the rows, unaligned, without headers.
 sql() { psql -qtAX "host=$PLUE_DATA_DIR/pg dbname=plue user=plue" -c "$1"; }
 
+# sql_is QUERY WANT TENTHS: until the query answers WANT (at most TENTHS
+# tenths of a second); succeeds when it did
+sql_is() {
+	local i
+	for i in $(seq 1 "$3"); do
+		[ "$(sql "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # settle: waits until every event written so far has been dispatched.
 settle() {
 	local i

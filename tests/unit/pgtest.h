@@ -42,6 +42,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <git2.h>
 #include <limits.h>
 #include <libpq-fe.h>
 #include <stdint.h>
@@ -57,6 +58,8 @@
 #include "base/log.h"
 #include "db/db.h"
 #include "forge/forge.h"
+#include "git/objects.h"
+#include "git/store.h"
 
 /* One test's database. */
 struct pgtest {
@@ -212,10 +215,12 @@ static inline int pgtest_db_teardown(void **state)
 	PGresult *r = PQexec(pgtest_cluster.admin, sql);
 	PQclear(r);
 	/* repositories on disk are numbered by the database: the next test's
-	 * repository 1 must not find this one's */
+	 * repository 1 must not find this one's, on disk or among the handles
+	 * objects_repo_open keeps */
 	char repos[PATH_MAX];
 	snprintf(repos, sizeof(repos), "%s/repos", pgtest_cluster.dir);
 	nftw(repos, pgtest_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	objects_thread_release();
 	free(t);
 	*state = NULL;
 	return 0;
@@ -285,6 +290,20 @@ static inline const char *pgtest_value_at(struct pgtest *t, const char *file, in
  * counts, ids. */
 #define pgtest_int(t, sql, ...) strtoll(pgtest_str(t, sql, ##__VA_ARGS__) ?: "0", NULL, 10)
 
+/* ID(v): the integer v as the text of a query parameter (t->arena); needs
+ * the test's struct pgtest *t in scope. */
+#define ID(v) arena_int(t->arena, (long long)(v))
+
+/* assert_err(t, rc, code, slug, msg): a refusal, whole: the code returned
+ * and the one in t->err, with its slug and message. */
+#define assert_err(t, rc, want_code, want_slug, want_msg)                                          \
+	do {                                                                                       \
+		assert_int_equal((rc), (want_code));                                               \
+		assert_int_equal((t)->err.code, (want_code));                                      \
+		assert_string_equal((t)->err.slug, (want_slug));                                   \
+		assert_string_equal((t)->err.msg, (want_msg));                                     \
+	} while (0)
+
 /* ---- fixtures (plain INSERTs: no domain rule runs) ---- */
 
 /* A user named name (site admin or not); returns its id. */
@@ -346,6 +365,97 @@ static inline const struct repo *pgtest_repo_load(struct pgtest *t, const struct
 	if (repo_load(&r, &f, owner, name))
 		fail_msg("pgtest: repo_load '%s/%s': %s", owner, name, t->err.msg);
 	return r;
+}
+
+/* ---- repositories on disk (the suite calls git_libgit2_init) ---- */
+
+/* Creates repository repo_id on disk as the server does
+ * (repo_store_create: bare, HEAD -> refs/heads/main) and opens it; the
+ * caller git_repository_free()s the handle. The test's teardown removes
+ * the directory. */
+static inline git_repository *pgtest_git(struct pgtest *t, int64_t repo_id)
+{
+	struct err e = { 0 };
+	git_repository *g = NULL;
+	if (repo_store_create(repo_id, "main", &e))
+		fail_msg("pgtest: %s", e.msg);
+	assert_int_equal(git_repository_open(&g, repo_store_path(t->arena, repo_id)), 0);
+	return g;
+}
+
+/* A commit of the files of parent (NULL: none) changed by files (n
+ * strings: path, text pairs; a path may name directories; text NULL
+ * removes the path), with parents parent and parent2 (NULL: none), by
+ * alice at time when; moves no ref. Returns its id (t->arena). */
+static inline const char *pgtest_commit(struct pgtest *t, git_repository *g, const char *parent,
+					const char *parent2, const char *const *files, size_t n,
+					const char *msg, int64_t when)
+{
+	git_commit *parents[2] = { NULL, NULL };
+	git_tree *tree = NULL;
+	git_index *idx = NULL;
+	git_signature *sig = NULL;
+	git_oid oid, tree_id;
+	size_t np = 0;
+	const char *ps[2] = { parent, parent2 };
+	for (size_t i = 0; i < 2; i++) {
+		if (!ps[i])
+			continue;
+		assert_int_equal(git_oid_fromstr(&oid, ps[i]), 0);
+		assert_int_equal(git_commit_lookup(&parents[np++], g, &oid), 0);
+	}
+	assert_int_equal(git_index_new(&idx), 0);
+	if (np) {
+		assert_int_equal(git_commit_tree(&tree, parents[0]), 0);
+		assert_int_equal(git_index_read_tree(idx, tree), 0);
+		git_tree_free(tree);
+	}
+	for (size_t i = 0; i < n; i += 2) {
+		if (!files[i + 1]) {
+			assert_int_equal(git_index_remove(idx, files[i], 0), 0);
+			continue;
+		}
+		assert_int_equal(git_blob_create_from_buffer(&oid, g, files[i + 1],
+							     strlen(files[i + 1])),
+				 0);
+		git_index_entry e = { .mode = GIT_FILEMODE_BLOB, .id = oid, .path = files[i] };
+		assert_int_equal(git_index_add(idx, &e), 0);
+	}
+	assert_int_equal(git_index_write_tree_to(&tree_id, idx, g), 0);
+	assert_int_equal(git_tree_lookup(&tree, g, &tree_id), 0);
+	assert_int_equal(git_signature_new(&sig, "alice", "alice@example.com", when, 0), 0);
+	assert_int_equal(git_commit_create(&oid, g, NULL, sig, sig, NULL, msg, tree, np,
+					   (const git_commit **)parents),
+			 0);
+	for (size_t i = 0; i < np; i++)
+		git_commit_free(parents[i]);
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_index_free(idx);
+	return arena_strdup(t->arena, git_oid_tostr_s(&oid));
+}
+
+/* Points refs/heads/branch at sha on disk only (the branches row is
+ * pgtest_branch_row's, or the code under test's). */
+static inline void pgtest_ref_set(git_repository *g, const char *branch, const char *sha)
+{
+	git_reference *r = NULL;
+	git_oid oid;
+	char name[300];
+	snprintf(name, sizeof(name), "refs/heads/%s", branch);
+	assert_int_equal(git_oid_fromstr(&oid, sha), 0);
+	assert_int_equal(git_reference_create(&r, g, name, &oid, 1, NULL), 0);
+	git_reference_free(r);
+}
+
+/* Writes (or moves) the branches row of repo_id's branch name to sha. */
+static inline void pgtest_branch_row(struct pgtest *t, int64_t repo_id, const char *name,
+				     const char *sha)
+{
+	pgtest_sql(t,
+		   "INSERT INTO branches (repo_id, name, commit_sha) VALUES ($1, $2, $3) "
+		   "ON CONFLICT (repo_id, name) DO UPDATE SET commit_sha = EXCLUDED.commit_sha",
+		   ID(repo_id), name, sha);
 }
 
 #endif

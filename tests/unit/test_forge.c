@@ -76,8 +76,6 @@ static struct issue issue_make(struct pgtest *t, const struct world *w, const st
 	return is;
 }
 
-#define ID(v) arena_int(t->arena, (long long)(v))
-
 /* ---- the outbox ---- */
 
 static void test_event_row(void **state)

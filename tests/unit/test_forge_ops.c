@@ -18,16 +18,15 @@
 #include <git2.h>
 
 #include "auth/auth.h"
+#include "base/util.h"
 #include "forge/forge.h"
 #include "forge/hooks.h"
 #include "forge/maintenance.h"
 #include "forge/runs.h"
 #include "forge/secrets.h"
-#include "git/store.h"
 #include "queue/secrets.h"
 #include "pgtest.h"
 
-#define ID(v) arena_int(t->arena, (long long)(v))
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- the cast ---- */
@@ -104,14 +103,6 @@ static const char *jtext(struct pgtest *t, const json_t *j)
 	free(s);
 	return r;
 }
-
-#define assert_err(t, rc, want_code, want_slug, want_msg)                                          \
-	do {                                                                                       \
-		assert_int_equal((rc), (want_code));                                               \
-		assert_int_equal((t)->err.code, (want_code));                                      \
-		assert_string_equal((t)->err.slug, (want_slug));                                   \
-		assert_string_equal((t)->err.msg, (want_msg));                                     \
-	} while (0)
 
 /* One call of a domain function as who on repo; returns its code, the
  * refusal in t->err. */
@@ -216,9 +207,7 @@ static const char *hex_of(struct pgtest *t, const char *s)
 {
 	size_t n = strlen(s);
 	char *h = arena_alloc(t->arena, n * 2 + 1);
-	for (size_t i = 0; i < n; i++)
-		sprintf(h + i * 2, "%02x", (unsigned char)s[i]);
-	h[n * 2] = '\0';
+	hex_encode(h, (const unsigned char *)s, n);
 	return h;
 }
 
@@ -1399,51 +1388,17 @@ static void test_run_approve(void **state)
 
 /* ---- workflow_dispatch ---- */
 
-/* Removes repository repo_id's directory: ids start at 1 in every test's
- * database, and the directories of the suite share one place. */
-static void store_clean(int64_t repo_id)
-{
-	struct err e = { 0 };
-	if (repo_store_delete(repo_id, &e))
-		fail_msg("%s", e.msg);
-}
-
-/* Writes files (path, text pairs; paths of at most three parts) as the
- * one commit of branch main of repository repo_id on disk, and its row in
- * branches; returns the commit's id (arena). */
+/* Writes files (path, text pairs) as the one commit of branch main of
+ * repository repo_id, a new repository on disk, and its row in branches;
+ * returns the commit's id (arena). */
 static const char *commit_files(struct pgtest *t, int64_t repo_id, const char *const *files, size_t n)
 {
-	git_repository *repo = NULL;
-	git_index *idx = NULL;
-	git_signature *sig = NULL;
-	git_tree *tree = NULL;
-	git_oid blob, tree_id, commit;
-	const char *path = repo_store_path(t->arena, repo_id);
-	store_clean(repo_id);
-	assert_int_equal(git_repository_init(&repo, path, 1), 0);
-	assert_int_equal(git_repository_index(&idx, repo), 0);
-	for (size_t i = 0; i < n; i += 2) {
-		assert_int_equal(git_blob_create_from_buffer(&blob, repo, files[i + 1],
-							     strlen(files[i + 1])),
-				 0);
-		git_index_entry e = { .mode = GIT_FILEMODE_BLOB, .id = blob, .path = files[i] };
-		assert_int_equal(git_index_add(idx, &e), 0);
-	}
-	assert_int_equal(git_index_write_tree(&tree_id, idx), 0);
-	assert_int_equal(git_tree_lookup(&tree, repo, &tree_id), 0);
-	assert_int_equal(git_signature_new(&sig, "alice", "alice@example.com", 1700000000, 0), 0);
-	assert_int_equal(git_commit_create_v(&commit, repo, "refs/heads/main", sig, sig, NULL,
-					     "workflows\n", tree, 0),
-			 0);
-	char hex[GIT_OID_HEXSZ + 1];
-	git_oid_tostr(hex, sizeof(hex), &commit);
-	git_tree_free(tree);
-	git_signature_free(sig);
-	git_index_free(idx);
-	git_repository_free(repo);
-	pgtest_sql(t, "INSERT INTO branches (repo_id, name, commit_sha) VALUES ($1, 'main', $2)",
-		   ID(repo_id), hex);
-	return arena_strdup(t->arena, hex);
+	git_repository *g = pgtest_git(t, repo_id);
+	const char *sha = pgtest_commit(t, g, NULL, NULL, files, n, "workflows\n", 1700000000);
+	pgtest_ref_set(g, "main", sha);
+	git_repository_free(g);
+	pgtest_branch_row(t, repo_id, "main", sha);
+	return sha;
 }
 
 static const char DISPATCH_YAML[] = "on:\n"
@@ -1593,7 +1548,6 @@ static void test_run_dispatch(void **state)
 		   ERR_PERM, "forbidden", "write access to repository 'alice/proj' is required");
 	assert_int_equal(pgtest_int(t, "SELECT count(*) FROM events"), 3);
 	assert_int_equal(PQtransactionStatus(t->db), PQTRANS_IDLE);
-	store_clean(c.rid);
 }
 
 /* ---- housekeeping ---- */
@@ -1629,7 +1583,6 @@ static void test_maintenance(void **state)
 	assert_string_equal(t->err.slug, "admin_required");
 
 	/* never maintained: zeros, no last run (no directory on disk either) */
-	store_clean(c.rid);
 	f = pgtest_forge(t, &c.as_root);
 	assert_int_equal(repo_maintenance_get(&j, &f, proj(t, &c.as_root)), 0);
 	assert_string_equal(jtext(t, j),
@@ -1676,7 +1629,6 @@ static void test_maintenance(void **state)
 			    "\"started_at\":\"2025-01-31T10:00:00Z\",\"status\":\"ok\","
 			    "\"tasks\":[\"geometric\",\"commit-graph\"],\"trigger\":\"push\"}");
 	json_decref(j);
-	store_clean(c.rid);
 }
 
 int main(void)

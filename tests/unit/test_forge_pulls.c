@@ -25,82 +25,9 @@
 #include "forge/reviews.h"
 #include "forge/statuses.h"
 #include "git/objects.h"
-#include "git/store.h"
 #include "pgtest.h"
 
-#define ID(v) arena_int(t->arena, (long long)(v))
-
-#define assert_err(t, rc, want_code, want_slug, want_msg)                                          \
-	do {                                                                                       \
-		assert_int_equal((rc), (want_code));                                               \
-		assert_int_equal((t)->err.code, (want_code));                                      \
-		assert_string_equal((t)->err.slug, (want_slug));                                   \
-		assert_string_equal((t)->err.msg, (want_msg));                                     \
-	} while (0)
-
 /* ---- the repository on disk ---- */
-
-/* A commit of the files of parent (NULL: none) changed by files (path,
- * text pairs; text NULL removes the path; flat paths only) with parents
- * parent and parent2 (NULL: none), as alice at time when; moves no ref.
- * Returns its id (arena). */
-static const char *commit_make(struct pgtest *t, git_repository *g, const char *parent,
-			       const char *parent2, const char *const *files, size_t n,
-			       const char *msg, int64_t when)
-{
-	git_commit *parents[2] = { NULL, NULL };
-	git_tree *base = NULL, *tree = NULL;
-	git_treebuilder *tb = NULL;
-	git_signature *sig = NULL;
-	git_oid oid, tree_id;
-	size_t np = 0;
-	const char *ps[2] = { parent, parent2 };
-	for (size_t i = 0; i < 2; i++) {
-		if (!ps[i])
-			continue;
-		assert_int_equal(git_oid_fromstr(&oid, ps[i]), 0);
-		assert_int_equal(git_commit_lookup(&parents[np++], g, &oid), 0);
-	}
-	if (np)
-		assert_int_equal(git_commit_tree(&base, parents[0]), 0);
-	assert_int_equal(git_treebuilder_new(&tb, g, base), 0);
-	for (size_t i = 0; i < n; i += 2) {
-		if (!files[i + 1]) {
-			assert_int_equal(git_treebuilder_remove(tb, files[i]), 0);
-			continue;
-		}
-		assert_int_equal(git_blob_create_from_buffer(&oid, g, files[i + 1],
-							     strlen(files[i + 1])),
-				 0);
-		assert_int_equal(git_treebuilder_insert(NULL, tb, files[i], &oid, GIT_FILEMODE_BLOB),
-				 0);
-	}
-	assert_int_equal(git_treebuilder_write(&tree_id, tb), 0);
-	assert_int_equal(git_tree_lookup(&tree, g, &tree_id), 0);
-	assert_int_equal(git_signature_new(&sig, "alice", "alice@example.com", when, 0), 0);
-	assert_int_equal(git_commit_create(&oid, g, NULL, sig, sig, NULL, msg, tree, np,
-					   (const git_commit **)parents),
-			 0);
-	for (size_t i = 0; i < np; i++)
-		git_commit_free(parents[i]);
-	git_signature_free(sig);
-	git_tree_free(tree);
-	git_tree_free(base);
-	git_treebuilder_free(tb);
-	return arena_strdup(t->arena, git_oid_tostr_s(&oid));
-}
-
-/* Points refs/heads/branch at sha (no row: the fixture's, or push_record's). */
-static void ref_set(git_repository *g, const char *branch, const char *sha)
-{
-	git_reference *r = NULL;
-	git_oid oid;
-	char name[300];
-	snprintf(name, sizeof(name), "refs/heads/%s", branch);
-	assert_int_equal(git_oid_fromstr(&oid, sha), 0);
-	assert_int_equal(git_reference_create(&r, g, name, &oid, 1, NULL), 0);
-	git_reference_free(r);
-}
 
 /* The tip of branch on disk as 40 hex (arena), "" when absent. */
 static const char *ref_tip(struct pgtest *t, git_repository *g, const char *branch)
@@ -165,14 +92,6 @@ struct world {
 	const char *c0, *c1, *f1, *f2;
 };
 
-static void world_branch_row(struct pgtest *t, struct world *w, const char *name, const char *sha)
-{
-	pgtest_sql(t,
-		   "INSERT INTO branches (repo_id, name, commit_sha) VALUES ($1, $2, $3) "
-		   "ON CONFLICT (repo_id, name) DO UPDATE SET commit_sha = EXCLUDED.commit_sha",
-		   ID(w->rid), name, sha);
-}
-
 static const struct repo *proj(struct pgtest *t, const struct auth *who)
 {
 	return pgtest_repo_load(t, who, "alice", "proj");
@@ -208,24 +127,19 @@ static void world_make(struct world *w, struct pgtest *t)
 	w->as_bob = pgtest_who(w->bob, "bob");
 	w->as_rita = pgtest_who(w->rita, "rita");
 
-	const char *path = repo_store_path(t->arena, w->rid);
-	struct err e = { 0 };
-	if (repo_store_delete(w->rid, &e))
-		fail_msg("%s", e.msg);
-	assert_int_equal(git_repository_init(&w->g, path, 1), 0);
+	w->g = pgtest_git(t, w->rid);
 	const char *c0f[] = { "a.txt", "alpha\n", "b.txt", "bravo\n" };
-	w->c0 = commit_make(t, w->g, NULL, NULL, c0f, 4, "start\n", 1700000000);
+	w->c0 = pgtest_commit(t, w->g, NULL, NULL, c0f, 4, "start\n", 1700000000);
 	const char *c1f[] = { "b.txt", "bravo on main\n" };
-	w->c1 = commit_make(t, w->g, w->c0, NULL, c1f, 2, "main moves\n", 1700000100);
+	w->c1 = pgtest_commit(t, w->g, w->c0, NULL, c1f, 2, "main moves\n", 1700000100);
 	const char *f1f[] = { "f.txt", "feature one\n" };
-	w->f1 = commit_make(t, w->g, w->c0, NULL, f1f, 2, "feature one\n", 1700000200);
+	w->f1 = pgtest_commit(t, w->g, w->c0, NULL, f1f, 2, "feature one\n", 1700000200);
 	const char *f2f[] = { "f.txt", "feature two\n" };
-	w->f2 = commit_make(t, w->g, w->f1, NULL, f2f, 2, "feature two\n", 1700000300);
-	ref_set(w->g, "main", w->c1);
-	ref_set(w->g, "feature", w->f2);
-	assert_int_equal(git_repository_set_head(w->g, "refs/heads/main"), 0);
-	world_branch_row(t, w, "main", w->c1);
-	world_branch_row(t, w, "feature", w->f2);
+	w->f2 = pgtest_commit(t, w->g, w->f1, NULL, f2f, 2, "feature two\n", 1700000300);
+	pgtest_ref_set(w->g, "main", w->c1);
+	pgtest_ref_set(w->g, "feature", w->f2);
+	pgtest_branch_row(t, w->rid, "main", w->c1);
+	pgtest_branch_row(t, w->rid, "feature", w->f2);
 	const char *pushed[] = { w->c0, w->c1, w->f1, w->f2 };
 	for (size_t i = 0; i < 4; i++)
 		pgtest_sql(t,
@@ -244,7 +158,6 @@ static void world_make(struct world *w, struct pgtest *t)
 static void world_free(struct world *w)
 {
 	git_repository_free(w->g);
-	objects_thread_release(); /* the next test's repository 1 is another one */
 }
 
 /* Everything a merge may change, as one text to compare before/after. */
@@ -488,9 +401,9 @@ static void test_merge_conflict(void **state)
 	world_make(&w, t);
 	/* feature changes b.txt too, and a.txt: b.txt conflicts with main */
 	const char *f3f[] = { "b.txt", "bravo on feature\n", "c.txt", "charlie\n" };
-	const char *f3 = commit_make(t, w.g, w.f2, NULL, f3f, 4, "feature three\n", 1700000400);
-	ref_set(w.g, "feature", f3);
-	world_branch_row(t, &w, "feature", f3);
+	const char *f3 = pgtest_commit(t, w.g, w.f2, NULL, f3f, 4, "feature three\n", 1700000400);
+	pgtest_ref_set(w.g, "feature", f3);
+	pgtest_branch_row(t, w.rid, "feature", f3);
 	const char *before = snapshot(t, &w);
 	const char *methods[] = { "merge", "squash", "rebase" };
 	for (size_t i = 0; i < 3; i++) {
@@ -577,8 +490,7 @@ static void test_merge_base_moved(void **state)
 
 /* Records updates (ref, before, after triples) as pushed by who, in one
  * transaction, as receive-pack does. */
-static void push_as(struct pgtest *t, struct world *w, const struct auth *who,
-		    const struct push_update *u, size_t n)
+static void push_as(struct pgtest *t, const struct auth *who, const struct push_update *u, size_t n)
 {
 	struct forge f = pgtest_forge(t, who);
 	git_repository *g = NULL;
@@ -590,7 +502,6 @@ static void push_as(struct pgtest *t, struct world *w, const struct auth *who,
 	if (rc)
 		fail_msg("push_record: %s", t->err.msg);
 	assert_int_equal(db_commit(t->db, &t->err), 0);
-	(void)w;
 }
 
 static void test_push_record(void **state)
@@ -600,16 +511,16 @@ static void test_push_record(void **state)
 	world_make(&w, t);
 	/* wendy pushes feature forward and a new branch topic */
 	const char *f3f[] = { "f.txt", "feature three\n" };
-	const char *f3 = commit_make(t, w.g, w.f2, NULL, f3f, 2, "feature three\n", 1700000400);
+	const char *f3 = pgtest_commit(t, w.g, w.f2, NULL, f3f, 2, "feature three\n", 1700000400);
 	const char *t1f[] = { "t.txt", "topic\n" };
-	const char *t1 = commit_make(t, w.g, w.c0, NULL, t1f, 2, "topic\n", 1700000500);
-	ref_set(w.g, "feature", f3);
-	ref_set(w.g, "topic", t1);
+	const char *t1 = pgtest_commit(t, w.g, w.c0, NULL, t1f, 2, "topic\n", 1700000500);
+	pgtest_ref_set(w.g, "feature", f3);
+	pgtest_ref_set(w.g, "topic", t1);
 	struct push_update u[] = {
 		{ "refs/heads/feature", w.f2, f3 },
 		{ "refs/heads/topic", SHA1_ZERO, t1 },
 	};
-	push_as(t, &w, &w.as_wendy, u, 2);
+	push_as(t, &w.as_wendy, u, 2);
 	assert_string_equal(pgtest_str(t, "SELECT string_agg(name || ':' || commit_sha, ',' ORDER BY name) "
 					  "FROM branches"),
 			    arena_printf(t->arena, "feature:%s,main:%s,topic:%s", f3, w.c1, t1));
@@ -637,11 +548,11 @@ static void test_push_record(void **state)
 
 	/* alice merges feature by hand and pushes main: the pull request is merged */
 	const char *mf[] = { "f.txt", "feature three\n" };
-	const char *m = commit_make(t, w.g, w.c1, f3, mf, 2, "merge by hand\n", 1700000600);
-	ref_set(w.g, "main", m);
+	const char *m = pgtest_commit(t, w.g, w.c1, f3, mf, 2, "merge by hand\n", 1700000600);
+	pgtest_ref_set(w.g, "main", m);
 	int64_t last = pgtest_int(t, "SELECT max(id) FROM events");
 	struct push_update um = { "refs/heads/main", w.c1, m };
-	push_as(t, &w, &w.as_alice, &um, 1);
+	push_as(t, &w.as_alice, &um, 1);
 	assert_string_equal(events_since(t, last),
 			    arena_printf(t->arena,
 					 "push::refs/heads/main:%s:%s pull_request:merged:::", w.c1,
