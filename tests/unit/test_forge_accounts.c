@@ -80,7 +80,8 @@ static int setup(void **state)
 	memcpy(cfg.server_key, "0123456789abcdef0123456789abcde", 32);
 	A = arena_new();
 	struct auth nobody = session_of(0, NULL);
-	expect(user_create(&alice, as(&nobody), "alice", false), ERR_PERM, NULL, NULL);
+	expect(user_create(&alice, as(&nobody), "alice", false), ERR_PERM, NULL,
+	       "only a site administrator may create users");
 	if (user_create(&alice, as(&site_admin), "alice", false) ||
 	    user_create(&bob, as(&site_admin), "bob", false) ||
 	    user_create(&carol, as(&site_admin), "carol", false))
@@ -189,7 +190,8 @@ static void test_repo_update_delete(void **state)
 	assert_string_equal(p->default_branch, "main");
 	assert_true(p->issues_open); /* unchanged: the default */
 
-	expect(repo_delete(as(&b), load(&b, "alice", "upd")), ERR_PERM, NULL, NULL);
+	expect(repo_delete(as(&b), load(&b, "alice", "upd")), ERR_PERM, NULL,
+	       "admin access to repository 'alice/upd' is required");
 	const char *dir = p->disk_path;
 	assert_int_equal(repo_delete(as(&a), p), 0);
 	struct repo *gone;
