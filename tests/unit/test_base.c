@@ -1,5 +1,5 @@
 /* test_base.c — buffers, arena, errors, hex, the LRU cache, networks,
- * background threads. */
+ * background threads, dates and times. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -219,6 +219,54 @@ static void test_net(void **state)
 		assert_int_equal(net_parse(bad[i], &n), -1);
 }
 
+static void test_time(void **state)
+{
+	(void)state;
+	int64_t t = -1;
+	/* real days of 1970-9999; what follows the tenth byte is not read */
+	const char *days[] = { "1970-01-01",           "2024-02-29",     "2000-02-29", "9999-12-31",
+			       "2026-01-02T03:04:05Z", "2026-01-02junk", NULL };
+	for (int i = 0; days[i]; i++)
+		assert_true(date_valid(days[i]));
+	const char *not_days[] = { "1969-12-31", "2023-02-29", "1900-02-29", "2026-04-31",
+				   "2026-13-01", "2026-00-10", "2026-01-00", "2026-1-02",
+				   "2026/01/02", "2026-01-0",  "",           NULL };
+	for (int i = 0; not_days[i]; i++)
+		assert_false(date_valid(not_days[i]));
+	assert_false(date_valid(NULL));
+
+	assert_int_equal(time_parse(&t, "1970-01-01"), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(time_parse(&t, "2026-01-02"), 0);
+	assert_int_equal(t, 1767312000);
+	assert_int_equal(time_parse(&t, "2026-01-02T03:04:05Z"), 0);
+	assert_int_equal(t, 1767312000 + 3 * 3600 + 4 * 60 + 5);
+	assert_int_equal(time_parse(&t, "2026-01-02t03:04:05.123z"), 0);
+	assert_int_equal(t, 1767312000 + 3 * 3600 + 4 * 60 + 5);
+	assert_int_equal(time_parse(&t, "2026-01-02T03:04:05+02:30"), 0);
+	assert_int_equal(t, 1767312000 + 3 * 3600 + 4 * 60 + 5 - 9000);
+	assert_int_equal(time_parse(&t, "2026-01-02T03:04:05-01:00"), 0);
+	assert_int_equal(t, 1767312000 + 4 * 3600 + 4 * 60 + 5);
+	assert_int_equal(time_parse(&t, "2024-02-29"), 0);
+	t = 7;
+	const char *bad[] = { "2023-02-29",
+			      "2026-02-30",
+			      "2026-13-01",
+			      "2026-01-02T24:00:00Z",
+			      "2026-01-02T03:60:00Z",
+			      "2026-01-02T03:04:05",
+			      "2026-01-02T03:04:05.Z",
+			      "2026-01-02T03:04:05+2:00",
+			      "2026-01-02T03:04:05Zx",
+			      "2026-01-02 03:04:05Z",
+			      "2026-01",
+			      "",
+			      NULL };
+	for (int i = 0; bad[i]; i++)
+		assert_int_equal(time_parse(&t, bad[i]), -1);
+	assert_int_equal(t, 7); /* untouched on failure */
+}
+
 /* A loop like the services': counts rounds, waits a long period. */
 struct bg_count {
 	atomic_int rounds;
@@ -320,7 +368,7 @@ int main(void)
 		cmocka_unit_test(test_buf),    cmocka_unit_test(test_net),
 		cmocka_unit_test(test_arena),  cmocka_unit_test(test_err),
 		cmocka_unit_test(test_hex),    cmocka_unit_test(test_cache),
-		cmocka_unit_test(test_thread),
+		cmocka_unit_test(test_thread), cmocka_unit_test(test_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
