@@ -216,19 +216,15 @@ static int digits(const char *p, int n)
 	return v;
 }
 
-static bool leap(int y)
-{
-	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
-
 bool date_valid(const char *s)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	if (!s || strnlen(s, 10) < 10 || s[4] != '-' || s[7] != '-')
+	char day[11];
+	int64_t t;
+	if (!s || strnlen(s, 10) < 10)
 		return false;
-	int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
-	return y >= 1970 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] &&
-	       !(m == 2 && d == 29 && !leap(y));
+	memcpy(day, s, 10);
+	day[10] = '\0';
+	return time_parse(&t, day) == 0 && t >= 0; /* 1970 on */
 }
 
 int time_parse(int64_t *out, const char *s)
