@@ -648,14 +648,7 @@ static void maintain_main(struct bg_thread *t, void *unused)
 	PGconn *c = NULL;
 	int poll_s = cfg.maintain_debounce > 0 && cfg.maintain_debounce < 5 ? 1 : 5;
 	while (!bg_stopping(t)) {
-		if (!c || PQstatus(c) != CONNECTION_OK) {
-			if (c)
-				PQfinish(c);
-			struct err e = { 0 };
-			c = db_connect(&e);
-			if (!c)
-				log_error("maintenance: %s", e.msg);
-		}
+		c = db_reconnect(c, NULL, "maintenance");
 		bool ran = c && run_one(t, c);
 		if (ran)
 			continue;
