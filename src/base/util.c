@@ -183,26 +183,42 @@ int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 	return 0;
 }
 
-int file_create(const char *path, const void *data, size_t len, mode_t mode)
+int fd_write_all(int fd, const void *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -1;
 	const char *p = data;
 	while (len) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			int saved = n < 0 ? errno : EIO;
-			close(fd);
-			errno = saved;
+			if (n == 0)
+				errno = EIO;
 			return -1;
 		}
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+int file_create(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	if (fd_write_all(fd, data, len)) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
 	return close(fd);
+}
+
+bool str_has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n > m && !strcmp(s + n - m, suffix);
 }
 
 static int digits(const char *p, int n)

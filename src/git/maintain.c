@@ -29,12 +29,6 @@
 
 /* ---- counters ---- */
 
-static bool has_suffix(const char *s, const char *suf)
-{
-	size_t n = strlen(s), m = strlen(suf);
-	return n >= m && !strcmp(s + n - m, suf);
-}
-
 static bool exists(const char *path)
 {
 	struct stat st;
@@ -59,7 +53,7 @@ static long count_files(const char *dir, int depth)
 		if (S_ISDIR(st.st_mode)) {
 			if (depth < 32)
 				n += count_files(p, depth + 1);
-		} else if (S_ISREG(st.st_mode) && !has_suffix(de->d_name, ".lock")) {
+		} else if (S_ISREG(st.st_mode) && !str_has_suffix(de->d_name, ".lock")) {
 			n++;
 		}
 	}
@@ -90,14 +84,14 @@ void maintain_stats_read(const char *path, struct maintain_stats *out)
 			const char *n = de->d_name;
 			char f[4096];
 			snprintf(f, sizeof(f), "%s/objects/pack/%s", path, n);
-			if (!strncmp(n, "pack-", 5) && has_suffix(n, ".pack")) {
+			if (!strncmp(n, "pack-", 5) && str_has_suffix(n, ".pack")) {
 				struct stat st;
 				out->packs++;
 				if (!stat(f, &st))
 					out->pack_bytes += st.st_size;
-			} else if (!strncmp(n, "pack-", 5) && has_suffix(n, ".mtimes")) {
+			} else if (!strncmp(n, "pack-", 5) && str_has_suffix(n, ".mtimes")) {
 				out->cruft_packs++;
-			} else if (has_suffix(n, ".bitmap")) {
+			} else if (str_has_suffix(n, ".bitmap")) {
 				out->bitmap = true;
 			} else if (!strcmp(n, "multi-pack-index")) {
 				out->multi_pack_index = true;

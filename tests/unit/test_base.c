@@ -1,10 +1,12 @@
 /* test_base.c — buffers, arena, errors, hex, the LRU cache, networks,
- * background threads, dates and times. */
+ * background threads, dates and times, files. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -219,6 +221,47 @@ static void test_net(void **state)
 		assert_int_equal(net_parse(bad[i], &n), -1);
 }
 
+static void test_files(void **state)
+{
+	(void)state;
+	assert_true(str_has_suffix("pack-1.pack", ".pack"));
+	assert_true(str_has_suffix("a.pack", ".pack"));
+	assert_false(str_has_suffix(".pack", ".pack")); /* nothing before it */
+	assert_false(str_has_suffix("pack", ".pack"));
+	assert_false(str_has_suffix("a.pack.tmp", ".pack"));
+	assert_false(str_has_suffix("", ".pack"));
+
+	/* every byte written, read back as it was; an existing path refused */
+	char dir[] = "/tmp/test_base.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[64];
+	snprintf(path, sizeof(path), "%s/f", dir);
+	size_t len = 3 << 20;
+	char *data = malloc(len), *back = malloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)(i * 7 + i / 251);
+	assert_int_equal(file_create(path, data, len, 0600), 0);
+	assert_int_equal(file_create(path, "x", 1, 0600), -1);
+	assert_int_equal(errno, EEXIST);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(back, 1, len + 1, f), len);
+	fclose(f);
+	assert_memory_equal(back, data, len);
+	/* fd_write_all to a closed pipe: -1 (EPIPE), not a loop */
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	close(p[0]);
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(fd_write_all(p[1], data, len), -1);
+	assert_int_equal(errno, EPIPE);
+	close(p[1]);
+	unlink(path);
+	rmdir(dir);
+	free(data);
+	free(back);
+}
+
 static void test_time(void **state)
 {
 	(void)state;
@@ -369,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_arena),  cmocka_unit_test(test_err),
 		cmocka_unit_test(test_hex),    cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_thread), cmocka_unit_test(test_time),
+		cmocka_unit_test(test_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
