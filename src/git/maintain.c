@@ -504,8 +504,8 @@ int maintain_repo_run(PGconn *db, int64_t repo_id, const char *trigger, bool for
 		  "  first_push_at = CASE WHEN last_push_at > $9::timestamptz THEN last_push_at END "
 		  "WHERE repo_id = $1",
 		  rid, res.ok ? (res.tasks ? "ok" : "nothing_to_do") : "failed", tasks,
-		  res.ok ? NULL : res.error, arena_printf(a, "%lld", res.duration_ms), before,
-		  after, (res.tasks & MAINTAIN_FULL) ? "true" : "false", started);
+		  res.ok ? NULL : res.error, arena_int(a, res.duration_ms), before, after,
+		  (res.tasks & MAINTAIN_FULL) ? "true" : "false", started);
 	free(tasks);
 	free(before);
 	free(after);
@@ -616,9 +616,8 @@ static bool run_one(struct bg_thread *t, PGconn *c)
 			    "  now() - make_interval(secs => $2::int) "
 			    "ORDER BY m.first_push_at NULLS LAST, m.last_started_at NULLS FIRST "
 			    "LIMIT 16",
-			    arena_printf(a, "%lld", deb),
-			    arena_printf(a, "%d",
-					 cfg.maintain_interval > 0 ? cfg.maintain_interval : 86400));
+			    arena_int(a, deb),
+			    arena_int(a, cfg.maintain_interval > 0 ? cfg.maintain_interval : 86400));
 	for (int i = 0; q && i < PQntuples(q) && !ran; i++) {
 		if (bg_stopping(t))
 			break;
