@@ -367,6 +367,9 @@ static void test_thread(void **state)
 	assert_true(bg_running(&t));
 	assert_false(bg_stopping(&t));
 	rounds_reach(&n, 1);
+	char shown[32];
+	assert_int_equal(pthread_getname_np(t.tid, shown, sizeof(shown)), 0);
+	assert_string_equal(shown, "a name longer t"); /* cut to 15 bytes */
 	/* a wake-up cuts the period short, once */
 	bg_wake(&t);
 	rounds_reach(&n, 2);
