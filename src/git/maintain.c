@@ -275,37 +275,6 @@ static int run_git(const char *path, const char *const *args, char *msg, size_t 
 #define STALE_TMP_S (24 * 3600) /* a push's quarantine or temporary object */
 #define STALE_REFLOCK_S 600     /* packed-refs.lock: held for milliseconds */
 
-static void rm_tree_path(const char *p);
-
-static void rm_dir_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		char p[4096];
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		rm_tree_path(p);
-	}
-	closedir(d);
-}
-
-static void rm_tree_path(const char *p)
-{
-	struct stat st;
-	if (lstat(p, &st))
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		rm_dir_entries(p);
-		rmdir(p);
-	} else {
-		unlink(p);
-	}
-}
-
 static bool older_than(const char *p, time_t age)
 {
 	struct stat st;
@@ -353,7 +322,7 @@ static void cleanup_stale(const char *path)
 			snprintf(f, sizeof(f), "%s/objects/%s", path, de->d_name);
 			if ((!strncmp(de->d_name, "incoming-", 9) || !strncmp(de->d_name, "tmp_", 4)) &&
 			    older_than(f, STALE_TMP_S))
-				rm_tree_path(f);
+				path_remove_tree(f);
 		}
 		closedir(d);
 	}

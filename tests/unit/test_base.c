@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/arena.h"
@@ -256,10 +257,28 @@ static void test_files(void **state)
 	assert_int_equal(fd_write_all(p[1], data, len), -1);
 	assert_int_equal(errno, EPIPE);
 	close(p[1]);
-	unlink(path);
-	rmdir(dir);
 	free(data);
 	free(back);
+
+	/* a tree goes whole; a symbolic link goes, not what it points to */
+	char sub[96], q[128];
+	snprintf(sub, sizeof(sub), "%s/t", dir);
+	static const char *const dirs[] = { "", "/a", "/a/b" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(q, sizeof(q), "%s%s", sub, dirs[i]);
+		assert_int_equal(mkdir(q, 0700), 0);
+	}
+	snprintf(q, sizeof(q), "%s/a/b/g", sub);
+	assert_int_equal(file_create(q, "g", 1, 0600), 0);
+	snprintf(q, sizeof(q), "%s/a/to-f", sub);
+	assert_int_equal(symlink(path, q), 0);
+	path_remove_tree(sub);
+	assert_int_equal(access(sub, F_OK), -1);
+	assert_int_equal(access(path, F_OK), 0);
+	path_remove_tree(path);
+	assert_int_equal(access(path, F_OK), -1);
+	path_remove_tree(dir);
+	assert_int_equal(access(dir, F_OK), -1);
 }
 
 static void test_time(void **state)
