@@ -43,7 +43,6 @@ int bg_start(struct bg_thread *t, const char *name, bg_fn *fn, void *arg)
 	}
 	t->fn = fn;
 	t->arg = arg;
-	snprintf(t->name, sizeof(t->name), "%s", name);
 	atomic_store(&t->stopping, false);
 	atomic_store(&t->running, true);
 	int rc = pthread_create(&t->tid, NULL, bg_main, t);
@@ -52,7 +51,9 @@ int bg_start(struct bg_thread *t, const char *name, bg_fn *fn, void *arg)
 		errno = rc;
 		return -1;
 	}
-	pthread_setname_np(t->tid, t->name);
+	char shown[16]; /* the kernel's limit, NUL included */
+	snprintf(shown, sizeof(shown), "%s", name);
+	pthread_setname_np(t->tid, shown);
 	return 0;
 }
 

@@ -47,7 +47,6 @@ struct bg_thread {
 	pthread_t tid;
 	bg_fn *fn;
 	void *arg;
-	char name[16];        /* the kernel's limit, NUL included */
 	int fd;               /* eventfd of wake-ups and stops (when has_fd) */
 	atomic_bool has_fd;
 	atomic_bool running;  /* started and not yet joined */

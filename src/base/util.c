@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/crypto.h>
@@ -183,26 +184,57 @@ int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 	return 0;
 }
 
-int file_create(const char *path, const void *data, size_t len, mode_t mode)
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -1;
+	(void)st, (void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+void path_remove_tree(const char *path)
+{
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int fd_write_all(int fd, const void *data, size_t len)
+{
 	const char *p = data;
 	while (len) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			int saved = n < 0 ? errno : EIO;
-			close(fd);
-			errno = saved;
+			if (n == 0)
+				errno = EIO;
 			return -1;
 		}
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+int file_create(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	if (fd_write_all(fd, data, len)) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
 	return close(fd);
+}
+
+bool str_has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n > m && !strcmp(s + n - m, suffix);
 }
 
 static int digits(const char *p, int n)
@@ -216,19 +248,15 @@ static int digits(const char *p, int n)
 	return v;
 }
 
-static bool leap(int y)
-{
-	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
-
 bool date_valid(const char *s)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	if (!s || strnlen(s, 10) < 10 || s[4] != '-' || s[7] != '-')
+	char day[11];
+	int64_t t;
+	if (!s || strnlen(s, 10) < 10)
 		return false;
-	int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
-	return y >= 1970 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] &&
-	       !(m == 2 && d == 29 && !leap(y));
+	memcpy(day, s, 10);
+	day[10] = '\0';
+	return time_parse(&t, day) == 0 && t >= 0; /* 1970 on */
 }
 
 int time_parse(int64_t *out, const char *s)

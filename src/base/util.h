@@ -46,6 +46,16 @@ pid_t pid_file_read(const char *path);
 /* Creates path (which must not exist) holding exactly len bytes of data,
  * with mode. Returns 0, or -1 with errno (a partly written file stays). */
 int file_create(const char *path, const void *data, size_t len, mode_t mode);
+/* Removes path and, when it is a directory, everything under it, without
+ * following symbolic links; what cannot be removed stays. */
+void path_remove_tree(const char *path);
+/* Writes all len bytes of data to fd (a blocking descriptor), again after
+ * a signal or a short write. Returns 0, or -1 with errno. */
+int fd_write_all(int fd, const void *data, size_t len);
+
+/* True when s ends with suffix after at least one other byte ("a.pack"
+ * ends with ".pack"; ".pack" does not). */
+bool str_has_suffix(const char *s, const char *suffix);
 
 /* Constant-time comparison of two equal-length byte strings. */
 bool ct_equal(const void *a, const void *b, size_t n);

@@ -34,6 +34,31 @@ PGconn *db_connect(struct err *e)
 	return c;
 }
 
+PGconn *db_reconnect(PGconn *c, const char *listen, const char *who)
+{
+	if (c && PQstatus(c) == CONNECTION_OK)
+		return c;
+	if (c)
+		PQfinish(c);
+	struct err e = { 0 };
+	c = db_connect(&e);
+	if (!c) {
+		log_error("%s: %s", who, e.msg);
+		return NULL;
+	}
+	if (listen) {
+		PGresult *r = PQexec(c, listen);
+		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+		if (!ok) {
+			log_error("%s: LISTEN failed: %s", who, PQerrorMessage(c));
+			PQfinish(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
 static void clear_result(void *p)
 {
 	PQclear(p);

@@ -15,6 +15,12 @@ void db_set_conninfo(const char *conninfo);
 const char *db_conninfo(void);
 /* Opens a new connection; NULL with e set on failure. Caller PQfinish()es. */
 PGconn *db_connect(struct err *e);
+/* A background thread's own connection, kept open: returns c while it is
+ * good; otherwise closes it (c may be NULL), opens a new one and, when
+ * listen is not NULL, runs that LISTEN statement on it (SQL text, a
+ * literal). NULL when that fails, logged as "who: message": the caller
+ * waits and calls again. Either way c is consumed. */
+PGconn *db_reconnect(PGconn *c, const char *listen, const char *who);
 
 /* Runs sql with n text parameters (NULL entries are SQL NULL). The result
  * is cleared when the arena is freed. Returns NULL with e set on failure:

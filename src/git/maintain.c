@@ -29,12 +29,6 @@
 
 /* ---- counters ---- */
 
-static bool has_suffix(const char *s, const char *suf)
-{
-	size_t n = strlen(s), m = strlen(suf);
-	return n >= m && !strcmp(s + n - m, suf);
-}
-
 static bool exists(const char *path)
 {
 	struct stat st;
@@ -59,7 +53,7 @@ static long count_files(const char *dir, int depth)
 		if (S_ISDIR(st.st_mode)) {
 			if (depth < 32)
 				n += count_files(p, depth + 1);
-		} else if (S_ISREG(st.st_mode) && !has_suffix(de->d_name, ".lock")) {
+		} else if (S_ISREG(st.st_mode) && !str_has_suffix(de->d_name, ".lock")) {
 			n++;
 		}
 	}
@@ -90,14 +84,14 @@ void maintain_stats_read(const char *path, struct maintain_stats *out)
 			const char *n = de->d_name;
 			char f[4096];
 			snprintf(f, sizeof(f), "%s/objects/pack/%s", path, n);
-			if (!strncmp(n, "pack-", 5) && has_suffix(n, ".pack")) {
+			if (!strncmp(n, "pack-", 5) && str_has_suffix(n, ".pack")) {
 				struct stat st;
 				out->packs++;
 				if (!stat(f, &st))
 					out->pack_bytes += st.st_size;
-			} else if (!strncmp(n, "pack-", 5) && has_suffix(n, ".mtimes")) {
+			} else if (!strncmp(n, "pack-", 5) && str_has_suffix(n, ".mtimes")) {
 				out->cruft_packs++;
-			} else if (has_suffix(n, ".bitmap")) {
+			} else if (str_has_suffix(n, ".bitmap")) {
 				out->bitmap = true;
 			} else if (!strcmp(n, "multi-pack-index")) {
 				out->multi_pack_index = true;
@@ -281,37 +275,6 @@ static int run_git(const char *path, const char *const *args, char *msg, size_t 
 #define STALE_TMP_S (24 * 3600) /* a push's quarantine or temporary object */
 #define STALE_REFLOCK_S 600     /* packed-refs.lock: held for milliseconds */
 
-static void rm_tree_path(const char *p);
-
-static void rm_dir_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		char p[4096];
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		rm_tree_path(p);
-	}
-	closedir(d);
-}
-
-static void rm_tree_path(const char *p)
-{
-	struct stat st;
-	if (lstat(p, &st))
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		rm_dir_entries(p);
-		rmdir(p);
-	} else {
-		unlink(p);
-	}
-}
-
 static bool older_than(const char *p, time_t age)
 {
 	struct stat st;
@@ -359,7 +322,7 @@ static void cleanup_stale(const char *path)
 			snprintf(f, sizeof(f), "%s/objects/%s", path, de->d_name);
 			if ((!strncmp(de->d_name, "incoming-", 9) || !strncmp(de->d_name, "tmp_", 4)) &&
 			    older_than(f, STALE_TMP_S))
-				rm_tree_path(f);
+				path_remove_tree(f);
 		}
 		closedir(d);
 	}
@@ -510,8 +473,8 @@ int maintain_repo_run(PGconn *db, int64_t repo_id, const char *trigger, bool for
 		  "  first_push_at = CASE WHEN last_push_at > $9::timestamptz THEN last_push_at END "
 		  "WHERE repo_id = $1",
 		  rid, res.ok ? (res.tasks ? "ok" : "nothing_to_do") : "failed", tasks,
-		  res.ok ? NULL : res.error, arena_printf(a, "%lld", res.duration_ms), before,
-		  after, (res.tasks & MAINTAIN_FULL) ? "true" : "false", started);
+		  res.ok ? NULL : res.error, arena_int(a, res.duration_ms), before, after,
+		  (res.tasks & MAINTAIN_FULL) ? "true" : "false", started);
 	free(tasks);
 	free(before);
 	free(after);
@@ -622,9 +585,8 @@ static bool run_one(struct bg_thread *t, PGconn *c)
 			    "  now() - make_interval(secs => $2::int) "
 			    "ORDER BY m.first_push_at NULLS LAST, m.last_started_at NULLS FIRST "
 			    "LIMIT 16",
-			    arena_printf(a, "%lld", deb),
-			    arena_printf(a, "%d",
-					 cfg.maintain_interval > 0 ? cfg.maintain_interval : 86400));
+			    arena_int(a, deb),
+			    arena_int(a, cfg.maintain_interval > 0 ? cfg.maintain_interval : 86400));
 	for (int i = 0; q && i < PQntuples(q) && !ran; i++) {
 		if (bg_stopping(t))
 			break;
@@ -648,14 +610,7 @@ static void maintain_main(struct bg_thread *t, void *unused)
 	PGconn *c = NULL;
 	int poll_s = cfg.maintain_debounce > 0 && cfg.maintain_debounce < 5 ? 1 : 5;
 	while (!bg_stopping(t)) {
-		if (!c || PQstatus(c) != CONNECTION_OK) {
-			if (c)
-				PQfinish(c);
-			struct err e = { 0 };
-			c = db_connect(&e);
-			if (!c)
-				log_error("maintenance: %s", e.msg);
-		}
+		c = db_reconnect(c, NULL, "maintenance");
 		bool ran = c && run_one(t, c);
 		if (ran)
 			continue;

@@ -108,20 +108,6 @@ static int spawn_pack_objects(char **git_argv, int out_fd, pid_t *pid, int *in_f
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int exit_code(int st)
 {
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
@@ -137,13 +123,13 @@ static int run_uncached(char **git_argv, const struct buf *req)
 		fprintf(stderr, "fatal: cannot run git pack-objects: %s\n", strerror(errno));
 		return 1;
 	}
-	bool ok = write_all(in_fd, req->ptr, req->len) == 0;
+	bool ok = fd_write_all(in_fd, req->ptr, req->len) == 0;
 	char chunk[65536];
 	ssize_t n;
 	while (ok && (n = read(0, chunk, sizeof(chunk))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		ok = n > 0 && write_all(in_fd, chunk, (size_t)n) == 0;
+		ok = n > 0 && fd_write_all(in_fd, chunk, (size_t)n) == 0;
 	}
 	close(in_fd);
 	int st = 0;
@@ -257,7 +243,7 @@ static int send_range(int fd, off_t *off, off_t end)
 			size_t want = (size_t)(end - *off) < sizeof(chunk) ? (size_t)(end - *off)
 									   : sizeof(chunk);
 			ssize_t r = pread(fd, chunk, want, *off);
-			if (r <= 0 || write_all(1, chunk, (size_t)r))
+			if (r <= 0 || fd_write_all(1, chunk, (size_t)r))
 				return -1;
 			*off += r;
 			continue;
@@ -428,7 +414,7 @@ static int generate(int wfd, const char *tmp, const char *final, const char *dir
 		close(wfd);
 		return 1;
 	}
-	write_all(in_fd, req->ptr, req->len); /* a failure shows in git's exit status */
+	fd_write_all(in_fd, req->ptr, req->len); /* a failure shows in git's exit status */
 	close(in_fd);
 	off_t sent = 0;
 	enum tail_end r = tail(wfd, tmp, final, &g, &sent);
@@ -556,12 +542,6 @@ static int cmp_atime(const void *pa, const void *pb)
 	return strcmp(a->name, b->name);
 }
 
-static bool has_suffix(const char *s, const char *suf)
-{
-	size_t ls = strlen(s), lf = strlen(suf);
-	return ls > lf && !strcmp(s + ls - lf, suf);
-}
-
 /* An old generation file nobody holds: its generator died. */
 static void remove_abandoned(int dfd, const char *name)
 {
@@ -598,12 +578,12 @@ int64_t packcache_evict(const char *dir, uint64_t max_bytes)
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		const char *name = de->d_name;
-		if (has_suffix(name, ".tmp") || has_suffix(name, ".new")) {
+		if (str_has_suffix(name, ".tmp") || str_has_suffix(name, ".new")) {
 			remove_abandoned(dirfd(d), name);
 			continue;
 		}
 		struct stat st;
-		if (!has_suffix(name, ".pack") || strlen(name) >= sizeof(v->name) ||
+		if (!str_has_suffix(name, ".pack") || strlen(name) >= sizeof(v->name) ||
 		    fstatat(dirfd(d), name, &st, 0))
 			continue;
 		if (n == cap)

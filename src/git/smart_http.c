@@ -36,15 +36,11 @@
 #define ADVERT_MAX (64 << 20) /* ref advertisement cap */
 #define ERR_CAP 4096          /* child stderr kept for the log */
 
-/* Only the versions git itself sends pass through. */
+/* The protocol a fetch asks for: git/transport.c passes only the versions
+ * git itself sends on to git. */
 static const char *git_protocol(const struct req *r)
 {
-	const char *p = req_header(r, "Git-Protocol");
-	if (!p)
-		return NULL;
-	if (!strcmp(p, "version=2") || !strcmp(p, "version=1"))
-		return p;
-	return NULL;
+	return req_header(r, "Git-Protocol");
 }
 
 static void set_nonblock(int fd)

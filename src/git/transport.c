@@ -21,7 +21,8 @@
 
 /* The child's environment: nothing of ours leaks (no PLUE_*, no secrets),
  * except, for a push, what the pre-receive hook (cmd/hook.c) needs to
- * check branch protection: the repository, the pusher, the database. */
+ * check branch protection: the repository, the pusher, the database.
+ * GIT_PROTOCOL only when the client asked for version 1 or 2. */
 static char **git_env(struct arena *a, const char *protocol, const struct repo *repo,
 		      const struct auth *pusher)
 {
@@ -31,7 +32,7 @@ static char **git_env(struct arena *a, const char *protocol, const struct repo *
 	env[n++] = "HOME=/nonexistent";
 	env[n++] = "GIT_CONFIG_NOSYSTEM=1";
 	env[n++] = "LC_ALL=C";
-	if (protocol)
+	if (protocol && (!strcmp(protocol, "version=2") || !strcmp(protocol, "version=1")))
 		env[n++] = arena_printf(a, "GIT_PROTOCOL=%s", protocol);
 	if (pusher) {
 		env[n++] = arena_printf(a, "PLUE_REPO_ID=%lld", (long long)repo->id);
@@ -92,8 +93,6 @@ int git_service_spawn(struct git_child *out, struct arena *a, const struct repo 
 		      const char *protocol)
 {
 	bool receive = !strcmp(svc, "git-receive-pack");
-	if (protocol && strcmp(protocol, "version=2") && strcmp(protocol, "version=1"))
-		protocol = NULL;
 	/* pushes run DATA/hooks/pre-receive: branch protection (cmd/hook.c),
 	 * and check the objects they bring by the rules in git/store.h */
 	char *hooks = arena_printf(a, "core.hooksPath=%s/hooks", cfg.data_abs);
@@ -126,8 +125,6 @@ int git_service_spawn(struct git_child *out, struct arena *a, const struct repo 
 int git_advertise_spawn(struct git_child *out, struct arena *a, const struct repo *repo,
 			const char *svc, const char *protocol)
 {
-	if (protocol && strcmp(protocol, "version=2") && strcmp(protocol, "version=1"))
-		protocol = NULL;
 	char *argv[] = { "git",
 			 (char *)(svc + 4),
 			 "--stateless-rpc",
@@ -152,11 +149,7 @@ static void parse_commands(struct git_push_cmds *g)
 			break;
 		}
 		size_t len = (size_t)len4[0] << 8 | len4[1];
-		if (len == 0) {
-			g->done = true;
-			break;
-		}
-		if (len < 4) {
+		if (len < 4) { /* 0000: the flush that ends the list */
 			g->done = true;
 			break;
 		}
@@ -165,6 +158,10 @@ static void parse_commands(struct git_push_cmds *g)
 		const char *p = g->buf.ptr + off + 4;
 		size_t n = len - 4;
 		if (n > 83 && p[40] == ' ' && p[81] == ' ' && g->n < MAX_COMMANDS) {
+			if (g->n == g->cap) {
+				g->cap = g->cap ? 2 * g->cap : 8;
+				g->cmds = xrealloc(g->cmds, g->cap * sizeof(*g->cmds));
+			}
 			size_t rl = 0;
 			while (82 + rl < n && p[82 + rl] != '\0' && p[82 + rl] != '\n')
 				rl++;
@@ -196,8 +193,8 @@ void git_push_cmds_init(struct git_push_cmds *p)
 {
 	p->done = false;
 	buf_init(&p->buf, 0);
-	p->cmds = xcalloc(MAX_COMMANDS, sizeof(*p->cmds));
-	p->n = 0;
+	p->cmds = NULL;
+	p->n = p->cap = 0;
 }
 
 void git_push_cmds_feed(struct git_push_cmds *p, const char *data, size_t len)
@@ -214,6 +211,6 @@ void git_push_cmds_release(struct git_push_cmds *p)
 		free(p->cmds[i].ref);
 	free(p->cmds);
 	p->cmds = NULL;
-	p->n = 0;
+	p->n = p->cap = 0;
 	buf_release(&p->buf);
 }

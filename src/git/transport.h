@@ -30,8 +30,8 @@ struct git_ref_update {
 struct git_push_cmds {
 	bool done;
 	struct buf buf;
-	struct git_ref_update *cmds;
-	size_t n;
+	struct git_ref_update *cmds; /* n of them (cap allocated) */
+	size_t n, cap;
 };
 
 void git_push_cmds_init(struct git_push_cmds *p);

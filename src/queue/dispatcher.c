@@ -709,41 +709,17 @@ done:
 	return ret;
 }
 
-static PGconn *listen_conn(void)
-{
-	struct err e = { 0 };
-	PGconn *c = db_connect(&e);
-	if (!c) {
-		log_error("dispatcher: %s", e.msg);
-		return NULL;
-	}
-	PGresult *r = PQexec(c, "LISTEN plue_events");
-	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	if (!ok) {
-		PQfinish(c);
-		return NULL;
-	}
-	return c;
-}
-
 static void dispatcher_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
 	PGconn *c = NULL;
 	while (!bg_stopping(t)) {
-		if (!c || PQstatus(c) != CONNECTION_OK) {
-			if (c)
-				PQfinish(c);
-			c = listen_conn();
-			if (!c) {
-				bg_wait(t, 500);
-				continue;
-			}
+		if (!(c = db_reconnect(c, "LISTEN plue_events", "dispatcher"))) {
+			bg_wait(t, 500);
+			continue;
 		}
 		/* drain: everything pending, then wait */
-		int r;
-		while (!bg_stopping(t) && (r = dispatch_one(c)) == 1)
+		while (!bg_stopping(t) && dispatch_one(c) == 1)
 			;
 		{
 			struct arena *a = arena_new();

@@ -169,25 +169,6 @@ const char *queue_runner_secret(void)
 
 /* ---- the thread ---- */
 
-static PGconn *listen_conn(void)
-{
-	struct err e = { 0 };
-	PGconn *c = db_connect(&e);
-	if (!c) {
-		log_error("queue notifier: %s", e.msg);
-		return NULL;
-	}
-	PGresult *r = PQexec(c, "LISTEN plue_queue; LISTEN plue_cancel");
-	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	if (!ok) {
-		log_error("queue notifier: LISTEN failed: %s", PQerrorMessage(c));
-		PQfinish(c);
-		return NULL;
-	}
-	return c;
-}
-
 /* Hands waiting workloads to parked claims, oldest waiter first. */
 static void serve_claims(PGconn *c)
 {
@@ -307,9 +288,9 @@ static void notifier_main(struct bg_thread *t, void *unused)
 	int64_t last_look = 0;
 	while (!bg_stopping(t)) {
 		if (!c || PQstatus(c) != CONNECTION_OK) {
-			if (c)
-				PQfinish(c);
-			c = listen_conn();
+			/* a new connection: look at once, a notification may be lost */
+			c = db_reconnect(c, "LISTEN plue_queue; LISTEN plue_cancel",
+					 "queue notifier");
 			if (!c) {
 				expire();
 				bg_wait(t, 500);

@@ -142,15 +142,7 @@ static void reaper_main(struct bg_thread *t, void *unused)
 	(void)unused;
 	PGconn *c = NULL;
 	while (!bg_stopping(t)) {
-		if (!c || PQstatus(c) != CONNECTION_OK) {
-			if (c)
-				PQfinish(c);
-			struct err e = { 0 };
-			c = db_connect(&e);
-			if (!c)
-				log_error("reaper: %s", e.msg);
-		}
-		if (c)
+		if ((c = db_reconnect(c, NULL, "reaper")))
 			reap(c);
 		bg_wait(t, REAP_EVERY_S * 1000);
 	}

@@ -86,15 +86,7 @@ static void scheduler_main(struct bg_thread *t, void *unused)
 		time_t now = time(NULL);
 		time_t minute = now - now % 60;
 		if (minute != last) {
-			if (!c || PQstatus(c) != CONNECTION_OK) {
-				if (c)
-					PQfinish(c);
-				struct err e = { 0 };
-				c = db_connect(&e);
-				if (!c)
-					log_error("scheduler: %s", e.msg);
-			}
-			if (c) {
+			if ((c = db_reconnect(c, NULL, "scheduler"))) {
 				fire(c, minute);
 				last = minute;
 			}

@@ -117,7 +117,7 @@ int secrets_load(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, js
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT name, nonce, ciphertext FROM secrets WHERE repo_id = $1 AND "
 			      "name = ANY($2::text[])",
-			      arena_printf(a, "%lld", (long long)repo_id), arena_strdup(a, b.ptr));
+			      arena_int(a, repo_id), arena_strdup(a, b.ptr));
 	buf_release(&b);
 	if (!res) {
 		json_decref(*out);

@@ -678,24 +678,6 @@ done:
 	return ret;
 }
 
-static PGconn *listen_conn(const char *what)
-{
-	struct err e = { 0 };
-	PGconn *c = db_connect(&e);
-	if (!c) {
-		log_error("webhooks %s: %s", what, e.msg);
-		return NULL;
-	}
-	PGresult *r = PQexec(c, "LISTEN plue_events; LISTEN plue_webhooks");
-	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	if (!ok) {
-		PQfinish(c);
-		return NULL;
-	}
-	return c;
-}
-
 void webhooks_wake(void)
 {
 	/* every worker (one never started ignores it) */
@@ -708,14 +690,10 @@ static void fanout_main(struct bg_thread *t, void *unused)
 	(void)unused;
 	PGconn *c = NULL;
 	while (!bg_stopping(t)) {
-		if (!c || PQstatus(c) != CONNECTION_OK) {
-			if (c)
-				PQfinish(c);
-			c = listen_conn("fan-out");
-			if (!c) {
-				bg_wait(t, 500);
-				continue;
-			}
+		if (!(c = db_reconnect(c, "LISTEN plue_events; LISTEN plue_webhooks",
+				       "webhooks fan-out"))) {
+			bg_wait(t, 500);
+			continue;
 		}
 		bool made = false;
 		while (!bg_stopping(t) && fanout_one(c, &made) == 1)
@@ -1120,19 +1098,11 @@ static void worker_main(struct bg_thread *t, void *unused)
 	(void)unused;
 	PGconn *c = NULL;
 	while (!bg_stopping(t)) {
-		if (!c || PQstatus(c) != CONNECTION_OK) {
-			struct err e = { 0 };
-			if (c)
-				PQfinish(c);
-			c = db_connect(&e);
-			if (!c) {
-				log_error("webhooks worker: %s", e.msg);
-				bg_wait(t, 500);
-				continue;
-			}
+		if (!(c = db_reconnect(c, NULL, "webhooks worker"))) {
+			bg_wait(t, 500);
+			continue;
 		}
-		int r;
-		while (!bg_stopping(t) && (r = deliver_one(c)) == 1)
+		while (!bg_stopping(t) && deliver_one(c) == 1)
 			;
 		if (bg_stopping(t))
 			break;

@@ -114,4 +114,13 @@ printf '0032want %s\n00000009done\n' "$want" | gzip -c >"$T_DIR/req.gz"
 curl -s -X POST -H 'Content-Type: application/x-git-upload-pack-request' -H 'Content-Encoding: gzip' \
 	--data-binary @"$T_DIR/req.gz" "$BASE/alice/project.git/git-upload-pack" -o "$T_DIR/pack.out"
 check "gzip request body yields a pack" grep -qa PACK "$T_DIR/pack.out"
+# Git-Protocol: version 2 is honoured; a value git does not send never
+# reaches git (the advertisement stays v0)
+curl -s -H 'Git-Protocol: version=2' "$BASE/alice/project.git/info/refs?service=git-upload-pack" -o "$T_DIR/adv.v2"
+check "Git-Protocol version=2 gives a v2 advertisement" grep -qa "version 2" "$T_DIR/adv.v2"
+for p in version=3 'version=2:x' frobnicate; do
+	curl -s -H "Git-Protocol: $p" "$BASE/alice/project.git/info/refs?service=git-upload-pack" -o "$T_DIR/adv.other"
+	check "Git-Protocol '$p' gives a v0 advertisement" grep -qa "# service=git-upload-pack" "$T_DIR/adv.other"
+	check "Git-Protocol '$p' is not passed to git" test "$(grep -ca "version 2" "$T_DIR/adv.other")" = 0
+done
 finish

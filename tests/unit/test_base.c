@@ -1,14 +1,17 @@
 /* test_base.c — buffers, arena, errors, hex, the LRU cache, networks,
- * background threads. */
+ * background threads, dates and times, files. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/arena.h"
@@ -219,6 +222,113 @@ static void test_net(void **state)
 		assert_int_equal(net_parse(bad[i], &n), -1);
 }
 
+static void test_files(void **state)
+{
+	(void)state;
+	assert_true(str_has_suffix("pack-1.pack", ".pack"));
+	assert_true(str_has_suffix("a.pack", ".pack"));
+	assert_false(str_has_suffix(".pack", ".pack")); /* nothing before it */
+	assert_false(str_has_suffix("pack", ".pack"));
+	assert_false(str_has_suffix("a.pack.tmp", ".pack"));
+	assert_false(str_has_suffix("", ".pack"));
+
+	/* every byte written, read back as it was; an existing path refused */
+	char dir[] = "/tmp/test_base.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[64];
+	snprintf(path, sizeof(path), "%s/f", dir);
+	size_t len = 3 << 20;
+	char *data = malloc(len), *back = malloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)(i * 7 + i / 251);
+	assert_int_equal(file_create(path, data, len, 0600), 0);
+	assert_int_equal(file_create(path, "x", 1, 0600), -1);
+	assert_int_equal(errno, EEXIST);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(back, 1, len + 1, f), len);
+	fclose(f);
+	assert_memory_equal(back, data, len);
+	/* fd_write_all to a closed pipe: -1 (EPIPE), not a loop */
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	close(p[0]);
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(fd_write_all(p[1], data, len), -1);
+	assert_int_equal(errno, EPIPE);
+	close(p[1]);
+	free(data);
+	free(back);
+
+	/* a tree goes whole; a symbolic link goes, not what it points to */
+	char sub[96], q[128];
+	snprintf(sub, sizeof(sub), "%s/t", dir);
+	static const char *const dirs[] = { "", "/a", "/a/b" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(q, sizeof(q), "%s%s", sub, dirs[i]);
+		assert_int_equal(mkdir(q, 0700), 0);
+	}
+	snprintf(q, sizeof(q), "%s/a/b/g", sub);
+	assert_int_equal(file_create(q, "g", 1, 0600), 0);
+	snprintf(q, sizeof(q), "%s/a/to-f", sub);
+	assert_int_equal(symlink(path, q), 0);
+	path_remove_tree(sub);
+	assert_int_equal(access(sub, F_OK), -1);
+	assert_int_equal(access(path, F_OK), 0);
+	path_remove_tree(path);
+	assert_int_equal(access(path, F_OK), -1);
+	path_remove_tree(dir);
+	assert_int_equal(access(dir, F_OK), -1);
+}
+
+static void test_time(void **state)
+{
+	(void)state;
+	int64_t t = -1;
+	/* real days of 1970-9999; what follows the tenth byte is not read */
+	const char *days[] = { "1970-01-01",           "2024-02-29",     "2000-02-29", "9999-12-31",
+			       "2026-01-02T03:04:05Z", "2026-01-02junk", NULL };
+	for (int i = 0; days[i]; i++)
+		assert_true(date_valid(days[i]));
+	const char *not_days[] = { "1969-12-31", "2023-02-29", "1900-02-29", "2026-04-31",
+				   "2026-13-01", "2026-00-10", "2026-01-00", "2026-1-02",
+				   "2026/01/02", "2026-01-0",  "",           NULL };
+	for (int i = 0; not_days[i]; i++)
+		assert_false(date_valid(not_days[i]));
+	assert_false(date_valid(NULL));
+
+	assert_int_equal(time_parse(&t, "1970-01-01"), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(time_parse(&t, "2026-01-02"), 0);
+	assert_int_equal(t, 1767312000);
+	assert_int_equal(time_parse(&t, "2026-01-02T03:04:05Z"), 0);
+	assert_int_equal(t, 1767312000 + 3 * 3600 + 4 * 60 + 5);
+	assert_int_equal(time_parse(&t, "2026-01-02t03:04:05.123z"), 0);
+	assert_int_equal(t, 1767312000 + 3 * 3600 + 4 * 60 + 5);
+	assert_int_equal(time_parse(&t, "2026-01-02T03:04:05+02:30"), 0);
+	assert_int_equal(t, 1767312000 + 3 * 3600 + 4 * 60 + 5 - 9000);
+	assert_int_equal(time_parse(&t, "2026-01-02T03:04:05-01:00"), 0);
+	assert_int_equal(t, 1767312000 + 4 * 3600 + 4 * 60 + 5);
+	assert_int_equal(time_parse(&t, "2024-02-29"), 0);
+	t = 7;
+	const char *bad[] = { "2023-02-29",
+			      "2026-02-30",
+			      "2026-13-01",
+			      "2026-01-02T24:00:00Z",
+			      "2026-01-02T03:60:00Z",
+			      "2026-01-02T03:04:05",
+			      "2026-01-02T03:04:05.Z",
+			      "2026-01-02T03:04:05+2:00",
+			      "2026-01-02T03:04:05Zx",
+			      "2026-01-02 03:04:05Z",
+			      "2026-01",
+			      "",
+			      NULL };
+	for (int i = 0; bad[i]; i++)
+		assert_int_equal(time_parse(&t, bad[i]), -1);
+	assert_int_equal(t, 7); /* untouched on failure */
+}
+
 /* A loop like the services': counts rounds, waits a long period. */
 struct bg_count {
 	atomic_int rounds;
@@ -276,6 +386,9 @@ static void test_thread(void **state)
 	assert_true(bg_running(&t));
 	assert_false(bg_stopping(&t));
 	rounds_reach(&n, 1);
+	char shown[32];
+	assert_int_equal(pthread_getname_np(t.tid, shown, sizeof(shown)), 0);
+	assert_string_equal(shown, "a name longer t"); /* cut to 15 bytes */
 	/* a wake-up cuts the period short, once */
 	bg_wake(&t);
 	rounds_reach(&n, 2);
@@ -320,7 +433,8 @@ int main(void)
 		cmocka_unit_test(test_buf),    cmocka_unit_test(test_net),
 		cmocka_unit_test(test_arena),  cmocka_unit_test(test_err),
 		cmocka_unit_test(test_hex),    cmocka_unit_test(test_cache),
-		cmocka_unit_test(test_thread),
+		cmocka_unit_test(test_thread), cmocka_unit_test(test_time),
+		cmocka_unit_test(test_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
