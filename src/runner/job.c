@@ -695,6 +695,57 @@ static bool upper_own(const char *ws, uid_t uid, gid_t gid)
 	return ok;
 }
 
+/* Fetches commit sha from url into the repository ws (the commit alone,
+ * or its ref from a server that does not serve unadvertised objects) and
+ * checks it out. Returns git's exit code or -1, why in why. */
+static int fetch_checkout(const char *ws, const char *url, const char *sha, const char *ref,
+			  const char *const *extra, struct out_ctx *o, int64_t end, char *why,
+			  size_t whylen)
+{
+	/* fetch.unpackLimit=1: what the fetch brings stays a pack the cache can copy */
+	const char *fetch_sha[] = { "git",
+				    "-c",
+				    "safe.directory=*",
+				    "-c",
+				    "fetch.unpackLimit=1",
+				    "-C",
+				    ws,
+				    "fetch",
+				    "-q",
+				    "--no-tags",
+				    "--depth=1",
+				    url,
+				    sha,
+				    NULL };
+	int rc = host_run(fetch_sha, extra, NULL, o, (int)(end - now_ms()));
+	if (rc && ref && !strncmp(ref, "refs/", 5)) {
+		emit_line(o, "stdout", "fetching the commit failed; fetching its ref instead", 53);
+		const char *fetch_ref[] = { "git",
+					    "-c",
+					    "safe.directory=*",
+					    "-c",
+					    "fetch.unpackLimit=1",
+					    "-C",
+					    ws,
+					    "fetch",
+					    "-q",
+					    "--no-tags",
+					    url,
+					    ref,
+					    NULL };
+		rc = host_run(fetch_ref, extra, NULL, o, (int)(end - now_ms()));
+	}
+	if (rc) {
+		snprintf(why, whylen, "cannot fetch commit %.12s from the server", sha);
+		return rc;
+	}
+	const char *co[] = { "git",      "-c", "safe.directory=*", "-C", ws,
+			     "checkout", "-q", "--detach",         sha,  NULL };
+	if ((rc = host_run(co, extra, NULL, o, (int)(end - now_ms()))))
+		snprintf(why, whylen, "cannot check out commit %.12s", sha);
+	return rc;
+}
+
 static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *why, size_t whylen)
 {
 	const char *ws = sandbox_workspace(env->sb);
@@ -726,25 +777,8 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 	char base[41] = "";
 	bool have_base = false;
 	const char *init[] = { "git", "init", "-q", ws, NULL };
-	/* fetch.unpackLimit=1: what the fetch brings stays a pack the cache can copy */
-	const char *fetch_sha[] = { "git",
-				    "-c",
-				    "safe.directory=*",
-				    "-c",
-				    "fetch.unpackLimit=1",
-				    "-C",
-				    ws,
-				    "fetch",
-				    "-q",
-				    "--no-tags",
-				    "--depth=1",
-				    url,
-				    sha,
-				    NULL };
-	char sha_line[64];
-	snprintf(sha_line, sizeof(sha_line), "%s", sha);
 	/* overlaid: the workspace is already the base tree (runner.c mounted it) */
-	bool overlaid = env->overlay_base && is_sha1_hex(env->overlay_base);
+	bool overlaid = env->overlay_base != NULL;
 	int taken = overlaid ? 1 : rdir ? cache_take_tree(rdir, ws, base) : 0;
 	if (overlaid)
 		memcpy(base, env->overlay_base, 41);
@@ -763,62 +797,27 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 		have_base = rdir && sha_read(base, rdir, "base") &&
 			    cache_seed(rdir, gitdir, base, false);
 	}
-	if (have_base && !strcmp(base, sha)) {
-		unlink(baseref);
-		rc = 0;
-		if (overlaid)
-			goto done_ok; /* nothing written but the index, the uid's already */
-		goto synced;          /* the tree is that commit already */
-	}
-	rc = host_run(fetch_sha, extra, NULL, o, (int)(end - now_ms()));
-	if (rc && ref && !strncmp(ref, "refs/", 5)) {
-		/* a server that does not serve unadvertised objects: fetch the ref */
-		emit_line(o, "stdout", "fetching the commit failed; fetching its ref instead", 53);
-		const char *fetch_ref[] = { "git",
-					    "-c",
-					    "safe.directory=*",
-					    "-c",
-					    "fetch.unpackLimit=1",
-					    "-C",
-					    ws,
-					    "fetch",
-					    "-q",
-					    "--no-tags",
-					    url,
-					    ref,
-					    NULL };
-		rc = host_run(fetch_ref, extra, NULL, o, (int)(end - now_ms()));
-	}
+	/* else the tree is that commit already */
+	bool fetched = !have_base || strcmp(base, sha);
+	rc = fetched ? fetch_checkout(ws, url, sha, ref, extra, o, end, why, whylen) : 0;
 	unlink(baseref); /* base was only there to be offered as a have */
-	if (rc) {
-		snprintf(why, whylen, "cannot fetch commit %.12s from the server", sha);
+	if (rc)
 		goto done;
-	}
-	const char *co[] = { "git",      "-c", "safe.directory=*", "-C",     ws,
-			     "checkout", "-q", "--detach",         sha_line, NULL };
-	if ((rc = host_run(co, extra, NULL, o, (int)(end - now_ms())))) {
-		snprintf(why, whylen, "cannot check out commit %.12s", sha);
-		goto done;
-	}
-	if (rdir)
+	if (fetched && rdir)
 		cache_save(rdir, ws, sha);
-	if (overlaid) {
-		/* only what the fetch and the checkout wrote needs a new owner */
-		if (!upper_own(ws, sandbox_uid(env->sb), sandbox_gid(env->sb))) {
-			snprintf(why, whylen, "cannot hand the checkout to the sandbox");
-			rc = -1;
-			goto done;
-		}
-		goto done_ok;
-	}
-synced:;
+	/* what the runner wrote goes to the sandbox's uid; in an overlay only
+	 * what the fetch and the checkout wrote needs a new owner */
 	struct err e = { 0 };
-	if (sandbox_workspace_sync(env->sb, &e)) {
+	if (overlaid && fetched && !upper_own(ws, sandbox_uid(env->sb), sandbox_gid(env->sb))) {
+		snprintf(why, whylen, "cannot hand the checkout to the sandbox");
+		rc = -1;
+		goto done;
+	}
+	if (!overlaid && sandbox_workspace_sync(env->sb, &e)) {
 		snprintf(why, whylen, "%s", e.msg);
 		rc = -1;
 		goto done;
 	}
-done_ok:
 	if (sandbox_kind_of(env->sb) == SANDBOX_GVISOR) {
 		/* gVisor shows its own inode numbers, never the host's that the
 		 * index holds: git would hash every file to find none changed.
