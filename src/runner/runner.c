@@ -363,13 +363,11 @@ int runner_main(const struct runner_cfg *cfg)
 	/* the checkout cache (job.c): the runner's alone, never in a sandbox */
 	snprintf(cache, sizeof(cache), "%s/runner-%d-cache", cfg->work_dir, (int)getpid());
 	rm_rf(cache);
-	bool cached = mkdir(cache, 0700) == 0;
-	r.cache = cached ? cache : NULL;
-	r.overlay = r.overlay && cached;
+	r.cache = mkdir(cache, 0700) == 0 ? cache : NULL;
+	r.overlay = r.overlay && r.cache;
 	int64_t last_repo = 0; /* the repository whose tree the cache prepares */
 	struct warm w = { 0 };
-	struct sandbox *sb = warm_sandbox(&r, &w, ws, 0, false, NULL);
-	if (!sb)
+	if (!warm_sandbox(&r, &w, ws, 0, false, NULL))
 		return 1;
 	struct client *c = client_new(cfg->server_url, &stop_flag);
 	if (do_register(&r, c)) {
@@ -392,11 +390,12 @@ int runner_main(const struct runner_cfg *cfg)
 			 * (advanced to the last commit: only what differs is
 			 * written), or else the tree is built to be moved in */
 			bool over = r.overlay && last_repo > 0 && base_ready(&r, last_repo);
-			sb = warm_sandbox(&r, &w, ws, over ? last_repo : 0, false, NULL);
-			if (sb && !r.overlay && cached && last_repo > 0)
-				job_cache_prepare(cache, last_repo, sandbox_uid(sb), sandbox_gid(sb));
+			warm_sandbox(&r, &w, ws, over ? last_repo : 0, false, NULL);
+			if (w.sb && !r.overlay && r.cache && last_repo > 0)
+				job_cache_prepare(cache, last_repo, sandbox_uid(w.sb),
+						  sandbox_gid(w.sb));
 		}
-		if (!sb) {
+		if (!w.sb) {
 			status = 1;
 			break;
 		}
@@ -427,15 +426,14 @@ int runner_main(const struct runner_cfg *cfg)
 			json_decref(claim);
 		}
 		warm_end(&w, ws);
-		sb = NULL;
 		if (!cfg->standby && claim)
 			break;
 	}
-	if (sb) /* stopped before the first claim */
+	if (w.sb) /* stopped before the first claim */
 		warm_end(&w, ws);
 	free(claim_path);
 	bg_stop(&r.bld.t);
-	if (cached)
+	if (r.cache)
 		rm_rf(cache);
 	bg_stop(&r.hb);
 	client_free(c);
