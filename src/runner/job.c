@@ -231,9 +231,10 @@ static bool file_copy(const char *src, const char *dst)
 	return ok;
 }
 
-/* Copies the *.pack and *.idx files of the directory from that the
- * directory to does not have yet. */
-static bool packs_copy(const char *from, const char *to)
+/* Puts into the directory to the *.pack and *.idx files of the directory
+ * from that to does not have yet: hard links when hard (and both are on
+ * one file system), else copies. */
+static bool packs_add(const char *from, const char *to, bool hard)
 {
 	DIR *d = opendir(from);
 	if (!d)
@@ -249,26 +250,12 @@ static bool packs_copy(const char *from, const char *to)
 		char *dst = xasprintf("%s/%s", to, de->d_name);
 		struct stat st;
 		if (lstat(dst, &st))
-			ok = file_copy(src, dst);
+			ok = (hard && link(src, dst) == 0) || file_copy(src, dst);
 		free(src);
 		free(dst);
 	}
 	closedir(d);
 	return ok;
-}
-
-static char *file_slurp(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	struct buf b = BUF_INIT;
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	return buf_detach(&b, NULL);
 }
 
 static bool file_put(const char *path, const char *s)
@@ -280,16 +267,36 @@ static bool file_put(const char *path, const char *s)
 	return fclose(f) == 0 && ok;
 }
 
-/* Seeds a git directory (ws/.git, already initialised) with the cache's
- * packs and shallow file, and refs/plue/base at its base commit. */
-static bool cache_seed(const char *rdir, const char *gitdir, const char *base)
+/* The mark of a cached working tree (tree/, lower/): the commit it holds,
+ * written once the tree is whole. */
+#define BASE_MARK ".git/plue-base"
+
+/* The commit the file dir/name starts with (the cache's base, a tree's
+ * mark) into out (41 bytes), or false. */
+static bool sha_read(char out[41], const char *dir, const char *name)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(p, "re");
+	free(p);
+	size_t n = f ? fread(out, 1, 40, f) : 0;
+	if (f)
+		fclose(f);
+	out[n] = '\0';
+	return n == 40 && is_sha1_hex(out);
+}
+
+/* Seeds a git directory (already initialised, or one seeded before) with
+ * the cache's packs (hard links when hard: nothing may ever write to
+ * them) and shallow file, and refs/plue/base at its base commit. */
+static bool cache_seed(const char *rdir, const char *gitdir, const char *base, bool hard)
 {
 	char *packs = xasprintf("%s/packs", rdir), *to = xasprintf("%s/objects/pack", gitdir);
 	char *sh = xasprintf("%s/shallow", rdir), *shto = xasprintf("%s/shallow", gitdir);
 	char *refdir = xasprintf("%s/refs/plue", gitdir), *ref = xasprintf("%s/base", refdir);
 	char *line = xasprintf("%s\n", base);
 	struct stat st;
-	bool ok = packs_copy(packs, to) && (lstat(sh, &st) || file_copy(sh, shto)) &&
+	bool shallow = lstat(sh, &st) ? unlink(shto) == 0 || errno == ENOENT : file_copy(sh, shto);
+	bool ok = shallow && packs_add(packs, to, hard) &&
 		  (mkdir(refdir, 0755) == 0 || errno == EEXIST) && file_put(ref, line);
 	free(packs), free(to), free(sh), free(shto), free(refdir), free(ref), free(line);
 	return ok;
@@ -307,25 +314,12 @@ static void cache_save(const char *rdir, const char *ws, const char *sha)
 	mkdir(packs, 0700);
 	struct stat st;
 	bool shallow = lstat(sh, &st) == 0; /* not after a fetch of the whole ref */
-	if (packs_copy(from, packs) && (shallow ? file_copy(sh, shto) && !rename(shto, shfinal)
-						: unlink(shfinal) == 0 || errno == ENOENT))
+	if (packs_add(from, packs, false) && (shallow ? file_copy(sh, shto) && !rename(shto, shfinal)
+						      : unlink(shfinal) == 0 || errno == ENOENT))
 		file_put(base, line);
 	else
 		unlink(base); /* a partial copy is never a base */
 	free(packs), free(from), free(sh), free(shto), free(shfinal), free(base), free(line);
-}
-
-/* The base commit of rdir's cache into out (41 bytes), or false. */
-static bool cache_base(const char *rdir, char out[41])
-{
-	char *p = xasprintf("%s/base", rdir);
-	char *s = file_slurp(p);
-	free(p);
-	bool ok = s && strlen(s) >= 40 && (s[40] = '\0', is_sha1_hex(s));
-	if (ok)
-		memcpy(out, s, 41);
-	free(s);
-	return ok;
 }
 
 /* Moves the entries of rdir/tree (a working tree of `base`) into the empty
@@ -334,12 +328,8 @@ static bool cache_base(const char *rdir, char out[41])
 static int cache_take_tree(const char *rdir, const char *ws, char base[41])
 {
 	char *tree = xasprintf("%s/tree", rdir);
-	char *tb = xasprintf("%s/.git/plue-base", tree);
-	char *s = file_slurp(tb);
-	bool ok = s && strlen(s) >= 40 && (s[40] = '\0', is_sha1_hex(s));
-	if (ok)
-		memcpy(base, s, 41);
-	free(s);
+	char *tb = xasprintf("%s/" BASE_MARK, tree);
+	bool ok = sha_read(base, tree, BASE_MARK);
 	unlink(tb);
 	DIR *d = ok ? opendir(tree) : NULL;
 	int moved = 0;
@@ -399,29 +389,48 @@ static bool rm_tree(const char *path)
 	return run_quiet(rm) == 0;
 }
 
+/* Makes dir a working tree of base (its index not yet refreshed) from the
+ * cache rdir alone: a new repository when fresh (whatever was at dir is
+ * removed), else the tree of an older base, of which only the files that
+ * differ are written. The packs are hard links when hard. */
+static bool tree_checkout(const char *rdir, const char *dir, const char *base, bool fresh, bool hard)
+{
+	char *gitdir = xasprintf("%s/.git", dir);
+	const char *init[] = { "git", "init", "-q", dir, NULL };
+	const char *co[] = { "git", "-c", "safe.directory=*", "-C", dir, "checkout",
+			     "-q",  "-f", "--detach",         base, NULL };
+	if (fresh)
+		rm_tree(dir);
+	bool ok = !(fresh && run_quiet(init)) && cache_seed(rdir, gitdir, base, hard) &&
+		  run_quiet(co) == 0;
+	free(gitdir);
+	return ok;
+}
+
+/* Refreshes the stat data in the index of the working tree dir. */
+static void tree_refresh(const char *dir)
+{
+	const char *refresh[] = { "git",          "-c", "safe.directory=*", "-C", dir,
+				  "update-index", "-q", "--refresh",        NULL };
+	run_quiet(refresh);
+}
+
 int job_cache_prepare(const char *cache_dir, int64_t repo_id, uid_t uid, gid_t gid)
 {
 	char *rdir = xasprintf("%s/repo-%lld", cache_dir, (long long)repo_id);
 	char *tree = xasprintf("%s/tree", rdir), *tmp = xasprintf("%s/tree.tmp", rdir);
-	char *gitdir = xasprintf("%s/.git", tmp), *tb = xasprintf("%s/.git/plue-base", tree);
-	char *tbtmp = xasprintf("%s/plue-base", gitdir);
-	char base[41], *have = NULL;
+	char *idx = xasprintf("%s/.git/index", tmp), *mark = xasprintf("%s/" BASE_MARK, tmp);
+	char base[41], have[41], line[42];
 	int rc = -1;
-	if (!cache_base(rdir, base))
+	if (!sha_read(base, rdir, "base"))
 		goto done;
-	have = file_slurp(tb);
-	if (have && !strncmp(have, base, 40)) {
+	if (sha_read(have, tree, BASE_MARK) && !strcmp(have, base)) {
 		rc = 0; /* already there */
 		goto done;
 	}
 	rm_tree(tree);
-	rm_tree(tmp);
-	const char *init[] = { "git", "init", "-q", tmp, NULL };
-	const char *co[] = { "git",      "-c", "safe.directory=*", "-C", tmp,
-			     "checkout", "-q", "--detach",         base, NULL };
-	const char *refresh[] = { "git",          "-c", "safe.directory=*", "-C", tmp,
-				  "update-index", "-q", "--refresh",        NULL };
-	if (run_quiet(init) || !cache_seed(rdir, gitdir, base) || run_quiet(co))
+	/* copies of the packs: the sandbox will own them */
+	if (!tree_checkout(rdir, tmp, base, true, false))
 		goto done;
 	/* owned by the sandbox that runs next, and an index that agrees with
 	 * the files' new owner (else git status inside rehashes every file) */
@@ -429,19 +438,15 @@ int job_cache_prepare(const char *cache_dir, int64_t repo_id, uid_t uid, gid_t g
 	chown_gid = gid;
 	if (nftw(tmp, chown_entry, 32, FTW_PHYS | FTW_MOUNT))
 		goto done;
-	run_quiet(refresh);
-	char *idx = xasprintf("%s/index", gitdir);
-	int ir = lchown(idx, uid, gid);
-	free(idx);
-	char line[42];
+	tree_refresh(tmp);
 	snprintf(line, sizeof(line), "%s\n", base);
-	if (ir || !file_put(tbtmp, line) || rename(tmp, tree))
+	if (lchown(idx, uid, gid) || !file_put(mark, line) || rename(tmp, tree))
 		goto done;
 	rc = 0;
 done:
 	if (rc)
 		rm_tree(tmp);
-	free(have), free(rdir), free(tree), free(tmp), free(gitdir), free(tb), free(tbtmp);
+	free(rdir), free(tree), free(tmp), free(idx), free(mark);
 	return rc;
 }
 
@@ -460,60 +465,15 @@ done:
  * only while no overlay uses it (between workloads), by a checkout of the
  * new base that writes only the files that differ. */
 
-#define BASE_MARK ".git/plue-base"
-
-/* The commit lower/ (or tree/) holds, from its mark, into out (41 bytes). */
-static bool mark_read(char out[41], const char *dir)
-{
-	char *p = xasprintf("%s/" BASE_MARK, dir);
-	char *s = file_slurp(p);
-	free(p);
-	bool ok = s && strlen(s) >= 40 && (s[40] = '\0', is_sha1_hex(s));
-	if (ok)
-		memcpy(out, s, 41);
-	free(s);
-	return ok;
-}
-
-/* Links (or, across file systems, copies) the packs of from that to lacks. */
-static bool packs_link(const char *from, const char *to)
-{
-	DIR *d = opendir(from);
-	if (!d)
-		return false;
-	bool ok = true;
-	struct dirent *de;
-	while (ok && (de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		if (l < 5 ||
-		    (strcmp(de->d_name + l - 5, ".pack") && strcmp(de->d_name + l - 4, ".idx")))
-			continue;
-		char *src = xasprintf("%s/%s", from, de->d_name);
-		char *dst = xasprintf("%s/%s", to, de->d_name);
-		struct stat st;
-		if (lstat(dst, &st))
-			ok = link(src, dst) == 0 || file_copy(src, dst);
-		free(src);
-		free(dst);
-	}
-	closedir(d);
-	return ok;
-}
-
 int job_base_prepare(const char *cache_dir, int64_t repo_id, bool build)
 {
 	char *rdir = xasprintf("%s/repo-%lld", cache_dir, (long long)repo_id);
-	char *bdir = xasprintf("%s/lower", rdir), *gitdir = xasprintf("%s/.git", bdir);
-	char *mark = xasprintf("%s/" BASE_MARK, bdir), *packs = xasprintf("%s/packs", rdir);
-	char *to = xasprintf("%s/objects/pack", gitdir), *sh = xasprintf("%s/shallow", rdir);
-	char *shto = xasprintf("%s/shallow", gitdir), *refdir = xasprintf("%s/refs/plue", gitdir);
-	char *ref = xasprintf("%s/base", refdir);
+	char *bdir = xasprintf("%s/lower", rdir), *mark = xasprintf("%s/" BASE_MARK, bdir);
 	char base[41], have[41], line[42];
 	int rc = -1;
-	struct stat st;
-	if (!cache_base(rdir, base))
+	if (!sha_read(base, rdir, "base"))
 		goto done;
-	bool built = mark_read(have, bdir);
+	bool built = sha_read(have, bdir, BASE_MARK);
 	if (built && !strcmp(have, base)) {
 		rc = 0;
 		goto done;
@@ -522,35 +482,22 @@ int job_base_prepare(const char *cache_dir, int64_t repo_id, bool build)
 		rc = 1; /* left for a build */
 		goto done;
 	}
-	const char *init[] = { "git", "init", "-q", bdir, NULL };
-	const char *co[] = { "git", "-c", "safe.directory=*", "-C", bdir, "checkout",
-			     "-q",  "-f", "--detach",         base, NULL };
-	const char *refresh[] = { "git",          "-c", "safe.directory=*", "-C", bdir,
-				  "update-index", "-q", "--refresh",        NULL };
 	/* unmarked while it changes: a lower/ without its mark is rebuilt */
 	unlink(mark);
-	if (!built) {
-		rm_tree(bdir);
-		if (run_quiet(init))
-			goto done;
-	}
-	snprintf(line, sizeof(line), "%s\n", base);
-	bool shallow = lstat(sh, &st) ? unlink(shto) == 0 || errno == ENOENT
-				      : (unlink(shto), file_copy(sh, shto));
-	if (!packs_link(packs, to) || !shallow || (mkdir(refdir, 0755) && errno != EEXIST) ||
-	    !file_put(ref, line) || run_quiet(co))
+	if (!tree_checkout(rdir, bdir, base, !built, true))
 		goto done;
-	run_quiet(refresh);
+	tree_refresh(bdir);
+	snprintf(line, sizeof(line), "%s\n", base);
 	if (!file_put(mark, line))
 		goto done;
 	rc = 0;
 done:
 	if (rc < 0)
 		rm_tree(bdir);
-	free(rdir), free(bdir), free(gitdir), free(mark), free(packs), free(to), free(sh),
-		free(shto), free(refdir), free(ref);
+	free(rdir), free(bdir), free(mark);
 	return rc;
 }
+
 /* A user namespace that maps id 0 to uid and gid, for an idmapped mount:
  * its fd, or -1. */
 static int idmap_userns(uid_t uid, gid_t gid)
@@ -665,7 +612,7 @@ int job_workspace_mount(char out[41], const char *cache_dir, int64_t repo_id, co
 	char *idx = xasprintf("%s/.git/index", bdir), *idxto = xasprintf("%s/.git/index", ws);
 	int ns = -1, tree = -1, rc = -1;
 	bool moved = false, mounted = false, tried = false;
-	if (!mark_read(out, bdir) || strpbrk(ovl, ",:\\"))
+	if (!sha_read(out, bdir, BASE_MARK) || strpbrk(ovl, ",:\\"))
 		goto done; /* no tree of that repository */
 	tried = true;
 	rm_tree(ovl);
@@ -748,6 +695,57 @@ static bool upper_own(const char *ws, uid_t uid, gid_t gid)
 	return ok;
 }
 
+/* Fetches commit sha from url into the repository ws (the commit alone,
+ * or its ref from a server that does not serve unadvertised objects) and
+ * checks it out. Returns git's exit code or -1, why in why. */
+static int fetch_checkout(const char *ws, const char *url, const char *sha, const char *ref,
+			  const char *const *extra, struct out_ctx *o, int64_t end, char *why,
+			  size_t whylen)
+{
+	/* fetch.unpackLimit=1: what the fetch brings stays a pack the cache can copy */
+	const char *fetch_sha[] = { "git",
+				    "-c",
+				    "safe.directory=*",
+				    "-c",
+				    "fetch.unpackLimit=1",
+				    "-C",
+				    ws,
+				    "fetch",
+				    "-q",
+				    "--no-tags",
+				    "--depth=1",
+				    url,
+				    sha,
+				    NULL };
+	int rc = host_run(fetch_sha, extra, NULL, o, (int)(end - now_ms()));
+	if (rc && ref && !strncmp(ref, "refs/", 5)) {
+		emit_line(o, "stdout", "fetching the commit failed; fetching its ref instead", 53);
+		const char *fetch_ref[] = { "git",
+					    "-c",
+					    "safe.directory=*",
+					    "-c",
+					    "fetch.unpackLimit=1",
+					    "-C",
+					    ws,
+					    "fetch",
+					    "-q",
+					    "--no-tags",
+					    url,
+					    ref,
+					    NULL };
+		rc = host_run(fetch_ref, extra, NULL, o, (int)(end - now_ms()));
+	}
+	if (rc) {
+		snprintf(why, whylen, "cannot fetch commit %.12s from the server", sha);
+		return rc;
+	}
+	const char *co[] = { "git",      "-c", "safe.directory=*", "-C", ws,
+			     "checkout", "-q", "--detach",         sha,  NULL };
+	if ((rc = host_run(co, extra, NULL, o, (int)(end - now_ms()))))
+		snprintf(why, whylen, "cannot check out commit %.12s", sha);
+	return rc;
+}
+
 static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *why, size_t whylen)
 {
 	const char *ws = sandbox_workspace(env->sb);
@@ -779,25 +777,8 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 	char base[41] = "";
 	bool have_base = false;
 	const char *init[] = { "git", "init", "-q", ws, NULL };
-	/* fetch.unpackLimit=1: what the fetch brings stays a pack the cache can copy */
-	const char *fetch_sha[] = { "git",
-				    "-c",
-				    "safe.directory=*",
-				    "-c",
-				    "fetch.unpackLimit=1",
-				    "-C",
-				    ws,
-				    "fetch",
-				    "-q",
-				    "--no-tags",
-				    "--depth=1",
-				    url,
-				    sha,
-				    NULL };
-	char sha_line[64];
-	snprintf(sha_line, sizeof(sha_line), "%s", sha);
 	/* overlaid: the workspace is already the base tree (runner.c mounted it) */
-	bool overlaid = env->overlay_base && is_sha1_hex(env->overlay_base);
+	bool overlaid = env->overlay_base != NULL;
 	int taken = overlaid ? 1 : rdir ? cache_take_tree(rdir, ws, base) : 0;
 	if (overlaid)
 		memcpy(base, env->overlay_base, 41);
@@ -813,64 +794,30 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 			snprintf(why, whylen, "git init failed");
 			goto done;
 		}
-		have_base = rdir && cache_base(rdir, base) && cache_seed(rdir, gitdir, base);
+		have_base = rdir && sha_read(base, rdir, "base") &&
+			    cache_seed(rdir, gitdir, base, false);
 	}
-	if (have_base && !strcmp(base, sha)) {
-		unlink(baseref);
-		rc = 0;
-		if (overlaid)
-			goto done_ok; /* nothing written but the index, the uid's already */
-		goto synced;          /* the tree is that commit already */
-	}
-	rc = host_run(fetch_sha, extra, NULL, o, (int)(end - now_ms()));
-	if (rc && ref && !strncmp(ref, "refs/", 5)) {
-		/* a server that does not serve unadvertised objects: fetch the ref */
-		emit_line(o, "stdout", "fetching the commit failed; fetching its ref instead", 53);
-		const char *fetch_ref[] = { "git",
-					    "-c",
-					    "safe.directory=*",
-					    "-c",
-					    "fetch.unpackLimit=1",
-					    "-C",
-					    ws,
-					    "fetch",
-					    "-q",
-					    "--no-tags",
-					    url,
-					    ref,
-					    NULL };
-		rc = host_run(fetch_ref, extra, NULL, o, (int)(end - now_ms()));
-	}
+	/* else the tree is that commit already */
+	bool fetched = !have_base || strcmp(base, sha);
+	rc = fetched ? fetch_checkout(ws, url, sha, ref, extra, o, end, why, whylen) : 0;
 	unlink(baseref); /* base was only there to be offered as a have */
-	if (rc) {
-		snprintf(why, whylen, "cannot fetch commit %.12s from the server", sha);
+	if (rc)
 		goto done;
-	}
-	const char *co[] = { "git",      "-c", "safe.directory=*", "-C",     ws,
-			     "checkout", "-q", "--detach",         sha_line, NULL };
-	if ((rc = host_run(co, extra, NULL, o, (int)(end - now_ms())))) {
-		snprintf(why, whylen, "cannot check out commit %.12s", sha);
-		goto done;
-	}
-	if (rdir)
+	if (fetched && rdir)
 		cache_save(rdir, ws, sha);
-	if (overlaid) {
-		/* only what the fetch and the checkout wrote needs a new owner */
-		if (!upper_own(ws, sandbox_uid(env->sb), sandbox_gid(env->sb))) {
-			snprintf(why, whylen, "cannot hand the checkout to the sandbox");
-			rc = -1;
-			goto done;
-		}
-		goto done_ok;
-	}
-synced:;
+	/* what the runner wrote goes to the sandbox's uid; in an overlay only
+	 * what the fetch and the checkout wrote needs a new owner */
 	struct err e = { 0 };
-	if (sandbox_workspace_sync(env->sb, &e)) {
+	if (overlaid && fetched && !upper_own(ws, sandbox_uid(env->sb), sandbox_gid(env->sb))) {
+		snprintf(why, whylen, "cannot hand the checkout to the sandbox");
+		rc = -1;
+		goto done;
+	}
+	if (!overlaid && sandbox_workspace_sync(env->sb, &e)) {
 		snprintf(why, whylen, "%s", e.msg);
 		rc = -1;
 		goto done;
 	}
-done_ok:
 	if (sandbox_kind_of(env->sb) == SANDBOX_GVISOR) {
 		/* gVisor shows its own inode numbers, never the host's that the
 		 * index holds: git would hash every file to find none changed.

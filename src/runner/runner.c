@@ -14,13 +14,13 @@
  * server that comes back later retries the workload as its next attempt. */
 #include "runner/runner.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "base/util.h"
 #include "runner/client.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +29,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CLAIM_TIMEOUT_MS 40000             /* the server answers within 25 s */
@@ -57,8 +56,7 @@ static void on_signal(int sig)
  * rest of the build (less than writing every file into its workspace) and
  * gets an overlay. */
 struct builder {
-	pthread_t t;
-	bool running;
+	struct bg_thread t;
 	const char *cache;
 	int64_t repo;
 };
@@ -71,10 +69,7 @@ struct runner {
 	int64_t id;
 	char *token;
 	enum sandbox_kind kind;
-	pthread_t hb;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool hb_stop;
+	struct bg_thread hb;
 };
 
 static int do_register(struct runner *r, struct client *c)
@@ -110,15 +105,13 @@ static int do_register(struct runner *r, struct client *c)
 	}
 }
 
-static void *heartbeat_main(void *arg)
+static void heartbeat_main(struct bg_thread *t, void *arg)
 {
 	struct runner *r = arg;
 	struct client *c = client_new(r->cfg->server_url, NULL);
 	char *path = xasprintf("/internal/runners/%lld/heartbeat", (long long)r->id);
 	int64_t last_ok = now_ms();
-	pthread_mutex_lock(&r->mu);
-	while (!r->hb_stop) {
-		pthread_mutex_unlock(&r->mu);
+	while (!bg_stopping(t)) {
 		json_t *reply = NULL;
 		int st = client_post(c, path, r->token, NULL, 10000, &reply);
 		json_decref(reply);
@@ -136,18 +129,10 @@ static void *heartbeat_main(void *arg)
 			abandon_flag = true;
 			stop_flag = true;
 		}
-		pthread_mutex_lock(&r->mu);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += HEARTBEAT_EVERY_S;
-		int rc = 0;
-		while (!r->hb_stop && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+		bg_wait(t, HEARTBEAT_EVERY_S * 1000);
 	}
-	pthread_mutex_unlock(&r->mu);
 	free(path);
 	client_free(c);
-	return NULL;
 }
 
 static int rm_rf(const char *path)
@@ -194,18 +179,10 @@ static void sweep_workspaces(const char *work_dir)
 	closedir(d);
 }
 
-static void *builder_main(void *arg)
+static void builder_main(struct bg_thread *t, void *arg)
 {
 	struct builder *b = arg;
 	job_base_prepare(b->cache, b->repo, true);
-	return NULL;
-}
-
-static void builder_join(struct builder *b)
-{
-	if (b->running)
-		pthread_join(b->t, NULL);
-	b->running = false;
 }
 
 /* The cached tree of repo, ready to be mounted: advanced to its last
@@ -217,9 +194,10 @@ static bool base_ready(struct runner *r, int64_t repo)
 	int rc = job_base_prepare(r->cache, repo, false);
 	if (rc != 1)
 		return rc == 0;
-	builder_join(b);
-	*b = (struct builder){ .cache = r->cache, .repo = repo };
-	b->running = pthread_create(&b->t, NULL, builder_main, b) == 0;
+	bg_stop(&b->t);
+	b->cache = r->cache;
+	b->repo = repo;
+	bg_start(&b->t, "cache builder", builder_main, b);
 	return false;
 }
 
@@ -313,10 +291,10 @@ static void run_workload(struct runner *r, struct warm *w, const char *ws, json_
 	int64_t repo = (int64_t)json_integer_value(
 		json_object_get(json_object_get(spec, "repo"), "id"));
 	bool foreign = w->repo && w->repo != repo;
-	if (r->bld.running && r->bld.repo == repo && w->repo != repo) {
+	if (bg_running(&r->bld.t) && r->bld.repo == repo && w->repo != repo) {
 		/* its tree is being built: the rest of the build costs less than
 		 * checking out every file again */
-		builder_join(&r->bld);
+		bg_stop(&r->bld.t);
 		foreign = true;
 	}
 	if (need_net || custom || foreign) {
@@ -362,8 +340,6 @@ int runner_main(const struct runner_cfg *cfg)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	pthread_mutex_init(&r.mu, NULL);
-	pthread_cond_init(&r.cv, NULL);
 	/* overlay workspaces (job.c) need root; their mounts live in a mount
 	 * namespace of the runner's own, so they die with it (a runner killed
 	 * with -9 leaves none behind) and the host never sees them */
@@ -387,13 +363,11 @@ int runner_main(const struct runner_cfg *cfg)
 	/* the checkout cache (job.c): the runner's alone, never in a sandbox */
 	snprintf(cache, sizeof(cache), "%s/runner-%d-cache", cfg->work_dir, (int)getpid());
 	rm_rf(cache);
-	bool cached = mkdir(cache, 0700) == 0;
-	r.cache = cached ? cache : NULL;
-	r.overlay = r.overlay && cached;
+	r.cache = mkdir(cache, 0700) == 0 ? cache : NULL;
+	r.overlay = r.overlay && r.cache;
 	int64_t last_repo = 0; /* the repository whose tree the cache prepares */
 	struct warm w = { 0 };
-	struct sandbox *sb = warm_sandbox(&r, &w, ws, 0, false, NULL);
-	if (!sb)
+	if (!warm_sandbox(&r, &w, ws, 0, false, NULL))
 		return 1;
 	struct client *c = client_new(cfg->server_url, &stop_flag);
 	if (do_register(&r, c)) {
@@ -403,7 +377,7 @@ int runner_main(const struct runner_cfg *cfg)
 	}
 	log_info("runner %lld registered (sandbox %s, pid %d)", (long long)r.id,
 		 sandbox_kind_name(r.kind), (int)getpid());
-	if (pthread_create(&r.hb, NULL, heartbeat_main, &r))
+	if (bg_start(&r.hb, "heartbeat", heartbeat_main, &r))
 		die("cannot start the heartbeat thread");
 	char *claim_path = xasprintf("/internal/runners/%lld/claim", (long long)r.id);
 	int status = 0;
@@ -416,11 +390,12 @@ int runner_main(const struct runner_cfg *cfg)
 			 * (advanced to the last commit: only what differs is
 			 * written), or else the tree is built to be moved in */
 			bool over = r.overlay && last_repo > 0 && base_ready(&r, last_repo);
-			sb = warm_sandbox(&r, &w, ws, over ? last_repo : 0, false, NULL);
-			if (sb && !r.overlay && cached && last_repo > 0)
-				job_cache_prepare(cache, last_repo, sandbox_uid(sb), sandbox_gid(sb));
+			warm_sandbox(&r, &w, ws, over ? last_repo : 0, false, NULL);
+			if (w.sb && !r.overlay && r.cache && last_repo > 0)
+				job_cache_prepare(cache, last_repo, sandbox_uid(w.sb),
+						  sandbox_gid(w.sb));
 		}
-		if (!sb) {
+		if (!w.sb) {
 			status = 1;
 			break;
 		}
@@ -451,21 +426,16 @@ int runner_main(const struct runner_cfg *cfg)
 			json_decref(claim);
 		}
 		warm_end(&w, ws);
-		sb = NULL;
 		if (!cfg->standby && claim)
 			break;
 	}
-	if (sb) /* stopped before the first claim */
+	if (w.sb) /* stopped before the first claim */
 		warm_end(&w, ws);
 	free(claim_path);
-	builder_join(&r.bld);
-	if (cached)
+	bg_stop(&r.bld.t);
+	if (r.cache)
 		rm_rf(cache);
-	pthread_mutex_lock(&r.mu);
-	r.hb_stop = true;
-	pthread_cond_signal(&r.cv);
-	pthread_mutex_unlock(&r.mu);
-	pthread_join(r.hb, NULL);
+	bg_stop(&r.hb);
 	client_free(c);
 	free(r.token);
 	log_info("runner %lld stopped", (long long)r.id);

@@ -52,6 +52,17 @@ how() {
 	fi
 }
 
+# cached WHAT SHA CONTENT: checks that LOG's checkout of SHA came from the
+# runner's cached tree (the way how expects) and that the workspace holds
+# SHA with CONTENT, its status clean
+cached() {
+	check "$1: from the runner's cached tree" grep -qF "at ${2:0:12} (from the runner's cached tree)" <<<"$LOG"
+	how "$1"
+	check "$1: content" grep -qxF "content [$3] [bee]" <<<"$LOG"
+	check "$1: head is the commit" grep -qxF "head $2" <<<"$LOG"
+	check "$1: git status is clean" grep -qxF "status []" <<<"$LOG"
+}
+
 # scenario PASS: the story, with repositories of its own; PASS is overlay
 # (the fast path, asserted where the runner is root) or fallback
 scenario() {
@@ -161,11 +172,7 @@ EOF
 	check "$P: push 2" push
 	R2=$(newest_run "alice/co-$P" "$ALICE" 2)
 	LOG=$(run_log "$R2" "$ALICE")
-	check "$P: run 2: from the runner's cached tree" grep -qF "at ${SHA2:0:12} (from the runner's cached tree)" <<<"$LOG"
-	how "$P: run 2"
-	check "$P: run 2: content of the new commit" grep -qxF "content [two] [bee]" <<<"$LOG"
-	check "$P: run 2: head is the new commit" grep -qxF "head $SHA2" <<<"$LOG"
-	check "$P: run 2: git status is clean" grep -qxF "status []" <<<"$LOG"
+	cached "$P: run 2" "$SHA2" two
 	check "$P: run 2: git diff is empty" grep -qxF "diff []" <<<"$LOG"
 	check "$P: run 2: the deleted file is gone" grep -qxF "gone.txt absent" <<<"$LOG"
 	check "$P: run 2: every tracked file" grep -qxF "tracked 8" <<<"$LOG"
@@ -184,11 +191,7 @@ EOF
 	check "$P: push 3" push
 	R3=$(newest_run "alice/co-$P" "$ALICE" 3)
 	LOG=$(run_log "$R3" "$ALICE")
-	check "$P: run 3: from the runner's cached tree" grep -qF "at ${SHA3:0:12} (from the runner's cached tree)" <<<"$LOG"
-	how "$P: run 3"
-	check "$P: run 3: content, not what run 2 wrote" grep -qxF "content [three] [bee]" <<<"$LOG"
-	check "$P: run 3: head is the commit" grep -qxF "head $SHA3" <<<"$LOG"
-	check "$P: run 3: git status is clean" grep -qxF "status []" <<<"$LOG"
+	cached "$P: run 3 (not what run 2 wrote)" "$SHA3" three
 	check "$P: run 3: nothing untracked" grep -qxF "untracked []" <<<"$LOG"
 	check "$P: run 3: every tracked file" grep -qxF "tracked 7" <<<"$LOG"
 	check "$P: run 3: its objects are readable, not run 2's garbage" grep -qxF "blob [three]" <<<"$LOG"
@@ -215,11 +218,7 @@ EOF
 	check "$P: push 4" push
 	R4=$(newest_run "alice/co-$P" "$ALICE" 4)
 	LOG=$(run_log "$R4" "$ALICE")
-	check "$P: run 4: from the runner's cached tree" grep -qF "at ${SHA4:0:12} (from the runner's cached tree)" <<<"$LOG"
-	how "$P: run 4"
-	check "$P: run 4: content" grep -qxF "content [four] [bee]" <<<"$LOG"
-	check "$P: run 4: head is the commit" grep -qxF "head $SHA4" <<<"$LOG"
-	check "$P: run 4: git status is clean" grep -qxF "status []" <<<"$LOG"
+	cached "$P: run 4" "$SHA4" four
 	check "$P: run 4: the private repository's commit is absent" grep -qxF "another repository's commit is absent" <<<"$LOG"
 	check "$P: run 4: nothing of the private repository" grep -qxF "no other repository's file" <<<"$LOG"
 
@@ -227,10 +226,7 @@ EOF
 	check "$P: push the same commit to another branch" git -C "$SRC" push -q "http://alice:$ALICE@127.0.0.1:$PORT/alice/co-$P.git" main:again
 	R5=$(newest_run "alice/co-$P" "$ALICE" 5)
 	LOG=$(run_log "$R5" "$ALICE")
-	check "$P: run 5: from the runner's cached tree" grep -qF "at ${SHA4:0:12} (from the runner's cached tree)" <<<"$LOG"
-	how "$P: run 5"
-	check "$P: run 5: content" grep -qxF "content [four] [bee]" <<<"$LOG"
-	check "$P: run 5: git status is clean" grep -qxF "status []" <<<"$LOG"
+	cached "$P: run 5" "$SHA4" four
 	check "$P: run 5: the index's stat data is the job's" grep -qxF "the index's stat data is the job's" <<<"$LOG"
 }
 
