@@ -171,28 +171,30 @@ json_t *pull_payload(struct forge *f, const struct repo *repo, const struct pull
 
 /* ---- JSON ---- */
 
-/* The mergeability of an open pull request whose branches both exist:
- * from the cache when it was computed for these tips, else computed and
- * stored. Adds mergeable (and conflicts) to o. */
-static int mergeable_add(json_t *o, struct forge *f, git_repository *grepo, const struct pull *p,
-			 const struct pull_tips *t)
+/* Does p's cached mergeability belong to the tips bh (base) and hh (head)? */
+static bool mergeable_cached(const struct pull *p, const char *bh, const char *hh)
 {
-	const char *bh = oid_hex(f->arena, &t->base), *hh = oid_hex(f->arena, &t->head);
-	if (p->mergeable && p->mergeable_base && p->mergeable_head &&
-	    !strcmp(p->mergeable_base, bh) && !strcmp(p->mergeable_head, hh)) {
+	return p->mergeable && p->mergeable_base && p->mergeable_head &&
+	       !strcmp(p->mergeable_base, bh) && !strcmp(p->mergeable_head, hh);
+}
+
+/* Adds mergeable and conflicts of an open pull request whose branches
+ * both exist to o: from the cache when it belongs to these tips (bh, hh),
+ * else from ms (a trial merge of them), which is stored for next time. */
+static void mergeable_add(json_t *o, struct forge *f, const struct pull *p, const char *bh,
+			  const char *hh, const struct merge_state *ms)
+{
+	if (mergeable_cached(p, bh, hh)) {
 		json_object_set_new(o, "mergeable", json_string(p->mergeable));
 		json_t *c = p->conflicts ? json_loads(p->conflicts, 0, NULL) : NULL;
 		json_object_set_new(o, "conflicts", c ? c : json_array());
-		return 0;
+		return;
 	}
-	struct merge_state ms;
-	int rc = merge_state_get(&ms, f->arena, grepo, &t->base, &t->head, true, f->err);
-	if (rc)
-		return rc;
-	const char *state = !ms.has_merge_base ? "unrelated" : ms.clean ? "clean" : "conflicts";
+	const char *state = !ms->has_merge_base ? "unrelated" : ms->clean ? "clean" : "conflicts";
 	json_t *c = json_array();
-	for (size_t i = 0; i < ms.nconflicts; i++)
-		json_array_append_new(c, objects_json_str(ms.conflicts[i], strlen(ms.conflicts[i])));
+	for (size_t i = 0; i < ms->nconflicts; i++)
+		json_array_append_new(c,
+				      objects_json_str(ms->conflicts[i], strlen(ms->conflicts[i])));
 	char *ctext = json_dumps(c, JSON_COMPACT);
 	/* a cache: losing the race to another writer costs a recomputation */
 	db_qv(f->db, f->arena, NULL,
@@ -202,7 +204,6 @@ static int mergeable_add(json_t *o, struct forge *f, git_repository *grepo, cons
 	free(ctext);
 	json_object_set_new(o, "mergeable", json_string(state));
 	json_object_set_new(o, "conflicts", c);
-	return 0;
 }
 
 static json_t *branch_json(const char *name, const char *sha, bool exists)
@@ -239,20 +240,22 @@ static int pull_fields_add(json_t *o, struct forge *f, const struct repo *repo,
 	int rc;
 	if ((rc = pull_tips_get(&t, f, grepo, p)))
 		return rc;
-	const char *hh = oid_hex(a, &t.head);
+	const char *hh = oid_hex(a, &t.head), *bh = oid_hex(a, &t.base);
 	json_object_set_new(o, "head", branch_json(p->head, hh, t.head_ok));
-	json_object_set_new(o, "base", branch_json(p->base, oid_hex(a, &t.base), t.base_ok));
+	json_object_set_new(o, "base", branch_json(p->base, bh, t.base_ok));
 	bool open = !strcmp(p->is.state, "open") && !p->merged;
-	if (open && t.head_ok && t.base_ok) {
-		if ((rc = mergeable_add(o, f, grepo, p, &t)))
-			return rc;
+	bool live = open && t.head_ok && t.base_ok;
+	/* one look at the tips: the trial merge only when the cache is stale */
+	struct merge_state ms;
+	if ((rc = merge_state_get(&ms, a, grepo, &t.base, &t.head,
+				  live && !mergeable_cached(p, bh, hh), f->err)))
+		return rc;
+	if (live) {
+		mergeable_add(o, f, p, bh, hh, &ms);
 	} else {
 		json_object_set_new(o, "mergeable", open ? json_string("unknown") : json_null());
 		json_object_set_new(o, "conflicts", json_array());
 	}
-	struct merge_state ms;
-	if ((rc = merge_state_get(&ms, a, grepo, &t.base, &t.head, false, f->err)))
-		return rc;
 	json_object_set_new(o, "ahead_by", json_integer((json_int_t)ms.ahead));
 	json_object_set_new(o, "behind_by", json_integer((json_int_t)ms.behind));
 	json_object_set_new(o, "commits", json_integer((json_int_t)ms.ahead));
