@@ -690,8 +690,10 @@ static int comments_follow(struct forge *f, git_repository *grepo, int64_t pull_
 	return 0;
 }
 
-/* The open pull requests of repo_id with branch as head (by_head) or
- * base, locked, with their issue fields (enum open_col, then PULL_COLS). */
+/* The open pull requests of repo_id with branch as head or as base,
+ * locked, with their issue fields (enum open_col, then PULL_COLS): those
+ * from branch first, then those into it, each in the order they were
+ * opened. */
 enum open_col {
 	OPEN_COL_ID,
 	OPEN_COL_NUMBER,
@@ -702,7 +704,7 @@ enum open_col {
 	OPEN_COL_AUTHOR,
 	OPEN_COL_PULL,
 };
-static PGresult *open_pulls(struct forge *f, int64_t repo_id, const char *branch, bool by_head)
+static PGresult *open_pulls(struct forge *f, int64_t repo_id, const char *branch)
 {
 	return db_qv(f->db, f->arena, f->err,
 		     "SELECT i.id, i.number, i.title, i.body, i.state, coalesce(i.author_id, 0), "
@@ -710,9 +712,9 @@ static PGresult *open_pulls(struct forge *f, int64_t repo_id, const char *branch
 		     "FROM pull_requests p JOIN issues i ON i.id = p.issue_id "
 		     "LEFT JOIN users au ON au.id = i.author_id LEFT JOIN users mu ON mu.id = p.merged_by "
 		     "WHERE p.repo_id = $1 AND i.state = 'open' AND "
-		     "  CASE WHEN $3 THEN p.head_branch ELSE p.base_branch END = $2 "
-		     "ORDER BY i.id FOR NO KEY UPDATE OF p",
-		     arena_int(f->arena, (long long)repo_id), branch, by_head ? "true" : "false");
+		     "  (p.head_branch = $2 OR p.base_branch = $2) "
+		     "ORDER BY p.head_branch = $2 DESC, i.id FOR NO KEY UPDATE OF p",
+		     arena_int(f->arena, (long long)repo_id), branch);
 }
 
 static void open_pull_fill(struct pull *p, struct arena *a, const PGresult *res, int i)
@@ -810,27 +812,23 @@ int pulls_on_push(struct forge *f, const struct repo *repo, git_repository *grep
 	const char *branch = ref + 11;
 	git_oid new_tip;
 	int rc;
-	PGresult *heads = open_pulls(f, repo->id, branch, true);
-	PGresult *bases = heads ? open_pulls(f, repo->id, branch, false) : NULL;
-	if (!bases)
+	PGresult *res = open_pulls(f, repo->id, branch);
+	if (!res)
 		return f->err->code;
-	if (!PQntuples(heads) && !PQntuples(bases))
+	if (!PQntuples(res))
 		return 0;
 	if (git_oid_fromstrn(&new_tip, after, GIT_OID_HEXSZ) < 0) {
 		log_error("push to %s/%s: bad new tip '%.40s', pull requests not updated",
 			  repo->owner, repo->name, after);
 		return 0; /* the push itself stands */
 	}
-	for (int i = 0; i < PQntuples(heads); i++) {
+	for (int i = 0; i < PQntuples(res); i++) {
 		struct pull p;
-		open_pull_fill(&p, f->arena, heads, i);
-		if ((rc = head_moved(f, repo, grepo, &p, &new_tip, after)))
-			return rc;
-	}
-	for (int i = 0; i < PQntuples(bases); i++) {
-		struct pull p;
-		open_pull_fill(&p, f->arena, bases, i);
-		if ((rc = base_moved(f, repo, grepo, &p, &new_tip, before, after)))
+		open_pull_fill(&p, f->arena, res, i);
+		/* head and base differ (pull_create): each is one or the other */
+		if ((rc = !strcmp(p.head, branch)
+				  ? head_moved(f, repo, grepo, &p, &new_tip, after)
+				  : base_moved(f, repo, grepo, &p, &new_tip, before, after)))
 			return rc;
 	}
 	return 0;
