@@ -29,7 +29,7 @@ struct merge_run {
 	struct pull p;
 	struct pull_tips t;
 	const char *head_hex, *base_hex, *ref;
-	git_signature *merger, *author; /* owned: merge_run_release */
+	git_signature *merger, *author; /* owned: merge_run_release; author: a squash's */
 	git_oid tip;
 	bool moved;                     /* the base ref was moved to tip */
 };
@@ -180,16 +180,20 @@ static int merge_commits_build(struct merge_run *m, const struct pull_merge_opts
 {
 	struct forge *f = m->f;
 	const struct auth *who = f->who;
+	int64_t author_id = m->p.is.author_id;
 	int rc;
+	/* a squash commit is the pull request's author's (a deleted author's,
+	 * or the merger's own, is the merger's); every other commit the
+	 * merge makes is the merger's */
 	if ((rc = user_signature(&m->merger, f, who->user_id,
 				 who->username ? who->username : "plue")) ||
-	    (rc = user_signature(&m->author, f,
-				 m->p.is.author_id ? m->p.is.author_id : who->user_id, "ghost")))
+	    (m->method == MERGE_METHOD_SQUASH && author_id && author_id != who->user_id &&
+	     (rc = user_signature(&m->author, f, author_id, "ghost"))))
 		return rc;
 	struct merge_job job = {
 		.method = m->method,
 		.message = merge_message(m, o),
-		.author = m->method == MERGE_METHOD_SQUASH ? m->author : m->merger,
+		.author = m->author ? m->author : m->merger,
 		.committer = m->merger,
 	};
 	git_oid_cpy(&job.base, &m->t.base);
