@@ -108,7 +108,7 @@ static int merge_protection_check(struct merge_run *m)
 	if ((rc = protection_get(&prot, m->f, m->repo->id, m->p.base)) ||
 	    (prot.required_approvals > 0 &&
 	     (rc = pushers_range(&commits, m->f, m->grepo, &m->t.base, &m->t.head))) ||
-	    (rc = protection_check_merge(m->f, m->repo->id, &prot, m->p.is.id, m->head_hex, commits)))
+	    (rc = protection_check_merge(m->f, m->repo, &prot, m->p.is.id, m->head_hex, commits)))
 		return rc;
 	return 0;
 }
