@@ -5,7 +5,6 @@
  * engine is in forge/merge.c. */
 #include "forge/pulls.h"
 #include "auth/auth.h"
-#include "base/config.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "db/db.h"
@@ -13,7 +12,6 @@
 #include "git/merge.h"
 #include "git/objects.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,20 +140,20 @@ int pull_tips_get(struct pull_tips *out, struct forge *f, git_repository *grepo,
 	return 0;
 }
 
+/* The pull request's url (the API's) and html_url, set on o. */
+static void pull_urls_set(json_t *o, struct arena *a, const struct repo *repo, const struct pull *p)
+{
+	const char *path = arena_printf(a, "/%s/%s/pulls/%lld", repo->owner, repo->name,
+					(long long)p->is.number);
+	json_object_set_new(o, "url", json_string(forge_url(a, arena_printf(a, "/api%s", path))));
+	json_object_set_new(o, "html_url", json_string(forge_url(a, path)));
+}
+
 json_t *pull_payload(struct forge *f, const struct repo *repo, const struct pull *p,
 		     const char *action)
 {
 	json_t *pr = issue_payload(repo, &p->is);
-	char path[600];
-	snprintf(path, sizeof(path), "/%s/%s/pulls/%lld", repo->owner, repo->name,
-		 (long long)p->is.number);
-	const char *site = cfg.public_url ? cfg.public_url : "";
-	char *api = xasprintf("%s/api%s", site, path);
-	char *html = xasprintf("%s%s", site, path);
-	json_object_set_new(pr, "url", json_string(api));
-	json_object_set_new(pr, "html_url", json_string(html));
-	free(api);
-	free(html);
+	pull_urls_set(pr, f->arena, repo, p);
 	json_object_set_new(pr, "merged", json_boolean(p->merged));
 	json_object_set_new(pr, "head_ref", json_string(p->head));
 	json_object_set_new(pr, "head_sha", json_string(p->head_sha));
@@ -218,10 +216,7 @@ static int pull_fields_add(json_t *o, struct forge *f, const struct repo *repo,
 			   git_repository *grepo, const struct pull *p, bool detail)
 {
 	struct arena *a = f->arena;
-	const char *path = arena_printf(a, "/%s/%s/pulls/%lld", repo->owner, repo->name,
-					(long long)p->is.number);
-	json_object_set_new(o, "url", json_string(forge_url(a, arena_printf(a, "/api%s", path))));
-	json_object_set_new(o, "html_url", json_string(forge_url(a, path)));
+	pull_urls_set(o, a, repo, p);
 	json_object_set_new(o, "merged", json_boolean(p->merged));
 	json_object_set_new(o, "merged_at", p->merged_at ? json_string(p->merged_at) : json_null());
 	json_object_set_new(o, "merged_by", p->merged_by ? json_string(p->merged_by) : json_null());
