@@ -33,16 +33,11 @@ bool protection_needs_pull(const struct protection *p)
 	return p->required_approvals > 0 || p->require_passing_statuses || p->ncontexts > 0;
 }
 
-int protection_get(struct protection *out, struct forge *f, int64_t repo_id, const char *branch)
+/* The rules of res (RULE_COLS rows) that match branch, combined into *out. */
+static void rules_combine(struct protection *out, struct arena *a, const PGresult *res,
+			  const char *branch)
 {
-	struct arena *a = f->arena;
 	memset(out, 0, sizeof(*out));
-	PGresult *res = db_qv(f->db, a, f->err,
-			      "SELECT " RULE_COLS " FROM protected_branches WHERE repo_id = $1 "
-			      "ORDER BY pattern",
-			      arena_int(a, (long long)repo_id));
-	if (!res)
-		return f->err->code;
 	struct buf pats = BUF_INIT;
 	size_t cap = 0;
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -81,7 +76,25 @@ int protection_get(struct protection *out, struct forge *f, int64_t repo_id, con
 	}
 	out->patterns = arena_strndup(a, pats.ptr, pats.len);
 	buf_release(&pats);
+}
+
+int protection_get_many(struct protection *out, struct forge *f, int64_t repo_id, size_t n,
+			const char *const *branches)
+{
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "SELECT " RULE_COLS " FROM protected_branches WHERE repo_id = $1 "
+			      "ORDER BY pattern",
+			      arena_int(f->arena, (long long)repo_id));
+	if (!res)
+		return f->err->code;
+	for (size_t i = 0; i < n; i++)
+		rules_combine(&out[i], f->arena, res, branches[i]);
 	return 0;
+}
+
+int protection_get(struct protection *out, struct forge *f, int64_t repo_id, const char *branch)
+{
+	return protection_get_many(out, f, repo_id, 1, &branch);
 }
 
 /* The columns of the verdict query below, in their order. */

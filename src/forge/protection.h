@@ -35,6 +35,10 @@ bool protection_needs_pull(const struct protection *p);
  * into *out. No authorization: the rules bind whoever pushes or merges.
  * 0 or ERR_*. */
 int protection_get(struct protection *out, struct forge *f, int64_t repo_id, const char *branch);
+/* protection_get for each of the n branches, into out[0..n-1], with one
+ * query (the pre-receive hook's: every branch a push updates). */
+int protection_get_many(struct protection *out, struct forge *f, int64_t repo_id, size_t n,
+			const char *const *branches);
 
 /* Checks a merge into a protected base of repo against its rules: enough
  * approving reviews on head_sha and passing statuses on head_sha. Each
