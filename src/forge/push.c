@@ -53,8 +53,8 @@ static int pushers_record(struct forge *f, const struct repo *repo, git_reposito
 			  const struct push_update *updates, const struct push_merge *merge)
 {
 	if (merge)
-		return pushers_record_merge(f, grepo, repo->id, &merge->base, &merge->head,
-					    &merge->tip);
+		return pushers_record_merge(f, grepo, repo->id, &merge->base, &merge->tip,
+					    merge->commits);
 	const char **refs = arena_alloc(f->arena, (n + 1) * sizeof(*refs));
 	const char **olds = arena_alloc(f->arena, (n + 1) * sizeof(*olds));
 	const char **news = arena_alloc(f->arena, (n + 1) * sizeof(*news));
