@@ -44,6 +44,41 @@ static int is_fast_forward(git_repository *repo, const char *old_hex, const char
 	return rc < 0 ? -1 : rc;
 }
 
+/* One branch update of the push: "old new refs/heads/BRANCH". */
+struct branch_update {
+	char old_hex[41], new_hex[41];
+	const char *branch; /* arena */
+};
+
+/* The branch updates on stdin into *out (xrealloc'd; the caller frees). */
+static size_t updates_read(struct branch_update **out, struct arena *a)
+{
+	char *line = NULL;
+	size_t cap = 0, n = 0, ucap = 0;
+	*out = NULL;
+	while (getline(&line, &cap, stdin) > 0) {
+		size_t len = strcspn(line, "\n");
+		line[len] = '\0';
+		if (len < 83 || line[40] != ' ' || line[81] != ' ')
+			continue;
+		const char *ref = line + 82;
+		if (strncmp(ref, "refs/heads/", 11))
+			continue; /* tags and other refs are not protected */
+		if (n == ucap) {
+			ucap = ucap ? 2 * ucap : 8;
+			*out = xrealloc(*out, ucap * sizeof(**out));
+		}
+		struct branch_update *u = &(*out)[n++];
+		memcpy(u->old_hex, line, 40);
+		u->old_hex[40] = '\0';
+		memcpy(u->new_hex, line + 41, 40);
+		u->new_hex[40] = '\0';
+		u->branch = arena_strdup(a, ref + 11);
+	}
+	free(line);
+	return n;
+}
+
 static int pre_receive(void)
 {
 	const char *rid = getenv("PLUE_REPO_ID"), *conninfo = getenv("PLUE_DB");
@@ -56,8 +91,7 @@ static int pre_receive(void)
 	git_repository *repo = NULL;
 	struct arena *a = arena_new();
 	struct err e = { 0 };
-	char *line = NULL;
-	size_t cap = 0;
+	struct branch_update *ups = NULL;
 	int status = 0;
 	if (PQstatus(db) != CONNECTION_OK) {
 		fprintf(stderr,
@@ -65,45 +99,42 @@ static int pre_receive(void)
 		status = 1;
 		goto done;
 	}
-	while (getline(&line, &cap, stdin) > 0) {
-		char old_hex[41], new_hex[41];
-		size_t n = strcspn(line, "\n");
-		line[n] = '\0';
-		if (n < 83 || line[40] != ' ' || line[81] != ' ')
-			continue;
-		memcpy(old_hex, line, 40);
-		old_hex[40] = '\0';
-		memcpy(new_hex, line + 41, 40);
-		new_hex[40] = '\0';
-		const char *ref = line + 82;
-		if (strncmp(ref, "refs/heads/", 11))
-			continue; /* tags and other refs are not protected */
-		const char *branch = ref + 11;
-		struct protection p;
-		/* the rules bind whoever pushes: no identity is needed to read them */
-		struct forge f = { .db = db, .arena = a, .err = &e, .who = &(struct auth){ 0 } };
-		if (protection_get(&p, &f, repo_id, branch)) {
-			fprintf(stderr, "error: cannot check branch protection: %s\n", e.msg);
-			status = 1;
-			break;
-		}
-		if (!p.any)
+	size_t n = updates_read(&ups, a);
+	if (!n)
+		goto done;
+	/* every branch's rules with one query; they bind whoever pushes: no
+	 * identity is needed to read them */
+	struct protection *prots = arena_alloc(a, n * sizeof(*prots));
+	const char **branches = arena_alloc(a, n * sizeof(*branches));
+	for (size_t i = 0; i < n; i++)
+		branches[i] = ups[i].branch;
+	struct forge f = { .db = db, .arena = a, .err = &e, .who = &(struct auth){ 0 } };
+	if (protection_get_many(prots, &f, repo_id, n, branches)) {
+		fprintf(stderr, "error: cannot check branch protection: %s\n", e.msg);
+		status = 1;
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *old_hex = ups[i].old_hex, *new_hex = ups[i].new_hex,
+			   *branch = branches[i];
+		const struct protection *p = &prots[i];
+		if (!p->any)
 			continue;
 		bool deleting = !strcmp(new_hex, SHA1_ZERO), creating = !strcmp(old_hex, SHA1_ZERO);
 		if (deleting) {
-			if (p.no_deletion)
-				status = refuse(branch, p.patterns, "it cannot be deleted");
+			if (p->no_deletion)
+				status = refuse(branch, p->patterns, "it cannot be deleted");
 			continue;
 		}
 		if (creating)
 			continue; /* a new branch has nothing to lose */
-		if (protection_needs_pull(&p)) {
-			status = refuse(branch, p.patterns,
+		if (protection_needs_pull(p)) {
+			status = refuse(branch, p->patterns,
 					"changes must be merged through a pull request "
 					"(approving reviews or passing statuses are required)");
 			continue;
 		}
-		if (!p.no_force_push)
+		if (!p->no_force_push)
 			continue;
 		if (!repo &&
 		    git_repository_open_ext(&repo, ".", GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
@@ -121,10 +152,10 @@ static int pre_receive(void)
 			break;
 		}
 		if (!ff)
-			status = refuse(branch, p.patterns, "force pushes are not allowed");
+			status = refuse(branch, p->patterns, "force pushes are not allowed");
 	}
 done:
-	free(line);
+	free(ups);
 	git_repository_free(repo);
 	arena_free(a);
 	PQfinish(db);

@@ -29,7 +29,8 @@ struct merge_run {
 	struct pull p;
 	struct pull_tips t;
 	const char *head_hex, *base_hex, *ref;
-	git_signature *merger, *author; /* owned: merge_run_release */
+	const char *commits;            /* the pull request's (pushers_range) */
+	git_signature *merger, *author; /* owned: merge_run_release; author: a squash's */
 	git_oid tip;
 	bool moved;                     /* the base ref was moved to tip */
 };
@@ -67,7 +68,8 @@ static int merge_turn_take(struct forge *f, const struct repo *repo)
 }
 
 /* The pull request, open and with both branches, at the head the caller
- * saw. */
+ * saw, and its commits (listed once: for the approvals that count and
+ * for the pushers the merge records). */
 static int merge_target_load(struct merge_run *m, const char *number, const char *want_sha)
 {
 	struct forge *f = m->f;
@@ -95,7 +97,7 @@ static int merge_target_load(struct merge_run *m, const char *number, const char
 		return err_set(f->err, ERR_CONFLICT, "head_moved",
 			       "the head of pull request #%lld is now '%s', not '%.40s'",
 			       (long long)p->is.number, m->head_hex, want_sha);
-	return 0;
+	return pushers_range(&m->commits, f, m->grepo, &m->t.base, &m->t.head);
 }
 
 /* The base's protection: approvals (not by the pull request's pushers)
@@ -103,12 +105,9 @@ static int merge_target_load(struct merge_run *m, const char *number, const char
 static int merge_protection_check(struct merge_run *m)
 {
 	struct protection prot;
-	const char *commits = NULL;
 	int rc;
 	if ((rc = protection_get(&prot, m->f, m->repo->id, m->p.base)) ||
-	    (prot.required_approvals > 0 &&
-	     (rc = pushers_range(&commits, m->f, m->grepo, &m->t.base, &m->t.head))) ||
-	    (rc = protection_check_merge(m->f, m->repo->id, &prot, m->p.is.id, m->head_hex, commits)))
+	    (rc = protection_check_merge(m->f, m->repo, &prot, m->p.is.id, m->head_hex, m->commits)))
 		return rc;
 	return 0;
 }
@@ -180,16 +179,20 @@ static int merge_commits_build(struct merge_run *m, const struct pull_merge_opts
 {
 	struct forge *f = m->f;
 	const struct auth *who = f->who;
+	int64_t author_id = m->p.is.author_id;
 	int rc;
+	/* a squash commit is the pull request's author's (a deleted author's,
+	 * or the merger's own, is the merger's); every other commit the
+	 * merge makes is the merger's */
 	if ((rc = user_signature(&m->merger, f, who->user_id,
 				 who->username ? who->username : "plue")) ||
-	    (rc = user_signature(&m->author, f,
-				 m->p.is.author_id ? m->p.is.author_id : who->user_id, "ghost")))
+	    (m->method == MERGE_METHOD_SQUASH && author_id && author_id != who->user_id &&
+	     (rc = user_signature(&m->author, f, author_id, "ghost"))))
 		return rc;
 	struct merge_job job = {
 		.method = m->method,
 		.message = merge_message(m, o),
-		.author = m->method == MERGE_METHOD_SQUASH ? m->author : m->merger,
+		.author = m->author ? m->author : m->merger,
 		.committer = m->merger,
 	};
 	git_oid_cpy(&job.base, &m->t.base);
@@ -216,9 +219,10 @@ static int merge_base_move(struct merge_run *m)
 static int merge_record(struct merge_run *m, const char *tip_hex)
 {
 	struct push_update u = { .ref = m->ref, .before = m->base_hex, .after = tip_hex };
-	struct push_merge pm = { .pull = &m->p, .method = merge_method_name(m->method) };
+	struct push_merge pm = { .pull = &m->p,
+				 .method = merge_method_name(m->method),
+				 .commits = m->commits };
 	git_oid_cpy(&pm.base, &m->t.base);
-	git_oid_cpy(&pm.head, &m->t.head);
 	git_oid_cpy(&pm.tip, &m->tip);
 	m->p.head_sha = m->head_hex;
 	m->p.base_sha = m->base_hex;

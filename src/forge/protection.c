@@ -33,16 +33,11 @@ bool protection_needs_pull(const struct protection *p)
 	return p->required_approvals > 0 || p->require_passing_statuses || p->ncontexts > 0;
 }
 
-int protection_get(struct protection *out, struct forge *f, int64_t repo_id, const char *branch)
+/* The rules of res (RULE_COLS rows) that match branch, combined into *out. */
+static void rules_combine(struct protection *out, struct arena *a, const PGresult *res,
+			  const char *branch)
 {
-	struct arena *a = f->arena;
 	memset(out, 0, sizeof(*out));
-	PGresult *res = db_qv(f->db, a, f->err,
-			      "SELECT " RULE_COLS " FROM protected_branches WHERE repo_id = $1 "
-			      "ORDER BY pattern",
-			      arena_int(a, (long long)repo_id));
-	if (!res)
-		return f->err->code;
 	struct buf pats = BUF_INIT;
 	size_t cap = 0;
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -81,16 +76,25 @@ int protection_get(struct protection *out, struct forge *f, int64_t repo_id, con
 	}
 	out->patterns = arena_strndup(a, pats.ptr, pats.len);
 	buf_release(&pats);
+}
+
+int protection_get_many(struct protection *out, struct forge *f, int64_t repo_id, size_t n,
+			const char *const *branches)
+{
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "SELECT " RULE_COLS " FROM protected_branches WHERE repo_id = $1 "
+			      "ORDER BY pattern",
+			      arena_int(f->arena, (long long)repo_id));
+	if (!res)
+		return f->err->code;
+	for (size_t i = 0; i < n; i++)
+		rules_combine(&out[i], f->arena, res, branches[i]);
 	return 0;
 }
 
-/* Does user (admin flag, collaborator role text) still write to the
- * repository (owner_id)? The one authorization function decides. */
-static bool still_writes(int64_t repo_id, int64_t owner_id, int64_t user_id, bool is_admin,
-			 const char *role)
+int protection_get(struct protection *out, struct forge *f, int64_t repo_id, const char *branch)
 {
-	struct repo rp = { .id = repo_id, .owner_id = owner_id, .owner = "", .name = "" };
-	return authz_user_may(&rp, user_id, is_admin, role, ACT_WRITE);
+	return protection_get_many(out, f, repo_id, 1, &branch);
 }
 
 /* The columns of the verdict query below, in their order. */
@@ -101,23 +105,21 @@ enum verdict_col {
 	VERDICT_COL_USER_ID,
 	VERDICT_COL_IS_ADMIN,
 	VERDICT_COL_ROLE,
-	VERDICT_COL_OWNER_ID,
 	VERDICT_COL_PUSHED,
 };
 
 /* Counts the approvals that count (see protection.h); 0 or the refusal. */
-static int check_approvals(struct forge *f, int64_t repo_id, const struct protection *p,
+static int check_approvals(struct forge *f, const struct repo *repo, const struct protection *p,
 			   int64_t pull_id, const char *head_sha, const char *commits)
 {
 	struct err *e = f->err;
 	/* each reviewer's latest verdict; comments are not verdicts */
 	PGresult *res = db_qv(f->db, f->arena, e,
 			      "SELECT DISTINCT ON (r.author_id) r.state, r.commit_sha, u.username, "
-			      "  u.id, u.is_admin, coalesce(c.role, ''), rp.owner_id, "
+			      "  u.id, u.is_admin, coalesce(c.role, ''), "
 			      "  EXISTS (SELECT 1 FROM push_commits pc WHERE pc.repo_id = r.repo_id "
 			      "    AND pc.pusher_id = r.author_id AND pc.sha = ANY($2::text[])) "
 			      "FROM reviews r JOIN users u ON u.id = r.author_id "
-			      "JOIN repositories rp ON rp.id = r.repo_id "
 			      "LEFT JOIN collaborators c "
 			      "  ON c.repo_id = r.repo_id AND c.user_id = r.author_id "
 			      "WHERE r.pull_id = $1 AND r.state IN ('approved', 'changes_requested') "
@@ -129,10 +131,9 @@ static int check_approvals(struct forge *f, int64_t repo_id, const struct protec
 	struct buf why = BUF_INIT;
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *who = db_val(res, i, VERDICT_COL_USERNAME);
-		bool writer = still_writes(repo_id, db_int(res, i, VERDICT_COL_OWNER_ID),
-					   db_int(res, i, VERDICT_COL_USER_ID),
-					   db_bool(res, i, VERDICT_COL_IS_ADMIN),
-					   db_val(res, i, VERDICT_COL_ROLE));
+		bool writer = authz_user_may(repo, db_int(res, i, VERDICT_COL_USER_ID),
+					     db_bool(res, i, VERDICT_COL_IS_ADMIN),
+					     db_val(res, i, VERDICT_COL_ROLE), ACT_WRITE);
 		bool approved = !strcmp(db_val(res, i, VERDICT_COL_STATE), "approved");
 		if (!writer) {
 			/* a verdict is a writer's: a demoted reviewer's no longer counts */
@@ -169,7 +170,7 @@ static int check_approvals(struct forge *f, int64_t repo_id, const struct protec
 	return rc;
 }
 
-int protection_check_merge(struct forge *f, int64_t repo_id, const struct protection *p,
+int protection_check_merge(struct forge *f, const struct repo *repo, const struct protection *p,
 			   int64_t pull_id, const char *head_sha, const char *commits)
 {
 	struct err *e = f->err;
@@ -177,12 +178,12 @@ int protection_check_merge(struct forge *f, int64_t repo_id, const struct protec
 		return 0;
 	int rc;
 	if (p->required_approvals > 0 &&
-	    (rc = check_approvals(f, repo_id, p, pull_id, head_sha, commits)))
+	    (rc = check_approvals(f, repo, p, pull_id, head_sha, commits)))
 		return rc;
 	if (!p->require_passing_statuses && !p->ncontexts)
 		return 0;
 	json_t *combined = NULL;
-	rc = commit_status_combined(&combined, f, repo_id, head_sha);
+	rc = commit_status_combined(&combined, f, repo->id, head_sha);
 	if (rc)
 		return rc;
 	json_t *list = json_object_get(combined, "statuses");

@@ -35,8 +35,12 @@ bool protection_needs_pull(const struct protection *p);
  * into *out. No authorization: the rules bind whoever pushes or merges.
  * 0 or ERR_*. */
 int protection_get(struct protection *out, struct forge *f, int64_t repo_id, const char *branch);
+/* protection_get for each of the n branches, into out[0..n-1], with one
+ * query (the pre-receive hook's: every branch a push updates). */
+int protection_get_many(struct protection *out, struct forge *f, int64_t repo_id, size_t n,
+			const char *const *branches);
 
-/* Checks a merge into a protected base against its rules: enough
+/* Checks a merge into a protected base of repo against its rules: enough
  * approving reviews on head_sha and passing statuses on head_sha. Each
  * reviewer's latest verdict counts, and only while the reviewer still has
  * write access to the repository (authz_user_may, now). An approval
@@ -45,7 +49,7 @@ int protection_get(struct protection *out, struct forge *f, int64_t repo_id, con
  * literal, forge/pushers.h); a request for changes blocks. 0, or
  * ERR_CONFLICT slug "protected_branch" with a message saying what is
  * missing and, for approvals, whose did not count and why. */
-int protection_check_merge(struct forge *f, int64_t repo_id, const struct protection *p,
+int protection_check_merge(struct forge *f, const struct repo *repo, const struct protection *p,
 			   int64_t pull_id, const char *head_sha, const char *commits);
 
 /* ---- the rules (admins of the repository) ---- */

@@ -5,7 +5,6 @@
  * engine is in forge/merge.c. */
 #include "forge/pulls.h"
 #include "auth/auth.h"
-#include "base/config.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "db/db.h"
@@ -13,7 +12,6 @@
 #include "git/merge.h"
 #include "git/objects.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,20 +140,20 @@ int pull_tips_get(struct pull_tips *out, struct forge *f, git_repository *grepo,
 	return 0;
 }
 
+/* The pull request's url (the API's) and html_url, set on o. */
+static void pull_urls_set(json_t *o, struct arena *a, const struct repo *repo, const struct pull *p)
+{
+	const char *path = arena_printf(a, "/%s/%s/pulls/%lld", repo->owner, repo->name,
+					(long long)p->is.number);
+	json_object_set_new(o, "url", json_string(forge_url(a, arena_printf(a, "/api%s", path))));
+	json_object_set_new(o, "html_url", json_string(forge_url(a, path)));
+}
+
 json_t *pull_payload(struct forge *f, const struct repo *repo, const struct pull *p,
 		     const char *action)
 {
 	json_t *pr = issue_payload(repo, &p->is);
-	char path[600];
-	snprintf(path, sizeof(path), "/%s/%s/pulls/%lld", repo->owner, repo->name,
-		 (long long)p->is.number);
-	const char *site = cfg.public_url ? cfg.public_url : "";
-	char *api = xasprintf("%s/api%s", site, path);
-	char *html = xasprintf("%s%s", site, path);
-	json_object_set_new(pr, "url", json_string(api));
-	json_object_set_new(pr, "html_url", json_string(html));
-	free(api);
-	free(html);
+	pull_urls_set(pr, f->arena, repo, p);
 	json_object_set_new(pr, "merged", json_boolean(p->merged));
 	json_object_set_new(pr, "head_ref", json_string(p->head));
 	json_object_set_new(pr, "head_sha", json_string(p->head_sha));
@@ -171,28 +169,30 @@ json_t *pull_payload(struct forge *f, const struct repo *repo, const struct pull
 
 /* ---- JSON ---- */
 
-/* The mergeability of an open pull request whose branches both exist:
- * from the cache when it was computed for these tips, else computed and
- * stored. Adds mergeable (and conflicts) to o. */
-static int mergeable_add(json_t *o, struct forge *f, git_repository *grepo, const struct pull *p,
-			 const struct pull_tips *t)
+/* Does p's cached mergeability belong to the tips bh (base) and hh (head)? */
+static bool mergeable_cached(const struct pull *p, const char *bh, const char *hh)
 {
-	const char *bh = oid_hex(f->arena, &t->base), *hh = oid_hex(f->arena, &t->head);
-	if (p->mergeable && p->mergeable_base && p->mergeable_head &&
-	    !strcmp(p->mergeable_base, bh) && !strcmp(p->mergeable_head, hh)) {
+	return p->mergeable && p->mergeable_base && p->mergeable_head &&
+	       !strcmp(p->mergeable_base, bh) && !strcmp(p->mergeable_head, hh);
+}
+
+/* Adds mergeable and conflicts of an open pull request whose branches
+ * both exist to o: from the cache when it belongs to these tips (bh, hh),
+ * else from ms (a trial merge of them), which is stored for next time. */
+static void mergeable_add(json_t *o, struct forge *f, const struct pull *p, const char *bh,
+			  const char *hh, const struct merge_state *ms)
+{
+	if (mergeable_cached(p, bh, hh)) {
 		json_object_set_new(o, "mergeable", json_string(p->mergeable));
 		json_t *c = p->conflicts ? json_loads(p->conflicts, 0, NULL) : NULL;
 		json_object_set_new(o, "conflicts", c ? c : json_array());
-		return 0;
+		return;
 	}
-	struct merge_state ms;
-	int rc = merge_state_get(&ms, f->arena, grepo, &t->base, &t->head, true, f->err);
-	if (rc)
-		return rc;
-	const char *state = !ms.has_merge_base ? "unrelated" : ms.clean ? "clean" : "conflicts";
+	const char *state = !ms->has_merge_base ? "unrelated" : ms->clean ? "clean" : "conflicts";
 	json_t *c = json_array();
-	for (size_t i = 0; i < ms.nconflicts; i++)
-		json_array_append_new(c, objects_json_str(ms.conflicts[i], strlen(ms.conflicts[i])));
+	for (size_t i = 0; i < ms->nconflicts; i++)
+		json_array_append_new(c,
+				      objects_json_str(ms->conflicts[i], strlen(ms->conflicts[i])));
 	char *ctext = json_dumps(c, JSON_COMPACT);
 	/* a cache: losing the race to another writer costs a recomputation */
 	db_qv(f->db, f->arena, NULL,
@@ -202,7 +202,6 @@ static int mergeable_add(json_t *o, struct forge *f, git_repository *grepo, cons
 	free(ctext);
 	json_object_set_new(o, "mergeable", json_string(state));
 	json_object_set_new(o, "conflicts", c);
-	return 0;
 }
 
 static json_t *branch_json(const char *name, const char *sha, bool exists)
@@ -217,10 +216,7 @@ static int pull_fields_add(json_t *o, struct forge *f, const struct repo *repo,
 			   git_repository *grepo, const struct pull *p, bool detail)
 {
 	struct arena *a = f->arena;
-	const char *path = arena_printf(a, "/%s/%s/pulls/%lld", repo->owner, repo->name,
-					(long long)p->is.number);
-	json_object_set_new(o, "url", json_string(forge_url(a, arena_printf(a, "/api%s", path))));
-	json_object_set_new(o, "html_url", json_string(forge_url(a, path)));
+	pull_urls_set(o, a, repo, p);
 	json_object_set_new(o, "merged", json_boolean(p->merged));
 	json_object_set_new(o, "merged_at", p->merged_at ? json_string(p->merged_at) : json_null());
 	json_object_set_new(o, "merged_by", p->merged_by ? json_string(p->merged_by) : json_null());
@@ -239,20 +235,22 @@ static int pull_fields_add(json_t *o, struct forge *f, const struct repo *repo,
 	int rc;
 	if ((rc = pull_tips_get(&t, f, grepo, p)))
 		return rc;
-	const char *hh = oid_hex(a, &t.head);
+	const char *hh = oid_hex(a, &t.head), *bh = oid_hex(a, &t.base);
 	json_object_set_new(o, "head", branch_json(p->head, hh, t.head_ok));
-	json_object_set_new(o, "base", branch_json(p->base, oid_hex(a, &t.base), t.base_ok));
+	json_object_set_new(o, "base", branch_json(p->base, bh, t.base_ok));
 	bool open = !strcmp(p->is.state, "open") && !p->merged;
-	if (open && t.head_ok && t.base_ok) {
-		if ((rc = mergeable_add(o, f, grepo, p, &t)))
-			return rc;
+	bool live = open && t.head_ok && t.base_ok;
+	/* one look at the tips: the trial merge only when the cache is stale */
+	struct merge_state ms;
+	if ((rc = merge_state_get(&ms, a, grepo, &t.base, &t.head,
+				  live && !mergeable_cached(p, bh, hh), f->err)))
+		return rc;
+	if (live) {
+		mergeable_add(o, f, p, bh, hh, &ms);
 	} else {
 		json_object_set_new(o, "mergeable", open ? json_string("unknown") : json_null());
 		json_object_set_new(o, "conflicts", json_array());
 	}
-	struct merge_state ms;
-	if ((rc = merge_state_get(&ms, a, grepo, &t.base, &t.head, false, f->err)))
-		return rc;
 	json_object_set_new(o, "ahead_by", json_integer((json_int_t)ms.ahead));
 	json_object_set_new(o, "behind_by", json_integer((json_int_t)ms.behind));
 	json_object_set_new(o, "commits", json_integer((json_int_t)ms.ahead));
@@ -687,8 +685,10 @@ static int comments_follow(struct forge *f, git_repository *grepo, int64_t pull_
 	return 0;
 }
 
-/* The open pull requests of repo_id with branch as head (by_head) or
- * base, locked, with their issue fields (enum open_col, then PULL_COLS). */
+/* The open pull requests of repo_id with branch as head or as base,
+ * locked, with their issue fields (enum open_col, then PULL_COLS): those
+ * from branch first, then those into it, each in the order they were
+ * opened. */
 enum open_col {
 	OPEN_COL_ID,
 	OPEN_COL_NUMBER,
@@ -699,7 +699,7 @@ enum open_col {
 	OPEN_COL_AUTHOR,
 	OPEN_COL_PULL,
 };
-static PGresult *open_pulls(struct forge *f, int64_t repo_id, const char *branch, bool by_head)
+static PGresult *open_pulls(struct forge *f, int64_t repo_id, const char *branch)
 {
 	return db_qv(f->db, f->arena, f->err,
 		     "SELECT i.id, i.number, i.title, i.body, i.state, coalesce(i.author_id, 0), "
@@ -707,9 +707,9 @@ static PGresult *open_pulls(struct forge *f, int64_t repo_id, const char *branch
 		     "FROM pull_requests p JOIN issues i ON i.id = p.issue_id "
 		     "LEFT JOIN users au ON au.id = i.author_id LEFT JOIN users mu ON mu.id = p.merged_by "
 		     "WHERE p.repo_id = $1 AND i.state = 'open' AND "
-		     "  CASE WHEN $3 THEN p.head_branch ELSE p.base_branch END = $2 "
-		     "ORDER BY i.id FOR NO KEY UPDATE OF p",
-		     arena_int(f->arena, (long long)repo_id), branch, by_head ? "true" : "false");
+		     "  (p.head_branch = $2 OR p.base_branch = $2) "
+		     "ORDER BY p.head_branch = $2 DESC, i.id FOR NO KEY UPDATE OF p",
+		     arena_int(f->arena, (long long)repo_id), branch);
 }
 
 static void open_pull_fill(struct pull *p, struct arena *a, const PGresult *res, int i)
@@ -807,27 +807,23 @@ int pulls_on_push(struct forge *f, const struct repo *repo, git_repository *grep
 	const char *branch = ref + 11;
 	git_oid new_tip;
 	int rc;
-	PGresult *heads = open_pulls(f, repo->id, branch, true);
-	PGresult *bases = heads ? open_pulls(f, repo->id, branch, false) : NULL;
-	if (!bases)
+	PGresult *res = open_pulls(f, repo->id, branch);
+	if (!res)
 		return f->err->code;
-	if (!PQntuples(heads) && !PQntuples(bases))
+	if (!PQntuples(res))
 		return 0;
 	if (git_oid_fromstrn(&new_tip, after, GIT_OID_HEXSZ) < 0) {
 		log_error("push to %s/%s: bad new tip '%.40s', pull requests not updated",
 			  repo->owner, repo->name, after);
 		return 0; /* the push itself stands */
 	}
-	for (int i = 0; i < PQntuples(heads); i++) {
+	for (int i = 0; i < PQntuples(res); i++) {
 		struct pull p;
-		open_pull_fill(&p, f->arena, heads, i);
-		if ((rc = head_moved(f, repo, grepo, &p, &new_tip, after)))
-			return rc;
-	}
-	for (int i = 0; i < PQntuples(bases); i++) {
-		struct pull p;
-		open_pull_fill(&p, f->arena, bases, i);
-		if ((rc = base_moved(f, repo, grepo, &p, &new_tip, before, after)))
+		open_pull_fill(&p, f->arena, res, i);
+		/* head and base differ (pull_create): each is one or the other */
+		if ((rc = !strcmp(p.head, branch)
+				  ? head_moved(f, repo, grepo, &p, &new_tip, after)
+				  : base_moved(f, repo, grepo, &p, &new_tip, before, after)))
 			return rc;
 	}
 	return 0;

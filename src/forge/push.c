@@ -53,8 +53,8 @@ static int pushers_record(struct forge *f, const struct repo *repo, git_reposito
 			  const struct push_update *updates, const struct push_merge *merge)
 {
 	if (merge)
-		return pushers_record_merge(f, grepo, repo->id, &merge->base, &merge->head,
-					    &merge->tip);
+		return pushers_record_merge(f, grepo, repo->id, &merge->base, &merge->tip,
+					    merge->commits);
 	const char **refs = arena_alloc(f->arena, (n + 1) * sizeof(*refs));
 	const char **olds = arena_alloc(f->arena, (n + 1) * sizeof(*olds));
 	const char **news = arena_alloc(f->arena, (n + 1) * sizeof(*news));
@@ -98,10 +98,10 @@ int push_record(struct forge *f, const struct repo *repo, git_repository *grepo,
 {
 	const char *rid = arena_int(f->arena, (long long)repo->id);
 	PGresult *nb = db_qv(f->db, f->arena, f->err,
-			     "SELECT count(*) FROM branches WHERE repo_id = $1", rid);
+			     "SELECT NOT EXISTS (SELECT 1 FROM branches WHERE repo_id = $1)", rid);
 	if (!nb)
 		return f->err->code;
-	bool first = db_int(nb, 0, 0) == 0;
+	bool first = db_bool(nb, 0, 0);
 	int rc;
 	for (size_t i = 0; i < n; i++)
 		if ((rc = ref_record(f, repo, grepo, &updates[i], merge)))

@@ -19,12 +19,13 @@ struct push_update {
 
 /* A merge through the forge that moved the one updated ref: the pull
  * request it merged (open, as pull_get loaded it; updated in place),
- * the method's name and the commits the merge built on (base), merged
- * (head) and produced (tip). */
+ * the method's name, the commits the merge built on (base) and produced
+ * (tip), and the commits it merged (pushers_range, forge/pushers.h). */
 struct push_merge {
 	struct pull *pull;
 	const char *method;
-	git_oid base, head, tip;
+	git_oid base, tip;
+	const char *commits;
 };
 
 /* Records that the n refs of updates moved in repo (grepo, the thread's

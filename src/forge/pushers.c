@@ -140,14 +140,13 @@ done:
 }
 
 int pushers_record_merge(struct forge *f, git_repository *repo, int64_t repo_id,
-			 const git_oid *base, const git_oid *head, const git_oid *tip)
+			 const git_oid *base, const git_oid *tip, const char *merged)
 {
 	struct arena *a = f->arena;
-	const char *made, *merged;
-	size_t nmade, nmerged;
+	const char *made;
+	size_t nmade;
 	int rc;
-	if ((rc = walk(&made, &nmade, f, repo, tip, 1, base, 1)) ||
-	    (rc = walk(&merged, &nmerged, f, repo, head, 1, base, 1)))
+	if ((rc = walk(&made, &nmade, f, repo, tip, 1, base, 1)))
 		return rc;
 	/* a commit already recorded is one the merge brought in unchanged;
 	 * the ones it made (a merge, squash or rebased commit) carry what the

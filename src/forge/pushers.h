@@ -27,14 +27,16 @@ int pushers_record_push(struct forge *f, git_repository *grepo, int64_t repo_id,
 /* After a merge moved a base from `base` to `tip`: the commits the merge
  * made (reachable from tip, not from base, and with no recorded pusher)
  * are recorded as pushed by f->who (user 0: none) and by every recorded
- * pusher of the merged commits (base..head), so a squash or a rebase does
- * not launder who pushed them. 0 or ERR_*. */
+ * pusher of the merged commits (merged: pushers_range of base and the
+ * merged head), so a squash or a rebase does not launder who pushed
+ * them. 0 or ERR_*. */
 int pushers_record_merge(struct forge *f, git_repository *grepo, int64_t repo_id,
-			 const git_oid *base, const git_oid *head, const git_oid *tip);
+			 const git_oid *base, const git_oid *tip, const char *merged);
 
 /* The commits of a pull request (reachable from head, not from base; at
  * most PUSHERS_MAX, the newest) as a PostgreSQL text[] literal into *out
- * (f->arena), for protection_check_merge. 0 or ERR_*. */
+ * (f->arena), for protection_check_merge and pushers_record_merge. 0 or
+ * ERR_*. */
 int pushers_range(const char **out, struct forge *f, git_repository *grepo, const git_oid *base,
 		  const git_oid *head);
 

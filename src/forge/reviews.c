@@ -158,6 +158,18 @@ static json_t *comment_json(struct forge *f, const struct repo *repo, const PGre
 #undef N
 }
 
+/* Every row of res through row_json (review_json or comment_json), as a
+ * JSON array (new reference). */
+static json_t *rows_json(struct forge *f, const struct repo *repo, const PGresult *res,
+			 json_t *(*row_json)(struct forge *, const struct repo *, const PGresult *,
+					     int))
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(arr, row_json(f, repo, res, i));
+	return arr;
+}
+
 /* The review's rows, mentions, timeline and event, inside the
  * transaction; *out receives the review's id. */
 static int review_record(int64_t *out, struct forge *f, const struct repo *repo,
@@ -227,10 +239,7 @@ static int review_json_get(json_t **out, struct forge *f, const struct repo *rep
 	if (!cres)
 		return f->err->code;
 	json_t *o = review_json(f, repo, res, 0);
-	json_t *arr = json_array();
-	for (int i = 0; i < PQntuples(cres); i++)
-		json_array_append_new(arr, comment_json(f, repo, cres, i));
-	json_object_set_new(o, "inline_comments", arr);
+	json_object_set_new(o, "inline_comments", rows_json(f, repo, cres, comment_json));
 	*out = o;
 	return 0;
 }
@@ -298,42 +307,39 @@ int review_create(json_t **out, struct forge *f, const struct repo *repo, const 
 	return review_json_get(out, f, repo, id);
 }
 
-int review_list(json_t **out, struct forge *f, const struct repo *repo, const char *number)
+/* Pull request `number`'s reviews, or its inline comments, oldest first,
+ * at most REVIEW_LIST_MAX, as a JSON array. */
+static int rows_list(json_t **out, struct forge *f, const struct repo *repo, const char *number,
+		     bool comments)
 {
 	struct pull p;
 	int rc;
 	if ((rc = pull_get(&p, f, repo, number, false)))
 		return rc;
-	PGresult *res = db_qv(f->db, f->arena, f->err,
-			      "SELECT " REVIEW_COLS " FROM reviews rv LEFT JOIN users u ON "
-			      "u.id = rv.author_id WHERE rv.pull_id = $1 ORDER BY rv.id LIMIT $2",
-			      arena_int(f->arena, (long long)p.is.id),
-			      arena_int(f->arena, REVIEW_LIST_MAX));
+	const char *pid = arena_int(f->arena, (long long)p.is.id),
+		   *max = arena_int(f->arena, REVIEW_LIST_MAX);
+	PGresult *res = comments ? db_qv(f->db, f->arena, f->err,
+					 "SELECT " COMMENT_COLS " FROM review_comments c LEFT JOIN "
+					 "users u ON u.id = c.author_id WHERE c.pull_id = $1 "
+					 "ORDER BY c.id LIMIT $2",
+					 pid, max)
+				 : db_qv(f->db, f->arena, f->err,
+					 "SELECT " REVIEW_COLS " FROM reviews rv LEFT JOIN users u "
+					 "ON u.id = rv.author_id WHERE rv.pull_id = $1 "
+					 "ORDER BY rv.id LIMIT $2",
+					 pid, max);
 	if (!res)
 		return f->err->code;
-	json_t *arr = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(arr, review_json(f, repo, res, i));
-	*out = arr;
+	*out = rows_json(f, repo, res, comments ? comment_json : review_json);
 	return 0;
+}
+
+int review_list(json_t **out, struct forge *f, const struct repo *repo, const char *number)
+{
+	return rows_list(out, f, repo, number, false);
 }
 
 int review_comments_list(json_t **out, struct forge *f, const struct repo *repo, const char *number)
 {
-	struct pull p;
-	int rc;
-	if ((rc = pull_get(&p, f, repo, number, false)))
-		return rc;
-	PGresult *res = db_qv(f->db, f->arena, f->err,
-			      "SELECT " COMMENT_COLS " FROM review_comments c LEFT JOIN users u ON "
-			      "u.id = c.author_id WHERE c.pull_id = $1 ORDER BY c.id LIMIT $2",
-			      arena_int(f->arena, (long long)p.is.id),
-			      arena_int(f->arena, REVIEW_LIST_MAX));
-	if (!res)
-		return f->err->code;
-	json_t *arr = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(arr, comment_json(f, repo, res, i));
-	*out = arr;
-	return 0;
+	return rows_list(out, f, repo, number, true);
 }

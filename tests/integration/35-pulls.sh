@@ -194,6 +194,7 @@ expect_json .1.original_line 7 "original line kept"
 expect_json .1.commit_sha "$(git rev-parse feat)" "now anchored to the new head"
 expect_json .2.outdated false "left side unchanged: base did not move"
 check "synchronize event" test "$(sql "select payload->>'action' || ' ' || (payload->>'after') from events where type = 'pull_request' order by id desc limit 1")" = "synchronize $(git rev-parse feat)"
+check "pull_request event urls" test "$(sql "select (payload->'pull_request'->>'url') || ' ' || (payload->'pull_request'->>'html_url') from events where type = 'pull_request' order by id desc limit 1")" = "$BASE/api/alice/proj/pulls/2 $BASE/alice/proj/pulls/2"
 check "head sha recorded" test "$(sql "select head_sha from pull_requests")" = "$(git rev-parse feat)"
 check "comments never deleted" test "$(sql "select count(*) from review_comments")" = 3
 

@@ -75,6 +75,13 @@ check "glob rule allows deletion" push :release/1.0
 check "a new branch matching a rule may be created" push HEAD:release/2.0
 git checkout -q main && git reset -q --hard "$(git ls-remote "$URL" refs/heads/main | cut -f1)"
 check "force push to an unprotected branch still works" bash -c "git checkout -q -b free && echo f >f.txt && git add . && git commit -qm f && git push -q '$URL' free && git commit -q --amend -m g && git push -q -f '$URL' free && git checkout -q main"
+# one push of several branches: each is held to its own rules
+git checkout -q free && git commit -q --amend -m h && git checkout -q main && git commit -q --amend -m "two, rewritten again"
+out=$(git push -f "$URL" free main 2>&1)
+check "a push of two branches is refused for the protected one ($out)" grep -q "remote: error: branch 'main' is protected (rule 'main'): force pushes are not allowed" <<<"$out"
+check "and only for it" test "$(grep -c "is protected" <<<"$out")" = 1
+check "the whole push is refused" test "$(git ls-remote "$URL" refs/heads/free | cut -f1)" != "$(git rev-parse free)"
+git reset -q --hard "$(git ls-remote "$URL" refs/heads/main | cut -f1)"
 api DELETE "/api/alice/proj/protections/release/*" "$ALICE"
 expect_status 204 "delete a rule"
 check "rule gone" test "$(sql "select count(*) from protected_branches")" = 1
