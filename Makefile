@@ -2,7 +2,7 @@
 #   make            build ./plue
 #   make run        install dependencies, build, start the server on 127.0.0.1:4000
 #                   (git over SSH on 127.0.0.1:2222)
-#   make test       unit, integration and interop tests (SAN=1: under ASan/UBSan)
+#   make test       unit, integration, interop and browser tests (SAN=1: under ASan/UBSan)
 #   make bench      benchmarks against nginx, cgit and git http-backend
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make format     clang-format src/ and tests/unit/ (format-check: list what is not)
@@ -28,7 +28,8 @@ endif
 
 SRCS     := $(filter-out src/plue.c,$(wildcard src/*/*.c))
 OBJS     := $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o $(BUILD)/gen/statx-shim.o \
-            $(BUILD)/gen/netfilter-shim.o
+            $(BUILD)/gen/netfilter-shim.o $(BUILD)/gen/assets.o
+ASSETS   := $(sort $(wildcard src/web/static/*))
 MIGS     := $(sort $(wildcard db/migrations/*.sql))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -36,7 +37,7 @@ PLUE     := $(BUILD)/plue
 SHIM     := $(BUILD)/plue-statx.so
 NETSHIM  := $(BUILD)/plue-netfilter.so
 
-.PHONY: all deps run test unit integration interop bench fuzz clean format format-check
+.PHONY: all deps run test unit integration interop browser bench fuzz clean format format-check
 all: $(PLUE) plue
 
 # preloaded into commands in gVisor sandboxes (src/runner/shim/statx.c);
@@ -68,6 +69,15 @@ $(BUILD)/gen/netfilter-shim.o: $(NETSHIM)
 	  'sandbox_netfilter_shim:' '.incbin "$(NETSHIM)"' '.globl sandbox_netfilter_shim_end' \
 	  'sandbox_netfilter_shim_end:' '.section .note.GNU-stack,"",@progbits' | \
 	  $(CC) -c -x assembler -o $@ -
+
+# the pages' stylesheet and scripts (src/web/static/), linked into plue as
+# web_asset_NAME[_end] with NAME the file name, '.' and '-' as '_'
+$(BUILD)/gen/assets.o: $(ASSETS)
+	@mkdir -p $(dir $@)
+	{ echo '.section .rodata'; for f in $(ASSETS); do s=$$(basename $$f | tr .- __); \
+	  printf '%s\n' ".globl web_asset_$$s" "web_asset_$$s:" ".incbin \"$$f\"" \
+	  ".globl web_asset_$${s}_end" "web_asset_$${s}_end:"; done; \
+	  echo '.section .note.GNU-stack,"",@progbits'; } | $(CC) -c -x assembler -o $@ -
 
 plue: $(PLUE)
 	@ln -sf $(PLUE) plue
@@ -110,11 +120,15 @@ integration: all
 interop: all
 	PLUE=$(abspath $(PLUE)) bash tests/interop/run.sh
 
+browser: all
+	PLUE=$(abspath $(PLUE)) bash tests/browser/run.sh
+
 test:
 	bash scripts/deps.sh test
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) interop
+	$(MAKE) browser
 
 bench:
 	bash scripts/deps.sh bench

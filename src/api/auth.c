@@ -65,6 +65,12 @@ int h_siwe_nonce(struct req *r, struct resp *w)
 	int rc = user_siwe_nonce(&nonce, &retry, FORGE(r), &c);
 	if (rc)
 		return refused(w, r, rc, retry);
+	/* ?address=0x..&chain_id=N: the message too, prepared for a wallet */
+	const char *address = req_query(r, "address");
+	if (address && (rc = user_siwe_message(nonce, FORGE(r), address, req_query(r, "chain_id")))) {
+		json_decref(nonce);
+		return rc;
+	}
 	resp_json(w, 200, nonce);
 	resp_header(w, "Cache-Control", "no-store");
 	return 0;

@@ -8,6 +8,7 @@
 #include "base/cache.h"
 #include "base/util.h"
 #include "git/objects.h"
+#include "web/web.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -125,6 +126,7 @@ void api_dispatch(struct req *r, struct resp *w)
 {
 	const struct route *rt = r->route;
 	const char *key = NULL;
+	bool html = rt->flags & ROUTE_HTML;
 	int rc = 0;
 	if ((rc = check_encoding(r)))
 		goto done;
@@ -135,11 +137,25 @@ void api_dispatch(struct req *r, struct resp *w)
 	}
 	if (!(rt->flags & (ROUTE_NOAUTH | ROUTE_INTERNAL)) && (rc = auth_resolve(r)))
 		goto done;
-	if (r->auth.via == AUTH_SESSION && !(rt->flags & ROUTE_CSRF_EXEMPT) &&
-	    (r->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)) &&
-	    (rc = session_csrf_check(r)))
+	if (html && r->method == HTTP_POST) {
+		/* a page's form: the CSRF field, for the signed-in and for those
+		 * signing in alike (web/web.h) */
+		if ((rc = web_form_parse(r)) || (rc = web_csrf_check(r)))
+			goto done;
+	} else if (r->auth.via == AUTH_SESSION && !(rt->flags & ROUTE_CSRF_EXEMPT) &&
+		   (r->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)) &&
+		   (rc = session_csrf_check(r))) {
 		goto done;
+	}
 	if ((rt->flags & ROUTE_AUTH) && !r->auth.user_id) {
+		if (html && (r->method & (HTTP_GET | HTTP_HEAD))) {
+			struct buf b = BUF_INIT;
+			buf_adds(&b, "/login?next=");
+			html_query(&b, r->path);
+			page_redirect(w, arena_strdup(r->arena, b.ptr));
+			buf_release(&b);
+			return;
+		}
 		rc = err_set(&r->err, ERR_AUTH, NULL, "authentication required");
 		goto done;
 	}
@@ -164,7 +180,9 @@ void api_dispatch(struct req *r, struct resp *w)
 	}
 	if ((rt->flags & ROUTE_JSON) && (rc = parse_json_body(r)))
 		goto done;
-	if ((rt->flags & ROUTE_CACHE) && r->repo) {
+	/* a page names its signed-in reader in the navigation: only the
+	 * anonymous rendering is shared */
+	if ((rt->flags & ROUTE_CACHE) && r->repo && !(html && r->auth.user_id)) {
 		key = object_key(r, (long long)r->repo->id);
 		const struct cache_entry *e = cache_get(key);
 		if (e) {
@@ -177,7 +195,11 @@ void api_dispatch(struct req *r, struct resp *w)
 		cache_put(key, w->body.ptr, w->body.len, w->content_type, hdr(w, "ETag"),
 			  hdr(w, "Cache-Control"), 0);
 done:
-	if (rc) {
+	if (rc && html) {
+		if (!r->err.code)
+			err_set(&r->err, rc, NULL, "internal error");
+		web_error_page(r, w);
+	} else if (rc) {
 		if (!r->err.code)
 			err_set(&r->err, rc, NULL, "internal error");
 		bool git = rt->flags & ROUTE_GIT;

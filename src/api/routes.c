@@ -2,6 +2,7 @@
  * flags before a handler runs (see http/http.h). Order matters: the first
  * pattern that matches wins, so fixed prefixes come before ":owner". */
 #include "api/api.h"
+#include "web/web.h"
 
 #define GET HTTP_GET
 #define POST HTTP_POST
@@ -11,6 +12,7 @@
 
 #define REPO ROUTE_REPO
 #define GITR (ROUTE_REPO | ROUTE_GIT)
+#define PAGE ROUTE_HTML
 #define SIGNIN (ROUTE_JSON | ROUTE_CSRF_EXEMPT)
 #define COLLAB_W (ROUTE_REPO | ROUTE_AUTH) /* readers may take part: see api/collab.h */
 /* writes of one area: what a workflow's task token may do when its job's
@@ -164,5 +166,26 @@ const struct route app_routes[] = {
 	{ POST, "/:owner/:repo.git/git-upload-pack", h_git_upload_pack, GITR | ROUTE_STREAM },
 	{ POST, "/:owner/:repo.git/git-receive-pack", h_git_receive_pack,
 	  GITR | W_CONTENTS | ROUTE_STREAM },
+	/* ---- pages (web/): HTML, forms with a CSRF field, errors as pages ---- */
+	{ GET, "/static/:name", web_static, ROUTE_NOAUTH },
+	{ GET, "/", web_home, PAGE },
+	{ GET, "/login", web_login_form, PAGE },
+	{ POST, "/login", web_login, PAGE },
+	{ GET, "/register", web_register_form, PAGE },
+	{ POST, "/register", web_register, PAGE },
+	{ POST, "/logout", web_logout, PAGE },
+	{ POST, "/logout-all", web_logout_all, PAGE | ROUTE_AUTH },
+	/* @@pages-settings@@ */
+	/* @@pages-repo@@ */
+	/* @@pages-browse@@ */
+	/* @@pages-issues@@ */
+	/* @@pages-pulls@@ */
+	/* @@pages-runs@@ */
+	{ GET, "/:owner", web_profile, PAGE },
+	/* a GET no route takes: the API's 404 under /api and /internal, else
+	 * the 404 page (other methods: the server's own 404) */
+	{ GET, "/api/*rest", web_not_found, ROUTE_NOAUTH | ROUTE_FALLBACK },
+	{ GET, "/internal/*rest", web_not_found, ROUTE_NOAUTH | ROUTE_FALLBACK },
+	{ GET, "/*path", web_not_found, PAGE | ROUTE_FALLBACK },
 	{ 0 },
 };

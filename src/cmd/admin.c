@@ -17,6 +17,7 @@ static const char *admin_usage =
 	"plue admin create-user USERNAME [--admin] [--scopes LIST] [options]\n"
 	"       plue admin create-token USERNAME [--scopes LIST] [--name NAME] [options]\n"
 	"       plue admin repo-maintain OWNER/REPO [--full] [options]\n"
+	"       plue admin set-admin USERNAME [--revoke] [options]\n"
 	"\n"
 	"  --scopes LIST   comma-separated: repo:read, repo:write, user, admin\n"
 	"                  (default repo:read,repo:write,user)\n"
@@ -24,7 +25,7 @@ static const char *admin_usage =
 	"  --full          repo-maintain: a full repack (bitmaps, pruning) whatever is due";
 
 static const char *scopes_opt, *name_opt;
-static bool admin_flag, full_flag;
+static bool admin_flag, full_flag, revoke_flag;
 
 /* Who acts from the command line: the operator, a site administrator. */
 static const struct auth admin_who = { .is_admin = true, .scopes = SCOPE_ALL };
@@ -33,6 +34,7 @@ static const struct opt admin_opts[] = {
 	{ "scopes", NULL, OPT_STR, &scopes_opt, "repo:read,repo:write,user", "token scopes" },
 	{ "name", NULL, OPT_STR, &name_opt, "cli", "token name" },
 	{ "admin", NULL, OPT_BOOL, &admin_flag, "false", "site administrator (create-user)" },
+	{ "revoke", NULL, OPT_BOOL, &revoke_flag, "false", "take the role away (set-admin)" },
 	{ "full", NULL, OPT_BOOL, &full_flag, "false", "full repack (repo-maintain)" },
 	{ "maintain-grace", "PLUE_MAINTAIN_GRACE", OPT_INT, &cfg.maintain_grace, "1209600",
 	  "seconds an unreachable object is kept before it is pruned (repo-maintain)" },
@@ -96,6 +98,31 @@ done:
 	return rc;
 }
 
+/* `set-admin USERNAME`: makes an existing account (the first one
+ * registered through the pages, say) a site administrator, or, with
+ * --revoke, an ordinary account again. */
+static int set_admin(const char *user)
+{
+	struct arena *a = arena_new();
+	struct err e = { 0 };
+	int rc = 1;
+	PGconn *db = db_connect(&e);
+	if (!db)
+		goto done;
+	struct forge f = { .db = db, .arena = a, .err = &e, .who = &admin_who };
+	if (user_admin_set(&f, user, !revoke_flag))
+		goto done;
+	fprintf(stderr, "%s is %s a site administrator\n", user, revoke_flag ? "no longer" : "now");
+	rc = 0;
+done:
+	if (rc)
+		fprintf(stderr, "plue admin: %s\n", e.msg);
+	if (db)
+		PQfinish(db);
+	arena_free(a);
+	return rc;
+}
+
 int cmd_admin(int argc, char **argv)
 {
 	char **rest;
@@ -110,6 +137,10 @@ int cmd_admin(int argc, char **argv)
 	unsigned scopes;
 	if (nrest == 2 && !strcmp(rest[0], "repo-maintain")) {
 		rc = repo_maintain(rest[1]);
+		goto done;
+	}
+	if (nrest == 2 && !strcmp(rest[0], "set-admin")) {
+		rc = set_admin(rest[1]);
 		goto done;
 	}
 	if (nrest != 2 || (strcmp(rest[0], "create-user") && strcmp(rest[0], "create-token"))) {

@@ -55,6 +55,31 @@ int user_id_find(int64_t *out, struct forge *f, const char *name)
 	return 0;
 }
 
+int user_admin_set(struct forge *f, const char *username, bool is_admin)
+{
+	if (!f->who->is_admin)
+		return err_set(f->err, ERR_PERM, NULL, "only a site administrator may do this");
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "UPDATE users SET is_admin = $2 WHERE lower(username) = lower($1) "
+			      "RETURNING id",
+			      username, is_admin ? "true" : "false");
+	if (!res)
+		return f->err->code;
+	if (PQntuples(res) != 1)
+		return err_set(f->err, ERR_NOTFOUND, NULL, "user '%.100s' not found", username);
+	return 0;
+}
+
+int user_any(bool *out, struct forge *f)
+{
+	PGresult *res = db_query(f->db, f->arena, f->err, "SELECT EXISTS (SELECT 1 FROM users)", 0,
+				 NULL);
+	if (!res)
+		return f->err->code;
+	*out = db_bool(res, 0, 0);
+	return 0;
+}
+
 int user_json_load(json_t **out, struct forge *f, int64_t user_id)
 {
 	enum { ID, USERNAME, EMAIL, ETH_ADDRESS, IS_ADMIN, CREATED_AT, HAS_PASSWORD };
@@ -262,6 +287,34 @@ int user_siwe_nonce(json_t **out, int *retry_after, struct forge *f, const struc
 		return f->err->code;
 	*out = json_pack("{s:s,s:s,s:s,s:s}", "nonce", nonce, "expires_at", db_val(res, 0, 0),
 			 "domain", public_host(f->arena), "uri", public_origin(f->arena));
+	return 0;
+}
+
+int user_siwe_message(json_t *nonce, struct forge *f, const char *address, const char *chain_id)
+{
+	unsigned char raw[20];
+	char sum[43], issued[32];
+	int64_t chain = 1;
+	if (eth_address_parse(raw, address, false, f->err))
+		return err_set(f->err, ERR_INVALID, "invalid_address",
+			       "'%.60s' is not an Ethereum address", address);
+	if (chain_id && *chain_id && parse_i64(chain_id, 1, INT64_MAX / 2, &chain))
+		return err_set(f->err, ERR_INVALID, "invalid_chain_id",
+			       "chain id '%.30s' is not a positive integer", chain_id);
+	eth_address_checksum(sum, raw);
+	time_t now = (time_t)now_unix();
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(issued, sizeof(issued), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	const char *msg = arena_printf(
+		f->arena,
+		"%s wants you to sign in with your Ethereum account:\n%s\n\nSign in to Plue.\n\n"
+		"URI: %s\nVersion: 1\nChain ID: %lld\nNonce: %s\nIssued At: %s\nExpiration Time: %s",
+		json_string_value(json_object_get(nonce, "domain")), sum,
+		json_string_value(json_object_get(nonce, "uri")), (long long)chain,
+		json_string_value(json_object_get(nonce, "nonce")), issued,
+		json_string_value(json_object_get(nonce, "expires_at")));
+	json_object_set_new(nonce, "message", json_string(msg));
 	return 0;
 }
 

@@ -33,6 +33,9 @@ int user_require(struct forge *f, unsigned scope);
  * 'x' not found". */
 int user_id_find(int64_t *out, struct forge *f, const char *name);
 
+/* Whether any account exists yet into *out (the first-run hint). */
+int user_any(bool *out, struct forge *f);
+
 /* The account user_id as API JSON {id, username, email, eth_address,
  * is_admin, created_at, has_password} into *out (a new reference). No
  * authorization: the caller shows it to its owner. ERR_NOTFOUND when
@@ -44,6 +47,11 @@ int user_json_load(json_t **out, struct forge *f, int64_t user_id);
  * f->who must be a site administrator (ERR_PERM otherwise). *out receives
  * its id. ERR_EXISTS "user 'x' already exists". */
 int user_create(int64_t *out, struct forge *f, const char *username, bool is_admin);
+
+/* Makes the account username a site administrator (or not): for the
+ * operator's command line, f->who must be one (ERR_PERM otherwise).
+ * ERR_NOTFOUND "user 'x' not found". */
+int user_admin_set(struct forge *f, const char *username, bool is_admin);
 
 /* ---- signing up and in ---- */
 
@@ -92,6 +100,11 @@ int user_login(struct user_signin *out, struct forge *f, const char *username, c
  * domain and URI the message must name are the public URL's. Limited per
  * address: ERR_RATELIMIT with *retry_after the seconds to wait. */
 int user_siwe_nonce(json_t **out, int *retry_after, struct forge *f, const struct user_client *c);
+/* Adds to a nonce of user_siwe_nonce the EIP-4361 message a wallet signs
+ * for address (any case: the message carries its EIP-55 checksum) on
+ * chain_id, as "message": what the pages' wallet sign-in has its wallet
+ * personal_sign. ERR_INVALID "invalid_address" / "invalid_chain_id". */
+int user_siwe_message(json_t *nonce, struct forge *f, const char *address, const char *chain_id);
 
 /* Signs in with an EIP-4361 message and its personal_sign signature:
  * checks the message (siwe_check against the public URL, a URI under it),

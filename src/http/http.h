@@ -50,6 +50,9 @@ struct req {
 	const char *body; /* NUL-terminated copy, or NULL */
 	size_t body_len;
 	json_t *json;     /* parsed body for ROUTE_JSON routes (arena-owned ref) */
+	struct kv *form;  /* decoded form fields of ROUTE_HTML posts (web/web.h) */
+	size_t nform;
+	const char *csrf; /* the page's CSRF token, once known (web/page.c) */
 	const char *remote_ip;
 	struct auth auth;
 	struct repo *repo; /* set for ROUTE_REPO routes (by the application) */
@@ -85,6 +88,8 @@ enum {
 	ROUTE_INTERNAL = 1 << 8,     /* runner protocol; auth is the handler's */
 	ROUTE_NOAUTH = 1 << 9,       /* credentials are not looked at (health) */
 	ROUTE_CSRF_EXEMPT = 1 << 10, /* cookie writes allowed without a CSRF token */
+	ROUTE_HTML = 1 << 15,        /* a page: errors are pages, form bodies, the CSRF field */
+	ROUTE_FALLBACK = 1 << 16,    /* tried only when no other route takes the path at all */
 	/* with ROUTE_WRITE: the areas the route writes (AREA_* << 11); a task
 	 * token needs the permission of each, and none is a task token's */
 	ROUTE_W_CONTENTS = AREA_CONTENTS << 11,

@@ -98,15 +98,23 @@ enum route_match route_find(const struct route *table, struct req *r, const stru
 {
 	unsigned method = r->method == HTTP_HEAD ? HTTP_GET : r->method;
 	unsigned allow = 0;
-	for (const struct route *rt = table; rt->pattern; rt++) {
-		r->nparams = 0;
-		if (!match(rt->pattern, r))
-			continue;
-		if (rt->methods & method) {
-			*out = rt;
-			return MATCH_OK;
+	/* the fallbacks (catch-alls) only for a path no other route takes:
+	 * a known path with the wrong method stays a 405, and a method no
+	 * fallback takes is no route at all */
+	for (int fallback = 0; fallback < 2 && !allow; fallback++) {
+		for (const struct route *rt = table; rt->pattern; rt++) {
+			if (!(rt->flags & ROUTE_FALLBACK) != !fallback)
+				continue;
+			r->nparams = 0;
+			if (!match(rt->pattern, r))
+				continue;
+			if (rt->methods & method) {
+				*out = rt;
+				return MATCH_OK;
+			}
+			if (!fallback)
+				allow |= rt->methods;
 		}
-		allow |= rt->methods;
 	}
 	r->nparams = 0;
 	if (allowed)

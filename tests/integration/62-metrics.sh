@@ -122,7 +122,9 @@ for i in 1 2 3; do api GET /api/repos/alice/m "$ALICE"; done
 api GET /api/repos/alice/nope "$ALICE"
 expect_status 404 "missing repository"
 api GET /zz/yy/xx/ww/vv/uu "$ALICE"
-expect_error 404 no_route "no route" "unmatched path"
+expect_status 404 "unmatched path (the pages' 404)"
+api PUT /zz/yy/xx/ww/vv/uu "$ALICE"
+expect_error 404 no_route "no route" "a path and method no route takes"
 api POST /api/repos "$ALICE" '{"name":"m"}'
 expect_error 409 already_exists "already exists" "duplicate repository"
 api DELETE /metrics "$TOKEN"
@@ -131,7 +133,9 @@ scrape b
 R='route="/api/repos/:owner/:repo"'
 expect_delta a b "plue_http_requests_total{method=\"GET\",$R,status=\"200\"}" 3 "three GETs"
 expect_delta a b "plue_http_requests_total{method=\"GET\",$R,status=\"404\"}" 1 "one 404"
-expect_delta a b 'plue_http_requests_total{method="GET",route="unmatched",status="404"}' 1 \
+expect_delta a b 'plue_http_requests_total{method="GET",route="/*path",status="404"}' 1 \
+	"a path only the pages' catch-all takes counts under its pattern"
+expect_delta a b 'plue_http_requests_total{method="PUT",route="unmatched",status="404"}' 1 \
 	"an unmatched path counts as unmatched"
 expect_delta a b 'plue_http_requests_total{method="DELETE",route="unmatched",status="405"}' 1 \
 	"a method the route does not take"

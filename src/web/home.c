@@ -1,0 +1,292 @@
+/* home.c — the pages around the repositories: home, signing in and up
+ * (password and Ethereum), signing out, user profiles, and the page for
+ * an address nothing answers. */
+#include "web/web.h"
+
+#include <string.h>
+
+#include "api/api.h"
+#include "auth/password.h"
+#include "auth/session.h"
+#include "forge/users.h"
+
+/* Where to go after signing in: a site-relative path we may redirect to,
+ * never another site ("//host", "/\host"). */
+static const char *next_of(const struct req *r)
+{
+	const char *n = r->method == HTTP_POST ? web_form(r, "next") : req_query(r, "next");
+	if (!n || n[0] != '/' || n[1] == '/' || n[1] == '\\' || strpbrk(n, "\r\n"))
+		return "/";
+	return n;
+}
+
+static struct user_client client_of(const struct req *r)
+{
+	return (struct user_client){ .ip = r->remote_ip, .user_agent = req_header(r, "User-Agent") };
+}
+
+static void repo_row(struct view *p, const struct repo *rp, bool with_owner)
+{
+	struct buf *b = p->b;
+	html_lit(b, "<li><a href=\"/");
+	html_path(b, rp->owner, 0);
+	html_lit(b, "/");
+	html_path(b, rp->name, 0);
+	html_lit(b, "\"><strong>");
+	if (with_owner) {
+		html_txt(b, rp->owner);
+		html_lit(b, " / ");
+	}
+	html_txt(b, rp->name);
+	html_lit(b, "</strong></a>");
+	if (rp->is_private)
+		html_lit(b, " <span class=\"badge\">private</span>");
+	if (rp->description && *rp->description) {
+		html_lit(b, "<div class=\"mute\">");
+		html_txt(b, rp->description);
+		html_lit(b, "</div>");
+	}
+	html_lit(b, "</li>");
+}
+
+int web_home(struct req *r, struct resp *w)
+{
+	struct view p;
+	struct forge *f = FORGE(r);
+	page_begin(&p, r, w, r->auth.user_id ? "Home" : "Welcome", NULL);
+	if (!r->auth.user_id) {
+		html_lit(p.b, "<h1>plue</h1><p>A self-hosted forge: git hosting, issues, pull "
+			      "requests, workflows and agents. <a href=\"/login\">Sign in</a> or "
+			      "<a href=\"/register\">create an account</a>.</p>");
+		return page_end(&p);
+	}
+	struct repo_list list;
+	int rc = repo_list(&list, f, r->auth.username);
+	if (rc)
+		return rc;
+	html_lit(p.b, "<h1>Your repositories</h1><p><a class=\"button\" href=\"/new\">New "
+		      "repository</a></p><ul class=\"list\">");
+	for (size_t i = 0; i < list.n; i++)
+		repo_row(&p, list.items[i], false);
+	if (!list.n)
+		html_lit(p.b, "<li class=\"mute\">No repositories yet.</li>");
+	html_lit(p.b, "</ul>");
+	return page_end(&p);
+}
+
+/* ---- signing in ---- */
+
+/* The sign-in form, with err's message beside it when a try was refused
+ * and the name kept. */
+static int login_page(struct req *r, struct resp *w, const char *username, const char *msg)
+{
+	struct view p;
+	page_begin(&p, r, w, "Sign in", NULL);
+	struct buf *b = p.b;
+	html_lit(b, "<h1>Sign in</h1><form method=\"post\" action=\"/login\" class=\"stack\">");
+	page_csrf_field(&p);
+	html_lit(b, "<input type=\"hidden\" name=\"next\" value=\"");
+	html_attr(b, next_of(r));
+	html_lit(b, "\">");
+	page_field_error(&p, "login", msg);
+	html_lit(b, "<label for=\"username\">Username</label><input id=\"username\" "
+		    "name=\"username\" autocomplete=\"username\" required value=\"");
+	html_attr(b, username ? username : "");
+	html_lit(b,
+		 "\"><label for=\"password\">Password</label><input id=\"password\" "
+		 "name=\"password\" type=\"password\" autocomplete=\"current-password\" required>"
+		 "<p><button>Sign in</button></p></form>"
+		 "<h2>Or with an Ethereum wallet</h2>"
+		 "<p><button id=\"siwe\" class=\"secondary\" type=\"button\" hidden data-next=\"");
+	html_attr(b, next_of(r));
+	html_lit(b, "\">Sign in with Ethereum</button> <span id=\"siwe-status\" role=\"status\">"
+		    "</span></p><noscript><p class=\"mute\">Signing in with a wallet needs "
+		    "JavaScript.</p></noscript>"
+		    "<p>New here? <a href=\"/register\">Create an account</a>.</p>");
+	return page_end(&p);
+}
+
+int web_login_form(struct req *r, struct resp *w)
+{
+	if (r->auth.user_id)
+		return page_redirect(w, next_of(r));
+	return login_page(r, w, NULL, NULL);
+}
+
+static int signed_in(struct req *r, struct resp *w, const struct user_signin *s)
+{
+	session_cookie_set(w, s->session.jwt);
+	return page_redirect(w, next_of(r));
+}
+
+int web_login(struct req *r, struct resp *w)
+{
+	const char *username = web_form(r, "username"), *password = web_form(r, "password");
+	struct user_client c = client_of(r);
+	struct user_signin s;
+	if (!username || !*username || !password || !*password) {
+		w->status = 400;
+		return login_page(r, w, username, "enter your username and password");
+	}
+	int rc = user_login(&s, FORGE(r), username, password, &c);
+	if (rc == ERR_RATELIMIT)
+		resp_header(w, "Retry-After", arena_printf(r->arena, "%d", s.retry_after));
+	if (rc == ERR_AUTH || rc == ERR_RATELIMIT || rc == ERR_INVALID) {
+		w->status = err_http_status(rc);
+		const char *msg = arena_strdup(r->arena, r->err.msg);
+		err_clear(&r->err);
+		return login_page(r, w, username, msg);
+	}
+	if (rc)
+		return rc;
+	return signed_in(r, w, &s);
+}
+
+/* ---- registering ---- */
+
+static int register_page(struct req *r, struct resp *w, const char *field, const char *msg)
+{
+	struct view p;
+	page_begin(&p, r, w, "Create an account", NULL);
+	struct buf *b = p.b;
+	bool first = false;
+	if (user_any(&first, FORGE(r)) == 0)
+		first = !first;
+	html_lit(b, "<h1>Create an account</h1>");
+	if (first)
+		html_lit(b, "<p class=\"notice\">No account exists yet. The first account is an "
+			    "ordinary one; to make it the site's administrator, run <code>plue "
+			    "admin set-admin USERNAME</code> on the server afterwards.</p>");
+	html_lit(b, "<form method=\"post\" action=\"/register\" class=\"stack\">");
+	page_csrf_field(&p);
+	html_lit(b, "<input type=\"hidden\" name=\"next\" value=\"");
+	html_attr(b, next_of(r));
+	html_lit(b, "\">");
+	if (field && !strcmp(field, "form"))
+		page_field_error(&p, "form", msg);
+	html_lit(b, "<label for=\"username\">Username</label>");
+	if (field && !strcmp(field, "username"))
+		page_field_error(&p, "username", msg);
+	html_lit(b, "<input id=\"username\" name=\"username\" autocomplete=\"username\" required "
+		    "value=\"");
+	html_attr(b, r->method == HTTP_POST ? web_form(r, "username") : "");
+	html_lit(b, "\"><label for=\"email\">Email <span class=\"mute\">(optional)</span></label>");
+	if (field && !strcmp(field, "email"))
+		page_field_error(&p, "email", msg);
+	html_lit(b, "<input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" "
+		    "value=\"");
+	html_attr(b, r->method == HTTP_POST ? web_form(r, "email") : "");
+	html_lit(b, "\"><label for=\"password\">Password</label>");
+	if (field && !strcmp(field, "password"))
+		page_field_error(&p, "password", msg);
+	html_lit(b, "<input id=\"password\" name=\"password\" type=\"password\" "
+		    "autocomplete=\"new-password\" required><p><button>Create account</button></p>"
+		    "</form><p>Have an account? <a href=\"/login\">Sign in</a>.</p>");
+	return page_end(&p);
+}
+
+int web_register_form(struct req *r, struct resp *w)
+{
+	if (r->auth.user_id)
+		return page_redirect(w, "/");
+	return register_page(r, w, NULL, NULL);
+}
+
+int web_register(struct req *r, struct resp *w)
+{
+	const char *username = web_form(r, "username"), *password = web_form(r, "password");
+	const char *email = web_form(r, "email");
+	struct user_client c = client_of(r);
+	struct user_signin s;
+	int retry = 0, rc;
+	if ((rc = user_register_throttle(&retry, FORGE(r), &c))) {
+		if (rc != ERR_RATELIMIT)
+			return rc;
+		resp_header(w, "Retry-After", arena_printf(r->arena, "%d", retry));
+	} else if (!username || !password) {
+		rc = err_set(&r->err, ERR_INVALID, "missing_field",
+			     "enter a username and a password");
+	} else {
+		rc = user_register(&s, FORGE(r), username, password, email, &c);
+	}
+	if (!rc)
+		return signed_in(r, w, &s);
+	if (rc != ERR_INVALID && rc != ERR_EXISTS && rc != ERR_RATELIMIT)
+		return rc;
+	/* the domain's message names what was wrong; put it beside that field */
+	const char *msg = arena_strdup(r->arena, r->err.msg);
+	const char *field = strstr(msg, "password")   ? "password"
+			    : strstr(msg, "email")    ? "email"
+			    : strstr(msg, "username") ? "username"
+						      : "form";
+	w->status = err_http_status(rc);
+	err_clear(&r->err);
+	return register_page(r, w, field, msg);
+}
+
+/* ---- signing out ---- */
+
+int web_logout(struct req *r, struct resp *w)
+{
+	if (r->auth.via == AUTH_SESSION) {
+		int rc = user_signout(FORGE(r));
+		if (rc)
+			return rc;
+	}
+	session_cookie_clear(w);
+	return page_redirect(w, "/");
+}
+
+int web_logout_all(struct req *r, struct resp *w)
+{
+	int rc = user_signout_all(NULL, FORGE(r));
+	if (rc)
+		return rc;
+	session_cookie_clear(w);
+	return page_redirect(w, "/login");
+}
+
+/* ---- profiles ---- */
+
+int web_profile(struct req *r, struct resp *w)
+{
+	struct forge *f = FORGE(r);
+	const char *name = req_param(r, "owner");
+	int64_t uid;
+	int rc = user_id_find(&uid, f, name);
+	if (rc)
+		return rc;
+	json_t *u;
+	if ((rc = user_json_load(&u, f, uid)))
+		return rc;
+	arena_defer(r->arena, (void (*)(void *))json_decref, u);
+	const char *uname = json_string_value(json_object_get(u, "username"));
+	struct repo_list list;
+	if ((rc = repo_list(&list, f, uname)))
+		return rc;
+	struct view p;
+	page_begin(&p, r, w, uname, NULL);
+	html_lit(p.b, "<h1>");
+	html_txt(p.b, uname);
+	html_lit(p.b, "</h1>");
+	const char *eth = json_string_value(json_object_get(u, "eth_address"));
+	if (eth) {
+		html_lit(p.b, "<p class=\"mute mono\">");
+		html_txt(p.b, eth);
+		html_lit(p.b, "</p>");
+	}
+	html_lit(p.b, "<h2>Repositories</h2><ul class=\"list\">");
+	for (size_t i = 0; i < list.n; i++)
+		repo_row(&p, list.items[i], false);
+	if (!list.n)
+		html_lit(p.b, "<li class=\"mute\">No repositories you can see.</li>");
+	html_lit(p.b, "</ul>");
+	return page_end(&p);
+}
+
+int web_not_found(struct req *r, struct resp *w)
+{
+	if (!(r->route->flags & ROUTE_HTML))
+		return err_set(&r->err, ERR_NOTFOUND, "no_route", "no route for '%.200s'", r->path);
+	return err_set(&r->err, ERR_NOTFOUND, "no_route", "nothing is at '%.200s'", r->path);
+}

@@ -1,0 +1,100 @@
+/* web.h — the HTML pages: the page frame every page is written into, the
+ * form and CSRF helpers, errors as pages, and the page handlers (one file
+ * per area: home.c, repo.c, browse.c, issues.c, pulls.c, runs.c,
+ * settings.c). Pages are routes in the one table (api/routes.c) with
+ * ROUTE_HTML; the dispatcher (api/dispatch.c) enforces their flags, parses
+ * form bodies, checks the CSRF field and renders errors with
+ * web_error_page. Handlers call the domain (forge/) exactly as the JSON
+ * API does and write HTML through web/html.h only. */
+#ifndef PLUE_WEB_H
+#define PLUE_WEB_H
+
+#include "forge/forge.h"
+#include "forge/repo.h"
+#include "http/http.h"
+#include "web/html.h"
+
+/* The CSRF form field every POST form carries (page_csrf_field). */
+#define WEB_CSRF_FIELD "_csrf"
+/* The pre-session CSRF cookie: forms shown to someone not signed in yet
+ * (sign in, register) carry its value; SameSite=Strict keeps a cross-site
+ * form from sending it (login CSRF). */
+#define WEB_PRE_COOKIE "plue_csrf"
+
+/* A view: a page being written: the frame (head, navigation, a repository's
+ * header and tabs) around what the handler writes into b. */
+struct view {
+	struct req *r;
+	struct resp *w;
+	struct buf *b; /* = &w->body */
+	struct repo *repo;
+};
+
+/* Starts a page titled title (escaped) with the site navigation; when
+ * r->repo is set and tab is not NULL, the repository's header and its tabs
+ * with tab ("code", "issues", "pulls", "runs", "sessions", "settings")
+ * selected. */
+void page_begin(struct view *p, struct req *r, struct resp *w, const char *title, const char *tab);
+/* Ends the page: footer, 200 (unless status was set), text/html, the
+ * Content-Security-Policy and caching that fits (private when signed in
+ * or private data; no-cache unless the handler set caching). Returns 0. */
+int page_end(struct view *p);
+/* 303 See Other to url (a site-relative path we built). Returns 0. */
+int page_redirect(struct resp *w, const char *url);
+/* The CSRF token of the caller's forms: the session's when signed in,
+ * else the pre-session cookie's (set on w when absent). */
+const char *page_csrf(struct req *r, struct resp *w);
+/* <input type=hidden name=_csrf value=...>. */
+void page_csrf_field(struct view *p);
+/* <form method=post action=ACTION class=inline> with its CSRF field; the
+ * caller writes the controls and "</form>". action is escaped. */
+void page_form_open(struct view *p, const char *action);
+/* The message of a refused form, beside the field it concerns: writes
+ * <p class="error" role="alert" id="FIELD-error">msg</p> when r->err is set
+ * and its message should sit beside field (the caller decides). */
+void page_field_error(struct view *p, const char *field, const char *msg);
+/* A relative time ("3 minutes ago") of an ISO-8601 timestamp, inside
+ * <time datetime=...>. */
+void page_time(struct view *p, const char *iso);
+/* The Markdown of a body, rendered safely, inside <div class="markdown">;
+ * #N and @user link within r->repo when set. */
+void page_markdown(struct view *p, const char *md);
+/* A user's name as a link to their profile. */
+void page_user(struct view *p, const char *username);
+
+/* The error page for r->err (its status, what happened, what to do),
+ * written into w. The dispatcher calls it for every ROUTE_HTML failure. */
+void web_error_page(struct req *r, struct resp *w);
+/* The dispatcher's checks for pages: parses an
+ * application/x-www-form-urlencoded body into r->form (0, or ERR_INVALID)
+ * and compares its _csrf field with page_csrf's token (0, or ERR_PERM
+ * "csrf_failed"). */
+int web_form_parse(struct req *r);
+int web_csrf_check(struct req *r);
+
+/* Form fields (after web_form_parse): the first value of name, or NULL;
+ * web_form_next walks every value of a repeated field (checkboxes) from
+ * *i (start at 0), NULL at the end. */
+const char *web_form(const struct req *r, const char *name);
+const char *web_form_next(const struct req *r, const char *name, size_t *i);
+
+/* ---- static assets (web/static.c): the stylesheet and scripts, built
+ * into the binary ---- */
+/* The URL of a static asset with its content hash ("/static/plue.css?v=..."),
+ * which makes the response immutable. */
+const char *web_static_url(const char *name);
+int web_static(struct req *r, struct resp *w);
+
+/* ---- pages (one file per area) ---- */
+/* home.c: home, sign in/up/out, profiles, the 404 of unknown paths */
+int web_home(struct req *r, struct resp *w);
+int web_login_form(struct req *r, struct resp *w);
+int web_login(struct req *r, struct resp *w);
+int web_register_form(struct req *r, struct resp *w);
+int web_register(struct req *r, struct resp *w);
+int web_logout(struct req *r, struct resp *w);
+int web_logout_all(struct req *r, struct resp *w);
+int web_profile(struct req *r, struct resp *w);
+int web_not_found(struct req *r, struct resp *w);
+
+#endif

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# run.sh — the browser tests: installs the npm packages (playwright-core,
+# axe-core, ethers; pinned in package.json) when missing, starts one real
+# plue server ($PLUE) as the integration tests do, and runs every
+# *.test.mjs against it in Debian's chromium. Each test file saves
+# screenshots of its key pages into $SHOTS; the run lists them at the end.
+set -u
+: "${PLUE:?PLUE must name the plue binary}"
+PLUE=$(realpath "$PLUE")
+export PLUE
+cd "$(dirname "$0")"
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ] ||
+	[ ! -d node_modules/ethers ]; then
+	echo "browser: installing npm packages" >&2
+	npm install --no-audit --no-fund --loglevel=error >&2 || { echo "browser: npm install failed" >&2; exit 1; }
+fi
+CHROMIUM=${CHROMIUM:-$(command -v chromium || true)}
+[ -x "$CHROMIUM" ] || { echo "browser: Debian's chromium package is missing (scripts/deps.sh test)" >&2; exit 1; }
+export CHROMIUM
+source ../integration/lib.sh
+# the pages' workflows run in the sandbox as everywhere else
+start_server
+export PLUE_BASE=$BASE PLUE_DATA_DIR
+SHOTS=${SHOTS:-$PWD/../../build/screenshots}
+rm -rf "$SHOTS" && mkdir -p "$SHOTS"
+export SHOTS
+files=("$@")
+[ ${#files[@]} -eq 0 ] && files=(*.test.mjs)
+node --test --test-concurrency=2 "${files[@]}"
+rc=$?
+echo "screenshots ($SHOTS):"
+(cd "$SHOTS" && ls -1 | sed 's/^/  /')
+[ $rc -eq 0 ] || { echo "server log tail:"; tail -30 "$T_DIR/serve.log"; }
+exit $rc
