@@ -101,6 +101,36 @@ static void test_match(void **state)
 	arena_free(a);
 }
 
+/* Catch-alls are tried only for a path no other route takes: a known
+ * path with another method stays a 405, and a method no catch-all takes
+ * is no route at all. */
+static void test_fallback(void **state)
+{
+	(void)state;
+	static const struct route t[] = {
+		{ HTTP_GET, "/*path", h_d, ROUTE_FALLBACK }, /* first, and still last */
+		{ HTTP_POST, "/login", h_a, 0 },
+		{ HTTP_GET, "/:owner", h_b, 0 },
+		{ 0 },
+	};
+	struct arena *a = arena_new();
+	const struct route *rt;
+	unsigned allowed;
+	struct req *r = mkreq(a, HTTP_GET, "/alice");
+	assert_int_equal(route_find(t, r, &rt, &allowed), MATCH_OK);
+	assert_ptr_equal(rt->handler, h_b);
+	r = mkreq(a, HTTP_GET, "/alice/x/y");
+	assert_int_equal(route_find(t, r, &rt, &allowed), MATCH_OK);
+	assert_ptr_equal(rt->handler, h_d);
+	assert_string_equal(req_param(r, "path"), "alice/x/y");
+	r = mkreq(a, HTTP_PUT, "/login");
+	assert_int_equal(route_find(t, r, &rt, &allowed), MATCH_METHOD);
+	assert_int_equal(allowed, HTTP_POST | HTTP_GET); /* /:owner takes it too */
+	r = mkreq(a, HTTP_PUT, "/alice/x/y");
+	assert_int_equal(route_find(t, r, &rt, &allowed), MATCH_NONE);
+	arena_free(a);
+}
+
 static void test_decode(void **state)
 {
 	(void)state;
@@ -208,9 +238,8 @@ static void test_validators(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_match),
-		cmocka_unit_test(test_decode),
-		cmocka_unit_test(test_req_helpers),
+		cmocka_unit_test(test_match),      cmocka_unit_test(test_fallback),
+		cmocka_unit_test(test_decode),     cmocka_unit_test(test_req_helpers),
 		cmocka_unit_test(test_validators),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
