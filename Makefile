@@ -2,7 +2,8 @@
 #   make            build ./plue
 #   make run        install dependencies, build, start the server on 127.0.0.1:4000
 #                   (git over SSH on 127.0.0.1:2222)
-#   make test       unit, integration, interop and browser tests (SAN=1: under ASan/UBSan)
+#   make test       unit, integration, interop, model-double and browser tests
+#                   (SAN=1: under ASan/UBSan)
 #   make bench      benchmarks against nginx, cgit and git http-backend
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make format     clang-format src/ and tests/unit/ (format-check: list what is not)
@@ -37,7 +38,7 @@ PLUE     := $(BUILD)/plue
 SHIM     := $(BUILD)/plue-statx.so
 NETSHIM  := $(BUILD)/plue-netfilter.so
 
-.PHONY: all deps run test unit integration interop browser bench fuzz clean format format-check
+.PHONY: all deps run test unit integration interop llm browser bench fuzz clean format format-check
 all: $(PLUE) plue
 
 # preloaded into commands in gVisor sandboxes (src/runner/shim/statx.c);
@@ -120,6 +121,10 @@ integration: all
 interop: all
 	PLUE=$(abspath $(PLUE)) bash tests/interop/run.sh
 
+# the Anthropic model double checked against the official SDK
+llm:
+	bash tests/llm/run.sh
+
 browser: all
 	PLUE=$(abspath $(PLUE)) bash tests/browser/run.sh
 
@@ -128,6 +133,7 @@ test:
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) interop
+	$(MAKE) llm
 	$(MAKE) browser
 
 bench:
