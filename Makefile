@@ -121,9 +121,10 @@ integration: all
 interop: all
 	PLUE=$(abspath $(PLUE)) bash tests/interop/run.sh
 
-# the Anthropic model double checked against the official SDK
-llm:
-	bash tests/llm/run.sh
+# the Anthropic model double checked against the official SDK, then the C
+# client against the double
+llm: $(BUILD)/tests/test_anthropic
+	ANTHROPIC_TEST=$(abspath $(BUILD)/tests/test_anthropic) bash tests/llm/run.sh
 
 browser: all
 	PLUE=$(abspath $(PLUE)) bash tests/browser/run.sh
