@@ -867,6 +867,8 @@ int anthropic_messages_stream(const struct anthropic_config *cfg,
 done:
 	if (k)
 		curl_easy_cleanup(k);
+	for (struct curl_slist *h = headers; h; h = h->next)
+		explicit_bzero(h->data, strlen(h->data)); /* the key's copy */
 	curl_slist_free_all(headers);
 	if (key_header) {
 		explicit_bzero(key_header, strlen(key_header));
