@@ -65,16 +65,18 @@ static void line_form(struct view *p, const struct pulls_diff_opts *o, const cha
 		html_lit(b, "\">Sign in</a> to comment.</p></td></tr>");
 		return;
 	}
+	/* the line rides in the query: a path with a bidi control cannot
+	 * round-trip through an attribute (html_attr) */
 	html_lit(b, "<form method=\"post\" class=\"stack\" action=\"");
 	html_attr(b, o->review_url);
+	html_lit(b, "?comment=");
+	html_query(b, path);
+	html_lit(b, "%3A");
+	html_lit(b, side);
+	html_txtf(b, "%%3A%lld", line);
 	html_lit(b, "\">");
 	page_csrf_field(p);
-	html_lit(b, "<input type=\"hidden\" name=\"event\" value=\"COMMENT\">"
-		    "<input type=\"hidden\" name=\"path\" value=\"");
-	html_attr(b, path);
-	html_lit(b, "\"><input type=\"hidden\" name=\"side\" value=\"");
-	html_attr(b, side);
-	html_txtf(b, "\"><input type=\"hidden\" name=\"line\" value=\"%lld\">", line);
+	html_lit(b, "<input type=\"hidden\" name=\"event\" value=\"COMMENT\">");
 	html_lit(b, "<label for=\"line-body\">Comment on line ");
 	html_txtf(b, "%lld", line);
 	html_lit(b, "</label>");
@@ -101,7 +103,9 @@ static void line_link(struct buf *b, const struct buf *href, const char *side, l
 	}
 	html_lit(b, "#");
 	html_attr(b, anchor);
-	html_txtf(b, "\">%lld</a>", n);
+	html_lit(b, "\">");
+	html_txtf(b, "%lld", n);
+	html_lit(b, "</a>");
 }
 
 /* One file's table; returns the lines written. */
@@ -378,7 +382,7 @@ static void review_form(struct view *p, const char *action, const char *msg)
 {
 	struct buf *b = p->b;
 	const struct req *r = p->r;
-	bool kept = r->method == HTTP_POST && !web_form(r, "path");
+	bool kept = r->method == HTTP_POST && !req_query(r, "comment");
 	const char *ev = kept ? web_form(r, "event") : NULL;
 	html_lit(b, "<section class=\"box\" aria-labelledby=\"review-h\"><h2 class=\"head\" "
 		    "id=\"review-h\">Review</h2><div class=\"body\">");
@@ -446,22 +450,18 @@ static int files_page(struct req *r, struct resp *w, const char *review_msg, con
 		.comments = comments,
 		.raw_sha = head,
 	};
-	if (r->method == HTTP_POST && web_form(r, "path")) {
-		o.form_path = web_form(r, "path");
-		o.form_side = web_form(r, "side");
-		o.form_line = strtoll(web_form(r, "line") ? web_form(r, "line") : "0", NULL, 10);
+	comment_target(r, req_query(r, "comment"), &o);
+	if (r->method == HTTP_POST && o.form_path) {
 		o.form_body = web_form(r, "body");
 		o.form_error = line_msg;
-	} else {
-		comment_target(r, req_query(r, "comment"), &o);
 	}
 	struct view p;
 	page_begin(&p, r, w, pulls_title(r, &pr), "pulls");
 	pulls_head(&p, &pr, "files");
 	struct buf *b = p.b;
 	html_lit(b, "<h2>Files changed</h2>");
-	if (line_msg && !(o.form_path && o.form_line > 0))
-		page_field_error(&p, "line", line_msg);
+	/* also above the diff: the line may not be in it */
+	page_field_error(&p, "line", line_msg);
 	pulls_diff_render(&p, diff, &o);
 	/* outdated comments: on lines a later push changed */
 	size_t i, nout = 0;
@@ -498,22 +498,23 @@ int web_pull_review(struct req *r, struct resp *w)
 {
 	struct forge *f = FORGE(r);
 	const char *number = req_param(r, "number");
-	const char *path = web_form(r, "path"), *line = web_form(r, "line");
 	struct review_input in = { .event = web_form(r, "event"), .body = web_form(r, "body") };
 	struct review_comment_input c = { 0 };
+	struct pulls_diff_opts at = { 0 };
 	json_t *o = NULL;
+	const char *path = NULL;
 	if (!in.event)
 		in.event = "COMMENT";
 	if (!in.body)
 		in.body = "";
-	if (path) {
-		/* one inline comment: a single-comment review, as the domain's
-		 * review API takes them; the body is the comment's */
+	if (req_query(r, "comment")) {
+		/* one inline comment (?comment=PATH:SIDE:LINE): a single-comment
+		 * review, as the domain's review API takes them */
+		comment_target(r, req_query(r, "comment"), &at);
+		path = at.form_path ? at.form_path : "";
 		c.path = path_normalise(r->arena, path);
-		c.side = web_form(r, "side") ? web_form(r, "side") : "RIGHT";
-		char *end = NULL;
-		long long n = line ? strtoll(line, &end, 10) : 0;
-		c.line = end && !*end ? n : 0;
+		c.side = at.form_side ? at.form_side : "RIGHT";
+		c.line = at.form_line;
 		c.body = in.body;
 		c.body_len = strlen(in.body);
 		in.comments = &c;

@@ -175,9 +175,10 @@ static void text_input(struct buf *b, const char *id, const char *label, const c
 /* The compare page; msg: a refused creation's message. */
 static int compare_page(struct req *r, struct resp *w, const char *msg)
 {
+	/* the branches ride in the query, GET and POST alike: a name with a
+	 * bidi control cannot round-trip through an attribute (html_attr) */
 	bool post = r->method == HTTP_POST;
-	const char *base = post ? web_form(r, "base") : req_query(r, "base");
-	const char *head = post ? web_form(r, "head") : req_query(r, "head");
+	const char *base = req_query(r, "base"), *head = req_query(r, "head");
 	if (!base || !*base)
 		base = r->repo->default_branch;
 	struct pull_compare c = { 0 };
@@ -188,8 +189,8 @@ static int compare_page(struct req *r, struct resp *w, const char *msg)
 		if (rc == ERR_INVALID || rc == ERR_CONFLICT) {
 			int st = w->status;
 			cmp_msg = pulls_err_take(r, w, rc);
-			if (st)
-				w->status = st;
+			if (msg)
+				w->status = st; /* the refused creation's */
 		} else if (rc) {
 			return rc;
 		} else {
@@ -215,7 +216,9 @@ static int compare_page(struct req *r, struct resp *w, const char *msg)
 		html_lit(b, "<p class=\"notice\">An open pull request for these branches already "
 			    "exists: <a href=\"");
 		html_attr(b, pull_url(r, c.existing, ""));
-		html_txtf(b, "\">#%lld</a>.</p>", c.existing);
+		html_lit(b, "\">");
+		html_txtf(b, "#%lld", c.existing);
+		html_lit(b, "</a>.</p>");
 	}
 	html_lit(b, "<p>");
 	html_txtf(b, "%zu commit%s ahead, %zu behind ", c.ahead, c.ahead == 1 ? "" : "s", c.behind);
@@ -228,13 +231,12 @@ static int compare_page(struct req *r, struct resp *w, const char *msg)
 	} else {
 		html_lit(b, "<form method=\"post\" class=\"stack\" action=\"");
 		pulls_repo_path(b, r->repo);
-		html_lit(b, "/compare\">");
-		page_csrf_field(&p);
-		html_lit(b, "<input type=\"hidden\" name=\"base\" value=\"");
-		html_attr(b, base);
-		html_lit(b, "\"><input type=\"hidden\" name=\"head\" value=\"");
-		html_attr(b, head);
+		html_lit(b, "/compare?base=");
+		html_query(b, base);
+		html_lit(b, "&amp;head=");
+		html_query(b, head);
 		html_lit(b, "\">");
+		page_csrf_field(&p);
 		page_field_error(&p, "title", msg);
 		const char *title = post ? web_form(r, "title") : NULL;
 		if (!title && json_array_size(c.commits) == 1)
@@ -266,8 +268,8 @@ int web_compare_create(struct req *r, struct resp *w)
 	struct forge *f = FORGE(r);
 	struct pull_new in = { .title = web_form(r, "title"),
 			       .body = web_form(r, "body"),
-			       .head = web_form(r, "head"),
-			       .base = web_form(r, "base") };
+			       .head = req_query(r, "head"),
+			       .base = req_query(r, "base") };
 	json_t *o = NULL;
 	int rc;
 	if (!in.head || !*in.head)
