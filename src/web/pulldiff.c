@@ -142,18 +142,18 @@ static size_t file_render(struct view *p, git_patch *patch, size_t idx, const ch
 				    : origin == '-' ? "<tr class=\"del\" id=\""
 						    : "<tr id=\"");
 			html_attr(b, anchor);
-			html_lit(b, "\"><td class=\"ln\">");
+			html_lit(b, "\"><td>");
 			if (left) {
 				line_link(b, href, side, n, anchor);
-				html_lit(b, "</td><td class=\"ln\"></td>");
+				html_lit(b, "</td><td></td>");
 			} else {
 				if (dl->old_lineno > 0)
 					html_txtf(b, "%d", dl->old_lineno);
-				html_lit(b, "</td><td class=\"ln\">");
+				html_lit(b, "</td><td>");
 				line_link(b, href, side, n, anchor);
 				html_lit(b, "</td>");
 			}
-			html_lit(b, "<td class=\"code\">");
+			html_lit(b, "<td>");
 			buf_addch(b, origin);
 			size_t len = dl->content_len;
 			while (len && (dl->content[len - 1] == '\n' || dl->content[len - 1] == '\r'))
@@ -263,7 +263,7 @@ void pulls_diff_render(struct view *p, git_diff *diff, const struct pulls_diff_o
 		} else {
 			buf_reset(&href);
 			if (o->page_url) {
-				html_attr(&href, o->page_url);
+				/* relative: the page's own path, fewer bytes per line */
 				html_lit(&href, "?comment=");
 				html_query(&href, path);
 				html_lit(&href, "%3A");

@@ -278,7 +278,7 @@ test('hostile branch names, titles, bodies, paths and contents are shown inert',
   assert.ok(main.includes(`+${XSS}`), 'file content shown as text');
   assert.ok(main.includes('onerror=x'), 'path shown');
   assert.equal(await page.locator('main script, main img').count(), 0);
-  assert.ok(await page.locator('td.code .bidi').count() >= 1);
+  assert.ok(await page.locator('tr td:nth-child(3) .bidi').count() >= 1);
   await shot(page, 'pulls-hostile');
   await a.ctx.close();
 });
