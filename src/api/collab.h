@@ -32,6 +32,9 @@ int collab_page(struct req *r, const char *tag, int max, int *limit, struct curs
 /* Sets the Link (rel="next") and X-Next-Cursor headers for the page after
  * (key, id). */
 void collab_next_page(struct req *r, struct resp *w, const char *tag, long long key, long long id);
+/* The opaque ?cursor= value of the page after (key, id) of ordering tag
+ * (arena), for pages that write their own "next" links. */
+const char *collab_cursor(struct arena *a, const char *tag, long long key, long long id);
 /* Answers 200 with a domain page's items (stolen): the next page's
  * headers when there is one, then resp_no_cache. */
 void collab_page_respond(struct req *r, struct resp *w, const char *tag, struct page *pg);

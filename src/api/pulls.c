@@ -53,9 +53,6 @@ int h_pull_list(struct req *r, struct resp *w)
 	struct pull_page page;
 	struct cursor cur;
 	int rc;
-	if (q.state && strcmp(q.state, "open") && strcmp(q.state, "closed") && strcmp(q.state, "all"))
-		return err_set(&r->err, ERR_INVALID, "invalid_state",
-			       "state '%.40s' is not one of open, closed, all", q.state);
 	if ((rc = collab_page(r, "pulls:created:desc", PULL_PAGE_MAX, &q.limit, &cur)))
 		return rc;
 	q.after_set = cur.set;

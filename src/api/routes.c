@@ -3,6 +3,7 @@
  * pattern that matches wins, so fixed prefixes come before ":owner". */
 #include "api/api.h"
 #include "web/web.h"
+#include "web/pulls.h"
 
 #define GET HTTP_GET
 #define POST HTTP_POST
@@ -179,7 +180,23 @@ const struct route app_routes[] = {
 	/* @@pages-repo@@ */
 	/* @@pages-browse@@ */
 	/* @@pages-issues@@ */
-	/* @@pages-pulls@@ */
+	/* pull requests (web/pulls.c, pulldiff.c) */
+	{ GET, "/:owner/:repo/pulls", web_pulls, PAGE | REPO },
+	{ GET, "/:owner/:repo/compare", web_compare, PAGE | REPO },
+	{ POST, "/:owner/:repo/compare", web_compare_create, PAGE | COLLAB_W, SCOPE_REPO_WRITE },
+	{ GET, "/:owner/:repo/pull/:number", web_pull, PAGE | REPO },
+	{ GET, "/:owner/:repo/pull/:number/commits", web_pull_commits, PAGE | REPO },
+	{ GET, "/:owner/:repo/pull/:number/files", web_pull_files, PAGE | REPO },
+	{ POST, "/:owner/:repo/pull/:number/comments", web_pull_comment, PAGE | COLLAB_W,
+	  SCOPE_REPO_WRITE },
+	{ POST, "/:owner/:repo/pull/:number/edit", web_pull_edit, PAGE | COLLAB_W, SCOPE_REPO_WRITE },
+	{ POST, "/:owner/:repo/pull/:number/state", web_pull_state, PAGE | COLLAB_W,
+	  SCOPE_REPO_WRITE },
+	{ POST, "/:owner/:repo/pull/:number/reviews", web_pull_review, PAGE | COLLAB_W,
+	  SCOPE_REPO_WRITE },
+	/* who may merge is the merge engine's to say, with its message */
+	{ POST, "/:owner/:repo/pull/:number/merge", web_pull_merge, PAGE | COLLAB_W,
+	  SCOPE_REPO_WRITE },
 	/* @@pages-runs@@ */
 	{ GET, "/:owner", web_profile, PAGE },
 	/* a GET no route takes: the API's 404 under /api and /internal, else

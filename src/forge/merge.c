@@ -275,3 +275,14 @@ done:
 	merge_run_release(&m);
 	return rc;
 }
+
+int pull_merge_check(struct forge *f, const struct repo *repo, const char *number)
+{
+	struct merge_run m = { .f = f, .repo = repo };
+	int rc;
+	if (!(rc = authz_repo_area(f->who, repo, ACT_WRITE, AREA_PULLS | AREA_CONTENTS, f->err)) &&
+	    !(rc = pull_repo_open(&m.grepo, f, repo)) && !(rc = merge_target_load(&m, number, NULL)))
+		rc = merge_protection_check(&m);
+	merge_run_release(&m);
+	return rc;
+}

@@ -409,6 +409,45 @@ int pull_create(json_t **out, struct forge *f, const struct repo *repo, const st
 	return pull_json_get(out, f, repo, arena_int(f->arena, (long long)p.is.number));
 }
 
+int pull_compare(struct pull_compare *out, struct forge *f, const struct repo *repo,
+		 const char *head, const char *base)
+{
+	struct pull_new n = { .head = head, .base = base };
+	git_repository *grepo;
+	git_oid hid, bid;
+	struct merge_state ms;
+	git_commit **commits = NULL;
+	size_t nc = 0;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if ((rc = authz_repo(f->who, repo, ACT_READ, f->err)))
+		return rc;
+	if (!strcmp(head, base))
+		return err_set(f->err, ERR_INVALID, "same_branch",
+			       "head and base are the same branch '%.100s'", head);
+	if ((rc = pull_repo_open(&grepo, f, repo)) ||
+	    (rc = create_check(&hid, &bid, f, repo, grepo, &n)) ||
+	    (rc = merge_state_get(&ms, f->arena, grepo, &bid, &hid, false, f->err)) ||
+	    (rc = open_duplicate(&out->existing, f, repo, head, base, 0)) ||
+	    (rc = merge_commits_list(&commits, &nc, &out->total, f->arena, grepo, &bid, &hid,
+				     PULL_COMMITS_MAX, f->err)))
+		return rc;
+	out->head_sha = oid_hex(f->arena, &hid);
+	out->base_sha = oid_hex(f->arena, &bid);
+	out->ahead = ms.ahead;
+	out->behind = ms.behind;
+	out->commits = json_array();
+	for (size_t i = 0; i < nc; i++) {
+		json_array_append_new(out->commits, objects_commit_json(commits[i]));
+		git_commit_free(commits[i]);
+	}
+	if ((rc = merge_diff(&out->diff, grepo, &ms.merge_base, &hid, f->err))) {
+		json_decref(out->commits);
+		out->commits = NULL;
+	}
+	return rc;
+}
+
 /* ---- listing ---- */
 
 int pull_list(struct pull_page *out, struct forge *f, const struct repo *repo,
@@ -419,16 +458,17 @@ int pull_list(struct pull_page *out, struct forge *f, const struct repo *repo,
 	memset(out, 0, sizeof(*out));
 	if ((rc = authz_repo(f->who, repo, ACT_READ, f->err)))
 		return rc;
-	if (strcmp(state, "open") && strcmp(state, "closed") && strcmp(state, "all"))
+	if (strcmp(state, "open") && strcmp(state, "closed") && strcmp(state, "merged") &&
+	    strcmp(state, "all"))
 		return err_set(f->err, ERR_INVALID, "invalid_state",
-			       "state '%.40s' is not one of open, closed, all", state);
+			       "state '%.40s' is not one of open, closed, merged, all", state);
 	if (limit < 1 || limit > PULL_PAGE_MAX)
 		limit = PULL_PAGE_MAX;
 	PGresult *res = db_qv(
 		f->db, f->arena, f->err,
 		"SELECT " ISSUE_COLUMNS ", " PULL_COLS " FROM " ISSUE_FROM
 		" JOIN pull_requests p ON p.issue_id = i.id LEFT JOIN users mu ON mu.id = p.merged_by "
-		"WHERE i.repo_id = $1 AND ($2 = 'all' OR i.state = $2) "
+		"WHERE i.repo_id = $1 AND ($2 = 'all' OR i.state = $2 OR ($2 = 'merged' AND p.merged)) "
 		"AND ($3::text IS NULL OR p.head_branch = $3) AND ($4::text IS NULL OR p.base_branch = $4) "
 		"AND ($5::bigint IS NULL OR (" SQL_US("i.created_at")
 		", i.id) < ($5::bigint, $6::bigint)) "
@@ -507,6 +547,20 @@ done:
 	json_decref(arr);
 	git_diff_free(diff);
 	return rc;
+}
+
+int pull_diff(git_diff **out, const char **out_head, struct forge *f, const struct repo *repo,
+	      const struct pull *p)
+{
+	git_repository *grepo;
+	git_oid mb, head;
+	int rc;
+	*out = NULL;
+	if ((rc = pull_repo_open(&grepo, f, repo)) || (rc = diff_ends(&mb, &head, f, grepo, p)) ||
+	    (rc = merge_diff(out, grepo, &mb, &head, f->err)))
+		return rc;
+	*out_head = oid_hex(f->arena, &head);
+	return 0;
 }
 
 int pull_commits(json_t **out, size_t *out_total, struct forge *f, const struct repo *repo,

@@ -85,8 +85,9 @@ struct pull_new {
  * transaction. *out: the pull request as API JSON (pull_json_get). */
 int pull_create(json_t **out, struct forge *f, const struct repo *repo, const struct pull_new *in);
 
-/* Which pull requests pull_list returns: state "open" (NULL), "closed" or
- * "all" (else ERR_INVALID invalid_state); head / base branch filters (NULL:
+/* Which pull requests pull_list returns: state "open" (NULL), "closed"
+ * (merged ones included), "merged" or "all" (else ERR_INVALID
+ * invalid_state); head / base branch filters (NULL:
  * any); at most limit (1..PULL_PAGE_MAX), newest first, after the cursor
  * (after_key: creation time in microseconds, after_id) when after_set. */
 struct pull_query {
@@ -118,6 +119,32 @@ int pull_json_get(json_t **out, struct forge *f, const struct repo *repo, const 
  * JSON array (git/objects.h objects_diff_file_json; patch text capped per
  * answer). 0, ERR_CONFLICT unrelated_histories, or ERR_*. */
 int pull_files(json_t **out, struct forge *f, const struct repo *repo, const char *number);
+
+/* The diff of p (loaded with pull_get), merge base to head, for a caller
+ * that renders it patch by patch (the pages) instead of as JSON;
+ * *out_head receives the head's sha (arena). The caller frees *out with
+ * git_diff_free. 0, ERR_CONFLICT unrelated_histories, or ERR_*. */
+int pull_diff(git_diff **out, const char **out_head, struct forge *f, const struct repo *repo,
+	      const struct pull *p);
+
+/* What opening a pull request of head into base would propose, before it
+ * exists (the compare page): both branches' tips, ahead/behind, the
+ * commits (objects_commit_json, oldest first, at most PULL_COMMITS_MAX;
+ * total: how many) and the diff (merge base to head; the caller frees it
+ * with git_diff_free, and owns the commits' reference), and the number
+ * of an open pull request for the same pair (0: none). Refusals are
+ * pull_create's: same_branch, unknown_branch, unrelated_histories,
+ * no_commits (ERR_INVALID). Needs read access. 0 or ERR_*. */
+struct pull_compare {
+	const char *head_sha, *base_sha;
+	size_t ahead, behind;
+	json_t *commits;
+	size_t total;
+	git_diff *diff;
+	long long existing;
+};
+int pull_compare(struct pull_compare *out, struct forge *f, const struct repo *repo,
+		 const char *head, const char *base);
 
 /* The commits the pull request brings, oldest first, at most
  * PULL_COMMITS_MAX, as a JSON array; *out_total: how many there are. */
@@ -201,5 +228,14 @@ struct pull_merge_result {
  * merge_conflict, not_rebaseable, nothing_to_merge, base_moved). */
 int pull_merge(struct pull_merge_result *out, struct forge *f, const struct repo *repo,
 	       const char *number, const struct pull_merge_opts *opts);
+
+/* What pull_merge would refuse before it builds anything, for showing
+ * beside the merge buttons: f->who's right to merge, the pull request's
+ * state and branches, and the base's protection (approvals, statuses).
+ * Conflicts are not tried here (pull_json_get's mergeable says). Changes
+ * nothing. 0 when a merge may be tried, else pull_merge's ERR_* and
+ * message (ERR_PERM/ERR_AUTH, already_merged, pull_closed,
+ * branch_missing, protected_branch). */
+int pull_merge_check(struct forge *f, const struct repo *repo, const char *number);
 
 #endif

@@ -122,7 +122,7 @@ expect_json .0.number 2 "listed"
 api GET "/api/alice/proj/pulls?state=closed"
 expect_json .length 0 "none closed"
 api GET "/api/alice/proj/pulls?state=bogus"
-expect_error 400 invalid_state "state 'bogus' is not one of open, closed, all" "bad state filter"
+expect_error 400 invalid_state "state 'bogus' is not one of open, closed, merged, all" "bad state filter"
 
 # ---- editing, closing, reopening ----
 api PATCH /api/alice/proj/pulls/2 "$CAROL" '{"title":"hijack"}'
