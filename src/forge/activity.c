@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How many of one's repositories (the most recently updated) the
+ * activity list reads. */
+#define ACTIVITY_REPOS 100
+
 /* A token without repo:read sees public repositories only. */
 static const char *sees_private(const struct forge *f)
 {
@@ -41,35 +45,34 @@ int activity_list(struct activity_list *out, struct forge *f, int limit)
 	int rc;
 	if ((rc = user_require(f, 0)))
 		return rc;
-	/* the repositories first (owned or collaborated on: all readable),
-	 * then their newest events through events_repo (repo_id, id) */
+	/* the repositories first (owned or collaborated on: all readable;
+	 * the ACTIVITY_REPOS most recently updated), then the newest events
+	 * of each through events_repo (repo_id, id), merged: bounded however
+	 * large the outbox grows */
 	PGresult *res = db_qv(
 		f->db, f->arena, f->err,
-		"WITH mine AS (SELECT r.id, u.username AS owner, r.name, r.is_private "
+		"WITH mine AS (SELECT r.id, u.username AS owner, r.name "
 		"  FROM repositories r JOIN users u ON u.id = r.owner_id "
 		"  LEFT JOIN collaborators c ON c.repo_id = r.id AND c.user_id = $1 "
-		"  WHERE (r.owner_id = $1 OR c.role IS NOT NULL) AND (NOT r.is_private OR $2)) "
-		"SELECT e.id, e.type, e.payload->>'action', m.owner, m.name, a.username, " SQL_TS(
-			"e.created_at")
+		"  WHERE (r.owner_id = $1 OR c.role IS NOT NULL) AND (NOT r.is_private OR $2) "
+		"  ORDER BY r.updated_at DESC LIMIT $4) "
+		"SELECT e.id, e.type, e.payload->>'action', m.owner, m.name, a.username, "
+		"  " SQL_TS("e.created_at")
 		", e.payload->>'ref', "
 		"  coalesce(e.payload->>'deleted', 'false') = 'true', "
-		"  coalesce(e.payload->'issue'->>'number', "
-		"    e.payload->'pull_request'->>'number'), "
-		"  coalesce(e.payload->'issue'->>'title', "
-		"    e.payload->'pull_request'->>'title'), "
+		"  coalesce(e.payload->'issue'->>'number', e.payload->'pull_request'->>'number'), "
+		"  coalesce(e.payload->'issue'->>'title', e.payload->'pull_request'->>'title'), "
 		"  e.type LIKE 'pull_request%' OR "
-		"    coalesce(e.payload->'issue'->>'pull_request', 'false') = "
-		"'true' "
-		"FROM events e JOIN mine m ON m.id = e.repo_id "
-		"LEFT JOIN users a ON a.id = e.actor_id "
-		"WHERE e.type IN ('push', 'issue.opened', 'issue.closed', "
-		"  'issue.reopened', 'issue.comment', 'pull_request', "
-		"  'pull_request.review') "
-		"AND (e.type <> 'pull_request' OR e.payload->>'action' IN "
-		"  ('opened', 'closed', 'reopened', 'merged')) "
-		"ORDER BY e.id DESC LIMIT $3",
+		"    coalesce(e.payload->'issue'->>'pull_request', 'false') = 'true' "
+		"FROM mine m CROSS JOIN LATERAL (SELECT * FROM events e WHERE e.repo_id = m.id "
+		"  AND e.type IN ('push', 'issue.opened', 'issue.closed', 'issue.reopened', "
+		"    'issue.comment', 'pull_request', 'pull_request.review') "
+		"  AND (e.type <> 'pull_request' OR e.payload->>'action' IN "
+		"    ('opened', 'closed', 'reopened', 'merged')) "
+		"  ORDER BY e.id DESC LIMIT $3) e "
+		"LEFT JOIN users a ON a.id = e.actor_id ORDER BY e.id DESC LIMIT $3",
 		arena_int(f->arena, (long long)f->who->user_id), sees_private(f),
-		arena_int(f->arena, limit));
+		arena_int(f->arena, limit), arena_int(f->arena, ACTIVITY_REPOS));
 	if (!res)
 		return f->err->code;
 	int n = PQntuples(res);

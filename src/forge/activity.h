@@ -29,10 +29,11 @@ struct activity_list {
 	size_t n;
 };
 
-/* The newest limit events of the kinds above in the repositories f->who
- * owns or collaborates on (any role; private ones left out for a token
- * without repo:read), newest first, with one query. ERR_AUTH when
- * anonymous. */
+/* The newest limit events of the kinds above (pull_request ones only
+ * when opened, closed, reopened or merged) in the hundred most recently
+ * updated repositories f->who owns or collaborates on (any role; private
+ * ones left out for a token without repo:read), newest first, with one
+ * bounded query. ERR_AUTH when anonymous. */
 int activity_list(struct activity_list *out, struct forge *f, int limit);
 
 /* An issue or pull request in a list across repositories. */
