@@ -206,6 +206,9 @@ const struct route app_routes[] = {
 	{ GET, "/:owner/:repo/settings/secrets", web_secrets, PAGE | REPO_ADMIN },
 	{ POST, "/:owner/:repo/settings/secrets", web_secret_set, PAGE | REPO_ADMIN },
 	{ POST, "/:owner/:repo/settings/secrets/:name/delete", web_secret_delete, PAGE | REPO_ADMIN },
+	{ GET, "/:owner/:repo/settings/hooks", web_hooks, PAGE | REPO_ADMIN },
+	{ POST, "/:owner/:repo/settings/hooks", web_hook_create, PAGE | REPO_ADMIN },
+	{ POST, "/:owner/:repo/settings/hooks/:id/delete", web_hook_delete, PAGE | REPO_ADMIN },
 	/* @@pages-repo@@ */
 	/* @@pages-browse@@ */
 	/* @@pages-issues@@ */

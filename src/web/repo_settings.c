@@ -1,6 +1,6 @@
 /* repo_settings.c — a repository's settings pages (web/settings.h):
  * general settings and deletion, collaborators, branch protection and
- * secrets. The routes need the admin role (ROUTE_ADMIN); the domain
+ * secrets (webhooks: web/repo_hooks.c). The routes need the admin role (ROUTE_ADMIN); the domain
  * checks it again and holds every rule (forge/forge.h,
  * forge/protection.h, forge/secrets.h). */
 #include "web/settings.h"
@@ -16,8 +16,7 @@
 
 #define BRANCHES_MAX 500
 
-/* "/OWNER/REPO/settings" + suffix, escaped for a URL path. */
-static const char *settings_url(struct req *r, const char *suffix)
+const char *settings_url(struct req *r, const char *suffix)
 {
 	struct buf b = BUF_INIT;
 	buf_adds(&b, "/");
@@ -31,16 +30,15 @@ static const char *settings_url(struct req *r, const char *suffix)
 	return u;
 }
 
-/* The settings pages begin alike: the repository's header with its
- * Settings tab, and the navigation between the settings pages. */
-static void repo_settings_begin(struct view *p, struct req *r, struct resp *w, const char *cur,
-				const char *title)
+void repo_settings_begin(struct view *p, struct req *r, struct resp *w, const char *cur,
+			 const char *title)
 {
 	static const char *const pages[][2] = {
 		{ "", "General" },
 		{ "/collaborators", "Collaborators" },
 		{ "/branches", "Branch protection" },
 		{ "/secrets", "Secrets" },
+		{ "/hooks", "Webhooks" },
 	};
 	page_begin(p, r, w, title, "settings");
 	struct buf *b = p->b;
@@ -60,7 +58,7 @@ static void repo_settings_begin(struct view *p, struct req *r, struct resp *w, c
 	html_lit(b, "</h2>");
 }
 
-static void form_open(struct view *p, const char *action, const char *cls)
+void settings_form_open(struct view *p, const char *action, const char *cls)
 {
 	html_lit(p->b, "<form method=\"post\" class=\"");
 	html_lit(p->b, cls);
@@ -90,7 +88,7 @@ static int general_page(struct req *r, struct resp *w, const char *field, const 
 	repo_settings_begin(&p, r, w, "", "General");
 	struct buf *b = p.b;
 	settings_saved_notice(&p, "The settings were saved.");
-	form_open(&p, settings_url(r, ""), "stack");
+	settings_form_open(&p, settings_url(r, ""), "stack");
 	html_lit(b, "<label for=\"description\">Description</label>");
 	if (field && !strcmp(field, "description"))
 		page_field_error(&p, "description", msg);
@@ -137,7 +135,7 @@ static int general_page(struct req *r, struct resp *w, const char *field, const 
 		    "<h2 id=\"danger\">Delete this repository</h2><div class=\"box danger-zone\">"
 		    "<div class=\"body\"><p>Deleting removes the repository, its issues, pull "
 		    "requests, runs and secrets for good.</p>");
-	form_open(&p, settings_url(r, "/delete"), "stack");
+	settings_form_open(&p, settings_url(r, "/delete"), "stack");
 	const char *full = arena_printf(r->arena, "%s/%s", rp->owner, rp->name);
 	html_lit(b, "<label for=\"confirm\">Type <code>");
 	html_txt(b, full);
@@ -250,7 +248,7 @@ static int collab_page(struct req *r, struct resp *w, const char *field, const c
 		html_lit(b, "<tr><td>");
 		page_user(&p, user);
 		html_lit(b, "</td><td>");
-		form_open(&p, u.ptr, "inline");
+		settings_form_open(&p, u.ptr, "inline");
 		html_lit(b, "<label class=\"visually-hidden\" for=\"");
 		html_attr(b, id);
 		html_lit(b, "\">Role of ");
@@ -259,7 +257,7 @@ static int collab_page(struct req *r, struct resp *w, const char *field, const c
 		role_select(b, id, role);
 		html_lit(b, " <button class=\"secondary\">Change role</button></form></td><td>");
 		buf_adds(&u, "/delete");
-		form_open(&p, u.ptr, "inline");
+		settings_form_open(&p, u.ptr, "inline");
 		html_lit(b, "<button class=\"danger\" aria-label=\"Remove ");
 		html_attr(b, user);
 		html_lit(b, "\">Remove</button></form></td></tr>");
@@ -268,7 +266,7 @@ static int collab_page(struct req *r, struct resp *w, const char *field, const c
 	if (!json_array_size(list))
 		html_lit(b, "<tr><td colspan=\"3\" class=\"mute\">No collaborators yet.</td></tr>");
 	html_lit(b, "</tbody></table><h3>Add a collaborator</h3>");
-	form_open(&p, settings_url(r, "/collaborators"), "stack");
+	settings_form_open(&p, settings_url(r, "/collaborators"), "stack");
 	bool add = field && !strcmp(field, "username");
 	html_lit(b, "<label for=\"username\">Username</label>");
 	if (add)
@@ -324,7 +322,7 @@ int web_collaborator_remove(struct req *r, struct resp *w)
 
 /* ---- branch protection ---- */
 
-static void checkbox(struct buf *b, const char *id, bool on, const char *label)
+void settings_checkbox(struct buf *b, const char *id, bool on, const char *label)
 {
 	html_lit(b, "<input type=\"checkbox\" value=\"1\" id=\"");
 	html_lit(b, id);
@@ -406,7 +404,7 @@ static int protection_page(struct req *r, struct resp *w, const char *field, con
 		html_lit(b, "#rule\" aria-label=\"Edit rule ");
 		html_attr(b, pat);
 		html_lit(b, "\">Edit</a> ");
-		form_open(&p, settings_url(r, "/branches/delete"), "inline");
+		settings_form_open(&p, settings_url(r, "/branches/delete"), "inline");
 		html_lit(b, "<input type=\"hidden\" name=\"pattern\" value=\"");
 		html_attr(b, pat);
 		html_lit(b, "\"><button class=\"danger\" aria-label=\"Delete rule ");
@@ -438,7 +436,7 @@ static int protection_page(struct req *r, struct resp *w, const char *field, con
 						 json_object_get(edit, "required_status_contexts"),
 						 "\n")
 				 : "";
-	form_open(&p, settings_url(r, "/branches"), "stack");
+	settings_form_open(&p, settings_url(r, "/branches"), "stack");
 	if (field && !strcmp(field, "rule"))
 		page_field_error(&p, "rule", msg);
 	html_lit(b, "<label for=\"pattern\">Branch pattern</label>");
@@ -448,10 +446,10 @@ static int protection_page(struct req *r, struct resp *w, const char *field, con
 		    "autocomplete=\"off\" value=\"");
 	html_attr(b, pattern ? pattern : "");
 	html_lit(b, "\"><fieldset><legend>Rules</legend>");
-	checkbox(b, "no_force_push", nfp, "Refuse force pushes");
-	checkbox(b, "no_deletion", nd, "Refuse deleting the branch");
-	checkbox(b, "require_passing_statuses", rps,
-		 "Require every commit status of the head to pass before merging");
+	settings_checkbox(b, "no_force_push", nfp, "Refuse force pushes");
+	settings_checkbox(b, "no_deletion", nd, "Refuse deleting the branch");
+	settings_checkbox(b, "require_passing_statuses", rps,
+			  "Require every commit status of the head to pass before merging");
 	html_lit(b, "</fieldset><label for=\"required_approvals\">Approving reviews required "
 		    "before merging</label>");
 	if (field && !strcmp(field, "required_approvals"))
@@ -589,7 +587,7 @@ static int secrets_page(struct req *r, struct resp *w, const char *field, const 
 		buf_adds(&u, settings_url(r, "/secrets/"));
 		html_path(&u, name, 0);
 		buf_adds(&u, "/delete");
-		form_open(&p, u.ptr, "inline");
+		settings_form_open(&p, u.ptr, "inline");
 		buf_release(&u);
 		html_lit(b, "<button class=\"danger\" aria-label=\"Delete secret ");
 		html_attr(b, name);
@@ -599,7 +597,7 @@ static int secrets_page(struct req *r, struct resp *w, const char *field, const 
 		html_lit(b, "<tr><td colspan=\"3\" class=\"mute\">No secrets yet.</td></tr>");
 	html_lit(b, "</tbody></table><h3>Set a secret</h3><p class=\"mute\">Setting a name that "
 		    "exists replaces its value.</p>");
-	form_open(&p, settings_url(r, "/secrets"), "stack");
+	settings_form_open(&p, settings_url(r, "/secrets"), "stack");
 	bool set = field && strcmp(field, "list");
 	html_lit(b, "<label for=\"name\">Name</label>");
 	if (set && !strcmp(field, "name"))

@@ -1,7 +1,8 @@
 /* settings.h — the pages of settings: a new repository, the caller's own
  * account (profile, access tokens, SSH keys, browser sessions;
  * web/settings.c) and a repository's settings (description, visibility,
- * default branch, collaborators, branch protection, secrets, deletion;
+ * default branch, collaborators, branch protection, secrets, webhooks,
+ * deletion;
  * web/repo_settings.c). Every form posts to its page or a sub-path, and
  * answers with a 303 back, or the form again with the refusal beside the
  * field it concerns. */
@@ -25,7 +26,8 @@ int web_key_add(struct req *r, struct resp *w);
 int web_key_delete(struct req *r, struct resp *w);
 int web_sessions(struct req *r, struct resp *w);
 
-/* /:owner/:repo/settings (+ /delete), /collaborators, /branches, /secrets */
+/* /:owner/:repo/settings (+ /delete), /collaborators, /branches, /secrets,
+ * /hooks */
 int web_repo_settings(struct req *r, struct resp *w);
 int web_repo_settings_save(struct req *r, struct resp *w);
 int web_repo_delete(struct req *r, struct resp *w);
@@ -39,6 +41,9 @@ int web_protection_delete(struct req *r, struct resp *w);
 int web_secrets(struct req *r, struct resp *w);
 int web_secret_set(struct req *r, struct resp *w);
 int web_secret_delete(struct req *r, struct resp *w);
+int web_hooks(struct req *r, struct resp *w);
+int web_hook_create(struct req *r, struct resp *w);
+int web_hook_delete(struct req *r, struct resp *w);
 
 /* ---- shared by the settings pages ---- */
 
@@ -58,5 +63,21 @@ bool settings_refused(struct req *r, struct resp *w, int rc, const char **msg);
 void settings_textarea(struct buf *b, const char *s);
 /* <p class="notice" role="status">text</p> when ?saved is present. */
 void settings_saved_notice(struct view *p, const char *text);
+
+/* ---- shared by a repository's settings pages (web/repo_settings.c) ---- */
+
+/* "/OWNER/REPO/settings" + suffix (ours), escaped for a URL path (arena). */
+const char *settings_url(struct req *r, const char *suffix);
+/* Begins a repository's settings page titled title: the repository's
+ * header with its Settings tab, and the navigation between the settings
+ * pages with cur (the suffix after /settings) marked. */
+void repo_settings_begin(struct view *p, struct req *r, struct resp *w, const char *cur,
+			 const char *title);
+/* <form method=post class=CLS action=ACTION> with its CSRF field; cls is
+ * ours, action is escaped. */
+void settings_form_open(struct view *p, const char *action, const char *cls);
+/* A checkbox named and identified id (ours), checked when on, value "1",
+ * with its label (ours). */
+void settings_checkbox(struct buf *b, const char *id, bool on, const char *label);
 
 #endif

@@ -1,7 +1,7 @@
 // settings.test.mjs — the home page (signed out and in), a new repository,
 // the account's settings (profile, tokens, SSH keys, sessions) and a
 // repository's settings (description, visibility, default branch,
-// collaborators, branch protection, secrets, deletion): the flows through
+// collaborators, branch protection, secrets, webhooks, deletion): the flows through
 // real forms, the refusals with their messages, who may see what, CSRF,
 // escaping, axe and the pages without JavaScript.
 import { test, before, after } from 'node:test';
@@ -389,10 +389,32 @@ test('repository settings: description, visibility, default branch, collaborator
   assert.equal(await page.inputValue('#value'), '', 'a refused value is not written back');
   await axe(page, 'secrets');
   await shot(page, 'settings-secrets');
-  for (const p of ['', '/collaborators', '/branches', '/secrets']) {
+  for (const p of ['', '/collaborators', '/branches', '/secrets', '/hooks']) {
     await page.goto(base + p);
     assert.ok(!(await page.content()).includes(value), `the value is not in ${p || 'general'}`);
   }
+
+  // webhooks: a refused address keeps the input; the secret never shows
+  await visit(page, `${base}/hooks`);
+  await page.fill('#url', 'http://127.0.0.1:9/hook');
+  await page.fill('#secret', 'hook-' + value);
+  resp = await submit(page, `form[action="${base}/hooks"] button`);
+  assert.equal(resp.status(), 400);
+  assert.ok((await page.textContent('#url-error')).length > 0);
+  assert.equal(await page.inputValue('#url'), 'http://127.0.0.1:9/hook');
+  assert.equal(await page.inputValue('#secret'), '', 'a refused secret is not written back');
+  await page.fill('#url', 'https://hooks.example.com/plue');
+  await page.fill('#secret', 'hook-' + value);
+  await page.check('input[name="events"][value="issues"]');
+  await Promise.all([page.waitForURL(/saved=1$/), page.click(`form[action="${base}/hooks"] button`)]);
+  assert.match(await page.textContent('table'), /https:\/\/hooks\.example\.com\/plue/);
+  assert.match(await page.textContent('table'), /push, issues/);
+  assert.ok(!(await page.content()).includes(value), 'the hook secret is not shown');
+  await axe(page, 'webhooks');
+  await shot(page, 'settings-hooks');
+  await Promise.all([page.waitForURL(/saved=1$/),
+    page.click('button[aria-label="Delete webhook https://hooks.example.com/plue"]')]);
+  assert.match(await page.textContent('table'), /No webhooks yet/);
 
   // deletion: a wrong name is refused and deletes nothing
   await visit(page, base);
@@ -419,7 +441,7 @@ test('who may see and use a repository\'s settings', async () => {
   assert.equal((await api('PUT', `/api/repos/${a.name}/${repo}/collaborators/${reader.name}`, a.tok, { role: 'read' })).status, 200);
   assert.equal((await api('PUT', `/api/repos/${a.name}/${repo}/collaborators/${writer.name}`, a.tok, { role: 'write' })).status, 200);
   const base = `/${a.name}/${repo}/settings`;
-  const pages = ['', '/collaborators', '/branches', '/secrets'];
+  const pages = ['', '/collaborators', '/branches', '/secrets', '/hooks'];
   const anon = await context(browser);
   const ap = await anon.newPage();
   for (const p of pages) {
@@ -470,6 +492,13 @@ test('every settings form refuses a post without its CSRF field', async () => {
     [`${base}/branches`, { pattern: 'main' }],
     [`${base}/branches/delete`, { pattern: 'main' }],
     [`${base}/secrets`, { name: 'X', value: 'y' }],
+    [`${base}/secrets/X/delete`, {}],
+    [`${base}/hooks`, { url: 'https://hooks.example.com/x' }],
+    [`${base}/hooks/1/delete`, {}],
+    [`${base}/collaborators/${a.name}`, { role: 'write' }],
+    [`${base}/collaborators/${a.name}/delete`, {}],
+    ['/settings/tokens/1/delete', {}],
+    ['/settings/keys/1/delete', {}],
     ['/logout-all', {}],
   ];
   for (const [path, fields] of forms) {
@@ -484,6 +513,7 @@ test('every settings form refuses a post without its CSRF field', async () => {
   assert.equal(r.body.description, 'orig');
   assert.deepEqual((await api('GET', '/api/user/tokens', a.tok)).body.length, 1);
   assert.equal((await api('GET', `/api/${a.name}/${repo}/secrets`, a.tok)).body.length, 0);
+  assert.equal((await api('GET', `/api/${a.name}/${repo}/hooks`, a.tok)).body.length, 0);
   const page = await a.ctx.newPage();
   await page.goto('/settings/sessions');
   assert.match(page.url(), /\/settings\/sessions$/, 'still signed in');
@@ -498,7 +528,8 @@ test('the reading pages of settings without JavaScript', async () => {
   const page = await ctx.newPage();
   for (const p of ['/settings', '/settings/tokens', '/settings/keys', '/new',
     `/${a.name}/${repo}/settings`, `/${a.name}/${repo}/settings/collaborators`,
-    `/${a.name}/${repo}/settings/branches`, `/${a.name}/${repo}/settings/secrets`]) {
+    `/${a.name}/${repo}/settings/branches`, `/${a.name}/${repo}/settings/secrets`,
+    `/${a.name}/${repo}/settings/hooks`]) {
     await visit(page, p);
     assert.ok(await page.isVisible('main form button'), `${p}: its form`);
     assert.ok(await page.isVisible('main h1, main h2'), `${p}: its heading`);
