@@ -345,6 +345,15 @@ test('repository settings: description, visibility, default branch, collaborator
   await Promise.all([page.waitForURL(/saved=1$/), page.click('button:has-text("Change role")')]);
   assert.equal(await page.inputValue('#role-0'), 'write');
   push(dir, a.name, repo, b.name, b.tok, 'by-writer');
+  await Promise.all([page.waitForURL(/saved=1$/), page.click(`button[aria-label="Remove ${b.name}"]`)]);
+  assert.match(await page.textContent('table'), /No collaborators yet/);
+  assert.equal((await api('GET', `/api/repos/${a.name}/${repo}`, b.tok)).status, 404, 'removed: gone');
+  // removing someone who is not a collaborator: refused with a message
+  const cookie = await cookieHeader(a.ctx);
+  const tokn = await csrf(a.ctx, `${base}/collaborators`);
+  const gone = await post(`${base}/collaborators/${b.name}/delete`, { _csrf: tokn }, cookie);
+  assert.equal(gone.status, 404);
+  assert.match(gone.text, /is not a collaborator/);
 
   // branch protection
   await visit(page, `${base}/branches`);
@@ -373,6 +382,12 @@ test('repository settings: description, visibility, default branch, collaborator
   assert.ok((await page.textContent('#pattern-error')).length > 0);
   await axe(page, 'branch protection');
   await shot(page, 'settings-branches');
+  await visit(page, `${base}/branches`);
+  await page.fill('#pattern', 'main');
+  await Promise.all([page.waitForURL(/saved=1$/), page.click(`form[action="${base}/branches"] button`)]);
+  await Promise.all([page.waitForURL(/saved=1$/), page.click('button[aria-label="Delete rule main"]')]);
+  assert.doesNotMatch(await page.textContent('table'), /\bmain\b/);
+  assert.equal((await api('GET', `/api/${a.name}/${repo}/protections/main`, a.tok)).status, 404);
 
   // secrets: the value never comes back
   const value = 'v4lue-' + uniq('s');
@@ -389,6 +404,13 @@ test('repository settings: description, visibility, default branch, collaborator
   assert.equal(await page.inputValue('#value'), '', 'a refused value is not written back');
   await axe(page, 'secrets');
   await shot(page, 'settings-secrets');
+  await visit(page, `${base}/secrets`);
+  await page.fill('#name', 'OTHER');
+  await page.fill('#value', 'x');
+  await Promise.all([page.waitForURL(/saved=1$/), page.click(`form[action="${base}/secrets"] button`)]);
+  await Promise.all([page.waitForURL(/saved=1$/), page.click('button[aria-label="Delete secret OTHER"]')]);
+  assert.deepEqual((await api('GET', `/api/${a.name}/${repo}/secrets`, a.tok)).body.map((x) => x.name),
+    ['DEPLOY_KEY']);
   for (const p of ['', '/collaborators', '/branches', '/secrets', '/hooks']) {
     await page.goto(base + p);
     assert.ok(!(await page.content()).includes(value), `the value is not in ${p || 'general'}`);
