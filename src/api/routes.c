@@ -2,6 +2,7 @@
  * flags before a handler runs (see http/http.h). Order matters: the first
  * pattern that matches wins, so fixed prefixes come before ":owner". */
 #include "api/api.h"
+#include "web/settings.h"
 #include "web/web.h"
 #include "web/pulls.h"
 
@@ -15,6 +16,7 @@
 #define GITR (ROUTE_REPO | ROUTE_GIT)
 #define PAGE ROUTE_HTML
 #define SIGNIN (ROUTE_JSON | ROUTE_CSRF_EXEMPT)
+#define REPO_ADMIN (ROUTE_REPO | ROUTE_ADMIN | ROUTE_AUTH)
 #define COLLAB_W (ROUTE_REPO | ROUTE_AUTH) /* readers may take part: see api/collab.h */
 /* writes of one area: what a workflow's task token may do when its job's
  * permissions grant it (http.h); other writes are never a task token's */
@@ -176,7 +178,38 @@ const struct route app_routes[] = {
 	{ POST, "/register", web_register, PAGE },
 	{ POST, "/logout", web_logout, PAGE },
 	{ POST, "/logout-all", web_logout_all, PAGE | ROUTE_AUTH },
-	/* @@pages-settings@@ */
+	/* new repository, the caller's settings, a repository's settings
+	 * (web/settings.h): anonymous readers of a settings page are sent
+	 * to sign in; the rest is the admin role's (ROUTE_ADMIN) */
+	{ GET, "/new", web_repo_new_form, PAGE | ROUTE_AUTH },
+	{ POST, "/new", web_repo_new, PAGE | ROUTE_AUTH, SCOPE_REPO_WRITE },
+	{ GET, "/settings", web_account, PAGE | ROUTE_AUTH, SCOPE_USER },
+	{ POST, "/settings", web_account_save, PAGE | ROUTE_AUTH, SCOPE_USER },
+	{ GET, "/settings/tokens", web_tokens, PAGE | ROUTE_AUTH, SCOPE_USER },
+	{ POST, "/settings/tokens", web_token_create, PAGE | ROUTE_AUTH, SCOPE_USER },
+	{ POST, "/settings/tokens/:id/delete", web_token_delete, PAGE | ROUTE_AUTH, SCOPE_USER },
+	{ GET, "/settings/keys", web_keys, PAGE | ROUTE_AUTH, SCOPE_USER },
+	{ POST, "/settings/keys", web_key_add, PAGE | ROUTE_AUTH, SCOPE_USER },
+	{ POST, "/settings/keys/:id/delete", web_key_delete, PAGE | ROUTE_AUTH, SCOPE_USER },
+	{ GET, "/settings/sessions", web_sessions, PAGE | ROUTE_AUTH, SCOPE_USER },
+	{ GET, "/:owner/:repo/settings", web_repo_settings, PAGE | REPO_ADMIN },
+	{ POST, "/:owner/:repo/settings", web_repo_settings_save, PAGE | REPO_ADMIN },
+	{ POST, "/:owner/:repo/settings/delete", web_repo_delete, PAGE | REPO_ADMIN },
+	{ GET, "/:owner/:repo/settings/collaborators", web_collaborators, PAGE | REPO_ADMIN },
+	{ POST, "/:owner/:repo/settings/collaborators", web_collaborator_add, PAGE | REPO_ADMIN },
+	{ POST, "/:owner/:repo/settings/collaborators/:user", web_collaborator_role,
+	  PAGE | REPO_ADMIN },
+	{ POST, "/:owner/:repo/settings/collaborators/:user/delete", web_collaborator_remove,
+	  PAGE | REPO_ADMIN },
+	{ GET, "/:owner/:repo/settings/branches", web_protections, PAGE | REPO_ADMIN },
+	{ POST, "/:owner/:repo/settings/branches", web_protection_save, PAGE | REPO_ADMIN },
+	{ POST, "/:owner/:repo/settings/branches/delete", web_protection_delete, PAGE | REPO_ADMIN },
+	{ GET, "/:owner/:repo/settings/secrets", web_secrets, PAGE | REPO_ADMIN },
+	{ POST, "/:owner/:repo/settings/secrets", web_secret_set, PAGE | REPO_ADMIN },
+	{ POST, "/:owner/:repo/settings/secrets/:name/delete", web_secret_delete, PAGE | REPO_ADMIN },
+	{ GET, "/:owner/:repo/settings/hooks", web_hooks, PAGE | REPO_ADMIN },
+	{ POST, "/:owner/:repo/settings/hooks", web_hook_create, PAGE | REPO_ADMIN },
+	{ POST, "/:owner/:repo/settings/hooks/:id/delete", web_hook_delete, PAGE | REPO_ADMIN },
 	/* @@pages-repo@@ */
 	/* @@pages-browse@@ */
 	/* @@pages-issues@@ */

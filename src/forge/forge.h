@@ -81,6 +81,25 @@ struct repo_list {
  * ERR_NOTFOUND "user 'x' not found" when there is no such user. */
 int repo_list(struct repo_list *out, struct forge *f, const char *owner);
 
+/* The repositories f->who owns or collaborates on (any role), most
+ * recently updated first, at most limit; private ones left out for a
+ * token without repo:read. ERR_AUTH when anonymous. */
+int repo_list_member(struct repo_list *out, struct forge *f, int limit);
+
+struct cursor; /* forge/issues.h */
+/* One page (at most limit, after *after; NULL or unset: the first) of
+ * the public repositories, most recently updated first; *next is the
+ * cursor of the following page (unset at the end; its key is the update
+ * time in microseconds). What anyone may see, signed in or not. */
+int repo_list_public(struct repo_list *out, struct cursor *next, struct forge *f, int limit,
+		     const struct cursor *after);
+
+/* The names of repo's branches (as the pushes recorded them), by name,
+ * at most limit, into *out (arena-owned, NULL-terminated) and *n. Needs
+ * read access (authz_repo). */
+int repo_branch_names(const char ***out, size_t *n, struct forge *f, const struct repo *repo,
+		      int limit);
+
 /* The repository as API JSON {id, owner, name, full_name, description,
  * private, issues_open_to_readers, default_branch, clone_url,
  * created_at}; a new reference. */

@@ -198,6 +198,87 @@ int repo_list(struct repo_list *out, struct forge *f, const char *owner)
 	return 0;
 }
 
+/* A token without repo:read sees public repositories only. */
+static bool sees_private(const struct forge *f)
+{
+	return f->who->via != AUTH_TOKEN || (f->who->scopes & SCOPE_REPO_READ);
+}
+
+static int repo_rows(struct repo_list *out, struct forge *f, PGresult *res, int limit)
+{
+	if (!res)
+		return f->err->code;
+	int n = PQntuples(res);
+	out->items = arena_alloc(f->arena, sizeof(*out->items) * (size_t)(n ? n : 1));
+	out->n = 0;
+	for (int i = 0; i < n && i < limit; i++)
+		out->items[out->n++] = repo_from_row(f, res, i);
+	return 0;
+}
+
+int repo_list_member(struct repo_list *out, struct forge *f, int limit)
+{
+	int rc;
+	if ((rc = user_require(f, 0)))
+		return rc;
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "SELECT " REPO_COLUMNS " "
+			      "FROM repositories r JOIN users u ON u.id = r.owner_id "
+			      "LEFT JOIN collaborators c ON c.repo_id = r.id AND c.user_id = $1 "
+			      "WHERE (r.owner_id = $1 OR c.role IS NOT NULL) AND (NOT r.is_private OR $2) "
+			      "ORDER BY r.updated_at DESC, r.id DESC LIMIT $3",
+			      arena_int(f->arena, (long long)f->who->user_id),
+			      sees_private(f) ? "true" : "false", arena_int(f->arena, limit));
+	return repo_rows(out, f, res, limit);
+}
+
+int repo_list_public(struct repo_list *out, struct cursor *next, struct forge *f, int limit,
+		     const struct cursor *after)
+{
+	PGresult *res = db_qv(
+		f->db, f->arena, f->err,
+		"SELECT " REPO_COLUMNS ", (extract(epoch FROM r.updated_at) * 1000000)::bigint "
+		"FROM repositories r JOIN users u ON u.id = r.owner_id "
+		"LEFT JOIN collaborators c ON c.repo_id = r.id AND c.user_id = $1 "
+		"WHERE NOT r.is_private AND ($2::bigint IS NULL OR "
+		"  ((extract(epoch FROM r.updated_at) * 1000000)::bigint, r.id) < ($2, $3)) "
+		"ORDER BY (extract(epoch FROM r.updated_at) * 1000000)::bigint DESC, r.id DESC "
+		"LIMIT $4",
+		arena_int(f->arena, (long long)f->who->user_id),
+		after && after->set ? arena_int(f->arena, after->key) : NULL,
+		after && after->set ? arena_int(f->arena, after->id) : NULL,
+		arena_int(f->arena, limit + 1));
+	int rc = repo_rows(out, f, res, limit);
+	if (rc)
+		return rc;
+	*next = (struct cursor){ 0 };
+	if (PQntuples(res) > limit)
+		*next = (struct cursor){ true, db_int(res, limit - 1, REPO_COL_ISSUES_OPEN + 1),
+					 db_int(res, limit - 1, REPO_COL_ID) };
+	return 0;
+}
+
+int repo_branch_names(const char ***out, size_t *n, struct forge *f, const struct repo *repo,
+		      int limit)
+{
+	int rc;
+	if ((rc = authz_repo(f->who, repo, ACT_READ, f->err)))
+		return rc;
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "SELECT name FROM branches WHERE repo_id = $1 ORDER BY name LIMIT $2",
+			      arena_int(f->arena, (long long)repo->id), arena_int(f->arena, limit));
+	if (!res)
+		return f->err->code;
+	int rows = PQntuples(res);
+	const char **v = arena_alloc(f->arena, sizeof(*v) * (size_t)(rows + 1));
+	for (int i = 0; i < rows; i++)
+		v[i] = arena_strdup(f->arena, db_val(res, i, 0));
+	v[rows] = NULL;
+	*out = v;
+	*n = (size_t)rows;
+	return 0;
+}
+
 json_t *repo_json(struct forge *f, const struct repo *p)
 {
 	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:b,s:s,s:s,s:s}", "id", (json_int_t)p->id,

@@ -434,6 +434,39 @@ int user_signout_all(int *out, struct forge *f)
 	return 0;
 }
 
+int user_session_list(json_t **out, struct forge *f)
+{
+	enum { ID, METHOD, CREATED_AT, LAST_SEEN_AT, EXPIRES_AT, USER_AGENT, IP };
+	int rc;
+	if ((rc = user_require(f, SCOPE_USER)))
+		return rc;
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "SELECT id, method, " SQL_TS("created_at")
+			      ", " SQL_TS("last_seen_at")
+			      ", " SQL_TS("expires_at")
+			      ", user_agent, ip "
+			      "FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL "
+			      "AND expires_at > now() ORDER BY last_seen_at DESC, id DESC LIMIT 100",
+			      arena_int(f->arena, (long long)f->who->user_id));
+	if (!res)
+		return f->err->code;
+	json_t *arr = json_array();
+	for (int i = 0; i < PQntuples(res); i++) {
+		int64_t id = db_int(res, i, ID);
+		json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "id",
+						     (json_int_t)id, "method", db_val(res, i, METHOD),
+						     "created_at", db_val(res, i, CREATED_AT),
+						     "last_seen_at", db_val(res, i, LAST_SEEN_AT),
+						     "expires_at", db_val(res, i, EXPIRES_AT),
+						     "user_agent", db_val(res, i, USER_AGENT), "ip",
+						     db_val(res, i, IP), "current",
+						     f->who->via == AUTH_SESSION &&
+							     f->who->token_id == id));
+	}
+	*out = arr;
+	return 0;
+}
+
 /* ---- the caller's own account ---- */
 
 int user_update(json_t **out, struct forge *f, const struct user_update *in)

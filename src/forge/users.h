@@ -124,6 +124,12 @@ int user_signout(struct forge *f);
  * receives how many. Tokens are not affected. */
 int user_signout_all(int *out, struct forge *f);
 
+/* f->who's live browser sessions (user scope), most recently seen first,
+ * at most 100, as [{id, method ("password" or "siwe"), created_at,
+ * last_seen_at, expires_at, user_agent, ip, current}] into *out (a new
+ * reference); current marks the session of this request. */
+int user_session_list(json_t **out, struct forge *f);
+
 /* ---- the caller's own account (user scope) ---- */
 
 /* What user_update changes: NULL leaves a field as it is. */
