@@ -79,7 +79,11 @@ static void escape(struct buf *b, const char *str, size_t n, bool attr)
 					rep = "\xef\xbf\xbd";
 				} else if (is_bidi(cp)) {
 					if (attr) {
-						rep = "\xef\xbf\xbd";
+						/* a character reference: the value round-trips
+						 * (a form field keeps what was stored) and no
+						 * raw control reaches the markup */
+						snprintf(tmp, sizeof(tmp), "&#x%04X;", (unsigned)cp);
+						rep = tmp;
 					} else {
 						snprintf(tmp, sizeof(tmp),
 							 "<span class=\"bidi\">[U+%04X]</span>",

@@ -23,7 +23,8 @@ void html_txtn(struct buf *b, const char *s, size_t n);
  * arguments may be hostile). */
 void html_txtf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An attribute value inside double quotes: like html_txt, but bidi
- * controls become U+FFFD (no markup is possible there). */
+ * controls are written as character references (&#x202E;): no markup is
+ * possible there, and a form field's value round-trips unchanged. */
 void html_attr(struct buf *b, const char *s);
 /* One URL path segment or a path of segments: every byte outside
  * [A-Za-z0-9-._~/] percent-encoded ('/' kept when keep_slash), so the
