@@ -2,6 +2,7 @@
  * flags before a handler runs (see http/http.h). Order matters: the first
  * pattern that matches wins, so fixed prefixes come before ":owner". */
 #include "api/api.h"
+#include "web/browse.h"
 #include "web/web.h"
 
 #define GET HTTP_GET
@@ -177,10 +178,22 @@ const struct route app_routes[] = {
 	{ POST, "/logout-all", web_logout_all, PAGE | ROUTE_AUTH },
 	/* @@pages-settings@@ */
 	/* @@pages-repo@@ */
-	/* @@pages-browse@@ */
+	/* browsing (web/browse.c): SHA URLs immutable, a ref answers a redirect
+	 * to its SHA URL */
+	{ GET, "/:owner/:repo/tree/:sha/*path", web_tree, PAGE | REPO | ROUTE_CACHE },
+	{ GET, "/:owner/:repo/blob/:sha/*path", web_blob, PAGE | REPO | ROUTE_CACHE },
+	{ GET, "/:owner/:repo/raw/:sha/*path", web_raw, PAGE | REPO | ROUTE_CACHE },
+	{ GET, "/:owner/:repo/commits/:sha", web_commits, PAGE | REPO | ROUTE_CACHE },
+	{ GET, "/:owner/:repo/commit/:sha", web_commit, PAGE | REPO | ROUTE_CACHE },
+	{ GET, "/:owner/:repo/branches", web_branches, PAGE | REPO },
+	{ GET, "/:owner/:repo/tags", web_tags, PAGE | REPO },
 	/* @@pages-issues@@ */
 	/* @@pages-pulls@@ */
 	/* @@pages-runs@@ */
+	/* two segments under /api and /internal are no repository: the API's 404 */
+	{ GET, "/api/:rest", web_not_found, ROUTE_NOAUTH },
+	{ GET, "/internal/:rest", web_not_found, ROUTE_NOAUTH },
+	{ GET, "/:owner/:repo", web_repo_overview, PAGE | REPO },
 	{ GET, "/:owner", web_profile, PAGE },
 	/* a GET no route takes: the API's 404 under /api and /internal, else
 	 * the 404 page (other methods: the server's own 404) */
