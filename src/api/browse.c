@@ -362,10 +362,14 @@ int h_commits_list(struct req *r, struct resp *w)
 	if (cursor && !is_sha1_hex(cursor))
 		return err_set(&r->err, ERR_INVALID, "invalid_cursor",
 			       "cursor '%s' is not a commit sha", subject(r->arena, cursor));
+	const char *qpath = req_query(r, "path"), *path = NULL;
+	if (qpath && *qpath && !(path = path_normalise(r->arena, qpath)))
+		return err_set(&r->err, ERR_INVALID, "invalid_path", "invalid path '%s'",
+			       subject(r->arena, qpath));
 	if ((rc = repo_open(r, &repo)))
 		return rc;
 	if ((rc = objects_commit_lookup(&start, repo, sha, &r->err)) ||
-	    (rc = objects_log(&log, repo, git_commit_id(start), cursor, NULL, (size_t)limit, &r->err)))
+	    (rc = objects_log(&log, repo, git_commit_id(start), cursor, path, (size_t)limit, &r->err)))
 		goto done;
 	arr = json_array();
 	for (size_t i = 0; i < log.n; i++) {
@@ -381,9 +385,13 @@ int h_commits_list(struct req *r, struct resp *w)
 	json_t *next = log.more ? json_string(oid_hex(r->arena, &log.next)) : json_null();
 	resp_json(w, 200, json_pack("{s:o,s:o}", "commits", arr, "next_cursor", next));
 	arr = NULL;
+	/* a path may hold any byte: the tag names it by a digest */
+	char digest[65] = "";
+	if (path)
+		sha256_hex(digest, path, strlen(path));
 	resp_immutable(r, w,
-		       arena_printf(r->arena, "%s-%lld-%s", sha, (long long)limit,
-				    cursor ? cursor : "start"));
+		       arena_printf(r->arena, "%s-%lld-%s%s%.16s", sha, (long long)limit,
+				    cursor ? cursor : "start", path ? "-" : "", digest));
 done:
 	json_decref(arr);
 	objects_log_release(&log);

@@ -119,13 +119,12 @@ static void page_immutable(struct req *r, struct resp *w, const char *what)
 	resp_immutable(r, w, tag);
 }
 
-/* A short, header-safe digest of a query value for an ETag (FNV-1a). */
+/* A short, header-safe digest of a query value for an ETag. */
 static const char *digest(struct arena *a, const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return arena_printf(a, "%016llx", (unsigned long long)h);
+	char hex[65];
+	sha256_hex(hex, s, strlen(s));
+	return arena_strndup(a, hex, 16);
 }
 
 /* ---- refs in URLs ---- */
