@@ -3,7 +3,8 @@
 // pages and a path filter, commits with their diff, branches and tags;
 // refs redirecting to SHA URLs; immutable caching with ETags; hostile
 // names, paths, branches and messages shown inert; the pages without
-// JavaScript; axe; who may see a private repository's pages.
+// JavaScript; axe; who may see a private repository's pages (anonymous,
+// outsider, reader, writer).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -343,4 +344,16 @@ test('a private repository: 404 for anonymous and outsiders on every page, reade
   await visit(rp, `${sec.base}/blob/${sec.sha}/src/lib/deep/util.c`);
   assert.equal(await rp.textContent('#L1 td:nth-child(2)'), 'int changed = 1;');
   await reader.close();
+
+  // a writer sees every page too (there is nothing to change on them)
+  const writer = await context(browser);
+  const wname = await register(writer);
+  const wput = await api('PUT', `/api/repos/${owner}/${sec.name}/collaborators/${wname}`, tok, { role: 'write' });
+  assert.ok(wput.status >= 200 && wput.status < 300, wput.text);
+  const wp = await writer.newPage();
+  for (const p of paths) {
+    const resp = p.includes('/raw/') ? await wp.goto(p) : await visit(wp, p);
+    assert.equal(resp.status(), 200, p);
+  }
+  await writer.close();
 });
