@@ -676,7 +676,8 @@ static void blob_body(struct view *p, const char *hex, const char *path, const c
 {
 	struct buf *b = p->b;
 	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	const char *type = objects_content_type(data, len);
+	/* data NULL: larger than BLOB_INLINE_MAX, not read */
+	const char *type = data ? objects_content_type(data, len) : "";
 	html_lit(b, "<p class=\"mute\">");
 	human_size(b, len);
 	if (!strncmp(type, "image/", 6)) {
@@ -685,7 +686,7 @@ static void blob_body(struct view *p, const char *hex, const char *path, const c
 		html_lit(b, "\" alt=\"");
 		html_attr(b, name);
 		html_lit(b, "\"></p>");
-	} else if (len > BLOB_INLINE_MAX) {
+	} else if (!data || len > BLOB_INLINE_MAX) {
 		html_lit(b, " · too large to show here: <a href=\"");
 		obj_url(b, p->repo, "raw", hex, path);
 		html_lit(b, "\">view the raw file</a></p>");
@@ -740,7 +741,15 @@ int web_blob(struct req *r, struct resp *w)
 			     subject(r->arena, path));
 		goto done;
 	}
-	if ((grc = git_blob_lookup(&blob, repo, git_tree_entry_id(entry))) < 0) {
+	/* a file too large to show is not read: its header says its size */
+	git_odb *odb = NULL;
+	size_t size = 0;
+	git_object_t ot;
+	bool large = git_repository_odb(&odb, repo) == 0 &&
+		     git_odb_read_header(&size, &ot, odb, git_tree_entry_id(entry)) == 0 &&
+		     size > BLOB_INLINE_MAX;
+	git_odb_free(odb);
+	if (!large && (grc = git_blob_lookup(&blob, repo, git_tree_entry_id(entry))) < 0) {
 		rc = objects_error(&r->err, grc, "blob '%s' not found in commit '%s'",
 				   subject(r->arena, path), hex);
 		goto done;
@@ -753,10 +762,14 @@ int web_blob(struct req *r, struct resp *w)
 	if (git_tree_entry_filemode_raw(entry) == GIT_FILEMODE_LINK)
 		html_lit(p.b, "<span class=\"mute\">symbolic link</span>");
 	html_lit(p.b, "</p>");
-	blob_body(&p, hex, path, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), plain);
+	if (large)
+		blob_body(&p, hex, path, NULL, size, plain);
+	else
+		blob_body(&p, hex, path, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
+			  plain);
 	page_immutable(r, w,
 		       arena_printf(r->arena, "b-%s-%s%s", hex,
-				    oid_hex(r->arena, git_blob_id(blob)), plain ? "-p" : ""));
+				    oid_hex(r->arena, git_tree_entry_id(entry)), plain ? "-p" : ""));
 	page_end(&p);
 done:
 	git_blob_free(blob);
@@ -966,13 +979,12 @@ static void patch_rows(struct buf *b, git_patch *patch, size_t *budget, bool *cu
 	}
 }
 
-static int diff_section(struct view *p, git_diff *diff, size_t idx, const char *hex, size_t *budget)
+/* One file's section: its header and its patch (NULL: none could be
+ * made). */
+static void diff_section(struct view *p, git_diff *diff, git_patch *patch, size_t idx,
+			 const char *hex, size_t *budget)
 {
 	struct buf *b = p->b;
-	git_patch *patch = NULL;
-	int grc = git_patch_from_diff(&patch, diff, idx);
-	if (grc < 0)
-		return objects_error(&p->r->err, grc, "cannot compute the diff");
 	const git_diff_delta *d = patch ? git_patch_get_delta(patch) : git_diff_get_delta(diff, idx);
 	const char *path = delta_path(d);
 	html_lit(b, "<section class=\"box diff\" id=\"diff-");
@@ -1011,8 +1023,6 @@ static int diff_section(struct view *p, git_diff *diff, size_t idx, const char *
 		html_lit(b, "<p class=\"body mute\">No content changes.</p>");
 	}
 	html_lit(b, "</section>");
-	git_patch_free(patch);
-	return 0;
 }
 
 static void commit_head(struct view *p, git_commit *c, const char *hex)
@@ -1069,6 +1079,8 @@ int web_commit(struct req *r, struct resp *w)
 	git_repository *repo;
 	git_commit *commit = NULL;
 	git_diff *diff = NULL;
+	git_patch **patches = NULL;
+	size_t n = 0;
 	struct view p;
 	int rc;
 	if ((rc = repo_git(r, &repo)) ||
@@ -1083,20 +1095,26 @@ int web_commit(struct req *r, struct resp *w)
 		   "code");
 	commit_head(&p, commit, hex);
 	struct buf *b = p.b;
-	size_t n = git_diff_num_deltas(diff), adds = 0, dels = 0;
+	size_t adds = 0, dels = 0;
+	n = git_diff_num_deltas(diff);
 	/* the file list with each file's counts */
 	html_lit(b, "<h3>");
 	html_txtf(b, "%zu file%s changed", n, n == 1 ? "" : "s");
 	html_lit(b, "</h3><table class=\"files\"><thead><tr><th scope=\"col\">File</th><th "
 		    "scope=\"col\">Change</th><th scope=\"col\">Lines</th></tr></thead><tbody>");
+	/* each file's patch is made once, for its counts and its section */
+	patches = xcalloc(n ? n : 1, sizeof(*patches));
 	for (size_t i = 0; i < n; i++) {
-		git_patch *patch = NULL;
 		size_t a = 0, d = 0;
 		const git_diff_delta *dd = git_diff_get_delta(diff, i);
-		if (!(dd->flags & GIT_DIFF_FLAG_BINARY) &&
-		    git_patch_from_diff(&patch, diff, i) == 0 && patch)
-			git_patch_line_stats(NULL, &a, &d, patch);
-		git_patch_free(patch);
+		int grc = git_patch_from_diff(&patches[i], diff, i);
+		if (grc < 0) {
+			rc = objects_error(&r->err, grc, "cannot compute the diff of commit '%s'",
+					   hex);
+			goto done;
+		}
+		if (patches[i] && !(dd->flags & GIT_DIFF_FLAG_BINARY))
+			git_patch_line_stats(NULL, &a, &d, patches[i]);
 		adds += a;
 		dels += d;
 		html_lit(b, "<tr><td><a href=\"#diff-");
@@ -1117,11 +1135,13 @@ int web_commit(struct req *r, struct resp *w)
 	html_lit(b, "</p>");
 	size_t budget = DIFF_LINES_MAX;
 	for (size_t i = 0; i < n; i++)
-		if ((rc = diff_section(&p, diff, i, hex, &budget)))
-			goto done;
+		diff_section(&p, diff, patches[i], i, hex, &budget);
 	page_immutable(r, w, arena_printf(r->arena, "c-%s", hex));
 	page_end(&p);
 done:
+	for (size_t i = 0; patches && i < n; i++)
+		git_patch_free(patches[i]);
+	free(patches);
 	git_diff_free(diff);
 	git_commit_free(commit);
 	return rc;
