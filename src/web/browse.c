@@ -1,6 +1,8 @@
-/* browse.c — the repository browsing pages (web/browse.h): overview, trees,
- * blobs, raw files, history, commits, branches and tags, read through the
- * object layer (git/objects.h) as the browsing API does. Everything read
+/* browse.c — the repository browsing pages (web/browse.h): the overview,
+ * trees, blobs and raw files, and the pieces every browsing page shares
+ * (web/browse_parts.h; history, commits and refs are in web/commits.c),
+ * read through the object layer (git/objects.h) as the browsing API does.
+ * Everything read
  * from git is hostile — names, paths, messages, contents — and reaches the
  * page through web/html.h only. libgit2 objects are freed before a handler
  * returns, on the worker thread that owns the repository handle. */
@@ -16,23 +18,18 @@
 #include "base/util.h"
 #include "forge/names.h"
 #include "git/objects.h"
+#include "web/browse_parts.h"
 #include "web/web.h"
 
-#define REF_TTL_S 5                   /* pages that name a branch */
-#define LOG_PAGE 30                   /* commits per history page */
-#define REFS_PAGE 100                 /* branches or tags per page */
 #define SWITCHER_MAX 30               /* refs of each kind in the switcher */
 #define BLOB_INLINE_MAX (1024 * 1024) /* larger files are linked raw */
 #define README_MAX (512 * 1024)       /* larger READMEs are not shown */
-#define DIFF_LINES_MAX 20000          /* diff lines on one commit page */
-#define DIFF_FILE_LINES_MAX 3000      /* diff lines of one file */
-#define DIFF_PAGE_BYTES_MAX (4 << 20) /* a commit page stops growing here */
 #define REF_SEGMENTS_MAX 32           /* ref/path splits tried */
 #define SUBJECT_MAX 100               /* bytes of user input in a message */
 
 /* ---- small pieces ---- */
 
-static const char *subject(struct arena *a, const char *s)
+const char *browse_subject(struct arena *a, const char *s)
 {
 	struct buf b = BUF_INIT;
 	objects_subject(&b, s ? s : "", SUBJECT_MAX);
@@ -41,7 +38,7 @@ static const char *subject(struct arena *a, const char *s)
 	return out;
 }
 
-static const char *oid_hex(struct arena *a, const git_oid *id)
+const char *browse_oid_hex(struct arena *a, const git_oid *id)
 {
 	char *hex = arena_alloc(a, GIT_OID_HEXSZ + 1);
 	git_oid_tostr(hex, GIT_OID_HEXSZ + 1, id);
@@ -49,7 +46,7 @@ static const char *oid_hex(struct arena *a, const git_oid *id)
 }
 
 /* The caller's thread handle on r->repo (as the API's browse.c). */
-static int repo_git(struct req *r, git_repository **out)
+int browse_repo_git(struct req *r, git_repository **out)
 {
 	struct err e = { 0 };
 	int rc = objects_repo_open(out, r->repo->disk_path, &e);
@@ -62,7 +59,7 @@ static int repo_git(struct req *r, git_repository **out)
 }
 
 /* "/owner/repo", escaped for a URL path. */
-static void repo_url(struct buf *b, const struct repo *rp)
+void browse_repo_url(struct buf *b, const struct repo *rp)
 {
 	html_lit(b, "/");
 	html_path(b, rp->owner, 0);
@@ -71,10 +68,10 @@ static void repo_url(struct buf *b, const struct repo *rp)
 }
 
 /* "/owner/repo/KIND/SHA[/PATH]", escaped. */
-static void obj_url(struct buf *b, const struct repo *rp, const char *kind, const char *sha,
-		    const char *path)
+void browse_url(struct buf *b, const struct repo *rp, const char *kind, const char *sha,
+		const char *path)
 {
-	repo_url(b, rp);
+	browse_repo_url(b, rp);
 	html_lit(b, "/");
 	html_lit(b, kind);
 	html_lit(b, "/");
@@ -86,13 +83,13 @@ static void obj_url(struct buf *b, const struct repo *rp, const char *kind, cons
 }
 
 /* A commit's first line, never NULL. */
-static const char *summary_of(git_commit *c)
+const char *browse_summary(git_commit *c)
 {
 	const char *s = git_commit_summary(c);
 	return s ? s : "";
 }
 
-static void sig_time(struct view *p, const git_signature *s)
+void browse_sig_time(struct view *p, const git_signature *s)
 {
 	char iso[32];
 	objects_time_rfc3339(iso, &s->when);
@@ -111,7 +108,7 @@ static void human_size(struct buf *b, size_t n)
 
 /* The ETag of an immutable page: what it shows, and who it is rendered
  * for (the navigation names a signed-in reader). */
-static void page_immutable(struct req *r, struct resp *w, const char *what)
+void browse_immutable(struct req *r, struct resp *w, const char *what)
 {
 	const char *tag = r->auth.user_id ? arena_printf(r->arena, "%s-u%lld", what,
 							 (long long)r->auth.user_id)
@@ -120,7 +117,7 @@ static void page_immutable(struct req *r, struct resp *w, const char *what)
 }
 
 /* A short, header-safe digest of a query value for an ETag. */
-static const char *digest(struct arena *a, const char *s)
+const char *browse_digest(struct arena *a, const char *s)
 {
 	char hex[65];
 	sha256_hex(hex, s, strlen(s));
@@ -135,7 +132,7 @@ static int redirect_sha(struct req *r, struct resp *w, const char *kind, const c
 			const char *rest)
 {
 	struct buf b = BUF_INIT;
-	obj_url(&b, r->repo, kind, hex, rest);
+	browse_url(&b, r->repo, kind, hex, rest);
 	for (size_t i = 0; i < r->nquery; i++) {
 		html_lit(&b, i ? "&" : "?");
 		html_query(&b, r->query[i].name);
@@ -144,7 +141,7 @@ static int redirect_sha(struct req *r, struct resp *w, const char *kind, const c
 	}
 	w->status = 302;
 	resp_header(w, "Location", arena_strndup(r->arena, b.ptr, b.len));
-	resp_short_cache(r, w, REF_TTL_S);
+	resp_short_cache(r, w, BROWSE_REF_TTL_S);
 	buf_release(&b);
 	return 0;
 }
@@ -153,7 +150,7 @@ static int redirect_sha(struct req *r, struct resp *w, const char *kind, const c
  * taken as it is (*hex set, lowercase). Anything else is a ref, possibly
  * with slashes: the longest prefix of ":sha/ *path" that names a branch or
  * tag wins, and *redirected says the response is the 302 to the SHA URL. */
-static int target(struct req *r, struct resp *w, git_repository *repo, const char *kind,
+int browse_target(struct req *r, struct resp *w, git_repository *repo, const char *kind,
 		  const char **hex, const char **path, bool *redirected)
 {
 	const char *sha = req_param(r, "sha"), *raw = req_param(r, "path");
@@ -169,7 +166,7 @@ static int target(struct req *r, struct resp *w, git_repository *repo, const cha
 		const char *p = path_normalise(r->arena, raw);
 		if (!p)
 			return err_set(&r->err, ERR_INVALID, "invalid_path", "invalid path '%s'",
-				       subject(r->arena, raw));
+				       browse_subject(r->arena, raw));
 		*path = p;
 		return 0;
 	}
@@ -189,9 +186,10 @@ static int target(struct req *r, struct resp *w, git_repository *repo, const cha
 				const char *rest = whole[len] ? whole + len + 1 : "";
 				if (!path_normalise(r->arena, rest))
 					return err_set(&r->err, ERR_INVALID, "invalid_path",
-						       "invalid path '%s'", subject(r->arena, rest));
+						       "invalid path '%s'",
+						       browse_subject(r->arena, rest));
 				*redirected = true;
-				return redirect_sha(r, w, kind, oid_hex(r->arena, &oid), rest);
+				return redirect_sha(r, w, kind, browse_oid_hex(r->arena, &oid), rest);
 			}
 			if (rc != ERR_NOTFOUND) {
 				r->err = e;
@@ -202,7 +200,7 @@ static int target(struct req *r, struct resp *w, git_repository *repo, const cha
 		len = slash ? (size_t)(slash - cand) : 0;
 	}
 	return err_set(&r->err, ERR_NOTFOUND, NULL, "no branch or tag named '%s' in '%s/%s'",
-		       subject(r->arena, sha), r->repo->owner, r->repo->name);
+		       browse_subject(r->arena, sha), r->repo->owner, r->repo->name);
 }
 
 /* ---- the parts of pages ---- */
@@ -212,7 +210,7 @@ static void breadcrumbs(struct view *p, const char *hex, const char *path)
 {
 	struct buf *b = p->b;
 	html_lit(b, "<nav class=\"crumbs\" aria-label=\"path\"><a href=\"");
-	obj_url(b, p->repo, "tree", hex, "");
+	browse_url(b, p->repo, "tree", hex, "");
 	html_lit(b, "\">");
 	html_txt(b, p->repo->name);
 	html_lit(b, "</a>");
@@ -227,7 +225,7 @@ static void breadcrumbs(struct view *p, const char *hex, const char *path)
 			html_lit(b, "</strong>");
 		} else {
 			html_lit(b, "<a href=\"");
-			obj_url(b, p->repo, "tree", hex, arena_strndup(p->r->arena, path, end));
+			browse_url(b, p->repo, "tree", hex, arena_strndup(p->r->arena, path, end));
 			html_lit(b, "\">");
 			html_txtn(b, path + i, end - i);
 			html_lit(b, "</a>");
@@ -241,22 +239,22 @@ static void breadcrumbs(struct view *p, const char *hex, const char *path)
 static void commit_line(struct view *p, git_commit *c)
 {
 	struct buf *b = p->b;
-	const char *hex = oid_hex(p->r->arena, git_commit_id(c));
+	const char *hex = browse_oid_hex(p->r->arena, git_commit_id(c));
 	const git_signature *a = git_commit_author(c);
 	html_lit(b, "<div class=\"lastcommit row\"><span>");
 	html_txt(b, a->name ? a->name : "");
 	html_lit(b, "</span><a href=\"");
-	obj_url(b, p->repo, "commit", hex, NULL);
+	browse_url(b, p->repo, "commit", hex, NULL);
 	html_lit(b, "\">");
-	html_txt(b, summary_of(c));
+	html_txt(b, browse_summary(c));
 	html_lit(b, "</a><span class=\"mute\">");
-	sig_time(p, a);
+	browse_sig_time(p, a);
 	html_lit(b, "</span><a class=\"mono\" href=\"");
-	obj_url(b, p->repo, "commit", hex, NULL);
+	browse_url(b, p->repo, "commit", hex, NULL);
 	html_lit(b, "\">");
 	html_txtn(b, hex, 7);
 	html_lit(b, "</a><a href=\"");
-	obj_url(b, p->repo, "commits", hex, NULL);
+	browse_url(b, p->repo, "commits", hex, NULL);
 	html_lit(b, "\">History</a></div>");
 }
 
@@ -336,7 +334,7 @@ static void entry_row(struct view *p, git_odb *odb, const git_tree_entry *e, con
 		html_lit(b, "<span class=\"kind\">submodule</span> ");
 		html_txt(b, name);
 		html_lit(b, " <span class=\"mono mute\">@ ");
-		html_txtn(b, oid_hex(p->r->arena, git_tree_entry_id(e)), 7);
+		html_txtn(b, browse_oid_hex(p->r->arena, git_tree_entry_id(e)), 7);
 		html_lit(b, "</span></td><td></td></tr>");
 		return;
 	}
@@ -344,7 +342,7 @@ static void entry_row(struct view *p, git_odb *odb, const git_tree_entry *e, con
 		    : git_tree_entry_filemode_raw(e) == GIT_FILEMODE_LINK
 			    ? "<span class=\"kind\">link</span> <a href=\""
 			    : "<span class=\"kind\">file</span> <a href=\"");
-	obj_url(b, p->repo, t == GIT_OBJECT_TREE ? "tree" : "blob", hex, path);
+	browse_url(b, p->repo, t == GIT_OBJECT_TREE ? "tree" : "blob", hex, path);
 	html_lit(b, "\">");
 	html_txt(b, name);
 	html_lit(b, t == GIT_OBJECT_TREE ? "/</a></td><td></td></tr>" : "</a></td><td>");
@@ -373,8 +371,8 @@ static int tree_table(struct view *p, git_repository *repo, git_tree *tree, cons
 	if (*dir) {
 		const char *up = strrchr(dir, '/');
 		html_lit(b, "<tr><td><a href=\"");
-		obj_url(b, p->repo, "tree", hex,
-			up ? arena_strndup(p->r->arena, dir, (size_t)(up - dir)) : "");
+		browse_url(b, p->repo, "tree", hex,
+			   up ? arena_strndup(p->r->arena, dir, (size_t)(up - dir)) : "");
 		html_lit(b, "\">.. (parent directory)</a></td><td></td></tr>");
 	}
 	size_t n = git_tree_entrycount(tree);
@@ -442,7 +440,7 @@ static void switcher_group(struct view *p, const char *label, struct objects_ref
 	html_lit(b, "</strong><ul>");
 	for (size_t i = 0; i < n && i < SWITCHER_MAX; i++) {
 		html_lit(b, "<li><a href=\"");
-		obj_url(b, p->repo, "tree", oid_hex(p->r->arena, &v[i].commit), "");
+		browse_url(b, p->repo, "tree", browse_oid_hex(p->r->arena, &v[i].commit), "");
 		html_lit(b, "\">");
 		html_txt(b, v[i].name);
 		html_lit(b, "</a></li>");
@@ -450,7 +448,7 @@ static void switcher_group(struct view *p, const char *label, struct objects_ref
 	if (!n)
 		html_lit(b, "<li class=\"mute\">none</li>");
 	html_lit(b, "<li><a href=\"");
-	repo_url(b, p->repo);
+	browse_repo_url(b, p->repo);
 	html_lit(b, all);
 	html_lit(b, "\">All ");
 	html_lit(b, label);
@@ -510,7 +508,7 @@ int web_repo_overview(struct req *r, struct resp *w)
 	struct view p;
 	bool have = true;
 	int rc;
-	if ((rc = repo_git(r, &repo)))
+	if ((rc = browse_repo_git(r, &repo)))
 		return rc;
 	/* the default branch, else the first branch there is, else empty */
 	const char *branch = r->repo->default_branch;
@@ -528,13 +526,13 @@ int web_repo_overview(struct req *r, struct resp *w)
 		r->err = e;
 		goto done;
 	}
-	const char *hex = have ? oid_hex(r->arena, &oid) : NULL;
+	const char *hex = have ? browse_oid_hex(r->arena, &oid) : NULL;
 	if (have && (rc = objects_commit_lookup(&commit, repo, hex, &r->err)))
 		goto done;
 	int grc = have ? git_commit_tree(&tree, commit) : 0;
 	if (grc < 0) {
 		rc = objects_error(&r->err, grc, "cannot read the tree of '%s'",
-				   subject(r->arena, branch));
+				   browse_subject(r->arena, branch));
 		goto done;
 	}
 	page_begin(&p, r, w, arena_printf(r->arena, "%s/%s", r->repo->owner, r->repo->name), "code");
@@ -557,7 +555,7 @@ int web_repo_overview(struct req *r, struct resp *w)
 		goto done;
 	readme(&p, repo, tree);
 	/* it names a branch, which moves on push */
-	resp_short_cache(r, w, REF_TTL_S);
+	resp_short_cache(r, w, BROWSE_REF_TTL_S);
 	page_end(&p);
 done:
 	objects_refs_free(heads, nh);
@@ -575,11 +573,11 @@ static void location_bar(struct view *p, const char *hex, const char *path)
 	html_lit(b, "<div class=\"row locbar\">");
 	breadcrumbs(p, hex, path);
 	html_lit(b, "<span class=\"grow\"></span><span>at <a class=\"mono\" href=\"");
-	obj_url(b, p->repo, "commit", hex, NULL);
+	browse_url(b, p->repo, "commit", hex, NULL);
 	html_lit(b, "\">");
 	html_txtn(b, hex, 7);
 	html_lit(b, "</a></span><a href=\"");
-	obj_url(b, p->repo, "commits", hex, NULL);
+	browse_url(b, p->repo, "commits", hex, NULL);
 	if (*path) {
 		html_lit(b, "?path=");
 		html_query(b, path);
@@ -603,8 +601,8 @@ int web_tree(struct req *r, struct resp *w)
 	git_tree *tree = NULL;
 	struct view p;
 	int rc, grc;
-	if ((rc = repo_git(r, &repo)) ||
-	    (rc = target(r, w, repo, "tree", &hex, &path, &redirected)) || redirected)
+	if ((rc = browse_repo_git(r, &repo)) ||
+	    (rc = browse_target(r, w, repo, "tree", &hex, &path, &redirected)) || redirected)
 		return rc;
 	if ((rc = objects_commit_lookup(&commit, repo, hex, &r->err)))
 		goto done;
@@ -620,14 +618,14 @@ int web_tree(struct req *r, struct resp *w)
 		}
 		if (t != GIT_OBJECT_TREE) {
 			rc = err_set(&r->err, ERR_INVALID, "not_a_tree", "path '%s' is a submodule",
-				     subject(r->arena, path));
+				     browse_subject(r->arena, path));
 			goto done;
 		}
 		grc = git_tree_lookup(&tree, repo, git_tree_entry_id(entry));
 	}
 	if (grc < 0) {
 		rc = objects_error(&r->err, grc, "tree '%s' not found in commit '%s'",
-				   subject(r->arena, path), hex);
+				   browse_subject(r->arena, path), hex);
 		goto done;
 	}
 	page_begin(&p, r, w, title_of(r, path, hex), "code");
@@ -635,8 +633,9 @@ int web_tree(struct req *r, struct resp *w)
 	if ((rc = tree_table(&p, repo, tree, hex, path)))
 		goto done;
 	readme(&p, repo, tree);
-	page_immutable(r, w,
-		       arena_printf(r->arena, "t-%s-%s", hex, oid_hex(r->arena, git_tree_id(tree))));
+	browse_immutable(r, w,
+			 arena_printf(r->arena, "t-%s-%s", hex,
+				      browse_oid_hex(r->arena, git_tree_id(tree))));
 	page_end(&p);
 done:
 	git_tree_free(tree);
@@ -682,30 +681,30 @@ static void blob_body(struct view *p, const char *hex, const char *path, const c
 	human_size(b, len);
 	if (!strncmp(type, "image/", 6)) {
 		html_lit(b, " · image</p><p class=\"image\"><img src=\"");
-		obj_url(b, p->repo, "raw", hex, path);
+		browse_url(b, p->repo, "raw", hex, path);
 		html_lit(b, "\" alt=\"");
 		html_attr(b, name);
 		html_lit(b, "\"></p>");
 	} else if (!data || len > BLOB_INLINE_MAX) {
 		html_lit(b, " · too large to show here: <a href=\"");
-		obj_url(b, p->repo, "raw", hex, path);
+		browse_url(b, p->repo, "raw", hex, path);
 		html_lit(b, "\">view the raw file</a></p>");
 	} else if (strncmp(type, "text/", 5)) {
 		html_lit(b, " · binary file: <a href=\"");
-		obj_url(b, p->repo, "raw", hex, path);
+		browse_url(b, p->repo, "raw", hex, path);
 		html_lit(b, "\">download it</a></p>");
 	} else if (!len) {
 		html_lit(b, " · empty file</p>");
 	} else if (is_markdown(name) && !plain) {
 		html_lit(b, " · <a href=\"");
-		obj_url(b, p->repo, "blob", hex, path);
+		browse_url(b, p->repo, "blob", hex, path);
 		html_lit(b, "?plain=1\">Source</a></p><div class=\"box\"><div class=\"body\">");
 		render_text(p, name, data, len);
 		html_lit(b, "</div></div>");
 	} else {
 		if (is_markdown(name)) {
 			html_lit(b, " · <a href=\"");
-			obj_url(b, p->repo, "blob", hex, path);
+			browse_url(b, p->repo, "blob", hex, path);
 			html_lit(b, "\">Rendered</a>");
 		}
 		html_lit(b, "</p>");
@@ -723,8 +722,8 @@ int web_blob(struct req *r, struct resp *w)
 	git_blob *blob = NULL;
 	struct view p;
 	int rc, grc;
-	if ((rc = repo_git(r, &repo)) ||
-	    (rc = target(r, w, repo, "blob", &hex, &path, &redirected)) || redirected)
+	if ((rc = browse_repo_git(r, &repo)) ||
+	    (rc = browse_target(r, w, repo, "blob", &hex, &path, &redirected)) || redirected)
 		return rc;
 	if (!*path)
 		return redirect_sha(r, w, "tree", hex, "");
@@ -738,7 +737,7 @@ int web_blob(struct req *r, struct resp *w)
 	}
 	if (t != GIT_OBJECT_BLOB) {
 		rc = err_set(&r->err, ERR_INVALID, "not_a_blob", "path '%s' is a submodule",
-			     subject(r->arena, path));
+			     browse_subject(r->arena, path));
 		goto done;
 	}
 	/* a file too large to show is not read: its header says its size */
@@ -751,13 +750,13 @@ int web_blob(struct req *r, struct resp *w)
 	git_odb_free(odb);
 	if (!large && (grc = git_blob_lookup(&blob, repo, git_tree_entry_id(entry))) < 0) {
 		rc = objects_error(&r->err, grc, "blob '%s' not found in commit '%s'",
-				   subject(r->arena, path), hex);
+				   browse_subject(r->arena, path), hex);
 		goto done;
 	}
 	page_begin(&p, r, w, title_of(r, path, hex), "code");
 	location_bar(&p, hex, path);
 	html_lit(p.b, "<p class=\"row\"><a href=\"");
-	obj_url(p.b, r->repo, "raw", hex, path);
+	browse_url(p.b, r->repo, "raw", hex, path);
 	html_lit(p.b, "\">Raw</a>");
 	if (git_tree_entry_filemode_raw(entry) == GIT_FILEMODE_LINK)
 		html_lit(p.b, "<span class=\"mute\">symbolic link</span>");
@@ -767,9 +766,10 @@ int web_blob(struct req *r, struct resp *w)
 	else
 		blob_body(&p, hex, path, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
 			  plain);
-	page_immutable(r, w,
-		       arena_printf(r->arena, "b-%s-%s%s", hex,
-				    oid_hex(r->arena, git_tree_entry_id(entry)), plain ? "-p" : ""));
+	browse_immutable(r, w,
+			 arena_printf(r->arena, "b-%s-%s%s", hex,
+				      browse_oid_hex(r->arena, git_tree_entry_id(entry)),
+				      plain ? "-p" : ""));
 	page_end(&p);
 done:
 	git_blob_free(blob);
@@ -784,453 +784,9 @@ int web_raw(struct req *r, struct resp *w)
 	bool redirected;
 	git_repository *repo;
 	int rc;
-	if ((rc = repo_git(r, &repo)) ||
-	    (rc = target(r, w, repo, "raw", &hex, &path, &redirected)) || redirected)
+	if ((rc = browse_repo_git(r, &repo)) ||
+	    (rc = browse_target(r, w, repo, "raw", &hex, &path, &redirected)) || redirected)
 		return rc;
 	/* the bytes exactly as the API serves a blob: the same handler */
 	return h_blob_get(r, w);
-}
-
-/* ---- history ---- */
-
-static void commit_row(struct view *p, git_commit *c)
-{
-	struct buf *b = p->b;
-	const char *hex = oid_hex(p->r->arena, git_commit_id(c));
-	const git_signature *a = git_commit_author(c);
-	html_lit(b, "<li class=\"commit\"><a class=\"subject\" href=\"");
-	obj_url(b, p->repo, "commit", hex, NULL);
-	html_lit(b, "\">");
-	html_txt(b, summary_of(c));
-	html_lit(b, "</a><div class=\"row mute\"><span>");
-	html_txt(b, a->name ? a->name : "");
-	html_lit(b, "</span>");
-	sig_time(p, a);
-	html_lit(b, "<a class=\"mono\" href=\"");
-	obj_url(b, p->repo, "commit", hex, NULL);
-	html_lit(b, "\">");
-	html_txtn(b, hex, 7);
-	html_lit(b, "</a><a href=\"");
-	obj_url(b, p->repo, "tree", hex, NULL);
-	html_lit(b, "\">Browse files</a></div></li>");
-}
-
-int web_commits(struct req *r, struct resp *w)
-{
-	const char *hex, *path, *cursor = req_query(r, "cursor"), *qpath = req_query(r, "path");
-	bool redirected;
-	git_repository *repo;
-	git_commit *start = NULL;
-	struct objects_log log = { 0 };
-	struct view p;
-	int rc, grc;
-	if ((rc = repo_git(r, &repo)) ||
-	    (rc = target(r, w, repo, "commits", &hex, &path, &redirected)) || redirected)
-		return rc;
-	if (cursor && *cursor && !is_sha1_hex(cursor))
-		return err_set(&r->err, ERR_INVALID, "invalid_cursor",
-			       "cursor '%s' is not a commit sha", subject(r->arena, cursor));
-	if (cursor && !*cursor)
-		cursor = NULL;
-	/* the path filter is ?path= (a path after the sha is taken too) */
-	if (qpath && *qpath && !(path = path_normalise(r->arena, qpath)))
-		return err_set(&r->err, ERR_INVALID, "invalid_path", "invalid path '%s'",
-			       subject(r->arena, qpath));
-	if ((rc = objects_commit_lookup(&start, repo, hex, &r->err)) ||
-	    (rc = objects_log(&log, repo, git_commit_id(start), cursor, path, LOG_PAGE, &r->err)))
-		goto done;
-	page_begin(&p, r, w,
-		   arena_printf(r->arena, "History%s%s · %s/%s", *path ? " of " : "", path,
-				r->repo->owner, r->repo->name),
-		   "code");
-	struct buf *b = p.b;
-	html_lit(b, "<h2>History");
-	if (*path) {
-		html_lit(b, " of <span class=\"mono\">");
-		html_txt(b, path);
-		html_lit(b, "</span>");
-	}
-	html_lit(b, "</h2><form method=\"get\" class=\"row\" action=\"");
-	obj_url(b, r->repo, "commits", hex, NULL);
-	html_lit(b, "\"><label for=\"path\">Only commits changing the path</label><input "
-		    "id=\"path\" name=\"path\" class=\"mono\" value=\"");
-	html_attr(b, path);
-	html_lit(b, "\"><button>Filter</button></form><ul class=\"list commits\">");
-	for (size_t i = 0; i < log.n; i++) {
-		git_commit *c = NULL;
-		if ((grc = git_commit_lookup(&c, repo, &log.ids[i])) < 0) {
-			rc = objects_error(&r->err, grc, "commit '%s' not found",
-					   oid_hex(r->arena, &log.ids[i]));
-			goto done;
-		}
-		commit_row(&p, c);
-		git_commit_free(c);
-	}
-	if (!log.n)
-		html_lit(b, "<li class=\"mute\">No commits here.</li>");
-	html_lit(b, "</ul><nav class=\"pager\" aria-label=\"pages\">");
-	if (cursor) {
-		html_lit(b, "<a href=\"");
-		obj_url(b, r->repo, "commits", hex, NULL);
-		if (*path) {
-			html_lit(b, "?path=");
-			html_query(b, path);
-		}
-		html_lit(b, "\">Newest</a>");
-	}
-	if (log.more) {
-		html_lit(b, "<a rel=\"next\" href=\"");
-		obj_url(b, r->repo, "commits", hex, NULL);
-		html_lit(b, "?cursor=");
-		html_query(b, oid_hex(r->arena, &log.next));
-		if (*path) {
-			html_lit(b, "&amp;path=");
-			html_query(b, path);
-		}
-		html_lit(b, "\">Older</a>");
-	}
-	html_lit(b, "</nav>");
-	page_immutable(r, w,
-		       arena_printf(r->arena, "h-%s-%s-%s", hex, cursor ? cursor : "start",
-				    digest(r->arena, path)));
-	page_end(&p);
-done:
-	objects_log_release(&log);
-	git_commit_free(start);
-	return rc;
-}
-
-/* ---- one commit ---- */
-
-static const char *delta_status(git_delta_t s)
-{
-	switch (s) {
-	case GIT_DELTA_ADDED: return "added";
-	case GIT_DELTA_DELETED: return "deleted";
-	case GIT_DELTA_RENAMED: return "renamed";
-	case GIT_DELTA_COPIED: return "copied";
-	case GIT_DELTA_TYPECHANGE: return "type changed";
-	default: return "modified";
-	}
-}
-
-static const char *delta_path(const git_diff_delta *d)
-{
-	return d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path;
-}
-
-static void line_no(struct buf *b, int n)
-{
-	html_lit(b, "<td class=\"ln\">");
-	if (n >= 0)
-		html_txtf(b, "%d", n);
-	html_lit(b, "</td>");
-}
-
-/* One file's unified diff as table rows; *budget is the lines left for
- * the page. */
-static void patch_rows(struct buf *b, git_patch *patch, size_t *budget, bool *cut)
-{
-	size_t file_lines = 0;
-	for (size_t h = 0, nh = git_patch_num_hunks(patch); h < nh; h++) {
-		const git_diff_hunk *hunk;
-		size_t nl;
-		if (git_patch_get_hunk(&hunk, &nl, patch, h) < 0)
-			return;
-		html_lit(b, "<tr class=\"hunk\"><td class=\"ln\"></td><td class=\"ln\"></td><td>");
-		html_txtn(b, hunk->header, strcspn(hunk->header, "\n"));
-		html_lit(b, "</td></tr>");
-		for (size_t l = 0; l < nl; l++) {
-			const git_diff_line *line;
-			if (file_lines >= DIFF_FILE_LINES_MAX || !*budget ||
-			    b->len > DIFF_PAGE_BYTES_MAX) {
-				*cut = true;
-				return;
-			}
-			if (git_patch_get_line_in_hunk(&line, patch, h, l) < 0)
-				return;
-			file_lines++;
-			(*budget)--;
-			char o = line->origin;
-			size_t len = line->content_len;
-			if (len && line->content[len - 1] == '\n')
-				len--;
-			if (o == GIT_DIFF_LINE_ADDITION)
-				html_lit(b, "<tr class=\"add\">");
-			else if (o == GIT_DIFF_LINE_DELETION)
-				html_lit(b, "<tr class=\"del\">");
-			else
-				html_lit(b, "<tr>");
-			line_no(b, line->old_lineno);
-			line_no(b, line->new_lineno);
-			html_lit(b, "<td>");
-			if (o == GIT_DIFF_LINE_ADDITION || o == GIT_DIFF_LINE_DELETION ||
-			    o == GIT_DIFF_LINE_CONTEXT) {
-				html_lit(b, o == GIT_DIFF_LINE_ADDITION   ? "+"
-					    : o == GIT_DIFF_LINE_DELETION ? "-"
-									  : " ");
-				html_txtn(b, line->content, len);
-			} else {
-				html_lit(b,
-					 "<span class=\"mute\">\\ No newline at end of file</span>");
-			}
-			html_lit(b, "</td></tr>");
-		}
-	}
-}
-
-/* One file's section: its header and its patch (NULL: none could be
- * made). */
-static void diff_section(struct view *p, git_diff *diff, git_patch *patch, size_t idx,
-			 const char *hex, size_t *budget)
-{
-	struct buf *b = p->b;
-	const git_diff_delta *d = patch ? git_patch_get_delta(patch) : git_diff_get_delta(diff, idx);
-	const char *path = delta_path(d);
-	html_lit(b, "<section class=\"box diff\" id=\"diff-");
-	html_txtf(b, "%zu", idx + 1);
-	html_lit(b, "\" aria-label=\"");
-	html_attr(b, path);
-	html_lit(b, "\"><div class=\"head\"><span class=\"badge\">");
-	html_lit(b, delta_status(d->status));
-	html_lit(b, "</span><span class=\"mono\">");
-	if (d->status == GIT_DELTA_RENAMED || d->status == GIT_DELTA_COPIED) {
-		html_txt(b, d->old_file.path);
-		html_lit(b, " → ");
-	}
-	html_txt(b, path);
-	html_lit(b, "</span>");
-	if (d->status != GIT_DELTA_DELETED) {
-		html_lit(b, "<a href=\"");
-		obj_url(b, p->repo, "blob", hex, path);
-		html_lit(b, "\">View file</a>");
-	}
-	html_lit(b, "</div>");
-	bool cut = false;
-	if (d->flags & GIT_DIFF_FLAG_BINARY) {
-		html_lit(b, "<p class=\"body mute\">Binary file changed.</p>");
-	} else if (patch && git_patch_num_hunks(patch)) {
-		html_lit(b, "<div class=\"blob\" tabindex=\"0\" role=\"region\" aria-label=\"diff "
-			    "of ");
-		html_attr(b, path);
-		html_lit(b, "\"><table class=\"code\"><tbody>");
-		patch_rows(b, patch, budget, &cut);
-		html_lit(b, "</tbody></table></div>");
-		if (cut)
-			html_lit(b, "<p class=\"body mute\">The diff is too long to show in full "
-				    "here.</p>");
-	} else {
-		html_lit(b, "<p class=\"body mute\">No content changes.</p>");
-	}
-	html_lit(b, "</section>");
-}
-
-static void commit_head(struct view *p, git_commit *c, const char *hex)
-{
-	struct buf *b = p->b;
-	const char *body = git_commit_body(c);
-	const git_signature *a = git_commit_author(c), *cm = git_commit_committer(c);
-	html_lit(b, "<h2 class=\"subject\">");
-	html_txt(b, summary_of(c));
-	html_lit(b, "</h2>");
-	if (body && *body) {
-		html_lit(b, "<pre class=\"message\">");
-		html_txt(b, body);
-		html_lit(b, "</pre>");
-	}
-	html_lit(b, "<dl class=\"meta\"><dt>Author</dt><dd>");
-	html_txt(b, a->name ? a->name : "");
-	html_lit(b, " ");
-	sig_time(p, a);
-	html_lit(b, "</dd>");
-	if (strcmp(a->name ? a->name : "", cm->name ? cm->name : "") ||
-	    a->when.time != cm->when.time) {
-		html_lit(b, "<dt>Committer</dt><dd>");
-		html_txt(b, cm->name ? cm->name : "");
-		html_lit(b, " ");
-		sig_time(p, cm);
-		html_lit(b, "</dd>");
-	}
-	html_lit(b, "<dt>Commit</dt><dd class=\"mono\">");
-	html_txt(b, hex);
-	html_lit(b, "</dd><dt>Parents</dt><dd>");
-	unsigned np = git_commit_parentcount(c);
-	for (unsigned i = 0; i < np; i++) {
-		const char *ph = oid_hex(p->r->arena, git_commit_parent_id(c, i));
-		html_lit(b, "<a class=\"mono\" href=\"");
-		obj_url(b, p->repo, "commit", ph, NULL);
-		html_lit(b, "\">");
-		html_txtn(b, ph, 7);
-		html_lit(b, "</a> ");
-	}
-	if (!np)
-		html_lit(b, "none (the first commit)");
-	html_lit(b, "</dd></dl><p class=\"row\"><a href=\"");
-	obj_url(b, p->repo, "tree", hex, NULL);
-	html_lit(b, "\">Browse files</a><a href=\"");
-	obj_url(b, p->repo, "commits", hex, NULL);
-	html_lit(b, "\">History from here</a></p>");
-}
-
-int web_commit(struct req *r, struct resp *w)
-{
-	const char *hex, *path;
-	bool redirected;
-	git_repository *repo;
-	git_commit *commit = NULL;
-	git_diff *diff = NULL;
-	git_patch **patches = NULL;
-	size_t n = 0;
-	struct view p;
-	int rc;
-	if ((rc = repo_git(r, &repo)) ||
-	    (rc = target(r, w, repo, "commit", &hex, &path, &redirected)) || redirected)
-		return rc;
-	if ((rc = objects_commit_lookup(&commit, repo, hex, &r->err)) ||
-	    (rc = objects_commit_diff(&diff, commit, &r->err)))
-		goto done;
-	page_begin(&p, r, w,
-		   arena_printf(r->arena, "%s · %.7s · %s/%s", summary_of(commit), hex,
-				r->repo->owner, r->repo->name),
-		   "code");
-	commit_head(&p, commit, hex);
-	struct buf *b = p.b;
-	size_t adds = 0, dels = 0;
-	n = git_diff_num_deltas(diff);
-	/* the file list with each file's counts */
-	html_lit(b, "<h3>");
-	html_txtf(b, "%zu file%s changed", n, n == 1 ? "" : "s");
-	html_lit(b, "</h3><table class=\"files\"><thead><tr><th scope=\"col\">File</th><th "
-		    "scope=\"col\">Change</th><th scope=\"col\">Lines</th></tr></thead><tbody>");
-	/* each file's patch is made once, for its counts and its section */
-	patches = xcalloc(n ? n : 1, sizeof(*patches));
-	for (size_t i = 0; i < n; i++) {
-		size_t a = 0, d = 0;
-		const git_diff_delta *dd = git_diff_get_delta(diff, i);
-		int grc = git_patch_from_diff(&patches[i], diff, i);
-		if (grc < 0) {
-			rc = objects_error(&r->err, grc, "cannot compute the diff of commit '%s'",
-					   hex);
-			goto done;
-		}
-		if (patches[i] && !(dd->flags & GIT_DIFF_FLAG_BINARY))
-			git_patch_line_stats(NULL, &a, &d, patches[i]);
-		adds += a;
-		dels += d;
-		html_lit(b, "<tr><td><a href=\"#diff-");
-		html_txtf(b, "%zu", i + 1);
-		html_lit(b, "\">");
-		html_txt(b, delta_path(dd));
-		html_lit(b, "</a></td><td>");
-		html_lit(b, delta_status(dd->status));
-		html_lit(b, "</td><td><span class=\"plus\">");
-		html_txtf(b, "+%zu", a);
-		html_lit(b, "</span> <span class=\"minus\">");
-		html_txtf(b, "−%zu", d);
-		html_lit(b, "</span></td></tr>");
-	}
-	html_lit(b, "</tbody></table><p class=\"mute\">");
-	html_txtf(b, "%zu addition%s, %zu deletion%s", adds, adds == 1 ? "" : "s", dels,
-		  dels == 1 ? "" : "s");
-	html_lit(b, "</p>");
-	size_t budget = DIFF_LINES_MAX;
-	for (size_t i = 0; i < n; i++)
-		diff_section(&p, diff, patches[i], i, hex, &budget);
-	page_immutable(r, w, arena_printf(r->arena, "c-%s", hex));
-	page_end(&p);
-done:
-	for (size_t i = 0; patches && i < n; i++)
-		git_patch_free(patches[i]);
-	free(patches);
-	git_diff_free(diff);
-	git_commit_free(commit);
-	return rc;
-}
-
-/* ---- branches and tags ---- */
-
-static int refs_page(struct req *r, struct resp *w, const char *prefix, const char *what)
-{
-	const char *after = req_query(r, "after");
-	git_repository *repo;
-	struct objects_ref *v = NULL;
-	size_t n = 0;
-	struct view p;
-	int rc;
-	bool tags = !strcmp(prefix, "refs/tags/");
-	if ((rc = repo_git(r, &repo)) || (rc = objects_refs_list(&v, &n, repo, prefix, &r->err)))
-		return rc;
-	page_begin(&p, r, w,
-		   arena_printf(r->arena, "%s · %s/%s", tags ? "Tags" : "Branches", r->repo->owner,
-				r->repo->name),
-		   "code");
-	struct buf *b = p.b;
-	html_lit(b, "<h2>");
-	html_lit(b, tags ? "Tags" : "Branches");
-	html_lit(b, "</h2><table class=\"refs\"><thead><tr><th scope=\"col\">");
-	html_lit(b, tags ? "Tag" : "Branch");
-	html_lit(b, "</th><th scope=\"col\">Last commit</th><th scope=\"col\">When</th>"
-		    "</tr></thead><tbody>");
-	size_t shown = 0, i = 0;
-	if (after && *after)
-		while (i < n && strcmp(v[i].name, after) <= 0)
-			i++;
-	for (; i < n && shown < REFS_PAGE; i++, shown++) {
-		const char *hex = oid_hex(r->arena, &v[i].commit);
-		git_commit *c = NULL;
-		html_lit(b, "<tr><td><a href=\"");
-		obj_url(b, r->repo, "tree", hex, NULL);
-		html_lit(b, "\">");
-		html_txt(b, v[i].name);
-		html_lit(b, "</a>");
-		if (!tags && !strcmp(v[i].name, r->repo->default_branch))
-			html_lit(b, " <span class=\"badge\">default</span>");
-		html_lit(b, "</td><td>");
-		if (git_commit_lookup(&c, repo, &v[i].commit) == 0) {
-			html_lit(b, "<a href=\"");
-			obj_url(b, r->repo, "commit", hex, NULL);
-			html_lit(b, "\">");
-			html_txt(b, summary_of(c));
-			html_lit(b, "</a></td><td>");
-			sig_time(&p, git_commit_committer(c));
-			git_commit_free(c);
-		} else {
-			html_lit(b, "</td><td>");
-		}
-		html_lit(b, "</td></tr>");
-	}
-	if (!n) {
-		html_lit(b, "<tr><td class=\"mute\">No ");
-		html_lit(b, what);
-		html_lit(b, " yet.</td><td></td><td></td></tr>");
-	}
-	html_lit(b, "</tbody></table><nav class=\"pager\" aria-label=\"pages\">");
-	if (after && *after) {
-		html_lit(b, "<a href=\"");
-		repo_url(b, r->repo);
-		html_lit(b, tags ? "/tags" : "/branches");
-		html_lit(b, "\">First page</a>");
-	}
-	if (i < n) {
-		html_lit(b, "<a rel=\"next\" href=\"");
-		repo_url(b, r->repo);
-		html_lit(b, tags ? "/tags?after=" : "/branches?after=");
-		html_query(b, v[i - 1].name);
-		html_lit(b, "\">Next</a>");
-	}
-	html_lit(b, "</nav>");
-	objects_refs_free(v, n);
-	/* refs move on push */
-	resp_short_cache(r, w, REF_TTL_S);
-	return page_end(&p);
-}
-
-int web_branches(struct req *r, struct resp *w)
-{
-	return refs_page(r, w, "refs/heads/", "branches");
-}
-
-int web_tags(struct req *r, struct resp *w)
-{
-	return refs_page(r, w, "refs/tags/", "tags");
 }

@@ -1,4 +1,4 @@
-/* browse.h — the repository browsing pages (web/browse.c): the overview,
+/* browse.h — the repository browsing pages (web/browse.c, web/commits.c): the overview,
  * trees, blobs and raw files, the history, one commit with its diff, the
  * branches and the tags.
  *
