@@ -137,115 +137,49 @@ static int path_param(struct req *r, const char **out)
 int h_ref_get(struct req *r, struct resp *w)
 {
 	const char *name = req_param(r, "ref");
-	const char *cand[3] = { 0 };
 	git_repository *repo;
-	git_reference *ref = NULL, *res = NULL;
-	git_object *obj = NULL;
-	int rc, grc = GIT_ENOTFOUND;
-	bool valid;
+	git_oid oid;
+	struct buf full = BUF_INIT;
+	int rc;
 	if (!name)
 		name = "";
-	if (!strcmp(name, "HEAD")) {
-		cand[0] = "HEAD";
-		valid = true;
-	} else if (!strncmp(name, "refs/", 5)) {
-		cand[0] = name;
-		valid = refname_valid(name);
-	} else {
-		/* like git's rev-parse, but a branch wins over a tag of the same name */
-		cand[0] = arena_printf(r->arena, "refs/%s", name);
-		cand[1] = arena_printf(r->arena, "refs/heads/%s", name);
-		cand[2] = arena_printf(r->arena, "refs/tags/%s", name);
-		valid = refname_valid(cand[1]);
-	}
+	bool valid = !strcmp(name, "HEAD") ? true
+		     : !strncmp(name, "refs/", 5)
+			     ? refname_valid(name)
+			     : refname_valid(arena_printf(r->arena, "refs/heads/%s", name));
 	if (!valid)
 		return err_set(&r->err, ERR_INVALID, "invalid_ref", "'%s' is not a valid ref name",
 			       subject(r->arena, name));
-	if ((rc = repo_open(r, &repo)))
-		return rc;
-	for (size_t i = 0; i < 3 && cand[i] && grc == GIT_ENOTFOUND; i++)
-		grc = git_reference_lookup(&ref, repo, cand[i]);
-	if (grc == 0)
-		grc = git_reference_resolve(&res, ref); /* an unborn HEAD is not found */
-	if (grc < 0) {
-		rc = objects_error(&r->err, grc, "ref '%s' not found", subject(r->arena, name));
+	if ((rc = repo_open(r, &repo)) ||
+	    (rc = objects_ref_resolve(&oid, &full, repo, name, &r->err)))
 		goto done;
-	}
-	if ((grc = git_reference_peel(&obj, res, GIT_OBJECT_COMMIT)) < 0) {
-		rc = err_set(&r->err, ERR_NOTFOUND, NULL, "ref '%s' does not point to a commit",
-			     subject(r->arena, name));
-		goto done;
-	}
 	resp_json(w, 200,
-		  json_pack("{s:o,s:s}", "ref", jstr(git_reference_name(res)), "commit",
-			    oid_hex(r->arena, git_object_id(obj))));
+		  json_pack("{s:o,s:s}", "ref", jstr(full.ptr), "commit", oid_hex(r->arena, &oid)));
 	resp_short_cache(r, w, REF_TTL_S);
 done:
-	git_object_free(obj);
-	git_reference_free(res);
-	git_reference_free(ref);
+	buf_release(&full);
 	return rc;
-}
-
-struct branch {
-	const char *name;
-	const char *commit;
-};
-
-static int branch_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct branch *)a)->name, ((const struct branch *)b)->name);
 }
 
 int h_branches_list(struct req *r, struct resp *w)
 {
 	git_repository *repo;
-	git_branch_iterator *it = NULL;
-	git_reference *ref = NULL;
-	git_branch_t type;
-	struct branch *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc, grc;
-	if ((rc = repo_open(r, &repo)))
+	struct objects_ref *v = NULL;
+	size_t n = 0;
+	int rc;
+	if ((rc = repo_open(r, &repo)) ||
+	    (rc = objects_refs_list(&v, &n, repo, "refs/heads/", &r->err)))
 		return rc;
-	if ((grc = git_branch_iterator_new(&it, repo, GIT_BRANCH_LOCAL)) < 0) {
-		rc = objects_error(&r->err, grc, "cannot list branches");
-		goto done;
-	}
-	while ((grc = git_branch_next(&ref, &type, it)) == 0) {
-		const char *name;
-		git_object *obj = NULL;
-		/* a branch that points at no commit is not listed */
-		if (git_branch_name(&name, ref) == 0 &&
-		    git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				v = xrealloc(v, cap * sizeof(*v));
-			}
-			v[n].name = arena_strdup(r->arena, name);
-			v[n++].commit = oid_hex(r->arena, git_object_id(obj));
-		}
-		git_object_free(obj);
-		git_reference_free(ref);
-		ref = NULL;
-	}
-	if (grc != GIT_ITEROVER) {
-		rc = objects_error(&r->err, grc, "cannot list branches");
-		goto done;
-	}
-	if (n)
-		qsort(v, n, sizeof(*v), branch_cmp);
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, json_pack("{s:o,s:s,s:b}", "name", jstr(v[i].name),
-						     "commit", v[i].commit, "default",
-						     !strcmp(v[i].name, r->repo->default_branch)));
+		json_array_append_new(arr,
+				      json_pack("{s:o,s:s,s:b}", "name", jstr(v[i].name), "commit",
+						oid_hex(r->arena, &v[i].commit), "default",
+						!strcmp(v[i].name, r->repo->default_branch)));
+	objects_refs_free(v, n);
 	resp_json(w, 200, arr);
 	resp_short_cache(r, w, REF_TTL_S);
-done:
-	free(v);
-	git_branch_iterator_free(it);
-	return rc;
+	return 0;
 }
 
 /* ---- trees and blobs ---- */
@@ -410,27 +344,15 @@ done:
 
 /* ---- history ---- */
 
-/* 1 with *out set, 0 at the end of the walk, or an ERR_*. */
-static int walk_next(struct req *r, git_revwalk *walk, git_oid *out)
-{
-	int grc = git_revwalk_next(out, walk);
-	if (grc == 0)
-		return 1;
-	if (grc == GIT_ITEROVER)
-		return 0;
-	return objects_error(&r->err, grc, "cannot walk the history");
-}
-
 int h_commits_list(struct req *r, struct resp *w)
 {
 	const char *sha, *cursor = req_query(r, "cursor");
 	int64_t limit = LIMIT_DEFAULT;
 	git_repository *repo;
 	git_commit *start = NULL;
-	git_revwalk *walk = NULL;
-	git_oid oid, cur;
+	struct objects_log log = { 0 };
 	json_t *arr = NULL;
-	int rc, grc, have;
+	int rc, grc;
 	if ((rc = sha_param(r, &sha)))
 		return rc;
 	if (req_query_int(&limit, r, "limit", 1, LIMIT_MAX) < 0)
@@ -440,60 +362,39 @@ int h_commits_list(struct req *r, struct resp *w)
 	if (cursor && !is_sha1_hex(cursor))
 		return err_set(&r->err, ERR_INVALID, "invalid_cursor",
 			       "cursor '%s' is not a commit sha", subject(r->arena, cursor));
+	const char *qpath = req_query(r, "path"), *path = NULL;
+	if (qpath && *qpath && !(path = path_normalise(r->arena, qpath)))
+		return err_set(&r->err, ERR_INVALID, "invalid_path", "invalid path '%s'",
+			       subject(r->arena, qpath));
 	if ((rc = repo_open(r, &repo)))
 		return rc;
-	if ((rc = objects_commit_lookup(&start, repo, sha, &r->err)))
+	if ((rc = objects_commit_lookup(&start, repo, sha, &r->err)) ||
+	    (rc = objects_log(&log, repo, git_commit_id(start), cursor, path, (size_t)limit, &r->err)))
 		goto done;
-	if ((grc = git_revwalk_new(&walk, repo)) < 0 ||
-	    (grc = git_revwalk_sorting(walk, GIT_SORT_TIME)) < 0 ||
-	    (grc = git_revwalk_push(walk, git_commit_id(start))) < 0) {
-		rc = objects_error(&r->err, grc, "cannot walk the history of '%s'", sha);
-		goto done;
-	}
-	if ((have = walk_next(r, walk, &oid)) < 0) {
-		rc = have;
-		goto done;
-	}
-	if (cursor) {
-		/* the cursor is the next commit to list: skip up to it */
-		git_oid_fromstrn(&cur, cursor, GIT_OID_HEXSZ);
-		while (have == 1 && !git_oid_equal(&oid, &cur))
-			have = walk_next(r, walk, &oid);
-		if (have < 0) {
-			rc = have;
-			goto done;
-		}
-		if (!have) {
-			rc = err_set(&r->err, ERR_INVALID, "invalid_cursor",
-				     "cursor '%s' is not in the history of commit '%s'", cursor,
-				     sha);
-			goto done;
-		}
-	}
 	arr = json_array();
-	for (int64_t i = 0; have == 1 && i < limit; i++) {
+	for (size_t i = 0; i < log.n; i++) {
 		git_commit *c = NULL;
-		if ((grc = git_commit_lookup(&c, repo, &oid)) < 0) {
+		if ((grc = git_commit_lookup(&c, repo, &log.ids[i])) < 0) {
 			rc = objects_error(&r->err, grc, "commit '%s' not found",
-					   oid_hex(r->arena, &oid));
+					   oid_hex(r->arena, &log.ids[i]));
 			goto done;
 		}
 		json_array_append_new(arr, objects_commit_json(c));
 		git_commit_free(c);
-		if ((have = walk_next(r, walk, &oid)) < 0) {
-			rc = have;
-			goto done;
-		}
 	}
-	json_t *next = have == 1 ? json_string(oid_hex(r->arena, &oid)) : json_null();
+	json_t *next = log.more ? json_string(oid_hex(r->arena, &log.next)) : json_null();
 	resp_json(w, 200, json_pack("{s:o,s:o}", "commits", arr, "next_cursor", next));
 	arr = NULL;
+	/* a path may hold any byte: the tag names it by a digest */
+	char digest[65] = "";
+	if (path)
+		sha256_hex(digest, path, strlen(path));
 	resp_immutable(r, w,
-		       arena_printf(r->arena, "%s-%lld-%s", sha, (long long)limit,
-				    cursor ? cursor : "start"));
+		       arena_printf(r->arena, "%s-%lld-%s%s%.16s", sha, (long long)limit,
+				    cursor ? cursor : "start", path ? "-" : "", digest));
 done:
 	json_decref(arr);
-	git_revwalk_free(walk);
+	objects_log_release(&log);
 	git_commit_free(start);
 	return rc;
 }
@@ -504,30 +405,15 @@ int h_commit_get(struct req *r, struct resp *w)
 {
 	const char *sha;
 	git_repository *repo;
-	git_commit *commit = NULL, *parent = NULL;
-	git_tree *tree = NULL, *old = NULL;
+	git_commit *commit = NULL;
 	git_diff *diff = NULL;
 	json_t *files = NULL;
-	int rc, grc;
+	int rc;
 	if ((rc = sha_param(r, &sha)) || (rc = repo_open(r, &repo)))
 		return rc;
-	if ((rc = objects_commit_lookup(&commit, repo, sha, &r->err)))
+	if ((rc = objects_commit_lookup(&commit, repo, sha, &r->err)) ||
+	    (rc = objects_commit_diff(&diff, commit, &r->err)))
 		goto done;
-	/* against the first parent; a root commit against the empty tree */
-	if ((grc = git_commit_tree(&tree, commit)) < 0 ||
-	    (git_commit_parentcount(commit) && ((grc = git_commit_parent(&parent, commit, 0)) < 0 ||
-						(grc = git_commit_tree(&old, parent)) < 0))) {
-		rc = objects_error(&r->err, grc, "objects of commit '%s' not found", sha);
-		goto done;
-	}
-	git_diff_options dopts = GIT_DIFF_OPTIONS_INIT;
-	git_diff_find_options fopts = GIT_DIFF_FIND_OPTIONS_INIT;
-	fopts.flags = GIT_DIFF_FIND_RENAMES;
-	if ((grc = git_diff_tree_to_tree(&diff, repo, old, tree, &dopts)) < 0 ||
-	    (grc = git_diff_find_similar(diff, &fopts)) < 0) {
-		rc = objects_error(&r->err, grc, "cannot compute the diff of commit '%s'", sha);
-		goto done;
-	}
 	size_t n = git_diff_num_deltas(diff), budget = PATCH_TOTAL_MAX, adds = 0, dels = 0;
 	files = json_array();
 	for (size_t i = 0; i < n; i++) {
@@ -547,9 +433,6 @@ int h_commit_get(struct req *r, struct resp *w)
 done:
 	json_decref(files);
 	git_diff_free(diff);
-	git_tree_free(old);
-	git_tree_free(tree);
-	git_commit_free(parent);
 	git_commit_free(commit);
 	return rc;
 }

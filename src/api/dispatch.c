@@ -62,7 +62,12 @@ static void fill_from_cache(struct resp *w, const struct cache_entry *e)
 		resp_header(w, "ETag", e->etag);
 	if (e->cache_control)
 		resp_header(w, "Cache-Control", e->cache_control);
-	api_content_headers(w);
+	/* a page keeps its own policy: the API's sandbox would refuse its
+	 * stylesheet */
+	if (e->content_type && !strncmp(e->content_type, "text/html", 9))
+		web_page_headers(w);
+	else
+		api_content_headers(w);
 	w->cached = e;
 }
 

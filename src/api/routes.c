@@ -3,6 +3,7 @@
  * pattern that matches wins, so fixed prefixes come before ":owner". */
 #include "api/api.h"
 #include "web/settings.h"
+#include "web/browse.h"
 #include "web/web.h"
 #include "web/pulls.h"
 
@@ -14,7 +15,7 @@
 
 #define REPO ROUTE_REPO
 #define GITR (ROUTE_REPO | ROUTE_GIT)
-#define PAGE ROUTE_HTML
+#define PAGE (ROUTE_HTML | ROUTE_FALLBACK)
 #define SIGNIN (ROUTE_JSON | ROUTE_CSRF_EXEMPT)
 #define REPO_ADMIN (ROUTE_REPO | ROUTE_ADMIN | ROUTE_AUTH)
 #define COLLAB_W (ROUTE_REPO | ROUTE_AUTH) /* readers may take part: see api/collab.h */
@@ -169,7 +170,14 @@ const struct route app_routes[] = {
 	{ POST, "/:owner/:repo.git/git-upload-pack", h_git_upload_pack, GITR | ROUTE_STREAM },
 	{ POST, "/:owner/:repo.git/git-receive-pack", h_git_receive_pack,
 	  GITR | W_CONTENTS | ROUTE_STREAM },
-	/* ---- pages (web/): HTML, forms with a CSRF field, errors as pages ---- */
+	/* ---- pages (web/): HTML, forms with a CSRF field, errors as pages.
+	 * PAGE routes are fallbacks: tried, in order, only for a path no
+	 * route above takes (http.h), so a page pattern such as
+	 * /:owner/:repo never turns an API path's 405 into a page. First,
+	 * what no API route takes under /api and /internal is the API's 404
+	 * ("api" and "internal" are reserved names: no owner lives there). */
+	{ GET, "/api/*rest", web_not_found, ROUTE_NOAUTH | ROUTE_FALLBACK },
+	{ GET, "/internal/*rest", web_not_found, ROUTE_NOAUTH | ROUTE_FALLBACK },
 	{ GET, "/static/:name", web_static, ROUTE_NOAUTH },
 	{ GET, "/", web_home, PAGE },
 	{ GET, "/login", web_login_form, PAGE },
@@ -211,7 +219,15 @@ const struct route app_routes[] = {
 	{ POST, "/:owner/:repo/settings/hooks", web_hook_create, PAGE | REPO_ADMIN },
 	{ POST, "/:owner/:repo/settings/hooks/:id/delete", web_hook_delete, PAGE | REPO_ADMIN },
 	/* @@pages-repo@@ */
-	/* @@pages-browse@@ */
+	/* browsing (web/browse.c): SHA URLs immutable, a ref answers a redirect
+	 * to its SHA URL */
+	{ GET, "/:owner/:repo/tree/:sha/*path", web_tree, PAGE | REPO | ROUTE_CACHE },
+	{ GET, "/:owner/:repo/blob/:sha/*path", web_blob, PAGE | REPO | ROUTE_CACHE },
+	{ GET, "/:owner/:repo/raw/:sha/*path", web_raw, PAGE | REPO | ROUTE_CACHE },
+	{ GET, "/:owner/:repo/commits/:sha", web_commits, PAGE | REPO | ROUTE_CACHE },
+	{ GET, "/:owner/:repo/commit/:sha", web_commit, PAGE | REPO | ROUTE_CACHE },
+	{ GET, "/:owner/:repo/branches", web_branches, PAGE | REPO },
+	{ GET, "/:owner/:repo/tags", web_tags, PAGE | REPO },
 	/* @@pages-issues@@ */
 	/* pull requests (web/pulls.c, pulldiff.c) */
 	{ GET, "/:owner/:repo/pulls", web_pulls, PAGE | REPO },
@@ -231,11 +247,10 @@ const struct route app_routes[] = {
 	{ POST, "/:owner/:repo/pull/:number/merge", web_pull_merge, PAGE | COLLAB_W,
 	  SCOPE_REPO_WRITE },
 	/* @@pages-runs@@ */
+	{ GET, "/:owner/:repo", web_repo_overview, PAGE | REPO },
 	{ GET, "/:owner", web_profile, PAGE },
-	/* a GET no route takes: the API's 404 under /api and /internal, else
-	 * the 404 page (other methods: the server's own 404) */
-	{ GET, "/api/*rest", web_not_found, ROUTE_NOAUTH | ROUTE_FALLBACK },
-	{ GET, "/internal/*rest", web_not_found, ROUTE_NOAUTH | ROUTE_FALLBACK },
-	{ GET, "/*path", web_not_found, PAGE | ROUTE_FALLBACK },
+	/* a GET no route takes: the 404 page (other methods: the server's
+	 * own 404) */
+	{ GET, "/*path", web_not_found, PAGE },
 	{ 0 },
 };

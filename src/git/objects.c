@@ -213,6 +213,249 @@ int objects_entry_bypath(git_tree_entry **out, git_commit *commit, const char *p
 	return rc;
 }
 
+/* ---- refs ---- */
+
+int objects_ref_resolve(git_oid *out, struct buf *full, git_repository *repo, const char *name,
+			struct err *e)
+{
+	struct buf cand[3] = { BUF_INIT, BUF_INIT, BUF_INIT };
+	size_t ncand = 0;
+	git_reference *ref = NULL, *res = NULL;
+	git_object *obj = NULL;
+	int rc = 0, grc = GIT_ENOTFOUND;
+	if (!strcmp(name, "HEAD") || !strncmp(name, "refs/", 5)) {
+		buf_adds(&cand[ncand++], name);
+	} else {
+		buf_addf(&cand[ncand++], "refs/%s", name);
+		buf_addf(&cand[ncand++], "refs/heads/%s", name);
+		buf_addf(&cand[ncand++], "refs/tags/%s", name);
+	}
+	for (size_t i = 0; i < ncand && grc == GIT_ENOTFOUND; i++)
+		grc = git_reference_lookup(&ref, repo, cand[i].ptr);
+	if (grc == 0)
+		grc = git_reference_resolve(&res, ref); /* an unborn HEAD is not found */
+	struct buf subj = BUF_INIT;
+	objects_subject(&subj, name, 100);
+	if (grc < 0) {
+		rc = objects_error(e, grc, "ref '%s' not found", subj.ptr);
+	} else if (git_reference_peel(&obj, res, GIT_OBJECT_COMMIT) < 0) {
+		rc = err_set(e, ERR_NOTFOUND, NULL, "ref '%s' does not point to a commit", subj.ptr);
+	} else {
+		git_oid_cpy(out, git_object_id(obj));
+		if (full) {
+			buf_reset(full);
+			buf_adds(full, git_reference_name(res));
+		}
+	}
+	buf_release(&subj);
+	for (size_t i = 0; i < ncand; i++)
+		buf_release(&cand[i]);
+	git_object_free(obj);
+	git_reference_free(res);
+	git_reference_free(ref);
+	return rc;
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct objects_ref *)a)->name, ((const struct objects_ref *)b)->name);
+}
+
+int objects_refs_list(struct objects_ref **out, size_t *n_out, git_repository *repo,
+		      const char *prefix, struct err *e)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	struct objects_ref *v = NULL;
+	size_t n = 0, cap = 0, plen = strlen(prefix);
+	int rc = 0, grc;
+	*out = NULL;
+	*n_out = 0;
+	if ((grc = git_reference_iterator_new(&it, repo)) < 0)
+		return objects_error(e, grc, "cannot list refs");
+	while ((grc = git_reference_next(&ref, it)) == 0) {
+		const char *name = git_reference_name(ref);
+		git_object *obj = NULL;
+		/* a ref that points at no commit is not listed */
+		if (!strncmp(name, prefix, plen) && name[plen] &&
+		    git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			v[n].name = xstrdup(name + plen);
+			git_oid_cpy(&v[n++].commit, git_object_id(obj));
+		}
+		git_object_free(obj);
+		git_reference_free(ref);
+		ref = NULL;
+	}
+	if (grc != GIT_ITEROVER) {
+		rc = objects_error(e, grc, "cannot list refs");
+		objects_refs_free(v, n);
+		v = NULL;
+		n = 0;
+	} else if (n) {
+		qsort(v, n, sizeof(*v), ref_cmp);
+	}
+	git_reference_iterator_free(it);
+	*out = v;
+	*n_out = n;
+	return rc;
+}
+
+void objects_refs_free(struct objects_ref *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+/* ---- commits: diff and history ---- */
+
+int objects_commit_diff(git_diff **out, git_commit *commit, struct err *e)
+{
+	git_repository *repo = git_commit_owner(commit);
+	git_commit *parent = NULL;
+	git_tree *tree = NULL, *old = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc = 0, grc;
+	git_oid_tostr(hex, sizeof(hex), git_commit_id(commit));
+	*out = NULL;
+	/* against the first parent; a root commit against the empty tree */
+	if ((grc = git_commit_tree(&tree, commit)) < 0 ||
+	    (git_commit_parentcount(commit) && ((grc = git_commit_parent(&parent, commit, 0)) < 0 ||
+						(grc = git_commit_tree(&old, parent)) < 0))) {
+		rc = objects_error(e, grc, "objects of commit '%s' not found", hex);
+		goto done;
+	}
+	git_diff_options dopts = GIT_DIFF_OPTIONS_INIT;
+	git_diff_find_options fopts = GIT_DIFF_FIND_OPTIONS_INIT;
+	fopts.flags = GIT_DIFF_FIND_RENAMES;
+	if ((grc = git_diff_tree_to_tree(out, repo, old, tree, &dopts)) < 0 ||
+	    (grc = git_diff_find_similar(*out, &fopts)) < 0) {
+		git_diff_free(*out);
+		*out = NULL;
+		rc = objects_error(e, grc, "cannot compute the diff of commit '%s'", hex);
+	}
+done:
+	git_tree_free(old);
+	git_tree_free(tree);
+	git_commit_free(parent);
+	return rc;
+}
+
+/* The entry at path in c's tree: 1 with *id and *mode set, 0 when absent,
+ * or a libgit2 error. */
+static int entry_at(git_commit *c, const char *path, git_oid *id, unsigned *mode)
+{
+	git_tree *root = NULL;
+	git_tree_entry *te = NULL;
+	int grc = git_commit_tree(&root, c);
+	if (grc < 0)
+		return grc;
+	grc = git_tree_entry_bypath(&te, root, path);
+	git_tree_free(root);
+	if (grc == GIT_ENOTFOUND)
+		return 0;
+	if (grc < 0)
+		return grc;
+	git_oid_cpy(id, git_tree_entry_id(te));
+	*mode = (unsigned)git_tree_entry_filemode_raw(te);
+	git_tree_entry_free(te);
+	return 1;
+}
+
+/* Does commit oid change path? 1, 0, or a libgit2 error. */
+static int log_touches(git_repository *repo, const git_oid *oid, const char *path)
+{
+	git_commit *c = NULL;
+	git_oid id, pid;
+	unsigned mode = 0, pmode = 0;
+	int grc = git_commit_lookup(&c, repo, oid);
+	if (grc < 0)
+		return grc;
+	int have = entry_at(c, path, &id, &mode);
+	unsigned np = git_commit_parentcount(c);
+	int touches = np == 0 ? have > 0 : 1;
+	for (unsigned i = 0; have >= 0 && i < np && touches == 1; i++) {
+		git_commit *p = NULL;
+		if ((grc = git_commit_parent(&p, c, i)) < 0) {
+			touches = grc;
+			break;
+		}
+		int phave = entry_at(p, path, &pid, &pmode);
+		git_commit_free(p);
+		if (phave < 0)
+			touches = phave;
+		else if (phave == have && (!have || (pmode == mode && git_oid_equal(&pid, &id))))
+			touches = 0; /* the same as one parent's: not this commit's change */
+	}
+	git_commit_free(c);
+	return have < 0 ? have : touches;
+}
+
+int objects_log(struct objects_log *out, git_repository *repo, const git_oid *start,
+		const char *cursor, const char *path, size_t limit, struct err *e)
+{
+	git_revwalk *walk = NULL;
+	git_oid oid, cur;
+	char shex[GIT_OID_HEXSZ + 1];
+	size_t scanned = 0;
+	int rc = 0, grc;
+	bool filter = path && *path;
+	*out = (struct objects_log){ .ids = xcalloc(limit ? limit : 1, sizeof(git_oid)) };
+	git_oid_tostr(shex, sizeof(shex), start);
+	if ((grc = git_revwalk_new(&walk, repo)) < 0 ||
+	    (grc = git_revwalk_sorting(walk, GIT_SORT_TIME)) < 0 ||
+	    (grc = git_revwalk_push(walk, start)) < 0) {
+		rc = objects_error(e, grc, "cannot walk the history of '%s'", shex);
+		goto done;
+	}
+	grc = git_revwalk_next(&oid, walk);
+	if (cursor) {
+		/* the cursor is the next commit to examine: skip up to it */
+		git_oid_fromstrn(&cur, cursor, GIT_OID_HEXSZ);
+		while (grc == 0 && !git_oid_equal(&oid, &cur))
+			grc = git_revwalk_next(&oid, walk);
+		if (grc == GIT_ITEROVER) {
+			rc = err_set(e, ERR_INVALID, "invalid_cursor",
+				     "cursor '%s' is not in the history of commit '%s'", cursor,
+				     shex);
+			goto done;
+		}
+	}
+	while (grc == 0 && out->n < limit) {
+		if (filter && scanned++ >= OBJECTS_LOG_SCAN_MAX)
+			break;
+		int keep = filter ? log_touches(repo, &oid, path) : 1;
+		if (keep < 0) {
+			grc = keep;
+			break;
+		}
+		if (keep)
+			git_oid_cpy(&out->ids[out->n++], &oid);
+		grc = git_revwalk_next(&oid, walk);
+	}
+	if (grc == 0) {
+		out->more = true;
+		git_oid_cpy(&out->next, &oid);
+	} else if (grc != GIT_ITEROVER) {
+		rc = objects_error(e, grc, "cannot walk the history");
+	}
+done:
+	if (rc)
+		objects_log_release(out);
+	git_revwalk_free(walk);
+	return rc;
+}
+
+void objects_log_release(struct objects_log *l)
+{
+	free(l->ids);
+	*l = (struct objects_log){ 0 };
+}
+
 /* ---- pure helpers ---- */
 
 int objects_tree_cmp(const char *a, size_t alen, bool a_tree, const char *b, size_t blen, bool b_tree)

@@ -59,6 +59,60 @@ int objects_commit_lookup(git_commit **out, git_repository *repo, const char *he
  * git_tree_entry_free. */
 int objects_entry_bypath(git_tree_entry **out, git_commit *commit, const char *path, struct err *e);
 
+/* Resolves a ref name the way git rev-parse does, except that a branch
+ * wins over a tag of the same name: "HEAD"; a full name ("refs/..."); else
+ * refs/NAME, refs/heads/NAME, refs/tags/NAME, the first that exists. The
+ * caller checked the name's syntax. On success *out is the commit the ref
+ * peels to and full (when not NULL) receives the full name of the ref it
+ * resolved to. ERR_NOTFOUND "ref 'NAME' not found" (an unborn HEAD too)
+ * or "ref 'NAME' does not point to a commit". */
+int objects_ref_resolve(git_oid *out, struct buf *full, git_repository *repo, const char *name,
+			struct err *e);
+
+/* A ref and the commit it peels to. */
+struct objects_ref {
+	char *name; /* without the listed prefix ("main", "v1.0") */
+	git_oid commit;
+};
+
+/* The refs whose full names start with prefix ("refs/heads/",
+ * "refs/tags/") and peel to a commit (others are skipped), sorted by name
+ * as bytes, into a malloc'd *out of *n entries; free with
+ * objects_refs_free. 0 or ERR_* with e set. */
+int objects_refs_list(struct objects_ref **out, size_t *n, git_repository *repo, const char *prefix,
+		      struct err *e);
+void objects_refs_free(struct objects_ref *v, size_t n);
+
+/* The changes a commit made: the diff of commit's tree against its first
+ * parent's (a root commit's against the empty tree), with renames found.
+ * The caller frees *out with git_diff_free. 0 or ERR_* with e set. */
+int objects_commit_diff(git_diff **out, git_commit *commit, struct err *e);
+
+/* Commits one history page may examine when a path filter skips most of
+ * them: past this the page ends short and its cursor continues the walk. */
+#define OBJECTS_LOG_SCAN_MAX 10000
+
+/* One page of a history walk (objects_log). */
+struct objects_log {
+	git_oid *ids; /* malloc'd, n commits, newest first */
+	size_t n;
+	bool more;    /* the walk goes on at next */
+	git_oid next;
+};
+
+/* A page of the history of start as `git log` lists it (commit time
+ * order): at most limit commits, beginning at cursor (a full hex id the
+ * caller checked, or NULL for start itself). With path (normalised,
+ * non-empty; NULL or "": none) only the commits that change it are listed:
+ * those whose entry at path (its id and mode, or its absence) differs
+ * from that of every parent, as git log -- PATH without parent rewriting.
+ * ERR_INVALID "invalid_cursor" "cursor 'C' is not in the history of
+ * commit 'START'" when the walk never meets the cursor. Release *out
+ * with objects_log_release. */
+int objects_log(struct objects_log *out, git_repository *repo, const git_oid *start,
+		const char *cursor, const char *path, size_t limit, struct err *e);
+void objects_log_release(struct objects_log *l);
+
 /* git's tree order: names compare as bytes, a tree's name as if it ended
  * in '/'. Returns <0, 0 or >0 like memcmp. */
 int objects_tree_cmp(const char *a, size_t alen, bool a_tree, const char *b, size_t blen,

@@ -89,7 +89,8 @@ enum {
 	ROUTE_NOAUTH = 1 << 9,       /* credentials are not looked at (health) */
 	ROUTE_CSRF_EXEMPT = 1 << 10, /* cookie writes allowed without a CSRF token */
 	ROUTE_HTML = 1 << 15,        /* a page: errors are pages, form bodies, the CSRF field */
-	ROUTE_FALLBACK = 1 << 16,    /* tried only when no other route takes the path at all */
+	ROUTE_FALLBACK = 1 << 16,    /* tried (in order) only when no route without this flag
+	                                takes the path at all, whatever the method */
 	/* with ROUTE_WRITE: the areas the route writes (AREA_* << 11); a task
 	 * token needs the permission of each, and none is a task token's */
 	ROUTE_W_CONTENTS = AREA_CONTENTS << 11,

@@ -119,21 +119,32 @@ int page_end(struct view *p)
 	if (!w->status)
 		w->status = 200;
 	w->content_type = "text/html; charset=utf-8";
-	resp_header(w, "Content-Security-Policy", PAGE_CSP);
-	resp_header(w, "X-Content-Type-Options", "nosniff");
-	resp_header(w, "Referrer-Policy", "same-origin");
+	web_page_headers(w);
 	bool has_cc = false;
-	for (size_t i = 0; i < w->nheaders; i++)
-		if (!strcasecmp(w->headers[i].name, "Cache-Control"))
-			has_cc = true;
+	for (size_t i = 0; i < w->nheaders; i++) {
+		if (strcasecmp(w->headers[i].name, "Cache-Control"))
+			continue;
+		has_cc = true;
+		/* the navigation names the caller: never for a shared cache,
+		 * whatever caching the handler chose for the content */
+		if (p->r->auth.user_id && !strncmp(w->headers[i].value, "public", 6))
+			w->headers[i].value = arena_printf(w->arena, "private%s",
+							   w->headers[i].value + 6);
+	}
 	if (p->r->auth.user_id) {
-		/* the navigation names the caller: never for a shared cache */
 		p->r->private_data = true;
 		w->cacheable = false;
 	}
 	if (!has_cc)
 		resp_no_cache(p->r, w);
 	return 0;
+}
+
+void web_page_headers(struct resp *w)
+{
+	resp_header(w, "Content-Security-Policy", PAGE_CSP);
+	resp_header(w, "X-Content-Type-Options", "nosniff");
+	resp_header(w, "Referrer-Policy", "same-origin");
 }
 
 int page_redirect(struct resp *w, const char *url)

@@ -39,6 +39,10 @@ void page_begin(struct view *p, struct req *r, struct resp *w, const char *title
  * Content-Security-Policy and caching that fits (private when signed in
  * or private data; no-cache unless the handler set caching). Returns 0. */
 int page_end(struct view *p);
+/* The security headers of every page (its Content-Security-Policy,
+ * nosniff, the referrer policy): page_end sets them, and the dispatcher on
+ * a page it serves from the object cache. */
+void web_page_headers(struct resp *w);
 /* 303 See Other to url (a site-relative path we built). Returns 0. */
 int page_redirect(struct resp *w, const char *url);
 /* The CSRF token of the caller's forms: the session's when signed in,

@@ -254,6 +254,21 @@ check "history: immutable public cache" test "$(header Cache-Control)" = "public
 api GET "$P/commits/$C7?limit=2&cursor=$C5"
 expect_json .commits.0.sha "$C5" "the cursor is the first commit listed"
 check "history with non-UTF-8 commits matches git log" node "$T_DIR/history.js" "$ODD" 2
+# a path filter: the commits that change it, as git log -- PATH lists them
+for path in src/main.c README.md many/foo feature.txt; do
+	api GET "$P/commits/$C7?path=$path"
+	expect_status 200 "history of $path"
+	check "history of $path is git log's" test \
+		"$(node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).commits.map(c => c.sha).join(" "))' <<<"$BODY_OUT")" = \
+		"$(git log --format=%H "$C7" -- "$path" | tr '\n' ' ' | sed 's/ $//')"
+done
+# pages of a path's history: the cursor resumes the walk where the page ended
+api GET "$P/commits/$C7?path=src/main.c&limit=1"
+expect_json .commits.0.sha "$C6" "a path's history, first page"
+api GET "$P/commits/$C7?path=src/main.c&limit=1&cursor=$(json .next_cursor)"
+expect_json .commits.0.sha "$C3" "a path's history, second page"
+api GET "$P/commits/$C7?path=../x"
+expect_error 400 invalid_path "invalid path '../x'" "history of an invalid path"
 api GET "$P/commits/$ODD?limit=1"
 expect_json .commits.0.summary "latin-1 � in the message" "non-UTF-8 message becomes U+FFFD"
 expect_json .commits.0.author.name "Ren�" "non-UTF-8 name becomes U+FFFD"

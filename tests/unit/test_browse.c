@@ -1,7 +1,9 @@
 /* test_browse.c — the helpers behind the browsing API: git's tree order,
  * UTF-8 validation, blob content types, RFC 3339 dates, libgit2 error
  * translation, and the per-thread repository handles (reuse, pack
- * revalidation, a vanished directory) on a real repository. */
+ * revalidation, a vanished directory) on a real repository; ref
+ * resolution and listing, a commit's diff and paged, path-filtered
+ * history on a small history built with libgit2. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -262,6 +264,156 @@ static void test_handles(void **state)
 	objects_thread_release(); /* idempotent */
 }
 
+/* A commit on parent (NULL: a root) whose flat tree holds the n files
+ * names[i] = contents[i], at time t. */
+static git_oid commit_files(git_repository *repo, const git_oid *parent, int64_t t, size_t n,
+			    const char *const *names, const char *const *contents)
+{
+	git_treebuilder *tb;
+	git_oid blob, tree, out;
+	git_tree *tr;
+	git_signature *sig;
+	git_commit *pc = NULL;
+	assert_int_equal(git_treebuilder_new(&tb, repo, NULL), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(git_blob_create_from_buffer(&blob, repo, contents[i],
+							     strlen(contents[i])),
+				 0);
+		assert_int_equal(git_treebuilder_insert(NULL, tb, names[i], &blob, GIT_FILEMODE_BLOB),
+				 0);
+	}
+	assert_int_equal(git_treebuilder_write(&tree, tb), 0);
+	git_treebuilder_free(tb);
+	assert_int_equal(git_tree_lookup(&tr, repo, &tree), 0);
+	assert_int_equal(git_signature_new(&sig, "T", "t@example.com", t, 0), 0);
+	if (parent)
+		assert_int_equal(git_commit_lookup(&pc, repo, parent), 0);
+	const git_commit *parents[1] = { pc };
+	assert_int_equal(git_commit_create(&out, repo, NULL, sig, sig, NULL, "m\n", tr,
+					   parent ? 1 : 0, parents),
+			 0);
+	git_commit_free(pc);
+	git_signature_free(sig);
+	git_tree_free(tr);
+	return out;
+}
+
+static void set_ref(git_repository *repo, const char *name, const git_oid *id)
+{
+	git_reference *ref;
+	assert_int_equal(git_reference_create(&ref, repo, name, id, 1, NULL), 0);
+	git_reference_free(ref);
+}
+
+static void test_refs_and_history(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/plue-test-history.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[256];
+	snprintf(path, sizeof(path), "%s/r.git", dir);
+	git_repository *repo;
+	assert_int_equal(git_repository_init(&repo, path, 1), 0);
+	const char *names[] = { "a.txt", "b.txt", "c.txt" };
+	const char *v1[] = { "1\n", "1\n" }, *v2[] = { "2\n", "1\n" }, *v3[] = { "2\n", "2\n" },
+		   *v4[] = { "2\n", "2\n", "c\n" };
+	git_oid c1 = commit_files(repo, NULL, 1710000001, 2, names, v1);
+	git_oid c2 = commit_files(repo, &c1, 1710000002, 2, names, v2);
+	git_oid c3 = commit_files(repo, &c2, 1710000003, 2, names, v3);
+	git_oid c4 = commit_files(repo, &c3, 1710000004, 3, names, v4);
+	set_ref(repo, "refs/heads/main", &c4);
+	set_ref(repo, "refs/heads/feature/x", &c2);
+	set_ref(repo, "refs/tags/main", &c1); /* a tag named like a branch */
+	set_ref(repo, "refs/tags/v1", &c1);
+
+	/* refs: a branch wins over a tag of the same name */
+	struct err e = { 0 };
+	struct buf full = BUF_INIT;
+	git_oid got;
+	assert_int_equal(objects_ref_resolve(&got, &full, repo, "main", &e), 0);
+	assert_true(git_oid_equal(&got, &c4));
+	assert_string_equal(full.ptr, "refs/heads/main");
+	assert_int_equal(objects_ref_resolve(&got, &full, repo, "refs/tags/main", &e), 0);
+	assert_true(git_oid_equal(&got, &c1));
+	assert_int_equal(objects_ref_resolve(&got, NULL, repo, "feature/x", &e), 0);
+	assert_true(git_oid_equal(&got, &c2));
+	assert_int_equal(objects_ref_resolve(&got, NULL, repo, "nope", &e), ERR_NOTFOUND);
+	assert_string_equal(e.msg, "ref 'nope' not found");
+	buf_release(&full);
+
+	struct objects_ref *v;
+	size_t n;
+	assert_int_equal(objects_refs_list(&v, &n, repo, "refs/heads/", &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].name, "feature/x");
+	assert_string_equal(v[1].name, "main");
+	assert_true(git_oid_equal(&v[1].commit, &c4));
+	objects_refs_free(v, n);
+	assert_int_equal(objects_refs_list(&v, &n, repo, "refs/tags/", &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].name, "main");
+	assert_string_equal(v[1].name, "v1");
+	objects_refs_free(v, n);
+
+	/* pages of two, then the rest from the cursor */
+	struct objects_log log;
+	char hex[GIT_OID_HEXSZ + 1], want[200];
+	assert_int_equal(objects_log(&log, repo, &c4, NULL, NULL, 2, &e), 0);
+	assert_int_equal(log.n, 2);
+	assert_true(git_oid_equal(&log.ids[0], &c4) && git_oid_equal(&log.ids[1], &c3));
+	assert_true(log.more && git_oid_equal(&log.next, &c2));
+	objects_log_release(&log);
+	hex_of(hex, &c2);
+	assert_int_equal(objects_log(&log, repo, &c4, hex, NULL, 2, &e), 0);
+	assert_int_equal(log.n, 2);
+	assert_true(git_oid_equal(&log.ids[0], &c2) && git_oid_equal(&log.ids[1], &c1));
+	assert_false(log.more);
+	objects_log_release(&log);
+
+	/* a path: only the commits that change it (the root adds it) */
+	assert_int_equal(objects_log(&log, repo, &c4, NULL, "a.txt", 10, &e), 0);
+	assert_int_equal(log.n, 2);
+	assert_true(git_oid_equal(&log.ids[0], &c2) && git_oid_equal(&log.ids[1], &c1));
+	objects_log_release(&log);
+	assert_int_equal(objects_log(&log, repo, &c4, NULL, "c.txt", 10, &e), 0);
+	assert_int_equal(log.n, 1);
+	assert_true(git_oid_equal(&log.ids[0], &c4));
+	objects_log_release(&log);
+	assert_int_equal(objects_log(&log, repo, &c4, NULL, "missing", 10, &e), 0);
+	assert_int_equal(log.n, 0);
+	assert_false(log.more);
+	objects_log_release(&log);
+
+	/* a cursor the walk never meets */
+	err_clear(&e);
+	hex_of(hex, &c4);
+	assert_int_equal(objects_log(&log, repo, &c2, hex, NULL, 10, &e), ERR_INVALID);
+	char start[GIT_OID_HEXSZ + 1];
+	hex_of(start, &c2);
+	snprintf(want, sizeof(want), "cursor '%s' is not in the history of commit '%s'", hex, start);
+	assert_string_equal(e.msg, want);
+	assert_null(log.ids);
+
+	/* a commit's diff: against its first parent, a root against nothing */
+	git_commit *c;
+	git_diff *diff;
+	assert_int_equal(git_commit_lookup(&c, repo, &c2), 0);
+	assert_int_equal(objects_commit_diff(&diff, c, &e), 0);
+	assert_int_equal(git_diff_num_deltas(diff), 1);
+	assert_string_equal(git_diff_get_delta(diff, 0)->new_file.path, "a.txt");
+	git_diff_free(diff);
+	git_commit_free(c);
+	assert_int_equal(git_commit_lookup(&c, repo, &c1), 0);
+	assert_int_equal(objects_commit_diff(&diff, c, &e), 0);
+	assert_int_equal(git_diff_num_deltas(diff), 2);
+	assert_int_equal(git_diff_get_delta(diff, 0)->status, GIT_DELTA_ADDED);
+	git_diff_free(diff);
+	git_commit_free(c);
+
+	git_repository_free(repo);
+	assert_int_equal(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 int main(void)
 {
 	git_libgit2_init();
@@ -269,7 +421,7 @@ int main(void)
 		cmocka_unit_test(test_tree_order),        cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_lossy_and_subject), cmocka_unit_test(test_content_type),
 		cmocka_unit_test(test_rfc3339),           cmocka_unit_test(test_error),
-		cmocka_unit_test(test_handles),
+		cmocka_unit_test(test_handles),           cmocka_unit_test(test_refs_and_history),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	git_libgit2_shutdown();
