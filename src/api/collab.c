@@ -105,6 +105,11 @@ int collab_page(struct req *r, const char *tag, int max, int *limit, struct curs
 	return 0;
 }
 
+const char *collab_cursor(struct req *r, const char *tag, const struct cursor *c)
+{
+	return cursor_encode(r->arena, tag, c->key, c->id);
+}
+
 void collab_next_page(struct req *r, struct resp *w, const char *tag, long long key, long long id)
 {
 	const char *c = cursor_encode(r->arena, tag, key, id);

@@ -29,6 +29,8 @@ int collab_body_field(struct req *r, const char *field, bool required, const cha
  * another ordering, or one that does not parse, is ERR_INVALID
  * "invalid_cursor". */
 int collab_page(struct req *r, const char *tag, int max, int *limit, struct cursor *cur);
+/* The ?cursor= text of the page after c in the ordering tag (arena). */
+const char *collab_cursor(struct req *r, const char *tag, const struct cursor *c);
 /* Sets the Link (rel="next") and X-Next-Cursor headers for the page after
  * (key, id). */
 void collab_next_page(struct req *r, struct resp *w, const char *tag, long long key, long long id);
