@@ -85,6 +85,7 @@ test('an issue through the pages: open, comment, label, milestone, assignee, rea
   await visit(page, `${repo}/issues`);
   await page.click('a:has-text("New issue")');
   await axe(page, 'new issue');
+  await shot(page, 'issues-new');
   await page.fill('#title', 'The first issue');
   await page.fill('#body', 'It **breaks** when @nobody does #1');
   await submit(page, 'button:has-text("Open issue")');
@@ -304,6 +305,9 @@ test('hostile titles, bodies, labels and milestones stay inert', async () => {
   await visit(page, `${repo}/issues/1`);
   assert.match(await page.textContent('.issuehead .title'), /<script>alert\(1\)<\/script>"onerror=alert\(2\)/);
   assert.equal(await page.locator('.issuehead .title .bidi').count(), 1, 'the bidi control is shown, not applied');
+  assert.equal(await page.locator('#issue-body .markdown .bidi').count(), 1, 'in the body too');
+  assert.match(await page.textContent('#issue-body .markdown'), /\[U\+202E\]abc/);
+  assert.equal(await page.locator('.timeline .comment .markdown .bidi').count(), 1, 'and in comments');
   assert.match(await page.textContent('aside .labels'), /<b>x<\/b>"onmouseover=alert\(3\)/);
   assert.match(await page.textContent('aside'), /<script>alert\(1\)<\/script>/);
   assert.match(await page.textContent('.timeline'), /changed the title from <script>/);
