@@ -331,9 +331,6 @@ int web_issues_list(struct req *r, struct resp *w)
 	json_t *labels = NULL, *milestones = NULL;
 	int64_t open = 0, closed = 0;
 	int limit, rc;
-	if (strcmp(q.state, "open") && strcmp(q.state, "closed"))
-		return err_set(&r->err, ERR_INVALID, "invalid_filter",
-			       "state '%.20s' is not one of open, closed", q.state);
 	if ((rc = issue_filter_parse(&filter, f, &iq)) ||
 	    (rc = collab_page(r, LIST_TAG, LIST_PAGE, &limit, &cur)) ||
 	    (rc = labels_list(&labels, f, r->repo)))

@@ -110,6 +110,9 @@ test('an issue through the pages: open, comment, label, milestone, assignee, rea
   await submit(page, 'button:has-text("Set milestone")');
   assert.match(await page.textContent('aside'), /v1\.0/);
   assert.match(await page.textContent('.timeline'), /added this to the milestone v1\.0/);
+  await page.click('aside a:has-text("v1.0")');
+  assert.equal(await page.textContent('ul.issues a.title'), 'The first issue');
+  await page.goBack();
   await page.click('summary:has-text("Edit assignees")');
   await page.fill('aside #assignees', u.name);
   await submit(page, 'button:has-text("Set assignees")');
@@ -240,6 +243,11 @@ test('the list: state tabs, filters kept, pagination, pull requests left out', a
   await visit(page, `${repo}/issues?author=nobody-${uniq('x')}`, 400);
   assert.match(await page.textContent('#filter-error'), /does not exist/);
   await visit(page, `${repo}/issues?state=sideways`, 400);
+  assert.match(await page.textContent('.error-page'), /state 'sideways' is not one of open, closed, all/);
+  // state=all (the milestone links of the issue page): both, no tab selected
+  await visit(page, `${repo}/issues?state=all&milestone=1`);
+  assert.equal(await page.locator('ul.issues > li.issue').count(), 4);
+  assert.equal(await page.locator('.subtabs a[aria-current]').count(), 0);
 
   // a pull request is an issue in the data, not in this list
   const all = await a('GET', '/issues?state=all&limit=100');
