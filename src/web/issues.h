@@ -7,16 +7,18 @@
 #ifndef PLUE_WEB_ISSUES_H
 #define PLUE_WEB_ISSUES_H
 
+#include "forge/issues.h"
 #include "web/web.h"
 
 /* issues.c: GET /:owner/:repo/issues (?state=&label=&milestone=&assignee=
- * &author=&cursor=), GET /issues/new, POST /issues (open one), GET
- * /issues/:number and its forms: POST /issues/:number (title and body),
- * /state, /comments, /labels, /assignees, /milestone, /reactions, and
- * POST /issues/comments/:id (edit) and /issues/comments/:id/delete. */
+ * &author=&cursor=), GET /issues/new, POST /issues (open one). */
 int web_issues_list(struct req *r, struct resp *w);
 int web_issue_new(struct req *r, struct resp *w);
 int web_issue_create(struct req *r, struct resp *w);
+/* issue.c: GET /issues/:number and its forms: POST /issues/:number (title
+ * and body), /state, /comments, /labels, /assignees, /milestone,
+ * /reactions, and POST /issues/comments/:id (edit) and
+ * /issues/comments/:id/delete. */
 int web_issue_show(struct req *r, struct resp *w);
 int web_issue_edit(struct req *r, struct resp *w);
 int web_issue_state(struct req *r, struct resp *w);
@@ -58,5 +60,20 @@ void web_repo_href(struct view *p, const char *suffix);
  * message (arena copy) and clears r->err; NULL for other failures, which
  * the error page shows. */
 const char *web_refusal(struct req *r, struct resp *w, int rc);
+/* The caller's standing in r->repo, asked without leaving an error in
+ * r->err. */
+struct web_standing {
+	bool writer;      /* labels, assignees, milestone, anyone's issue */
+	bool participant; /* may open, comment and react */
+};
+struct web_standing web_standing_of(struct req *r);
+/* The labels / assignees / milestone fields of a posted form (the new
+ * issue's, the sidebar's): each is set only when the form carried it
+ * (labels: the hidden labels_set marker, so that no box ticked clears
+ * them; assignees: comma-separated usernames; milestone: a number or
+ * "none"). */
+void web_issue_sets(struct req *r, struct issue_sets *out);
+/* <option value=VALUE>TEXT</option>, selected when value equals cur. */
+void web_option(struct view *p, const char *value, const char *text, const char *cur);
 
 #endif
