@@ -4,6 +4,7 @@
 #include "api/api.h"
 #include "web/settings.h"
 #include "web/browse.h"
+#include "web/issues.h"
 #include "web/web.h"
 #include "web/pulls.h"
 
@@ -246,6 +247,35 @@ const struct route app_routes[] = {
 	/* who may merge is the merge engine's to say, with its message */
 	{ POST, "/:owner/:repo/pull/:number/merge", web_pull_merge, PAGE | COLLAB_W,
 	  SCOPE_REPO_WRITE },
+	/* @@pages-browse@@ */
+	/* issues, labels, milestones (web/issues.c, labels.c): reading follows
+	 * the repository; forms need a user and the domain's author / writer
+	 * rules; labels and milestones change with write access to issues */
+	{ GET, "/:owner/:repo/issues", web_issues_list, PAGE | REPO },
+	{ POST, "/:owner/:repo/issues", web_issue_create, PAGE | COLLAB_W },
+	{ GET, "/:owner/:repo/issues/new", web_issue_new, PAGE | COLLAB_W },
+	{ POST, "/:owner/:repo/issues/comments/:id", web_comment_edit, PAGE | COLLAB_W },
+	{ POST, "/:owner/:repo/issues/comments/:id/delete", web_comment_delete, PAGE | COLLAB_W },
+	{ GET, "/:owner/:repo/issues/:number", web_issue_show, PAGE | REPO },
+	{ POST, "/:owner/:repo/issues/:number", web_issue_edit, PAGE | COLLAB_W },
+	{ POST, "/:owner/:repo/issues/:number/state", web_issue_state, PAGE | COLLAB_W },
+	{ POST, "/:owner/:repo/issues/:number/comments", web_issue_comment, PAGE | COLLAB_W },
+	{ POST, "/:owner/:repo/issues/:number/labels", web_issue_labels, PAGE | COLLAB_W },
+	{ POST, "/:owner/:repo/issues/:number/assignees", web_issue_assignees, PAGE | COLLAB_W },
+	{ POST, "/:owner/:repo/issues/:number/milestone", web_issue_milestone, PAGE | COLLAB_W },
+	{ POST, "/:owner/:repo/issues/:number/reactions", web_issue_react, PAGE | COLLAB_W },
+	{ GET, "/:owner/:repo/labels", web_labels, PAGE | REPO },
+	{ POST, "/:owner/:repo/labels", web_label_create, PAGE | REPO | W_ISSUES | ROUTE_AUTH },
+	{ POST, "/:owner/:repo/labels/edit", web_label_edit, PAGE | REPO | W_ISSUES | ROUTE_AUTH },
+	{ POST, "/:owner/:repo/labels/delete", web_label_delete, PAGE | REPO | W_ISSUES | ROUTE_AUTH },
+	{ GET, "/:owner/:repo/milestones", web_milestones, PAGE | REPO },
+	{ POST, "/:owner/:repo/milestones", web_milestone_create,
+	  PAGE | REPO | W_ISSUES | ROUTE_AUTH },
+	{ POST, "/:owner/:repo/milestones/:number", web_milestone_edit,
+	  PAGE | REPO | W_ISSUES | ROUTE_AUTH },
+	{ POST, "/:owner/:repo/milestones/:number/delete", web_milestone_delete,
+	  PAGE | REPO | W_ISSUES | ROUTE_AUTH },
+	/* @@pages-pulls@@ */
 	/* @@pages-runs@@ */
 	{ GET, "/:owner/:repo", web_repo_overview, PAGE | REPO },
 	{ GET, "/:owner", web_profile, PAGE },

@@ -999,8 +999,9 @@ int issue_read(json_t **out, struct forge *f, const struct repo *repo, const cha
 
 /* ---- listing ---- */
 
-#define ISSUE_LIST_SQL(col, cmp, dir)                                                                   \
-	"SELECT " ISSUE_COLUMNS " FROM " ISSUE_FROM " WHERE i.repo_id = $1 "                            \
+/* The filters of a list, $1..$10 (the cursor's $9 and $10 on col). */
+#define ISSUE_WHERE(col, cmp)                                                                           \
+	" WHERE i.repo_id = $1 "                                                                        \
 	"AND ($2::text IS NULL OR i.state = $2) "                                                       \
 	"AND ($3::bigint[] IS NULL OR (SELECT count(*) FROM issue_labels il "                           \
 	"  WHERE il.issue_id = i.id AND il.label_id = ANY($3::bigint[])) = cardinality($3::bigint[])) " \
@@ -1014,8 +1015,12 @@ int issue_read(json_t **out, struct forge *f, const struct repo *repo, const cha
 	"AND ($7::text IS NULL OR i.title ILIKE $7 OR i.body ILIKE $7) "                                \
 	"AND ($8::boolean IS NULL OR i.is_pull = $8) "                                                  \
 	"AND ($9::bigint IS NULL OR (i." col ", i.id) " cmp                                             \
-	" (" SQL_FROM_US("$9") ", $10::bigint)) "                                                       \
-			       "ORDER BY i." col " " dir ", i.id " dir " LIMIT $11"
+	" (" SQL_FROM_US("$9") ", $10::bigint)) "
+
+#define ISSUE_LIST_SQL(col, cmp, dir)                                                              \
+	"SELECT " ISSUE_COLUMNS " FROM " ISSUE_FROM ISSUE_WHERE(col, cmp) "ORDER BY i." col        \
+									  " " dir ", i.id " dir    \
+									  " LIMIT $11"
 
 static const char *const issue_list_sql[2][2] = {
 	{ ISSUE_LIST_SQL("created_at", "<", "DESC"), ISSUE_LIST_SQL("created_at", ">", "ASC") },
@@ -1166,8 +1171,10 @@ static int milestone_filter(const char **out, struct forge *f, const struct repo
 	return 0;
 }
 
-int issue_list(struct page *out, struct forge *f, const struct repo *repo,
-	       const struct issue_filter *filter, int limit, const struct cursor *after)
+/* The query parameters $1..$8 of filter (ISSUE_WHERE), the names
+ * resolved to ids. */
+static int list_params(const char **params, struct forge *f, const struct repo *repo,
+		       const struct issue_filter *filter)
 {
 	const char *labels = NULL, *assignee = NULL, *author_id = NULL, *milestone = NULL;
 	int rc;
@@ -1177,20 +1184,28 @@ int issue_list(struct page *out, struct forge *f, const struct repo *repo,
 	    (rc = user_filter(&author_id, f, filter->author, false)) ||
 	    (rc = milestone_filter(&milestone, f, repo, filter->milestone)))
 		return rc;
+	params[0] = arena_int(f->arena, (long long)repo->id);
+	params[1] = filter->state;
+	params[2] = labels;
+	params[3] = assignee;
+	params[4] = author_id;
+	params[5] = milestone;
+	params[6] = filter->q && *filter->q ? like_pattern(f->arena, filter->q) : NULL;
+	params[7] = filter->is_pull;
+	return 0;
+}
+
+int issue_list(struct page *out, struct forge *f, const struct repo *repo,
+	       const struct issue_filter *filter, int limit, const struct cursor *after)
+{
+	const char *params[11] = { 0 };
+	int rc;
+	if ((rc = list_params(params, f, repo, filter)))
+		return rc;
 	int by_updated = filter->sort == ISSUE_SORT_UPDATED;
-	const char *params[11] = {
-		arena_int(f->arena, (long long)repo->id),
-		filter->state,
-		labels,
-		assignee,
-		author_id,
-		milestone,
-		filter->q && *filter->q ? like_pattern(f->arena, filter->q) : NULL,
-		filter->is_pull,
-		after->set ? arena_int(f->arena, after->key) : NULL,
-		after->set ? arena_int(f->arena, after->id) : NULL,
-		arena_int(f->arena, limit + 1),
-	};
+	params[8] = after->set ? arena_int(f->arena, after->key) : NULL;
+	params[9] = after->set ? arena_int(f->arena, after->id) : NULL;
+	params[10] = arena_int(f->arena, limit + 1);
 	PGresult *res = db_query(f->db, f->arena, f->err, issue_list_sql[by_updated][filter->asc],
 				 11, params);
 	if (!res)
@@ -1207,6 +1222,28 @@ int issue_list(struct page *out, struct forge *f, const struct repo *repo,
 			       by_updated ? ISSUE_COL_UPDATED_US : ISSUE_COL_CREATED_US),
 			db_int(res, limit - 1, ISSUE_COL_ID),
 		};
+	return 0;
+}
+
+int issue_count(int64_t *open, int64_t *closed, struct forge *f, const struct repo *repo,
+		const struct issue_filter *filter)
+{
+	const char *params[10] = { 0 };
+	struct issue_filter any = *filter;
+	any.state = NULL;
+	int rc;
+	if ((rc = list_params(params, f, repo, &any)))
+		return rc;
+	PGresult *res = db_query(
+		f->db, f->arena, f->err,
+		"SELECT count(*) FILTER (WHERE i.state = 'open'), "
+		"count(*) FILTER (WHERE i.state = 'closed') FROM issues i" ISSUE_WHERE("created_at",
+										       "<"),
+		10, params);
+	if (!res)
+		return f->err->code;
+	*open = db_int(res, 0, 0);
+	*closed = db_int(res, 0, 1);
 	return 0;
 }
 

@@ -305,6 +305,12 @@ int issue_filter_parse(struct issue_filter *out, struct forge *f, const struct i
 int issue_list(struct page *out, struct forge *f, const struct repo *repo,
 	       const struct issue_filter *filter, int limit, const struct cursor *after);
 
+/* How many of repo's issues and pull requests match filter, ignoring
+ * its state: *open and *closed (the counts of a list's state tabs).
+ * Names as issue_list. Needs read access. 0 or ERR_*. */
+int issue_count(int64_t *open, int64_t *closed, struct forge *f, const struct repo *repo,
+		const struct issue_filter *filter);
+
 /* One page of the timeline of issue `is` of repo: its comments and
  * timeline rows in time order, as API JSON items ({event, id, actor,
  * created_at, ...}). Needs read access. 0 or ERR_*. */

@@ -350,6 +350,61 @@ static void link_text_node(struct linker *lk, cmark_node *node)
 	free(lit);
 }
 
+/* The length of the Unicode bidirectional control at s (U+202A..U+202E,
+ * U+2066..U+2069, U+200E, U+200F, U+061C: 2 or 3 bytes of UTF-8), or 0. */
+static size_t bidi_len(const unsigned char *s, size_t n)
+{
+	if (n >= 2 && s[0] == 0xd8 && s[1] == 0x9c)
+		return 2;
+	if (n < 3 || s[0] != 0xe2)
+		return 0;
+	if (s[1] == 0x80 && ((s[2] >= 0xaa && s[2] <= 0xae) || s[2] == 0x8e || s[2] == 0x8f))
+		return 3;
+	if (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
+		return 3;
+	return 0;
+}
+
+/* The rendered HTML with every bidirectional control shown instead of
+ * applied, as html_txt does (the "Trojan Source" attack): a visible
+ * <span class="bidi"> naming it in text, U+FFFD inside a tag (an
+ * attribute). cmark escapes '<' in text, so a '<' always opens a tag.
+ * Consumes html; returns a malloc'd string. */
+static char *bidi_shown(char *html)
+{
+	size_t n = strlen(html), extra = 0;
+	const unsigned char *s = (const unsigned char *)html;
+	for (size_t i = 0; i < n; i++)
+		if (bidi_len(s + i, n - i))
+			extra += 40;
+	if (!extra)
+		return html;
+	char *out = malloc(n + extra + 1), *o = out;
+	if (!out)
+		die("markdown: out of memory");
+	bool in_tag = false;
+	for (size_t i = 0; i < n;) {
+		size_t bl = bidi_len(s + i, n - i);
+		if (!bl) {
+			if (s[i] == '<')
+				in_tag = true;
+			else if (s[i] == '>')
+				in_tag = false;
+			*o++ = (char)s[i++];
+			continue;
+		}
+		unsigned cp = bl == 2 ? 0x061c
+				      : (unsigned)(((s[i] & 0x0f) << 12) |
+						   ((s[i + 1] & 0x3f) << 6) | (s[i + 2] & 0x3f));
+		o += in_tag ? sprintf(o, "\xef\xbf\xbd")
+			    : sprintf(o, "<span class=\"bidi\">[U+%04X]</span>", cp);
+		i += bl;
+	}
+	*o = '\0';
+	free(html);
+	return out;
+}
+
 char *markdown_render(const char *md, size_t len, const struct md_links *links)
 {
 	cmark_node *doc;
@@ -384,5 +439,5 @@ char *markdown_render(const char *md, size_t len, const struct md_links *links)
 	cmark_parser_free(p);
 	if (!html)
 		die("markdown: cannot render");
-	return html;
+	return bidi_shown(html);
 }

@@ -296,6 +296,22 @@ static void test_refs_cap(void **state)
 	md_refs_release(&r);
 }
 
+static void test_bidi_shown(void **state)
+{
+	char *h = render("a \xe2\x80\xae b [x\xe2\x81\xa6](https://e.example/\xe2\x80\xae) "
+			 "`\xe2\x80\x8f`\n",
+			 NULL);
+	assert_lacks(h, "\xe2\x80\xae");
+	assert_lacks(h, "\xe2\x81\xa6");
+	assert_lacks(h, "\xe2\x80\x8f");
+	assert_contains(h, "a <span class=\"bidi\">[U+202E]</span> b");
+	assert_contains(h, "x<span class=\"bidi\">[U+2066]</span></a>");
+	assert_contains(h, "<code><span class=\"bidi\">[U+200F]</span></code>");
+	/* in an attribute no markup can be: the replacement character */
+	assert_lacks(h, "href=\"https://e.example/<span");
+	free(h);
+}
+
 static void test_invalid_utf8(void **state)
 {
 	const char bad[] = "caf\xc3 \xff\xfe ok\n";
@@ -344,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_mention_xss),
 		cmocka_unit_test(test_refs_scan),
 		cmocka_unit_test(test_refs_cap),
+		cmocka_unit_test(test_bidi_shown),
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_pathological),
 	};
