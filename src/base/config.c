@@ -61,6 +61,8 @@ const struct opt serve_opts[] = {
 	{ "webhook-retry-base-ms", "PLUE_WEBHOOK_RETRY_BASE_MS", OPT_INT,
 	  &cfg.webhook_retry_base_ms, "10000",
 	  "delay before a failed webhook delivery's first retry (then x3 each, at most 1 h)" },
+	{ "register-limit", "PLUE_REGISTER_LIMIT", OPT_INT, &cfg.register_limit, "30",
+	  "password registrations allowed per client address per hour" },
 	{ "maintain-jobs", "PLUE_MAINTAIN_JOBS", OPT_INT, &cfg.maintain_jobs, "1",
 	  "repositories maintained at once (repack, commit-graph; 0: no housekeeping)" },
 	{ "maintain-debounce", "PLUE_MAINTAIN_DEBOUNCE", OPT_INT, &cfg.maintain_debounce, "60",

@@ -37,6 +37,7 @@ struct config {
 	const char *webhook_allow_nets; /* PLUE_WEBHOOK_ALLOW_NETS: CIDRs hooks may reach anyway */
 	int webhook_timeout_ms;         /* PLUE_WEBHOOK_TIMEOUT_MS: per attempt */
 	int webhook_retry_base_ms;      /* PLUE_WEBHOOK_RETRY_BASE_MS: first retry delay, then x3 */
+	int register_limit; /* PLUE_REGISTER_LIMIT: registrations per address per hour */
 	/* repository housekeeping (git/maintain.h) */
 	int maintain_jobs;          /* PLUE_MAINTAIN_JOBS: runs at once; 0 = no scheduler */
 	int maintain_debounce;      /* PLUE_MAINTAIN_DEBOUNCE: quiet seconds after a push */

@@ -27,7 +27,6 @@
 #define NONCE_WINDOW_S (10 * 60)
 #define NONCE_MAX_PER_IP 200
 #define REGISTER_WINDOW_S (60 * 60)
-#define REGISTER_MAX_PER_IP 30
 
 #define NONCE_TTL "10 minutes"
 /* Clock difference tolerated between a wallet and this server. */
@@ -157,8 +156,8 @@ static int signin_open(struct user_signin *out, struct forge *f, int64_t user_id
 int user_register_throttle(int *out, struct forge *f, const struct user_client *c)
 {
 	const char *key = arena_printf(f->arena, "register:%s", client_ip(c));
-	return throttle(out, f, key, REGISTER_MAX_PER_IP, REGISTER_WINDOW_S,
-			"registrations from this address");
+	return throttle(out, f, key, cfg.register_limit > 0 ? cfg.register_limit : 30,
+			REGISTER_WINDOW_S, "registrations from this address");
 }
 
 int user_register(struct user_signin *out, struct forge *f, const char *username,
