@@ -2,6 +2,7 @@
  * flags before a handler runs (see http/http.h). Order matters: the first
  * pattern that matches wins, so fixed prefixes come before ":owner". */
 #include "api/api.h"
+#include "web/runs.h"
 #include "web/web.h"
 
 #define GET HTTP_GET
@@ -180,7 +181,14 @@ const struct route app_routes[] = {
 	/* @@pages-browse@@ */
 	/* @@pages-issues@@ */
 	/* @@pages-pulls@@ */
-	/* @@pages-runs@@ */
+	/* workflow runs and the agents placeholder (web/runs.h) */
+	{ GET, "/:owner/:repo/runs", web_runs, PAGE | REPO },
+	{ GET, "/:owner/:repo/runs/:id", web_run, PAGE | REPO },
+	{ POST, "/:owner/:repo/runs/:id/cancel", web_run_cancel,
+	  PAGE | REPO | ROUTE_AUTH | ROUTE_WRITE },
+	{ POST, "/:owner/:repo/runs/:id/approve", web_run_approve,
+	  PAGE | REPO | ROUTE_AUTH | ROUTE_WRITE },
+	{ GET, "/:owner/:repo/sessions", web_sessions, PAGE | REPO },
 	{ GET, "/:owner", web_profile, PAGE },
 	/* a GET no route takes: the API's 404 under /api and /internal, else
 	 * the 404 page (other methods: the server's own 404) */
