@@ -406,7 +406,7 @@ static void job_section(struct view *p, const json_t *job, const struct buf *log
 	buf_addf(b, "<tbody id=\"steps-%lld\">", jid);
 	step_rows(p, job);
 	buf_addf(b,
-		 "</tbody></table><h4 id=\"log-%lld-h\">Log</h4><pre class=\"log\" "
+		 "</tbody></table><h4 id=\"log-%lld-h\">Log</h4><pre class=\"log\" role=\"region\" "
 		 "id=\"log-%lld\" tabindex=\"0\" aria-labelledby=\"job-%lld-h log-%lld-h\">",
 		 jid, jid, jid, jid);
 	buf_add(b, log->ptr, log->len); /* built of escaped text by log_render */
@@ -421,7 +421,8 @@ static void run_actions(struct view *p, const json_t *run, bool writer, const ch
 	const char *status = js(run, "status");
 	const char *url = run_url(p->r, ji(run, "id"));
 	html_lit(b, "<div class=\"row actions\" id=\"run-actions\">");
-	if (writer && !finished(status)) {
+	bool cancelling = json_is_true(json_object_get(run, "cancel_requested"));
+	if (writer && !finished(status) && !cancelling) {
 		html_lit(b, "<form method=\"post\" class=\"inline\" id=\"run-cancel\" action=\"");
 		html_attr(b, arena_printf(p->r->arena, "%s/cancel", url));
 		html_lit(b, "\">");
@@ -482,7 +483,7 @@ static void run_facts(struct view *p, const json_t *run)
 		html_lit(b, "</p>");
 	}
 	if (json_is_true(json_object_get(run, "cancel_requested")) && !finished(js(run, "status")))
-		html_lit(b, "<p class=\"notice\">Cancelling\xe2\x80\xa6</p>");
+		html_lit(b, "<p class=\"notice\" id=\"run-cancelling\">Cancelling\xe2\x80\xa6</p>");
 }
 
 static int run_id_param(struct req *r, int64_t *out)
@@ -558,7 +559,7 @@ static int run_page(struct req *r, struct resp *w, int64_t id, const char *msg)
 	if (!l.parts[l.nj].len)
 		html_lit(b, " hidden");
 	html_lit(b, "><div class=\"head\"><h3 id=\"run-events-h\">Run events</h3></div>"
-		    "<pre class=\"log\" id=\"log-run\" tabindex=\"0\" "
+		    "<pre class=\"log\" role=\"region\" id=\"log-run\" tabindex=\"0\" "
 		    "aria-labelledby=\"run-events-h\">");
 	buf_add(b, l.parts[l.nj].ptr, l.parts[l.nj].len);
 	html_lit(b, "</pre></section></section>");

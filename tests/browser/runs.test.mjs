@@ -420,6 +420,62 @@ jobs:
   for (const c of [owner, readerCtx, outsiderCtx, anon]) await c.close();
 });
 
+test('an outsider\'s run that refers to secrets waits; a writer approves it with the button', async () => {
+  const ctx = await context(browser, { bypassCSP: true });
+  const alice = await register(ctx);
+  const tok = token(alice);
+  const outsiderCtx = await context(browser);
+  const mallory = await register(outsiderCtx);
+  const mtok = token(mallory);
+  const repo = await workflowRepo(alice, tok, `name: Triage
+on: issue.opened
+jobs:
+  triage:
+    steps:
+      - name: Use the secret
+        run: echo "token \${{ secrets.TOKEN }} used"
+`);
+  assert.equal((await api('PUT', `/api/${alice}/${repo}/secrets/TOKEN`, tok,
+    { value: 'hunter2-secret' })).status, 201);
+  assert.equal((await api('POST', `/api/${alice}/${repo}/issues`, mtok,
+    { title: 'help', body: 'please' })).status, 201);
+  const run = await firstRun(tok, alice, repo);
+  await runStatus(tok, run.id, (r) => r.status === 'waiting', 'the run to wait');
+  const one = `/${alice}/${repo}/runs/${run.id}`;
+
+  // the outsider sees it waiting, without buttons; a forged approval is refused
+  const op = await outsiderCtx.newPage();
+  await visit(op, one);
+  assert.equal(await op.textContent('#run-status'), '\u23f8 Waiting for approval');
+  assert.equal(await op.locator('#run-approve, #run-cancel').count(), 0);
+  const ocsrf = await op.inputValue('input[name=_csrf]');
+  const o = await post(`${one}/approve`, { _csrf: ocsrf }, await cookieHeader(outsiderCtx));
+  assert.equal(o.status, 403);
+  assert.match(o.text, /write access to repository/);
+
+  const page = await ctx.newPage();
+  noDialogs(page);
+  await visit(page, one);
+  assert.match(await page.textContent('main'), /waits for a writer to approve it/);
+  await axe(page, 'a run waiting for approval');
+  await shot(page, 'runs-run-waiting');
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST'),
+    page.click('#run-approve button'),
+  ]);
+  assert.equal(resp.status(), 303);
+  await page.waitForSelector('#run-status[data-status="success"]', { timeout: 60000 });
+  assert.match(await page.textContent('pre.log'), /token \*\*\* used/);
+  assert.match(await page.textContent('main'), new RegExp(`approved by ${alice}`));
+  // approving again: the refusal beside the buttons, with its status
+  const csrf = await page.inputValue('input[name=_csrf]');
+  const again = await post(`${one}/approve`, { _csrf: csrf }, await cookieHeader(ctx));
+  assert.equal(again.status, 409);
+  assert.match(again.text, /id="run-action-error"[^>]*>run \d+ was already approved by/);
+  await outsiderCtx.close();
+  await ctx.close();
+});
+
 test('the Agents tab says agent sessions are not enabled yet', async () => {
   const ctx = await context(browser, { bypassCSP: true });
   const alice = await register(ctx);

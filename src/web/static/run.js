@@ -137,8 +137,10 @@
         setStatus("run-status", d.status);
         const cancel = document.getElementById("run-cancel");
         if (cancel) cancel.hidden = true;
-        const approve = document.getElementById("run-approve");
-        if (approve) approve.hidden = true;
+        for (const id of ["run-approve", "run-cancelling"]) {
+          const el = document.getElementById(id);
+          if (el) el.hidden = true;
+        }
         es.close();
         say("The run has finished: " + label(d.status)[1] + ".");
         root.dataset.done = "true";
