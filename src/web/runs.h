@@ -25,6 +25,16 @@ int web_run_approve(struct req *r, struct resp *w);
  * page saying so and what they will be. */
 int web_sessions(struct req *r, struct resp *w);
 
+/* ---- the pure parts (web/runview.c) ---- */
+
+/* A status as a word and a glyph (a page never shows it by colour
+ * alone); status is the CSS class suffix (state-STATUS): the status
+ * itself when known, "unknown" otherwise, with label NULL. */
+struct run_status {
+	const char *status, *label, *glyph;
+};
+const struct run_status *run_status_of(const char *status);
+
 /* The needs graph of a run's jobs (the "jobs" array of run_get, borrowed)
  * as an inline <svg>: one box per job, in columns by depth (a job's
  * column is one more than the deepest job it needs), a line from each

@@ -446,7 +446,7 @@ jobs:
   // the outsider sees it waiting, without buttons; a forged approval is refused
   const op = await outsiderCtx.newPage();
   await visit(op, one);
-  assert.equal(await op.textContent('#run-status'), '\u23f8 Waiting for approval');
+  assert.equal(await op.textContent('#run-status'), '\u2016 Waiting for approval');
   assert.equal(await op.locator('#run-approve, #run-cancel').count(), 0);
   const ocsrf = await op.inputValue('input[name=_csrf]');
   const o = await post(`${one}/approve`, { _csrf: ocsrf }, await cookieHeader(outsiderCtx));

@@ -1,4 +1,4 @@
-/* test_web_runs.c — the pure parts of the run pages (web/runs.h): the
+/* test_web_runs.c — the pure parts of the run pages (web/runview.c): the
  * needs graph's layout and escaping, and durations as people read them. */
 #include <setjmp.h>
 #include <stdarg.h>

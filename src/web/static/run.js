@@ -11,7 +11,7 @@
     success: ["\u2713", "Success"], failure: ["\u2717", "Failed"],
     cancelled: ["\u2298", "Cancelled"], skipped: ["\u21b7", "Skipped"],
     running: ["\u25cf", "Running"], queued: ["\u25cb", "Queued"],
-    pending: ["\u25cb", "Pending"], waiting: ["\u23f8", "Waiting for approval"],
+    pending: ["\u25cb", "Pending"], waiting: ["\u2016", "Waiting for approval"],
   };
   const FINISHED = ["success", "failure", "cancelled", "skipped"];
   const BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/;
