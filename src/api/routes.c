@@ -5,6 +5,7 @@
 #include "web/settings.h"
 #include "web/browse.h"
 #include "web/issues.h"
+#include "web/runs.h"
 #include "web/web.h"
 #include "web/pulls.h"
 
@@ -219,7 +220,6 @@ const struct route app_routes[] = {
 	{ GET, "/:owner/:repo/settings/hooks", web_hooks, PAGE | REPO_ADMIN },
 	{ POST, "/:owner/:repo/settings/hooks", web_hook_create, PAGE | REPO_ADMIN },
 	{ POST, "/:owner/:repo/settings/hooks/:id/delete", web_hook_delete, PAGE | REPO_ADMIN },
-	/* @@pages-repo@@ */
 	/* browsing (web/browse.c): SHA URLs immutable, a ref answers a redirect
 	 * to its SHA URL */
 	{ GET, "/:owner/:repo/tree/:sha/*path", web_tree, PAGE | REPO | ROUTE_CACHE },
@@ -229,7 +229,6 @@ const struct route app_routes[] = {
 	{ GET, "/:owner/:repo/commit/:sha", web_commit, PAGE | REPO | ROUTE_CACHE },
 	{ GET, "/:owner/:repo/branches", web_branches, PAGE | REPO },
 	{ GET, "/:owner/:repo/tags", web_tags, PAGE | REPO },
-	/* @@pages-issues@@ */
 	/* pull requests (web/pulls.c, pulldiff.c) */
 	{ GET, "/:owner/:repo/pulls", web_pulls, PAGE | REPO },
 	{ GET, "/:owner/:repo/compare", web_compare, PAGE | REPO },
@@ -247,7 +246,6 @@ const struct route app_routes[] = {
 	/* who may merge is the merge engine's to say, with its message */
 	{ POST, "/:owner/:repo/pull/:number/merge", web_pull_merge, PAGE | COLLAB_W,
 	  SCOPE_REPO_WRITE },
-	/* @@pages-browse@@ */
 	/* issues, labels, milestones (web/issues.c, labels.c): reading follows
 	 * the repository; forms need a user and the domain's author / writer
 	 * rules; labels and milestones change with write access to issues */
@@ -275,8 +273,14 @@ const struct route app_routes[] = {
 	  PAGE | REPO | W_ISSUES | ROUTE_AUTH },
 	{ POST, "/:owner/:repo/milestones/:number/delete", web_milestone_delete,
 	  PAGE | REPO | W_ISSUES | ROUTE_AUTH },
-	/* @@pages-pulls@@ */
-	/* @@pages-runs@@ */
+	/* workflow runs and the agents placeholder (web/runs.h) */
+	{ GET, "/:owner/:repo/runs", web_runs, PAGE | REPO },
+	{ GET, "/:owner/:repo/runs/:id", web_run, PAGE | REPO },
+	{ POST, "/:owner/:repo/runs/:id/cancel", web_run_cancel,
+	  PAGE | REPO | ROUTE_AUTH | ROUTE_WRITE },
+	{ POST, "/:owner/:repo/runs/:id/approve", web_run_approve,
+	  PAGE | REPO | ROUTE_AUTH | ROUTE_WRITE },
+	{ GET, "/:owner/:repo/sessions", web_agent_sessions, PAGE | REPO },
 	{ GET, "/:owner/:repo", web_repo_overview, PAGE | REPO },
 	{ GET, "/:owner", web_profile, PAGE },
 	/* a GET no route takes: the 404 page (other methods: the server's

@@ -198,6 +198,22 @@ int run_find(struct run_ref *out, struct forge *f, int64_t run_id, enum repo_act
 	return rc;
 }
 
+int run_find_in(struct run_ref *out, struct forge *f, const struct repo *repo, int64_t run_id,
+		enum repo_action act)
+{
+	int rc = run_find(out, f, run_id, act);
+	if ((!rc || rc == ERR_PERM) && out->repo->id != repo->id) {
+		err_clear(f->err);
+		rc = ERR_NOTFOUND;
+	}
+	if (rc == ERR_NOTFOUND) {
+		err_clear(f->err);
+		return err_set(f->err, ERR_NOTFOUND, NULL, "run %lld not found in '%s/%s'",
+			       (long long)run_id, repo->owner, repo->name);
+	}
+	return rc;
+}
+
 int run_list(json_t **out, struct forge *f, const struct repo *repo, const struct run_filter *q)
 {
 	int rc;
@@ -238,6 +254,44 @@ int run_get(json_t **out, struct forge *f, const struct run_ref *run)
 	json_object_set_new(j, "jobs", jobs);
 	*out = j;
 	return 0;
+}
+
+int run_get_with_events(json_t **run_out, json_t **events_out, bool *more, struct forge *f,
+			const struct run_ref *run, int64_t limit)
+{
+	json_t *j = NULL, *evs = NULL;
+	int rc;
+	/* one snapshot: events and statuses are written in one transaction */
+	if (!db_qv(f->db, f->arena, f->err, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+		return f->err->code;
+	if ((rc = run_get(&j, f, run)))
+		goto fail;
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "SELECT stream_seq, type, payload::text FROM workload_events WHERE "
+			      "stream_id = $1 ORDER BY stream_seq LIMIT $2",
+			      arena_int(f->arena, run->stream_id), arena_int(f->arena, limit + 1));
+	if (!res) {
+		rc = f->err->code;
+		goto fail;
+	}
+	if ((rc = db_commit(f->db, f->err)))
+		goto fail;
+	int n = PQntuples(res);
+	*more = n > limit;
+	evs = json_array();
+	for (int i = 0; i < n && i < limit; i++)
+		json_array_append_new(evs, json_pack("{s:I,s:s,s:o}", "seq",
+						     (json_int_t)db_int(res, i, 0), "type",
+						     db_val(res, i, 1), "payload",
+						     json_loads(db_val(res, i, 2), 0, NULL)
+							     ?: json_object()));
+	*run_out = j;
+	*events_out = evs;
+	return 0;
+fail:
+	db_rollback(f->db);
+	json_decref(j);
+	return rc;
 }
 
 int run_log_text(struct buf *out, struct forge *f, const struct run_ref *run, int64_t job_id)

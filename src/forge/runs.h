@@ -36,6 +36,12 @@ struct run_ref {
  * authz_repo when f->who sees the run but may not act. */
 int run_find(struct run_ref *out, struct forge *f, int64_t run_id, enum repo_action act);
 
+/* Finds run_id among repo's runs, as run_find (f->who must be able to act
+ * on repo): ERR_NOTFOUND "run N not found in 'o/r'" when repo has no run
+ * run_id, so that an address naming the wrong repository shows nothing. */
+int run_find_in(struct run_ref *out, struct forge *f, const struct repo *repo, int64_t run_id,
+		enum repo_action act);
+
 /* Which runs run_list returns: newest first, ids below before (INT64_MAX:
  * from the newest), at most limit (1..100), of one event type or all
  * (event NULL). */
@@ -52,6 +58,17 @@ int run_list(json_t **out, struct forge *f, const struct repo *repo, const struc
 /* Run run->id as JSON with its jobs and their steps (docs/runs.md). 0 or
  * ERR_NOTFOUND. */
 int run_get(json_t **out, struct forge *f, const struct run_ref *run);
+
+/* Run run->id as run_get, and the first `limit` stored events of its
+ * stream (1..100000), read in one snapshot so that the statuses and the
+ * events agree: what the events say has happened is in the statuses too.
+ * *events_out is a JSON array of {seq, type, payload} in stream order;
+ * *more is set when the stream holds more events than limit (read the
+ * rest with run_stream_replay after the last one). For a page that
+ * renders a run and then follows its stream from the last event shown.
+ * 0 or ERR_*. */
+int run_get_with_events(json_t **run_out, json_t **events_out, bool *more, struct forge *f,
+			const struct run_ref *run, int64_t limit);
 
 /* The stored log of run->id as text into out: one section per job
  * ("== name ==") in job order, a "-- step" line before each step's lines;

@@ -11,6 +11,7 @@
 #define ASSET(sym) extern const char web_asset_##sym[], web_asset_##sym##_end[];
 ASSET(plue_css)
 ASSET(plue_js)
+ASSET(run_js)
 #undef ASSET
 
 static struct asset {
@@ -22,6 +23,7 @@ static struct asset {
 } assets[] = {
 	{ "plue.css", "text/css; charset=utf-8", web_asset_plue_css, web_asset_plue_css_end },
 	{ "plue.js", "text/javascript; charset=utf-8", web_asset_plue_js, web_asset_plue_js_end },
+	{ "run.js", "text/javascript; charset=utf-8", web_asset_run_js, web_asset_run_js_end },
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
