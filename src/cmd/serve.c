@@ -112,6 +112,8 @@ int cmd_serve(int argc, char **argv)
 	if (sshd_port())
 		printf("ssh listening on %s:%d\n", cfg.ssh_listen, sshd_port());
 	printf("listening on %s:%d\n", cfg.listen, server_port());
+	/* and one for people: where the pages are */
+	printf("open %s/ in a browser\n", cfg.public_url);
 	fflush(stdout);
 
 	int sig = 0;
