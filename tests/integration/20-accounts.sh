@@ -369,4 +369,22 @@ check "registrations throttled after 30 attempts (at attempt $limited)" test "$l
 expect_error 429 rate_limited "too many registrations from this address" "registration limit"
 check "Retry-After on the registration limit" test -n "$(header Retry-After)"
 
+# ---- the first administrator: an account made through the pages, promoted
+# from the command line ----
+ADMTOK=$(new_user promoted)
+api GET /api/auth/me "$ADMTOK"
+expect_json .user.is_admin false "a new account is no administrator"
+out=$("$PLUE" admin set-admin PROMOTED 2>&1 | tail -1) # after the server's log lines
+check "set-admin says what it did (got '$out')" test "$out" = "PROMOTED is now a site administrator"
+api GET /api/auth/me "$ADMTOK"
+expect_json .user.is_admin true "set-admin makes it one (names are case-insensitive)"
+"$PLUE" admin set-admin promoted --revoke 2>/dev/null
+api GET /api/auth/me "$ADMTOK"
+expect_json .user.is_admin false "--revoke takes the role away"
+out=$("$PLUE" admin set-admin nobody-such 2>&1)
+rc=$?
+out=$(tail -1 <<<"$out")
+check "set-admin of an unknown account fails (exit $rc)" test "$rc" = 1
+check "and says why (got '$out')" test "$out" = "plue admin: user 'nobody-such' not found"
+
 finish
