@@ -1,7 +1,8 @@
 // pulls.test.mjs — pull requests through the pages: a branch pushed with
 // git, opened on the compare page, commented on, an inline comment on a
 // line of the files tab, approved by a collaborator, merged (merge, squash
-// and rebase) and seen in a fresh clone; conflicts and branch protection
+// and rebase) and seen in a fresh clone; the compare page's branch
+// pickers, with and without JavaScript; conflicts and branch protection
 // shown with the merge engine's messages; hostile names, titles, paths and
 // contents shown inert; who may see and do what on a private repository;
 // forged forms; the refusals of every form with status and message; the
@@ -90,7 +91,8 @@ test('push, open on the compare page, comment, inline comment, approve, merge, c
   await visit(page, `${base}/pulls`);
   await axe(page, 'pull list (empty)');
   await page.click('a:has-text("New pull request")');
-  await page.fill('#head', 'feature');
+  assert.equal(await page.inputValue('#base'), 'main');
+  await page.selectOption('#head', 'feature');
   await page.click('button:has-text("Compare")');
   await page.waitForLoadState();
   assert.match(await page.textContent('main'), /Improve the app/);
@@ -262,6 +264,9 @@ test('hostile branch names, titles, bodies, paths and contents are shown inert',
   const page = await guarded(a.ctx);
   await visit(page, `/${a.name}/${name}/compare?base=main&head=${encodeURIComponent(branch)}`);
   assert.match(await page.textContent('main'), /commit <script>alert\(1\)<\/script>/);
+  // the branch picker offers the name as it is, and picks it
+  assert.equal(await page.inputValue('#head'), branch);
+  assert.equal(await page.locator('#head option', { hasText: 'onerror=' }).count(), 1);
   await page.fill('#title', `T ${XSS} ${RLO}`);
   await page.fill('#body', `${XSS} <img src=x onerror=alert(3)> [link](javascript:alert(4))`);
   const made = await submit(page, 'button:has-text("Create pull request")');
@@ -391,5 +396,53 @@ test('forged forms are refused and change nothing; every form error has its stat
   assert.equal(await page.textContent('.pullhead .badge'), 'closed');
   await submit(page, 'button:has-text("Reopen pull request")');
   assert.equal(await page.textContent('.pullhead .badge'), 'open');
+  await a.ctx.close();
+});
+
+test('compare: branch pickers, base defaulting to the default branch, a GET form without JavaScript', async () => {
+  const a = await person({ bypassCSP: true });
+  const name = uniq('bp');
+  const repo = await repoWithFiles(a.name, a.tok, name, { 'f.txt': 'f\n' });
+  pushBranch(repo, 'develop', { 'd.txt': 'd\n' }, 'Start develop');
+  pushBranch(repo, 'feature', { 'g.txt': 'g\n' }, 'Add g');
+  const base = `/${a.name}/${name}`;
+  const page = await guarded(a.ctx);
+  await visit(page, `${base}/compare`);
+  assert.equal(await page.inputValue('#base'), 'main');
+  assert.equal(await page.inputValue('#head'), '');
+  const offered = await page.$$eval('#head option', (os) => os.map((o) => o.value));
+  assert.deepEqual(offered, ['', 'develop', 'feature', 'main']);
+  assert.deepEqual(await page.$$eval('#base option', (os) => os.map((o) => o.value)),
+    ['develop', 'feature', 'main']);
+  assert.equal(await page.textContent('label[for="head"]'), 'Head');
+  await axe(page, 'compare pickers');
+  await shot(page, 'pulls-compare-pickers');
+  await page.selectOption('#base', 'develop');
+  await page.selectOption('#head', 'feature');
+  await Promise.all([page.waitForURL(/\/compare\?/), page.click('button:has-text("Compare")')]);
+  const q = new URL(page.url()).searchParams;
+  assert.equal(q.get('base'), 'develop');
+  assert.equal(q.get('head'), 'feature');
+  assert.match(await page.textContent('main'), /Add g/);
+  assert.match(await page.textContent('main'), /1 commit ahead, 1 behind develop/);
+  assert.equal(await page.inputValue('#base'), 'develop');
+  assert.equal(await page.inputValue('#head'), 'feature');
+
+  // without JavaScript: the same form, the same result
+  const nojs = await context(browser, { javaScriptEnabled: false });
+  const pn = await nojs.newPage();
+  await visit(pn, `${base}/compare`);
+  assert.equal(await pn.inputValue('#base'), 'main');
+  await pn.selectOption('#head', 'feature');
+  await Promise.all([pn.waitForURL(/head=feature/), pn.click('button:has-text("Compare")')]);
+  assert.match(await pn.textContent('main'), /1 commit ahead, 0 behind main/);
+  assert.match(await pn.textContent('main'), /Sign in/);
+  await nojs.close();
+
+  // a name typed into the URL that is no branch stays shown, with the refusal
+  const r = await page.goto(`${base}/compare?base=main&head=gone`);
+  assert.equal(r.status(), 400);
+  assert.equal(await page.inputValue('#head'), 'gone');
+  assert.match(await page.textContent('#compare-error'), /does not exist/);
   await a.ctx.close();
 });
