@@ -1,8 +1,8 @@
 // pulls.test.mjs — pull requests through the pages: a branch pushed with
 // git, opened on the compare page, commented on, an inline comment on a
-// line of the files tab, approved by a collaborator, merged (merge, squash
+// line of the files tab (outdated once a push changes its line), approved by a collaborator, merged (merge, squash
 // and rebase) and seen in a fresh clone; the compare page's branch
-// pickers, with and without JavaScript; conflicts and branch protection
+// pickers, with and without JavaScript; a file's diff too large to show; conflicts and branch protection
 // shown with the merge engine's messages; hostile names, titles, paths and
 // contents shown inert; who may see and do what on a private repository;
 // forged forms; the refusals of every form with status and message; the
@@ -399,6 +399,17 @@ test('forged forms are refused and change nothing; every form error has its stat
   await a.ctx.close();
 });
 
+// Commits files on branch where it is (not from main) and pushes it.
+function pushMore(repo, branch, files, message = `more on ${branch}`) {
+  git(repo.dir, 'checkout', '-q', branch);
+  for (const [p, c] of Object.entries(files)) writeFileSync(join(repo.dir, p), c);
+  git(repo.dir, 'commit', '-qam', message);
+  git(repo.dir, 'push', '-q', repo.url, `HEAD:refs/heads/${branch}`);
+  const sha = git(repo.dir, 'rev-parse', 'HEAD').trim();
+  git(repo.dir, 'checkout', '-q', 'main');
+  return sha;
+}
+
 test('compare: branch pickers, base defaulting to the default branch, a GET form without JavaScript', async () => {
   const a = await person({ bypassCSP: true });
   const name = uniq('bp');
@@ -444,5 +455,69 @@ test('compare: branch pickers, base defaulting to the default branch, a GET form
   assert.equal(r.status(), 400);
   assert.equal(await page.inputValue('#head'), 'gone');
   assert.match(await page.textContent('#compare-error'), /does not exist/);
+  await a.ctx.close();
+});
+
+test('an inline comment whose line a later push changes shows under outdated', async () => {
+  const a = await person({ bypassCSP: true });
+  const name = uniq('od');
+  const repo = await repoWithFiles(a.name, a.tok, name, { 'f.txt': 'one\ntwo\nthree\nfour\n' });
+  pushBranch(repo, 'topic', { 'f.txt': 'one\n2\nthree\nfour\n' }, 'Two as a digit');
+  const n = await openPull(a.name, name, 'topic', 'Digits', a.tok);
+  const base = `/${a.name}/${name}`;
+  const page = await guarded(a.ctx);
+  for (const [line, body] of [[2, 'Why a digit?'], [3, 'And three stays']]) {
+    await visit(page, `${base}/pull/${n}/files?comment=f.txt:RIGHT:${line}`);
+    await page.fill('#line-body', body);
+    await submit(page, 'button:has-text("Add comment")');
+  }
+  assert.equal(await page.locator('section.outdated').count(), 0);
+  assert.match(await page.textContent('tr#f0-R2 + tr.rcomments'), /Why a digit\?/);
+
+  // the push changes line 2 again: that comment is outdated, line 3's follows
+  pushMore(repo, 'topic', { 'f.txt': 'one\nII\nthree\nfour\n' }, 'Two as a numeral');
+  await visit(page, `${base}/pull/${n}/files`);
+  const out = page.locator('section.outdated');
+  assert.equal(await out.count(), 1);
+  assert.equal(await out.locator('h2').textContent(), 'Outdated comments');
+  assert.match(await out.textContent(), /Why a digit\?/);
+  assert.match(await out.textContent(), /f\.txt:2/);
+  assert.match(await out.textContent(), /outdated/);
+  assert.match(await out.locator('pre').textContent(), /\+2/);
+  assert.doesNotMatch(await out.textContent(), /And three stays/);
+  assert.doesNotMatch(await page.textContent('table.diff, main table'), /Why a digit\?/);
+  assert.match(await page.textContent('tr#f0-R3 + tr.rcomments'), /And three stays/);
+  const api1 = await api('GET', `/api${base}/pulls/${n}/comments`, a.tok);
+  assert.deepEqual(api1.body.map((c) => [c.body, c.outdated]),
+    [['Why a digit?', true], ['And three stays', false]]);
+  await axe(page, 'files with outdated comments');
+  await shot(page, 'pulls-outdated');
+  await a.ctx.close();
+});
+
+test('a file whose diff is too large shows a message and the raw link instead', async () => {
+  const a = await person({ bypassCSP: true });
+  const name = uniq('tl');
+  const repo = await repoWithFiles(a.name, a.tok, name, { 'small.txt': 'a\n' });
+  const big = Array.from({ length: 5001 }, (_, i) => `line ${i}`).join('\n') + '\n';
+  const head = pushBranch(repo, 'huge', { 'big.txt': big, 'small.txt': 'b\n' }, 'A big file');
+  const n = await openPull(a.name, name, 'huge', 'Huge', a.tok);
+  const base = `/${a.name}/${name}`;
+  const page = await guarded(a.ctx);
+  for (const path of [`${base}/pull/${n}/files`, `${base}/compare?base=main&head=huge`]) {
+    await visit(page, path);
+    const notice = page.locator('.notice', { hasText: 'Diff too large' });
+    assert.equal(await notice.count(), 1, path);
+    assert.match(await notice.textContent(), /Diff too large to show here \(5001 lines\)/);
+    const link = notice.locator('a', { hasText: 'View the file raw' });
+    assert.equal(await link.getAttribute('href'), `${base}/raw/${head}/big.txt`);
+    // the small file beside it is shown in full
+    assert.match(await page.textContent('main'), /\+b/);
+    assert.doesNotMatch(await page.textContent('main'), /line 4999/);
+  }
+  await axe(page, 'diff too large');
+  const raw = await page.goto(`${base}/raw/${head}/big.txt`);
+  assert.equal(raw.status(), 200);
+  assert.equal(await raw.text(), big);
   await a.ctx.close();
 });
