@@ -254,6 +254,7 @@ const struct route app_routes[] = {
 	{ GET, "/:owner/:repo/issues/new", web_issue_new, PAGE | COLLAB_W },
 	{ POST, "/:owner/:repo/issues/comments/:id", web_comment_edit, PAGE | COLLAB_W },
 	{ POST, "/:owner/:repo/issues/comments/:id/delete", web_comment_delete, PAGE | COLLAB_W },
+	{ POST, "/:owner/:repo/issues/comments/:id/reactions", web_comment_react, PAGE | COLLAB_W },
 	{ GET, "/:owner/:repo/issues/:number", web_issue_show, PAGE | REPO },
 	{ POST, "/:owner/:repo/issues/:number", web_issue_edit, PAGE | COLLAB_W },
 	{ POST, "/:owner/:repo/issues/:number/state", web_issue_state, PAGE | COLLAB_W },

@@ -2,7 +2,8 @@
  * repositories (forge/forge.h: repo_list_member) and mentions
  * (forge/issues.h: mentions_list): the recent activity in the
  * repositories they own or collaborate on, and their own open issues and
- * pull requests. Each function returns only what f->who may read. */
+ * pull requests; and what one person did, for their profile. Each
+ * function returns only what f->who may read. */
 #ifndef PLUE_FORGE_ACTIVITY_H
 #define PLUE_FORGE_ACTIVITY_H
 
@@ -35,6 +36,15 @@ struct activity_list {
  * ones left out for a token without repo:read), newest first, with one
  * bounded query. ERR_AUTH when anonymous. */
 int activity_list(struct activity_list *out, struct forge *f, int limit);
+
+/* The newest limit events of the kinds above that user user_id did,
+ * in repositories f->who may read (public ones; private ones f->who
+ * owns, collaborates on or administers the site of, unless a token lacks
+ * repo:read), newest first: what a profile page shows. One bounded
+ * query: it looks at the user's ACTIVITY_SCAN newest events only, so a
+ * run of events f->who may not see can leave the list short. Anyone,
+ * signed in or not. */
+int activity_of_user(struct activity_list *out, struct forge *f, int64_t user_id, int limit);
 
 /* An issue or pull request in a list across repositories. */
 struct activity_issue {

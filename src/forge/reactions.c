@@ -1,6 +1,7 @@
 /* reactions.c — emoji reactions on issues and comments (see reactions.h). */
 #include "forge/reactions.h"
 #include "auth/auth.h"
+#include "base/buf.h"
 #include "db/db.h"
 #include "forge/comments.h"
 
@@ -176,4 +177,49 @@ done:
 	if (rc)
 		db_rollback(f->db);
 	return rc;
+}
+
+int reactions_of_comments(json_t **out, struct forge *f, const struct repo *repo,
+			  const struct issue *is, const int64_t *ids, size_t n)
+{
+	int rc;
+	if ((rc = authz_repo(f->who, repo, ACT_READ, f->err)))
+		return rc;
+	*out = json_object();
+	if (!n)
+		return 0;
+	struct buf list = BUF_INIT;
+	buf_adds(&list, "{");
+	for (size_t i = 0; i < n; i++)
+		buf_addf(&list, "%s%lld", i ? "," : "", (long long)ids[i]);
+	buf_adds(&list, "}");
+	const char *array = arena_strdup(f->arena, list.ptr);
+	buf_release(&list);
+	/* counts per comment and content, and whether f->who is among them */
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "SELECT x.comment_id, json_object_agg(x.content, x.n)::text, "
+			      "  coalesce(json_agg(x.content ORDER BY x.content) FILTER (WHERE x.mine), "
+			      "  '[]')::text FROM (SELECT r.comment_id, r.content, count(*) AS n, "
+			      "  bool_or(r.user_id = $3) AS mine FROM reactions r "
+			      "  JOIN comments c ON c.id = r.comment_id "
+			      "  WHERE c.issue_id = $1 AND r.comment_id = ANY($2::bigint[]) "
+			      "  GROUP BY r.comment_id, r.content) x GROUP BY x.comment_id",
+			      arena_int(f->arena, (long long)is->id), array,
+			      arena_id(f->arena, (long long)f->who->user_id));
+	if (!res) {
+		json_decref(*out);
+		*out = NULL;
+		return f->err->code;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		json_t *mine = json_loads(db_val(res, i, 2), 0, NULL);
+		if (!json_is_array(mine)) {
+			json_decref(mine);
+			mine = json_array();
+		}
+		json_object_set_new(*out, db_val(res, i, 0),
+				    json_pack("{s:o,s:o}", "counts",
+					      reactions_json(db_val(res, i, 1)), "mine", mine));
+	}
+	return 0;
 }

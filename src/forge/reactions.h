@@ -33,4 +33,13 @@ int reaction_add(json_t **out, bool *out_created, struct forge *f, const struct 
 int reaction_remove(struct forge *f, const struct repo *repo, const char *number,
 		    const char *comment_id, const char *content);
 
+/* The reactions on the comments of issue `is` of repo whose ids are the
+ * n in ids (a timeline page's), in one query, into *out (new reference):
+ * an object keyed by comment id (decimal) of {"counts": {total_count,
+ * "+1": n, ...} as a comment's "reactions", "mine": [content, ...] (f->who's
+ * own, [] when anonymous)}. Comments without reactions, and ids that are
+ * not the issue's comments, are left out. Needs read access. 0 or ERR_*. */
+int reactions_of_comments(json_t **out, struct forge *f, const struct repo *repo,
+			  const struct issue *is, const int64_t *ids, size_t n);
+
 #endif

@@ -58,6 +58,8 @@ static void repo_row(struct view *p, const struct repo *rp, bool with_owner)
 #define HOME_ISSUES 20
 #define HOME_MENTIONS 10
 #define HOME_PUBLIC 30
+/* How many events a profile page shows. */
+#define PROFILE_ACTIVITY 30
 
 /* The public list's cursor in the URL: "KEY-ID" in decimal (the update
  * time in microseconds and the repository's id). */
@@ -447,6 +449,8 @@ int web_logout_all(struct req *r, struct resp *w)
 
 /* ---- profiles ---- */
 
+/* A person's page: their repositories the viewer may see, and what they
+ * did lately in repositories the viewer may read. */
 int web_profile(struct req *r, struct resp *w)
 {
 	struct forge *f = FORGE(r);
@@ -461,7 +465,9 @@ int web_profile(struct req *r, struct resp *w)
 	arena_defer(r->arena, (void (*)(void *))json_decref, u);
 	const char *uname = json_string_value(json_object_get(u, "username"));
 	struct repo_list list;
-	if ((rc = repo_list(&list, f, uname)))
+	struct activity_list act;
+	if ((rc = repo_list(&list, f, uname)) ||
+	    (rc = activity_of_user(&act, f, uid, PROFILE_ACTIVITY)))
 		return rc;
 	struct view p;
 	page_begin(&p, r, w, uname, NULL);
@@ -474,12 +480,21 @@ int web_profile(struct req *r, struct resp *w)
 		html_txt(p.b, eth);
 		html_lit(p.b, "</p>");
 	}
-	html_lit(p.b, "<h2>Repositories</h2><ul class=\"list\">");
+	html_lit(p.b, "<div class=\"cols\"><div><h2 id=\"repositories\">Repositories <span "
+		      "class=\"mute\">");
+	html_txtf(p.b, "(%zu)", list.n);
+	html_lit(p.b, "</span></h2><ul class=\"list\" aria-labelledby=\"repositories\">");
 	for (size_t i = 0; i < list.n; i++)
 		repo_row(&p, list.items[i], false);
 	if (!list.n)
 		html_lit(p.b, "<li class=\"mute\">No repositories you can see.</li>");
-	html_lit(p.b, "</ul>");
+	html_lit(p.b, "</ul></div><div><h2 id=\"activity\">Recent activity</h2><ul class=\"list\" "
+		      "aria-labelledby=\"activity\">");
+	for (size_t i = 0; i < act.n; i++)
+		activity_row(&p, &act.items[i]);
+	if (!act.n)
+		html_lit(p.b, "<li class=\"mute\">No recent activity you can see.</li>");
+	html_lit(p.b, "</ul></div></div>");
 	return page_end(&p);
 }
 

@@ -1,4 +1,5 @@
-/* issue.c — the issue page: title, state, the rendered body, reactions,
+/* issue.c — the issue page: title, state, the rendered body, reactions
+ * (on the issue and on each comment),
  * the timeline (comments and label / assignment / milestone / title /
  * state / reference events in order), the comment form, edit and
  * close/reopen for its author and writers, and the sidebar of labels,
@@ -75,36 +76,15 @@ static const char *emoji_of(const char *name)
 	return "?";
 }
 
-/* The reactions: counts for everyone, a small toggling form per content
- * for those who may react. */
-static int reactions_row(struct view *p, const struct issue *is, json_t *counts,
-			 const struct web_standing *st, const struct refused *x)
+/* A reactions row: counts for everyone, a small toggling form per content
+ * posted to action for those who may react; mine: the contents the
+ * viewer gave (an array); form: the name its refusal is shown under. */
+static void reactions_row(struct view *p, json_t *counts, json_t *mine, const char *action,
+			  const char *form, const struct web_standing *st, const struct refused *x)
 {
-	struct req *r = p->r;
 	struct buf *b = p->b;
-	json_t *mine = NULL;
-	if (st->participant) {
-		json_t *all;
-		int rc = reactions_list(&all, FORGE(r), r->repo,
-					arena_int(r->arena, (long long)is->number), NULL, NULL);
-		if (rc)
-			return rc;
-		arena_defer(r->arena, (void (*)(void *))json_decref, all);
-		mine = json_object();
-		arena_defer(r->arena, (void (*)(void *))json_decref, mine);
-		size_t i;
-		json_t *v;
-		json_array_foreach(all, i, v)
-		{
-			const char *u = json_string_value(json_object_get(v, "user"));
-			if (u && !strcasecmp(u, r->auth.username))
-				json_object_set(mine,
-						json_string_value(json_object_get(v, "content")),
-						json_true());
-		}
-	}
 	html_lit(b, "<div class=\"reactions row\" aria-label=\"reactions\" role=\"group\">");
-	refusal_at(p, x, "reactions");
+	refusal_at(p, x, form);
 	for (const char *const *c = reaction_names; *c; c++) {
 		long long n = (long long)json_integer_value(json_object_get(counts, *c));
 		if (!st->participant) {
@@ -118,8 +98,12 @@ static int reactions_row(struct view *p, const struct issue *is, json_t *counts,
 			}
 			continue;
 		}
-		bool on = json_object_get(mine, *c) != NULL;
-		page_form_open(p, issue_action(r, (long long)is->number, "/reactions"));
+		bool on = false;
+		size_t i;
+		json_t *v;
+		json_array_foreach(mine, i, v)
+			on = on || !strcmp(json_string_value(v) ? json_string_value(v) : "", *c);
+		page_form_open(p, action);
 		html_lit(b, "<input type=\"hidden\" name=\"content\" value=\"");
 		html_attr(b, *c);
 		html_lit(b, on ? "\"><input type=\"hidden\" name=\"op\" value=\"remove\">"
@@ -136,6 +120,33 @@ static int reactions_row(struct view *p, const struct issue *is, json_t *counts,
 		html_lit(b, "</button></form>");
 	}
 	html_lit(b, "</div>");
+}
+
+/* The issue's own reactions row. */
+static int issue_reactions(struct view *p, const struct issue *is, json_t *counts,
+			   const struct web_standing *st, const struct refused *x)
+{
+	struct req *r = p->r;
+	json_t *mine = json_array();
+	arena_defer(r->arena, (void (*)(void *))json_decref, mine);
+	if (st->participant) {
+		json_t *all;
+		int rc = reactions_list(&all, FORGE(r), r->repo,
+					arena_int(r->arena, (long long)is->number), NULL, NULL);
+		if (rc)
+			return rc;
+		arena_defer(r->arena, (void (*)(void *))json_decref, all);
+		size_t i;
+		json_t *v;
+		json_array_foreach(all, i, v)
+		{
+			const char *u = json_string_value(json_object_get(v, "user"));
+			if (u && !strcasecmp(u, r->auth.username))
+				json_array_append(mine, json_object_get(v, "content"));
+		}
+	}
+	reactions_row(p, counts, mine, issue_action(r, (long long)is->number, "/reactions"),
+		      "reactions", st, x);
 	return 0;
 }
 
@@ -219,8 +230,8 @@ static void timeline_event(struct view *p, json_t *it)
 }
 
 /* One comment of the timeline, with edit and delete for those who may. */
-static void timeline_comment(struct view *p, json_t *it, const struct web_standing *st,
-			     const struct refused *x)
+static void timeline_comment(struct view *p, json_t *it, json_t *reactions,
+			     const struct web_standing *st, const struct refused *x)
 {
 	struct req *r = p->r;
 	struct buf *b = p->b;
@@ -243,9 +254,14 @@ static void timeline_comment(struct view *p, json_t *it, const struct web_standi
 	html_lit(b, "<div class=\"markdown\">");
 	buf_adds(b, str(it, "body_html"));
 	html_lit(b, "</div>");
+	const char *action = arena_printf(r->arena, "/%s/%s/issues/comments/%lld", r->repo->owner,
+					  r->repo->name, id);
+	json_t *rx = json_object_get(reactions, arena_int(r->arena, id));
+	if (rx || st->participant)
+		reactions_row(p, json_object_get(rx, "counts"), json_object_get(rx, "mine"),
+			      arena_printf(r->arena, "%s/reactions", action),
+			      arena_printf(r->arena, "%s-reactions", form), st, x);
 	if (st->writer || (mine && st->participant)) {
-		const char *action = arena_printf(r->arena, "/%s/%s/issues/comments/%lld",
-						  r->repo->owner, r->repo->name, id);
 		html_lit(b, is_form(x, form) ? "<details open>" : "<details>");
 		html_lit(b, "<summary>Edit comment</summary><form method=\"post\" class=\"stack\" "
 			    "action=\"");
@@ -386,6 +402,23 @@ static int sidebar(struct view *p, json_t *j, const struct issue *is, const stru
 	return 0;
 }
 
+/* The reactions on the comments of a timeline page, in one query. */
+static int comment_reactions(json_t **out, struct req *r, const struct issue *is, json_t *items)
+{
+	size_t i, n = 0;
+	json_t *it;
+	int64_t *ids = arena_alloc(r->arena, (json_array_size(items) + 1) * sizeof(*ids));
+	json_array_foreach(items, i, it)
+	{
+		if (!strcmp(str(it, "event"), "commented"))
+			ids[n++] = (int64_t)json_integer_value(json_object_get(it, "id"));
+	}
+	int rc = reactions_of_comments(out, FORGE(r), r->repo, is, ids, n);
+	if (!rc)
+		arena_defer(r->arena, (void (*)(void *))json_decref, *out);
+	return rc;
+}
+
 static int issue_page(struct req *r, struct resp *w, const char *number, const struct refused *x)
 {
 	struct forge *f = FORGE(r);
@@ -409,6 +442,9 @@ static int issue_page(struct req *r, struct resp *w, const char *number, const s
 	if ((rc = issue_timeline(&tl, f, r->repo, &is, TIMELINE_PAGE, &cur)))
 		return rc;
 	arena_defer(r->arena, (void (*)(void *))json_decref, tl.items);
+	json_t *reactions;
+	if ((rc = comment_reactions(&reactions, r, &is, tl.items)))
+		return rc;
 	struct web_standing st = web_standing_of(r);
 	bool can_edit = st.writer ||
 			(r->auth.user_id && is.author_id == r->auth.user_id && st.participant);
@@ -457,7 +493,7 @@ static int issue_page(struct req *r, struct resp *w, const char *number, const s
 	html_lit(b, " wrote</div><div class=\"body\"><div class=\"markdown\">");
 	buf_adds(b, str(j, "body_html"));
 	html_lit(b, "</div>");
-	if ((rc = reactions_row(&p, &is, json_object_get(j, "reactions"), &st, x)))
+	if ((rc = issue_reactions(&p, &is, json_object_get(j, "reactions"), &st, x)))
 		return rc;
 	html_lit(b, "</div></article><h3 class=\"sr-only\">Timeline</h3><ol class=\"timeline\">");
 	size_t i;
@@ -465,7 +501,7 @@ static int issue_page(struct req *r, struct resp *w, const char *number, const s
 	json_array_foreach(tl.items, i, it)
 	{
 		if (!strcmp(str(it, "event"), "commented"))
-			timeline_comment(&p, it, &st, x);
+			timeline_comment(&p, it, reactions, &st, x);
 		else
 			timeline_event(&p, it);
 	}
@@ -668,4 +704,26 @@ int web_comment_delete(struct req *r, struct resp *w)
 		return rc;
 	rc = comment_delete(FORGE(r), r->repo, id);
 	return issue_done(r, w, rc, number, arena_printf(r->arena, "comment-%s", id), NULL);
+}
+
+int web_comment_react(struct req *r, struct resp *w)
+{
+	const char *number, *id = req_param(r, "id");
+	const char *content = web_form(r, "content"), *op = web_form(r, "op");
+	struct forge *f = FORGE(r);
+	int rc = comment_issue(&number, r);
+	if (rc)
+		return rc;
+	if (!content)
+		content = "";
+	if (op && !strcmp(op, "remove")) {
+		rc = reaction_remove(f, r->repo, NULL, id, content);
+	} else {
+		json_t *j = NULL;
+		bool created;
+		rc = reaction_add(&j, &created, f, r->repo, NULL, id, content);
+		json_decref(j);
+	}
+	return issue_done(r, w, rc, number, arena_printf(r->arena, "comment-%s-reactions", id),
+			  arena_printf(r->arena, "#comment-%s", id));
 }

@@ -17,8 +17,8 @@ int web_issue_new(struct req *r, struct resp *w);
 int web_issue_create(struct req *r, struct resp *w);
 /* issue.c: GET /issues/:number and its forms: POST /issues/:number (title
  * and body), /state, /comments, /labels, /assignees, /milestone,
- * /reactions, and POST /issues/comments/:id (edit) and
- * /issues/comments/:id/delete. */
+ * /reactions, and POST /issues/comments/:id (edit),
+ * /issues/comments/:id/delete and /issues/comments/:id/reactions. */
 int web_issue_show(struct req *r, struct resp *w);
 int web_issue_edit(struct req *r, struct resp *w);
 int web_issue_state(struct req *r, struct resp *w);
@@ -29,6 +29,7 @@ int web_issue_milestone(struct req *r, struct resp *w);
 int web_issue_react(struct req *r, struct resp *w);
 int web_comment_edit(struct req *r, struct resp *w);
 int web_comment_delete(struct req *r, struct resp *w);
+int web_comment_react(struct req *r, struct resp *w);
 
 /* labels.c: GET/POST /:owner/:repo/labels, POST /labels/edit and
  * /labels/delete (the label named by the form's "label" field: names may

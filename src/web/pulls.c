@@ -157,33 +157,65 @@ int web_pulls(struct req *r, struct resp *w)
 
 /* ---- compare: opening a pull request ---- */
 
-static void text_input(struct buf *b, const char *id, const char *label, const char *value)
+/* A branch picker: a select of names (the repository's branches), cur
+ * selected; cur when not among them (a name typed into the URL) is
+ * offered too, so the page says what it compares; none: the text of an
+ * empty first choice, NULL for none. */
+static void branch_select(struct buf *b, const char *id, const char *label, const char **names,
+			  const char *cur, const char *none)
 {
-	html_lit(b, "<label for=\"");
+	html_lit(b, "<span><label for=\"");
 	html_lit(b, id);
 	html_lit(b, "\">");
 	html_lit(b, label);
-	html_lit(b, "</label><input id=\"");
+	html_lit(b, "</label> <select id=\"");
 	html_lit(b, id);
 	html_lit(b, "\" name=\"");
 	html_lit(b, id);
-	html_lit(b, "\" value=\"");
-	html_attr(b, value ? value : "");
 	html_lit(b, "\">");
+	bool found = false;
+	if (none) {
+		html_lit(b, "<option value=\"\">");
+		html_lit(b, none);
+		html_lit(b, "</option>");
+	}
+	for (size_t i = 0; names[i]; i++) {
+		bool on = cur && !strcmp(names[i], cur);
+		found = found || on;
+		html_lit(b, "<option value=\"");
+		html_attr(b, names[i]);
+		html_lit(b, on ? "\" selected>" : "\">");
+		html_txt(b, names[i]);
+		html_lit(b, "</option>");
+	}
+	if (cur && *cur && !found) {
+		html_lit(b, "<option value=\"");
+		html_attr(b, cur);
+		html_lit(b, "\" selected>");
+		html_txt(b, cur);
+		html_lit(b, "</option>");
+	}
+	html_lit(b, "</select></span>");
 }
+
+/* How many branches the compare page's pickers offer. */
+#define COMPARE_BRANCHES 500
 
 /* The compare page; msg: a refused creation's message. */
 static int compare_page(struct req *r, struct resp *w, const char *msg)
 {
-	/* the branches ride in the query, GET and POST alike: a name with a
-	 * bidi control cannot round-trip through an attribute (html_attr) */
+	/* the branches ride in the query, GET and POST alike: the pickers
+	 * are a GET form, the creation form's action carries them on */
 	bool post = r->method == HTTP_POST;
 	const char *base = req_query(r, "base"), *head = req_query(r, "head");
 	if (!base || !*base)
 		base = r->repo->default_branch;
 	struct pull_compare c = { 0 };
-	const char *cmp_msg = NULL;
-	int rc = 0;
+	const char *cmp_msg = NULL, **branches;
+	size_t nbranches;
+	int rc = repo_branch_names(&branches, &nbranches, FORGE(r), r->repo, COMPARE_BRANCHES);
+	if (rc)
+		return rc;
 	if (head && *head) {
 		rc = pull_compare(&c, FORGE(r), r->repo, head, base);
 		if (rc == ERR_INVALID || rc == ERR_CONFLICT) {
@@ -205,8 +237,8 @@ static int compare_page(struct req *r, struct resp *w, const char *msg)
 		    "branch it goes into (base).</p><form method=\"get\" class=\"row\" action=\"");
 	pulls_repo_path(b, r->repo);
 	html_lit(b, "/compare\">");
-	text_input(b, "base", "Base", base);
-	text_input(b, "head", "Head", head);
+	branch_select(b, "base", "Base", branches, base, NULL);
+	branch_select(b, "head", "Head", branches, head, "choose a branch");
 	html_lit(b, "<button class=\"secondary\">Compare</button></form>");
 	if (cmp_msg)
 		page_field_error(&p, "compare", cmp_msg);

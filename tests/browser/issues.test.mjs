@@ -1,6 +1,6 @@
 // issues.test.mjs — the issue pages: opening an issue through the form,
 // commenting, labels (made on the labels page), a milestone, an assignee,
-// reactions, editing, closing and reopening, each seen on the issue page
+// reactions (on the issue and on its comments), editing, closing and reopening, each seen on the issue page
 // and in its timeline; the list's filters and pagination; the pages
 // without JavaScript; axe; hostile titles, bodies, label names and
 // milestone titles; who may see and do what on a private repository;
@@ -56,6 +56,85 @@ async function submit(page, selector) {
   await page.waitForLoadState();
   return resp;
 }
+
+test('reactions on comments: react, see the count, take it back; others see the count', async () => {
+  const u = await user();
+  const other = await user();
+  const repo = await newRepo(u);
+  await api('POST', `/api${repo}/issues`, u.tok, { title: 'Reacted' });
+  const c1 = (await api('POST', `/api${repo}/issues/1/comments`, u.tok, { body: 'first' })).body.id;
+  const c2 = (await api('POST', `/api${repo}/issues/1/comments`, u.tok, { body: 'second' })).body.id;
+  const { page } = u;
+  await visit(page, `${repo}/issues/1`);
+  const btn = (id, what) => `#comment-${id} button.reaction[aria-label^="${what}"]`;
+  let r = await submit(page, btn(c1, 'rocket'));
+  assert.equal(r.status(), 303);
+  assert.equal(new URL(page.url()).hash, `#comment-${c1}`);
+  assert.equal(await page.getAttribute(btn(c1, 'rocket'), 'aria-pressed'), 'true');
+  assert.match(await page.textContent(btn(c1, 'rocket')), /1/);
+  // only that comment's: the other comment and the issue stay untouched
+  assert.equal(await page.getAttribute(btn(c2, 'rocket'), 'aria-pressed'), 'false');
+  assert.doesNotMatch(await page.textContent(btn(c2, 'rocket')), /\d/);
+  assert.equal(await page.getAttribute('#issue-body button.reaction[aria-label^="rocket"]', 'aria-pressed'), 'false');
+  const list = await api('GET', `/api${repo}/issues/comments/${c1}/reactions`, u.tok);
+  assert.deepEqual(list.body.map((x) => [x.user, x.content]), [[u.name, 'rocket']]);
+
+  // someone else reacts the same: two, theirs pressed on their page only
+  await visit(other.page, `${repo}/issues/1`);
+  assert.equal(await other.page.getAttribute(btn(c1, 'rocket'), 'aria-pressed'), 'false');
+  await submit(other.page, btn(c1, 'rocket'));
+  assert.equal(await other.page.getAttribute(btn(c1, 'rocket'), 'aria-label'), 'rocket, 2');
+  assert.equal(await other.page.getAttribute(btn(c1, 'rocket'), 'aria-pressed'), 'true');
+  await axe(other.page, 'issue page with comment reactions');
+
+  // taken back: one left, not pressed
+  await visit(page, `${repo}/issues/1`);
+  assert.equal(await page.getAttribute(btn(c1, 'rocket'), 'aria-label'), 'rocket, 2');
+  await submit(page, btn(c1, 'rocket'));
+  assert.equal(await page.getAttribute(btn(c1, 'rocket'), 'aria-pressed'), 'false');
+  assert.equal(await page.getAttribute(btn(c1, 'rocket'), 'aria-label'), 'rocket, 1');
+
+  // read without signing in and without JavaScript: the counts, no forms
+  const anon = await context(browser, { javaScriptEnabled: false });
+  const ap = await anon.newPage();
+  await visit(ap, `${repo}/issues/1`);
+  assert.match(await ap.textContent(`#comment-${c1} .reactions span.reaction[title="rocket"]`), /1/);
+  assert.equal(await ap.locator(`#comment-${c1} .reactions form`).count(), 0);
+  assert.equal(await ap.locator(`#comment-${c2} .reactions`).count(), 0);
+  await anon.close();
+
+  // an unknown reaction is refused beside that comment; taking back one
+  // never given is a 404 with its message
+  const c = await cookieHeader(u.ctx);
+  const tok = await csrf(page);
+  r = await send(`${repo}/issues/comments/${c1}/reactions`, { _csrf: tok, content: 'poop' }, c);
+  assert.equal(r.status, 400);
+  assert.match(r.text, new RegExp(`id="comment-${c1}-reactions-error"`));
+  assert.match(r.text, /reaction 'poop' is not one of/);
+  r = await send(`${repo}/issues/comments/${c2}/reactions`, { _csrf: tok, content: 'eyes', op: 'remove' }, c);
+  assert.equal(r.status, 404);
+  assert.match(r.text, /you have no 'eyes' reaction on comment/);
+  r = await send(`${repo}/issues/comments/999999/reactions`, { _csrf: tok, content: 'eyes' }, c);
+  assert.equal(r.status, 404);
+  // without the CSRF field: refused, nothing changes
+  r = await send(`${repo}/issues/comments/${c2}/reactions`, { content: 'eyes' }, c);
+  assert.equal(r.status, 403);
+  r = await send(`${repo}/issues/comments/${c2}/reactions`, { _csrf: 'wrong', content: 'eyes' }, c);
+  assert.equal(r.status, 403);
+  assert.equal((await api('GET', `/api${repo}/issues/comments/${c2}/reactions`, u.tok)).body.length, 0);
+
+  // a private repository: an outsider's reaction is a 404, nothing added
+  const priv = await newRepo(u, { private: true });
+  await api('POST', `/api${priv}/issues`, u.tok, { title: 'Hidden' });
+  const pc = (await api('POST', `/api${priv}/issues/1/comments`, u.tok, { body: 'secret' })).body.id;
+  await visit(other.page, '/');
+  r = await send(`${priv}/issues/comments/${pc}/reactions`,
+    { _csrf: await csrf(other.page), content: 'heart' }, await cookieHeader(other.ctx));
+  assert.equal(r.status, 404);
+  assert.equal((await api('GET', `/api${priv}/issues/comments/${pc}/reactions`, u.tok)).body.length, 0);
+  await u.ctx.close();
+  await other.ctx.close();
+});
 
 test('an issue through the pages: open, comment, label, milestone, assignee, react, edit, close, reopen', async () => {
   const u = await user();
@@ -119,12 +198,12 @@ test('an issue through the pages: open, comment, label, milestone, assignee, rea
   assert.match(await page.textContent('.timeline'), new RegExp(`assigned ${u.name}`));
 
   // react, then take it back
-  await submit(page, 'button.reaction[aria-label^="heart"]');
-  assert.equal(await page.getAttribute('button.reaction[aria-label^="heart"]', 'aria-pressed'), 'true');
-  assert.match(await page.textContent('button.reaction[aria-label^="heart"]'), /1/);
-  await submit(page, 'button.reaction[aria-label^="+1"]');
-  await submit(page, 'button.reaction[aria-label^="+1"]');
-  assert.equal(await page.getAttribute('button.reaction[aria-label^="+1"]', 'aria-pressed'), 'false');
+  await submit(page, '#issue-body button.reaction[aria-label^="heart"]');
+  assert.equal(await page.getAttribute('#issue-body button.reaction[aria-label^="heart"]', 'aria-pressed'), 'true');
+  assert.match(await page.textContent('#issue-body button.reaction[aria-label^="heart"]'), /1/);
+  await submit(page, '#issue-body button.reaction[aria-label^="+1"]');
+  await submit(page, '#issue-body button.reaction[aria-label^="+1"]');
+  assert.equal(await page.getAttribute('#issue-body button.reaction[aria-label^="+1"]', 'aria-pressed'), 'false');
 
   // edit the title
   await page.click('summary:has-text("Edit title and description")');

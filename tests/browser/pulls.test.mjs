@@ -1,7 +1,8 @@
 // pulls.test.mjs — pull requests through the pages: a branch pushed with
 // git, opened on the compare page, commented on, an inline comment on a
-// line of the files tab, approved by a collaborator, merged (merge, squash
-// and rebase) and seen in a fresh clone; conflicts and branch protection
+// line of the files tab (outdated once a push changes its line), approved by a collaborator, merged (merge, squash
+// and rebase) and seen in a fresh clone; the compare page's branch
+// pickers, with and without JavaScript; a file's diff too large to show; conflicts and branch protection
 // shown with the merge engine's messages; hostile names, titles, paths and
 // contents shown inert; who may see and do what on a private repository;
 // forged forms; the refusals of every form with status and message; the
@@ -90,7 +91,8 @@ test('push, open on the compare page, comment, inline comment, approve, merge, c
   await visit(page, `${base}/pulls`);
   await axe(page, 'pull list (empty)');
   await page.click('a:has-text("New pull request")');
-  await page.fill('#head', 'feature');
+  assert.equal(await page.inputValue('#base'), 'main');
+  await page.selectOption('#head', 'feature');
   await page.click('button:has-text("Compare")');
   await page.waitForLoadState();
   assert.match(await page.textContent('main'), /Improve the app/);
@@ -262,6 +264,9 @@ test('hostile branch names, titles, bodies, paths and contents are shown inert',
   const page = await guarded(a.ctx);
   await visit(page, `/${a.name}/${name}/compare?base=main&head=${encodeURIComponent(branch)}`);
   assert.match(await page.textContent('main'), /commit <script>alert\(1\)<\/script>/);
+  // the branch picker offers the name as it is, and picks it
+  assert.equal(await page.inputValue('#head'), branch);
+  assert.equal(await page.locator('#head option', { hasText: 'onerror=' }).count(), 1);
   await page.fill('#title', `T ${XSS} ${RLO}`);
   await page.fill('#body', `${XSS} <img src=x onerror=alert(3)> [link](javascript:alert(4))`);
   const made = await submit(page, 'button:has-text("Create pull request")');
@@ -391,5 +396,128 @@ test('forged forms are refused and change nothing; every form error has its stat
   assert.equal(await page.textContent('.pullhead .badge'), 'closed');
   await submit(page, 'button:has-text("Reopen pull request")');
   assert.equal(await page.textContent('.pullhead .badge'), 'open');
+  await a.ctx.close();
+});
+
+// Commits files on branch where it is (not from main) and pushes it.
+function pushMore(repo, branch, files, message = `more on ${branch}`) {
+  git(repo.dir, 'checkout', '-q', branch);
+  for (const [p, c] of Object.entries(files)) writeFileSync(join(repo.dir, p), c);
+  git(repo.dir, 'commit', '-qam', message);
+  git(repo.dir, 'push', '-q', repo.url, `HEAD:refs/heads/${branch}`);
+  const sha = git(repo.dir, 'rev-parse', 'HEAD').trim();
+  git(repo.dir, 'checkout', '-q', 'main');
+  return sha;
+}
+
+test('compare: branch pickers, base defaulting to the default branch, a GET form without JavaScript', async () => {
+  const a = await person({ bypassCSP: true });
+  const name = uniq('bp');
+  const repo = await repoWithFiles(a.name, a.tok, name, { 'f.txt': 'f\n' });
+  pushBranch(repo, 'develop', { 'd.txt': 'd\n' }, 'Start develop');
+  pushBranch(repo, 'feature', { 'g.txt': 'g\n' }, 'Add g');
+  const base = `/${a.name}/${name}`;
+  const page = await guarded(a.ctx);
+  await visit(page, `${base}/compare`);
+  assert.equal(await page.inputValue('#base'), 'main');
+  assert.equal(await page.inputValue('#head'), '');
+  const offered = await page.$$eval('#head option', (os) => os.map((o) => o.value));
+  assert.deepEqual(offered, ['', 'develop', 'feature', 'main']);
+  assert.deepEqual(await page.$$eval('#base option', (os) => os.map((o) => o.value)),
+    ['develop', 'feature', 'main']);
+  assert.equal(await page.textContent('label[for="head"]'), 'Head');
+  await axe(page, 'compare pickers');
+  await shot(page, 'pulls-compare-pickers');
+  await page.selectOption('#base', 'develop');
+  await page.selectOption('#head', 'feature');
+  await Promise.all([page.waitForURL(/\/compare\?/), page.click('button:has-text("Compare")')]);
+  const q = new URL(page.url()).searchParams;
+  assert.equal(q.get('base'), 'develop');
+  assert.equal(q.get('head'), 'feature');
+  assert.match(await page.textContent('main'), /Add g/);
+  assert.match(await page.textContent('main'), /1 commit ahead, 1 behind develop/);
+  assert.equal(await page.inputValue('#base'), 'develop');
+  assert.equal(await page.inputValue('#head'), 'feature');
+
+  // without JavaScript: the same form, the same result
+  const nojs = await context(browser, { javaScriptEnabled: false });
+  const pn = await nojs.newPage();
+  await visit(pn, `${base}/compare`);
+  assert.equal(await pn.inputValue('#base'), 'main');
+  await pn.selectOption('#head', 'feature');
+  await Promise.all([pn.waitForURL(/head=feature/), pn.click('button:has-text("Compare")')]);
+  assert.match(await pn.textContent('main'), /1 commit ahead, 0 behind main/);
+  assert.match(await pn.textContent('main'), /Sign in/);
+  await nojs.close();
+
+  // a name typed into the URL that is no branch stays shown, with the refusal
+  const r = await page.goto(`${base}/compare?base=main&head=gone`);
+  assert.equal(r.status(), 400);
+  assert.equal(await page.inputValue('#head'), 'gone');
+  assert.match(await page.textContent('#compare-error'), /does not exist/);
+  await a.ctx.close();
+});
+
+test('an inline comment whose line a later push changes shows under outdated', async () => {
+  const a = await person({ bypassCSP: true });
+  const name = uniq('od');
+  const repo = await repoWithFiles(a.name, a.tok, name, { 'f.txt': 'one\ntwo\nthree\nfour\n' });
+  pushBranch(repo, 'topic', { 'f.txt': 'one\n2\nthree\nfour\n' }, 'Two as a digit');
+  const n = await openPull(a.name, name, 'topic', 'Digits', a.tok);
+  const base = `/${a.name}/${name}`;
+  const page = await guarded(a.ctx);
+  for (const [line, body] of [[2, 'Why a digit?'], [3, 'And three stays']]) {
+    await visit(page, `${base}/pull/${n}/files?comment=f.txt:RIGHT:${line}`);
+    await page.fill('#line-body', body);
+    await submit(page, 'button:has-text("Add comment")');
+  }
+  assert.equal(await page.locator('section.outdated').count(), 0);
+  assert.match(await page.textContent('tr#f0-R2 + tr.rcomments'), /Why a digit\?/);
+
+  // the push changes line 2 again: that comment is outdated, line 3's follows
+  pushMore(repo, 'topic', { 'f.txt': 'one\nII\nthree\nfour\n' }, 'Two as a numeral');
+  await visit(page, `${base}/pull/${n}/files`);
+  const out = page.locator('section.outdated');
+  assert.equal(await out.count(), 1);
+  assert.equal(await out.locator('h2').textContent(), 'Outdated comments');
+  assert.match(await out.textContent(), /Why a digit\?/);
+  assert.match(await out.textContent(), /f\.txt:2/);
+  assert.match(await out.textContent(), /outdated/);
+  assert.match(await out.locator('pre').textContent(), /\+2/);
+  assert.doesNotMatch(await out.textContent(), /And three stays/);
+  assert.doesNotMatch(await page.textContent('table.diff, main table'), /Why a digit\?/);
+  assert.match(await page.textContent('tr#f0-R3 + tr.rcomments'), /And three stays/);
+  const api1 = await api('GET', `/api${base}/pulls/${n}/comments`, a.tok);
+  assert.deepEqual(api1.body.map((c) => [c.body, c.outdated]),
+    [['Why a digit?', true], ['And three stays', false]]);
+  await axe(page, 'files with outdated comments');
+  await shot(page, 'pulls-outdated');
+  await a.ctx.close();
+});
+
+test('a file whose diff is too large shows a message and the raw link instead', async () => {
+  const a = await person({ bypassCSP: true });
+  const name = uniq('tl');
+  const repo = await repoWithFiles(a.name, a.tok, name, { 'small.txt': 'a\n' });
+  const big = Array.from({ length: 5001 }, (_, i) => `line ${i}`).join('\n') + '\n';
+  const head = pushBranch(repo, 'huge', { 'big.txt': big, 'small.txt': 'b\n' }, 'A big file');
+  const n = await openPull(a.name, name, 'huge', 'Huge', a.tok);
+  const base = `/${a.name}/${name}`;
+  const page = await guarded(a.ctx);
+  for (const path of [`${base}/pull/${n}/files`, `${base}/compare?base=main&head=huge`]) {
+    await visit(page, path);
+    const notice = page.locator('.notice', { hasText: 'Diff too large' });
+    assert.equal(await notice.count(), 1, path);
+    assert.match(await notice.textContent(), /Diff too large to show here \(5001 lines\)/);
+    const link = notice.locator('a', { hasText: 'View the file raw' });
+    assert.equal(await link.getAttribute('href'), `${base}/raw/${head}/big.txt`);
+    // the small file beside it is shown in full
+    assert.match(await page.textContent('main'), /\+b/);
+    assert.doesNotMatch(await page.textContent('main'), /line 4999/);
+  }
+  await axe(page, 'diff too large');
+  const raw = await page.goto(`${base}/raw/${head}/big.txt`);
+  assert.equal(raw.status(), 200);
+  assert.equal(await raw.text(), big);
   await a.ctx.close();
 });

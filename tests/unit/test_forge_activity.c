@@ -1,7 +1,7 @@
-/* test_forge_activity.c — what a home page and the settings pages read
- * (forge/activity.h, repo_list_member, repo_list_public, repo_branch_names,
- * user_session_list) against a real throwaway PostgreSQL: each returns
- * only what its caller may read. */
+/* test_forge_activity.c — what a home page, a profile page and the
+ * settings pages read (forge/activity.h, repo_list_member,
+ * repo_list_public, repo_branch_names, user_session_list) against a
+ * real throwaway PostgreSQL: each returns only what its caller may read. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,6 +118,56 @@ static void test_activity_is_of_readable_repositories(void **state)
 	assert_int_equal(l.n, 1);
 }
 
+static void test_activity_of_one_user(void **state)
+{
+	struct pgtest *t = *state;
+	int64_t alice = pgtest_user(t, "alice", false), bob = pgtest_user(t, "bob", false),
+		carol = pgtest_user(t, "carol", false);
+	int64_t pub = pgtest_repo(t, bob, "pub", false);
+	int64_t priv = pgtest_repo(t, bob, "priv", true);
+	pgtest_collaborator(t, priv, carol, "read");
+	event(t, pub, bob, "push", "{\"ref\":\"refs/heads/main\"}");
+	event(t, priv, bob, "issue.opened",
+	      "{\"action\":\"opened\",\"issue\":{\"number\":3,\"title\":\"hidden\","
+	      "\"pull_request\":false}}");
+	event(t, pub, alice, "push", "{\"ref\":\"refs/heads/other\"}");
+	event(t, pub, bob, "status", "{}");
+	struct activity_list l;
+	/* anonymous and an outsider: bob's public push only */
+	struct auth anon = pgtest_who(0, NULL), a = pgtest_who(alice, "alice");
+	struct forge f = pgtest_forge(t, &anon);
+	assert_int_equal(activity_of_user(&l, &f, bob, 10), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.items[0].type, "push");
+	assert_string_equal(l.items[0].actor, "bob");
+	assert_string_equal(l.items[0].owner, "bob");
+	assert_string_equal(l.items[0].repo, "pub");
+	f = pgtest_forge(t, &a);
+	assert_int_equal(activity_of_user(&l, &f, bob, 10), 0);
+	assert_int_equal(l.n, 1);
+	/* a collaborator sees the private one too, newest first */
+	struct auth c = pgtest_who(carol, "carol");
+	f = pgtest_forge(t, &c);
+	assert_int_equal(activity_of_user(&l, &f, bob, 10), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.items[0].type, "issue.opened");
+	assert_int_equal(l.items[0].number, 3);
+	assert_int_equal(activity_of_user(&l, &f, bob, 1), 0);
+	assert_int_equal(l.n, 1);
+	/* ... but not with a token without repo:read */
+	struct auth tok = c;
+	tok.via = AUTH_TOKEN;
+	tok.scopes = SCOPE_USER;
+	f = pgtest_forge(t, &tok);
+	assert_int_equal(activity_of_user(&l, &f, bob, 10), 0);
+	assert_int_equal(l.n, 1);
+	/* and the owner sees theirs */
+	struct auth b = pgtest_who(bob, "bob");
+	f = pgtest_forge(t, &b);
+	assert_int_equal(activity_of_user(&l, &f, bob, 10), 0);
+	assert_int_equal(l.n, 2);
+}
+
 static void test_issues_authored_where_readable(void **state)
 {
 	struct pgtest *t = *state;
@@ -192,6 +242,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		PGTEST(test_member_and_public_lists),
 		PGTEST(test_activity_is_of_readable_repositories),
+		PGTEST(test_activity_of_one_user),
 		PGTEST(test_issues_authored_where_readable),
 		PGTEST(test_branch_names_and_sessions),
 	};

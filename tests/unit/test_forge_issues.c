@@ -226,11 +226,49 @@ static void test_comments_and_reactions(void **state)
 	f = as(&rita);
 	assert_int_equal(reaction_add(&r, &created, &f, pub, n, NULL, "thumbsup"), ERR_INVALID);
 	assert_string_equal(e.slug, "invalid_reaction");
+	/* the reactions of a page of comments, in one query: counts for all,
+	 * the viewer's own, nothing for a comment without any or of
+	 * another issue */
+	f = as(&olly);
+	struct issue other;
+	assert_int_equal(issue_create(&other, &f, pub, "Elsewhere", "", NULL), 0);
+	assert_int_equal(comment_create(&c, &f, pub, arena_int(a, other.number), "quiet"), 0);
+	int64_t quiet = json_integer_value(json_object_get(c, "id"));
+	json_decref(c);
+	f = as(&olly);
+	assert_int_equal(reaction_add(&r, &created, &f, pub, NULL, id, "heart"), 0);
+	json_decref(r);
+	f = as(&olly);
+	assert_int_equal(reaction_add(&r, &created, &f, pub, NULL, id, "rocket"), 0);
+	json_decref(r);
+	int64_t ids[] = { strtoll(id, NULL, 10), quiet };
+	f = as(&rita);
+	assert_int_equal(reactions_of_comments(&r, &f, pub, &is, ids, 2), 0);
+	assert_int_equal(json_object_size(r), 1);
+	json_t *one = json_object_get(r, id);
+	json_t *counts = json_object_get(one, "counts");
+	assert_int_equal(json_integer_value(json_object_get(counts, "heart")), 2);
+	assert_int_equal(json_integer_value(json_object_get(counts, "rocket")), 1);
+	assert_int_equal(json_integer_value(json_object_get(counts, "total_count")), 3);
+	assert_int_equal(json_array_size(json_object_get(one, "mine")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(one, "mine"), 0)),
+			    "heart");
+	json_decref(r);
+	struct auth anon = { 0 };
+	f = as(&anon);
+	assert_int_equal(reactions_of_comments(&r, &f, pub, &is, ids, 2), 0);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(r, id), "mine")), 0);
+	json_decref(r);
+	/* the comment of another issue is not this one's */
+	f = as(&rita);
+	assert_int_equal(reactions_of_comments(&r, &f, pub, &other, ids, 1), 0);
+	assert_int_equal(json_object_size(r), 0);
+	json_decref(r);
 	f = as(&olly);
 	assert_int_equal(comment_delete(&f, pub, id), 0);
 	assert_int_equal(sqln(arena_printf(a, "SELECT count(*) FROM comments WHERE id = %s", id)), 0);
-	assert_int_equal(sqln("SELECT count(*) FROM events WHERE type LIKE 'issue.comment%'"), 2);
-	assert_int_equal(sqln("SELECT count(*) FROM events WHERE type = 'reaction.created'"), 1);
+	assert_int_equal(sqln("SELECT count(*) FROM events WHERE type LIKE 'issue.comment%'"), 3);
+	assert_int_equal(sqln("SELECT count(*) FROM events WHERE type = 'reaction.created'"), 3);
 }
 
 static void test_list_pages(void **state)
