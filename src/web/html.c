@@ -53,7 +53,12 @@ static bool is_bidi(uint32_t cp)
 	       cp == 0x200f || cp == 0x061c;
 }
 
-static void escape(struct buf *b, const char *str, size_t n, bool attr)
+/* How a bidi control is written: a visible marker (markup allowed), a
+ * character reference (the value must round-trip), or U+FFFD (shown to
+ * people where no markup can be). */
+enum bidi_mode { BIDI_MARK, BIDI_REF, BIDI_REPLACE };
+
+static void escape(struct buf *b, const char *str, size_t n, enum bidi_mode mode)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run = 0; /* bytes [run, i) are copied as they are */
@@ -78,18 +83,15 @@ static void escape(struct buf *b, const char *str, size_t n, bool attr)
 					len = 1;
 					rep = "\xef\xbf\xbd";
 				} else if (is_bidi(cp)) {
-					if (attr) {
-						/* a character reference: the value round-trips
-						 * (a form field keeps what was stored) and no
-						 * raw control reaches the markup */
+					if (mode == BIDI_REF)
 						snprintf(tmp, sizeof(tmp), "&#x%04X;", (unsigned)cp);
-						rep = tmp;
-					} else {
+					else if (mode == BIDI_MARK)
 						snprintf(tmp, sizeof(tmp),
 							 "<span class=\"bidi\">[U+%04X]</span>",
 							 (unsigned)cp);
-						rep = tmp;
-					}
+					else
+						snprintf(tmp, sizeof(tmp), "\xef\xbf\xbd");
+					rep = tmp;
 				}
 			}
 		}
@@ -105,13 +107,13 @@ static void escape(struct buf *b, const char *str, size_t n, bool attr)
 
 void html_txtn(struct buf *b, const char *s, size_t n)
 {
-	escape(b, s, n, false);
+	escape(b, s, n, BIDI_MARK);
 }
 
 void html_txt(struct buf *b, const char *s)
 {
 	if (s)
-		escape(b, s, strlen(s), false);
+		escape(b, s, strlen(s), BIDI_MARK);
 }
 
 void html_txtf(struct buf *b, const char *fmt, ...)
@@ -121,14 +123,25 @@ void html_txtf(struct buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vaddf(&t, fmt, ap);
 	va_end(ap);
-	escape(b, t.ptr, t.len, false);
+	escape(b, t.ptr, t.len, BIDI_MARK);
 	buf_release(&t);
 }
 
 void html_attr(struct buf *b, const char *s)
 {
 	if (s)
-		escape(b, s, strlen(s), true);
+		escape(b, s, strlen(s), BIDI_REF);
+}
+
+void html_textarea(struct buf *b, const char *s)
+{
+	html_attr(b, s);
+}
+
+void html_plain(struct buf *b, const char *s)
+{
+	if (s)
+		escape(b, s, strlen(s), BIDI_REPLACE);
 }
 
 static void pct(struct buf *b, const char *s, const char *keep)

@@ -26,6 +26,13 @@ void html_txtf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
  * controls are written as character references (&#x202E;): no markup is
  * possible there, and a form field's value round-trips unchanged. */
 void html_attr(struct buf *b, const char *s);
+/* The initial value of a <textarea>: escaped as an attribute, so what was
+ * stored comes back unchanged when the form is sent (html_txt's bidi
+ * marker would be sent back as text). */
+void html_textarea(struct buf *b, const char *s);
+/* Text shown to people in an element that holds no markup (<title>,
+ * <option>, SVG <text>): like html_txt, but bidi controls become U+FFFD. */
+void html_plain(struct buf *b, const char *s);
 /* One URL path segment or a path of segments: every byte outside
  * [A-Za-z0-9-._~/] percent-encoded ('/' kept when keep_slash), so the
  * result is safe in an attribute and can never form a scheme. */

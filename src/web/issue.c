@@ -273,7 +273,7 @@ static void timeline_comment(struct view *p, json_t *it, json_t *reactions,
 		html_lit(b, "-body\">Comment</label><textarea id=\"");
 		html_attr(b, form);
 		html_lit(b, "-body\" name=\"body\">");
-		html_txt(b, kept(r, x, form, "body", str(it, "body")));
+		html_textarea(b, kept(r, x, form, "body", str(it, "body")));
 		html_lit(b, "</textarea><p><button>Save comment</button></p></form></details>");
 		page_form_open(p, arena_printf(r->arena, "%s/delete", action));
 		html_lit(b, "<button class=\"danger\">Delete comment</button></form>");
@@ -484,7 +484,7 @@ static int issue_page(struct req *r, struct resp *w, const char *number, const s
 		html_attr(b, kept(r, x, "edit", "title", is.title));
 		html_lit(b, "\"><label for=\"edit-body\">Description</label><textarea "
 			    "id=\"edit-body\" name=\"body\">");
-		html_txt(b, kept(r, x, "edit", "body", is.body));
+		html_textarea(b, kept(r, x, "edit", "body", is.body));
 		html_lit(b, "</textarea><p><button>Save</button></p></form></details>");
 	}
 	html_lit(b, "</div><div class=\"cols\"><div class=\"main\"><article class=\"box\" "
@@ -534,7 +534,7 @@ static int issue_page(struct req *r, struct resp *w, const char *number, const s
 		page_csrf_field(&p);
 		html_lit(b, "<label for=\"comment-body\">Comment <span class=\"mute\">(Markdown)"
 			    "</span></label><textarea id=\"comment-body\" name=\"body\">");
-		html_txt(b, kept(r, x, "comment", "body", ""));
+		html_textarea(b, kept(r, x, "comment", "body", ""));
 		html_lit(b, "</textarea><p class=\"row\"><button>Comment</button>");
 		if (can_edit && !strcmp(is.state, "open"))
 			html_lit(b, "<button class=\"secondary\" name=\"state\" value=\"closed\">"

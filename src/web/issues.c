@@ -191,7 +191,7 @@ void web_option(struct view *p, const char *value, const char *text, const char 
 	if (cur && !strcmp(value, cur))
 		html_lit(p->b, " selected");
 	html_lit(p->b, ">");
-	html_txt(p->b, text);
+	html_plain(p->b, text);
 	html_lit(p->b, "</option>");
 }
 
@@ -478,7 +478,7 @@ static int new_page(struct req *r, struct resp *w, const char *msg)
 	if (!strcmp(field, "body"))
 		page_field_error(&p, "body", msg);
 	html_lit(b, "<textarea id=\"body\" name=\"body\">");
-	html_txt(b, posted && web_form(r, "body") ? web_form(r, "body") : "");
+	html_textarea(b, posted && web_form(r, "body") ? web_form(r, "body") : "");
 	html_lit(b, "</textarea>");
 	if (st.writer) {
 		if (!strcmp(field, "labels") || !strcmp(field, "assignees") ||

@@ -266,7 +266,7 @@ static void milestone_fields(struct view *p, const struct refused *x, const char
 		    "<textarea name=\"description\" id=\"");
 	html_attr(b, id);
 	html_lit(b, "-description\">");
-	html_txt(b, kept(r, x, form, "description", str(m, "description")));
+	html_textarea(b, kept(r, x, form, "description", str(m, "description")));
 	html_lit(b, "</textarea>");
 	if (m) {
 		const char *st = kept(r, x, form, "state", str(m, "state"));

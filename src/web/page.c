@@ -99,7 +99,7 @@ void page_begin(struct view *p, struct req *r, struct resp *w, const char *title
 	html_lit(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 		    "<title>");
-	html_txt(b, title);
+	html_plain(b, title);
 	html_lit(b, " · plue</title><link rel=\"stylesheet\" href=\"");
 	html_attr(b, web_static_url("plue.css"));
 	html_lit(b, "\"><script src=\"");

@@ -82,7 +82,7 @@ static void line_form(struct view *p, const struct pulls_diff_opts *o, const cha
 	html_lit(b, "</label>");
 	page_field_error(p, "line-body", o->form_error);
 	html_lit(b, "<textarea id=\"line-body\" name=\"body\" required>");
-	html_txt(b, o->form_body ? o->form_body : "");
+	html_textarea(b, o->form_body ? o->form_body : "");
 	html_lit(b, "</textarea><p><button>Add comment</button> <a href=\"");
 	html_attr(b, o->page_url);
 	html_lit(b, "#");
@@ -399,7 +399,7 @@ static void review_form(struct view *p, const char *action, const char *msg)
 	page_field_error(p, "review-body", msg);
 	html_lit(b, "<label for=\"review-body\">Review comment</label><textarea id=\"review-body\" "
 		    "name=\"body\">");
-	html_txt(b, kept && web_form(r, "body") ? web_form(r, "body") : "");
+	html_textarea(b, kept && web_form(r, "body") ? web_form(r, "body") : "");
 	html_lit(b, "</textarea><fieldset><legend>Verdict</legend>");
 	static const char *const evs[][2] = { { "COMMENT", "Comment" },
 					      { "APPROVE", "Approve" },

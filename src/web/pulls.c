@@ -185,14 +185,14 @@ static void branch_select(struct buf *b, const char *id, const char *label, cons
 		html_lit(b, "<option value=\"");
 		html_attr(b, names[i]);
 		html_lit(b, on ? "\" selected>" : "\">");
-		html_txt(b, names[i]);
+		html_plain(b, names[i]);
 		html_lit(b, "</option>");
 	}
 	if (cur && *cur && !found) {
 		html_lit(b, "<option value=\"");
 		html_attr(b, cur);
 		html_lit(b, "\" selected>");
-		html_txt(b, cur);
+		html_plain(b, cur);
 		html_lit(b, "</option>");
 	}
 	html_lit(b, "</select></span>");
@@ -279,7 +279,7 @@ static int compare_page(struct req *r, struct resp *w, const char *msg)
 		html_attr(b, title ? title : head);
 		html_lit(b, "\"><label for=\"body\">Description</label><textarea id=\"body\" "
 			    "name=\"body\">");
-		html_txt(b, post && web_form(r, "body") ? web_form(r, "body") : "");
+		html_textarea(b, post && web_form(r, "body") ? web_form(r, "body") : "");
 		html_lit(b, "</textarea><p><button>Create pull request</button></p></form>");
 	}
 	html_lit(b, "<h3>Commits</h3>");
@@ -628,7 +628,7 @@ static int pull_page(struct req *r, struct resp *w, const struct refusal *e)
 		html_attr(b, kept(r, e, "edit", "title", pr.is.title));
 		html_lit(b, "\"><label for=\"edit-body\">Description</label><textarea "
 			    "id=\"edit-body\" name=\"body\">");
-		html_txt(b, kept(r, e, "edit", "body", pr.is.body ? pr.is.body : ""));
+		html_textarea(b, kept(r, e, "edit", "body", pr.is.body ? pr.is.body : ""));
 		html_lit(b, "</textarea><p><button>Save</button></p></form></details>");
 	}
 	/* the timeline */
@@ -681,7 +681,7 @@ static int pull_page(struct req *r, struct resp *w, const struct refusal *e)
 		html_lit(b, "<label for=\"comment-body\">Comment</label>");
 		page_field_error(&p, "comment-body", refused(e, "comment"));
 		html_lit(b, "<textarea id=\"comment-body\" name=\"body\" required>");
-		html_txt(b, kept(r, e, "comment", "body", ""));
+		html_textarea(b, kept(r, e, "comment", "body", ""));
 		html_lit(b, "</textarea><p><button>Comment</button></p></form>");
 	}
 	return page_end(&p);

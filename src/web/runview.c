@@ -79,7 +79,7 @@ static void svg_name(struct buf *b, const char *s)
 	buf_add(&t, s, i);
 	if (s[i])
 		buf_adds(&t, "\xe2\x80\xa6");
-	html_attr(b, t.ptr); /* no markup in SVG text: bidi controls become U+FFFD */
+	html_plain(b, t.ptr); /* no markup in SVG text: bidi controls become U+FFFD */
 	buf_release(&t);
 }
 
@@ -135,14 +135,14 @@ void run_graph_svg(struct buf *b, const json_t *jobs)
 	for (size_t i = 0; i < n; i++) {
 		const json_t *j = json_array_get(jobs, i);
 		html_lit(b, " ");
-		html_attr(b, js(j, "name") ?: "");
+		html_plain(b, js(j, "name") ?: "");
 		const json_t *needs = json_object_get(j, "needs");
 		size_t k;
 		json_t *need;
 		json_array_foreach(needs, k, need)
 		{
 			html_lit(b, k ? ", " : " needs ");
-			html_attr(b, json_string_value(need) ?: "");
+			html_plain(b, json_string_value(need) ?: "");
 		}
 		html_lit(b, ";");
 	}
@@ -186,7 +186,7 @@ void run_graph_svg(struct buf *b, const json_t *jobs)
 			 x + 8, y + 34, jid);
 		html_lit(b, l->glyph);
 		html_lit(b, " ");
-		html_attr(b, l->label ? l->label : status ?: "unknown");
+		html_plain(b, l->label ? l->label : status ?: "unknown");
 		html_lit(b, "</text></g>");
 	}
 	html_lit(b, "</svg>");

@@ -402,6 +402,17 @@ test('hostile titles, bodies, labels and milestones stay inert', async () => {
   await shot(page, 'issues-hostile');
   await visit(page, `${repo}/issues`);
   assert.match(await page.textContent('ul.issues a.title'), /<script>alert\(1\)<\/script>/);
+
+  // the edit form gives back exactly what is stored: saving it unchanged
+  // changes nothing, the bidi control and the markup included
+  await visit(page, `${repo}/issues/1`);
+  await page.click('summary:has-text("Edit title and description")');
+  assert.equal(await page.inputValue('#edit-body'), body);
+  assert.equal(await page.inputValue('#edit-title'), `${EVIL} 2`);
+  await submit(page, 'form[action$="/issues/1"] button:has-text("Save")');
+  const after = await a('GET', '/issues/1');
+  assert.equal(after.body.body, body, 'the body round-trips through the edit form');
+  assert.equal(after.body.title, `${EVIL} 2`, 'and the title');
   await u.ctx.close();
 });
 

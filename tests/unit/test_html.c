@@ -48,6 +48,15 @@ static void test_attr(void **state)
 	ESC(html_attr, "x\xe2\x80\xaey", "x&#x202E;y");
 }
 
+/* Text in elements that hold no markup, and a textarea's value. */
+static void test_plain_textarea(void **state)
+{
+	(void)state;
+	ESC(html_plain, "<b>x\xe2\x80\xaey", "&lt;b&gt;x\xef\xbf\xbdy");
+	ESC(html_textarea, "</textarea><script>\xe2\x80\xae",
+	    "&lt;/textarea&gt;&lt;script&gt;&#x202E;");
+}
+
 static void test_path_query(void **state)
 {
 	(void)state;
@@ -81,6 +90,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_txt),
 		cmocka_unit_test(test_attr),
+		cmocka_unit_test(test_plain_textarea),
 		cmocka_unit_test(test_path_query),
 		cmocka_unit_test(test_url),
 	};
