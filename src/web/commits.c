@@ -435,14 +435,12 @@ static int refs_page(struct req *r, struct resp *w, const char *prefix, const ch
 	html_lit(b, "</tbody></table><nav class=\"pager\" aria-label=\"pages\">");
 	if (after && *after) {
 		html_lit(b, "<a href=\"");
-		browse_repo_url(b, r->repo);
-		html_lit(b, tags ? "/tags" : "/branches");
+		page_repo_url(b, r->repo, tags ? "/tags" : "/branches");
 		html_lit(b, "\">First page</a>");
 	}
 	if (i < n) {
 		html_lit(b, "<a rel=\"next\" href=\"");
-		browse_repo_url(b, r->repo);
-		html_lit(b, tags ? "/tags?after=" : "/branches?after=");
+		page_repo_url(b, r->repo, tags ? "/tags?after=" : "/branches?after=");
 		html_query(b, v[i - 1].name);
 		html_lit(b, "\">Next</a>");
 	}

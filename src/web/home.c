@@ -31,10 +31,8 @@ static struct user_client client_of(const struct req *r)
 static void repo_row(struct view *p, const struct repo *rp, bool with_owner)
 {
 	struct buf *b = p->b;
-	html_lit(b, "<li><a href=\"/");
-	html_path(b, rp->owner, 0);
-	html_lit(b, "/");
-	html_path(b, rp->name, 0);
+	html_lit(b, "<li><a href=\"");
+	page_repo_url(b, rp, NULL);
 	html_lit(b, "\"><strong>");
 	if (with_owner) {
 		html_txt(b, rp->owner);

@@ -54,8 +54,7 @@ static void refusal_at(struct view *p, const struct refused *x, const char *form
 /* "/owner/repo/issues/N" + suffix as a form action. */
 static const char *issue_action(struct req *r, long long n, const char *suffix)
 {
-	return arena_printf(r->arena, "/%s/%s/issues/%lld%s", r->repo->owner, r->repo->name, n,
-			    suffix);
+	return page_repo_path(r, r->repo, arena_printf(r->arena, "/issues/%lld%s", n, suffix));
 }
 
 static const struct {

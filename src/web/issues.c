@@ -20,11 +20,7 @@
 
 void web_repo_href(struct view *p, const char *suffix)
 {
-	html_lit(p->b, "/");
-	html_path(p->b, p->repo->owner, 0);
-	html_lit(p->b, "/");
-	html_path(p->b, p->repo->name, 0);
-	html_lit(p->b, suffix);
+	page_repo_url(p->b, p->repo, suffix);
 }
 
 static bool hex6(const char *s)

@@ -49,11 +49,8 @@ static void tab(struct view *p, const char *cur, const char *name, const char *l
 		const char *suffix)
 {
 	struct buf *b = p->b;
-	html_lit(b, "<a href=\"/");
-	html_path(b, p->repo->owner, 0);
-	html_lit(b, "/");
-	html_path(b, p->repo->name, 0);
-	html_lit(b, suffix);
+	html_lit(b, "<a href=\"");
+	page_repo_url(b, p->repo, suffix);
 	html_lit(b, "\"");
 	if (cur && !strcmp(cur, name))
 		html_lit(b, " aria-current=\"page\"");
@@ -70,10 +67,8 @@ static void repo_header(struct view *p, const char *cur)
 	html_path(b, rp->owner, 0);
 	html_lit(b, "\">");
 	html_txt(b, rp->owner);
-	html_lit(b, "</a> / <a href=\"/");
-	html_path(b, rp->owner, 0);
-	html_lit(b, "/");
-	html_path(b, rp->name, 0);
+	html_lit(b, "</a> / <a href=\"");
+	page_repo_url(b, rp, NULL);
 	html_lit(b, "\">");
 	html_txt(b, rp->name);
 	html_lit(b, "</a></h1>");
@@ -253,6 +248,25 @@ void page_user(struct view *p, const char *username)
 	html_lit(p->b, "\">");
 	html_txt(p->b, username);
 	html_lit(p->b, "</a>");
+}
+
+void page_repo_url(struct buf *b, const struct repo *rp, const char *suffix)
+{
+	html_lit(b, "/");
+	html_path(b, rp->owner, 0);
+	html_lit(b, "/");
+	html_path(b, rp->name, 0);
+	if (suffix)
+		html_lit(b, suffix);
+}
+
+const char *page_repo_path(struct req *r, const struct repo *rp, const char *suffix)
+{
+	struct buf b = BUF_INIT;
+	page_repo_url(&b, rp, suffix);
+	const char *u = arena_strdup(r->arena, b.ptr);
+	buf_release(&b);
+	return u;
 }
 
 /* What a person can do about each kind of failure. */

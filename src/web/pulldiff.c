@@ -15,10 +15,7 @@
 
 void pulls_repo_path(struct buf *b, const struct repo *rp)
 {
-	html_lit(b, "/");
-	html_path(b, rp->owner, 0);
-	html_lit(b, "/");
-	html_path(b, rp->name, 0);
+	page_repo_url(b, rp, NULL);
 }
 
 const char *pulls_err_take(struct req *r, struct resp *w, int rc)
@@ -439,11 +436,9 @@ static int files_page(struct req *r, struct resp *w, const char *review_msg, con
 	if ((rc = pull_diff(&diff, &head, f, r->repo, &pr)))
 		return rc;
 	arena_defer(r->arena, (void (*)(void *))git_diff_free, diff);
-	struct buf u = BUF_INIT;
-	pulls_repo_path(&u, r->repo);
-	html_txtf(&u, "/pull/%lld", (long long)pr.is.number);
-	const char *base_url = arena_strndup(r->arena, u.ptr, u.len);
-	buf_release(&u);
+	const char *base_url = page_repo_path(r, r->repo,
+					      arena_printf(r->arena, "/pull/%lld",
+							   (long long)pr.is.number));
 	struct pulls_diff_opts o = {
 		.page_url = arena_printf(r->arena, "%s/files", base_url),
 		.review_url = arena_printf(r->arena, "%s/reviews", base_url),

@@ -25,12 +25,8 @@ const char *pulls_title(struct req *r, const struct pull *pr)
 
 static const char *pull_url(struct req *r, int64_t number, const char *suffix)
 {
-	struct buf u = BUF_INIT;
-	pulls_repo_path(&u, r->repo);
-	buf_addf(&u, "/pull/%lld%s", (long long)number, suffix);
-	const char *s = arena_strndup(r->arena, u.ptr, u.len);
-	buf_release(&u);
-	return s;
+	return page_repo_path(r, r->repo,
+			      arena_printf(r->arena, "/pull/%lld%s", (long long)number, suffix));
 }
 
 static void state_badge(struct buf *b, const char *state, bool merged)

@@ -18,16 +18,7 @@
 
 const char *settings_url(struct req *r, const char *suffix)
 {
-	struct buf b = BUF_INIT;
-	buf_adds(&b, "/");
-	html_path(&b, r->repo->owner, 0);
-	buf_adds(&b, "/");
-	html_path(&b, r->repo->name, 0);
-	buf_adds(&b, "/settings");
-	buf_adds(&b, suffix);
-	const char *u = arena_strdup(r->arena, b.ptr);
-	buf_release(&b);
-	return u;
+	return page_repo_path(r, r->repo, arena_printf(r->arena, "/settings%s", suffix));
 }
 
 void repo_settings_begin(struct view *p, struct req *r, struct resp *w, const char *cur,

@@ -139,14 +139,7 @@ int web_repo_new(struct req *r, struct resp *w)
 	    !(rc = settings_field(&vis, r, "visibility", 20, false)))
 		rc = repo_create(&repo, FORGE(r), name, desc, NULL, vis && !strcmp(vis, "private"));
 	if (!rc) {
-		struct buf u = BUF_INIT;
-		buf_adds(&u, "/");
-		html_path(&u, repo->owner, 0);
-		buf_adds(&u, "/");
-		html_path(&u, repo->name, 0);
-		page_redirect(w, arena_strdup(r->arena, u.ptr));
-		buf_release(&u);
-		return 0;
+		return page_redirect(w, page_repo_path(r, repo, NULL));
 	}
 	const char *msg;
 	if (!settings_refused(r, w, rc, &msg))

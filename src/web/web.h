@@ -65,6 +65,13 @@ void page_time(struct view *p, const char *iso);
 void page_markdown(struct view *p, const char *md);
 /* A user's name as a link to their profile. */
 void page_user(struct view *p, const char *username);
+/* A repository's URL into b: "/OWNER/REPO", each name escaped for a URL
+ * path, then suffix (ours, a literal such as "/issues" or "/runs?before=";
+ * NULL: none). Every page that links within a repository builds its
+ * links on this. */
+void page_repo_url(struct buf *b, const struct repo *rp, const char *suffix);
+/* The same URL as a string in r's arena (a form's action, a redirect). */
+const char *page_repo_path(struct req *r, const struct repo *rp, const char *suffix);
 
 /* The error page for r->err (its status, what happened, what to do),
  * written into w. The dispatcher calls it for every ROUTE_HTML failure. */
