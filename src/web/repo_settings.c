@@ -33,18 +33,12 @@ void repo_settings_begin(struct view *p, struct req *r, struct resp *w, const ch
 	};
 	page_begin(p, r, w, title, "settings");
 	struct buf *b = p->b;
-	html_lit(b, "<nav class=\"tabs subnav\" aria-label=\"settings\">");
-	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
-		html_lit(b, "<a href=\"");
-		html_attr(b, settings_url(r, pages[i][0]));
-		html_lit(b, "\"");
-		if (!strcmp(cur, pages[i][0]))
-			html_lit(b, " aria-current=\"page\"");
-		html_lit(b, ">");
-		html_lit(b, pages[i][1]);
-		html_lit(b, "</a>");
-	}
-	html_lit(b, "</nav><h2>");
+	struct page_tab t[5];
+	for (size_t i = 0; i < 5; i++)
+		t[i] = (struct page_tab){ settings_url(r, pages[i][0]), pages[i][1],
+					  !strcmp(cur, pages[i][0]) };
+	page_subnav(p, "tabs subnav", "settings", t, 5);
+	html_lit(b, "<h2>");
 	html_txt(b, title);
 	html_lit(b, "</h2>");
 }

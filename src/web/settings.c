@@ -163,18 +163,12 @@ static void account_begin(struct view *p, struct req *r, struct resp *w, const c
 	};
 	page_begin(p, r, w, title, NULL);
 	struct buf *b = p->b;
-	html_lit(b, "<h1>Settings</h1><nav class=\"tabs subnav\" aria-label=\"settings\">");
-	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
-		html_lit(b, "<a href=\"");
-		html_lit(b, pages[i][0]);
-		html_lit(b, "\"");
-		if (!strcmp(cur, pages[i][0]))
-			html_lit(b, " aria-current=\"page\"");
-		html_lit(b, ">");
-		html_lit(b, pages[i][1]);
-		html_lit(b, "</a>");
-	}
-	html_lit(b, "</nav><h2>");
+	struct page_tab t[4];
+	for (size_t i = 0; i < 4; i++)
+		t[i] = (struct page_tab){ pages[i][0], pages[i][1], !strcmp(cur, pages[i][0]) };
+	html_lit(b, "<h1>Settings</h1>");
+	page_subnav(p, "tabs subnav", "settings", t, 4);
+	html_lit(b, "<h2>");
 	html_txt(b, title);
 	html_lit(b, "</h2>");
 }

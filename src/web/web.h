@@ -65,6 +65,18 @@ void page_time(struct view *p, const char *iso);
 void page_markdown(struct view *p, const char *md);
 /* A user's name as a link to their profile. */
 void page_user(struct view *p, const char *username);
+/* One link of a navigation between pages (page_subnav): its URL (a
+ * site-relative path we built, escaped again for the attribute), its label
+ * (escaped) and whether it is the page shown. */
+struct page_tab {
+	const char *href, *label;
+	bool current;
+};
+/* <nav class=CLS aria-label=LABEL> (both ours) with a link per tab, the
+ * current one marked aria-current="page": the repository's tabs, the
+ * settings pages, a pull request's tabs, a list's states. */
+void page_subnav(struct view *p, const char *cls, const char *label, const struct page_tab *tabs,
+		 size_t n);
 /* A repository's URL into b: "/OWNER/REPO", each name escaped for a URL
  * path, then suffix (ours, a literal such as "/issues" or "/runs?before=";
  * NULL: none). Every page that links within a repository builds its
