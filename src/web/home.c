@@ -329,10 +329,7 @@ int web_login(struct req *r, struct resp *w)
 	if (rc == ERR_RATELIMIT)
 		resp_header(w, "Retry-After", arena_printf(r->arena, "%d", s.retry_after));
 	if (rc == ERR_AUTH || rc == ERR_RATELIMIT || rc == ERR_INVALID) {
-		w->status = err_http_status(rc);
-		const char *msg = arena_strdup(r->arena, r->err.msg);
-		err_clear(&r->err);
-		return login_page(r, w, username, msg);
+		return login_page(r, w, username, page_err_take(r, w, rc));
 	}
 	if (rc)
 		return rc;
@@ -411,13 +408,11 @@ int web_register(struct req *r, struct resp *w)
 	if (rc != ERR_INVALID && rc != ERR_EXISTS && rc != ERR_RATELIMIT)
 		return rc;
 	/* the domain's message names what was wrong; put it beside that field */
-	const char *msg = arena_strdup(r->arena, r->err.msg);
+	const char *msg = page_err_take(r, w, rc);
 	const char *field = strstr(msg, "password")   ? "password"
 			    : strstr(msg, "email")    ? "email"
 			    : strstr(msg, "username") ? "username"
 						      : "form";
-	w->status = err_http_status(rc);
-	err_clear(&r->err);
 	return register_page(r, w, field, msg);
 }
 

@@ -58,10 +58,7 @@ const char *web_refusal(struct req *r, struct resp *w, int rc)
 	if (rc != ERR_INVALID && rc != ERR_TOOLARGE && rc != ERR_PERM && rc != ERR_EXISTS &&
 	    rc != ERR_CONFLICT)
 		return NULL;
-	w->status = err_http_status(rc);
-	const char *msg = arena_strdup(r->arena, r->err.msg);
-	err_clear(&r->err);
-	return msg;
+	return page_err_take(r, w, rc);
 }
 
 struct web_standing web_standing_of(struct req *r)

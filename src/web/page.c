@@ -193,6 +193,14 @@ void page_field_error(struct view *p, const char *field, const char *msg)
 	html_lit(p->b, "</p>");
 }
 
+const char *page_err_take(struct req *r, struct resp *w, int rc)
+{
+	w->status = err_http_status(rc);
+	const char *msg = arena_strdup(r->arena, r->err.msg);
+	err_clear(&r->err);
+	return msg;
+}
+
 void page_time(struct view *p, const char *iso)
 {
 	int64_t t;

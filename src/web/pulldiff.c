@@ -20,10 +20,7 @@ void pulls_repo_path(struct buf *b, const struct repo *rp)
 
 const char *pulls_err_take(struct req *r, struct resp *w, int rc)
 {
-	const char *msg = arena_strdup(r->arena, r->err.msg);
-	w->status = err_http_status(rc);
-	err_clear(&r->err);
-	return msg;
+	return page_err_take(r, w, rc);
 }
 
 /* ---- the diff ---- */

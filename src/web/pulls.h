@@ -61,8 +61,7 @@ const char *pulls_title(struct req *r, const struct pull *pr);
 void pulls_head(struct view *p, const struct pull *pr, const char *tab);
 /* page_repo_url of rp without a suffix. */
 void pulls_repo_path(struct buf *b, const struct repo *rp);
-/* r->err's message copied to the arena and cleared: for a form that
- * re-renders with it. Sets w->status from its code. */
+/* page_err_take. */
 const char *pulls_err_take(struct req *r, struct resp *w, int rc);
 
 #endif

@@ -527,10 +527,7 @@ int web_run(struct req *r, struct resp *w)
  * buttons and the refusal's status. */
 static int refused(struct req *r, struct resp *w, int64_t id, int rc)
 {
-	w->status = err_http_status(rc);
-	const char *msg = arena_strdup(r->arena, r->err.msg);
-	err_clear(&r->err);
-	return run_page(r, w, id, msg);
+	return run_page(r, w, id, page_err_take(r, w, rc));
 }
 
 int web_run_cancel(struct req *r, struct resp *w)

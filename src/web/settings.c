@@ -29,9 +29,7 @@ bool settings_refused(struct req *r, struct resp *w, int rc, const char **msg)
 {
 	if (rc != ERR_INVALID && rc != ERR_EXISTS && rc != ERR_NOTFOUND && rc != ERR_CONFLICT)
 		return false;
-	w->status = err_http_status(rc);
-	*msg = arena_strdup(r->arena, r->err.msg);
-	err_clear(&r->err);
+	*msg = page_err_take(r, w, rc);
 	return true;
 }
 

@@ -57,6 +57,11 @@ void page_form_open(struct view *p, const char *action);
  * <p class="error" role="alert" id="FIELD-error">msg</p> when r->err is set
  * and its message should sit beside field (the caller decides). */
 void page_field_error(struct view *p, const char *field, const char *msg);
+/* A refused form's message, taken for the page that shows the form again:
+ * sets w's status from rc (r->err's code), returns r->err's message copied
+ * into r's arena and clears r->err, so the page, not the error page, is
+ * answered. Which refusals a form shows this way is the caller's choice. */
+const char *page_err_take(struct req *r, struct resp *w, int rc);
 /* A relative time ("3 minutes ago") of an ISO-8601 timestamp, inside
  * <time datetime=...>. */
 void page_time(struct view *p, const char *iso);
