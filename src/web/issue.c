@@ -458,7 +458,7 @@ static int issue_page(struct req *r, struct resp *w, const char *number, const s
 	html_lit(b, "</div>");
 	if ((rc = reactions_row(&p, &is, json_object_get(j, "reactions"), &st, x)))
 		return rc;
-	html_lit(b, "</div></article><h3 class=\"sr-only\">Timeline</h3><ol class=\"timeline\">");
+	html_lit(b, "</div></article><h3 class=\"sr\">Timeline</h3><ol class=\"timeline\">");
 	size_t i;
 	json_t *it;
 	json_array_foreach(tl.items, i, it)

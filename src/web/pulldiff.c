@@ -175,9 +175,9 @@ void pulls_diff_render(struct view *p, git_diff *diff, const struct pulls_diff_o
 		html_txtf(&list, "%zu", i);
 		html_lit(&list, "\">");
 		html_txt(&list, path);
-		html_lit(&list, "</a> <span class=\"add-n\">");
+		html_lit(&list, "</a> <span class=\"plus\">");
 		html_txtf(&list, "+%zu", adds);
-		html_lit(&list, "</span> <span class=\"del-n\">");
+		html_lit(&list, "</span> <span class=\"minus\">");
 		html_txtf(&list, "\u2212%zu", dels);
 		html_lit(&list, "</span></li>");
 		/* the file */

@@ -234,7 +234,7 @@ static int collab_page(struct req *r, struct resp *w, const char *field, const c
 		page_user(&p, user);
 		html_lit(b, "</td><td>");
 		settings_form_open(&p, u.ptr, "inline");
-		html_lit(b, "<label class=\"visually-hidden\" for=\"");
+		html_lit(b, "<label class=\"sr\" for=\"");
 		html_attr(b, id);
 		html_lit(b, "\">Role of ");
 		html_txt(b, user);
