@@ -58,20 +58,11 @@ int browse_repo_git(struct req *r, git_repository **out)
 	return rc;
 }
 
-/* "/owner/repo", escaped for a URL path. */
-void browse_repo_url(struct buf *b, const struct repo *rp)
-{
-	html_lit(b, "/");
-	html_path(b, rp->owner, 0);
-	html_lit(b, "/");
-	html_path(b, rp->name, 0);
-}
-
 /* "/owner/repo/KIND/SHA[/PATH]", escaped. */
 void browse_url(struct buf *b, const struct repo *rp, const char *kind, const char *sha,
 		const char *path)
 {
-	browse_repo_url(b, rp);
+	page_repo_url(b, rp, NULL);
 	html_lit(b, "/");
 	html_lit(b, kind);
 	html_lit(b, "/");
@@ -448,8 +439,7 @@ static void switcher_group(struct view *p, const char *label, struct objects_ref
 	if (!n)
 		html_lit(b, "<li class=\"mute\">none</li>");
 	html_lit(b, "<li><a href=\"");
-	browse_repo_url(b, p->repo);
-	html_lit(b, all);
+	page_repo_url(b, p->repo, all);
 	html_lit(b, "\">All ");
 	html_lit(b, label);
 	html_lit(b, "</a></li></ul></li>");

@@ -23,8 +23,6 @@ const char *browse_oid_hex(struct arena *a, const git_oid *id);
  * must not free it). 0, or ERR_NOTFOUND "repository 'o/r' not found". */
 int browse_repo_git(struct req *r, git_repository **out);
 
-/* "/owner/repo", escaped for a URL path. */
-void browse_repo_url(struct buf *b, const struct repo *rp);
 /* "/owner/repo/KIND/SHA[/PATH]" escaped (PATH NULL or "": none); KIND is
  * our literal ("tree", "blob", "raw", "commits", "commit"). */
 void browse_url(struct buf *b, const struct repo *rp, const char *kind, const char *sha,

@@ -10,6 +10,7 @@
 #include "forge/names.h"
 #include "git/objects.h"
 #include "web/browse_parts.h"
+#include "web/diffview.h"
 #include "web/web.h"
 
 #define LOG_PAGE 30                   /* commits per history page */
@@ -146,66 +147,6 @@ static const char *delta_path(const git_diff_delta *d)
 	return d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path;
 }
 
-static void line_no(struct buf *b, int n)
-{
-	html_lit(b, "<td class=\"ln\">");
-	if (n >= 0)
-		html_txtf(b, "%d", n);
-	html_lit(b, "</td>");
-}
-
-/* One file's unified diff as table rows; *budget is the lines left for
- * the page. */
-static void patch_rows(struct buf *b, git_patch *patch, size_t *budget, bool *cut)
-{
-	size_t file_lines = 0;
-	for (size_t h = 0, nh = git_patch_num_hunks(patch); h < nh; h++) {
-		const git_diff_hunk *hunk;
-		size_t nl;
-		if (git_patch_get_hunk(&hunk, &nl, patch, h) < 0)
-			return;
-		html_lit(b, "<tr class=\"hunk\"><td class=\"ln\"></td><td class=\"ln\"></td><td>");
-		html_txtn(b, hunk->header, strcspn(hunk->header, "\n"));
-		html_lit(b, "</td></tr>");
-		for (size_t l = 0; l < nl; l++) {
-			const git_diff_line *line;
-			if (file_lines >= DIFF_FILE_LINES_MAX || !*budget ||
-			    b->len > DIFF_PAGE_BYTES_MAX) {
-				*cut = true;
-				return;
-			}
-			if (git_patch_get_line_in_hunk(&line, patch, h, l) < 0)
-				return;
-			file_lines++;
-			(*budget)--;
-			char o = line->origin;
-			size_t len = line->content_len;
-			if (len && line->content[len - 1] == '\n')
-				len--;
-			if (o == GIT_DIFF_LINE_ADDITION)
-				html_lit(b, "<tr class=\"add\">");
-			else if (o == GIT_DIFF_LINE_DELETION)
-				html_lit(b, "<tr class=\"del\">");
-			else
-				html_lit(b, "<tr>");
-			line_no(b, line->old_lineno);
-			line_no(b, line->new_lineno);
-			html_lit(b, "<td>");
-			if (o == GIT_DIFF_LINE_ADDITION || o == GIT_DIFF_LINE_DELETION ||
-			    o == GIT_DIFF_LINE_CONTEXT) {
-				html_lit(b, o == GIT_DIFF_LINE_ADDITION   ? "+"
-					    : o == GIT_DIFF_LINE_DELETION ? "-"
-									  : " ");
-				html_txtn(b, line->content, len);
-			} else {
-				html_lit(b,
-					 "<span class=\"mute\">\\ No newline at end of file</span>");
-			}
-			html_lit(b, "</td></tr>");
-		}
-	}
-}
-
 /* One file's section: its header and its patch (NULL: none could be
  * made). */
 static void diff_section(struct view *p, git_diff *diff, git_patch *patch, size_t idx,
@@ -233,16 +174,17 @@ static void diff_section(struct view *p, git_diff *diff, git_patch *patch, size_
 		html_lit(b, "\">View file</a>");
 	}
 	html_lit(b, "</div>");
-	bool cut = false;
+	bool cut = !*budget;
 	if (d->flags & GIT_DIFF_FLAG_BINARY) {
 		html_lit(b, "<p class=\"body mute\">Binary file changed.</p>");
 	} else if (patch && git_patch_num_hunks(patch)) {
-		html_lit(b, "<div class=\"blob\" tabindex=\"0\" role=\"region\" aria-label=\"diff "
-			    "of ");
-		html_attr(b, path);
-		html_lit(b, "\"><table class=\"code\"><tbody>");
-		patch_rows(b, patch, budget, &cut);
-		html_lit(b, "</tbody></table></div>");
+		struct diffview_opts o = {
+			.path = path,
+			.max_lines = *budget < DIFF_FILE_LINES_MAX ? *budget : DIFF_FILE_LINES_MAX,
+			.max_bytes = DIFF_PAGE_BYTES_MAX,
+		};
+		if (!cut)
+			*budget -= diffview_table(b, patch, &o, &cut);
 		if (cut)
 			html_lit(b, "<p class=\"body mute\">The diff is too long to show in full "
 				    "here.</p>");
@@ -435,14 +377,12 @@ static int refs_page(struct req *r, struct resp *w, const char *prefix, const ch
 	html_lit(b, "</tbody></table><nav class=\"pager\" aria-label=\"pages\">");
 	if (after && *after) {
 		html_lit(b, "<a href=\"");
-		browse_repo_url(b, r->repo);
-		html_lit(b, tags ? "/tags" : "/branches");
+		page_repo_url(b, r->repo, tags ? "/tags" : "/branches");
 		html_lit(b, "\">First page</a>");
 	}
 	if (i < n) {
 		html_lit(b, "<a rel=\"next\" href=\"");
-		browse_repo_url(b, r->repo);
-		html_lit(b, tags ? "/tags?after=" : "/branches?after=");
+		page_repo_url(b, r->repo, tags ? "/tags?after=" : "/branches?after=");
 		html_query(b, v[i - 1].name);
 		html_lit(b, "\">Next</a>");
 	}

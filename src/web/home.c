@@ -31,10 +31,8 @@ static struct user_client client_of(const struct req *r)
 static void repo_row(struct view *p, const struct repo *rp, bool with_owner)
 {
 	struct buf *b = p->b;
-	html_lit(b, "<li><a href=\"/");
-	html_path(b, rp->owner, 0);
-	html_lit(b, "/");
-	html_path(b, rp->name, 0);
+	html_lit(b, "<li><a href=\"");
+	page_repo_url(b, rp, NULL);
 	html_lit(b, "\"><strong>");
 	if (with_owner) {
 		html_txt(b, rp->owner);
@@ -333,10 +331,7 @@ int web_login(struct req *r, struct resp *w)
 	if (rc == ERR_RATELIMIT)
 		resp_header(w, "Retry-After", arena_printf(r->arena, "%d", s.retry_after));
 	if (rc == ERR_AUTH || rc == ERR_RATELIMIT || rc == ERR_INVALID) {
-		w->status = err_http_status(rc);
-		const char *msg = arena_strdup(r->arena, r->err.msg);
-		err_clear(&r->err);
-		return login_page(r, w, username, msg);
+		return login_page(r, w, username, page_err_take(r, w, rc));
 	}
 	if (rc)
 		return rc;
@@ -415,13 +410,11 @@ int web_register(struct req *r, struct resp *w)
 	if (rc != ERR_INVALID && rc != ERR_EXISTS && rc != ERR_RATELIMIT)
 		return rc;
 	/* the domain's message names what was wrong; put it beside that field */
-	const char *msg = arena_strdup(r->arena, r->err.msg);
+	const char *msg = page_err_take(r, w, rc);
 	const char *field = strstr(msg, "password")   ? "password"
 			    : strstr(msg, "email")    ? "email"
 			    : strstr(msg, "username") ? "username"
 						      : "form";
-	w->status = err_http_status(rc);
-	err_clear(&r->err);
 	return register_page(r, w, field, msg);
 }
 

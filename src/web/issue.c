@@ -55,8 +55,7 @@ static void refusal_at(struct view *p, const struct refused *x, const char *form
 /* "/owner/repo/issues/N" + suffix as a form action. */
 static const char *issue_action(struct req *r, long long n, const char *suffix)
 {
-	return arena_printf(r->arena, "/%s/%s/issues/%lld%s", r->repo->owner, r->repo->name, n,
-			    suffix);
+	return page_repo_path(r, r->repo, arena_printf(r->arena, "/issues/%lld%s", n, suffix));
 }
 
 static const struct {
@@ -495,7 +494,7 @@ static int issue_page(struct req *r, struct resp *w, const char *number, const s
 	html_lit(b, "</div>");
 	if ((rc = issue_reactions(&p, &is, json_object_get(j, "reactions"), &st, x)))
 		return rc;
-	html_lit(b, "</div></article><h3 class=\"sr-only\">Timeline</h3><ol class=\"timeline\">");
+	html_lit(b, "</div></article><h3 class=\"sr\">Timeline</h3><ol class=\"timeline\">");
 	size_t i;
 	json_t *it;
 	json_array_foreach(tl.items, i, it)

@@ -20,11 +20,7 @@
 
 void web_repo_href(struct view *p, const char *suffix)
 {
-	html_lit(p->b, "/");
-	html_path(p->b, p->repo->owner, 0);
-	html_lit(p->b, "/");
-	html_path(p->b, p->repo->name, 0);
-	html_lit(p->b, suffix);
+	page_repo_url(p->b, p->repo, suffix);
 }
 
 static bool hex6(const char *s)
@@ -62,10 +58,7 @@ const char *web_refusal(struct req *r, struct resp *w, int rc)
 	if (rc != ERR_INVALID && rc != ERR_TOOLARGE && rc != ERR_PERM && rc != ERR_EXISTS &&
 	    rc != ERR_CONFLICT)
 		return NULL;
-	w->status = err_http_status(rc);
-	const char *msg = arena_strdup(r->arena, r->err.msg);
-	err_clear(&r->err);
-	return msg;
+	return page_err_take(r, w, rc);
 }
 
 struct web_standing web_standing_of(struct req *r)

@@ -52,8 +52,7 @@ int web_milestone_delete(struct req *r, struct resp *w);
  * label colour stays readable. With link, the chip links to the open
  * issues carrying it. */
 void web_label_chip(struct view *p, const char *name, const char *color, bool link);
-/* "/owner/repo" of the page's repository followed by the literal
- * suffix, escaped for an attribute. */
+/* page_repo_url of the page's repository with suffix, into the page. */
 void web_repo_href(struct view *p, const char *suffix);
 /* The message of a refused form as the page shows it: when rc is a
  * refusal a person can correct or should read (ERR_INVALID, ERR_TOOLARGE,

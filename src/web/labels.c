@@ -313,14 +313,13 @@ static int milestones_page(struct req *r, struct resp *w, const struct refused *
 	}
 	if (x && strncmp(x->form, "edit-", 5) && strcmp(x->form, "new"))
 		page_field_error(&p, "milestones", x->msg);
-	html_lit(b, "<nav class=\"subtabs\" aria-label=\"milestone state\"><a href=\"");
-	web_repo_href(&p, "/milestones");
-	html_lit(b, strcmp(state, "open") ? "\">Open</a><a href=\""
-					  : "\" aria-current=\"page\">Open</a><a href=\"");
-	web_repo_href(&p, "/milestones?state=closed");
-	html_lit(b,
-		 strcmp(state, "closed") ? "\">Closed</a>" : "\" aria-current=\"page\">Closed</a>");
-	html_lit(b, "</nav><ul class=\"list milestones\">");
+	struct page_tab t[] = {
+		{ page_repo_path(r, r->repo, "/milestones"), "Open", !strcmp(state, "open") },
+		{ page_repo_path(r, r->repo, "/milestones?state=closed"), "Closed",
+		  !strcmp(state, "closed") },
+	};
+	page_subnav(&p, "subtabs", "milestone state", t, 2);
+	html_lit(b, "<ul class=\"list milestones\">");
 	size_t i;
 	json_t *m;
 	json_array_foreach(list, i, m)

@@ -45,23 +45,6 @@ static void nav(struct view *p)
 	html_lit(b, "</nav></header>");
 }
 
-static void tab(struct view *p, const char *cur, const char *name, const char *label,
-		const char *suffix)
-{
-	struct buf *b = p->b;
-	html_lit(b, "<a href=\"/");
-	html_path(b, p->repo->owner, 0);
-	html_lit(b, "/");
-	html_path(b, p->repo->name, 0);
-	html_lit(b, suffix);
-	html_lit(b, "\"");
-	if (cur && !strcmp(cur, name))
-		html_lit(b, " aria-current=\"page\"");
-	html_lit(b, ">");
-	html_lit(b, label);
-	html_lit(b, "</a>");
-}
-
 static void repo_header(struct view *p, const char *cur)
 {
 	struct buf *b = p->b;
@@ -70,25 +53,31 @@ static void repo_header(struct view *p, const char *cur)
 	html_path(b, rp->owner, 0);
 	html_lit(b, "\">");
 	html_txt(b, rp->owner);
-	html_lit(b, "</a> / <a href=\"/");
-	html_path(b, rp->owner, 0);
-	html_lit(b, "/");
-	html_path(b, rp->name, 0);
+	html_lit(b, "</a> / <a href=\"");
+	page_repo_url(b, rp, NULL);
 	html_lit(b, "\">");
 	html_txt(b, rp->name);
 	html_lit(b, "</a></h1>");
 	if (rp->is_private)
 		html_lit(b, "<span class=\"badge\">private</span>");
-	html_lit(b, "<nav class=\"tabs\" aria-label=\"repository\">");
-	tab(p, cur, "code", "Code", "");
-	tab(p, cur, "issues", "Issues", "/issues");
-	tab(p, cur, "pulls", "Pull requests", "/pulls");
-	tab(p, cur, "runs", "Runs", "/runs");
-	tab(p, cur, "sessions", "Agents", "/sessions");
+	static const char *const tabs[][3] = {
+		{ "code", "Code", NULL },
+		{ "issues", "Issues", "/issues" },
+		{ "pulls", "Pull requests", "/pulls" },
+		{ "runs", "Runs", "/runs" },
+		{ "sessions", "Agents", "/sessions" },
+		{ "settings", "Settings", "/settings" },
+	};
+	struct page_tab t[6];
+	size_t n = 0;
 	struct err scratch = { 0 };
-	if (!authz_repo(&p->r->auth, rp, ACT_ADMIN, &scratch))
-		tab(p, cur, "settings", "Settings", "/settings");
-	html_lit(b, "</nav></div>");
+	bool admin = !authz_repo(&p->r->auth, rp, ACT_ADMIN, &scratch);
+	for (size_t i = 0; i < 6; i++)
+		if (strcmp(tabs[i][0], "settings") || admin)
+			t[n++] = (struct page_tab){ page_repo_path(p->r, rp, tabs[i][2]),
+						    tabs[i][1], !strcmp(cur, tabs[i][0]) };
+	page_subnav(p, "tabs", "repository", t, n);
+	html_lit(b, "</div>");
 }
 
 void page_begin(struct view *p, struct req *r, struct resp *w, const char *title, const char *cur)
@@ -204,6 +193,14 @@ void page_field_error(struct view *p, const char *field, const char *msg)
 	html_lit(p->b, "</p>");
 }
 
+const char *page_err_take(struct req *r, struct resp *w, int rc)
+{
+	w->status = err_http_status(rc);
+	const char *msg = arena_strdup(r->arena, r->err.msg);
+	err_clear(&r->err);
+	return msg;
+}
+
 void page_time(struct view *p, const char *iso)
 {
 	int64_t t;
@@ -253,6 +250,43 @@ void page_user(struct view *p, const char *username)
 	html_lit(p->b, "\">");
 	html_txt(p->b, username);
 	html_lit(p->b, "</a>");
+}
+
+void page_subnav(struct view *p, const char *cls, const char *label, const struct page_tab *tabs,
+		 size_t n)
+{
+	html_lit(p->b, "<nav class=\"");
+	html_lit(p->b, cls);
+	html_lit(p->b, "\" aria-label=\"");
+	html_lit(p->b, label);
+	html_lit(p->b, "\">");
+	for (size_t i = 0; i < n; i++) {
+		html_lit(p->b, "<a href=\"");
+		html_attr(p->b, tabs[i].href);
+		html_lit(p->b, tabs[i].current ? "\" aria-current=\"page\">" : "\">");
+		html_txt(p->b, tabs[i].label);
+		html_lit(p->b, "</a>");
+	}
+	html_lit(p->b, "</nav>");
+}
+
+void page_repo_url(struct buf *b, const struct repo *rp, const char *suffix)
+{
+	html_lit(b, "/");
+	html_path(b, rp->owner, 0);
+	html_lit(b, "/");
+	html_path(b, rp->name, 0);
+	if (suffix)
+		html_lit(b, suffix);
+}
+
+const char *page_repo_path(struct req *r, const struct repo *rp, const char *suffix)
+{
+	struct buf b = BUF_INIT;
+	page_repo_url(&b, rp, suffix);
+	const char *u = arena_strdup(r->arena, b.ptr);
+	buf_release(&b);
+	return u;
 }
 
 /* What a person can do about each kind of failure. */

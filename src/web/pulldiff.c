@@ -12,21 +12,16 @@
 #include "api/api.h"
 #include "forge/pulls.h"
 #include "forge/reviews.h"
+#include "web/diffview.h"
 
 void pulls_repo_path(struct buf *b, const struct repo *rp)
 {
-	html_lit(b, "/");
-	html_path(b, rp->owner, 0);
-	html_lit(b, "/");
-	html_path(b, rp->name, 0);
+	page_repo_url(b, rp, NULL);
 }
 
 const char *pulls_err_take(struct req *r, struct resp *w, int rc)
 {
-	const char *msg = arena_strdup(r->arena, r->err.msg);
-	w->status = err_http_status(rc);
-	err_clear(&r->err);
-	return msg;
+	return page_err_take(r, w, rc);
 }
 
 /* ---- the diff ---- */
@@ -90,98 +85,58 @@ static void line_form(struct view *p, const struct pulls_diff_opts *o, const cha
 	html_lit(b, "\">Cancel</a></p></form></td></tr>");
 }
 
-/* A line number: a link that opens the comment form under the line
- * (href: the page's URL and "?comment=PATH:", escaped), or without a
- * page to comment on, a link to the line itself. */
-static void line_link(struct buf *b, const struct buf *href, const char *side, long long n,
-		      const char *anchor)
+/* What a file's lines carry on a pull request's page: the comments placed
+ * on them and the open comment form. */
+struct file_extras {
+	struct view *p;
+	const struct pulls_diff_opts *o;
+	const char *path;
+	struct placed *cs;
+	size_t ncs;
+};
+
+/* diffview's hook after each line: the line's comments, then the comment
+ * form when it is the line the reader picked. */
+static void line_extras(void *ctx, const char *side, long long n, const char *anchor)
 {
-	html_lit(b, "<a href=\"");
-	if (href->len) {
-		buf_add(b, href->ptr, href->len);
-		html_txtf(b, "%s%%3A%lld", side, n);
+	struct file_extras *x = ctx;
+	const struct pulls_diff_opts *o = x->o;
+	bool here = false;
+	for (size_t i = 0; i < x->ncs; i++)
+		if (!x->cs[i].shown && x->cs[i].line == n && !strcasecmp(x->cs[i].side, side))
+			here = true;
+	if (here) {
+		html_lit(x->p->b, "<tr class=\"rcomments\"><td colspan=\"3\">");
+		for (size_t i = 0; i < x->ncs; i++)
+			if (!x->cs[i].shown && x->cs[i].line == n &&
+			    !strcasecmp(x->cs[i].side, side)) {
+				comment_box(x->p, x->cs[i].c);
+				x->cs[i].shown = true;
+			}
+		html_lit(x->p->b, "</td></tr>");
 	}
-	html_lit(b, "#");
-	html_attr(b, anchor);
-	html_lit(b, "\">");
-	html_txtf(b, "%lld", n);
-	html_lit(b, "</a>");
+	if (o->page_url && o->form_path && !strcmp(o->form_path, x->path) && o->form_line == n &&
+	    o->form_side && !strcasecmp(o->form_side, side))
+		line_form(x->p, o, x->path, side, n, anchor);
 }
 
-/* One file's table; returns the lines written. */
+/* One file's table; returns the lines written. href: the page's URL and
+ * "?comment=PATH%3A", escaped (empty: no page to comment on). */
 static size_t file_render(struct view *p, git_patch *patch, size_t idx, const char *path,
 			  struct placed *cs, size_t ncs, const struct pulls_diff_opts *o,
 			  struct buf *href)
 {
-	struct buf *b = p->b;
-	size_t nh = git_patch_num_hunks(patch), lines = 0;
-	html_lit(b, "<div class=\"blob diff\"><table><thead class=\"sr\"><tr><th scope=\"col\">"
-		    "Old line</th><th scope=\"col\">New line</th><th scope=\"col\">Change</th>"
-		    "</tr></thead><tbody>");
-	for (size_t h = 0; h < nh; h++) {
-		const git_diff_hunk *hunk;
-		size_t nl;
-		if (git_patch_get_hunk(&hunk, &nl, patch, h) < 0)
-			break;
-		html_lit(b, "<tr class=\"hunk\"><td></td><td></td><td>");
-		html_txtn(b, hunk->header, strcspn(hunk->header, "\n"));
-		html_lit(b, "</td></tr>");
-		for (size_t l = 0; l < nl; l++) {
-			const git_diff_line *dl;
-			if (git_patch_get_line_in_hunk(&dl, patch, h, l) < 0)
-				break;
-			char origin = dl->origin;
-			if (origin != '+' && origin != '-' && origin != ' ')
-				continue; /* "\ No newline at end of file" and the like */
-			bool left = origin == '-';
-			long long n = left ? dl->old_lineno : dl->new_lineno;
-			const char *side = left ? "LEFT" : "RIGHT";
-			char anchor[64];
-			snprintf(anchor, sizeof(anchor), "f%zu-%c%lld", idx, left ? 'L' : 'R', n);
-			html_lit(b, origin == '+'   ? "<tr class=\"add\" id=\""
-				    : origin == '-' ? "<tr class=\"del\" id=\""
-						    : "<tr id=\"");
-			html_attr(b, anchor);
-			html_lit(b, "\"><td>");
-			if (left) {
-				line_link(b, href, side, n, anchor);
-				html_lit(b, "</td><td></td>");
-			} else {
-				if (dl->old_lineno > 0)
-					html_txtf(b, "%d", dl->old_lineno);
-				html_lit(b, "</td><td>");
-				line_link(b, href, side, n, anchor);
-				html_lit(b, "</td>");
-			}
-			html_lit(b, "<td>");
-			buf_addch(b, origin);
-			size_t len = dl->content_len;
-			while (len && (dl->content[len - 1] == '\n' || dl->content[len - 1] == '\r'))
-				len--;
-			html_txtn(b, dl->content, len);
-			html_lit(b, "</td></tr>");
-			lines++;
-			bool here = false;
-			for (size_t i = 0; i < ncs; i++)
-				if (!cs[i].shown && cs[i].line == n && !strcasecmp(cs[i].side, side))
-					here = true;
-			if (here) {
-				html_lit(b, "<tr class=\"rcomments\"><td colspan=\"3\">");
-				for (size_t i = 0; i < ncs; i++)
-					if (!cs[i].shown && cs[i].line == n &&
-					    !strcasecmp(cs[i].side, side)) {
-						comment_box(p, cs[i].c);
-						cs[i].shown = true;
-					}
-				html_lit(b, "</td></tr>");
-			}
-			if (o->page_url && o->form_path && !strcmp(o->form_path, path) &&
-			    o->form_line == n && o->form_side && !strcasecmp(o->form_side, side))
-				line_form(p, o, path, side, n, anchor);
-		}
-	}
-	html_lit(b, "</tbody></table></div>");
-	return lines;
+	struct file_extras x = { .p = p, .o = o, .path = path, .cs = cs, .ncs = ncs };
+	struct diffview_opts d = {
+		.path = path,
+		.anchors = true,
+		.file = idx,
+		.link = href,
+		.after_line = line_extras,
+		.ctx = &x,
+	};
+	bool cut;
+	return diffview_table(p->b, patch, &d, &cut);
 }
 
 void pulls_diff_render(struct view *p, git_diff *diff, const struct pulls_diff_opts *o)
@@ -220,9 +175,9 @@ void pulls_diff_render(struct view *p, git_diff *diff, const struct pulls_diff_o
 		html_txtf(&list, "%zu", i);
 		html_lit(&list, "\">");
 		html_txt(&list, path);
-		html_lit(&list, "</a> <span class=\"add-n\">");
+		html_lit(&list, "</a> <span class=\"plus\">");
 		html_txtf(&list, "+%zu", adds);
-		html_lit(&list, "</span> <span class=\"del-n\">");
+		html_lit(&list, "</span> <span class=\"minus\">");
 		html_txtf(&list, "\u2212%zu", dels);
 		html_lit(&list, "</span></li>");
 		/* the file */
@@ -439,11 +394,9 @@ static int files_page(struct req *r, struct resp *w, const char *review_msg, con
 	if ((rc = pull_diff(&diff, &head, f, r->repo, &pr)))
 		return rc;
 	arena_defer(r->arena, (void (*)(void *))git_diff_free, diff);
-	struct buf u = BUF_INIT;
-	pulls_repo_path(&u, r->repo);
-	html_txtf(&u, "/pull/%lld", (long long)pr.is.number);
-	const char *base_url = arena_strndup(r->arena, u.ptr, u.len);
-	buf_release(&u);
+	const char *base_url = page_repo_path(r, r->repo,
+					      arena_printf(r->arena, "/pull/%lld",
+							   (long long)pr.is.number));
 	struct pulls_diff_opts o = {
 		.page_url = arena_printf(r->arena, "%s/files", base_url),
 		.review_url = arena_printf(r->arena, "%s/reviews", base_url),

@@ -25,12 +25,8 @@ const char *pulls_title(struct req *r, const struct pull *pr)
 
 static const char *pull_url(struct req *r, int64_t number, const char *suffix)
 {
-	struct buf u = BUF_INIT;
-	pulls_repo_path(&u, r->repo);
-	buf_addf(&u, "/pull/%lld%s", (long long)number, suffix);
-	const char *s = arena_strndup(r->arena, u.ptr, u.len);
-	buf_release(&u);
-	return s;
+	return page_repo_path(r, r->repo,
+			      arena_printf(r->arena, "/pull/%lld%s", (long long)number, suffix));
 }
 
 static void state_badge(struct buf *b, const char *state, bool merged)
@@ -65,21 +61,16 @@ void pulls_head(struct view *p, const struct pull *pr, const char *tab)
 	branch_link(p, pr->base);
 	html_lit(b, " \u2190 ");
 	branch_link(p, pr->head);
-	html_lit(b, "</span></p><nav class=\"tabs\" aria-label=\"pull request\">");
+	html_lit(b, "</span></p>");
 	static const char *const tabs[][3] = { { "conversation", "Conversation", "" },
 					       { "commits", "Commits", "/commits" },
 					       { "files", "Files changed", "/files" } };
-	for (size_t i = 0; i < 3; i++) {
-		html_lit(b, "<a href=\"");
-		html_attr(b, pull_url(p->r, pr->is.number, tabs[i][2]));
-		html_lit(b, "\"");
-		if (!strcmp(tab, tabs[i][0]))
-			html_lit(b, " aria-current=\"page\"");
-		html_lit(b, ">");
-		html_lit(b, tabs[i][1]);
-		html_lit(b, "</a>");
-	}
-	html_lit(b, "</nav></div>");
+	struct page_tab t[3];
+	for (size_t i = 0; i < 3; i++)
+		t[i] = (struct page_tab){ pull_url(p->r, pr->is.number, tabs[i][2]), tabs[i][1],
+					  !strcmp(tab, tabs[i][0]) };
+	page_subnav(p, "tabs", "pull request", t, 3);
+	html_lit(b, "</div>");
 }
 
 /* ---- the list ---- */
@@ -105,20 +96,14 @@ int web_pulls(struct req *r, struct resp *w)
 	html_lit(b, "<div class=\"row\"><h2>Pull requests</h2><span class=\"grow\"></span>"
 		    "<a class=\"button\" href=\"");
 	pulls_repo_path(b, r->repo);
-	html_lit(b, "/compare\">New pull request</a></div><nav class=\"tabs\" "
-		    "aria-label=\"state\">");
+	html_lit(b, "/compare\">New pull request</a></div>");
 	static const char *const states[] = { "open", "closed", "merged", "all" };
-	for (size_t i = 0; i < 4; i++) {
-		html_lit(b, "<a href=\"?state=");
-		html_lit(b, states[i]);
-		html_lit(b, "\"");
-		if (!strcmp(q.state, states[i]))
-			html_lit(b, " aria-current=\"page\"");
-		html_lit(b, ">");
-		html_lit(b, states[i]);
-		html_lit(b, "</a>");
-	}
-	html_lit(b, "</nav><ul class=\"list pulls\">");
+	struct page_tab t[4];
+	for (size_t i = 0; i < 4; i++)
+		t[i] = (struct page_tab){ arena_printf(r->arena, "?state=%s", states[i]), states[i],
+					  !strcmp(q.state, states[i]) };
+	page_subnav(&p, "tabs", "state", t, 4);
+	html_lit(b, "<ul class=\"list pulls\">");
 	size_t i;
 	json_t *it;
 	json_array_foreach(pg.items, i, it)

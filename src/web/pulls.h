@@ -59,10 +59,9 @@ const char *pulls_title(struct req *r, const struct pull *pr);
 /* The pull request's heading (title, number, state, author, base <- head)
  * and its tabs with tab ("conversation", "commits", "files") current. */
 void pulls_head(struct view *p, const struct pull *pr, const char *tab);
-/* "/owner/repo" escaped for a path, into b. */
+/* page_repo_url of rp without a suffix. */
 void pulls_repo_path(struct buf *b, const struct repo *rp);
-/* r->err's message copied to the arena and cleared: for a form that
- * re-renders with it. Sets w->status from its code. */
+/* page_err_take. */
 const char *pulls_err_take(struct req *r, struct resp *w, int rc);
 
 #endif

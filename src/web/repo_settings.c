@@ -18,16 +18,7 @@
 
 const char *settings_url(struct req *r, const char *suffix)
 {
-	struct buf b = BUF_INIT;
-	buf_adds(&b, "/");
-	html_path(&b, r->repo->owner, 0);
-	buf_adds(&b, "/");
-	html_path(&b, r->repo->name, 0);
-	buf_adds(&b, "/settings");
-	buf_adds(&b, suffix);
-	const char *u = arena_strdup(r->arena, b.ptr);
-	buf_release(&b);
-	return u;
+	return page_repo_path(r, r->repo, arena_printf(r->arena, "/settings%s", suffix));
 }
 
 void repo_settings_begin(struct view *p, struct req *r, struct resp *w, const char *cur,
@@ -42,18 +33,12 @@ void repo_settings_begin(struct view *p, struct req *r, struct resp *w, const ch
 	};
 	page_begin(p, r, w, title, "settings");
 	struct buf *b = p->b;
-	html_lit(b, "<nav class=\"tabs subnav\" aria-label=\"settings\">");
-	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
-		html_lit(b, "<a href=\"");
-		html_attr(b, settings_url(r, pages[i][0]));
-		html_lit(b, "\"");
-		if (!strcmp(cur, pages[i][0]))
-			html_lit(b, " aria-current=\"page\"");
-		html_lit(b, ">");
-		html_lit(b, pages[i][1]);
-		html_lit(b, "</a>");
-	}
-	html_lit(b, "</nav><h2>");
+	struct page_tab t[5];
+	for (size_t i = 0; i < 5; i++)
+		t[i] = (struct page_tab){ settings_url(r, pages[i][0]), pages[i][1],
+					  !strcmp(cur, pages[i][0]) };
+	page_subnav(p, "tabs subnav", "settings", t, 5);
+	html_lit(b, "<h2>");
 	html_txt(b, title);
 	html_lit(b, "</h2>");
 }
@@ -249,7 +234,7 @@ static int collab_page(struct req *r, struct resp *w, const char *field, const c
 		page_user(&p, user);
 		html_lit(b, "</td><td>");
 		settings_form_open(&p, u.ptr, "inline");
-		html_lit(b, "<label class=\"visually-hidden\" for=\"");
+		html_lit(b, "<label class=\"sr\" for=\"");
 		html_attr(b, id);
 		html_lit(b, "\">Role of ");
 		html_txt(b, user);

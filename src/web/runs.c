@@ -72,24 +72,9 @@ static void duration_html(struct buf *b, const json_t *o)
 	html_txt(b, tmp);
 }
 
-/* "/owner/repo" + suffix, path-escaped, for an href. */
-static void repo_href(struct buf *b, const struct repo *rp, const char *suffix)
-{
-	html_lit(b, "/");
-	html_path(b, rp->owner, 0);
-	html_lit(b, "/");
-	html_path(b, rp->name, 0);
-	html_lit(b, suffix);
-}
-
 static const char *run_url(struct req *r, int64_t id)
 {
-	struct buf b = BUF_INIT;
-	repo_href(&b, r->repo, "/runs/");
-	buf_addf(&b, "%lld", (long long)id);
-	const char *u = arena_strdup(r->arena, b.ptr);
-	buf_release(&b);
-	return u;
+	return page_repo_path(r, r->repo, arena_printf(r->arena, "/runs/%lld", (long long)id));
 }
 
 /* A ref as a person names it: main for refs/heads/main. */
@@ -115,7 +100,7 @@ static void ref_commit_html(struct buf *b, const struct repo *rp, const json_t *
 	}
 	if (sha && strlen(sha) >= 7) {
 		html_lit(b, "<a class=\"mono\" href=\"");
-		repo_href(b, rp, "/commit/");
+		page_repo_url(b, rp, "/commit/");
 		html_path(b, sha, 0);
 		html_lit(b, "\">");
 		html_txtn(b, sha, 7);
@@ -131,7 +116,7 @@ static void run_row(struct view *p, const json_t *run)
 	html_lit(b, "<tr><td>");
 	status_html(b, js(run, "status"), NULL);
 	html_lit(b, "</td><td><a href=\"");
-	repo_href(b, p->repo, "/runs/");
+	page_repo_url(b, p->repo, "/runs/");
 	buf_addf(b, "%lld", (long long)ji(run, "id"));
 	html_lit(b, "\">");
 	html_txt(b, js(run, "workflow"));
@@ -204,7 +189,7 @@ int web_runs(struct req *r, struct resp *w)
 		html_lit(b, "<nav class=\"pager\" aria-label=\"pages of runs\">");
 		if (q.before != INT64_MAX) {
 			html_lit(b, "<a href=\"");
-			repo_href(b, r->repo, "/runs");
+			page_repo_url(b, r->repo, "/runs");
 			if (q.event) {
 				html_lit(b, "?event=");
 				html_query(b, q.event);
@@ -213,7 +198,7 @@ int web_runs(struct req *r, struct resp *w)
 		}
 		if (more) {
 			html_lit(b, "<a href=\"");
-			repo_href(b, r->repo, "/runs?before=");
+			page_repo_url(b, r->repo, "/runs?before=");
 			buf_addf(b, "%lld", (long long)ji(json_array_get(arr, n - 1), "id"));
 			if (q.event) {
 				html_lit(b, "&amp;event=");
@@ -542,10 +527,7 @@ int web_run(struct req *r, struct resp *w)
  * buttons and the refusal's status. */
 static int refused(struct req *r, struct resp *w, int64_t id, int rc)
 {
-	w->status = err_http_status(rc);
-	const char *msg = arena_strdup(r->arena, r->err.msg);
-	err_clear(&r->err);
-	return run_page(r, w, id, msg);
+	return run_page(r, w, id, page_err_take(r, w, rc));
 }
 
 int web_run_cancel(struct req *r, struct resp *w)
@@ -595,7 +577,7 @@ int web_agent_sessions(struct req *r, struct resp *w)
 		 "watch the agent's replies and tool calls stream in live, stop it at any time, "
 		 "and come back to its history later. Workflows in <code>agent</code> mode will "
 		 "show their sessions here too.</p><p>Until then, <a href=\"");
-	repo_href(p.b, r->repo, "/runs");
+	page_repo_url(p.b, r->repo, "/runs");
 	html_lit(p.b, "\">workflow runs</a> show everything the runners do.</p>");
 	return page_end(&p);
 }

@@ -29,9 +29,7 @@ bool settings_refused(struct req *r, struct resp *w, int rc, const char **msg)
 {
 	if (rc != ERR_INVALID && rc != ERR_EXISTS && rc != ERR_NOTFOUND && rc != ERR_CONFLICT)
 		return false;
-	w->status = err_http_status(rc);
-	*msg = arena_strdup(r->arena, r->err.msg);
-	err_clear(&r->err);
+	*msg = page_err_take(r, w, rc);
 	return true;
 }
 
@@ -139,14 +137,7 @@ int web_repo_new(struct req *r, struct resp *w)
 	    !(rc = settings_field(&vis, r, "visibility", 20, false)))
 		rc = repo_create(&repo, FORGE(r), name, desc, NULL, vis && !strcmp(vis, "private"));
 	if (!rc) {
-		struct buf u = BUF_INIT;
-		buf_adds(&u, "/");
-		html_path(&u, repo->owner, 0);
-		buf_adds(&u, "/");
-		html_path(&u, repo->name, 0);
-		page_redirect(w, arena_strdup(r->arena, u.ptr));
-		buf_release(&u);
-		return 0;
+		return page_redirect(w, page_repo_path(r, repo, NULL));
 	}
 	const char *msg;
 	if (!settings_refused(r, w, rc, &msg))
@@ -170,18 +161,12 @@ static void account_begin(struct view *p, struct req *r, struct resp *w, const c
 	};
 	page_begin(p, r, w, title, NULL);
 	struct buf *b = p->b;
-	html_lit(b, "<h1>Settings</h1><nav class=\"tabs subnav\" aria-label=\"settings\">");
-	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
-		html_lit(b, "<a href=\"");
-		html_lit(b, pages[i][0]);
-		html_lit(b, "\"");
-		if (!strcmp(cur, pages[i][0]))
-			html_lit(b, " aria-current=\"page\"");
-		html_lit(b, ">");
-		html_lit(b, pages[i][1]);
-		html_lit(b, "</a>");
-	}
-	html_lit(b, "</nav><h2>");
+	struct page_tab t[4];
+	for (size_t i = 0; i < 4; i++)
+		t[i] = (struct page_tab){ pages[i][0], pages[i][1], !strcmp(cur, pages[i][0]) };
+	html_lit(b, "<h1>Settings</h1>");
+	page_subnav(p, "tabs subnav", "settings", t, 4);
+	html_lit(b, "<h2>");
 	html_txt(b, title);
 	html_lit(b, "</h2>");
 }

@@ -57,6 +57,11 @@ void page_form_open(struct view *p, const char *action);
  * <p class="error" role="alert" id="FIELD-error">msg</p> when r->err is set
  * and its message should sit beside field (the caller decides). */
 void page_field_error(struct view *p, const char *field, const char *msg);
+/* A refused form's message, taken for the page that shows the form again:
+ * sets w's status from rc (r->err's code), returns r->err's message copied
+ * into r's arena and clears r->err, so the page, not the error page, is
+ * answered. Which refusals a form shows this way is the caller's choice. */
+const char *page_err_take(struct req *r, struct resp *w, int rc);
 /* A relative time ("3 minutes ago") of an ISO-8601 timestamp, inside
  * <time datetime=...>. */
 void page_time(struct view *p, const char *iso);
@@ -65,6 +70,25 @@ void page_time(struct view *p, const char *iso);
 void page_markdown(struct view *p, const char *md);
 /* A user's name as a link to their profile. */
 void page_user(struct view *p, const char *username);
+/* One link of a navigation between pages (page_subnav): its URL (a
+ * site-relative path we built, escaped again for the attribute), its label
+ * (escaped) and whether it is the page shown. */
+struct page_tab {
+	const char *href, *label;
+	bool current;
+};
+/* <nav class=CLS aria-label=LABEL> (both ours) with a link per tab, the
+ * current one marked aria-current="page": the repository's tabs, the
+ * settings pages, a pull request's tabs, a list's states. */
+void page_subnav(struct view *p, const char *cls, const char *label, const struct page_tab *tabs,
+		 size_t n);
+/* A repository's URL into b: "/OWNER/REPO", each name escaped for a URL
+ * path, then suffix (ours, a literal such as "/issues" or "/runs?before=";
+ * NULL: none). Every page that links within a repository builds its
+ * links on this. */
+void page_repo_url(struct buf *b, const struct repo *rp, const char *suffix);
+/* The same URL as a string in r's arena (a form's action, a redirect). */
+const char *page_repo_path(struct req *r, const struct repo *rp, const char *suffix);
 
 /* The error page for r->err (its status, what happened, what to do),
  * written into w. The dispatcher calls it for every ROUTE_HTML failure. */
