@@ -146,3 +146,41 @@ for page in blob over; do
 	printf '%-22s plue %s B, cgit %s B on the wire; plue uncached render p50 %s ms p99 %s ms\n' \
 		"" "$(wire "$purl")" "$(wire "$qurl")" "$c50" "$c99"
 done
+
+# What a first visit to the overview downloads: the page with the
+# stylesheets and scripts it references (target: under 30 KB), and whether
+# its first paint waits for a script (every script must be defer or async).
+# cgit's summary page beside it, with its stylesheet.
+page_weight() { # URL BASE: prints "TOTAL-BYTES BLOCKING-SCRIPTS"
+	local total ref refs
+	curl -s "$1" >"$WORK/page.html"
+	total=$(wire "$1")
+	refs=$(python3 - "$WORK/page.html" <<'PY'
+import re, sys, html
+t = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+refs, blocking = [], 0
+for tag in re.findall(r"<(?:link|script)\b[^>]*>", t, re.I):
+    m = re.search(r"""(?:href|src)\s*=\s*['"]([^'"]+)['"]""", tag, re.I)
+    if tag.lower().startswith("<script"):
+        if not re.search(r"\b(defer|async)\b", tag, re.I):
+            blocking += 1
+        if m:
+            refs.append(m.group(1))
+    elif m and re.search(r"stylesheet", tag, re.I):
+        refs.append(m.group(1))
+print(blocking)
+for r in refs:
+    print(html.unescape(r))
+PY
+)
+	local blocking=${refs%%$'\n'*}
+	for ref in $(tail -n +2 <<<"$refs"); do
+		total=$((total + $(wire "$2$ref")))
+	done
+	echo "$total $blocking"
+}
+read -r p_total p_block <<<"$(page_weight "$P_OVER" "$BASE")"
+read -r q_total _ <<<"$(page_weight "$Q_OVER" "$PEER")"
+printf '%-22s plue %s B with its CSS and JS (target < 30720: %s), scripts blocking the first paint: %s; cgit %s B with its CSS\n' \
+	"overview, first visit" "$p_total" "$([ "$p_total" -lt 30720 ] && echo met || echo MISSED)" \
+	"$p_block" "$q_total"
