@@ -31,4 +31,7 @@ rc=$?
 echo "screenshots ($SHOTS):"
 (cd "$SHOTS" && ls -1 | sed 's/^/  /')
 [ $rc -eq 0 ] || { echo "server log tail:"; tail -30 "$T_DIR/serve.log"; }
+# under make SAN=1: what the sanitizers found in the server and its runners
+stop_all
+sanitizer_reports || rc=1
 exit $rc
