@@ -36,7 +36,7 @@
 
 /* Timeouts and the retry policy. A field of 0 takes the default given. */
 struct llm_http_config {
-	int max_retries;        /* 2; negative for none */
+	int max_retries;        /* 2; LLM_HTTP_NO_RETRIES for none */
 	int backoff_initial_ms; /* 500 */
 	int backoff_max_ms;     /* 8000 */
 	int retry_after_max_ms; /* 60000 */
@@ -45,6 +45,7 @@ struct llm_http_config {
 	                            connection error */
 	long timeout_ms;        /* 1800000: one attempt */
 };
+#define LLM_HTTP_NO_RETRIES (-1)
 
 /* What a client plugs in. One decoder is made per attempt. */
 struct llm_http_ops {
