@@ -326,7 +326,9 @@ static int on_block_stop(struct anthropic_stream *s, json_t *d, const char *type
 	struct llm_block *b = block_at(s, d, type, &i);
 	if (!b)
 		return s->rc;
-	s->stopped[i] = true;
+	/* a tool_use counts as stopped once its input parsed: one that fails
+	 * is dropped from the partial message like an unfinished one */
+	s->stopped[i] = b->type != LLM_BLOCK_TOOL_USE;
 	if (b->type == LLM_BLOCK_TEXT) {
 		sync_text(s, i);
 	} else if (b->type == LLM_BLOCK_TOOL_USE) {
@@ -344,6 +346,7 @@ static int on_block_stop(struct anthropic_stream *s, json_t *d, const char *type
 		}
 		json_decref(b->input);
 		b->input = input;
+		s->stopped[i] = true;
 		s->delivered = true;
 		if (s->cb->on_tool_use)
 			s->cb->on_tool_use(s->cb->cls, i, b->id, b->name, b->input);
