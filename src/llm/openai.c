@@ -75,57 +75,72 @@ static char *text_of(const struct llm_message *m)
 	return NULL;
 }
 
-/* json_string that gives NULL for NULL */
-static json_t *str_or_null(const char *s)
+/* Appends a user message: one role "tool" message per tool_result (they
+ * must follow the assistant's calls), then the text, if any; false when a
+ * string is not UTF-8. */
+static bool user_json(json_t *messages, const struct llm_message *m, const char *text)
 {
-	return s ? json_string(s) : json_null();
+	bool results = false;
+	for (size_t i = 0; i < m->nblocks; i++) {
+		const struct llm_block *b = &m->blocks[i];
+		if (b->type != LLM_BLOCK_TOOL_RESULT)
+			continue;
+		results = true;
+		char *c = b->is_error ? xasprintf("error: %s", b->text) : NULL;
+		json_t *o = json_pack("{s:s, s:s, s:s}", "role", "tool", "tool_call_id", b->id,
+				      "content", c ? c : b->text);
+		free(c);
+		if (!o)
+			return false;
+		json_array_append_new(messages, o);
+	}
+	if (text || !results) {
+		json_t *o = json_pack("{s:s, s:s}", "role", "user", "content", text ? text : "");
+		if (!o)
+			return false;
+		json_array_append_new(messages, o);
+	}
+	return true;
+}
+
+/* Appends an assistant message: its text as content (null when none), its
+ * tool_use blocks as tool_calls; false when a string is not UTF-8. */
+static bool assistant_json(json_t *messages, const struct llm_message *m, const char *text)
+{
+	bool ok = false;
+	json_t *calls = json_array();
+	json_t *o = json_pack("{s:s, s:o}", "role", "assistant", "content",
+			      text ? json_string(text) : json_null());
+	if (!o)
+		goto done;
+	for (size_t i = 0; i < m->nblocks; i++) {
+		const struct llm_block *b = &m->blocks[i];
+		if (b->type != LLM_BLOCK_TOOL_USE)
+			continue;
+		char *args = json_dumps(b->input, JSON_COMPACT);
+		json_t *c = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", b->id, "type", "function",
+				      "function", "name", b->name, "arguments", args ? args : "{}");
+		free(args);
+		if (!c)
+			goto done;
+		json_array_append_new(calls, c);
+	}
+	if (json_array_size(calls))
+		json_object_set(o, "tool_calls", calls);
+	json_array_append(messages, o);
+	ok = true;
+done:
+	json_decref(calls);
+	json_decref(o);
+	return ok;
 }
 
 /* Appends m as chat messages; false when a string is not UTF-8. */
 static bool message_json(json_t *messages, const struct llm_message *m)
 {
-	bool ok = true;
 	char *text = text_of(m);
-	if (m->role == LLM_USER) {
-		/* tool answers first: they must follow the assistant's calls */
-		bool results = false;
-		for (size_t i = 0; ok && i < m->nblocks; i++) {
-			const struct llm_block *b = &m->blocks[i];
-			if (b->type != LLM_BLOCK_TOOL_RESULT)
-				continue;
-			results = true;
-			char *c = b->is_error ? xasprintf("error: %s", b->text) : NULL;
-			json_t *o = json_pack("{s:s, s:s, s:s}", "role", "tool", "tool_call_id",
-					      b->id, "content", c ? c : b->text);
-			free(c);
-			ok = o && !json_array_append_new(messages, o);
-		}
-		if (ok && (text || !results)) {
-			json_t *o = json_pack("{s:s, s:s}", "role", "user", "content",
-					      text ? text : "");
-			ok = o && !json_array_append_new(messages, o);
-		}
-		goto done;
-	}
-	json_t *calls = json_array();
-	for (size_t i = 0; ok && i < m->nblocks; i++) {
-		const struct llm_block *b = &m->blocks[i];
-		if (b->type != LLM_BLOCK_TOOL_USE)
-			continue;
-		char *args = json_dumps(b->input, JSON_COMPACT);
-		json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", b->id, "type", "function",
-				      "function", "name", b->name, "arguments", args ? args : "{}");
-		free(args);
-		ok = o && !json_array_append_new(calls, o);
-	}
-	json_t *content = str_or_null(text);
-	json_t *o = ok && content ? json_pack("{s:s, s:o}", "role", "assistant", "content", content)
-				  : (json_decref(content), NULL);
-	if (o && json_array_size(calls))
-		json_object_set(o, "tool_calls", calls);
-	json_decref(calls);
-	ok = o && !json_array_append_new(messages, o);
-done:
+	bool ok = m->role == LLM_USER ? user_json(messages, m, text)
+				      : assistant_json(messages, m, text);
 	free(text);
 	return ok;
 }
