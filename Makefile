@@ -121,10 +121,11 @@ integration: all
 interop: all
 	PLUE=$(abspath $(PLUE)) bash tests/interop/run.sh
 
-# the Anthropic model double checked against the official SDK, then the C
-# client against the double
-llm: $(BUILD)/tests/test_anthropic
-	ANTHROPIC_TEST=$(abspath $(BUILD)/tests/test_anthropic) bash tests/llm/run.sh
+# the model doubles (Anthropic, OpenAI-compatible) checked against the
+# official SDKs, then the C clients against the doubles
+llm: $(BUILD)/tests/test_anthropic $(BUILD)/tests/test_openai
+	ANTHROPIC_TEST=$(abspath $(BUILD)/tests/test_anthropic) \
+	OPENAI_TEST=$(abspath $(BUILD)/tests/test_openai) bash tests/llm/run.sh
 
 browser: all
 	PLUE=$(abspath $(PLUE)) bash tests/browser/run.sh

@@ -1,22 +1,20 @@
 /* anthropic.c — the Anthropic Messages API client: the request body, the
- * event-stream decoder, and the transfer with its retries (see
- * anthropic.h for the policies). */
+ * event-stream decoder, and the call, made by the shared transfer of
+ * llm/http.c (see anthropic.h for the policies). */
 #include "llm/anthropic.h"
+#include "llm/http.h"
 #include "base/buf.h"
 #include "base/util.h"
 
 #include <curl/curl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#define EVENT_MAX (8u << 20)       /* one event's line or data */
-#define ERROR_BODY_MAX (64u << 10) /* what is kept of an error response */
+#define EVENT_MAX (8u << 20) /* one event's line or data */
 
 /* ---- errors ---------------------------------------------------------- */
 
@@ -37,17 +35,7 @@ static int code_of(const char *type, long status)
 	for (size_t i = 0; type && i < sizeof(types) / sizeof(types[0]); i++)
 		if (!strcmp(type, types[i].type))
 			return types[i].code;
-	switch (status) {
-	case 400: return ERR_INVALID;
-	case 401: return ERR_AUTH;
-	case 403: return ERR_PERM;
-	case 404: return ERR_NOTFOUND;
-	case 408: return ERR_UNAVAILABLE;
-	case 409: return ERR_CONFLICT;
-	case 413: return ERR_TOOLARGE;
-	case 429: return ERR_RATELIMIT;
-	default: return status >= 500 || status == 0 ? ERR_UNAVAILABLE : ERR_INVALID;
-	}
+	return llm_http_code(status);
 }
 
 /* Error types an `error` event may carry that a new attempt can cure. */
@@ -338,7 +326,9 @@ static int on_block_stop(struct anthropic_stream *s, json_t *d, const char *type
 	struct llm_block *b = block_at(s, d, type, &i);
 	if (!b)
 		return s->rc;
-	s->stopped[i] = true;
+	/* a tool_use counts as stopped once its input parsed: one that fails
+	 * is dropped from the partial message like an unfinished one */
+	s->stopped[i] = b->type != LLM_BLOCK_TOOL_USE;
 	if (b->type == LLM_BLOCK_TEXT) {
 		sync_text(s, i);
 	} else if (b->type == LLM_BLOCK_TOOL_USE) {
@@ -356,6 +346,7 @@ static int on_block_stop(struct anthropic_stream *s, json_t *d, const char *type
 		}
 		json_decref(b->input);
 		b->input = input;
+		s->stopped[i] = true;
 		s->delivered = true;
 		if (s->cb->on_tool_use)
 			s->cb->on_tool_use(s->cb->cls, i, b->id, b->name, b->input);
@@ -535,239 +526,57 @@ void anthropic_stream_free(struct anthropic_stream *s)
 	free(s);
 }
 
-/* ---- the transfer ---------------------------------------------------- */
+/* ---- the transfer (llm/http.c) ---------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
+static void *stream_new(void *cls, struct llm_reply *reply)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return anthropic_stream_new(reply, cls);
 }
 
-struct attempt {
-	CURL *k;
-	struct anthropic_stream *stream;
-	long status;
-	bool sse;          /* the response is an event stream */
-	struct buf body;   /* any other response body, capped */
-	bool stream_stop;  /* the decoder failed: the write callback ended it */
-	int64_t last_byte; /* now_ms() of the last byte received */
-	char retry_after[64], retry_after_ms[64], should_retry[8], request_id[80];
-	char content_type[64];
-};
-
-/* copies a header's value (trimmed) into dst when name matches */
-static void header_take(char *dst, size_t cap, const char *line, size_t n, const char *name)
+static int stream_feed(void *s, const char *bytes, size_t n, struct err *e)
 {
-	size_t nl = strlen(name);
-	if (n <= nl || line[nl] != ':' || strncasecmp(line, name, nl))
-		return;
-	const char *v = line + nl + 1, *end = line + n;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-		end--;
-	snprintf(dst, cap, "%.*s", (int)(end - v), v);
+	return anthropic_stream_feed(s, bytes, n, e);
 }
 
-static size_t on_header(char *p, size_t size, size_t n, void *cls)
+static int stream_finish(void *s, struct err *e)
 {
-	struct attempt *a = cls;
-	size_t len = size * n;
-	a->last_byte = now_ms();
-	if (len > 5 && !memcmp(p, "HTTP/", 5)) {
-		/* a new response (after a 100 Continue, say): forget the last */
-		a->retry_after[0] = a->retry_after_ms[0] = a->should_retry[0] = '\0';
-		a->content_type[0] = '\0';
-		return len;
-	}
-	header_take(a->retry_after, sizeof(a->retry_after), p, len, "retry-after");
-	header_take(a->retry_after_ms, sizeof(a->retry_after_ms), p, len, "retry-after-ms");
-	header_take(a->should_retry, sizeof(a->should_retry), p, len, "x-should-retry");
-	header_take(a->request_id, sizeof(a->request_id), p, len, "request-id");
-	header_take(a->content_type, sizeof(a->content_type), p, len, "content-type");
-	return len;
+	return anthropic_stream_finish(s, e);
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *cls)
+static bool stream_delivered(const void *s)
 {
-	struct attempt *a = cls;
-	size_t len = size * n;
-	a->last_byte = now_ms();
-	if (!a->status) {
-		curl_easy_getinfo(a->k, CURLINFO_RESPONSE_CODE, &a->status);
-		a->sse = !strncasecmp(a->content_type, "text/event-stream", 17);
-	}
-	if (a->status >= 200 && a->status < 300 && a->sse) {
-		struct err ignored = { 0 };
-		if (anthropic_stream_feed(a->stream, p, len, &ignored)) {
-			a->stream_stop = true;
-			return 0;
-		}
-		return len;
-	}
-	if (a->body.len < ERROR_BODY_MAX)
-		buf_add(&a->body, p,
-			len < ERROR_BODY_MAX - a->body.len ? len : ERROR_BODY_MAX - a->body.len);
-	return len;
+	return anthropic_stream_delivered(s);
 }
 
-enum outcome { DONE, ABORTED, FAILED, RETRY };
-
-/* The delay the response asks for, in ms, or -1 when it asks for none
- * usable (absent, unparsable, not positive, above the bound). */
-static long asked_delay(const struct attempt *a, long bound)
+static void stream_free(void *s)
 {
-	double ms = -1;
-	char *end;
-	if (a->retry_after_ms[0]) {
-		double v = strtod(a->retry_after_ms, &end);
-		if (end != a->retry_after_ms && !*end)
-			ms = v;
-	}
-	if (ms < 0 && a->retry_after[0]) {
-		double v = strtod(a->retry_after, &end);
-		if (end != a->retry_after && !*end) {
-			ms = v * 1000;
-		} else {
-			time_t t = curl_getdate(a->retry_after, NULL);
-			if (t != -1)
-				ms = ((double)t - (double)time(NULL)) * 1000;
-		}
-	}
-	return ms > 0 && ms <= bound ? (long)ms : -1;
+	anthropic_stream_free(s);
 }
 
-static long backoff(const struct anthropic_config *cfg, int retry)
+static void http_error(long status, const char *body, size_t n, struct err *e)
 {
-	long initial = cfg->backoff_initial_ms > 0 ? cfg->backoff_initial_ms : 500;
-	long max = cfg->backoff_max_ms > 0 ? cfg->backoff_max_ms : 8000;
-	double d = (double)initial;
-	for (int i = 1; i < retry && d < max; i++)
-		d *= 2;
-	if (d > max)
-		d = max;
-	uint32_t r;
-	random_bytes((unsigned char *)&r, sizeof(r));
-	return (long)(d * (1.0 - 0.25 * ((double)r / 4294967296.0)));
-}
-
-static bool aborted(const atomic_bool *abort)
-{
-	return abort && atomic_load(abort);
-}
-
-/* Sleeps ms, waking early for an abort; returns true if aborted. */
-static bool wait_ms(long ms, const atomic_bool *abort)
-{
-	int64_t end = now_ms() + ms;
-	for (;;) {
-		if (aborted(abort))
-			return true;
-		int64_t left = end - now_ms();
-		if (left <= 0)
-			return false;
-		if (left > ANTHROPIC_POLL_MS)
-			left = ANTHROPIC_POLL_MS;
-		struct timespec ts = { left / 1000, (left % 1000) * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-}
-
-/* Classifies a non-2xx response: sets e, says whether to retry. */
-static bool http_error(const struct attempt *a, struct err *e)
-{
-	json_t *j = json_loadb(a->body.ptr, a->body.len, 0, NULL);
+	json_t *j = json_loadb(body, n, 0, NULL);
 	json_t *er = json_object_get(j, "error");
 	const char *type = json_string_value(json_object_get(er, "type"));
 	const char *msg = json_string_value(json_object_get(er, "message"));
 	if (type)
-		err_set(e, code_of(type, a->status), type, "anthropic: %.40s: %.160s", type,
+		err_set(e, code_of(type, status), type, "anthropic: %.40s: %.160s", type,
 			msg ? msg : "(no message)");
 	else
-		err_set(e, code_of(NULL, a->status), NULL, "anthropic: HTTP status %ld", a->status);
+		err_set(e, code_of(NULL, status), NULL, "anthropic: HTTP status %ld", status);
 	json_decref(j);
-	if (!strcmp(a->should_retry, "true"))
-		return true;
-	if (!strcmp(a->should_retry, "false"))
-		return false;
-	return a->status == 408 || a->status == 409 || a->status == 429 || a->status >= 500;
 }
 
-/* One HTTP request: its outcome, with e set when it failed. */
-static enum outcome attempt_run(CURL *k, struct attempt *a, const struct anthropic_config *cfg,
-				const atomic_bool *abort, const char *url, struct err *e)
+static bool retryable(const struct err *e)
 {
-	CURLM *multi = curl_multi_init();
-	if (!multi)
-		die("cannot start libcurl");
-	curl_multi_add_handle(multi, k);
-	long idle = cfg->idle_timeout_ms > 0 ? cfg->idle_timeout_ms : 300000;
-	a->last_byte = now_ms();
-	CURLcode cc = CURLE_OK;
-	bool stopped = false, idled = false;
-	for (;;) {
-		int running = 0;
-		if (curl_multi_perform(multi, &running) != CURLM_OK) {
-			cc = CURLE_FAILED_INIT;
-			break;
-		}
-		if (!running) {
-			int left;
-			CURLMsg *msg;
-			while ((msg = curl_multi_info_read(multi, &left)))
-				if (msg->msg == CURLMSG_DONE)
-					cc = msg->data.result;
-			break;
-		}
-		if (aborted(abort)) {
-			stopped = true;
-			break;
-		}
-		if (now_ms() - a->last_byte > idle) {
-			idled = true;
-			break;
-		}
-		curl_multi_poll(multi, NULL, 0, ANTHROPIC_POLL_MS, NULL);
-	}
-	curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &a->status);
-	curl_multi_remove_handle(multi, k);
-	curl_multi_cleanup(multi);
+	return type_retryable(e->slug);
+}
 
-	if (stopped)
-		return ABORTED;
-	bool delivered = anthropic_stream_delivered(a->stream);
-	if (a->stream_stop) {
-		/* the decoder failed: an error event or a broken protocol */
-		anthropic_stream_finish(a->stream, e);
-		return !delivered && e->code != ERR_INTERNAL && type_retryable(e->slug) ? RETRY
-											: FAILED;
-	}
-	if (idled || cc != CURLE_OK) {
-		const char *why = idled ? "no data for too long" : curl_easy_strerror(cc);
-		if (a->status >= 200 && a->status < 300)
-			err_set(e, ERR_UNAVAILABLE, "connection_lost",
-				"anthropic: connection lost mid-stream: %s", why);
-		else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
-			 cc == CURLE_COULDNT_RESOLVE_PROXY)
-			err_set(e, ERR_UNAVAILABLE, "connection_failed",
-				"anthropic: cannot connect to %.120s: %s", url, why);
-		else
-			err_set(e, ERR_UNAVAILABLE, "connection_failed",
-				"anthropic: request failed: %s", why);
-		return delivered ? FAILED : RETRY;
-	}
-	if (a->status < 200 || a->status >= 300)
-		return http_error(a, e) ? RETRY : FAILED;
-	if (!a->sse) {
-		err_set(e, ERR_INTERNAL, "provider_protocol",
-			"anthropic: expected an event stream, got '%.40s'",
-			a->content_type[0] ? a->content_type : "no content type");
-		return FAILED;
-	}
-	if (anthropic_stream_finish(a->stream, e))
-		return delivered ? FAILED : RETRY;
-	return DONE;
+static void on_retry(void *cls, int retry, int delay_ms, const struct err *why)
+{
+	const struct anthropic_callbacks *cb = cls;
+	if (cb->on_retry)
+		cb->on_retry(cb->cls, retry, delay_ms, why);
 }
 
 int anthropic_messages_stream(const struct anthropic_config *cfg,
@@ -775,10 +584,10 @@ int anthropic_messages_stream(const struct anthropic_config *cfg,
 			      const struct anthropic_callbacks *cb, const atomic_bool *abort,
 			      struct llm_reply *reply, struct err *e)
 {
+	static const struct anthropic_callbacks none;
 	int rc = 0;
 	char *url = NULL, *key_header = NULL, *text = NULL;
 	struct curl_slist *headers = NULL;
-	CURL *k = NULL;
 	llm_reply_release(reply);
 	if (!cfg->api_key || !*cfg->api_key) {
 		rc = err_set(e, ERR_INVALID, NULL, "anthropic: no api key");
@@ -805,68 +614,30 @@ int anthropic_messages_stream(const struct anthropic_config *cfg,
 	headers = curl_slist_append(headers, "accept: text/event-stream");
 	headers = curl_slist_append(headers, "Expect:");
 
-	pthread_once(&curl_once, curl_init_once);
-	k = curl_easy_init();
-	if (!k)
-		die("cannot start libcurl");
-	int max_retries = cfg->max_retries < 0 ? 0 : cfg->max_retries ? cfg->max_retries : 2;
-	for (int retry = 0;; retry++) {
-		struct attempt a = { 0 };
-		struct err ae = { 0 };
-		llm_reply_release(reply);
-		reply->attempts = retry + 1;
-		a.k = k;
-		a.stream = anthropic_stream_new(reply, cb);
-		buf_init(&a.body, 0);
-		curl_easy_reset(k);
-		curl_easy_setopt(k, CURLOPT_URL, url);
-		curl_easy_setopt(k, CURLOPT_POST, 1L);
-		curl_easy_setopt(k, CURLOPT_POSTFIELDS, text);
-		curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-		curl_easy_setopt(k, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(k, CURLOPT_USERAGENT, "plue");
-		curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(k, CURLOPT_HEADERDATA, &a);
-		curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(k, CURLOPT_WRITEDATA, &a);
-		curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS,
-				 cfg->connect_timeout_ms > 0 ? (long)cfg->connect_timeout_ms
-							     : 10000L);
-		curl_easy_setopt(k, CURLOPT_TIMEOUT_MS,
-				 cfg->timeout_ms > 0 ? cfg->timeout_ms : 1800000L);
-		curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(k, CURLOPT_TCP_NODELAY, 1L);
-		curl_easy_setopt(k, CURLOPT_ACCEPT_ENCODING, "");
-		enum outcome o = attempt_run(k, &a, cfg, abort, url, &ae);
-		anthropic_stream_free(a.stream);
-		buf_release(&a.body);
-		snprintf(reply->request_id, sizeof(reply->request_id), "%s", a.request_id);
-		if (o == DONE)
-			break;
-		if (o == ABORTED) {
-			reply->aborted = true;
-			rc = ANTHROPIC_ABORTED;
-			break;
-		}
-		if (o == FAILED || retry >= max_retries) {
-			rc = err_set(e, ae.code, ae.slug, "%s", ae.msg);
-			break;
-		}
-		long bound = cfg->retry_after_max_ms > 0 ? cfg->retry_after_max_ms : 60000;
-		long delay = asked_delay(&a, bound);
-		if (delay < 0)
-			delay = backoff(cfg, retry + 1);
-		if (cb && cb->on_retry)
-			cb->on_retry(cb->cls, retry + 1, (int)delay, &ae);
-		if (wait_ms(delay, abort)) {
-			reply->aborted = true;
-			rc = ANTHROPIC_ABORTED;
-			break;
-		}
-	}
+	const struct llm_http_ops ops = {
+		.provider = "anthropic",
+		.request_id_header = "request-id",
+		.stream_new = stream_new,
+		.stream_feed = stream_feed,
+		.stream_finish = stream_finish,
+		.stream_delivered = stream_delivered,
+		.stream_free = stream_free,
+		.http_error = http_error,
+		.retryable = retryable,
+		.on_retry = on_retry,
+		.cls = (void *)(cb ? cb : &none),
+	};
+	const struct llm_http_config hc = {
+		.max_retries = cfg->max_retries,
+		.backoff_initial_ms = cfg->backoff_initial_ms,
+		.backoff_max_ms = cfg->backoff_max_ms,
+		.retry_after_max_ms = cfg->retry_after_max_ms,
+		.connect_timeout_ms = cfg->connect_timeout_ms,
+		.idle_timeout_ms = cfg->idle_timeout_ms,
+		.timeout_ms = cfg->timeout_ms,
+	};
+	rc = llm_http_stream(&ops, &hc, url, headers, text, abort, reply, e);
 done:
-	if (k)
-		curl_easy_cleanup(k);
 	for (struct curl_slist *h = headers; h; h = h->next)
 		explicit_bzero(h->data, strlen(h->data)); /* the key's copy */
 	curl_slist_free_all(headers);

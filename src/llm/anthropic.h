@@ -26,7 +26,8 @@
  * error. Unknown event and delta types are passed to on_event and
  * otherwise ignored, as the API's versioning policy asks.
  *
- * Retries follow the official SDKs. A request is tried again, at most
+ * Retries follow the official SDKs (the transfer is llm/http.c, shared
+ * with the OpenAI-compatible client). A request is tried again, at most
  * max_retries times (2 by default), after a connection error (cannot
  * connect, reset, timeout, the server closed before answering) or an HTTP
  * 408, 409, 429 or 5xx (529 "overloaded" included) — unless the response
@@ -80,6 +81,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "llm/http.h"
 #include "llm/llm.h"
 
 #define ANTHROPIC_DEFAULT_BASE_URL "https://api.anthropic.com"
@@ -87,10 +89,10 @@
 
 /* Returned (positive: not a failure) when the caller's abort flag stopped
  * the call. */
-#define ANTHROPIC_ABORTED 1
+#define ANTHROPIC_ABORTED LLM_ABORTED
 
 /* How often an abort flag is looked at while a call waits. */
-#define ANTHROPIC_POLL_MS 50
+#define ANTHROPIC_POLL_MS LLM_HTTP_POLL_MS
 
 /* Where and how to call. A field of 0 (or NULL) takes the default given. */
 struct anthropic_config {

@@ -1,7 +1,7 @@
 /* llm.h — the conversation a model provider is asked about and the reply it
  * gives, independent of any provider's wire format: messages made of
  * content blocks (text, tool_use, tool_result), the tools offered, token
- * usage. The provider clients (llm/anthropic.h) turn these into requests
+ * usage. The provider clients (llm/anthropic.h, llm/openai.h) turn these into requests
  * and assemble replies into them.
  *
  * A conversation is built block by block:

@@ -763,6 +763,24 @@ static void test_decoder_incomplete(void **state)
 	assert_string_equal(r.message.blocks[0].text, "hello");
 	llm_reply_release(&r);
 
+	/* a tool_use whose input is not an object is not kept either */
+	const char *notobj =
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\n"
+		"event: content_block_start\n"
+		"data: {\"type\":\"content_block_start\",\"index\":0,"
+		"\"content_block\":{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"ls\",\"input\":{}}}\n\n"
+		"event: content_block_delta\n"
+		"data: {\"type\":\"content_block_delta\",\"index\":0,"
+		"\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"[1]\"}}\n\n"
+		"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
+	err_clear(&e);
+	st = anthropic_stream_new(&r, NULL);
+	assert_int_equal(anthropic_stream_feed(st, notobj, strlen(notobj), &e), ERR_INTERNAL);
+	assert_string_equal(e.msg, "anthropic: tool_use 'ls' input is not a JSON object");
+	anthropic_stream_free(st);
+	assert_int_equal(r.message.nblocks, 0);
+	llm_reply_release(&r);
+
 	/* a delta for a block that never started breaks the protocol */
 	const char *bad = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\n"
 			  "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
