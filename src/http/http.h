@@ -135,6 +135,13 @@ struct http_stream {
 	 * or data. Safe to call whether or not the connection is suspended. */
 	void (*wake)(struct http_stream *s);
 	void *wake_state;
+	/* Set by the stream: a long-lived response that is idle most of the
+	 * time and sends little (SSE). The server then asks libmicrohttpd for a
+	 * small response block and frees the request's arena once the response
+	 * is queued, so an idle subscriber keeps only what it needs to send;
+	 * such a stream must not point into the request's arena. Git bodies
+	 * leave it false and keep their 64 KiB block. */
+	bool idle;
 };
 
 /* ---- request helpers (all return arena- or request-owned strings) ---- */

@@ -19,6 +19,13 @@
 #include <time.h>
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
+/* libmicrohttpd callocs a stream response's block with the response, one
+ * per connection (a chunked body is then written into the connection's
+ * pool, but the block stays allocated). A git body keeps 64 KiB; an idle
+ * SSE subscriber (http_stream.idle) sends a few hundred bytes now and
+ * then, and 64 KiB calloc'd per subscriber left ~5 KB of it resident. */
+#define STREAM_BLOCK (64 * 1024)
+#define IDLE_STREAM_BLOCK 1024
 
 /* MHD calls the access handler once with the headers, then with body
  * chunks, then with *size == 0 at the end of the body; after a resume it
@@ -39,6 +46,7 @@ struct hreq {
 	bool suspended;
 	bool wake_pending;
 	struct timespec t0; /* for the latency histogram */
+	char *path;         /* req.path once an idle stream's arena is freed */
 };
 
 static struct MHD_Daemon *daemon_;
@@ -137,6 +145,7 @@ static void hreq_free(struct hreq *h)
 	buf_release(&h->resp.body);
 	buf_release(&h->body);
 	arena_free(h->req.arena);
+	free(h->path);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }
@@ -205,6 +214,26 @@ static void unref_cached(void *cls)
 	cache_unref(cls);
 }
 
+/* An idle stream's response is queued: libmicrohttpd copied its headers,
+ * and nothing reads the request again but the log line. The arena holds
+ * everything the handler allocated (the authorisation's and the replay's
+ * database results: ~14 KB a subscriber with a 200-line replay), kept
+ * until the connection closes, hours for an SSE subscriber: freed now. */
+static void release_request(struct hreq *h)
+{
+	h->path = xstrdup(h->req.path);
+	struct arena *a = h->req.arena;
+	/* what on_completed reads; nothing else may point into the arena */
+	h->req = (struct req){ .method = h->req.method,
+			       .path = h->path,
+			       .route = h->req.route,
+			       .started_ms = h->req.started_ms };
+	h->resp.arena = NULL;
+	h->resp.content_type = NULL;
+	h->resp.nheaders = 0;
+	arena_free(a);
+}
+
 static enum MHD_Result queue(struct hreq *h)
 {
 	struct resp *w = &h->resp;
@@ -213,8 +242,10 @@ static enum MHD_Result queue(struct hreq *h)
 		return MHD_YES;
 	h->queued = true;
 	if (w->stream) {
-		mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader,
-						       h, NULL);
+		mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+						       w->stream->idle ? IDLE_STREAM_BLOCK
+								       : STREAM_BLOCK,
+						       stream_reader, h, NULL);
 	} else if (w->cached) {
 		/* the cache entry's bytes go out as they are; MHD drops the ref */
 		mr = MHD_create_response_from_buffer_with_free_callback_cls(w->cached->len,
@@ -236,6 +267,8 @@ static enum MHD_Result queue(struct hreq *h)
 		MHD_add_response_header(mr, w->headers[i].name, w->headers[i].value);
 	enum MHD_Result ret = MHD_queue_response(h->conn, (unsigned)w->status, mr);
 	MHD_destroy_response(mr);
+	if (w->stream && w->stream->idle)
+		release_request(h);
 	return ret;
 }
 

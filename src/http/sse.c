@@ -247,6 +247,7 @@ struct sse_sub *sse_subscribe(int64_t key, int64_t last_id)
 {
 	struct sse_sub *s = xcalloc(1, sizeof(*s));
 	s->base.ops = &sse_ops;
+	s->base.idle = true;
 	s->key = key;
 	s->last_id = last_id;
 	pthread_mutex_lock(&mu);
