@@ -42,7 +42,7 @@ static void json_stream_response(struct resp *w, struct http_stream *s)
 int h_runner_register(struct req *r, struct resp *w)
 {
 	const char *sec = bearer(r), *want = queue_runner_secret();
-	if (!sec || !*want || strlen(sec) != strlen(want) || !ct_equal(sec, want, strlen(want)))
+	if (!ct_str_equal(sec, want))
 		return err_set(&r->err, ERR_AUTH, "invalid_secret",
 			       "invalid runner registration secret");
 	const char *host = "", *sandbox = NULL;

@@ -244,7 +244,7 @@ int session_csrf_check(struct req *r)
 {
 	const char *got = req_header(r, SESSION_CSRF_HEADER);
 	const char *want = session_csrf_token(r->arena, r->auth.token_id);
-	if (!got || strlen(got) != strlen(want) || !ct_equal(got, want, strlen(want)))
+	if (!ct_str_equal(got, want))
 		return err_set(&r->err, ERR_PERM, "csrf_failed",
 			       "missing or invalid %s header for a cookie-authenticated request",
 			       SESSION_CSRF_HEADER);

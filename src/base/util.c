@@ -171,6 +171,13 @@ bool ct_equal(const void *a, const void *b, size_t n)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+bool ct_str_equal(const char *got, const char *want)
+{
+	if (!got || !want || !*want || strlen(got) != strlen(want))
+		return false;
+	return ct_equal(got, want, strlen(want));
+}
+
 int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
 	if (!s || !*s)

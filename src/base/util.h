@@ -59,6 +59,10 @@ bool str_has_suffix(const char *s, const char *suffix);
 
 /* Constant-time comparison of two equal-length byte strings. */
 bool ct_equal(const void *a, const void *b, size_t n);
+/* Whether the secret a caller presented (got) is want, in time that does
+ * not depend on where they differ; false when either is NULL or want is
+ * empty (an unset secret matches nothing). */
+bool ct_str_equal(const char *got, const char *want);
 
 /* Parses a decimal integer in [min,max]; returns 0 or -1. */
 int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);

@@ -419,8 +419,7 @@ int web_csrf_check(struct req *r)
 	const char *want = r->auth.via == AUTH_SESSION
 				   ? session_csrf_token(r->arena, r->auth.token_id)
 				   : req_cookie(r, WEB_PRE_COOKIE);
-	if (!got || !want || !*want || strlen(got) != strlen(want) ||
-	    !ct_equal(got, want, strlen(want)))
+	if (!ct_str_equal(got, want))
 		return err_set(&r->err, ERR_PERM, "csrf_failed",
 			       "the form has expired or was sent from another site; reload the page "
 			       "and send it again");
