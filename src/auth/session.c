@@ -147,26 +147,14 @@ const char *session_csrf_token(struct arena *a, int64_t sid)
 	return s;
 }
 
-static bool secure_cookies(void)
-{
-	return cfg.public_url && !strncasecmp(cfg.public_url, "https://", 8);
-}
-
-static void cookie_set(struct resp *w, const char *value, long max_age)
-{
-	resp_header(w, "Set-Cookie",
-		    arena_printf(w->arena, "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s",
-				 SESSION_COOKIE, value, max_age, secure_cookies() ? "; Secure" : ""));
-}
-
 void session_cookie_clear(struct resp *w)
 {
-	cookie_set(w, "", 0);
+	resp_cookie(w, SESSION_COOKIE, "", 0, "Lax");
 }
 
 void session_cookie_set(struct resp *w, const char *jwt)
 {
-	cookie_set(w, jwt, SESSION_TTL_S);
+	resp_cookie(w, SESSION_COOKIE, jwt, SESSION_TTL_S, "Lax");
 }
 
 int session_open(struct session_new *out, PGconn *db, struct arena *a, struct err *e,

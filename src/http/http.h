@@ -159,6 +159,12 @@ int req_query_int(int64_t *out, const struct req *r, const char *name, int64_t m
 
 /* ---- response helpers ---- */
 void resp_header(struct resp *w, const char *name, const char *value);
+/* Sets a cookie (one Set-Cookie line per cookie name; setting a cookie
+ * again replaces its line): Path=/, HttpOnly, SameSite=same_site, Max-Age=max_age
+ * (< 0: none, the browser keeps it for the session), and Secure when the
+ * server's public URL is https. name and value must be cookie-safe. */
+void resp_cookie(struct resp *w, const char *name, const char *value, long max_age,
+		 const char *same_site);
 /* Sets status and a JSON body; steals the reference to j. */
 void resp_json(struct resp *w, int status, json_t *j);
 void resp_text(struct resp *w, int status, const char *content_type, const char *data, size_t len);

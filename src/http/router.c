@@ -1,8 +1,10 @@
 /* router.c — route matching, URL decoding, and the request/response
  * helpers handlers use. Pure: no libmicrohttpd here. */
 #include "http/http.h"
+#include "base/config.h"
 #include "base/util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -241,6 +243,30 @@ const char *http_method_name(enum http_method m)
 	}
 	return "?";
 }
+void resp_cookie(struct resp *w, const char *name, const char *value, long max_age,
+		 const char *same_site)
+{
+	bool secure = cfg.public_url && !strncasecmp(cfg.public_url, "https://", 8);
+	char age[32] = "";
+	if (max_age >= 0)
+		snprintf(age, sizeof(age), "; Max-Age=%ld", max_age);
+	const char *v = arena_printf(w->arena, "%s=%s; Path=/%s; HttpOnly; SameSite=%s%s", name,
+				     value, age, same_site, secure ? "; Secure" : "");
+	/* one Set-Cookie per cookie (resp_header keeps one header per name):
+	 * a cookie set again replaces its own line only */
+	size_t n = strlen(name);
+	for (size_t i = 0; i < w->nheaders; i++)
+		if (!strcasecmp(w->headers[i].name, "Set-Cookie") &&
+		    !strncmp(w->headers[i].value, name, n) && w->headers[i].value[n] == '=') {
+			w->headers[i].value = v;
+			return;
+		}
+	if (w->nheaders >= sizeof(w->headers) / sizeof(w->headers[0]))
+		die("resp_cookie: too many headers");
+	w->headers[w->nheaders].name = "Set-Cookie";
+	w->headers[w->nheaders++].value = v;
+}
+
 void resp_immutable(const struct req *r, struct resp *w, const char *etag)
 {
 	bool priv = r->private_data;

@@ -12,7 +12,6 @@
 #include "auth/auth.h"
 #include "auth/session.h"
 #include "base/cache.h"
-#include "base/config.h"
 #include "base/util.h"
 #include "git/objects.h"
 #include "forge/issues.h"
@@ -160,10 +159,7 @@ const char *page_csrf(struct req *r, struct resp *w)
 	char *t = random_token("", 16);
 	r->csrf = arena_strdup(r->arena, t);
 	free(t);
-	bool secure = cfg.public_url && !strncasecmp(cfg.public_url, "https://", 8);
-	resp_header(w, "Set-Cookie",
-		    arena_printf(r->arena, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
-				 WEB_PRE_COOKIE, r->csrf, secure ? "; Secure" : ""));
+	resp_cookie(w, WEB_PRE_COOKIE, r->csrf, -1, "Strict");
 	return r->csrf;
 }
 

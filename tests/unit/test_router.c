@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "base/config.h"
 
 static int h_a(struct req *r, struct resp *w)
 {
@@ -131,6 +132,30 @@ static void test_fallback(void **state)
 	arena_free(a);
 }
 
+/* One cookie writer: the session's and the pages' pre-session cookie. */
+static void test_cookie(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new();
+	struct resp w = { .arena = a };
+	resp_cookie(&w, "plue_session", "v", 60, "Lax");
+	assert_string_equal(w.headers[0].value,
+			    "plue_session=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax");
+	const char *saved = cfg.public_url;
+	cfg.public_url = "https://forge.example";
+	resp_cookie(&w, "plue_csrf", "t", -1, "Strict");
+	assert_string_equal(w.headers[1].value,
+			    "plue_csrf=t; Path=/; HttpOnly; SameSite=Strict; Secure");
+	cfg.public_url = saved;
+	resp_cookie(&w, "plue_session", "", 0, "Lax"); /* replaces its own line only */
+	assert_int_equal(w.nheaders, 2);
+	assert_string_equal(w.headers[0].value,
+			    "plue_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
+	assert_string_equal(w.headers[1].value,
+			    "plue_csrf=t; Path=/; HttpOnly; SameSite=Strict; Secure");
+	arena_free(a);
+}
+
 static void test_decode(void **state)
 {
 	(void)state;
@@ -240,7 +265,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_match),      cmocka_unit_test(test_fallback),
 		cmocka_unit_test(test_decode),     cmocka_unit_test(test_req_helpers),
-		cmocka_unit_test(test_validators),
+		cmocka_unit_test(test_validators), cmocka_unit_test(test_cookie),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
