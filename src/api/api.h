@@ -20,6 +20,10 @@ extern const struct http_app api_app;
  * lives until the end of the enclosing block. */
 #define FORGE(r)                                                                                   \
 	(&(struct forge){ .db = (r)->db, .arena = (r)->arena, .err = &(r)->err, .who = &(r)->auth })
+/* Where a sign-in comes from (its address and User-Agent), for the
+ * session and the limits (forge/users.h). */
+struct user_client;
+struct user_client api_client(const struct req *r);
 /* Safe-content headers for raw bytes: nosniff and a CSP that runs nothing. */
 void api_content_headers(struct resp *w);
 /* JSON body field helpers: 0, or ERR_INVALID naming the field. A missing

@@ -27,12 +27,6 @@ static int require_json_type(struct req *r)
 	return 0;
 }
 
-/* Where the request comes from, for the session and the limits. */
-static struct user_client client_of(const struct req *r)
-{
-	return (struct user_client){ .ip = r->remote_ip, .user_agent = req_header(r, "User-Agent") };
-}
-
 /* A refused attempt: a rate limit's Retry-After. */
 static int refused(struct resp *w, struct req *r, int rc, int retry_after)
 {
@@ -59,7 +53,7 @@ static int signed_in(struct req *r, struct resp *w, int status, const struct use
 
 int h_siwe_nonce(struct req *r, struct resp *w)
 {
-	struct user_client c = client_of(r);
+	struct user_client c = api_client(r);
 	json_t *nonce;
 	int retry = 0;
 	int rc = user_siwe_nonce(&nonce, &retry, FORGE(r), &c);
@@ -79,7 +73,7 @@ int h_siwe_nonce(struct req *r, struct resp *w)
 int h_siwe_verify(struct req *r, struct resp *w)
 {
 	const char *text = NULL, *sig = NULL;
-	struct user_client c = client_of(r);
+	struct user_client c = api_client(r);
 	struct user_signin s;
 	int rc;
 	if ((rc = require_json_type(r)) ||
@@ -95,7 +89,7 @@ int h_siwe_verify(struct req *r, struct resp *w)
 int h_register(struct req *r, struct resp *w)
 {
 	const char *username = NULL, *password = NULL, *email = NULL;
-	struct user_client c = client_of(r);
+	struct user_client c = api_client(r);
 	struct user_signin s;
 	int retry = 0;
 	int rc;
@@ -116,7 +110,7 @@ int h_register(struct req *r, struct resp *w)
 int h_login(struct req *r, struct resp *w)
 {
 	const char *username = NULL, *password = NULL;
-	struct user_client c = client_of(r);
+	struct user_client c = api_client(r);
 	struct user_signin s;
 	int rc;
 	if ((rc = require_json_type(r)) ||

@@ -2,6 +2,7 @@
  * the headers of raw content. (The rules for names, refs and paths are the
  * domain's: forge/names.h.) */
 #include "api/api.h"
+#include "forge/users.h"
 
 #include <string.h>
 
@@ -49,4 +50,9 @@ int json_bool_field(struct req *r, const char *field, bool *out)
 			       "field '%s' must be true or false", field);
 	*out = json_is_true(v);
 	return 0;
+}
+
+struct user_client api_client(const struct req *r)
+{
+	return (struct user_client){ .ip = r->remote_ip, .user_agent = req_header(r, "User-Agent") };
 }

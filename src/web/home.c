@@ -23,11 +23,6 @@ static const char *next_of(const struct req *r)
 	return n;
 }
 
-static struct user_client client_of(const struct req *r)
-{
-	return (struct user_client){ .ip = r->remote_ip, .user_agent = req_header(r, "User-Agent") };
-}
-
 static void repo_row(struct view *p, const struct repo *rp, bool with_owner)
 {
 	struct buf *b = p->b;
@@ -321,7 +316,7 @@ static int signed_in(struct req *r, struct resp *w, const struct user_signin *s)
 int web_login(struct req *r, struct resp *w)
 {
 	const char *username = web_form(r, "username"), *password = web_form(r, "password");
-	struct user_client c = client_of(r);
+	struct user_client c = api_client(r);
 	struct user_signin s;
 	if (!username || !*username || !password || !*password) {
 		w->status = 400;
@@ -392,7 +387,7 @@ int web_register(struct req *r, struct resp *w)
 {
 	const char *username = web_form(r, "username"), *password = web_form(r, "password");
 	const char *email = web_form(r, "email");
-	struct user_client c = client_of(r);
+	struct user_client c = api_client(r);
 	struct user_signin s;
 	int retry = 0, rc;
 	if ((rc = user_register_throttle(&retry, FORGE(r), &c))) {
