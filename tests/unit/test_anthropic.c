@@ -368,6 +368,30 @@ static void test_not_retried(void **state)
 	llm_message_release(&m);
 }
 
+/* a base URL's trailing slashes are dropped before the path */
+static void test_base_url_trailing_slashes(void **state)
+{
+	(void)state;
+	replies("[{\"content\":[{\"type\":\"text\",\"text\":\"ok\"}]}]");
+	char slashed[80];
+	snprintf(slashed, sizeof(slashed), "%s//", base_url);
+	struct llm_message m;
+	struct anthropic_request req = ask(&m, "hi");
+	struct anthropic_config cfg = config();
+	cfg.base_url = slashed;
+	struct llm_reply r = { 0 };
+	struct err e = { 0 };
+	assert_int_equal(anthropic_messages_stream(&cfg, &req, NULL, NULL, &r, &e), 0);
+	assert_string_equal(r.message.blocks[0].text, "ok");
+	json_t *log = requests();
+	assert_int_equal(json_array_size(log), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(log, 0), "path")),
+			    "/v1/messages");
+	json_decref(log);
+	llm_reply_release(&r);
+	llm_message_release(&m);
+}
+
 static void test_error_mid_stream_keeps_partial(void **state)
 {
 	(void)state;
@@ -708,6 +732,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup(fn, reset_double)
 	const struct CMUnitTest double_tests[] = {
 		T(test_text_streams_in_deltas),
+		T(test_base_url_trailing_slashes),
 		T(test_tool_use_and_result),
 		T(test_retry_after_429),
 		T(test_retry_after_beyond_bound_backs_off),
