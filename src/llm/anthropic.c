@@ -606,18 +606,9 @@ int anthropic_messages_stream(const struct anthropic_config *cfg,
 		.on_retry = on_retry,
 		.cls = (void *)(cb ? cb : &none),
 	};
-	const struct llm_http_config hc = {
-		.max_retries = cfg->max_retries,
-		.backoff_initial_ms = cfg->backoff_initial_ms,
-		.backoff_max_ms = cfg->backoff_max_ms,
-		.retry_after_max_ms = cfg->retry_after_max_ms,
-		.connect_timeout_ms = cfg->connect_timeout_ms,
-		.idle_timeout_ms = cfg->idle_timeout_ms,
-		.timeout_ms = cfg->timeout_ms,
-	};
 	const char *base = cfg->base_url && *cfg->base_url ? cfg->base_url
 							   : ANTHROPIC_DEFAULT_BASE_URL;
-	int rc = llm_http_stream(&ops, &hc, base, cfg->api_key, body, abort, reply, e);
+	int rc = llm_http_stream(&ops, &cfg->http, base, cfg->api_key, body, abort, reply, e);
 	json_decref(body);
 	return rc;
 }

@@ -99,9 +99,10 @@ static void seen_release(struct seen *s)
 
 static struct anthropic_config config(void)
 {
-	return (struct anthropic_config){
-		.base_url = base_url, .api_key = KEY, .backoff_initial_ms = 20, .backoff_max_ms = 100
-	};
+	return (struct anthropic_config){ .base_url = base_url,
+					  .api_key = KEY,
+					  .http = { .backoff_initial_ms = 20,
+						    .backoff_max_ms = 100 } };
 }
 
 /* one user message asking q */
