@@ -6,7 +6,6 @@
 #include "base/buf.h"
 #include "base/util.h"
 
-#include <curl/curl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -585,38 +584,18 @@ int anthropic_messages_stream(const struct anthropic_config *cfg,
 			      struct llm_reply *reply, struct err *e)
 {
 	static const struct anthropic_callbacks none;
-	int rc = 0;
-	char *url = NULL, *key_header = NULL, *text = NULL;
-	struct curl_slist *headers = NULL;
 	llm_reply_release(reply);
-	if (!cfg->api_key || !*cfg->api_key) {
-		rc = err_set(e, ERR_INVALID, NULL, "anthropic: no api key");
-		goto done;
-	}
+	if (!cfg->api_key || !*cfg->api_key)
+		return err_set(e, ERR_INVALID, NULL, "anthropic: no api key");
 	json_t *body = anthropic_request_json(req, e);
-	if (!body) {
-		rc = e->code;
-		goto done;
-	}
-	text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-
-	const char *base = cfg->base_url && *cfg->base_url ? cfg->base_url
-							   : ANTHROPIC_DEFAULT_BASE_URL;
-	size_t blen = strlen(base);
-	while (blen && base[blen - 1] == '/')
-		blen--;
-	url = xasprintf("%.*s/v1/messages", (int)blen, base);
-	key_header = xasprintf("x-api-key: %s", cfg->api_key);
-	headers = curl_slist_append(headers, key_header);
-	headers = curl_slist_append(headers, "anthropic-version: " ANTHROPIC_VERSION);
-	headers = curl_slist_append(headers, "content-type: application/json");
-	headers = curl_slist_append(headers, "accept: text/event-stream");
-	headers = curl_slist_append(headers, "Expect:");
-
+	if (!body)
+		return e->code;
 	const struct llm_http_ops ops = {
 		.provider = "anthropic",
 		.request_id_header = "request-id",
+		.path = "/v1/messages",
+		.key_header = "x-api-key: ",
+		.extra_header = "anthropic-version: " ANTHROPIC_VERSION,
 		.stream_new = stream_new,
 		.stream_feed = stream_feed,
 		.stream_finish = stream_finish,
@@ -627,25 +606,9 @@ int anthropic_messages_stream(const struct anthropic_config *cfg,
 		.on_retry = on_retry,
 		.cls = (void *)(cb ? cb : &none),
 	};
-	const struct llm_http_config hc = {
-		.max_retries = cfg->max_retries,
-		.backoff_initial_ms = cfg->backoff_initial_ms,
-		.backoff_max_ms = cfg->backoff_max_ms,
-		.retry_after_max_ms = cfg->retry_after_max_ms,
-		.connect_timeout_ms = cfg->connect_timeout_ms,
-		.idle_timeout_ms = cfg->idle_timeout_ms,
-		.timeout_ms = cfg->timeout_ms,
-	};
-	rc = llm_http_stream(&ops, &hc, url, headers, text, abort, reply, e);
-done:
-	for (struct curl_slist *h = headers; h; h = h->next)
-		explicit_bzero(h->data, strlen(h->data)); /* the key's copy */
-	curl_slist_free_all(headers);
-	if (key_header) {
-		explicit_bzero(key_header, strlen(key_header));
-		free(key_header);
-	}
-	free(text);
-	free(url);
+	const char *base = cfg->base_url && *cfg->base_url ? cfg->base_url
+							   : ANTHROPIC_DEFAULT_BASE_URL;
+	int rc = llm_http_stream(&ops, &cfg->http, base, cfg->api_key, body, abort, reply, e);
+	json_decref(body);
 	return rc;
 }

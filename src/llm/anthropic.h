@@ -96,21 +96,12 @@
 
 /* Where and how to call. A field of 0 (or NULL) takes the default given. */
 struct anthropic_config {
-	const char *base_url;   /* ANTHROPIC_DEFAULT_BASE_URL; without the
+	const char *base_url;        /* ANTHROPIC_DEFAULT_BASE_URL; without the
 	                         trailing /v1 */
-	const char *api_key;    /* required; sent as x-api-key */
-	int max_retries;        /* 2; ANTHROPIC_NO_RETRIES for none */
-	int backoff_initial_ms; /* 500 */
-	int backoff_max_ms;     /* 8000 */
-	int retry_after_max_ms; /* 60000: a longer retry-after is not
-	                            waited for; the backoff is used instead */
-	int connect_timeout_ms; /* 10000 */
-	int idle_timeout_ms;    /* 300000: no byte for that long ends the
-	                            attempt as a connection error */
-	long timeout_ms;        /* 1800000: one attempt, headers to the last
-	                            event */
+	const char *api_key;         /* required; sent as x-api-key */
+	struct llm_http_config http; /* timeouts and retries (llm/http.h) */
 };
-#define ANTHROPIC_NO_RETRIES (-1)
+#define ANTHROPIC_NO_RETRIES LLM_HTTP_NO_RETRIES
 
 /* One call's content. All borrowed for the call's duration. */
 struct anthropic_request {

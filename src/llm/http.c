@@ -4,6 +4,7 @@
 #include "base/buf.h"
 #include "base/util.h"
 
+#include <curl/curl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -254,9 +255,9 @@ static enum outcome attempt_run(CURL *k, struct attempt *a, const struct llm_htt
 	return DONE;
 }
 
-int llm_http_stream(const struct llm_http_ops *ops, const struct llm_http_config *cfg,
-		    const char *url, const struct curl_slist *headers, const char *body,
-		    const atomic_bool *abort, struct llm_reply *reply, struct err *e)
+static int stream_post(const struct llm_http_ops *ops, const struct llm_http_config *cfg,
+		       const char *url, const struct curl_slist *headers, const char *body,
+		       const atomic_bool *abort, struct llm_reply *reply, struct err *e)
 {
 	int rc = 0;
 	pthread_once(&curl_once, curl_init_once);
@@ -320,5 +321,38 @@ int llm_http_stream(const struct llm_http_ops *ops, const struct llm_http_config
 		}
 	}
 	curl_easy_cleanup(k);
+	return rc;
+}
+
+int llm_http_stream(const struct llm_http_ops *ops, const struct llm_http_config *cfg,
+		    const char *base_url, const char *key, const json_t *body,
+		    const atomic_bool *abort, struct llm_reply *reply, struct err *e)
+{
+	char *key_line = NULL;
+	struct curl_slist *headers = NULL;
+	size_t blen = strlen(base_url);
+	while (blen && base_url[blen - 1] == '/')
+		blen--;
+	char *url = xasprintf("%.*s%s", (int)blen, base_url, ops->path);
+	char *text = json_dumps(body, JSON_COMPACT);
+	if (key && *key) {
+		key_line = xasprintf("%s%s", ops->key_header, key);
+		headers = curl_slist_append(headers, key_line);
+	}
+	if (ops->extra_header)
+		headers = curl_slist_append(headers, ops->extra_header);
+	headers = curl_slist_append(headers, "content-type: application/json");
+	headers = curl_slist_append(headers, "accept: text/event-stream");
+	headers = curl_slist_append(headers, "Expect:");
+	int rc = stream_post(ops, cfg, url, headers, text, abort, reply, e);
+	for (struct curl_slist *h = headers; h; h = h->next)
+		explicit_bzero(h->data, strlen(h->data)); /* the key's copy */
+	curl_slist_free_all(headers);
+	if (key_line) {
+		explicit_bzero(key_line, strlen(key_line));
+		free(key_line);
+	}
+	free(text);
+	free(url);
 	return rc;
 }

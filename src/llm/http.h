@@ -21,7 +21,6 @@
 #ifndef PLUE_LLM_HTTP_H
 #define PLUE_LLM_HTTP_H
 
-#include <curl/curl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -51,6 +50,10 @@ struct llm_http_config {
 struct llm_http_ops {
 	const char *provider;          /* "anthropic": the prefix of messages */
 	const char *request_id_header; /* "request-id", "x-request-id" */
+	const char *path;              /* "/v1/messages": after the base URL */
+	const char *key_header;        /* "x-api-key: ": the key's header, up
+	                                  to the key */
+	const char *extra_header;      /* one more header line; may be NULL */
 	/* a decoder assembling into reply (released before each attempt) */
 	void *(*stream_new)(void *cls, struct llm_reply *reply);
 	int (*stream_feed)(void *s, const char *bytes, size_t n, struct err *e);
@@ -68,14 +71,15 @@ struct llm_http_ops {
 	void *cls;
 };
 
-/* POSTs body (JSON) to url with headers (the caller's list; content-type
- * and accept are the caller's too) and streams the answer into *reply,
- * released first. Returns 0 when the decoder finished cleanly,
+/* POSTs body (JSON) to base_url (trailing slashes dropped) + ops->path
+ * with ops->key_header + key (none when key is NULL or empty; wiped after),
+ * ops->extra_header, content-type and accept, and streams the answer into
+ * *reply, released first. Returns 0 when the decoder finished cleanly,
  * LLM_ABORTED when *abort (may be NULL) stopped it (reply->aborted set),
  * or an ERR_* code with e set. reply->attempts and reply->request_id are
  * filled in every case. */
 int llm_http_stream(const struct llm_http_ops *ops, const struct llm_http_config *cfg,
-		    const char *url, const struct curl_slist *headers, const char *body,
+		    const char *base_url, const char *key, const json_t *body,
 		    const atomic_bool *abort, struct llm_reply *reply, struct err *e);
 
 /* The project's code for an HTTP status of a provider's answer: 400

@@ -5,7 +5,6 @@
 #include "base/buf.h"
 #include "base/util.h"
 
-#include <curl/curl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -675,34 +674,15 @@ int openai_chat_stream(const struct openai_config *cfg, const struct openai_requ
 		       struct llm_reply *reply, struct err *e)
 {
 	static const struct openai_callbacks none;
-	int rc = 0;
-	char *url = NULL, *key_header = NULL, *text = NULL;
-	struct curl_slist *headers = NULL;
 	llm_reply_release(reply);
 	json_t *body = openai_request_json(req, e);
-	if (!body) {
-		rc = e->code;
-		goto done;
-	}
-	text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-
-	const char *base = cfg->base_url && *cfg->base_url ? cfg->base_url : OPENAI_DEFAULT_BASE_URL;
-	size_t blen = strlen(base);
-	while (blen && base[blen - 1] == '/')
-		blen--;
-	url = xasprintf("%.*s/chat/completions", (int)blen, base);
-	if (cfg->api_key && *cfg->api_key) {
-		key_header = xasprintf("Authorization: Bearer %s", cfg->api_key);
-		headers = curl_slist_append(headers, key_header);
-	}
-	headers = curl_slist_append(headers, "content-type: application/json");
-	headers = curl_slist_append(headers, "accept: text/event-stream");
-	headers = curl_slist_append(headers, "Expect:");
-
+	if (!body)
+		return e->code;
 	const struct llm_http_ops ops = {
 		.provider = "openai",
 		.request_id_header = "x-request-id",
+		.path = "/chat/completions",
+		.key_header = "Authorization: Bearer ",
 		.stream_new = stream_new,
 		.stream_feed = stream_feed,
 		.stream_finish = stream_finish,
@@ -713,16 +693,8 @@ int openai_chat_stream(const struct openai_config *cfg, const struct openai_requ
 		.on_retry = on_retry,
 		.cls = (void *)(cb ? cb : &none),
 	};
-	rc = llm_http_stream(&ops, &cfg->http, url, headers, text, abort, reply, e);
-done:
-	for (struct curl_slist *h = headers; h; h = h->next)
-		explicit_bzero(h->data, strlen(h->data)); /* the key's copy */
-	curl_slist_free_all(headers);
-	if (key_header) {
-		explicit_bzero(key_header, strlen(key_header));
-		free(key_header);
-	}
-	free(text);
-	free(url);
+	const char *base = cfg->base_url && *cfg->base_url ? cfg->base_url : OPENAI_DEFAULT_BASE_URL;
+	int rc = llm_http_stream(&ops, &cfg->http, base, cfg->api_key, body, abort, reply, e);
+	json_decref(body);
 	return rc;
 }

@@ -38,9 +38,7 @@
 //   malformed_after  send an event whose data is not JSON after that many
 //                 deltas, then go on
 //   drop          "before_headers": destroy the connection unanswered
-import http from 'node:http';
-import fs from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { mainIfRun, startServer } from './double-server.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -179,50 +177,8 @@ async function stream(req, res, reply, body, n, rec) {
 	res.end();
 }
 
-function readBody(req) {
-	return new Promise((resolve, reject) => {
-		const parts = [];
-		req.on('data', (c) => parts.push(c));
-		req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-		req.on('error', reject);
-	});
-}
-
-export async function startDouble({ port = 0, host = '127.0.0.1', script = [] } = {}) {
-	const queue = [...script];
-	const requests = [];
-	let served = 0;
-
-	const server = http.createServer(async (req, res) => {
-		const url = new URL(req.url, 'http://double');
-		const text = await readBody(req);
-		if (url.pathname === '/_double/script' && req.method === 'POST') {
-			queue.push(...JSON.parse(text));
-			res.writeHead(204).end();
-			return;
-		}
-		if (url.pathname === '/_double/reset' && req.method === 'POST') {
-			queue.length = 0;
-			requests.length = 0;
-			res.writeHead(204).end();
-			return;
-		}
-		if (url.pathname === '/_double/requests' && req.method === 'GET') {
-			res.writeHead(200, { 'content-type': 'application/json' });
-			res.end(JSON.stringify(requests));
-			return;
-		}
-		let body;
-		try {
-			body = JSON.parse(text);
-		} catch {
-			body = text;
-		}
-		const rec = { method: req.method, path: url.pathname, headers: req.headers, body, closed_early: false };
-		requests.push(rec);
-		res.on('close', () => {
-			if (!res.writableFinished) rec.closed_early = true;
-		});
+export function startDouble({ port = 0, host = '127.0.0.1', script = [] } = {}) {
+	return startServer({ port, host, script, urlPath: '' }, async (req, res, { url, body, rec, next }) => {
 		if (url.pathname !== '/v1/messages' || req.method !== 'POST')
 			return apiError(res, 404, 'not_found_error', `Not found: ${req.method} ${url.pathname}`);
 		if (!req.headers['x-api-key'] && !/^Bearer ./.test(req.headers.authorization ?? ''))
@@ -234,8 +190,7 @@ export async function startDouble({ port = 0, host = '127.0.0.1', script = [] } 
 		for (const f of ['model', 'max_tokens', 'messages'])
 			if (body[f] === undefined)
 				return apiError(res, 400, 'invalid_request_error', `${f}: Field required`);
-		const reply = queue.shift();
-		served++;
+		const { reply, served } = next();
 		if (!reply)
 			return apiError(res, 500, 'api_error', 'the double has no scripted reply', { 'x-should-retry': 'false' });
 		if (reply.drop === 'before_headers') {
@@ -252,34 +207,6 @@ export async function startDouble({ port = 0, host = '127.0.0.1', script = [] } 
 		res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_double_${served}`, ...(reply.headers ?? {}) });
 		res.end(JSON.stringify(wholeMessage(reply, body, served)));
 	});
-	// the test's connections end with it
-	server.keepAliveTimeout = 1000;
-	await new Promise((resolve) => server.listen(port, host, resolve));
-	return {
-		port: server.address().port,
-		url: `http://${host}:${server.address().port}`,
-		requests,
-		script: (replies) => queue.push(...replies),
-		reset: () => {
-			queue.length = 0;
-			requests.length = 0;
-		},
-		close: () => {
-			server.closeAllConnections();
-			return new Promise((resolve) => server.close(resolve));
-		},
-	};
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-	const arg = (name) => {
-		const i = process.argv.indexOf(name);
-		return i > 0 ? process.argv[i + 1] : undefined;
-	};
-	const script = arg('--script') ? JSON.parse(fs.readFileSync(arg('--script'), 'utf8')) : [];
-	const d = await startDouble({ port: Number(arg('--port') ?? 0), script });
-	process.stdout.write(`listening on ${d.port}\n`);
-	const stop = () => d.close().then(() => process.exit(0));
-	process.on('SIGTERM', stop);
-	process.on('SIGINT', stop);
-}
+await mainIfRun(import.meta, startDouble);

@@ -14,117 +14,27 @@
 #include "base/buf.h"
 #include "base/util.h"
 #include "llm/anthropic.h"
+#include "llmtest.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
-#include <libgen.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 #define KEY "sk-ant-test-0123456789"
-
-static pid_t double_pid;
-static char base_url[64];
 
 /* ---- the double ------------------------------------------------------ */
 
 static int start_double(void **state)
 {
 	(void)state;
-	char src[] = __FILE__;
-	char *script = xasprintf("%s/../llm/anthropic-double.mjs", dirname(src));
-	int out[2];
-	if (pipe(out))
+	if (llmtest_start("anthropic-double.mjs", "test_anthropic"))
 		return -1;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_addclose(&fa, out[0]);
-	char *argv[] = { "node", script, "--port", "0", NULL };
-	int rc = posix_spawnp(&double_pid, "node", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(out[1]);
-	free(script);
-	if (rc) {
-		fprintf(stderr, "test_anthropic: cannot run node (make deps): %s\n", strerror(rc));
-		return -1;
-	}
-	FILE *f = fdopen(out[0], "r");
-	char line[128] = "";
-	int port = 0;
-	if (!fgets(line, sizeof(line), f) || sscanf(line, "listening on %d", &port) != 1) {
-		fprintf(stderr, "test_anthropic: the double did not start: %s\n", line);
-		return -1;
-	}
-	fclose(f);
-	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d", port);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	return 0;
-}
-
-static int stop_double(void **state)
-{
-	(void)state;
-	if (double_pid > 0) {
-		kill(double_pid, SIGTERM);
-		waitpid(double_pid, NULL, 0);
-	}
-	return 0;
-}
-
-static size_t collect(char *p, size_t size, size_t n, void *cls)
-{
-	buf_add(cls, p, size * n);
-	return size * n;
-}
-
-/* A control request to the double; returns its body's JSON (or NULL). */
-static json_t *control(const char *method, const char *path, const char *body)
-{
-	CURL *k = curl_easy_init();
-	struct buf out = BUF_INIT;
-	char *url = xasprintf("%s%s", base_url, path);
-	curl_easy_setopt(k, CURLOPT_URL, url);
-	curl_easy_setopt(k, CURLOPT_CUSTOMREQUEST, method);
-	if (body)
-		curl_easy_setopt(k, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(k, CURLOPT_WRITEDATA, &out);
-	assert_int_equal(curl_easy_perform(k), CURLE_OK);
-	curl_easy_cleanup(k);
-	free(url);
-	json_t *j = out.len ? json_loadb(out.ptr, out.len, 0, NULL) : NULL;
-	buf_release(&out);
-	return j;
-}
-
-/* Forgets the replies and requests of the test before. */
-static int reset_double(void **state)
-{
-	(void)state;
-	control("POST", "/_double/reset", "");
-	return 0;
-}
-
-/* Queues replies (a JSON array) for the next requests. */
-static void replies(const char *json)
-{
-	control("POST", "/_double/script", json);
-}
-
-static json_t *requests(void)
-{
-	return control("GET", "/_double/requests", NULL);
 }
 
 /* ---- what the callbacks saw ------------------------------------------ */
@@ -189,9 +99,10 @@ static void seen_release(struct seen *s)
 
 static struct anthropic_config config(void)
 {
-	return (struct anthropic_config){
-		.base_url = base_url, .api_key = KEY, .backoff_initial_ms = 20, .backoff_max_ms = 100
-	};
+	return (struct anthropic_config){ .base_url = base_url,
+					  .api_key = KEY,
+					  .http = { .backoff_initial_ms = 20,
+						    .backoff_max_ms = 100 } };
 }
 
 /* one user message asking q */
@@ -454,6 +365,30 @@ static void test_not_retried(void **state)
 	err_clear(&e);
 	assert_int_equal(anthropic_messages_stream(&cfg, &req, NULL, NULL, &r, &e), 0);
 	assert_int_equal(r.attempts, 2);
+	llm_reply_release(&r);
+	llm_message_release(&m);
+}
+
+/* a base URL's trailing slashes are dropped before the path */
+static void test_base_url_trailing_slashes(void **state)
+{
+	(void)state;
+	replies("[{\"content\":[{\"type\":\"text\",\"text\":\"ok\"}]}]");
+	char slashed[80];
+	snprintf(slashed, sizeof(slashed), "%s//", base_url);
+	struct llm_message m;
+	struct anthropic_request req = ask(&m, "hi");
+	struct anthropic_config cfg = config();
+	cfg.base_url = slashed;
+	struct llm_reply r = { 0 };
+	struct err e = { 0 };
+	assert_int_equal(anthropic_messages_stream(&cfg, &req, NULL, NULL, &r, &e), 0);
+	assert_string_equal(r.message.blocks[0].text, "ok");
+	json_t *log = requests();
+	assert_int_equal(json_array_size(log), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(log, 0), "path")),
+			    "/v1/messages");
+	json_decref(log);
 	llm_reply_release(&r);
 	llm_message_release(&m);
 }
@@ -798,6 +733,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup(fn, reset_double)
 	const struct CMUnitTest double_tests[] = {
 		T(test_text_streams_in_deltas),
+		T(test_base_url_trailing_slashes),
 		T(test_tool_use_and_result),
 		T(test_retry_after_429),
 		T(test_retry_after_beyond_bound_backs_off),
