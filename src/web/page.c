@@ -411,6 +411,20 @@ const char *web_form(const struct req *r, const char *name)
 	return web_form_next(r, name, &i);
 }
 
+bool web_refused(const struct web_refused *x, const char *form)
+{
+	return x && x->form && !strcmp(x->form, form);
+}
+
+const char *web_kept(const struct req *r, const struct web_refused *x, const char *form,
+		     const char *field, const char *fallback)
+{
+	if (!web_refused(x, form))
+		return fallback;
+	const char *v = web_form(r, field);
+	return v ? v : "";
+}
+
 int web_csrf_check(struct req *r)
 {
 	if (r->auth.via == AUTH_TOKEN || r->auth.via == AUTH_TASK)

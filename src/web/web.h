@@ -105,6 +105,17 @@ int web_csrf_check(struct req *r);
  * *i (start at 0), NULL at the end. */
 const char *web_form(const struct req *r, const char *name);
 const char *web_form_next(const struct req *r, const char *name, size_t *i);
+/* A refused form re-rendered: which form (a name its page chooses) and
+ * the refusal's message. web_refused: x is form's refusal (x may be NULL).
+ * web_kept: field as the refused post gave it ("" when absent) if x is
+ * form's refusal, else fallback. */
+struct web_refused {
+	const char *form;
+	const char *msg;
+};
+bool web_refused(const struct web_refused *x, const char *form);
+const char *web_kept(const struct req *r, const struct web_refused *x, const char *form,
+		     const char *field, const char *fallback);
 
 /* ---- static assets (web/static.c): the stylesheet and scripts, built
  * into the binary ---- */
