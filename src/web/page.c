@@ -252,6 +252,22 @@ void page_user(struct view *p, const char *username)
 	html_lit(p->b, "</a>");
 }
 
+void page_table_open(struct view *p, const char *caption, const char *const *cols)
+{
+	html_lit(p->b, "<table><caption class=\"mute\">");
+	html_txt(p->b, caption);
+	html_lit(p->b, "</caption><thead><tr>");
+	for (; *cols; cols++) {
+		html_lit(p->b, "<th scope=\"col\">");
+		if (**cols)
+			html_txt(p->b, *cols);
+		else
+			html_lit(p->b, "<span class=\"mute\">Actions</span>");
+		html_lit(p->b, "</th>");
+	}
+	html_lit(p->b, "</tr></thead><tbody>");
+}
+
 void page_subnav(struct view *p, const char *cls, const char *label, const struct page_tab *tabs,
 		 size_t n)
 {

@@ -70,6 +70,10 @@ void page_time(struct view *p, const char *iso);
 void page_markdown(struct view *p, const char *md);
 /* A user's name as a link to their profile. */
 void page_user(struct view *p, const char *username);
+/* <table> with caption (muted), a header row of cols (a NULL-ended list;
+ * "" for the muted "Actions" column) and <tbody>: the caller writes the
+ * rows and "</tbody></table>". Texts are escaped. */
+void page_table_open(struct view *p, const char *caption, const char *const *cols);
 /* One link of a navigation between pages (page_subnav): its URL (a
  * site-relative path we built, escaped again for the attribute), its label
  * (escaped) and whether it is the page shown. */
