@@ -338,7 +338,9 @@ json_t *reactions_json(const char *counts)
 	return out;
 }
 
-json_t *issue_row_json(struct forge *f, const struct repo *repo, PGresult *res, int row)
+/* issue_row_json, with body_html only when html (rendering the Markdown
+ * is the costly part of a row). */
+static json_t *row_json(struct forge *f, const struct repo *repo, PGresult *res, int row, bool html)
 {
 	long long number = db_int(res, row, ISSUE_COL_NUMBER);
 	const char *path = arena_printf(f->arena, "/%s/%s/issues/%lld", repo->owner, repo->name,
@@ -347,10 +349,11 @@ json_t *issue_row_json(struct forge *f, const struct repo *repo, PGresult *res, 
 	const char *author = db_val(res, row, ISSUE_COL_AUTHOR);
 	json_t *j = json_pack("{s:I,s:I,s:s,s:s,s:o,s:s,s:s,s:b,s:I,s:s,s:s,s:s,s:s}", "id",
 			      (json_int_t)db_int(res, row, ISSUE_COL_ID), "number",
-			      (json_int_t)number, "title", db_val(res, row, ISSUE_COL_TITLE),
-			      "body", body, "body_html", forge_html(f, repo, body), "state",
-			      db_val(res, row, ISSUE_COL_STATE), "author", author ? author : "ghost",
-			      "pull_request", db_bool(res, row, ISSUE_COL_IS_PULL), "comments",
+			      (json_int_t)number, "title", db_val(res, row, ISSUE_COL_TITLE), "body",
+			      body, "body_html", html ? forge_html(f, repo, body) : json_null(),
+			      "state", db_val(res, row, ISSUE_COL_STATE), "author",
+			      author ? author : "ghost", "pull_request",
+			      db_bool(res, row, ISSUE_COL_IS_PULL), "comments",
 			      (json_int_t)db_int(res, row, ISSUE_COL_COMMENTS), "created_at",
 			      db_val(res, row, ISSUE_COL_CREATED_AT), "updated_at",
 			      db_val(res, row, ISSUE_COL_UPDATED_AT), "url",
@@ -364,7 +367,14 @@ json_t *issue_row_json(struct forge *f, const struct repo *repo, PGresult *res, 
 	json_object_set_new(j, "assignees", json_text(db_val(res, row, ISSUE_COL_ASSIGNEES), "[]"));
 	json_object_set_new(j, "milestone", json_text(db_val(res, row, ISSUE_COL_MILESTONE), "null"));
 	json_object_set_new(j, "reactions", reactions_json(db_val(res, row, ISSUE_COL_REACTIONS)));
+	if (!html)
+		json_object_del(j, "body_html");
 	return j;
+}
+
+json_t *issue_row_json(struct forge *f, const struct repo *repo, PGresult *res, int row)
+{
+	return row_json(f, repo, res, row, true);
 }
 
 int issue_json_get(json_t **out, struct forge *f, const struct repo *repo, int64_t issue_id)
@@ -1214,7 +1224,7 @@ int issue_list(struct page *out, struct forge *f, const struct repo *repo,
 	memset(out, 0, sizeof(*out));
 	out->items = json_array();
 	for (int i = 0; i < n && i < limit; i++)
-		json_array_append_new(out->items, issue_row_json(f, repo, res, i));
+		json_array_append_new(out->items, row_json(f, repo, res, i, !filter->no_html));
 	if (n > limit)
 		out->next = (struct cursor){
 			true,

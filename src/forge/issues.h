@@ -293,6 +293,7 @@ struct issue_filter {
 	enum issue_sort sort;
 	bool asc;
 	const char *labels, *assignee, *author, *milestone, *q; /* NULL or "": any */
+	bool no_html; /* issue_list leaves body_html out (a list showing no bodies) */
 };
 /* Checks a query's choices (state, sort, direction, type, the length of
  * q) into *out. 0 or ERR_INVALID "invalid_filter". */

@@ -23,32 +23,9 @@
 
 /* ---- the issue page ---- */
 
-/* A form that was refused: which one ("edit", "comment", "state",
- * "labels", "assignees", "milestone", "reactions", "comment-ID") and why. */
-struct refused {
-	const char *form;
-	const char *msg;
-};
-
-static bool is_form(const struct refused *x, const char *form)
+static void refusal_at(struct view *p, const struct web_refused *x, const char *form)
 {
-	return x && x->form && !strcmp(x->form, form);
-}
-
-/* The value of field in the refused form, else fallback. */
-static const char *kept(const struct req *r, const struct refused *x, const char *form,
-			const char *field, const char *fallback)
-{
-	if (is_form(x, form)) {
-		const char *v = web_form(r, field);
-		return v ? v : "";
-	}
-	return fallback;
-}
-
-static void refusal_at(struct view *p, const struct refused *x, const char *form)
-{
-	if (is_form(x, form))
+	if (web_refused(x, form))
 		page_field_error(p, form, x->msg);
 }
 
@@ -79,7 +56,8 @@ static const char *emoji_of(const char *name)
  * posted to action for those who may react; mine: the contents the
  * viewer gave (an array); form: the name its refusal is shown under. */
 static void reactions_row(struct view *p, json_t *counts, json_t *mine, const char *action,
-			  const char *form, const struct web_standing *st, const struct refused *x)
+			  const char *form, const struct web_standing *st,
+			  const struct web_refused *x)
 {
 	struct buf *b = p->b;
 	html_lit(b, "<div class=\"reactions row\" aria-label=\"reactions\" role=\"group\">");
@@ -123,7 +101,7 @@ static void reactions_row(struct view *p, json_t *counts, json_t *mine, const ch
 
 /* The issue's own reactions row. */
 static int issue_reactions(struct view *p, const struct issue *is, json_t *counts,
-			   const struct web_standing *st, const struct refused *x)
+			   const struct web_standing *st, const struct web_refused *x)
 {
 	struct req *r = p->r;
 	json_t *mine = json_array();
@@ -230,7 +208,7 @@ static void timeline_event(struct view *p, json_t *it)
 
 /* One comment of the timeline, with edit and delete for those who may. */
 static void timeline_comment(struct view *p, json_t *it, json_t *reactions,
-			     const struct web_standing *st, const struct refused *x)
+			     const struct web_standing *st, const struct web_refused *x)
 {
 	struct req *r = p->r;
 	struct buf *b = p->b;
@@ -261,7 +239,7 @@ static void timeline_comment(struct view *p, json_t *it, json_t *reactions,
 			      arena_printf(r->arena, "%s/reactions", action),
 			      arena_printf(r->arena, "%s-reactions", form), st, x);
 	if (st->writer || (mine && st->participant)) {
-		html_lit(b, is_form(x, form) ? "<details open>" : "<details>");
+		html_lit(b, web_refused(x, form) ? "<details open>" : "<details>");
 		html_lit(b, "<summary>Edit comment</summary><form method=\"post\" class=\"stack\" "
 			    "action=\"");
 		html_attr(b, action);
@@ -272,7 +250,7 @@ static void timeline_comment(struct view *p, json_t *it, json_t *reactions,
 		html_lit(b, "-body\">Comment</label><textarea id=\"");
 		html_attr(b, form);
 		html_lit(b, "-body\" name=\"body\">");
-		html_textarea(b, kept(r, x, form, "body", str(it, "body")));
+		html_textarea(b, web_kept(r, x, form, "body", str(it, "body")));
 		html_lit(b, "</textarea><p><button>Save comment</button></p></form></details>");
 		page_form_open(p, arena_printf(r->arena, "%s/delete", action));
 		html_lit(b, "<button class=\"danger\">Delete comment</button></form>");
@@ -281,7 +259,7 @@ static void timeline_comment(struct view *p, json_t *it, json_t *reactions,
 }
 
 static int sidebar(struct view *p, json_t *j, const struct issue *is, const struct web_standing *st,
-		   const struct refused *x)
+		   const struct web_refused *x)
 {
 	struct req *r = p->r;
 	struct buf *b = p->b;
@@ -306,7 +284,7 @@ static int sidebar(struct view *p, json_t *j, const struct issue *is, const stru
 		if ((rc = labels_list(&all, FORGE(r), r->repo)))
 			return rc;
 		arena_defer(r->arena, (void (*)(void *))json_decref, all);
-		html_lit(b, is_form(x, "labels") ? "<details open>" : "<details>");
+		html_lit(b, web_refused(x, "labels") ? "<details open>" : "<details>");
 		html_lit(b, "<summary>Edit labels</summary>");
 		page_form_open(p, issue_action(r, n, "/labels"));
 		html_lit(b, "<input type=\"hidden\" name=\"labels_set\" value=\"1\">");
@@ -350,12 +328,12 @@ static int sidebar(struct view *p, json_t *j, const struct issue *is, const stru
 	html_lit(b, "</p>");
 	refusal_at(p, x, "assignees");
 	if (st->writer) {
-		html_lit(b, is_form(x, "assignees") ? "<details open>" : "<details>");
+		html_lit(b, web_refused(x, "assignees") ? "<details open>" : "<details>");
 		html_lit(b, "<summary>Edit assignees</summary>");
 		page_form_open(p, issue_action(r, n, "/assignees"));
 		html_lit(b, "<label for=\"assignees\">Usernames, comma-separated</label> "
 			    "<input id=\"assignees\" name=\"assignees\" value=\"");
-		html_attr(b, kept(r, x, "assignees", "assignees", names.ptr));
+		html_attr(b, web_kept(r, x, "assignees", "assignees", names.ptr));
 		html_lit(b, "\"> <button>Set assignees</button></form></details>");
 	}
 	buf_release(&names);
@@ -382,7 +360,7 @@ static int sidebar(struct view *p, json_t *j, const struct issue *is, const stru
 					  ? arena_int(r->arena, (long long)json_integer_value(
 									json_object_get(m, "number")))
 					  : "none";
-		html_lit(b, is_form(x, "milestone") ? "<details open>" : "<details>");
+		html_lit(b, web_refused(x, "milestone") ? "<details open>" : "<details>");
 		html_lit(b, "<summary>Set milestone</summary>");
 		page_form_open(p, issue_action(r, n, "/milestone"));
 		html_lit(b, "<label for=\"milestone\">Milestone</label> <select id=\"milestone\" "
@@ -418,7 +396,7 @@ static int comment_reactions(json_t **out, struct req *r, const struct issue *is
 	return rc;
 }
 
-static int issue_page(struct req *r, struct resp *w, const char *number, const struct refused *x)
+static int issue_page(struct req *r, struct resp *w, const char *number, const struct web_refused *x)
 {
 	struct forge *f = FORGE(r);
 	struct issue is;
@@ -472,7 +450,7 @@ static int issue_page(struct req *r, struct resp *w, const char *number, const s
 	html_lit(b, "</p>");
 	refusal_at(&p, x, "edit");
 	if (can_edit) {
-		html_lit(b, is_form(x, "edit") ? "<details open>" : "<details>");
+		html_lit(b, web_refused(x, "edit") ? "<details open>" : "<details>");
 		html_lit(b, "<summary>Edit title and description</summary><form method=\"post\" "
 			    "class=\"stack\" action=\"");
 		html_attr(b, issue_action(r, n, ""));
@@ -480,10 +458,10 @@ static int issue_page(struct req *r, struct resp *w, const char *number, const s
 		page_csrf_field(&p);
 		html_lit(b, "<label for=\"edit-title\">Title</label><input id=\"edit-title\" "
 			    "name=\"title\" required value=\"");
-		html_attr(b, kept(r, x, "edit", "title", is.title));
+		html_attr(b, web_kept(r, x, "edit", "title", is.title));
 		html_lit(b, "\"><label for=\"edit-body\">Description</label><textarea "
 			    "id=\"edit-body\" name=\"body\">");
-		html_textarea(b, kept(r, x, "edit", "body", is.body));
+		html_textarea(b, web_kept(r, x, "edit", "body", is.body));
 		html_lit(b, "</textarea><p><button>Save</button></p></form></details>");
 	}
 	html_lit(b, "</div><div class=\"cols\"><div class=\"main\"><article class=\"box\" "
@@ -533,7 +511,7 @@ static int issue_page(struct req *r, struct resp *w, const char *number, const s
 		page_csrf_field(&p);
 		html_lit(b, "<label for=\"comment-body\">Comment <span class=\"mute\">(Markdown)"
 			    "</span></label><textarea id=\"comment-body\" name=\"body\">");
-		html_textarea(b, kept(r, x, "comment", "body", ""));
+		html_textarea(b, web_kept(r, x, "comment", "body", ""));
 		html_lit(b, "</textarea><p class=\"row\"><button>Comment</button>");
 		if (can_edit && !strcmp(is.state, "open"))
 			html_lit(b, "<button class=\"secondary\" name=\"state\" value=\"closed\">"
@@ -573,7 +551,7 @@ static int issue_done(struct req *r, struct resp *w, int rc, const char *number,
 	if (!msg)
 		return rc;
 	int status = w->status;
-	struct refused x = { form, msg };
+	struct web_refused x = { form, msg };
 	rc = issue_page(r, w, number, &x);
 	if (!rc && w->status != 303)
 		w->status = status;

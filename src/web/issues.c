@@ -313,6 +313,7 @@ int web_issues_list(struct req *r, struct resp *w)
 	    (rc = collab_page(r, LIST_TAG, LIST_PAGE, &limit, &cur)) ||
 	    (rc = labels_list(&labels, f, r->repo)))
 		return rc;
+	filter.no_html = true; /* the list shows no bodies */
 	arena_defer(r->arena, (void (*)(void *))json_decref, labels);
 	if ((rc = milestones_list(&milestones, f, r->repo, "all")))
 		return rc;

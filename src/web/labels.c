@@ -12,27 +12,6 @@
 #include "forge/labels.h"
 #include "forge/milestones.h"
 
-/* A refused form ("new", "edit-N") and why. */
-struct refused {
-	const char *form;
-	const char *msg;
-};
-
-static bool is_form(const struct refused *x, const char *form)
-{
-	return x && !strcmp(x->form, form);
-}
-
-static const char *kept(const struct req *r, const struct refused *x, const char *form,
-			const char *field, const char *fallback)
-{
-	if (is_form(x, form)) {
-		const char *v = web_form(r, field);
-		return v ? v : "";
-	}
-	return fallback;
-}
-
 static const char *str(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -66,21 +45,21 @@ static void text_input(struct view *p, const char *id, const char *name, const c
 }
 
 /* The fields of a label form; id prefixes the controls' ids. */
-static void label_fields(struct view *p, const struct refused *x, const char *form, const char *id,
-			 const char *name, const char *color, const char *desc)
+static void label_fields(struct view *p, const struct web_refused *x, const char *form,
+			 const char *id, const char *name, const char *color, const char *desc)
 {
 	struct req *r = p->r;
 	text_input(p, arena_printf(r->arena, "%s-name", id), "name", "Name",
-		   kept(r, x, form, "name", name), "required maxlength=\"50\"");
+		   web_kept(r, x, form, "name", name), "required maxlength=\"50\"");
 	/* a colour picker that still submits #rrggbb without JavaScript */
-	const char *c = kept(r, x, form, "color", color);
+	const char *c = web_kept(r, x, form, "color", color);
 	text_input(p, arena_printf(r->arena, "%s-color", id), "color", "Colour",
 		   *c == '#' ? c : arena_printf(r->arena, "#%s", c), "type=\"color\"");
 	text_input(p, arena_printf(r->arena, "%s-description", id), "description", "Description",
-		   kept(r, x, form, "description", desc), "maxlength=\"200\"");
+		   web_kept(r, x, form, "description", desc), "maxlength=\"200\"");
 }
 
-static int labels_page(struct req *r, struct resp *w, const struct refused *x)
+static int labels_page(struct req *r, struct resp *w, const struct web_refused *x)
 {
 	json_t *labels;
 	int rc = labels_list(&labels, FORGE(r), r->repo);
@@ -94,13 +73,13 @@ static int labels_page(struct req *r, struct resp *w, const struct refused *x)
 	struct buf *b = p.b;
 	html_lit(b, "<h2>Labels</h2>");
 	if (writer) {
-		html_lit(b, is_form(x, "new") ? "<details open>" : "<details>");
+		html_lit(b, web_refused(x, "new") ? "<details open>" : "<details>");
 		html_lit(b, "<summary>New label</summary><form method=\"post\" class=\"stack\" "
 			    "action=\"");
 		web_repo_href(&p, "/labels");
 		html_lit(b, "\">");
 		page_csrf_field(&p);
-		if (is_form(x, "new"))
+		if (web_refused(x, "new"))
 			page_field_error(&p, "new", x->msg);
 		label_fields(&p, x, "new", "new", "", "#ededed", "");
 		html_lit(b, "<p><button>Create label</button></p></form></details>");
@@ -137,13 +116,13 @@ static int labels_page(struct req *r, struct resp *w, const struct refused *x)
 		html_lit(b, "</a></td>");
 		if (writer) {
 			html_lit(b, "<td>");
-			html_lit(b, is_form(x, form) ? "<details open>" : "<details>");
+			html_lit(b, web_refused(x, form) ? "<details open>" : "<details>");
 			html_lit(b, "<summary>Edit</summary><form method=\"post\" class=\"stack\" "
 				    "action=\"");
 			web_repo_href(&p, "/labels/edit");
 			html_lit(b, "\">");
 			page_csrf_field(&p);
-			if (is_form(x, form))
+			if (web_refused(x, form))
 				page_field_error(&p, form, x->msg);
 			html_lit(b, "<input type=\"hidden\" name=\"label\" value=\"");
 			html_attr(b, name);
@@ -176,7 +155,7 @@ int web_labels(struct req *r, struct resp *w)
 
 /* Back to the list, or the list again with the refusal beside form. */
 static int done(struct req *r, struct resp *w, int rc, const char *form, const char *list,
-		int (*page)(struct req *, struct resp *, const struct refused *))
+		int (*page)(struct req *, struct resp *, const struct web_refused *))
 {
 	if (!rc)
 		return page_redirect(w, arena_printf(r->arena, "/%s/%s/%s", r->repo->owner,
@@ -184,7 +163,7 @@ static int done(struct req *r, struct resp *w, int rc, const char *form, const c
 	const char *msg = web_refusal(r, w, rc);
 	if (!msg)
 		return rc;
-	struct refused x = { form, msg };
+	struct web_refused x = { form, msg };
 	return page(r, w, &x);
 }
 
@@ -251,25 +230,25 @@ int web_label_delete(struct req *r, struct resp *w)
 
 /* ---- milestones ---- */
 
-static void milestone_fields(struct view *p, const struct refused *x, const char *form,
+static void milestone_fields(struct view *p, const struct web_refused *x, const char *form,
 			     const char *id, json_t *m)
 {
 	struct req *r = p->r;
 	struct buf *b = p->b;
 	text_input(p, arena_printf(r->arena, "%s-title", id), "title", "Title",
-		   kept(r, x, form, "title", str(m, "title")), "required maxlength=\"256\"");
+		   web_kept(r, x, form, "title", str(m, "title")), "required maxlength=\"256\"");
 	text_input(p, arena_printf(r->arena, "%s-due", id), "due_on", "Due date",
-		   kept(r, x, form, "due_on", str(m, "due_on")), "type=\"date\"");
+		   web_kept(r, x, form, "due_on", str(m, "due_on")), "type=\"date\"");
 	html_lit(b, "<label for=\"");
 	html_attr(b, id);
 	html_lit(b, "-description\">Description <span class=\"mute\">(Markdown)</span></label>"
 		    "<textarea name=\"description\" id=\"");
 	html_attr(b, id);
 	html_lit(b, "-description\">");
-	html_textarea(b, kept(r, x, form, "description", str(m, "description")));
+	html_textarea(b, web_kept(r, x, form, "description", str(m, "description")));
 	html_lit(b, "</textarea>");
 	if (m) {
-		const char *st = kept(r, x, form, "state", str(m, "state"));
+		const char *st = web_kept(r, x, form, "state", str(m, "state"));
 		html_lit(b, "<label for=\"");
 		html_attr(b, id);
 		html_lit(b, "-state\">State</label><select name=\"state\" id=\"");
@@ -282,7 +261,7 @@ static void milestone_fields(struct view *p, const struct refused *x, const char
 	}
 }
 
-static int milestones_page(struct req *r, struct resp *w, const struct refused *x)
+static int milestones_page(struct req *r, struct resp *w, const struct web_refused *x)
 {
 	const char *state = req_query(r, "state");
 	if (!state || strcmp(state, "closed"))
@@ -300,13 +279,13 @@ static int milestones_page(struct req *r, struct resp *w, const struct refused *
 	struct buf *b = p.b;
 	html_lit(b, "<h2>Milestones</h2>");
 	if (writer) {
-		html_lit(b, is_form(x, "new") ? "<details open>" : "<details>");
+		html_lit(b, web_refused(x, "new") ? "<details open>" : "<details>");
 		html_lit(b, "<summary>New milestone</summary><form method=\"post\" class=\"stack\" "
 			    "action=\"");
 		web_repo_href(&p, "/milestones");
 		html_lit(b, "\">");
 		page_csrf_field(&p);
-		if (is_form(x, "new"))
+		if (web_refused(x, "new"))
 			page_field_error(&p, "new", x->msg);
 		milestone_fields(&p, x, "new", "new", NULL);
 		html_lit(b, "<p><button>Create milestone</button></p></form></details>");
@@ -348,14 +327,14 @@ static int milestones_page(struct req *r, struct resp *w, const struct refused *
 		if (*str(m, "description"))
 			page_markdown(&p, str(m, "description"));
 		if (writer) {
-			html_lit(b, is_form(x, form) ? "<details open>" : "<details>");
+			html_lit(b, web_refused(x, form) ? "<details open>" : "<details>");
 			html_lit(b, "<summary>Edit</summary><form method=\"post\" class=\"stack\" "
 				    "action=\"");
 			web_repo_href(&p, "/milestones/");
 			html_txtf(b, "%lld", n);
 			html_lit(b, "\">");
 			page_csrf_field(&p);
-			if (is_form(x, form))
+			if (web_refused(x, form))
 				page_field_error(&p, form, x->msg);
 			milestone_fields(&p, x, form, arena_printf(r->arena, "m%lld", n), m);
 			html_lit(b, "<p><button>Save milestone</button></p></form></details><form "

@@ -248,6 +248,22 @@ void page_user(struct view *p, const char *username)
 	html_lit(p->b, "</a>");
 }
 
+void page_table_open(struct view *p, const char *caption, const char *const *cols)
+{
+	html_lit(p->b, "<table><caption class=\"mute\">");
+	html_txt(p->b, caption);
+	html_lit(p->b, "</caption><thead><tr>");
+	for (; *cols; cols++) {
+		html_lit(p->b, "<th scope=\"col\">");
+		if (**cols)
+			html_txt(p->b, *cols);
+		else
+			html_lit(p->b, "<span class=\"mute\">Actions</span>");
+		html_lit(p->b, "</th>");
+	}
+	html_lit(p->b, "</tr></thead><tbody>");
+}
+
 void page_subnav(struct view *p, const char *cls, const char *label, const struct page_tab *tabs,
 		 size_t n)
 {
@@ -405,6 +421,20 @@ const char *web_form(const struct req *r, const char *name)
 {
 	size_t i = 0;
 	return web_form_next(r, name, &i);
+}
+
+bool web_refused(const struct web_refused *x, const char *form)
+{
+	return x && x->form && !strcmp(x->form, form);
+}
+
+const char *web_kept(const struct req *r, const struct web_refused *x, const char *form,
+		     const char *field, const char *fallback)
+{
+	if (!web_refused(x, form))
+		return fallback;
+	const char *v = web_form(r, field);
+	return v ? v : "";
 }
 
 int web_csrf_check(struct req *r)

@@ -307,22 +307,19 @@ int web_compare_create(struct req *r, struct resp *w)
 
 /* ---- the conversation ---- */
 
-/* Which form a refused post came from, and its message. */
-struct refusal {
-	const char *form; /* "comment", "edit", "state", "merge" */
-	const char *msg;
-};
-
-static const char *refused(const struct refusal *e, const char *form)
+/* The message of form's refusal ("comment", "edit", "state", "merge"),
+ * else NULL. */
+static const char *refused(const struct web_refused *e, const char *form)
 {
-	return e && e->form && !strcmp(e->form, form) ? e->msg : NULL;
+	return web_refused(e, form) ? e->msg : NULL;
 }
 
-/* A form field kept from a refused post of form, else dflt. */
-static const char *kept(const struct req *r, const struct refusal *e, const char *form,
+/* A form field kept from a refused post of form, else dflt (also when the
+ * post lacks the field). */
+static const char *kept(const struct req *r, const struct web_refused *e, const char *form,
 			const char *field, const char *dflt)
 {
-	if (r->method == HTTP_POST && e && e->form && !strcmp(e->form, form) && web_form(r, field))
+	if (r->method == HTTP_POST && web_refused(e, form) && web_form(r, field))
 		return web_form(r, field);
 	return dflt;
 }
@@ -419,7 +416,7 @@ static void timeline_item(struct view *p, json_t *it, json_t *reviews)
 }
 
 /* The merge box of an open pull request (pj: pull_json_get's JSON). */
-static void merge_box(struct view *p, const struct pull *pr, json_t *pj, const struct refusal *e)
+static void merge_box(struct view *p, const struct pull *pr, json_t *pj, const struct web_refused *e)
 {
 	struct req *r = p->r;
 	struct buf *b = p->b;
@@ -558,7 +555,7 @@ static void merge_box(struct view *p, const struct pull *pr, json_t *pj, const s
 }
 
 /* The conversation; e: a refused form's message. */
-static int pull_page(struct req *r, struct resp *w, const struct refusal *e)
+static int pull_page(struct req *r, struct resp *w, const struct web_refused *e)
 {
 	struct forge *f = FORGE(r);
 	const char *number = req_param(r, "number");
@@ -684,7 +681,7 @@ static int refuse(struct req *r, struct resp *w, int rc, const char *form)
 	if (rc != ERR_INVALID && rc != ERR_CONFLICT && rc != ERR_EXISTS && rc != ERR_PERM &&
 	    rc != ERR_TOOLARGE)
 		return rc;
-	struct refusal e = { .form = form, .msg = pulls_err_take(r, w, rc) };
+	struct web_refused e = { .form = form, .msg = pulls_err_take(r, w, rc) };
 	int st = w->status;
 	rc = pull_page(r, w, &e);
 	if (!rc)

@@ -31,10 +31,8 @@ static int hooks_page(struct req *r, struct resp *w, const char *field, const ch
 	if (field && !strcmp(field, "list"))
 		page_field_error(&p, "list", msg);
 	html_lit(b, "<p>Webhooks POST the repository's events to a URL, signed with the hook's "
-		    "secret when it has one (the secret is never shown again).</p><table><caption "
-		    "class=\"mute\">Webhooks</caption><thead><tr><th scope=\"col\">URL</th><th "
-		    "scope=\"col\">Events</th><th scope=\"col\">State</th><th scope=\"col\"><span "
-		    "class=\"mute\">Actions</span></th></tr></thead><tbody>");
+		    "secret when it has one (the secret is never shown again).</p>");
+	page_table_open(&p, "Webhooks", (const char *const[]){ "URL", "Events", "State", "", NULL });
 	size_t i;
 	json_t *h;
 	json_array_foreach(list, i, h)

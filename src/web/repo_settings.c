@@ -216,10 +216,8 @@ static int collab_page(struct req *r, struct resp *w, const char *field, const c
 		    "issues; <strong>write</strong>: push and merge; <strong>admin</strong>: "
 		    "these settings too. The owner, ");
 	page_user(&p, r->repo->owner);
-	html_lit(b, ", can do everything.</p><table><caption class=\"mute\">Who has access"
-		    "</caption><thead><tr><th scope=\"col\">User</th><th scope=\"col\">Role</th>"
-		    "<th scope=\"col\"><span class=\"mute\">Actions</span></th></tr></thead>"
-		    "<tbody>");
+	html_lit(b, ", can do everything.</p>");
+	page_table_open(&p, "Who has access", (const char *const[]){ "User", "Role", "", NULL });
 	size_t i;
 	json_t *c;
 	json_array_foreach(list, i, c)
@@ -350,10 +348,8 @@ static int protection_page(struct req *r, struct resp *w, const char *field, con
 	if (field && !strcmp(field, "list"))
 		page_field_error(&p, "list", msg);
 	html_lit(b, "<p>Rules bind every push and merge to the branches their pattern matches "
-		    "(<code>*</code> within a path segment, <code>**</code> across them).</p>"
-		    "<table><caption class=\"mute\">Rules</caption><thead><tr><th "
-		    "scope=\"col\">Pattern</th><th scope=\"col\">Rules</th><th "
-		    "scope=\"col\"><span class=\"mute\">Actions</span></th></tr></thead><tbody>");
+		    "(<code>*</code> within a path segment, <code>**</code> across them).</p>");
+	page_table_open(&p, "Rules", (const char *const[]){ "Pattern", "Rules", "", NULL });
 	size_t i;
 	json_t *rule;
 	json_array_foreach(list, i, rule)
@@ -555,9 +551,8 @@ static int secrets_page(struct req *r, struct resp *w, const char *field, const 
 		page_field_error(&p, "list", msg);
 	html_lit(b, "<p>Workflows read secrets as <code>${{ secrets.NAME }}</code>; their "
 		    "values are sealed, masked in logs and never shown again, here or "
-		    "anywhere.</p><table><caption class=\"mute\">Secrets</caption><thead><tr>"
-		    "<th scope=\"col\">Name</th><th scope=\"col\">Updated</th><th "
-		    "scope=\"col\"><span class=\"mute\">Actions</span></th></tr></thead><tbody>");
+		    "anywhere.</p>");
+	page_table_open(&p, "Secrets", (const char *const[]){ "Name", "Updated", "", NULL });
 	size_t i;
 	json_t *s;
 	json_array_foreach(list, i, s)

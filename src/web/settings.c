@@ -273,12 +273,10 @@ static int tokens_page(struct req *r, struct resp *w, json_t *created, const cha
 	}
 	settings_saved_notice(&p, "The token was deleted.");
 	html_lit(b, "<p>Tokens let scripts and git use the API as you: send one as "
-		    "<code>Authorization: Bearer TOKEN</code>, or as the password over HTTPS.</p>"
-		    "<table><caption class=\"mute\">Your tokens</caption><thead><tr><th "
-		    "scope=\"col\">Name</th><th scope=\"col\">Scopes</th><th "
-		    "scope=\"col\">Created</th><th scope=\"col\">Last used</th><th "
-		    "scope=\"col\">Expires</th><th scope=\"col\"><span class=\"mute\">Actions"
-		    "</span></th></tr></thead><tbody>");
+		    "<code>Authorization: Bearer TOKEN</code>, or as the password over HTTPS.</p>");
+	page_table_open(&p, "Your tokens",
+			(const char *const[]){ "Name", "Scopes", "Created", "Last used", "Expires",
+					       "", NULL });
 	size_t i;
 	json_t *t;
 	json_array_foreach(list, i, t)
@@ -423,11 +421,9 @@ static int keys_page(struct req *r, struct resp *w, const char *field, const cha
 	account_begin(&p, r, w, "/settings/keys", "SSH keys");
 	struct buf *b = p.b;
 	settings_saved_notice(&p, "The key was deleted.");
-	html_lit(b, "<table><caption class=\"mute\">Keys that may push and pull over SSH as "
-		    "you</caption><thead><tr><th scope=\"col\">Name</th><th "
-		    "scope=\"col\">Type</th><th scope=\"col\">Fingerprint</th><th "
-		    "scope=\"col\">Added</th><th scope=\"col\">Last used</th><th "
-		    "scope=\"col\"><span class=\"mute\">Actions</span></th></tr></thead><tbody>");
+	page_table_open(&p, "Keys that may push and pull over SSH as you",
+			(const char *const[]){ "Name", "Type", "Fingerprint", "Added", "Last used",
+					       "", NULL });
 	size_t i;
 	json_t *k;
 	json_array_foreach(list, i, k)
@@ -519,11 +515,10 @@ int web_sessions(struct req *r, struct resp *w)
 	account_begin(&p, r, w, "/settings/sessions", "Sessions");
 	struct buf *b = p.b;
 	html_lit(b, "<p>The browsers signed in as you. Access tokens are not sessions: delete "
-		    "them under <a href=\"/settings/tokens\">Access tokens</a>.</p>"
-		    "<table><caption class=\"mute\">Signed-in browsers</caption><thead><tr><th "
-		    "scope=\"col\">Browser</th><th scope=\"col\">Address</th><th "
-		    "scope=\"col\">Signed in</th><th scope=\"col\">Last seen</th><th "
-		    "scope=\"col\">With</th></tr></thead><tbody>");
+		    "them under <a href=\"/settings/tokens\">Access tokens</a>.</p>");
+	page_table_open(&p, "Signed-in browsers",
+			(const char *const[]){ "Browser", "Address", "Signed in", "Last seen",
+					       "With", NULL });
 	size_t i;
 	json_t *s;
 	json_array_foreach(list, i, s)

@@ -70,6 +70,10 @@ void page_time(struct view *p, const char *iso);
 void page_markdown(struct view *p, const char *md);
 /* A user's name as a link to their profile. */
 void page_user(struct view *p, const char *username);
+/* <table> with caption (muted), a header row of cols (a NULL-ended list;
+ * "" for the muted "Actions" column) and <tbody>: the caller writes the
+ * rows and "</tbody></table>". Texts are escaped. */
+void page_table_open(struct view *p, const char *caption, const char *const *cols);
 /* One link of a navigation between pages (page_subnav): its URL (a
  * site-relative path we built, escaped again for the attribute), its label
  * (escaped) and whether it is the page shown. */
@@ -105,6 +109,17 @@ int web_csrf_check(struct req *r);
  * *i (start at 0), NULL at the end. */
 const char *web_form(const struct req *r, const char *name);
 const char *web_form_next(const struct req *r, const char *name, size_t *i);
+/* A refused form re-rendered: which form (a name its page chooses) and
+ * the refusal's message. web_refused: x is form's refusal (x may be NULL).
+ * web_kept: field as the refused post gave it ("" when absent) if x is
+ * form's refusal, else fallback. */
+struct web_refused {
+	const char *form;
+	const char *msg;
+};
+bool web_refused(const struct web_refused *x, const char *form);
+const char *web_kept(const struct req *r, const struct web_refused *x, const char *form,
+		     const char *field, const char *fallback);
 
 /* ---- static assets (web/static.c): the stylesheet and scripts, built
  * into the binary ---- */
