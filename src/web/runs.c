@@ -59,6 +59,15 @@ static int64_t ji(const json_t *o, const char *k)
 	return (int64_t)json_integer_value(json_object_get(o, k));
 }
 
+/* Who started run: its actor, or the server for a run nobody started. */
+static void actor_html(struct view *p, const json_t *run)
+{
+	if (js(run, "actor"))
+		page_user(p, js(run, "actor"));
+	else
+		html_lit(p->b, "<span class=\"mute\">server</span>");
+}
+
 /* The duration_ms of o, or a dash when it has not started. */
 static void duration_html(struct buf *b, const json_t *o)
 {
@@ -127,10 +136,7 @@ static void run_row(struct view *p, const json_t *run)
 	html_lit(b, "</td><td>");
 	ref_commit_html(b, p->repo, run);
 	html_lit(b, "</td><td>");
-	if (js(run, "actor"))
-		page_user(p, js(run, "actor"));
-	else
-		html_lit(b, "<span class=\"mute\">server</span>");
+	actor_html(p, run);
 	html_lit(b, "</td><td>");
 	page_time(p, js(run, "created_at"));
 	html_lit(b, "</td><td>");
@@ -394,10 +400,7 @@ static void run_facts(struct view *p, const json_t *run)
 	html_lit(b, "</dd></div><div><dt>Branch and commit</dt><dd>");
 	ref_commit_html(b, p->repo, run);
 	html_lit(b, "</dd></div><div><dt>Actor</dt><dd>");
-	if (js(run, "actor"))
-		page_user(p, js(run, "actor"));
-	else
-		html_lit(b, "<span class=\"mute\">server</span>");
+	actor_html(p, run);
 	html_lit(b, "</dd></div><div><dt>Created</dt><dd>");
 	page_time(p, js(run, "created_at"));
 	html_lit(b, "</dd></div><div><dt>Duration</dt><dd id=\"run-duration\">");

@@ -83,6 +83,13 @@ static void svg_name(struct buf *b, const char *s)
 	buf_release(&t);
 }
 
+/* Whether need (an entry of a job's needs) names job's key. */
+static bool is_key(const json_t *job, const json_t *need)
+{
+	const char *key = js(job, "key"), *s = json_string_value(need);
+	return key && s && !strcmp(key, s);
+}
+
 void run_graph_svg(struct buf *b, const json_t *jobs)
 {
 	size_t n = json_array_size(jobs);
@@ -100,9 +107,7 @@ void run_graph_svg(struct buf *b, const json_t *jobs)
 			json_array_foreach(needs, k, need)
 			{
 				for (size_t m = 0; m < n; m++) {
-					const char *key = js(json_array_get(jobs, m), "key");
-					if (m == i || !key || !json_string_value(need) ||
-					    strcmp(key, json_string_value(need)))
+					if (m == i || !is_key(json_array_get(jobs, m), need))
 						continue;
 					if (depth[m] + 1 > depth[i] && depth[m] + 1 < n) {
 						depth[i] = depth[m] + 1;
@@ -155,9 +160,7 @@ void run_graph_svg(struct buf *b, const json_t *jobs)
 		json_array_foreach(needs, k, need)
 		{
 			for (size_t m = 0; m < n; m++) {
-				const char *key = js(json_array_get(jobs, m), "key");
-				if (m == i || !key || !json_string_value(need) ||
-				    strcmp(key, json_string_value(need)))
+				if (m == i || !is_key(json_array_get(jobs, m), need))
 					continue;
 				int x1 = G_PAD + (int)depth[m] * (G_W + G_GX) + G_W;
 				int y1 = G_PAD + (int)row[m] * (G_H + G_GY) + G_H / 2;
