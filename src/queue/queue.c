@@ -235,7 +235,8 @@ int task_auth(PGconn *db, struct arena *a, struct err *e, int64_t workload_id, c
 	sha256_hex(hash, token, strlen(token));
 	PGresult *res = db_qv(db, a, e,
 			      "SELECT id, coalesce(repo_id, 0), stream_id, coalesce(job_id, 0), "
-			      "coalesce(runner_id, 0), type, status, attempt, cancel, spec::text "
+			      "coalesce(runner_id, 0), type, status, attempt, cancel, spec::text, "
+			      "coalesce(session_id, 0), coalesce(actor_id, 0) "
 			      "FROM workloads WHERE id = $1 AND task_token_hash = $2 AND status IN "
 			      "('claimed', 'running')",
 			      arena_int(a, workload_id), hash);
@@ -254,6 +255,8 @@ int task_auth(PGconn *db, struct arena *a, struct err *e, int64_t workload_id, c
 	out->attempt = (int)db_int(res, 0, 7);
 	out->cancel = db_bool(res, 0, 8);
 	out->spec = parse_json(a, db_val(res, 0, 9));
+	out->session_id = db_int(res, 0, 10);
+	out->actor_id = db_int(res, 0, 11);
 	return 0;
 }
 
@@ -409,10 +412,12 @@ int workload_create(PGconn *db, struct arena *a, struct err *e, const struct wor
 	const char *specs = arena_strdup(a, spec);
 	free(spec);
 	PGresult *res = db_qv(db, a, e,
-			      "INSERT INTO workloads (type, job_id, repo_id, stream_id, may_write, spec) "
-			      "VALUES ($1, $2, $3, $4, $5, $6::jsonb) RETURNING id",
+			      "INSERT INTO workloads (type, job_id, repo_id, stream_id, may_write, spec, "
+			      "session_id, actor_id) "
+			      "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) RETURNING id",
 			      w->type, arena_id(a, w->job_id), arena_id(a, w->repo_id),
-			      arena_int(a, w->stream_id), w->may_write ? "true" : "false", specs);
+			      arena_int(a, w->stream_id), w->may_write ? "true" : "false", specs,
+			      arena_id(a, w->session_id), arena_id(a, w->actor_id));
 	if (!res)
 		return e->code;
 	if (id)

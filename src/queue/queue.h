@@ -59,6 +59,8 @@ int queue_notify(PGconn *db, struct arena *a, struct err *e);
 
 struct task {
 	int64_t workload_id, repo_id, stream_id, job_id, runner_id;
+	int64_t session_id; /* agent: the session it is a turn of; else 0 */
+	int64_t actor_id;   /* agent: whose authority its tools carry; else 0 */
 	const char *type;   /* "workflow" | "agent" */
 	const char *status; /* "claimed" | "running" */
 	int attempt;
@@ -87,6 +89,8 @@ struct workload_new {
 	int64_t job_id;    /* workflow: its job; 0 otherwise */
 	int64_t repo_id;
 	int64_t stream_id; /* where its events go */
+	int64_t session_id; /* agent: its session; 0 otherwise */
+	int64_t actor_id;   /* agent: whose authority its tools and pushes carry */
 	bool may_write;    /* its task token may push */
 	json_t *spec;      /* borrowed; "secret_names" lists secrets to hand out */
 };
