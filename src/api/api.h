@@ -38,6 +38,18 @@ int json_bool_field(struct req *r, const char *field, bool *out);
  * (forge/names.h, included above). */
 
 /* ---- handlers ---- */
+/* agent sessions (api/sessions.c) */
+int h_session_create(struct req *r, struct resp *w);
+int h_sessions_list(struct req *r, struct resp *w);
+int h_session_get(struct req *r, struct resp *w);
+int h_session_update(struct req *r, struct resp *w);
+int h_session_delete(struct req *r, struct resp *w);
+int h_session_send(struct req *r, struct resp *w);
+int h_session_messages(struct req *r, struct resp *w);
+int h_session_abort(struct req *r, struct resp *w);
+int h_session_stream(struct req *r, struct resp *w);
+/* the model call a runner asks for (api/internal.c, queue/agent.h) */
+int h_task_model(struct req *r, struct resp *w);
 int h_health(struct req *r, struct resp *w);
 /* GET /metrics (api/metrics.c): 404 when metrics are off, 401 without the token */
 int h_metrics(struct req *r, struct resp *w);

@@ -6,6 +6,7 @@
  * (queue/notifier.c) and hold no worker or database connection. */
 #include "api/api.h"
 #include "base/util.h"
+#include "queue/agent.h"
 #include "queue/queue.h"
 
 #include <string.h>
@@ -137,5 +138,17 @@ int h_task_watch(struct req *r, struct resp *w)
 		return 0;
 	}
 	json_stream_response(w, queue_watch_park(t.workload_id));
+	return 0;
+}
+
+int h_task_model(struct req *r, struct resp *w)
+{
+	struct task t;
+	struct http_stream *s = NULL;
+	int rc;
+	if ((rc = task_load(r, &t)) ||
+	    (rc = agent_model(&s, r->db, r->arena, &r->err, &t, r->json)))
+		return rc;
+	json_stream_response(w, s);
 	return 0;
 }

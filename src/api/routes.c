@@ -71,6 +71,18 @@ const struct route app_routes[] = {
 	{ POST, "/api/:owner/:repo/runs/:id/approve", h_run_approve, REPO | ROUTE_WRITE },
 	{ POST, "/api/:owner/:repo/workflows/:file/dispatch", h_workflow_dispatch,
 	  REPO | ROUTE_WRITE | ROUTE_JSON },
+	/* agent sessions (api/sessions.c): who sees and acts is forge/sessions.h's */
+	{ POST, "/api/:owner/:repo/sessions", h_session_create, REPO | ROUTE_AUTH | ROUTE_JSON,
+	  SCOPE_REPO_WRITE },
+	{ GET, "/api/:owner/:repo/sessions", h_sessions_list, REPO | ROUTE_AUTH },
+	{ GET, "/api/sessions/:id", h_session_get, 0 },
+	{ PATCH, "/api/sessions/:id", h_session_update, ROUTE_AUTH | ROUTE_JSON, SCOPE_REPO_WRITE },
+	{ DELETE, "/api/sessions/:id", h_session_delete, ROUTE_AUTH, SCOPE_REPO_WRITE },
+	{ GET, "/api/sessions/:id/messages", h_session_messages, 0 },
+	{ POST, "/api/sessions/:id/messages", h_session_send, ROUTE_AUTH | ROUTE_JSON,
+	  SCOPE_REPO_WRITE },
+	{ POST, "/api/sessions/:id/abort", h_session_abort, ROUTE_AUTH, SCOPE_REPO_WRITE },
+	{ GET, "/api/sessions/:id/stream", h_session_stream, 0 },
 	{ GET, "/api/:owner/:repo/secrets", h_secrets_list, REPO | ROUTE_ADMIN },
 	{ PUT, "/api/:owner/:repo/secrets/:name", h_secret_put, REPO | ROUTE_ADMIN | ROUTE_JSON },
 	{ DELETE, "/api/:owner/:repo/secrets/:name", h_secret_delete, REPO | ROUTE_ADMIN },
@@ -95,6 +107,8 @@ const struct route app_routes[] = {
 	{ POST, "/internal/tasks/:id/events", h_task_events, ROUTE_INTERNAL | ROUTE_JSON, 0, 8 << 20 },
 	{ POST, "/internal/tasks/:id/complete", h_task_complete, ROUTE_INTERNAL | ROUTE_JSON },
 	{ POST, "/internal/tasks/:id/watch", h_task_watch, ROUTE_INTERNAL },
+	{ POST, "/internal/tasks/:id/model", h_task_model, ROUTE_INTERNAL | ROUTE_JSON, 0,
+	  16 << 20 },
 
 	/* issues, comments, reactions, labels, milestones (api/issues.c and
 	 * friends): reading follows the repository; writes need a user, and

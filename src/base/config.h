@@ -47,6 +47,12 @@ struct config {
 	/* pack cache for identical fetches (git/packcache.h) */
 	bool pack_cache;   /* PLUE_PACK_CACHE: serve identical fetches from DATA/packcache */
 	int pack_cache_mb; /* PLUE_PACK_CACHE_MB: bound on the cache's bytes on disk, MiB */
+	/* agents (queue/agent.h): the model provider the server calls for runners */
+	const char *llm_provider; /* PLUE_LLM_PROVIDER: anthropic | openai */
+	const char *llm_base_url; /* PLUE_LLM_BASE_URL: empty = the provider's */
+	const char *llm_api_key;  /* PLUE_LLM_API_KEY: never logged, never sent to a runner */
+	const char *llm_model;    /* PLUE_LLM_MODEL: the model of sessions that name none */
+	int agent_concurrency;    /* PLUE_AGENT_CONCURRENCY: agent turns at once per repository */
 	bool standby;      /* runner --standby */
 	bool help;
 	/* derived at start-up, not options */

@@ -12,6 +12,7 @@
 #include "http/sse.h"
 #include "queue/dispatcher.h"
 #include "queue/pool.h"
+#include "queue/agent.h"
 #include "queue/queue.h"
 #include "queue/webhooks.h"
 #include "ssh/ssh.h"
@@ -127,6 +128,7 @@ int cmd_serve(int argc, char **argv)
 	queue_stop();
 	sse_close_all();
 	server_stop();
+	agent_stop();
 	sse_stop();
 	workers_stop();
 	cmd_teardown();

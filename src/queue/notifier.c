@@ -6,6 +6,7 @@
  * and answers watches whose workload was cancelled, then wakes those
  * connections. Waiters past their deadline get an empty answer. */
 #include "queue/queue.h"
+#include "queue/agent.h"
 #include "base/buf.h"
 #include "base/config.h"
 #include "base/log.h"
@@ -320,6 +321,7 @@ static void notifier_main(struct bg_thread *t, void *unused)
 			last_look = now_ms();
 			serve_claims(c);
 			serve_watches(c);
+			agent_check_cancel(c);
 		}
 	}
 	/* answer everyone so no connection stays parked */

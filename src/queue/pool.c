@@ -63,9 +63,10 @@ static pid_t spawn(void)
 			if (!strncmp(environ[i], over[j], l) && environ[i][l] == '=')
 				skip = true;
 		}
-		/* the database, the metrics token and the pool's own settings are
-		 * not the runner's business */
+		/* the database, the metrics token, the model provider's key and
+		 * the pool's own settings are not the runner's business */
 		if (!strncmp(environ[i], "PLUE_DATABASE_URL=", 18) ||
+		    !strncmp(environ[i], "PLUE_LLM_", 9) ||
 		    !strncmp(environ[i], "PLUE_METRICS_TOKEN=", 19) ||
 		    !strncmp(environ[i], "PLUE_WARM_POOL=", 15))
 			skip = true;

@@ -3,6 +3,7 @@
  * the workload row itself: "workflow" workloads report to their job
  * (queue/runs.c). */
 #include "queue/queue.h"
+#include "queue/agent.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/util.h"
@@ -450,7 +451,11 @@ int workload_finish(struct stream_tx *t, PGconn *db, struct arena *a, struct err
 	/* the runner's cancel watch ends with its workload */
 	if (!db_qv(db, a, e, "SELECT pg_notify('plue_cancel', $1)", arena_int(a, workload_id)))
 		return e->code;
-	if (!strcmp(type, "workflow") && job_id)
+	int rc;
+	if (!strcmp(type, "agent") &&
+	    (rc = agent_turn_end(t, db, a, e, workload_id, result, reason)))
+		return rc;
+	if (job_id)
 		return runs_job_done(t, db, a, e, job_id, result, exit_code, reason);
 	return 0;
 }

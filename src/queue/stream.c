@@ -110,6 +110,7 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 	}
 
 	rows = json_array();
+	bool *final = arena_alloc(a, n); /* by stream_seq - first */
 	int64_t first = t->last_seq + 1, next = first;
 	for (size_t i = 0; i < n; i++) {
 		json_t *ev = json_array_get(events, i);
@@ -128,6 +129,10 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 		if (dup[i])
 			continue;
 		json_t *payload = json_object_get(ev, "payload");
+		const char *type = json_string_value(json_object_get(ev, "type"));
+		/* a run's `done` ends its stream; a session's ends one turn */
+		final[next - first] = type && !strcmp(type, "done") &&
+				      !json_object_get(payload, "session");
 		json_array_append_new(
 			rows,
 			json_pack("{s:I,s:O,s:s,s:O}", "stream_seq", (json_int_t)next++, "seq",
@@ -164,8 +169,7 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 			const char *type = db_val(res, r, 1);
 			if (s < first || s >= next)
 				continue;
-			msgs[s - first] = sse_msg_new(s, type, db_val(res, r, 2),
-						      !strcmp(type, "done"));
+			msgs[s - first] = sse_msg_new(s, type, db_val(res, r, 2), final[s - first]);
 		}
 		for (int k = 0; k < nnew; k++) {
 			if (!msgs[k])
@@ -213,7 +217,9 @@ int stream_replay(PGconn *db, struct arena *a, struct err *e, int64_t stream_id,
 	/* in pages, so a long log does not sit in one result */
 	for (;;) {
 		PGresult *res = db_qv(db, NULL, e,
-				      "SELECT stream_seq, type, payload::text FROM workload_events "
+				      "SELECT stream_seq, type, payload::text, "
+				      "  type = 'done' AND NOT payload ? 'session' "
+				      "FROM workload_events "
 				      "WHERE stream_id = $1 AND stream_seq > $2 ORDER BY stream_seq "
 				      "LIMIT 2000",
 				      arena_int(a, stream_id), arena_int(a, after));
@@ -223,7 +229,7 @@ int stream_replay(PGconn *db, struct arena *a, struct err *e, int64_t stream_id,
 		for (int r = 0; r < n; r++) {
 			const char *type = db_val(res, r, 1);
 			struct sse_msg *m = sse_msg_new(db_int(res, r, 0), type, db_val(res, r, 2),
-							!strcmp(type, "done"));
+							db_bool(res, r, 3));
 			sse_sub_replay(s, m);
 			sse_msg_unref(m);
 			after = db_int(res, r, 0);

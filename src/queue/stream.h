@@ -35,7 +35,10 @@ int stream_create(int64_t *out, PGconn *db, struct arena *a, struct err *e, int6
 /* Takes stream_id's publishing lock. Call before BEGIN. */
 void stream_tx_begin(struct stream_tx *t, int64_t stream_id);
 
-/* Appends events inside the caller's open transaction. events is a JSON
+/* Appends events inside the caller's open transaction. A `done` event
+ * ends the stream for its subscribers — except one whose payload has a
+ * "session" member: a session's stream goes on after each turn's done.
+ * events is a JSON
  * array of {"seq": N (optional), "type": "log", "payload": {...}};
  * workload_id 0 marks server-written events (no seq). An event whose
  * (workload_id, seq) is already stored is skipped, so a retried batch is
