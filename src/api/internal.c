@@ -146,8 +146,7 @@ int h_task_model(struct req *r, struct resp *w)
 	struct task t;
 	struct http_stream *s = NULL;
 	int rc;
-	if ((rc = task_load(r, &t)) ||
-	    (rc = agent_model(&s, r->db, r->arena, &r->err, &t, r->json)))
+	if ((rc = task_load(r, &t)) || (rc = agent_model(&s, r->db, r->arena, &r->err, &t, r->json)))
 		return rc;
 	json_stream_response(w, s);
 	return 0;

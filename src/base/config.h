@@ -53,7 +53,7 @@ struct config {
 	const char *llm_api_key;  /* PLUE_LLM_API_KEY: never logged, never sent to a runner */
 	const char *llm_model;    /* PLUE_LLM_MODEL: the model of sessions that name none */
 	int agent_concurrency;    /* PLUE_AGENT_CONCURRENCY: agent turns at once per repository */
-	bool standby;      /* runner --standby */
+	bool standby;             /* runner --standby */
 	bool help;
 	/* derived at start-up, not options */
 	const char *data_abs;         /* absolute data directory */

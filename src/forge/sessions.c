@@ -15,27 +15,29 @@
 #include <string.h>
 
 /* The columns session_json reads, after s. (alias of agent_sessions). */
-#define SESSION_COLS                                                                                \
-	"s.id, s.title, s.model, s.system_prompt, array_to_json(s.tools)::text, s.max_turns, "    \
+#define SESSION_COLS                                                                               \
+	"s.id, s.title, s.model, s.system_prompt, array_to_json(s.tools)::text, s.max_turns, "     \
 	"s.timeout_s, s.max_output_tokens, s.archived, coalesce(s.run_id, 0), " SQL_TS(            \
-		"s.created_at") ", " SQL_TS("s.updated_at") ", cu.username, "                           \
-	"EXISTS (SELECT 1 FROM workloads w WHERE w.session_id = s.id AND w.status <> 'done')"
+		"s.created_at") ", " SQL_TS("s.updated_at") ", cu.username, "                      \
+							    "EXISTS (SELECT 1 FROM workloads w WHERE w.session_id = s.id AND w.status <> 'done')"
 
 static json_t *session_json(struct forge *f, const struct repo *repo, PGresult *res, int r)
 {
 	json_t *tools = json_loads(db_val(res, r, 4), 0, NULL);
 	int64_t id = db_int(res, r, 0);
-	json_t *o = json_pack(
-		"{s:I,s:s,s:s,s:s,s:o,s:o,s:i,s:i,s:i,s:b,s:s,s:s,s:s,s:s}", "id", (json_int_t)id,
-		"repository", arena_printf(f->arena, "%s/%s", repo->owner, repo->name), "title",
-		db_val(res, r, 1), "model", db_val(res, r, 2), "system",
-		db_val(res, r, 3) ? json_string(db_val(res, r, 3)) : json_null(), "tools",
-		tools ? tools : json_array(), "max_turns", (int)db_int(res, r, 5), "timeout",
-		(int)db_int(res, r, 6), "max_output_tokens", (int)db_int(res, r, 7), "archived",
-		db_bool(res, r, 8), "status", db_bool(res, r, 13) ? "running" : "idle", "created_at",
-		db_val(res, r, 10), "updated_at", db_val(res, r, 11), "url",
-		arena_printf(f->arena, "/%s/%s/sessions/%lld", repo->owner, repo->name,
-			     (long long)id));
+	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:i,s:i,s:i,s:b,s:s,s:s,s:s,s:s}", "id",
+			      (json_int_t)id, "repository",
+			      arena_printf(f->arena, "%s/%s", repo->owner, repo->name), "title",
+			      db_val(res, r, 1), "model", db_val(res, r, 2), "system",
+			      db_val(res, r, 3) ? json_string(db_val(res, r, 3)) : json_null(),
+			      "tools", tools ? tools : json_array(), "max_turns",
+			      (int)db_int(res, r, 5), "timeout", (int)db_int(res, r, 6),
+			      "max_output_tokens", (int)db_int(res, r, 7), "archived",
+			      db_bool(res, r, 8), "status",
+			      db_bool(res, r, 13) ? "running" : "idle", "created_at",
+			      db_val(res, r, 10), "updated_at", db_val(res, r, 11), "url",
+			      arena_printf(f->arena, "/%s/%s/sessions/%lld", repo->owner,
+					   repo->name, (long long)id));
 	json_object_set_new(o, "creator",
 			    db_val(res, r, 12) ? json_string(db_val(res, r, 12)) : json_null());
 	json_object_set_new(o, "run_id",
@@ -48,8 +50,8 @@ static int limit_check(struct err *e, const char *what, int *v, int def, int lo,
 	if (!*v)
 		*v = def;
 	else if (*v < lo || *v > hi)
-		return err_set(e, ERR_INVALID, "invalid_limit", "%s must be between %d and %d", what,
-			       lo, hi);
+		return err_set(e, ERR_INVALID, "invalid_limit", "%s must be between %d and %d",
+			       what, lo, hi);
 	return 0;
 }
 
@@ -81,9 +83,11 @@ int session_create(json_t **out, struct forge *f, const struct repo *repo,
 	if ((rc = title_check(f->err, in.title)))
 		return rc;
 	if (!in.model || !*in.model)
-		in.model = cfg.llm_model && *cfg.llm_model ? cfg.llm_model : "claude-sonnet-4-20250514";
+		in.model = cfg.llm_model && *cfg.llm_model ? cfg.llm_model
+							   : "claude-sonnet-4-20250514";
 	size_t ml = strlen(in.model);
-	if (ml > SESSION_MODEL_MAX || !objects_utf8_valid(in.model, ml) || strpbrk(in.model, " \t\r\n"))
+	if (ml > SESSION_MODEL_MAX || !objects_utf8_valid(in.model, ml) ||
+	    strpbrk(in.model, " \t\r\n"))
 		return err_set(f->err, ERR_INVALID, "invalid_model",
 			       "a model is a name of at most %d characters without spaces",
 			       SESSION_MODEL_MAX);
@@ -101,8 +105,7 @@ int session_create(json_t **out, struct forge *f, const struct repo *repo,
 		return rc;
 	if ((rc = limit_check(f->err, "max_turns", &in.max_turns, 20, 1, 200)) ||
 	    (rc = limit_check(f->err, "timeout", &in.timeout_s, 600, 10, 7200)) ||
-	    (rc = limit_check(f->err, "max_output_tokens", &in.max_output_tokens, 4096, 1,
-			      128000))) {
+	    (rc = limit_check(f->err, "max_output_tokens", &in.max_output_tokens, 4096, 1, 128000))) {
 		free(tools);
 		return rc;
 	}
@@ -117,9 +120,11 @@ int session_create(json_t **out, struct forge *f, const struct repo *repo,
 				    "stream_id) SELECT $1, $2, $3, $4, $5, "
 				    "  array(SELECT jsonb_array_elements_text($6::jsonb)), $7, $8, $9, $10 "
 				    "RETURNING id",
-				    arena_int(f->arena, repo->id), arena_int(f->arena, f->who->user_id),
-				    in.title, in.model, in.system, arena_strdup(f->arena, tools),
-				    arena_int(f->arena, in.max_turns), arena_int(f->arena, in.timeout_s),
+				    arena_int(f->arena, repo->id),
+				    arena_int(f->arena, f->who->user_id), in.title, in.model,
+				    in.system, arena_strdup(f->arena, tools),
+				    arena_int(f->arena, in.max_turns),
+				    arena_int(f->arena, in.timeout_s),
 				    arena_int(f->arena, in.max_output_tokens),
 				    arena_int(f->arena, stream));
 		if (!rc && !res)
@@ -173,8 +178,9 @@ int session_find(struct session_ref *out, struct forge *f, int64_t id, bool writ
 		goto hidden; /* a chat is its author's */
 	if (write && !mine)
 		return err_set(f->err, ERR_PERM, NULL,
-			       out->run_id ? "session %lld belongs to run %lld: cancel the run instead"
-					   : "only the creator of session %lld may do that",
+			       out->run_id
+				       ? "session %lld belongs to run %lld: cancel the run instead"
+				       : "only the creator of session %lld may do that",
 			       (long long)id, (long long)out->run_id);
 	return 0;
 hidden:
@@ -339,15 +345,16 @@ static int turn_queue(struct stream_tx *t, struct forge *f, const struct session
 	size_t i;
 	json_t *v;
 	json_array_foreach(tools, i, v) pushes |= !strcmp(json_string_value(v), "push");
-	json_t *spec = json_pack(
-		"{s:I,s:{s:I,s:s,s:s,s:s},s:s,s:s,s:{s:o,s:O,s:O},s:{s:s,s:s}}", "session",
-		(json_int_t)s->id, "repo", "id", (json_int_t)s->repo->id, "owner", s->repo->owner,
-		"name", s->repo->name, "clone_path",
-		arena_printf(f->arena, "/%s/%s.git", s->repo->owner, s->repo->name), "commit", sha,
-		"ref", arena_printf(f->arena, "refs/heads/%s", s->repo->default_branch), "agent",
-		"tools", tools ? tools : json_array(), "max_turns", json_array_get(lim, 0), "timeout",
-		json_array_get(lim, 1), "author", "name", user, "email",
-		arena_printf(f->arena, "%s@users.noreply.plue", user));
+	json_t *spec = json_pack("{s:I,s:{s:I,s:s,s:s,s:s},s:s,s:s,s:{s:o,s:O,s:O},s:{s:s,s:s}}",
+				 "session", (json_int_t)s->id, "repo", "id", (json_int_t)s->repo->id,
+				 "owner", s->repo->owner, "name", s->repo->name, "clone_path",
+				 arena_printf(f->arena, "/%s/%s.git", s->repo->owner, s->repo->name),
+				 "commit", sha, "ref",
+				 arena_printf(f->arena, "refs/heads/%s", s->repo->default_branch),
+				 "agent", "tools", tools ? tools : json_array(), "max_turns",
+				 json_array_get(lim, 0), "timeout", json_array_get(lim, 1),
+				 "author", "name", user, "email",
+				 arena_printf(f->arena, "%s@users.noreply.plue", user));
 	json_decref(lim);
 	struct workload_new wn = { .type = "agent",
 				   .repo_id = s->repo->id,
@@ -358,9 +365,10 @@ static int turn_queue(struct stream_tx *t, struct forge *f, const struct session
 				   .spec = spec };
 	int rc = workload_create(f->db, f->arena, f->err, &wn, workload);
 	json_decref(spec);
-	if (!rc && !db_qv(f->db, f->arena, f->err,
-			  "UPDATE agent_sessions SET workload_id = $2, updated_at = now() WHERE id = $1",
-			  arena_int(f->arena, s->id), arena_int(f->arena, *workload)))
+	if (!rc &&
+	    !db_qv(f->db, f->arena, f->err,
+		   "UPDATE agent_sessions SET workload_id = $2, updated_at = now() WHERE id = $1",
+		   arena_int(f->arena, s->id), arena_int(f->arena, *workload)))
 		rc = f->err->code;
 	return rc ? rc : queue_notify(f->db, f->arena, f->err);
 }
@@ -410,9 +418,8 @@ int session_send(json_t **out, struct forge *f, const struct session_ref *s, con
 	}
 	mid = db_int(res, 0, 0);
 	if ((rc = stream_append1(&t, f->db, f->arena, f->err, 0, "message_start",
-				 json_pack("{s:I,s:s,s:s,s:s}", "message_id", (json_int_t)mid,
-					   "role", "user", "author", f->who->username, "text",
-					   content))) ||
+				 json_pack("{s:I,s:s,s:s,s:s}", "message_id", (json_int_t)mid, "role",
+					   "user", "author", f->who->username, "text", content))) ||
 	    (rc = stream_append1(&t, f->db, f->arena, f->err, 0, "message_end",
 				 json_pack("{s:I,s:s,s:s}", "message_id", (json_int_t)mid, "role",
 					   "user", "status", "complete"))) ||
@@ -443,7 +450,8 @@ static json_t *parts_json(const char *text)
 {
 	json_t *in = json_loads(text ? text : "[]", 0, NULL), *out = json_array(), *p;
 	size_t i;
-	json_array_foreach(in, i, p) {
+	json_array_foreach(in, i, p)
+	{
 		const char *type = json_string_value(json_object_get(p, "type"));
 		json_t *o = json_pack("{s:s}", "type", type);
 		if (!strcmp(type, "text")) {
@@ -473,7 +481,9 @@ int session_messages(json_t **out, int64_t *next, struct forge *f, const struct 
 		f->db, f->arena, f->err,
 		"SELECT m.id, m.role, m.status, u.username, m.model, m.stop_reason, m.error, "
 		"m.input_tokens, m.output_tokens, m.cache_read_tokens, m.cache_write_tokens, "
-		"m.cost_micro_usd, " SQL_TS("m.created_at") ", " SQL_TS("m.finished_at") ", "
+		"m.cost_micro_usd, " SQL_TS("m.created_at")
+		", " SQL_TS("m.finished_at")
+		", "
 		"(SELECT coalesce(json_agg(json_build_object('type', p.type, 'text', p.text, "
 		"  'tool_use_id', p.tool_use_id, 'name', p.name, 'input', p.input, 'is_error', "
 		"  p.is_error, 'duration_ms', p.duration_ms) ORDER BY p.idx), '[]')::text "
@@ -488,19 +498,22 @@ int session_messages(json_t **out, int64_t *next, struct forge *f, const struct 
 	*out = json_array();
 	*next = 0;
 	for (int r = 0; r < n && r < limit; r++) {
-		json_t *m = json_pack(
-			"{s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I},s:s,s:o}", "id",
-			(json_int_t)db_int(res, r, 0), "role", db_val(res, r, 1), "status",
-			db_val(res, r, 2), "usage", "input_tokens", (json_int_t)db_int(res, r, 7),
-			"output_tokens", (json_int_t)db_int(res, r, 8), "cache_read_tokens",
-			(json_int_t)db_int(res, r, 9), "cache_write_tokens",
-			(json_int_t)db_int(res, r, 10), "created_at", db_val(res, r, 12), "parts",
-			parts_json(db_val(res, r, 14)));
+		json_t *m = json_pack("{s:I,s:s,s:s,s:{s:I,s:I,s:I,s:I},s:s,s:o}", "id",
+				      (json_int_t)db_int(res, r, 0), "role", db_val(res, r, 1),
+				      "status", db_val(res, r, 2), "usage", "input_tokens",
+				      (json_int_t)db_int(res, r, 7), "output_tokens",
+				      (json_int_t)db_int(res, r, 8), "cache_read_tokens",
+				      (json_int_t)db_int(res, r, 9), "cache_write_tokens",
+				      (json_int_t)db_int(res, r, 10), "created_at",
+				      db_val(res, r, 12), "parts", parts_json(db_val(res, r, 14)));
 		static const struct {
 			const char *key;
 			int col;
-		} opt[] = { { "author", 3 }, { "model", 4 }, { "stop_reason", 5 },
-			    { "error", 6 },  { "finished_at", 13 } };
+		} opt[] = { { "author", 3 },
+			    { "model", 4 },
+			    { "stop_reason", 5 },
+			    { "error", 6 },
+			    { "finished_at", 13 } };
 		for (size_t k = 0; k < sizeof(opt) / sizeof(opt[0]); k++) {
 			const char *v = db_val(res, r, opt[k].col);
 			json_object_set_new(m, opt[k].key, v ? json_string(v) : json_null());

@@ -37,10 +37,14 @@ static const struct {
 	const char *prefix;
 	int in, out, cache_write, cache_read;
 } prices[] = {
-	{ "claude-opus-4", 1500, 7500, 1875, 150 },   { "claude-sonnet-4", 300, 1500, 375, 30 },
-	{ "claude-3-7-sonnet", 300, 1500, 375, 30 },  { "claude-3-5-sonnet", 300, 1500, 375, 30 },
-	{ "claude-3-5-haiku", 80, 400, 100, 8 },      { "claude-haiku-4", 100, 500, 125, 10 },
-	{ "gpt-4o-mini", 15, 60, 0, 7 },              { "gpt-4o", 250, 1000, 0, 125 },
+	{ "claude-opus-4", 1500, 7500, 1875, 150 },
+	{ "claude-sonnet-4", 300, 1500, 375, 30 },
+	{ "claude-3-7-sonnet", 300, 1500, 375, 30 },
+	{ "claude-3-5-sonnet", 300, 1500, 375, 30 },
+	{ "claude-3-5-haiku", 80, 400, 100, 8 },
+	{ "claude-haiku-4", 100, 500, 125, 10 },
+	{ "gpt-4o-mini", 15, 60, 0, 7 },
+	{ "gpt-4o", 250, 1000, 0, 125 },
 };
 
 int64_t agent_cost_micro_usd(const char *model, const struct llm_usage *u)
@@ -75,22 +79,22 @@ struct call {
 	pthread_mutex_t mu; /* the members below */
 	pthread_cond_t cv;
 	int refs;
-	json_t *pending;    /* events to write: [{type, payload}] */
-	bool queued, busy;  /* in the writers' FIFO; being written */
-	bool finishing;     /* the reply is in `reply`, to be stored (then done) */
-	bool done;          /* stored; `answer` is the response body */
-	bool gone;          /* the runner's connection went */
+	json_t *pending;   /* events to write: [{type, payload}] */
+	bool queued, busy; /* in the writers' FIFO; being written */
+	bool finishing;    /* the reply is in `reply`, to be stored (then done) */
+	bool done;         /* stored; `answer` is the response body */
+	bool gone;         /* the runner's connection went */
 	struct llm_reply reply;
-	int rc;             /* of the provider call */
+	int rc;            /* of the provider call */
 	struct err err;
-	char *answer;       /* the response body once done */
+	char *answer;      /* the response body once done */
 	size_t off;
 	struct call *next_dirty, *next_active;
 };
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t reg_cv = PTHREAD_COND_INITIALIZER;
-static struct call *active;              /* every call alive */
+static struct call *active; /* every call alive */
 static struct call *dirty, **dirty_tail = &dirty;
 static pthread_t writers[WRITERS];
 static bool writers_up, stopping;
@@ -163,8 +167,8 @@ static void call_event(struct call *c, const char *type, json_t *payload)
 		free(t);
 		json_decref(payload);
 	} else {
-		json_array_append_new(c->pending, json_pack("{s:s,s:o}", "type", type, "payload",
-							    payload));
+		json_array_append_new(c->pending,
+				      json_pack("{s:s,s:o}", "type", type, "payload", payload));
 	}
 	dirty_push(c);
 	pthread_mutex_unlock(&c->mu);
@@ -199,10 +203,9 @@ static int store_reply(struct stream_tx *st, PGconn *db, struct arena *a, struct
 			json_array_append_new(parts, json_pack("{s:s,s:s}", "type", "text", "text",
 							       b->text));
 		else if (b->type == LLM_BLOCK_TOOL_USE)
-			json_array_append_new(parts,
-					      json_pack("{s:s,s:s,s:s,s:O}", "type", "tool_use",
-							"tool_use_id", b->id, "name", b->name,
-							"input", b->input));
+			json_array_append_new(parts, json_pack("{s:s,s:s,s:s,s:O}", "type",
+							       "tool_use", "tool_use_id", b->id,
+							       "name", b->name, "input", b->input));
 	}
 	char *pj = json_dumps(parts, JSON_COMPACT);
 	json_decref(parts);
@@ -210,31 +213,29 @@ static int store_reply(struct stream_tx *st, PGconn *db, struct arena *a, struct
 	const char *status = reply_status(c);
 	const char *why = c->rc == LLM_ABORTED ? "aborted" : c->rc ? c->err.msg : NULL;
 	const char *mid = arena_int(a, c->message_id);
-	PGresult *res =
-		db_qv(db, a, e,
-		      "WITH d AS (DELETE FROM parts WHERE message_id = $1 AND type <> 'tool_result') "
-		      "INSERT INTO parts (message_id, idx, type, text, tool_use_id, name, input) "
-		      "SELECT $1, x.ord - 1, x.type, x.text, x.tool_use_id, x.name, x.input "
-		      "FROM jsonb_to_recordset($2::jsonb) WITH ORDINALITY "
-		      "  AS x(type text, text text, tool_use_id text, name text, input jsonb, "
-		      "       ord bigint)",
-		      mid, arena_strdup(a, pj));
+	PGresult *res = db_qv(
+		db, a, e,
+		"WITH d AS (DELETE FROM parts WHERE message_id = $1 AND type <> 'tool_result') "
+		"INSERT INTO parts (message_id, idx, type, text, tool_use_id, name, input) "
+		"SELECT $1, x.ord - 1, x.type, x.text, x.tool_use_id, x.name, x.input "
+		"FROM jsonb_to_recordset($2::jsonb) WITH ORDINALITY "
+		"  AS x(type text, text text, tool_use_id text, name text, input jsonb, "
+		"       ord bigint)",
+		mid, arena_strdup(a, pj));
 	free(pj);
-	if (!res ||
-	    !db_qv(db, a, e,
-		   "UPDATE messages SET status = $2, stop_reason = $3, error = $4, model = "
-		   "coalesce($5, model), input_tokens = $6, output_tokens = $7, "
-		   "cache_read_tokens = $8, cache_write_tokens = $9, cost_micro_usd = $10, "
-		   "finished_at = now() WHERE id = $1",
-		   mid, status, r->stop_reason, why, r->model, arena_int(a, r->usage.input_tokens),
-		   arena_int(a, r->usage.output_tokens),
-		   arena_int(a, r->usage.cache_read_input_tokens),
-		   arena_int(a, r->usage.cache_creation_input_tokens),
-		   cost >= 0 ? arena_int(a, cost) : NULL))
+	if (!res || !db_qv(db, a, e,
+			   "UPDATE messages SET status = $2, stop_reason = $3, error = $4, model = "
+			   "coalesce($5, model), input_tokens = $6, output_tokens = $7, "
+			   "cache_read_tokens = $8, cache_write_tokens = $9, cost_micro_usd = $10, "
+			   "finished_at = now() WHERE id = $1",
+			   mid, status, r->stop_reason, why, r->model,
+			   arena_int(a, r->usage.input_tokens), arena_int(a, r->usage.output_tokens),
+			   arena_int(a, r->usage.cache_read_input_tokens),
+			   arena_int(a, r->usage.cache_creation_input_tokens),
+			   cost >= 0 ? arena_int(a, cost) : NULL))
 		return e->code;
-	json_t *end = json_pack("{s:I,s:s,s:s,s:o}", "message_id", (json_int_t)c->message_id,
-				"role", "assistant", "status", status, "usage",
-				usage_json(&r->usage));
+	json_t *end = json_pack("{s:I,s:s,s:s,s:o}", "message_id", (json_int_t)c->message_id, "role",
+				"assistant", "status", status, "usage", usage_json(&r->usage));
 	json_object_set_new(end, "stop_reason",
 			    r->stop_reason ? json_string(r->stop_reason) : json_null());
 	json_object_set_new(end, "cost_usd", cost >= 0 ? json_real((double)cost / 1e6) : json_null());
@@ -254,15 +255,15 @@ static char *answer_json(struct call *c)
 			json_array_append_new(uses, json_pack("{s:s,s:s,s:O}", "id", b->id, "name",
 							      b->name, "input", b->input));
 	}
-	json_t *o = json_pack("{s:I,s:s,s:o,s:o}", "message_id", (json_int_t)c->message_id,
-			      "status", reply_status(c), "tool_uses", uses, "usage",
-			      usage_json(&r->usage));
+	json_t *o = json_pack("{s:I,s:s,s:o,s:o}", "message_id", (json_int_t)c->message_id, "status",
+			      reply_status(c), "tool_uses", uses, "usage", usage_json(&r->usage));
 	json_object_set_new(o, "stop_reason",
 			    r->stop_reason ? json_string(r->stop_reason) : json_null());
 	if (c->rc && c->rc != LLM_ABORTED)
-		json_object_set_new(o, "error", json_pack("{s:s,s:s}", "code",
-							  c->err.slug[0] ? c->err.slug : "model_error",
-							  "message", c->err.msg));
+		json_object_set_new(o, "error",
+				    json_pack("{s:s,s:s}", "code",
+					      c->err.slug[0] ? c->err.slug : "model_error",
+					      "message", c->err.msg));
 	if (!c->rc && r->stop_reason && !strcmp(r->stop_reason, "max_tokens"))
 		json_object_set_new(o, "limit",
 				    json_pack("{s:s,s:s}", "code", "max_output_tokens", "message",
@@ -286,8 +287,7 @@ static void write_batch(PGconn **db, struct call *c, json_t *events, bool finish
 		struct err e = { 0 };
 		struct stream_tx st;
 		stream_tx_begin(&st, c->stream_id);
-		bool ok = !db_begin(*db, &e) &&
-			  !stream_append(&st, *db, a, &e, 0, events, NULL) &&
+		bool ok = !db_begin(*db, &e) && !stream_append(&st, *db, a, &e, 0, events, NULL) &&
 			  (!finish || !store_reply(&st, *db, a, &e, c));
 		if (ok)
 			ok = !db_commit(*db, &e);
@@ -556,15 +556,16 @@ static int history(struct call *c, PGconn *db, struct arena *a, struct err *e)
 		struct llm_message results;
 		llm_message_init(&results, LLM_USER);
 		size_t i;
-		json_array_foreach(parts, i, p) {
+		json_array_foreach(parts, i, p)
+		{
 			const char *type = json_string_value(json_object_get(p, "type"));
 			const char *text = json_string_value(json_object_get(p, "text"));
 			const char *id = json_string_value(json_object_get(p, "id"));
 			if (!strcmp(type, "text") && text && *text)
 				llm_message_add_text(m, text);
 			else if (!strcmp(type, "tool_use") && complete && id)
-				llm_message_add_tool_use(m, id, json_string_value(json_object_get(
-									p, "name")),
+				llm_message_add_tool_use(m, id,
+							 json_string_value(json_object_get(p, "name")),
 							 json_object_get(p, "input"));
 		}
 		/* each call's result, in the order of the calls */
@@ -573,7 +574,8 @@ static int history(struct call *c, PGconn *db, struct arena *a, struct err *e)
 				continue;
 			const char *out = NULL;
 			bool is_error = true;
-			json_array_foreach(parts, i, p) {
+			json_array_foreach(parts, i, p)
+			{
 				const char *id = json_string_value(json_object_get(p, "id"));
 				if (!strcmp(json_string_value(json_object_get(p, "type")),
 					    "tool_result") &&
@@ -583,7 +585,8 @@ static int history(struct call *c, PGconn *db, struct arena *a, struct err *e)
 				}
 			}
 			llm_message_add_tool_result(&results, m->blocks[k].id,
-						    out ? out : "the tool did not run: the turn ended",
+						    out ? out
+							: "the tool did not run: the turn ended",
 						    out ? is_error : true);
 		}
 		json_decref(parts);
@@ -596,18 +599,19 @@ static int history(struct call *c, PGconn *db, struct arena *a, struct err *e)
 			c->conv[c->nconv++] = results;
 	}
 	if (!c->nconv || c->conv[0].role != LLM_USER)
-		return err_set(e, ERR_CONFLICT, "no_prompt", "session %lld has no message to answer",
-			       (long long)c->session_id);
+		return err_set(e, ERR_CONFLICT, "no_prompt",
+			       "session %lld has no message to answer", (long long)c->session_id);
 	return 0;
 }
 
 /* Stores the results of turn-1's tool calls as parts of its message. */
-static int results_store(PGconn *db, struct arena *a, struct err *e, const struct task *t,
-			 int turn, json_t *results)
+static int results_store(PGconn *db, struct arena *a, struct err *e, const struct task *t, int turn,
+			 json_t *results)
 {
 	size_t i;
 	json_t *r;
-	json_array_foreach(results, i, r) {
+	json_array_foreach(results, i, r)
+	{
 		const char *id = json_string_value(json_object_get(r, "id"));
 		const char *out = json_string_value(json_object_get(r, "output"));
 		json_t *dur = json_object_get(r, "duration_ms");
@@ -710,8 +714,9 @@ static json_t *stored_answer(PGconn *db, struct arena *a, struct err *e, int64_t
 	json_object_set_new(o, "stop_reason",
 			    db_val(res, 0, 1) ? json_string(db_val(res, 0, 1)) : json_null());
 	if (!strcmp(db_val(res, 0, 0), "error"))
-		json_object_set_new(o, "error", json_pack("{s:s,s:s}", "code", "model_error",
-							  "message", db_val(res, 0, 2) ?: ""));
+		json_object_set_new(o, "error",
+				    json_pack("{s:s,s:s}", "code", "model_error", "message",
+					      db_val(res, 0, 2) ?: ""));
 	return o;
 }
 
@@ -724,7 +729,8 @@ int agent_model(struct http_stream **out, PGconn *db, struct arena *a, struct er
 			       (long long)t->workload_id);
 	json_t *jt = json_object_get(body, "turn"), *results = json_object_get(body, "tool_results");
 	if (!json_is_integer(jt) || json_integer_value(jt) < 1 || json_integer_value(jt) > 100000)
-		return err_set(e, ERR_INVALID, "invalid_turn", "field 'turn' must be a number from 1");
+		return err_set(e, ERR_INVALID, "invalid_turn",
+			       "field 'turn' must be a number from 1");
 	if (results && !json_is_array(results))
 		return err_set(e, ERR_INVALID, "invalid_tool_results",
 			       "field 'tool_results' must be an array");
@@ -740,8 +746,8 @@ int agent_model(struct http_stream **out, PGconn *db, struct arena *a, struct er
 	if (!res)
 		return e->code;
 	if (PQntuples(res) != 1)
-		return err_set(e, ERR_NOTFOUND, "session_gone", "the session of workload %lld is gone",
-			       (long long)t->workload_id);
+		return err_set(e, ERR_NOTFOUND, "session_gone",
+			       "the session of workload %lld is gone", (long long)t->workload_id);
 	int max_turns = (int)db_int(res, 0, 3);
 	int64_t mid = db_val(res, 0, 7) ? db_int(res, 0, 7) : 0;
 	const char *mstatus = db_val(res, 0, 8);
@@ -867,8 +873,8 @@ int agent_turn_end(struct stream_tx *st, PGconn *db, struct arena *a, struct err
 	for (int i = 0; i < PQntuples(res); i++) {
 		int rc = stream_append1(st, db, a, e, 0, "message_end",
 					json_pack("{s:I,s:s,s:s}", "message_id",
-						  (json_int_t)db_int(res, i, 0), "role", "assistant",
-						  "status",
+						  (json_int_t)db_int(res, i, 0), "role",
+						  "assistant", "status",
 						  strcmp(result, "cancelled") ? "error" : "aborted"));
 		if (rc)
 			return rc;
@@ -881,4 +887,40 @@ int agent_turn_end(struct stream_tx *st, PGconn *db, struct arena *a, struct err
 				 "workload_id", (json_int_t)workload_id, "result", result);
 	json_object_set_new(done, "reason", reason ? json_string(reason) : json_null());
 	return stream_append1(st, db, a, e, 0, "done", done);
+}
+
+int agent_session_start(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, int64_t run_id,
+			int64_t stream_id, int64_t actor_id, const char *title, json_t *spec,
+			int64_t *out)
+{
+	json_t *ag = json_object_get(spec, "agent");
+	char *tools = json_dumps(json_object_get(ag, "tools"), JSON_COMPACT);
+	PGresult *res = db_qv(
+		db, a, e,
+		"WITH s AS (INSERT INTO agent_sessions (repo_id, creator_id, run_id, title, model, "
+		"  system_prompt, tools, max_turns, timeout_s, stream_id) "
+		"  SELECT $1, $2, $3, $4, $5, $6, array(SELECT jsonb_array_elements_text($7::jsonb)), "
+		"  $8, $9, $10 RETURNING id), "
+		"m AS (INSERT INTO messages (session_id, role, author_id, finished_at) "
+		"  SELECT id, 'user', $2, now() FROM s RETURNING id), "
+		"p AS (INSERT INTO parts (message_id, idx, type, text) SELECT id, 0, 'text', $11 "
+		"  FROM m) "
+		"SELECT s.id, (SELECT username FROM users WHERE id = $2) FROM s",
+		arena_int(a, repo_id), arena_id(a, actor_id), arena_int(a, run_id), title,
+		json_string_value(json_object_get(ag, "model")),
+		json_string_value(json_object_get(ag, "system")),
+		arena_strdup(a, tools ? tools : "[]"),
+		arena_int(a, json_integer_value(json_object_get(ag, "max_turns"))),
+		arena_int(a, json_integer_value(json_object_get(ag, "timeout"))),
+		arena_int(a, stream_id), json_string_value(json_object_get(ag, "prompt")));
+	free(tools);
+	if (!res)
+		return e->code;
+	*out = db_int(res, 0, 0);
+	const char *user = db_val(res, 0, 1) ? db_val(res, 0, 1) : "plue";
+	json_object_set_new(spec, "session", json_integer(*out));
+	json_object_set_new(spec, "author",
+			    json_pack("{s:s,s:s}", "name", user, "email",
+				      arena_printf(a, "%s@users.noreply.plue", user)));
+	return 0;
 }

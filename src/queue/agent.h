@@ -62,6 +62,15 @@ int agent_model(struct http_stream **out, PGconn *db, struct arena *a, struct er
 int agent_turn_end(struct stream_tx *st, PGconn *db, struct arena *a, struct err *e,
 		   int64_t workload_id, const char *result, const char *reason);
 
+/* The session of an agent-mode workflow's job (inside the caller's
+ * transaction): a session of run run_id on its stream, acting as actor_id
+ * (0: none — its forge tools then refuse), with the job spec's agent
+ * settings and its prompt as the first user message. Adds to spec what
+ * the runner needs ("session", "author"). *out: the session's id. */
+int agent_session_start(PGconn *db, struct arena *a, struct err *e, int64_t repo_id, int64_t run_id,
+			int64_t stream_id, int64_t actor_id, const char *title, json_t *spec,
+			int64_t *out);
+
 /* Stops the model calls of cancelled or finished workloads (the notifier
  * calls it when it looks, on its connection). */
 void agent_check_cancel(PGconn *db);

@@ -287,6 +287,57 @@ static json_t *repo_ctx(const struct event *ev)
 			 ev->default_branch, "private", ev->is_private);
 }
 
+/* What an agent is asked when its workflow names no prompt: the text of
+ * the event (a comment, a chat message), or what happened. */
+static char *event_text(const struct event *ev)
+{
+	json_t *p = ev->payload;
+	const char *body = json_string_value(json_object_get(json_object_get(p, "comment"), "body"));
+	if (!body)
+		body = json_string_value(json_object_get(p, "body"));
+	if (!body)
+		body = json_string_value(json_object_get(p, "text"));
+	if (body)
+		return xstrdup(body);
+	return xasprintf("A %s event happened in %s/%s.", ev->type, ev->owner, ev->name);
+}
+
+/* The spec of an agent-mode workflow's one job: what runs/start_job turns
+ * into a session and its first message (queue/agent.h). NULL with
+ * *failure set when the prompt does not interpolate. */
+static json_t *agent_job_spec(const struct workflow *w, const struct event *ev, struct expr_ctx *ec,
+			      const char *path, const char **failure, struct arena *a)
+{
+	const struct wf_agent *ag = &w->agent;
+	char *prompt = NULL;
+	struct err pe = { 0 };
+	if (ag->prompt && expr_interpolate(&prompt, ag->prompt, ec, &pe)) {
+		*failure = arena_printf(a, "%s: agent prompt: %s", path, pe.msg);
+		return NULL;
+	}
+	if (!prompt)
+		prompt = event_text(ev);
+	/* the event itself, so the agent knows which issue or pull request */
+	char *event = json_dumps(ev->payload, JSON_COMPACT | JSON_SORT_KEYS);
+	char *full = xasprintf("%s\n\n---\nEvent: %s in %s/%s\n%.4000s", prompt, ev->type,
+			       ev->owner, ev->name, event ? event : "{}");
+	json_t *tools = json_array();
+	bool push = false;
+	for (size_t i = 0; i < ag->tools.n; i++) {
+		json_array_append_new(tools, json_string(ag->tools.v[i]));
+		push |= !strcmp(ag->tools.v[i], "push");
+	}
+	json_t *spec = json_pack("{s:s,s:{s:s,s:s?,s:s,s:o,s:i,s:i},s:{s:b},s:{s:s}}", "type",
+				 "agent", "agent", "model", ag->model, "system", ag->system,
+				 "prompt", full, "tools", tools, "max_turns", ag->max_turns,
+				 "timeout", ag->timeout_sec, "limits", "network", 0, "permissions",
+				 "contents", push ? "write" : "read");
+	free(prompt);
+	free(event);
+	free(full);
+	return spec;
+}
+
 /* Creates the runs of one workflow file for ev (inside the transaction). */
 static int dispatch_file(PGconn *db, struct arena *a, struct err *e, const struct event *ev,
 			 const struct wf_file *f, const char *ref, const char *sha,
@@ -342,8 +393,10 @@ static int dispatch_file(PGconn *db, struct arena *a, struct err *e, const struc
 			log_warn("run %lld: %s", (long long)rid, failure);
 		goto done;
 	}
-	if (w->mode != WF_MODE_SCRIPTED)
-		goto done; /* agent workflows run elsewhere */
+	/* what an agent did through its tools starts no agent: two agents
+	 * would answer each other for ever */
+	if (w->mode == WF_MODE_AGENT && json_is_true(json_object_get(ev->payload, "via_agent")))
+		goto done;
 	if (!workflow_matches(w, wev))
 		goto done;
 
@@ -370,6 +423,20 @@ static int dispatch_file(PGconn *db, struct arena *a, struct err *e, const struc
 	}
 	size_t cap = 16, nj = 0;
 	struct run_job_new *jobs = arena_alloc(a, sizeof(*jobs) * cap);
+	if (w->mode == WF_MODE_AGENT && !rn.failure) {
+		json_t *spec = agent_job_spec(w, ev, &ec, f->path, &rn.failure, a);
+		if (spec) {
+			arena_defer(a, (void (*)(void *))json_decref, spec);
+			json_t *none = json_array(), *m = json_object();
+			arena_defer(a, (void (*)(void *))json_decref, none);
+			arena_defer(a, (void (*)(void *))json_decref, m);
+			jobs[nj++] = (struct run_job_new){ .key = "agent",
+							   .name = w->name,
+							   .needs = none,
+							   .matrix = m,
+							   .spec = spec };
+		}
+	}
 	for (size_t i = 0; i < w->njobs && !rn.failure; i++) {
 		const struct wf_job *j = &w->jobs[i];
 		struct wf_instance *inst = NULL;

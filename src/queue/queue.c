@@ -452,8 +452,7 @@ int workload_finish(struct stream_tx *t, PGconn *db, struct arena *a, struct err
 	if (!db_qv(db, a, e, "SELECT pg_notify('plue_cancel', $1)", arena_int(a, workload_id)))
 		return e->code;
 	int rc;
-	if (!strcmp(type, "agent") &&
-	    (rc = agent_turn_end(t, db, a, e, workload_id, result, reason)))
+	if (!strcmp(type, "agent") && (rc = agent_turn_end(t, db, a, e, workload_id, result, reason)))
 		return rc;
 	if (job_id)
 		return runs_job_done(t, db, a, e, job_id, result, exit_code, reason);

@@ -85,14 +85,14 @@ int task_complete(PGconn *db, struct arena *a, struct err *e, const struct task 
 /* ---- workloads ---- */
 
 struct workload_new {
-	const char *type;  /* "workflow" | "agent" */
-	int64_t job_id;    /* workflow: its job; 0 otherwise */
+	const char *type;   /* "workflow" | "agent" */
+	int64_t job_id;     /* workflow: its job; 0 otherwise */
 	int64_t repo_id;
-	int64_t stream_id; /* where its events go */
+	int64_t stream_id;  /* where its events go */
 	int64_t session_id; /* agent: its session; 0 otherwise */
 	int64_t actor_id;   /* agent: whose authority its tools and pushes carry */
-	bool may_write;    /* its task token may push */
-	json_t *spec;      /* borrowed; "secret_names" lists secrets to hand out */
+	bool may_write;     /* its task token may push */
+	json_t *spec;       /* borrowed; "secret_names" lists secrets to hand out */
 };
 
 /* Inserts a waiting workload (inside the caller's transaction; call

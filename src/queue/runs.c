@@ -10,6 +10,7 @@
  * can start, its workload's spec adds the repository, ref, commit and the
  * expression contexts (event, repo, inputs, matrix, needs). */
 #include "queue/runs.h"
+#include "queue/agent.h"
 #include "forge/statuses.h"
 #include "base/config.h"
 #include "base/log.h"
@@ -52,6 +53,7 @@ struct run_row {
 	bool cancel_requested;
 	json_t *context;
 	const char *owner, *repo_name;
+	int64_t actor_id;
 };
 
 static int run_lock(PGconn *db, struct arena *a, struct err *e, int64_t run_id, struct run_row *r)
@@ -60,7 +62,7 @@ static int run_lock(PGconn *db, struct arena *a, struct err *e, int64_t run_id, 
 			      "SELECT w.id, w.repo_id, w.stream_id, w.run_number, w.status, w.name, "
 			      "  w.workflow_path, coalesce(w.commit_sha, ''), coalesce(w.ref, ''), "
 			      "  w.concurrency_group, w.cancel_requested, w.context::text, u.username, "
-			      "  p.name "
+			      "  p.name, coalesce(w.actor_id, 0) "
 			      "FROM workflow_runs w JOIN repositories p ON p.id = w.repo_id "
 			      "JOIN users u ON u.id = p.owner_id WHERE w.id = $1 FOR UPDATE OF w",
 			      arena_int(a, run_id));
@@ -86,6 +88,7 @@ static int run_lock(PGconn *db, struct arena *a, struct err *e, int64_t run_id, 
 	}
 	r->owner = arena_strdup(a, db_val(res, 0, 12));
 	r->repo_name = arena_strdup(a, db_val(res, 0, 13));
+	r->actor_id = db_int(res, 0, 14);
 	return 0;
 }
 
@@ -334,11 +337,22 @@ static int start_job(PGconn *db, struct arena *a, struct err *e, const struct ru
 	}
 	const char *contents = json_string_value(
 		json_object_get(json_object_get(spec, "permissions"), "contents"));
+	/* an agent-mode job is a session of the run, its prompt the first
+	 * message (queue/agent.h) */
+	int64_t session_id = 0;
+	bool agent = json_object_get(spec, "agent") != NULL;
+	if (agent && (rc = agent_session_start(db, a, e, r->repo_id, r->id, r->stream_id,
+					       r->actor_id, j->name, spec, &session_id))) {
+		json_decref(spec);
+		return rc;
+	}
 	struct workload_new w = {
-		.type = "workflow",
+		.type = agent ? "agent" : "workflow",
 		.job_id = j->id,
 		.repo_id = r->repo_id,
 		.stream_id = r->stream_id,
+		.session_id = session_id,
+		.actor_id = agent ? r->actor_id : 0,
 		.may_write = contents && !strcmp(contents, "write"),
 		.spec = spec,
 	};

@@ -847,6 +847,12 @@ done:
 	return rc;
 }
 
+int job_checkout_workspace(struct job_env *env, char *why, size_t whylen)
+{
+	struct out_ctx o = { .rep = env->rep, .step = 0 };
+	return checkout(env, &o, json_object_get(env->claim, "spec"), why, whylen);
+}
+
 /* ---- steps ---- */
 
 /* env pairs [[k, v], ...] interpolated into the object env (in order; each

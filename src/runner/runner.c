@@ -303,7 +303,7 @@ static void run_workload(struct runner *r, struct warm *w, const char *ws, json_
 	}
 	if (!w->sb) {
 		snprintf(res.reason, sizeof(res.reason), "the runner could not start a sandbox");
-	} else if (!strcmp(type, "workflow")) {
+	} else if (!strcmp(type, "workflow") || !strcmp(type, "agent")) {
 		struct job_env env = { .sb = w->sb,
 				       .rep = rep,
 				       .claim = claim,
@@ -311,7 +311,10 @@ static void run_workload(struct runner *r, struct warm *w, const char *ws, json_
 				       .cache_dir = r->cache,
 				       .overlay_base = w->repo == repo ? w->base : NULL,
 				       .stop = &stop_flag };
-		job_run(&env, &res);
+		if (!strcmp(type, "agent"))
+			agent_run(&env, &res);
+		else
+			job_run(&env, &res);
 	} else {
 		snprintf(res.reason, sizeof(res.reason), "this runner cannot run '%s' workloads",
 			 type);

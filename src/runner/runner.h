@@ -50,6 +50,15 @@ struct job_result {
  * log, step_end, job_end (and aborted when cancelled). */
 void job_run(struct job_env *env, struct job_result *out);
 
+/* Checks the claim's commit out into the sandbox's workspace as a job's
+ * checkout does (its lines go out as `log` events of step 0). 0, or
+ * nonzero with why set. */
+int job_checkout_workspace(struct job_env *env, char *why, size_t whylen);
+
+/* Runs an agent workload (runner/agent.c): the checkout, then the model
+ * loop with its tools; posts tool_start, tool_end, error and aborted. */
+void agent_run(struct job_env *env, struct job_result *out);
+
 /* Builds, in the checkout cache cache_dir, a working tree of the last
  * commit the runner checked out of repository repo_id, owned by uid:gid
  * (the sandbox that runs next), so that the next checkout of that

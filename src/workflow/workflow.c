@@ -2,6 +2,7 @@
  * model of workflow.h, with every error reported as FILE:LINE:COL, and
  * freeing it. Matching, inputs and matrices live in match.c and matrix.c. */
 #include "workflow/workflow.h"
+#include "llm/tools.h"
 
 #include "base/buf.h"
 #include "base/util.h"
@@ -1157,6 +1158,14 @@ static int parse_agent(struct parse *p, const yaml_node_t *n)
 		return ERR_INVALID;
 	if (keys[3].val && get_strlist(p, keys[3].val, &a->tools, "tools"))
 		return ERR_INVALID;
+	for (size_t i = 0; i < a->tools.n; i++) {
+		if (!tool_spec(a->tools.v[i]))
+			return perr(p, keys[3].val, "unknown tool '%.64s' in 'tools'", a->tools.v[i]);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(a->tools.v[j], a->tools.v[i]))
+				return perr(p, keys[3].val, "tool '%.64s' is listed twice",
+					    a->tools.v[i]);
+	}
 	if (keys[4].val && get_int(p, keys[4].val, &a->max_turns, 1, 1000, "max_turns"))
 		return ERR_INVALID;
 	if (keys[5].val && get_int(p, keys[5].val, &a->timeout_sec, 1, 86400, "timeout"))
