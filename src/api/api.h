@@ -115,6 +115,13 @@ int h_runner_heartbeat(struct req *r, struct resp *w);
 int h_task_events(struct req *r, struct resp *w);
 int h_task_complete(struct req *r, struct resp *w);
 int h_task_watch(struct req *r, struct resp *w);
+/* The task whose id is :id, authenticated by the request's task token
+ * (Authorization: Bearer plue_task_...), into *t (queue/queue.h). ERR_AUTH
+ * "invalid_token" when it does not match or the workload is done. */
+struct task;
+int task_load(struct req *r, struct task *t);
+/* an agent's forge tools, run as its actor (api/agent_tools.c) */
+int h_task_tool(struct req *r, struct resp *w);
 /* issues, comments, reactions, labels, milestones, mentions
  * (api/issues.c, comments.c, reactions.c, labels.c, milestones.c; the
  * shared rules are in api/collab.h) */

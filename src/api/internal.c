@@ -96,7 +96,7 @@ int h_runner_heartbeat(struct req *r, struct resp *w)
 	return 0;
 }
 
-static int task_load(struct req *r, struct task *t)
+int task_load(struct req *r, struct task *t)
 {
 	int64_t id;
 	int rc;

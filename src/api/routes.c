@@ -108,6 +108,7 @@ const struct route app_routes[] = {
 	{ POST, "/internal/tasks/:id/complete", h_task_complete, ROUTE_INTERNAL | ROUTE_JSON },
 	{ POST, "/internal/tasks/:id/watch", h_task_watch, ROUTE_INTERNAL },
 	{ POST, "/internal/tasks/:id/model", h_task_model, ROUTE_INTERNAL | ROUTE_JSON, 0, 16 << 20 },
+	{ POST, "/internal/tasks/:id/tools/:name", h_task_tool, ROUTE_INTERNAL | ROUTE_JSON },
 
 	/* issues, comments, reactions, labels, milestones (api/issues.c and
 	 * friends): reading follows the repository; writes need a user, and

@@ -23,7 +23,9 @@ enum repo_action { ACT_READ, ACT_WRITE, ACT_ADMIN };
  * workload gets its repository and, in task_areas, what it may write:
  * contents when the workload may push (workloads.may_write), issues, pull
  * requests and statuses when the job's permissions (workloads.spec's
- * "permissions") say write.
+ * "permissions") say write. An agent workload's token also carries its
+ * actor (workloads.actor_id): authz_repo grants it in its repository only
+ * what that person may do too.
  * Credentials that do not check out: ERR_AUTH (never silently anonymous). */
 int auth_resolve(struct req *r);
 

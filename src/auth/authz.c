@@ -201,14 +201,20 @@ int auth_resolve(struct req *r)
 	if (!strncmp(tok, "plue_task_", 10)) {
 		/* a runner's task token: one repository, read (write when the
 		 * workflow asked for it), alive while its workload runs */
-		PGresult *tr = db_qv(r->db, r->arena, &r->err,
-				     "SELECT repo_id, may_write, "
-				     "  coalesce(spec->'permissions'->>'issues' = 'write', false), "
-				     "  coalesce(spec->'permissions'->>'pull_requests' = 'write', false), "
-				     "  coalesce(spec->'permissions'->>'statuses' = 'write', false) "
-				     "FROM workloads WHERE task_token_hash = $1 "
-				     "AND status IN ('claimed', 'running') AND repo_id IS NOT NULL",
-				     hash);
+		PGresult *tr = db_qv(
+			r->db, r->arena, &r->err,
+			"SELECT w.repo_id, w.may_write, "
+			"  coalesce(w.spec->'permissions'->>'issues' = 'write', false), "
+			"  coalesce(w.spec->'permissions'->>'pull_requests' = 'write', false), "
+			"  coalesce(w.spec->'permissions'->>'statuses' = 'write', false), "
+			"  w.type = 'agent', coalesce(u.id, 0), coalesce(u.is_admin, false), "
+			"  coalesce(c.role, '') "
+			"FROM workloads w LEFT JOIN users u ON u.id = w.actor_id "
+			"LEFT JOIN collaborators c ON c.repo_id = w.repo_id "
+			"  AND c.user_id = w.actor_id "
+			"WHERE w.task_token_hash = $1 "
+			"AND w.status IN ('claimed', 'running') AND w.repo_id IS NOT NULL",
+			hash);
 		if (!tr)
 			return r->err.code;
 		if (PQntuples(tr) != 1)
@@ -220,6 +226,10 @@ int auth_resolve(struct req *r)
 				     (db_bool(tr, 0, 2) ? AREA_ISSUES : 0) |
 				     (db_bool(tr, 0, 3) ? AREA_PULLS : 0) |
 				     (db_bool(tr, 0, 4) ? AREA_STATUSES : 0);
+		r->auth.task_agent = db_bool(tr, 0, 5);
+		r->auth.task_actor_id = db_int(tr, 0, 6);
+		r->auth.task_actor_admin = db_bool(tr, 0, 7);
+		r->auth.task_actor_role = arena_strdup(r->arena, db_val(tr, 0, 8));
 		r->auth.scopes = SCOPE_REPO_READ | (r->auth.task_areas ? SCOPE_REPO_WRITE : 0);
 		return 0;
 	}
@@ -280,6 +290,24 @@ static int authz_task(const struct auth *a, const struct repo *repo, enum repo_a
 	return 0;
 }
 
+/* An agent's task token: the task's limits, and in its own repository
+ * no more than its actor may (a reader's agent cannot push). */
+static int authz_agent(const struct auth *a, const struct repo *repo, enum repo_action act,
+		       unsigned areas, struct err *e)
+{
+	int rc = authz_task(a, repo, act, areas, e);
+	if (rc || a->task_repo_id != repo->id)
+		return rc;
+	if (authz_user_may(repo, a->task_actor_id, a->task_actor_admin, a->task_actor_role, act))
+		return 0;
+	if (act == ACT_READ)
+		return err_set(e, ERR_NOTFOUND, NULL, "repository '%s/%s' not found", repo->owner,
+			       repo->name);
+	return err_set(e, ERR_PERM, NULL,
+		       "this agent acts for a user without %s access to repository '%s/%s'",
+		       act == ACT_WRITE ? "write" : "admin", repo->owner, repo->name);
+}
+
 int authz_repo(const struct auth *a, const struct repo *repo, enum repo_action act, struct err *e)
 {
 	return authz_repo_area(a, repo, act, 0, e);
@@ -291,7 +319,8 @@ int authz_repo_area(const struct auth *a, const struct repo *repo, enum repo_act
 	enum repo_role role = ROLE_NONE;
 	unsigned scopes = a->via == AUTH_TOKEN ? a->scopes : SCOPE_ALL;
 	if (a->via == AUTH_TASK)
-		return authz_task(a, repo, act, areas, e);
+		return a->task_agent ? authz_agent(a, repo, act, areas, e)
+				     : authz_task(a, repo, act, areas, e);
 	if (a->user_id) {
 		if (a->is_admin)
 			role = ROLE_ADMIN;

@@ -2,8 +2,10 @@
  * protection on pushes. `plue serve` writes DATA/hooks/pre-receive (a
  * two-line script that execs this binary) and runs receive-pack with
  * core.hooksPath pointing there and PLUE_REPO_ID, PLUE_PUSHER_ID and
- * PLUE_DB in its environment. git feeds the hook one "old new ref" line
- * per update; a non-zero exit refuses the whole push and git shows the
+ * PLUE_DB in its environment (and PLUE_AGENT_PUSH for an agent's task
+ * token, which pushes only to branches under plue/ that no rule
+ * protects). git feeds the hook one "old new ref" line per update; a
+ * non-zero exit refuses the whole push and git shows the
  * hook's stderr to the pusher as "remote: ..." lines.
  *
  * The pushed objects are still in git's quarantine directory while the
@@ -44,14 +46,15 @@ static int is_fast_forward(git_repository *repo, const char *old_hex, const char
 	return rc < 0 ? -1 : rc;
 }
 
-/* One branch update of the push: "old new refs/heads/BRANCH". */
-struct branch_update {
+/* One ref update of the push: "old new REF". */
+struct ref_update {
 	char old_hex[41], new_hex[41];
-	const char *branch; /* arena */
+	const char *ref;    /* arena */
+	const char *branch; /* REF without refs/heads/, NULL for other refs */
 };
 
-/* The branch updates on stdin into *out (xrealloc'd; the caller frees). */
-static size_t updates_read(struct branch_update **out, struct arena *a)
+/* The ref updates on stdin into *out (xrealloc'd; the caller frees). */
+static size_t updates_read(struct ref_update **out, struct arena *a)
 {
 	char *line = NULL;
 	size_t cap = 0, n = 0, ucap = 0;
@@ -62,21 +65,41 @@ static size_t updates_read(struct branch_update **out, struct arena *a)
 		if (len < 83 || line[40] != ' ' || line[81] != ' ')
 			continue;
 		const char *ref = line + 82;
-		if (strncmp(ref, "refs/heads/", 11))
-			continue; /* tags and other refs are not protected */
 		if (n == ucap) {
 			ucap = ucap ? 2 * ucap : 8;
 			*out = xrealloc(*out, ucap * sizeof(**out));
 		}
-		struct branch_update *u = &(*out)[n++];
+		struct ref_update *u = &(*out)[n++];
 		memcpy(u->old_hex, line, 40);
 		u->old_hex[40] = '\0';
 		memcpy(u->new_hex, line + 41, 40);
 		u->new_hex[40] = '\0';
-		u->branch = arena_strdup(a, ref + 11);
+		u->ref = arena_strdup(a, ref);
+		/* tags and other refs are not protected */
+		u->branch = strncmp(ref, "refs/heads/", 11) ? NULL : u->ref + 11;
 	}
 	free(line);
 	return n;
+}
+
+/* An agent's push (PLUE_AGENT_PUSH) creates and updates branches under
+ * AGENT_PREFIX and nothing else: whatever its model was told, main, tags
+ * and deletions are refused here. 0, or 1 with the refusal written. */
+#define AGENT_PREFIX "refs/heads/plue/"
+static int agent_ref_check(const struct ref_update *u)
+{
+	if (strncmp(u->ref, AGENT_PREFIX, strlen(AGENT_PREFIX)) || !u->ref[strlen(AGENT_PREFIX)]) {
+		fprintf(stderr,
+			"error: an agent may only push to branches under 'plue/' (refusing '%.200s')\n",
+			u->ref);
+		return 1;
+	}
+	if (!strcmp(u->new_hex, SHA1_ZERO)) {
+		fprintf(stderr, "error: an agent may not delete branches (refusing '%.200s')\n",
+			u->ref);
+		return 1;
+	}
+	return 0;
 }
 
 static int pre_receive(void)
@@ -91,7 +114,7 @@ static int pre_receive(void)
 	git_repository *repo = NULL;
 	struct arena *a = arena_new();
 	struct err e = { 0 };
-	struct branch_update *ups = NULL;
+	struct ref_update *ups = NULL;
 	int status = 0;
 	if (PQstatus(db) != CONNECTION_OK) {
 		fprintf(stderr,
@@ -99,15 +122,25 @@ static int pre_receive(void)
 		status = 1;
 		goto done;
 	}
-	size_t n = updates_read(&ups, a);
-	if (!n)
+	size_t nall = updates_read(&ups, a), n = 0;
+	bool agent = getenv("PLUE_AGENT_PUSH") != NULL;
+	for (size_t i = 0; i < nall; i++)
+		if (agent && agent_ref_check(&ups[i]))
+			status = 1;
+	if (status)
 		goto done;
 	/* every branch's rules with one query; they bind whoever pushes: no
 	 * identity is needed to read them */
-	struct protection *prots = arena_alloc(a, n * sizeof(*prots));
-	const char **branches = arena_alloc(a, n * sizeof(*branches));
-	for (size_t i = 0; i < n; i++)
-		branches[i] = ups[i].branch;
+	struct protection *prots = arena_alloc(a, (nall + 1) * sizeof(*prots));
+	const char **branches = arena_alloc(a, (nall + 1) * sizeof(*branches));
+	struct ref_update **bups = arena_alloc(a, (nall + 1) * sizeof(*bups));
+	for (size_t i = 0; i < nall; i++)
+		if (ups[i].branch) {
+			bups[n] = &ups[i];
+			branches[n++] = ups[i].branch;
+		}
+	if (!n)
+		goto done;
 	struct forge f = { .db = db, .arena = a, .err = &e, .who = &(struct auth){ 0 } };
 	if (protection_get_many(prots, &f, repo_id, n, branches)) {
 		fprintf(stderr, "error: cannot check branch protection: %s\n", e.msg);
@@ -115,11 +148,15 @@ static int pre_receive(void)
 		goto done;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const char *old_hex = ups[i].old_hex, *new_hex = ups[i].new_hex,
+		const char *old_hex = bups[i]->old_hex, *new_hex = bups[i]->new_hex,
 			   *branch = branches[i];
 		const struct protection *p = &prots[i];
 		if (!p->any)
 			continue;
+		if (agent) { /* not even a new one: its rule is a person's to relax */
+			status = refuse(branch, p->patterns, "an agent never pushes to it");
+			continue;
+		}
 		bool deleting = !strcmp(new_hex, SHA1_ZERO), creating = !strcmp(old_hex, SHA1_ZERO);
 		if (deleting) {
 			if (p->no_deletion)

@@ -79,6 +79,23 @@ int user_any(bool *out, struct forge *f)
 	return 0;
 }
 
+int user_auth_load(struct auth *out, struct forge *f, int64_t user_id)
+{
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "SELECT username, is_admin FROM users WHERE id = $1",
+			      arena_int(f->arena, (long long)user_id));
+	if (!res)
+		return f->err->code;
+	if (PQntuples(res) != 1)
+		return err_set(f->err, ERR_NOTFOUND, NULL, "user %lld not found", (long long)user_id);
+	*out = (struct auth){ .via = AUTH_SESSION,
+			      .user_id = user_id,
+			      .username = arena_strdup(f->arena, db_val(res, 0, 0)),
+			      .is_admin = db_bool(res, 0, 1),
+			      .scopes = SCOPE_ALL };
+	return 0;
+}
+
 int user_json_load(json_t **out, struct forge *f, int64_t user_id)
 {
 	enum { ID, USERNAME, EMAIL, ETH_ADDRESS, IS_ADMIN, CREATED_AT, HAS_PASSWORD };

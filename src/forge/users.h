@@ -33,6 +33,13 @@ int user_require(struct forge *f, unsigned scope);
  * 'x' not found". */
 int user_id_find(int64_t *out, struct forge *f, const char *name);
 
+/* The identity of account user_id when it acts without a credential of
+ * its own — an agent's tools, with the authority of the person the agent
+ * acts for: as a browser session has it (every scope; a site
+ * administrator stays one), username arena-owned. ERR_NOTFOUND "user N
+ * not found" when the account is gone. */
+int user_auth_load(struct auth *out, struct forge *f, int64_t user_id);
+
 /* Whether any account exists yet into *out (the first-run hint). */
 int user_any(bool *out, struct forge *f);
 

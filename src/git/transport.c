@@ -21,7 +21,8 @@
 
 /* The child's environment: nothing of ours leaks (no PLUE_*, no secrets),
  * except, for a push, what the pre-receive hook (cmd/hook.c) needs to
- * check branch protection: the repository, the pusher, the database.
+ * check branch protection: the repository, the pusher, the database, and
+ * whether an agent pushes.
  * GIT_PROTOCOL only when the client asked for version 1 or 2. */
 static char **git_env(struct arena *a, const char *protocol, const struct repo *repo,
 		      const struct auth *pusher)
@@ -38,6 +39,9 @@ static char **git_env(struct arena *a, const char *protocol, const struct repo *
 		env[n++] = arena_printf(a, "PLUE_REPO_ID=%lld", (long long)repo->id);
 		env[n++] = arena_printf(a, "PLUE_PUSHER_ID=%lld", (long long)pusher->user_id);
 		env[n++] = arena_printf(a, "PLUE_DB=%s", db_conninfo());
+		/* an agent pushes only its own branches (cmd/hook.c) */
+		if (pusher->via == AUTH_TASK && pusher->task_agent)
+			env[n++] = "PLUE_AGENT_PUSH=1";
 	}
 	env[n] = NULL;
 	return env;

@@ -16,6 +16,7 @@
 #include "auth/auth.h"
 #include "forge/forge.h"
 #include "forge/issues.h"
+#include "forge/users.h"
 #include "pgtest.h"
 
 /* ---- helpers ---- */
@@ -730,6 +731,71 @@ static void test_require_writer(void **state)
 	assert_string_equal(t->err.msg, "sign in to change repository 'alice/proj'");
 }
 
+/* An agent's task token carries the task's limits and its actor's
+ * authority, whichever is less; user_auth_load is the actor's identity
+ * for its tools. */
+static void test_agent_authority(void **state)
+{
+	struct pgtest *t = *state;
+	struct world w;
+	world_make(&w, t, true);
+	int64_t dave = pgtest_user(t, "dave", false);
+	pgtest_collaborator(t, w.rid, dave, "read");
+	pgtest_repo(t, w.alice, "other", true);
+	const struct repo *r = w.repo;
+	const struct repo *other = pgtest_repo_load(t, &w.as_alice, "alice", "other");
+	struct auth alices = { .via = AUTH_TASK,
+			       .scopes = SCOPE_REPO_READ | SCOPE_REPO_WRITE,
+			       .task_repo_id = w.rid,
+			       .task_areas = AREA_CONTENTS,
+			       .task_agent = true,
+			       .task_actor_id = w.alice,
+			       .task_actor_role = "" };
+	struct err e = { 0 };
+	/* the owner's agent pushes and reads its own repository only */
+	assert_int_equal(authz_repo_area(&alices, r, ACT_WRITE, AREA_CONTENTS, &e), 0);
+	assert_int_equal(authz_repo(&alices, r, ACT_READ, &e), 0);
+	assert_int_equal(authz_repo(&alices, other, ACT_READ, &e), ERR_NOTFOUND);
+	assert_string_equal(e.msg, "repository 'alice/other' not found");
+	err_clear(&e);
+	/* never more than the task: no contents area, no push; no admin */
+	struct auth ro = alices;
+	ro.task_areas = 0;
+	assert_int_equal(authz_repo_area(&ro, r, ACT_WRITE, AREA_CONTENTS, &e), ERR_PERM);
+	err_clear(&e);
+	assert_int_equal(authz_repo(&alices, r, ACT_ADMIN, &e), ERR_PERM);
+	err_clear(&e);
+	/* never more than the actor: a reader's agent reads, does not push */
+	struct auth daves = alices;
+	daves.task_actor_id = dave;
+	daves.task_actor_role = "read";
+	assert_int_equal(authz_repo(&daves, r, ACT_READ, &e), 0);
+	assert_int_equal(authz_repo_area(&daves, r, ACT_WRITE, AREA_CONTENTS, &e), ERR_PERM);
+	assert_string_equal(e.msg, "this agent acts for a user without write access to "
+				   "repository 'alice/proj'");
+	err_clear(&e);
+	/* an actor whose account is gone: not even the private repository */
+	struct auth gone = alices;
+	gone.task_actor_id = 0;
+	assert_int_equal(authz_repo(&gone, r, ACT_READ, &e), ERR_NOTFOUND);
+	err_clear(&e);
+	/* a workflow's task token is what it was: no actor to ask */
+	struct auth flow = gone;
+	flow.task_agent = false;
+	assert_int_equal(authz_repo_area(&flow, r, ACT_WRITE, AREA_CONTENTS, &e), 0);
+
+	struct forge f = pgtest_forge(t, &w.as_alice);
+	struct auth who;
+	assert_int_equal(user_auth_load(&who, &f, dave), 0);
+	assert_int_equal(who.via, AUTH_SESSION);
+	assert_int_equal(who.user_id, dave);
+	assert_string_equal(who.username, "dave");
+	assert_false(who.is_admin);
+	assert_int_equal(who.scopes, SCOPE_ALL);
+	assert_err(t, user_auth_load(&who, &f, dave + 1000), ERR_NOTFOUND, "not_found",
+		   arena_printf(t->arena, "user %lld not found", (long long)dave + 1000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -746,6 +812,7 @@ int main(void)
 		PGTEST(test_repo_load),
 		PGTEST(test_can_participate),
 		PGTEST(test_require_writer),
+		PGTEST(test_agent_authority),
 	};
 	return cmocka_run_group_tests(tests, pgtest_start, pgtest_stop);
 }
