@@ -468,6 +468,7 @@ done:
 
 struct capture {
 	struct buf out;
+	struct buf *err; /* stderr apart, or NULL: with stdout */
 	size_t line_max; /* 0: lines whole */
 	struct tool_ctx *c;
 	bool cancel_seen;
@@ -475,15 +476,15 @@ struct capture {
 
 static void capture_line(void *cls, int stream, const char *line, size_t len)
 {
-	(void)stream;
 	struct capture *k = cls;
+	struct buf *b = k->err && stream == SANDBOX_STDERR ? k->err : &k->out;
 	if (k->line_max && len > k->line_max) {
-		buf_add(&k->out, line, k->line_max);
-		buf_adds(&k->out, "…");
+		buf_add(b, line, k->line_max);
+		buf_adds(b, "…");
 	} else {
-		buf_add(&k->out, line, len);
+		buf_add(b, line, len);
 	}
-	buf_addch(&k->out, '\n');
+	buf_addch(b, '\n');
 }
 
 static int capture_cancelled(void *cls)
@@ -495,11 +496,12 @@ static int capture_cancelled(void *cls)
 }
 
 /* Runs argv in the sandbox at the workspace's root with env (NULL-ended,
- * or NULL) and input, collecting both streams in out. Returns 0 (the
- * command ran: see *res) or -1 with why in r. */
+ * or NULL) and input, collecting its output in out (stderr in err when
+ * err is not NULL). Returns 0 (the command ran: see *res) or -1 with why
+ * in r. */
 static int sb_run(struct tool_ctx *c, const char *const *argv, const char *const *env,
 		  const char *input, int timeout_ms, size_t line_max, struct buf *out,
-		  struct sandbox_result *res, struct result *r)
+		  struct buf *err, struct sandbox_result *res, struct result *r)
 {
 	static const char *const base_env[] = {
 		"LANG=C.UTF-8",          "TERM=dumb", "PAGER=cat", "GIT_PAGER=cat",
@@ -513,7 +515,7 @@ static int sb_run(struct tool_ctx *c, const char *const *argv, const char *const
 		envp[n++] = env[i];
 	envp[n] = NULL;
 	struct sandbox_limits lim = { .output_bytes = COLLECT_MAX, .timeout_ms = timeout_ms };
-	struct capture k = { .out = BUF_INIT, .line_max = line_max, .c = c };
+	struct capture k = { .out = BUF_INIT, .err = err, .line_max = line_max, .c = c };
 	struct sandbox_cmd cmd = {
 		.argv = argv,
 		.env = envp,
@@ -545,10 +547,11 @@ static const char *ending(const struct sandbox_result *res)
 }
 
 /* Runs git (args after "git -c core.quotePath=false") in the sandbox with
- * env; out gets its output. Returns git's exit code, or -1 (it did not
- * run or was killed; why in r). */
+ * env; out gets its output (only stdout when err is not NULL: stderr goes
+ * there). Returns git's exit code, or -1 (it did not run or was killed;
+ * why in r). */
 static int sb_git(struct tool_ctx *c, const char *const *args, const char *const *env,
-		  const char *input, struct buf *out, struct result *r)
+		  const char *input, struct buf *out, struct buf *err, struct result *r)
 {
 	const char *argv[24] = { "git", "-c", "core.quotePath=false" };
 	size_t n = 3;
@@ -556,7 +559,7 @@ static int sb_git(struct tool_ctx *c, const char *const *args, const char *const
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	struct sandbox_result res;
-	if (sb_run(c, argv, env, input, GIT_TIMEOUT_MS, 0, out, &res, r))
+	if (sb_run(c, argv, env, input, GIT_TIMEOUT_MS, 0, out, err, &res, r))
 		return -1;
 	const char *why = ending(&res);
 	if (why) {
@@ -583,7 +586,7 @@ static void tool_run_command(struct tool_ctx *c, json_t *in, struct result *r)
 	const char *argv[] = { "bash", "-c", str_in(in, "command"), NULL };
 	struct sandbox_result res;
 	struct buf out = BUF_INIT;
-	if (sb_run(c, argv, NULL, NULL, (int)timeout * 1000, 0, &out, &res, r))
+	if (sb_run(c, argv, NULL, NULL, (int)timeout * 1000, 0, &out, NULL, &res, r))
 		goto done;
 	const char *why = ending(&res);
 	if (res.timed_out)
@@ -621,7 +624,7 @@ static void tool_search_code(struct tool_ctx *c, json_t *in, struct result *r)
 	}
 	argv[n] = NULL;
 	struct sandbox_result res;
-	if (sb_run(c, argv, NULL, NULL, GIT_TIMEOUT_MS, SEARCH_LINE_MAX, &out, &res, r))
+	if (sb_run(c, argv, NULL, NULL, GIT_TIMEOUT_MS, SEARCH_LINE_MAX, &out, NULL, &res, r))
 		goto done;
 	if (res.cancelled || res.timed_out) {
 		fail(r, "search_code: %s", ending(&res));
@@ -764,7 +767,7 @@ static void tool_git_status(struct tool_ctx *c, json_t *in, struct result *r)
 	(void)in;
 	const char *args[] = { "status", "--short", "--branch", NULL };
 	struct buf out = BUF_INIT;
-	int rc = sb_git(c, args, NULL, NULL, &out, r);
+	int rc = sb_git(c, args, NULL, NULL, &out, NULL, r);
 	if (rc >= 0) {
 		buf_add(&r->out, out.ptr, out.len);
 		r->is_error = rc != 0;
@@ -787,7 +790,7 @@ static void tool_git_diff(struct tool_ctx *c, json_t *in, struct result *r)
 		args[n++] = path.ptr;
 	}
 	args[n] = NULL;
-	int rc = sb_git(c, args, NULL, NULL, &out, r);
+	int rc = sb_git(c, args, NULL, NULL, &out, NULL, r);
 	if (rc >= 0) {
 		buf_add(&r->out, out.ptr, out.len);
 		if (!rc && !out.len)
@@ -807,14 +810,14 @@ static void tool_create_branch(struct tool_ctx *c, json_t *in, struct result *r)
 			       : xstrdup(name);
 	struct buf out = BUF_INIT;
 	const char *check[] = { "check-ref-format", "--branch", branch, NULL };
-	int rc = sb_git(c, check, NULL, NULL, &out, r);
+	int rc = sb_git(c, check, NULL, NULL, &out, NULL, r);
 	if (rc > 0)
 		fail(r, "create_branch: '%.200s' is not a valid branch name", branch);
 	if (rc)
 		goto done;
 	buf_reset(&out);
 	const char *sw[] = { "switch", "-c", branch, NULL };
-	rc = sb_git(c, sw, NULL, NULL, &out, r);
+	rc = sb_git(c, sw, NULL, NULL, &out, NULL, r);
 	if (rc > 0) {
 		trim(&out);
 		fail(r, "create_branch: cannot create '%.200s': %s", branch, out.ptr);
@@ -835,31 +838,31 @@ static void tool_commit(struct tool_ctx *c, json_t *in, struct result *r)
 			 xasprintf("GIT_COMMITTER_NAME=%s", name),
 			 xasprintf("GIT_COMMITTER_EMAIL=%s", email), NULL };
 	const char *const *envp = (const char *const *)env;
-	struct buf out = BUF_INIT;
+	struct buf out = BUF_INIT, err = BUF_INIT;
 	const char *add[] = { "add", "-A", NULL };
 	const char *staged[] = { "diff", "--cached", "--quiet", NULL };
 	const char *commit[] = { "-c", "commit.gpgSign=false", "commit", "-q", "-F", "-", NULL };
 	const char *head[] = { "rev-parse", "HEAD", NULL };
-	int rc = sb_git(c, add, envp, NULL, &out, r);
+	int rc = sb_git(c, add, envp, NULL, &out, NULL, r);
 	if (rc > 0) {
 		trim(&out);
 		fail(r, "commit: git add failed: %s", out.ptr);
 		goto done;
 	}
-	if (rc || (rc = sb_git(c, staged, envp, NULL, &out, r)) < 0)
+	if (rc || (rc = sb_git(c, staged, envp, NULL, &out, NULL, r)) < 0)
 		goto done;
 	if (rc == 0) {
 		fail(r, "commit: nothing to commit: the working tree has no changes");
 		goto done;
 	}
 	buf_reset(&out);
-	if ((rc = sb_git(c, commit, envp, str_in(in, "message"), &out, r)) > 0) {
+	if ((rc = sb_git(c, commit, envp, str_in(in, "message"), &out, NULL, r)) > 0) {
 		trim(&out);
 		fail(r, "commit: git commit failed: %s", out.ptr);
 		goto done;
 	}
 	buf_reset(&out);
-	if (rc || (rc = sb_git(c, head, envp, NULL, &out, r)) < 0)
+	if (rc || (rc = sb_git(c, head, envp, NULL, &out, &err, r)) < 0)
 		goto done;
 	trim(&out);
 	buf_addf(&r->out, "committed %s", out.ptr);
@@ -867,6 +870,7 @@ done:
 	for (size_t i = 0; env[i]; i++)
 		free(env[i]);
 	buf_release(&out);
+	buf_release(&err);
 }
 
 /* ---- push ---- */
@@ -887,9 +891,10 @@ static bool branch_pushable(const char *b)
 	return strlen(b) > strlen(BRANCH_PREFIX);
 }
 
-/* Runs git on the host with exactly env, output into out. Returns its exit
- * code or -1 (did not run, timed out, cancelled). */
-static int host_git(struct tool_ctx *c, const char *const *argv, const char *const *env,
+/* Runs git on the host with exactly env, standard input from in (or
+ * /dev/null when -1), output into out. Returns its exit code or -1 (did
+ * not run, timed out, cancelled). */
+static int host_git(struct tool_ctx *c, const char *const *argv, const char *const *env, int in,
 		    struct buf *out)
 {
 	int fds[2];
@@ -902,9 +907,10 @@ static int host_git(struct tool_ctx *c, const char *const *argv, const char *con
 		return -1;
 	}
 	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
-			dup2(devnull, 0);
+		if (in < 0)
+			in = open("/dev/null", O_RDONLY);
+		if (in >= 0)
+			dup2(in, 0);
 		dup2(fds[1], 1);
 		dup2(fds[1], 2);
 		execvpe(argv[0], (char *const *)argv, (char *const *)env);
@@ -940,12 +946,13 @@ static int host_git(struct tool_ctx *c, const char *const *argv, const char *con
 }
 
 /* Pushes commit sha to refs/heads/branch of url from a bare repository of
- * the runner's own that borrows the objects of the workspace ws (whose
- * .git is never otherwise read: no config, no hooks); shallow is the
- * workspace's list of shallow commits ("" when complete). The token goes
- * in the environment. out gets git's output. Returns git's exit code or
- * -1. */
-static int push_from_host(struct tool_ctx *c, const char *ws, const char *shallow, const char *url,
+ * the runner's own, made for this push in a temporary directory: it gets
+ * the objects from pack (a pack the sandbox wrote, verified by
+ * index-pack) and the workspace's shallow commits (shallow, "" when none),
+ * and nothing else of the workspace: no configuration, no hooks, no path
+ * to follow. The token goes in the environment. out gets git's output.
+ * Returns git's exit code or -1. */
+static int push_from_host(struct tool_ctx *c, int pack, const char *shallow, const char *url,
 			  const char *sha, const char *branch, struct buf *out)
 {
 	char tmp[] = "/tmp/plue-push-XXXXXX";
@@ -967,30 +974,78 @@ static int push_from_host(struct tool_ctx *c, const char *ws, const char *shallo
 			      auth,
 			      NULL };
 	char *refspec = xasprintf("%s:refs/heads/%s", sha, branch);
-	char *alternates = xasprintf("%s/objects/info/alternates", gitdir);
-	char *objects = xasprintf("%s/.git/objects\n", ws);
 	char *shallow_file = xasprintf("%s/shallow", gitdir);
 	const char *init[] = { "git", "init", "-q", "--bare", "--template=", gitdir, NULL };
+	const char *index[] = { "git", "--git-dir", gitdir, "index-pack", "--stdin", NULL };
 	const char *push[] = { "git",  "--git-dir",   gitdir, "-c", "core.hooksPath=/dev/null",
 			       "push", "--porcelain", "--",   url,  refspec,
 			       NULL };
-	int rc = host_git(c, init, env, out);
-	if (!rc && (file_create(alternates, objects, strlen(objects), 0644) ||
-		    (*shallow && file_create(shallow_file, shallow, strlen(shallow), 0644)))) {
+	int rc = host_git(c, init, env, -1, out);
+	if (!rc)
+		rc = host_git(c, index, env, pack, out);
+	if (!rc && *shallow && file_create(shallow_file, shallow, strlen(shallow), 0644)) {
 		buf_addf(out, "cannot prepare the push: %s", strerror(errno));
 		rc = -1;
 	}
-	if (!rc)
-		rc = host_git(c, push, env, out);
+	if (!rc) {
+		buf_reset(out); /* index-pack's output: the pack's name */
+		rc = host_git(c, push, env, -1, out);
+	}
 	path_remove_tree(tmp);
 	free(gitdir);
 	free(home);
 	free(auth);
 	free(refspec);
-	free(alternates);
-	free(objects);
 	free(shallow_file);
 	return rc;
+}
+
+/* Has the sandbox pack every object reachable from sha (down to the
+ * shallow commits) into .git/plue-push-HASH.pack, and opens that pack
+ * through the workspace's root, removing the files. Returns the
+ * descriptor or -1 with why in r. */
+static int pack_make(struct tool_ctx *c, const char *sha, struct result *r)
+{
+	struct buf hash = BUF_INIT, err = BUF_INIT;
+	struct ws w = { .fd = -1 };
+	int fd = -1, gitfd = -1;
+	char *input = xasprintf("%s\n", sha), *name = NULL;
+	const char *args[] = { "pack-objects", "--revs", "-q", ".git/plue-push", NULL };
+	int rc = sb_git(c, args, NULL, input, &hash, &err, r);
+	trim(&hash);
+	trim(&err);
+	if (rc > 0)
+		fail(r, "push: packing %s failed: %.500s", sha, err.ptr);
+	if (rc)
+		goto done;
+	if (!is_sha1_hex(hash.ptr)) {
+		fail(r, "push: packing %s failed", sha);
+		goto done;
+	}
+	if (!ws_open(&w, c, "push", r))
+		goto done;
+	name = xasprintf(".git/plue-push-%s.pack", hash.ptr);
+	fd = openat2_in(w.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		fail(r, "push: cannot open the pack the sandbox made");
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	if ((gitfd = openat2_in(w.fd, ".git", O_PATH | O_DIRECTORY, 0)) >= 0) {
+		unlinkat(gitfd, name + 5, 0);
+		strcpy(name + strlen(name) - 4, "idx");
+		unlinkat(gitfd, name + 5, 0);
+		close(gitfd);
+	}
+done:
+	ws_close(&w);
+	buf_release(&hash);
+	buf_release(&err);
+	free(input);
+	free(name);
+	return fd;
 }
 
 /* The workspace's .git/shallow (lines of 40 hex digits), read through the
@@ -1032,14 +1087,14 @@ static char *shallow_read(struct tool_ctx *c)
 
 static void tool_push(struct tool_ctx *c, json_t *in, struct result *r)
 {
-	struct buf branch = BUF_INIT, sha = BUF_INIT, out = BUF_INIT;
+	struct buf branch = BUF_INIT, sha = BUF_INIT, out = BUF_INIT, err = BUF_INIT;
 	char *shallow = NULL, *url = NULL, *ref = NULL;
 	const char *b = str_in(in, "branch");
 	if (b && *b) {
 		buf_adds(&branch, b);
 	} else {
 		const char *cur[] = { "symbolic-ref", "--short", "-q", "HEAD", NULL };
-		int rc = sb_git(c, cur, NULL, NULL, &branch, r);
+		int rc = sb_git(c, cur, NULL, NULL, &branch, &err, r);
 		if (rc < 0)
 			goto done;
 		trim(&branch);
@@ -1064,7 +1119,7 @@ static void tool_push(struct tool_ctx *c, json_t *in, struct result *r)
 	}
 	ref = xasprintf("refs/heads/%s^{commit}", branch.ptr);
 	const char *rev[] = { "rev-parse", "-q", "--verify", ref, NULL };
-	int rc = sb_git(c, rev, NULL, NULL, &sha, r);
+	int rc = sb_git(c, rev, NULL, NULL, &sha, &err, r);
 	if (rc < 0)
 		goto done;
 	trim(&sha);
@@ -1081,7 +1136,11 @@ static void tool_push(struct tool_ctx *c, json_t *in, struct result *r)
 		goto done;
 	}
 	url = xasprintf("%s%s", c->server_url, c->clone_path);
-	rc = push_from_host(c, sandbox_workspace(c->sb), shallow, url, sha.ptr, branch.ptr, &out);
+	int pack = pack_make(c, sha.ptr, r);
+	if (pack < 0)
+		goto done;
+	rc = push_from_host(c, pack, shallow, url, sha.ptr, branch.ptr, &out);
+	close(pack);
 	if (rc) {
 		trim(&out);
 		fail(r, "push: pushing %s to '%s' failed%s\n%s", sha.ptr, branch.ptr,
@@ -1097,6 +1156,7 @@ done:
 	buf_release(&branch);
 	buf_release(&sha);
 	buf_release(&out);
+	buf_release(&err);
 }
 
 /* ---- forge tools ---- */

@@ -501,6 +501,39 @@ static void test_push(void **state)
 	REFUSED(f, "push", "{\"branch\": \"plue/work\"}", "rejected");
 }
 
+/* The workspace's .git may name objects anywhere on the host (an
+ * alternates file, links): push never reads them there, so another
+ * repository's object the runner's host holds cannot be pushed out. */
+static void test_push_reads_no_host_objects(void **state)
+{
+	struct fixture *f = *state;
+	char id[64] = "";
+	assert_int_equal(sh("cd %s && git init -q --bare remote.git && git init -q --bare secret.git "
+			    "&& echo TOP-SECRET | git --git-dir=secret.git hash-object -w --stdin > "
+			    "secret.id",
+			    f->root),
+			 0);
+	char *path = xasprintf("%s/secret.id", f->root);
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(id, sizeof(id), fp));
+	fclose(fp);
+	free(path);
+	id[40] = 0;
+	char *cmd = xasprintf(
+		"{\"command\": \"echo %s/secret.git/objects >> .git/objects/info/alternates && "
+		"t=$(printf '100644 blob %s\\\\tstolen\\\\n' | git mktree --missing) && "
+		"c=$(git -c user.name=t -c user.email=t@e commit-tree $t -m steal) && "
+		"git branch plue/steal $c\"}",
+		f->root, id);
+	OK(f, "run_command", cmd, "exit code 0");
+	free(cmd);
+	REFUSED(f, "push", "{\"branch\": \"plue/steal\"}", "push: packing ");
+	assert_int_not_equal(sh("git --git-dir=%s/remote.git cat-file -e %s 2>/dev/null", f->root,
+				id),
+			     0);
+}
+
 /* A workspace checked out shallow, as the runner does: the push sends only
  * what the server lacks, from the runner's repository that knows the
  * workspace's shallow commits. */
@@ -580,6 +613,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_push_refusals),
 	T(test_push),
 	T(test_push_from_shallow),
+	T(test_push_reads_no_host_objects),
 	T(test_input_errors),
 	T(test_forge_unreachable),
 };
