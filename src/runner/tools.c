@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #define READ_DEFAULT_LINES 2000
+#define READ_LINES_MAX (1LL << 40)
 #define BINARY_PROBE 8192
 #define LIST_MAX 1000         /* entries a recursive listing shows */
 #define LIST_COUNT_MAX 100000 /* entries it counts beyond them at most */
@@ -291,15 +292,16 @@ static void tool_read_file(struct tool_ctx *c, json_t *in, struct result *r)
 		offset = 1;
 	if (!limit)
 		limit = READ_DEFAULT_LINES;
-	if (offset < 1 || limit < 1) {
-		fail(r, "read_file: offset and limit must be at least 1");
+	if (offset < 1 || limit < 1 || offset > READ_LINES_MAX || limit > READ_LINES_MAX) {
+		fail(r, "read_file: offset and limit must be between 1 and %lld",
+		     (long long)READ_LINES_MAX);
 		goto done;
 	}
 	if (!path_norm(&path, str_in(in, "path"), "read_file", r) || !ws_open(&w, c, "read_file", r))
 		goto done;
 	if ((fd = ws_openat(&w, path.ptr, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, "read_file", r)) < 0)
 		goto done;
-	struct stat st;
+	struct stat st = { 0 };
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		fail(r, "read_file: '%s' is %s", path.ptr,
 		     S_ISDIR(st.st_mode) ? "a directory (use list_files)" : "not a regular file");
@@ -704,7 +706,7 @@ static void tool_write_file(struct tool_ctx *c, json_t *in, struct result *r)
 	bool existed = false;
 	fd = openat2_in(w.fd, path.ptr, O_PATH | O_NOFOLLOW, 0);
 	if (fd >= 0) {
-		struct stat st;
+		struct stat st = { 0 };
 		existed = true;
 		if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 			fail(r, "write_file: '%s' exists and is %s", path.ptr,
@@ -738,7 +740,7 @@ static void tool_write_file(struct tool_ctx *c, json_t *in, struct result *r)
 		       "write_file", r);
 	if (fd < 0)
 		goto done;
-	struct stat st;
+	struct stat st = { 0 };
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		fail(r, "write_file: '%s' is not a regular file", path.ptr);
 		goto done;
@@ -1026,7 +1028,7 @@ static int pack_make(struct tool_ctx *c, const char *sha, struct result *r)
 		goto done;
 	name = xasprintf(".git/plue-push-%s.pack", hash.ptr);
 	fd = openat2_in(w.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
-	struct stat st;
+	struct stat st = { 0 };
 	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		fail(r, "push: cannot open the pack the sandbox made");
 		if (fd >= 0)
@@ -1056,7 +1058,7 @@ static char *shallow_read(struct tool_ctx *c)
 	int fd = root >= 0 ? openat2_in(root, ".git/shallow", O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0)
 			   : -1;
 	struct buf b = BUF_INIT;
-	struct stat st;
+	struct stat st = { 0 };
 	bool ok = fd < 0 ? errno == ENOENT
 			 : !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size < (1 << 20);
 	if (fd >= 0 && ok) {
@@ -1202,6 +1204,9 @@ void tool_run(struct tool_ctx *c, const char *name, json_t *input, char **output
 {
 	struct result r = { .out = BUF_INIT };
 	const struct tool_spec *spec = tool_spec(name);
+	json_t *none = input ? NULL : json_object(); /* no input: {} */
+	if (!input)
+		input = none;
 	if (!spec) {
 		fail(&r, "unknown tool '%.64s'", name ? name : "");
 	} else if (input_check(spec, input, &r)) {
@@ -1220,6 +1225,7 @@ void tool_run(struct tool_ctx *c, const char *name, json_t *input, char **output
 	*output = output_final(r.out.ptr, r.out.len);
 	*is_error = r.is_error;
 	buf_release(&r.out);
+	json_decref(none);
 }
 
 void tools_ctx_release(struct tool_ctx *c)

@@ -573,6 +573,15 @@ static void test_input_errors(void **state)
 {
 	struct fixture *f = *state;
 	REFUSED(f, "rm_rf", "{}", "unknown tool 'rm_rf'");
+	/* no input at all is an empty one */
+	char *out = NULL;
+	bool err = true;
+	tool_run(&f->c, "git_status", NULL, &out, &err);
+	assert_false(err);
+	assert_non_null(strstr(out, "## main"));
+	free(out);
+	REFUSED(f, "read_file", "{\"path\": \"README.md\", \"offset\": -1}",
+		"offset and limit must be between 1 and");
 	REFUSED(f, "read_file", "[1]", "read_file: the input must be a JSON object");
 	REFUSED(f, "read_file", "{}", "read_file: missing required field 'path'");
 	REFUSED(f, "read_file", "{\"path\": null}", "missing required field 'path'");
