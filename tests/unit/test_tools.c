@@ -15,8 +15,12 @@
 #include "runner/client.h"
 #include "runner/tools.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -603,6 +607,83 @@ static void test_forge_unreachable(void **state)
 	f->c.client = NULL;
 }
 
+/* Serves one HTTP request on a new local port (*port) from a child: when
+ * the request has every string of want, answers status and body, else 400.
+ * Returns the child's pid. */
+static pid_t serve_once(int *port, const char *const *want, int status, const char *body)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s, 1), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	pid_t pid = fork();
+	if (pid) {
+		close(s);
+		return pid;
+	}
+	int cfd = accept(s, NULL, NULL);
+	char req[8192];
+	size_t n = 0;
+	ssize_t k;
+	/* headers and a small body arrive within a moment */
+	struct pollfd pf = { cfd, POLLIN, 0 };
+	while (n < sizeof(req) - 1 && poll(&pf, 1, 300) > 0 &&
+	       (k = read(cfd, req + n, sizeof(req) - 1 - n)) > 0)
+		n += (size_t)k;
+	req[n] = 0;
+	bool ok = true;
+	for (size_t i = 0; want[i]; i++)
+		ok &= strstr(req, want[i]) != NULL;
+	const char *b = ok ? body : "{\"error\": {\"message\": \"not the request wanted\"}}";
+	char resp[1024];
+	int m = snprintf(resp, sizeof(resp),
+			 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: "
+			 "%zu\r\nConnection: close\r\n\r\n%s",
+			 ok ? status : 400, strlen(b), b);
+	if (write(cfd, resp, (size_t)m) < 0)
+		_exit(1);
+	close(cfd);
+	_exit(0);
+}
+
+static void test_forge_tools(void **state)
+{
+	struct fixture *f = *state;
+	const char *const want[] = { "POST /internal/tasks/1/tools/comment_on_issue ",
+				     "Authorization: Bearer tt_test",
+				     "{\"input\":{\"number\":7,\"body\":\"hi\"}}", NULL };
+	int port, st;
+	pid_t pid = serve_once(&port, want, 200,
+			       "{\"output\": \"commented on #7\", \"is_error\": false}");
+	char *url = xasprintf("http://127.0.0.1:%d", port);
+	f->c.client = client_new(url, NULL);
+	OK(f, "comment_on_issue", "{\"number\": 7, \"body\": \"hi\"}", "commented on #7");
+	waitpid(pid, &st, 0);
+	client_free(f->c.client);
+	free(url);
+	/* the server's own refusals and tool errors */
+	const char *const any[] = { NULL };
+	pid = serve_once(&port, any, 200, "{\"output\": \"no issue #9\", \"is_error\": true}");
+	url = xasprintf("http://127.0.0.1:%d", port);
+	f->c.client = client_new(url, NULL);
+	REFUSED(f, "comment_on_issue", "{\"number\": 9, \"body\": \"hi\"}", "no issue #9");
+	waitpid(pid, &st, 0);
+	client_free(f->c.client);
+	free(url);
+	pid = serve_once(&port, any, 403, "{\"error\": {\"message\": \"tool not granted\"}}");
+	url = xasprintf("http://127.0.0.1:%d", port);
+	f->c.client = client_new(url, NULL);
+	REFUSED(f, "create_pr", "{\"title\": \"t\", \"head\": \"plue/x\"}",
+		"create_pr: the server refused it (HTTP 403): tool not granted");
+	waitpid(pid, &st, 0);
+	client_free(f->c.client);
+	free(url);
+	f->c.client = NULL;
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 static const struct CMUnitTest tests[] = {
@@ -625,6 +706,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_push_reads_no_host_objects),
 	T(test_input_errors),
 	T(test_forge_unreachable),
+	T(test_forge_tools),
 };
 
 int main(int argc, char **argv)
