@@ -14,9 +14,11 @@
  *     (never on the host: the workspace's .git is the model's to change),
  *     with a time limit and an output cap; cancel kills them;
  *   - push happens from the runner with the task token, from a repository
- *     of its own that borrows the workspace's objects (nothing of the
- *     workspace's git configuration or hooks runs on the host), and only to
- *     refs/heads/plue/...; the server refuses the rest too.
+ *     of its own made for the push, which gets the branch's objects as a
+ *     pack the sandbox writes (verified by index-pack) and the workspace's
+ *     shallow list: nothing of the workspace's git configuration, hooks,
+ *     alternates or links is used on the host. Only to refs/heads/plue/...;
+ *     the server refuses the rest too.
  * Forge tools are posted to POST /internal/tasks/:id/tools/:name with
  * {"input": ...}; the server answers {"output": "...", "is_error": bool}.
  *
