@@ -213,15 +213,16 @@ static int store_reply(struct stream_tx *st, PGconn *db, struct arena *a, struct
 	const char *status = reply_status(c);
 	const char *why = c->rc == LLM_ABORTED ? "aborted" : c->rc ? c->err.msg : NULL;
 	const char *mid = arena_int(a, c->message_id);
-	PGresult *res = db_qv(
-		db, a, e,
-		"WITH d AS (DELETE FROM parts WHERE message_id = $1 AND type <> 'tool_result') "
-		"INSERT INTO parts (message_id, idx, type, text, tool_use_id, name, input) "
-		"SELECT $1, x.ord - 1, x.type, x.text, x.tool_use_id, x.name, x.input "
-		"FROM jsonb_to_recordset($2::jsonb) WITH ORDINALITY "
-		"  AS x(type text, text text, tool_use_id text, name text, input jsonb, "
-		"       ord bigint)",
-		mid, arena_strdup(a, pj));
+	PGresult *res =
+		db_qv(db, a, e, "DELETE FROM parts WHERE message_id = $1 AND type <> 'tool_result'",
+		      mid);
+	if (res)
+		res = db_qv(db, a, e,
+			    "INSERT INTO parts (message_id, idx, type, text, tool_use_id, name, input) "
+			    "SELECT $1, x.ord - 1, x.v->>'type', x.v->>'text', x.v->>'tool_use_id', "
+			    "  x.v->>'name', x.v->'input' "
+			    "FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(v, ord)",
+			    mid, arena_strdup(a, pj));
 	free(pj);
 	if (!res || !db_qv(db, a, e,
 			   "UPDATE messages SET status = $2, stop_reason = $3, error = $4, model = "

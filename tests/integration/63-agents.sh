@@ -27,6 +27,7 @@ DPORT=$(sed -n 's/^listening on \([0-9]*\).*/\1/p' "$T_DIR/double.out")
 [ -n "$DPORT" ] || { echo "the model double did not start"; cat "$T_DIR/double.log"; exit 1; }
 export PLUE_LLM_BASE_URL="http://127.0.0.1:$DPORT"
 trap 'kill $DOUBLE_PID 2>/dev/null; cleanup' EXIT
+echo "model double on port $DPORT" >>"$T_DIR/serve.log"
 
 # script JSON: queues replies on the double
 script() { curl -s -X POST -H 'Content-Type: application/json' --data-binary "$1" "$PLUE_LLM_BASE_URL/_double/script" >/dev/null; }
@@ -100,6 +101,7 @@ api POST "/api/sessions/$BOBS/messages" "$ALICE" '{"content":"hi"}'
 expect_status 404 "nobody else sends into it"
 
 S1=$(new_session '{"title":"Fix the README","tools":["read_file","list_files","write_file","run_command","git_status","create_branch","commit","push","create_pr"]}')
+api GET "/api/sessions/$S1" "$ALICE"
 expect_json .status idle "a new session is idle"
 api GET /api/alice/app/sessions "$ALICE"
 check "the list has the session" grep -q "\"id\":$S1[,}]" <<<"$BODY_OUT"
