@@ -218,9 +218,9 @@ static int store_reply(struct stream_tx *st, PGconn *db, struct arena *a, struct
 		"WITH d AS (DELETE FROM parts WHERE message_id = $1 AND type <> 'tool_result') "
 		"INSERT INTO parts (message_id, idx, type, text, tool_use_id, name, input) "
 		"SELECT $1, x.ord - 1, x.type, x.text, x.tool_use_id, x.name, x.input "
-		"FROM jsonb_to_recordset($2::jsonb) WITH ORDINALITY "
-		"  AS x(type text, text text, tool_use_id text, name text, input jsonb, "
-		"       ord bigint)",
+		"FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (type text, text text, "
+		"  tool_use_id text, name text, input jsonb)) WITH ORDINALITY "
+		"  AS x(type, text, tool_use_id, name, input, ord)",
 		mid, arena_strdup(a, pj));
 	free(pj);
 	if (!res || !db_qv(db, a, e,
