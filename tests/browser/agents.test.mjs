@@ -1,14 +1,30 @@
 // agents.test.mjs — the Agents pages: the list and the "New session"
 // form (a refused one keeps its input and says why beside the field), a
-// session's page following its stream live (the message sent appears,
-// the turn — which ends in an error without a model provider — ends on
-// the page without a reload, the Abort button shows and hides), rename,
-// archive and restore, delete after typing the title; who sees what;
-// the axe check and screenshots.
+// session's page following its stream live (the message sent appears; a
+// turn whose model call fails ends on the page, error shown, without a
+// reload; the model's text and a tool call with its output arrive live;
+// the Abort button shows while a turn runs and stops it), rename, archive
+// and restore, delete after typing the title; who sees what; the axe
+// check and screenshots. The model provider is the Anthropic double that
+// run.sh starts (PLUE_LLM_DOUBLE), scripted here reply by reply.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, launch, context, register, token, api, repoWithFiles, uniq, shot, axe, visit,
   post, cookieHeader } from './lib.mjs';
+
+const DOUBLE = process.env.PLUE_LLM_DOUBLE;
+assert.ok(DOUBLE, 'PLUE_LLM_DOUBLE must name the model double (run.sh)');
+
+// Queues replies on the model double (tests/llm/anthropic-double.mjs).
+async function script(replies) {
+  const r = await fetch(`${DOUBLE}/_double/script`, { method: 'POST',
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(replies) });
+  assert.equal(r.status, 204);
+}
+
+async function reset() {
+  assert.equal((await fetch(`${DOUBLE}/_double/reset`, { method: 'POST' })).status, 204);
+}
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -62,7 +78,9 @@ test('a session from the form to its end: live turn, abort state, rename, archiv
   await axe(page, 'a new session');
 
   // send: the user's message appears; the turn runs and ends with the
-  // missing-key error shown live (no reload)
+  // model call's error (the double has no reply scripted) shown live, no
+  // reload
+  await reset();
   await page.waitForFunction(() => /live/.test(document.getElementById('session-live').textContent));
   await page.fill('#content', 'Hello *agent*');
   await Promise.all([page.waitForURL(url), page.click('#send')]);
@@ -72,33 +90,21 @@ test('a session from the form to its end: live turn, abort state, rename, archiv
   await page.waitForFunction(() => document.getElementById('session').dataset.turns === '1',
     null, { timeout: 120000 });
   assert.deepEqual(navs, [], 'the turn ended without a reload');
-  assert.match(await page.textContent('#session-error'), /no model API key/);
+  assert.match(await page.textContent('#session-error'), /no scripted reply/);
   assert.equal(await page.getAttribute('#session-status', 'data-status'), 'idle');
   assert.equal(await page.isHidden('#abort-form'), true, 'Abort hidden after the turn');
   assert.equal(await page.isDisabled('#content'), false, 'the form is enabled again');
   assert.equal(await page.textContent('#send-legend'), 'Your message');
-  assert.match(await page.textContent('#messages .msg-assistant .msg-error'), /no model API key/);
+  assert.match(await page.textContent('#messages .msg-assistant .msg-error'), /no scripted reply/);
   await shot(page, 'agents-session');
 
   // reloaded: the same conversation from the server, the error kept
   await visit(page, url);
   assert.match(await page.textContent('#messages'), /Hello/);
   assert.equal(await page.locator('#messages em').textContent(), 'agent', 'Markdown rendered');
-  assert.match(await page.textContent('#messages'), /no model API key/);
+  assert.match(await page.textContent('#messages'), /no scripted reply/);
   await axe(page, 'a session after a turn');
 
-  // while a turn runs the Abort button shows; aborting ends the turn
-  await page.fill('#content', 'again');
-  await Promise.all([page.waitForURL(url), page.click('#send')]);
-  const st = await api('GET', `/api/sessions/${id}`, tok);
-  if (st.body.status === 'running' &&
-      await page.getAttribute('#session-status', 'data-status') === 'running') {
-    assert.equal(await page.isVisible('#abort-form'), true, 'Abort while running');
-    assert.equal(await page.isDisabled('#content'), true, 'no second message while running');
-  }
-  await page.waitForFunction(() => Number(document.getElementById('session').dataset.turns) >= 1,
-    null, { timeout: 120000 });
-  assert.equal(await page.isHidden('#abort-form'), true);
   // abort when nothing runs: not an error, back to the page
   const csrf = await page.inputValue('#abort-form input[name=_csrf]');
   const ab = await post(`${url.replace(BASE, '')}/abort`, { _csrf: csrf }, await cookieHeader(ctx));
@@ -138,6 +144,78 @@ test('a session from the form to its end: live turn, abort state, rename, archiv
   await Promise.all([page.waitForURL(`${BASE}${list}`), page.click('#delete-form button')]);
   assert.match(await page.textContent('main'), /No sessions yet/);
   assert.equal((await api('GET', `/api/sessions/${id}`, tok)).status, 404);
+  assert.deepEqual(errors, [], 'no script errors');
+  await ctx.close();
+});
+
+test('text and a tool call arrive live; Abort stops a running turn', async () => {
+  const ctx = await context(browser, { bypassCSP: true });
+  const alice = await register(ctx);
+  const tok = token(alice);
+  const name = uniq('agents');
+  await repoWithFiles(alice, tok, name, { 'README.md': 'Hello from the <README>.\n' });
+  const s = await api('POST', `/api/${alice}/${name}/sessions`, tok, { title: 'live' });
+  assert.equal(s.status, 201, s.text);
+  const url = `/${alice}/${name}/sessions/${s.body.id}`;
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await visit(page, url);
+  await page.waitForFunction(() => /live/.test(document.getElementById('session-live').textContent));
+  await reset();
+  await script([
+    { content: [{ type: 'text', text: 'Let me read the README.' },
+      { type: 'tool_use', id: 'toolu_1', name: 'read_file', input: { path: 'README.md' } }],
+    delay_ms: 20 },
+    { content: [{ type: 'text', text: 'It says **hello** <img src=x>.' }], delay_ms: 20,
+      usage: { input_tokens: 120, output_tokens: 9 } },
+  ]);
+  await page.fill('#content', 'What does the README say?');
+  await Promise.all([page.waitForURL(`${BASE}${url}`), page.click('#send')]);
+  const navs = [];
+  page.on('framenavigated', (f) => { if (f === page.mainFrame()) navs.push(f.url()); });
+  await page.waitForFunction(() => document.getElementById('session').dataset.turns === '1',
+    null, { timeout: 120000 });
+  assert.deepEqual(navs, [], 'the turn arrived without a reload');
+  const text = await page.textContent('#messages');
+  assert.match(text, /Let me read the README\./);
+  assert.match(text, /It says \*\*hello\*\* <img src=x>\./, 'live text is shown as text');
+  assert.match(await page.textContent('#tool-toolu_1 summary'), /read_file\s+done in \d+ ms/);
+  assert.match(await page.textContent('#tool-toolu_1 .tool-input'), /"path": "README.md"/);
+  assert.match(await page.textContent('#tool-toolu_1 .tool-output'), /Hello from the <README>\./);
+  assert.match(await page.textContent('#messages'), /120 in · 9 out/);
+  assert.equal(await page.isHidden('#abort-form'), true);
+  await page.click('#tool-toolu_1 summary');
+  await axe(page, 'a session with a tool call');
+  await shot(page, 'agents-tool-call');
+  // the same after a reload, rendered by the server
+  await visit(page, url);
+  await page.click('#tool-toolu_1 summary');
+  assert.match(await page.textContent('#tool-toolu_1 .tool-output'), /Hello from the <README>\./);
+  assert.equal(await page.locator('#messages .msg-assistant strong').last().textContent(), 'hello',
+    'Markdown after a reload');
+  assert.equal(await page.locator('#messages img').count(), 0, 'no raw HTML from the model');
+
+  // a slow reply: Abort shows while it streams, the form is disabled;
+  // pressing it ends the turn, the partial message marked aborted
+  await page.waitForFunction(() => /live/.test(document.getElementById('session-live').textContent));
+  await script([{ content: [{ type: 'text', text: Array.from({ length: 300 }, (_, i) => `w${i} `).join('') }],
+    delay_ms: 100 }]);
+  await page.fill('#content', 'Talk slowly');
+  await Promise.all([page.waitForURL(`${BASE}${url}`), page.click('#send')]);
+  await page.waitForFunction(() => /w3 /.test(document.getElementById('messages').textContent),
+    null, { timeout: 60000 });
+  assert.equal(await page.isVisible('#abort-form'), true, 'Abort while the turn runs');
+  assert.equal(await page.isDisabled('#content'), true, 'no second message while it runs');
+  assert.equal(await page.getAttribute('#session-status', 'data-status'), 'running');
+  await shot(page, 'agents-running');
+  await Promise.all([page.waitForURL(`${BASE}${url}`), page.click('#abort')]);
+  await page.waitForFunction(() => document.getElementById('session-status').dataset.status === 'idle',
+    null, { timeout: 60000 });
+  assert.equal(await page.isHidden('#abort-form'), true);
+  await visit(page, url);
+  assert.match(await page.textContent('#messages .msg-assistant:last-child .msg-status'), /aborted/);
+  assert.equal(await page.isDisabled('#content'), false);
   assert.deepEqual(errors, [], 'no script errors');
   await ctx.close();
 });
