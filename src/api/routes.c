@@ -6,6 +6,7 @@
 #include "web/browse.h"
 #include "web/issues.h"
 #include "web/runs.h"
+#include "web/agents.h"
 #include "web/web.h"
 #include "web/pulls.h"
 
@@ -288,14 +289,28 @@ const struct route app_routes[] = {
 	  PAGE | REPO | W_ISSUES | ROUTE_AUTH },
 	{ POST, "/:owner/:repo/milestones/:number/delete", web_milestone_delete,
 	  PAGE | REPO | W_ISSUES | ROUTE_AUTH },
-	/* workflow runs and the agents placeholder (web/runs.h) */
+	/* workflow runs (web/runs.h) */
 	{ GET, "/:owner/:repo/runs", web_runs, PAGE | REPO },
 	{ GET, "/:owner/:repo/runs/:id", web_run, PAGE | REPO },
 	{ POST, "/:owner/:repo/runs/:id/cancel", web_run_cancel,
 	  PAGE | REPO | ROUTE_AUTH | ROUTE_WRITE },
 	{ POST, "/:owner/:repo/runs/:id/approve", web_run_approve,
 	  PAGE | REPO | ROUTE_AUTH | ROUTE_WRITE },
+	/* agent sessions (web/agents.h): who sees and acts is forge/sessions.h's */
 	{ GET, "/:owner/:repo/sessions", web_agent_sessions, PAGE | REPO },
+	{ POST, "/:owner/:repo/sessions", web_agent_session_create, PAGE | REPO | ROUTE_AUTH,
+	  SCOPE_REPO_WRITE },
+	{ GET, "/:owner/:repo/sessions/:id", web_agent_session, PAGE | REPO },
+	{ POST, "/:owner/:repo/sessions/:id/messages", web_agent_session_send,
+	  PAGE | REPO | ROUTE_AUTH, SCOPE_REPO_WRITE },
+	{ POST, "/:owner/:repo/sessions/:id/abort", web_agent_session_abort,
+	  PAGE | REPO | ROUTE_AUTH, SCOPE_REPO_WRITE },
+	{ POST, "/:owner/:repo/sessions/:id/rename", web_agent_session_rename,
+	  PAGE | REPO | ROUTE_AUTH, SCOPE_REPO_WRITE },
+	{ POST, "/:owner/:repo/sessions/:id/archive", web_agent_session_archive,
+	  PAGE | REPO | ROUTE_AUTH, SCOPE_REPO_WRITE },
+	{ POST, "/:owner/:repo/sessions/:id/delete", web_agent_session_delete,
+	  PAGE | REPO | ROUTE_AUTH, SCOPE_REPO_WRITE },
 	{ GET, "/:owner/:repo", web_repo_overview, PAGE | REPO },
 	{ GET, "/:owner", web_profile, PAGE },
 	/* a GET no route takes: the 404 page (other methods: the server's

@@ -83,8 +83,7 @@ int session_create(json_t **out, struct forge *f, const struct repo *repo,
 	if ((rc = title_check(f->err, in.title)))
 		return rc;
 	if (!in.model || !*in.model)
-		in.model = cfg.llm_model && *cfg.llm_model ? cfg.llm_model
-							   : "claude-sonnet-4-20250514";
+		in.model = session_model_default();
 	size_t ml = strlen(in.model);
 	if (ml > SESSION_MODEL_MAX || !objects_utf8_valid(in.model, ml) ||
 	    strpbrk(in.model, " \t\r\n"))
@@ -549,6 +548,21 @@ int session_abort(json_t **out, struct forge *f, const struct session_ref *s)
 	}
 	queue_wake();
 	*out = json_pack("{s:b,s:I}", "aborting", 1, "workload_id", (json_int_t)w);
+	return 0;
+}
+
+const char *session_model_default(void)
+{
+	return cfg.llm_model && *cfg.llm_model ? cfg.llm_model : "claude-sonnet-4-20250514";
+}
+
+int session_stream_last(int64_t *out, struct forge *f, const struct session_ref *s)
+{
+	PGresult *res = db_qv(f->db, f->arena, f->err, "SELECT last_seq FROM streams WHERE id = $1",
+			      arena_int(f->arena, s->stream_id));
+	if (!res)
+		return f->err->code;
+	*out = PQntuples(res) ? db_int(res, 0, 0) : 0;
 	return 0;
 }
 

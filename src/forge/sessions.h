@@ -113,6 +113,15 @@ int session_messages(json_t **out, int64_t *next, struct forge *f, const struct 
  * nothing runs, which is not an error. */
 int session_abort(json_t **out, struct forge *f, const struct session_ref *s);
 
+/* The model of a session that names none: PLUE_LLM_MODEL, or the
+ * built-in default. A static string. */
+const char *session_model_default(void);
+
+/* The sequence number of the last event on the session's stream (0 when
+ * none): a page that renders the session after reading it follows the
+ * stream from there. */
+int session_stream_last(int64_t *out, struct forge *f, const struct session_ref *s);
+
 /* Queues into sub the stored events of the session's stream after
  * sequence number after (the SSE replay). */
 struct sse_sub;

@@ -1,7 +1,6 @@
 /* runs.c — the pages of workflow runs (web/runs.h): the list of a
  * repository's runs, one run with its jobs, their needs graph, their steps
- * and the stored log, the cancel and approve forms, and the Agents tab
- * (statuses, durations and the graph are web/runview.c's). The rules are
+ * and the stored log, and the cancel and approve forms (statuses, durations and the graph are web/runview.c's). The rules are
  * the domain's (forge/runs.h). A run still going is followed
  * live by static/run.js from the last event rendered here. */
 #include "web/runs.h"
@@ -562,25 +561,4 @@ int web_run_approve(struct req *r, struct resp *w)
 	if (rc)
 		return rc;
 	return page_redirect(w, run_url(r, id));
-}
-
-/* ---- agents ---- */
-
-int web_agent_sessions(struct req *r, struct resp *w)
-{
-	struct view p;
-	page_begin(&p, r, w,
-		   arena_printf(r->arena, "Agents \xc2\xb7 %s/%s", r->repo->owner, r->repo->name),
-		   "sessions");
-	html_lit(p.b,
-		 "<h2>Agents</h2><p class=\"notice\">Agent sessions are not enabled on this "
-		 "server yet.</p><p>When they are, this page will list the repository's agent "
-		 "sessions: conversations with a model that works on this repository in the same "
-		 "sandboxed runners as the workflows. You will start a session with a message, "
-		 "watch the agent's replies and tool calls stream in live, stop it at any time, "
-		 "and come back to its history later. Workflows in <code>agent</code> mode will "
-		 "show their sessions here too.</p><p>Until then, <a href=\"");
-	page_repo_url(p.b, r->repo, "/runs");
-	html_lit(p.b, "\">workflow runs</a> show everything the runners do.</p>");
-	return page_end(&p);
 }

@@ -1,7 +1,6 @@
-/* runs.h — the pages of workflow runs and the agents placeholder: the
- * list of a repository's runs, one run (its jobs, their needs graph, steps
- * and log, followed live by static/run.js), cancelling and approving it,
- * and the Agents tab. The rules are the domain's (forge/runs.h); the
+/* runs.h — the pages of workflow runs: the list of a repository's runs,
+ * one run (its jobs, their needs graph, steps and log, followed live by
+ * static/run.js), cancelling and approving it. The rules are the domain's (forge/runs.h); the
  * dispatcher has loaded r->repo and checked the caller may read it (write,
  * for the forms) before these run. */
 #ifndef PLUE_WEB_RUNS_H
@@ -21,9 +20,6 @@ int web_run(struct req *r, struct resp *w);
  * (409 when the run has finished, was approved, …). */
 int web_run_cancel(struct req *r, struct resp *w);
 int web_run_approve(struct req *r, struct resp *w);
-/* GET /:owner/:repo/sessions — agent sessions are not enabled yet: a
- * page saying so and what they will be. */
-int web_agent_sessions(struct req *r, struct resp *w);
 
 /* ---- the pure parts (web/runview.c) ---- */
 

@@ -12,6 +12,7 @@
 ASSET(plue_css)
 ASSET(plue_js)
 ASSET(run_js)
+ASSET(agent_js)
 #undef ASSET
 
 static struct asset {
@@ -24,6 +25,7 @@ static struct asset {
 	{ "plue.css", "text/css; charset=utf-8", web_asset_plue_css, web_asset_plue_css_end },
 	{ "plue.js", "text/javascript; charset=utf-8", web_asset_plue_js, web_asset_plue_js_end },
 	{ "run.js", "text/javascript; charset=utf-8", web_asset_run_js, web_asset_run_js_end },
+	{ "agent.js", "text/javascript; charset=utf-8", web_asset_agent_js, web_asset_agent_js_end },
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;

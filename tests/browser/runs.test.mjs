@@ -2,7 +2,7 @@
 // live, a connection dropped mid-stream that resumes with every line once
 // and in order, cancelling through the button, a finished run without
 // JavaScript, the needs graph, hostile names and log lines, who may see and
-// cancel what on a private repository, CSRF on the forms, the Agents tab.
+// cancel what on a private repository, CSRF on the forms.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -476,19 +476,3 @@ jobs:
   await ctx.close();
 });
 
-test('the Agents tab says agent sessions are not enabled yet', async () => {
-  const ctx = await context(browser, { bypassCSP: true });
-  const alice = await register(ctx);
-  const tok = token(alice);
-  const name = uniq('agents');
-  await repoWithFiles(alice, tok, name, { 'README.md': 'x\n' });
-  const page = await ctx.newPage();
-  await visit(page, `/${alice}/${name}/sessions`);
-  assert.equal(await page.textContent('.tabs a[aria-current="page"]'), 'Agents');
-  assert.match(await page.textContent('main'), /Agent sessions are not enabled on this server yet/);
-  await axe(page, 'agents');
-  await shot(page, 'runs-agents');
-  await visit(page, `/${alice}/${name}/runs`);
-  assert.match(await page.textContent('main'), /No runs yet/);
-  await ctx.close();
-});
