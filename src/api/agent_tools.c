@@ -370,6 +370,7 @@ int h_task_tool(struct req *r, struct resp *w)
 		return err_set(&r->err, ERR_PERM, "no_actor",
 			       "the person this agent acts for no longer has an account");
 	}
+	actor.via_agent = true;
 	struct tool_call c = { .f = &as_actor, .input = input, .out = &out };
 	if ((rc = task_repo(&repo, &as_actor, t.repo_id)) == 0) {
 		c.repo = repo;

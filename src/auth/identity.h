@@ -44,6 +44,8 @@ struct auth {
 	/* AUTH_TASK of an agent workload: it also does only what its actor
 	 * (workloads.actor_id; 0 when the account is gone) may, and pushes only
 	 * to branches under refs/heads/plue/ (cmd/hook.c) */
+	bool via_agent; /* acts for an agent's tool: what it makes is marked
+	                         (events: "via_agent") so that no agent answers it */
 	bool task_agent;
 	int64_t task_actor_id;
 	bool task_actor_admin;

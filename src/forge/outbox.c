@@ -7,6 +7,8 @@
 
 int forge_event(int64_t *out, struct forge *f, int64_t repo_id, const char *type, json_t *payload)
 {
+	if (f->who && (f->who->via_agent || f->who->task_agent))
+		json_object_set_new(payload, "via_agent", json_true());
 	char *text = json_dumps(payload, JSON_COMPACT);
 	json_decref(payload);
 	if (!text)

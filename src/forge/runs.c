@@ -333,6 +333,34 @@ int run_log_text(struct buf *out, struct forge *f, const struct run_ref *run, in
 			break;
 		}
 	}
+	/* an agent job's log is its conversation */
+	PGresult *am = db_qv(
+		f->db, f->arena, f->err,
+		"SELECT w.job_id, m.role, p.type, coalesce(p.text, ''), coalesce(p.name, ''), "
+		"coalesce(p.input::text, ''), p.is_error FROM agent_sessions s "
+		"JOIN workloads w ON w.session_id = s.id JOIN messages m ON m.session_id = s.id "
+		"JOIN parts p ON p.message_id = m.id WHERE s.run_id = $1 AND w.job_id IS NOT NULL "
+		"ORDER BY m.id, p.idx",
+		arena_int(f->arena, run->id));
+	if (!am)
+		return f->err->code;
+	for (int e = 0; e < PQntuples(am); e++) {
+		for (int i = 0; i < nj; i++) {
+			if (db_int(jr, i, 0) != db_int(am, e, 0))
+				continue;
+			const char *type = db_val(am, e, 2);
+			if (!strcmp(type, "text"))
+				buf_addf(&parts[i], "[%s] %s\n", db_val(am, e, 1), db_val(am, e, 3));
+			else if (!strcmp(type, "tool_use"))
+				buf_addf(&parts[i], "[tool] %s %s\n", db_val(am, e, 4),
+					 db_val(am, e, 5));
+			else
+				buf_addf(&parts[i], "[%s] %.2000s\n",
+					 db_bool(am, e, 6) ? "tool error" : "tool result",
+					 db_val(am, e, 3));
+			break;
+		}
+	}
 	for (int i = 0; i < nj; i++) {
 		buf_add(out, parts[i].ptr, parts[i].len);
 		buf_release(&parts[i]);

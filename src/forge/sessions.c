@@ -530,15 +530,45 @@ int session_messages(json_t **out, int64_t *next, struct forge *f, const struct 
 int session_abort(json_t **out, struct forge *f, const struct session_ref *s)
 {
 	int64_t w = 0;
+	bool waiting = false, committed = false;
 	int rc;
+	struct stream_tx t;
+	stream_tx_begin(&t, s->stream_id);
 	if ((rc = db_begin(f->db, f->err)))
-		return rc;
-	if ((rc = running_workload(&w, f, s->id, true)) ||
-	    (w && (rc = workload_cancel_notify(f->db, f->arena, f->err, w)))) {
-		db_rollback(f->db);
-		return rc;
+		goto done;
+	PGresult *res = db_qv(f->db, f->arena, f->err,
+			      "SELECT id, status = 'waiting' FROM workloads WHERE session_id = $1 AND "
+			      "status <> 'done' FOR UPDATE",
+			      arena_int(f->arena, s->id));
+	if (!res) {
+		rc = f->err->code;
+		goto fail;
+	}
+	if (PQntuples(res)) {
+		w = db_int(res, 0, 0);
+		waiting = db_bool(res, 0, 1);
+	}
+	/* a turn no runner has taken ends here; a running one is told */
+	if (waiting)
+		rc = stream_append1(&t, f->db, f->arena, f->err, 0, "aborted",
+				    json_pack("{s:s}", "reason", "aborted before it started")) ||
+		     workload_finish(&t, f->db, f->arena, f->err, w, "cancelled", -1,
+				     "aborted before it started");
+	else if (w)
+		rc = workload_cancel_notify(f->db, f->arena, f->err, w);
+	if (rc) {
+		rc = f->err->code;
+		goto fail;
 	}
 	if ((rc = db_commit(f->db, f->err)))
+		goto done;
+	committed = true;
+	goto done;
+fail:
+	db_rollback(f->db);
+done:
+	stream_tx_end(&t, committed);
+	if (!committed)
 		return rc;
 	if (!w) {
 		*out = json_pack("{s:b,s:s}", "aborting", 0, "message",

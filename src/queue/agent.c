@@ -213,9 +213,9 @@ static int store_reply(struct stream_tx *st, PGconn *db, struct arena *a, struct
 	const char *status = reply_status(c);
 	const char *why = c->rc == LLM_ABORTED ? "aborted" : c->rc ? c->err.msg : NULL;
 	const char *mid = arena_int(a, c->message_id);
-	PGresult *res =
-		db_qv(db, a, e, "DELETE FROM parts WHERE message_id = $1 AND type <> 'tool_result'",
-		      mid);
+	PGresult *res = db_qv(db, a, e,
+			      "DELETE FROM parts WHERE message_id = $1 AND type <> 'tool_result'",
+			      mid);
 	if (res)
 		res = db_qv(db, a, e,
 			    "INSERT INTO parts (message_id, idx, type, text, tool_use_id, name, input) "
@@ -452,7 +452,7 @@ static void *call_main(void *arg)
 	} else if (!c->p.key) {
 		c->rc = err_set(&c->err, ERR_UNAVAILABLE, "no_model_key",
 				"no model API key is configured: set PLUE_LLM_API_KEY on the server "
-				"or the repository secret PLUE_LLM_API_KEY");
+				"or the repository secret LLM_API_KEY");
 	} else {
 		struct anthropic_config cfga = { .base_url = c->p.base_url, .api_key = c->p.key };
 		struct anthropic_request req = { .model = c->p.model,
@@ -640,16 +640,15 @@ static int results_store(PGconn *db, struct arena *a, struct err *e, const struc
 static int provider_load(struct provider *p, PGconn *db, struct arena *a, struct err *e,
 			 int64_t repo_id)
 {
-	json_t *names = json_pack("[s,s,s]", "PLUE_LLM_PROVIDER", "PLUE_LLM_BASE_URL",
-				  "PLUE_LLM_API_KEY"),
+	json_t *names = json_pack("[s,s,s]", "LLM_PROVIDER", "LLM_BASE_URL", "LLM_API_KEY"),
 	       *sec = NULL;
 	int rc = secrets_load(db, a, e, repo_id, names, &sec);
 	json_decref(names);
 	if (rc)
 		return rc;
-	const char *prov = json_string_value(json_object_get(sec, "PLUE_LLM_PROVIDER"));
-	const char *url = json_string_value(json_object_get(sec, "PLUE_LLM_BASE_URL"));
-	const char *key = json_string_value(json_object_get(sec, "PLUE_LLM_API_KEY"));
+	const char *prov = json_string_value(json_object_get(sec, "LLM_PROVIDER"));
+	const char *url = json_string_value(json_object_get(sec, "LLM_BASE_URL"));
+	const char *key = json_string_value(json_object_get(sec, "LLM_API_KEY"));
 	if (!prov)
 		prov = cfg.llm_provider && *cfg.llm_provider ? cfg.llm_provider : "anthropic";
 	if (!url && cfg.llm_base_url && *cfg.llm_base_url)
@@ -755,6 +754,11 @@ int agent_model(struct http_stream **out, PGconn *db, struct arena *a, struct er
 	int rc;
 	if (results && (rc = results_store(db, a, e, t, turn, results)))
 		return rc;
+	if (json_is_true(json_object_get(body, "stop"))) {
+		/* the turn is over (aborted): only its last results to keep */
+		*out = &call_answered(json_pack("{s:s,s:[]}", "status", "aborted", "tool_uses"))->base;
+		return 0;
+	}
 	if (mid && strcmp(mstatus, "streaming")) {
 		json_t *o = stored_answer(db, a, e, mid);
 		if (!o)

@@ -34,8 +34,9 @@
  * woken by the NOTIFY): the partial message is kept, status aborted.
  *
  * Provider, base URL, key and default model are the server's settings
- * (PLUE_LLM_*); a repository may override them with secrets of the same
- * names (PLUE_LLM_PROVIDER, PLUE_LLM_BASE_URL, PLUE_LLM_API_KEY). The key
+ * (PLUE_LLM_*); a repository may override the first three with secrets
+ * named LLM_PROVIDER, LLM_BASE_URL and LLM_API_KEY (names under PLUE_ are
+ * the server's own). The key
  * appears in no event, log line, reply or workload. */
 #ifndef PLUE_QUEUE_AGENT_H
 #define PLUE_QUEUE_AGENT_H

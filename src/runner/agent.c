@@ -109,7 +109,8 @@ void agent_run(struct job_env *env, struct job_result *out)
 	snprintf(path, sizeof(path), "/internal/tasks/%lld/model", (long long)wid);
 	json_t *results = json_array();
 	bool cancelled = false;
-	for (int turn = 1; !cancelled; turn++) {
+	int turn;
+	for (turn = 1; !cancelled; turn++) {
 		/* what the tools did is stored before the model hears of it */
 		reporter_flush(env->rep, 10000);
 		json_t *reply = ask_model(cl, env, path, token, turn, results, deadline, why,
@@ -165,6 +166,8 @@ void agent_run(struct job_env *env, struct job_result *out)
 								(json_int_t)dur));
 				free(output);
 			}
+			if (!cancelled && reporter_cancelled(env->rep))
+				cancelled = true;
 			if (!json_array_size(uses) && !cancelled) {
 				json_decref(reply);
 				break; /* the model is done */
@@ -174,6 +177,17 @@ void agent_run(struct job_env *env, struct job_result *out)
 		}
 		json_decref(reply);
 		break;
+	}
+	if (cancelled && json_array_size(results)) {
+		/* what the tools did is kept in the history: the results go
+		 * with a request that asks for no reply (the loop moved turn
+		 * on: it is the number of the reply that will not be asked) */
+		json_t *body = json_pack("{s:i,s:O,s:b}", "turn", turn, "tool_results", results,
+					 "stop", 1);
+		json_t *reply = NULL;
+		client_post(cl, path, token, body, 10000, &reply);
+		json_decref(body);
+		json_decref(reply);
 	}
 	json_decref(results);
 	if (cancelled) {
