@@ -26,6 +26,10 @@ struct user_client;
 struct user_client api_client(const struct req *r);
 /* Safe-content headers for raw bytes: nosniff and a CSP that runs nothing. */
 void api_content_headers(struct resp *w);
+/* Answers with event stream stream_id as SSE (the caller has checked who
+ * may read it): the stored events after the request's Last-Event-ID (or
+ * ?last_event_id=), then the live ones. ERR_INVALID invalid_last_event_id. */
+int api_stream_sse(struct req *r, struct resp *w, int64_t stream_id);
 /* JSON body field helpers: 0, or ERR_INVALID naming the field. A missing
  * optional field leaves *out untouched. */
 int json_str_field(struct req *r, const char *field, bool required, size_t maxlen, const char **out);

@@ -2,6 +2,9 @@
  * the headers of raw content. (The rules for names, refs and paths are the
  * domain's: forge/names.h.) */
 #include "api/api.h"
+#include "base/util.h"
+#include "http/sse.h"
+#include "queue/stream.h"
 #include "forge/users.h"
 
 #include <string.h>
@@ -55,4 +58,28 @@ int json_bool_field(struct req *r, const char *field, bool *out)
 struct user_client api_client(const struct req *r)
 {
 	return (struct user_client){ .ip = r->remote_ip, .user_agent = req_header(r, "User-Agent") };
+}
+
+int api_stream_sse(struct req *r, struct resp *w, int64_t stream_id)
+{
+	int64_t last = 0;
+	const char *le = req_header(r, "Last-Event-ID");
+	if (!le)
+		le = req_query(r, "last_event_id");
+	if (le && *le && parse_i64(le, 0, INT64_MAX, &last))
+		return err_set(&r->err, ERR_INVALID, "invalid_last_event_id",
+			       "Last-Event-ID '%.40s' is not an event id", le);
+	/* subscribe first, then replay: nothing falls between the two */
+	struct sse_sub *sub = sse_subscribe(stream_id, last);
+	int rc = stream_replay(r->db, r->arena, &r->err, stream_id, last, sub);
+	if (rc) {
+		sse_sub_abandon(sub);
+		return rc;
+	}
+	w->status = 200;
+	w->content_type = "text/event-stream; charset=utf-8";
+	resp_header(w, "Cache-Control", "no-cache, no-store");
+	resp_header(w, "X-Accel-Buffering", "no");
+	w->stream = sse_sub_start(sub);
+	return 0;
 }

@@ -85,28 +85,8 @@ int h_run_logs(struct req *r, struct resp *w)
 int h_run_stream(struct req *r, struct resp *w)
 {
 	struct run_ref run;
-	int64_t last = 0;
-	int rc;
-	if ((rc = run_param(r, ACT_READ, &run)))
-		return rc;
-	const char *le = req_header(r, "Last-Event-ID");
-	if (!le)
-		le = req_query(r, "last_event_id");
-	if (le && *le && parse_i64(le, 0, INT64_MAX, &last))
-		return err_set(&r->err, ERR_INVALID, "invalid_last_event_id",
-			       "Last-Event-ID '%.40s' is not an event id", le);
-	/* subscribe first, then replay: nothing falls between the two */
-	struct sse_sub *sub = sse_subscribe(run.stream_id, last);
-	if ((rc = run_stream_replay(FORGE(r), &run, last, sub))) {
-		sse_sub_abandon(sub);
-		return rc;
-	}
-	w->status = 200;
-	w->content_type = "text/event-stream; charset=utf-8";
-	resp_header(w, "Cache-Control", "no-cache, no-store");
-	resp_header(w, "X-Accel-Buffering", "no");
-	w->stream = sse_sub_start(sub);
-	return 0;
+	int rc = run_param(r, ACT_READ, &run);
+	return rc ? rc : api_stream_sse(r, w, run.stream_id);
 }
 
 int h_run_cancel(struct req *r, struct resp *w)

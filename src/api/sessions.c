@@ -163,26 +163,6 @@ int h_session_abort(struct req *r, struct resp *w)
 int h_session_stream(struct req *r, struct resp *w)
 {
 	struct session_ref s;
-	int64_t last = 0;
-	int rc;
-	if ((rc = session_param(r, false, &s)))
-		return rc;
-	const char *le = req_header(r, "Last-Event-ID");
-	if (!le)
-		le = req_query(r, "last_event_id");
-	if (le && *le && parse_i64(le, 0, INT64_MAX, &last))
-		return err_set(&r->err, ERR_INVALID, "invalid_last_event_id",
-			       "Last-Event-ID '%.40s' is not an event id", le);
-	/* subscribe first, then replay: nothing falls between the two */
-	struct sse_sub *sub = sse_subscribe(s.stream_id, last);
-	if ((rc = session_stream_replay(FORGE(r), &s, last, sub))) {
-		sse_sub_abandon(sub);
-		return rc;
-	}
-	w->status = 200;
-	w->content_type = "text/event-stream; charset=utf-8";
-	resp_header(w, "Cache-Control", "no-cache, no-store");
-	resp_header(w, "X-Accel-Buffering", "no");
-	w->stream = sse_sub_start(sub);
-	return 0;
+	int rc = session_param(r, false, &s);
+	return rc ? rc : api_stream_sse(r, w, s.stream_id);
 }

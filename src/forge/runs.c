@@ -368,11 +368,6 @@ int run_log_text(struct buf *out, struct forge *f, const struct run_ref *run, in
 	return 0;
 }
 
-int run_stream_replay(struct forge *f, const struct run_ref *run, int64_t after, struct sse_sub *sub)
-{
-	return stream_replay(f->db, f->arena, f->err, run->stream_id, after, sub);
-}
-
 int run_cancel(struct forge *f, int64_t run_id)
 {
 	struct run_ref run;

@@ -64,7 +64,7 @@ int run_get(json_t **out, struct forge *f, const struct run_ref *run);
  * events agree: what the events say has happened is in the statuses too.
  * *events_out is a JSON array of {seq, type, payload} in stream order;
  * *more is set when the stream holds more events than limit (read the
- * rest with run_stream_replay after the last one). For a page that
+ * rest from the stream after the last one). For a page that
  * renders a run and then follows its stream from the last event shown.
  * 0 or ERR_*. */
 int run_get_with_events(json_t **run_out, json_t **events_out, bool *more, struct forge *f,
@@ -75,11 +75,6 @@ int run_get_with_events(json_t **run_out, json_t **events_out, bool *more, struc
  * job_id (0: all) keeps one job. ERR_NOTFOUND "job J not found in run N"
  * when the run has no job job_id. */
 int run_log_text(struct buf *out, struct forge *f, const struct run_ref *run, int64_t job_id);
-
-/* Queues into sub the stored events of the run's stream after sequence
- * number `after` (the SSE replay that precedes the live events; subscribe
- * first, so that nothing falls between the two). 0 or ERR_*. */
-int run_stream_replay(struct forge *f, const struct run_ref *run, int64_t after, struct sse_sub *sub);
 
 /* Cancels run_id on behalf of f->who, who must be able to write its
  * repository (waiting jobs end at once, running ones within a second; see

@@ -595,9 +595,3 @@ int session_stream_last(int64_t *out, struct forge *f, const struct session_ref 
 	*out = PQntuples(res) ? db_int(res, 0, 0) : 0;
 	return 0;
 }
-
-int session_stream_replay(struct forge *f, const struct session_ref *s, int64_t after,
-			  struct sse_sub *sub)
-{
-	return stream_replay(f->db, f->arena, f->err, s->stream_id, after, sub);
-}

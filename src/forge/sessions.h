@@ -122,10 +122,4 @@ const char *session_model_default(void);
  * stream from there. */
 int session_stream_last(int64_t *out, struct forge *f, const struct session_ref *s);
 
-/* Queues into sub the stored events of the session's stream after
- * sequence number after (the SSE replay). */
-struct sse_sub;
-int session_stream_replay(struct forge *f, const struct session_ref *s, int64_t after,
-			  struct sse_sub *sub);
-
 #endif
