@@ -308,19 +308,6 @@ static const struct {
 
 /* ---- the route ---- */
 
-static bool offered(const struct task *t, const char *name)
-{
-	json_t *names = json_object_get(json_object_get(t->spec, "agent"), "tools");
-	size_t i;
-	json_t *v;
-	json_array_foreach(names, i, v)
-	{
-		if (json_is_string(v) && !strcmp(json_string_value(v), name))
-			return true;
-	}
-	return false;
-}
-
 /* The workload's repository, loaded as the actor sees it (its role on it
  * included). */
 static int task_repo(struct repo **out, struct forge *f, int64_t repo_id)
@@ -355,7 +342,8 @@ int h_task_tool(struct req *r, struct resp *w)
 	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
 		if (!strcmp(tools[i].name, name))
 			run = tools[i].run;
-	if (!spec || spec->where != TOOL_FORGE || !run || !offered(&t, name))
+	if (!spec || spec->where != TOOL_FORGE || !run ||
+	    !tool_listed(json_object_get(json_object_get(t.spec, "agent"), "tools"), name))
 		return err_set(&r->err, ERR_PERM, "tool_not_offered",
 			       "tool '%.60s' is not a forge tool offered to this agent", name);
 	json_t *input = json_object_get(r->json, "input");

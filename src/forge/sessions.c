@@ -340,10 +340,7 @@ static int turn_queue(struct stream_tx *t, struct forge *f, const struct session
 	json_t *tools = json_loads(db_val(res, 0, 3), 0, NULL);
 	json_t *lim = json_loads(db_val(res, 0, 4), 0, NULL);
 	const char *user = db_val(res, 0, 5) ? db_val(res, 0, 5) : "plue";
-	bool pushes = false;
-	size_t i;
-	json_t *v;
-	json_array_foreach(tools, i, v) pushes |= !strcmp(json_string_value(v), "push");
+	bool pushes = tool_listed(tools, "push");
 	json_t *spec = json_pack("{s:I,s:{s:I,s:s,s:s,s:s},s:s,s:s,s:{s:o,s:O,s:O},s:{s:s,s:s}}",
 				 "session", (json_int_t)s->id, "repo", "id", (json_int_t)s->repo->id,
 				 "owner", s->repo->owner, "name", s->repo->name, "clone_path",

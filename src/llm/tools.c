@@ -124,6 +124,18 @@ const struct tool_spec *tool_spec(const char *name)
 	return NULL;
 }
 
+bool tool_listed(const json_t *names, const char *name)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(names, i, v)
+	{
+		if (json_is_string(v) && !strcmp(json_string_value(v), name))
+			return true;
+	}
+	return false;
+}
+
 int tool_names_check(const json_t *names, struct err *e)
 {
 	if (!json_is_array(names) || json_array_size(names) > 64)

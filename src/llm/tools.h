@@ -38,6 +38,9 @@ const struct tool_spec *tool_specs(size_t *n);
 /* The tool called name, or NULL. */
 const struct tool_spec *tool_spec(const char *name);
 
+/* Whether the JSON array names lists the tool name. */
+bool tool_listed(const json_t *names, const char *name);
+
 /* Checks that names (a JSON array) lists known tools, each at most once.
  * 0, or ERR_INVALID with slug "unknown_tool" naming the first unknown one
  * (and the known ones), or "invalid_tools" for a malformed list. */

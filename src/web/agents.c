@@ -110,19 +110,6 @@ static void session_row(struct view *p, const json_t *s)
 	html_lit(b, "</td></tr>");
 }
 
-/* Whether tool name is among the JSON array names. */
-static bool listed(const json_t *names, const char *name)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(names, i, v)
-	{
-		if (json_is_string(v) && !strcmp(json_string_value(v), name))
-			return true;
-	}
-	return false;
-}
-
 /* The "New session" form; x: its refusal (kept input, message beside the
  * field) or NULL. */
 static void new_form(struct view *p, const struct web_refused *x, const char *field)
@@ -158,7 +145,7 @@ static void new_form(struct view *p, const struct web_refused *x, const char *fi
 	size_t n;
 	const struct tool_spec *t = tool_specs(&n);
 	for (size_t i = 0; i < n; i++) {
-		bool on = listed(defaults, t[i].name);
+		bool on = tool_listed(defaults, t[i].name);
 		if (again) {
 			size_t k = 0;
 			const char *v;
