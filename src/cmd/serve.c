@@ -126,6 +126,7 @@ int cmd_serve(int argc, char **argv)
 	webhooks_stop();
 	dispatcher_stop();
 	queue_stop();
+	agent_abort_all();
 	sse_close_all();
 	server_stop();
 	agent_stop();

@@ -98,6 +98,7 @@ static struct call *active; /* every call alive */
 static struct call *dirty, **dirty_tail = &dirty;
 static pthread_t writers[WRITERS];
 static bool writers_up, stopping;
+static atomic_bool closing; /* agent_abort_all ran: no new call */
 
 static void provider_release(struct provider *p)
 {
@@ -363,28 +364,36 @@ static void writers_ensure(void)
 	pthread_mutex_unlock(&reg_mu);
 }
 
+void agent_abort_all(void)
+{
+	atomic_store(&closing, true);
+	for (int i = 0; i < 300; i++) {
+		bool waiting = false;
+		pthread_mutex_lock(&reg_mu);
+		for (struct call *c = active; c; c = c->next_active) {
+			atomic_store(&c->abort, true);
+			pthread_mutex_lock(&c->mu);
+			waiting |= !c->done;
+			pthread_mutex_unlock(&c->mu);
+		}
+		pthread_mutex_unlock(&reg_mu);
+		if (!waiting)
+			return;
+		usleep(10 * 1000);
+	}
+	log_warn("agent: model calls still running at shutdown");
+}
+
 void agent_stop(void)
 {
+	agent_abort_all();
 	pthread_mutex_lock(&reg_mu);
-	for (struct call *c = active; c; c = c->next_active)
-		atomic_store(&c->abort, true);
+	stopping = true;
 	bool up = writers_up;
+	pthread_cond_broadcast(&reg_cv);
 	pthread_mutex_unlock(&reg_mu);
 	if (!up)
 		return;
-	/* calls end within a poll interval; their last events are written */
-	for (int i = 0; i < 100; i++) {
-		pthread_mutex_lock(&reg_mu);
-		bool busy = active != NULL;
-		pthread_mutex_unlock(&reg_mu);
-		if (!busy)
-			break;
-		usleep(20 * 1000);
-	}
-	pthread_mutex_lock(&reg_mu);
-	stopping = true;
-	pthread_cond_broadcast(&reg_cv);
-	pthread_mutex_unlock(&reg_mu);
 	for (int i = 0; i < WRITERS; i++)
 		pthread_join(writers[i], NULL);
 	writers_up = false;
@@ -727,6 +736,9 @@ int agent_model(struct http_stream **out, PGconn *db, struct arena *a, struct er
 		return err_set(e, ERR_PERM, "not_an_agent",
 			       "workload %lld is not an agent turn: it has no model to ask",
 			       (long long)t->workload_id);
+	if (atomic_load(&closing))
+		return err_set(e, ERR_UNAVAILABLE, "shutting_down",
+			       "the server is shutting down: ask again");
 	json_t *jt = json_object_get(body, "turn"), *results = json_object_get(body, "tool_results");
 	if (!json_is_integer(jt) || json_integer_value(jt) < 1 || json_integer_value(jt) > 100000)
 		return err_set(e, ERR_INVALID, "invalid_turn",

@@ -76,7 +76,12 @@ int agent_session_start(PGconn *db, struct arena *a, struct err *e, int64_t repo
  * calls it when it looks, on its connection). */
 void agent_check_cancel(PGconn *db);
 
-/* Stops every model call and the writers (server shutdown). */
+/* Aborts every model call and waits (about 3 s at most) until each has
+ * stored what it got and answered its runner: call it before the HTTP
+ * server stops, which must find no response still parked. */
+void agent_abort_all(void);
+
+/* Stops the writers (server shutdown, after the HTTP server). */
 void agent_stop(void);
 
 /* The cost of usage for model in millionths of a US dollar, from the

@@ -315,6 +315,16 @@ check "its own @plue answer started no agent" test "$(sql "SELECT count(*) FROM 
 
 # ---- the key is nowhere but in the provider's requests ----
 check "the key is in no stored event, workload or part" test "$(sql "SELECT count(*) FROM workload_events WHERE payload::text LIKE '%$KEY%'") $(sql "SELECT count(*) FROM workloads WHERE spec::text LIKE '%$KEY%'") $(sql "SELECT count(*) FROM parts WHERE coalesce(text, '') || coalesce(input::text, '') LIKE '%$KEY%'")" = "0 0 0"
+# ---- a shutdown while a model call runs is clean ----
+script "[{\"content\":[{\"type\":\"text\",\"text\":\"$LONG\"}],\"delay_ms\":100}]"
+S6=$(new_session '{"title":"shutdown"}')
+api POST "/api/sessions/$S6/messages" "$ALICE" '{"content":"talk"}'
+wait_event "$S6" token
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID"
+code=$?
+SERVER_PID=""
+check "the server stops cleanly during a model call (exit $code)" test "$code" = 0
 stop_all
 check "the key is in no log" bash -c "! grep -rqF '$KEY' '$T_DIR'/*.log '$T_DIR'/*.out"
 finish
