@@ -116,7 +116,7 @@ echo "agents bench: $(nproc) cores, load average at start $(cut -d' ' -f1-3 /pro
 
 # ---------------------------------------------------------------- tokens
 
-# watch PORT REQUESTS EXPECT: runs token-watch in the background (WATCH_PID,
+# watch_start PORT REQUESTS EXPECT: runs token-watch in the background (WATCH_PID,
 # its output in WORK/watch.out) and waits for its "ready" line.
 watch_start() {
 	: >"$WORK/watch.out"
