@@ -268,6 +268,18 @@ agent:
   model: claude-sonnet-4-20250514
   tools: [comment_on_issue]
 EOF
+cat >"$SRC/.plue/workflows/triage.yaml" <<'EOF'
+name: Triage
+on:
+  workflow_dispatch:
+    inputs:
+      topic: {type: string, default: docs}
+mode: agent
+agent:
+  model: claude-sonnet-4-20250514
+  prompt: Open an issue about ${{ inputs.topic }}.
+  tools: [create_issue]
+EOF
 git -C "$SRC" add -A && git -C "$SRC" commit -qm "agent workflows"
 check "push the workflows" git -C "$SRC" push -q origin main
 settle
@@ -312,6 +324,21 @@ api GET "/api/alice/app/issues/$ISSUE/comments" "$ALICE"
 check "the agent answered on the issue" grep -q 'answered by @plue' <<<"$BODY_OUT"
 settle
 check "its own @plue answer started no agent" test "$(sql "SELECT count(*) FROM workflow_runs WHERE name = 'Helper'")" = 1
+
+# workflow_dispatch starts an agent too, its prompt interpolated
+script '[
+ {"content":[{"type":"tool_use","id":"d1","name":"create_issue","input":{"title":"About the manual","body":"Filed by the triage agent."}}]},
+ {"content":[{"type":"text","text":"Filed."}]}
+]'
+api POST /api/alice/app/workflows/triage.yaml/dispatch "$ALICE" '{"ref":"main","inputs":{"topic":"the manual"}}'
+expect_status 202 "dispatch the agent workflow"
+settle
+TRUN=$(sql "SELECT id FROM workflow_runs WHERE name = 'Triage' ORDER BY id DESC LIMIT 1")
+wait_run "$TRUN"
+expect_json .status success "the dispatched agent run succeeded"
+check "its prompt was interpolated" grep -q 'Open an issue about the manual.' <<<"$(sql "SELECT p.text FROM parts p JOIN messages m ON m.id = p.message_id JOIN agent_sessions s ON s.id = m.session_id WHERE s.run_id = $TRUN AND m.role = 'user'")"
+api GET /api/alice/app/issues "$ALICE"
+check "the agent filed the issue" grep -q 'About the manual' <<<"$BODY_OUT"
 
 # ---- the key is nowhere but in the provider's requests ----
 check "the key is in no stored event, workload or part" test "$(sql "SELECT count(*) FROM workload_events WHERE payload::text LIKE '%$KEY%'") $(sql "SELECT count(*) FROM workloads WHERE spec::text LIKE '%$KEY%'") $(sql "SELECT count(*) FROM parts WHERE coalesce(text, '') || coalesce(input::text, '') LIKE '%$KEY%'")" = "0 0 0"
