@@ -289,12 +289,19 @@ static void write_batch(PGconn **db, struct call *c, json_t *events, bool finish
 		struct err e = { 0 };
 		struct stream_tx st;
 		stream_tx_begin(&st, c->stream_id);
-		bool ok = !db_begin(*db, &e) && !stream_append(&st, *db, a, &e, 0, events, NULL) &&
-			  (!finish || !store_reply(&st, *db, a, &e, c));
-		if (ok)
-			ok = !db_commit(*db, &e);
-		else
-			db_rollback(*db);
+		bool ok;
+		if (!finish) {
+			/* tokens: one statement, no transaction around it */
+			ok = !stream_append_now(&st, *db, a, &e, events);
+		} else {
+			ok = !db_begin(*db, &e) &&
+			     !stream_append(&st, *db, a, &e, 0, events, NULL) &&
+			     !store_reply(&st, *db, a, &e, c);
+			if (ok)
+				ok = !db_commit(*db, &e);
+			else
+				db_rollback(*db);
+		}
 		stream_tx_end(&st, ok);
 		arena_free(a);
 		if (ok)

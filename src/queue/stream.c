@@ -198,6 +198,50 @@ int stream_append1(struct stream_tx *t, PGconn *db, struct arena *a, struct err 
 	return rc;
 }
 
+int stream_append_now(struct stream_tx *t, PGconn *db, struct arena *a, struct err *e, json_t *events)
+{
+	size_t n = json_array_size(events);
+	if (!n)
+		return 0;
+	char *text = json_dumps(events, JSON_COMPACT);
+	const char *jt = arena_strdup(a, text);
+	free(text);
+	/* one statement: the stream's row stays locked until it ends, and the
+	 * stripe lock (held) orders the publishing */
+	PGresult *res = db_qv(db, a, e,
+			      "WITH s AS (UPDATE streams SET last_seq = last_seq + $3 WHERE id = $1 "
+			      "  RETURNING last_seq - $3 AS base) "
+			      "INSERT INTO workload_events (stream_id, stream_seq, type, payload) "
+			      "SELECT $1, s.base + x.ord, x.v->>'type', coalesce(x.v->'payload', '{}') "
+			      "FROM s, jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(v, ord) "
+			      "RETURNING stream_seq, type, payload::text, "
+			      "  type = 'done' AND NOT payload ? 'session'",
+			      arena_int(a, t->stream_id), jt, arena_int(a, (long long)n));
+	if (!res)
+		return e->code;
+	int rows = PQntuples(res);
+	if (rows != (int)n)
+		return err_set(e, ERR_NOTFOUND, NULL, "stream %lld not found",
+			       (long long)t->stream_id);
+	struct sse_msg **msgs = arena_alloc(a, sizeof(*msgs) * n);
+	int64_t first = INT64_MAX;
+	for (int r = 0; r < rows; r++)
+		if (db_int(res, r, 0) < first)
+			first = db_int(res, r, 0);
+	for (int r = 0; r < rows; r++)
+		msgs[db_int(res, r, 0) - first] = sse_msg_new(db_int(res, r, 0), db_val(res, r, 1),
+							      db_val(res, r, 2), db_bool(res, r, 3));
+	for (size_t k = 0; k < n; k++) {
+		if (t->n == t->cap) {
+			t->cap = t->cap ? t->cap * 2 : 16;
+			t->msgs = xrealloc(t->msgs, t->cap * sizeof(*t->msgs));
+		}
+		t->msgs[t->n++] = msgs[k];
+	}
+	t->last_seq = first + (int64_t)n - 1;
+	return 0;
+}
+
 void stream_tx_end(struct stream_tx *t, bool committed)
 {
 	for (size_t i = 0; i < t->n; i++) {

@@ -50,6 +50,13 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 int stream_append1(struct stream_tx *t, PGconn *db, struct arena *a, struct err *e,
 		   int64_t workload_id, const char *type, json_t *payload);
 
+/* Appends server-written events (no workload, no seq) in one statement
+ * of its own, outside any transaction (the caller's connection is idle):
+ * between stream_tx_begin and stream_tx_end(t, true) when it succeeded.
+ * For many small appends (an agent's tokens): one round trip each. */
+int stream_append_now(struct stream_tx *t, PGconn *db, struct arena *a, struct err *e,
+		      json_t *events);
+
 /* After COMMIT (committed) publishes what was appended, in order; after a
  * rollback drops it. Releases the lock. */
 void stream_tx_end(struct stream_tx *t, bool committed);
