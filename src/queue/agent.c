@@ -278,82 +278,135 @@ static char *answer_json(struct call *c)
 
 /* ---- the writers ---- */
 
-static void write_batch(PGconn **db, struct call *c, json_t *events, bool finish)
+/* Runs write(db, a, e, cls) with a connection of the writer's, reconnecting
+ * and trying again (three times) when it fails; false when it never
+ * succeeded (logged). */
+static bool with_db(PGconn **db, int (*write)(PGconn *, struct arena *, struct err *, void *),
+		    void *cls)
 {
+	struct err e = { 0 };
 	for (int attempt = 0; attempt < 3; attempt++) {
 		if (!(*db = db_reconnect(*db, "SET synchronous_commit = off", "agent writer"))) {
 			usleep(200 * 1000);
 			continue;
 		}
 		struct arena *a = arena_new();
-		struct err e = { 0 };
-		struct stream_tx st;
-		stream_tx_begin(&st, c->stream_id);
-		bool ok;
-		if (!finish) {
-			/* tokens: one statement, no transaction around it */
-			ok = !stream_append_now(&st, *db, a, &e, events);
-		} else {
-			ok = !db_begin(*db, &e) &&
-			     !stream_append(&st, *db, a, &e, 0, events, NULL) &&
-			     !store_reply(&st, *db, a, &e, c);
-			if (ok)
-				ok = !db_commit(*db, &e);
-			else
-				db_rollback(*db);
-		}
-		stream_tx_end(&st, ok);
+		memset(&e, 0, sizeof(e));
+		int rc = write(*db, a, &e, cls);
 		arena_free(a);
-		if (ok)
-			return;
-		log_warn("agent: workload %lld: events not stored: %s", (long long)c->workload_id,
-			 e.msg);
+		if (!rc)
+			return true;
 	}
+	log_warn("agent: events not stored: %s", e.msg);
+	return false;
 }
 
+static int write_tokens(PGconn *db, struct arena *a, struct err *e, void *batch)
+{
+	return stream_append_many(db, a, e, batch);
+}
+
+/* The last events of a call and its reply, in one transaction. */
+struct finish {
+	struct call *c;
+	json_t *events;
+};
+
+static int write_finish(PGconn *db, struct arena *a, struct err *e, void *cls)
+{
+	struct finish *fin = cls;
+	struct stream_tx st;
+	stream_tx_begin(&st, fin->c->stream_id);
+	int rc = db_begin(db, e);
+	if (!rc && !(rc = stream_append(&st, db, a, e, 0, fin->events, NULL)) &&
+	    !(rc = store_reply(&st, db, a, e, fin->c)))
+		rc = db_commit(db, e);
+	else if (rc)
+		db_rollback(db);
+	stream_tx_end(&st, !rc);
+	return rc;
+}
+
+#define WRITE_BATCH 256
+
+/* A writer: takes up to WRITE_BATCH calls with pending events at once and
+ * stores all their tokens in one statement (a busy server coalesces more
+ * per round trip), each finished call's reply in a transaction of its own. */
 static void *writer_main(void *unused)
 {
 	(void)unused;
 	PGconn *db = NULL;
+	struct call *took[WRITE_BATCH];
+	json_t *evs[WRITE_BATCH];
+	bool fin[WRITE_BATCH];
 	for (;;) {
+		size_t n = 0;
 		pthread_mutex_lock(&reg_mu);
 		while (!dirty && !stopping)
 			pthread_cond_wait(&reg_cv, &reg_mu);
-		struct call *c = dirty;
-		if (!c) {
-			pthread_mutex_unlock(&reg_mu);
-			break;
+		while (dirty && n < WRITE_BATCH) {
+			took[n++] = dirty;
+			dirty = dirty->next_dirty;
 		}
-		dirty = c->next_dirty;
 		if (!dirty)
 			dirty_tail = &dirty;
 		pthread_mutex_unlock(&reg_mu);
+		if (!n)
+			break;
 
-		pthread_mutex_lock(&c->mu);
-		c->queued = false;
-		c->busy = true;
-		json_t *events = c->pending;
-		c->pending = json_array();
-		bool finish = c->finishing && !c->done;
-		pthread_mutex_unlock(&c->mu);
-
-		write_batch(&db, c, events, finish);
-		json_decref(events);
-
-		pthread_mutex_lock(&c->mu);
-		c->busy = false;
-		if (finish) {
-			c->answer = answer_json(c);
-			c->done = true;
-			pthread_cond_broadcast(&c->cv);
-			/* under mu: the connection cannot go (cs_free) meanwhile */
-			if (!c->gone && c->base.wake)
-				c->base.wake(&c->base);
+		json_t *batch = json_array(), *later = json_array();
+		for (size_t k = 0; k < n; k++) {
+			struct call *c = took[k];
+			pthread_mutex_lock(&c->mu);
+			c->queued = false;
+			c->busy = true;
+			evs[k] = c->pending;
+			c->pending = json_array();
+			fin[k] = c->finishing && !c->done;
+			pthread_mutex_unlock(&c->mu);
+			/* a stream twice in one statement would be numbered twice
+			 * from the same last_seq: the second goes in the next one */
+			bool twice = false;
+			for (size_t m = 0; m < k; m++)
+				twice |= !fin[m] && took[m]->stream_id == c->stream_id;
+			if (!fin[k] && !twice && json_array_size(evs[k])) {
+				json_array_append_new(batch, json_pack("{s:I,s:o}", "stream",
+								       (json_int_t)c->stream_id,
+								       "events", evs[k]));
+				evs[k] = json_array(); /* the batch took them */
+			} else if (!fin[k] && twice && json_array_size(evs[k])) {
+				json_array_append_new(later, json_pack("{s:I,s:o}", "stream",
+								       (json_int_t)c->stream_id,
+								       "events", evs[k]));
+				evs[k] = json_array(); /* the batch took them */
+			}
 		}
-		if (json_array_size(c->pending) || (c->finishing && !c->done))
-			dirty_push(c);
-		pthread_mutex_unlock(&c->mu);
-		call_unref(c); /* the FIFO's reference */
+		with_db(&db, write_tokens, batch);
+		with_db(&db, write_tokens, later);
+		json_decref(batch);
+		json_decref(later);
+		for (size_t k = 0; k < n; k++) {
+			struct call *c = took[k];
+			if (fin[k]) {
+				struct finish f = { c, evs[k] };
+				with_db(&db, write_finish, &f);
+			}
+			json_decref(evs[k]);
+			pthread_mutex_lock(&c->mu);
+			c->busy = false;
+			if (fin[k]) {
+				c->answer = answer_json(c);
+				c->done = true;
+				pthread_cond_broadcast(&c->cv);
+				/* under mu: the connection cannot go (cs_free) meanwhile */
+				if (!c->gone && c->base.wake)
+					c->base.wake(&c->base);
+			}
+			if (json_array_size(c->pending) || (c->finishing && !c->done))
+				dirty_push(c);
+			pthread_mutex_unlock(&c->mu);
+			call_unref(c); /* the FIFO's reference */
+		}
 	}
 	if (db)
 		PQfinish(db);

@@ -198,48 +198,72 @@ int stream_append1(struct stream_tx *t, PGconn *db, struct arena *a, struct err 
 	return rc;
 }
 
-int stream_append_now(struct stream_tx *t, PGconn *db, struct arena *a, struct err *e, json_t *events)
+/* An event to publish, placed by stream and number. */
+struct msg_at {
+	int64_t stream, seq;
+	struct sse_msg *m;
+};
+
+static int msg_cmp(const void *x, const void *y)
 {
-	size_t n = json_array_size(events);
-	if (!n)
+	const struct msg_at *a = x, *b = y;
+	if (a->stream != b->stream)
+		return a->stream < b->stream ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+int stream_append_many(PGconn *db, struct arena *a, struct err *e, json_t *batch)
+{
+	size_t nb = json_array_size(batch), i;
+	json_t *b;
+	if (!nb)
 		return 0;
-	char *text = json_dumps(events, JSON_COMPACT);
+	/* the publishing locks of every stream, each stripe once, in one
+	 * order: whoever else holds one holds no other, so no cycle */
+	bool held[NSTRIPES] = { false };
+	json_array_foreach(batch, i, b)
+	{
+		int64_t id = json_integer_value(json_object_get(b, "stream"));
+		held[(uint64_t)id % NSTRIPES] = true;
+	}
+	pthread_once(&stripes_once, stripes_init);
+	for (int k = 0; k < NSTRIPES; k++)
+		if (held[k])
+			pthread_mutex_lock(&stripes[k]);
+	char *text = json_dumps(batch, JSON_COMPACT);
 	const char *jt = arena_strdup(a, text);
 	free(text);
-	/* one statement: the stream's row stays locked until it ends, and the
-	 * stripe lock (held) orders the publishing */
-	PGresult *res = db_qv(db, a, e,
-			      "WITH s AS (UPDATE streams SET last_seq = last_seq + $3 WHERE id = $1 "
-			      "  RETURNING last_seq - $3 AS base) "
-			      "INSERT INTO workload_events (stream_id, stream_seq, type, payload) "
-			      "SELECT $1, s.base + x.ord, x.v->>'type', coalesce(x.v->'payload', '{}') "
-			      "FROM s, jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(v, ord) "
-			      "RETURNING stream_seq, type, payload::text, "
-			      "  type = 'done' AND NOT payload ? 'session'",
-			      arena_int(a, t->stream_id), jt, arena_int(a, (long long)n));
-	if (!res)
-		return e->code;
-	int rows = PQntuples(res);
-	if (rows != (int)n)
-		return err_set(e, ERR_NOTFOUND, NULL, "stream %lld not found",
-			       (long long)t->stream_id);
-	struct sse_msg **msgs = arena_alloc(a, sizeof(*msgs) * n);
-	int64_t first = INT64_MAX;
+	/* one statement, outside any transaction: each stream's row is
+	 * locked until it ends, and numbered from its last_seq */
+	PGresult *res = db_qv(
+		db, a, e,
+		"WITH b AS (SELECT (x.v->>'stream')::bigint AS sid, x.v->'events' AS evs, "
+		"  jsonb_array_length(x.v->'events') AS n FROM jsonb_array_elements($1::jsonb) AS x(v)), "
+		"u AS (UPDATE streams s SET last_seq = s.last_seq + b.n FROM b WHERE s.id = b.sid "
+		"  RETURNING s.id, s.last_seq - b.n AS base) "
+		"INSERT INTO workload_events (stream_id, stream_seq, type, payload) "
+		"SELECT u.id, u.base + ev.ord, ev.v->>'type', coalesce(ev.v->'payload', '{}') "
+		"FROM u JOIN b ON b.sid = u.id, jsonb_array_elements(b.evs) WITH ORDINALITY AS ev(v, ord) "
+		"RETURNING stream_id, stream_seq, type, payload::text, "
+		"  type = 'done' AND NOT payload ? 'session'",
+		jt);
+	int rc = res ? 0 : e->code;
+	int rows = res ? PQntuples(res) : 0;
+	struct msg_at *msgs = rows ? arena_alloc(a, sizeof(*msgs) * (size_t)rows) : NULL;
 	for (int r = 0; r < rows; r++)
-		if (db_int(res, r, 0) < first)
-			first = db_int(res, r, 0);
-	for (int r = 0; r < rows; r++)
-		msgs[db_int(res, r, 0) - first] = sse_msg_new(db_int(res, r, 0), db_val(res, r, 1),
-							      db_val(res, r, 2), db_bool(res, r, 3));
-	for (size_t k = 0; k < n; k++) {
-		if (t->n == t->cap) {
-			t->cap = t->cap ? t->cap * 2 : 16;
-			t->msgs = xrealloc(t->msgs, t->cap * sizeof(*t->msgs));
-		}
-		t->msgs[t->n++] = msgs[k];
+		msgs[r] = (struct msg_at){ db_int(res, r, 0), db_int(res, r, 1),
+					   sse_msg_new(db_int(res, r, 1), db_val(res, r, 2),
+						       db_val(res, r, 3), db_bool(res, r, 4)) };
+	if (rows)
+		qsort(msgs, (size_t)rows, sizeof(*msgs), msg_cmp);
+	for (int r = 0; r < rows; r++) {
+		sse_publish(msgs[r].stream, msgs[r].m);
+		sse_msg_unref(msgs[r].m);
 	}
-	t->last_seq = first + (int64_t)n - 1;
-	return 0;
+	for (int k = NSTRIPES - 1; k >= 0; k--)
+		if (held[k])
+			pthread_mutex_unlock(&stripes[k]);
+	return rc;
 }
 
 void stream_tx_end(struct stream_tx *t, bool committed)

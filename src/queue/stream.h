@@ -50,12 +50,13 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 int stream_append1(struct stream_tx *t, PGconn *db, struct arena *a, struct err *e,
 		   int64_t workload_id, const char *type, json_t *payload);
 
-/* Appends server-written events (no workload, no seq) in one statement
- * of its own, outside any transaction (the caller's connection is idle):
- * between stream_tx_begin and stream_tx_end(t, true) when it succeeded.
- * For many small appends (an agent's tokens): one round trip each. */
-int stream_append_now(struct stream_tx *t, PGconn *db, struct arena *a, struct err *e,
-		      json_t *events);
+/* Appends server-written events (no workload, no seq) to several streams
+ * in one statement of its own, outside any transaction (the connection is
+ * idle; no stream lock of the caller's is held), then publishes them:
+ * batch is [{"stream": ID, "events": [{type, payload}, ...]}, ...], each
+ * stream once. Takes the streams' publishing locks itself. For many small
+ * appends at once (agents' tokens): one round trip for all. */
+int stream_append_many(PGconn *db, struct arena *a, struct err *e, json_t *batch);
 
 /* After COMMIT (committed) publishes what was appended, in order; after a
  * rollback drops it. Releases the lock. */
