@@ -474,8 +474,8 @@ void agent_check_cancel(PGconn *db)
 	struct arena *a = arena_new();
 	struct err e = { 0 };
 	PGresult *res = db_qv(db, a, &e,
-			      "SELECT id FROM workloads WHERE id = ANY($1::bigint[]) AND (cancel OR "
-			      "status = 'done')",
+			      "SELECT x.id FROM unnest($1::bigint[]) AS x(id) LEFT JOIN workloads w "
+			      "ON w.id = x.id WHERE w.id IS NULL OR w.cancel OR w.status = 'done'",
 			      arena_printf(a, "{%s}", ids.ptr));
 	buf_release(&ids);
 	for (int i = 0; res && i < PQntuples(res); i++) {

@@ -72,7 +72,7 @@ int agent_session_start(PGconn *db, struct arena *a, struct err *e, int64_t repo
 			int64_t stream_id, int64_t actor_id, const char *title, json_t *spec,
 			int64_t *out);
 
-/* Stops the model calls of cancelled or finished workloads (the notifier
+/* Stops the model calls of cancelled, finished or deleted workloads (the notifier
  * calls it when it looks, on its connection). */
 void agent_check_cancel(PGconn *db);
 

@@ -231,7 +231,8 @@ static void serve_claims(PGconn *c)
 	}
 }
 
-/* Answers watches whose workload was cancelled or ended. */
+/* Answers watches whose workload was cancelled, ended or is gone (deleted
+ * with its agent session). */
 static void serve_watches(PGconn *c)
 {
 	struct buf ids = BUF_INIT;
@@ -247,8 +248,8 @@ static void serve_watches(PGconn *c)
 	struct arena *a = arena_new();
 	struct err e = { 0 };
 	PGresult *res = db_qv(c, a, &e,
-			      "SELECT id FROM workloads WHERE id = ANY($1::bigint[]) AND (cancel OR "
-			      "status = 'done')",
+			      "SELECT x.id FROM unnest($1::bigint[]) AS x(id) LEFT JOIN workloads w "
+			      "ON w.id = x.id WHERE w.id IS NULL OR w.cancel OR w.status = 'done'",
 			      arena_printf(a, "{%s}", ids.ptr));
 	buf_release(&ids);
 	if (res) {

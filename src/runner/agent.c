@@ -25,6 +25,20 @@ static int tool_cancelled(void *cls)
 	return reporter_cancelled(cls);
 }
 
+/* Whether the session offers tool name (spec.agent.tools): a reply may
+ * ask for any tool, and the tool layer, not the model, keeps to the list. */
+static bool offered(json_t *agent, const char *name)
+{
+	json_t *v;
+	size_t i;
+	json_array_foreach(json_object_get(agent, "tools"), i, v)
+	{
+		if (json_is_string(v) && !strcmp(json_string_value(v), name))
+			return true;
+	}
+	return false;
+}
+
 /* Ends the turn as error with why (also an `error` event). */
 static void fail(struct job_env *env, struct job_result *out, const char *code, const char *why)
 {
@@ -153,7 +167,13 @@ void agent_run(struct job_env *env, struct job_result *out)
 				int64_t t0 = now_ms();
 				char *output = NULL;
 				bool is_error = false;
-				tool_run(&tc, name, input, &output, &is_error);
+				if (offered(agent, name)) {
+					tool_run(&tc, name, input, &output, &is_error);
+				} else {
+					output = xasprintf("tool '%s' is not offered to this agent",
+							   name);
+					is_error = true;
+				}
 				int64_t dur = now_ms() - t0;
 				reporter_add(env->rep, "tool_end",
 					     json_pack("{s:s,s:s,s:s,s:b,s:I}", "id", id, "name",
