@@ -84,6 +84,8 @@ struct call {
 	bool finishing;    /* the reply is in `reply`, to be stored (then done) */
 	bool done;         /* stored; `answer` is the response body */
 	bool gone;         /* the runner's connection went */
+	bool shutdown;     /* stopped by the server's shutdown, not an abort: the
+	                      message stays streaming and the runner asks again */
 	struct llm_reply reply;
 	int rc;            /* of the provider call */
 	struct err err;
@@ -249,6 +251,9 @@ static int store_reply(struct stream_tx *st, PGconn *db, struct arena *a, struct
 /* The runner's answer. */
 static char *answer_json(struct call *c)
 {
+	if (c->shutdown)
+		return xstrdup("{\"retry\":true,\"message\":\"the server is shutting down: ask "
+			       "again\"}");
 	const struct llm_reply *r = &c->reply;
 	json_t *uses = json_array();
 	for (size_t i = 0; i < r->message.nblocks; i++) {
@@ -318,8 +323,10 @@ static int write_finish(PGconn *db, struct arena *a, struct err *e, void *cls)
 	struct stream_tx st;
 	stream_tx_begin(&st, fin->c->stream_id);
 	int rc = db_begin(db, e);
+	/* a call the shutdown stopped leaves its message streaming: the next
+	 * server starts it over when the runner asks again */
 	if (!rc && !(rc = stream_append(&st, db, a, e, 0, fin->events, NULL)) &&
-	    !(rc = store_reply(&st, db, a, e, fin->c)))
+	    (fin->c->shutdown || !(rc = store_reply(&st, db, a, e, fin->c))))
 		rc = db_commit(db, e);
 	else if (rc)
 		db_rollback(db);
@@ -431,8 +438,10 @@ void agent_abort_all(void)
 		bool waiting = false;
 		pthread_mutex_lock(&reg_mu);
 		for (struct call *c = active; c; c = c->next_active) {
-			atomic_store(&c->abort, true);
 			pthread_mutex_lock(&c->mu);
+			if (!c->finishing)
+				c->shutdown = true;
+			atomic_store(&c->abort, true);
 			waiting |= !c->done;
 			pthread_mutex_unlock(&c->mu);
 		}

@@ -76,9 +76,11 @@ int agent_session_start(PGconn *db, struct arena *a, struct err *e, int64_t repo
  * calls it when it looks, on its connection). */
 void agent_check_cancel(PGconn *db);
 
-/* Aborts every model call and waits (about 3 s at most) until each has
- * stored what it got and answered its runner: call it before the HTTP
- * server stops, which must find no response still parked. */
+/* Stops every model call for the server's shutdown and waits (about 3 s at
+ * most) until each has answered its runner {"retry": true} — not an abort:
+ * its message stays streaming, and the runner asks the next server for the
+ * same turn, which starts it over. New calls are refused (503). Call it
+ * before the HTTP server stops, which must find no response still parked. */
 void agent_abort_all(void);
 
 /* Stops the writers (server shutdown, after the HTTP server). */

@@ -63,8 +63,12 @@ static json_t *ask_model(struct client *cl, struct job_env *env, const char *pat
 			break;
 		}
 		int st = client_post(cl, path, token, body, (long)left + 5000, &reply);
-		if (st == 200 && json_is_object(reply))
+		/* "retry": the server stopped the call to shut down */
+		if (st == 200 && json_is_object(reply) &&
+		    !json_is_true(json_object_get(reply, "retry")))
 			break;
+		if (st == 200)
+			st = 503;
 		const char *msg = json_string_value(
 			json_object_get(json_object_get(reply, "error"), "message"));
 		json_decref(reply);
