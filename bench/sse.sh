@@ -15,13 +15,15 @@
 # sent at 100 bytes/s), its RSS per connection, and plue's as a ratio of it.
 #
 # Usage: PLUE=path/to/plue bash bench/sse.sh
-# Knobs: SSE_COUNTS (default "1000 10000"), SSE_BACKLOG (log lines the run
+# Knobs: SSE_COUNTS (default "1000 10000"), SSE_CONN_MEMORY_KB (the
+#        server's --conn-memory-kb, one round each, default "32 8"), SSE_BACKLOG (log lines the run
 #        has printed before the subscribers connect, 200), KEEP_TMP=1.
 set -euo pipefail
 : "${PLUE:?PLUE must name the plue binary}"
 BENCH_NAME=sse
 . "$(dirname "$0")/lib.sh"
 COUNTS=${SSE_COUNTS:-1000 10000}
+KMS=${SSE_CONN_MEMORY_KB:-32 8} # --conn-memory-kb settings, each a round
 BACKLOG=${SSE_BACKLOG:-200}
 require_tools nginx curl git cc
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -75,7 +77,8 @@ git -C "$SRC" add . && git -C "$SRC" -c user.name=b -c user.email=b@b commit -qm
 
 declare -A PER
 for n in $COUNTS; do
-	plue_start --max-connections $((n + 1000)) --per-ip-limit $((n + 1000))
+for km in $KMS; do
+	plue_start --max-connections $((n + 1000)) --per-ip-limit $((n + 1000)) --conn-memory-kb "$km"
 	if [ -z "${TOKEN:-}" ]; then
 		plue_user bench repo:read,repo:write,user
 		plue_repo sse
@@ -124,14 +127,15 @@ print(json.dumps({"events": ev}))' "$SEQ" "$BACKLOG" >"$WORK/backlog.json"
 	read -r _ got first last rest < <(grep '^fanout' "$WORK/hold.out") || die "no fan-out figure"
 	[ "$got" = "$n" ] || die "only $got of $n subscribers received the event ${rest:-}"
 	per=$(((after - before) * 1024 / n))
-	PER[$n]=$per
-	awk -v n="$n" -v b="$before" -v a="$after" -v p="$per" -v t0="$t0" -v f="$first" -v l="$last" 'BEGIN {
+	[ -n "${PER[$n]:-}" ] || PER[$n]=$per # the ratio below: the first setting's
+	awk -v n="$n" -v b="$before" -v a="$after" -v p="$per" -v t0="$t0" -v f="$first" -v l="$last" -v km="$km" 'BEGIN {
 		t = t0 / 1e6
-		printf "plue  %6d subscribers  rss %7.1f -> %7.1f MB   %6.1f KB each   fan-out first %7.1f ms  last %7.1f ms\n",
-			n, b / 1024, a / 1024, p / 1024, f - t, l - t }'
+		printf "plue  %6d subscribers  conn memory %3d KiB  rss %7.1f -> %7.1f MB   %6.1f KB each   fan-out first %7.1f ms  last %7.1f ms\n",
+			n, km, b / 1024, a / 1024, p / 1024, f - t, l - t }'
 	stop_extra
 	stop_pid "$PLUE_PID"
 	PLUE_PID=""
+done
 done
 
 # the peer: nginx, one worker, the same client holding slow responses

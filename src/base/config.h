@@ -15,6 +15,7 @@ struct config {
 	int workers;              /* PLUE_WORKERS: worker threads = database connections */
 	int threads;              /* PLUE_THREADS: HTTP event threads */
 	int max_connections;      /* PLUE_MAX_CONNECTIONS */
+	int conn_memory_kb;       /* PLUE_CONN_MEMORY_KB: libmicrohttpd's pool per connection */
 	int per_ip_limit;         /* PLUE_PER_IP_LIMIT */
 	int timeout;              /* PLUE_TIMEOUT: idle connection timeout, seconds */
 	int cache_mb;             /* PLUE_CACHE_MB: object cache size */

@@ -46,6 +46,14 @@ int cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	free(rest);
+	if (cfg.conn_memory_kb < 4 || cfg.conn_memory_kb > 1024) {
+		fprintf(stderr,
+			"error: --conn-memory-kb (PLUE_CONN_MEMORY_KB) must be between 4 and 1024, "
+			"not %d\n",
+			cfg.conn_memory_kb);
+		cmd_teardown();
+		return 2;
+	}
 	if (!strcmp(cfg.sandbox, "none"))
 		log_warn("PLUE_SANDBOX=none: workflow steps run UNSANDBOXED on this machine; "
 			 "development only");
@@ -69,7 +77,8 @@ int cmd_serve(int argc, char **argv)
 		.max_connections = cfg.max_connections,
 		.per_ip_limit = cfg.per_ip_limit,
 		.timeout_s = cfg.timeout,
-		.conn_memory = 32 * 1024, /* MHD zeroes it between keep-alive requests */
+		/* MHD zeroes it between keep-alive requests */
+		.conn_memory = (size_t)cfg.conn_memory_kb * 1024,
 	};
 	if (server_start(&so)) {
 		workers_stop();

@@ -59,6 +59,9 @@ check "unknown flag named" grep -q "unknown option '--frobnicate'" <<<"$out"
 out=$(PLUE_PORT=notaport "$PLUE" serve 2>&1); rc=$?
 check "bad env value rejected" test $rc -ne 0
 check "bad env value named" grep -q "PLUE_PORT: 'notaport' is not a non-negative number" <<<"$out"
+out=$("$PLUE" serve --conn-memory-kb 2 2>&1); rc=$?
+check "a connection memory too small is rejected" test $rc -eq 2
+check "its range is named" grep -q "conn-memory-kb (PLUE_CONN_MEMORY_KB) must be between 4 and 1024, not 2" <<<"$out"
 out=$("$PLUE" frob 2>&1); rc=$?
 check "unknown command rejected" test $rc -eq 2
 out=$("$PLUE" admin create-user "bad/name" 2>&1); rc=$?
