@@ -585,8 +585,13 @@ const char *session_model_default(void)
 
 int session_stream_last(int64_t *out, struct forge *f, const struct session_ref *s)
 {
-	PGresult *res = db_qv(f->db, f->arena, f->err, "SELECT last_seq FROM streams WHERE id = $1",
-			      arena_int(f->arena, s->stream_id));
+	PGresult *res = db_qv(
+		f->db, f->arena, f->err,
+		"SELECT coalesce((SELECT min(e.stream_seq) - 1 FROM messages m JOIN workload_events e "
+		"  ON e.stream_id = $1 AND e.type = 'message_start' AND "
+		"  e.payload->>'message_id' = m.id::text WHERE m.session_id = $2 AND m.status = "
+		"  'streaming'), last_seq) FROM streams WHERE id = $1",
+		arena_int(f->arena, s->stream_id), arena_int(f->arena, s->id));
 	if (!res)
 		return f->err->code;
 	*out = PQntuples(res) ? db_int(res, 0, 0) : 0;

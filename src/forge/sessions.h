@@ -117,9 +117,11 @@ int session_abort(json_t **out, struct forge *f, const struct session_ref *s);
  * built-in default. A static string. */
 const char *session_model_default(void);
 
-/* The sequence number of the last event on the session's stream (0 when
- * none): a page that renders the session after reading it follows the
- * stream from there. */
+/* Where a page that renders the session after reading it follows its
+ * stream from: the last event's sequence number (0 when none) — or, while
+ * a reply is streaming (its text is stored only when it ends), the number
+ * just before that reply's message_start, so that its tokens so far are
+ * replayed into the reply the page shows empty. */
 int session_stream_last(int64_t *out, struct forge *f, const struct session_ref *s);
 
 #endif

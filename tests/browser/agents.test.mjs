@@ -209,6 +209,14 @@ test('text and a tool call arrive live; Abort stops a running turn', async () =>
   assert.equal(await page.isDisabled('#content'), true, 'no second message while it runs');
   assert.equal(await page.getAttribute('#session-status', 'data-status'), 'running');
   await shot(page, 'agents-running');
+  // a page opened mid-reply shows the reply's text so far, once
+  const late = await ctx.newPage();
+  await visit(late, url);
+  await late.waitForFunction(() => /w0 /.test(document.getElementById('messages').textContent),
+    null, { timeout: 30000 });
+  const seen = await late.textContent('#messages');
+  assert.equal((seen.match(/(^|\s)w1 /g) || []).length, 1, 'the first words, replayed once');
+  await late.close();
   await Promise.all([page.waitForURL(`${BASE}${url}`), page.click('#abort')]);
   await page.waitForFunction(() => document.getElementById('session-status').dataset.status === 'idle',
     null, { timeout: 60000 });
