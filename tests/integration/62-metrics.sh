@@ -203,6 +203,8 @@ wait_metric 'plue_workloads{state="running"}' 1
 expect_delta g0 w 'plue_workload_claim_seconds_count{}' 1 "the claim is observed once"
 check "the claim histogram has its sum" grep -q '^plue_workload_claim_seconds_sum{} ' "$T_DIR/w.flat"
 check "the warm runner is busy" test "$(val w 'plue_runners{state="busy"}')" = 1
+# cancel during the sleep, once the first step's output has been streamed
+for _ in $(seq 1 300); do grep -q 'hello-metrics' "$T_DIR/sse.txt" && break; sleep 0.1; done
 api POST "/api/runs/$RUN/cancel" "$ALICE"
 expect_status 202 "cancel the run"
 wait_metric 'plue_workloads{state="done"}' 1
