@@ -304,12 +304,10 @@ static int message_one(json_t **out, struct forge *f, const struct session_ref *
 	return 0;
 }
 
-/* Starts a turn inside the caller's transaction (which holds t): checks the
- * repository's agent limit, queues the workload. */
-static int turn_queue(struct stream_tx *t, struct forge *f, const struct session_ref *s,
-		      int64_t *workload)
+/* Starts a turn inside the caller's transaction: checks the repository's
+ * agent limit, queues the workload. */
+static int turn_queue(struct forge *f, const struct session_ref *s, int64_t *workload)
 {
-	(void)t;
 	const char *rid = arena_int(f->arena, s->repo->id);
 	/* one sender at a time per repository while the limit is counted */
 	PGresult *res = db_qv(
@@ -399,7 +397,7 @@ int session_send(json_t **out, struct forge *f, const struct session_ref *s, con
 			     (long long)s->id);
 		goto fail;
 	}
-	if ((rc = turn_queue(&t, f, s, &workload)))
+	if ((rc = turn_queue(f, s, &workload)))
 		goto fail;
 	PGresult *res = db_qv(f->db, f->arena, f->err,
 			      "WITH m AS (INSERT INTO messages (session_id, workload_id, role, "
