@@ -93,18 +93,6 @@ static long long number_of(json_t *o)
 
 /* ---- the tools ---- */
 
-static const char *delta_status(git_delta_t s)
-{
-	switch (s) {
-	case GIT_DELTA_ADDED: return "added";
-	case GIT_DELTA_DELETED: return "deleted";
-	case GIT_DELTA_RENAMED: return "renamed";
-	case GIT_DELTA_COPIED: return "copied";
-	case GIT_DELTA_TYPECHANGE: return "type changed";
-	default: return "modified";
-	}
-}
-
 static int tool_pr_diff(struct tool_call *c)
 {
 	struct pull p;
@@ -123,11 +111,11 @@ static int tool_pr_diff(struct tool_call *c)
 		const git_diff_delta *d = git_diff_get_delta(diff, i);
 		if (d->status == GIT_DELTA_RENAMED || d->status == GIT_DELTA_COPIED)
 			buf_addf(c->out, "  %s (%s from %s)\n", d->new_file.path,
-				 delta_status(d->status), d->old_file.path);
+				 objects_delta_status(d->status), d->old_file.path);
 		else
 			buf_addf(c->out, "  %s (%s)\n",
 				 d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path,
-				 delta_status(d->status));
+				 objects_delta_status(d->status));
 	}
 	int grc = git_diff_to_buf(&patch, diff, GIT_DIFF_FORMAT_PATCH);
 	if (grc < 0) {

@@ -634,7 +634,7 @@ json_t *objects_commit_json(git_commit *c)
 	return o;
 }
 
-static const char *status_name(git_delta_t s)
+const char *objects_delta_status(git_delta_t s)
 {
 	switch (s) {
 	case GIT_DELTA_ADDED: return "added";
@@ -684,7 +684,7 @@ int objects_diff_file_json(git_diff *diff, size_t idx, size_t *budget, json_t **
 	json_t *o = json_object();
 	json_object_set_new(o, "path", jstr(path));
 	json_object_set_new(o, "old_path", moved ? jstr(d->old_file.path) : json_null());
-	json_object_set_new(o, "status", json_string(status_name(d->status)));
+	json_object_set_new(o, "status", json_string(objects_delta_status(d->status)));
 	json_object_set_new(o, "additions", json_integer((json_int_t)adds));
 	json_object_set_new(o, "deletions", json_integer((json_int_t)dels));
 	json_object_set_new(o, "binary", json_boolean(binary));

@@ -153,6 +153,10 @@ json_t *objects_json_str(const char *s, size_t len);
  * summary}, each signature {name, email, date}. New reference. */
 json_t *objects_commit_json(git_commit *c);
 
+/* A delta's status as the API names it: added, deleted, modified, renamed,
+ * copied or type_changed. A static string. */
+const char *objects_delta_status(git_delta_t s);
+
 /* Patch text kept per file by objects_diff_file_json. */
 #define OBJECTS_PATCH_FILE_MAX (256 * 1024)
 
