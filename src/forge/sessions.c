@@ -367,6 +367,19 @@ static int turn_queue(struct forge *f, const struct session_ref *s, int64_t *wor
 	return rc ? rc : queue_notify(f->db, f->arena, f->err);
 }
 
+/* Ends the transaction session_send or session_abort began holding t:
+ * commits it when its body returned rc 0, else rolls it back; then
+ * publishes t's events, or drops them. Returns rc, or COMMIT's error. */
+static int tx_end(struct stream_tx *t, struct forge *f, int rc)
+{
+	if (rc)
+		db_rollback(f->db);
+	else
+		rc = db_commit(f->db, f->err);
+	stream_tx_end(t, !rc);
+	return rc;
+}
+
 int session_send(json_t **out, struct forge *f, const struct session_ref *s, const char *content)
 {
 	size_t n = content ? strlen(content) : 0;
@@ -379,26 +392,27 @@ int session_send(json_t **out, struct forge *f, const struct session_ref *s, con
 	struct stream_tx t;
 	stream_tx_begin(&t, s->stream_id);
 	int64_t busy = 0, mid = 0, workload = 0;
-	bool committed = false;
 	int rc;
-	if ((rc = db_begin(f->db, f->err)))
-		goto done;
+	if ((rc = db_begin(f->db, f->err))) {
+		stream_tx_end(&t, false);
+		return rc;
+	}
 	/* the session row's lock: two messages sent at once start one turn */
 	if (!db_qv(f->db, f->arena, f->err, "SELECT 1 FROM agent_sessions WHERE id = $1 FOR UPDATE",
 		   arena_int(f->arena, s->id))) {
 		rc = f->err->code;
-		goto fail;
+		goto done;
 	}
 	if ((rc = running_workload(&busy, f, s->id, false)))
-		goto fail;
+		goto done;
 	if (busy) {
 		rc = err_set(f->err, ERR_CONFLICT, "session_busy",
 			     "a turn is running in session %lld: wait for it or abort it",
 			     (long long)s->id);
-		goto fail;
+		goto done;
 	}
 	if ((rc = turn_queue(f, s, &workload)))
-		goto fail;
+		goto done;
 	PGresult *res = db_qv(f->db, f->arena, f->err,
 			      "WITH m AS (INSERT INTO messages (session_id, workload_id, role, "
 			      "author_id, finished_at) VALUES ($1, $2, 'user', $3, now()) RETURNING id) "
@@ -408,7 +422,7 @@ int session_send(json_t **out, struct forge *f, const struct session_ref *s, con
 			      arena_int(f->arena, f->who->user_id), content);
 	if (!res) {
 		rc = f->err->code;
-		goto fail;
+		goto done;
 	}
 	mid = db_int(res, 0, 0);
 	if ((rc = stream_append1(&t, f->db, f->arena, f->err, 0, "message_start",
@@ -420,16 +434,9 @@ int session_send(json_t **out, struct forge *f, const struct session_ref *s, con
 	    (rc = forge_event(NULL, f, s->repo->id, "chat",
 			      json_pack("{s:I,s:I,s:s}", "session", (json_int_t)s->id, "message",
 					(json_int_t)mid, "text", content))))
-		goto fail;
-	if ((rc = db_commit(f->db, f->err)))
 		goto done;
-	committed = true;
-	goto done;
-fail:
-	db_rollback(f->db);
 done:
-	stream_tx_end(&t, committed);
-	if (!committed)
+	if ((rc = tx_end(&t, f, rc)))
 		return rc;
 	queue_wake();
 	json_t *msg;
@@ -525,19 +532,21 @@ int session_messages(json_t **out, int64_t *next, struct forge *f, const struct 
 int session_abort(json_t **out, struct forge *f, const struct session_ref *s)
 {
 	int64_t w = 0;
-	bool waiting = false, committed = false;
+	bool waiting = false;
 	int rc;
 	struct stream_tx t;
 	stream_tx_begin(&t, s->stream_id);
-	if ((rc = db_begin(f->db, f->err)))
-		goto done;
+	if ((rc = db_begin(f->db, f->err))) {
+		stream_tx_end(&t, false);
+		return rc;
+	}
 	PGresult *res = db_qv(f->db, f->arena, f->err,
 			      "SELECT id, status = 'waiting' FROM workloads WHERE session_id = $1 AND "
 			      "status <> 'done' FOR UPDATE",
 			      arena_int(f->arena, s->id));
 	if (!res) {
 		rc = f->err->code;
-		goto fail;
+		goto done;
 	}
 	if (PQntuples(res)) {
 		w = db_int(res, 0, 0);
@@ -551,19 +560,10 @@ int session_abort(json_t **out, struct forge *f, const struct session_ref *s)
 				     "aborted before it started");
 	else if (w)
 		rc = workload_cancel_notify(f->db, f->arena, f->err, w);
-	if (rc) {
+	if (rc)
 		rc = f->err->code;
-		goto fail;
-	}
-	if ((rc = db_commit(f->db, f->err)))
-		goto done;
-	committed = true;
-	goto done;
-fail:
-	db_rollback(f->db);
 done:
-	stream_tx_end(&t, committed);
-	if (!committed)
+	if ((rc = tx_end(&t, f, rc)))
 		return rc;
 	if (!w) {
 		*out = json_pack("{s:b,s:s}", "aborting", 0, "message",
