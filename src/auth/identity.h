@@ -41,11 +41,12 @@ struct auth {
 	int64_t token_id;     /* access token or auth session row, 0 otherwise */
 	int64_t task_repo_id; /* AUTH_TASK: the one repository the task may touch */
 	unsigned task_areas;  /* AUTH_TASK: the AREA_* it may write */
+	/* acts for an agent's forge tool (api/agent_tools.c): what it makes is
+	 * marked (events: "via_agent") so that no agent answers it */
+	bool via_agent;
 	/* AUTH_TASK of an agent workload: it also does only what its actor
 	 * (workloads.actor_id; 0 when the account is gone) may, and pushes only
 	 * to branches under refs/heads/plue/ (cmd/hook.c) */
-	bool via_agent; /* acts for an agent's tool: what it makes is marked
-	                         (events: "via_agent") so that no agent answers it */
 	bool task_agent;
 	int64_t task_actor_id;
 	bool task_actor_admin;
