@@ -88,6 +88,45 @@ static json_t *ask_model(struct client *cl, struct job_env *env, const char *pat
 	return reply;
 }
 
+/* Runs the tool calls of one reply (uses), reporting tool_start and
+ * tool_end, appending each result to results. Returns true when the turn
+ * was cancelled (before a call or after the last). */
+static bool run_tool_uses(struct job_env *env, struct tool_ctx *tc, json_t *agent, json_t *uses,
+			  json_t *results)
+{
+	json_t *u;
+	size_t i;
+	json_array_foreach(uses, i, u)
+	{
+		if (reporter_cancelled(env->rep))
+			return true;
+		const char *id = json_string_value(json_object_get(u, "id")) ?: "";
+		const char *name = json_string_value(json_object_get(u, "name")) ?: "";
+		json_t *input = json_object_get(u, "input");
+		reporter_add(env->rep, "tool_start",
+			     json_pack("{s:s,s:s,s:O}", "id", id, "name", name, "input",
+				       input ? input : json_null()));
+		int64_t t0 = now_ms();
+		char *output = NULL;
+		bool is_error = false;
+		if (offered(agent, name)) {
+			tool_run(tc, name, input, &output, &is_error);
+		} else {
+			output = xasprintf("tool '%s' is not offered to this agent", name);
+			is_error = true;
+		}
+		int64_t dur = now_ms() - t0;
+		reporter_add(env->rep, "tool_end",
+			     json_pack("{s:s,s:s,s:s,s:b,s:I}", "id", id, "name", name, "output",
+				       output, "is_error", is_error, "duration_ms", (json_int_t)dur));
+		json_array_append_new(results, json_pack("{s:s,s:s,s:b,s:I}", "id", id, "output",
+							 output, "is_error", is_error,
+							 "duration_ms", (json_int_t)dur));
+		free(output);
+	}
+	return reporter_cancelled(env->rep);
+}
+
 void agent_run(struct job_env *env, struct job_result *out)
 {
 	json_t *spec = json_object_get(env->claim, "spec");
@@ -126,81 +165,35 @@ void agent_run(struct job_env *env, struct job_result *out)
 	char path[80];
 	snprintf(path, sizeof(path), "/internal/tasks/%lld/model", (long long)wid);
 	json_t *results = json_array();
-	bool cancelled = false;
+	bool cancelled = false, done = false;
 	int turn;
-	for (turn = 1; !cancelled; turn++) {
+	for (turn = 1; !cancelled && !done; turn++) {
 		/* what the tools did is stored before the model hears of it */
 		reporter_flush(env->rep, 10000);
 		json_t *reply = ask_model(cl, env, path, token, turn, results, deadline, why,
 					  sizeof(why));
 		json_decref(results);
 		results = json_array();
-		if (!reply) {
-			if (reporter_cancelled(env->rep))
-				cancelled = true;
-			else
-				fail(env, out, "model_unreachable", why);
-			break;
-		}
 		const char *status = json_string_value(json_object_get(reply, "status")) ?: "";
 		json_t *err = json_object_get(reply, "error"),
 		       *lim = json_object_get(reply, "limit");
+		json_t *uses = json_object_get(reply, "tool_uses");
 		if (!strcmp(status, "aborted") || reporter_cancelled(env->rep)) {
 			cancelled = true;
+		} else if (!reply) {
+			fail(env, out, "model_unreachable", why);
+			done = true;
 		} else if (err || lim) {
 			json_t *o = err ? err : lim;
 			fail(env, out,
 			     json_string_value(json_object_get(o, "code")) ?: "model_error",
 			     json_string_value(json_object_get(o, "message")) ?: "the model failed");
+			done = true;
 		} else {
-			json_t *uses = json_object_get(reply, "tool_uses"), *u;
-			size_t i;
-			json_array_foreach(uses, i, u)
-			{
-				if (reporter_cancelled(env->rep)) {
-					cancelled = true;
-					break;
-				}
-				const char *id = json_string_value(json_object_get(u, "id")) ?: "";
-				const char *name = json_string_value(json_object_get(u, "name"))
-							   ?: "";
-				json_t *input = json_object_get(u, "input");
-				reporter_add(env->rep, "tool_start",
-					     json_pack("{s:s,s:s,s:O}", "id", id, "name", name,
-						       "input", input ? input : json_null()));
-				int64_t t0 = now_ms();
-				char *output = NULL;
-				bool is_error = false;
-				if (offered(agent, name)) {
-					tool_run(&tc, name, input, &output, &is_error);
-				} else {
-					output = xasprintf("tool '%s' is not offered to this agent",
-							   name);
-					is_error = true;
-				}
-				int64_t dur = now_ms() - t0;
-				reporter_add(env->rep, "tool_end",
-					     json_pack("{s:s,s:s,s:s,s:b,s:I}", "id", id, "name",
-						       name, "output", output, "is_error", is_error,
-						       "duration_ms", (json_int_t)dur));
-				json_array_append_new(results,
-						      json_pack("{s:s,s:s,s:b,s:I}", "id", id,
-								"output", output, "is_error",
-								is_error, "duration_ms",
-								(json_int_t)dur));
-				free(output);
-			}
-			if (!cancelled && reporter_cancelled(env->rep))
-				cancelled = true;
-			if (!json_array_size(uses) && !cancelled) {
-				json_decref(reply);
-				break; /* the model is done */
-			}
-			json_decref(reply);
-			continue;
+			cancelled = run_tool_uses(env, &tc, agent, uses, results);
+			done = !json_array_size(uses); /* the model answered without a tool */
 		}
 		json_decref(reply);
-		break;
 	}
 	if (cancelled && json_array_size(results)) {
 		/* what the tools did is kept in the history: the results go

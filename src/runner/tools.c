@@ -1004,12 +1004,11 @@ static int push_from_host(struct tool_ctx *c, int pack, const char *shallow, con
 
 /* Has the sandbox pack every object reachable from sha (down to the
  * shallow commits) into .git/plue-push-HASH.pack, and opens that pack
- * through the workspace's root, removing the files. Returns the
+ * through the workspace's root w, removing the files. Returns the
  * descriptor or -1 with why in r. */
-static int pack_make(struct tool_ctx *c, const char *sha, struct result *r)
+static int pack_make(struct tool_ctx *c, struct ws *w, const char *sha, struct result *r)
 {
 	struct buf hash = BUF_INIT, err = BUF_INIT;
-	struct ws w = { .fd = -1 };
 	int fd = -1, gitfd = -1;
 	char *input = xasprintf("%s\n", sha), *name = NULL;
 	const char *args[] = { "pack-objects", "--revs", "-q", ".git/plue-push", NULL };
@@ -1024,10 +1023,8 @@ static int pack_make(struct tool_ctx *c, const char *sha, struct result *r)
 		fail(r, "push: packing %s failed", sha);
 		goto done;
 	}
-	if (!ws_open(&w, c, "push", r))
-		goto done;
 	name = xasprintf(".git/plue-push-%s.pack", hash.ptr);
-	fd = openat2_in(w.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+	fd = openat2_in(w->fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
 	struct stat st = { 0 };
 	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		fail(r, "push: cannot open the pack the sandbox made");
@@ -1035,14 +1032,13 @@ static int pack_make(struct tool_ctx *c, const char *sha, struct result *r)
 			close(fd);
 		fd = -1;
 	}
-	if ((gitfd = openat2_in(w.fd, ".git", O_PATH | O_DIRECTORY, 0)) >= 0) {
+	if ((gitfd = openat2_in(w->fd, ".git", O_PATH | O_DIRECTORY, 0)) >= 0) {
 		unlinkat(gitfd, name + 5, 0);
 		strcpy(name + strlen(name) - 4, "idx");
 		unlinkat(gitfd, name + 5, 0);
 		close(gitfd);
 	}
 done:
-	ws_close(&w);
 	buf_release(&hash);
 	buf_release(&err);
 	free(input);
@@ -1051,12 +1047,11 @@ done:
 }
 
 /* The workspace's .git/shallow (lines of 40 hex digits), read through the
- * workspace's root; "" when there is none. NULL when it is not well formed. */
-static char *shallow_read(struct tool_ctx *c)
+ * workspace's root w; "" when there is none. NULL when it is not well
+ * formed. */
+static char *shallow_read(struct ws *w)
 {
-	int root = open(sandbox_workspace(c->sb), O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int fd = root >= 0 ? openat2_in(root, ".git/shallow", O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0)
-			   : -1;
+	int fd = openat2_in(w->fd, ".git/shallow", O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0);
 	struct buf b = BUF_INIT;
 	struct stat st = { 0 };
 	bool ok = fd < 0 ? errno == ENOENT
@@ -1078,8 +1073,6 @@ static char *shallow_read(struct tool_ctx *c)
 	}
 	if (fd >= 0)
 		close(fd);
-	if (root >= 0)
-		close(root);
 	if (!ok) {
 		buf_release(&b);
 		return NULL;
@@ -1090,6 +1083,7 @@ static char *shallow_read(struct tool_ctx *c)
 static void tool_push(struct tool_ctx *c, json_t *in, struct result *r)
 {
 	struct buf branch = BUF_INIT, sha = BUF_INIT, out = BUF_INIT, err = BUF_INIT;
+	struct ws w = { .fd = -1 };
 	char *shallow = NULL, *url = NULL, *ref = NULL;
 	const char *b = str_in(in, "branch");
 	if (b && *b) {
@@ -1129,7 +1123,9 @@ static void tool_push(struct tool_ctx *c, json_t *in, struct result *r)
 		fail(r, "push: there is no branch '%s' to push", branch.ptr);
 		goto done;
 	}
-	if (!(shallow = shallow_read(c))) {
+	if (!ws_open(&w, c, "push", r))
+		goto done;
+	if (!(shallow = shallow_read(&w))) {
 		fail(r, "push: the workspace's .git/shallow is not well formed");
 		goto done;
 	}
@@ -1138,7 +1134,7 @@ static void tool_push(struct tool_ctx *c, json_t *in, struct result *r)
 		goto done;
 	}
 	url = xasprintf("%s%s", c->server_url, c->clone_path);
-	int pack = pack_make(c, sha.ptr, r);
+	int pack = pack_make(c, &w, sha.ptr, r);
 	if (pack < 0)
 		goto done;
 	rc = push_from_host(c, pack, shallow, url, sha.ptr, branch.ptr, &out);
@@ -1152,6 +1148,7 @@ static void tool_push(struct tool_ctx *c, json_t *in, struct result *r)
 		buf_add(&r->out, out.ptr, out.len);
 	}
 done:
+	ws_close(&w);
 	free(shallow);
 	free(url);
 	free(ref);

@@ -72,19 +72,23 @@ static char *call(struct fixture *f, const char *name, const char *input, bool *
 	return out;
 }
 
+/* Runs tool name with input and fails unless its is_error is want_error
+ * and its output contains want (NULL: anything), or is want when whole. */
 static void expect(struct fixture *f, const char *name, const char *input, bool want_error,
-		   const char *want)
+		   const char *want, bool whole)
 {
 	bool err;
 	char *out = call(f, name, input, &err);
-	if (err != want_error || (want && !strstr(out, want)))
-		fail_msg("%s %s: is_error %d, output:\n%s\nwanted is_error %d and '%s'", name,
-			 input, err, out, want_error, want ? want : "");
+	if (err != want_error || (want && !(whole ? !strcmp(out, want) : !!strstr(out, want))))
+		fail_msg("%s %s: is_error %d, output:\n%s\nwanted is_error %d and %s'%s'", name,
+			 input, err, out, want_error, whole ? "exactly " : "", want ? want : "");
 	free(out);
 }
 
-#define OK(f, name, input, want) expect(f, name, input, false, want)
-#define REFUSED(f, name, input, want) expect(f, name, input, true, want)
+#define OK(f, name, input, want) expect(f, name, input, false, want, false)
+#define REFUSED(f, name, input, want) expect(f, name, input, true, want, false)
+#define OK_IS(f, name, input, want) expect(f, name, input, false, want, true)
+#define REFUSED_IS(f, name, input, want) expect(f, name, input, true, want, true)
 
 static int setup(void **state)
 {
@@ -128,16 +132,9 @@ static int teardown(void **state)
 static void test_read_file(void **state)
 {
 	struct fixture *f = *state;
-	bool err;
-	char *out = call(f, "read_file", "{\"path\": \"README.md\"}", &err);
-	assert_false(err);
-	assert_string_equal(out, "hello\nworld\n");
-	free(out);
-	out = call(f, "read_file",
-		   "{\"path\": \"./src/../README.md\", \"offset\": 2, \"limit\": 5}", &err);
-	assert_false(err);
-	assert_string_equal(out, "README.md: lines 2-2 of 2\nworld\n");
-	free(out);
+	OK_IS(f, "read_file", "{\"path\": \"README.md\"}", "hello\nworld\n");
+	OK_IS(f, "read_file", "{\"path\": \"./src/../README.md\", \"offset\": 2, \"limit\": 5}",
+	      "README.md: lines 2-2 of 2\nworld\n");
 	REFUSED(f, "read_file", "{\"path\": \"README.md\", \"offset\": 9}",
 		"'README.md' has 2 lines; offset 9 is past its end");
 	REFUSED(f, "read_file", "{\"path\": \"nope.txt\"}", "'nope.txt' does not exist");
@@ -150,16 +147,11 @@ static void test_read_file(void **state)
 static void test_list_files(void **state)
 {
 	struct fixture *f = *state;
-	bool err;
-	char *out = call(f, "list_files", "{}", &err);
-	assert_false(err);
-	assert_string_equal(out, "README.md\nsrc/\n"); /* .git hidden */
-	free(out);
-	out = call(f, "list_files", "{\"recursive\": true}", &err);
-	assert_string_equal(out, "README.md\nsrc/\nsrc/main.c\n");
-	free(out);
+	OK_IS(f, "list_files", "{}", "README.md\nsrc/\n"); /* .git hidden */
+	OK_IS(f, "list_files", "{\"recursive\": true}", "README.md\nsrc/\nsrc/main.c\n");
 	OK(f, "run_command", "{\"command\": \"mkdir many && cd many && touch $(seq 1 1200)\"}", NULL);
-	out = call(f, "list_files", "{\"path\": \"many\", \"recursive\": true}", &err);
+	bool err;
+	char *out = call(f, "list_files", "{\"path\": \"many\", \"recursive\": true}", &err);
 	assert_false(err);
 	assert_non_null(strstr(out, "many/1\n"));
 	assert_non_null(strstr(out, "\n... 200 more\n"));
@@ -247,7 +239,7 @@ static void test_symlinks_stay_inside(void **state)
 	free(out);
 	REFUSED(f, "read_file", "{\"path\": \"up/outside.txt\"}", "does not exist");
 	REFUSED(f, "read_file", "{\"path\": \"out\"}", "does not exist");
-	REFUSED(f, "read_file", "{\"path\": \"magic\"}", "");
+	REFUSED(f, "read_file", "{\"path\": \"magic\"}", "'magic' does not exist");
 	REFUSED(f, "read_file", "{\"path\": \"g/config\"}", "leads into .git");
 	REFUSED(f, "list_files", "{\"path\": \"g\"}", "leads into .git");
 	/* writing through links: the link itself is refused, a directory link
@@ -343,17 +335,13 @@ static bool procs_gone(struct fixture *f, const char *comm)
 static void test_run_command(void **state)
 {
 	struct fixture *f = *state;
-	bool err;
-	char *out = call(f, "run_command", "{\"command\": \"echo out; echo err >&2; exit 3\"}", &err);
-	assert_true(err);
-	assert_string_equal(out, "exit code 3\nout\nerr\n");
-	free(out);
+	REFUSED_IS(f, "run_command", "{\"command\": \"echo out; echo err >&2; exit 3\"}",
+		   "exit code 3\nout\nerr\n");
 	OK(f, "run_command", "{\"command\": \"pwd; id -u\"}", "exit code 0\n");
 	/* invalid UTF-8 becomes U+FFFD */
-	out = call(f, "run_command", "{\"command\": \"printf 'a\\\\377b'\"}", &err);
-	assert_string_equal(out, "exit code 0\na\xef\xbf\xbd"
-				 "b\n");
-	free(out);
+	OK_IS(f, "run_command", "{\"command\": \"printf 'a\\\\377b'\"}",
+	      "exit code 0\na\xef\xbf\xbd"
+	      "b\n");
 	REFUSED(f, "run_command", "{\"command\": \"true\", \"timeout\": 601}",
 		"timeout must be between 1 and 600 seconds");
 	REFUSED(f, "run_command", "{\"command\": \"true\", \"timeout\": 0}", "timeout must be");
