@@ -77,19 +77,18 @@ struct call {
 	atomic_bool abort;
 
 	pthread_mutex_t mu; /* the members below */
-	pthread_cond_t cv;
 	int refs;
-	json_t *pending;   /* events to write: [{type, payload}] */
-	bool queued, busy; /* in the writers' FIFO; being written */
-	bool finishing;    /* the reply is in `reply`, to be stored (then done) */
-	bool done;         /* stored; `answer` is the response body */
-	bool gone;         /* the runner's connection went */
-	bool shutdown;     /* stopped by the server's shutdown, not an abort: the
+	json_t *pending;    /* events to write: [{type, payload}] */
+	bool queued, busy;  /* in the writers' FIFO; being written */
+	bool finishing;     /* the reply is in `reply`, to be stored (then done) */
+	bool done;          /* stored; `answer` is the response body */
+	bool gone;          /* the runner's connection went */
+	bool shutdown;      /* stopped by the server's shutdown, not an abort: the
 	                      message stays streaming and the runner asks again */
 	struct llm_reply reply;
-	int rc;            /* of the provider call */
+	int rc;             /* of the provider call */
 	struct err err;
-	char *answer;      /* the response body once done */
+	char *answer;       /* the response body once done */
 	size_t off;
 	struct call *next_dirty, *next_active;
 };
@@ -135,7 +134,6 @@ static void call_unref(struct call *c)
 	llm_reply_release(&c->reply);
 	free(c->answer);
 	pthread_mutex_destroy(&c->mu);
-	pthread_cond_destroy(&c->cv);
 	free(c);
 }
 
@@ -404,7 +402,6 @@ static void *writer_main(void *unused)
 			if (fin[k]) {
 				c->answer = answer_json(c);
 				c->done = true;
-				pthread_cond_broadcast(&c->cv);
 				/* under mu: the connection cannot go (cs_free) meanwhile */
 				if (!c->gone && c->base.wake)
 					c->base.wake(&c->base);
@@ -754,7 +751,6 @@ static struct call *call_answered(json_t *answer)
 	c->base.ops = &call_ops;
 	c->refs = 1;
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
 	c->done = true;
 	c->answer = json_dumps(answer, JSON_COMPACT);
 	json_decref(answer);
@@ -867,7 +863,6 @@ int agent_model(struct http_stream **out, PGconn *db, struct arena *a, struct er
 	c->base.ops = &call_ops;
 	c->refs = 1; /* the response stream's */
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
 	c->pending = json_array();
 	c->workload_id = t->workload_id;
 	c->session_id = t->session_id;
