@@ -465,34 +465,22 @@ void agent_stop(void)
 	writers_up = false;
 }
 
-void agent_check_cancel(PGconn *db)
+void agent_workload_ids(struct buf *ids)
 {
-	struct buf ids = BUF_INIT;
 	pthread_mutex_lock(&reg_mu);
 	for (struct call *c = active; c; c = c->next_active)
 		if (!atomic_load(&c->abort))
-			buf_addf(&ids, "%s%lld", ids.len ? "," : "", (long long)c->workload_id);
+			buf_addf(ids, "%s%lld", ids->len ? "," : "", (long long)c->workload_id);
 	pthread_mutex_unlock(&reg_mu);
-	if (!ids.len) {
-		buf_release(&ids);
-		return;
-	}
-	struct arena *a = arena_new();
-	struct err e = { 0 };
-	PGresult *res = db_qv(db, a, &e,
-			      "SELECT x.id FROM unnest($1::bigint[]) AS x(id) LEFT JOIN workloads w "
-			      "ON w.id = x.id WHERE w.id IS NULL OR w.cancel OR w.status = 'done'",
-			      arena_printf(a, "{%s}", ids.ptr));
-	buf_release(&ids);
-	for (int i = 0; res && i < PQntuples(res); i++) {
-		int64_t id = db_int(res, i, 0);
-		pthread_mutex_lock(&reg_mu);
-		for (struct call *c = active; c; c = c->next_active)
-			if (c->workload_id == id)
-				atomic_store(&c->abort, true);
-		pthread_mutex_unlock(&reg_mu);
-	}
-	arena_free(a);
+}
+
+void agent_stop_workload(int64_t id)
+{
+	pthread_mutex_lock(&reg_mu);
+	for (struct call *c = active; c; c = c->next_active)
+		if (c->workload_id == id)
+			atomic_store(&c->abort, true);
+	pthread_mutex_unlock(&reg_mu);
 }
 
 /* ---- the call's thread ---- */
