@@ -592,6 +592,52 @@ static const struct http_stream_ops call_ops = {
 
 /* ---- preparing a call (the request's worker) ---- */
 
+/* The tool_result part of parts answering call id, or NULL. */
+static json_t *part_result(json_t *parts, const char *id)
+{
+	json_t *p, *found = NULL;
+	size_t i;
+	json_array_foreach(parts, i, p)
+	{
+		const char *pid = json_string_value(json_object_get(p, "id"));
+		if (!strcmp(json_string_value(json_object_get(p, "type")), "tool_result") && pid &&
+		    !strcmp(pid, id))
+			found = p;
+	}
+	return found;
+}
+
+/* A stored message's parts as m (its text and, when it completed, its tool
+ * calls) and results (a user message answering each call, in order). */
+static void message_from_parts(struct llm_message *m, struct llm_message *results, json_t *parts,
+			       bool complete)
+{
+	json_t *p;
+	size_t i;
+	json_array_foreach(parts, i, p)
+	{
+		const char *type = json_string_value(json_object_get(p, "type"));
+		const char *text = json_string_value(json_object_get(p, "text"));
+		const char *id = json_string_value(json_object_get(p, "id"));
+		if (!strcmp(type, "text") && text && *text)
+			llm_message_add_text(m, text);
+		else if (!strcmp(type, "tool_use") && complete && id)
+			llm_message_add_tool_use(m, id,
+						 json_string_value(json_object_get(p, "name")),
+						 json_object_get(p, "input"));
+	}
+	for (size_t k = 0; k < m->nblocks; k++) {
+		if (m->blocks[k].type != LLM_BLOCK_TOOL_USE)
+			continue;
+		json_t *r = part_result(parts, m->blocks[k].id);
+		const char *out = r ? json_string_value(json_object_get(r, "text")) : NULL;
+		llm_message_add_tool_result(results, m->blocks[k].id,
+					    out ? out : "the tool did not run: the turn ended",
+					    out ? json_is_true(json_object_get(r, "is_error"))
+						: true);
+	}
+}
+
 /* The stored history of the session before message `upto`, as a
  * conversation: a user message per user turn; an assistant message's text
  * and tool calls, then a user message with its tool results. A call
@@ -613,46 +659,11 @@ static int history(struct call *c, PGconn *db, struct arena *a, struct err *e)
 	c->conv = xcalloc((size_t)n * 2 + 1, sizeof(*c->conv));
 	for (int r = 0; r < n; r++) {
 		bool user = !strcmp(db_val(res, r, 0), "user");
-		bool complete = !strcmp(db_val(res, r, 1), "complete");
-		json_t *parts = json_loads(db_val(res, r, 2), 0, NULL), *p;
-		struct llm_message *m = &c->conv[c->nconv];
+		json_t *parts = json_loads(db_val(res, r, 2), 0, NULL);
+		struct llm_message *m = &c->conv[c->nconv], results;
 		llm_message_init(m, user ? LLM_USER : LLM_ASSISTANT);
-		struct llm_message results;
 		llm_message_init(&results, LLM_USER);
-		size_t i;
-		json_array_foreach(parts, i, p)
-		{
-			const char *type = json_string_value(json_object_get(p, "type"));
-			const char *text = json_string_value(json_object_get(p, "text"));
-			const char *id = json_string_value(json_object_get(p, "id"));
-			if (!strcmp(type, "text") && text && *text)
-				llm_message_add_text(m, text);
-			else if (!strcmp(type, "tool_use") && complete && id)
-				llm_message_add_tool_use(m, id,
-							 json_string_value(json_object_get(p, "name")),
-							 json_object_get(p, "input"));
-		}
-		/* each call's result, in the order of the calls */
-		for (size_t k = 0; k < m->nblocks; k++) {
-			if (m->blocks[k].type != LLM_BLOCK_TOOL_USE)
-				continue;
-			const char *out = NULL;
-			bool is_error = true;
-			json_array_foreach(parts, i, p)
-			{
-				const char *id = json_string_value(json_object_get(p, "id"));
-				if (!strcmp(json_string_value(json_object_get(p, "type")),
-					    "tool_result") &&
-				    id && !strcmp(id, m->blocks[k].id)) {
-					out = json_string_value(json_object_get(p, "text"));
-					is_error = json_is_true(json_object_get(p, "is_error"));
-				}
-			}
-			llm_message_add_tool_result(&results, m->blocks[k].id,
-						    out ? out
-							: "the tool did not run: the turn ended",
-						    out ? is_error : true);
-		}
+		message_from_parts(m, &results, parts, !strcmp(db_val(res, r, 1), "complete"));
 		json_decref(parts);
 		if (!m->nblocks) {
 			llm_message_release(m);
