@@ -1,5 +1,6 @@
 /* tools.c — the catalogue of agent tools (see tools.h). */
 #include "llm/tools.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +170,7 @@ int tool_names_check(const json_t *names, struct err *e)
 void tool_offer(const json_t *names, struct llm_tool **out, size_t *n, json_t **schemas)
 {
 	size_t cap = json_array_size(names), k = 0, i;
-	struct llm_tool *t = calloc(cap ? cap : 1, sizeof(*t));
+	struct llm_tool *t = xcalloc(cap ? cap : 1, sizeof(*t));
 	json_t *arr = json_array(), *v;
 	json_array_foreach(names, i, v)
 	{

@@ -77,19 +77,18 @@ struct call {
 	atomic_bool abort;
 
 	pthread_mutex_t mu; /* the members below */
-	pthread_cond_t cv;
 	int refs;
-	json_t *pending;   /* events to write: [{type, payload}] */
-	bool queued, busy; /* in the writers' FIFO; being written */
-	bool finishing;    /* the reply is in `reply`, to be stored (then done) */
-	bool done;         /* stored; `answer` is the response body */
-	bool gone;         /* the runner's connection went */
-	bool shutdown;     /* stopped by the server's shutdown, not an abort: the
+	json_t *pending;    /* events to write: [{type, payload}] */
+	bool queued, busy;  /* in the writers' FIFO; being written */
+	bool finishing;     /* the reply is in `reply`, to be stored (then done) */
+	bool done;          /* stored; `answer` is the response body */
+	bool gone;          /* the runner's connection went */
+	bool shutdown;      /* stopped by the server's shutdown, not an abort: the
 	                      message stays streaming and the runner asks again */
 	struct llm_reply reply;
-	int rc;            /* of the provider call */
+	int rc;             /* of the provider call */
 	struct err err;
-	char *answer;      /* the response body once done */
+	char *answer;       /* the response body once done */
 	size_t off;
 	struct call *next_dirty, *next_active;
 };
@@ -135,7 +134,6 @@ static void call_unref(struct call *c)
 	llm_reply_release(&c->reply);
 	free(c->answer);
 	pthread_mutex_destroy(&c->mu);
-	pthread_cond_destroy(&c->cv);
 	free(c);
 }
 
@@ -404,7 +402,6 @@ static void *writer_main(void *unused)
 			if (fin[k]) {
 				c->answer = answer_json(c);
 				c->done = true;
-				pthread_cond_broadcast(&c->cv);
 				/* under mu: the connection cannot go (cs_free) meanwhile */
 				if (!c->gone && c->base.wake)
 					c->base.wake(&c->base);
@@ -468,34 +465,22 @@ void agent_stop(void)
 	writers_up = false;
 }
 
-void agent_check_cancel(PGconn *db)
+void agent_workload_ids(struct buf *ids)
 {
-	struct buf ids = BUF_INIT;
 	pthread_mutex_lock(&reg_mu);
 	for (struct call *c = active; c; c = c->next_active)
 		if (!atomic_load(&c->abort))
-			buf_addf(&ids, "%s%lld", ids.len ? "," : "", (long long)c->workload_id);
+			buf_addf(ids, "%s%lld", ids->len ? "," : "", (long long)c->workload_id);
 	pthread_mutex_unlock(&reg_mu);
-	if (!ids.len) {
-		buf_release(&ids);
-		return;
-	}
-	struct arena *a = arena_new();
-	struct err e = { 0 };
-	PGresult *res = db_qv(db, a, &e,
-			      "SELECT x.id FROM unnest($1::bigint[]) AS x(id) LEFT JOIN workloads w "
-			      "ON w.id = x.id WHERE w.id IS NULL OR w.cancel OR w.status = 'done'",
-			      arena_printf(a, "{%s}", ids.ptr));
-	buf_release(&ids);
-	for (int i = 0; res && i < PQntuples(res); i++) {
-		int64_t id = db_int(res, i, 0);
-		pthread_mutex_lock(&reg_mu);
-		for (struct call *c = active; c; c = c->next_active)
-			if (c->workload_id == id)
-				atomic_store(&c->abort, true);
-		pthread_mutex_unlock(&reg_mu);
-	}
-	arena_free(a);
+}
+
+void agent_stop_workload(int64_t id)
+{
+	pthread_mutex_lock(&reg_mu);
+	for (struct call *c = active; c; c = c->next_active)
+		if (c->workload_id == id)
+			atomic_store(&c->abort, true);
+	pthread_mutex_unlock(&reg_mu);
 }
 
 /* ---- the call's thread ---- */
@@ -607,6 +592,52 @@ static const struct http_stream_ops call_ops = {
 
 /* ---- preparing a call (the request's worker) ---- */
 
+/* The tool_result part of parts answering call id, or NULL. */
+static json_t *part_result(json_t *parts, const char *id)
+{
+	json_t *p, *found = NULL;
+	size_t i;
+	json_array_foreach(parts, i, p)
+	{
+		const char *pid = json_string_value(json_object_get(p, "id"));
+		if (!strcmp(json_string_value(json_object_get(p, "type")), "tool_result") && pid &&
+		    !strcmp(pid, id))
+			found = p;
+	}
+	return found;
+}
+
+/* A stored message's parts as m (its text and, when it completed, its tool
+ * calls) and results (a user message answering each call, in order). */
+static void message_from_parts(struct llm_message *m, struct llm_message *results, json_t *parts,
+			       bool complete)
+{
+	json_t *p;
+	size_t i;
+	json_array_foreach(parts, i, p)
+	{
+		const char *type = json_string_value(json_object_get(p, "type"));
+		const char *text = json_string_value(json_object_get(p, "text"));
+		const char *id = json_string_value(json_object_get(p, "id"));
+		if (!strcmp(type, "text") && text && *text)
+			llm_message_add_text(m, text);
+		else if (!strcmp(type, "tool_use") && complete && id)
+			llm_message_add_tool_use(m, id,
+						 json_string_value(json_object_get(p, "name")),
+						 json_object_get(p, "input"));
+	}
+	for (size_t k = 0; k < m->nblocks; k++) {
+		if (m->blocks[k].type != LLM_BLOCK_TOOL_USE)
+			continue;
+		json_t *r = part_result(parts, m->blocks[k].id);
+		const char *out = r ? json_string_value(json_object_get(r, "text")) : NULL;
+		llm_message_add_tool_result(results, m->blocks[k].id,
+					    out ? out : "the tool did not run: the turn ended",
+					    out ? json_is_true(json_object_get(r, "is_error"))
+						: true);
+	}
+}
+
 /* The stored history of the session before message `upto`, as a
  * conversation: a user message per user turn; an assistant message's text
  * and tool calls, then a user message with its tool results. A call
@@ -628,46 +659,11 @@ static int history(struct call *c, PGconn *db, struct arena *a, struct err *e)
 	c->conv = xcalloc((size_t)n * 2 + 1, sizeof(*c->conv));
 	for (int r = 0; r < n; r++) {
 		bool user = !strcmp(db_val(res, r, 0), "user");
-		bool complete = !strcmp(db_val(res, r, 1), "complete");
-		json_t *parts = json_loads(db_val(res, r, 2), 0, NULL), *p;
-		struct llm_message *m = &c->conv[c->nconv];
+		json_t *parts = json_loads(db_val(res, r, 2), 0, NULL);
+		struct llm_message *m = &c->conv[c->nconv], results;
 		llm_message_init(m, user ? LLM_USER : LLM_ASSISTANT);
-		struct llm_message results;
 		llm_message_init(&results, LLM_USER);
-		size_t i;
-		json_array_foreach(parts, i, p)
-		{
-			const char *type = json_string_value(json_object_get(p, "type"));
-			const char *text = json_string_value(json_object_get(p, "text"));
-			const char *id = json_string_value(json_object_get(p, "id"));
-			if (!strcmp(type, "text") && text && *text)
-				llm_message_add_text(m, text);
-			else if (!strcmp(type, "tool_use") && complete && id)
-				llm_message_add_tool_use(m, id,
-							 json_string_value(json_object_get(p, "name")),
-							 json_object_get(p, "input"));
-		}
-		/* each call's result, in the order of the calls */
-		for (size_t k = 0; k < m->nblocks; k++) {
-			if (m->blocks[k].type != LLM_BLOCK_TOOL_USE)
-				continue;
-			const char *out = NULL;
-			bool is_error = true;
-			json_array_foreach(parts, i, p)
-			{
-				const char *id = json_string_value(json_object_get(p, "id"));
-				if (!strcmp(json_string_value(json_object_get(p, "type")),
-					    "tool_result") &&
-				    id && !strcmp(id, m->blocks[k].id)) {
-					out = json_string_value(json_object_get(p, "text"));
-					is_error = json_is_true(json_object_get(p, "is_error"));
-				}
-			}
-			llm_message_add_tool_result(&results, m->blocks[k].id,
-						    out ? out
-							: "the tool did not run: the turn ended",
-						    out ? is_error : true);
-		}
+		message_from_parts(m, &results, parts, !strcmp(db_val(res, r, 1), "complete"));
 		json_decref(parts);
 		if (!m->nblocks) {
 			llm_message_release(m);
@@ -754,7 +750,6 @@ static struct call *call_answered(json_t *answer)
 	c->base.ops = &call_ops;
 	c->refs = 1;
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
 	c->done = true;
 	c->answer = json_dumps(answer, JSON_COMPACT);
 	json_decref(answer);
@@ -867,7 +862,6 @@ int agent_model(struct http_stream **out, PGconn *db, struct arena *a, struct er
 	c->base.ops = &call_ops;
 	c->refs = 1; /* the response stream's */
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
 	c->pending = json_array();
 	c->workload_id = t->workload_id;
 	c->session_id = t->session_id;

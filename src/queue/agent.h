@@ -45,6 +45,7 @@
 #include <libpq-fe.h>
 
 #include "base/arena.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "http/http.h"
 #include "queue/queue.h"
@@ -72,9 +73,15 @@ int agent_session_start(PGconn *db, struct arena *a, struct err *e, int64_t repo
 			int64_t stream_id, int64_t actor_id, const char *title, json_t *spec,
 			int64_t *out);
 
-/* Stops the model calls of cancelled, finished or deleted workloads (the notifier
- * calls it when it looks, on its connection). */
-void agent_check_cancel(PGconn *db);
+/* Appends to ids, comma-separated ("3,7"), the workloads of the model
+ * calls not stopped yet. The notifier asks the database which of them
+ * were cancelled, finished or deleted (with its own watches) and calls
+ * agent_stop_workload for each. */
+void agent_workload_ids(struct buf *ids);
+
+/* Stops the model calls of workload id (its partial message is kept,
+ * status aborted). */
+void agent_stop_workload(int64_t id);
 
 /* Stops every model call for the server's shutdown and waits (about 3 s at
  * most) until each has answered its runner {"retry": true} — not an abort:

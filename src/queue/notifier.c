@@ -231,9 +231,10 @@ static void serve_claims(PGconn *c)
 	}
 }
 
-/* Answers watches whose workload was cancelled, ended or is gone (deleted
- * with its agent session). */
-static void serve_watches(PGconn *c)
+/* Answers watches, and stops model calls (agent.c), whose workload was
+ * cancelled, ended or is gone (deleted with its agent session): one query
+ * for both. */
+static void serve_ends(PGconn *c)
 {
 	struct buf ids = BUF_INIT;
 	pthread_mutex_lock(&mu);
@@ -241,6 +242,7 @@ static void serve_watches(PGconn *c)
 		if (p->kind == PARK_WATCH && !p->answered)
 			buf_addf(&ids, "%s%lld", ids.len ? "," : "", (long long)p->id);
 	pthread_mutex_unlock(&mu);
+	agent_workload_ids(&ids);
 	if (!ids.len) {
 		buf_release(&ids);
 		return;
@@ -248,21 +250,21 @@ static void serve_watches(PGconn *c)
 	struct arena *a = arena_new();
 	struct err e = { 0 };
 	PGresult *res = db_qv(c, a, &e,
-			      "SELECT x.id FROM unnest($1::bigint[]) AS x(id) LEFT JOIN workloads w "
-			      "ON w.id = x.id WHERE w.id IS NULL OR w.cancel OR w.status = 'done'",
+			      "SELECT DISTINCT x.id FROM unnest($1::bigint[]) AS x(id) LEFT JOIN "
+			      "workloads w ON w.id = x.id WHERE w.id IS NULL OR w.cancel OR "
+			      "w.status = 'done'",
 			      arena_printf(a, "{%s}", ids.ptr));
 	buf_release(&ids);
-	if (res) {
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		int64_t id = db_int(res, i, 0);
 		pthread_mutex_lock(&mu);
-		for (int i = 0; i < PQntuples(res); i++) {
-			int64_t id = db_int(res, i, 0);
-			for (struct park *p = head, *nx; p; p = nx) {
-				nx = p->next;
-				if (p->kind == PARK_WATCH && p->id == id)
-					answer(p, "{\"cancel\":true}");
-			}
+		for (struct park *p = head, *nx; p; p = nx) {
+			nx = p->next;
+			if (p->kind == PARK_WATCH && p->id == id)
+				answer(p, "{\"cancel\":true}");
 		}
 		pthread_mutex_unlock(&mu);
+		agent_stop_workload(id);
 	}
 	arena_free(a);
 }
@@ -321,8 +323,7 @@ static void notifier_main(struct bg_thread *t, void *unused)
 		if (look) {
 			last_look = now_ms();
 			serve_claims(c);
-			serve_watches(c);
-			agent_check_cancel(c);
+			serve_ends(c);
 		}
 	}
 	/* answer everyone so no connection stays parked */

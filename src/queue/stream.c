@@ -15,6 +15,11 @@
 
 #define NSTRIPES 64
 
+/* Whether a stored event ends its stream (a column of workload_events'
+ * rows, for the subscribers' sse_msg): a run's `done` does; a session's
+ * (its payload names the session) ends one turn. */
+#define FINAL_SQL "type = 'done' AND NOT payload ? 'session'"
+
 static pthread_mutex_t stripes[NSTRIPES];
 static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
 
@@ -110,7 +115,6 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 	}
 
 	rows = json_array();
-	bool *final = arena_alloc(a, n); /* by stream_seq - first */
 	int64_t first = t->last_seq + 1, next = first;
 	for (size_t i = 0; i < n; i++) {
 		json_t *ev = json_array_get(events, i);
@@ -129,10 +133,6 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 		if (dup[i])
 			continue;
 		json_t *payload = json_object_get(ev, "payload");
-		const char *type = json_string_value(json_object_get(ev, "type"));
-		/* a run's `done` ends its stream; a session's ends one turn */
-		final[next - first] = type && !strcmp(type, "done") &&
-				      !json_object_get(payload, "session");
 		json_array_append_new(
 			rows,
 			json_pack("{s:I,s:O,s:s,s:O}", "stream_seq", (json_int_t)next++, "seq",
@@ -150,7 +150,7 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 			"INSERT INTO workload_events (stream_id, stream_seq, workload_id, seq, type, "
 			"payload) SELECT $1, x.stream_seq, $2, x.seq, x.type, coalesce(x.payload, '{}') "
 			"FROM jsonb_to_recordset($3::jsonb) AS x(stream_seq bigint, seq bigint, type "
-			"text, payload jsonb) RETURNING stream_seq, type, payload::text",
+			"text, payload jsonb) RETURNING stream_seq, type, payload::text, " FINAL_SQL,
 			arena_int(a, t->stream_id), arena_id(a, workload_id), jt);
 		if (!res) {
 			rc = e->code;
@@ -169,7 +169,7 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 			const char *type = db_val(res, r, 1);
 			if (s < first || s >= next)
 				continue;
-			msgs[s - first] = sse_msg_new(s, type, db_val(res, r, 2), final[s - first]);
+			msgs[s - first] = sse_msg_new(s, type, db_val(res, r, 2), db_bool(res, r, 3));
 		}
 		for (int k = 0; k < nnew; k++) {
 			if (!msgs[k])
@@ -244,8 +244,7 @@ int stream_append_many(PGconn *db, struct arena *a, struct err *e, json_t *batch
 		"INSERT INTO workload_events (stream_id, stream_seq, type, payload) "
 		"SELECT u.id, u.base + ev.ord, ev.v->>'type', coalesce(ev.v->'payload', '{}') "
 		"FROM u JOIN b ON b.sid = u.id, jsonb_array_elements(b.evs) WITH ORDINALITY AS ev(v, ord) "
-		"RETURNING stream_id, stream_seq, type, payload::text, "
-		"  type = 'done' AND NOT payload ? 'session'",
+		"RETURNING stream_id, stream_seq, type, payload::text, " FINAL_SQL,
 		jt);
 	int rc = res ? 0 : e->code;
 	int rows = res ? PQntuples(res) : 0;
@@ -285,9 +284,8 @@ int stream_replay(PGconn *db, struct arena *a, struct err *e, int64_t stream_id,
 	/* in pages, so a long log does not sit in one result */
 	for (;;) {
 		PGresult *res = db_qv(db, NULL, e,
-				      "SELECT stream_seq, type, payload::text, "
-				      "  type = 'done' AND NOT payload ? 'session' "
-				      "FROM workload_events "
+				      "SELECT stream_seq, type, payload::text, " FINAL_SQL
+				      " FROM workload_events "
 				      "WHERE stream_id = $1 AND stream_seq > $2 ORDER BY stream_seq "
 				      "LIMIT 2000",
 				      arena_int(a, stream_id), arena_int(a, after));
