@@ -612,6 +612,15 @@ static int refused(struct req *r, struct resp *w, const char *form, int rc)
 	return session_page(r, w, &x);
 }
 
+/* How a session's form ends: rc 0, back to the session; else refused(). */
+static int answered(struct req *r, struct resp *w, const char *form, const struct session_ref *s,
+		    int rc)
+{
+	if (rc)
+		return refused(r, w, form, rc);
+	return page_redirect(w, session_url(r, (long long)s->id, NULL));
+}
+
 int web_agent_session_send(struct req *r, struct resp *w)
 {
 	struct session_ref s;
@@ -628,9 +637,7 @@ int web_agent_session_send(struct req *r, struct resp *w)
 	else
 		rc = session_send(&j, FORGE(r), &s, content);
 	json_decref(j);
-	if (rc)
-		return refused(r, w, "send", rc);
-	return page_redirect(w, session_url(r, (long long)s.id, NULL));
+	return answered(r, w, "send", &s, rc);
 }
 
 int web_agent_session_abort(struct req *r, struct resp *w)
@@ -642,9 +649,7 @@ int web_agent_session_abort(struct req *r, struct resp *w)
 		return rc;
 	rc = session_abort(&j, FORGE(r), &s);
 	json_decref(j);
-	if (rc)
-		return refused(r, w, "abort", rc);
-	return page_redirect(w, session_url(r, (long long)s.id, NULL));
+	return answered(r, w, "abort", &s, rc);
 }
 
 int web_agent_session_rename(struct req *r, struct resp *w)
@@ -657,9 +662,7 @@ int web_agent_session_rename(struct req *r, struct resp *w)
 		return rc;
 	rc = session_update(&j, FORGE(r), &s, title ? title : "", NULL);
 	json_decref(j);
-	if (rc)
-		return refused(r, w, "rename", rc);
-	return page_redirect(w, session_url(r, (long long)s.id, NULL));
+	return answered(r, w, "rename", &s, rc);
 }
 
 int web_agent_session_archive(struct req *r, struct resp *w)
@@ -675,9 +678,7 @@ int web_agent_session_archive(struct req *r, struct resp *w)
 		return err_set(&r->err, ERR_INVALID, "invalid_form", "archived is true or false");
 	rc = session_update(&j, FORGE(r), &s, NULL, &archived);
 	json_decref(j);
-	if (rc)
-		return refused(r, w, "archive", rc);
-	return page_redirect(w, session_url(r, (long long)s.id, NULL));
+	return answered(r, w, "archive", &s, rc);
 }
 
 int web_agent_session_delete(struct req *r, struct resp *w)
