@@ -501,15 +501,21 @@ static void actions_html(struct view *p, const json_t *sj, bool running, const s
 static int session_page(struct req *r, struct resp *w, const struct web_refused *x)
 {
 	struct forge *f = FORGE(r);
-	struct session_ref s, acting;
+	struct session_ref s;
 	json_t *sj = NULL, *msgs = json_array();
 	int64_t last = 0, after = 0, next;
-	int rc;
 	arena_defer(r->arena, (void (*)(void *))json_decref, msgs);
+	/* whether the caller acts on it (the forms) from the one lookup its
+	 * creator needs; those who only see it need a second */
+	int rc = session_param(r, true, &s);
+	bool actor = !rc;
+	if (rc == ERR_PERM) {
+		err_clear(&r->err);
+		rc = session_param(r, false, &s);
+	}
 	/* the stream's position first: what the page then reads is at least
 	 * as new, and agent.js skips what it already shows */
-	if ((rc = session_param(r, false, &s)) || (rc = session_stream_last(&last, f, &s)) ||
-	    (rc = session_get(&sj, f, &s)))
+	if (rc || (rc = session_stream_last(&last, f, &s)) || (rc = session_get(&sj, f, &s)))
 		return rc;
 	arena_defer(r->arena, (void (*)(void *))json_decref, sj);
 	do {
@@ -520,8 +526,6 @@ static int session_page(struct req *r, struct resp *w, const struct web_refused 
 		json_decref(page);
 		after = next;
 	} while (next && json_array_size(msgs) < MESSAGES_MAX);
-	bool actor = r->auth.user_id && !session_find(&acting, f, s.id, true);
-	err_clear(&r->err);
 	bool running = !strcmp(js(sj, "status") ?: "", "running");
 	long long id = ji(sj, "id");
 
