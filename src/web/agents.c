@@ -501,15 +501,21 @@ static void actions_html(struct view *p, const json_t *sj, bool running, const s
 static int session_page(struct req *r, struct resp *w, const struct web_refused *x)
 {
 	struct forge *f = FORGE(r);
-	struct session_ref s, acting;
+	struct session_ref s;
 	json_t *sj = NULL, *msgs = json_array();
 	int64_t last = 0, after = 0, next;
-	int rc;
 	arena_defer(r->arena, (void (*)(void *))json_decref, msgs);
+	/* whether the caller acts on it (the forms) from the one lookup its
+	 * creator needs; those who only see it need a second */
+	int rc = session_param(r, true, &s);
+	bool actor = !rc;
+	if (rc == ERR_PERM) {
+		err_clear(&r->err);
+		rc = session_param(r, false, &s);
+	}
 	/* the stream's position first: what the page then reads is at least
 	 * as new, and agent.js skips what it already shows */
-	if ((rc = session_param(r, false, &s)) || (rc = session_stream_last(&last, f, &s)) ||
-	    (rc = session_get(&sj, f, &s)))
+	if (rc || (rc = session_stream_last(&last, f, &s)) || (rc = session_get(&sj, f, &s)))
 		return rc;
 	arena_defer(r->arena, (void (*)(void *))json_decref, sj);
 	do {
@@ -520,8 +526,6 @@ static int session_page(struct req *r, struct resp *w, const struct web_refused 
 		json_decref(page);
 		after = next;
 	} while (next && json_array_size(msgs) < MESSAGES_MAX);
-	bool actor = r->auth.user_id && !session_find(&acting, f, s.id, true);
-	err_clear(&r->err);
 	bool running = !strcmp(js(sj, "status") ?: "", "running");
 	long long id = ji(sj, "id");
 
@@ -612,6 +616,15 @@ static int refused(struct req *r, struct resp *w, const char *form, int rc)
 	return session_page(r, w, &x);
 }
 
+/* How a session's form ends: rc 0, back to the session; else refused(). */
+static int answered(struct req *r, struct resp *w, const char *form, const struct session_ref *s,
+		    int rc)
+{
+	if (rc)
+		return refused(r, w, form, rc);
+	return page_redirect(w, session_url(r, (long long)s->id, NULL));
+}
+
 int web_agent_session_send(struct req *r, struct resp *w)
 {
 	struct session_ref s;
@@ -628,9 +641,7 @@ int web_agent_session_send(struct req *r, struct resp *w)
 	else
 		rc = session_send(&j, FORGE(r), &s, content);
 	json_decref(j);
-	if (rc)
-		return refused(r, w, "send", rc);
-	return page_redirect(w, session_url(r, (long long)s.id, NULL));
+	return answered(r, w, "send", &s, rc);
 }
 
 int web_agent_session_abort(struct req *r, struct resp *w)
@@ -642,9 +653,7 @@ int web_agent_session_abort(struct req *r, struct resp *w)
 		return rc;
 	rc = session_abort(&j, FORGE(r), &s);
 	json_decref(j);
-	if (rc)
-		return refused(r, w, "abort", rc);
-	return page_redirect(w, session_url(r, (long long)s.id, NULL));
+	return answered(r, w, "abort", &s, rc);
 }
 
 int web_agent_session_rename(struct req *r, struct resp *w)
@@ -657,9 +666,7 @@ int web_agent_session_rename(struct req *r, struct resp *w)
 		return rc;
 	rc = session_update(&j, FORGE(r), &s, title ? title : "", NULL);
 	json_decref(j);
-	if (rc)
-		return refused(r, w, "rename", rc);
-	return page_redirect(w, session_url(r, (long long)s.id, NULL));
+	return answered(r, w, "rename", &s, rc);
 }
 
 int web_agent_session_archive(struct req *r, struct resp *w)
@@ -675,9 +682,7 @@ int web_agent_session_archive(struct req *r, struct resp *w)
 		return err_set(&r->err, ERR_INVALID, "invalid_form", "archived is true or false");
 	rc = session_update(&j, FORGE(r), &s, NULL, &archived);
 	json_decref(j);
-	if (rc)
-		return refused(r, w, "archive", rc);
-	return page_redirect(w, session_url(r, (long long)s.id, NULL));
+	return answered(r, w, "archive", &s, rc);
 }
 
 int web_agent_session_delete(struct req *r, struct resp *w)

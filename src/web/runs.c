@@ -1,8 +1,9 @@
 /* runs.c — the pages of workflow runs (web/runs.h): the list of a
  * repository's runs, one run with its jobs, their needs graph, their steps
- * and the stored log, and the cancel and approve forms (statuses, durations and the graph are web/runview.c's). The rules are
- * the domain's (forge/runs.h). A run still going is followed
- * live by static/run.js from the last event rendered here. */
+ * and the stored log, and the cancel and approve forms (statuses,
+ * durations and the graph are web/runview.c's). The rules are the
+ * domain's (forge/runs.h). A run still going is followed live by
+ * static/run.js from the last event rendered here. */
 #include "web/runs.h"
 
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* runs.h — the pages of workflow runs: the list of a repository's runs,
  * one run (its jobs, their needs graph, steps and log, followed live by
- * static/run.js), cancelling and approving it. The rules are the domain's (forge/runs.h); the
- * dispatcher has loaded r->repo and checked the caller may read it (write,
- * for the forms) before these run. */
+ * static/run.js), cancelling and approving it. The rules are the
+ * domain's (forge/runs.h); the dispatcher has loaded r->repo and checked
+ * the caller may read it (write, for the forms) before these run. */
 #ifndef PLUE_WEB_RUNS_H
 #define PLUE_WEB_RUNS_H
 

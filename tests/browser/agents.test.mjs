@@ -4,7 +4,8 @@
 // turn whose model call fails ends on the page, error shown, without a
 // reload; the model's text and a tool call with its output arrive live;
 // the Abort button shows while a turn runs and stops it), rename, archive
-// and restore, delete after typing the title; who sees what; the axe
+// and restore, delete after typing the title; who sees what, and who
+// acts on a workflow run's session and who only reads it; the axe
 // check and screenshots. The model provider is the Anthropic double that
 // run.sh starts (PLUE_LLM_DOUBLE), scripted here reply by reply.
 import { test, before, after } from 'node:test';
@@ -268,6 +269,43 @@ test('who sees a session: signed out, another person, another repository', async
   assert.equal(r.status, 404);
   const m = await api('GET', `/api/sessions/${id}/messages`, tok);
   assert.equal(m.body.messages.length, 0);
+  await bctx.close();
+  await ctx.close();
+});
+
+test('a workflow run\'s session: its starter acts on it, another reader only reads', async () => {
+  const ctx = await context(browser, { bypassCSP: true });
+  const alice = await register(ctx);
+  const tok = token(alice);
+  const name = uniq('agents');
+  await repoWithFiles(alice, tok, name, { 'README.md': 'x\n', '.plue/workflows/ask.yaml':
+    'name: Ask\non:\n  workflow_dispatch: {}\nmode: agent\nagent:\n' +
+    '  model: claude-sonnet-4-20250514\n  prompt: Say hello.\n  tools: [read_file]\n' });
+  await reset();
+  await script([{ content: [{ type: 'text', text: 'Hello from the run.' }] }]);
+  const d = await api('POST', `/api/${alice}/${name}/workflows/ask.yaml/dispatch`, tok,
+    { ref: 'main' });
+  assert.equal(d.status, 202, d.text);
+  let sid;
+  for (const end = Date.now() + 60000; !sid; await new Promise((r) => setTimeout(r, 100))) {
+    const l = await api('GET', `/api/${alice}/${name}/sessions`, tok);
+    sid = l.body.sessions.find((x) => x.run_id != null)?.id;
+    assert.ok(sid || Date.now() < end, 'the run started a session');
+  }
+  const url = `/${alice}/${name}/sessions/${sid}`;
+  const page = await ctx.newPage();
+  await visit(page, url);
+  assert.equal(await page.locator('#send-form').count(), 1, 'its starter has the forms');
+  assert.equal(await page.locator('#manage').count(), 1);
+
+  const bctx = await context(browser, { bypassCSP: true });
+  await register(bctx);
+  const bp = await bctx.newPage();
+  await visit(bp, url);
+  assert.match(await bp.textContent('#messages'), /Say hello\./, 'a reader sees the conversation');
+  assert.equal(await bp.locator('#send-form').count(), 0, 'a reader has no forms');
+  assert.equal(await bp.locator('#abort-form').count(), 0);
+  assert.equal(await bp.locator('#manage').count(), 0);
   await bctx.close();
   await ctx.close();
 });
