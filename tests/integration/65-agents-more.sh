@@ -313,10 +313,11 @@ expect_error 400 invalid_limit "limit" "a limit too high"
 
 # delete while a turn runs
 SD=$(new_session '{"title":"deleted","tools":["run_command"]}')
-MARK="agent-del-$$"
-script "$DA" "[{\"content\":[{\"type\":\"tool_use\",\"id\":\"d1\",\"name\":\"run_command\",\"input\":{\"command\":\"exec -a $MARK sleep 300\"}}]}]"
+script "$DA" "[{\"content\":[{\"type\":\"tool_use\",\"id\":\"d1\",\"name\":\"run_command\",\"input\":{\"command\":\"sleep 300\"}}]}]"
 api POST "/api/sessions/$SD/messages" "$ALICE" '{"content":"sleep"}'
 wait_event "$SD" tool_start
+SBS=$(session_sandboxes "$SD")
+check "the command runs in a sandbox whose processes are seen" sandbox_procs $SBS
 DSTREAM=$(sql "SELECT stream_id FROM agent_sessions WHERE id = $SD")
 DW=$(sql "SELECT id FROM workloads WHERE session_id = $SD")
 api DELETE "/api/sessions/$SD" "$ALICE"
@@ -329,7 +330,7 @@ check "its events are gone" test "$(sql "SELECT count(*) FROM workload_events WH
 check "its turn's workload went with it" test "$(sql "SELECT count(*) FROM workloads WHERE id = $DW")" = 0
 # (a workload that is gone counts as cancelled: the runner's watch answers)
 check "the runner gives the turn up within seconds" bash -c 'for _ in $(seq 1 50); do grep -q "workload $1 cancelled" "$2" && exit 0; sleep 0.1; done; exit 1' _ "$DW" "$T_DIR/runner.log"
-check "its command is gone" bash -c 'for _ in $(seq 1 50); do pgrep -f "$1" >/dev/null || exit 0; sleep 0.2; done; exit 1' _ "[${MARK:0:1}]${MARK:1}"
+check "its sandbox is destroyed, no process of it left" sandbox_gone $SBS
 
 # a workflow's session: readable by a reader, not writable
 api PUT /api/repos/alice/app/collaborators/carol "$ALICE" '{"role":"read"}'

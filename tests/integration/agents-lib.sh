@@ -63,3 +63,39 @@ new_session() {
 	[ "$STATUS" = 201 ] || { fail "create session: $STATUS ${BODY_OUT:0:300}"; return 1; }
 	json .id
 }
+
+# sandboxes_of PID: the state directories of the sandboxes runner PID owns
+SB_ROOT=${PLUE_SANDBOX_DIR:-$([ "$(id -u)" = 0 ] && echo /run/plue-sandbox || echo "${TMPDIR:-/tmp}/plue-sandbox-$(id -u)")}
+sandboxes_of() {
+	grep -lx -- "$1" "$SB_ROOT"/plue-*/owner 2>/dev/null | xargs -r -n1 dirname
+}
+# session_sandboxes SESSION: the sandboxes of the runner running its turn
+session_sandboxes() {
+	sandboxes_of "$(sql "SELECT r.pid FROM runners r JOIN workloads w ON w.id = r.workload_id
+	                     WHERE w.session_id = $1 AND r.status = 'busy'")"
+}
+# sandbox_procs DIR...: whether a host process carries the id of one of
+# the sandboxes. Under gVisor a sandboxed process is not the host's, so a
+# host pgrep for the command itself finds nothing; the sandbox's own
+# runsc processes are the host's, each with the id on its command line.
+# (the pattern's brackets keep pgrep from finding this check's own)
+sandbox_procs() {
+	local d id
+	for d in "$@"; do
+		id=$(basename "$d")
+		pgrep -f -- "[${id:0:1}]${id:1}" >/dev/null && return 0
+	done
+	return 1
+}
+# sandbox_gone DIR...: until the sandboxes are destroyed and none of their
+# processes is left (ten seconds at most)
+sandbox_gone() {
+	local d left
+	for _ in $(seq 1 50); do
+		left=""
+		for d in "$@"; do [ -e "$d" ] && left=1; done
+		[ -z "$left" ] && ! sandbox_procs "$@" && return 0
+		sleep 0.2
+	done
+	return 1
+}
