@@ -208,11 +208,7 @@ worker_rlimit_nofile 65536;
 events { worker_connections $((2 * MAXN + 1000)); }
 http {
 	access_log off;
-	client_body_temp_path $WORK/nginx/tmp/body;
-	fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-	proxy_temp_path $WORK/nginx/tmp/proxy;
-	scgi_temp_path $WORK/nginx/tmp/scgi;
-	uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+$(nginx_temp_paths)
 	server {
 		listen 127.0.0.1:$NGINX_PORT;
 		location / {

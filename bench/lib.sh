@@ -181,6 +181,15 @@ PEER_ENV=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 # fcgiwrap socket), and clones/ for the clients.
 peer_dirs() { mkdir -p "$WORK/git" "$WORK/www" "$WORK/nginx/tmp" "$WORK/run" "$WORK/clones"; }
 
+# nginx_temp_paths: the temporary file paths of an http block, under the
+# nginx/tmp/ peer_dirs makes (for an nginx.conf a bench writes itself)
+nginx_temp_paths() {
+	local t
+	for t in client_body fastcgi proxy scgi uwsgi; do
+		printf '\t%s_temp_path %s/nginx/tmp/%s;\n' "$t" "$WORK" "${t#client_}"
+	done
+}
+
 # peer_timed_backend: prints the path of a wrapper of git http-backend
 # that runs it under GNU time, which appends "USER SYSTEM" seconds of it
 # and the upload-pack and pack-objects it waited for to WORK/run/peer-cpu

@@ -12,31 +12,21 @@
  * "fanout GOT FIRST_MS LAST_MS" (CLOCK_REALTIME, milliseconds with
  * fractions: when the first and the last connection saw it), then holds
  * them until killed. */
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
+#include "conns.h"
+
 #include <time.h>
-#include <unistd.h>
 
 #define TAIL 64
-#define INFLIGHT 256
 
-enum { C_CONNECTING, C_HEADERS, C_BODY, C_DEAD };
-
-struct conn {
-	int fd;
-	unsigned char st;
-	unsigned char ok, marked;
-	unsigned short ntail;
-	char tail[TAIL]; /* the last bytes seen, so a marker split across reads is found */
+struct hold {
+	const char *marker; /* NULL: hold only */
+	int ready, marked;
+	double first, last;
+	struct mark {
+		unsigned char marked;
+		unsigned short ntail;
+		char tail[TAIL]; /* the last bytes seen, so a marker split across reads is found */
+	} *m;
 };
 
 static double now_ms(void)
@@ -46,26 +36,40 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Appends data to c's tail and reports whether needle occurs in tail+data. */
-static int scan(struct conn *c, const char *data, size_t len, const char *needle)
+/* Appends data to m's tail and reports whether needle occurs in tail+data. */
+static int scan(struct mark *m, const char *data, size_t len, const char *needle)
 {
 	size_t nl = strlen(needle);
 	char win[TAIL + 4096];
 	int found = 0;
 	while (len) {
 		size_t take = len > 4096 ? 4096 : len;
-		memcpy(win, c->tail, c->ntail);
-		memcpy(win + c->ntail, data, take);
-		size_t wl = c->ntail + take;
+		memcpy(win, m->tail, m->ntail);
+		memcpy(win + m->ntail, data, take);
+		size_t wl = m->ntail + take;
 		if (memmem(win, wl, needle, nl))
 			found = 1;
 		size_t keep = wl < TAIL ? wl : TAIL;
-		memcpy(c->tail, win + wl - keep, keep);
-		c->ntail = (unsigned short)keep;
+		memcpy(m->tail, win + wl - keep, keep);
+		m->ntail = (unsigned short)keep;
 		data += take;
 		len -= take;
 	}
 	return found;
+}
+
+/* The marker is looked for after "ready" only. */
+static void on_body(void *cls, int i, const char *p, size_t len)
+{
+	struct hold *h = cls;
+	struct mark *m = &h->m[i];
+	if (!h->ready || !h->marker || m->marked || !scan(m, p, len, h->marker))
+		return;
+	double t = now_ms();
+	m->marked = 1;
+	if (!h->marked++)
+		h->first = t;
+	h->last = t;
 }
 
 int main(int argc, char **argv)
@@ -74,114 +78,44 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sse-hold HOST PORT PATH N MARKER [HEADER]...\n");
 		return 2;
 	}
-	const char *host = argv[1], *path = argv[3], *marker = argv[5];
+	const char *host = argv[1], *path = argv[3];
 	int port = atoi(argv[2]), n = atoi(argv[4]);
-	int hold_only = strcmp(marker, "-") == 0;
+	struct hold h = { .marker = strcmp(argv[5], "-") ? argv[5] : NULL };
+	int hold_only = !h.marker;
 	char req[4096];
-	int rl = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\n",
-			  path, host, port);
+	int rl = snprintf(req, sizeof(req),
+			  "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\n", path,
+			  host, port);
 	for (int i = 6; i < argc; i++)
 		rl += snprintf(req + rl, sizeof(req) - (size_t)rl, "%s\r\n", argv[i]);
 	rl += snprintf(req + rl, sizeof(req) - (size_t)rl, "\r\n");
 
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
-	inet_pton(AF_INET, host, &sa.sin_addr);
-	struct conn *cs = calloc((size_t)n, sizeof(*cs));
-	int ep = epoll_create1(0);
-	int opened = 0, inflight = 0, answered = 0, ok = 0, marked = 0, dead = 0;
-	double first = 0, last = 0, deadline = 0;
-	int ready_said = 0;
-	struct epoll_event evs[512];
-	char buf[16384];
-
+	struct conns *cs = conns_new(host, port, n);
+	h.m = calloc((size_t)n, sizeof(*h.m));
+	if (!h.m) {
+		perror("calloc");
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		cs->c[i].req = req, cs->c[i].reqlen = (size_t)rl;
+	double deadline = 0;
 	for (;;) {
-		while (opened < n && inflight < INFLIGHT) {
-			struct conn *c = &cs[opened];
-			c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-			if (c->fd < 0) {
-				perror("socket");
-				return 1;
-			}
-			if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS) {
-				c->st = C_DEAD;
-				close(c->fd);
-				answered++;
-				dead++;
-				opened++;
-				continue;
-			}
-			struct epoll_event e = { .events = EPOLLIN | EPOLLOUT, .data.u32 = (unsigned)opened };
-			epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e);
-			opened++;
-			inflight++;
-		}
-		if (!ready_said && answered == n) {
-			printf("ready %d %d\n", ok, n - ok);
+		if (!h.ready && cs->answered == n) {
+			printf("ready %d %d\n", cs->ok, n - cs->ok);
 			fflush(stdout);
-			ready_said = 1;
+			h.ready = 1;
 			deadline = now_ms() + 60e3;
 		}
-		if (ready_said && !hold_only && marked + dead >= n && marked) {
-			printf("fanout %d %.3f %.3f\n", marked, first, last);
+		if (h.ready && !hold_only && h.marked + cs->dead >= n && h.marked) {
+			printf("fanout %d %.3f %.3f\n", h.marked, h.first, h.last);
 			fflush(stdout);
 			hold_only = 1;
 		}
-		if (ready_said && !hold_only && deadline && now_ms() > deadline) {
-			printf("fanout %d %.3f %.3f (timed out)\n", marked, first, last);
+		if (h.ready && !hold_only && deadline && now_ms() > deadline) {
+			printf("fanout %d %.3f %.3f (timed out)\n", h.marked, h.first, h.last);
 			fflush(stdout);
 			hold_only = 1;
 		}
-		int k = epoll_wait(ep, evs, 512, 1000);
-		for (int i = 0; i < k; i++) {
-			struct conn *c = &cs[evs[i].data.u32];
-			if (c->st == C_CONNECTING && (evs[i].events & EPOLLOUT)) {
-				int err = 0;
-				socklen_t el = sizeof(err);
-				getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-				if (err || write(c->fd, req, (size_t)rl) != rl) {
-					c->st = C_DEAD;
-					close(c->fd);
-					answered++, dead++, inflight--;
-					continue;
-				}
-				c->st = C_HEADERS;
-				struct epoll_event e = { .events = EPOLLIN, .data.u32 = evs[i].data.u32 };
-				epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
-				continue;
-			}
-			if (!(evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-				continue;
-			ssize_t r = read(c->fd, buf, sizeof(buf));
-			if (r < 0 && errno == EAGAIN)
-				continue;
-			if (r <= 0) {
-				if (c->st == C_HEADERS)
-					answered++, inflight--;
-				if (c->st != C_DEAD)
-					dead++;
-				c->st = C_DEAD;
-				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-				close(c->fd);
-				continue;
-			}
-			if (c->st == C_HEADERS) {
-				if (!c->ntail && r >= 12 && memcmp(buf + 9, "200", 3) == 0)
-					c->ok = 1;
-				if (scan(c, buf, (size_t)r, "\r\n\r\n")) {
-					c->st = C_BODY;
-					answered++, inflight--;
-					ok += c->ok;
-					c->ntail = 0; /* the marker is looked for after "ready" only */
-				}
-				continue;
-			}
-			if (ready_said && !c->marked && strcmp(argv[5], "-") != 0 && scan(c, buf, (size_t)r, marker)) {
-				double t = now_ms();
-				c->marked = 1;
-				if (!marked++)
-					first = t;
-				last = t;
-			}
-		}
+		conns_poll(cs, 1000, on_body, &h);
 	}
 }

@@ -151,11 +151,7 @@ events { worker_connections $((MAXN + 1000)); }
 http {
 	access_log off;
 	sendfile on; # no output buffers: the file is sent from the page cache
-	client_body_temp_path $WORK/nginx/tmp/body;
-	fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-	proxy_temp_path $WORK/nginx/tmp/proxy;
-	scgi_temp_path $WORK/nginx/tmp/scgi;
-	uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+$(nginx_temp_paths)
 	server {
 		listen 127.0.0.1:$NGINX_PORT;
 		root $WORK/www;

@@ -17,30 +17,15 @@
  *   "done GOT WANTED P50_MS P99_MS MAX_MS".
  * With EXPECT 0 it ends when every connection has closed (or at the
  * timeout), printing "closed OK FAILED". */
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
+#include "conns.h"
+
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
-#define INFLIGHT 256
-
-enum { C_CONNECTING, C_HEADERS, C_BODY, C_DEAD };
-
-struct conn {
-	int fd;
-	unsigned char st, ok, stamp; /* stamp: 0, or how much of "~t=" matched */
-	unsigned char hdr_tail;      /* how much of "\r\n\r\n" matched */
-	uint64_t val;                /* the stamp's digits so far */
-	char *req;
-	size_t reqlen;
+/* a connection's stamp scanner */
+struct stamp {
+	unsigned char lead; /* 0, or how much of "~t=" matched */
+	uint64_t val;       /* the stamp's digits so far */
 };
 
 static double *lat;
@@ -66,42 +51,29 @@ static void add_latency(double ms)
 	lat[nlat++] = ms;
 }
 
-/* Scans body bytes for stamps; t is when they were read. */
-static void scan_body(struct conn *c, const char *p, size_t len, int64_t t)
+/* Scans body bytes of connection i for stamps; now is when they were read. */
+static void on_body(void *cls, int i, const char *p, size_t len)
 {
 	static const char lead[] = "~t=";
-	for (size_t i = 0; i < len; i++) {
-		char ch = p[i];
-		if (c->stamp == 3) {
+	struct stamp *c = (struct stamp *)cls + i;
+	int64_t t = now_ns();
+	for (size_t k = 0; k < len; k++) {
+		char ch = p[k];
+		if (c->lead == 3) {
 			if (ch >= '0' && ch <= '9') {
 				c->val = c->val * 10 + (uint64_t)(ch - '0');
 				continue;
 			}
 			if (c->val)
 				add_latency((double)(t - (int64_t)c->val) / 1e6);
-			c->stamp = 0;
+			c->lead = 0;
 			c->val = 0;
 		}
-		if (ch == lead[c->stamp])
-			c->stamp++;
+		if (ch == lead[c->lead])
+			c->lead++;
 		else
-			c->stamp = ch == '~';
+			c->lead = ch == '~';
 	}
-}
-
-/* Looks for the end of the headers; the offset of the body in p, or -1. */
-static long scan_headers(struct conn *c, const char *p, size_t len)
-{
-	static const char end[] = "\r\n\r\n";
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] == end[c->hdr_tail])
-			c->hdr_tail++;
-		else
-			c->hdr_tail = p[i] == '\r';
-		if (c->hdr_tail == 4)
-			return (long)i + 1;
-	}
-	return -1;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -116,7 +88,7 @@ static double pct(double q)
 	return lat[i];
 }
 
-/* Reads REQUESTS into conns; their count. */
+/* Reads REQUESTS into connections (their requests only); their count. */
 static int load(const char *file, const char *host, int port, struct conn **out)
 {
 	FILE *f = fopen(file, "r");
@@ -147,7 +119,8 @@ static int load(const char *file, const char *host, int port, struct conn **out)
 		}
 		struct conn *c = &cs[n++];
 		memset(c, 0, sizeof(*c));
-		int rl = asprintf(&c->req,
+		char *req;
+		int rl = asprintf(&req,
 				  "%s %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\n"
 				  "Connection: close\r\n%s%s%sContent-Type: application/json\r\n"
 				  "Content-Length: %zu\r\n\r\n%s",
@@ -156,6 +129,7 @@ static int load(const char *file, const char *host, int port, struct conn **out)
 				  has_body ? strlen(body) : 0, has_body ? body : "");
 		if (rl < 0)
 			exit(1);
+		c->req = req;
 		c->reqlen = (size_t)rl;
 	}
 	free(line);
@@ -172,49 +146,33 @@ int main(int argc, char **argv)
 	}
 	const char *host = argv[1];
 	int port = atoi(argv[2]), expect = atoi(argv[4]), timeout = atoi(argv[5]);
-	struct conn *cs;
-	int n = load(argv[3], host, port, &cs);
+	struct conn *reqs;
+	int n = load(argv[3], host, port, &reqs);
 	if (!n) {
 		fprintf(stderr, "token-watch: no requests in %s\n", argv[3]);
 		return 2;
 	}
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
-	inet_pton(AF_INET, host, &sa.sin_addr);
-	int ep = epoll_create1(0);
-	int opened = 0, inflight = 0, answered = 0, ok = 0, dead = 0, ready_said = 0;
+	struct conns *cs = conns_new(host, port, n);
+	for (int i = 0; i < n; i++)
+		cs->c[i].req = reqs[i].req, cs->c[i].reqlen = reqs[i].reqlen;
+	struct stamp *stamps = calloc((size_t)n, sizeof(*stamps));
+	if (!stamps) {
+		perror("calloc");
+		return 1;
+	}
+	int ready_said = 0;
 	int64_t deadline = 0;
 	size_t wanted = (size_t)n * (size_t)expect;
-	struct epoll_event evs[512];
-	char buf[16384];
 
 	for (;;) {
-		while (opened < n && inflight < INFLIGHT) {
-			struct conn *c = &cs[opened];
-			c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-			if (c->fd < 0) {
-				perror("socket");
-				return 1;
-			}
-			if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) &&
-			    errno != EINPROGRESS) {
-				c->st = C_DEAD;
-				close(c->fd);
-				answered++, dead++, opened++;
-				continue;
-			}
-			struct epoll_event e = { .events = EPOLLIN | EPOLLOUT,
-						 .data.u32 = (unsigned)opened };
-			epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e);
-			opened++, inflight++;
-		}
-		if (!ready_said && answered == n) {
-			printf("ready %d %d\n", ok, n - ok);
+		if (!ready_said && cs->answered == n) {
+			printf("ready %d %d\n", cs->ok, n - cs->ok);
 			fflush(stdout);
 			ready_said = 1;
 			deadline = now_ns() + (int64_t)timeout * 1000000000;
 		}
 		int over = ready_said && now_ns() > deadline;
-		if (expect > 0 && (nlat >= wanted || dead == n || over)) {
+		if (expect > 0 && (nlat >= wanted || cs->dead == n || over)) {
 			if (nlat) {
 				qsort(lat, nlat, sizeof(*lat), cmp_double);
 				printf("done %zu %zu %.3f %.3f %.3f\n", nlat, wanted, pct(0.5),
@@ -224,61 +182,10 @@ int main(int argc, char **argv)
 			}
 			return 0;
 		}
-		if (expect == 0 && (dead == n || over)) {
-			printf("closed %d %d%s\n", ok, n - ok, over ? " (timed out)" : "");
+		if (expect == 0 && (cs->dead == n || over)) {
+			printf("closed %d %d%s\n", cs->ok, n - cs->ok, over ? " (timed out)" : "");
 			return 0;
 		}
-		int k = epoll_wait(ep, evs, 512, 200);
-		for (int i = 0; i < k; i++) {
-			struct conn *c = &cs[evs[i].data.u32];
-			if (c->st == C_CONNECTING && (evs[i].events & EPOLLOUT)) {
-				int err = 0;
-				socklen_t el = sizeof(err);
-				getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-				if (err || write(c->fd, c->req, c->reqlen) != (ssize_t)c->reqlen) {
-					c->st = C_DEAD;
-					close(c->fd);
-					answered++, dead++, inflight--;
-					continue;
-				}
-				c->st = C_HEADERS;
-				struct epoll_event e = { .events = EPOLLIN,
-							 .data.u32 = evs[i].data.u32 };
-				epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
-				continue;
-			}
-			if (!(evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-				continue;
-			ssize_t r = read(c->fd, buf, sizeof(buf));
-			if (r < 0 && errno == EAGAIN)
-				continue;
-			int64_t t = now_ns();
-			if (r <= 0) {
-				if (c->st == C_HEADERS)
-					answered++, inflight--;
-				if (c->st != C_DEAD)
-					dead++;
-				c->st = C_DEAD;
-				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-				close(c->fd);
-				continue;
-			}
-			const char *p = buf;
-			size_t len = (size_t)r;
-			if (c->st == C_HEADERS) {
-				if (!c->hdr_tail && !c->ok && r >= 12 &&
-				    memcmp(buf + 9, "200", 3) == 0)
-					c->ok = 1;
-				long off = scan_headers(c, buf, (size_t)r);
-				if (off < 0)
-					continue;
-				c->st = C_BODY;
-				answered++, inflight--;
-				ok += c->ok;
-				p += off;
-				len -= (size_t)off;
-			}
-			scan_body(c, p, len, t);
-		}
+		conns_poll(cs, 200, on_body, stamps);
 	}
 }

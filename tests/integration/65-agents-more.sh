@@ -13,30 +13,14 @@
 # The session API's paging, archived filter, delete while a turn runs,
 # PATCH errors, and a workflow's session seen by a reader.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/agents-lib.sh"
 export PLUE_SANDBOX=${PLUE_SANDBOX:-auto}
 export PLUE_WARM_POOL=0
 export PLUE_RUNNER_SECRET="agents-more-$RANDOM$RANDOM"
 rnd() { head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 KEY="sk-ant-test-$(rnd)"
 KEY2="sk-ant-repo-$(rnd)"
-LLM="$(dirname "$0")/../llm"
 
-# start_double NAME FILE: a model double in the background; sets NAME_PORT
-DOUBLE_PIDS=()
-start_double() {
-	node "$LLM/$2" --port 0 >"$T_DIR/$1.out" 2>"$T_DIR/$1.log" &
-	DOUBLE_PIDS+=($!)
-	local p=""
-	for _ in $(seq 1 100); do
-		p=$(sed -n 's/^listening on \([0-9]*\).*/\1/p' "$T_DIR/$1.out")
-		[ -n "$p" ] && break
-		sleep 0.1
-	done
-	[ -n "$p" ] || { echo "the model double $1 did not start"; cat "$T_DIR/$1.log"; exit 1; }
-	printf -v "${1}_PORT" '%s' "$p"
-}
-RUNNER_PID=""
-trap 'kill ${DOUBLE_PIDS[*]} 2>/dev/null; [ -n "$RUNNER_PID" ] && kill $RUNNER_PID 2>/dev/null; cleanup' EXIT
 start_double A anthropic-double.mjs
 start_double K anthropic-double.mjs
 start_double O openai-double.mjs
@@ -44,12 +28,6 @@ DA="http://127.0.0.1:$A_PORT"
 DK="http://127.0.0.1:$K_PORT"
 DO="http://127.0.0.1:$O_PORT"
 
-# script URL JSON: forgets what the double had and queues replies
-script() {
-	curl -s -X POST "$1/_double/reset" >/dev/null
-	curl -s -X POST -H 'Content-Type: application/json' --data-binary "$2" "$1/_double/script" >/dev/null
-}
-requests() { curl -s "$1/_double/requests"; }
 # js EXPR: evaluates EXPR with `r` the JSON on stdin, prints it
 js() { node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));const v=eval(process.argv[1]);process.stdout.write(typeof v==="object"?JSON.stringify(v):String(v))' "$1"; }
 
@@ -75,29 +53,6 @@ printf 'Hello from the README.\n' >"$SRC/README.md"
 git -C "$SRC" add -A && git -C "$SRC" commit -qm init
 check "push app" git -C "$SRC" push -q "http://alice:$ALICE@127.0.0.1:$PORT/alice/app.git" main
 
-wait_idle() { # SESSION [TOKEN]
-	local i
-	for i in $(seq 1 1200); do
-		api GET "/api/sessions/$1" "${2:-$ALICE}"
-		[ "$(json .status)" = idle ] && return 0
-		sleep 0.1
-	done
-	fail "session $1 never went idle: ${BODY_OUT:0:300}"
-	return 1
-}
-events() {
-	sql "SELECT string_agg(e.type, ' ' ORDER BY e.stream_seq) FROM workload_events e
-	     JOIN agent_sessions s ON s.stream_id = e.stream_id WHERE s.id = $1"
-}
-wait_event() {
-	local i
-	for i in $(seq 1 600); do
-		[[ " $(events "$1") " == *" $2 "* ]] && return 0
-		sleep 0.05
-	done
-	fail "session $1 never had a $2 event: $(events "$1")"
-	return 1
-}
 # no_tokens SESSION: its event types without token and log events
 no_tokens() { events "$1" | tr ' ' '\n' | grep -v '^log$\|^token$' | tr '\n' ' '; }
 # seqs_contiguous SESSION: the stream's sequence numbers are 1..N, each once
@@ -105,11 +60,6 @@ seqs_contiguous() {
 	test "$(sql "SELECT count(*) = max(e.stream_seq) AND count(DISTINCT e.stream_seq) = count(*)
 	     AND min(e.stream_seq) = 1 FROM workload_events e JOIN agent_sessions s
 	     ON s.stream_id = e.stream_id WHERE s.id = $1")" = t
-}
-new_session() { # [TOKEN] [OWNER/REPO] BODY: creates a session, prints its id
-	api POST "/api/${2:-alice/app}/sessions" "${1:-$ALICE}" "$3"
-	[ "$STATUS" = 201 ] || { fail "create session: $STATUS ${BODY_OUT:0:300}"; return 1; }
-	json .id
 }
 # sse_bg SESSION FILE [LAST]: follows the session's stream into FILE in the
 # background (it ends when the server stops); sets SSE_PID
@@ -152,7 +102,7 @@ check "push A" git -C "$PA" push -q "http://alice:$ALICE@127.0.0.1:$PORT/alice/a
 check "push B" git -C "$PB" push -q "http://alice:$ALICE@127.0.0.1:$PORT/alice/b-priv.git" main
 api POST /api/alice/b-priv/issues "$ALICE" "{\"title\":\"B issue\",\"body\":\"$BSECRET\"}"
 expect_status 201 "an issue in B"
-ST=$(new_session "$CAROL" alice/a-priv '{"title":"token"}')
+ST=$(new_session '{"title":"token"}' "$CAROL" alice/a-priv)
 api POST "/api/sessions/$ST/messages" "$CAROL" '{"content":"hello"}'
 expect_status 202 "carol sends in A"
 api POST /internal/runners/register "$PLUE_RUNNER_SECRET" '{"host":"by-hand"}'
@@ -177,7 +127,7 @@ RUNNER_PID=$!
 SERVER_GROUPS+=("$RUNNER_PID")
 
 # ---- restart while a tool runs ----
-SR=$(new_session "" "" '{"title":"restart during a tool","tools":["run_command"]}')
+SR=$(new_session '{"title":"restart during a tool","tools":["run_command"]}')
 script "$DA" '[{"content":[{"type":"tool_use","id":"r1","name":"run_command","input":{"command":"sleep 3; echo slept-well"}}]},
  {"content":[{"type":"text","text":"After the restart."}]}]'
 sse_bg "$SR" "$T_DIR/sse-a"
@@ -201,7 +151,7 @@ check "the model heard of the tool's result" test "$(requests "$DA" | js 'r.leng
 
 # ---- restart while tokens stream: the turn is asked again ----
 LONG=$(printf 'word%.0s ' $(seq 1 200))
-SS=$(new_session "" "" '{"title":"restart during tokens"}')
+SS=$(new_session '{"title":"restart during tokens"}')
 script "$DA" "[{\"content\":[{\"type\":\"text\",\"text\":\"$LONG\"}],\"delay_ms\":40},
  {\"content\":[{\"type\":\"text\",\"text\":\"Said again in full.\"}]}]"
 sse_bg "$SS" "$T_DIR/sse-b"
@@ -228,7 +178,7 @@ check "the first model stream was cut, the second asked" test "$(requests "$DA" 
 
 # ---- the OpenAI-compatible provider ----
 restart --llm-provider openai --llm-base-url "$DO/v1"
-SO=$(new_session "" "" '{"title":"openai","tools":["read_file"]}')
+SO=$(new_session '{"title":"openai","tools":["read_file"]}')
 script "$DO" '[{"content":[{"type":"text","text":"Reading."},{"type":"tool_use","id":"call_1","name":"read_file","input":{"path":"README.md"}}]},
  {"content":[{"type":"text","text":"It greets."}]}]'
 api POST "/api/sessions/$SO/messages" "$ALICE" '{"content":"what does the README say?"}'
@@ -250,7 +200,7 @@ check "push keyed" git -C "$SRC" push -q "http://alice:$ALICE@127.0.0.1:$PORT/al
 api PUT /api/alice/keyed/secrets/LLM_API_KEY "$ALICE" "{\"value\":\"$KEY2\"}"
 check "the repository's LLM_API_KEY is set" test "${STATUS:0:1}" = 2
 api PUT /api/alice/keyed/secrets/LLM_BASE_URL "$ALICE" "{\"value\":\"$DK\"}"
-SK=$(new_session "" alice/keyed '{"title":"keyed"}')
+SK=$(new_session '{"title":"keyed"}' "" alice/keyed)
 script "$DA" '[]'
 script "$DK" '[{"content":[{"type":"text","text":"From the repository'"'"'s provider."}]}]'
 api POST "/api/sessions/$SK/messages" "$ALICE" '{"content":"hi"}'
@@ -262,7 +212,7 @@ check "the server's provider was not asked" test "$(requests "$DA" | js 'r.lengt
 check "the repository's key is in no event" test "$(sql "SELECT count(*) FROM workload_events WHERE payload::text LIKE '%$KEY2%'")" = 0
 stop_server
 start_server --port "$PORT" --llm-base-url "$DA"
-SN=$(new_session "" "" '{"title":"no key"}')
+SN=$(new_session '{"title":"no key"}')
 api POST "/api/sessions/$SN/messages" "$ALICE" '{"content":"hi"}'
 wait_idle "$SN"
 check "no key: the turn ends with an error event naming both" grep -q 'PLUE_LLM_API_KEY.*LLM_API_KEY' <<<"$(sql "SELECT e.payload FROM workload_events e JOIN agent_sessions s ON s.stream_id = e.stream_id WHERE s.id = $SN AND e.type = 'error'")"
@@ -271,7 +221,7 @@ check "no provider was asked" test "$(requests "$DA" | js 'r.length')" = 0
 restart
 
 # ---- a reader's agent cannot reach another private repository ----
-SC=$(new_session "$CAROL" alice/a-priv '{"title":"probe","tools":["run_command","write_file","read_file","pr_diff","comment_on_issue"]}')
+SC=$(new_session '{"title":"probe","tools":["run_command","write_file","read_file","pr_diff","comment_on_issue"]}' "$CAROL" alice/a-priv)
 script "$DA" "[
  {\"content\":[{\"type\":\"tool_use\",\"id\":\"n1\",\"name\":\"run_command\",\"input\":{\"command\":\"git clone http://127.0.0.1:$PORT/alice/b-priv.git /tmp/b 2>&1; echo clone-rc=\$?; cat /tmp/b/secret.txt\"}}]},
  {\"content\":[{\"type\":\"tool_use\",\"id\":\"n2\",\"name\":\"run_command\",\"input\":{\"command\":\"env; cat /proc/self/environ; grep -r KEY / 2>/dev/null | head\"}}]},
@@ -307,7 +257,7 @@ check "the runner's environment has its server's address (the check reads it)" g
 
 # ---- the session API: paging, archived, PATCH errors, messages paging ----
 IDS=()
-for i in 1 2 3 4 5; do IDS+=("$(new_session "$BOB" "" "{\"title\":\"page $i\"}")"); done
+for i in 1 2 3 4 5; do IDS+=("$(new_session "{\"title\":\"page $i\"}" "$BOB")"); done
 api GET "/api/alice/app/sessions?limit=2" "$BOB"
 check "the first page is the two newest" test "$(js 'r.sessions.map(s=>s.id).join()' <<<"$BODY_OUT")" = "${IDS[4]},${IDS[3]}"
 NEXT=$(json .next_cursor)
@@ -344,7 +294,7 @@ api PATCH "/api/sessions/${IDS[1]}" "" '{"title":"x"}'
 expect_status 401 "PATCH anonymously"
 
 # messages paging
-SM=$(new_session "" "" '{"title":"pages"}')
+SM=$(new_session '{"title":"pages"}')
 script "$DA" '[{"content":[{"type":"text","text":"one"}]},{"content":[{"type":"text","text":"two"}]}]'
 api POST "/api/sessions/$SM/messages" "$ALICE" '{"content":"first"}'
 wait_idle "$SM"
@@ -362,11 +312,12 @@ api GET "/api/sessions/$SM/messages?limit=201" "$ALICE"
 expect_error 400 invalid_limit "limit" "a limit too high"
 
 # delete while a turn runs
-SD=$(new_session "" "" '{"title":"deleted","tools":["run_command"]}')
-MARK="agent-del-$$"
-script "$DA" "[{\"content\":[{\"type\":\"tool_use\",\"id\":\"d1\",\"name\":\"run_command\",\"input\":{\"command\":\"exec -a $MARK sleep 300\"}}]}]"
+SD=$(new_session '{"title":"deleted","tools":["run_command"]}')
+script "$DA" "[{\"content\":[{\"type\":\"tool_use\",\"id\":\"d1\",\"name\":\"run_command\",\"input\":{\"command\":\"sleep 300\"}}]}]"
 api POST "/api/sessions/$SD/messages" "$ALICE" '{"content":"sleep"}'
 wait_event "$SD" tool_start
+SBS=$(session_sandboxes "$SD")
+check "the command runs in a sandbox whose processes are seen" sandbox_procs $SBS
 DSTREAM=$(sql "SELECT stream_id FROM agent_sessions WHERE id = $SD")
 DW=$(sql "SELECT id FROM workloads WHERE session_id = $SD")
 api DELETE "/api/sessions/$SD" "$ALICE"
@@ -379,7 +330,7 @@ check "its events are gone" test "$(sql "SELECT count(*) FROM workload_events WH
 check "its turn's workload went with it" test "$(sql "SELECT count(*) FROM workloads WHERE id = $DW")" = 0
 # (a workload that is gone counts as cancelled: the runner's watch answers)
 check "the runner gives the turn up within seconds" bash -c 'for _ in $(seq 1 50); do grep -q "workload $1 cancelled" "$2" && exit 0; sleep 0.1; done; exit 1' _ "$DW" "$T_DIR/runner.log"
-check "its command is gone" bash -c 'for _ in $(seq 1 50); do pgrep -f "$1" >/dev/null || exit 0; sleep 0.2; done; exit 1' _ "[${MARK:0:1}]${MARK:1}"
+check "its sandbox is destroyed, no process of it left" sandbox_gone $SBS
 
 # a workflow's session: readable by a reader, not writable
 api PUT /api/repos/alice/app/collaborators/carol "$ALICE" '{"role":"read"}'
