@@ -41,11 +41,6 @@ dispatch() {
 	done
 	return 1
 }
-# sandboxes_of PID: the state directories of the sandboxes runner PID owns
-SB_ROOT=${PLUE_SANDBOX_DIR:-$([ "$(id -u)" = 0 ] && echo /run/plue-sandbox || echo "${TMPDIR:-/tmp}/plue-sandbox-$(id -u)")}
-sandboxes_of() {
-	grep -lx -- "$1" "$SB_ROOT"/plue-*/owner 2>/dev/null | xargs -r -n1 dirname
-}
 # wait_gone PID SECONDS: until the process has exited
 wait_gone() {
 	local i

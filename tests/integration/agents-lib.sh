@@ -64,11 +64,6 @@ new_session() {
 	json .id
 }
 
-# sandboxes_of PID: the state directories of the sandboxes runner PID owns
-SB_ROOT=${PLUE_SANDBOX_DIR:-$([ "$(id -u)" = 0 ] && echo /run/plue-sandbox || echo "${TMPDIR:-/tmp}/plue-sandbox-$(id -u)")}
-sandboxes_of() {
-	grep -lx -- "$1" "$SB_ROOT"/plue-*/owner 2>/dev/null | xargs -r -n1 dirname
-}
 # session_sandboxes SESSION: the sandboxes of the runner running its turn
 session_sandboxes() {
 	sandboxes_of "$(sql "SELECT r.pid FROM runners r JOIN workloads w ON w.id = r.workload_id

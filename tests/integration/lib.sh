@@ -202,6 +202,12 @@ wait_run() {
 	return 1
 }
 
+# sandboxes_of PID: the state directories of the sandboxes runner PID owns
+SB_ROOT=${PLUE_SANDBOX_DIR:-$([ "$(id -u)" = 0 ] && echo /run/plue-sandbox || echo "${TMPDIR:-/tmp}/plue-sandbox-$(id -u)")}
+sandboxes_of() {
+	grep -lx -- "$1" "$SB_ROOT"/plue-*/owner 2>/dev/null | xargs -r -n1 dirname
+}
+
 # header NAME: a header of the last api call.
 header() { grep -i "^$1:" <<<"$HEADERS_OUT" | head -1 | cut -d' ' -f2-; }
 
