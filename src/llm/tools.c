@@ -10,104 +10,118 @@
 #define INT(name, what) "\"" name "\":{\"type\":\"integer\",\"description\":\"" what "\"}"
 #define BOOL(name, what) "\"" name "\":{\"type\":\"boolean\",\"description\":\"" what "\"}"
 
+/* The table is laid out by hand: clang-format cannot wrap string
+ * literals joined with macros readably. */
+/* clang-format off */
 static const struct tool_spec specs[] = {
 	{ "read_file",
 	  "Read a text file of the repository's working tree. Paths are relative to the "
 	  "repository's root. Long files come in pieces: give offset (first line, from 1) and "
 	  "limit (lines).",
-	  OBJ(STR("path", "file path relative to the repository root") "," INT(
-		      "offset",
-		      "first line to return, from 1") "," INT("limit",
-							      "how many lines to return (default 2000)"),
+	  OBJ(STR("path", "file path relative to the repository root") ","
+	      INT("offset", "first line to return, from 1") ","
+	      INT("limit", "how many lines to return (default 2000)"),
 	      "\"path\""),
 	  TOOL_WORKSPACE, false },
 	{ "list_files",
 	  "List the files and directories under a directory of the working tree (the root by "
 	  "default); directories end with '/'. recursive lists the whole subtree (capped).",
-	  OBJ(STR("path", "directory relative to the repository root; default the root") "," BOOL(
-		      "recursive", "list the whole subtree"),
+	  OBJ(STR("path", "directory relative to the repository root; default the root") ","
+	      BOOL("recursive", "list the whole subtree"),
 	      ""),
 	  TOOL_WORKSPACE, false },
 	{ "search_code",
 	  "Search the working tree's text files for a regular expression (POSIX extended); "
 	  "answers path:line:text for each match (capped).",
-	  OBJ(STR("pattern", "extended regular expression") "," STR(
-		      "path",
-		      "directory or file to search; default the whole tree") "," BOOL("ignore_case",
-										      "match case-insensitively"),
+	  OBJ(STR("pattern", "extended regular expression") ","
+	      STR("path", "directory or file to search; default the whole tree") ","
+	      BOOL("ignore_case", "match case-insensitively"),
 	      "\"pattern\""),
 	  TOOL_WORKSPACE, false },
 	{ "write_file",
 	  "Write a whole file of the working tree (created with its directories if missing). "
 	  "An existing file must have been read with read_file first.",
-	  OBJ(STR("path", "file path relative to the repository root") "," STR(
-		      "content", "the file's new content, whole"),
+	  OBJ(STR("path", "file path relative to the repository root") ","
+	      STR("content", "the file's new content, whole"),
 	      "\"path\",\"content\""),
 	  TOOL_WORKSPACE, true },
 	{ "run_command",
 	  "Run a shell command (bash -c) in the repository's root inside the sandbox: no "
 	  "network, limited time and output. Answers the exit code and the output.",
-	  OBJ(STR("command", "the shell command") "," INT(
-		      "timeout", "seconds before it is killed (default 120, at most 600)"),
+	  OBJ(STR("command", "the shell command") ","
+	      INT("timeout", "seconds before it is killed (default 120, at most 600)"),
 	      "\"command\""),
 	  TOOL_WORKSPACE, false },
-	{ "git_status", "Show the working tree's status (git status --short --branch).",
-	  OBJ("", ""), TOOL_WORKSPACE, false },
+	{ "git_status",
+	  "Show the working tree's status (git status --short --branch).",
+	  OBJ("", ""),
+	  TOOL_WORKSPACE, false },
 	{ "git_diff",
 	  "Show the changes of the working tree against HEAD (or, with staged, the index "
 	  "against HEAD), optionally for one path.",
-	  OBJ(STR("path", "limit the diff to this path") "," BOOL("staged", "diff the index"), ""),
+	  OBJ(STR("path", "limit the diff to this path") ","
+	      BOOL("staged", "diff the index"),
+	      ""),
 	  TOOL_WORKSPACE, false },
 	{ "create_branch",
 	  "Create a branch at HEAD and switch to it. Agent branches live under plue/: a name "
 	  "without that prefix gets it.",
-	  OBJ(STR("name", "branch name, e.g. plue/fix-typo"), "\"name\""), TOOL_WORKSPACE, true },
+	  OBJ(STR("name", "branch name, e.g. plue/fix-typo"), "\"name\""),
+	  TOOL_WORKSPACE, true },
 	{ "commit",
 	  "Commit all changes of the working tree (git add -A, then commit) on the current "
 	  "branch. Answers the new commit's id.",
-	  OBJ(STR("message", "the commit message"), "\"message\""), TOOL_WORKSPACE, true },
+	  OBJ(STR("message", "the commit message"), "\"message\""),
+	  TOOL_WORKSPACE, true },
 	{ "push",
 	  "Push the current branch to the forge. Only branches under plue/ may be pushed, and "
 	  "never a protected branch.",
-	  OBJ(STR("branch", "the branch to push; default the current one"), ""), TOOL_WORKSPACE,
-	  true },
-	{ "pr_diff", "Show a pull request's diff (base...head) and its changed files.",
-	  OBJ(INT("number", "the pull request's number"), "\"number\""), TOOL_FORGE, false },
-	{ "pr_comment", "Post a comment on a pull request's conversation.",
-	  OBJ(INT("number", "the pull request's number") "," STR("body", "Markdown"),
+	  OBJ(STR("branch", "the branch to push; default the current one"), ""),
+	  TOOL_WORKSPACE, true },
+	{ "pr_diff",
+	  "Show a pull request's diff (base...head) and its changed files.",
+	  OBJ(INT("number", "the pull request's number"), "\"number\""),
+	  TOOL_FORGE, false },
+	{ "pr_comment",
+	  "Post a comment on a pull request's conversation.",
+	  OBJ(INT("number", "the pull request's number") ","
+	      STR("body", "Markdown"),
 	      "\"number\",\"body\""),
 	  TOOL_FORGE, true },
 	{ "pr_review",
 	  "Submit a review of a pull request: a summary and inline comments on lines of the "
 	  "head commit's files.",
-	  OBJ(INT("number",
-		  "the pull request's number") ","
-					       "\"event\":{\"type\":\"string\",\"enum\":[\"comment\",\"approve\","
-					       "\"request_changes\"],\"description\":\"the review's verdict (default comment)\"}," STR(
-						       "body",
-						       "the review's summary, Markdown") ","
-											 "\"comments\":{\"type\":\"array\",\"description\":\"inline comments\","
-											 "\"items\":" OBJ(
-												 STR("path", "file path") "," INT(
-													 "line",
-													 "line in the new file") "," STR("body",
-																	 "Markdown"),
-												 "\"path\",\"line\",\"body\"") "}",
+	  OBJ(INT("number", "the pull request's number") ","
+	      "\"event\":{\"type\":\"string\","
+	                 "\"enum\":[\"comment\",\"approve\",\"request_changes\"],"
+	                 "\"description\":\"the review's verdict (default comment)\"},"
+	      STR("body", "the review's summary, Markdown") ","
+	      "\"comments\":{\"type\":\"array\",\"description\":\"inline comments\","
+	                    "\"items\":" OBJ(STR("path", "file path") ","
+	                                     INT("line", "line in the new file") ","
+	                                     STR("body", "Markdown"),
+	                                     "\"path\",\"line\",\"body\"") "}",
 	      "\"number\""),
 	  TOOL_FORGE, true },
-	{ "create_pr", "Open a pull request from a pushed branch.",
-	  OBJ(STR("title", "title") "," STR("body", "Markdown description") "," STR(
-		      "head",
-		      "the branch with the changes, e.g. plue/fix-typo") "," STR("base",
-										 "the branch to merge into; default the repository's default branch"),
+	{ "create_pr",
+	  "Open a pull request from a pushed branch.",
+	  OBJ(STR("title", "title") ","
+	      STR("body", "Markdown description") ","
+	      STR("head", "the branch with the changes, e.g. plue/fix-typo") ","
+	      STR("base", "the branch to merge into; default the repository's default branch"),
 	      "\"title\",\"head\""),
 	  TOOL_FORGE, true },
-	{ "create_issue", "Open an issue in the repository.",
-	  OBJ(STR("title", "title") "," STR("body", "Markdown"), "\"title\""), TOOL_FORGE, true },
-	{ "comment_on_issue", "Post a comment on an issue (or a pull request's conversation).",
-	  OBJ(INT("number", "the issue's number") "," STR("body", "Markdown"), "\"number\",\"body\""),
+	{ "create_issue",
+	  "Open an issue in the repository.",
+	  OBJ(STR("title", "title") "," STR("body", "Markdown"), "\"title\""),
+	  TOOL_FORGE, true },
+	{ "comment_on_issue",
+	  "Post a comment on an issue (or a pull request's conversation).",
+	  OBJ(INT("number", "the issue's number") "," STR("body", "Markdown"),
+	      "\"number\",\"body\""),
 	  TOOL_FORGE, true },
 };
+/* clang-format on */
 
 const struct tool_spec *tool_specs(size_t *n)
 {
