@@ -12,15 +12,16 @@ build_pkgs=(
 )
 run_pkgs=(git postgresql-15 runsc bubblewrap slirp4netns curl ca-certificates)
 test_pkgs=(nodejs npm libclang-rt-14-dev openssh-client python3 iproute2 procps
-  python3-prometheus-client chromium fonts-dejavu-core)
+  python3-prometheus-client chromium fonts-dejavu-core kubernetes-client)
 bench_pkgs=(nginx cgit fcgiwrap wrk python3 openssh-server)
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 case "${1:-run}" in
+  build) want=("${build_pkgs[@]}") ;;  # the images' build stage (deploy/docker)
   run) ;;
   test) want+=("${test_pkgs[@]}") ;;
   bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "usage: deps.sh [run|test|bench]" >&2; exit 2 ;;
+  *) echo "usage: deps.sh [build|run|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -28,6 +29,10 @@ for p in "${want[@]}"; do
   # node may come from outside Debian (a newer nodejs); accept any node on PATH.
   if [ "$p" = nodejs ] || [ "$p" = npm ]; then
     command -v "${p/nodejs/node}" >/dev/null 2>&1 && continue
+  fi
+  # likewise any kubectl (tests/deploy renders with `kubectl kustomize`)
+  if [ "$p" = kubernetes-client ]; then
+    command -v kubectl >/dev/null 2>&1 && continue
   fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
