@@ -2,7 +2,7 @@
 #   make            build ./plue
 #   make run        install dependencies, build, start the server on 127.0.0.1:4000
 #                   (git over SSH on 127.0.0.1:2222)
-#   make test       unit, integration, interop, model-double and browser tests
+#   make test       unit, integration, interop, model-double, browser and deploy (manifest) tests
 #                   (SAN=1: under ASan/UBSan)
 #   make bench      benchmarks against nginx, cgit and git http-backend
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
@@ -38,7 +38,7 @@ PLUE     := $(BUILD)/plue
 SHIM     := $(BUILD)/plue-statx.so
 NETSHIM  := $(BUILD)/plue-netfilter.so
 
-.PHONY: all deps run test unit integration interop llm browser bench fuzz clean format format-check
+.PHONY: all deps run test unit integration interop llm browser deploy bench fuzz clean format format-check
 all: $(PLUE) plue
 
 # preloaded into commands in gVisor sandboxes (src/runner/shim/statx.c);
@@ -130,6 +130,12 @@ llm: $(BUILD)/tests/test_anthropic $(BUILD)/tests/test_openai
 browser: all
 	PLUE=$(abspath $(PLUE)) bash tests/browser/run.sh
 
+# deploy/: both overlays rendered by kubectl and checked against the
+# official Kubernetes schemas, the Terraform, the Dockerfiles, the deploy
+# workflow (tests/deploy)
+deploy: all
+	PLUE=$(abspath $(PLUE)) bash tests/deploy/run.sh
+
 test:
 	bash scripts/deps.sh test
 	$(MAKE) unit
@@ -137,6 +143,7 @@ test:
 	$(MAKE) interop
 	$(MAKE) llm
 	$(MAKE) browser
+	$(MAKE) deploy
 
 bench:
 	bash scripts/deps.sh bench
