@@ -85,11 +85,16 @@ for (const [env, want] of Object.entries(overlays)) {
 		});
 	test(`${env}: runner namespace, NetworkPolicies, RBAC, server, secrets`, () => {
 		const objs = rendered[env];
-		assert.deepEqual(C.namespaceProblems(objs), []);
-		assert.deepEqual(C.networkPolicyProblems(objs), []);
-		assert.deepEqual(C.rbacProblems(objs), []);
-		assert.deepEqual(C.serverProblems(objs, want), []);
-		assert.deepEqual(C.secretProblems(objs), []);
+		assert.deepEqual(
+			[
+				...C.namespaceProblems(objs),
+				...C.networkPolicyProblems(objs),
+				...C.rbacProblems(objs),
+				...C.serverProblems(objs, want),
+				...C.secretProblems(objs),
+			],
+			[],
+		);
 	});
 }
 
