@@ -583,3 +583,71 @@ export function dockerfileProblems(name, d) {
 	if (!ep || !/^\[\s*"plue"\s*\]$/.test(ep.trim())) out.push(`${name}: ENTRYPOINT is not ["plue"]`);
 	return out;
 }
+
+// ---- runner pods ---------------------------------------------------------
+
+const restrictedVolumes = ["emptyDir", "configMap", "secret", "projected", "downwardAPI", "persistentVolumeClaim", "ephemeral", "csi"];
+
+// A runner pod as the pool keeper builds it (src/k8s), against what the
+// manifests expect of it: the fixed labels (so the NetworkPolicies select
+// it), gVisor, Pod Security "restricted", no service-account token, one
+// workload then gone, limits (the namespace's ResourceQuota requires them),
+// the two containers and their shared volumes, and the registration secret
+// only in the runner container. kind: "standby" or "cold".
+export function runnerPodProblems(pod) {
+	const out = [];
+	const n = `runner pod ${pod?.metadata?.name ?? pod?.metadata?.generateName ?? "?"}`;
+	const l = pod?.metadata?.labels ?? {};
+	if (pod?.metadata?.namespace && pod.metadata.namespace !== "plue-runners")
+		out.push(`${n}: namespace ${pod.metadata.namespace}, not plue-runners`);
+	if (!runnerPods.some((r) => selects({ matchLabels: r }, { ...l, "plue.dev/workload": "42" })))
+		out.push(`${n}: labels ${JSON.stringify(l)} are not a runner pod's`);
+	if (l["plue.dev/pool"] === "cold" && !/^[0-9]+$/.test(l["plue.dev/workload"] ?? ""))
+		out.push(`${n}: a cold pod without plue.dev/workload`);
+	const s = pod?.spec ?? {};
+	if (s.runtimeClassName !== "gvisor") out.push(`${n}: runtimeClassName is not gvisor`);
+	if (s.restartPolicy !== "Never") out.push(`${n}: restartPolicy is not Never`);
+	if (s.automountServiceAccountToken !== false) out.push(`${n}: mounts a service-account token`);
+	if (!(s.activeDeadlineSeconds > 0)) out.push(`${n}: no activeDeadlineSeconds`);
+	if (s.hostNetwork || s.hostPID || s.hostIPC || s.shareProcessNamespace)
+		out.push(`${n}: shares a host or process namespace`);
+	if (s.nodeSelector && s.nodeSelector["plue.dev/runner"] !== undefined && s.nodeSelector["plue.dev/runner"] !== "true")
+		out.push(`${n}: nodeSelector plue.dev/runner is not "true"`);
+	for (const v of s.volumes ?? [])
+		if (!restrictedVolumes.some((t) => v[t])) out.push(`${n}: volume ${v.name} is not allowed by Pod Security restricted`);
+	const vol = (name) => (s.volumes ?? []).find((v) => v.name === name);
+	if (!vol("workspace")?.emptyDir?.sizeLimit) out.push(`${n}: no workspace emptyDir with a sizeLimit`);
+	if (vol("control")?.emptyDir?.medium !== "Memory") out.push(`${n}: no control emptyDir in memory`);
+	const cs = s.containers ?? [];
+	const names = cs.map((c) => c.name).sort();
+	if (JSON.stringify(names) !== '["exec","runner"]') out.push(`${n}: containers ${names.join(",")}, not exec and runner`);
+	for (const c of [...cs, ...(s.initContainers ?? [])]) {
+		const cn = `${n} container ${c.name}`;
+		out.push(...securityProblems(cn, s, c, false));
+		const uid = c.securityContext?.runAsUser ?? s.securityContext?.runAsUser;
+		if (uid === undefined) out.push(`${cn}: no runAsUser (the image's USER is not checked by the kubelet if not numeric)`);
+		for (const r of ["cpu", "memory", "ephemeral-storage"])
+			if (!c.resources?.limits?.[r]) out.push(`${cn}: no ${r} limit`);
+		const mounts = Object.fromEntries((c.volumeMounts ?? []).map((m) => [m.name, m.mountPath]));
+		if (cs.includes(c) && (mounts.workspace !== "/workspace" || mounts.control !== "/run/plue"))
+			out.push(`${cn}: does not mount workspace at /workspace and control at /run/plue`);
+	}
+	const runner = cs.find((c) => c.name === "runner");
+	const exec = cs.find((c) => c.name === "exec");
+	const reg = (runner?.env ?? []).find((e) => e.valueFrom?.secretKeyRef?.name === "plue-runner");
+	if (runner && (!reg || reg.valueFrom.secretKeyRef.key !== "registration-secret"))
+		out.push(`${n}: the runner container does not read plue-runner/registration-secret`);
+	if (exec) {
+		if ((exec.env ?? []).some((e) => e.valueFrom?.secretKeyRef) || (exec.envFrom ?? []).some((e) => e.secretRef))
+			out.push(`${n}: the exec container reads a Secret`);
+		if ((exec.volumeMounts ?? []).some((m) => vol(m.name)?.secret || vol(m.name)?.projected))
+			out.push(`${n}: the exec container mounts a secret or a projected volume`);
+		const cmd = [...(exec.command ?? []), ...(exec.args ?? [])].join(" ");
+		if (!/\bexecd\b.*--socket \/run\/plue\/execd\.sock/.test(cmd))
+			out.push(`${n}: the exec container does not run plue execd --socket /run/plue/execd.sock`);
+	}
+	for (const c of cs)
+		for (const e of c.env ?? [])
+			if (secretName.test(e.name) && e.value !== undefined) out.push(`${n}: ${e.name} is a value, not a Secret reference`);
+	return out;
+}

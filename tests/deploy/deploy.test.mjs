@@ -345,3 +345,54 @@ test("apply.sh refuses a bad environment or tag before touching a cluster", () =
 	assert.ok(!replaced.includes("deploy-tag"));
 	assert.equal((replaced.match(/:0123abc$/gm) ?? []).length, 3);
 });
+
+// ---- a runner pod, as the manifests expect the pool keeper to make it ----
+
+const runnerPod = () => YAML.parse(fs.readFileSync(new URL("./fixtures/runner-pod.yaml", import.meta.url), "utf8"));
+
+test("runner pod: the reference pod is valid, restricted, selected, schedulable", async () => {
+	const pod = runnerPod();
+	assert.deepEqual(await C.schemaProblems([pod]), []);
+	assert.deepEqual(C.runnerPodProblems(pod), []);
+	for (const env of Object.keys(overlays)) {
+		const pols = C.find(rendered[env], "NetworkPolicy", "plue-runners").filter((p) => C.selects(p.spec.podSelector, pod.metadata.labels));
+		assert.deepEqual(pols.map((p) => p.metadata.name).sort(), ["default-deny", "plue-runner"]);
+		// the RuntimeClass's node selector merges with the pod's without conflict
+		const rc = C.find(rendered[env], "RuntimeClass", null, "gvisor")[0];
+		for (const [k, v] of Object.entries(pod.spec.nodeSelector ?? {}))
+			if (k in rc.scheduling.nodeSelector) assert.equal(rc.scheduling.nodeSelector[k], v);
+	}
+	const cold = runnerPod();
+	cold.metadata.labels["plue.dev/pool"] = "cold";
+	cold.metadata.labels["plue.dev/workload"] = "17";
+	assert.deepEqual(C.runnerPodProblems(cold), []);
+});
+
+test("runner pod: each missing protection fails", () => {
+	const c = (pod, name) => pod.spec.containers.find((x) => x.name === name);
+	const cases = [
+		[(p) => delete p.spec.runtimeClassName, /runtimeClassName is not gvisor/],
+		[(p) => (p.spec.automountServiceAccountToken = true), /service-account token/],
+		[(p) => delete p.spec.activeDeadlineSeconds, /activeDeadlineSeconds/],
+		[(p) => (p.spec.restartPolicy = "OnFailure"), /restartPolicy/],
+		[(p) => (p.spec.shareProcessNamespace = true), /process namespace/],
+		[(p) => (c(p, "exec").securityContext.readOnlyRootFilesystem = false), /container exec: the root filesystem/],
+		[(p) => (c(p, "runner").securityContext.capabilities.drop = []), /container runner: capabilities/],
+		[(p) => { delete p.spec.securityContext.seccompProfile; }, /seccomp/],
+		[(p) => delete c(p, "exec").resources.limits["ephemeral-storage"], /no ephemeral-storage limit/],
+		[(p) => delete p.spec.volumes[0].emptyDir.sizeLimit, /workspace emptyDir with a sizeLimit/],
+		[(p) => delete p.spec.volumes[1].emptyDir.medium, /control emptyDir in memory/],
+		[(p) => c(p, "exec").env = [{ name: "S", valueFrom: { secretKeyRef: { name: "plue-runner", key: "registration-secret" } } }], /exec container reads a Secret/],
+		[(p) => (c(p, "runner").env[1] = { name: "PLUE_RUNNER_SECRET", value: "abc" }), /does not read plue-runner|is a value/],
+		[(p) => p.spec.volumes.push({ name: "host", hostPath: { path: "/" } }), /volume host is not allowed/],
+		[(p) => (p.metadata.labels["app.kubernetes.io/name"] = "runner"), /are not a runner pod's/],
+		[(p) => (p.metadata.labels["plue.dev/pool"] = "cold"), /cold pod without plue.dev\/workload/],
+		[(p) => (c(p, "exec").args = ["execd"]), /does not run plue execd --socket/],
+		[(p) => (p.spec.securityContext.runAsNonRoot = false), /runAsNonRoot is not true/],
+	];
+	for (const [mutate, pattern] of cases) {
+		const p = runnerPod();
+		mutate(p);
+		expectFails(C.runnerPodProblems(p), pattern);
+	}
+});
