@@ -157,6 +157,11 @@ function die(msg) {
 }
 
 const opt = parseArgs(process.argv.slice(2));
+try {
+	await import("kubernetes-models/v1");
+} catch (e) {
+	die(`cannot load kubernetes-models (npm ci in tests/k8s, or tests/k8s/run.sh): ${e.message}`);
+}
 fs.mkdirSync(opt.dir, { recursive: true });
 const DIR = path.resolve(opt.dir);
 // containers may run as another user: they must reach their volumes below
