@@ -73,7 +73,9 @@
 //                                  are killed, phase Failed, reason Evicted
 //   GET  /_double/pods/NS/NAME     the pod, its processes (pid, argv, uid,
 //                                  exit code, signal), limits applied or
-//                                  only recorded, log paths, volume dirs
+//                                  only recorded, log paths, volume dirs,
+//                                  notes (what was not modelled); a
+//                                  deleted pod's last report, "deleted":true
 //   GET  /_double/pods             every pod, the same
 //
 // Scheduling: a created pod is Pending, then each container starts as
@@ -93,8 +95,10 @@
 // runAsGroup (pod or container) become the process's uid/gid when the
 // double runs as root (bwrap then runs unprivileged in a user namespace);
 // runAsNonRoot with uid 0 is refused like the kubelet does.
-// resources.limits.memory becomes RLIMIT_AS (prlimit; --no-limits turns it
-// off); cpu and ephemeral-storage are recorded, not enforced.
+// resources.limits.memory becomes RLIMIT_DATA (prlimit: the process's
+// writable private memory, closer to a cgroup's limit than RLIMIT_AS,
+// which reserved but unused address space would exhaust; --no-limits turns
+// it off); cpu and ephemeral-storage are recorded, not enforced.
 // restartPolicy Never: the pod ends Succeeded (every exit code 0) or
 // Failed; Always/OnFailure: the container is restarted after 1 s.
 // activeDeadlineSeconds: the pod is killed, Failed, DeadlineExceeded.
@@ -359,6 +363,7 @@ const requests = [];
 let forceGone = null; // null | "event" | "http"
 const failures = []; // { status, count, method, path }
 const pods = new Map(); // key -> runtime state of a pod
+const finished = new Map(); // key -> the last report of a deleted pod
 
 function nextRv() {
 	rv += 1;
@@ -471,7 +476,8 @@ function quantityBytes(q) {
 // The container's environment, or { error } naming what is missing.
 function containerEnv(pod, c) {
 	const ns = pod.metadata.namespace;
-	const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOSTNAME: pod.metadata.name, HOME: "/" };
+	// what the kubelet gives every container before the pod's own env
+	const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOSTNAME: pod.metadata.name, HOME: "/", KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: String(listenPort) };
 	const dataOf = (kindPlural, name) => store.get(keyOf("v1", ns, kindPlural, name));
 	const decode = (o, key) => {
 		if (o.data && key in o.data) return o.metadata && kindPluralOf(o) === "secrets" ? Buffer.from(o.data[key], "base64").toString("utf8") : o.data[key];
@@ -664,8 +670,8 @@ function startContainer(key, c) {
 	let wrapper = [];
 	const mem = quantityBytes(limits.memory);
 	if (mem && opt.limits) {
-		wrapper = ["prlimit", `--as=${mem}`, "--"];
-		applied.memory = `RLIMIT_AS ${mem}`;
+		wrapper = ["prlimit", `--data=${mem}`, "--"];
+		applied.memory = `RLIMIT_DATA ${mem}`;
 	} else if (limits.memory) recorded.memory = limits.memory;
 	if (limits.cpu) recorded.cpu = limits.cpu;
 	if (limits["ephemeral-storage"]) recorded["ephemeral-storage"] = limits["ephemeral-storage"];
@@ -758,6 +764,7 @@ function maybeFinishDelete(key) {
 	if (!rt || !pod || !rt.deleting || live(rt).length) return;
 	clearTimeout(rt.graceTimer);
 	clearTimeout(rt.deadlineTimer);
+	finished.set(key, { ...podReport(key), deleted: true });
 	pods.delete(key);
 	const gone = clone(pod);
 	put("DELETED", "v1", "pods", gone);
@@ -1047,7 +1054,10 @@ async function control(req, res, url) {
 	}
 	if (what === "GET pods" && parts.length === 3) {
 		const key = keyOf("v1", parts[1], "pods", parts[2]);
-		if (!store.has(key) && !pods.has(key)) return reply(res, 404, { error: `no pod ${parts[1]}/${parts[2]}` });
+		if (!store.has(key) && !pods.has(key)) {
+			if (finished.has(key)) return reply(res, 200, finished.get(key));
+			return reply(res, 404, { error: `no pod ${parts[1]}/${parts[2]}` });
+		}
 		return reply(res, 200, podReport(key));
 	}
 	if (what === "GET pods" && parts.length === 1) {
@@ -1103,8 +1113,10 @@ const server = https.createServer(
 );
 server.keepAliveTimeout = 5000;
 
+let listenPort = 0;
 server.listen(opt.port, opt.host, () => {
 	const port = server.address().port;
+	listenPort = port;
 	const url = `https://${opt.host}:${port}`;
 	writeClientFiles(url);
 	process.stdout.write(
