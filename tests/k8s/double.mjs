@@ -576,6 +576,12 @@ function schedule(key) {
 		const vd = path.join(dir, "volumes", v.name);
 		fs.mkdirSync(vd, { recursive: true });
 		fs.chmodSync(vd, 0o777);
+		// the kubelet hands a volume to the pod's fsGroup (setgid, group rw)
+		const fsGroup = pod.spec.securityContext && pod.spec.securityContext.fsGroup;
+		if (fsGroup !== undefined && process.getuid && process.getuid() === 0) {
+			fs.chownSync(vd, 0, fsGroup);
+			fs.chmodSync(vd, 0o2777);
+		}
 		rt.volumes[v.name] = vd;
 		if (!v.emptyDir) rt.notes.push(`volume ${v.name}: only emptyDir is modelled; an empty directory stands in`);
 		else if (v.emptyDir.sizeLimit) rt.notes.push(`volume ${v.name}: sizeLimit ${v.emptyDir.sizeLimit} recorded, not enforced`);
