@@ -4,6 +4,9 @@
 // name with 409 AlreadyExists; no token with 401), serves lists with label
 // selectors, watches with 410 Gone, and runs a pod's containers as
 // processes that share the pod's volumes but not each other's processes.
+// Each request opens its own connection (agent: false): a kept-alive socket
+// the server closes while idle would fail a request for no fault of the
+// double.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -17,7 +20,7 @@ let dbl, info, ca, dir;
 
 before(async () => {
 	dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-double-test-"));
-	dbl = spawn("node", [path.join(here, "double.mjs"), "--port", "0", "--dir", dir, "--namespace", "t", "--bookmark-ms", "200"], { stdio: ["ignore", "pipe", "inherit"] });
+	dbl = spawn("node", [path.join(here, "double.mjs"), "--port", "0", "--dir", dir, "--namespace", "t", "--bookmark-ms", "200", "--plue", "/bin/echo", "--image", "printer=/usr/bin/printf"], { stdio: ["ignore", "pipe", "inherit"] });
 	info = await new Promise((resolve, reject) => {
 		let out = "";
 		dbl.stdout.on("data", (c) => {
@@ -40,7 +43,7 @@ function call(method, p, body, { token = info.token } = {}) {
 	return new Promise((resolve, reject) => {
 		const headers = { "Content-Type": "application/json" };
 		if (token) headers.Authorization = `Bearer ${token}`;
-		const req = https.request(info.url + p, { method, headers, ca }, (res) => {
+		const req = https.request(info.url + p, { method, headers, ca, agent: false }, (res) => {
 			let text = "";
 			res.on("data", (c) => (text += c));
 			res.on("end", () => {
@@ -60,7 +63,7 @@ function call(method, p, body, { token = info.token } = {}) {
 // the lines of a watch until stop(lines) is true
 function watchUntil(p, stop) {
 	return new Promise((resolve, reject) => {
-		const req = https.request(info.url + p, { headers: { Authorization: `Bearer ${info.token}` }, ca }, (res) => {
+		const req = https.request(info.url + p, { headers: { Authorization: `Bearer ${info.token}` }, ca, agent: false }, (res) => {
 			let buf = "";
 			const lines = [];
 			res.on("data", (c) => {
@@ -250,9 +253,64 @@ test("evict: the kubelet kills the pod, Failed with reason Evicted", async () =>
 	assert.equal(done.status.containerStatuses[0].state.terminated.exitCode, 137);
 });
 
+async function logOf(name, container) {
+	await waitPhase(name, ["Succeeded", "Failed"]);
+	return (await call("GET", `${pods}/${name}/log?container=${container}`)).text;
+}
+
+test("the program: the image's binary with args, or command with plue replaced", async () => {
+	const p = pod("prog", [
+		{ name: "img", image: "printer", args: ["%s-%s", "$(WHO)", "$(NOPE)"], env: [{ name: "WHO", value: "a" }] },
+		{ name: "cmd", image: "anything", command: ["plue", "runner"], args: ["--x"] },
+		{ name: "sh", image: "anything", command: ["/bin/sh", "-c", "echo $$HOME"] },
+	]);
+	assert.equal((await call("POST", pods, p)).status, 201);
+	assert.equal(await logOf("prog", "img"), "a-$(NOPE)");
+	assert.equal(await logOf("prog", "cmd"), "runner --x\n");
+	assert.equal(await logOf("prog", "sh"), "/\n");
+	const r = await call("GET", `${pods}/prog/log`);
+	assert.equal(r.status, 400);
+	assert.match(r.json.message, /a container name must be specified for pod prog, choose one of: \[img cmd sh\]/);
+});
+
+test("runAsUser and runAsGroup are the process's uid and gid", { skip: process.getuid() !== 0 && "the double runs as root here only" }, async () => {
+	const p = pod("uid", [{ name: "c", image: "i", command: ["/bin/sh", "-c", "id -u; id -g; touch /workspace/f && echo wrote"], volumeMounts: [{ name: "workspace", mountPath: "/workspace" }] }], { spec: { securityContext: { runAsUser: 4321, runAsGroup: 4322, runAsNonRoot: true }, volumes: [{ name: "workspace", emptyDir: {} }] } });
+	assert.equal((await call("POST", pods, p)).status, 201);
+	assert.equal(await logOf("uid", "c"), "4321\n4322\nwrote\n");
+	const root = pod("nonroot", [{ name: "c", image: "i", command: ["/bin/true"], securityContext: { runAsUser: 0 } }], { spec: { securityContext: { runAsNonRoot: true } } });
+	assert.equal((await call("POST", pods, root)).status, 201);
+	let st;
+	for (let i = 0; i < 100 && !(st && st.waiting && st.waiting.reason !== "ContainerCreating"); i++) {
+		st = (await call("GET", `${pods}/nonroot`)).json.status.containerStatuses?.[0]?.state;
+		await new Promise((r) => setTimeout(r, 20));
+	}
+	assert.equal(st.waiting.reason, "CreateContainerConfigError");
+});
+
+test("activeDeadlineSeconds: the pod is killed, Failed with DeadlineExceeded", async () => {
+	const p = pod("deadline", [{ name: "c", image: "i", command: ["/bin/sleep", "30"] }], { spec: { activeDeadlineSeconds: 1 } });
+	assert.equal((await call("POST", pods, p)).status, 201);
+	const done = await waitPhase("deadline", ["Failed"]);
+	assert.equal(done.status.reason, "DeadlineExceeded");
+});
+
+test("the Eviction API deletes the pod gracefully", async () => {
+	const p = pod("evict-api", [{ name: "c", image: "i", command: ["/bin/sleep", "30"] }]);
+	assert.equal((await call("POST", pods, p)).status, 201);
+	await waitPhase("evict-api", ["Running"]);
+	const r = await call("POST", `${pods}/evict-api/eviction`, { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "evict-api", namespace: "t" } });
+	assert.equal(r.status, 201);
+	let got;
+	for (let i = 0; i < 200 && (got = await call("GET", `${pods}/evict-api`)).status !== 404; i++) await new Promise((r) => setTimeout(r, 20));
+	assert.equal(got.status, 404);
+	const report = await fetchControl("GET", "/_double/pods/t/evict-api");
+	assert.equal(report.deleted, true);
+	assert.equal(report.processes.c.signal, "SIGTERM");
+});
+
 function fetchControl(method, p) {
 	return new Promise((resolve, reject) => {
-		const req = https.request(info.url + p, { method, ca }, (res) => {
+		const req = https.request(info.url + p, { method, ca, agent: false }, (res) => {
 			let t = "";
 			res.on("data", (c) => (t += c));
 			res.on("end", () => resolve(JSON.parse(t)));
