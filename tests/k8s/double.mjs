@@ -74,8 +74,12 @@
 //   GET  /_double/pods/NS/NAME     the pod, its processes (pid, argv, uid,
 //                                  exit code, signal), limits applied or
 //                                  only recorded, log paths, volume dirs,
-//                                  notes (what was not modelled); a
-//                                  deleted pod's last report, "deleted":true
+//                                  notes (what was not modelled), times
+//                                  (epoch ms: timing.createdMs, scheduledMs,
+//                                  deletedMs; processes.C.startedMs,
+//                                  exitedMs: the double's own overhead is
+//                                  startedMs - createdMs); a deleted pod's
+//                                  last report, "deleted":true
 //   GET  /_double/pods             every pod, the same
 //
 // Scheduling: a created pod is Pending, then each container starts as
@@ -568,7 +572,7 @@ function schedule(key) {
 	const ns = pod.metadata.namespace;
 	const name = pod.metadata.name;
 	const dir = podDir(ns, name);
-	const rt = { key, dir, procs: new Map(), statuses: new Map(), scheduledAt: now(), started: false, evicted: null, deleting: false, graceTimer: null, deadlineTimer: null, volumes: {}, notes: [] };
+	const rt = { key, dir, timing: { createdMs: pod.plueCreatedMs, scheduledMs: Date.now() }, procs: new Map(), statuses: new Map(), scheduledAt: now(), started: false, evicted: null, deleting: false, graceTimer: null, deadlineTimer: null, volumes: {}, notes: [] };
 	pods.set(key, rt);
 	fs.mkdirSync(path.join(dir, "volumes"), { recursive: true, mode: 0o755 });
 	for (let d = path.join(dir, "volumes"); d.startsWith(DIR + "/"); d = path.dirname(d)) fs.chmodSync(d, 0o755);
@@ -698,7 +702,7 @@ function startContainer(key, c) {
 		return fail("CreateContainerError", e.message);
 	}
 	fs.closeSync(logFd);
-	const proc = { pid: child.pid, argv, uid: spawnOpts.uid ?? process.getuid(), gid: spawnOpts.gid ?? process.getgid(), limits: { applied, recorded }, log: logPath, exitCode: null, signal: null, child };
+	const proc = { startedMs: Date.now(), exitedMs: null, pid: child.pid, argv, uid: spawnOpts.uid ?? process.getuid(), gid: spawnOpts.gid ?? process.getgid(), limits: { applied, recorded }, log: logPath, exitCode: null, signal: null, child };
 	rt.procs.set(c.name, proc);
 	rt.started = true;
 	const startedAt = now();
@@ -711,6 +715,7 @@ function startContainer(key, c) {
 		fs.appendFile(logPath, `k8s double: cannot start: ${e.message}\n`, () => {});
 	});
 	child.on("exit", (code, signal) => {
+		proc.exitedMs = Date.now();
 		proc.exitCode = code ?? 128 + (signalNumber(signal) || 9);
 		proc.signal = signal;
 		proc.child = null;
@@ -770,6 +775,7 @@ function maybeFinishDelete(key) {
 	if (!rt || !pod || !rt.deleting || live(rt).length) return;
 	clearTimeout(rt.graceTimer);
 	clearTimeout(rt.deadlineTimer);
+	rt.timing.deletedMs = Date.now();
 	finished.set(key, { ...podReport(key), deleted: true });
 	pods.delete(key);
 	const gone = clone(pod);
@@ -977,6 +983,7 @@ async function rest(req, res, url) {
 		}
 		put("ADDED", gv, plural, obj);
 		const created = clone(obj);
+		Object.defineProperty(obj, "plueCreatedMs", { value: Date.now(), enumerable: false, writable: true });
 		if (kind.kind === "Pod") setImmediate(() => store.has(k) && schedule(k));
 		return reply(res, 201, created);
 	}
@@ -1008,10 +1015,10 @@ async function rest(req, res, url) {
 function podReport(key) {
 	const pod = store.get(key);
 	const rt = pods.get(key);
-	const out = { pod: pod || null, processes: {}, volumes: rt ? rt.volumes : {}, notes: rt ? rt.notes : [] };
+	const out = { pod: pod || null, processes: {}, volumes: rt ? rt.volumes : {}, notes: rt ? rt.notes : [], timing: rt ? rt.timing : {} };
 	if (rt)
 		for (const [name, p] of rt.procs)
-			out.processes[name] = { pid: p.pid, argv: p.argv, uid: p.uid, gid: p.gid, running: !!p.child, exitCode: p.exitCode, signal: p.signal, limits: p.limits, log: p.log };
+			out.processes[name] = { startedMs: p.startedMs, exitedMs: p.exitedMs, pid: p.pid, argv: p.argv, uid: p.uid, gid: p.gid, running: !!p.child, exitCode: p.exitCode, signal: p.signal, limits: p.limits, log: p.log };
 	return out;
 }
 

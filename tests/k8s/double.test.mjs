@@ -306,6 +306,9 @@ test("the Eviction API deletes the pod gracefully", async () => {
 	const report = await fetchControl("GET", "/_double/pods/t/evict-api");
 	assert.equal(report.deleted, true);
 	assert.equal(report.processes.c.signal, "SIGTERM");
+	const t = report.timing;
+	assert.ok(t.createdMs <= t.scheduledMs && t.scheduledMs <= report.processes.c.startedMs);
+	assert.ok(report.processes.c.startedMs <= report.processes.c.exitedMs && report.processes.c.exitedMs <= t.deletedMs);
 });
 
 function fetchControl(method, p) {
