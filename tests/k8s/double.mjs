@@ -9,7 +9,7 @@
 // Usage:
 //   node tests/k8s/double.mjs --port 0 --dir DIR [--token T] [--plue BIN]
 //        [--image IMAGE=BIN]... [--namespace NS] [--window N]
-//        [--bookmark-ms MS] [--no-limits]
+//        [--bookmark-ms MS] [--no-limits] [--restricted NS]...
 // prints one JSON line on stdout, then serves until SIGTERM/SIGINT:
 //   {"url":"https://127.0.0.1:PORT","port":PORT,"ca":"DIR/ca.crt",
 //    "kubeconfig":"DIR/kubeconfig","token":"…","dir":"DIR",
@@ -55,6 +55,14 @@
 //          a graceful delete, as the API server does)
 //   Every request needs "Authorization: Bearer TOKEN" or the client
 //   certificate from kubeconfig-cert; else 401.
+//   --restricted NS: pods created in NS must pass Pod Security admission's
+//   "restricted" profile, as in a namespace labelled
+//   pod-security.kubernetes.io/enforce=restricted; else 403 Forbidden with
+//   the admission's message (`violates PodSecurity "restricted:latest":
+//   ...`). The checks: hostNetwork/PID/IPC, privileged, hostPath and other
+//   volume types, hostPort, allowPrivilegeEscalation=false,
+//   capabilities drop ALL (add only NET_BIND_SERVICE), runAsNonRoot=true,
+//   runAsUser != 0, seccompProfile RuntimeDefault or Localhost.
 //
 // Control (no auth; JSON in and out):
 //   GET  /_double/requests         {"requests":[{method,path,query,status,
@@ -131,6 +139,7 @@ function parseArgs(argv) {
 		bookmarkMs: 2000,
 		limits: true,
 		host: "127.0.0.1",
+		restricted: new Set(),
 	};
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i];
@@ -152,6 +161,7 @@ function parseArgs(argv) {
 		else if (a === "--bookmark-ms") o.bookmarkMs = Number(next());
 		else if (a === "--no-limits") o.limits = false;
 		else if (a === "--host") o.host = next();
+		else if (a === "--restricted") o.restricted.add(next());
 		else die(`unknown option '${a}'`);
 	}
 	if (!o.dir) die("--dir DIR is required");
@@ -352,6 +362,51 @@ function validate(kind, obj) {
 			causes.push({ reason: "FieldValueRequired", message: "Required value", field: "spec.containers" });
 	}
 	return causes;
+}
+
+// Pod Security admission, profile "restricted" (the checks of
+// k8s.io/pod-security-admission, in its order and words): [] or the
+// violations, each "what (details)".
+function podSecurityRestricted(pod) {
+	const spec = pod.spec || {};
+	const psc = spec.securityContext || {};
+	const all = [...(spec.initContainers || []), ...(spec.containers || []), ...(spec.ephemeralContainers || [])];
+	const names = (cs) => cs.map((c) => `"${c.name}"`).join(", ");
+	const one = (cs, what) => `${cs.length === 1 ? "container" : "containers"} ${names(cs)} ${what}`;
+	const out = [];
+	const hostNs = ["hostNetwork", "hostPID", "hostIPC"].filter((f) => spec[f]);
+	if (hostNs.length) out.push(`host namespaces (${hostNs.map((f) => `${f}=true`).join(", ")})`);
+	const priv = all.filter((c) => c.securityContext && c.securityContext.privileged);
+	if (priv.length) out.push(`privileged (${one(priv, "must not set securityContext.privileged=true")})`);
+	const hostPath = (spec.volumes || []).filter((v) => v.hostPath);
+	if (hostPath.length) out.push(`hostPath volumes (${hostPath.length === 1 ? "volume" : "volumes"} ${hostPath.map((v) => `"${v.name}"`).join(", ")})`);
+	const ports = all.filter((c) => (c.ports || []).some((p) => p.hostPort));
+	if (ports.length) out.push(`hostPort (${one(ports, "uses hostPorts")})`);
+	const allowed = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"];
+	const badVol = (spec.volumes || []).filter((v) => !v.hostPath && !Object.keys(v).some((k) => allowed.includes(k)));
+	if (badVol.length) out.push(`restricted volume types (${badVol.map((v) => `volume "${v.name}" uses ${Object.keys(v).filter((k) => k !== "name").join(", ")}`).join("; ")})`);
+	const esc = all.filter((c) => !c.securityContext || c.securityContext.allowPrivilegeEscalation !== false);
+	if (esc.length) out.push(`allowPrivilegeEscalation != false (${one(esc, "must set securityContext.allowPrivilegeEscalation=false")})`);
+	const caps = all.filter((c) => {
+		const cp = (c.securityContext && c.securityContext.capabilities) || {};
+		return !(cp.drop || []).includes("ALL") || (cp.add || []).some((a) => a !== "NET_BIND_SERVICE");
+	});
+	if (caps.length) out.push(`unrestricted capabilities (${one(caps, 'must set securityContext.capabilities.drop=["ALL"]; only NET_BIND_SERVICE may be added')})`);
+	const nonRoot = all.filter((c) => {
+		const v = c.securityContext && c.securityContext.runAsNonRoot;
+		return v === false || (v !== true && psc.runAsNonRoot !== true);
+	});
+	if (nonRoot.length) out.push(`runAsNonRoot != true (pod or ${one(nonRoot, "must set securityContext.runAsNonRoot=true")})`);
+	const root = all.filter((c) => (c.securityContext && c.securityContext.runAsUser === 0));
+	if (psc.runAsUser === 0) out.push("runAsUser=0 (pod must not set runAsUser=0)");
+	if (root.length) out.push(`runAsUser=0 (${one(root, "must not set runAsUser=0")})`);
+	const okSeccomp = (sp) => sp && (sp.type === "RuntimeDefault" || sp.type === "Localhost");
+	const sec = all.filter((c) => {
+		const sp = c.securityContext && c.securityContext.seccompProfile;
+		return sp ? !okSeccomp(sp) : !okSeccomp(psc.seccompProfile);
+	});
+	if (sec.length) out.push(`seccompProfile (pod or ${one(sec, 'must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"')})`);
+	return out;
 }
 
 // ---- state -------------------------------------------------------------
@@ -961,6 +1016,13 @@ async function rest(req, res, url) {
 			const shown = obj.metadata.name || obj.metadata.generateName || "";
 			const msg = `${kind.kind} "${shown}" is invalid: ` + causes.map((c) => (c.field ? `${c.field}: ` : "") + c.message).join(", ");
 			return reply(res, 422, status(422, "Invalid", msg, { name: shown, kind: kind.kind, causes }));
+		}
+		if (kind.kind === "Pod" && opt.restricted.has(ns)) {
+			const v = podSecurityRestricted(obj);
+			if (v.length) {
+				const shown = obj.metadata.name || obj.metadata.generateName || "";
+				return reply(res, 403, status(403, "Forbidden", `pods "${shown}" is forbidden: violates PodSecurity "restricted:latest": ${v.join(", ")}`, { name: shown, kind: "pods" }));
+			}
 		}
 		if (!obj.metadata.name) obj.metadata.name = obj.metadata.generateName + randomBytes(3).toString("hex").slice(0, 5);
 		const k = keyOf(gv, ns, plural, obj.metadata.name);

@@ -20,7 +20,7 @@ let dbl, info, ca, dir;
 
 before(async () => {
 	dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-double-test-"));
-	dbl = spawn("node", [path.join(here, "double.mjs"), "--port", "0", "--dir", dir, "--namespace", "t", "--bookmark-ms", "200", "--plue", "/bin/echo", "--image", "printer=/usr/bin/printf"], { stdio: ["ignore", "pipe", "inherit"] });
+	dbl = spawn("node", [path.join(here, "double.mjs"), "--port", "0", "--dir", dir, "--namespace", "t", "--bookmark-ms", "200", "--plue", "/bin/echo", "--image", "printer=/usr/bin/printf", "--restricted", "locked"], { stdio: ["ignore", "pipe", "inherit"] });
 	info = await new Promise((resolve, reject) => {
 		let out = "";
 		dbl.stdout.on("data", (c) => {
@@ -309,6 +309,27 @@ test("the Eviction API deletes the pod gracefully", async () => {
 	const t = report.timing;
 	assert.ok(t.createdMs <= t.scheduledMs && t.scheduledMs <= report.processes.c.startedMs);
 	assert.ok(report.processes.c.startedMs <= report.processes.c.exitedMs && report.processes.c.exitedMs <= t.deletedMs);
+});
+
+test("--restricted: Pod Security admission refuses what the restricted profile refuses", async () => {
+	const locked = "/api/v1/namespaces/locked/pods";
+	const bare = pod("bare", [{ name: "runner", image: "i", command: ["/bin/true"] }]);
+	const r = await call("POST", locked, bare);
+	assert.equal(r.status, 403);
+	assert.equal(r.json.reason, "Forbidden");
+	assert.equal(
+		r.json.message,
+		'pods "bare" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "runner" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "runner" must set securityContext.capabilities.drop=["ALL"]; only NET_BIND_SERVICE may be added), runAsNonRoot != true (pod or container "runner" must set securityContext.runAsNonRoot=true), seccompProfile (pod or container "runner" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
+	);
+	const csc = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
+	const good = pod("good", [{ name: "runner", image: "i", command: ["/bin/true"], securityContext: csc }], { spec: { securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } }, volumes: [{ name: "w", emptyDir: {} }] } });
+	assert.equal((await call("POST", locked, good)).status, 201);
+	const host = pod("host", [{ name: "runner", image: "i", securityContext: csc }], { spec: { hostNetwork: true, securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } }, volumes: [{ name: "h", hostPath: { path: "/" } }] } });
+	const h = await call("POST", locked, host);
+	assert.equal(h.status, 403);
+	assert.match(h.json.message, /host namespaces \(hostNetwork=true\), hostPath volumes \(volume "h"\)$/);
+	// the same bare pod elsewhere is admitted
+	assert.equal((await call("POST", pods, { ...bare, metadata: { name: "bare-elsewhere" } })).status, 201);
 });
 
 function fetchControl(method, p) {
