@@ -3,7 +3,9 @@
 // schemas, with a 422 Status naming the fields; a second object of one
 // name with 409 AlreadyExists; no token with 401), serves lists with label
 // selectors, watches with 410 Gone, and runs a pod's containers as
-// processes that share the pod's volumes but not each other's processes.
+// processes that share the pod's volumes but not each other's processes;
+// what it serves (lists, Status objects, watch events) passes the schemas
+// too.
 // Each request opens its own connection (agent: false): a kept-alive socket
 // the server closes while idle would fail a request for no fault of the
 // double.
@@ -14,6 +16,9 @@ import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { Status } from "@kubernetes-models/apimachinery/apis/meta/v1/Status";
+import { WatchEvent } from "@kubernetes-models/apimachinery/apis/meta/v1/WatchEvent";
+import { PodList } from "kubernetes-models/v1";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 let dbl, info, ca, dir;
@@ -330,6 +335,18 @@ test("--restricted: Pod Security admission refuses what the restricted profile r
 	assert.match(h.json.message, /host namespaces \(hostNetwork=true\), hostPath volumes \(volume "h"\)$/);
 	// the same bare pod elsewhere is admitted
 	assert.equal((await call("POST", pods, { ...bare, metadata: { name: "bare-elsewhere" } })).status, 201);
+});
+
+test("what the double serves passes the schemas too: lists, Status objects, watch events", async () => {
+	const list = await call("GET", pods);
+	assert.ok(list.json.items.length > 5);
+	assert.ok(list.json.items.some((p) => p.status.containerStatuses && p.status.containerStatuses[0].state.terminated));
+	new PodList(list.json).validate();
+	for (const r of [await call("GET", `${pods}/absent`), await call("POST", pods, pod("ok", [{ name: "c", image: "i" }])), await call("POST", pods, pod("x", [{ image: "i" }])), await call("GET", pods, undefined, { token: "" })])
+		new Status(r.json).validate();
+	const w = await watchUntil(`${pods}?watch=1&allowWatchBookmarks=true`, (ls) => ls.some((l) => l.type === "BOOKMARK"));
+	assert.ok(w.lines.length > 5);
+	for (const ev of w.lines) new WatchEvent(ev).validate();
 });
 
 function fetchControl(method, p) {
