@@ -127,8 +127,10 @@ static int group_setup(void **state)
 		return -1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	metrics_enable(true);
-	if (double_run(0))
+	if (double_run(0)) {
+		path_remove_tree(dir);
 		return -1;
+	}
 	/* from here on, stderr (the client's log) is also copied to a file the
 	 * last test reads */
 	snprintf(logpath, sizeof(logpath), "%s/client.log", dir);
