@@ -26,7 +26,8 @@
 //   serviceaccount/      token, ca.crt, namespace: the in-cluster layout
 //   pods/NS/NAME/        per pod: volumes/<volume>/ and <container>.log
 //
-// From bash:
+// From bash, tests/k8s/lib.sh wraps all this (k8s_double_start, k8s_api,
+// k8s_ctl, k8s_json, k8s_pods, k8s_double_stop); by hand:
 //   d=$(mktemp -d); node tests/k8s/double.mjs --port 0 --dir "$d" \
 //       --plue "$PLUE" > "$d/out" & until [ -s "$d/out" ]; do sleep 0.1; done
 //   url=$(jq -r .url "$d/out"); ca=$(jq -r .ca "$d/out")
