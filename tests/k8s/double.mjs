@@ -766,11 +766,10 @@ function startContainer(key, c) {
 	st.started = true;
 	st.ready = true;
 	st.containerID = `double://${child.pid}`;
-	child.on("error", (e) => {
-		proc.exitCode = 128;
-		fs.appendFile(logPath, `k8s double: cannot start: ${e.message}\n`, () => {});
-	});
-	child.on("exit", (code, signal) => {
+	// a program that cannot start (no bwrap, say) emits "error" and maybe
+	// no "exit": either ends the container once
+	const exited = (code, signal) => {
+		if (!proc.child) return;
 		proc.exitedMs = Date.now();
 		proc.exitCode = code ?? 128 + (signalNumber(signal) || 9);
 		proc.signal = signal;
@@ -789,7 +788,12 @@ function startContainer(key, c) {
 				startContainer(key, c);
 				podPhaseUpdate(key);
 			}, 1000);
+	};
+	child.on("error", (e) => {
+		fs.appendFileSync(logPath, `k8s double: cannot start ${full[0]}: ${e.message}\n`);
+		exited(127, null);
 	});
+	child.on("exit", exited);
 }
 
 function signalNumber(sig) {
