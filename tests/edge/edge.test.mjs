@@ -1,0 +1,616 @@
+// edge.test.mjs — the edge cache (deploy/edge/worker.js) run in the real
+// workerd runtime through miniflare, in front of the real plue server that
+// run.sh started (PLUE_BASE). Requests that reach Plue are counted from its
+// own /metrics (plue_http_requests_total, per route). The checks: an
+// immutable blob is served from the edge on the second request without
+// reaching Plue; a private blob, a request with Authorization or a Cookie,
+// and an answer that sets a cookie are never kept; a ref is fetched again
+// once its 5 s are over; git clone and push go through intact; an SSE
+// stream passes live. The cache rules Plue's answers do not exercise
+// today (Vary, s-maxage, Set-Cookie beside `public`) are checked against a
+// scripted origin. Last, mutants of the worker (cache everything, buffer
+// bodies, ignore Authorization, Vary or the TTL) are run through the same
+// checks, each of which must then fail.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { Miniflare } from 'miniflare';
+
+const BASE = process.env.PLUE_BASE;
+const TOKEN = process.env.PLUE_TOKEN;
+const USER = process.env.PLUE_USER;
+const RUNNER_SECRET = process.env.PLUE_RUNNER_SECRET;
+const METRICS_TOKEN = process.env.PLUE_METRICS_TOKEN;
+const TMP = process.env.EDGE_TMP;
+assert.ok(BASE && TOKEN && USER && RUNNER_SECRET && METRICS_TOKEN && TMP,
+  'run.sh sets PLUE_BASE, PLUE_TOKEN, PLUE_USER, PLUE_RUNNER_SECRET, PLUE_METRICS_TOKEN, EDGE_TMP');
+
+const WORKER = new URL('../../deploy/edge/worker.js', import.meta.url);
+const SOURCE = readFileSync(WORKER, 'utf8');
+// the worker runs as wrangler.toml configures it
+const TOML = readFileSync(new URL('../../deploy/edge/wrangler.toml', import.meta.url), 'utf8');
+const COMPAT = /^compatibility_date\s*=\s*"([0-9-]+)"/m.exec(TOML)[1];
+assert.match(TOML, /^ORIGIN_URL\s*=/m, 'wrangler.toml names ORIGIN_URL');
+
+const BLOB_ROUTE = '/api/:owner/:repo/blob/:sha/*path';
+const REF_ROUTE = '/api/:owner/:repo/refs/*ref';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- the edge: the worker in workerd ----
+
+// Starts the worker (or a mutant of it, source) in front of origin.
+// Returns { base, close }.
+async function startEdge(origin, source = SOURCE) {
+  const mf = new Miniflare({
+    modules: true,
+    script: source,
+    scriptPath: fileURLToPath(WORKER),
+    modulesRoot: dirname(fileURLToPath(WORKER)),
+    compatibilityDate: COMPAT,
+    bindings: { ORIGIN_URL: origin },
+  });
+  const url = await mf.ready;
+  return { base: url.href.replace(/\/$/, ''), close: () => mf.dispose() };
+}
+
+// One request through the edge: { status, mark (X-Plue-Edge), text, headers }.
+async function get(edge, path, headers = {}, method = 'GET') {
+  const r = await fetch(edge + path, { method, headers, redirect: 'manual' });
+  const text = await r.text();
+  return { status: r.status, mark: r.headers.get('x-plue-edge'), text, headers: r.headers };
+}
+
+// Asks until the edge answers from its cache (the copy is written after
+// the answer, in the background); returns that answer and how many asks
+// went to the origin first.
+async function untilHit(edge, path, headers = {}) {
+  for (let misses = 0; misses < 100; misses++) {
+    const r = await get(edge, path, headers);
+    if (r.mark === 'HIT') return { hit: r, misses };
+    assert.equal(r.mark, 'MISS', `${path}: waiting for a HIT`);
+    await sleep(50);
+  }
+  assert.fail(`${path}: never served from the edge cache`);
+}
+
+// ---- Plue: its request counters, the API, git ----
+
+async function metricsText() {
+  const r = await fetch(`${BASE}/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
+  assert.equal(r.status, 200, 'metrics are on');
+  return r.text();
+}
+
+// How many requests Plue has answered on route with method and status.
+async function count(route, status = '200', method = 'GET') {
+  const want = `plue_http_requests_total{route="${route}",method="${method}",status="${status}"} `;
+  const line = (await metricsText()).split('\n').find((l) => l.startsWith(want));
+  return line ? Number(line.slice(want.length)) : 0;
+}
+
+// Waits until Plue has counted every request it answered so far: a request
+// is counted as it is torn down, just after its answer left, so a direct
+// request made now is counted after any made before it.
+async function settled() {
+  const h0 = await count('/api/health');
+  assert.equal((await fetch(`${BASE}/api/health`).then((r) => r.arrayBuffer(), () => null)) !== null,
+    true, 'health answers');
+  for (let i = 0; i < 200; i++) {
+    if ((await count('/api/health')) > h0) return;
+    await sleep(25);
+  }
+  assert.fail('plue never counted a request');
+}
+
+// The requests on route that reach Plue while fn runs.
+async function originHits(route, fn, status = '200') {
+  await settled();
+  const c0 = await count(route, status);
+  await fn();
+  await settled();
+  return (await count(route, status)) - c0;
+}
+
+async function api(method, path, body, token = TOKEN) {
+  const headers = { Authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(BASE + path, { method, headers,
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, body: json, text };
+}
+
+function git(dir, ...args) {
+  return execFileSync('git', ['-c', 'user.name=Edge Test', '-c', 'user.email=edge@example.com',
+    '-c', 'init.defaultBranch=main', '-c', 'protocol.version=2', ...args],
+  { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+}
+
+// A repository URL on base, with the user's credentials when auth.
+function repoUrl(base, name, auth) {
+  const u = new URL(`/${USER}/${name}.git`, base);
+  if (auth) {
+    u.username = USER;
+    u.password = TOKEN;
+  }
+  return u.toString();
+}
+
+let seq = 0;
+function fresh(prefix) {
+  const d = join(TMP, `${prefix}-${++seq}`);
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+
+// The refs a remote advertises, as "sha ref" lines, sorted.
+function lsRemote(url) {
+  return git(TMP, 'ls-remote', url).trim().split('\n').sort().join('\n');
+}
+
+// ---- fixtures: a public and a private repository ----
+
+const F = {}; // sha, the public work tree, runner id and token
+
+// Makes a commit of files ({path: content}) in dir and pushes it to url.
+function commitAndPush(dir, url, files, message) {
+  for (const [p, c] of Object.entries(files)) {
+    mkdirSync(join(dir, p, '..'), { recursive: true });
+    writeFileSync(join(dir, p), c);
+  }
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', message);
+  git(dir, 'push', '-q', url, 'HEAD:main');
+  return git(dir, 'rev-parse', 'HEAD').trim();
+}
+
+before(async () => {
+  for (const [name, priv] of [['pub', false], ['priv', true]]) {
+    const r = await api('POST', '/api/repos', { name, private: priv });
+    assert.equal(r.status, 201, r.text);
+  }
+  F.pubDir = fresh('pub');
+  git(F.pubDir, 'init', '-q');
+  F.sha = commitAndPush(F.pubDir, repoUrl(BASE, 'pub', true), {
+    'a.txt': 'hello from the edge\n',
+    'b.txt': 'read with and without a token\n',
+    '.plue/workflows/hand.yaml': 'on: workflow_dispatch\njobs:\n  one:\n    steps:\n      - run: echo hello\n',
+  }, 'first');
+  const privDir = fresh('priv');
+  git(privDir, 'init', '-q');
+  F.privSha = commitAndPush(privDir, repoUrl(BASE, 'priv', true),
+    { 'secret.txt': 'the private bytes\n' }, 'secret');
+  const r = await api('POST', '/internal/runners/register',
+    { host: 'edge-test', pid: process.pid, sandbox: 'none' }, RUNNER_SECRET);
+  assert.equal(r.status, 201, r.text);
+  F.runner = r.body.id;
+  F.runnerToken = r.body.token;
+});
+
+// ---- the checks, each a function of an edge, so that a mutant can be
+// run through the very same ----
+
+// An immutable blob: the first read is a MISS, then the edge answers alone
+// (GET, HEAD and a conditional GET) and Plue sees none of those requests.
+async function checkImmutable(edge) {
+  const path = `/api/${USER}/pub/blob/${F.sha}/a.txt`;
+  const first = await get(edge, path);
+  assert.equal(first.status, 200, first.text);
+  assert.equal(first.mark, 'MISS');
+  assert.equal(first.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  await untilHit(edge, path);
+  let hit, head, cond;
+  const hits = await originHits(BLOB_ROUTE, async () => {
+    hit = await get(edge, path);
+    head = await get(edge, path, {}, 'HEAD');
+    cond = await get(edge, path, { 'If-None-Match': first.headers.get('etag') });
+  });
+  assert.equal(hit.mark, 'HIT');
+  assert.equal(hit.status, 200);
+  assert.equal(hit.text, 'hello from the edge\n');
+  assert.equal(hit.headers.get('etag'), first.headers.get('etag'));
+  assert.equal(hit.headers.get('content-type'), first.headers.get('content-type'));
+  assert.equal(head.mark, 'HIT');
+  assert.equal(head.status, 200);
+  assert.equal(head.text, '');
+  assert.equal(cond.mark, 'HIT');
+  assert.equal(cond.status, 304);
+  assert.equal(hits, 0, 'a cached blob did not reach plue');
+}
+
+// A private blob: read with the owner's token it passes through; read
+// anonymously it is Plue's 404, however often, never the cached bytes.
+async function checkPrivate(edge) {
+  const path = `/api/${USER}/priv/blob/${F.privSha}/secret.txt`;
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  const seen = [];
+  const hits = await originHits(BLOB_ROUTE, async () => {
+    for (let i = 0; i < 3; i++) seen.push(await get(edge, path, auth));
+  });
+  for (const r of seen) {
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.text, 'the private bytes\n');
+    assert.equal(r.mark, 'BYPASS');
+    assert.match(r.headers.get('cache-control'), /^private/);
+  }
+  assert.equal(hits, 3, 'every authorized read reached plue');
+  await sleep(100); // give a (wrong) background write the time to land
+  for (let i = 0; i < 3; i++) {
+    const anon = await get(edge, path);
+    assert.equal(anon.status, 404, `anonymous read ${i}: ${anon.status} ${anon.mark}`);
+    assert.notEqual(anon.mark, 'HIT');
+    assert.doesNotMatch(anon.text, /private bytes/);
+  }
+}
+
+// Authorization and Cookie: such a request neither fills the cache (the
+// anonymous read after it is a MISS) nor is answered from it (once the
+// anonymous copy is cached, the authorized read still reaches Plue).
+async function checkCredentials(edge) {
+  const path = `/api/${USER}/pub/blob/${F.sha}/b.txt`;
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  const a = await get(edge, path, auth);
+  assert.equal(a.status, 200);
+  assert.equal(a.mark, 'BYPASS');
+  assert.equal(a.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  const c = await get(edge, path, { Cookie: 'plue_session=whatever' });
+  assert.equal(c.mark, 'BYPASS');
+  await sleep(100);
+  const anon = await get(edge, path);
+  assert.equal(anon.mark, 'MISS', 'a request with credentials filled the cache');
+  await untilHit(edge, path);
+  const hits = await originHits(BLOB_ROUTE, async () => {
+    const r1 = await get(edge, path, auth);
+    assert.equal(r1.mark, 'BYPASS', 'an authorized request was answered from the cache');
+    const r2 = await get(edge, path, { Cookie: 'plue_session=whatever' });
+    assert.equal(r2.mark, 'BYPASS', 'a request with a cookie was answered from the cache');
+  });
+  assert.equal(hits, 2, 'requests with credentials reached plue');
+}
+
+// Plue's sign-in page sets the CSRF cookie: every reader gets their own,
+// from Plue, never one kept at the edge.
+async function checkSetCookie(edge) {
+  const seen = [];
+  const hits = await originHits('/login', async () => {
+    for (let i = 0; i < 3; i++) {
+      seen.push(await get(edge, '/login'));
+      await sleep(50);
+    }
+  });
+  for (const r of seen) {
+    assert.equal(r.status, 200);
+    assert.equal(r.mark, 'MISS');
+    assert.match(r.headers.get('set-cookie') || '', /^plue_csrf=/);
+  }
+  assert.equal(new Set(seen.map((r) => r.headers.get('set-cookie'))).size, 3, 'one cookie each');
+  assert.equal(hits, 3, 'every sign-in page came from plue');
+}
+
+// A ref (max-age=5): cached, then fetched again once its 5 s are over,
+// when it names the commit pushed meanwhile.
+async function checkRefExpiry(edge) {
+  const path = `/api/${USER}/pub/refs/main`;
+  const first = await get(edge, path);
+  assert.equal(first.status, 200, first.text);
+  assert.equal(first.mark, 'MISS');
+  assert.equal(first.headers.get('cache-control'), 'public, max-age=5');
+  const stored = Date.now();
+  const { hit } = await untilHit(edge, path);
+  assert.equal(JSON.parse(hit.text).commit, JSON.parse(first.text).commit);
+  const sha = commitAndPush(F.pubDir, repoUrl(BASE, 'pub', true),
+    { 'c.txt': `moved at ${Date.now()}\n` }, 'move main');
+  // the condition is the copy's age: wait (once) until 5 s are over
+  await sleep(Math.max(0, stored + 6000 - Date.now()));
+  let again;
+  const hits = await originHits(REF_ROUTE, async () => { again = await get(edge, path); });
+  assert.equal(again.mark, 'MISS', 'an expired ref was served from the cache');
+  assert.equal(JSON.parse(again.text).commit, sha);
+  assert.equal(hits, 1);
+}
+
+// git through the edge: a clone has the same refs as Plue's and is sound;
+// a push of a few MB (a streamed request body) lands; a private clone
+// works with credentials and not without.
+async function checkGit(edge) {
+  const dir = fresh('clone');
+  git(dir, 'clone', '-q', repoUrl(edge, 'pub', false), 'w');
+  const w = join(dir, 'w');
+  git(w, 'fsck', '--full', '--strict');
+  assert.equal(lsRemote(repoUrl(edge, 'pub', false)), lsRemote(repoUrl(BASE, 'pub', false)));
+  assert.equal(git(w, 'rev-parse', 'HEAD').trim(),
+    lsRemote(repoUrl(BASE, 'pub', false)).split('\n').find((l) => l.endsWith('refs/heads/main'))
+      .split('\t')[0]);
+  const big = randomBytes(3 << 20).toString('base64');
+  const sha = commitAndPush(w, repoUrl(edge, 'pub', true), { 'big.txt': big }, 'a big push');
+  const direct = fresh('direct');
+  git(direct, 'clone', '-q', repoUrl(BASE, 'pub', false), 'w');
+  assert.equal(git(join(direct, 'w'), 'rev-parse', 'HEAD').trim(), sha, 'the push landed');
+  git(join(direct, 'w'), 'fsck', '--full', '--strict');
+  assert.equal(readFileSync(join(direct, 'w', 'big.txt'), 'utf8'), big);
+  const priv = fresh('priv-clone');
+  git(priv, 'clone', '-q', repoUrl(edge, 'priv', true), 'w');
+  assert.equal(readFileSync(join(priv, 'w', 'secret.txt'), 'utf8'), 'the private bytes\n');
+  assert.throws(() => git(priv, 'clone', '-q', repoUrl(edge, 'priv', false), 'anon'));
+}
+
+// A workload of the public repository's hand.yaml, claimed by the test
+// acting as the runner: { run, id, token, seq }.
+async function newWorkload() {
+  const d = await api('POST', `/api/${USER}/pub/workflows/hand.yaml/dispatch`, {});
+  assert.equal(d.status, 202, d.text);
+  const c = await api('POST', `/internal/runners/${F.runner}/claim`, undefined, F.runnerToken);
+  assert.equal(c.status, 200, c.text);
+  const runs = await api('GET', `/api/${USER}/pub/runs`);
+  assert.equal(runs.status, 200, runs.text);
+  const list = Array.isArray(runs.body) ? runs.body : runs.body.runs;
+  const run = Math.max(...list.map((r) => r.id));
+  return { run, id: c.body.workload, token: c.body.task_token, seq: c.body.seq_start };
+}
+
+async function post(w, events) {
+  const body = { events: events.map((e) => ({ seq: w.seq++, ...e })) };
+  const r = await api('POST', `/internal/tasks/${w.id}/events`, body, w.token);
+  assert.equal(r.status, 200, r.text);
+}
+
+// Until cond() holds, or ms have passed; returns whether it held.
+async function waitFor(cond, ms) {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    if (cond()) return true;
+    await sleep(20);
+  }
+  return cond();
+}
+
+// SSE: an anonymous reader of a run's stream through the edge gets the
+// stored events, then an event written after it connected, while the
+// stream is still open; the stream ends when the run does.
+async function checkSse(edge) {
+  const w = await newWorkload();
+  await post(w, [{ type: 'step_start', payload: { step: 1, name: 'edge' } },
+    { type: 'log', payload: { step: 1, stream: 'stdout', line: 'before' } }]);
+  const got = [];
+  const st = { status: 0, mark: null, ended: false };
+  const ac = new AbortController();
+  const reader = (async () => {
+    const r = await fetch(`${edge}/api/runs/${w.run}/stream`, { signal: ac.signal });
+    st.status = r.status;
+    st.mark = r.headers.get('x-plue-edge');
+    st.type = r.headers.get('content-type');
+    const dec = new TextDecoder();
+    let buf = '';
+    for await (const chunk of r.body) {
+      buf += dec.decode(chunk, { stream: true });
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const ev = /^event: (.*)$/m.exec(block);
+        const data = /^data: (.*)$/m.exec(block);
+        if (data) got.push({ type: ev ? ev[1] : 'message', data: JSON.parse(data[1]) });
+      }
+    }
+    st.ended = true;
+  })().catch((e) => { if (e.name !== 'AbortError') throw e; });
+  const line = (s) => () => got.some((e) => e.data && e.data.line === s);
+  const connected = await waitFor(line('before'), 5000);
+  await post(w, [{ type: 'log', payload: { step: 1, stream: 'stdout', line: 'live' } }]);
+  const live = await waitFor(line('live'), 5000);
+  const openWhenLive = live && !st.ended;
+  await post(w, [{ type: 'step_end', payload: { step: 1, status: 'success', exit_code: 0, duration_ms: 1 } },
+    { type: 'job_end', payload: { status: 'success' } }]);
+  const c = await api('POST', `/internal/tasks/${w.id}/complete`, { result: 'success', exit_code: 0 },
+    w.token);
+  assert.equal(c.status, 200, c.text);
+  const ended = await waitFor(() => st.ended, 15000);
+  ac.abort();
+  await reader;
+  assert.equal(st.status, 200);
+  assert.equal(st.mark, 'BYPASS');
+  assert.match(st.type || '', /^text\/event-stream/);
+  assert.ok(connected, 'the stored events arrived while the run was going');
+  assert.ok(openWhenLive, 'an event written after connecting arrived before the stream ended');
+  assert.ok(ended, 'the stream ended with the run');
+  assert.ok(got.some((e) => e.type === 'done'), `the stream's last event is done: ${JSON.stringify(got.map((e) => e.type))}`);
+}
+
+// ---- a scripted origin for the rules Plue does not exercise today ----
+
+// Answers what its path asks for and counts the requests per path.
+function scriptedOrigin() {
+  const hits = {};
+  const server = http.createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    const n = (hits[path] = (hits[path] || 0) + 1);
+    const h = { 'Content-Type': 'text/plain' };
+    const pub = 'public, max-age=60';
+    switch (path) {
+    case '/cookie': Object.assign(h, { 'Cache-Control': pub, 'Set-Cookie': `n=${n}` }); break;
+    case '/vary-star': Object.assign(h, { 'Cache-Control': pub, Vary: '*' }); break;
+    case '/vary-other': Object.assign(h, { 'Cache-Control': pub, Vary: 'X-Tenant' }); break;
+    case '/vary-lang': Object.assign(h, { 'Cache-Control': pub, Vary: 'Accept-Language' }); break;
+    case '/no-cache': Object.assign(h, { 'Cache-Control': `${pub}, no-cache` }); break;
+    case '/private': Object.assign(h, { 'Cache-Control': 'private, max-age=60' }); break;
+    case '/s-maxage': Object.assign(h, { 'Cache-Control': 'public, max-age=0, s-maxage=60' }); break;
+    case '/hop': Object.assign(h, { 'Cache-Control': 'no-store', Connection: 'close, X-Hop',
+      'X-Hop': 'per-connection', 'Keep-Alive': 'timeout=5' }); break;
+    default: res.writeHead(404, h); res.end('not found\n'); return;
+    }
+    res.writeHead(200, h);
+    res.end(`${path} ${req.headers['accept-language'] || '-'} ${n} ${req.headers['x-req-hop'] || '-'}\n`);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    base: `http://127.0.0.1:${server.address().port}`, hits, close: () => server.close() })));
+}
+
+// The rules: Set-Cookie, Vary: *, a Vary it cannot key on, no-cache and
+// private are never kept; Vary: Accept-Language keeps one copy per
+// language; s-maxage wins over max-age; hop-by-hop headers stay behind.
+async function checkRules(edge, origin) {
+  for (const p of ['/cookie', '/vary-star', '/vary-other', '/no-cache', '/private']) {
+    const a = await get(edge, p);
+    await sleep(100);
+    const b = await get(edge, p);
+    assert.equal(a.mark, 'MISS', p);
+    assert.equal(b.mark, 'MISS', `${p} was kept`);
+    assert.equal(origin.hits[p], 2, p);
+  }
+  const en = { 'Accept-Language': 'en' };
+  const fr = { 'Accept-Language': 'fr' };
+  assert.equal((await get(edge, '/vary-lang', en)).mark, 'MISS');
+  const { hit: enHit } = await untilHit(edge, '/vary-lang', en);
+  assert.match(enHit.text, /^\/vary-lang en /);
+  const frFirst = await get(edge, '/vary-lang', fr);
+  assert.equal(frFirst.mark, 'MISS', 'another language was served the first one\'s copy');
+  assert.match(frFirst.text, /^\/vary-lang fr /);
+  const { hit: frHit } = await untilHit(edge, '/vary-lang', fr);
+  assert.match(frHit.text, /^\/vary-lang fr /);
+  assert.match((await get(edge, '/vary-lang', en)).text, /^\/vary-lang en /);
+  assert.equal((await get(edge, '/s-maxage')).mark, 'MISS');
+  await untilHit(edge, '/s-maxage');
+  // hop-by-hop: the origin's, and the client's (sent over a raw request:
+  // fetch will not send a Connection header)
+  const hop = await get(edge, '/hop');
+  assert.equal(hop.headers.get('x-hop'), null, 'a header named in Connection went through');
+  assert.equal(hop.headers.get('keep-alive'), null);
+  const echoed = await new Promise((resolve, reject) => {
+    const u = new URL('/hop', edge);
+    http.get({ host: u.hostname, port: u.port, path: u.pathname,
+      headers: { Connection: 'keep-alive, X-Req-Hop', 'X-Req-Hop': 'per-connection' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  assert.match(echoed, / -\n$/, 'a request header named in Connection reached the origin');
+}
+
+// ---- the worker as it is ----
+
+let edge;
+let rules;
+let origin;
+before(async () => {
+  edge = await startEdge(BASE);
+  origin = await scriptedOrigin();
+  rules = await startEdge(origin.base);
+});
+after(async () => {
+  await edge?.close();
+  await rules?.close();
+  origin?.close();
+});
+
+test('an immutable blob is served from the edge without reaching plue', () => checkImmutable(edge.base));
+test('a private blob is never kept nor served to another reader', () => checkPrivate(edge.base));
+test('requests with Authorization or a Cookie pass by the cache', () => checkCredentials(edge.base));
+test('an answer that sets a cookie is never kept', () => checkSetCookie(edge.base));
+test('a ref is fetched again once its max-age is over', () => checkRefExpiry(edge.base));
+test('git clone and push pass through intact', () => checkGit(edge.base));
+test('an SSE stream passes through live', () => checkSse(edge.base));
+test('the cache rules against a scripted origin', () => checkRules(rules.base, origin));
+
+test('a bad ORIGIN_URL is a clear error', async () => {
+  const bad = await startEdge('ftp://example.com/');
+  try {
+    const r = await get(bad.base, '/anything');
+    assert.equal(r.status, 502);
+    assert.equal(r.text, "edge: ORIGIN_URL is not an http(s) URL without a query: 'ftp://example.com/'\n");
+  } finally {
+    await bad.close();
+  }
+});
+
+// ---- mutants: each check fails against a worker that breaks its rule ----
+
+// The worker with each [from, to] replaced; every from must be in it.
+function mutate(edits) {
+  let s = SOURCE;
+  for (const [from, to] of edits) {
+    assert.ok(s.includes(from), `the mutant's text is in the worker: ${from}`);
+    s = s.replace(from, to);
+  }
+  return s;
+}
+
+const MUTANTS = [
+  {
+    // what a naive "cache everything" worker does: no request rule but
+    // git's and streams', every 200 kept a year, its cookie dropped so the
+    // runtime's own cache accepts it
+    name: 'cache everything',
+    edits: [
+      ["  if (request.headers.has('Authorization')) return 'authorization';\n" +
+       "  if (request.headers.has('Cookie')) return 'cookie';\n", ''],
+      ['function storableTtl(res) {\n', 'function storableTtl(res) {\n  return res.status === 200 ? 31536000 : 0;\n'],
+      ["  headers.delete('X-Plue-Edge');\n",
+       "  headers.delete('X-Plue-Edge');\n  headers.set('Cache-Control', 'public, max-age=31536000');\n" +
+       "  headers.delete('Set-Cookie');\n"],
+    ],
+    fails: { checkPrivate, checkCredentials, checkSetCookie, checkRefExpiry },
+  },
+  {
+    name: 'bodies buffered',
+    edits: [
+      ['function finish(res, mark) {', 'async function finish(res, mark) {'],
+      ['return new Response(res.body, { status: res.status, statusText: res.statusText, headers });',
+       'return new Response(await res.arrayBuffer(), { status: res.status, statusText: res.statusText, headers });'],
+    ],
+    fails: { checkSse },
+  },
+  {
+    name: 'Authorization ignored',
+    edits: [["  if (request.headers.has('Authorization')) return 'authorization';\n", '']],
+    fails: { checkCredentials },
+  },
+  {
+    name: 'Vary ignored',
+    edits: [
+      ['  if (varyNames(res) === null) return 0;\n', ''],
+      ['  const names = varyNames(res);\n  if (names.length === 0)', '  const names = [];\n  if (names.length === 0)'],
+    ],
+    fails: { checkRules: (e) => checkRules(e, origin) },
+  },
+  {
+    name: 'the TTL ignored (kept a year)',
+    edits: [["  headers.delete('X-Plue-Edge');\n",
+      "  headers.delete('X-Plue-Edge');\n  headers.set('Cache-Control', 'public, max-age=31536000');\n"]],
+    fails: { checkRefExpiry },
+  },
+];
+
+for (const m of MUTANTS) {
+  test(`mutant: ${m.name}`, async (t) => {
+    const src = mutate(m.edits);
+    const e = await startEdge(m.fails.checkRules ? origin.base : BASE, src);
+    try {
+      for (const [name, check] of Object.entries(m.fails)) {
+        if (name === 'checkRules') {
+          // the rules' origin counts per path: a fresh one for the mutant
+          const o = await scriptedOrigin();
+          const e2 = await startEdge(o.base, src);
+          try {
+            await t.test(`${name} fails`, () => assert.rejects(checkRules(e2.base, o), assert.AssertionError));
+          } finally {
+            await e2.close();
+            o.close();
+          }
+          continue;
+        }
+        await t.test(`${name} fails`, () => assert.rejects(check(e.base), assert.AssertionError));
+      }
+    } finally {
+      await e.close();
+    }
+  });
+}
