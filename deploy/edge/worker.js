@@ -5,9 +5,9 @@
 //
 // What it caches: GET answers with status 200 whose Cache-Control says
 // `public` and gives a lifetime (`s-maxage`, else `max-age`), for that
-// long, keyed on the full URL (scheme, host, path and query) and on the
-// request headers the answer names in Vary. HEAD is answered from a cached
-// GET. In Plue that is the SHA-addressed trees, blobs, raw files, commits
+// long, when they carry a Content-Length of at most 32 MiB; keyed on the
+// full URL (scheme, host, path and query) and on the request headers the
+// answer names in Vary. HEAD is answered from a cached GET. In Plue that is the SHA-addressed trees, blobs, raw files, commits
 // and history (`public, max-age=31536000, immutable`: a URL that names an
 // object id names the same bytes forever) and, for 5 s, the answers that
 // name a branch (`public, max-age=5`: refs, branch lists, a repository's
@@ -43,6 +43,10 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-aut
 // naming anything else (or more than VARY_MAX of these) is not cached.
 const VARY_KEYABLE = new Set(['accept', 'accept-encoding', 'accept-language', 'origin']);
 const VARY_MAX = 4;
+// The largest answer kept, and only with a Content-Length: the copy for
+// the cache is a tee of the client's stream, and a tee holds in memory
+// what its slower reader has not read yet (a Worker has 128 MB).
+const KEEP_MAX_BYTES = 32 << 20;
 // The marker stored under a URL whose answer varies: which request
 // headers pick its variant.
 const VARY_INDEX = 'X-Plue-Edge-Vary';
@@ -166,6 +170,8 @@ function storableTtl(res) {
   for (const d of ['private', 'no-store', 'no-cache']) if (cc.has(d)) return 0;
   if ((res.headers.get('Content-Type') || '').startsWith('text/event-stream')) return 0;
   if (varyNames(res) === null) return 0;
+  const length = res.headers.get('Content-Length');
+  if (length === null || !/^[0-9]{1,12}$/.test(length) || Number(length) > KEEP_MAX_BYTES) return 0;
   const age = cc.has('s-maxage') ? cc.get('s-maxage') : cc.get('max-age');
   if (age === undefined || !/^[0-9]{1,10}$/.test(age)) return 0;
   return Number(age);
