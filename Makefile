@@ -2,8 +2,8 @@
 #   make            build ./plue
 #   make run        install dependencies, build, start the server on 127.0.0.1:4000
 #                   (git over SSH on 127.0.0.1:2222)
-#   make test       unit, Kubernetes-double, integration, interop, model-double, browser and
-#                   deploy (manifest) tests
+#   make test       unit, Kubernetes-double, integration, interop, model-double, browser,
+#                   deploy (manifest) and edge-cache tests
 #                   (SAN=1: under ASan/UBSan)
 #   make bench      benchmarks against nginx, cgit and git http-backend
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
@@ -41,7 +41,7 @@ PLUE     := $(BUILD)/plue
 SHIM     := $(BUILD)/plue-statx.so
 NETSHIM  := $(BUILD)/plue-netfilter.so
 
-.PHONY: all deps run test unit k8s integration interop llm browser deploy bench fuzz clean format format-check
+.PHONY: all deps run test unit k8s integration interop llm browser deploy edge bench fuzz clean format format-check
 all: $(PLUE) plue
 
 # preloaded into commands in gVisor sandboxes (src/runner/shim/statx.c);
@@ -144,6 +144,11 @@ deploy: all
 k8s: $(BUILD)/tests/test_k8s
 	K8S_TEST=$(abspath $(BUILD)/tests/test_k8s) bash tests/k8s/run.sh
 
+# the edge cache (deploy/edge) in workerd through miniflare, in front of
+# a real plue server
+edge: all
+	PLUE=$(abspath $(PLUE)) bash tests/edge/run.sh
+
 test:
 	bash scripts/deps.sh test
 	$(MAKE) unit
@@ -153,6 +158,7 @@ test:
 	$(MAKE) llm
 	$(MAKE) browser
 	$(MAKE) deploy
+	$(MAKE) edge
 
 bench:
 	bash scripts/deps.sh bench

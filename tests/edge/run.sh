@@ -24,7 +24,9 @@ PLUE_TOKEN=$(new_user alice)
 [ -n "$PLUE_TOKEN" ] || { echo "edge: cannot create the user" >&2; cat "$T_DIR/admin.log" >&2; exit 1; }
 export PLUE_BASE=$BASE PLUE_TOKEN PLUE_USER=alice PLUE_RUNNER_SECRET PLUE_METRICS_TOKEN
 export EDGE_TMP=$T_DIR
-node --test "${@:-edge.test.mjs}"
+# --test-force-exit: a workerd that failed to start must not hold the
+# run open once the tests are over
+node --test --test-force-exit "${@:-edge.test.mjs}"
 rc=$?
 [ $rc -eq 0 ] || { echo "server log tail:"; tail -30 "$T_DIR/serve.log"; }
 stop_all
