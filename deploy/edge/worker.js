@@ -54,39 +54,55 @@ const VARY_INDEX = 'X-Plue-Edge-Vary';
 // that carries it itself is never cached, so it cannot collide with one.
 const VARIANT_PARAM = '__plue_edge_variant';
 
+// The stored copy's own Cache-Control, the origin's kept beside it.
+const ORIGIN_CC = 'X-Plue-Edge-Cache-Control';
+
 export default {
   async fetch(request, env, ctx) {
-    const origin = originOf(env);
-    if (origin instanceof Response) return origin;
-    if (bypassReason(request)) return finish(await forward(request, origin), 'BYPASS');
+    const cfg = configOf(env);
+    if (cfg instanceof Response) return cfg;
+    if (bypassReason(request)) return finish(await forward(request, cfg.origin), 'BYPASS');
 
     const cache = caches.default;
     const hit = await lookup(cache, request);
     if (hit) return answerFromCache(request, hit);
 
-    const res = await forward(request, origin);
-    const ttl = request.method === 'GET' ? storableTtl(res) : 0;
+    const res = await forward(request, cfg.origin);
+    const ttl = request.method === 'GET' ? Math.min(storableTtl(res), cfg.maxTtl) : 0;
     if (ttl > 0) ctx.waitUntil(store(cache, request, res.clone(), ttl).catch(() => {}));
     return finish(res, 'MISS');
   },
 };
 
-// The origin URL from the environment, or an answer saying what is wrong.
-function originOf(env) {
-  const raw = env.ORIGIN_URL;
-  let url;
+// The settings (wrangler.toml's vars): ORIGIN_URL, the origin's base URL;
+// MAX_TTL, optional, the most seconds the edge keeps any answer (it bounds
+// how long the public copies of a repository made private outlive the
+// change, short of a purge). Returns { origin, maxTtl }, or an answer
+// saying what is wrong.
+function configOf(env) {
+  let origin;
   try {
-    url = new URL(raw);
+    origin = new URL(env.ORIGIN_URL);
   } catch {
-    url = null;
+    origin = null;
   }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search ||
-      url.hash) {
-    return new Response(`edge: ORIGIN_URL is not an http(s) URL without a query: '${raw}'\n`,
-      { status: 502, headers: { 'Content-Type': 'text/plain; charset=utf-8',
-        'Cache-Control': 'no-store', 'X-Plue-Edge': 'BYPASS' } });
+  if (!origin || (origin.protocol !== 'http:' && origin.protocol !== 'https:') ||
+      origin.search || origin.hash)
+    return misconfigured(`ORIGIN_URL is not an http(s) URL without a query: '${env.ORIGIN_URL}'`);
+  const raw = env.MAX_TTL;
+  let maxTtl = Infinity;
+  if (raw !== undefined && raw !== '') {
+    if (!/^[0-9]{1,10}$/.test(String(raw)) || Number(raw) < 1)
+      return misconfigured(`MAX_TTL is not a positive number of seconds: '${raw}'`);
+    maxTtl = Number(raw);
   }
-  return url;
+  return { origin, maxTtl };
+}
+
+function misconfigured(message) {
+  return new Response(`edge: ${message}\n`, { status: 502, headers: {
+    'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store',
+    'X-Plue-Edge': 'BYPASS' } });
 }
 
 // Why the request must not touch the cache, or null when it may.
@@ -212,13 +228,17 @@ async function lookup(cache, request) {
   return (await cache.match(variantKey(request, index.split(',')))) || null;
 }
 
-// Keeps res (a copy the client does not read) for ttl seconds. An answer
-// that varies is stored under its variant's key, with an index under the
-// URL's key naming the headers that pick the variant.
+// Keeps res (a copy the client does not read) for ttl seconds: the copy
+// says so in its Cache-Control, which the runtime's cache obeys, and keeps
+// the origin's beside it for the clients. An answer that varies is stored
+// under its variant's key, with an index under the URL's key naming the
+// headers that pick the variant.
 async function store(cache, request, res, ttl) {
   const headers = stripHopByHop(new Headers(res.headers));
   headers.delete('X-Plue-Edge');
   headers.set('X-Plue-Edge-Stored', String(Date.now()));
+  headers.set(ORIGIN_CC, headers.get('Cache-Control'));
+  headers.set('Cache-Control', `public, max-age=${ttl}`);
   const copy = new Response(res.body, { status: res.status, headers });
   const names = varyNames(res);
   if (names.length === 0) return cache.put(urlKey(request), copy);
@@ -234,6 +254,8 @@ function answerFromCache(request, hit) {
   const headers = new Headers(hit.headers);
   const stored = Number(headers.get('X-Plue-Edge-Stored'));
   headers.delete('X-Plue-Edge-Stored');
+  if (headers.has(ORIGIN_CC)) headers.set('Cache-Control', headers.get(ORIGIN_CC));
+  headers.delete(ORIGIN_CC);
   headers.delete('CF-Cache-Status');
   if (stored > 0) headers.set('Age', String(Math.max(0, Math.floor((Date.now() - stored) / 1000))));
   headers.set('X-Plue-Edge', 'HIT');

@@ -5,15 +5,17 @@
 // immutable blob is served from the edge on the second request without
 // reaching Plue; a private blob, a request with Authorization or a Cookie,
 // and an answer that sets a cookie are never kept; a ref is fetched again
-// once its 5 s are over; git clone and push go through intact; an SSE
-// stream passes live. The cache rules Plue's answers do not exercise
-// today (Vary, s-maxage, Set-Cookie beside `public`) are checked against a
-// scripted origin. Last, mutants of the worker (cache everything, buffer
-// bodies, ignore Authorization, Vary or the TTL) are run through the same
-// checks, each of which must then fail.
+// once its 5 s are over, anything once MAX_TTL is; git clone and push go
+// through intact; an SSE stream passes live. The cache rules Plue's
+// answers do not exercise today (Vary, s-maxage, Set-Cookie beside
+// `public`, no Content-Length, hop-by-hop headers) are checked against a
+// scripted origin. Last, mutants of the worker (cache everything or
+// nothing, buffer bodies, drop request bodies, ignore Authorization, Vary,
+// the size limit, the TTL or MAX_TTL) are run through the same checks,
+// each of which must then fail.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -43,16 +45,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- the edge: the worker in workerd ----
 
-// Starts the worker (or a mutant of it, source) in front of origin.
-// Returns { base, close }.
-async function startEdge(origin, source = SOURCE) {
+// Starts the worker (or a mutant of it, source) in front of origin, with
+// more of wrangler.toml's vars if given. Returns { base, close }.
+async function startEdge(origin, source = SOURCE, vars = {}) {
   const mf = new Miniflare({
     modules: true,
     script: source,
     scriptPath: fileURLToPath(WORKER),
     modulesRoot: dirname(fileURLToPath(WORKER)),
     compatibilityDate: COMPAT,
-    bindings: { ORIGIN_URL: origin },
+    bindings: { ORIGIN_URL: origin, ...vars },
   });
   const url = await mf.ready;
   return { base: url.href.replace(/\/$/, ''), close: () => mf.dispose() };
@@ -227,6 +229,11 @@ async function checkImmutable(edge) {
   assert.equal(hit.text, 'hello from the edge\n');
   assert.equal(hit.headers.get('etag'), first.headers.get('etag'));
   assert.equal(hit.headers.get('content-type'), first.headers.get('content-type'));
+  assert.equal(hit.headers.get('cache-control'), first.headers.get('cache-control'),
+    'the origin\'s Cache-Control goes to the client');
+  assert.deepEqual([...hit.headers.keys()].filter((k) => k.startsWith('x-plue-edge-')), [],
+    'the edge\'s own bookkeeping stays at the edge');
+  assert.match(hit.headers.get('age') || '', /^[0-9]+$/);
   assert.equal(head.mark, 'HIT');
   assert.equal(head.status, 200);
   assert.equal(head.text, '');
@@ -325,6 +332,21 @@ async function checkRefExpiry(edge) {
   const hits = await originHits(REF_ROUTE, async () => { again = await get(edge, path); });
   assert.equal(again.mark, 'MISS', 'an expired ref was served from the cache');
   assert.equal(JSON.parse(again.text).commit, sha);
+  assert.equal(hits, 1);
+}
+
+// MAX_TTL bounds how long anything is kept: the year-long blob is
+// fetched again once MAX_TTL (2 s here) is over.
+async function checkMaxTtl(edge) {
+  const path = `/api/${USER}/pub/blob/${F.sha}/a.txt`;
+  assert.equal((await get(edge, path)).mark, 'MISS');
+  const stored = Date.now();
+  await untilHit(edge, path);
+  await sleep(Math.max(0, stored + 3000 - Date.now()));
+  let again;
+  const hits = await originHits(BLOB_ROUTE, async () => { again = await get(edge, path); });
+  assert.equal(again.mark, 'MISS', 'kept beyond MAX_TTL');
+  assert.equal(again.headers.get('cache-control'), 'public, max-age=31536000, immutable');
   assert.equal(hits, 1);
 }
 
@@ -537,14 +559,41 @@ test('git clone and push pass through intact', () => checkGit(edge.base));
 test('an SSE stream passes through live', () => checkSse(edge.base));
 test('the cache rules against a scripted origin', () => checkRules(rules.base, origin));
 
-test('a bad ORIGIN_URL is a clear error', async () => {
-  const bad = await startEdge('ftp://example.com/');
+test('MAX_TTL bounds how long the edge keeps anything', async () => {
+  const e = await startEdge(BASE, SOURCE, { MAX_TTL: '2' });
   try {
-    const r = await get(bad.base, '/anything');
-    assert.equal(r.status, 502);
-    assert.equal(r.text, "edge: ORIGIN_URL is not an http(s) URL without a query: 'ftp://example.com/'\n");
+    await checkMaxTtl(e.base);
   } finally {
-    await bad.close();
+    await e.close();
+  }
+});
+
+test('bad settings are a clear error', async () => {
+  for (const [origin, vars, want] of [
+    ['ftp://example.com/', {}, "ORIGIN_URL is not an http(s) URL without a query: 'ftp://example.com/'"],
+    ['not a url', {}, "ORIGIN_URL is not an http(s) URL without a query: 'not a url'"],
+    [`${BASE}/?x=1`, {}, `ORIGIN_URL is not an http(s) URL without a query: '${BASE}/?x=1'`],
+    [BASE, { MAX_TTL: 'a day' }, "MAX_TTL is not a positive number of seconds: 'a day'"],
+    [BASE, { MAX_TTL: '0' }, "MAX_TTL is not a positive number of seconds: '0'"],
+  ]) {
+    const bad = await startEdge(origin, SOURCE, vars);
+    try {
+      const r = await get(bad.base, '/anything');
+      assert.equal(r.status, 502);
+      assert.equal(r.mark, 'BYPASS');
+      assert.equal(r.text, `edge: ${want}\n`);
+    } finally {
+      await bad.close();
+    }
+  }
+  // an origin that does not answer
+  const down = await startEdge('http://127.0.0.1:9');
+  try {
+    const r = await get(down.base, '/api/health');
+    assert.equal(r.status, 502);
+    assert.match(r.text, /^edge: cannot reach the origin: /);
+  } finally {
+    await down.close();
   }
 });
 
@@ -564,7 +613,9 @@ function mutate(edits) {
 // runs in an edge of its own (an empty cache), 'rules' with a scripted
 // origin of its own.
 const CHECKS = { immutable: checkImmutable, private: checkPrivate, credentials: checkCredentials,
-  setCookie: checkSetCookie, refExpiry: checkRefExpiry, git: checkGit, sse: checkSse };
+  setCookie: checkSetCookie, refExpiry: checkRefExpiry, git: checkGit, sse: checkSse,
+  maxTtl: checkMaxTtl };
+const VARS = { maxTtl: { MAX_TTL: '2' } };
 const MUTANTS = [
   {
     // what a naive "cache everything" worker does: no request rule but
@@ -575,9 +626,7 @@ const MUTANTS = [
       ["  if (request.headers.has('Authorization')) return 'authorization';\n" +
        "  if (request.headers.has('Cookie')) return 'cookie';\n", ''],
       ['function storableTtl(res) {\n', 'function storableTtl(res) {\n  return res.status === 200 ? 31536000 : 0;\n'],
-      ["  headers.delete('X-Plue-Edge');\n",
-       "  headers.delete('X-Plue-Edge');\n  headers.set('Cache-Control', 'public, max-age=31536000');\n" +
-       "  headers.delete('Set-Cookie');\n"],
+      ["  headers.delete('X-Plue-Edge');\n", "  headers.delete('X-Plue-Edge');\n  headers.delete('Set-Cookie');\n"],
     ],
     fails: ['private', 'credentials', 'setCookie', 'refExpiry', 'rules'],
   },
@@ -623,9 +672,14 @@ const MUTANTS = [
   },
   {
     name: 'the TTL ignored (kept a year)',
-    edits: [["  headers.delete('X-Plue-Edge');\n",
-      "  headers.delete('X-Plue-Edge');\n  headers.set('Cache-Control', 'public, max-age=31536000');\n"]],
+    edits: [["headers.set('Cache-Control', `public, max-age=${ttl}`);",
+      "headers.set('Cache-Control', 'public, max-age=31536000');"]],
     fails: ['refExpiry'],
+  },
+  {
+    name: 'MAX_TTL ignored',
+    edits: [['Math.min(storableTtl(res), cfg.maxTtl)', 'storableTtl(res)']],
+    fails: ['maxTtl'],
   },
 ];
 
@@ -635,7 +689,7 @@ for (const m of MUTANTS) {
     for (const name of m.fails) {
       await t.test(`the ${name} check fails`, async () => {
         const o = name === 'rules' ? await scriptedOrigin() : null;
-        const e = await startEdge(o ? o.base : BASE, src);
+        const e = await startEdge(o ? o.base : BASE, src, VARS[name]);
         try {
           await assert.rejects(o ? checkRules(e.base, o) : CHECKS[name](e.base), (err) => {
             t.diagnostic(`${name}: ${String(err.message).split('\n')[0]}`);
