@@ -5,21 +5,22 @@
 //
 // What it caches: GET answers with status 200 whose Cache-Control says
 // `public` and gives a lifetime (`s-maxage`, else `max-age`), for that
-// long, when they carry a Content-Length of at most 32 MiB; keyed on the
-// full URL (scheme, host, path and query) and on the request headers the
-// answer names in Vary. HEAD is answered from a cached GET. In Plue that is the SHA-addressed trees, blobs, raw files, commits
-// and history (`public, max-age=31536000, immutable`: a URL that names an
-// object id names the same bytes forever) and, for 5 s, the answers that
-// name a branch (`public, max-age=5`: refs, branch lists, a repository's
+// long but never longer than MAX_TTL, when they carry a Content-Length of
+// at most 32 MiB; keyed on the full URL (scheme, host, path and query) and
+// on the request headers the answer names in Vary. HEAD is answered from a
+// cached GET. In Plue that is the SHA-addressed trees, blobs, raw files,
+// commits and history (`public, max-age=31536000, immutable`: a URL that
+// names an object id names the same bytes forever) and, for 5 s, what
+// names a branch (`public, max-age=5`: refs, branch lists, a repository's
 // front page).
 //
 // Why that is safe: Plue marks everything a reader may not share as
 // `private` (any private repository's content, even immutable), `no-store`
 // or `no-cache` (pages that name the caller, the API's mutable records,
 // tokens, settings), and answers 404 to an anonymous reader of a private
-// repository; the worker keeps nothing so marked. A repository made private
-// keeps its old public objects at the edge until they expire: purge the
-// zone (or its URL prefix) when visibility changes.
+// repository; the worker keeps nothing so marked. What it did keep of a
+// repository that is then made private stays until MAX_TTL is over (a
+// day in wrangler.toml), or until the zone or those URLs are purged.
 //
 // What it never does: read or write the cache for a request that carries
 // a Cookie or an Authorization header (the answer may depend on who asks;
@@ -53,8 +54,8 @@ const VARY_INDEX = 'X-Plue-Edge-Vary';
 // The query parameter that names a variant in its cache key; a request
 // that carries it itself is never cached, so it cannot collide with one.
 const VARIANT_PARAM = '__plue_edge_variant';
-
-// The stored copy's own Cache-Control, the origin's kept beside it.
+// The stored copy's own Cache-Control is its edge lifetime; the origin's,
+// which the clients get, is kept beside it under this name.
 const ORIGIN_CC = 'X-Plue-Edge-Cache-Control';
 
 export default {
