@@ -9,8 +9,9 @@
 // through intact; an SSE stream passes live. The cache rules Plue's
 // answers do not exercise today (Vary, s-maxage, Set-Cookie beside
 // `public`, no Content-Length, hop-by-hop headers) are checked against a
-// scripted origin. Last, mutants of the worker (cache everything or
-// nothing, buffer bodies, drop request bodies, ignore Authorization, Vary,
+// scripted origin, and so is the streaming of a push both ways (each side
+// reads the first part while the other still holds back the rest). Last, mutants of the worker (cache everything or
+// nothing, buffer or drop bodies, ignore Authorization, Vary,
 // the size limit, the TTL or MAX_TTL) are run through the same checks,
 // each of which must then fail.
 import assert from 'node:assert/strict';
@@ -461,9 +462,22 @@ async function checkSse(edge) {
 // Answers what its path asks for and counts the requests per path.
 function scriptedOrigin() {
   const hits = {};
+  // the streamed push (checkGitStreams): what the origin has read of the
+  // request body, and the call that lets its answer finish
+  const push = { received: '', release: null };
   const server = http.createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
     const n = (hits[path] = (hits[path] || 0) + 1);
+    if (path === '/o/r.git/git-receive-pack') {
+      req.setEncoding('utf8');
+      req.on('data', (d) => { push.received += d; });
+      req.on('end', () => {
+        res.writeHead(200, { 'Content-Type': 'application/x-git-receive-pack-result' });
+        res.write('reply-1;');
+        push.release = () => res.end('reply-2;');
+      });
+      return;
+    }
     const h = { 'Content-Type': 'text/plain' };
     const pub = 'public, max-age=60';
     switch (path) {
@@ -488,7 +502,40 @@ function scriptedOrigin() {
     res.end(body);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    base: `http://127.0.0.1:${server.address().port}`, hits, close: () => server.close() })));
+    base: `http://127.0.0.1:${server.address().port}`, hits, push,
+    close: () => server.close() })));
+}
+
+// A git push's bodies stream both ways: the origin reads the first part of
+// the request body while the client still holds back the rest, and the
+// client reads the first part of the answer while the origin still holds
+// back the rest.
+async function checkGitStreams(edge, origin) {
+  const u = new URL('/o/r.git/git-receive-pack', edge);
+  const st = { body: '', ended: false, status: 0, mark: null };
+  const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST',
+    headers: { 'Content-Type': 'application/x-git-receive-pack-request',
+      'Transfer-Encoding': 'chunked' } }, (res) => {
+    st.status = res.statusCode;
+    st.mark = res.headers['x-plue-edge'];
+    res.setEncoding('utf8');
+    res.on('data', (d) => { st.body += d; });
+    res.on('end', () => { st.ended = true; });
+  });
+  req.on('error', () => {});
+  req.write('pack-1;');
+  const upStreamed = await waitFor(() => origin.push.received === 'pack-1;', 5000);
+  req.end('pack-2;');
+  const answered = await waitFor(() => origin.push.release !== null, 10000);
+  const downStreamed = answered && await waitFor(() => st.body === 'reply-1;', 5000);
+  origin.push.release?.();
+  await waitFor(() => st.ended, 10000);
+  assert.ok(upStreamed, 'the origin read the first part of the push before the client sent the rest');
+  assert.ok(downStreamed, 'the client read the first part of the answer before the origin sent the rest');
+  assert.equal(origin.push.received, 'pack-1;pack-2;');
+  assert.equal(st.status, 200);
+  assert.equal(st.mark, 'BYPASS');
+  assert.equal(st.body, 'reply-1;reply-2;');
 }
 
 // The rules: Set-Cookie, Vary: *, a Vary it cannot key on, no-cache,
@@ -558,6 +605,7 @@ test('a ref is fetched again once its max-age is over', () => checkRefExpiry(edg
 test('git clone and push pass through intact', () => checkGit(edge.base));
 test('an SSE stream passes through live', () => checkSse(edge.base));
 test('the cache rules against a scripted origin', () => checkRules(rules.base, origin));
+test('a git push streams both ways', () => checkGitStreams(rules.base, origin));
 
 test('MAX_TTL bounds how long the edge keeps anything', async () => {
   const e = await startEdge(BASE, SOURCE, { MAX_TTL: '2' });
@@ -610,11 +658,12 @@ function mutate(edits) {
 }
 
 // Each mutant names the checks that must fail against it; every check
-// runs in an edge of its own (an empty cache), 'rules' with a scripted
-// origin of its own.
+// runs in an edge of its own (an empty cache), those of SCRIPTED with a
+// scripted origin of its own.
 const CHECKS = { immutable: checkImmutable, private: checkPrivate, credentials: checkCredentials,
   setCookie: checkSetCookie, refExpiry: checkRefExpiry, git: checkGit, sse: checkSse,
   maxTtl: checkMaxTtl };
+const SCRIPTED = { rules: checkRules, gitStreams: checkGitStreams };
 const VARS = { maxTtl: { MAX_TTL: '2' } };
 const MUTANTS = [
   {
@@ -637,7 +686,7 @@ const MUTANTS = [
       ['return new Response(res.body, { status: res.status, statusText: res.statusText, headers });',
        'return new Response(await res.arrayBuffer(), { status: res.status, statusText: res.statusText, headers });'],
     ],
-    fails: ['sse'],
+    fails: ['sse', 'gitStreams'],
   },
   {
     name: 'nothing kept',
@@ -648,6 +697,11 @@ const MUTANTS = [
     name: 'answers of any size kept',
     edits: [["  if (length === null || !/^[0-9]{1,12}$/.test(length) || Number(length) > KEEP_MAX_BYTES) return 0;\n", '']],
     fails: ['rules'],
+  },
+  {
+    name: 'request bodies buffered',
+    edits: [['    init.body = request.body;\n', '    init.body = await request.arrayBuffer();\n']],
+    fails: ['gitStreams'],
   },
   {
     name: 'request bodies dropped',
@@ -688,10 +742,10 @@ for (const m of MUTANTS) {
     const src = mutate(m.edits);
     for (const name of m.fails) {
       await t.test(`the ${name} check fails`, async () => {
-        const o = name === 'rules' ? await scriptedOrigin() : null;
+        const o = SCRIPTED[name] ? await scriptedOrigin() : null;
         const e = await startEdge(o ? o.base : BASE, src, VARS[name]);
         try {
-          await assert.rejects(o ? checkRules(e.base, o) : CHECKS[name](e.base), (err) => {
+          await assert.rejects(o ? SCRIPTED[name](e.base, o) : CHECKS[name](e.base), (err) => {
             t.diagnostic(`${name}: ${String(err.message).split('\n')[0]}`);
             return err instanceof assert.AssertionError;
           });
