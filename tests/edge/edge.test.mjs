@@ -10,10 +10,10 @@
 // answers do not exercise today (Vary, s-maxage, Set-Cookie beside
 // `public`, no Content-Length, hop-by-hop headers) are checked against a
 // scripted origin, and so is the streaming of a push both ways (each side
-// reads the first part while the other still holds back the rest). Last, mutants of the worker (cache everything or
-// nothing, buffer or drop bodies, ignore Authorization, Vary,
-// the size limit, the TTL or MAX_TTL) are run through the same checks,
-// each of which must then fail.
+// reads the first part while the other still holds back the rest). Last,
+// mutants of the worker (cache everything or nothing, buffer or drop
+// bodies, ignore Authorization, Vary, the size limit, the TTL or MAX_TTL)
+// are run through the same checks, each of which must then fail.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
