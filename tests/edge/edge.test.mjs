@@ -35,10 +35,13 @@ assert.ok(BASE && TOKEN && USER && RUNNER_SECRET && METRICS_TOKEN && TMP,
 
 const WORKER = new URL('../../deploy/edge/worker.js', import.meta.url);
 const SOURCE = readFileSync(WORKER, 'utf8');
-// the worker runs as wrangler.toml configures it
+// the worker runs as wrangler.toml configures it: its compatibility date
+// and the top-level [vars] (ORIGIN_URL replaced by the test's origin)
 const TOML = readFileSync(new URL('../../deploy/edge/wrangler.toml', import.meta.url), 'utf8');
 const COMPAT = /^compatibility_date\s*=\s*"([0-9-]+)"/m.exec(TOML)[1];
-assert.match(TOML, /^ORIGIN_URL\s*=/m, 'wrangler.toml names ORIGIN_URL');
+const TOML_VARS = Object.fromEntries([.../^\[vars\]\n([^[]*)/m.exec(TOML)[1]
+  .matchAll(/^([A-Z_]+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1], m[2]]));
+assert.ok(TOML_VARS.ORIGIN_URL && TOML_VARS.MAX_TTL, 'wrangler.toml sets ORIGIN_URL and MAX_TTL');
 
 const BLOB_ROUTE = '/api/:owner/:repo/blob/:sha/*path';
 const REF_ROUTE = '/api/:owner/:repo/refs/*ref';
@@ -47,7 +50,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---- the edge: the worker in workerd ----
 
 // Starts the worker (or a mutant of it, source) in front of origin, with
-// more of wrangler.toml's vars if given. Returns { base, close }.
+// wrangler.toml's vars, those in vars replacing them. Returns { base, close }.
 async function startEdge(origin, source = SOURCE, vars = {}) {
   const mf = new Miniflare({
     modules: true,
@@ -55,7 +58,7 @@ async function startEdge(origin, source = SOURCE, vars = {}) {
     scriptPath: fileURLToPath(WORKER),
     modulesRoot: dirname(fileURLToPath(WORKER)),
     compatibilityDate: COMPAT,
-    bindings: { ORIGIN_URL: origin, ...vars },
+    bindings: { ...TOML_VARS, ORIGIN_URL: origin, ...vars },
   });
   const url = await mf.ready;
   return { base: url.href.replace(/\/$/, ''), close: () => mf.dispose() };
