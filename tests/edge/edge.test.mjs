@@ -15,8 +15,8 @@
 // bodies, ignore Authorization, Vary, the size limit, the TTL or MAX_TTL)
 // are run through the same checks, each of which must then fail.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -610,6 +610,33 @@ test('git clone and push pass through intact', () => checkGit(edge.base));
 test('an SSE stream passes through live', () => checkSse(edge.base));
 test('the cache rules against a scripted origin', () => checkRules(rules.base, origin));
 test('a git push streams both ways', () => checkGitStreams(rules.base, origin));
+
+// wrangler's own reading of the configuration (a dry run bundles the
+// worker and lists its bindings, offline): every environment loads without
+// a warning. A key wrangler does not know is one, so that check can fail.
+test('wrangler accepts wrangler.toml in every environment', () => {
+  const dir = fresh('wrangler');
+  copyFileSync(WORKER, join(dir, 'worker.js'));
+  const dryRun = (toml, env) => {
+    writeFileSync(join(dir, 'wrangler.toml'), toml);
+    const r = spawnSync(join(dirname(fileURLToPath(import.meta.url)), 'node_modules/.bin/wrangler'),
+      ['deploy', '--dry-run', `--env=${env}`, '--outdir', join(dir, 'out')], { cwd: dir,
+        encoding: 'utf8', timeout: 120000, env: { ...process.env, NO_COLOR: '1',
+          WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true',
+          WRANGLER_LOG_PATH: join(dir, 'logs') } });
+    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  };
+  for (const [env, host] of [['', 'origin.plue.example.com'],
+    ['staging', 'origin.staging.plue.example.com']]) {
+    const r = dryRun(TOML, env);
+    assert.equal(r.status, 0, r.out);
+    assert.doesNotMatch(r.out, /WARNING|ERROR/, r.out);
+    assert.ok(r.out.includes(`env.ORIGIN_URL ("https://${host}")`), r.out);
+    assert.ok(r.out.includes('env.MAX_TTL ("86400")'), r.out);
+  }
+  const typo = dryRun(TOML.replace('[vars]', 'cache_everything = true\n\n[vars]'), '');
+  assert.match(typo.out, /WARNING[\s\S]*cache_everything/, 'an unknown key is reported');
+});
 
 test('MAX_TTL bounds how long the edge keeps anything', async () => {
   const e = await startEdge(BASE, SOURCE, { MAX_TTL: '2' });

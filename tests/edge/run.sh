@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# run.sh — the edge tests: installs miniflare (pinned in package.json; it
-# brings the real workerd runtime) when missing, starts one real plue
-# server ($PLUE) as the integration tests do, with metrics on so the tests
-# can count the requests that reach it, and runs edge.test.mjs: the worker
-# of deploy/edge in workerd, in front of that server.
+# run.sh — the edge tests: installs miniflare (it brings the real workerd
+# runtime) and wrangler (to check wrangler.toml), pinned in package.json,
+# when missing; starts one real plue server ($PLUE) as the integration
+# tests do, with metrics on so the tests can count the requests that reach
+# it; and runs edge.test.mjs: the worker of deploy/edge in workerd, in
+# front of that server.
 set -u
 : "${PLUE:?PLUE must name the plue binary}"
 PLUE=$(realpath "$PLUE")
 export PLUE
 cd "$(dirname "$0")"
-if [ ! -d node_modules/miniflare ]; then
+if [ ! -d node_modules/miniflare ] || [ ! -d node_modules/wrangler ]; then
 	echo "edge: installing npm packages" >&2
 	npm ci --no-audit --no-fund --loglevel=error >&2 || { echo "edge: npm install failed" >&2; exit 1; }
 fi
