@@ -517,7 +517,7 @@ int job_cache_trim(const char *cache_dir, uint64_t max_bytes, const int64_t *kee
 	if (!d)
 		return 0;
 	struct cache_entry *es = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, evictable = 0;
 	uint64_t total = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
@@ -525,23 +525,27 @@ int job_cache_trim(const char *cache_dir, uint64_t max_bytes, const int64_t *kee
 		int end = 0;
 		if (sscanf(de->d_name, "repo-%lld%n", &id, &end) != 1 || de->d_name[end] || id <= 0)
 			continue;
-		char *rdir = xasprintf("%s/%s", cache_dir, de->d_name);
-		char *used = xasprintf("%s/" USED_MARK, rdir);
-		struct stat st;
 		if (n == cap)
 			es = xrealloc(es, (cap = cap ? 2 * cap : 16) * sizeof(*es));
-		es[n] = (struct cache_entry){ .repo = id };
+		es[n++] = (struct cache_entry){ .repo = id };
+		evictable += !repo_kept(id, keep, nkeep);
+	}
+	closedir(d);
+	/* sizes only when something could go: a walk of a big tree costs tens
+	 * of milliseconds, and a runner of one repository never needs it */
+	for (size_t i = 0; evictable && i < n; i++) {
+		char *rdir = xasprintf("%s/repo-%lld", cache_dir, (long long)es[i].repo);
+		char *used = xasprintf("%s/" USED_MARK, rdir);
+		struct stat st;
 		if (!stat(used, &st) || !stat(rdir, &st))
-			es[n].used = st.st_mtim;
+			es[i].used = st.st_mtim;
 		du_bytes = 0;
 		nftw(rdir, du_entry, 32, FTW_PHYS | FTW_MOUNT);
-		es[n].bytes = du_bytes;
+		es[i].bytes = du_bytes;
 		total += du_bytes;
-		n++;
 		free(rdir);
 		free(used);
 	}
-	closedir(d);
 	qsort(es, n, sizeof(*es), entry_older);
 	int removed = 0;
 	for (size_t i = 0; i < n && total > max_bytes; i++) {
@@ -817,21 +821,14 @@ static int fetch_checkout(const char *ws, const char *url, const char *sha, cons
 			  const char *const *extra, struct out_ctx *o, int64_t end, char *why,
 			  size_t whylen)
 {
-	/* fetch.unpackLimit=1: what the fetch brings stays a pack the cache can copy */
-	const char *fetch_sha[] = { "git",
-				    "-c",
-				    "safe.directory=*",
-				    "-c",
-				    "fetch.unpackLimit=1",
-				    "-C",
-				    ws,
-				    "fetch",
-				    "-q",
-				    "--no-tags",
-				    "--depth=1",
-				    url,
-				    sha,
-				    NULL };
+	/* fetch.unpackLimit=1: what the fetch brings stays a pack the cache can
+	 * copy; --no-auto-gc: no `git maintenance run --auto` after it (a
+	 * process on every checkout, for a repository that lives one job) */
+	const char *fetch_sha[] = {
+		"git",   "-c", "safe.directory=*", "-c",           "fetch.unpackLimit=1", "-C", ws,
+		"fetch", "-q", "--no-tags",        "--no-auto-gc", "--depth=1",           url,  sha,
+		NULL
+	};
 	int rc = host_run(fetch_sha, extra, NULL, o, (int)(end - now_ms()));
 	if (rc && ref && !strncmp(ref, "refs/", 5)) {
 		emit_line(o, "stdout", "fetching the commit failed; fetching its ref instead", 53);
@@ -845,6 +842,7 @@ static int fetch_checkout(const char *ws, const char *url, const char *sha, cons
 					    "fetch",
 					    "-q",
 					    "--no-tags",
+					    "--no-auto-gc",
 					    url,
 					    ref,
 					    NULL };
