@@ -117,6 +117,9 @@ const struct opt runner_opts[] = {
 	  "auto, gvisor, bwrap or none (development only)" },
 	{ "standby", "PLUE_STANDBY", OPT_BOOL, &cfg.standby, "false",
 	  "wait for workloads from the pool" },
+	{ "runner-cache-mb", "PLUE_RUNNER_CACHE_MB", OPT_INT, &cfg.runner_cache_mb, "4096",
+	  "bound on the checkout cache's bytes on disk, MiB (least recently used repositories "
+	  "not in use go first)" },
 	COMMON,
 	{ 0 },
 };

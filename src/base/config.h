@@ -55,6 +55,7 @@ struct config {
 	const char *llm_model;    /* PLUE_LLM_MODEL: the model of sessions that name none */
 	int agent_concurrency;    /* PLUE_AGENT_CONCURRENCY: agent turns at once per repository */
 	bool standby;             /* runner --standby */
+	int runner_cache_mb; /* PLUE_RUNNER_CACHE_MB: bound on the runner's checkout cache, MiB */
 	bool help;
 	/* derived at start-up, not options */
 	const char *data_abs;         /* absolute data directory */

@@ -62,6 +62,7 @@ int cmd_runner(int argc, char **argv)
 		.sandbox = cfg.sandbox,
 		.work_dir = abs,
 		.standby = cfg.standby,
+		.cache_bytes = (uint64_t)cfg.runner_cache_mb << 20,
 	};
 	return runner_main(&rc);
 }

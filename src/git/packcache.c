@@ -21,6 +21,7 @@
 #include <sys/inotify.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -332,6 +333,10 @@ static enum tail_end tail(int fd, const char *tmp, const char *final, struct gen
 		close(ifd);
 		ifd = -1; /* then the periodic re-check alone */
 	}
+	/* the generator also wakes when its pack-objects exits: that makes no
+	 * inotify event (the child's stdout shares our open file), and without
+	 * it the end of every new pack waited for the periodic re-check */
+	int pfd = g ? (int)syscall(SYS_pidfd_open, g->pid, 0) : -1;
 	bool client = true;
 	enum tail_end res;
 	off_t off = 0;
@@ -383,9 +388,12 @@ static enum tail_end tail(int fd, const char *tmp, const char *final, struct gen
 		if (g && !client)
 			continue; /* waiting for git above, blocking */
 		/* wait for progress: a write, the generator's close or rename,
-		 * or our client going away (POLLERR on the pipe) */
-		struct pollfd pf[2] = { { .fd = ifd, .events = POLLIN }, { .fd = 1, .events = 0 } };
-		int pr = poll(pf, 2, WAIT_MS);
+		 * our pack-objects' exit, or our client going away (POLLERR on
+		 * the pipe); a negative fd is ignored */
+		struct pollfd pf[3] = { { .fd = ifd, .events = POLLIN },
+					{ .fd = 1, .events = 0 },
+					{ .fd = g && g->running ? pfd : -1, .events = POLLIN } };
+		int pr = poll(pf, 3, WAIT_MS);
 		if (pr > 0 && (pf[1].revents & (POLLERR | POLLHUP | POLLNVAL)))
 			client = false;
 		if (pr > 0 && (pf[0].revents & POLLIN)) {
@@ -397,6 +405,8 @@ static enum tail_end tail(int fd, const char *tmp, const char *final, struct gen
 done:
 	if (ifd >= 0)
 		close(ifd);
+	if (pfd >= 0)
+		close(pfd);
 	*sent = off;
 	return res;
 }

@@ -271,6 +271,9 @@ static bool file_put(const char *path, const char *s)
  * written once the tree is whole. */
 #define BASE_MARK ".git/plue-base"
 
+/* The mark of a cache entry's last use: its mtime (job_cache_trim). */
+#define USED_MARK "used"
+
 /* The commit the file dir/name starts with (the cache's base, a tree's
  * mark) into out (41 bytes), or false. */
 static bool sha_read(char out[41], const char *dir, const char *name)
@@ -320,6 +323,19 @@ static void cache_save(const char *rdir, const char *ws, const char *sha)
 	else
 		unlink(base); /* a partial copy is never a base */
 	free(packs), free(from), free(sh), free(shto), free(shfinal), free(base), free(line);
+}
+
+/* Marks the entry rdir as used now (for the cache's bound: least recently
+ * used entries go first), when it exists. */
+static void cache_touch(const char *rdir)
+{
+	char *used = xasprintf("%s/" USED_MARK, rdir);
+	int fd = open(used, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		futimens(fd, NULL);
+		close(fd);
+	}
+	free(used);
 }
 
 /* Moves the entries of rdir/tree (a working tree of `base`) into the empty
@@ -448,6 +464,109 @@ done:
 		rm_tree(tmp);
 	free(rdir), free(tree), free(tmp), free(idx), free(mark);
 	return rc;
+}
+
+/* ---- the cache's bound ----
+ *
+ * The cache holds at most a bound of bytes on disk (PLUE_RUNNER_CACHE_MB):
+ * between workloads, entries of repositories that nothing uses are removed,
+ * least recently checked out first (the mtime of the entry's `used` file,
+ * written by every checkout of the repository), until the rest fits. An
+ * entry in use (the one the next workspace is mounted over, the one a
+ * builder thread is building) is never removed, even when it alone is
+ * larger than the bound. A removed entry is renamed first, so no half of
+ * one is ever read as an entry; its repository's next checkout fetches
+ * the commit anew and makes the entry again. */
+
+struct cache_entry {
+	int64_t repo;
+	uint64_t bytes;
+	struct timespec used;
+};
+
+static uint64_t du_bytes;
+static int du_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path, (void)ftw;
+	/* a file linked n times within the cache (packs/ and lower/'s packs)
+	 * counts once overall */
+	if (flag == FTW_F || flag == FTW_SL || flag == FTW_D || flag == FTW_DP)
+		du_bytes += (uint64_t)st->st_blocks * 512 / (st->st_nlink ? st->st_nlink : 1);
+	return 0;
+}
+
+static int entry_older(const void *a, const void *b)
+{
+	const struct cache_entry *x = a, *y = b;
+	if (x->used.tv_sec != y->used.tv_sec)
+		return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
+	return x->used.tv_nsec < y->used.tv_nsec ? -1 : x->used.tv_nsec > y->used.tv_nsec;
+}
+
+static bool repo_kept(int64_t repo, const int64_t *keep, size_t nkeep)
+{
+	for (size_t i = 0; i < nkeep; i++)
+		if (keep[i] == repo)
+			return true;
+	return false;
+}
+
+int job_cache_trim(const char *cache_dir, uint64_t max_bytes, const int64_t *keep, size_t nkeep)
+{
+	DIR *d = opendir(cache_dir);
+	if (!d)
+		return 0;
+	struct cache_entry *es = NULL;
+	size_t n = 0, cap = 0, evictable = 0;
+	uint64_t total = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		long long id;
+		int end = 0;
+		if (sscanf(de->d_name, "repo-%lld%n", &id, &end) != 1 || de->d_name[end] || id <= 0)
+			continue;
+		if (n == cap)
+			es = xrealloc(es, (cap = cap ? 2 * cap : 16) * sizeof(*es));
+		es[n++] = (struct cache_entry){ .repo = id };
+		evictable += !repo_kept(id, keep, nkeep);
+	}
+	closedir(d);
+	/* sizes only when something could go: a walk of a big tree costs tens
+	 * of milliseconds, and a runner of one repository never needs it */
+	for (size_t i = 0; evictable && i < n; i++) {
+		char *rdir = xasprintf("%s/repo-%lld", cache_dir, (long long)es[i].repo);
+		char *used = xasprintf("%s/" USED_MARK, rdir);
+		struct stat st;
+		if (!stat(used, &st) || !stat(rdir, &st))
+			es[i].used = st.st_mtim;
+		du_bytes = 0;
+		nftw(rdir, du_entry, 32, FTW_PHYS | FTW_MOUNT);
+		es[i].bytes = du_bytes;
+		total += du_bytes;
+		free(rdir);
+		free(used);
+	}
+	qsort(es, n, sizeof(*es), entry_older);
+	int removed = 0;
+	for (size_t i = 0; i < n && total > max_bytes; i++) {
+		if (repo_kept(es[i].repo, keep, nkeep))
+			continue;
+		char *rdir = xasprintf("%s/repo-%lld", cache_dir, (long long)es[i].repo);
+		char *gone = xasprintf("%s/evicted-%lld", cache_dir, (long long)es[i].repo);
+		rm_tree(gone);
+		if (!rename(rdir, gone)) {
+			rm_tree(gone);
+			total -= es[i].bytes;
+			removed++;
+			log_info("runner: checkout cache over its bound: removed repository %lld's "
+				 "entry (%llu KiB)",
+				 (long long)es[i].repo, (unsigned long long)(es[i].bytes >> 10));
+		}
+		free(rdir);
+		free(gone);
+	}
+	free(es);
+	return removed;
 }
 
 /* ---- the overlay workspace (root only) ----
@@ -702,21 +821,14 @@ static int fetch_checkout(const char *ws, const char *url, const char *sha, cons
 			  const char *const *extra, struct out_ctx *o, int64_t end, char *why,
 			  size_t whylen)
 {
-	/* fetch.unpackLimit=1: what the fetch brings stays a pack the cache can copy */
-	const char *fetch_sha[] = { "git",
-				    "-c",
-				    "safe.directory=*",
-				    "-c",
-				    "fetch.unpackLimit=1",
-				    "-C",
-				    ws,
-				    "fetch",
-				    "-q",
-				    "--no-tags",
-				    "--depth=1",
-				    url,
-				    sha,
-				    NULL };
+	/* fetch.unpackLimit=1: what the fetch brings stays a pack the cache can
+	 * copy; --no-auto-gc: no `git maintenance run --auto` after it (a
+	 * process on every checkout, for a repository that lives one job) */
+	const char *fetch_sha[] = {
+		"git",   "-c", "safe.directory=*", "-c",           "fetch.unpackLimit=1", "-C", ws,
+		"fetch", "-q", "--no-tags",        "--no-auto-gc", "--depth=1",           url,  sha,
+		NULL
+	};
 	int rc = host_run(fetch_sha, extra, NULL, o, (int)(end - now_ms()));
 	if (rc && ref && !strncmp(ref, "refs/", 5)) {
 		emit_line(o, "stdout", "fetching the commit failed; fetching its ref instead", 53);
@@ -730,6 +842,7 @@ static int fetch_checkout(const char *ws, const char *url, const char *sha, cons
 					    "fetch",
 					    "-q",
 					    "--no-tags",
+					    "--no-auto-gc",
 					    url,
 					    ref,
 					    NULL };
@@ -805,6 +918,8 @@ static int checkout(struct job_env *env, struct out_ctx *o, json_t *spec, char *
 		goto done;
 	if (fetched && rdir)
 		cache_save(rdir, ws, sha);
+	if (rdir)
+		cache_touch(rdir);
 	/* what the runner wrote goes to the sandbox's uid; in an overlay only
 	 * what the fetch and the checkout wrote needs a new owner */
 	struct err e = { 0 };

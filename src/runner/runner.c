@@ -388,6 +388,10 @@ int runner_main(const struct runner_cfg *cfg)
 		/* warm: the sandbox for the next workload starts before the claim */
 		if (n > 0) {
 			snprintf(ws, sizeof(ws), "%s/runner-%d-%d", cfg->work_dir, (int)getpid(), n);
+			/* the cache's bound: never the tree mounted next or being built */
+			int64_t keep[2] = { last_repo, bg_running(&r.bld.t) ? r.bld.repo : 0 };
+			if (r.cache)
+				job_cache_trim(cache, cfg->cache_bytes, keep, 2);
 			/* the next workload is likeliest to be of the same repository:
 			 * its workspace is mounted over that repository's tree
 			 * (advanced to the last commit: only what differs is

@@ -19,6 +19,7 @@ struct runner_cfg {
 	const char *sandbox;    /* auto | gvisor | bwrap | none */
 	const char *work_dir;   /* where workspaces are made */
 	bool standby;           /* keep claiming; otherwise run one workload and exit */
+	uint64_t cache_bytes;   /* bound on the checkout cache (job_cache_trim) */
 };
 
 /* Runs the runner until SIGTERM/SIGINT (idle: at once; busy: after the
@@ -85,6 +86,15 @@ int job_cache_prepare(const char *cache_dir, int64_t repo_id, uid_t uid, gid_t g
  * once. Returns 0, 1 (not built, see above) or -1 (no cached commit, or
  * building failed; lower/ is then gone). */
 int job_base_prepare(const char *cache_dir, int64_t repo_id, bool build);
+
+/* Bounds the checkout cache cache_dir to max_bytes on disk: removes the
+ * entries of repositories not in keep[0..nkeep) (those a workspace or a
+ * builder thread uses, or is about to), least recently checked out first,
+ * until the rest fits. An entry in keep stays even when it alone is over
+ * the bound. Call it between workloads, never while a workspace of a
+ * repository outside keep is mounted. Returns how many entries it
+ * removed. */
+int job_cache_trim(const char *cache_dir, uint64_t max_bytes, const int64_t *keep, size_t nkeep);
 
 /* Mounts on ws (an empty directory) an overlay: the lower layer is
  * repository repo_id's lower/ (job_base_prepare) read-only through an

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 58-checkout: the checkout of a workload's commit, and the runner's
 # checkout cache behind it (docs/runs.md, docs/git.md "Checkout for
-# workloads"). One runner runs every job, so each checkout after the first
+# workloads") and its bound. One runner runs every job, so each checkout after the first
 # comes from its cache: the workspace holds exactly the commit (contents,
 # modes, symlinks, deletions), git works in it (log, status clean, diff,
 # index stat data that is the job's own), a job that wrecks its workspace
@@ -11,7 +11,9 @@
 # The whole story runs twice: on the fast path (a root runner mounts each
 # workspace as an overlay over its cached tree of the repository) and on
 # the fallback a runner without it takes (PLUE_CHECKOUT_OVERLAY=off: the
-# cached tree is built and moved in).
+# cached tree is built and moved in). Last, the cache's bound
+# (PLUE_RUNNER_CACHE_MB) below what two repositories take: the entry in use
+# stays, the least recently used one is evicted, and its next job is right.
 . "$(dirname "$0")/lib.sh"
 export PLUE_SANDBOX=${PLUE_SANDBOX:-auto}
 export PLUE_WARM_POOL=1
@@ -254,5 +256,90 @@ stop_all
 export PLUE_CHECKOUT_OVERLAY=off
 start_server
 scenario fallback
+
+# ---- the cache's bound (PLUE_RUNNER_CACHE_MB): two repositories whose
+# entries are each larger than the bound; the one in use stays (the next
+# job of it still comes from its cached tree), the least recently used one
+# goes when another repository runs, and its next job checks out anew,
+# correctly ----
+stop_all
+unset PLUE_CHECKOUT_OVERLAY
+export PLUE_RUNNER_CACHE_MB=2
+start_server
+OVER=no
+[ "$(id -u)" = 0 ] && OVER=yes
+# bound_repo NAME: a repository with a 1.5 MB incompressible file (its
+# cache entry, packs and tree, is larger than the bound) and a workflow
+# that prints what it checked out
+bound_repo() {
+	api POST /api/repos "$ALICE" "{\"name\":\"$1\"}"
+	expect_status 201 "bound: create $1"
+	local d="$T_DIR/$1"
+	git init -q -b main "$d"
+	mkdir -p "$d/.plue/workflows"
+	head -c 1500000 /dev/urandom >"$d/big.bin"
+	cat >"$d/.plue/workflows/b.yml" <<'EOF'
+on: push
+jobs:
+  a:
+    steps:
+      - run: |
+          echo "words [$(cat words.txt)]"
+          echo "big $(sha1sum <big.bin | cut -c1-40)"
+          echo "head $(git log -1 --format=%H)"
+          echo "status [$(git status --porcelain | tr '\n' ' ')]"
+EOF
+}
+# bound_push NAME WORDS N: commits WORDS into NAME's words.txt, pushes, waits
+# for the N-th run and sets LOG and SHA
+bound_push() {
+	local d="$T_DIR/$1" id
+	echo "$2" >"$d/words.txt"
+	(cd "$d" && git add -A . && git -c user.name=a -c user.email=a@example.com commit -qm "$2")
+	SHA=$(git -C "$d" rev-parse HEAD)
+	check "bound: push $1 ($2)" git -C "$d" push -q "http://alice:$ALICE@127.0.0.1:$PORT/alice/$1.git" main
+	id=$(newest_run "alice/$1" "$ALICE" "$3")
+	LOG=$(run_log "$id" "$ALICE")
+}
+# bound_ok NAME WHAT WORDS: LOG is a correct checkout of NAME at SHA
+bound_ok() {
+	check "$2: its words" grep -qxF "words [$3]" <<<"$LOG"
+	check "$2: its big file" grep -qxF "big $(sha1sum <"$T_DIR/$1/big.bin" | cut -c1-40)" <<<"$LOG"
+	check "$2: head is the commit" grep -qxF "head $SHA" <<<"$LOG"
+	check "$2: git status is clean" grep -qxF "status []" <<<"$LOG"
+}
+bound_repo older
+bound_repo newer
+bound_push older one 1
+bound_ok older "bound: older run 1" one
+bound_push older two 2
+bound_ok older "bound: older run 2" two
+check "bound: older run 2: from its cached tree (over the bound, but in use)" \
+	grep -qF "at ${SHA:0:12} (from the runner's cached tree)" <<<"$LOG"
+how "bound: older run 2"
+bound_push newer one 1
+bound_ok newer "bound: newer run 1" one
+CACHE=$(ls -d "$PLUE_DATA_DIR"/runners/runner-*-cache | head -1)
+api GET /api/repos/alice/older "$ALICE"
+OLDER_ID=$(json .id)
+api GET /api/repos/alice/newer "$ALICE"
+NEWER_ID=$(json .id)
+# the runner trims between workloads: after newer's run, before its next claim
+evicted=no
+for _ in $(seq 1 300); do
+	[ ! -e "$CACHE/repo-$OLDER_ID" ] && { evicted=yes; break; }
+	sleep 0.1
+done
+check "bound: the least recently used entry (older) is evicted" test "$evicted" = yes
+check "bound: the entry in use (newer) stays" test -s "$CACHE/repo-$NEWER_ID/base"
+check "bound: the runner says what it evicted" grep -qF "removed repository $OLDER_ID's entry" "$T_DIR/serve.log"
+bound_push older three 3
+bound_ok older "bound: older run 3, after its eviction" three
+check "bound: older run 3: checked out anew, not from the evicted cache" \
+	bash -c '! grep -qF "(from the runner" <<<"$1"' _ "$LOG"
+bound_push older four 4
+bound_ok older "bound: older run 4" four
+check "bound: older run 4: from its cached tree again" \
+	grep -qF "at ${SHA:0:12} (from the runner's cached tree)" <<<"$LOG"
 
 finish
