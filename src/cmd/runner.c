@@ -62,6 +62,7 @@ int cmd_runner(int argc, char **argv)
 		.sandbox = cfg.sandbox,
 		.work_dir = abs,
 		.standby = cfg.standby,
+		.name = cfg.runner_name,
 	};
 	return runner_main(&rc);
 }

@@ -19,6 +19,7 @@ struct runner_cfg {
 	const char *sandbox;    /* auto | gvisor | bwrap | none */
 	const char *work_dir;   /* where workspaces are made */
 	bool standby;           /* keep claiming; otherwise run one workload and exit */
+	const char *name;       /* registered as the runner's host (NULL: the host name) */
 };
 
 /* Runs the runner until SIGTERM/SIGINT (idle: at once; busy: after the
