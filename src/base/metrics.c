@@ -119,6 +119,25 @@ struct metric_family metric_webhook_deliveries = {
 	0,
 	SLOTS(8)
 };
+struct metric_family metric_k8s_requests = {
+	"plue_k8s_requests_total",
+	"Requests to the Kubernetes API (each attempt), by verb and outcome",
+	METRIC_COUNTER,
+	{ "verb", "outcome" },
+	NULL,
+	0,
+	SLOTS(64)
+};
+struct metric_family metric_k8s_watch_restarts = {
+	"plue_k8s_watch_restarts_total",
+	"Kubernetes watches started again: gone (410, relisted), closed (the "
+	"server ended the stream), error (dropped or refused)",
+	METRIC_COUNTER,
+	{ "reason" },
+	NULL,
+	0,
+	SLOTS(4)
+};
 struct metric_family metric_build_info = {
 	"plue_build_info",
 	"Always 1; the labels name the version and the libraries in use",
@@ -167,12 +186,13 @@ struct metric_family metric_k8s_cold_starts = {
 };
 
 static struct metric_family *const families[] = {
-	&metric_http_requests,  &metric_http_duration,    &metric_git_transfers,
-	&metric_git_bytes,      &metric_workloads,        &metric_claim_seconds,
-	&metric_runners,        &metric_sse_connections,  &metric_db_in_use,
-	&metric_db_connections, &metric_db_query_errors,  &metric_webhook_deliveries,
-	&metric_build_info,     &metric_k8s_pods_created, &metric_k8s_pods_deleted,
-	&metric_k8s_pool,       &metric_k8s_cold_starts,
+	&metric_http_requests,     &metric_http_duration,      &metric_git_transfers,
+	&metric_git_bytes,         &metric_workloads,          &metric_claim_seconds,
+	&metric_runners,           &metric_sse_connections,    &metric_db_in_use,
+	&metric_db_connections,    &metric_db_query_errors,    &metric_webhook_deliveries,
+	&metric_k8s_requests,      &metric_k8s_watch_restarts, &metric_build_info,
+	&metric_k8s_pods_created,  &metric_k8s_pods_deleted,   &metric_k8s_pool,
+	&metric_k8s_cold_starts,
 };
 
 /* ---- the registry ---- */

@@ -63,6 +63,8 @@ extern struct metric_family metric_db_in_use;          /* worker connections bus
 extern struct metric_family metric_db_connections;     /* worker connections open */
 extern struct metric_family metric_db_query_errors;    /* kind */
 extern struct metric_family metric_webhook_deliveries; /* status (set at scrape) */
+extern struct metric_family metric_k8s_requests;       /* verb, outcome */
+extern struct metric_family metric_k8s_watch_restarts; /* reason */
 extern struct metric_family metric_build_info;         /* version, libraries */
 extern struct metric_family metric_k8s_pods_created;   /* pool */
 extern struct metric_family metric_k8s_pods_deleted;   /* reason */
