@@ -186,12 +186,12 @@ struct metric_family metric_k8s_cold_starts = {
 };
 
 static struct metric_family *const families[] = {
-	&metric_http_requests,     &metric_http_duration,      &metric_git_transfers,
-	&metric_git_bytes,         &metric_workloads,          &metric_claim_seconds,
-	&metric_runners,           &metric_sse_connections,    &metric_db_in_use,
-	&metric_db_connections,    &metric_db_query_errors,    &metric_webhook_deliveries,
-	&metric_k8s_requests,      &metric_k8s_watch_restarts, &metric_build_info,
-	&metric_k8s_pods_created,  &metric_k8s_pods_deleted,   &metric_k8s_pool,
+	&metric_http_requests,    &metric_http_duration,      &metric_git_transfers,
+	&metric_git_bytes,        &metric_workloads,          &metric_claim_seconds,
+	&metric_runners,          &metric_sse_connections,    &metric_db_in_use,
+	&metric_db_connections,   &metric_db_query_errors,    &metric_webhook_deliveries,
+	&metric_k8s_requests,     &metric_k8s_watch_restarts, &metric_build_info,
+	&metric_k8s_pods_created, &metric_k8s_pods_deleted,   &metric_k8s_pool,
 	&metric_k8s_cold_starts,
 };
 

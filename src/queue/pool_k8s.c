@@ -64,6 +64,7 @@ struct pod {
 	bool deleting; /* deletionTimestamp set, or the keeper deleted it */
 	bool gone;     /* DELETED, or missing from a relist */
 	bool handled;  /* its end was dealt with (runner declared dead) */
+	bool worked;   /* its runner was seen busy: its one workload is taken */
 	unsigned seen; /* the sync generation that last listed it */
 	int64_t born;  /* when this keeper first heard of it */
 };
@@ -175,6 +176,8 @@ static void watch_main(struct bg_thread *t, void *unused)
 
 /* ---- decisions ---- */
 
+/* The state of the runner registered under the pod's name ("idle",
+ * "busy", "dead"), or NULL when it has not registered yet. */
 static const char *runner_state(PGresult *runners, const char *pod, int64_t *id)
 {
 	for (int i = 0; runners && i < PQntuples(runners); i++)
@@ -183,7 +186,7 @@ static const char *runner_state(PGresult *runners, const char *pod, int64_t *id)
 				*id = db_int(runners, i, 1);
 			return db_val(runners, i, 2);
 		}
-	return NULL; /* not registered yet */
+	return NULL;
 }
 
 /* What ended p, for logs, the metric and the workload's reason. */
@@ -345,7 +348,11 @@ static bool reconcile(PGconn *c)
 			continue;
 		bool cold = !strcmp(p->pool, K8S_POOL_COLD);
 		const char *st = runner_state(runners, p->name, NULL);
-		bool busy = st && !strcmp(st, "busy");
+		/* a runner seen busy serves no other workload: idle again, it is
+		 * about to exit and its pod to end */
+		if (st && !strcmp(st, "busy"))
+			p->worked = true;
+		bool busy = p->worked;
 		bool dead = st && !strcmp(st, "dead");
 		if (dead)
 			continue;
@@ -400,7 +407,7 @@ static bool reconcile(PGconn *c)
 	for (size_t i = 0; i < n && nwait == 0; i++) {
 		struct pod *p = &pods[i];
 		const char *st = runner_state(runners, p->name, NULL);
-		if (strcmp(p->pool, K8S_POOL_COLD) || ended(p) || p->deleting || !st ||
+		if (strcmp(p->pool, K8S_POOL_COLD) || ended(p) || p->deleting || p->worked || !st ||
 		    strcmp(st, "idle"))
 			continue;
 		log_info("pool keeper: cold pod %s is idle and nothing waits; deleting it", p->name);
@@ -416,6 +423,7 @@ done:
 			continue;
 		t->handled |= pods[i].handled;
 		t->deleting |= pods[i].deleting;
+		t->worked |= pods[i].worked;
 	}
 	size_t k = 0;
 	for (size_t i = 0; i < tab.n; i++)
