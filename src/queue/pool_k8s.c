@@ -197,6 +197,8 @@ static const char *pod_end(const struct pod *p, char *cause, size_t size)
 		why = "evicted";
 	else if (!strcmp(p->reason, "DeadlineExceeded"))
 		why = "past_deadline";
+	else if (p->deleting)
+		why = "deleted"; /* by someone else: the keeper's own are handled */
 	else if (p->gone && strcmp(p->phase, "Succeeded") && strcmp(p->phase, "Failed"))
 		why = "vanished";
 	else if (!strcmp(p->phase, "Succeeded"))
@@ -205,6 +207,7 @@ static const char *pod_end(const struct pod *p, char *cause, size_t size)
 		why = "failed";
 	const char *text = !strcmp(why, "evicted")         ? "was evicted"
 			   : !strcmp(why, "past_deadline") ? "passed its deadline"
+			   : !strcmp(why, "deleted")       ? "was deleted"
 			   : !strcmp(why, "vanished")      ? "was deleted or lost its node"
 			   : !strcmp(why, "succeeded")     ? "ended"
 							   : "failed";
