@@ -2,7 +2,7 @@
 #   make            build ./plue
 #   make run        install dependencies, build, start the server on 127.0.0.1:4000
 #                   (git over SSH on 127.0.0.1:2222)
-#   make test       unit, integration, interop, model-double and browser tests
+#   make test       unit, Kubernetes-double, integration, interop, model-double and browser tests
 #                   (SAN=1: under ASan/UBSan)
 #   make bench      benchmarks against nginx, cgit and git http-backend
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
@@ -34,11 +34,13 @@ ASSETS   := $(sort $(wildcard src/web/static/*))
 MIGS     := $(sort $(wildcard db/migrations/*.sql))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# test_k8s needs the npm packages tests/k8s/run.sh installs: `make k8s` runs it
+UNIT_RUN := $(filter-out $(BUILD)/tests/test_k8s,$(UNIT_BIN))
 PLUE     := $(BUILD)/plue
 SHIM     := $(BUILD)/plue-statx.so
 NETSHIM  := $(BUILD)/plue-netfilter.so
 
-.PHONY: all deps run test unit integration interop llm browser bench fuzz clean format format-check
+.PHONY: all deps run test unit k8s integration interop llm browser bench fuzz clean format format-check
 all: $(PLUE) plue
 
 # preloaded into commands in gVisor sandboxes (src/runner/shim/statx.c);
@@ -113,7 +115,7 @@ run: deps
 	./plue serve --ssh-listen 127.0.0.1
 
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@set -e; for t in $(UNIT_RUN); do echo "== $$t"; $$t; done
 
 integration: all
 	PLUE=$(abspath $(PLUE)) bash tests/integration/run.sh
@@ -130,9 +132,15 @@ llm: $(BUILD)/tests/test_anthropic $(BUILD)/tests/test_openai
 browser: all
 	PLUE=$(abspath $(PLUE)) bash tests/browser/run.sh
 
+# the Kubernetes API double checked against kubernetes-models, then the C
+# client (src/k8s) against the double
+k8s: $(BUILD)/tests/test_k8s
+	K8S_TEST=$(abspath $(BUILD)/tests/test_k8s) bash tests/k8s/run.sh
+
 test:
 	bash scripts/deps.sh test
 	$(MAKE) unit
+	$(MAKE) k8s
 	$(MAKE) integration
 	$(MAKE) interop
 	$(MAKE) llm

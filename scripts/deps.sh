@@ -12,7 +12,7 @@ build_pkgs=(
 )
 run_pkgs=(git postgresql-15 runsc bubblewrap slirp4netns curl ca-certificates)
 test_pkgs=(nodejs npm libclang-rt-14-dev openssh-client python3 iproute2 procps
-  python3-prometheus-client chromium fonts-dejavu-core)
+  python3-prometheus-client chromium fonts-dejavu-core openssl)
 bench_pkgs=(nginx cgit fcgiwrap wrk python3 openssh-server)
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")

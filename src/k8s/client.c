@@ -434,27 +434,23 @@ static int k8s_do(struct k8s *k, const struct req *r, json_t **out, const volati
 			transient = !x.too_large && transient_curl(cc);
 			code = ERR_UNAVAILABLE;
 			status = 0;
+		} else if (status >= 200 && status < 300) {
+			metrics_count(&metric_k8s_requests, (const char *[]){ r->verb, "ok" }, 1);
+			json_error_t je;
+			rc = 0;
+			if (out && !(*out = json_loadb(x.body.ptr, x.body.len, 0, &je))) {
+				rc = err_set(e, ERR_UNAVAILABLE, "k8s_protocol",
+					     "k8s: %s %.100s: the answer is not JSON: %.80s",
+					     r->method, r->path, je.text);
+				log_error("%s", e->msg);
+			}
+			buf_release(&x.body);
+			return rc;
 		} else {
 			status_message(x.body.ptr, x.body.len, msg, sizeof(msg), reason,
 				       sizeof(reason));
 			metrics_count(&metric_k8s_requests,
 				      (const char *[]){ r->verb, outcome_of(status, reason) }, 1);
-			if (status >= 200 && status < 300) {
-				int prc = 0;
-				if (out) {
-					json_error_t je;
-					*out = json_loadb(x.body.ptr, x.body.len, 0, &je);
-					if (!*out) {
-						prc = err_set(e, ERR_UNAVAILABLE, "k8s_protocol",
-							      "k8s: %s %.100s: the answer is not JSON: "
-							      "%.80s",
-							      r->method, r->path, je.text);
-						log_error("%s", e->msg);
-					}
-				}
-				buf_release(&x.body);
-				return prc;
-			}
 			transient = transient_status(status);
 			code = code_of(status, reason);
 		}
@@ -463,8 +459,9 @@ static int k8s_do(struct k8s *k, const struct req *r, json_t **out, const volati
 		if (x.retry_after_ms > 0)
 			wait = x.retry_after_ms;
 		bool again = transient && now_ms() - start + wait < K8S_RETRY_BUDGET_MS;
-		char st[16];
-		snprintf(st, sizeof(st), status ? "%ld" : "no answer", status);
+		char st[16] = "no answer";
+		if (status)
+			snprintf(st, sizeof(st), "%ld", status);
 		if (again)
 			log_warn("k8s: %s %s: %s: %s (try %d, again in %ld ms)", r->method, r->path,
 				 st, msg, tries, wait);

@@ -7,11 +7,15 @@
  *     KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT, the bearer token
  *     from /var/run/secrets/kubernetes.io/serviceaccount/token (read again
  *     on each request: the kubelet rotates it), its CA from ca.crt beside
- *     it, the namespace from the file namespace beside it;
+ *     it, the namespace from the file namespace beside it (the tests, which
+ *     cannot write there, name another directory in PLUE_K8S_SA_DIR);
  *   - from a kubeconfig file: its current-context's cluster (server,
  *     certificate-authority or certificate-authority-data,
  *     insecure-skip-tls-verify), user (token, tokenFile,
  *     client-certificate[-data] and client-key[-data]) and namespace.
+ *     Relative file names are relative to the kubeconfig's directory; a
+ *     user whose credentials come from a plugin (exec, auth-provider) is
+ *     refused at k8s_open.
  * The namespace given to k8s_open, when not NULL, wins over both.
  *
  * Paths are the API's own, relative to the server, and built by the
@@ -20,8 +24,9 @@
  * refused or reset, 429, 5xx) is retried with a growing, jittered delay up
  * to about 10 s in all; each failure is logged once with the method, the
  * path, the status and the API's own message (a Status object's
- * `message`), and counted in the plue_k8s_requests_total metric by verb and
- * outcome.
+ * `message`; never the token), and each attempt is counted in the
+ * plue_k8s_requests_total metric by verb and outcome. A request other than
+ * a watch gives up after 30 s.
  *
  * Errors map to err.h classes: 404 ERR_NOTFOUND, 409 AlreadyExists
  * ERR_EXISTS, other 409 ERR_CONFLICT, 400/422 ERR_INVALID, 401 ERR_AUTH,
@@ -70,8 +75,13 @@ int k8s_delete(struct k8s *k, const char *path, int grace_seconds, struct err *e
  * of the last event or BOOKMARK. A dropped stream is resumed from that
  * version after a short delay (growing while the server stays away); a
  * 410 Gone — the HTTP status or an ERROR event carrying it — starts over
- * with a fresh list. Returns when *stop becomes true (checked at least
- * every 250 ms) or on_event/on_sync returns nonzero. */
+ * with a fresh list; each restart is counted in
+ * plue_k8s_watch_restarts_total by reason (gone, closed, error). A server
+ * that stays away (connection refused, 5xx) is waited for, not reported.
+ * Returns 0 when *stop becomes true (checked every 100 ms, also while the
+ * stream is idle or the watch waits to resume) or on_event returns
+ * nonzero; an error when a request fails for a reason waiting cannot cure
+ * (401, 403, 404, 400: the path, selector or credentials are wrong). */
 struct k8s_watch_ops {
 	/* type: "SYNC" (obj NULL: the list is complete), "ADDED",
 	 * "MODIFIED", "DELETED". obj is borrowed. Nonzero stops the watch. */

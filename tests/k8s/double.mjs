@@ -9,7 +9,7 @@
 // Usage:
 //   node tests/k8s/double.mjs --port 0 --dir DIR [--token T] [--plue BIN]
 //        [--image IMAGE=BIN]... [--namespace NS] [--window N]
-//        [--bookmark-ms MS] [--no-limits]
+//        [--bookmark-ms MS] [--no-limits] [--restricted NS]...
 // prints one JSON line on stdout, then serves until SIGTERM/SIGINT:
 //   {"url":"https://127.0.0.1:PORT","port":PORT,"ca":"DIR/ca.crt",
 //    "kubeconfig":"DIR/kubeconfig","token":"…","dir":"DIR",
@@ -26,7 +26,8 @@
 //   serviceaccount/      token, ca.crt, namespace: the in-cluster layout
 //   pods/NS/NAME/        per pod: volumes/<volume>/ and <container>.log
 //
-// From bash:
+// From bash, tests/k8s/lib.sh wraps all this (k8s_double_start, k8s_api,
+// k8s_ctl, k8s_json, k8s_pods, k8s_double_stop); by hand:
 //   d=$(mktemp -d); node tests/k8s/double.mjs --port 0 --dir "$d" \
 //       --plue "$PLUE" > "$d/out" & until [ -s "$d/out" ]; do sleep 0.1; done
 //   url=$(jq -r .url "$d/out"); ca=$(jq -r .ca "$d/out")
@@ -55,6 +56,14 @@
 //          a graceful delete, as the API server does)
 //   Every request needs "Authorization: Bearer TOKEN" or the client
 //   certificate from kubeconfig-cert; else 401.
+//   --restricted NS: pods created in NS must pass Pod Security admission's
+//   "restricted" profile, as in a namespace labelled
+//   pod-security.kubernetes.io/enforce=restricted; else 403 Forbidden with
+//   the admission's message (`violates PodSecurity "restricted:latest":
+//   ...`). The checks: hostNetwork/PID/IPC, privileged, hostPath and other
+//   volume types, hostPort, allowPrivilegeEscalation=false,
+//   capabilities drop ALL (add only NET_BIND_SERVICE), runAsNonRoot=true,
+//   runAsUser != 0, seccompProfile RuntimeDefault or Localhost.
 //
 // Control (no auth; JSON in and out):
 //   GET  /_double/requests         {"requests":[{method,path,query,status,
@@ -73,7 +82,13 @@
 //                                  are killed, phase Failed, reason Evicted
 //   GET  /_double/pods/NS/NAME     the pod, its processes (pid, argv, uid,
 //                                  exit code, signal), limits applied or
-//                                  only recorded, log paths, volume dirs
+//                                  only recorded, log paths, volume dirs,
+//                                  notes (what was not modelled), times
+//                                  (epoch ms: timing.createdMs, scheduledMs,
+//                                  deletedMs; processes.C.startedMs,
+//                                  exitedMs: the double's own overhead is
+//                                  startedMs - createdMs); a deleted pod's
+//                                  last report, "deleted":true
 //   GET  /_double/pods             every pod, the same
 //
 // Scheduling: a created pod is Pending, then each container starts as
@@ -93,8 +108,10 @@
 // runAsGroup (pod or container) become the process's uid/gid when the
 // double runs as root (bwrap then runs unprivileged in a user namespace);
 // runAsNonRoot with uid 0 is refused like the kubelet does.
-// resources.limits.memory becomes RLIMIT_AS (prlimit; --no-limits turns it
-// off); cpu and ephemeral-storage are recorded, not enforced.
+// resources.limits.memory becomes RLIMIT_DATA (prlimit: the process's
+// writable private memory, closer to a cgroup's limit than RLIMIT_AS,
+// which reserved but unused address space would exhaust; --no-limits turns
+// it off); cpu and ephemeral-storage are recorded, not enforced.
 // restartPolicy Never: the pod ends Succeeded (every exit code 0) or
 // Failed; Always/OnFailure: the container is restarted after 1 s.
 // activeDeadlineSeconds: the pod is killed, Failed, DeadlineExceeded.
@@ -123,6 +140,7 @@ function parseArgs(argv) {
 		bookmarkMs: 2000,
 		limits: true,
 		host: "127.0.0.1",
+		restricted: new Set(),
 	};
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i];
@@ -144,6 +162,7 @@ function parseArgs(argv) {
 		else if (a === "--bookmark-ms") o.bookmarkMs = Number(next());
 		else if (a === "--no-limits") o.limits = false;
 		else if (a === "--host") o.host = next();
+		else if (a === "--restricted") o.restricted.add(next());
 		else die(`unknown option '${a}'`);
 	}
 	if (!o.dir) die("--dir DIR is required");
@@ -346,6 +365,51 @@ function validate(kind, obj) {
 	return causes;
 }
 
+// Pod Security admission, profile "restricted" (the checks of
+// k8s.io/pod-security-admission, in its order and words): [] or the
+// violations, each "what (details)".
+function podSecurityRestricted(pod) {
+	const spec = pod.spec || {};
+	const psc = spec.securityContext || {};
+	const all = [...(spec.initContainers || []), ...(spec.containers || []), ...(spec.ephemeralContainers || [])];
+	const names = (cs) => cs.map((c) => `"${c.name}"`).join(", ");
+	const one = (cs, what) => `${cs.length === 1 ? "container" : "containers"} ${names(cs)} ${what}`;
+	const out = [];
+	const hostNs = ["hostNetwork", "hostPID", "hostIPC"].filter((f) => spec[f]);
+	if (hostNs.length) out.push(`host namespaces (${hostNs.map((f) => `${f}=true`).join(", ")})`);
+	const priv = all.filter((c) => c.securityContext && c.securityContext.privileged);
+	if (priv.length) out.push(`privileged (${one(priv, "must not set securityContext.privileged=true")})`);
+	const hostPath = (spec.volumes || []).filter((v) => v.hostPath);
+	if (hostPath.length) out.push(`hostPath volumes (${hostPath.length === 1 ? "volume" : "volumes"} ${hostPath.map((v) => `"${v.name}"`).join(", ")})`);
+	const ports = all.filter((c) => (c.ports || []).some((p) => p.hostPort));
+	if (ports.length) out.push(`hostPort (${one(ports, "uses hostPorts")})`);
+	const allowed = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"];
+	const badVol = (spec.volumes || []).filter((v) => !v.hostPath && !Object.keys(v).some((k) => allowed.includes(k)));
+	if (badVol.length) out.push(`restricted volume types (${badVol.map((v) => `volume "${v.name}" uses ${Object.keys(v).filter((k) => k !== "name").join(", ")}`).join("; ")})`);
+	const esc = all.filter((c) => !c.securityContext || c.securityContext.allowPrivilegeEscalation !== false);
+	if (esc.length) out.push(`allowPrivilegeEscalation != false (${one(esc, "must set securityContext.allowPrivilegeEscalation=false")})`);
+	const caps = all.filter((c) => {
+		const cp = (c.securityContext && c.securityContext.capabilities) || {};
+		return !(cp.drop || []).includes("ALL") || (cp.add || []).some((a) => a !== "NET_BIND_SERVICE");
+	});
+	if (caps.length) out.push(`unrestricted capabilities (${one(caps, 'must set securityContext.capabilities.drop=["ALL"]; only NET_BIND_SERVICE may be added')})`);
+	const nonRoot = all.filter((c) => {
+		const v = c.securityContext && c.securityContext.runAsNonRoot;
+		return v === false || (v !== true && psc.runAsNonRoot !== true);
+	});
+	if (nonRoot.length) out.push(`runAsNonRoot != true (pod or ${one(nonRoot, "must set securityContext.runAsNonRoot=true")})`);
+	const root = all.filter((c) => (c.securityContext && c.securityContext.runAsUser === 0));
+	if (psc.runAsUser === 0) out.push("runAsUser=0 (pod must not set runAsUser=0)");
+	if (root.length) out.push(`runAsUser=0 (${one(root, "must not set runAsUser=0")})`);
+	const okSeccomp = (sp) => sp && (sp.type === "RuntimeDefault" || sp.type === "Localhost");
+	const sec = all.filter((c) => {
+		const sp = c.securityContext && c.securityContext.seccompProfile;
+		return sp ? !okSeccomp(sp) : !okSeccomp(psc.seccompProfile);
+	});
+	if (sec.length) out.push(`seccompProfile (pod or ${one(sec, 'must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"')})`);
+	return out;
+}
+
 // ---- state -------------------------------------------------------------
 
 const rvFile = path.join(DIR, "resource-version");
@@ -359,6 +423,7 @@ const requests = [];
 let forceGone = null; // null | "event" | "http"
 const failures = []; // { status, count, method, path }
 const pods = new Map(); // key -> runtime state of a pod
+const finished = new Map(); // key -> the last report of a deleted pod
 
 function nextRv() {
 	rv += 1;
@@ -471,7 +536,8 @@ function quantityBytes(q) {
 // The container's environment, or { error } naming what is missing.
 function containerEnv(pod, c) {
 	const ns = pod.metadata.namespace;
-	const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOSTNAME: pod.metadata.name, HOME: "/" };
+	// what the kubelet gives every container before the pod's own env
+	const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOSTNAME: pod.metadata.name, HOME: "/", KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: String(listenPort) };
 	const dataOf = (kindPlural, name) => store.get(keyOf("v1", ns, kindPlural, name));
 	const decode = (o, key) => {
 		if (o.data && key in o.data) return o.metadata && kindPluralOf(o) === "secrets" ? Buffer.from(o.data[key], "base64").toString("utf8") : o.data[key];
@@ -562,7 +628,7 @@ function schedule(key) {
 	const ns = pod.metadata.namespace;
 	const name = pod.metadata.name;
 	const dir = podDir(ns, name);
-	const rt = { key, dir, procs: new Map(), statuses: new Map(), scheduledAt: now(), started: false, evicted: null, deleting: false, graceTimer: null, deadlineTimer: null, volumes: {}, notes: [] };
+	const rt = { key, dir, timing: { createdMs: pod.plueCreatedMs, scheduledMs: Date.now() }, procs: new Map(), statuses: new Map(), scheduledAt: now(), started: false, evicted: null, deleting: false, graceTimer: null, deadlineTimer: null, volumes: {}, notes: [] };
 	pods.set(key, rt);
 	fs.mkdirSync(path.join(dir, "volumes"), { recursive: true, mode: 0o755 });
 	for (let d = path.join(dir, "volumes"); d.startsWith(DIR + "/"); d = path.dirname(d)) fs.chmodSync(d, 0o755);
@@ -570,6 +636,12 @@ function schedule(key) {
 		const vd = path.join(dir, "volumes", v.name);
 		fs.mkdirSync(vd, { recursive: true });
 		fs.chmodSync(vd, 0o777);
+		// the kubelet hands a volume to the pod's fsGroup (setgid, group rw)
+		const fsGroup = pod.spec.securityContext && pod.spec.securityContext.fsGroup;
+		if (fsGroup !== undefined && process.getuid && process.getuid() === 0) {
+			fs.chownSync(vd, 0, fsGroup);
+			fs.chmodSync(vd, 0o2777);
+		}
 		rt.volumes[v.name] = vd;
 		if (!v.emptyDir) rt.notes.push(`volume ${v.name}: only emptyDir is modelled; an empty directory stands in`);
 		else if (v.emptyDir.sizeLimit) rt.notes.push(`volume ${v.name}: sizeLimit ${v.emptyDir.sizeLimit} recorded, not enforced`);
@@ -664,8 +736,8 @@ function startContainer(key, c) {
 	let wrapper = [];
 	const mem = quantityBytes(limits.memory);
 	if (mem && opt.limits) {
-		wrapper = ["prlimit", `--as=${mem}`, "--"];
-		applied.memory = `RLIMIT_AS ${mem}`;
+		wrapper = ["prlimit", `--data=${mem}`, "--"];
+		applied.memory = `RLIMIT_DATA ${mem}`;
 	} else if (limits.memory) recorded.memory = limits.memory;
 	if (limits.cpu) recorded.cpu = limits.cpu;
 	if (limits["ephemeral-storage"]) recorded["ephemeral-storage"] = limits["ephemeral-storage"];
@@ -686,7 +758,7 @@ function startContainer(key, c) {
 		return fail("CreateContainerError", e.message);
 	}
 	fs.closeSync(logFd);
-	const proc = { pid: child.pid, argv, uid: spawnOpts.uid ?? process.getuid(), gid: spawnOpts.gid ?? process.getgid(), limits: { applied, recorded }, log: logPath, exitCode: null, signal: null, child };
+	const proc = { startedMs: Date.now(), exitedMs: null, pid: child.pid, argv, uid: spawnOpts.uid ?? process.getuid(), gid: spawnOpts.gid ?? process.getgid(), limits: { applied, recorded }, log: logPath, exitCode: null, signal: null, child };
 	rt.procs.set(c.name, proc);
 	rt.started = true;
 	const startedAt = now();
@@ -694,11 +766,11 @@ function startContainer(key, c) {
 	st.started = true;
 	st.ready = true;
 	st.containerID = `double://${child.pid}`;
-	child.on("error", (e) => {
-		proc.exitCode = 128;
-		fs.appendFile(logPath, `k8s double: cannot start: ${e.message}\n`, () => {});
-	});
-	child.on("exit", (code, signal) => {
+	// a program that cannot start (no bwrap, say) emits "error" and maybe
+	// no "exit": either ends the container once
+	const exited = (code, signal) => {
+		if (!proc.child) return;
+		proc.exitedMs = Date.now();
 		proc.exitCode = code ?? 128 + (signalNumber(signal) || 9);
 		proc.signal = signal;
 		proc.child = null;
@@ -716,7 +788,12 @@ function startContainer(key, c) {
 				startContainer(key, c);
 				podPhaseUpdate(key);
 			}, 1000);
+	};
+	child.on("error", (e) => {
+		fs.appendFileSync(logPath, `k8s double: cannot start ${full[0]}: ${e.message}\n`);
+		exited(127, null);
 	});
+	child.on("exit", exited);
 }
 
 function signalNumber(sig) {
@@ -758,6 +835,8 @@ function maybeFinishDelete(key) {
 	if (!rt || !pod || !rt.deleting || live(rt).length) return;
 	clearTimeout(rt.graceTimer);
 	clearTimeout(rt.deadlineTimer);
+	rt.timing.deletedMs = Date.now();
+	finished.set(key, { ...podReport(key), deleted: true });
 	pods.delete(key);
 	const gone = clone(pod);
 	put("DELETED", "v1", "pods", gone);
@@ -943,6 +1022,13 @@ async function rest(req, res, url) {
 			const msg = `${kind.kind} "${shown}" is invalid: ` + causes.map((c) => (c.field ? `${c.field}: ` : "") + c.message).join(", ");
 			return reply(res, 422, status(422, "Invalid", msg, { name: shown, kind: kind.kind, causes }));
 		}
+		if (kind.kind === "Pod" && opt.restricted.has(ns)) {
+			const v = podSecurityRestricted(obj);
+			if (v.length) {
+				const shown = obj.metadata.name || obj.metadata.generateName || "";
+				return reply(res, 403, status(403, "Forbidden", `pods "${shown}" is forbidden: violates PodSecurity "restricted:latest": ${v.join(", ")}`, { name: shown, kind: "pods" }));
+			}
+		}
 		if (!obj.metadata.name) obj.metadata.name = obj.metadata.generateName + randomBytes(3).toString("hex").slice(0, 5);
 		const k = keyOf(gv, ns, plural, obj.metadata.name);
 		if (store.has(k))
@@ -964,6 +1050,7 @@ async function rest(req, res, url) {
 		}
 		put("ADDED", gv, plural, obj);
 		const created = clone(obj);
+		Object.defineProperty(obj, "plueCreatedMs", { value: Date.now(), enumerable: false, writable: true });
 		if (kind.kind === "Pod") setImmediate(() => store.has(k) && schedule(k));
 		return reply(res, 201, created);
 	}
@@ -995,10 +1082,10 @@ async function rest(req, res, url) {
 function podReport(key) {
 	const pod = store.get(key);
 	const rt = pods.get(key);
-	const out = { pod: pod || null, processes: {}, volumes: rt ? rt.volumes : {}, notes: rt ? rt.notes : [] };
+	const out = { pod: pod || null, processes: {}, volumes: rt ? rt.volumes : {}, notes: rt ? rt.notes : [], timing: rt ? rt.timing : {} };
 	if (rt)
 		for (const [name, p] of rt.procs)
-			out.processes[name] = { pid: p.pid, argv: p.argv, uid: p.uid, gid: p.gid, running: !!p.child, exitCode: p.exitCode, signal: p.signal, limits: p.limits, log: p.log };
+			out.processes[name] = { startedMs: p.startedMs, exitedMs: p.exitedMs, pid: p.pid, argv: p.argv, uid: p.uid, gid: p.gid, running: !!p.child, exitCode: p.exitCode, signal: p.signal, limits: p.limits, log: p.log };
 	return out;
 }
 
@@ -1047,7 +1134,10 @@ async function control(req, res, url) {
 	}
 	if (what === "GET pods" && parts.length === 3) {
 		const key = keyOf("v1", parts[1], "pods", parts[2]);
-		if (!store.has(key) && !pods.has(key)) return reply(res, 404, { error: `no pod ${parts[1]}/${parts[2]}` });
+		if (!store.has(key) && !pods.has(key)) {
+			if (finished.has(key)) return reply(res, 200, finished.get(key));
+			return reply(res, 404, { error: `no pod ${parts[1]}/${parts[2]}` });
+		}
 		return reply(res, 200, podReport(key));
 	}
 	if (what === "GET pods" && parts.length === 1) {
@@ -1103,8 +1193,10 @@ const server = https.createServer(
 );
 server.keepAliveTimeout = 5000;
 
+let listenPort = 0;
 server.listen(opt.port, opt.host, () => {
 	const port = server.address().port;
+	listenPort = port;
 	const url = `https://${opt.host}:${port}`;
 	writeClientFiles(url);
 	process.stdout.write(

@@ -3,7 +3,12 @@
 // schemas, with a 422 Status naming the fields; a second object of one
 // name with 409 AlreadyExists; no token with 401), serves lists with label
 // selectors, watches with 410 Gone, and runs a pod's containers as
-// processes that share the pod's volumes but not each other's processes.
+// processes that share the pod's volumes but not each other's processes;
+// what it serves (lists, Status objects, watch events) passes the schemas
+// too.
+// Each request opens its own connection (agent: false): a kept-alive socket
+// the server closes while idle would fail a request for no fault of the
+// double.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -11,13 +16,16 @@ import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { Status } from "@kubernetes-models/apimachinery/apis/meta/v1/Status";
+import { WatchEvent } from "@kubernetes-models/apimachinery/apis/meta/v1/WatchEvent";
+import { PodList } from "kubernetes-models/v1";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 let dbl, info, ca, dir;
 
 before(async () => {
 	dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-double-test-"));
-	dbl = spawn("node", [path.join(here, "double.mjs"), "--port", "0", "--dir", dir, "--namespace", "t", "--bookmark-ms", "200"], { stdio: ["ignore", "pipe", "inherit"] });
+	dbl = spawn("node", [path.join(here, "double.mjs"), "--port", "0", "--dir", dir, "--namespace", "t", "--bookmark-ms", "200", "--plue", "/bin/echo", "--image", "printer=/usr/bin/printf", "--restricted", "locked"], { stdio: ["ignore", "pipe", "inherit"] });
 	info = await new Promise((resolve, reject) => {
 		let out = "";
 		dbl.stdout.on("data", (c) => {
@@ -40,7 +48,7 @@ function call(method, p, body, { token = info.token } = {}) {
 	return new Promise((resolve, reject) => {
 		const headers = { "Content-Type": "application/json" };
 		if (token) headers.Authorization = `Bearer ${token}`;
-		const req = https.request(info.url + p, { method, headers, ca }, (res) => {
+		const req = https.request(info.url + p, { method, headers, ca, agent: false }, (res) => {
 			let text = "";
 			res.on("data", (c) => (text += c));
 			res.on("end", () => {
@@ -60,7 +68,7 @@ function call(method, p, body, { token = info.token } = {}) {
 // the lines of a watch until stop(lines) is true
 function watchUntil(p, stop) {
 	return new Promise((resolve, reject) => {
-		const req = https.request(info.url + p, { headers: { Authorization: `Bearer ${info.token}` }, ca }, (res) => {
+		const req = https.request(info.url + p, { headers: { Authorization: `Bearer ${info.token}` }, ca, agent: false }, (res) => {
 			let buf = "";
 			const lines = [];
 			res.on("data", (c) => {
@@ -250,9 +258,100 @@ test("evict: the kubelet kills the pod, Failed with reason Evicted", async () =>
 	assert.equal(done.status.containerStatuses[0].state.terminated.exitCode, 137);
 });
 
+async function logOf(name, container) {
+	await waitPhase(name, ["Succeeded", "Failed"]);
+	return (await call("GET", `${pods}/${name}/log?container=${container}`)).text;
+}
+
+test("the program: the image's binary with args, or command with plue replaced", async () => {
+	const p = pod("prog", [
+		{ name: "img", image: "printer", args: ["%s-%s", "$(WHO)", "$(NOPE)"], env: [{ name: "WHO", value: "a" }] },
+		{ name: "cmd", image: "anything", command: ["plue", "runner"], args: ["--x"] },
+		{ name: "sh", image: "anything", command: ["/bin/sh", "-c", "echo $$HOME"] },
+	]);
+	assert.equal((await call("POST", pods, p)).status, 201);
+	assert.equal(await logOf("prog", "img"), "a-$(NOPE)");
+	assert.equal(await logOf("prog", "cmd"), "runner --x\n");
+	assert.equal(await logOf("prog", "sh"), "/\n");
+	const r = await call("GET", `${pods}/prog/log`);
+	assert.equal(r.status, 400);
+	assert.match(r.json.message, /a container name must be specified for pod prog, choose one of: \[img cmd sh\]/);
+});
+
+test("runAsUser and runAsGroup are the process's uid and gid", { skip: process.getuid() !== 0 && "the double runs as root here only" }, async () => {
+	const p = pod("uid", [{ name: "c", image: "i", command: ["/bin/sh", "-c", "id -u; id -g; touch /workspace/f && echo wrote"], volumeMounts: [{ name: "workspace", mountPath: "/workspace" }] }], { spec: { securityContext: { runAsUser: 4321, runAsGroup: 4322, runAsNonRoot: true }, volumes: [{ name: "workspace", emptyDir: {} }] } });
+	assert.equal((await call("POST", pods, p)).status, 201);
+	assert.equal(await logOf("uid", "c"), "4321\n4322\nwrote\n");
+	const root = pod("nonroot", [{ name: "c", image: "i", command: ["/bin/true"], securityContext: { runAsUser: 0 } }], { spec: { securityContext: { runAsNonRoot: true } } });
+	assert.equal((await call("POST", pods, root)).status, 201);
+	let st;
+	for (let i = 0; i < 100 && !(st && st.waiting && st.waiting.reason !== "ContainerCreating"); i++) {
+		st = (await call("GET", `${pods}/nonroot`)).json.status.containerStatuses?.[0]?.state;
+		await new Promise((r) => setTimeout(r, 20));
+	}
+	assert.equal(st.waiting.reason, "CreateContainerConfigError");
+});
+
+test("activeDeadlineSeconds: the pod is killed, Failed with DeadlineExceeded", async () => {
+	const p = pod("deadline", [{ name: "c", image: "i", command: ["/bin/sleep", "30"] }], { spec: { activeDeadlineSeconds: 1 } });
+	assert.equal((await call("POST", pods, p)).status, 201);
+	const done = await waitPhase("deadline", ["Failed"]);
+	assert.equal(done.status.reason, "DeadlineExceeded");
+});
+
+test("the Eviction API deletes the pod gracefully", async () => {
+	const p = pod("evict-api", [{ name: "c", image: "i", command: ["/bin/sleep", "30"] }]);
+	assert.equal((await call("POST", pods, p)).status, 201);
+	await waitPhase("evict-api", ["Running"]);
+	const r = await call("POST", `${pods}/evict-api/eviction`, { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: "evict-api", namespace: "t" } });
+	assert.equal(r.status, 201);
+	let got;
+	for (let i = 0; i < 200 && (got = await call("GET", `${pods}/evict-api`)).status !== 404; i++) await new Promise((r) => setTimeout(r, 20));
+	assert.equal(got.status, 404);
+	const report = await fetchControl("GET", "/_double/pods/t/evict-api");
+	assert.equal(report.deleted, true);
+	assert.equal(report.processes.c.signal, "SIGTERM");
+	const t = report.timing;
+	assert.ok(t.createdMs <= t.scheduledMs && t.scheduledMs <= report.processes.c.startedMs);
+	assert.ok(report.processes.c.startedMs <= report.processes.c.exitedMs && report.processes.c.exitedMs <= t.deletedMs);
+});
+
+test("--restricted: Pod Security admission refuses what the restricted profile refuses", async () => {
+	const locked = "/api/v1/namespaces/locked/pods";
+	const bare = pod("bare", [{ name: "runner", image: "i", command: ["/bin/true"] }]);
+	const r = await call("POST", locked, bare);
+	assert.equal(r.status, 403);
+	assert.equal(r.json.reason, "Forbidden");
+	assert.equal(
+		r.json.message,
+		'pods "bare" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "runner" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "runner" must set securityContext.capabilities.drop=["ALL"]; only NET_BIND_SERVICE may be added), runAsNonRoot != true (pod or container "runner" must set securityContext.runAsNonRoot=true), seccompProfile (pod or container "runner" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
+	);
+	const csc = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
+	const good = pod("good", [{ name: "runner", image: "i", command: ["/bin/true"], securityContext: csc }], { spec: { securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } }, volumes: [{ name: "w", emptyDir: {} }] } });
+	assert.equal((await call("POST", locked, good)).status, 201);
+	const host = pod("host", [{ name: "runner", image: "i", securityContext: csc }], { spec: { hostNetwork: true, securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } }, volumes: [{ name: "h", hostPath: { path: "/" } }] } });
+	const h = await call("POST", locked, host);
+	assert.equal(h.status, 403);
+	assert.match(h.json.message, /host namespaces \(hostNetwork=true\), hostPath volumes \(volume "h"\)$/);
+	// the same bare pod elsewhere is admitted
+	assert.equal((await call("POST", pods, { ...bare, metadata: { name: "bare-elsewhere" } })).status, 201);
+});
+
+test("what the double serves passes the schemas too: lists, Status objects, watch events", async () => {
+	const list = await call("GET", pods);
+	assert.ok(list.json.items.length > 5);
+	assert.ok(list.json.items.some((p) => p.status.containerStatuses && p.status.containerStatuses[0].state.terminated));
+	new PodList(list.json).validate();
+	for (const r of [await call("GET", `${pods}/absent`), await call("POST", pods, pod("ok", [{ name: "c", image: "i" }])), await call("POST", pods, pod("x", [{ image: "i" }])), await call("GET", pods, undefined, { token: "" })])
+		new Status(r.json).validate();
+	const w = await watchUntil(`${pods}?watch=1&allowWatchBookmarks=true`, (ls) => ls.some((l) => l.type === "BOOKMARK"));
+	assert.ok(w.lines.length > 5);
+	for (const ev of w.lines) new WatchEvent(ev).validate();
+});
+
 function fetchControl(method, p) {
 	return new Promise((resolve, reject) => {
-		const req = https.request(info.url + p, { method, ca }, (res) => {
+		const req = https.request(info.url + p, { method, ca, agent: false }, (res) => {
 			let t = "";
 			res.on("data", (c) => (t += c));
 			res.on("end", () => resolve(JSON.parse(t)));
