@@ -1,7 +1,10 @@
-/* pool.h — the local warm pool of standby runners kept by `plue serve`
- * (PLUE_RUNNER_MODE=local). */
+/* pool.h — the warm pool of standby runners kept by `plue serve`: child
+ * processes (PLUE_RUNNER_MODE=local, pool.c) or runner pods
+ * (PLUE_RUNNER_MODE=kubernetes, pool_k8s.c). */
 #ifndef PLUE_QUEUE_POOL_H
 #define PLUE_QUEUE_POOL_H
+
+#include "base/err.h"
 
 /* Keeps size `plue runner --standby` children alive, pointed at url (the
  * server as the runners reach it). 0 or -1. */
@@ -11,8 +14,6 @@ int pool_start(int size, const char *url);
 void pool_stop(void);
 
 /* ---- kubernetes mode (pool_k8s.c) ---- */
-
-#include "base/err.h"
 
 /* Starts the Kubernetes pool keeper from the k8s options in cfg: checks
  * them and opens the client (ERR_INVALID or ERR_UNAVAILABLE with why in e,
