@@ -91,8 +91,12 @@ out=$(PLUE_K8S_RUNNER_IMAGE= "$PLUE" serve --port 0 2>&1)
 check "a missing image is refused" grep -q "k8s-runner-image" <<<"$out"
 out=$(PLUE_RUNNER_MODE=kubernetes-ish "$PLUE" serve --port 0 2>&1)
 check "an unknown runner mode is refused" grep -q "'kubernetes-ish' is not local or kubernetes" <<<"$out"
+if [ "$(id -u)" = 0 ]; then
+	out=$(timeout 10 "$PLUE" execd --socket "$T_DIR/execd.sock" 2>&1)
+	check "execd refuses to run steps as root" grep -q "execd refuses to run commands as root" <<<"$out"
+fi
 
-export PLUE_WARM_POOL=0
+export PLUE_WARM_POOL=0 PLUE_METRICS_TOKEN=metrics-k8s
 start_server --port "$PORT"
 ALICE=$(new_user alice)
 api POST /api/repos "$ALICE" '{"name":"k"}'
@@ -208,6 +212,9 @@ check "the runner registered under the pod's name" test "$(sql "SELECT count(*) 
 check "the cold pod is deleted after its workload" pods_are 0
 check "the keeper said why it made it" grep -q "creating a cold pod for workload $WID" "$T_DIR/serve.log"
 check "no standby pod was made" test "$(sql "SELECT count(*) FROM runners")" = 1
+curl -s -H "Authorization: Bearer metrics-k8s" "$BASE/metrics" >"$T_DIR/metrics.txt"
+check "the cold start is counted" grep -qx "plue_k8s_cold_starts_total 1" "$T_DIR/metrics.txt"
+check "so is the cold pod's creation" grep -qx 'plue_k8s_pods_created_total{pool="cold"} 1' "$T_DIR/metrics.txt"
 
 # ---- a warm pool of 2 ----
 stop_server
