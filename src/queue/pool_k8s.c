@@ -112,7 +112,9 @@ static void pod_update(json_t *obj)
 {
 	struct k8s_pod_state s;
 	k8s_pod_state(&s, obj);
-	if (!*s.name)
+	/* the API allows no other characters in a name; the names go into a
+	 * query's array parameter */
+	if (!*s.name || strspn(s.name, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(s.name))
 		return;
 	struct pod *p = pod_add(s.name);
 	if (!p)
