@@ -302,7 +302,8 @@ static bool reconcile(PGconn *c)
 	pthread_mutex_lock(&tab.mu);
 	size_t n = tab.n;
 	struct pod *pods = xmalloc((n ? n : 1) * sizeof(*pods));
-	memcpy(pods, tab.pods, n * sizeof(*pods));
+	if (n)
+		memcpy(pods, tab.pods, n * sizeof(*pods));
 	pthread_mutex_unlock(&tab.mu);
 
 	/* the runners of those pods, by name */
