@@ -14,7 +14,8 @@
 #   - a pod evicted mid-run: retried once, and a second eviction fails the
 #     job with the reason; cancel reaches the pod's step;
 #   - the watch forced to 410 Gone: the keeper relists and goes on;
-#   - no pod the keeper made was refused by the schemas (no 422);
+#   - no pod the keeper made was refused by the schemas (no 422) or by
+#     Pod Security "restricted", which the runners' namespace enforces;
 #   - two servers on one database: one keeper acts, the other takes over.
 . "$(dirname "$0")/lib.sh"
 command -v bwrap >/dev/null || { echo "66-kubernetes: bubblewrap is missing"; exit 1; }
@@ -32,7 +33,9 @@ mkdir -p "$T_DIR/k8s"
 # the pods' memory limits, which the double applies as RLIMIT_AS, go
 NOLIMITS=()
 ldd "$PLUE" 2>/dev/null | grep -q libasan && NOLIMITS=(--no-limits)
+# the runners' namespace enforces Pod Security "restricted", as deployed
 setsid node "$K8S_DIR/double.mjs" --port 0 --dir "$T_DIR/k8s" --plue "$PLUE" "${NOLIMITS[@]}" \
+	--restricted "$NS" \
 	>"$T_DIR/double.out" 2>"$T_DIR/double.log" &
 SERVER_GROUPS+=("$!")
 for _ in $(seq 1 100); do [ -s "$T_DIR/double.out" ] && break; sleep 0.1; done
@@ -328,6 +331,7 @@ check "without the deleted pod" bash -c '! grep -qw -- "$1" <<<"$2"' _ "$POD" "$
 # ---- every pod the keeper made passed the schemas ----
 c GET /_double/requests >"$T_DIR/requests.json"
 check "pods were created" node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).requests;process.exit(r.filter(x=>x.method==="POST"&&/\/pods$/.test(x.path)&&x.status===201).length>=6?0:1)' "$T_DIR/requests.json"
+check "no pod was refused by Pod Security (403)" node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).requests;const bad=r.filter(x=>x.status===403);if(bad.length)console.log(bad);process.exit(bad.length?1:0)' "$T_DIR/requests.json"
 check "no request was refused as invalid (422)" node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).requests;const bad=r.filter(x=>x.status===422);if(bad.length)console.log(bad);process.exit(bad.length?1:0)' "$T_DIR/requests.json"
 
 # ---- two servers on one database: one keeper ----
