@@ -284,4 +284,15 @@ void k8s_pod_state(struct k8s_pod_state *out, json_t *pod)
 	out->message = str_at(pod, "status", "message", NULL);
 	out->deleting = json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp") !=
 			NULL;
+	out->disruption = out->disruption_message = "";
+	json_t *c;
+	size_t i;
+	json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
+	{
+		if (strcmp(json_string_value(json_object_get(c, "type")) ?: "", "DisruptionTarget") ||
+		    strcmp(json_string_value(json_object_get(c, "status")) ?: "", "True"))
+			continue;
+		out->disruption = json_string_value(json_object_get(c, "reason")) ?: "";
+		out->disruption_message = json_string_value(json_object_get(c, "message")) ?: "";
+	}
 }

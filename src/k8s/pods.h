@@ -68,7 +68,13 @@ struct k8s_pod_state {
 	const char *phase;   /* Pending | Running | Succeeded | Failed | Unknown */
 	const char *reason;  /* status.reason (e.g. "Evicted"), or "" */
 	const char *message; /* status.message, or "" */
-	bool deleting;       /* metadata.deletionTimestamp is set */
+	/* why Kubernetes is taking the pod away, from its DisruptionTarget
+	 * condition when True: EvictionByEvictionAPI, PreemptionByScheduler,
+	 * DeletionByTaintManager (its node is gone), DeletionByPodGC,
+	 * TerminationByKubelet; "" when none */
+	const char *disruption;
+	const char *disruption_message;
+	bool deleting; /* metadata.deletionTimestamp is set */
 };
 void k8s_pod_state(struct k8s_pod_state *out, json_t *pod);
 

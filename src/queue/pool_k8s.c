@@ -61,12 +61,13 @@ struct pod {
 	char phase[16];
 	char reason[64];
 	char message[200];
-	bool deleting; /* deletionTimestamp set, or the keeper deleted it */
-	bool gone;     /* DELETED, or missing from a relist */
-	bool handled;  /* its end was dealt with (runner declared dead) */
-	bool worked;   /* its runner was seen busy: its one workload is taken */
-	unsigned seen; /* the sync generation that last listed it */
-	int64_t born;  /* when this keeper first heard of it */
+	char disruption[64]; /* the DisruptionTarget condition's reason, or "" */
+	bool deleting;       /* deletionTimestamp set, or the keeper deleted it */
+	bool gone;           /* DELETED, or missing from a relist */
+	bool handled;        /* its end was dealt with (runner declared dead) */
+	bool worked;         /* its runner was seen busy: its one workload is taken */
+	unsigned seen;       /* the sync generation that last listed it */
+	int64_t born;        /* when this keeper first heard of it */
 };
 
 static struct {
@@ -123,7 +124,8 @@ static void pod_update(json_t *obj)
 	p->workload = s.workload;
 	snprintf(p->phase, sizeof(p->phase), "%s", *s.phase ? s.phase : "Pending");
 	snprintf(p->reason, sizeof(p->reason), "%s", s.reason);
-	snprintf(p->message, sizeof(p->message), "%s", s.message);
+	snprintf(p->message, sizeof(p->message), "%s", *s.message ? s.message : s.disruption_message);
+	snprintf(p->disruption, sizeof(p->disruption), "%s", s.disruption);
 	p->deleting |= s.deleting;
 	p->gone = false;
 	p->seen = tab.gen;
@@ -195,8 +197,14 @@ static const char *runner_state(PGresult *runners, const char *pod, int64_t *id)
 static const char *pod_end(const struct pod *p, char *cause, size_t size)
 {
 	const char *why;
-	if (!strcmp(p->reason, "Evicted"))
+	const char *d = p->disruption;
+	if (!strcmp(p->reason, "Evicted") || !strcmp(d, "EvictionByEvictionAPI") ||
+	    !strcmp(d, "TerminationByKubelet"))
 		why = "evicted";
+	else if (!strcmp(d, "PreemptionByScheduler"))
+		why = "preempted";
+	else if (!strcmp(d, "DeletionByTaintManager") || !strcmp(d, "DeletionByPodGC"))
+		why = "node_lost";
 	else if (!strcmp(p->reason, "DeadlineExceeded"))
 		why = "past_deadline";
 	else if (p->deleting)
@@ -209,14 +217,17 @@ static const char *pod_end(const struct pod *p, char *cause, size_t size)
 		why = "failed";
 	const char *text = !strcmp(why, "evicted")         ? "was evicted"
 			   : !strcmp(why, "past_deadline") ? "passed its deadline"
+			   : !strcmp(why, "preempted")     ? "was preempted"
+			   : !strcmp(why, "node_lost")     ? "lost its node"
 			   : !strcmp(why, "deleted")       ? "was deleted"
 			   : !strcmp(why, "vanished")      ? "was deleted or lost its node"
 			   : !strcmp(why, "succeeded")     ? "ended"
 							   : "failed";
 	if (*p->message)
 		snprintf(cause, size, "pod '%s' %s (%s)", p->name, text, p->message);
-	else if (*p->reason)
-		snprintf(cause, size, "pod '%s' %s (%s)", p->name, text, p->reason);
+	else if (*p->reason || *p->disruption)
+		snprintf(cause, size, "pod '%s' %s (%s)", p->name, text,
+			 *p->reason ? p->reason : p->disruption);
 	else
 		snprintf(cause, size, "pod '%s' %s", p->name, text);
 	return why;

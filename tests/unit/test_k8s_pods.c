@@ -240,6 +240,41 @@ static void test_pod_labels(void **state)
 	free(n);
 }
 
+static void test_pod_state(void **state)
+{
+	json_t *pod = json_loads(
+		"{\"metadata\":{\"name\":\"p\",\"deletionTimestamp\":\"2026-01-01T00:00:00Z\","
+		"\"labels\":{\"plue.dev/pool\":\"cold\",\"plue.dev/workload\":\"7\"}},"
+		"\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\","
+		"\"status\":\"True\"},{\"type\":\"DisruptionTarget\",\"status\":\"True\","
+		"\"reason\":\"DeletionByTaintManager\",\"message\":\"node gone\"}]}}",
+		0, NULL);
+	assert_non_null(pod);
+	struct k8s_pod_state s;
+	k8s_pod_state(&s, pod);
+	assert_string_equal(s.name, "p");
+	assert_string_equal(s.pool, "cold");
+	assert_int_equal(s.workload, 7);
+	assert_string_equal(s.phase, "Running");
+	assert_true(s.deleting);
+	assert_string_equal(s.disruption, "DeletionByTaintManager");
+	assert_string_equal(s.disruption_message, "node gone");
+	assert_string_equal(s.reason, "");
+	json_decref(pod);
+	/* a condition that is not True says nothing */
+	pod = json_loads("{\"metadata\":{\"name\":\"q\"},\"status\":{\"phase\":\"Failed\","
+			 "\"reason\":\"Evicted\",\"conditions\":[{\"type\":\"DisruptionTarget\","
+			 "\"status\":\"False\",\"reason\":\"PreemptionByScheduler\"}]}}",
+			 0, NULL);
+	assert_non_null(pod);
+	k8s_pod_state(&s, pod);
+	assert_string_equal(s.disruption, "");
+	assert_string_equal(s.reason, "Evicted");
+	assert_false(s.deleting);
+	assert_int_equal(s.workload, 0);
+	json_decref(pod);
+}
+
 static void test_quantities(void **state)
 {
 	const char *good[] = { "1", "500m", "2Gi", "1.5", "10G", "128974848", "129e6", "0.5Ki", NULL };
@@ -291,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_pod_secret_only_in_runner),
 		cmocka_unit_test(test_pod_volumes),
 		cmocka_unit_test(test_pod_labels),
+		cmocka_unit_test(test_pod_state),
 		cmocka_unit_test(test_quantities),
 		cmocka_unit_test(test_settings_refused),
 	};
