@@ -363,7 +363,7 @@ made_by() {
 # logged FILE TEXT: until FILE has TEXT (30 s)
 logged() {
 	local i
-	for i in $(seq 1 300); do grep -q -- "$2" "$1" && return 0; sleep 0.1; done
+	for i in $(seq 1 300); do grep -qs -- "$2" "$1" && return 0; sleep 0.1; done
 	return 1
 }
 replica B
