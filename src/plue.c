@@ -15,6 +15,7 @@ static const struct {
 } commands[] = {
 	{ "serve", cmd_serve, "run the server (HTTP, git, API, dispatcher, warm pool)" },
 	{ "runner", cmd_runner, "run a workload runner" },
+	{ "execd", cmd_execd, "run a runner pod's steps: the exec container's daemon" },
 	{ "migrate", cmd_migrate, "apply database migrations and exit" },
 	{ "admin", cmd_admin, "create users and tokens; run repository housekeeping" },
 	{ "workflow", cmd_workflow, "workflow tools: lint FILE" },

@@ -22,9 +22,20 @@ struct config {
 	const char *log_level;    /* PLUE_LOG_LEVEL */
 	int warm_pool;            /* PLUE_WARM_POOL: standby runners (local mode) */
 	const char *runner_mode;  /* PLUE_RUNNER_MODE: local | kubernetes */
-	const char *sandbox;      /* PLUE_SANDBOX: auto | gvisor | bwrap | none */
-	const char *pg_user;      /* PLUE_PG_USER: system user for the embedded cluster when root */
-	const char *server_url;   /* PLUE_SERVER_URL: runner → server */
+	/* kubernetes runner mode (queue/pool_k8s.c) */
+	const char *k8s_kubeconfig;       /* PLUE_K8S_KUBECONFIG: empty = in-cluster */
+	const char *k8s_namespace;        /* PLUE_K8S_NAMESPACE: the runner pods' */
+	const char *k8s_runner_image;     /* PLUE_K8S_RUNNER_IMAGE */
+	const char *k8s_runner_url;       /* PLUE_K8S_RUNNER_URL: the server as pods reach it */
+	const char *k8s_runner_cpu;       /* PLUE_K8S_RUNNER_CPU: the steps' (a quantity) */
+	const char *k8s_runner_memory;    /* PLUE_K8S_RUNNER_MEMORY */
+	const char *k8s_runner_storage;   /* PLUE_K8S_RUNNER_STORAGE: ephemeral-storage */
+	const char *k8s_runner_workspace; /* PLUE_K8S_RUNNER_WORKSPACE: emptyDir sizeLimit */
+	int k8s_runner_deadline;          /* PLUE_K8S_RUNNER_DEADLINE: activeDeadlineSeconds */
+	int k8s_max_cold;                 /* PLUE_K8S_MAX_COLD: cold pods starting at once */
+	const char *sandbox;              /* PLUE_SANDBOX: auto | gvisor | bwrap | none */
+	const char *pg_user;    /* PLUE_PG_USER: system user for the embedded cluster when root */
+	const char *server_url; /* PLUE_SERVER_URL: runner → server */
 	const char *runner_secret; /* PLUE_RUNNER_SECRET: pool registration secret */
 	/* git over SSH (ssh/ssh.h) */
 	const char *ssh_listen;    /* PLUE_SSH_LISTEN: address; empty = no SSH */
@@ -56,6 +67,8 @@ struct config {
 	int agent_concurrency;    /* PLUE_AGENT_CONCURRENCY: agent turns at once per repository */
 	bool standby;             /* runner --standby */
 	int runner_cache_mb; /* PLUE_RUNNER_CACHE_MB: bound on the runner's checkout cache, MiB */
+	const char *runner_name;  /* PLUE_RUNNER_NAME: runners.host; a pod's name */
+	const char *execd_socket; /* PLUE_EXECD_SOCKET: `plue execd`'s socket */
 	bool help;
 	/* derived at start-up, not options */
 	const char *data_abs;         /* absolute data directory */
@@ -85,5 +98,6 @@ void opts_usage(const char *usage, const struct opt *opts);
 extern const struct opt serve_opts[];
 extern const struct opt runner_opts[];
 extern const struct opt common_opts[];
+extern const struct opt execd_opts[];
 
 #endif

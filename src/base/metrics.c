@@ -148,12 +148,51 @@ struct metric_family metric_build_info = {
 	SLOTS(4)
 };
 
+struct metric_family metric_k8s_pods_created = {
+	"plue_k8s_pods_created_total",
+	"Runner pods the Kubernetes pool keeper created, by pool",
+	METRIC_COUNTER,
+	{ "pool" },
+	NULL,
+	0,
+	SLOTS(4)
+};
+struct metric_family metric_k8s_pods_deleted = {
+	"plue_k8s_pods_deleted_total",
+	"Runner pods the Kubernetes pool keeper deleted or saw go, by reason",
+	METRIC_COUNTER,
+	{ "reason" },
+	NULL,
+	0,
+	SLOTS(16)
+};
+struct metric_family metric_k8s_pool = {
+	"plue_k8s_pool_pods",
+	"Runner pods alive, by pool and state (idle or busy), as the keeper last saw them",
+	METRIC_GAUGE,
+	{ "pool", "state" },
+	NULL,
+	0,
+	SLOTS(8)
+};
+struct metric_family metric_k8s_cold_starts = {
+	"plue_k8s_cold_starts_total",
+	"Pods created for a waiting workload that no idle runner could take",
+	METRIC_COUNTER,
+	{ NULL },
+	NULL,
+	0,
+	SLOTS(2)
+};
+
 static struct metric_family *const families[] = {
-	&metric_http_requests,  &metric_http_duration,      &metric_git_transfers,
-	&metric_git_bytes,      &metric_workloads,          &metric_claim_seconds,
-	&metric_runners,        &metric_sse_connections,    &metric_db_in_use,
-	&metric_db_connections, &metric_db_query_errors,    &metric_webhook_deliveries,
-	&metric_k8s_requests,   &metric_k8s_watch_restarts, &metric_build_info,
+	&metric_http_requests,    &metric_http_duration,      &metric_git_transfers,
+	&metric_git_bytes,        &metric_workloads,          &metric_claim_seconds,
+	&metric_runners,          &metric_sse_connections,    &metric_db_in_use,
+	&metric_db_connections,   &metric_db_query_errors,    &metric_webhook_deliveries,
+	&metric_k8s_requests,     &metric_k8s_watch_restarts, &metric_build_info,
+	&metric_k8s_pods_created, &metric_k8s_pods_deleted,   &metric_k8s_pool,
+	&metric_k8s_cold_starts,
 };
 
 /* ---- the registry ---- */

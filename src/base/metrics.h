@@ -66,6 +66,10 @@ extern struct metric_family metric_webhook_deliveries; /* status (set at scrape)
 extern struct metric_family metric_k8s_requests;       /* verb, outcome */
 extern struct metric_family metric_k8s_watch_restarts; /* reason */
 extern struct metric_family metric_build_info;         /* version, libraries */
+extern struct metric_family metric_k8s_pods_created;   /* pool */
+extern struct metric_family metric_k8s_pods_deleted;   /* reason */
+extern struct metric_family metric_k8s_pool;           /* pool, state */
+extern struct metric_family metric_k8s_cold_starts;    /* no labels */
 
 /* Turns updates on or off (plue serve turns them on when a metrics token
  * is configured, before its threads start). */

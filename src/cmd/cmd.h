@@ -12,6 +12,7 @@ int cmd_migrate(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 int cmd_workflow(int argc, char **argv);
 int cmd_hook(int argc, char **argv);
+int cmd_execd(int argc, char **argv);
 
 /* Writes DATA/hooks/pre-receive (mode 0755), a script that execs this very
  * binary as `plue hook pre-receive` (cmd/hook.c); receive-pack runs it

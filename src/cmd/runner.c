@@ -63,6 +63,7 @@ int cmd_runner(int argc, char **argv)
 		.work_dir = abs,
 		.standby = cfg.standby,
 		.cache_bytes = (uint64_t)cfg.runner_cache_mb << 20,
+		.name = cfg.runner_name,
 	};
 	return runner_main(&rc);
 }

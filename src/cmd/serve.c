@@ -57,6 +57,15 @@ int cmd_serve(int argc, char **argv)
 	if (!strcmp(cfg.sandbox, "none"))
 		log_warn("PLUE_SANDBOX=none: workflow steps run UNSANDBOXED on this machine; "
 			 "development only");
+	bool k8s = !strcmp(cfg.runner_mode, "kubernetes");
+	if (!k8s && strcmp(cfg.runner_mode, "local")) {
+		fprintf(stderr,
+			"error: --runner-mode (PLUE_RUNNER_MODE): '%s' is not local or "
+			"kubernetes\n",
+			cfg.runner_mode);
+		cmd_teardown();
+		return 2;
+	}
 
 	struct err he = { 0 };
 	if (hook_install(cfg.data_abs, &he)) { /* branch protection on pushes */
@@ -66,6 +75,14 @@ int cmd_serve(int argc, char **argv)
 	}
 	cache_init((size_t)cfg.cache_mb << 20);
 	metrics_enable(cfg.metrics_token && *cfg.metrics_token); /* GET /metrics: docs/metrics.md */
+	/* runner pods (queue/pool_k8s.c): their options are checked before
+	 * anything listens; pods that start early wait for the server */
+	struct err ke = { 0 };
+	if (k8s && pool_k8s_start(cfg.warm_pool, &ke)) {
+		fprintf(stderr, "error: %s\n", ke.msg);
+		cmd_teardown();
+		return ke.code == ERR_INVALID ? 2 : 1;
+	}
 	workers_start(cfg.workers > 0 ? cfg.workers : 1);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct server_opts so = {
@@ -81,6 +98,7 @@ int cmd_serve(int argc, char **argv)
 		.conn_memory = (size_t)cfg.conn_memory_kb * 1024,
 	};
 	if (server_start(&so)) {
+		pool_k8s_stop();
 		workers_stop();
 		cmd_teardown();
 		return 1;
@@ -89,6 +107,7 @@ int cmd_serve(int argc, char **argv)
 	struct err sshe = { 0 };
 	if (cfg.ssh_listen && *cfg.ssh_listen && sshd_start(&sshe)) {
 		log_error("%s", sshe.msg);
+		pool_k8s_stop();
 		server_stop();
 		workers_stop();
 		cmd_teardown();
@@ -107,11 +126,7 @@ int cmd_serve(int argc, char **argv)
 		log_error("cannot start the webhook services");
 	if (maintain_start()) /* repository housekeeping (git/maintain.h) */
 		log_error("cannot start the housekeeping scheduler");
-	if (strcmp(cfg.runner_mode, "local"))
-		log_warn("PLUE_RUNNER_MODE=%s is not implemented; no runners are started here "
-			 "(runners elsewhere can register with PLUE_RUNNER_SECRET)",
-			 cfg.runner_mode);
-	else if (cfg.warm_pool > 0) {
+	if (!k8s && cfg.warm_pool > 0) {
 		char *runner_url = xasprintf("http://%s:%d",
 					     strcmp(cfg.listen, "0.0.0.0") ? cfg.listen : "127.0.0.1",
 					     server_port());
@@ -131,6 +146,7 @@ int cmd_serve(int argc, char **argv)
 	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	sshd_stop();
 	pool_stop();
+	pool_k8s_stop();
 	maintain_stop();
 	webhooks_stop();
 	dispatcher_stop();

@@ -135,6 +135,15 @@ struct http_stream *queue_watch_park(int64_t workload_id);
  * RUNNER_DEAD_S seconds of silence and re-queues or fails their work. */
 void reaper_start(void);
 void reaper_stop(void);
+/* Declares runner runner_id dead at once, for cause (what happened to it,
+ * a phrase: "pod 'p' of runner 5 was evicted"), and deals with the
+ * workload it held as the reaper deals with a silent runner's: queued
+ * again when it had not started, retried once, else failed with cause in
+ * its reason; parked claims are woken. For runners known to be gone
+ * without waiting for RUNNER_DEAD_S (the Kubernetes pool keeper, when a
+ * runner's pod dies). Returns the number of workloads it held, or -1 with
+ * e set. */
+int reaper_runner_lost(PGconn *c, int64_t runner_id, const char *cause, struct err *e);
 
 /* The registration secret of the local pool (PLUE_RUNNER_SECRET, or one
  * generated at start). */

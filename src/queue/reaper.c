@@ -16,8 +16,12 @@
 
 static struct bg_thread thread;
 
-/* One workload of a dead runner, in its own transaction. */
-static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t runner_id)
+/* One workload of a dead runner, in its own transaction. cause says what
+ * happened to the runner, for the stream and the reason ("runner 5
+ * stopped responding (no heartbeat for 30 s)", "pod p of runner 5 was
+ * evicted"). */
+static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t runner_id,
+			  const char *cause)
 {
 	struct arena *a = arena_new();
 	struct err e = { 0 };
@@ -47,14 +51,11 @@ static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t run
 		    (workflow && job_id && runs_job_requeued(c, a, &e, job_id)) ||
 		    queue_notify(c, a, &e))
 			goto rollback;
-		log_warn("workload %lld: runner %lld died before starting it; queued again",
-			 (long long)wid, (long long)runner_id);
+		log_warn("workload %lld: runner %lld died before starting it (%s); queued again",
+			 (long long)wid, (long long)runner_id, cause);
 	} else if (attempt < max && !cancel) {
-		const char *msg = arena_printf(a,
-					       "runner %lld stopped responding (no heartbeat for %d s); "
-					       "retrying as attempt %d of %d",
-					       (long long)runner_id, RUNNER_DEAD_S, attempt + 1,
-					       max);
+		const char *msg = arena_printf(a, "%s; retrying as attempt %d of %d", cause,
+					       attempt + 1, max);
 		json_t *p = json_pack("{s:s,s:I,s:i}", "message", msg, "workload_id",
 				      (json_int_t)wid, "attempt", attempt + 1);
 		if (job_id)
@@ -69,13 +70,9 @@ static void reap_workload(PGconn *c, int64_t wid, int64_t stream_id, int64_t run
 			goto rollback;
 		log_warn("workload %lld: %s", (long long)wid, msg);
 	} else {
-		const char *msg =
-			cancel ? arena_printf(a, "runner %lld stopped responding while cancelling",
-					      (long long)runner_id)
-			       : arena_printf(a,
-					      "runner %lld stopped responding (no heartbeat for %d s) "
-					      "during attempt %d of %d; giving up",
-					      (long long)runner_id, RUNNER_DEAD_S, attempt, max);
+		const char *msg = cancel ? arena_printf(a, "%s while cancelling", cause)
+					 : arena_printf(a, "%s during attempt %d of %d; giving up",
+							cause, attempt, max);
 		if (stream_append1(&t, c, a, &e, 0, "error",
 				   json_pack("{s:s,s:I}", "message", msg, "workload_id",
 					     (json_int_t)wid)) ||
@@ -127,14 +124,42 @@ static void reap(PGconn *c)
 				  "AND r.status = 'dead' ORDER BY w.id",
 				  0, NULL);
 	if (held)
-		for (int i = 0; i < PQntuples(held); i++)
-			reap_workload(c, db_int(held, i, 0), db_int(held, i, 1), db_int(held, i, 2));
+		for (int i = 0; i < PQntuples(held); i++) {
+			int64_t rid = db_int(held, i, 2);
+			char cause[128];
+			snprintf(cause, sizeof(cause),
+				 "runner %lld stopped responding (no heartbeat for %d s)",
+				 (long long)rid, RUNNER_DEAD_S);
+			reap_workload(c, db_int(held, i, 0), db_int(held, i, 1), rid, cause);
+		}
 	db_query(c, a, &e,
 		 "DELETE FROM runners WHERE status = 'dead' AND last_heartbeat < now() - interval "
 		 "'1 day'",
 		 0, NULL);
 done:
 	arena_free(a);
+}
+
+int reaper_runner_lost(PGconn *c, int64_t runner_id, const char *cause, struct err *e)
+{
+	struct arena *a = arena_new();
+	int n = -1;
+	const char *rid = arena_int(a, runner_id);
+	if (!db_qv(c, a, e, "UPDATE runners SET status = 'dead' WHERE id = $1 AND status <> 'dead'",
+		   rid))
+		goto done;
+	PGresult *held = db_qv(c, a, e,
+			       "SELECT id, stream_id FROM workloads WHERE runner_id = $1 AND status IN "
+			       "('claimed', 'running') ORDER BY id",
+			       rid);
+	if (!held)
+		goto done;
+	n = PQntuples(held);
+	for (int i = 0; i < n; i++)
+		reap_workload(c, db_int(held, i, 0), db_int(held, i, 1), runner_id, cause);
+done:
+	arena_free(a);
+	return n;
 }
 
 static void reaper_main(struct bg_thread *t, void *unused)

@@ -74,8 +74,13 @@ struct runner {
 
 static int do_register(struct runner *r, struct client *c)
 {
+	/* the name the server knows it by: in a pod the pod's name, so that
+	 * the pool keeper can tell which runner a pod holds */
 	char host[256] = "";
-	gethostname(host, sizeof(host) - 1);
+	if (r->cfg->name && *r->cfg->name)
+		snprintf(host, sizeof(host), "%s", r->cfg->name);
+	else
+		gethostname(host, sizeof(host) - 1);
 	json_t *body = json_pack("{s:s,s:i,s:s}", "host", host, "pid", (int)getpid(), "sandbox",
 				 sandbox_kind_name(r->kind));
 	int backoff = 200;
@@ -297,7 +302,9 @@ static void run_workload(struct runner *r, struct warm *w, const char *ws, json_
 		bg_stop(&r->bld.t);
 		foreign = true;
 	}
-	if (need_net || custom || foreign) {
+	/* a pod's sandbox is the pod: its one execd serves one sandbox, with
+	 * the pod's network and limits */
+	if ((need_net || custom || foreign) && r->kind != SANDBOX_POD) {
 		warm_end(w, ws);
 		warm_sandbox(r, w, ws, repo, need_net, limits);
 	}

@@ -20,6 +20,7 @@ struct runner_cfg {
 	const char *work_dir;   /* where workspaces are made */
 	bool standby;           /* keep claiming; otherwise run one workload and exit */
 	uint64_t cache_bytes;   /* bound on the checkout cache (job_cache_trim) */
+	const char *name;       /* registered as the runner's host (NULL: the host name) */
 };
 
 /* Runs the runner until SIGTERM/SIGINT (idle: at once; busy: after the

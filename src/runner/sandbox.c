@@ -126,6 +126,7 @@ static const struct sandbox_ops *const kinds[] = {
 	[SANDBOX_GVISOR] = &sandbox_gvisor_ops,
 	[SANDBOX_BWRAP] = &sandbox_bwrap_ops,
 	[SANDBOX_NONE] = &sandbox_none_ops,
+	[SANDBOX_POD] = &sandbox_pod_ops,
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -451,6 +452,12 @@ int sandbox_detect(enum sandbox_kind *out, const char *setting, struct err *e)
 	if (!setting || !*setting)
 		setting = "auto";
 	int k = kind_by_name(setting);
+	if (k >= 0 && kinds[k]->external) {
+		log_info("sandbox: %s: commands run in the runner pod's exec container",
+			 kinds[k]->name);
+		*out = (enum sandbox_kind)k;
+		return 0;
+	}
 	if (k >= 0 && !kinds[k]->isolated) {
 		log_warn("*** PLUE_SANDBOX=%s: steps run UNSANDBOXED on this machine, as the "
 			 "runner's user, with its files and network. Development only. ***",
@@ -471,7 +478,7 @@ int sandbox_detect(enum sandbox_kind *out, const char *setting, struct err *e)
 		return 0;
 	}
 	if (strcmp(setting, "auto")) {
-		/* "auto, gvisor, bwrap or none" */
+		/* "auto, gvisor, bwrap, none or pod" */
 		struct buf names = BUF_INIT;
 		buf_adds(&names, "auto");
 		for (size_t i = 0; i < NKINDS; i++)

@@ -77,10 +77,14 @@ enum sandbox_kind {
 	                   starts each command */
 	SANDBOX_BWRAP,  /* bubblewrap: fresh namespaces per command */
 	SANDBOX_NONE,   /* no isolation at all: development only */
+	SANDBOX_POD,    /* a Kubernetes runner pod: commands run in the pod's
+	                   exec container, started by its execd over a Unix
+	                   socket (sandbox_pod.c) */
 };
 
 /* Picks the kind to use from a setting: "auto" (also NULL or ""), "gvisor",
- * "bwrap" or "none". "auto" runs a real probe command in gVisor and takes it
+ * "bwrap", "none" or "pod" (never probed, never picked by "auto": see
+ * sandbox_pod.c). "auto" runs a real probe command in gVisor and takes it
  * if it works, else probes bubblewrap; naming a kind probes that kind and
  * fails (ERR_UNAVAILABLE, with the reason) if it does not work here. "none"
  * never fails and logs a loud warning. Probing takes a few hundred
@@ -89,7 +93,7 @@ enum sandbox_kind {
  * not parse (slug "invalid_setting"), or ERR_UNAVAILABLE. */
 int sandbox_detect(enum sandbox_kind *out, const char *setting, struct err *e);
 
-/* "gvisor", "bwrap" or "none" (for logs and a run's metadata). */
+/* "gvisor", "bwrap", "none" or "pod" (for logs and a run's metadata). */
 const char *sandbox_kind_name(enum sandbox_kind kind);
 
 /* Resource limits. In a limits struct passed to sandbox_create a field of 0
@@ -232,6 +236,14 @@ enum sandbox_kind sandbox_kind_of(const struct sandbox *sb);
  * ids for SANDBOX_NONE). */
 uid_t sandbox_uid(const struct sandbox *sb);
 gid_t sandbox_gid(const struct sandbox *sb);
+
+/* `plue execd --socket PATH` (the exec container of a runner pod, see
+ * sandbox_pod.c): listens on the Unix socket path, serves the first
+ * connection with execd's protocol, running each command as this process's
+ * own user (which must not be root) in /workspace, and exits when that
+ * connection ends. Returns only on failure: ERR_INVALID (root, a bad
+ * path) or ERR_UNAVAILABLE, with why in e. */
+int sandbox_execd_listen(const char *path, struct err *e);
 
 /* Kills everything still running in the sandbox, removes the gVisor
  * container, stops its network (slirp4netns) and removes the sandbox's

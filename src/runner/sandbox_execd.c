@@ -24,7 +24,20 @@
  * so /proc/1/fd and /proc/1/mem are closed to them.
  *
  * If the runner goes (end of file on stdin) execd kills the running
- * command and exits, which ends the sandbox. */
+ * command and exits, which ends the sandbox.
+ *
+ * Socket mode (`plue execd --socket PATH`, sandbox_execd_listen): the
+ * same daemon as the exec container of a Kubernetes runner pod
+ * (sandbox_pod.c). It listens on a Unix socket in the pod's `control`
+ * volume, takes one connection — the runner's — and removes the socket,
+ * so nothing else can connect; speaks the same protocol over it; and
+ * exits when that connection ends, after the pod's one workload. There
+ * it is neither root nor pid 1 of a sandbox of its own making: it runs
+ * as the pod's non-root user with no capabilities, so commands run as
+ * that same user (there is no identity to drop to, and it refuses to run
+ * as root) in /workspace. What keeps them from the runner's credentials
+ * is the pod's layout (sandbox_pod.c); what keeps them from execd's
+ * memory is, as above, that execd is not dumpable. */
 #include "runner/sandbox_impl.h"
 
 #include "base/util.h"
@@ -42,7 +55,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -126,6 +141,7 @@ void sandbox_buf_consume(struct buf *b, size_t n)
 struct child {
 	int in_r, out_w, err_w; /* its stdio */
 	int max_fd;             /* the highest descriptor execd holds */
+	bool own_id;            /* keep execd's identity (socket mode) */
 	uid_t uid;
 	gid_t gid;
 	int64_t as_bytes, nproc;
@@ -137,6 +153,7 @@ struct child {
 
 struct execd {
 	int cmd_fd, ev_fd, sig_fd;
+	bool own_id; /* socket mode: commands run as execd's own (non-root) user */
 	uid_t uid;
 	gid_t gid;
 	struct buf in; /* bytes from the runner not yet handled */
@@ -289,15 +306,21 @@ CHILD_CODE static int child_main(void *arg)
 	if (c->nproc > 0) {
 		/* gVisor counts a process against the uid that forked it: this
 		 * one, forked by root, is not counted for the sandbox's uid, so
-		 * the limit leaves room for one process less */
-		r.rlim_cur = r.rlim_max = (rlim_t)(c->nproc > 1 ? c->nproc - 1 : 1);
+		 * the limit leaves room for one process less. In socket mode
+		 * execd's own user is the command's: the count includes execd
+		 * and whatever else of that user runs (the runner's container
+		 * in a pod, under gVisor) */
+		r.rlim_cur = r.rlim_max = (rlim_t)(c->own_id      ? c->nproc
+						   : c->nproc > 1 ? c->nproc - 1
+								  : 1);
 		if (setrlimit(RLIMIT_NPROC, &r))
 			goto limits;
 	}
 	/* raw system calls: glibc's set*id would coordinate with threads of a
 	 * process whose memory this child only borrows */
-	if (syscall(SYS_setgroups, 0, NULL) || syscall(SYS_setresgid, c->gid, c->gid, c->gid) ||
-	    syscall(SYS_setresuid, c->uid, c->uid, c->uid)) {
+	if (!c->own_id &&
+	    (syscall(SYS_setgroups, 0, NULL) || syscall(SYS_setresgid, c->gid, c->gid, c->gid) ||
+	     syscall(SYS_setresuid, c->uid, c->uid, c->uid))) {
 		child_say("cannot take the sandbox's identity", NULL, errno);
 		_exit(127);
 	}
@@ -417,7 +440,7 @@ static void command_start(struct execd *a, uint32_t id, const char *payload, siz
 		execd_die("a command arrived while another runs");
 	if (len < 24)
 		execd_die("short command frame");
-	struct child c = { .uid = a->uid, .gid = a->gid };
+	struct child c = { .own_id = a->own_id, .uid = a->uid, .gid = a->gid };
 	c.as_bytes = sandbox_get_i64(payload);
 	c.nproc = sandbox_get_i64(payload + 8);
 	uint32_t argc = sandbox_get_u32(payload + 16), envc = sandbox_get_u32(payload + 20);
@@ -578,6 +601,67 @@ static int parse_id(const char *arg, const char *name, long *out)
 	return 0;
 }
 
+/* Sets up execd's signals and serves the runner on a.cmd_fd/a.ev_fd
+ * until it goes; never returns. */
+static void __attribute__((noreturn)) execd_serve(struct execd *a)
+{
+	/* commands run as another uid already (or, in socket mode, as ours:
+	 * then this is what closes /proc/self/mem and environ, and ptrace, to
+	 * them); not dumpable also closes the execd's memory to anyone while
+	 * a child borrows it */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	a->sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (a->sig_fd < 0)
+		execd_die("cannot watch its children");
+	execd_send(a, SANDBOX_F_HELLO, 0, NULL, 0);
+
+	static char chunk[SANDBOX_CHUNK];
+	for (;;) {
+		struct pollfd p[5];
+		int np = 0, ic = -1, is = -1, io = -1, ie = -1, ii = -1;
+		ic = np, p[np++] = (struct pollfd){ .fd = a->cmd_fd, .events = POLLIN };
+		is = np, p[np++] = (struct pollfd){ .fd = a->sig_fd, .events = POLLIN };
+		if (a->out_fd >= 0)
+			io = np, p[np++] = (struct pollfd){ .fd = a->out_fd, .events = POLLIN };
+		if (a->err_fd >= 0)
+			ie = np, p[np++] = (struct pollfd){ .fd = a->err_fd, .events = POLLIN };
+		if (a->in_fd >= 0 && (a->input.len > 0 || a->input_eof))
+			ii = np, p[np++] = (struct pollfd){ .fd = a->in_fd, .events = POLLOUT };
+		if (poll(p, (nfds_t)np, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			execd_die("poll failed");
+		}
+		if (p[ic].revents) {
+			ssize_t n = read(a->cmd_fd, chunk, sizeof(chunk));
+			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+				/* the runner is gone: so is everything it started */
+				command_kill(a);
+				_exit(0);
+			}
+			if (n > 0) {
+				buf_add(&a->in, chunk, (size_t)n);
+				execd_frames(a);
+			}
+		}
+		/* output before the exit status: what the command wrote last
+		 * goes out first */
+		if (io >= 0 && p[io].revents && a->out_fd >= 0)
+			command_relay(a, &a->out_fd, SANDBOX_F_STDOUT);
+		if (ie >= 0 && p[ie].revents && a->err_fd >= 0)
+			command_relay(a, &a->err_fd, SANDBOX_F_STDERR);
+		if (ii >= 0 && p[ii].revents && a->in_fd >= 0)
+			execd_input(a);
+		if (p[is].revents)
+			execd_reap(a);
+	}
+}
+
 int sandbox_execd_main(int argc, char **argv)
 {
 	struct execd a = {
@@ -600,57 +684,66 @@ int sandbox_execd_main(int argc, char **argv)
 		execd_die("cannot set up its descriptors");
 	close(null);
 	fcntl(a.ev_fd, F_SETFL, fcntl(a.ev_fd, F_GETFL) & ~O_NONBLOCK);
-	/* commands run as another uid already; not dumpable also closes the
-	 * execd's memory to anyone while a child borrows it */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	signal(SIGPIPE, SIG_IGN);
-	sigset_t chld;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &chld, NULL);
-	a.sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (a.sig_fd < 0)
-		execd_die("cannot watch its children");
-	execd_send(&a, SANDBOX_F_HELLO, 0, NULL, 0);
+	execd_serve(&a);
+}
 
-	static char chunk[SANDBOX_CHUNK];
-	for (;;) {
-		struct pollfd p[5];
-		int np = 0, ic = -1, is = -1, io = -1, ie = -1, ii = -1;
-		ic = np, p[np++] = (struct pollfd){ .fd = a.cmd_fd, .events = POLLIN };
-		is = np, p[np++] = (struct pollfd){ .fd = a.sig_fd, .events = POLLIN };
-		if (a.out_fd >= 0)
-			io = np, p[np++] = (struct pollfd){ .fd = a.out_fd, .events = POLLIN };
-		if (a.err_fd >= 0)
-			ie = np, p[np++] = (struct pollfd){ .fd = a.err_fd, .events = POLLIN };
-		if (a.in_fd >= 0 && (a.input.len > 0 || a.input_eof))
-			ii = np, p[np++] = (struct pollfd){ .fd = a.in_fd, .events = POLLOUT };
-		if (poll(p, (nfds_t)np, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			execd_die("poll failed");
-		}
-		if (p[ic].revents) {
-			ssize_t n = read(a.cmd_fd, chunk, sizeof(chunk));
-			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-				/* the runner is gone: so is everything it started */
-				command_kill(&a);
-				_exit(0);
-			}
-			if (n > 0) {
-				buf_add(&a.in, chunk, (size_t)n);
-				execd_frames(&a);
-			}
-		}
-		/* output before the exit status: what the command wrote last
-		 * goes out first */
-		if (io >= 0 && p[io].revents && a.out_fd >= 0)
-			command_relay(&a, &a.out_fd, SANDBOX_F_STDOUT);
-		if (ie >= 0 && p[ie].revents && a.err_fd >= 0)
-			command_relay(&a, &a.err_fd, SANDBOX_F_STDERR);
-		if (ii >= 0 && p[ii].revents && a.in_fd >= 0)
-			execd_input(&a);
-		if (p[is].revents)
-			execd_reap(&a);
+int sandbox_execd_listen(const char *path, struct err *e)
+{
+	struct execd a = { .in = BUF_INIT,
+			   .input = BUF_INIT,
+			   .own_id = true,
+			   .out_fd = -1,
+			   .err_fd = -1,
+			   .in_fd = -1 };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (geteuid() == 0 || getegid() == 0)
+		return err_set(e, ERR_INVALID, "execd_root",
+			       "execd refuses to run commands as root: run it as a non-root user");
+	if (!path || !*path || strlen(path) >= sizeof(sa.sun_path))
+		return err_set(e, ERR_INVALID, "invalid_socket", "bad socket path '%.200s'",
+			       path ? path : "");
+	a.uid = geteuid();
+	a.gid = getegid();
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ls < 0)
+		return err_set(e, ERR_UNAVAILABLE, "execd_socket", "socket: %s", strerror(errno));
+	/* a socket left by an execd that died in this container before */
+	unlink(path);
+	mode_t old = umask(0077); /* the runner runs as the same user */
+	int rc = bind(ls, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc || listen(ls, 1)) {
+		rc = err_set(e, ERR_UNAVAILABLE, "execd_socket", "cannot listen on '%.200s': %s",
+			     path, strerror(errno));
+		close(ls);
+		return rc;
 	}
+	fprintf(stderr, "execd: listening on %s (uid %u)\n", path, (unsigned)a.uid);
+	int c;
+	while ((c = accept4(ls, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		if (errno != EINTR && errno != ECONNABORTED) {
+			rc = err_set(e, ERR_UNAVAILABLE, "execd_socket", "accept: %s",
+				     strerror(errno));
+			close(ls);
+			unlink(path);
+			return rc;
+		}
+	/* one runner: nobody else connects after it */
+	close(ls);
+	unlink(path);
+	a.cmd_fd = c;
+	a.ev_fd = fcntl(c, F_DUPFD_CLOEXEC, 3);
+	if (a.ev_fd < 0)
+		return err_set(e, ERR_UNAVAILABLE, "execd_socket", "dup: %s", strerror(errno));
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		close(null);
+	}
+	if (mkdir(SANDBOX_WORKSPACE, 0700) && errno != EEXIST)
+		return err_set(e, ERR_UNAVAILABLE, "execd_workspace", "cannot create '%s': %s",
+			       SANDBOX_WORKSPACE, strerror(errno));
+	execd_serve(&a);
 }

@@ -1,5 +1,6 @@
 /* sandbox_impl.h — what the sandbox kinds (sandbox_gvisor.c,
- * sandbox_bwrap.c, sandbox_none.c) and the common code (sandbox.c) share.
+ * sandbox_bwrap.c, sandbox_none.c, sandbox_pod.c) and the common code
+ * (sandbox.c, sandbox_execd_client.c) share.
  * Not for use outside src/runner/sandbox*.c. */
 #ifndef PLUE_RUNNER_SANDBOX_IMPL_H
 #define PLUE_RUNNER_SANDBOX_IMPL_H
@@ -15,6 +16,9 @@
 #define SANDBOX_HELPER_PATH "/.plue/sandbox-init"
 /* Where the workspace appears inside gVisor and bubblewrap. */
 #define SANDBOX_WORKSPACE "/workspace"
+/* execd's socket in a runner pod (the `control` volume), unless
+ * PLUE_EXECD_SOCKET names another (sandbox_pod.c). */
+#define SANDBOX_POD_SOCKET "/run/plue/execd.sock"
 /* PATH when the caller passes none. */
 #define SANDBOX_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* The statx shim inside a gVisor sandbox, named in its /etc/ld.so.preload
@@ -168,6 +172,13 @@ struct sandbox_ops {
 	bool isolated;
 	/* its /etc/ld.so.preload names SANDBOX_STATX_SHIM (sandbox_gvisor.c) */
 	bool statx_shim;
+	/* the isolation is made outside the runner, by what runs it (a
+	 * Kubernetes pod: sandbox_pod.c), and the kind is not isolated in the
+	 * sense above (the runner's identity, the pod's network and /etc).
+	 * Never probed — its execd serves one runner connection, which a
+	 * probe would spend — and never picked by "auto", but not said
+	 * loudly either: it is not unsandboxed */
+	bool external;
 	/* The kind's part of sandbox_create, once the common state exists
 	 * (sb->dir, uid, workspace, network, /etc). Returns 0 or
 	 * ERR_UNAVAILABLE; sandbox_destroy then cleans up. */
@@ -190,6 +201,7 @@ struct sandbox_ops {
 extern const struct sandbox_ops sandbox_gvisor_ops; /* sandbox_gvisor.c */
 extern const struct sandbox_ops sandbox_bwrap_ops;  /* sandbox_bwrap.c */
 extern const struct sandbox_ops sandbox_none_ops;   /* sandbox_none.c */
+extern const struct sandbox_ops sandbox_pod_ops;    /* sandbox_pod.c */
 
 /* Spawns sp (bubblewrap and none: a process of the runner) and runs the
  * command to its end: its input, output as lines, timeout, cancel and
@@ -293,5 +305,35 @@ int64_t sandbox_get_i64(const void *p);
 
 /* execd's entry point (helper mode "execd"). */
 int sandbox_execd_main(int argc, char **argv);
+
+/* ---- the runner's side of execd (sandbox_execd_client.c) ----
+ *
+ * Used by the kinds whose commands execd starts (gVisor, pod), on
+ * sb->execd_in (frames to execd) and sb->execd_out (frames from it), both
+ * non-blocking, with sb->execd_rbuf allocated. */
+
+/* Reads what execd sent into sb->execd_rbuf. 1 when something came, 0
+ * when nothing is there yet, -1 at end of file (execd is gone). */
+int sandbox_execd_read(struct sandbox *sb);
+/* Waits up to timeout_ms for execd's HELLO: NULL once it came, else why
+ * not ("no answer in time", "it exited", ...). */
+const char *sandbox_execd_hello(struct sandbox *sb, int timeout_ms);
+/* Closes both descriptors (they may be one socket and its dup). */
+void sandbox_execd_close(struct sandbox *sb);
+/* How a command's exchange with execd ended. */
+enum sandbox_execd_end {
+	SANDBOX_EXECD_EXITED, /* the command's exit status came */
+	SANDBOX_EXECD_GONE,   /* end of file from execd: it, or its sandbox,
+	                         ended under the command (descriptors closed) */
+	SANDBOX_EXECD_STUCK,  /* execd did not stop the command in time, or
+	                         misbehaved: the caller must stop the sandbox */
+};
+/* Runs one command through execd, with its input, output, timeout, cancel
+ * and output cap: 0 with *out filled (a gone or stuck execd reports the
+ * command as killed by SIGKILL and marks sb dead), ERR_INVALID for a
+ * command too large to send, ERR_UNAVAILABLE for a misbehaving execd,
+ * ERR_INTERNAL when poll fails; *how says how it ended either way. */
+int sandbox_execd_run(struct sandbox_result *out, struct sandbox *sb, const struct sandbox_cmd *cmd,
+		      const struct sandbox_limits *lim, enum sandbox_execd_end *how, struct err *e);
 
 #endif

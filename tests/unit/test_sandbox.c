@@ -1332,7 +1332,7 @@ static void test_detect_errors(void **state)
 	struct err e = { 0 };
 	assert_int_equal(sandbox_detect(&k, "docker", &e), ERR_INVALID);
 	assert_string_equal(e.slug, "invalid_sandbox");
-	assert_string_equal(e.msg, "unknown sandbox 'docker' (auto, gvisor, bwrap or none)");
+	assert_string_equal(e.msg, "unknown sandbox 'docker' (auto, gvisor, bwrap, none or pod)");
 	struct err e2 = { 0 };
 	assert_int_equal(sandbox_detect(&k, "none", &e2), 0);
 	assert_int_equal(k, SANDBOX_NONE);
