@@ -281,6 +281,11 @@ static bool pod_create(const char *pool, int64_t workload)
 		free(name);
 		return false;
 	}
+	if (workload)
+		log_info("pool keeper: created %s pod %s for workload %lld", pool, name,
+			 (long long)workload);
+	else
+		log_info("pool keeper: created %s pod %s", pool, name);
 	pthread_mutex_lock(&tab.mu);
 	struct pod *p = pod_add(name);
 	if (p && !*p->phase) {

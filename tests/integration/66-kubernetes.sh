@@ -206,7 +206,9 @@ check "push" git -C "$SRC" push -q "http://alice:$ALICE@127.0.0.1:$PORT/alice/k.
 settle
 WID=$(sql "SELECT max(id) FROM workloads")
 check "a cold pod is made for workload $WID" pods_are 1 "plue.dev/pool=cold,plue.dev/workload=$WID"
-COLD=$(pods "plue.dev/pool=cold")
+# its name as the keeper logged it (the pod itself may have run and gone by
+# the time a listing is made)
+COLD=$(sed -n "s/.*pool keeper: created cold pod \([^ ]*\) for workload $WID\$/\1/p" "$T_DIR/serve.log" | head -1)
 RUN=$(sql "SELECT r.id FROM workflow_runs r JOIN workflow_jobs j ON j.run_id = r.id JOIN workloads w ON w.job_id = j.id WHERE w.id = $WID")
 wait_run "$RUN"
 expect_json .status success "the push's run succeeded through a cold pod"
@@ -215,7 +217,7 @@ check "the step ran as the pod's user in /workspace" grep -qF "step uid 1000 in 
 check "the runner checked the commit out there" grep -qF "checked out: hello from k8s" <<<"$BODY_OUT"
 check "the step sees execd's process" grep -q "^proc: .*plue execd --socket" <<<"$BODY_OUT"
 check "the step does not see the runner's" bash -c '! grep -q "^proc: .*plue runner" <<<"$1"' _ "$BODY_OUT"
-check "the runner registered under the pod's name" test "$(sql "SELECT count(*) FROM runners WHERE host = '$COLD'")" = 1
+check "the runner registered under the pod's name (${COLD:-none logged})" test "$(sql "SELECT count(*) FROM runners WHERE host = '$COLD'")" = 1
 check "the cold pod is deleted after its workload" pods_are 0
 check "the keeper said why it made it" grep -q "creating a cold pod for workload $WID" "$T_DIR/serve.log"
 check "no standby pod was made" test "$(sql "SELECT count(*) FROM runners")" = 1
@@ -230,6 +232,18 @@ start_server --port "$PORT"
 check "2 standby pods" pods_are 2 "plue.dev/pool=standby"
 WARM=$(pods "plue.dev/pool=standby")
 check "both runners registered under their pods' names" registered $WARM
+# the pods the keeper makes against what the deploy manifests demand of them
+# (tests/deploy/checks.mjs: labels the NetworkPolicies select, the quota's
+# limits, the volumes, the secret in the runner container only, ...)
+POD1=${WARM%% *}
+k GET "/api/v1/namespaces/$NS/pods/$POD1" >"$T_DIR/pod.json"
+check "a standby pod meets what the deploy manifests demand of runner pods" \
+	node --input-type=module -e '
+import { runnerPodProblems } from "'"$(cd "$(dirname "$0")/../deploy" && pwd)"'/checks.mjs";
+import { readFileSync } from "node:fs";
+const p = runnerPodProblems(JSON.parse(readFileSync(process.argv[1], "utf8")));
+for (const x of p) console.log("# " + x);
+process.exit(p.length ? 1 : 0);' "$T_DIR/pod.json"
 RUN=$(dispatch ci.yaml)
 wait_run "$RUN"
 expect_json .status success "a workflow on a standby pod"
