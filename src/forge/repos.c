@@ -12,6 +12,7 @@
 #include "git/store.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -135,7 +136,9 @@ int repo_update(struct forge *f, struct repo *repo, const struct repo_update *in
 		   arena_int(f->arena, (long long)repo->id), desc, branch, priv ? "true" : "false",
 		   issues_open ? "true" : "false"))
 		return f->err->code;
-	repo_hint_forget(repo->owner, repo->name);
+	/* every replica forgets the visibility hint (queue/relay.h) */
+	if (priv != repo->is_private && (rc = repo_hint_publish(f, repo->owner, repo->name)))
+		return rc;
 	repo->description = desc;
 	repo->default_branch = branch;
 	repo->is_private = priv;
@@ -155,6 +158,9 @@ int repo_delete(struct forge *f, const struct repo *repo)
 	}
 	/* the directory goes first: if it cannot, the row stays */
 	if ((rc = repo_store_delete(repo->id, f->err)))
+		goto fail;
+	/* delivered at COMMIT to every replica (queue/relay.h) */
+	if ((rc = repo_hint_publish(f, repo->owner, repo->name)))
 		goto fail;
 	if ((rc = db_commit(f->db, f->err)))
 		return rc;
@@ -383,33 +389,83 @@ static void hint_key(char out[512], const char *owner, const char *name)
 		*q = (char)tolower((unsigned char)*q);
 }
 
-void repo_hint_put(const char *owner, const char *name, int64_t id, bool is_private, int ttl_ms)
+/* Hints are believed only while every change through another replica
+ * reaches this one (queue/relay.c listens); each time that starts again
+ * the epoch moves, so what was remembered before is forgotten. */
+static atomic_bool hints_trusted = true;
+static atomic_uint hints_epoch;
+/* Moves at every forget: a hint read from the database before a forget
+ * is not kept (a peer's change committed meanwhile). */
+static atomic_uint hints_gen;
+
+unsigned repo_hint_gen(void)
+{
+	return atomic_load(&hints_gen);
+}
+
+void repo_hints_forget_all(void)
+{
+	atomic_fetch_add(&hints_gen, 1);
+	atomic_fetch_add(&hints_epoch, 1);
+}
+
+void repo_hints_trust(bool trusted)
+{
+	if (trusted)
+		atomic_fetch_add(&hints_epoch, 1);
+	atomic_store(&hints_trusted, trusted);
+}
+
+void repo_hint_put(const char *owner, const char *name, int64_t id, bool is_private, int ttl_ms,
+		   unsigned gen)
 {
 	char key[512], val[64];
 	hint_key(key, owner, name);
-	int n = snprintf(val, sizeof(val), "%lld %d", (long long)id, is_private);
+	int n = snprintf(val, sizeof(val), "%lld %d %u", (long long)id, is_private,
+			 atomic_load(&hints_epoch));
 	cache_put(key, val, (size_t)n, NULL, NULL, NULL, ttl_ms);
+	/* a forget since the read (even one racing with this put) wins: it
+	 * moves the generation before it drops */
+	if (atomic_load(&hints_gen) != gen)
+		cache_drop(key);
 }
 
 bool repo_hint_get(const char *owner, const char *name, int64_t *id, bool *is_private)
 {
 	char key[512];
+	if (!atomic_load(&hints_trusted))
+		return false;
 	hint_key(key, owner, name);
 	const struct cache_entry *e = cache_get(key);
 	if (!e)
 		return false;
 	long long v = 0;
 	int priv = 1;
-	bool ok = sscanf(e->data, "%lld %d", &v, &priv) == 2;
+	unsigned epoch = 0;
+	bool ok = sscanf(e->data, "%lld %d %u", &v, &priv, &epoch) == 3 &&
+		  epoch == atomic_load(&hints_epoch);
 	cache_unref(e);
 	*id = v;
 	*is_private = priv != 0;
 	return ok;
 }
 
+int repo_hint_publish(struct forge *f, const char *owner, const char *name)
+{
+	if (!db_qv(f->db, f->arena, f->err, "SELECT pg_notify('plue_repo', $1)",
+		   owner ? arena_printf(f->arena, "%s/%s", owner, name) : "*"))
+		return f->err->code;
+	if (owner)
+		repo_hint_forget(owner, name);
+	else
+		repo_hints_forget_all();
+	return 0;
+}
+
 void repo_hint_forget(const char *owner, const char *name)
 {
 	char key[512];
 	hint_key(key, owner, name);
+	atomic_fetch_add(&hints_gen, 1);
 	cache_drop(key);
 }
