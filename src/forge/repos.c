@@ -5,6 +5,7 @@
 #include "auth/auth.h"
 #include "base/cache.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "db/db.h"
 #include "forge/issues.h"
 #include "forge/names.h"
@@ -14,6 +15,7 @@
 #include <ctype.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The columns of a repository row with the caller's role (aliases r, u
@@ -136,9 +138,14 @@ int repo_update(struct forge *f, struct repo *repo, const struct repo_update *in
 		   arena_int(f->arena, (long long)repo->id), desc, branch, priv ? "true" : "false",
 		   issues_open ? "true" : "false"))
 		return f->err->code;
-	/* every replica forgets the visibility hint (queue/relay.h) */
-	if (priv != repo->is_private && (rc = repo_hint_publish(f, repo->owner, repo->name)))
-		return rc;
+	/* every replica forgets the visibility hint before the answer
+	 * (queue/relay.h) */
+	if (priv != repo->is_private) {
+		char token[17];
+		if ((rc = repo_hint_publish(f, repo->owner, repo->name, token)))
+			return rc;
+		repo_hint_await(f, token);
+	}
 	repo->description = desc;
 	repo->default_branch = branch;
 	repo->is_private = priv;
@@ -149,6 +156,7 @@ int repo_update(struct forge *f, struct repo *repo, const struct repo_update *in
 int repo_delete(struct forge *f, const struct repo *repo)
 {
 	int rc;
+	char token[17] = "";
 	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) || (rc = db_begin(f->db, f->err)))
 		return rc;
 	if (!db_qv(f->db, f->arena, f->err, "DELETE FROM repositories WHERE id = $1",
@@ -160,11 +168,12 @@ int repo_delete(struct forge *f, const struct repo *repo)
 	if ((rc = repo_store_delete(repo->id, f->err)))
 		goto fail;
 	/* delivered at COMMIT to every replica (queue/relay.h) */
-	if ((rc = repo_hint_publish(f, repo->owner, repo->name)))
+	if ((rc = repo_hint_publish(f, repo->owner, repo->name, token)))
 		goto fail;
 	if ((rc = db_commit(f->db, f->err)))
 		return rc;
 	repo_hint_forget(repo->owner, repo->name);
+	repo_hint_await(f, token);
 	log_info("repository %s/%s deleted", repo->owner, repo->name);
 	return 0;
 fail:
@@ -450,16 +459,35 @@ bool repo_hint_get(const char *owner, const char *name, int64_t *id, bool *is_pr
 	return ok;
 }
 
-int repo_hint_publish(struct forge *f, const char *owner, const char *name)
+static const struct repo_hint_sync *hint_sync;
+
+void repo_hint_set_sync(const struct repo_hint_sync *sync)
 {
+	hint_sync = sync;
+}
+
+int repo_hint_publish(struct forge *f, const char *owner, const char *name, char token[17])
+{
+	char *tok = random_token("", 8);
+	snprintf(token, 17, "%s", tok);
+	free(tok);
+	if (hint_sync)
+		hint_sync->expect(token);
 	if (!db_qv(f->db, f->arena, f->err, "SELECT pg_notify('plue_repo', $1)",
-		   owner ? arena_printf(f->arena, "%s/%s", owner, name) : "*"))
+		   owner ? arena_printf(f->arena, "%s %s/%s", token, owner, name)
+			 : arena_printf(f->arena, "%s *", token)))
 		return f->err->code;
 	if (owner)
 		repo_hint_forget(owner, name);
 	else
 		repo_hints_forget_all();
 	return 0;
+}
+
+void repo_hint_await(struct forge *f, const char *token)
+{
+	if (hint_sync && token[0])
+		hint_sync->await(f->db, token);
 }
 
 void repo_hint_forget(const char *owner, const char *name)

@@ -521,8 +521,10 @@ int user_update(json_t **out, struct forge *f, const struct user_update *in)
 	if (strcmp(username, db_val(cur, 0, USERNAME))) {
 		/* the old name's repositories are gone: every replica forgets
 		 * its visibility hints (queue/relay.h) */
-		if ((rc = repo_hint_publish(f, NULL, NULL)))
+		char token[17];
+		if ((rc = repo_hint_publish(f, NULL, NULL, token)))
 			return rc;
+		repo_hint_await(f, token);
 		log_info("user '%s' is now '%s'", db_val(cur, 0, USERNAME), username);
 	}
 	return user_json_load(out, f, f->who->user_id);

@@ -15,16 +15,100 @@
 
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FILLS 512 /* fill requests served per round */
-#define PAGE 1000     /* rows per stream per query */
-#define RETRY_MS 500  /* after a failed connection or query */
+#define MAX_FILLS 512    /* fill requests served per round */
+#define PAGE 1000        /* rows per stream per query */
+#define RETRY_MS 500     /* after a failed connection or query */
+#define ACK_WAIT_MS 2000 /* a visibility change waits this long at most */
 
 static struct bg_thread thread;
 static char replica[24];
+
+/* Visibility changes waiting for every replica's acknowledgement. */
+struct waiter {
+	char token[17];
+	int acks;
+	int64_t born_ms;
+	struct waiter *next;
+};
+static pthread_mutex_t wmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wcond = PTHREAD_COND_INITIALIZER;
+static struct waiter *waiters;
+
+static void hint_expect(const char *token)
+{
+	struct waiter *w = xcalloc(1, sizeof(*w));
+	snprintf(w->token, sizeof(w->token), "%s", token);
+	w->born_ms = now_ms();
+	pthread_mutex_lock(&wmu);
+	/* one whose change failed before its await is dropped in time */
+	for (struct waiter **pp = &waiters; *pp;) {
+		if (now_ms() - (*pp)->born_ms > 10 * ACK_WAIT_MS) {
+			struct waiter *old = *pp;
+			*pp = old->next;
+			free(old);
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	w->next = waiters;
+	waiters = w;
+	pthread_mutex_unlock(&wmu);
+}
+
+static void hint_ack(const char *token)
+{
+	pthread_mutex_lock(&wmu);
+	for (struct waiter *w = waiters; w; w = w->next)
+		if (!strcmp(w->token, token)) {
+			w->acks++;
+			pthread_cond_broadcast(&wcond);
+		}
+	pthread_mutex_unlock(&wmu);
+}
+
+/* After the COMMIT: until every relay connected to the database (each
+ * replica's, this one's included) has acknowledged token. */
+static void hint_await(PGconn *db, const char *token)
+{
+	struct err e = { 0 };
+	PGresult *res = db_query(db, NULL, &e,
+				 "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+				 "current_database() AND application_name LIKE 'plue-relay %'",
+				 0, NULL);
+	int want = res ? (int)db_int(res, 0, 0) : 0;
+	PQclear(res);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ACK_WAIT_MS / 1000;
+	pthread_mutex_lock(&wmu);
+	struct waiter **pp = &waiters;
+	while (*pp && strcmp((*pp)->token, token))
+		pp = &(*pp)->next;
+	struct waiter *w = *pp;
+	int rc = 0;
+	while (w && w->acks < want && rc == 0)
+		rc = pthread_cond_timedwait(&wcond, &wmu, &until);
+	if (w) {
+		if (w->acks < want)
+			log_warn("relay: %d of %d replicas acknowledged a visibility change",
+				 w->acks, want);
+		for (pp = &waiters; *pp; pp = &(*pp)->next)
+			if (*pp == w) {
+				*pp = w->next;
+				break;
+			}
+		free(w);
+	}
+	pthread_mutex_unlock(&wmu);
+}
+
+static const struct repo_hint_sync hint_sync = { hint_expect, hint_await };
 
 const char *relay_replica(void)
 {
@@ -36,15 +120,31 @@ static void fill_wake(void)
 	bg_wake(&thread);
 }
 
-static void on_notify(const PGnotify *n)
+static void on_notify(PGconn *c, const PGnotify *n)
 {
+	if (!strcmp(n->relname, "plue_ack")) {
+		hint_ack(n->extra);
+		return;
+	}
 	if (!strcmp(n->relname, "plue_repo")) {
-		const char *slash = strchr(n->extra, '/');
-		if (!slash)
+		/* "TOKEN owner/name" or "TOKEN *" */
+		char token[17];
+		const char *sp = strchr(n->extra, ' ');
+		if (!sp || sp - n->extra > 16)
 			return;
-		char owner[256];
-		snprintf(owner, sizeof(owner), "%.*s", (int)(slash - n->extra), n->extra);
-		repo_hint_forget(owner, slash + 1);
+		snprintf(token, sizeof(token), "%.*s", (int)(sp - n->extra), n->extra);
+		const char *what = sp + 1, *slash = strchr(what, '/');
+		if (!strcmp(what, "*")) {
+			repo_hints_forget_all();
+		} else if (slash) {
+			char owner[256];
+			snprintf(owner, sizeof(owner), "%.*s", (int)(slash - what), what);
+			repo_hint_forget(owner, slash + 1);
+		}
+		/* forgotten: the replica that made the change may answer */
+		PGresult *r = PQexecParams(c, "SELECT pg_notify('plue_ack', $1)", 1, NULL,
+					   (const char *[]){ token }, NULL, NULL, 0);
+		PQclear(r);
 		return;
 	}
 	char from[24];
@@ -151,10 +251,16 @@ static void relay_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
 	PGconn *c = NULL;
+	/* the name counts this replica among those that acknowledge */
+	char listen_sql[160];
+	snprintf(listen_sql, sizeof(listen_sql),
+		 "SET application_name = 'plue-relay %s'; LISTEN plue_stream; LISTEN plue_repo; "
+		 "LISTEN plue_ack",
+		 replica);
 	while (!bg_stopping(t)) {
 		if (!c || PQstatus(c) != CONNECTION_OK) {
 			repo_hints_trust(false);
-			c = db_reconnect(c, "LISTEN plue_stream; LISTEN plue_repo", "relay");
+			c = db_reconnect(c, listen_sql, "relay");
 			if (!c) {
 				bg_wait(t, RETRY_MS);
 				continue;
@@ -175,7 +281,7 @@ static void relay_main(struct bg_thread *t, void *unused)
 			}
 			PGnotify *n;
 			while ((n = PQnotifies(c))) {
-				on_notify(n);
+				on_notify(c, n);
 				PQfreemem(n);
 			}
 		}
@@ -193,6 +299,7 @@ int relay_start(void)
 	snprintf(replica, sizeof(replica), "%s", id);
 	free(id);
 	repo_hints_trust(false);
+	repo_hint_set_sync(&hint_sync);
 	sse_set_fill_hook(fill_wake);
 	if (bg_start(&thread, "relay", relay_main, NULL)) {
 		log_error("cannot start the relay thread");
@@ -205,4 +312,5 @@ void relay_stop(void)
 {
 	bg_stop(&thread);
 	sse_set_fill_hook(NULL);
+	repo_hint_set_sync(NULL);
 }

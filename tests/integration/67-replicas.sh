@@ -10,12 +10,20 @@
 # hint and object cache do not outlive the change; pushes and merges
 # through A and B at once lose no commit; each event is dispatched once and
 # each cron minute fires once; a runner that dies is retried once although
-# both replicas reap; and a replica killed with SIGKILL mid-stream loses
-# nothing for a client that resumes on the other with Last-Event-ID.
+# both replicas reap; an agent's tokens, streamed through A's model proxy,
+# reach a watcher on B whole, and an abort through B closes the model call
+# on A; and a replica killed with SIGKILL mid-stream loses nothing for a
+# client that resumes on the other with Last-Event-ID. The model provider
+# is the protocol double of tests/llm.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/agents-lib.sh"
 export PLUE_SANDBOX=${PLUE_SANDBOX:-auto}
 export PLUE_WARM_POOL=2
 export PLUE_RUNNER_SECRET=replicas-test-secret
+export PLUE_LLM_API_KEY=sk-ant-test-replicas
+start_double D anthropic-double.mjs
+DA="http://127.0.0.1:$D_PORT"
+export PLUE_LLM_BASE_URL=$DA
 start_server
 A=$BASE
 APORT=$PORT
@@ -182,12 +190,82 @@ for i in $(seq 1 600); do
 	sleep 0.1
 done
 check "slow step started" grep -q started <<<"$BODY_OUT"
+# a watcher on B: the runner's events come through A, the cancel's own
+# through B, into one stream
+node "$T_DIR/sse.js" "$B" "$SLOW" "$ALICE" 0 "" >"$T_DIR/sse-cancel.out" &
+CW=$!
 api POST "/api/runs/$SLOW/cancel" "$ALICE"
 expect_status 202 "cancel through B"
 wait_run "$SLOW"
 expect_json .status cancelled "run cancelled through B stopped on A's runner"
+wait "$CW"
+check "watcher on B of the cancelled run: ids step by one, done seen" grep -q "^SUMMARY step=true done=true reconnects=false" "$T_DIR/sse-cancel.out"
 api GET "/api/runs/$SLOW/logs" "$ALICE"
 check "the cancelled step never finished" test "$(grep -c never <<<"$BODY_OUT")" = 0
+
+# ---- an agent session: tokens through A's model proxy, watched on B ----
+cat >"$T_DIR/watch.js" <<'EOF'
+// Watches a session's stream until the turn's `done`; prints whether the
+// ids went up by one and the text of its tokens.
+const http = require("http");
+const [base, session, token] = process.argv.slice(2);
+let ids = [], text = "";
+http.get(`${base}/api/sessions/${session}/stream`, { headers: { Authorization: "Bearer " + token } }, (res) => {
+	let buf = "";
+	console.log("OPEN");
+	res.setEncoding("utf8");
+	res.on("data", (d) => {
+		buf += d;
+		let j;
+		while ((j = buf.indexOf("\n\n")) >= 0) {
+			const block = buf.slice(0, j); buf = buf.slice(j + 2);
+			let id = null, ev = null, data = null;
+			for (const l of block.split("\n")) {
+				if (l.startsWith("id: ")) id = +l.slice(4);
+				else if (l.startsWith("event: ")) ev = l.slice(7);
+				else if (l.startsWith("data: ")) data = l.slice(6);
+			}
+			if (id === null) continue;
+			ids.push(id);
+			if (ev === "token") text += JSON.parse(data).text;
+			if (ev === "done") {
+				console.log(`STEP ${ids.every((v, i) => v === (i === 0 ? 1 : ids[i - 1] + 1))}`);
+				console.log(`TEXT ${text}`);
+				process.exit(0);
+			}
+		}
+	});
+});
+setTimeout(() => { console.log("TIMEOUT"); process.exit(1); }, 60000);
+EOF
+WORDS=$(printf 'w%d ' $(seq 1 60))
+script "$DA" "[{\"content\":[{\"type\":\"text\",\"text\":\"$WORDS\"}],\"delay_ms\":10}]"
+at "$B"
+SES=$(new_session '{"title":"watched"}' "$ALICE" alice/ci)
+node "$T_DIR/watch.js" "$B" "$SES" "$ALICE" >"$T_DIR/watch.out" &
+WATCH=$!
+# its response has begun: it is subscribed (the replay is over)
+for i in $(seq 1 100); do grep -q '^OPEN$' "$T_DIR/watch.out" && break; sleep 0.05; done
+check "the watcher on B is subscribed" grep -q '^OPEN$' "$T_DIR/watch.out"
+api POST "/api/sessions/$SES/messages" "$ALICE" '{"content":"talk"}'
+expect_status 202 "message through B"
+wait "$WATCH"
+check "session on B: ids step by one" grep -qx "STEP true" "$T_DIR/watch.out"
+check "session on B: every token, in order" grep -qxF "TEXT $WORDS" "$T_DIR/watch.out"
+wait_idle "$SES"
+# abort through B of a model call running on A
+LONG=$(printf 'word%.0s ' $(seq 1 200))
+script "$DA" "[{\"content\":[{\"type\":\"text\",\"text\":\"$LONG\"}],\"delay_ms\":50}]"
+at "$A"
+api POST "/api/sessions/$SES/messages" "$ALICE" '{"content":"talk more"}'
+wait_event "$SES" token
+at "$B"
+api POST "/api/sessions/$SES/abort" "$ALICE"
+expect_status 202 "abort through B while A streams tokens"
+wait_idle "$SES"
+wait_event "$SES" aborted
+check "the model stream on A was closed early" node -e '
+ const r=JSON.parse(require("fs").readFileSync(0,"utf8"));process.exit(r[r.length-1].closed_early?0:1)' <<<"$(requests "$DA")"
 
 # ---- visibility: a change through one replica, the other answers at once ----
 at "$A"
