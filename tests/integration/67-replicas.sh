@@ -8,8 +8,10 @@
 # runner talks to A; after a repository turns private (or is deleted)
 # through one replica, the other answers 404 at once — its visibility
 # hint and object cache do not outlive the change; pushes and merges
-# through A and B at once lose no commit; each event is dispatched once and
-# each cron minute fires once; a runner that dies is retried once although
+# through A and B at once lose no commit, and identical clones through both
+# share the pack cache's volume; a sign-in cookie from A works on B and a
+# registration limit counts both; each event is dispatched once, each
+# cron minute fires once and a pushed repository is maintained once; a runner that dies is retried once although
 # both replicas reap; an agent's tokens, streamed through A's model proxy,
 # reach a watcher on B whole, and an abort through B closes the model call
 # on A; and a replica killed with SIGKILL mid-stream loses nothing for a
@@ -21,6 +23,8 @@ export PLUE_SANDBOX=${PLUE_SANDBOX:-auto}
 export PLUE_WARM_POOL=2
 export PLUE_RUNNER_SECRET=replicas-test-secret
 export PLUE_LLM_API_KEY=sk-ant-test-replicas
+export PLUE_REGISTER_LIMIT=2
+export PLUE_MAINTAIN_DEBOUNCE=1 PLUE_MAINTAIN_JOBS=2
 start_double D anthropic-double.mjs
 DA="http://127.0.0.1:$D_PORT"
 export PLUE_LLM_BASE_URL=$DA
@@ -257,8 +261,9 @@ wait_idle "$SES"
 LONG=$(printf 'word%.0s ' $(seq 1 200))
 script "$DA" "[{\"content\":[{\"type\":\"text\",\"text\":\"$LONG\"}],\"delay_ms\":50}]"
 at "$A"
+SEQ0=$(sql "SELECT s.last_seq FROM streams s JOIN agent_sessions a ON a.stream_id = s.id WHERE a.id = $SES")
 api POST "/api/sessions/$SES/messages" "$ALICE" '{"content":"talk more"}'
-wait_event "$SES" token
+check "the second turn streams tokens" sql_is "SELECT count(*) > 0 FROM workload_events e JOIN agent_sessions a ON a.stream_id = e.stream_id WHERE a.id = $SES AND e.type = 'token' AND e.stream_seq > $SEQ0" t 600
 at "$B"
 api POST "/api/sessions/$SES/abort" "$ALICE"
 expect_status 202 "abort through B while A streams tokens"
@@ -378,6 +383,43 @@ for round in 1 2; do
 done
 cd "$T_DIR"
 
+# ---- sign-in sessions and rate limits are PostgreSQL's ----
+# capi METHOD PATH JAR [BODY]: api with a cookie jar, as a browser
+capi() {
+	local args=(-s -o "$T_DIR/body" -w '%{http_code}' -X "$1" -b "$3" -c "$3")
+	[ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
+	STATUS=$(curl "${args[@]}" "$BASE$2")
+	BODY_OUT=$(cat "$T_DIR/body")
+}
+at "$A"
+capi POST /api/auth/register "$T_DIR/carol.jar" '{"username":"carol","password":"correct horse"}'
+expect_status 201 "carol registers through A"
+at "$B"
+capi GET /api/auth/me "$T_DIR/carol.jar"
+expect_json .user.username carol "carol's session cookie from A works on B"
+capi POST /api/auth/register "$T_DIR/dave.jar" '{"username":"dave","password":"correct horse"}'
+expect_status 201 "dave registers through B (the second of the hour)"
+at "$A"
+capi POST /api/auth/register "$T_DIR/erin.jar" '{"username":"erin","password":"correct horse"}'
+expect_error 429 rate_limited "" "the third registration from this address, through A, counts B's"
+
+# ---- the pack cache shared on one volume: identical clones through both ----
+clones=()
+for k in 1 2 3; do
+	git clone -q "http://alice:$ALICE@127.0.0.1:$APORT/alice/race.git" "$T_DIR/ca$k" &
+	clones+=($!)
+	git clone -q "http://alice:$ALICE@127.0.0.1:$BPORT/alice/race.git" "$T_DIR/cb$k" &
+	clones+=($!)
+done
+wait "${clones[@]}"
+RACE_MAIN=$(git ls-remote "$UA" refs/heads/main | cut -f1)
+for k in 1 2 3; do
+	for s in a b; do
+		check "clone $s$k is whole" git -C "$T_DIR/c$s$k" fsck --no-progress --no-dangling
+		check "clone $s$k has main" test "$(git -C "$T_DIR/c$s$k" rev-parse HEAD)" = "$RACE_MAIN"
+	done
+done
+
 # ---- background jobs once ----
 settle
 check "every event dispatched once (no event has two runs of one file)" test \
@@ -387,6 +429,9 @@ check "a cron minute fired" sql_is "SELECT count(*) > 0 FROM events WHERE type =
 check "no cron minute fired twice" test \
 	"$(sql "SELECT count(*) - count(DISTINCT payload->>'scheduled_at') FROM events WHERE type = 'schedule'")" = 0
 
+# housekeeping: four schedulers (two per replica) saw site's one push; one ran it
+check "site's push was maintained" sql_is "SELECT m.runs > 0 AND m.first_push_at IS NULL FROM repo_maintenance m JOIN repositories r ON r.id = m.repo_id WHERE r.name = 'site'" t 300
+check "site was maintained once" test "$(sql "SELECT m.runs FROM repo_maintenance m JOIN repositories r ON r.id = m.repo_id WHERE r.name = 'site'")" = 1
 # a runner killed mid-step: both reapers see it dead, the job is retried once
 at "$B"
 SLOW2=$(dispatch slow.yaml)
