@@ -11,10 +11,11 @@
 # through A and B at once lose no commit, and identical clones through both
 # share the pack cache's volume; a sign-in cookie from A works on B and a
 # registration limit counts both; each event is dispatched once, each
-# cron minute fires once and a pushed repository is maintained once; a runner that dies is retried once although
-# both replicas reap; an agent's tokens, streamed through A's model proxy,
-# reach a watcher on B whole, and an abort through B closes the model call
-# on A; and a replica killed with SIGKILL mid-stream loses nothing for a
+# webhook delivery is made once, each cron minute fires once and a pushed
+# repository is maintained once; a runner that dies is retried once
+# although both replicas reap; an agent's tokens, streamed through A's
+# model proxy, reach a watcher on B whole, and an abort through B closes
+# the model call on A; and a replica killed with SIGKILL mid-stream loses nothing for a
 # client that resumes on the other with Last-Event-ID. The model provider
 # is the protocol double of tests/llm.
 . "$(dirname "$0")/lib.sh"
@@ -24,6 +25,7 @@ export PLUE_WARM_POOL=2
 export PLUE_RUNNER_SECRET=replicas-test-secret
 export PLUE_LLM_API_KEY=sk-ant-test-replicas
 export PLUE_REGISTER_LIMIT=2
+export PLUE_WEBHOOK_ALLOW_NETS=127.0.0.1/32
 export PLUE_MAINTAIN_DEBOUNCE=1 PLUE_MAINTAIN_JOBS=2
 start_double D anthropic-double.mjs
 DA="http://127.0.0.1:$D_PORT"
@@ -317,6 +319,21 @@ check "gone: B answers 404 at once" test "$(curl -s -o /dev/null -w '%{http_code
 at "$A"
 api POST /api/repos "$ALICE" '{"name":"race"}'
 api PUT /api/repos/alice/race/collaborators/bob "$ALICE" '{"role":"write"}'
+# a webhook on it: both replicas' delivery workers compete for its deliveries
+cat >"$T_DIR/receiver.js" <<'EOF'
+// Logs each delivery's id, one a line, and answers 200.
+const http = require("http"), fs = require("fs");
+const [log, portFile] = process.argv.slice(2);
+http.createServer((req, res) => {
+	req.resume();
+	req.on("end", () => { fs.appendFileSync(log, req.headers["x-github-delivery"] + "\n"); res.end("ok"); });
+}).listen(0, "127.0.0.1", function () { fs.writeFileSync(portFile, String(this.address().port)); });
+EOF
+node "$T_DIR/receiver.js" "$T_DIR/deliveries" "$T_DIR/rport" 2>"$T_DIR/receiver.log" &
+DOUBLE_PIDS+=($!)
+for _ in $(seq 1 100); do [ -s "$T_DIR/rport" ] && break; sleep 0.1; done
+api POST /api/alice/race/hooks "$ALICE" "{\"url\":\"http://127.0.0.1:$(cat "$T_DIR/rport")/hook\",\"events\":[\"push\",\"pull_request\"]}"
+expect_status 201 "a webhook on race"
 UA="http://alice:$ALICE@127.0.0.1:$APORT/alice/race.git"
 UB="http://bob:$BOB@127.0.0.1:$BPORT/alice/race.git"
 R="$T_DIR/race"
@@ -429,6 +446,11 @@ check "a cron minute fired" sql_is "SELECT count(*) > 0 FROM events WHERE type =
 check "no cron minute fired twice" test \
 	"$(sql "SELECT count(*) - count(DISTINCT payload->>'scheduled_at') FROM events WHERE type = 'schedule'")" = 0
 
+# webhooks: every delivery made, each once although both replicas deliver
+check "every webhook delivery was made" sql_is "SELECT count(*) > 10 AND bool_and(status = 'delivered') FROM webhook_deliveries" t 600
+N_DEL=$(sql "SELECT count(*) FROM webhook_deliveries")
+check "each delivery reached the receiver once ($(wc -l <"$T_DIR/deliveries") received, $N_DEL made)" test \
+	"$(sort -u "$T_DIR/deliveries" | wc -l)/$(wc -l <"$T_DIR/deliveries")" = "$N_DEL/$N_DEL"
 # housekeeping: four schedulers (two per replica) saw site's one push; one ran it
 check "site's push was maintained" sql_is "SELECT m.runs > 0 AND m.first_push_at IS NULL FROM repo_maintenance m JOIN repositories r ON r.id = m.repo_id WHERE r.name = 'site'" t 300
 check "site was maintained once" test "$(sql "SELECT m.runs FROM repo_maintenance m JOIN repositories r ON r.id = m.repo_id WHERE r.name = 'site'")" = 1
