@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* How long the anonymous fast path trusts what it read of a repository.
+ * A change through any replica makes every replica forget it before the
+ * change is answered (queue/relay.h); the TTL only bounds memory. */
 #define HINT_TTL_MS 2000
 
 static const char *hdr(const struct resp *w, const char *name)
