@@ -71,7 +71,7 @@ struct sse_sub {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct sse_sub *buckets[NBUCKETS];
 static int nsubs;
-static struct sse_sub *fills; /* subscribers waiting for a fill, oldest last */
+static struct sse_sub *fills, **fills_tail = &fills; /* waiting for a fill, FIFO */
 static void (*fill_hook)(void);
 
 static struct bg_thread ka_thread;
@@ -183,6 +183,8 @@ static void unlist_fill(struct sse_sub *s)
 	for (struct sse_sub **pp = &fills; *pp; pp = &(*pp)->fill_next)
 		if (*pp == s) {
 			*pp = s->fill_next;
+			if (fills_tail == &s->fill_next)
+				fills_tail = pp;
 			break;
 		}
 	s->fill_next = NULL;
@@ -226,18 +228,19 @@ static void want_fill(struct sse_sub *s)
 		s->refill = true; /* the running fill lists it again when done */
 	if (s->fill_listed || s->fill_refs || s->gone)
 		return;
-	s->fill_next = fills;
-	fills = s;
+	s->fill_next = NULL;
+	*fills_tail = s;
+	fills_tail = &s->fill_next;
 	s->fill_listed = true;
 	if (fill_hook)
 		fill_hook();
 }
 
-/* Moves held[from..] to the queue in order while the ids follow on; at a
- * gap the rest stay held and a fill is asked for. */
-static void release_held(struct sse_sub *s, size_t from)
+/* Moves the held messages to the queue in order while the ids follow on;
+ * at a gap the rest stay held and a fill is asked for. */
+static void release_held(struct sse_sub *s)
 {
-	size_t i = from, k = 0;
+	size_t i = 0, k = 0;
 	for (; i < s->nheld; i++) {
 		struct sse_msg *m = s->held[i];
 		if (m->id > s->last_id + 1 && !s->final_queued && !s->overflow)
@@ -359,7 +362,7 @@ struct http_stream *sse_sub_start(struct sse_sub *s)
 {
 	pthread_mutex_lock(&mu);
 	s->started = true;
-	release_held(s, 0);
+	release_held(s);
 	if (s->poked)
 		want_fill(s);
 	wake(s);
@@ -456,6 +459,8 @@ size_t sse_fills_take(struct sse_fill *out, size_t max)
 	while (fills && n < max) {
 		struct sse_sub *s = fills;
 		fills = s->fill_next;
+		if (!fills)
+			fills_tail = &fills;
 		s->fill_next = NULL;
 		s->fill_listed = false;
 		s->fill_refs++;
@@ -501,7 +506,7 @@ void sse_fill_done(struct sse_sub *s, bool ok)
 			s->refill = false;
 			want_fill(s);
 		} else {
-			release_held(s, 0);
+			release_held(s);
 		}
 		wake(s);
 	}
