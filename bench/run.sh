@@ -16,7 +16,7 @@
 #        BENCH_CLONES (runs per side, 3),
 #        BENCH_ONLY (space-separated subset of: blob tree clone),
 #        BENCH_EXTRAS=0 skips bench/sandbox.sh, bench/latency.sh, bench/ssh.sh, bench/webhooks.sh,
-#        bench/sse.sh, bench/agents.sh, bench/k8s.sh,
+#        bench/sse.sh, bench/agents.sh, bench/replicas.sh, bench/k8s.sh,
 #        bench/packcache.sh, bench/maintenance.sh, bench/web.sh and
 #        bench/web-pulls.sh, bench/web-issues.sh,
 #        KEEP_TMP=1 keeps the temporary directory, BENCH_HOLD=1 sets
@@ -374,7 +374,7 @@ stop_all
 # The other benchmarks, if present, in the caller's environment.
 unset GIT_CONFIG_NOSYSTEM GIT_TERMINAL_PROMPT GIT_CONFIG_GLOBAL
 if [ "${BENCH_EXTRAS:-1}" = 1 ]; then
-	for extra in bench/sandbox.sh bench/latency.sh bench/ssh.sh bench/webhooks.sh bench/sse.sh bench/agents.sh bench/packcache.sh bench/maintenance.sh bench/web.sh bench/web-pulls.sh bench/web-issues.sh bench/k8s.sh; do
+	for extra in bench/sandbox.sh bench/latency.sh bench/ssh.sh bench/webhooks.sh bench/sse.sh bench/agents.sh bench/replicas.sh bench/packcache.sh bench/maintenance.sh bench/web.sh bench/web-pulls.sh bench/web-issues.sh bench/k8s.sh; do
 		if [ -x "$extra" ]; then echo; "$extra"; fi
 	done
 fi

@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* How long the anonymous fast path trusts what it read of a repository.
+ * A change through any replica makes every replica forget it before the
+ * change is answered (queue/relay.h); the TTL only bounds memory. */
 #define HINT_TTL_MS 2000
 
 static const char *hdr(const struct resp *w, const char *name)
@@ -43,10 +46,13 @@ static void conditional(const struct req *r, struct resp *w)
 	}
 }
 
-static const char *object_key(struct req *r, long long repo_id)
+/* The repository's visibility is part of the key: a response cached
+ * while it was public (Cache-Control: public) is never found once it is
+ * private, on this replica or any other. */
+static const char *object_key(struct req *r, long long repo_id, bool is_private)
 {
 	struct buf b = BUF_INIT;
-	buf_addf(&b, "o:%lld:%s?", repo_id, r->path);
+	buf_addf(&b, "o:%lld:%c:%s?", repo_id, is_private ? 'p' : 'o', r->path);
 	for (size_t i = 0; i < r->nquery; i++)
 		buf_addf(&b, "%s=%s&", r->query[i].name, r->query[i].value);
 	const char *k = arena_strdup(r->arena, b.ptr);
@@ -80,7 +86,7 @@ bool api_dispatch_fast(struct req *r, struct resp *w)
 	bool priv = true;
 	if (!repo_hint_get(req_param(r, "owner"), req_param(r, "repo"), &id, &priv) || priv || !id)
 		return false;
-	const struct cache_entry *e = cache_get(object_key(r, (long long)id));
+	const struct cache_entry *e = cache_get(object_key(r, (long long)id, false));
 	if (!e)
 		return false;
 	fill_from_cache(w, e);
@@ -170,6 +176,7 @@ void api_dispatch(struct req *r, struct resp *w)
 		goto done;
 	}
 	if (rt->flags & ROUTE_REPO) {
+		unsigned gen = repo_hint_gen();
 		rc = repo_load(&r->repo, FORGE(r), req_param(r, "owner"), req_param(r, "repo"));
 		if (!rc) {
 			enum repo_action act = rt->flags & ROUTE_ADMIN   ? ACT_ADMIN
@@ -181,14 +188,14 @@ void api_dispatch(struct req *r, struct resp *w)
 			goto done;
 		r->private_data = r->repo->is_private;
 		repo_hint_put(r->repo->owner, r->repo->name, r->repo->id, r->repo->is_private,
-			      HINT_TTL_MS);
+			      HINT_TTL_MS, gen);
 	}
 	if ((rt->flags & ROUTE_JSON) && (rc = parse_json_body(r)))
 		goto done;
 	/* a page names its signed-in reader in the navigation: only the
 	 * anonymous rendering is shared */
 	if ((rt->flags & ROUTE_CACHE) && r->repo && !(html && r->auth.user_id)) {
-		key = object_key(r, (long long)r->repo->id);
+		key = object_key(r, (long long)r->repo->id, r->repo->is_private);
 		const struct cache_entry *e = cache_get(key);
 		if (e) {
 			fill_from_cache(w, e);

@@ -14,6 +14,7 @@
 #include "queue/pool.h"
 #include "queue/agent.h"
 #include "queue/queue.h"
+#include "queue/relay.h"
 #include "queue/webhooks.h"
 #include "ssh/ssh.h"
 
@@ -120,7 +121,7 @@ int cmd_serve(int argc, char **argv)
 		 cfg.public_url);
 	/* execution: SSE keepalives, claims and the reaper, the dispatcher and
 	 * scheduler, and the local warm pool */
-	if (sse_start() || queue_start() || dispatcher_start())
+	if (sse_start() || relay_start() || queue_start() || dispatcher_start())
 		log_error("cannot start the execution services");
 	if (webhooks_start()) /* outgoing webhooks: fan-out and delivery workers */
 		log_error("cannot start the webhook services");
@@ -155,6 +156,7 @@ int cmd_serve(int argc, char **argv)
 	sse_close_all();
 	server_stop();
 	agent_stop();
+	relay_stop();
 	sse_stop();
 	workers_stop();
 	cmd_teardown();

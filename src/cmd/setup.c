@@ -35,32 +35,57 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* DATA/server.key holds 32 random bytes (hex), created on first start. */
-static int load_server_key(void)
+/* DATA/server.key holds 32 random bytes (hex), created on first start.
+ * Replicas may start together on one data directory: the key is written
+ * whole to a file of this process's own, then linked into place (link
+ * fails when another won the race, whose key is then read), so no replica
+ * reads a half-written key or keeps one of its own. */
+static int read_server_key(const char *path, bool *missing)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/server.key", cfg.data_abs);
 	char hex[65] = { 0 };
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, hex, 64);
-		close(fd);
-		if (n == 64 && hex_decode(cfg.server_key, hex, 32) == 0)
-			return 0;
-		log_error("server key '%s' is damaged", path);
+	*missing = fd < 0 && errno == ENOENT;
+	if (fd < 0)
 		return -1;
-	}
+	ssize_t n = read(fd, hex, 64);
+	close(fd);
+	if (n == 64 && hex_decode(cfg.server_key, hex, 32) == 0)
+		return 0;
+	log_error("server key '%s' is damaged", path);
+	return -1;
+}
+
+static int load_server_key(void)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/server.key", cfg.data_abs);
+	bool missing = false;
+	int rc = read_server_key(path, &missing);
+	if (rc == 0 || !missing)
+		return rc;
+	char hex[65] = { 0 };
 	random_bytes(cfg.server_key, 32);
 	hex_encode(hex, cfg.server_key, 32);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, hex, 64) != 64) {
-		log_error("cannot write server key '%s': %s", path, strerror(errno));
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, hex, 64) != 64 || fsync(fd)) {
+		log_error("cannot write server key '%s': %s", tmp, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		unlink(tmp);
 		return -1;
 	}
 	close(fd);
-	return 0;
+	rc = link(tmp, path);
+	int saved = errno;
+	unlink(tmp);
+	if (rc == 0)
+		return 0;
+	if (saved != EEXIST) {
+		log_error("cannot write server key '%s': %s", path, strerror(saved));
+		return -1;
+	}
+	return read_server_key(path, &missing); /* another replica's, written whole */
 }
 
 /* Everything after option parsing; 0 or 1. */

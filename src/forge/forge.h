@@ -129,11 +129,39 @@ int repo_collab_delete(struct forge *f, const struct repo *repo, const char *use
 
 /* The visibility hint: what the anonymous fast path (api/dispatch.c) may
  * know of owner/name without the database, for ttl_ms. repo_hint_get
- * returns false when nothing is known. Any change of a repository's
- * visibility, name or existence calls repo_hint_forget. */
-void repo_hint_put(const char *owner, const char *name, int64_t id, bool is_private, int ttl_ms);
+ * returns false when nothing is known (or hints are not trusted, see
+ * repo_hints_trust). Any change of a repository's visibility, name or
+ * existence calls repo_hint_publish inside its transaction: every replica
+ * forgets the hint when it commits (queue/relay.h).
+ *
+ * repo_hint_put keeps what was read only if no forget came since gen
+ * (repo_hint_gen, taken before the read): a peer's change that commits
+ * while this replica reads is not undone by the read's stale answer. */
+unsigned repo_hint_gen(void);
+void repo_hint_put(const char *owner, const char *name, int64_t id, bool is_private, int ttl_ms,
+		   unsigned gen);
 bool repo_hint_get(const char *owner, const char *name, int64_t *id, bool *is_private);
+/* NOTIFY plue_repo "TOKEN owner/name" (owner NULL: "TOKEN *", every name,
+ * e.g. a user's rename) in f's connection (delivered at COMMIT), and
+ * forgets here at once; token receives a fresh id. 0 or ERR_*. After the
+ * COMMIT, repo_hint_await(f, token) returns once every replica listening
+ * has forgotten (or after a bound, logged): the change's answer then
+ * implies that no replica serves the old visibility. */
+int repo_hint_publish(struct forge *f, const char *owner, const char *name, char token[17]);
+void repo_hint_await(struct forge *f, const char *token);
+/* Who carries the acknowledgements (queue/relay.c): expect is called
+ * before the NOTIFY, await after the COMMIT. Unset: no wait. */
+struct repo_hint_sync {
+	void (*expect)(const char *token);
+	void (*await)(PGconn *db, const char *token);
+};
+void repo_hint_set_sync(const struct repo_hint_sync *sync);
+/* This process only: forget one name, or all of them. */
 void repo_hint_forget(const char *owner, const char *name);
+void repo_hints_forget_all(void);
+/* Whether hints may be believed: false while changes made through other
+ * replicas cannot be heard; true again forgets every hint kept before. */
+void repo_hints_trust(bool trusted);
 
 /* ---- the outbox (forge/outbox.c) ---- */
 

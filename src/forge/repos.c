@@ -5,6 +5,7 @@
 #include "auth/auth.h"
 #include "base/cache.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "db/db.h"
 #include "forge/issues.h"
 #include "forge/names.h"
@@ -12,7 +13,9 @@
 #include "git/store.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The columns of a repository row with the caller's role (aliases r, u
@@ -135,7 +138,14 @@ int repo_update(struct forge *f, struct repo *repo, const struct repo_update *in
 		   arena_int(f->arena, (long long)repo->id), desc, branch, priv ? "true" : "false",
 		   issues_open ? "true" : "false"))
 		return f->err->code;
-	repo_hint_forget(repo->owner, repo->name);
+	/* every replica forgets the visibility hint before the answer
+	 * (queue/relay.h) */
+	if (priv != repo->is_private) {
+		char token[17];
+		if ((rc = repo_hint_publish(f, repo->owner, repo->name, token)))
+			return rc;
+		repo_hint_await(f, token);
+	}
 	repo->description = desc;
 	repo->default_branch = branch;
 	repo->is_private = priv;
@@ -146,6 +156,7 @@ int repo_update(struct forge *f, struct repo *repo, const struct repo_update *in
 int repo_delete(struct forge *f, const struct repo *repo)
 {
 	int rc;
+	char token[17] = "";
 	if ((rc = authz_repo(f->who, repo, ACT_ADMIN, f->err)) || (rc = db_begin(f->db, f->err)))
 		return rc;
 	if (!db_qv(f->db, f->arena, f->err, "DELETE FROM repositories WHERE id = $1",
@@ -156,9 +167,13 @@ int repo_delete(struct forge *f, const struct repo *repo)
 	/* the directory goes first: if it cannot, the row stays */
 	if ((rc = repo_store_delete(repo->id, f->err)))
 		goto fail;
+	/* delivered at COMMIT to every replica (queue/relay.h) */
+	if ((rc = repo_hint_publish(f, repo->owner, repo->name, token)))
+		goto fail;
 	if ((rc = db_commit(f->db, f->err)))
 		return rc;
 	repo_hint_forget(repo->owner, repo->name);
+	repo_hint_await(f, token);
 	log_info("repository %s/%s deleted", repo->owner, repo->name);
 	return 0;
 fail:
@@ -383,33 +398,102 @@ static void hint_key(char out[512], const char *owner, const char *name)
 		*q = (char)tolower((unsigned char)*q);
 }
 
-void repo_hint_put(const char *owner, const char *name, int64_t id, bool is_private, int ttl_ms)
+/* Hints are believed only while every change through another replica
+ * reaches this one (queue/relay.c listens); each time that starts again
+ * the epoch moves, so what was remembered before is forgotten. */
+static atomic_bool hints_trusted = true;
+static atomic_uint hints_epoch;
+/* Moves at every forget: a hint read from the database before a forget
+ * is not kept (a peer's change committed meanwhile). */
+static atomic_uint hints_gen;
+
+unsigned repo_hint_gen(void)
+{
+	return atomic_load(&hints_gen);
+}
+
+void repo_hints_forget_all(void)
+{
+	atomic_fetch_add(&hints_gen, 1);
+	atomic_fetch_add(&hints_epoch, 1);
+}
+
+void repo_hints_trust(bool trusted)
+{
+	if (trusted)
+		atomic_fetch_add(&hints_epoch, 1);
+	atomic_store(&hints_trusted, trusted);
+}
+
+void repo_hint_put(const char *owner, const char *name, int64_t id, bool is_private, int ttl_ms,
+		   unsigned gen)
 {
 	char key[512], val[64];
 	hint_key(key, owner, name);
-	int n = snprintf(val, sizeof(val), "%lld %d", (long long)id, is_private);
+	int n = snprintf(val, sizeof(val), "%lld %d %u", (long long)id, is_private,
+			 atomic_load(&hints_epoch));
 	cache_put(key, val, (size_t)n, NULL, NULL, NULL, ttl_ms);
+	/* a forget since the read (even one racing with this put) wins: it
+	 * moves the generation before it drops */
+	if (atomic_load(&hints_gen) != gen)
+		cache_drop(key);
 }
 
 bool repo_hint_get(const char *owner, const char *name, int64_t *id, bool *is_private)
 {
 	char key[512];
+	if (!atomic_load(&hints_trusted))
+		return false;
 	hint_key(key, owner, name);
 	const struct cache_entry *e = cache_get(key);
 	if (!e)
 		return false;
 	long long v = 0;
 	int priv = 1;
-	bool ok = sscanf(e->data, "%lld %d", &v, &priv) == 2;
+	unsigned epoch = 0;
+	bool ok = sscanf(e->data, "%lld %d %u", &v, &priv, &epoch) == 3 &&
+		  epoch == atomic_load(&hints_epoch);
 	cache_unref(e);
 	*id = v;
 	*is_private = priv != 0;
 	return ok;
 }
 
+static const struct repo_hint_sync *hint_sync;
+
+void repo_hint_set_sync(const struct repo_hint_sync *sync)
+{
+	hint_sync = sync;
+}
+
+int repo_hint_publish(struct forge *f, const char *owner, const char *name, char token[17])
+{
+	char *tok = random_token("", 8);
+	snprintf(token, 17, "%s", tok);
+	free(tok);
+	if (hint_sync)
+		hint_sync->expect(token);
+	if (!db_qv(f->db, f->arena, f->err, "SELECT pg_notify('plue_repo', $1)",
+		   owner ? arena_printf(f->arena, "%s %s/%s", token, owner, name)
+			 : arena_printf(f->arena, "%s *", token)))
+		return f->err->code;
+	if (owner)
+		repo_hint_forget(owner, name);
+	else
+		repo_hints_forget_all();
+	return 0;
+}
+
+void repo_hint_await(struct forge *f, const char *token)
+{
+	if (hint_sync && token[0])
+		hint_sync->await(f->db, token);
+}
+
 void repo_hint_forget(const char *owner, const char *name)
 {
 	char key[512];
 	hint_key(key, owner, name);
+	atomic_fetch_add(&hints_gen, 1);
 	cache_drop(key);
 }

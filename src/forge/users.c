@@ -1,6 +1,7 @@
 /* users.c — accounts: signing up and in with their rate limits, the
  * caller's own account, access tokens and SSH keys (forge/users.h). */
 #include "forge/users.h"
+#include "forge/forge.h"
 #include "auth/auth.h"
 #include "auth/eth.h"
 #include "auth/password.h"
@@ -517,8 +518,15 @@ int user_update(json_t **out, struct forge *f, const struct user_update *in)
 		}
 		return f->err->code;
 	}
-	if (strcmp(username, db_val(cur, 0, USERNAME)))
+	if (strcmp(username, db_val(cur, 0, USERNAME))) {
+		/* the old name's repositories are gone: every replica forgets
+		 * its visibility hints (queue/relay.h) */
+		char token[17];
+		if ((rc = repo_hint_publish(f, NULL, NULL, token)))
+			return rc;
+		repo_hint_await(f, token);
 		log_info("user '%s' is now '%s'", db_val(cur, 0, USERNAME), username);
+	}
 	return user_json_load(out, f, f->who->user_id);
 }
 

@@ -1,6 +1,15 @@
 /* maintain.c — repository housekeeping: counters, the plan, git's own
  * commands run niced, the per-repository lock, the result in
- * repo_maintenance, and the scheduler threads (see maintain.h). */
+ * repo_maintenance, and the scheduler threads (see maintain.h).
+ *
+ * Replicas: every `plue serve` runs scheduler threads on the shared
+ * repository volume. A run holds the repository's PostgreSQL advisory lock
+ * (plue-maintain:ID, taken with try by the schedulers, so a busy
+ * repository is skipped, not waited for), and a scheduler checks again,
+ * under that lock, that the repository is still due: a run finished by
+ * another thread or replica since the list was read moved
+ * last_started_at and cleared the pending pushes, so the same work is not
+ * done twice. */
 #include "git/maintain.h"
 #include "base/buf.h"
 #include "base/config.h"
@@ -567,34 +576,50 @@ static struct bg_thread threads[MAX_JOBS];
 static int nthreads;
 
 /* Runs one due repository, if any is and its lock is free; true if it did. */
+/* Whether a repository is due: pending pushes quiet for the debounce (or
+ * waiting ten times that), or a last run older than the interval. $1: the
+ * debounce, $2: the interval, $3: one repository or NULL for all. */
+#define DUE_SQL                                                                                    \
+	"SELECT r.id, m.first_push_at IS NOT NULL FROM repositories r "                            \
+	"LEFT JOIN repo_maintenance m ON m.repo_id = r.id "                                        \
+	"WHERE ($3::bigint IS NULL OR r.id = $3) AND ((m.first_push_at IS NOT NULL AND "           \
+	"  (m.last_push_at <= now() - make_interval(secs => $1::int) OR "                          \
+	"   m.first_push_at <= now() - make_interval(secs => 10 * $1::int))) "                     \
+	"OR coalesce(m.last_started_at, r.created_at) < "                                          \
+	"  now() - make_interval(secs => $2::int)) "                                               \
+	"ORDER BY m.first_push_at NULLS LAST, m.last_started_at NULLS FIRST "                      \
+	"LIMIT 16"
+
 static bool run_one(struct bg_thread *t, PGconn *c)
 {
 	struct arena *a = arena_new();
 	struct err e = { 0 };
 	bool ran = false;
 	long long deb = cfg.maintain_debounce > 0 ? cfg.maintain_debounce : 0;
-	/* pending pushes first (quiet for the debounce, or waiting ten times
-	 * that), then repositories whose last run is older than the interval */
-	PGresult *q = db_qv(c, a, &e,
-			    "SELECT r.id, m.first_push_at IS NOT NULL FROM repositories r "
-			    "LEFT JOIN repo_maintenance m ON m.repo_id = r.id "
-			    "WHERE (m.first_push_at IS NOT NULL AND "
-			    "  (m.last_push_at <= now() - make_interval(secs => $1::int) OR "
-			    "   m.first_push_at <= now() - make_interval(secs => 10 * $1::int))) "
-			    "OR coalesce(m.last_started_at, r.created_at) < "
-			    "  now() - make_interval(secs => $2::int) "
-			    "ORDER BY m.first_push_at NULLS LAST, m.last_started_at NULLS FIRST "
-			    "LIMIT 16",
-			    arena_int(a, deb),
-			    arena_int(a, cfg.maintain_interval > 0 ? cfg.maintain_interval : 86400));
+	const char *d = arena_int(a, deb);
+	const char *iv = arena_int(a, cfg.maintain_interval > 0 ? cfg.maintain_interval : 86400);
+	/* pending pushes first, then repositories whose last run is old */
+	PGresult *q = db_qv(c, a, &e, DUE_SQL, d, iv, NULL);
 	for (int i = 0; q && i < PQntuples(q) && !ran; i++) {
 		if (bg_stopping(t))
 			break;
+		/* another thread or replica may have run it since the list was
+		 * read: under the repository's lock (held again, reentrant, by
+		 * maintain_repo_run), it must still be due */
+		const char *rid = db_val(q, i, 0);
+		PGresult *l = db_qv(c, a, &e, lock_sql(false), rid);
+		if (!l || !db_bool(l, 0, 0))
+			continue;
+		PGresult *still = db_qv(c, a, &e, DUE_SQL, d, iv, rid);
 		struct err re = { 0 };
-		int rc = maintain_repo_run(c, db_int(q, i, 0),
-					   db_bool(q, i, 1) ? "push" : "schedule", false, false,
-					   cfg.maintain_grace, cfg.maintain_full_interval, NULL,
-					   &re);
+		int rc = still && PQntuples(still) == 1
+				 ? maintain_repo_run(c, db_int(q, i, 0),
+						     db_bool(still, 0, 1) ? "push" : "schedule",
+						     false, false, cfg.maintain_grace,
+						     cfg.maintain_full_interval, NULL, &re)
+				 : ERR_NOTFOUND;
+		db_qv(c, a, NULL,
+		      "SELECT pg_advisory_unlock(hashtextextended('plue-maintain:' || $1, 0))", rid);
 		if (rc == 0)
 			ran = true;
 		else if (rc != ERR_CONFLICT && rc != ERR_NOTFOUND)

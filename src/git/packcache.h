@@ -37,7 +37,14 @@
  * to its requesters, then evicted. Entries being generated are not
  * counted (one per distinct concurrent request). An open entry stays
  * readable after eviction. Any trouble with the cache directory serves
- * the fetch uncached. */
+ * the fetch uncached.
+ *
+ * Replicas: the hook is already one process per fetch, coordinated only
+ * through the directory (flock on each KEY.tmp and on .evict, entries
+ * made whole before their rename, eviction by whichever process comes
+ * next), so replicas sharing DATA/packcache on one volume are what one
+ * machine's concurrent fetches are. On a network filesystem inotify does
+ * not see another node's writes: a tailer then re-checks every WAIT_MS. */
 #ifndef PLUE_GIT_PACKCACHE_H
 #define PLUE_GIT_PACKCACHE_H
 

@@ -2,7 +2,17 @@
  * channel table and every subscriber's queue: publishing appends a
  * pointer per subscriber and wakes parked connections, reading copies
  * bytes out. Messages are shared, so a thousand subscribers of one run
- * cost one copy of each event. */
+ * cost one copy of each event.
+ *
+ * Gaps: a channel's ids have no holes (a stream numbers its events one by
+ * one), so a live message whose id is not the next one means another
+ * replica stored the ones between and they have not arrived yet. The
+ * subscriber then holds live messages (as during its replay) and asks for
+ * a fill: the filler (queue/relay.c) reads what it lacks from the
+ * database, and the held messages follow. A message held before the fill
+ * read the database is known to be stored after everything below it, so
+ * it is released even if the database had less (events pruned); one held
+ * after may need another fill. */
 #include "http/sse.h"
 #include "base/log.h"
 #include "base/thread.h"
@@ -45,13 +55,24 @@ struct sse_sub {
 	size_t qhead, qlen, qcap;
 	size_t off;                  /* bytes of q[qhead] already sent */
 	size_t qbytes;
-	struct sse_msg **held;       /* live messages during the replay */
+	struct sse_msg **held;       /* live messages during the replay or a fill */
 	size_t nheld, heldcap;
+	/* fills (mu held): */
+	bool filling;     /* live messages are held until the fill */
+	bool fill_listed; /* in the fill list */
+	bool poked;       /* a peer stored more before the start */
+	bool gone;        /* the connection freed it while a fill held it */
+	bool refill;      /* asked again while a fill was reading */
+	int fill_refs;    /* fills in progress (0 or 1) */
+	size_t held_mark; /* held before the fill read the database */
+	struct sse_sub *fill_next;
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct sse_sub *buckets[NBUCKETS];
 static int nsubs;
+static struct sse_sub *fills, **fills_tail = &fills; /* waiting for a fill, FIFO */
+static void (*fill_hook)(void);
 
 static struct bg_thread ka_thread;
 
@@ -155,9 +176,31 @@ static void unlink_sub(struct sse_sub *s)
 	nsubs--;
 }
 
+static void unlist_fill(struct sse_sub *s)
+{
+	if (!s->fill_listed)
+		return;
+	for (struct sse_sub **pp = &fills; *pp; pp = &(*pp)->fill_next)
+		if (*pp == s) {
+			*pp = s->fill_next;
+			if (fills_tail == &s->fill_next)
+				fills_tail = pp;
+			break;
+		}
+	s->fill_next = NULL;
+	s->fill_listed = false;
+}
+
 static void sub_free_locked(struct sse_sub *s)
 {
-	unlink_sub(s);
+	if (!s->gone)
+		unlink_sub(s);
+	unlist_fill(s);
+	if (s->fill_refs) {
+		/* a fill is reading for it: the filler frees it */
+		s->gone = true;
+		return;
+	}
 	while (s->qlen)
 		q_pop(s);
 	for (size_t i = 0; i < s->nheld; i++)
@@ -165,6 +208,53 @@ static void sub_free_locked(struct sse_sub *s)
 	free(s->held);
 	free(s->q);
 	free(s);
+}
+
+static void hold(struct sse_sub *s, struct sse_msg *m)
+{
+	if (s->nheld == s->heldcap) {
+		s->heldcap = s->heldcap ? s->heldcap * 2 : 16;
+		s->held = xrealloc(s->held, s->heldcap * sizeof(*s->held));
+	}
+	sse_msg_ref(m);
+	s->held[s->nheld++] = m;
+}
+
+/* Asks for a fill (live messages are held until it is done). */
+static void want_fill(struct sse_sub *s)
+{
+	s->filling = true;
+	if (s->fill_refs)
+		s->refill = true; /* the running fill lists it again when done */
+	if (s->fill_listed || s->fill_refs || s->gone)
+		return;
+	s->fill_next = NULL;
+	*fills_tail = s;
+	fills_tail = &s->fill_next;
+	s->fill_listed = true;
+	if (fill_hook)
+		fill_hook();
+}
+
+/* Moves the held messages to the queue in order while the ids follow on;
+ * at a gap the rest stay held and a fill is asked for. */
+static void release_held(struct sse_sub *s)
+{
+	size_t i = 0, k = 0;
+	for (; i < s->nheld; i++) {
+		struct sse_msg *m = s->held[i];
+		if (m->id > s->last_id + 1 && !s->final_queued && !s->overflow)
+			break;
+		q_push(s, m);
+		sse_msg_unref(m);
+	}
+	for (; i < s->nheld; i++)
+		s->held[k++] = s->held[i];
+	s->nheld = k;
+	if (k)
+		want_fill(s);
+	else
+		s->filling = false;
 }
 
 /* ---- the http_stream ---- */
@@ -271,12 +361,11 @@ void sse_sub_replay(struct sse_sub *s, struct sse_msg *m)
 struct http_stream *sse_sub_start(struct sse_sub *s)
 {
 	pthread_mutex_lock(&mu);
-	for (size_t i = 0; i < s->nheld; i++) {
-		q_push(s, s->held[i]);
-		sse_msg_unref(s->held[i]);
-	}
-	s->nheld = 0;
 	s->started = true;
+	release_held(s);
+	if (s->poked)
+		want_fill(s);
+	wake(s);
 	pthread_mutex_unlock(&mu);
 	return &s->base;
 }
@@ -293,13 +382,14 @@ void sse_publish(int64_t key, struct sse_msg *m)
 	for (struct sse_sub *s = buckets[bucket_of(key)]; s; s = s->next) {
 		if (s->key != key)
 			continue;
-		if (!s->started) {
-			if (s->nheld == s->heldcap) {
-				s->heldcap = s->heldcap ? s->heldcap * 2 : 16;
-				s->held = xrealloc(s->held, s->heldcap * sizeof(*s->held));
-			}
-			sse_msg_ref(m);
-			s->held[s->nheld++] = m;
+		if (!s->started || s->filling) {
+			hold(s, m);
+			continue;
+		}
+		if (m->id > s->last_id + 1 && !s->final_queued && !s->overflow) {
+			/* a peer's messages in between have not come yet */
+			hold(s, m);
+			want_fill(s);
 			continue;
 		}
 		if (q_push(s, m))
@@ -317,6 +407,109 @@ void sse_close_all(void)
 			s->started = true;
 			wake(s);
 		}
+	pthread_mutex_unlock(&mu);
+}
+
+/* ---- fills (see the top comment) ---- */
+
+void sse_set_fill_hook(void (*fn)(void))
+{
+	pthread_mutex_lock(&mu);
+	fill_hook = fn;
+	pthread_mutex_unlock(&mu);
+}
+
+bool sse_poke(int64_t key, int64_t upto)
+{
+	bool any = false;
+	pthread_mutex_lock(&mu);
+	for (struct sse_sub *s = buckets[bucket_of(key)]; s; s = s->next) {
+		if (s->key != key || s->last_id >= upto || s->final_queued || s->overflow)
+			continue;
+		if (!s->started) {
+			s->poked = true; /* its start asks for the fill */
+			continue;
+		}
+		want_fill(s);
+		any = true;
+	}
+	pthread_mutex_unlock(&mu);
+	return any;
+}
+
+void sse_poke_all(void)
+{
+	pthread_mutex_lock(&mu);
+	for (size_t b = 0; b < NBUCKETS; b++)
+		for (struct sse_sub *s = buckets[b]; s; s = s->next) {
+			if (s->final_queued || s->overflow)
+				continue;
+			if (s->started)
+				want_fill(s);
+			else
+				s->poked = true;
+		}
+	pthread_mutex_unlock(&mu);
+}
+
+size_t sse_fills_take(struct sse_fill *out, size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&mu);
+	while (fills && n < max) {
+		struct sse_sub *s = fills;
+		fills = s->fill_next;
+		if (!fills)
+			fills_tail = &fills;
+		s->fill_next = NULL;
+		s->fill_listed = false;
+		s->fill_refs++;
+		s->held_mark = s->nheld;
+		s->poked = false;
+		out[n++] = (struct sse_fill){ s, s->key, s->last_id };
+	}
+	pthread_mutex_unlock(&mu);
+	return n;
+}
+
+void sse_fill_push(struct sse_sub *s, struct sse_msg *m)
+{
+	pthread_mutex_lock(&mu);
+	if (!s->gone && q_push(s, m))
+		wake(s);
+	pthread_mutex_unlock(&mu);
+}
+
+void sse_fill_done(struct sse_sub *s, bool ok)
+{
+	pthread_mutex_lock(&mu);
+	s->fill_refs--;
+	if (s->gone) {
+		sub_free_locked(s);
+	} else if (!ok) {
+		s->refill = false;
+		want_fill(s); /* the database failed: again on the next round */
+	} else {
+		/* stored before the read: nothing below them is missing */
+		size_t mark = s->held_mark < s->nheld ? s->held_mark : s->nheld;
+		size_t k = 0;
+		for (size_t i = 0; i < mark; i++) {
+			q_push(s, s->held[i]);
+			sse_msg_unref(s->held[i]);
+		}
+		for (size_t i = mark; i < s->nheld; i++)
+			s->held[k++] = s->held[i];
+		s->nheld = k;
+		s->held_mark = 0;
+		if (s->refill) {
+			/* poked again during the read: the next fill releases */
+			s->refill = false;
+			want_fill(s);
+		} else {
+			release_held(s);
+		}
+		wake(s);
+	}
 	pthread_mutex_unlock(&mu);
 }
 

@@ -8,7 +8,14 @@
  * Lossless replay: subscribe first (live messages are held), push the
  * stored messages after Last-Event-ID, then start; held messages whose id
  * was already sent are dropped. Ids must grow per channel, and publishers
- * must publish a channel's messages in id order. */
+ * must publish a channel's messages in id order.
+ *
+ * Several replicas: a channel's ids go up one by one with no holes, and a
+ * message may have been stored by another process. A subscriber that
+ * sees a live id skip ahead, or is poked (a peer stored more), holds live
+ * messages and waits for a fill: the filler takes the request
+ * (sse_fills_take), pushes what the database holds after the
+ * subscriber's last id (sse_fill_push), and ends it (sse_fill_done). */
 #ifndef PLUE_SSE_H
 #define PLUE_SSE_H
 
@@ -46,6 +53,31 @@ void sse_sub_abandon(struct sse_sub *s);
 /* Sends m to every subscriber of channel key. Does not take m's
  * reference. Any thread. */
 void sse_publish(int64_t key, struct sse_msg *m);
+
+/* ---- fills (the filler is queue/relay.c) ---- */
+
+struct sse_fill {
+	struct sse_sub *sub; /* held by the fill until sse_fill_done */
+	int64_t key;         /* its channel */
+	int64_t after;       /* the last id it has */
+};
+
+/* fn is called (with sse's lock held: it may only wake a thread) each
+ * time a fill is asked for. */
+void sse_set_fill_hook(void (*fn)(void));
+/* A peer stored messages of channel key up to id upto: subscribers
+ * behind it ask for a fill. True when any did. */
+bool sse_poke(int64_t key, int64_t upto);
+/* Every subscriber asks for a fill (notifications may have been lost). */
+void sse_poke_all(void);
+/* Takes up to max fill requests into out; returns how many. */
+size_t sse_fills_take(struct sse_fill *out, size_t max);
+/* Queues a stored message for a subscriber being filled (ids in order,
+ * ignored when not above its last id). Does not take m's reference. */
+void sse_fill_push(struct sse_sub *s, struct sse_msg *m);
+/* Ends a fill: ok when everything stored after `after` was pushed; held
+ * messages follow. Drops the fill's hold on s. */
+void sse_fill_done(struct sse_sub *s, bool ok);
 
 /* Number of live subscribers (for tests and health). */
 int sse_subscribers(void);

@@ -7,7 +7,14 @@
  * stored), and — while it has events to write — a writer. The writers
  * take calls from a FIFO of calls with pending events; a call is in the
  * FIFO at most once and written by one writer at a time, so its events
- * keep their order. */
+ * keep their order.
+ *
+ * Replicas: a call lives in the replica its runner asked; its tokens are
+ * stored with stream_append_many, whose NOTIFY brings them to watchers on
+ * other replicas (queue/relay.h). An abort through another replica sets
+ * the workload's cancel flag and NOTIFYs plue_cancel: this replica's
+ * notifier then calls agent_stop_workload, which closes the provider's
+ * stream here (queue/notifier.c). */
 #include "queue/agent.h"
 #include "base/buf.h"
 #include "base/config.h"

@@ -3,7 +3,9 @@
  * dispatched (so nothing is missed across restarts or lost
  * notifications). Each event is claimed with FOR UPDATE SKIP LOCKED and
  * marked dispatched in the same transaction that creates its runs, so it
- * is dispatched exactly once.
+ * is dispatched exactly once — also across replicas: every `plue serve`
+ * runs this thread and its catch-up scan, and a row one of them holds is
+ * skipped by the others (FOR UPDATE SKIP LOCKED), then seen dispatched.
  *
  * For an event it reads .plue/workflows/NAME.yaml|yml at the event's commit
  * with libgit2 (a push: the pushed commit; the rest: the default branch's

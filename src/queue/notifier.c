@@ -4,7 +4,16 @@
  * plue_queue and plue_cancel; when woken (or every POLL_MS, or when a new
  * waiter parks) it claims workloads for parked runners in arrival order
  * and answers watches whose workload was cancelled, then wakes those
- * connections. Waiters past their deadline get an empty answer. */
+ * connections. Waiters past their deadline get an empty answer.
+ *
+ * Replicas: the queue is the workloads table and both channels are
+ * PostgreSQL's, so this is enough across replicas: a workload created
+ * through B (its transaction NOTIFYs plue_queue) wakes A's notifier, whose
+ * parked runners claim it (FOR UPDATE SKIP LOCKED: a workload goes to one
+ * runner whichever replica it registered with); a cancel through B
+ * (plue_cancel) answers A's watches and stops A's model calls
+ * (agent_stop_workload) at once. POLL_MS covers a notification lost in a
+ * reconnect. */
 #include "queue/queue.h"
 #include "queue/agent.h"
 #include "base/buf.h"

@@ -4,7 +4,11 @@
  * URL, the registration secret, the sandbox setting and the data directory
  * through their environment, and SIGHUP when the server's pool thread
  * goes away. On shutdown each child gets SIGTERM: an idle runner exits at
- * once, a busy one finishes its workload first. */
+ * once, a busy one finishes its workload first.
+ *
+ * Replicas: each `plue serve` keeps its own children (local mode is for one
+ * machine; --warm-pool 0 on a replica runs none); runners of any replica
+ * claim from the one shared queue. */
 #include "queue/pool.h"
 #include "base/config.h"
 #include "base/log.h"

@@ -1,7 +1,14 @@
 /* reaper.c — finds runners that stopped heartbeating (killed, hung, lost)
  * and deals with what they held: the workload goes back to the queue for
  * one more attempt, or fails with a reason that says what happened. Runs
- * every few seconds on its own connection. */
+ * every few seconds on its own connection.
+ *
+ * Replicas: every `plue serve` runs a reaper; a pass runs only while it
+ * holds the advisory lock REAPER_LOCK (tried, not waited for: the replica
+ * that has it does the pass), and each workload is reaped under its row
+ * lock with its status and runner re-checked, so even two passes at once
+ * retry a workload once. Heartbeats are rows, so a runner registered with
+ * any replica is judged alike. */
 #include "queue/queue.h"
 #include "base/log.h"
 #include "base/thread.h"
@@ -13,6 +20,7 @@
 #include <string.h>
 
 #define REAP_EVERY_S 5
+#define REAPER_LOCK "727005" /* pg_try_advisory_lock key: one pass at a time */
 
 static struct bg_thread thread;
 
@@ -110,6 +118,9 @@ static void reap(PGconn *c)
 			goto done;
 		snprintf(started, sizeof(started), "%s", db_val(now, 0, 0));
 	}
+	PGresult *lk = db_query(c, a, &e, "SELECT pg_try_advisory_lock(" REAPER_LOCK ")", 0, NULL);
+	if (!lk || !db_bool(lk, 0, 0))
+		goto done; /* another replica's pass */
 	PGresult *dead = db_qv(c, a, &e,
 			       "UPDATE runners SET status = 'dead' WHERE status <> 'dead' AND "
 			       "greatest(last_heartbeat, $2::timestamptz) < now() - "
@@ -136,6 +147,7 @@ static void reap(PGconn *c)
 		 "DELETE FROM runners WHERE status = 'dead' AND last_heartbeat < now() - interval "
 		 "'1 day'",
 		 0, NULL);
+	db_query(c, a, NULL, "SELECT pg_advisory_unlock(" REAPER_LOCK ")", 0, NULL);
 done:
 	arena_free(a);
 }

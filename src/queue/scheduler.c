@@ -4,7 +4,13 @@
  * written in the transaction that records the minute as fired. A minute
  * is therefore fired once even across restarts, and minutes that passed
  * while the server was down are not replayed: only the current minute is
- * ever looked at. */
+ * ever looked at.
+ *
+ * Replicas: every `plue serve` runs this thread and wakes for the same
+ * minute. The UPDATE that records the minute is the claim: it row-locks
+ * the schedule and re-reads last_fired after a concurrent transaction
+ * commits (READ COMMITTED), so the second replica's UPDATE matches no row
+ * and fires nothing — one `schedule` event per entry and minute. */
 #include "queue/dispatcher.h"
 #include "base/log.h"
 #include "base/thread.h"

@@ -1,12 +1,19 @@
 /* stream.c — storing and publishing stream events (see stream.h). The
  * stream row is locked (SELECT ... FOR UPDATE) before sequence numbers are
  * handed out, so numbers are assigned in commit order; the in-process
- * stripe lock keeps publication in the same order. */
+ * stripe lock keeps publication in the same order.
+ *
+ * Other replicas: the statement that moves streams.last_seq also sends
+ * NOTIFY plue_stream "REPLICA STREAM LAST" (delivered at COMMIT, in commit
+ * order), and each replica's relay (queue/relay.h) reads the rows its own
+ * subscribers lack. No extra round trip here: the same-replica path stays
+ * what it was, publishing straight from the appending thread. */
 #include "queue/stream.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "db/db.h"
+#include "queue/relay.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -18,7 +25,7 @@
 /* Whether a stored event ends its stream (a column of workload_events'
  * rows, for the subscribers' sse_msg): a run's `done` does; a session's
  * (its payload names the session) ends one turn. */
-#define FINAL_SQL "type = 'done' AND NOT payload ? 'session'"
+#define FINAL_SQL STREAM_FINAL_SQL
 
 static pthread_mutex_t stripes[NSTRIPES];
 static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
@@ -156,8 +163,12 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 			rc = e->code;
 			goto done;
 		}
-		if (!db_qv(db, a, e, "UPDATE streams SET last_seq = $2 WHERE id = $1",
-			   arena_int(a, t->stream_id), arena_int(a, (next - 1)))) {
+		if (!db_qv(db, a, e,
+			   "UPDATE streams SET last_seq = $2 WHERE id = $1 RETURNING "
+			   "pg_notify('plue_stream', $3)",
+			   arena_int(a, t->stream_id), arena_int(a, (next - 1)),
+			   arena_printf(a, "%s %lld %lld", relay_replica(), (long long)t->stream_id,
+					(long long)(next - 1)))) {
 			rc = e->code;
 			goto done;
 		}
@@ -240,12 +251,13 @@ int stream_append_many(PGconn *db, struct arena *a, struct err *e, json_t *batch
 		"WITH b AS (SELECT (x.v->>'stream')::bigint AS sid, x.v->'events' AS evs, "
 		"  jsonb_array_length(x.v->'events') AS n FROM jsonb_array_elements($1::jsonb) AS x(v)), "
 		"u AS (UPDATE streams s SET last_seq = s.last_seq + b.n FROM b WHERE s.id = b.sid "
-		"  RETURNING s.id, s.last_seq - b.n AS base) "
+		"  RETURNING s.id, s.last_seq - b.n AS base, "
+		"  pg_notify('plue_stream', $2 || ' ' || s.id || ' ' || s.last_seq)) "
 		"INSERT INTO workload_events (stream_id, stream_seq, type, payload) "
 		"SELECT u.id, u.base + ev.ord, ev.v->>'type', coalesce(ev.v->'payload', '{}') "
 		"FROM u JOIN b ON b.sid = u.id, jsonb_array_elements(b.evs) WITH ORDINALITY AS ev(v, ord) "
 		"RETURNING stream_id, stream_seq, type, payload::text, " FINAL_SQL,
-		jt);
+		jt, relay_replica());
 	int rc = res ? 0 : e->code;
 	int rows = res ? PQntuples(res) : 0;
 	struct msg_at *msgs = rows ? arena_alloc(a, sizeof(*msgs) * (size_t)rows) : NULL;

@@ -21,6 +21,11 @@
 #include "base/err.h"
 #include "http/sse.h"
 
+/* SQL: whether a workload_events row ends its stream for subscribers (the
+ * `final` of sse_msg_new): a run's `done` does; a session's (its payload
+ * names the session) ends one turn only. */
+#define STREAM_FINAL_SQL "(type = 'done' AND NOT payload ? 'session')"
+
 struct stream_tx {
 	int64_t stream_id;
 	int64_t last_seq;      /* after the row is locked; -1 before */

@@ -24,6 +24,17 @@
  * address fails at once. Each attempt's request and response replace the
  * row's log columns.
  *
+ * Replicas: every `plue serve` runs the fan-out and the workers. The
+ * fan-out takes the transaction-level advisory lock 7270008 first, so one
+ * replica fans out at a time, in event order, and deletes the queue row
+ * it fanned out in the same transaction; a delivery is claimed with FOR
+ * UPDATE SKIP LOCKED and stays row-locked through its attempt, and the
+ * "no older pending delivery of its hook" test reads those locked rows,
+ * so each attempt is made by one worker of one replica and a hook's order
+ * holds across replicas. The fan-out wakes its own replica's workers at
+ * once; the other replicas' workers see new deliveries at their next scan
+ * (IDLE_WAIT_MS).
+ *
  * Threading: every function here may be called from any thread. */
 #ifndef PLUE_QUEUE_WEBHOOKS_H
 #define PLUE_QUEUE_WEBHOOKS_H

@@ -58,12 +58,15 @@ static int nconns;
 
 /* ---- host keys ---- */
 
-/* Loads DATA/ssh/NAME, or generates it (mode 0600 from its creation on). */
+/* Loads DATA/ssh/NAME, or generates it (mode 0600 from its creation on).
+ * Replicas may start together on one data directory: the new key is
+ * written to a file of this process's own and linked into place, and a
+ * replica that loses the race loads the winner's, so all serve one key. */
 static int host_key(ssh_key *out, const char *dir, const char *name, enum ssh_keytypes_e type,
 		    int bits, struct err *e)
 {
 	char *path = xasprintf("%s/%s", dir, name);
-	char *tmp = xasprintf("%s.tmp", path);
+	char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
 	ssh_key key = NULL;
 	int rc = 0;
 	if (access(path, F_OK) == 0) {
@@ -82,9 +85,22 @@ static int host_key(ssh_key *out, const char *dir, const char *name, enum ssh_ke
 		goto done;
 	}
 	close(fd);
-	if (ssh_pki_export_privkey_file(key, NULL, NULL, NULL, tmp) != SSH_OK || chmod(tmp, 0600) ||
-	    rename(tmp, path)) {
+	if (ssh_pki_export_privkey_file(key, NULL, NULL, NULL, tmp) != SSH_OK || chmod(tmp, 0600)) {
 		unlink(tmp);
+		rc = err_set(e, ERR_INTERNAL, NULL, "cannot write ssh host key '%s'", path);
+		goto done;
+	}
+	int lrc = link(tmp, path), saved = errno;
+	unlink(tmp);
+	if (lrc && saved == EEXIST) {
+		/* another replica's came first: serve that one */
+		ssh_key_free(key);
+		key = NULL;
+		if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &key) != SSH_OK)
+			rc = err_set(e, ERR_INTERNAL, NULL, "cannot read ssh host key '%s'", path);
+		goto done;
+	}
+	if (lrc) {
 		rc = err_set(e, ERR_INTERNAL, NULL, "cannot write ssh host key '%s'", path);
 		goto done;
 	}

@@ -95,6 +95,32 @@ start_server() {
 	echo "server did not start:"; cat "$T_DIR/serve.log"; exit 1
 }
 
+# start_peer NAME [extra plue serve args...]: a second `plue serve` on the
+# same data directory and the first server's database (reached through its
+# Unix socket, as an external PostgreSQL): another replica. Sets
+# PEER_BASE, PEER_PORT and PEER_PID; its output goes to NAME.out/NAME.log.
+start_peer() {
+	local name=$1; shift
+	rm -f "$T_DIR/$name.out"
+	PLUE_DATABASE_URL="host=$PLUE_DATA_DIR/pg dbname=plue user=plue" \
+		setsid "$PLUE" serve --port 0 "$@" >"$T_DIR/$name.out" 2>>"$T_DIR/$name.log" &
+	PEER_PID=$!
+	SERVER_GROUPS+=("$PEER_PID")
+	local i
+	for i in $(seq 1 300); do
+		if grep -q '^listening on ' "$T_DIR/$name.out" 2>/dev/null; then
+			PEER_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$T_DIR/$name.out" | head -1)
+			PEER_BASE="http://127.0.0.1:$PEER_PORT"
+			return 0
+		fi
+		if ! kill -0 "$PEER_PID" 2>/dev/null; then
+			echo "$name exited during start:"; cat "$T_DIR/$name.log"; exit 1
+		fi
+		sleep 0.1
+	done
+	echo "$name did not start:"; cat "$T_DIR/$name.log"; exit 1
+}
+
 # stop_server: SIGTERM and wait (the data directory stays for a restart).
 stop_server() {
 	kill -TERM "$SERVER_PID"

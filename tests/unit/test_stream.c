@@ -1,5 +1,6 @@
 /* test_stream.c — the pure parts of the execution system: SSE fan-out
- * (replay, held live messages, order, exactly-once, the final message),
+ * (replay, held live messages, order, exactly-once, the final message,
+ * gaps filled from another replica's stored events),
  * sealing and masking secrets, and the runner's UTF-8 cleaning. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -111,6 +112,144 @@ static void test_many_subscribers_share(void **state)
 	}
 }
 
+static int fill_calls;
+static void count_fill(void)
+{
+	fill_calls++;
+}
+
+static void publish(int64_t key, int64_t id)
+{
+	struct sse_msg *m = sse_msg_new(id, "log", "{}", false);
+	sse_publish(key, m);
+	sse_msg_unref(m);
+}
+
+static void fill_push(struct sse_sub *sub, int64_t id)
+{
+	struct sse_msg *m = sse_msg_new(id, "log", "{}", false);
+	sse_fill_push(sub, m);
+	sse_msg_unref(m);
+}
+
+/* the ids of what the subscriber has queued, "1 2 3" */
+static char *ids(struct http_stream *s)
+{
+	bool ended;
+	char *out = drain(s, &ended);
+	struct buf b = BUF_INIT;
+	for (char *p = out; (p = strstr(p, "id: ")); p += 4)
+		buf_addf(&b, "%s%ld", b.len ? " " : "", strtol(p + 4, NULL, 10));
+	free(out);
+	return buf_detach(&b, NULL);
+}
+
+static void test_gap_filled_in_order(void **state)
+{
+	(void)state;
+	sse_set_fill_hook(count_fill);
+	fill_calls = 0;
+	struct sse_sub *sub = sse_subscribe(70, 0);
+	struct http_stream *s = sse_sub_start(sub);
+	publish(70, 1);
+	/* 2 was stored by another replica and has not come yet */
+	publish(70, 3);
+	assert_int_equal(fill_calls, 1);
+	char *got = ids(s);
+	assert_string_equal(got, "1");
+	free(got);
+	struct sse_fill f[4];
+	assert_int_equal(sse_fills_take(f, 4), 1);
+	assert_ptr_equal(f[0].sub, sub);
+	assert_int_equal(f[0].key, 70);
+	assert_int_equal(f[0].after, 1);
+	/* published while the fill reads: held after its mark */
+	publish(70, 4);
+	fill_push(sub, 2);
+	fill_push(sub, 3);
+	sse_fill_done(sub, true);
+	publish(70, 5);
+	got = ids(s);
+	assert_string_equal(got, "2 3 4 5");
+	free(got);
+	assert_int_equal(sse_fills_take(f, 4), 0);
+	s->ops->free(s);
+	sse_set_fill_hook(NULL);
+}
+
+static void test_fill_releases_what_it_held(void **state)
+{
+	(void)state;
+	/* the table has nothing below 5 (pruned): 5, held before the read,
+	 * still goes out; 8, held after it with 6 and 7 unread, waits for
+	 * the next fill */
+	struct http_stream *s = sse_sub_start(sse_subscribe(71, 0));
+	publish(71, 5);
+	struct sse_fill f[2];
+	assert_int_equal(sse_fills_take(f, 2), 1);
+	publish(71, 8);
+	sse_fill_done(f[0].sub, true);
+	char *got = ids(s);
+	assert_string_equal(got, "5");
+	free(got);
+	assert_int_equal(sse_fills_take(f, 2), 1);
+	assert_int_equal(f[0].after, 5);
+	fill_push(f[0].sub, 6);
+	fill_push(f[0].sub, 7);
+	fill_push(f[0].sub, 8);
+	sse_fill_done(f[0].sub, true);
+	got = ids(s);
+	assert_string_equal(got, "6 7 8");
+	free(got);
+	s->ops->free(s);
+}
+
+static void test_poke(void **state)
+{
+	(void)state;
+	/* a started subscriber behind a peer's last id asks for a fill; one
+	 * already there does not */
+	struct http_stream *s = sse_sub_start(sse_subscribe(72, 3));
+	struct http_stream *ahead = sse_sub_start(sse_subscribe(72, 9));
+	assert_true(sse_poke(72, 5));
+	assert_false(sse_poke(73, 5));
+	struct sse_fill f[4];
+	assert_int_equal(sse_fills_take(f, 4), 1);
+	assert_int_equal(f[0].after, 3);
+	/* poked again during the read: another fill follows */
+	assert_true(sse_poke(72, 6));
+	fill_push(f[0].sub, 4);
+	fill_push(f[0].sub, 5);
+	sse_fill_done(f[0].sub, true);
+	assert_int_equal(sse_fills_take(f, 4), 1);
+	fill_push(f[0].sub, 6);
+	sse_fill_done(f[0].sub, true);
+	char *got = ids(s);
+	assert_string_equal(got, "4 5 6");
+	free(got);
+	/* a subscriber still replaying is filled once it starts */
+	struct sse_sub *late = sse_subscribe(72, 0);
+	sse_poke(72, 6); /* s has 6 already */
+	assert_int_equal(sse_fills_take(f, 4), 0);
+	struct http_stream *ls = sse_sub_start(late);
+	assert_int_equal(sse_fills_take(f, 4), 1);
+	assert_ptr_equal(f[0].sub, late);
+	sse_fill_done(f[0].sub, true);
+	/* a failed read asks again */
+	sse_poke(72, 8);
+	assert_int_equal(sse_fills_take(f, 4), 2);
+	sse_fill_done(f[0].sub, false);
+	sse_fill_done(f[1].sub, true);
+	assert_int_equal(sse_fills_take(f, 4), 1);
+	/* a subscriber that hangs up during its fill is freed by the fill */
+	ls->ops->free(ls);
+	fill_push(f[0].sub, 1);
+	sse_fill_done(f[0].sub, true);
+	s->ops->free(s);
+	ahead->ops->free(ahead);
+	assert_int_equal(sse_subscribers(), 0);
+}
+
 static void test_secret_seal_open(void **state)
 {
 	(void)state;
@@ -163,6 +302,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_replay_then_live),
 		cmocka_unit_test(test_many_subscribers_share),
+		cmocka_unit_test(test_gap_filled_in_order),
+		cmocka_unit_test(test_fill_releases_what_it_held),
+		cmocka_unit_test(test_poke),
 		cmocka_unit_test(test_secret_seal_open),
 		cmocka_unit_test(test_secret_mask),
 		cmocka_unit_test(test_utf8_clean),
