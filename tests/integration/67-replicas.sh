@@ -317,6 +317,18 @@ check "gone: served by B while it exists" test "$(curl -s -o /dev/null -w '%{htt
 api DELETE /api/repos/alice/gone "$ALICE"
 expect_status 204 "delete through A"
 check "gone: B answers 404 at once" test "$(curl -s -o /dev/null -w '%{http_code}' "$B$GBLOB")" = 404
+# a replica that cannot acknowledge (stopped): the change through A waits for
+# it — up to its bound — and says it did not come; with both answering, the
+# rounds above never had to
+check "no change above went unacknowledged" bash -c '! grep -q "replicas acknowledged a visibility change" "$1"' _ "$T_DIR/serve.log"
+at "$A"
+api PATCH /api/repos/alice/site "$ALICE" '{"private":false}'
+kill -STOP "$PEER_PID"
+api PATCH /api/repos/alice/site "$ALICE" '{"private":true}'
+expect_status 200 "made private through A while B is stopped"
+kill -CONT "$PEER_PID"
+check "A waited for B's acknowledgement and said it did not come" \
+	grep -q "relay: 1 of 2 replicas acknowledged a visibility change" "$T_DIR/serve.log"
 
 # ---- pushes through A and B at once ----
 at "$A"
