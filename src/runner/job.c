@@ -817,7 +817,8 @@ static bool upper_own(const char *ws, uid_t uid, gid_t gid)
 /* Fetches commit sha from url into the repository ws (the commit alone,
  * or its ref from a server that does not serve unadvertised objects) and
  * checks it out; tree_base, when not NULL, is the commit whose tree ws
- * holds, with an index whose stat data match its files (an overlay). Returns git's exit code or -1, why in why. */
+ * holds, with an index whose stat data match its files (an overlay).
+ * Returns git's exit code or -1, why in why. */
 static int fetch_checkout(const char *ws, const char *url, const char *sha, const char *ref,
 			  const char *tree_base, const char *const *extra, struct out_ctx *o,
 			  int64_t end, char *why, size_t whylen)
@@ -894,7 +895,7 @@ static int fetch_checkout(const char *ws, const char *url, const char *sha, cons
 
 /* Appends text (whole sections) to the config of the repository ws: what
  * `git config` would write, without a process on the checkout's path (a
- * later section's value wins). The file keeps its owner, the sandbox's. */
+ * later section's value wins). The file keeps its owner. */
 static bool config_append(const char *ws, const char *text)
 {
 	char *path = xasprintf("%s/.git/config", ws);
