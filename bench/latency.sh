@@ -138,6 +138,10 @@ SELECT 'event_to_first_log_with_checkout_ms', percentile_cont(0.5) WITHIN GROUP 
 		awk -v a="$p50" -v b="$p99" 'BEGIN { printf "%-40s p50 %8.2f x     p99 %8.2f x   (of the 500 ms warm-claim target)\n", "first_log_vs_target", a / 500, b / 500 }'
 	fi
 done
+# the slowest dispatch: a stall of one event in many hides in a p99
+sql "SELECT max(extract(epoch FROM w.created_at - e.created_at) * 1000), count(*) FILTER (WHERE w.created_at - e.created_at > interval '1 second')
+     FROM workflow_runs w JOIN events e ON e.id = w.event_id WHERE w.id NOT IN (SELECT id FROM workflow_runs ORDER BY id LIMIT $WARMUP)" |
+	while IFS='|' read -r mx slow; do printf '%-40s max %8.1f ms   (%d of the runs over 1 s)\n' event_to_dispatch_ms "$mx" "$slow"; done
 sql "SELECT max((payload->>'duration_ms')::float) FROM workload_events x JOIN workflow_runs w ON w.stream_id = x.stream_id
      WHERE x.type = 'step_end' AND (x.payload->>'step')::int = 0 AND w.id IN (SELECT id FROM workflow_runs ORDER BY id LIMIT $WARMUP)" |
 	while read -r cold; do [ -n "$cold" ] && printf '%-40s max %8.1f ms   (the %d warm-up runs)\n' cold_checkout_ms "$cold" "$WARMUP"; done

@@ -48,6 +48,16 @@ struct metric_family metric_git_transfers = {
 	0,
 	SLOTS(32)
 };
+struct metric_family metric_git_pack_cache = {
+	"plue_git_fetch_pack_cache_total",
+	"upload-pack requests over smart HTTP, by whether they ran with the pack cache "
+	"(bypassed: the request offered haves)",
+	METRIC_COUNTER,
+	{ "pack_cache" },
+	NULL,
+	0,
+	SLOTS(4)
+};
 struct metric_family metric_git_bytes = {
 	"plue_git_transfer_bytes_total",
 	"Bytes of git transfers as they crossed the connection (in: from the client)",
@@ -192,7 +202,7 @@ static struct metric_family *const families[] = {
 	&metric_db_connections,   &metric_db_query_errors,    &metric_webhook_deliveries,
 	&metric_k8s_requests,     &metric_k8s_watch_restarts, &metric_build_info,
 	&metric_k8s_pods_created, &metric_k8s_pods_deleted,   &metric_k8s_pool,
-	&metric_k8s_cold_starts,
+	&metric_k8s_cold_starts,  &metric_git_pack_cache,
 };
 
 /* ---- the registry ---- */

@@ -54,6 +54,7 @@ struct metric_family {
 extern struct metric_family metric_http_requests;      /* route, method, status */
 extern struct metric_family metric_http_duration;      /* route, method (histogram) */
 extern struct metric_family metric_git_transfers;      /* service, result */
+extern struct metric_family metric_git_pack_cache;     /* pack_cache: used, bypassed */
 extern struct metric_family metric_git_bytes;          /* service, direction */
 extern struct metric_family metric_workloads;          /* state (set at scrape) */
 extern struct metric_family metric_claim_seconds;      /* histogram */

@@ -162,6 +162,10 @@ struct git_stream {
 	/* for the metrics: bytes on the wire, and git's exit */
 	uint64_t bytes_in, bytes_out;
 	bool exit_ok;
+	/* upload-pack without gzip: spawned by the pump once the request is
+	 * in (see fetch_cacheable) */
+	bool deferred;
+	const char *proto;
 };
 
 static void pump_wake(struct git_stream *g)
@@ -313,10 +317,98 @@ static void record_push(void *arg, PGconn *db)
 	git_push_record(db, g->r->repo, &g->r->auth, &g->push);
 }
 
+/* Whether the pack of a fetch request (pkt-lines, v0 or v2) is worth the
+ * pack cache: not when the request offers haves. Such a fetch (a runner's
+ * checkout of a new commit, `git pull`) gets a pack of what is new since
+ * its haves, usually small and cheap to make, and its key (the haves are
+ * part of it) is rarely asked twice; the hook would cost it a process and
+ * a walk of the refs for nothing. Clones, first fetches and anything this
+ * does not recognise keep the cache. */
+static bool fetch_cacheable(const char *p, size_t len)
+{
+	size_t off = 0;
+	while (off + 4 <= len) {
+		unsigned n = 0;
+		for (int i = 0; i < 4; i++) {
+			char ch = p[off + (size_t)i];
+			unsigned v = ch >= '0' && ch <= '9'   ? (unsigned)(ch - '0')
+				     : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10)
+							      : 16;
+			if (v > 15)
+				return true;
+			n = n << 4 | v;
+		}
+		if (n < 4) { /* flush, delimiter, response end */
+			off += 4;
+			continue;
+		}
+		if (off + n > len)
+			return true;
+		if (n >= 9 && !memcmp(p + off + 4, "have ", 5))
+			return false;
+		off += n;
+	}
+	return true;
+}
+
+/* Deferred upload-pack: waits for the whole request (or a full buffer) and
+ * spawns git, with the pack cache's hook when fetch_cacheable says so. A
+ * fetch's request is small and the client sends all of it before reading,
+ * so nothing waits on the response meanwhile. Returns false when the
+ * client went away or git could not be started (the response then fails). */
+static bool pump_spawn(struct git_stream *g)
+{
+	for (;;) {
+		pthread_mutex_lock(&g->mu);
+		bool aborted = g->aborted, ready = g->in_eof || g->in_len >= BUF_CAP;
+		pthread_mutex_unlock(&g->mu);
+		if (aborted)
+			return false;
+		if (ready)
+			break;
+		struct pollfd pf = { g->wake_r, POLLIN, 0 };
+		if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+			return false;
+		char drain[64];
+		while (read(g->wake_r, drain, sizeof(drain)) > 0)
+			;
+	}
+	pthread_mutex_lock(&g->mu);
+	bool cache = !g->in_eof || fetch_cacheable(g->in, g->in_len);
+	pthread_mutex_unlock(&g->mu);
+	struct arena *a = arena_new();
+	struct git_child c;
+	int rc = git_upload_pack_spawn(&c, a, g->r->repo, g->proto, cache);
+	arena_free(a);
+	if (rc) {
+		log_error("cannot run git upload-pack: %s", strerror(errno));
+		return false;
+	}
+	set_nonblock(c.in_fd);
+	set_nonblock(c.out_fd);
+	set_nonblock(c.err_fd);
+	pthread_mutex_lock(&g->mu);
+	g->pid = c.pid;
+	g->in_fd = c.in_fd;
+	g->out_fd = c.out_fd;
+	g->err_fd = c.err_fd;
+	pthread_mutex_unlock(&g->mu);
+	metrics_count(&metric_git_pack_cache, (const char *[]){ cache ? "used" : "bypassed" }, 1);
+	return true;
+}
+
 static void *pump_main(void *arg)
 {
 	struct git_stream *g = arg;
 	bool out_open = true, err_open = true;
+	if (g->deferred && !pump_spawn(g)) {
+		pthread_mutex_lock(&g->mu);
+		g->out_eof = true;
+		g->out_failed = g->out_len == 0;
+		pthread_mutex_unlock(&g->mu);
+		g->base.wake(&g->base);
+		return NULL;
+	}
 	while (out_open || err_open) {
 		pthread_mutex_lock(&g->mu);
 		bool aborted = g->aborted;
@@ -564,20 +656,26 @@ static int start_rpc(struct req *r, struct resp *w, const char *svc)
 	}
 	g->wake_r = wp[0];
 	g->wake_w = wp[1];
-	struct git_child c;
-	if (git_service_spawn(&c, r->arena, r->repo, &r->auth, svc, true, proto)) {
-		log_error("cannot run git %s: %s", svc + 4, strerror(errno));
-		g->pid = -1;
-		gs_free(&g->base);
-		return err_set(&r->err, ERR_INTERNAL, "git_error", "cannot run git");
+	/* an upload-pack without gzip is spawned by the pump once it has the
+	 * request (pump_spawn) */
+	g->deferred = !receive && !gzip;
+	g->proto = proto;
+	if (!g->deferred) {
+		struct git_child c;
+		if (git_service_spawn(&c, r->arena, r->repo, &r->auth, svc, true, proto)) {
+			log_error("cannot run git %s: %s", svc + 4, strerror(errno));
+			g->pid = -1;
+			gs_free(&g->base);
+			return err_set(&r->err, ERR_INTERNAL, "git_error", "cannot run git");
+		}
+		g->pid = c.pid;
+		g->in_fd = c.in_fd;
+		g->out_fd = c.out_fd;
+		g->err_fd = c.err_fd;
+		set_nonblock(g->in_fd);
+		set_nonblock(g->out_fd);
+		set_nonblock(g->err_fd);
 	}
-	g->pid = c.pid;
-	g->in_fd = c.in_fd;
-	g->out_fd = c.out_fd;
-	g->err_fd = c.err_fd;
-	set_nonblock(g->in_fd);
-	set_nonblock(g->out_fd);
-	set_nonblock(g->err_fd);
 	/* the server sets wake before any byte can flow: the pump starts only
 	 * after the dispatcher returned (see start on first write/read) */
 	w->stream = &g->base;

@@ -92,9 +92,9 @@ done:
 	return rc;
 }
 
-int git_service_spawn(struct git_child *out, struct arena *a, const struct repo *repo,
-		      const struct auth *pusher, const char *svc, bool stateless,
-		      const char *protocol)
+static int service_spawn(struct git_child *out, struct arena *a, const struct repo *repo,
+			 const struct auth *pusher, const char *svc, bool stateless,
+			 const char *protocol, bool pack_cache)
 {
 	bool receive = !strcmp(svc, "git-receive-pack");
 	/* pushes run DATA/hooks/pre-receive: branch protection (cmd/hook.c),
@@ -113,7 +113,9 @@ int git_service_spawn(struct git_child *out, struct arena *a, const struct repo 
 		argv[argc++] = (char *)repo_store_receive_config[i];
 	}
 	/* fetches: identical requests share one pack (git/packcache.h) */
-	const char *pack_hook = strcmp(svc, "git-upload-pack") ? NULL : packcache_hook_config(a);
+	const char *pack_hook = !pack_cache || strcmp(svc, "git-upload-pack")
+					? NULL
+					: packcache_hook_config(a);
 	if (pack_hook) {
 		argv[argc++] = "-c";
 		argv[argc++] = (char *)pack_hook;
@@ -124,6 +126,19 @@ int git_service_spawn(struct git_child *out, struct arena *a, const struct repo 
 	argv[argc++] = (char *)repo->disk_path;
 	argv[argc] = NULL;
 	return spawn_git(out, argv, git_env(a, protocol, repo, receive ? pusher : NULL));
+}
+
+int git_service_spawn(struct git_child *out, struct arena *a, const struct repo *repo,
+		      const struct auth *pusher, const char *svc, bool stateless,
+		      const char *protocol)
+{
+	return service_spawn(out, a, repo, pusher, svc, stateless, protocol, true);
+}
+
+int git_upload_pack_spawn(struct git_child *out, struct arena *a, const struct repo *repo,
+			  const char *protocol, bool pack_cache)
+{
+	return service_spawn(out, a, repo, NULL, "git-upload-pack", true, protocol, pack_cache);
 }
 
 int git_advertise_spawn(struct git_child *out, struct arena *a, const struct repo *repo,

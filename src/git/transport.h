@@ -61,6 +61,11 @@ int git_service_spawn(struct git_child *out, struct arena *a, const struct repo 
 		      const struct auth *pusher, const char *svc, bool stateless,
 		      const char *protocol);
 
+/* `git upload-pack --stateless-rpc PATH` as git_service_spawn, with the
+ * pack cache's hook only when pack_cache is true. */
+int git_upload_pack_spawn(struct git_child *out, struct arena *a, const struct repo *repo,
+			  const char *protocol, bool pack_cache);
+
 /* Spawns `git SERVICE --stateless-rpc --advertise-refs PATH` for svc
  * ("git-upload-pack" or "git-receive-pack") on repo into *out: the ref
  * advertisement of smart HTTP's first request, in the same scrubbed

@@ -778,6 +778,21 @@ done:
 	return ret;
 }
 
+/* Takes the notifications libpq holds (read from the socket by PQconsumeInput
+ * here, or by any query of the pass before); returns whether there were
+ * any. */
+static bool notifies_drain(PGconn *c)
+{
+	bool any = false;
+	PGnotify *n;
+	PQconsumeInput(c);
+	while ((n = PQnotifies(c))) {
+		PQfreemem(n);
+		any = true;
+	}
+	return any;
+}
+
 static void dispatcher_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
@@ -796,15 +811,18 @@ static void dispatcher_main(struct bg_thread *t, void *unused)
 			runs_start_held(c, a, &e);
 			arena_free(a);
 		}
+		/* A NOTIFY that arrived while this pass ran its queries was read
+		 * off the socket by libpq and queued: polling the socket would
+		 * not see it and the event would wait for the next scan (up to
+		 * SCAN_EVERY_MS). Its event may have committed after the pass's
+		 * last look, so another pass. */
+		if (notifies_drain(c))
+			continue;
 		struct pollfd fds[1] = { { PQsocket(c), POLLIN, 0 } };
 		if (bg_poll(t, fds, 1, SCAN_EVERY_MS) < 0)
 			break;
-		if (fds[0].revents) {
-			PQconsumeInput(c);
-			PGnotify *n;
-			while ((n = PQnotifies(c)))
-				PQfreemem(n);
-		}
+		if (fds[0].revents)
+			notifies_drain(c);
 	}
 	if (c)
 		PQfinish(c);

@@ -62,6 +62,20 @@ check "it has the pushed commit" test "$(git -C "$T_DIR/c3" rev-parse HEAD)" = "
 check "a new entry for the new ref state" test "$(entries)" = 3
 check "fetch after a push" git -C "$T_DIR/c1" pull -q --ff-only
 check "fetch is up to date" test "$(git -C "$T_DIR/c1" rev-parse HEAD)" = "$(git -C "$SRC" rev-parse main)"
+# a fetch that offers haves gets what is new since them: not worth a
+# cache entry (smart_http.c runs its upload-pack without the hook)
+check "the fetch with haves made no entry" test "$(entries)" = 3
+(cd "$SRC" && echo again >>history.txt && git commit -qam "fetched incrementally" && git push -q "$PUSH_URL" main)
+check "v0 fetch with haves" git -C "$T_DIR/c1" -c protocol.version=0 fetch -q origin
+check "it has the new commit" test "$(git -C "$T_DIR/c1" rev-parse origin/main)" = "$(git -C "$SRC" rev-parse main)"
+check "a shallow fetch of one commit with haves (a runner's checkout)" \
+	git -C "$T_DIR/sh1" fetch -q --depth=1 origin "$(git -C "$SRC" rev-parse main)"
+check "it has the commit" git -C "$T_DIR/sh1" cat-file -e "$(git -C "$SRC" rev-parse main)^{tree}"
+check "the shallow repository is sound" git -C "$T_DIR/sh1" fsck --no-progress
+check "neither made an entry" test "$(entries)" = 3
+check "a clone of the same state still does" git clone -q "$URL" "$T_DIR/c4"
+check "one more entry" test "$(entries)" = 4
+check "the clone is complete" git -C "$T_DIR/c4" fsck --strict --no-progress
 # only a ref changes (a tag on a commit clients already have): the same
 # wants and haves, still a new key
 BEFORE=$(entries)

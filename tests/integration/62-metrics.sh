@@ -171,6 +171,16 @@ check "clone bytes out carry the blob" \
 	test "$(delta g0 g1 'plue_git_transfer_bytes_total{direction="out",service="git-upload-pack"}')" -ge 200000
 check "push bytes out: the report" \
 	test "$(delta g0 g1 'plue_git_transfer_bytes_total{direction="out",service="git-receive-pack"}')" -gt 0
+# the clone's POSTs offer no haves: the pack cache's hook runs for them; a
+# fetch that offers haves runs without it (git/smart_http.c)
+expect_delta g0 g1 'plue_git_fetch_pack_cache_total{pack_cache="used"}' "$posts" \
+	"every POST of the clone ran with the pack cache"
+expect_delta g0 g1 'plue_git_fetch_pack_cache_total{pack_cache="bypassed"}' 0 "no POST of the clone bypassed it"
+(cd "$SRC" && echo more >more.txt && git add . && git commit -qm more)
+check "push again" git -C "$SRC" push -q "http://alice:$ALICE@127.0.0.1:$PORT/alice/m.git" main
+check "fetch with haves" git -C "$T_DIR/clone" fetch -q origin
+scrape g2
+expect_delta g1 g2 'plue_git_fetch_pack_cache_total{pack_cache="bypassed"}' 1 "the fetch with haves bypassed the cache"
 
 # ---- a pushed workflow's run: claimed by the warm pool, watched over SSE ----
 api POST /api/repos "$ALICE" '{"name":"ci"}'
