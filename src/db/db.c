@@ -59,6 +59,21 @@ PGconn *db_reconnect(PGconn *c, const char *listen, const char *who)
 	return c;
 }
 
+int db_notifies(PGconn *c, void (*fn)(void *ctx, PGnotify *n), void *ctx)
+{
+	if (!PQconsumeInput(c))
+		return -1;
+	int k = 0;
+	PGnotify *n;
+	while ((n = PQnotifies(c))) {
+		if (fn)
+			fn(ctx, n);
+		PQfreemem(n);
+		k++;
+	}
+	return k;
+}
+
 static void clear_result(void *p)
 {
 	PQclear(p);

@@ -21,6 +21,13 @@ PGconn *db_connect(struct err *e);
  * literal). NULL when that fails, logged as "who: message": the caller
  * waits and calls again. Either way c is consumed. */
 PGconn *db_reconnect(PGconn *c, const char *listen, const char *who);
+/* A listening thread's notifications: reads what c's socket holds and hands
+ * every notification libpq has queued to fn (NULL: drops them) — those read
+ * just now and those an earlier query on c read off the socket, which a
+ * poll of the socket no longer shows. Call it before polling the socket
+ * (poll only when it returned 0) and after. Returns how many, or -1 when
+ * the connection is lost. */
+int db_notifies(PGconn *c, void (*fn)(void *ctx, PGnotify *n), void *ctx);
 
 /* Runs sql with n text parameters (NULL entries are SQL NULL). The result
  * is cleared when the arena is freed. Returns NULL with e set on failure:

@@ -778,21 +778,6 @@ done:
 	return ret;
 }
 
-/* Takes the notifications libpq holds (read from the socket by PQconsumeInput
- * here, or by any query of the pass before); returns whether there were
- * any. */
-static bool notifies_drain(PGconn *c)
-{
-	bool any = false;
-	PGnotify *n;
-	PQconsumeInput(c);
-	while ((n = PQnotifies(c))) {
-		PQfreemem(n);
-		any = true;
-	}
-	return any;
-}
-
 static void dispatcher_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
@@ -816,13 +801,13 @@ static void dispatcher_main(struct bg_thread *t, void *unused)
 		 * not see it and the event would wait for the next scan (up to
 		 * SCAN_EVERY_MS). Its event may have committed after the pass's
 		 * last look, so another pass. */
-		if (notifies_drain(c))
-			continue;
+		if (db_notifies(c, NULL, NULL) != 0)
+			continue; /* or the connection is lost: reconnected above */
 		struct pollfd fds[1] = { { PQsocket(c), POLLIN, 0 } };
 		if (bg_poll(t, fds, 1, SCAN_EVERY_MS) < 0)
 			break;
 		if (fds[0].revents)
-			notifies_drain(c);
+			db_notifies(c, NULL, NULL);
 	}
 	if (c)
 		PQfinish(c);

@@ -312,21 +312,18 @@ static void notifier_main(struct bg_thread *t, void *unused)
 			last_look = 0;
 		}
 		int timeout = expire();
+		/* notifications the last look's queries read off the socket are
+		 * queued in libpq, where a poll does not see them */
+		int queued = db_notifies(c, NULL, NULL);
 		struct pollfd fds[1] = { { PQsocket(c), POLLIN, 0 } };
-		int pr = bg_poll(t, fds, 1, timeout < 0 ? 0 : timeout);
+		int pr = bg_poll(t, fds, 1, queued != 0 || timeout < 0 ? 0 : timeout);
 		if (pr < 0)
 			break;
-		bool look = now_ms() - last_look >= POLL_MS;
+		bool look = now_ms() - last_look >= POLL_MS || queued > 0;
 		if (pr == 1)
 			look = true;
-		if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
-			PQconsumeInput(c);
-			PGnotify *n;
-			while ((n = PQnotifies(c))) {
-				look = true;
-				PQfreemem(n);
-			}
-		}
+		if ((fds[0].revents & (POLLIN | POLLERR | POLLHUP)) && db_notifies(c, NULL, NULL) > 0)
+			look = true;
 		if (bg_stopping(t))
 			break;
 		if (look) {

@@ -52,6 +52,13 @@
 #define MAX_PODS 4096
 /* Waiting workloads looked at per reconcile. */
 #define MAX_WAITING 256
+/* A pod that fails this soon, before its runner registered, is a crash
+ * (a wrong image, secret or setting): the next pods wait, from
+ * CRASH_HOLD_MS doubling up to CRASH_HOLD_MAX_MS, as the local pool's
+ * restarts do, instead of a pod a few milliseconds forever. */
+#define CRASH_QUICK_MS 30000
+#define CRASH_HOLD_MS 500
+#define CRASH_HOLD_MAX_MS 60000
 
 /* A runner pod as the watch last showed it. */
 struct pod {
@@ -78,6 +85,31 @@ static struct {
 } tab = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static struct bg_thread keeper, watcher;
+
+/* Pods that crashed in a row, and until when no pod is created (the
+ * keeper's thread only). */
+static int crashes;
+static int64_t hold_until_ms;
+
+/* Counts the end of a pod that crashed (see CRASH_QUICK_MS) or, for one that
+ * got as far as its runner, starts the count over. */
+static void crash_note(const struct pod *p, bool registered, const char *cause)
+{
+	if (registered || strcmp(p->phase, "Failed") || p->gone ||
+	    now_ms() - p->born > CRASH_QUICK_MS) {
+		crashes = 0;
+		return;
+	}
+	crashes++;
+	int64_t hold = CRASH_HOLD_MS;
+	for (int i = 1; i < crashes && hold < CRASH_HOLD_MAX_MS; i++)
+		hold *= 2;
+	if (hold > CRASH_HOLD_MAX_MS)
+		hold = CRASH_HOLD_MAX_MS;
+	hold_until_ms = now_ms() + hold;
+	log_warn("pool keeper: %s before its runner registered (%d in a row); no new pod for %lld ms",
+		 cause, crashes, (long long)hold);
+}
 static struct k8s *kc;
 static struct k8s_runner_pod tmpl; /* image, url, resources: name and pool per pod */
 static char *pods_path;            /* /api/v1/namespaces/NS/pods */
@@ -349,6 +381,7 @@ static bool reconcile(PGconn *c)
 			continue;
 		char cause[300];
 		const char *why = pod_end(p, cause, sizeof(cause));
+		crash_note(p, runner_state(runners, p->name, NULL) != NULL, cause);
 		pod_lost(c, p, runners, cause);
 		if (p->gone) {
 			log_info("pool keeper: %s; forgetting it", cause);
@@ -394,7 +427,8 @@ static bool reconcile(PGconn *c)
 					  counts[p][b]);
 
 	/* the warm pool */
-	for (; standby < warm; standby++) {
+	bool hold = now_ms() < hold_until_ms; /* after crashes */
+	for (; !hold && standby < warm; standby++) {
 		log_info("pool keeper: %d of %d standby pods alive; creating one", standby, warm);
 		if (!pod_create(K8S_POOL_STANDBY, 0))
 			break;
@@ -403,7 +437,7 @@ static bool reconcile(PGconn *c)
 
 	/* cold starts: a pod per waiting workload no idle runner can take */
 	int nwait = PQntuples(waiting);
-	int short_by = nwait - idle;
+	int short_by = hold ? 0 : nwait - idle;
 	for (int i = 0; i < nwait && short_by > 0; i++) {
 		int64_t wid = db_int(waiting, i, 0);
 		bool has = false;
@@ -520,15 +554,13 @@ static void keeper_main(struct bg_thread *t, void *unused)
 				 k8s_namespace(kc), warm, k8s_server(kc));
 			lead_start();
 		}
+		/* a queue notification the last reconcile's queries read off the
+		 * socket waits in libpq, where a poll does not see it */
 		struct pollfd fds[1] = { { PQsocket(c), POLLIN, 0 } };
-		if (bg_poll(t, fds, 1, TICK_MS) < 0)
+		if (db_notifies(c, NULL, NULL) == 0 && bg_poll(t, fds, 1, TICK_MS) < 0)
 			break;
-		if (fds[0].revents) {
-			PQconsumeInput(c);
-			PGnotify *nf;
-			while ((nf = PQnotifies(c)))
-				PQfreemem(nf);
-		}
+		if (fds[0].revents)
+			db_notifies(c, NULL, NULL);
 		if (bg_stopping(t))
 			break;
 		if (!reconcile(c) && PQstatus(c) != CONNECTION_OK)

@@ -120,8 +120,10 @@ static void fill_wake(void)
 	bg_wake(&thread);
 }
 
-static void on_notify(PGconn *c, const PGnotify *n)
+/* db_notifies' callback; ctx is the relay's connection */
+static void on_notify(void *ctx, PGnotify *n)
 {
+	PGconn *c = ctx;
 	if (!strcmp(n->relname, "plue_ack")) {
 		hint_ack(n->extra);
 		return;
@@ -269,21 +271,19 @@ static void relay_main(struct bg_thread *t, void *unused)
 			repo_hints_trust(true);
 			sse_poke_all();
 		}
+		/* notifications the last round's queries read off the socket
+		 * wait in libpq, where a poll does not see them */
+		int got = db_notifies(c, on_notify, c);
 		struct pollfd fds[1] = { { PQsocket(c), POLLIN, 0 } };
-		if (bg_poll(t, fds, 1, 60000) < 0)
+		if (got == 0 && bg_poll(t, fds, 1, 60000) < 0)
 			break;
-		if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
-			if (!PQconsumeInput(c)) {
-				log_warn("relay: connection lost: %s", PQerrorMessage(c));
-				PQfinish(c);
-				c = NULL; /* reconnects above */
-				continue;
-			}
-			PGnotify *n;
-			while ((n = PQnotifies(c))) {
-				on_notify(c, n);
-				PQfreemem(n);
-			}
+		if (got == 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP)))
+			got = db_notifies(c, on_notify, c);
+		if (got < 0) {
+			log_warn("relay: connection lost: %s", PQerrorMessage(c));
+			PQfinish(c);
+			c = NULL; /* reconnects above */
+			continue;
 		}
 		if (!serve_fills(c))
 			bg_wait(t, RETRY_MS);

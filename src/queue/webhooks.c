@@ -685,6 +685,14 @@ void webhooks_wake(void)
 		bg_wake(&workers[i]);
 }
 
+/* db_notifies' callback: *ctx (a bool) becomes true on a plue_webhooks
+ * notification */
+static void note_hooks(void *ctx, PGnotify *n)
+{
+	if (!strcmp(n->relname, "plue_webhooks"))
+		*(bool *)ctx = true;
+}
+
 static void fanout_main(struct bg_thread *t, void *unused)
 {
 	(void)unused;
@@ -700,20 +708,19 @@ static void fanout_main(struct bg_thread *t, void *unused)
 			;
 		if (made)
 			webhooks_wake();
+		/* notifications the pass's queries read off the socket wait in
+		 * libpq, where a poll does not see them: another pass at once */
+		bool hooks = false;
+		int queued = db_notifies(c, note_hooks, &hooks);
+		if (hooks) /* a delivery queued by another process */
+			webhooks_wake();
+		if (queued != 0)
+			continue;
 		struct pollfd fds[1] = { { PQsocket(c), POLLIN, 0 } };
 		if (bg_poll(t, fds, 1, SCAN_EVERY_MS) < 0)
 			break;
-		if (fds[0].revents) {
-			PQconsumeInput(c);
-			PGnotify *n;
-			bool hooks = false;
-			while ((n = PQnotifies(c))) {
-				hooks |= !strcmp(n->relname, "plue_webhooks");
-				PQfreemem(n);
-			}
-			if (hooks) /* a delivery queued by another process */
-				webhooks_wake();
-		}
+		if (fds[0].revents && db_notifies(c, note_hooks, &hooks) > 0 && hooks)
+			webhooks_wake();
 	}
 	if (c)
 		PQfinish(c);

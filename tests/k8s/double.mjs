@@ -678,13 +678,14 @@ function bwrapArgs(pod, c, rt) {
 		else if (ent.isDirectory()) args.push("--ro-bind", p, p);
 	}
 	args.push("--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run");
-	// the double's own files (a plue binary in /tmp, say) stay reachable
-	for (const p of rt.extraRo || []) args.push("--ro-bind", p, p);
 	for (const m of c.volumeMounts || []) {
 		const vd = rt.volumes[m.name];
 		if (!vd) continue;
 		args.push(m.readOnly ? "--ro-bind" : "--bind", vd, m.mountPath);
 	}
+	// the double's own files (a plue binary in /tmp, say) stay reachable,
+	// also under a volume mounted over their directory (a pod's /tmp)
+	for (const p of rt.extraRo || []) args.push("--ro-bind", p, p);
 	args.push("--unshare-pid", "--unshare-ipc", "--die-with-parent", "--hostname", pod.metadata.name, "--unshare-uts");
 	args.push("--chdir", c.workingDir || "/");
 	return args;
