@@ -20,10 +20,6 @@ run_by_path() {
 	node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")).find(x=>x.path===process.argv[1]);process.stdout.write(r?String(r.id):"")' "$1" <<<"$BODY_OUT"
 }
 
-# jobfield NAME FIELD: a field of the job called NAME in BODY_OUT (a run)
-jobfield() {
-	node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));const j=r.jobs.find(x=>x.name===process.argv[1]);let v=j;for(const k of process.argv[2].split(".").filter(Boolean))v=v==null?undefined:v[/^\d+$/.test(k)?+k:k];process.stdout.write(v===undefined?"<undefined>":v===null?"null":typeof v==="object"?JSON.stringify(v):String(v))' "$1" "$2" <<<"$BODY_OUT"
-}
 
 SRC="$T_DIR/src"
 git init -q "$SRC"

@@ -16,40 +16,15 @@ ALICE=$(new_user alice)
 api POST /api/repos "$ALICE" '{"name":"ops"}'
 expect_status 201 "create repo"
 
-# wait_log RUN TEXT: until the run's stored log has TEXT
-wait_log() {
-	local i
-	for i in $(seq 1 600); do
-		api GET "/api/runs/$1/logs" "$ALICE"
-		grep -qF -- "$2" <<<"$BODY_OUT" && return 0
-		sleep 0.1
-	done
-	fail "run $1 never logged '$2'"
-	return 1
-}
-# dispatch FILE: starts a workflow by hand, prints the new run's id
-dispatch() {
-	api POST "/api/alice/ops/workflows/$1/dispatch" "$ALICE" '{}'
-	[ "$STATUS" = 202 ] || { fail "dispatch $1: $STATUS ${BODY_OUT:0:200}"; return 1; }
-	local ev i
-	ev=$(json .event_id)
-	for i in $(seq 1 100); do
-		api GET /api/alice/ops/runs "$ALICE"
-		id=$(node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")).find(x=>x.event.id===+process.argv[1]);process.stdout.write(r?String(r.id):"")' "$ev" <<<"$BODY_OUT")
-		[ -n "$id" ] && { echo "$id"; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
 # wait_gone PID SECONDS: until the process has exited
 wait_gone() {
 	local i
 	for i in $(seq 1 $(($2 * 10))); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
 	return 1
 }
-jobfield() {
-	node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));const j=r.jobs.find(x=>x.name===process.argv[1]);let v=j;for(const k of process.argv[2].split(".").filter(Boolean))v=v==null?undefined:v[/^\d+$/.test(k)?+k:k];process.stdout.write(v===undefined?"<undefined>":v===null?"null":typeof v==="object"?JSON.stringify(v):String(v))' "$1" "$2" <<<"$BODY_OUT"
-}
+
+# dispatch FILE: workflow FILE of alice/ops started by hand; prints the run id
+dispatch() { dispatch_in alice/ops "$1"; }
 
 SRC="$T_DIR/src"
 git init -q "$SRC"

@@ -34,7 +34,9 @@ mkdir -p "$T_DIR/k8s"
 NOLIMITS=()
 ldd "$PLUE" 2>/dev/null | grep -q libasan && NOLIMITS=(--no-limits)
 # the runners' namespace enforces Pod Security "restricted", as deployed
+# (an image whose runner exits at once: a crash loop, below)
 setsid node "$K8S_DIR/double.mjs" --port 0 --dir "$T_DIR/k8s" --plue "$PLUE" "${NOLIMITS[@]}" \
+	--image registry.example/crash:1=/bin/false \
 	--restricted "$NS" \
 	>"$T_DIR/double.out" 2>"$T_DIR/double.log" &
 SERVER_GROUPS+=("$!")
@@ -109,32 +111,9 @@ ALICE=$(new_user alice)
 api POST /api/repos "$ALICE" '{"name":"k"}'
 expect_status 201 "create repo"
 
-wait_log() {
-	local i
-	for i in $(seq 1 900); do
-		api GET "/api/runs/$1/logs" "$ALICE"
-		grep -qF -- "$2" <<<"$BODY_OUT" && return 0
-		sleep 0.1
-	done
-	fail "run $1 never logged '$2'"
-	return 1
-}
-dispatch() {
-	api POST "/api/alice/k/workflows/$1/dispatch" "$ALICE" '{}'
-	[ "$STATUS" = 202 ] || { fail "dispatch $1: $STATUS ${BODY_OUT:0:200}"; return 1; }
-	local ev i
-	ev=$(json .event_id)
-	for i in $(seq 1 100); do
-		api GET /api/alice/k/runs "$ALICE"
-		id=$(node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")).find(x=>x.event.id===+process.argv[1]);process.stdout.write(r?String(r.id):"")' "$ev" <<<"$BODY_OUT")
-		[ -n "$id" ] && { echo "$id"; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
-jobfield() {
-	node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));const j=r.jobs.find(x=>x.name===process.argv[1]);let v=j;for(const k of process.argv[2].split(".").filter(Boolean))v=v==null?undefined:v[/^\d+$/.test(k)?+k:k];process.stdout.write(v===undefined?"<undefined>":v===null?"null":typeof v==="object"?JSON.stringify(v):String(v))' "$1" "$2" <<<"$BODY_OUT"
-}
+
+# dispatch FILE: workflow FILE of alice/k started by hand; prints the run id
+dispatch() { dispatch_in alice/k "$1"; }
 
 SRC="$T_DIR/src"
 git init -q "$SRC"
@@ -341,6 +320,29 @@ POD=$(pods "plue.dev/pool=standby" | cut -d' ' -f1)
 k DELETE "/api/v1/namespaces/$NS/pods/$POD" >/dev/null
 check "the pool is back to 2 after the relist" pods_are 2 "plue.dev/pool=standby"
 check "without the deleted pod" bash -c '! grep -qw -- "$1" <<<"$2"' _ "$POD" "$(pods plue.dev/pool=standby)"
+
+# ---- a crash loop: pods that fail before their runner registers ----
+# (a wrong image, say) are replaced after a growing delay, not at once
+stop_server
+for p in $(pods); do k DELETE "/api/v1/namespaces/$NS/pods/$p" >/dev/null; done
+check "no pod left of the good image" pods_are 0
+PLUE_K8S_RUNNER_IMAGE=registry.example/crash:1 start_server --port "$PORT"
+for _ in $(seq 1 600); do
+	grep -q "before its runner registered (4 in a row); no new pod for 4000 ms" "$T_DIR/serve.log" && break
+	sleep 0.1
+done
+check "the keeper holds back after pods crash (4 in a row: 4 s)" \
+	grep -q "before its runner registered (4 in a row); no new pod for 4000 ms" "$T_DIR/serve.log"
+c GET /_double/requests >"$T_DIR/requests-crash.json"
+check "so few pods were made meanwhile" node -e '
+const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).requests;
+const all=r.filter(x=>x.method==="POST"&&/\/pods$/.test(x.path)).length;
+console.log("# pods created:", all);
+process.exit(all<200?0:1)' "$T_DIR/requests-crash.json"
+stop_server
+# the pool as it was, for what follows
+start_server --port "$PORT"
+check "the pool recovers with a good image" pods_are 2 "plue.dev/pool=standby"
 
 # ---- every pod the keeper made passed the schemas ----
 c GET /_double/requests >"$T_DIR/requests.json"

@@ -46,6 +46,9 @@ at() { BASE=$1; }
 at "$B"
 api POST /api/repos "$ALICE" '{"name":"ci"}'
 expect_status 201 "create repo through B"
+# dispatch FILE: workflow FILE of alice/ci started by hand; prints the run id
+dispatch() { dispatch_in alice/ci "$1"; }
+
 SRC="$T_DIR/src"
 git init -q "$SRC"
 mkdir -p "$SRC/.plue/workflows"
@@ -86,20 +89,6 @@ jobs:
 EOF
 (cd "$SRC" && git add . && git commit -qm workflows && git push -q "http://alice:$ALICE@127.0.0.1:$BPORT/alice/ci.git" main)
 
-# dispatch FILE: starts a workflow through the current replica, prints the run id
-dispatch() {
-	api POST "/api/alice/ci/workflows/$1/dispatch" "$ALICE" '{}'
-	[ "$STATUS" = 202 ] || { fail "dispatch $1: $STATUS ${BODY_OUT:0:200}"; return 1; }
-	local ev i id
-	ev=$(json .event_id)
-	for i in $(seq 1 200); do
-		api GET /api/alice/ci/runs "$ALICE"
-		id=$(node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")).find(x=>x.event.id===+process.argv[1]);process.stdout.write(r?String(r.id):"")' "$ev" <<<"$BODY_OUT")
-		[ -n "$id" ] && { echo "$id"; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
 
 # ---- the push through B ran on A's runners ----
 for i in $(seq 1 200); do

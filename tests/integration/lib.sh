@@ -228,6 +228,42 @@ wait_run() {
 	return 1
 }
 
+# dispatch_in OWNER/REPO FILE [TOKEN]: starts workflow FILE by hand
+# (workflow_dispatch) as TOKEN ($ALICE by default) through $BASE; prints the
+# new run's id (run in $(...): says on stderr when it is refused or no run
+# appears, and prints nothing)
+dispatch_in() {
+	local tok=${3:-$ALICE} ev i id
+	api POST "/api/$1/workflows/$2/dispatch" "$tok" '{}'
+	[ "$STATUS" = 202 ] || { fail "dispatch $2: $STATUS ${BODY_OUT:0:200}" >&2; return 1; }
+	ev=$(json .event_id)
+	for i in $(seq 1 200); do
+		api GET "/api/$1/runs" "$tok"
+		id=$(node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")).find(x=>x.event.id===+process.argv[1]);process.stdout.write(r?String(r.id):"")' "$ev" <<<"$BODY_OUT")
+		[ -n "$id" ] && { echo "$id"; return 0; }
+		sleep 0.1
+	done
+	fail "dispatch $2: no run for event $ev" >&2
+	return 1
+}
+
+# wait_log RUN TEXT [TOKEN]: until the run's stored log has TEXT
+wait_log() {
+	local i
+	for i in $(seq 1 900); do
+		api GET "/api/runs/$1/logs" "${3:-$ALICE}"
+		grep -qF -- "$2" <<<"$BODY_OUT" && return 0
+		sleep 0.1
+	done
+	fail "run $1 never logged '$2'"
+	return 1
+}
+
+# jobfield NAME FIELD: a field of the job called NAME in BODY_OUT (a run)
+jobfield() {
+	node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));const j=r.jobs.find(x=>x.name===process.argv[1]);let v=j;for(const k of process.argv[2].split(".").filter(Boolean))v=v==null?undefined:v[/^\d+$/.test(k)?+k:k];process.stdout.write(v===undefined?"<undefined>":v===null?"null":typeof v==="object"?JSON.stringify(v):String(v))' "$1" "$2" <<<"$BODY_OUT"
+}
+
 # sandboxes_of PID: the state directories of the sandboxes runner PID owns
 SB_ROOT=${PLUE_SANDBOX_DIR:-$([ "$(id -u)" = 0 ] && echo /run/plue-sandbox || echo "${TMPDIR:-/tmp}/plue-sandbox-$(id -u)")}
 sandboxes_of() {
