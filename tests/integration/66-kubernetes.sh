@@ -18,6 +18,7 @@
 #     Pod Security "restricted", which the runners' namespace enforces;
 #   - two servers on one database: one keeper acts, the other takes over.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/agents-lib.sh"
 command -v bwrap >/dev/null || { echo "66-kubernetes: bubblewrap is missing"; exit 1; }
 K8S_DIR=$(cd "$(dirname "$0")/../k8s" && pwd)
 if [ ! -d "$K8S_DIR/node_modules/kubernetes-models" ]; then
@@ -92,6 +93,12 @@ export PLUE_K8S_KUBECONFIG="$T_DIR/k8s/kubeconfig" PLUE_K8S_NAMESPACE=$NS
 export PLUE_K8S_RUNNER_IMAGE=registry.example/plue-runner:test
 export PLUE_K8S_RUNNER_URL="http://127.0.0.1:$PORT"
 export PLUE_K8S_RUNNER_MEMORY=2Gi PLUE_K8S_RUNNER_CPU=1 PLUE_K8S_RUNNER_DEADLINE=600
+
+# the model provider's double, for an agent session on a pod (below)
+LLM_KEY="sk-ant-k8s-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+start_double D anthropic-double.mjs
+DA="http://127.0.0.1:$D_PORT"
+export PLUE_LLM_API_KEY=$LLM_KEY PLUE_LLM_BASE_URL=$DA
 
 # bad settings are refused before anything starts
 out=$(PLUE_K8S_RUNNER_MEMORY="2 GB" "$PLUE" serve --port 0 2>&1)
@@ -264,6 +271,41 @@ if [ -n "$RPID" ]; then
 	decode "$T_DIR/search-runner.log" >"$T_DIR/search.runner" 2>/dev/null
 	check "run in the runner's container, the search finds the secret" grep -qF -- "$SECRET" "$T_DIR/search.runner"
 fi
+
+# ---- an agent session on a pod: its commands in the exec container ----
+AS=$(new_session '{"title":"on a pod","tools":["read_file","run_command"]}' "$ALICE" alice/k)
+script "$DA" '[
+ {"content":[{"type":"tool_use","id":"k1","name":"run_command","input":{"command":"cat README; echo uid=$(id -u) cwd=$(pwd); env | grep -c PLUE_LLM || true"}}]},
+ {"content":[{"type":"text","text":"done on a pod"}]}]'
+api POST "/api/sessions/$AS/messages" "$ALICE" '{"content":"look"}'
+expect_status 202 "a message to a session"
+wait_idle "$AS"
+api GET "/api/sessions/$AS/messages" "$ALICE"
+# tool_result OUTPUT-REGEX: whether the last tool result matches
+tool_result() {
+	node -e 'const m=JSON.parse(require("fs").readFileSync(0,"utf8")).messages;const p=m.flatMap(x=>x.parts).filter(x=>x.type==="tool_result").pop();
+	if(!p||!new RegExp(process.argv[1]).test(p.output)){console.log("# "+JSON.stringify(p));process.exit(1)}' "$1" <<<"$BODY_OUT"
+}
+check "the agent's command ran in the pod's workspace, as its user" tool_result 'hello from k8s[^]*uid=1000 cwd=/workspace'
+check "with no model setting in its environment" tool_result 'cwd=/workspace\s+0\b'
+check "the turn ended with the model's text" grep -q "done on a pod" <<<"$BODY_OUT"
+check "a runner pod served it" test "$(sql "SELECT count(*) FROM runners r JOIN workloads w ON w.runner_id = r.id WHERE w.session_id = $AS AND r.host LIKE 'plue-runner-%'")" = 1
+check "no pod carries the model's key" bash -c '! grep -qF -- "$1" <<<"$2"' _ "$LLM_KEY" "$(k GET "/api/v1/namespaces/$NS/pods")"
+# abort during a long command (a session of its own: wait_event looks at
+# every turn's events): it stops on the pod
+AS=$(new_session '{"title":"abort on a pod","tools":["run_command"]}' "$ALICE" alice/k)
+script "$DA" '[{"content":[{"type":"tool_use","id":"k2","name":"run_command","input":{"command":"sleep 300"}}]}]'
+api POST "/api/sessions/$AS/messages" "$ALICE" '{"content":"wait"}'
+wait_event "$AS" tool_start
+api POST "/api/sessions/$AS/abort" "$ALICE"
+expect_status 202 "abort during a command on a pod"
+wait_idle "$AS"
+api GET "/api/sessions/$AS/messages" "$ALICE"
+check "the command was cancelled, not waited for" node -e '
+ const m=JSON.parse(require("fs").readFileSync(0,"utf8")).messages;const p=m.flatMap(x=>x.parts).filter(x=>x.type==="tool_result").pop();
+ process.exit(p&&p.is_error&&/cancel/i.test(p.output)&&p.duration_ms<20000?0:1)' <<<"$BODY_OUT"
+check "the turn says aborted" grep -q 'aborted done$' <<<"$(events "$AS")"
+check "the pool is back to 2" pods_are 2 "plue.dev/pool=standby"
 
 # ---- a pod evicted mid-run: retried once ----
 RUN=$(dispatch evict.yaml)
