@@ -14,9 +14,11 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
 /* libmicrohttpd callocs a stream response's block with the response, one
@@ -26,6 +28,8 @@
  * then, and 64 KiB calloc'd per subscriber left ~5 KB of it resident. */
 #define STREAM_BLOCK (64 * 1024)
 #define IDLE_STREAM_BLOCK 1024
+/* How long server_stop waits for busy connections. */
+#define STOP_WAIT_MS 10000
 
 /* MHD calls the access handler once with the headers, then with body
  * chunks, then with *size == 0 at the end of the body; after a resume it
@@ -152,6 +156,25 @@ static void hreq_free(struct hreq *h)
 
 /* ---- suspend / resume ---- */
 
+/* Connections suspended now (a worker has them, or a stream waits for its
+ * producer), and whether the server is stopping: MHD_stop_daemon aborts
+ * the process while any connection is suspended, so server_stop waits for
+ * them, and a request that starts meanwhile is answered 503 at once. */
+static atomic_int suspended_n;
+static atomic_bool stopping;
+
+static void conn_suspend(struct MHD_Connection *c)
+{
+	atomic_fetch_add(&suspended_n, 1);
+	MHD_suspend_connection(c);
+}
+
+static void conn_resume(struct MHD_Connection *c)
+{
+	MHD_resume_connection(c);
+	atomic_fetch_sub(&suspended_n, 1);
+}
+
 /* Called by a stream's producer (any thread). */
 static void hreq_wake(struct http_stream *s)
 {
@@ -166,7 +189,7 @@ static void hreq_wake(struct http_stream *s)
 	}
 	pthread_mutex_unlock(&h->mu);
 	if (resume)
-		MHD_resume_connection(h->conn);
+		conn_resume(h->conn);
 }
 
 /* Suspends unless a wake-up arrived since the caller last looked; returns
@@ -180,7 +203,7 @@ static bool hreq_park(struct hreq *h)
 		return false;
 	}
 	h->suspended = true;
-	MHD_suspend_connection(h->conn);
+	conn_suspend(h->conn);
 	pthread_mutex_unlock(&h->mu);
 	return true;
 }
@@ -294,13 +317,13 @@ static void work_dispatch(void *arg, PGconn *db)
 	} else {
 		h->st = ST_READY;
 	}
-	MHD_resume_connection(h->conn);
+	conn_resume(h->conn);
 }
 
 static void start_work(struct hreq *h)
 {
 	h->st = ST_WORKING;
-	MHD_suspend_connection(h->conn);
+	conn_suspend(h->conn);
 	workers_submit(work_dispatch, h);
 }
 
@@ -324,6 +347,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		*con_cls = h;
 		const struct route *rt = NULL;
 		unsigned allowed = 0;
+		if (atomic_load(&stopping)) {
+			error_now(h, ERR_UNAVAILABLE, "shutting_down",
+				  "the server is shutting down; try again");
+			return queue(h);
+		}
 		if (!h->req.method) {
 			error_now(h, ERR_METHOD, NULL,
 				  arena_printf(h->req.arena, "method '%.20s' is not supported",
@@ -489,7 +517,7 @@ int server_start(const struct server_opts *o)
 		return -1;
 	}
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-			 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+			 MHD_USE_ERROR_LOG | MHD_USE_TURBO | MHD_USE_ITC;
 	daemon_ = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_access, NULL,
 				   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
 				   (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
@@ -516,8 +544,27 @@ int server_port(void)
 
 void server_stop(void)
 {
-	if (daemon_) {
-		MHD_stop_daemon(daemon_);
+	if (!daemon_)
+		return;
+	/* no new connection; new requests on open ones get 503; then wait for
+	 * the suspended ones (handlers at work, streams their producers end)
+	 * to finish: stopping the daemon with one suspended aborts the
+	 * process */
+	atomic_store(&stopping, true);
+	MHD_socket ls = MHD_quiesce_daemon(daemon_);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
+	int64_t until = now_ms() + STOP_WAIT_MS;
+	while (atomic_load(&suspended_n) > 0 && now_ms() < until)
+		usleep(10000);
+	int left = atomic_load(&suspended_n);
+	if (left > 0) {
+		/* the process is ending: leave the daemon to the exit */
+		log_warn("%d connections still busy after %d ms; exiting without waiting for them",
+			 left, STOP_WAIT_MS);
 		daemon_ = NULL;
+		return;
 	}
+	MHD_stop_daemon(daemon_);
+	daemon_ = NULL;
 }

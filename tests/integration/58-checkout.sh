@@ -332,7 +332,13 @@ for _ in $(seq 1 300); do
 done
 check "bound: the least recently used entry (older) is evicted" test "$evicted" = yes
 check "bound: the entry in use (newer) stays" test -s "$CACHE/repo-$NEWER_ID/base"
-check "bound: the runner says what it evicted" grep -qF "removed repository $OLDER_ID's entry" "$T_DIR/serve.log"
+# (its line follows the entry's removal)
+said=no
+for _ in $(seq 1 100); do
+	grep -qF "removed repository $OLDER_ID's entry" "$T_DIR/serve.log" && { said=yes; break; }
+	sleep 0.1
+done
+check "bound: the runner says what it evicted" test "$said" = yes
 bound_push older three 3
 bound_ok older "bound: older run 3, after its eviction" three
 check "bound: older run 3: checked out anew, not from the evicted cache" \

@@ -442,7 +442,14 @@ k DELETE "/api/v1/namespaces/$NS/pods/$POD" >/dev/null
 check "the deleted pod goes" pod_gone "$POD"
 check "C made the replacement" made_by "$C_PORT"
 check "the pool is 2 again" pods_are 2 "plue.dev/pool=standby"
+# a replica stopped while its pods' runners poll it: it answers them and
+# exits cleanly (stopping the HTTP daemon with a connection suspended
+# would abort the process)
 kill -TERM "$C_PID"
+wait "$C_PID"
+rc=$?
+check "C stops cleanly while its pods poll it (exit $rc)" test "$rc" = 0
+check "and says so" grep -q "stopped" "$T_DIR/serve-C.log"
 # the pods' runners and execds, for finish's sanitizer check
 cat "$T_DIR"/k8s/pods/*/*/*.log >"$T_DIR/pods.log" 2>/dev/null
 check "the pods' containers logged" test -s "$T_DIR/pods.log"
