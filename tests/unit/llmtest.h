@@ -9,6 +9,7 @@
 
 #include "base/buf.h"
 #include "base/util.h"
+#include "doublehttp.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -70,30 +71,10 @@ static int stop_double(void **state)
 	return 0;
 }
 
-static size_t collect(char *p, size_t size, size_t n, void *cls)
-{
-	buf_add(cls, p, size * n);
-	return size * n;
-}
-
 /* A control request to the double; returns its body's JSON (or NULL). */
 static json_t *control(const char *method, const char *path, const char *body)
 {
-	CURL *k = curl_easy_init();
-	struct buf out = BUF_INIT;
-	char *url = xasprintf("%s%s", base_url, path);
-	curl_easy_setopt(k, CURLOPT_URL, url);
-	curl_easy_setopt(k, CURLOPT_CUSTOMREQUEST, method);
-	if (body)
-		curl_easy_setopt(k, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(k, CURLOPT_WRITEDATA, &out);
-	assert_int_equal(curl_easy_perform(k), CURLE_OK);
-	curl_easy_cleanup(k);
-	free(url);
-	json_t *j = out.len ? json_loadb(out.ptr, out.len, 0, NULL) : NULL;
-	buf_release(&out);
-	return j;
+	return double_request(base_url, NULL, method, path, body);
 }
 
 /* Forgets the replies and requests of the test before. */

@@ -21,6 +21,7 @@
 #include "base/metrics.h"
 #include "base/util.h"
 #include "k8s/k8s.h"
+#include "doublehttp.h"
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -164,30 +165,10 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-static size_t collect(char *p, size_t size, size_t n, void *cls)
-{
-	buf_add(cls, p, size * n);
-	return size * n;
-}
-
 /* A control request to the double (no token); its JSON answer. */
 static json_t *control(const char *method, const char *path, const char *body)
 {
-	CURL *h = curl_easy_init();
-	struct buf out = BUF_INIT;
-	char *u = xasprintf("%s%s", url, path);
-	curl_easy_setopt(h, CURLOPT_URL, u);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_CAINFO, ca);
-	if (body)
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
-	assert_int_equal(curl_easy_perform(h), CURLE_OK);
-	curl_easy_cleanup(h);
-	free(u);
-	json_t *j = json_loadb(out.ptr, out.len, 0, NULL);
-	buf_release(&out);
+	json_t *j = double_request(url, ca, method, path, body);
 	assert_non_null(j);
 	return j;
 }
