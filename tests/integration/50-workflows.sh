@@ -209,32 +209,19 @@ cat >"$T_DIR/sse.js" <<'EOF'
 // reconnects with Last-Event-ID, and prints every log line it got plus a
 // summary line: ids strictly increasing, reconnects, whether done came.
 const http = require("http");
+const { sseEvents } = require(process.env.SSE_LIB);
 const [base, run, token, cut] = process.argv.slice(2);
 let last = null, lines = [], ids = [], reconnects = 0, done = false, logs = 0;
 function connect() {
 	const headers = { Authorization: "Bearer " + token };
-	if (last !== null) headers["Last-Event-ID"] = last;
+	if (last !== null) headers["Last-Event-ID"] = String(last);
 	const req = http.get(`${base}/api/runs/${run}/stream`, { headers }, (res) => {
 		if (res.statusCode !== 200) { console.log("STATUS " + res.statusCode); process.exit(1); }
-		let buf = "";
-		res.setEncoding("utf8");
-		res.on("data", (d) => {
-			buf += d;
-			let k;
-			while ((k = buf.indexOf("\n\n")) >= 0) {
-				const block = buf.slice(0, k); buf = buf.slice(k + 2);
-				let id = null, ev = null, data = null;
-				for (const l of block.split("\n")) {
-					if (l.startsWith("id: ")) id = l.slice(4);
-					else if (l.startsWith("event: ")) ev = l.slice(7);
-					else if (l.startsWith("data: ")) data = l.slice(6);
-				}
-				if (id === null) continue; // keepalive comment
-				ids.push(+id); last = id;
-				if (ev === "log") { lines.push(JSON.parse(data).line); logs++; }
-				if (ev === "done") { done = true; }
-				if (reconnects === 0 && logs >= +cut) { reconnects++; req.destroy(); setTimeout(connect, 300); return; }
-			}
+		sseEvents(res, (id, ev, data) => {
+			ids.push(id); last = id;
+			if (ev === "log") { lines.push(JSON.parse(data).line); logs++; }
+			if (ev === "done") { done = true; }
+			if (reconnects === 0 && logs >= +cut) { reconnects++; req.destroy(); setTimeout(connect, 300); return true; }
 		});
 		res.on("end", () => { if (done) finish(); else setTimeout(connect, 300); });
 	});

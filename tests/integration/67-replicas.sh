@@ -109,34 +109,21 @@ cat >"$T_DIR/sse.js" <<'EOF'
 // the ids went up by exactly one each time (no gap, nothing twice).
 const http = require("http");
 const fs = require("fs");
+const { sseEvents } = require(process.env.SSE_LIB);
 const [bases, run, token, cut, marker] = process.argv.slice(2);
 const urls = bases.split(",");
 let last = null, lines = [], ids = [], reconnects = 0, done = false, logs = 0, k = 0;
 function connect() {
 	const headers = { Authorization: "Bearer " + token };
-	if (last !== null) headers["Last-Event-ID"] = last;
+	if (last !== null) headers["Last-Event-ID"] = String(last);
 	const base = urls[Math.min(k, urls.length - 1)];
 	const req = http.get(`${base}/api/runs/${run}/stream`, { headers }, (res) => {
 		if (res.statusCode !== 200) { console.log("STATUS " + res.statusCode); process.exit(1); }
-		let buf = "";
-		res.setEncoding("utf8");
-		res.on("data", (d) => {
-			buf += d;
-			let j;
-			while ((j = buf.indexOf("\n\n")) >= 0) {
-				const block = buf.slice(0, j); buf = buf.slice(j + 2);
-				let id = null, ev = null, data = null;
-				for (const l of block.split("\n")) {
-					if (l.startsWith("id: ")) id = l.slice(4);
-					else if (l.startsWith("event: ")) ev = l.slice(7);
-					else if (l.startsWith("data: ")) data = l.slice(6);
-				}
-				if (id === null) continue;
-				ids.push(+id); last = id;
-				if (ev === "log") { lines.push(JSON.parse(data).line); logs++; }
-				if (ev === "done") done = true;
-				if (marker && logs === +cut) fs.writeFileSync(marker, String(id));
-			}
+		sseEvents(res, (id, ev, data) => {
+			ids.push(id); last = id;
+			if (ev === "log") { lines.push(JSON.parse(data).line); logs++; }
+			if (ev === "done") done = true;
+			if (marker && logs === +cut) fs.writeFileSync(marker, String(id));
 		});
 		res.on("end", () => { if (done) finish(); else again(); });
 		res.on("error", again);
@@ -206,31 +193,18 @@ cat >"$T_DIR/watch.js" <<'EOF'
 // Watches a session's stream until the turn's `done`; prints whether the
 // ids went up by one and the text of its tokens.
 const http = require("http");
+const { sseEvents } = require(process.env.SSE_LIB);
 const [base, session, token] = process.argv.slice(2);
 let ids = [], text = "";
 http.get(`${base}/api/sessions/${session}/stream`, { headers: { Authorization: "Bearer " + token } }, (res) => {
-	let buf = "";
 	console.log("OPEN");
-	res.setEncoding("utf8");
-	res.on("data", (d) => {
-		buf += d;
-		let j;
-		while ((j = buf.indexOf("\n\n")) >= 0) {
-			const block = buf.slice(0, j); buf = buf.slice(j + 2);
-			let id = null, ev = null, data = null;
-			for (const l of block.split("\n")) {
-				if (l.startsWith("id: ")) id = +l.slice(4);
-				else if (l.startsWith("event: ")) ev = l.slice(7);
-				else if (l.startsWith("data: ")) data = l.slice(6);
-			}
-			if (id === null) continue;
-			ids.push(id);
-			if (ev === "token") text += JSON.parse(data).text;
-			if (ev === "done") {
-				console.log(`STEP ${ids.every((v, i) => v === (i === 0 ? 1 : ids[i - 1] + 1))}`);
-				console.log(`TEXT ${text}`);
-				process.exit(0);
-			}
+	sseEvents(res, (id, ev, data) => {
+		ids.push(id);
+		if (ev === "token") text += JSON.parse(data).text;
+		if (ev === "done") {
+			console.log(`STEP ${ids.every((v, i) => v === (i === 0 ? 1 : ids[i - 1] + 1))}`);
+			console.log(`TEXT ${text}`);
+			process.exit(0);
 		}
 	});
 });

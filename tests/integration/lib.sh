@@ -228,6 +228,10 @@ wait_run() {
 	return 1
 }
 
+# the SSE reader of the scripts' node helpers (sse-lib.js)
+SSE_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/sse-lib.js"
+export SSE_LIB
+
 # dispatch_in OWNER/REPO FILE [TOKEN]: starts workflow FILE by hand
 # (workflow_dispatch) as TOKEN ($ALICE by default) through $BASE; prints the
 # new run's id (run in $(...): says on stderr when it is refused or no run
