@@ -277,4 +277,36 @@ settle() {
 }
 
 # median: the median of the numbers on stdin, one a line.
+# json FIELD: a top-level field of the JSON on stdin
+json() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# call METHOD PATH TOKEN [BODY]: a JSON request to plue ($BASE)
+call() {
+	curl -sf -X "$1" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' \
+		${4:+--data "$4"} "$BASE$2"
+}
+
+# bench_claim OWNER/REPO FILE: registers a runner of the bench's own with
+# $SECRET, dispatches workflow FILE as $TOKEN and claims its workload, so
+# the bench can post events as that runner: sets RID, RTOK (the runner),
+# WID, TT (the task token) and SEQ (the claim's first sequence number)
+bench_claim() {
+	local reg claim=""
+	reg=$(curl -sf -H "Authorization: Bearer $SECRET" -H 'Content-Type: application/json' \
+		--data '{"host":"bench","pid":1,"sandbox":"none"}' "$BASE/internal/runners/register") ||
+		die "cannot register a runner"
+	RID=$(json id <<<"$reg")
+	RTOK=$(json token <<<"$reg")
+	call POST "/api/$1/workflows/$2/dispatch" "$TOKEN" '{}' >/dev/null || die "dispatch failed"
+	for _ in $(seq 1 100); do
+		claim=$(call POST "/internal/runners/$RID/claim" "$RTOK") && [ -n "$claim" ] &&
+			python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1]).get("workload") else 1)' "$claim" && break
+		claim=""
+		sleep 0.1
+	done
+	[ -n "$claim" ] || die "no workload to claim"
+	WID=$(json workload <<<"$claim")
+	TT=$(json task_token <<<"$claim")
+	SEQ=$(json seq_start <<<"$claim")
+}
+
 median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }

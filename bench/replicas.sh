@@ -34,11 +34,6 @@ PLUE_ENV=(PLUE_DATA_DIR="$WORK/plue" PLUE_LOG_LEVEL=warn PLUE_WARM_POOL=0 PLUE_P
 mkdir -p "$WORK/home"
 B_PID=""
 stop_extra() { stop_pid "$B_PID"; B_PID=""; }
-json() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-call() { # METHOD PATH TOKEN [BODY]
-	curl -sf -X "$1" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' \
-		${4:+--data "$4"} "$BASE$2"
-}
 
 plue_start
 A_BASE=$BASE
@@ -65,23 +60,7 @@ git -C "$SRC" add . && git -C "$SRC" -c user.name=b -c user.email=b@b commit -qm
 plue_user bench repo:read,repo:write,user
 plue_repo fan
 plue_push "$SRC" fan main || die "push failed"
-reg=$(curl -sf -H "Authorization: Bearer $SECRET" -H 'Content-Type: application/json' \
-	--data '{"host":"bench","pid":1,"sandbox":"none"}' "$BASE/internal/runners/register") ||
-	die "cannot register a runner"
-RID=$(json id <<<"$reg")
-RTOK=$(json token <<<"$reg")
-call POST /api/bench/fan/workflows/hand.yaml/dispatch "$TOKEN" '{}' >/dev/null || die "dispatch failed"
-claim=""
-for _ in $(seq 1 100); do
-	claim=$(call POST "/internal/runners/$RID/claim" "$RTOK") && [ -n "$claim" ] &&
-		python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1]).get("workload") else 1)' "$claim" && break
-	claim=""
-	sleep 0.1
-done
-[ -n "$claim" ] || die "no workload to claim"
-WID=$(json workload <<<"$claim")
-TT=$(json task_token <<<"$claim")
-SEQ=$(json seq_start <<<"$claim")
+bench_claim bench/fan hand.yaml
 RUN=$(psql -qtAX "host=$WORK/plue/pg dbname=plue user=plue" -c \
 	"SELECT j.run_id FROM workflow_jobs j JOIN workloads w ON w.job_id = j.id WHERE w.id = $WID")
 

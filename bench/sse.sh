@@ -44,11 +44,6 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # tree_rss_kb PID: PID's RSS plus its children's (nginx's master and worker)
 tree_rss_kb() { local t=0 p; for p in $1 $(pgrep -P "$1"); do t=$((t + $(rss_kb "$p"))); done; echo "$t"; }
 # json FIELD: a field of the JSON on stdin
-json() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-call() { # METHOD PATH TOKEN [BODY]
-	curl -sf -X "$1" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' \
-		${4:+--data "$4"} "$BASE$2"
-}
 
 # hold N PATH MARKER HEADER...: starts the client (HOLD_PID, its output in
 # WORK/hold.out) and waits for its "ready" line; dies unless all N
@@ -84,23 +79,7 @@ for km in $KMS; do
 		plue_repo sse
 		plue_push "$SRC" sse main || die "push failed"
 	fi
-	reg=$(curl -sf -H "Authorization: Bearer $SECRET" -H 'Content-Type: application/json' \
-		--data '{"host":"bench","pid":1,"sandbox":"none"}' "$BASE/internal/runners/register") ||
-		die "cannot register a runner"
-	RID=$(json id <<<"$reg")
-	RTOK=$(json token <<<"$reg")
-	call POST /api/bench/sse/workflows/hand.yaml/dispatch "$TOKEN" '{}' >/dev/null || die "dispatch failed"
-	claim=""
-	for _ in $(seq 1 100); do
-		claim=$(call POST "/internal/runners/$RID/claim" "$RTOK") && [ -n "$claim" ] &&
-			python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1]).get("workload") else 1)' "$claim" && break
-		claim=""
-		sleep 0.1
-	done
-	[ -n "$claim" ] || die "no workload to claim"
-	WID=$(json workload <<<"$claim")
-	TT=$(json task_token <<<"$claim")
-	SEQ=$(json seq_start <<<"$claim")
+	bench_claim bench/sse hand.yaml
 	# the run so far: a step that printed BACKLOG lines, which every
 	# subscriber replays when it connects
 	python3 -c '
