@@ -328,16 +328,10 @@ static bool fetch_cacheable(const char *p, size_t len)
 {
 	size_t off = 0;
 	while (off + 4 <= len) {
-		unsigned n = 0;
-		for (int i = 0; i < 4; i++) {
-			char ch = p[off + (size_t)i];
-			unsigned v = ch >= '0' && ch <= '9'   ? (unsigned)(ch - '0')
-				     : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10)
-							      : 16;
-			if (v > 15)
-				return true;
-			n = n << 4 | v;
-		}
+		unsigned char len4[2];
+		if (hex_decode(len4, p + off, 2))
+			return true;
+		size_t n = (size_t)len4[0] << 8 | len4[1];
 		if (n < 4) { /* flush, delimiter, response end */
 			off += 4;
 			continue;
