@@ -373,11 +373,11 @@ static bool pump_spawn(struct git_stream *g)
 	struct arena *a = arena_new();
 	struct git_child c;
 	int rc = git_upload_pack_spawn(&c, a, g->r->repo, g->proto, cache);
-	arena_free(a);
-	if (rc) {
+	if (rc)
 		log_error("cannot run git upload-pack: %s", strerror(errno));
+	arena_free(a);
+	if (rc)
 		return false;
-	}
 	set_nonblock(c.in_fd);
 	set_nonblock(c.out_fd);
 	set_nonblock(c.err_fd);
