@@ -178,20 +178,18 @@ static bool serve_fills(PGconn *c)
 		return true;
 	/* each stream once, from the lowest id any of its subscribers has */
 	struct want *w = xcalloc(n, sizeof(*w));
-	size_t nw = 0;
 	for (size_t i = 0; i < n; i++)
-		w[nw++] = (struct want){ fl[i].key, fl[i].after };
-	qsort(w, nw, sizeof(*w), want_cmp);
-	size_t k = 0;
-	for (size_t i = 0; i < nw; i++) {
-		if (k && w[k - 1].key == w[i].key) {
-			if (w[i].after < w[k - 1].after)
-				w[k - 1].after = w[i].after;
+		w[i] = (struct want){ fl[i].key, fl[i].after };
+	qsort(w, n, sizeof(*w), want_cmp);
+	size_t nw = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (nw && w[nw - 1].key == w[i].key) {
+			if (w[i].after < w[nw - 1].after)
+				w[nw - 1].after = w[i].after;
 			continue;
 		}
-		w[k++] = w[i];
+		w[nw++] = w[i];
 	}
-	nw = k;
 	bool ok = true;
 	while (nw && ok) {
 		struct arena *a = arena_new();

@@ -22,11 +22,6 @@
 
 #define NSTRIPES 64
 
-/* Whether a stored event ends its stream (a column of workload_events'
- * rows, for the subscribers' sse_msg): a run's `done` does; a session's
- * (its payload names the session) ends one turn. */
-#define FINAL_SQL STREAM_FINAL_SQL
-
 static pthread_mutex_t stripes[NSTRIPES];
 static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
 
@@ -157,7 +152,7 @@ int stream_append(struct stream_tx *t, PGconn *db, struct arena *a, struct err *
 			"INSERT INTO workload_events (stream_id, stream_seq, workload_id, seq, type, "
 			"payload) SELECT $1, x.stream_seq, $2, x.seq, x.type, coalesce(x.payload, '{}') "
 			"FROM jsonb_to_recordset($3::jsonb) AS x(stream_seq bigint, seq bigint, type "
-			"text, payload jsonb) RETURNING stream_seq, type, payload::text, " FINAL_SQL,
+			"text, payload jsonb) RETURNING stream_seq, type, payload::text, " STREAM_FINAL_SQL,
 			arena_int(a, t->stream_id), arena_id(a, workload_id), jt);
 		if (!res) {
 			rc = e->code;
@@ -256,7 +251,7 @@ int stream_append_many(PGconn *db, struct arena *a, struct err *e, json_t *batch
 		"INSERT INTO workload_events (stream_id, stream_seq, type, payload) "
 		"SELECT u.id, u.base + ev.ord, ev.v->>'type', coalesce(ev.v->'payload', '{}') "
 		"FROM u JOIN b ON b.sid = u.id, jsonb_array_elements(b.evs) WITH ORDINALITY AS ev(v, ord) "
-		"RETURNING stream_id, stream_seq, type, payload::text, " FINAL_SQL,
+		"RETURNING stream_id, stream_seq, type, payload::text, " STREAM_FINAL_SQL,
 		jt, relay_replica());
 	int rc = res ? 0 : e->code;
 	int rows = res ? PQntuples(res) : 0;
@@ -296,7 +291,7 @@ int stream_replay(PGconn *db, struct arena *a, struct err *e, int64_t stream_id,
 	/* in pages, so a long log does not sit in one result */
 	for (;;) {
 		PGresult *res = db_qv(db, NULL, e,
-				      "SELECT stream_seq, type, payload::text, " FINAL_SQL
+				      "SELECT stream_seq, type, payload::text, " STREAM_FINAL_SQL
 				      " FROM workload_events "
 				      "WHERE stream_id = $1 AND stream_seq > $2 ORDER BY stream_seq "
 				      "LIMIT 2000",
