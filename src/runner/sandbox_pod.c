@@ -84,6 +84,7 @@ static int pod_start(struct sandbox *sb, struct err *e)
 {
 	const char *path = pod_socket();
 	struct stat st;
+	errno = 0; /* a stat that works on a file leaves no errno of its own */
 	if (stat(SANDBOX_WORKSPACE, &st) || !S_ISDIR(st.st_mode) || access(SANDBOX_WORKSPACE, W_OK))
 		return err_set(e, ERR_UNAVAILABLE, "sandbox_unavailable",
 			       "the pod's workspace '%s' is not a writable directory: %s",
